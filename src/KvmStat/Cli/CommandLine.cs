@@ -1,0 +1,135 @@
+using System.CommandLine;
+using System.Globalization;
+
+namespace KvmStat.Cli;
+
+/// <summary>
+/// The command line, with the reference kvm_stat's options and meanings. The same definitions
+/// produce -h and the validation messages.
+/// </summary>
+internal static class CommandLine
+{
+    internal const string Description = """
+        Displays statistics about KVM virtual machines: the events they make the host kernel
+        handle (VM exits, I/O, MMIO, halts, page faults...), from tracepoints (default) or debugfs.
+
+        Requirements: root (or CAP_PERFMON and read access to tracefs), tracefs at
+        /sys/kernel/tracing (or /sys/kernel/debug/tracing) for tracepoints, debugfs at
+        /sys/kernel/debug for -d.
+
+        Interactive commands:
+           b     per-guest totals
+           c     clear regex and pid filters
+           f     filter by regular expression
+           g     filter by guest name
+           h     display interactive commands reference
+           o     toggle sorting order (Total vs CurAvg/s)
+           p     filter by PID
+           q     quit
+           r     reset stats
+           s     set update interval
+           x     toggle reporting of stats for individual child trace events
+        Any other key refreshes statistics immediately.
+        """;
+
+    internal static readonly Option<bool> Once = new("--once", "-1", "--batch") { Description = "run in batch mode for one second" };
+    internal static readonly Option<bool> Csv = new("--csv", "-c") { Description = "log in csv format - requires option -l/-L" };
+    internal static readonly Option<bool> Debugfs = new("--debugfs", "-d") { Description = "retrieve statistics from debugfs" };
+    internal static readonly Option<string?> Fields = new("--fields", "-f")
+    {
+        Description = "fields to display (regex, matched at the start of each name); \"-f help\" for a list of available events",
+        HelpName = "FIELDS",
+    };
+    internal static readonly Option<string?> Guest = new("--guest", "-g") { Description = "restrict statistics to guest by name", HelpName = "GUEST" };
+    internal static readonly Option<bool> IncludePast = new("--debugfs-include-past", "-i") { Description = "include all available data on past events for debugfs" };
+    internal static readonly Option<bool> Log = new("--log", "-l") { Description = "run in logging mode (like vmstat)" };
+    internal static readonly Option<string?> LogFile = new("--log-to-file", "-L") { Description = "log in logging mode to FILE, appending", HelpName = "FILE" };
+    internal static readonly Option<string?> Pid = new("--pid", "-p") { Description = "restrict statistics to pid", HelpName = "PID" };
+    internal static readonly Option<string?> Delay = new("--set-delay", "-s")
+    {
+        Description = "set delay between refreshs (value range: 0.1-25.5 secs)",
+        HelpName = "DELAY",
+    };
+    internal static readonly Option<bool> Tracepoints = new("--tracepoints", "-t") { Description = "retrieve statistics from tracepoints" };
+    internal static readonly Option<bool> SkipZero = new("--skip-zero-records", "-z") { Description = "omit records with all zeros in logging mode" };
+    internal static readonly Option<bool> Verbose = new("--verbose") { Description = "report on stderr what is being counted and how long setting it up took" };
+
+    internal static RootCommand Build()
+    {
+        var root = new RootCommand(Description)
+        {
+            Once, Csv, Debugfs, Fields, Guest, IncludePast, Log, LogFile, Pid, Delay, Tracepoints, SkipZero, Verbose,
+        };
+        return root;
+    }
+
+    /// <summary>Turns a successful parse into validated <see cref="Options"/>; bad values are usage errors.</summary>
+    internal static Options ToOptions(ParseResult result)
+    {
+        var options = new Options
+        {
+            Once = result.GetValue(Once),
+            Csv = result.GetValue(Csv),
+            Debugfs = result.GetValue(Debugfs),
+            Fields = result.GetValue(Fields),
+            Guest = result.GetValue(Guest),
+            IncludePast = result.GetValue(IncludePast),
+            Log = result.GetValue(Log),
+            LogFile = result.GetValue(LogFile),
+            Tracepoints = result.GetValue(Tracepoints),
+            SkipZeroRecords = result.GetValue(SkipZero),
+            Verbose = result.GetValue(Verbose),
+        };
+
+        if (result.GetValue(Pid) is string pidText)
+            options = options with { Pid = ParsePid(pidText) };
+        if (result.GetValue(Delay) is string delayText)
+            options = options with { Delay = ParseDelay(delayText), DelayGiven = true };
+
+        if (options.Csv && !options.Logging)
+            throw new UsageException("option -c/--csv requires -l/--log or -L/--log-to-file.");
+        if (options.SkipZeroRecords && !options.Logging)
+            throw new UsageException("option -z/--skip-zero-records requires -l/--log or -L/--log-to-file.");
+        if (options.Once && options.Logging)
+            throw new UsageException("options -1/--once and -l/-L choose different modes: use one of them.");
+        if (options.Log && options.LogFile is not null)
+            throw new UsageException("options -l/--log and -L/--log-to-file both choose where to log: use one of them.");
+        if (options.IncludePast && !options.Debugfs)
+            throw new UsageException("option -i/--debugfs-include-past applies to debugfs statistics: add -d.");
+        if (options.Pid != 0 && options.Guest is not null)
+            throw new UsageException("options -p/--pid and -g/--guest both choose the VM: use one of them.");
+        if (options.LogFile is "")
+            throw new UsageException("option -L/--log-to-file needs a file name.");
+        if (options.Guest is "")
+            throw new UsageException("option -g/--guest needs a guest name.");
+        if (options.Fields is string fields && fields != "help")
+            _ = Stats.FieldFilter.Create(fields);
+        return options;
+    }
+
+    internal static int ParsePid(string text)
+    {
+        if (int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid > 0)
+            return pid;
+        throw new UsageException($"\"{text}\" is not a valid pid: -p takes a process id, a whole number above 0.");
+    }
+
+    /// <summary>A delay in seconds, like the reference: 0.1 to 25.5, and a number (not nan or inf).</summary>
+    internal static double ParseDelay(string text)
+    {
+        if (!double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double delay) || !double.IsFinite(delay))
+            throw new UsageException($"\"{text}\": Delay must be a number of seconds from {Options.MinDelay} to {Options.MaxDelay}.");
+        if (delay < Options.MinDelay)
+            throw new UsageException($"\"{PythonFloat(delay)}\": Delay must be >={Options.MinDelay.ToString(CultureInfo.InvariantCulture)}");
+        if (delay > Options.MaxDelay)
+            throw new UsageException($"\"{PythonFloat(delay)}\": Delay must be <={Options.MaxDelay.ToString(CultureInfo.InvariantCulture)}");
+        return delay;
+    }
+
+    /// <summary>Python's repr of a float, which the reference's messages show: 30 → "30.0".</summary>
+    internal static string PythonFloat(double value)
+    {
+        string text = value.ToString("R", CultureInfo.InvariantCulture);
+        return text.Contains('.') || text.Contains('E') ? text : text + ".0";
+    }
+}

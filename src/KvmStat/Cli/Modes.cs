@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using KvmStat.Output;
+using KvmStat.Stats;
+
+namespace KvmStat.Cli;
+
+/// <summary>The non-interactive modes: -1 (batch) and -l/-L (log). They drive a renderer over samples.</summary>
+internal static class Modes
+{
+    /// <summary>-1: a baseline sample, one interval (1 s unless -s), a second sample, one output.</summary>
+    internal static int RunBatch(StatsCollector stats, double seconds, Signals signals, IStatsRenderer renderer, Action ready)
+    {
+        stats.Sample();
+        renderer.Start(stats);
+        ready();
+        long due = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < due)
+        {
+            // Interrupted before the interval ends: like the reference, nothing is printed.
+            if (signals.StopRequested)
+                return 0;
+            signals.WaitUntil(due);
+        }
+        stats.Sample();
+        renderer.Render(stats, DateTime.Now);
+        return 0;
+    }
+
+    /// <summary>
+    /// -l/-L: a record every interval until SIGINT or SIGTERM, then a last record for the partial
+    /// interval if anything happened in it. Interval N is due at start + N × delay, so timestamps
+    /// do not drift; intervals missed entirely (the host was suspended) are skipped, not bunched.
+    /// </summary>
+    internal static int RunLog(StatsCollector stats, double delay, Signals signals, IStatsRenderer renderer, OutputSink sink, Action ready)
+    {
+        stats.Sample();
+        renderer.Start(stats);
+        ready();
+        long start = Stopwatch.GetTimestamp();
+        long interval = (long)(delay * Stopwatch.Frequency);
+        long n = 0;
+        while (true)
+        {
+            n++;
+            long due = start + n * interval;
+            while (true)
+            {
+                if (signals.StopRequested)
+                {
+                    stats.Sample();
+                    if (AnyNonZero(stats.Deltas))
+                        renderer.Render(stats, DateTime.Now);
+                    return 0;
+                }
+                if (signals.TakeHangup())
+                {
+                    sink.Reopen();
+                    renderer.Reopened(stats);
+                }
+                if (Stopwatch.GetTimestamp() >= due)
+                    break;
+                signals.WaitUntil(due);
+            }
+            stats.Sample();
+            renderer.Render(stats, DateTime.Now);
+
+            long late = Stopwatch.GetTimestamp() - due;
+            if (late > interval)
+                n += late / interval;
+        }
+    }
+
+    private static bool AnyNonZero(ReadOnlySpan<long> values)
+    {
+        foreach (long value in values)
+        {
+            if (value != 0)
+                return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Text;
+
+namespace KvmStat.Guests;
+
+/// <summary>
+/// Finds VM processes and their names by reading /proc directly (no ps subprocess), tolerating
+/// processes that vanish in the middle of a scan.
+/// </summary>
+internal sealed class GuestFinder(HostPaths paths)
+{
+    /// <summary>Every process whose command line carries a -name, by pid.</summary>
+    internal IReadOnlyList<GuestProcess> ListGuests()
+    {
+        var guests = new List<GuestProcess>();
+        IEnumerable<string> entries;
+        try
+        {
+            entries = Directory.EnumerateDirectories(paths.Proc);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return guests;
+        }
+        foreach (string dir in entries)
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+                continue;
+            if (NameOf(pid) is string name)
+                guests.Add(new GuestProcess(pid, name));
+        }
+        guests.Sort((a, b) => a.Pid.CompareTo(b.Pid));
+        return guests;
+    }
+
+    /// <summary>The guest name of a process, or null when it has no -name (or is gone).</summary>
+    internal string? NameOf(int pid)
+    {
+        string? cmdline = ReadCmdline(pid);
+        return cmdline is null ? null : GuestName.FromCmdline(cmdline);
+    }
+
+    internal string? ReadCmdline(int pid) => ReadText(Path.Join(paths.ProcessDir(pid), "cmdline"));
+
+    /// <summary>The pids of the running guests with exactly this name.</summary>
+    internal IReadOnlyList<int> PidsNamed(string name)
+    {
+        var pids = new List<int>();
+        foreach (GuestProcess guest in ListGuests())
+        {
+            if (guest.Name == name)
+                pids.Add(guest.Pid);
+        }
+        return pids;
+    }
+
+    internal bool ProcessExists(int pid) => Directory.Exists(paths.ProcessDir(pid));
+
+    /// <summary>The thread-group id (process id) of a task id, from /proc/ID/status; null when gone.</summary>
+    internal int? ThreadGroupOf(int id)
+    {
+        string? status = ReadText(Path.Join(paths.ProcessDir(id), "status"));
+        if (status is null)
+            return null;
+        foreach (string line in status.Split('\n'))
+        {
+            if (line.StartsWith("Tgid:", StringComparison.Ordinal) &&
+                int.TryParse(line.AsSpan(5).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int tgid))
+                return tgid;
+        }
+        return null;
+    }
+
+    /// <summary>The short command name of a process (/proc/PID/comm), for messages.</summary>
+    internal string CommandOf(int pid) => ReadText(Path.Join(paths.ProcessDir(pid), "comm"))?.TrimEnd('\n') ?? "?";
+
+    /// <summary>
+    /// Whether a process holds a KVM VM: a debugfs folder PID-FD, or a descriptor that links to
+    /// anon_inode:kvm-vm. Null when it cannot be told (no permission to look).
+    /// </summary>
+    internal bool? HoldsVm(int pid)
+    {
+        try
+        {
+            if (Directory.Exists(paths.DebugfsKvm) &&
+                Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*").Any())
+                return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        try
+        {
+            foreach (string fd in Directory.EnumerateFileSystemEntries(Path.Join(paths.ProcessDir(pid), "fd")))
+            {
+                if (TryReadLink(fd) is "anon_inode:kvm-vm")
+                    return true;
+            }
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static string? TryReadLink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static string? ReadText(string path)
+    {
+        try
+        {
+            byte[] bytes = File.ReadAllBytes(path);
+            return Encoding.UTF8.GetString(bytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,44 @@
+namespace KvmStat;
+
+/// <summary>
+/// Every path the tool reads from the host, under one root. The root is "/" in real use;
+/// tests point it at fixture trees (fake tracefs, debugfs and /proc).
+/// </summary>
+internal sealed class HostPaths
+{
+    /// <summary>Environment variable that moves the root, so the published binary can run on a fixture tree.</summary>
+    internal const string RootVariable = "KVM_STAT_ROOT";
+
+    internal HostPaths(string root = "/")
+    {
+        Root = root;
+    }
+
+    internal static HostPaths FromEnvironment()
+    {
+        string? root = Environment.GetEnvironmentVariable(RootVariable);
+        return new HostPaths(string.IsNullOrEmpty(root) ? "/" : root);
+    }
+
+    internal string Root { get; }
+
+    internal bool IsRealHost => Root == "/";
+
+    /// <summary>Maps an absolute host path (as the kernel documents it) into the root.</summary>
+    internal string Map(string absolutePath) =>
+        IsRealHost ? absolutePath : Path.Join(Root, absolutePath);
+
+    internal string Proc => Map("/proc");
+    internal string TracingPrimary => Map("/sys/kernel/tracing");
+    internal string TracingLegacy => Map("/sys/kernel/debug/tracing");
+    internal string Debugfs => Map("/sys/kernel/debug");
+    internal string DebugfsKvm => Map("/sys/kernel/debug/kvm");
+    internal string CpuOnline => Map("/sys/devices/system/cpu/online");
+    internal string CpuInfo => Map("/proc/cpuinfo");
+    internal string SysModule => Map("/sys/module");
+    internal string DevKvm => Map("/dev/kvm");
+    internal string Lockdown => Map("/sys/kernel/security/lockdown");
+    internal string PerfEventParanoid => Map("/proc/sys/kernel/perf_event_paranoid");
+
+    internal string ProcessDir(int pid) => Path.Join(Proc, pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+}

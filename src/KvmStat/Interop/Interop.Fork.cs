@@ -1,0 +1,15 @@
+using System.Runtime.InteropServices;
+
+namespace KvmStat;
+
+internal static partial class Interop
+{
+    internal static partial class Libc
+    {
+        // No GC transition: the child of a fork must not wait for a collection that the
+        // parent's other threads, which do not exist in the child, might have started.
+        [LibraryImport(Libraries.Libc, EntryPoint = "fork", SetLastError = true)]
+        [SuppressGCTransition]
+        internal static partial int Fork();
+    }
+}

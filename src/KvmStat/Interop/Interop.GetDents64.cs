@@ -1,0 +1,35 @@
+using System.Runtime.InteropServices;
+
+namespace KvmStat;
+
+internal static partial class Interop
+{
+    internal static partial class Libc
+    {
+        // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+        internal const int DirentRecLenOffset = 16;
+        internal const int DirentTypeOffset = 18;
+        internal const int DirentNameOffset = 19;
+        internal const byte DT_DIR = 4;
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "getdents64", SetLastError = true)]
+        private static unsafe partial nint GetDents64Raw(int fd, byte* buffer, nuint count);
+
+        /// <summary>getdents64(2) retrying on EINTR; bytes filled, 0 at the end, or -errno.</summary>
+        internal static unsafe nint GetDents64(int fd, Span<byte> buffer)
+        {
+            fixed (byte* p = buffer)
+            {
+                while (true)
+                {
+                    nint n = GetDents64Raw(fd, p, (nuint)buffer.Length);
+                    if (n >= 0)
+                        return n;
+                    int errno = Errno.Last;
+                    if (errno != Errno.EINTR)
+                        return -errno;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+using System.Runtime.InteropServices;
+
+namespace KvmStat;
+
+internal static partial class Interop
+{
+    internal static partial class Libc
+    {
+        [LibraryImport(Libraries.Libc, EntryPoint = "setsid")]
+        [SuppressGCTransition]
+        internal static partial int SetSid();
+    }
+}

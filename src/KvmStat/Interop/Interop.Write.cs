@@ -1,0 +1,36 @@
+using System.Runtime.InteropServices;
+
+namespace KvmStat;
+
+internal static partial class Interop
+{
+    internal static partial class Libc
+    {
+        [LibraryImport(Libraries.Libc, EntryPoint = "write", SetLastError = true)]
+        internal static unsafe partial nint Write(int fd, byte* buffer, nuint count);
+
+        /// <summary>Writes all of <paramref name="data"/>, retrying on EINTR and short writes; 0 or -errno.</summary>
+        internal static unsafe int WriteAll(int fd, ReadOnlySpan<byte> data)
+        {
+            fixed (byte* start = data)
+            {
+                byte* p = start;
+                nuint left = (nuint)data.Length;
+                while (left > 0)
+                {
+                    nint n = Write(fd, p, left);
+                    if (n < 0)
+                    {
+                        int errno = Errno.Last;
+                        if (errno == Errno.EINTR)
+                            continue;
+                        return -errno;
+                    }
+                    p += n;
+                    left -= (nuint)n;
+                }
+            }
+            return 0;
+        }
+    }
+}

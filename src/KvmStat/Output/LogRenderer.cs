@@ -1,0 +1,56 @@
+using KvmStat.Stats;
+
+namespace KvmStat.Output;
+
+/// <summary>
+/// -l and -L: a header, then one record per interval, each written with one write() as soon as it
+/// is complete. Plain logs repeat the banner every 20 records; a CSV header goes to a log file
+/// only when the file is empty (so appending to yesterday's file does not repeat it).
+/// With -z, records whose deltas are all zero are skipped.
+/// </summary>
+internal sealed class LogRenderer(OutputSink sink, ILogFormat format, bool skipZeroRecords) : IStatsRenderer
+{
+    internal const int BannerRepeat = 20;
+
+    private readonly LineBuilder _line = new();
+    private int _recordsSinceHeader;
+    private bool _headerJustWritten;
+
+    public void Start(StatsCollector stats) => WriteHeader(stats, onlyIfFileEmpty: format is CsvLogFormat);
+
+    public void Reopened(StatsCollector stats) => WriteHeader(stats, onlyIfFileEmpty: format is CsvLogFormat);
+
+    private void WriteHeader(StatsCollector stats, bool onlyIfFileEmpty)
+    {
+        _recordsSinceHeader = 0;
+        _headerJustWritten = true;
+        if (onlyIfFileEmpty && sink.IsFile && !sink.FileIsEmpty())
+            return;
+        _line.Clear();
+        format.AppendHeader(_line, stats);
+        sink.Write(_line.Written);
+    }
+
+    public void Render(StatsCollector stats, DateTime timestamp)
+    {
+        if (skipZeroRecords && AllZero(stats.Deltas))
+            return;
+        _line.Clear();
+        if (format.RepeatsHeader && !_headerJustWritten && _recordsSinceHeader % BannerRepeat == 0)
+            format.AppendHeader(_line, stats);
+        format.AppendRecord(_line, stats, timestamp);
+        sink.Write(_line.Written);
+        _recordsSinceHeader++;
+        _headerJustWritten = false;
+    }
+
+    private static bool AllZero(ReadOnlySpan<long> deltas)
+    {
+        foreach (long delta in deltas)
+        {
+            if (delta != 0)
+                return false;
+        }
+        return true;
+    }
+}

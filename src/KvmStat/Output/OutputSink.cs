@@ -1,0 +1,87 @@
+using System.Text;
+
+namespace KvmStat.Output;
+
+/// <summary>
+/// Where lines go: standard output or an appended log file. Each line is handed to the kernel
+/// with one write() as soon as it is complete, so nothing sits in a buffer when the process is
+/// stopped. A log file can be reopened (after logrotate renamed it, on SIGHUP).
+/// </summary>
+internal sealed class OutputSink : IDisposable
+{
+    private const int StdoutDescriptor = 1;
+    private int _fd;
+
+    private OutputSink(int fd, string? path)
+    {
+        _fd = fd;
+        Path = path;
+    }
+
+    /// <summary>The log file, or null for standard output.</summary>
+    internal string? Path { get; }
+
+    internal bool IsFile => Path is not null;
+
+    internal static OutputSink Stdout() => new(StdoutDescriptor, null);
+
+    internal static OutputSink AppendTo(string path) => new(OpenForAppend(path), path);
+
+    /// <summary>True when the log file has no content yet (a CSV header is written only then).</summary>
+    internal bool FileIsEmpty()
+    {
+        if (Path is null)
+            return false;
+        try
+        {
+            return new FileInfo(Path).Length == 0;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    private static int OpenForAppend(string path)
+    {
+        byte[] pathZ = new byte[Encoding.UTF8.GetByteCount(path) + 1];
+        Encoding.UTF8.GetBytes(path, pathZ);
+        int fd = Interop.Libc.Open(
+            pathZ, Interop.Libc.O_WRONLY | Interop.Libc.O_APPEND | Interop.Libc.O_CREAT | Interop.Libc.O_CLOEXEC, mode: 0x1a4 /* 0644 */);
+        if (fd < 0)
+            throw new EnvironmentException(
+                $"cannot open log file \"{path}\": {Interop.Errno.Describe(-fd)}.",
+                "Check that its folder exists and is writable, or choose another file with -L.");
+        return fd;
+    }
+
+    /// <summary>Closes the log file and opens it again by name (logrotate moved the old one away).</summary>
+    internal void Reopen()
+    {
+        if (Path is null)
+            return;
+        int fd = OpenForAppend(Path);
+        _ = Interop.Libc.Close(_fd);
+        _fd = fd;
+    }
+
+    internal void Write(ReadOnlySpan<byte> data)
+    {
+        int result = Interop.Libc.WriteAll(_fd, data);
+        if (result == 0)
+            return;
+        if (-result == Interop.Errno.EPIPE)
+            throw new OutputClosedException();
+        throw new EnvironmentException(
+            $"cannot write to {(Path is null ? "standard output" : $"\"{Path}\"")}: {Interop.Errno.Describe(-result)}.");
+    }
+
+    public void Dispose()
+    {
+        if (Path is not null && _fd >= 0)
+        {
+            _ = Interop.Libc.Close(_fd);
+            _fd = -1;
+        }
+    }
+}

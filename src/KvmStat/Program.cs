@@ -1,0 +1,35 @@
+using KvmStat;
+using KvmStat.Cli;
+using KvmStat.Output;
+using KvmStat.Sources.Tracing;
+
+AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+{
+    // A failure on a background thread: one line, never a stack trace.
+    Console.Error.WriteLine($"kvm_stat: internal error: {(e.ExceptionObject as Exception)?.Message}");
+    Console.Error.Flush();
+    Interop.Libc.ExitImmediately(70);
+};
+
+int exitCode;
+try
+{
+    exitCode = Runner.Run(args, Console.Out, Console.Error);
+}
+catch (KvmStatException e)
+{
+    Reporter.Report(e, Console.Error);
+    exitCode = e.ExitCode;
+}
+catch (OutputClosedException)
+{
+    exitCode = 0;
+}
+catch (Exception e)
+{
+    Console.Error.WriteLine($"kvm_stat: internal error: {e.GetType().Name}: {e.Message}");
+    exitCode = 70;
+}
+Console.Out.Flush();
+CounterRelease.HandOffBeforeExit();
+return exitCode;

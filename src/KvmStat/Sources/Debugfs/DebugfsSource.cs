@@ -1,0 +1,244 @@
+using System.Text;
+using KvmStat.Stats;
+
+namespace KvmStat.Sources.Debugfs;
+
+/// <summary>
+/// KVM's debugfs statistics: one file per statistic in each VM folder /sys/kernel/debug/kvm/PID-FD,
+/// summed over the VMs (or over one VM's folders with a pid). Counters count from the tool's start
+/// (from each VM's start with -i); gauges (read-only files) are shown as they are.
+/// Under kernel lockdown the writable (cumulative) files cannot be opened: those fields are left
+/// out and named once, never shown as zeros.
+/// </summary>
+internal sealed class DebugfsSource : IStatsSource
+{
+    private static readonly Func<ReadOnlySpan<byte>, long> s_parseFolder = ParseFolderName;
+
+    private readonly string _kvmDir;
+    private readonly int _pid;
+    private readonly bool _includePast;
+    private readonly StatFileReader _reader;
+    private readonly StatField[] _fields;
+    private readonly DirectoryScanner _scanner;
+    private readonly List<long> _folderKeys = new(16);
+    private readonly List<VmFolder> _folders = new(16); // sorted by key
+    private readonly long[] _retired;
+    private bool _started;
+
+    internal DebugfsSource(
+        HostPaths paths, FieldFilter filter, int pid, bool includePast, StatFileReader reader, Action<string> warn)
+    {
+        _kvmDir = Locate(paths);
+        _pid = pid;
+        _includePast = includePast;
+        _reader = reader;
+        _scanner = new DirectoryScanner(_kvmDir);
+
+        var available = new List<StatField>();
+        foreach (string file in Directory.EnumerateFiles(_kvmDir))
+        {
+            UnixFileMode mode = File.GetUnixFileMode(file);
+            bool writable = (mode & (UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0;
+            // KVM makes cumulative and peak statistics writable (they can be cleared); instant values read-only.
+            available.Add(new StatField(Path.GetFileName(file), null, writable ? StatKind.Counter : StatKind.Gauge));
+        }
+        available.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        AllFieldNames = available.ConvertAll(f => f.Name);
+
+        var readable = new List<StatField>();
+        var locked = new List<string>();
+        int lockErrno = 0;
+        foreach (StatField field in filter.Select(available, f => f.Name, f => f.Parent))
+        {
+            int errno = _reader.TryReadInt64(PathZ(Path.Join(_kvmDir, field.Name)), out _);
+            if (errno is Interop.Errno.EPERM or Interop.Errno.EACCES)
+            {
+                locked.Add(field.Name);
+                lockErrno = errno;
+            }
+            else
+            {
+                readable.Add(field);
+            }
+        }
+        _fields = [.. readable];
+        _retired = new long[_fields.Length];
+        LockedFields = locked;
+
+        if (locked.Count > 0)
+        {
+            string cause = lockErrno == Interop.Errno.EPERM
+                ? "kernel lockdown forbids reading them (EPERM)"
+                : "this user may not read them (EACCES)";
+            string sample = string.Join(", ", locked.Take(4)) + (locked.Count > 4 ? ", ..." : "");
+            if (_fields.Length == 0)
+                throw new EnvironmentException(
+                    $"none of the {locked.Count} selected debugfs statistics can be read ({sample}): {cause}.",
+                    "Use tracepoints instead (the default, -t); under lockdown debugfs shows only instant values such as pages_4k.");
+            warn($"{locked.Count} of {locked.Count + _fields.Length} debugfs statistics are left out ({sample}): {cause}.");
+        }
+    }
+
+    /// <summary>Every statistic file KVM publishes, readable or not (for -f help).</summary>
+    internal IReadOnlyList<string> AllFieldNames { get; }
+
+    /// <summary>Selected statistics that cannot be read (lockdown): never reported as zeros.</summary>
+    internal IReadOnlyList<string> LockedFields { get; }
+
+    public string Name => "debugfs";
+
+    public IReadOnlyList<StatField> Fields => _fields;
+
+    /// <summary>How many VM folders debugfs has now for <paramref name="pid"/>.</summary>
+    internal int FolderCountFor(int pid)
+    {
+        var keys = new List<long>();
+        if (_scanner.TryScan(keys, s_parseFolder) != 0)
+            return 0;
+        return keys.Count(key => (int)(key >> 32) == pid);
+    }
+
+    private static string Locate(HostPaths paths)
+    {
+        if (Directory.Exists(paths.DebugfsKvm))
+            return paths.DebugfsKvm;
+        bool mounted;
+        try
+        {
+            mounted = Directory.Exists(paths.Debugfs) && Directory.EnumerateFileSystemEntries(paths.Debugfs).Any();
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new EnvironmentException(
+                $"cannot read {paths.Debugfs}: permission denied (debugfs is readable by root only).",
+                "Run kvm_stat as root, e.g. with sudo.");
+        }
+        if (!mounted)
+            throw new EnvironmentException(
+                $"debugfs is not mounted (no {paths.DebugfsKvm}).",
+                "Mount it with: mount -t debugfs none /sys/kernel/debug");
+        throw new EnvironmentException(
+            $"KVM is not loaded: debugfs has no kvm folder ({paths.DebugfsKvm}).",
+            "Load the module for this CPU (modprobe kvm_intel or modprobe kvm_amd).");
+    }
+
+    public void Read(Span<long> values)
+    {
+        SyncFolders();
+        for (int i = 0; i < _fields.Length; i++)
+            values[i] = _retired[i];
+        foreach (VmFolder folder in _folders)
+        {
+            folder.Read(_reader);
+            folder.AddTo(values, _fields);
+        }
+        _started = true;
+    }
+
+    private void SyncFolders()
+    {
+        if (_scanner.TryScan(_folderKeys, s_parseFolder) != 0)
+            _folderKeys.Clear();
+
+        int f = 0;
+        foreach (long key in _folderKeys)
+        {
+            if (_pid > 0 && (int)(key >> 32) != _pid)
+                continue;
+            while (f < _folders.Count && _folders[f].Key < key)
+                Retire(f);
+            if (f < _folders.Count && _folders[f].Key == key)
+            {
+                f++;
+                continue;
+            }
+            var folder = new VmFolder(key, _kvmDir, _fields);
+            // VMs that exist when the tool starts count from now (unless -i); later ones from their start.
+            folder.Read(_reader);
+            if (_started || _includePast)
+                folder.ClearBaseline();
+            else
+                folder.SetBaselineToCurrent();
+            _folders.Insert(f++, folder);
+        }
+        while (f < _folders.Count)
+            Retire(f);
+    }
+
+    /// <summary>A VM folder that vanished: keep what its counters added, so totals never go backwards.</summary>
+    private void Retire(int index)
+    {
+        _folders[index].AddTo(_retired, _fields, countersOnly: true);
+        _folders.RemoveAt(index);
+    }
+
+    /// <summary>"1234-15" → pid &lt;&lt; 32 | fd; anything else → -1.</summary>
+    internal static long ParseFolderName(ReadOnlySpan<byte> name)
+    {
+        int dash = name.IndexOf((byte)'-');
+        if (dash <= 0)
+            return -1;
+        long pid = DirectoryScanner.ParsePositive(name[..dash]);
+        ReadOnlySpan<byte> fdText = name[(dash + 1)..];
+        long fd = fdText.SequenceEqual("0"u8) ? 0 : DirectoryScanner.ParsePositive(fdText);
+        if (pid <= 0 || pid > int.MaxValue || fd < 0 || fd > int.MaxValue)
+            return -1;
+        return pid << 32 | fd;
+    }
+
+    private static byte[] PathZ(string path)
+    {
+        byte[] bytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];
+        Encoding.UTF8.GetBytes(path, bytes);
+        return bytes;
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class VmFolder
+    {
+        private readonly byte[][] _paths;
+        private readonly long[] _current;
+        private readonly long[] _baseline;
+
+        internal VmFolder(long key, string kvmDir, StatField[] fields)
+        {
+            Key = key;
+            string folder = Path.Join(kvmDir, $"{key >> 32}-{key & 0xffffffff}");
+            _paths = new byte[fields.Length][];
+            for (int i = 0; i < fields.Length; i++)
+                _paths[i] = PathZ(Path.Join(folder, fields[i].Name));
+            _current = new long[fields.Length];
+            _baseline = new long[fields.Length];
+        }
+
+        internal long Key { get; }
+
+        internal void Read(StatFileReader reader)
+        {
+            for (int i = 0; i < _paths.Length; i++)
+            {
+                // A file that vanished with its VM keeps its last value until the folder is retired.
+                if (reader.TryReadInt64(_paths[i], out long value) == 0)
+                    _current[i] = value;
+            }
+        }
+
+        internal void SetBaselineToCurrent() => _current.CopyTo(_baseline, 0);
+
+        internal void ClearBaseline() => Array.Clear(_baseline);
+
+        internal void AddTo(Span<long> values, StatField[] fields, bool countersOnly = false)
+        {
+            for (int i = 0; i < _current.Length; i++)
+            {
+                if (fields[i].Kind == StatKind.Counter)
+                    values[i] += _current[i] - _baseline[i];
+                else if (!countersOnly)
+                    values[i] += _current[i];
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+using System.Buffers.Text;
+
+namespace KvmStat.Sources.Debugfs;
+
+/// <summary>
+/// Reads one decimal number from a small kernel file (open, read, close) without allocating.
+/// Descriptors are not kept open: an open KVM debugfs file holds its VM alive after it exits.
+/// Tests override it to produce errors root cannot otherwise see (EPERM under lockdown).
+/// </summary>
+internal class StatFileReader
+{
+    private readonly byte[] _buffer = new byte[32];
+
+    /// <summary>Returns 0 and the value, or an errno (EINVAL for text that is not a number).</summary>
+    internal virtual int TryReadInt64(byte[] pathZ, out long value)
+    {
+        value = 0;
+        int fd = Interop.Libc.Open(pathZ, Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC);
+        if (fd < 0)
+            return -fd;
+        nint n = Interop.Libc.ReadRetrying(fd, _buffer);
+        _ = Interop.Libc.Close(fd);
+        if (n < 0)
+            return (int)-n;
+        ReadOnlySpan<byte> text = _buffer.AsSpan(0, (int)n).TrimEnd("\n "u8);
+        if (Utf8Parser.TryParse(text, out ulong unsigned, out int consumed) && consumed == text.Length)
+        {
+            value = unchecked((long)unsigned);
+            return 0;
+        }
+        if (Utf8Parser.TryParse(text, out long signed, out consumed) && consumed == text.Length)
+        {
+            value = signed;
+            return 0;
+        }
+        return Interop.Errno.EINVAL;
+    }
+}

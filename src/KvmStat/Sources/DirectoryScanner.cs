@@ -1,0 +1,85 @@
+using System.Text;
+
+namespace KvmStat.Sources;
+
+/// <summary>
+/// Lists a directory with getdents64 into a reused buffer and turns each entry name into a
+/// number (a thread id, a debugfs "PID-FD" folder), so rescans on every refresh do not allocate.
+/// </summary>
+internal sealed class DirectoryScanner
+{
+    private readonly byte[] _pathZ;
+    private readonly byte[] _buffer = new byte[8192];
+
+    internal DirectoryScanner(string path)
+    {
+        Path = path;
+        _pathZ = new byte[Encoding.UTF8.GetByteCount(path) + 1];
+        Encoding.UTF8.GetBytes(path, _pathZ);
+    }
+
+    internal string Path { get; }
+
+    /// <summary>
+    /// Fills <paramref name="keys"/> (sorted) with <paramref name="parse"/> of each entry name,
+    /// skipping names it maps to a negative number. Returns 0, or the errno of a failed open or read.
+    /// </summary>
+    internal int TryScan(List<long> keys, Func<ReadOnlySpan<byte>, long> parse)
+    {
+        keys.Clear();
+        int fd = Interop.Libc.Open(_pathZ, Interop.Libc.O_RDONLY | Interop.Libc.O_DIRECTORY | Interop.Libc.O_CLOEXEC);
+        if (fd < 0)
+            return -fd;
+        try
+        {
+            while (true)
+            {
+                nint n = Interop.Libc.GetDents64(fd, _buffer);
+                if (n < 0)
+                    return (int)-n;
+                if (n == 0)
+                    break;
+                ParseEntries(_buffer.AsSpan(0, (int)n), keys, parse);
+            }
+        }
+        finally
+        {
+            _ = Interop.Libc.Close(fd);
+        }
+        keys.Sort();
+        return 0;
+    }
+
+    internal static void ParseEntries(ReadOnlySpan<byte> entries, List<long> keys, Func<ReadOnlySpan<byte>, long> parse)
+    {
+        while (entries.Length > Interop.Libc.DirentNameOffset)
+        {
+            int length = BitConverter.ToUInt16(entries.Slice(Interop.Libc.DirentRecLenOffset, 2));
+            if (length <= Interop.Libc.DirentNameOffset || length > entries.Length)
+                break;
+            ReadOnlySpan<byte> name = entries[Interop.Libc.DirentNameOffset..length];
+            int end = name.IndexOf((byte)0);
+            if (end >= 0)
+                name = name[..end];
+            long key = parse(name);
+            if (key >= 0)
+                keys.Add(key);
+            entries = entries[length..];
+        }
+    }
+
+    /// <summary>A positive decimal number such as a thread id, or -1.</summary>
+    internal static long ParsePositive(ReadOnlySpan<byte> digits)
+    {
+        if (digits.IsEmpty || digits.Length > 18)
+            return -1;
+        long value = 0;
+        foreach (byte b in digits)
+        {
+            if (b is < (byte)'0' or > (byte)'9')
+                return -1;
+            value = value * 10 + (b - '0');
+        }
+        return value > 0 ? value : -1;
+    }
+}

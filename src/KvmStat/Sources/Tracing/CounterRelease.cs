@@ -1,0 +1,119 @@
+namespace KvmStat.Sources.Tracing;
+
+/// <summary>
+/// Owns the lifetime of perf descriptors. Closing the last perf event of a tracepoint makes the
+/// kernel wait for an RCU grace period (about 35 ms here, about 3 s for all kvm tracepoints),
+/// so descriptors are never closed on a path the user waits for:
+/// during a run they are closed on a background thread, and at exit a forked child inherits
+/// them, waits until this process is gone, and pays that cost after the prompt is back.
+/// </summary>
+internal static class CounterRelease
+{
+    private static readonly object s_lock = new();
+    private static readonly HashSet<int> s_open = [];
+    private static readonly Queue<int[]> s_toClose = new();
+    private static Thread? s_closer;
+
+    internal static void Track(IReadOnlyList<int> descriptors)
+    {
+        lock (s_lock)
+        {
+            foreach (int fd in descriptors)
+                s_open.Add(fd);
+        }
+    }
+
+    internal static int OpenCount
+    {
+        get
+        {
+            lock (s_lock)
+                return s_open.Count;
+        }
+    }
+
+    /// <summary>Closes descriptors on a background thread, so a refresh never waits for the kernel.</summary>
+    internal static void CloseLater(IReadOnlyList<int> descriptors)
+    {
+        int[] copy = [.. descriptors];
+        lock (s_lock)
+        {
+            s_toClose.Enqueue(copy);
+            if (s_closer is null)
+            {
+                s_closer = new Thread(CloseLoop) { IsBackground = true, Name = "perf closer" };
+                s_closer.Start();
+            }
+            else
+            {
+                Monitor.Pulse(s_lock);
+            }
+        }
+    }
+
+    private static void CloseLoop()
+    {
+        while (true)
+        {
+            int[] batch;
+            lock (s_lock)
+            {
+                while (s_toClose.Count == 0)
+                    Monitor.Wait(s_lock);
+                batch = s_toClose.Dequeue();
+            }
+            foreach (int fd in batch)
+            {
+                _ = Interop.Libc.Close(fd);
+                lock (s_lock)
+                    s_open.Remove(fd);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Call once, just before the process exits: hands every open perf descriptor to a child that
+    /// closes them after this process has gone. The child keeps nothing else: no standard streams
+    /// (a pipe reader sees end-of-file at once), no log file, no listening socket.
+    /// </summary>
+    internal static unsafe void HandOffBeforeExit()
+    {
+        int* pipe = stackalloc int[2];
+        int[] keep;
+        lock (s_lock)
+        {
+            if (s_open.Count == 0 || Interop.Libc.Pipe2(pipe, 0) != 0)
+                return;
+            keep = new int[s_open.Count + 1];
+            s_open.CopyTo(keep);
+        }
+        int readEnd = pipe[0];
+        keep[^1] = readEnd;
+        Array.Sort(keep);
+        uint highest = (uint)keep[^1];
+        if (Interop.Libc.GetRLimit(Interop.Libc.RLIMIT_NOFILE, out Interop.Libc.RLimit limit) == 0)
+            highest = (uint)Math.Min(limit.Current, int.MaxValue);
+        byte* scratch = stackalloc byte[1];
+
+        if (Interop.Libc.Fork() == 0)
+        {
+            // The child: straight-line code, no allocation, only calls without GC transitions.
+            _ = Interop.Libc.SetSid();
+            uint next = 0;
+            foreach (int fd in keep)
+            {
+                if ((uint)fd > next)
+                    Interop.ForkChild.CloseRange(next, (uint)fd - 1, highest);
+                next = (uint)fd + 1;
+            }
+            Interop.ForkChild.CloseRange(next, uint.MaxValue, highest);
+            // Returns 0 (end of file) once the parent, the last holder of the write end, has exited.
+            while (Interop.ForkChild.Read(readEnd, scratch, 1) != 0)
+            {
+            }
+            Interop.Libc.ExitImmediately(0);
+        }
+        // The parent keeps the write end open until it exits.
+        _ = Interop.Libc.Close(readEnd);
+    }
+}

@@ -1,0 +1,123 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace KvmStat.Sources.Tracing;
+
+/// <summary>
+/// One perf event group: a counter per field, all on one CPU (system-wide) or one thread.
+/// The whole group is read with a single read() from its leader.
+/// </summary>
+internal sealed class PerfCounterGroup
+{
+    private readonly int[] _descriptors;
+    private readonly byte[] _readBuffer;
+
+    private PerfCounterGroup(int[] descriptors, int pid, int cpu)
+    {
+        _descriptors = descriptors;
+        _readBuffer = new byte[8 * (1 + descriptors.Length)];
+        Pid = pid;
+        Cpu = cpu;
+    }
+
+    /// <summary>The thread counted, or -1 for all threads of <see cref="Cpu"/>.</summary>
+    internal int Pid { get; }
+
+    /// <summary>The CPU counted, or -1 for any CPU <see cref="Pid"/> runs on.</summary>
+    internal int Cpu { get; }
+
+    internal int Count => _descriptors.Length;
+
+    internal IReadOnlyList<int> Descriptors => _descriptors;
+
+    /// <summary>
+    /// Opens a disabled group; <see cref="Enable"/> starts all its counters at once.
+    /// On failure every descriptor opened so far is closed and the exception names the field.
+    /// </summary>
+    internal static PerfCounterGroup Open(IReadOnlyList<TracepointField> fields, IReadOnlyList<int> tracepointIds, int pid, int cpu)
+    {
+        var descriptors = new int[fields.Count];
+        int opened = 0;
+        try
+        {
+            for (int i = 0; i < fields.Count; i++)
+            {
+                var attr = new Interop.Perf.PerfEventAttr
+                {
+                    Type = Interop.Perf.PERF_TYPE_TRACEPOINT,
+                    Size = Interop.Perf.PerfEventAttrSize,
+                    Config = (ulong)tracepointIds[i],
+                    ReadFormat = Interop.Perf.PERF_FORMAT_GROUP,
+                    Flags = i == 0 ? Interop.Perf.AttrFlagDisabled : 0,
+                };
+                int leader = i == 0 ? -1 : descriptors[0];
+                int fd = Interop.Perf.PerfEventOpen(ref attr, pid, cpu, leader, Interop.Perf.PERF_FLAG_FD_CLOEXEC);
+                if (fd < 0)
+                    throw new PerfOpenException(Interop.Errno.Last, fields[i], pid, cpu);
+                descriptors[opened++] = fd;
+
+                if (fields[i].Filter is string filter)
+                {
+                    int errno = SetFilter(fd, filter);
+                    if (errno != 0)
+                        throw new PerfOpenException(errno, fields[i], pid, cpu, filterFailed: true);
+                }
+            }
+        }
+        catch
+        {
+            for (int i = 0; i < opened; i++)
+                _ = Interop.Libc.Close(descriptors[i]);
+            throw;
+        }
+        return new PerfCounterGroup(descriptors, pid, cpu);
+    }
+
+    private static unsafe int SetFilter(int fd, string filter)
+    {
+        byte[] text = new byte[Encoding.ASCII.GetByteCount(filter) + 1];
+        Encoding.ASCII.GetBytes(filter, text);
+        fixed (byte* p = text)
+        {
+            return Interop.Libc.Ioctl(fd, Interop.PerfIoctl.SetFilter, (nint)p) == 0 ? 0 : Interop.Errno.Last;
+        }
+    }
+
+    internal int Enable() =>
+        Interop.Libc.Ioctl(_descriptors[0], Interop.PerfIoctl.Enable, Interop.PerfIoctl.FlagGroup) == 0 ? 0 : Interop.Errno.Last;
+
+    internal int ResetCounts() =>
+        Interop.Libc.Ioctl(_descriptors[0], Interop.PerfIoctl.Reset, Interop.PerfIoctl.FlagGroup) == 0 ? 0 : Interop.Errno.Last;
+
+    /// <summary>
+    /// Reads every counter of the group with one read() and adds each to <paramref name="sums"/>.
+    /// Returns 0, or the errno of a failed read.
+    /// </summary>
+    internal int ReadInto(Span<ulong> sums)
+    {
+        nint n = Interop.Libc.ReadRetrying(_descriptors[0], _readBuffer);
+        if (n < 0)
+            return (int)-n;
+        ReadOnlySpan<byte> data = _readBuffer.AsSpan(0, (int)n);
+        if (data.Length < 8)
+            return Interop.Errno.EIO;
+        // The kernel writes native-endian u64s: { nr, value[nr] }.
+        int count = (int)Math.Min(MemoryMarshal.Read<ulong>(data), (ulong)_descriptors.Length);
+        count = Math.Min(count, (data.Length - 8) / 8);
+        ReadOnlySpan<ulong> values = MemoryMarshal.Cast<byte, ulong>(data.Slice(8, count * 8));
+        for (int i = 0; i < values.Length; i++)
+            sums[i] += values[i];
+        return 0;
+    }
+}
+
+/// <summary>perf_event_open or its filter failed for one field.</summary>
+internal sealed class PerfOpenException(int errno, TracepointField field, int pid, int cpu, bool filterFailed = false)
+    : Exception($"perf_event_open({field.Name}, pid {pid}, cpu {cpu}): {Interop.Errno.Describe(errno)}")
+{
+    internal int Errno { get; } = errno;
+    internal TracepointField Field { get; } = field;
+    internal int Pid { get; } = pid;
+    internal int Cpu { get; } = cpu;
+    internal bool FilterFailed { get; } = filterFailed;
+}

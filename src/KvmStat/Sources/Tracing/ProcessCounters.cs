@@ -1,0 +1,85 @@
+namespace KvmStat.Sources.Tracing;
+
+/// <summary>
+/// Counter groups for every thread of one process (a VM: its vCPU threads and the rest).
+/// New threads are picked up when <see cref="Sync"/> runs; the counts of threads that exit are
+/// kept, so totals never go backwards.
+/// </summary>
+internal sealed class ProcessCounters
+{
+    private readonly TracepointCounterSet _set;
+    private static readonly Func<ReadOnlySpan<byte>, long> s_parseTid = DirectoryScanner.ParsePositive;
+    private readonly DirectoryScanner _tasks;
+    private readonly List<long> _tids = new(64);
+    private readonly List<PerfCounterGroup> _groups = new(64); // sorted by thread id
+    private readonly ulong[] _retired;
+
+    internal ProcessCounters(TracepointCounterSet set, HostPaths paths, int pid)
+    {
+        _set = set;
+        Pid = pid;
+        _tasks = new DirectoryScanner(Path.Join(paths.ProcessDir(pid), "task"));
+        _retired = new ulong[set.Fields.Count];
+    }
+
+    internal int Pid { get; }
+
+    /// <summary>False once the process has exited (its counts stay).</summary>
+    internal bool Alive { get; private set; } = true;
+
+    internal int ThreadCount => _groups.Count;
+
+    /// <summary>Opens groups for new threads and retires those of threads that have gone.</summary>
+    internal void Sync()
+    {
+        if (!Alive)
+            return;
+        // A process whose threads have all exited is a zombie with an empty task list.
+        if (_tasks.TryScan(_tids, s_parseTid) != 0 || _tids.Count == 0)
+        {
+            Alive = false;
+            for (int i = _groups.Count - 1; i >= 0; i--)
+                Retire(i);
+            return;
+        }
+
+        // Merge-walk the sorted thread list against the sorted groups.
+        int g = 0;
+        foreach (long key in _tids)
+        {
+            int tid = (int)key;
+            while (g < _groups.Count && _groups[g].Pid < tid)
+                Retire(g);
+            if (g < _groups.Count && _groups[g].Pid == tid)
+            {
+                g++;
+                continue;
+            }
+            PerfCounterGroup? group = _set.TryOpenForThread(tid);
+            if (group is not null)
+            {
+                _groups.Insert(g, group);
+                g++;
+            }
+        }
+        while (g < _groups.Count)
+            Retire(g);
+    }
+
+    private void Retire(int index)
+    {
+        PerfCounterGroup group = _groups[index];
+        _ = group.ReadInto(_retired);
+        _groups.RemoveAt(index);
+        CounterRelease.CloseLater(group.Descriptors);
+    }
+
+    internal void ReadInto(Span<ulong> sums)
+    {
+        // _retired was sized before the first group was opened, when rejected children may still have been dropped.
+        for (int i = 0; i < sums.Length; i++)
+            sums[i] += _retired[i];
+        foreach (PerfCounterGroup group in _groups)
+            _ = group.ReadInto(sums);
+    }
+}

@@ -1,0 +1,125 @@
+using System.Globalization;
+using System.Text;
+
+namespace KvmStat.Sources.Tracing;
+
+/// <summary>
+/// Lists every field the tracepoint source can count: one per kvm tracepoint, plus a child per
+/// exit reason of <c>kvm_exit</c> and <c>kvm_userspace_exit</c>, named from the running kernel's
+/// format files where possible and from built-in tables otherwise.
+/// </summary>
+internal static class TracepointCatalog
+{
+    internal const string KvmExit = "kvm_exit";
+    internal const string KvmUserspaceExit = "kvm_userspace_exit";
+
+    internal static IReadOnlyList<TracepointField> Discover(Tracefs tracefs, ExitReasonSet exitReasons)
+    {
+        IReadOnlyList<string> tracepoints = tracefs.ListKvmEvents();
+        var fields = new List<TracepointField>(tracepoints.Count + 128);
+        foreach (string tracepoint in tracepoints)
+            fields.Add(new TracepointField(tracepoint, tracepoint, null, null));
+
+        foreach (string tracepoint in tracepoints)
+        {
+            if (tracepoint is KvmExit or KvmUserspaceExit)
+                fields.AddRange(Children(tracepoint, tracefs.ReadFormat(tracepoint), exitReasons));
+        }
+        return fields;
+    }
+
+    /// <summary>The child fields of one tracepoint, from its format (or built-in names when that fails).</summary>
+    internal static IReadOnlyList<TracepointField> Children(string tracepoint, TraceFormat? format, ExitReasonSet exitReasons)
+    {
+        (string field, IReadOnlyList<SymbolicEntry>? entries) = tracepoint == KvmUserspaceExit
+            ? ("reason", FromFormat(format, "reason", 0) ?? BuiltinExitReasons.Userspace)
+            : ExitTable(format, exitReasons);
+        if (entries is null)
+            return [];
+
+        TraceField? traceField = format?.FindField(field);
+        string prefix = CommonPrefix(entries);
+        var children = new List<TracepointField>(entries.Count);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (SymbolicEntry entry in entries)
+        {
+            string reason = NormalizeName(entry.Name[prefix.Length..]);
+            if (reason.Length == 0)
+                continue;
+            if (!seen.Add(reason))
+                reason = reason + "_" + entry.Value.ToString(CultureInfo.InvariantCulture);
+            string filter = field + "==" + FilterValue(entry.Value, traceField).ToString(CultureInfo.InvariantCulture);
+            children.Add(new TracepointField($"{tracepoint}({reason})", tracepoint, filter, tracepoint));
+        }
+        return children;
+    }
+
+    private static (string Field, IReadOnlyList<SymbolicEntry>? Entries) ExitTable(TraceFormat? format, ExitReasonSet set)
+    {
+        switch (set)
+        {
+            case ExitReasonSet.AArch64:
+                return ("esr_ec", FromFormat(format, "esr_ec", 0) ?? BuiltinExitReasons.AArch64);
+            case ExitReasonSet.Vmx:
+            case ExitReasonSet.Svm:
+                // x86 prints "(REC->isa == 1) ? VMX table : SVM table"; without the isa test there is one table.
+                bool twoTables = format is not null && format.PrintFormat.Contains("isa == 1", StringComparison.Ordinal);
+                int ordinal = set == ExitReasonSet.Svm && twoTables ? 1 : 0;
+                IReadOnlyList<SymbolicEntry>? parsed = FromFormat(format, "exit_reason", ordinal);
+                return ("exit_reason", parsed ?? (set == ExitReasonSet.Vmx ? BuiltinExitReasons.Vmx : BuiltinExitReasons.Svm));
+            default:
+                return ("exit_reason", null);
+        }
+    }
+
+    private static IReadOnlyList<SymbolicEntry>? FromFormat(TraceFormat? format, string field, int ordinal)
+    {
+        if (format is null || format.FindField(field) is null)
+            return null;
+        foreach (SymbolicTable table in format.Tables)
+        {
+            if (table.Field == field && table.Ordinal == ordinal && table.Entries.Count > 0)
+                return table.Entries;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The kernel filter parser reads the value as the field's type: an unsigned 32-bit field
+    /// cannot be compared with -1, so negative keys are wrapped to the field's width.
+    /// </summary>
+    internal static ulong FilterValue(long value, TraceField? field)
+    {
+        if (value >= 0)
+            return (ulong)value;
+        int size = field?.Size ?? 8;
+        if (field is { Signed: true } || size >= 8)
+            return unchecked((ulong)value);
+        ulong mask = (1UL << (size * 8)) - 1;
+        return unchecked((ulong)value) & mask;
+    }
+
+    /// <summary>"KVM_EXIT_IO" → "IO" when every name of the table shares the prefix.</summary>
+    private static string CommonPrefix(IReadOnlyList<SymbolicEntry> entries)
+    {
+        const string UserspacePrefix = "KVM_EXIT_";
+        foreach (SymbolicEntry entry in entries)
+        {
+            if (!entry.Name.StartsWith(UserspacePrefix, StringComparison.Ordinal) || entry.Name.Length == UserspacePrefix.Length)
+                return "";
+        }
+        return UserspacePrefix;
+    }
+
+    /// <summary>
+    /// Field names go into space-separated banners and CSV headers: upper case, and anything but
+    /// letters, digits and '_' becomes '_' (SVM's "DE excp" → "DE_EXCP", "npf" → "NPF").
+    /// </summary>
+    internal static string NormalizeName(string name)
+    {
+        var builder = new StringBuilder(name.Length);
+        foreach (char c in name.Trim())
+            builder.Append(char.IsAsciiLetterOrDigit(c) ? char.ToUpperInvariant(c) : '_');
+        return builder.ToString();
+    }
+}

@@ -1,0 +1,96 @@
+using System.Text.RegularExpressions;
+
+namespace KvmStat.Stats;
+
+/// <summary>
+/// The -f regular expression, matched at the start of each field name (like Python's re.match).
+/// Without -f only parent fields are selected; a selected child always brings its parent along,
+/// so kvm_exit(HLT) is never shown without kvm_exit.
+/// </summary>
+internal sealed class FieldFilter
+{
+    /// <summary>The reference's default: no '(' in the name, i.e. no child fields.</summary>
+    internal const string DefaultPattern = @"^[^\(]*$";
+
+    private readonly Regex _regex;
+
+    private FieldFilter(string? userPattern, Regex regex)
+    {
+        UserPattern = userPattern;
+        _regex = regex;
+    }
+
+    internal static FieldFilter Default { get; } = new(null, Compile(DefaultPattern));
+
+    /// <summary>The -f text, or null when none was given.</summary>
+    internal string? UserPattern { get; }
+
+    internal string Pattern => UserPattern ?? DefaultPattern;
+
+    internal bool IsDefault => UserPattern is null;
+
+    /// <summary>Parses a -f value; a bad expression is a usage error in the reference's words.</summary>
+    internal static FieldFilter Create(string? pattern)
+    {
+        if (pattern is null)
+            return Default;
+        return TryCreate(pattern, out FieldFilter? filter, out string? error)
+            ? filter
+            : throw new UsageException($"\"{pattern}\" is not a valid regular expression: {error}");
+    }
+
+    internal static bool TryCreate(string pattern, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out FieldFilter? filter, out string? error)
+    {
+        try
+        {
+            filter = new FieldFilter(pattern, Compile(pattern));
+            error = null;
+            return true;
+        }
+        catch (ArgumentException e)
+        {
+            filter = null;
+            error = e is RegexParseException parse ? Describe(parse) : e.Message;
+            return false;
+        }
+    }
+
+    private static string Describe(RegexParseException e)
+    {
+        string message = e.Message;
+        // "Invalid pattern '(' at offset 1. Not enough )'s." → the part after the position.
+        int dot = message.IndexOf(". ", StringComparison.Ordinal);
+        return (dot >= 0 ? message[(dot + 2)..] : message).TrimEnd('.');
+    }
+
+    private static Regex Compile(string pattern) =>
+        new(@"\A(?:" + pattern + ")", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+
+    internal bool Matches(string name)
+    {
+        try
+        {
+            return _regex.IsMatch(name);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The items whose names match, plus the parents of matching children, in their original order.</summary>
+    internal List<T> Select<T>(IEnumerable<T> available, Func<T, string> name, Func<T, string?> parent)
+    {
+        var wanted = new HashSet<string>(StringComparer.Ordinal);
+        List<T> all = [.. available];
+        foreach (T item in all)
+        {
+            if (!Matches(name(item)))
+                continue;
+            wanted.Add(name(item));
+            if (parent(item) is string p)
+                wanted.Add(p);
+        }
+        return all.FindAll(item => wanted.Contains(name(item)));
+    }
+}

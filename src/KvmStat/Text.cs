@@ -1,0 +1,53 @@
+using System.Globalization;
+using System.Text;
+
+namespace KvmStat;
+
+/// <summary>Makes untrusted text (guest names, other users' command lines) safe to print.</summary>
+internal static class Text
+{
+    /// <summary>
+    /// Control characters (C0, DEL, C1) and bidirectional overrides become visible escapes
+    /// (\e, \n, \x9b, \u202e), so a hostile VM name cannot move the cursor, retitle or recolour
+    /// the terminal, or reorder what is shown.
+    /// </summary>
+    internal static string Escape(string text)
+    {
+        if (!NeedsEscape(text))
+            return text;
+        var builder = new StringBuilder(text.Length + 8);
+        foreach (char c in text)
+        {
+            if (!IsUnsafe(c))
+            {
+                builder.Append(c);
+                continue;
+            }
+            builder.Append(c switch
+            {
+                '\x1b' => "\\e",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                '\\' => "\\\\",
+                < '\x100' => "\\x" + ((int)c).ToString("x2", CultureInfo.InvariantCulture),
+                _ => "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture),
+            });
+        }
+        return builder.ToString();
+    }
+
+    private static bool NeedsEscape(string text)
+    {
+        foreach (char c in text)
+        {
+            if (IsUnsafe(c))
+                return true;
+        }
+        return false;
+    }
+
+    private static bool IsUnsafe(char c) =>
+        c < ' ' || c is '\x7f' or '\\' || (c >= '\x80' && c < '\xa0') ||
+        c is >= '\u202a' and <= '\u202e' || c is >= '\u2066' and <= '\u2069' || c is '\u200e' or '\u200f';
+}

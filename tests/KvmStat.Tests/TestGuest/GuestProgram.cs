@@ -1,0 +1,46 @@
+using System.Globalization;
+
+namespace KvmStat.Tests.TestGuest;
+
+/// <summary>
+/// The test guest as a process of its own (so kvm_stat can watch it with -p and -g). Its command
+/// line carries "-name NAME" like QEMU's. It talks over stdin/stdout:
+/// prints "ready PID TID..." once its vCPU threads exist; on "run" runs the program and prints
+/// "done"; ends on "exit" or end of input.
+/// </summary>
+internal static class GuestProgram
+{
+    internal const string Verb = "guest";
+
+    internal static int Run(string[] args)
+    {
+        int vcpus = 1, outs = 0, mmio = 0;
+        for (int i = 1; i < args.Length - 1; i++)
+        {
+            switch (args[i])
+            {
+                case "--vcpus": vcpus = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--outs": outs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--mmio": mmio = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+            }
+        }
+
+        using var vm = new TestVm(vcpus);
+        Console.Out.WriteLine($"ready {Environment.ProcessId} {string.Join(" ", vm.Vcpus.Select(v => v.ThreadId))}");
+        Console.Out.Flush();
+        while (Console.In.ReadLine() is string command)
+        {
+            switch (command)
+            {
+                case "run":
+                    vm.Run(outs, mmio);
+                    Console.Out.WriteLine("done");
+                    Console.Out.Flush();
+                    break;
+                case "exit":
+                    return 0;
+            }
+        }
+        return 0;
+    }
+}
