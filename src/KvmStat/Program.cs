@@ -14,7 +14,7 @@ AppDomain.CurrentDomain.UnhandledException += (_, e) =>
 int exitCode;
 try
 {
-    exitCode = Runner.Run(args, Console.Out, Console.Error);
+    exitCode = Runner.Run(args, HostPaths.FromEnvironment(), Console.Out, Console.Error);
 }
 catch (KvmStatException e)
 {

@@ -9,7 +9,7 @@ namespace KvmStat.Cli;
 /// <summary>Parses the command line, sets up a session and runs the chosen mode.</summary>
 internal static class Runner
 {
-    internal static int Run(string[] args, TextWriter output, TextWriter error)
+    internal static int Run(string[] args, HostPaths paths, TextWriter output, TextWriter error)
     {
         RootCommand root = CommandLine.Build();
         ParseResult result = root.Parse(args);
@@ -24,7 +24,6 @@ internal static class Runner
             return result.Invoke(new InvocationConfiguration { Output = output, Error = error });
 
         Options options = CommandLine.ToOptions(result);
-        HostPaths paths = HostPaths.FromEnvironment();
         var reporter = new Reporter(options.Verbose, error);
 
         if (options.FieldsHelp)
@@ -36,7 +35,7 @@ internal static class Runner
                 "Use -1 for one sample, or -l / -L FILE to log.");
 
         // The log file is opened before the counters, so a bad path fails fast.
-        using OutputSink sink = options.LogFile is string file ? OutputSink.AppendTo(file) : OutputSink.Stdout();
+        using OutputSink sink = options.LogFile is string file ? OutputSink.AppendTo(file) : OutputSink.Stdout(output);
         using Session session = Session.Open(options, paths, reporter);
         using var signals = new Signals(handleHangup: options.LogFile is not null);
         void Ready() => reporter.Verbose("counting started");

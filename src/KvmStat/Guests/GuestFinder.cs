@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace KvmStat.Guests;
 
@@ -116,16 +115,5 @@ internal sealed class GuestFinder(HostPaths paths)
         }
     }
 
-    private static string? ReadText(string path)
-    {
-        try
-        {
-            byte[] bytes = File.ReadAllBytes(path);
-            return Encoding.UTF8.GetString(bytes);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    private static string? ReadText(string path) => Sources.SysFile.TryReadText(path);
 }

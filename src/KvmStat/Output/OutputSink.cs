@@ -10,12 +10,14 @@ namespace KvmStat.Output;
 internal sealed class OutputSink : IDisposable
 {
     private const int StdoutDescriptor = 1;
+    private readonly TextWriter? _writer;
     private int _fd;
 
-    private OutputSink(int fd, string? path)
+    private OutputSink(int fd, string? path, TextWriter? writer = null)
     {
         _fd = fd;
         Path = path;
+        _writer = writer;
     }
 
     /// <summary>The log file, or null for standard output.</summary>
@@ -23,7 +25,12 @@ internal sealed class OutputSink : IDisposable
 
     internal bool IsFile => Path is not null;
 
-    internal static OutputSink Stdout() => new(StdoutDescriptor, null);
+    /// <summary>
+    /// Standard output: the descriptor itself when <paramref name="output"/> is the console, so
+    /// each line is one write(); any other writer (a test's) receives the text instead.
+    /// </summary>
+    internal static OutputSink Stdout(TextWriter output) =>
+        ReferenceEquals(output, Console.Out) ? new(StdoutDescriptor, null) : new(-1, null, output);
 
     internal static OutputSink AppendTo(string path) => new(OpenForAppend(path), path);
 
@@ -67,6 +74,11 @@ internal sealed class OutputSink : IDisposable
 
     internal void Write(ReadOnlySpan<byte> data)
     {
+        if (_writer is not null)
+        {
+            _writer.Write(Encoding.UTF8.GetString(data));
+            return;
+        }
         int result = Interop.Libc.WriteAll(_fd, data);
         if (result == 0)
             return;

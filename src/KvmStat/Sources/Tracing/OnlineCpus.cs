@@ -7,15 +7,8 @@ internal static class OnlineCpus
     /// <summary>Reads /sys/devices/system/cpu/online ("0-1,4").</summary>
     internal static IReadOnlyList<int> Read(HostPaths paths)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(paths.CpuOnline);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new EnvironmentException($"cannot read {paths.CpuOnline}: {e.Message}", "Is /sys mounted?");
-        }
+        string text = SysFile.TryReadText(paths.CpuOnline, out int errno)
+            ?? throw new EnvironmentException($"cannot read {paths.CpuOnline}: {Interop.Errno.Describe(errno)}.", "Is sysfs mounted at /sys?");
         return Parse(text) ?? throw new EnvironmentException($"cannot parse {paths.CpuOnline}: \"{text.Trim()}\"");
     }
 

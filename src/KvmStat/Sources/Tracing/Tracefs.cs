@@ -92,36 +92,13 @@ internal sealed class Tracefs
 
     internal int ReadId(string tracepoint)
     {
-        string path = Path.Join(KvmEvents, tracepoint, "id");
-        try
-        {
-            string text = File.ReadAllText(path).Trim();
-            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int id) ? id : -1;
-        }
-        catch (IOException)
-        {
-            return -1;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return -1;
-        }
+        string? text = SysFile.TryReadText(Path.Join(KvmEvents, tracepoint, "id"));
+        return int.TryParse(text, NumberStyles.Integer | NumberStyles.AllowTrailingWhite, CultureInfo.InvariantCulture, out int id) ? id : -1;
     }
 
     internal TraceFormat? ReadFormat(string tracepoint)
     {
-        string path = Path.Join(KvmEvents, tracepoint, "format");
-        try
-        {
-            return TraceFormatParser.Parse(File.ReadAllText(path));
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
+        string? text = SysFile.TryReadText(Path.Join(KvmEvents, tracepoint, "format"));
+        return text is null ? null : TraceFormatParser.Parse(text);
     }
 }

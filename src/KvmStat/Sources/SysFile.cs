@@ -1,0 +1,66 @@
+using System.Buffers;
+using System.Text;
+
+namespace KvmStat.Sources;
+
+/// <summary>
+/// Reads small kernel files (tracefs ids and formats, /proc entries) with plain open/read/close.
+/// FileStream would add an fstat, an advisory lock and positioned reads to each of the hundreds
+/// of files read at start-up.
+/// </summary>
+internal static class SysFile
+{
+    /// <summary>The file's text, or null with the errno when it cannot be read (it vanished, say).</summary>
+    internal static string? TryReadText(string path, out int errno)
+    {
+        byte[] pathZ = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(path.Length) + 1);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(16384);
+        try
+        {
+            int length = Encoding.UTF8.GetBytes(path, pathZ);
+            pathZ[length] = 0;
+            int fd = Interop.Libc.Open(pathZ, Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC);
+            if (fd < 0)
+            {
+                errno = -fd;
+                return null;
+            }
+            try
+            {
+                int filled = 0;
+                while (true)
+                {
+                    if (filled == buffer.Length)
+                    {
+                        byte[] larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, filled).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+                    nint n = Interop.Libc.ReadRetrying(fd, buffer.AsSpan(filled));
+                    if (n < 0)
+                    {
+                        errno = (int)-n;
+                        return null;
+                    }
+                    if (n == 0)
+                        break;
+                    filled += (int)n;
+                }
+                errno = 0;
+                return Encoding.UTF8.GetString(buffer, 0, filled);
+            }
+            finally
+            {
+                _ = Interop.Libc.Close(fd);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(pathZ);
+        }
+    }
+
+    internal static string? TryReadText(string path) => TryReadText(path, out _);
+}

@@ -1,0 +1,32 @@
+using KvmStat.Sources;
+
+namespace KvmStat.Tests.Infrastructure;
+
+/// <summary>A source whose values the test sets.</summary>
+internal sealed class FakeSource(params StatField[] fields) : IStatsSource
+{
+    internal long[] Values { get; } = new long[fields.Length];
+
+    public string Name => "fake";
+
+    public IReadOnlyList<StatField> Fields => fields;
+
+    internal void Set(string name, long value)
+    {
+        for (int i = 0; i < fields.Length; i++)
+        {
+            if (fields[i].Name == name)
+                Values[i] = value;
+        }
+    }
+
+    public void Read(Span<long> values) => Values.CopyTo(values);
+
+    public void Dispose()
+    {
+    }
+
+    internal static StatField Counter(string name, string? parent = null) => new(name, parent, StatKind.Counter);
+
+    internal static StatField Gauge(string name) => new(name, null, StatKind.Gauge);
+}

@@ -1,0 +1,77 @@
+using System.Globalization;
+
+namespace KvmStat.Tests.Infrastructure;
+
+/// <summary>
+/// A fake host under a temporary folder: tracefs, debugfs and /proc trees laid out as the kernel
+/// does, so the tool's readers can be tested on what this host cannot show.
+/// </summary>
+internal sealed class FixtureRoot : IDisposable
+{
+    internal FixtureRoot()
+    {
+        Root = Directory.CreateTempSubdirectory("kvm_stat-fixture-").FullName;
+        Paths = new HostPaths(Root);
+        Directory.CreateDirectory(Paths.Map("/proc"));
+        Directory.CreateDirectory(Paths.Map("/sys/module/kvm"));
+        WriteFile("/sys/devices/system/cpu/online", "0-1\n");
+        WriteFile("/proc/cpuinfo", "processor\t: 0\nflags\t\t: fpu vme de pse\n");
+    }
+
+    internal string Root { get; }
+
+    internal HostPaths Paths { get; }
+
+    internal static string TestData(string name) => File.ReadAllText(Path.Join(AppContext.BaseDirectory, "TestData", name));
+
+    internal string WriteFile(string hostPath, string content)
+    {
+        string path = Paths.Map(hostPath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    internal void AddTracepoint(string name, int id, string? format = null)
+    {
+        WriteFile($"/sys/kernel/tracing/events/kvm/{name}/id", id.ToString(CultureInfo.InvariantCulture) + "\n");
+        WriteFile($"/sys/kernel/tracing/events/kvm/{name}/format", format ?? $"name: {name}\nID: {id}\nformat:\n\nprint fmt: \"\"\n");
+        WriteFile("/sys/kernel/tracing/events/kvm/enable", "0\n");
+    }
+
+    /// <summary>A debugfs statistic: writable files are cumulative counters, read-only ones gauges.</summary>
+    internal void AddDebugfsStat(string relativePath, long value, bool writable = true)
+    {
+        string path = WriteFile($"/sys/kernel/debug/kvm/{relativePath}", value.ToString(CultureInfo.InvariantCulture) + "\n");
+        File.SetUnixFileMode(path, writable
+            ? UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead
+            : UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+    }
+
+    internal void SetDebugfsStat(string relativePath, long value) =>
+        File.WriteAllText(Paths.Map($"/sys/kernel/debug/kvm/{relativePath}"), value.ToString(CultureInfo.InvariantCulture) + "\n");
+
+    internal void RemoveDebugfsVm(string folder) => Directory.Delete(Paths.Map($"/sys/kernel/debug/kvm/{folder}"), recursive: true);
+
+    /// <summary>A process with a NUL-separated command line and its threads.</summary>
+    internal void AddProcess(int pid, string[] argv, int[]? threads = null, string comm = "qemu-system-x86", int? tgid = null)
+    {
+        WriteFile($"/proc/{pid}/cmdline", string.Join('\0', argv) + "\0");
+        WriteFile($"/proc/{pid}/comm", comm + "\n");
+        WriteFile($"/proc/{pid}/status", $"Name:\t{comm}\nTgid:\t{tgid ?? pid}\nPid:\t{pid}\n");
+        foreach (int tid in threads ?? [pid])
+            Directory.CreateDirectory(Paths.Map($"/proc/{pid}/task/{tid}"));
+        Directory.CreateDirectory(Paths.Map($"/proc/{pid}/fd"));
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

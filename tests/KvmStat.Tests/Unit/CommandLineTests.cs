@@ -1,0 +1,209 @@
+using KvmStat.Cli;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Unit;
+
+public class CommandLineTests
+{
+    private static (int Code, string Output, string Error) Run(HostPaths paths, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code;
+        try
+        {
+            code = Runner.Run(args, paths, output, error);
+        }
+        catch (KvmStatException e)
+        {
+            Reporter.Report(e, error);
+            code = e.ExitCode;
+        }
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        using var fixture = new FixtureRoot();
+        return Run(fixture.Paths, args);
+    }
+
+    [Theory]
+    [InlineData("-c -1", "-c/--csv requires -l/--log")]
+    [InlineData("-z", "-z/--skip-zero-records requires -l/--log")]
+    [InlineData("-f (", "\"(\" is not a valid regular expression")]
+    [InlineData("-s 30 -l", "\"30.0\": Delay must be <=25.5")]
+    [InlineData("-s 0.01 -l", "\"0.01\": Delay must be >=0.1")]
+    [InlineData("-s nan -l", "\"nan\": Delay must be a number")]
+    [InlineData("-s inf -l", "\"inf\": Delay must be a number")]
+    [InlineData("-s abc -l", "\"abc\": Delay must be a number")]
+    [InlineData("-p -5 -1", "not a valid pid")]
+    [InlineData("-p 0 -1", "not a valid pid")]
+    [InlineData("-p x12 -1", "not a valid pid")]
+    [InlineData("-1 extra", "Unrecognized command or argument 'extra'")]
+    [InlineData("--bogus", "Unrecognized command or argument '--bogus'")]
+    [InlineData("-1 -l", "use one of them")]
+    [InlineData("-l -L x", "use one of them")]
+    [InlineData("-p 1 -g x -1", "use one of them")]
+    [InlineData("-i -1", "-i/--debugfs-include-past applies to debugfs statistics")]
+    [InlineData("-s", "Required argument missing")]
+    public void BadInputIsAUsageErrorInOneOrTwoLines(string args, string expected)
+    {
+        (int code, string output, string error) = Run(args.Split(' '));
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.Contains(expected, error);
+        Assert.InRange(error.TrimEnd('\n').Split('\n').Length, 1, 2);
+        Assert.StartsWith("kvm_stat: error: ", error);
+    }
+
+    [Fact]
+    public void HelpListsEveryReferenceOption()
+    {
+        (int code, string output, _) = Run("-h");
+        Assert.Equal(0, code);
+        foreach (string option in new[] { "-1", "--once", "--batch", "-c", "--csv", "-d", "--debugfs", "-f", "--fields", "-g", "--guest",
+                     "-i", "--debugfs-include-past", "-l", "--log", "-L", "--log-to-file", "-p", "--pid", "-s", "--set-delay",
+                     "-t", "--tracepoints", "-z", "--skip-zero-records" })
+            Assert.Contains(option, output);
+    }
+
+    [Fact]
+    public void NoSuchPidIsAnEnvironmentError()
+    {
+        using var fixture = new FixtureRoot();
+        (int code, _, string error) = Run(fixture.Paths, "-1", "-p", "4242");
+        Assert.Equal(1, code);
+        Assert.Contains("no process with pid 4242", error);
+    }
+
+    [Fact]
+    public void AThreadIdIsNotTakenForAPid()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddProcess(700, ["qemu", "-name", "x"], threads: [700, 701]);
+        fixture.AddProcess(701, ["qemu", "-name", "x"], tgid: 700);
+        (int code, _, string error) = Run(fixture.Paths, "-1", "-p", "701");
+        Assert.Equal(1, code);
+        Assert.Contains("701 is a thread of process 700", error);
+        Assert.Contains("-p 700", error);
+    }
+
+    [Fact]
+    public void AProcessWithoutAVmIsRefused()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddProcess(800, ["bash"], comm: "bash");
+        (int code, _, string error) = Run(fixture.Paths, "-1", "-p", "800");
+        Assert.Equal(1, code);
+        Assert.Contains("process 800 (bash) is not running a KVM virtual machine", error);
+    }
+
+    [Fact]
+    public void GuestNamesMustMatchExactlyOnce()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddProcess(12, ["qemu", "-name", "twin"]);
+        fixture.AddProcess(13, ["qemu", "-name", "twin"]);
+
+        (int code, _, string error) = Run(fixture.Paths, "-1", "-g", "nobody");
+        Assert.Equal(1, code);
+        Assert.Contains("no guest by the name \"nobody\" found", error);
+
+        (code, _, error) = Run(fixture.Paths, "-1", "-g", "twin");
+        Assert.Equal(1, code);
+        Assert.Contains("pids: 12 13", error);
+        Assert.Contains("Use \"-p\" to specify the desired pid", error);
+    }
+
+    [Fact]
+    public void AHostileGuestNameIsEscapedInMessages()
+    {
+        using var fixture = new FixtureRoot();
+        (_, _, string error) = Run(fixture.Paths, "-1", "-g", "evil\x1b]0;pwned\x07");
+        Assert.DoesNotContain('\x1b', error);
+        Assert.Contains("evil\\e]0;pwned\\x07", error);
+    }
+
+    [Fact]
+    public void MissingTracefsAndDebugfsSayHowToMount()
+    {
+        using var fixture = new FixtureRoot();
+        Directory.CreateDirectory(fixture.Paths.Map("/sys/kernel/tracing"));
+        (int code, _, string error) = Run(fixture.Paths, "-1");
+        Assert.Equal(1, code);
+        Assert.Contains("mount -t tracefs", error);
+
+        (code, _, error) = Run(fixture.Paths, "-1", "-d");
+        Assert.Equal(1, code);
+        Assert.Contains("mount -t debugfs", error);
+    }
+
+    [Fact]
+    public void NoKvmAtAllIsNamed()
+    {
+        using var fixture = new FixtureRoot();
+        Directory.Delete(fixture.Paths.Map("/sys/module/kvm"));
+        fixture.WriteFile("/sys/kernel/tracing/events/sched/sched_switch/id", "1\n");
+        fixture.WriteFile("/sys/kernel/debug/sched/x", "1\n");
+        (int code, _, string error) = Run(fixture.Paths, "-1");
+        Assert.Equal(1, code);
+        Assert.Contains("KVM is not loaded", error);
+        (code, _, error) = Run(fixture.Paths, "-1", "-d");
+        Assert.Equal(1, code);
+        Assert.Contains("KVM is not loaded", error);
+    }
+
+    [Fact]
+    public void FieldsHelpListsParentsIndented()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddTracepoint("kvm_pio", 1);
+        fixture.AddTracepoint("kvm_exit", 2, FixtureRoot.TestData("kvm_exit.format"));
+        fixture.AddDebugfsStat("exits", 1);
+        (int code, string output, _) = Run(fixture.Paths, "-f", "help", "-d", "-t");
+        Assert.Equal(0, code);
+        Assert.Equal("  exits\n  kvm_exit\n  kvm_pio\n", output);
+    }
+
+    [Fact]
+    public void DebugfsOnlyWithAPidNeedsItsFolder()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddProcess(12, ["qemu", "-name", "a"]);
+        fixture.AddProcess(312, ["qemu", "-name", "b"]);
+        fixture.AddDebugfsStat("exits", 1);
+        fixture.AddDebugfsStat("312-4/exits", 1);
+        (int code, _, string error) = Run(fixture.Paths, "-1", "-d", "-p", "12");
+        Assert.Equal(1, code);
+        Assert.Contains("is not running a KVM virtual machine", error);
+    }
+
+    [Fact]
+    public void NoMatchingFieldIsAnError()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddDebugfsStat("exits", 1);
+        (int code, _, string error) = Run(fixture.Paths, "-1", "-d", "-f", "nothing");
+        Assert.Equal(2, code);
+        Assert.Contains("no field matches \"nothing\"", error);
+        Assert.Contains("kvm_stat -f help", error);
+    }
+
+    [Fact]
+    public void BatchOverAFixtureDebugfsPrintsTheReferenceLayout()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddDebugfsStat("exits", 0);
+        fixture.AddDebugfsStat("pages_4k", 0, writable: false);
+        fixture.AddDebugfsStat("5-1/exits", 10);
+        fixture.AddDebugfsStat("5-1/pages_4k", 300, writable: false);
+        (int code, string output, string error) = Run(fixture.Paths, "-1", "-d", "-s", "0.1");
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        Assert.Equal(
+            "exits                                              0         0\n" +
+            "pages_4k                                         300         0\n",
+            output);
+    }
+}

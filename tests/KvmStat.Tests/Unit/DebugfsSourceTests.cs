@@ -1,0 +1,150 @@
+using System.Text;
+using KvmStat.Sources;
+using KvmStat.Sources.Debugfs;
+using KvmStat.Stats;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Unit;
+
+public class DebugfsSourceTests
+{
+    /// <summary>Root reads every file; kernel lockdown is simulated by failing chosen names with EPERM.</summary>
+    private sealed class LockedDown(params string[] names) : StatFileReader
+    {
+        internal override int TryReadInt64(byte[] pathZ, out long value)
+        {
+            string path = Encoding.UTF8.GetString(pathZ, 0, pathZ.Length - 1);
+            if (names.Contains(Path.GetFileName(path)))
+            {
+                value = 0;
+                return Interop.Errno.EPERM;
+            }
+            return base.TryReadInt64(pathZ, out value);
+        }
+    }
+
+    private static FixtureRoot TwoVms()
+    {
+        var fixture = new FixtureRoot();
+        foreach (string folder in new[] { "", "12-5/", "312-9/" })
+        {
+            fixture.AddDebugfsStat(folder + "exits", 100);
+            fixture.AddDebugfsStat(folder + "halt_exits", 10);
+            fixture.AddDebugfsStat(folder + "pages_4k", 1000, writable: false);
+        }
+        return fixture;
+    }
+
+    private static long[] Read(IStatsSource source)
+    {
+        long[] values = new long[source.Fields.Count];
+        source.Read(values);
+        return values;
+    }
+
+    private static long Value(IStatsSource source, long[] values, string name) =>
+        values[source.Fields.ToList().FindIndex(f => f.Name == name)];
+
+    [Fact]
+    public void CountersCountFromTheStartAndGaugesShowTheirValue()
+    {
+        using FixtureRoot fixture = TwoVms();
+        var warnings = new List<string>();
+        using var source = new DebugfsSource(fixture.Paths, FieldFilter.Default, 0, false, new StatFileReader(), warnings.Add);
+
+        Assert.Equal([("exits", StatKind.Counter), ("halt_exits", StatKind.Counter), ("pages_4k", StatKind.Gauge)],
+            source.Fields.Select(f => (f.Name, f.Kind)));
+        long[] first = Read(source);
+        Assert.Equal(0, Value(source, first, "exits"));
+        Assert.Equal(2000, Value(source, first, "pages_4k"));
+
+        fixture.SetDebugfsStat("12-5/exits", 130);
+        fixture.SetDebugfsStat("312-9/exits", 105);
+        fixture.SetDebugfsStat("312-9/pages_4k", 900);
+        long[] second = Read(source);
+        Assert.Equal(35, Value(source, second, "exits"));
+        Assert.Equal(1900, Value(source, second, "pages_4k"));
+        Assert.Empty(warnings);
+    }
+
+    [Fact]
+    public void IncludePastCountsFromEachVmsStart()
+    {
+        using FixtureRoot fixture = TwoVms();
+        using var source = new DebugfsSource(fixture.Paths, FieldFilter.Default, 0, includePast: true, new StatFileReader(), _ => { });
+        Assert.Equal(200, Value(source, Read(source), "exits"));
+    }
+
+    [Fact]
+    public void APidMatchesWholeFolderPidsOnly()
+    {
+        using FixtureRoot fixture = TwoVms();
+        using var source = new DebugfsSource(fixture.Paths, FieldFilter.Default, 12, includePast: true, new StatFileReader(), _ => { });
+        // 12 must not match 312-9 (the reference matched "12-" as a substring).
+        Assert.Equal(100, Value(source, Read(source), "exits"));
+        Assert.Equal(1, source.FolderCountFor(12));
+        Assert.Equal(0, source.FolderCountFor(1));
+    }
+
+    [Fact]
+    public void AVmThatStartsLaterCountsFromItsStartAndOneThatEndsKeepsItsCounts()
+    {
+        using FixtureRoot fixture = TwoVms();
+        using var source = new DebugfsSource(fixture.Paths, FieldFilter.Default, 0, false, new StatFileReader(), _ => { });
+        _ = Read(source);
+        fixture.SetDebugfsStat("12-5/exits", 150);
+        Assert.Equal(50, Value(source, Read(source), "exits"));
+
+        fixture.AddDebugfsStat("40-3/exits", 7);
+        fixture.AddDebugfsStat("40-3/halt_exits", 1);
+        fixture.AddDebugfsStat("40-3/pages_4k", 64, writable: false);
+        fixture.RemoveDebugfsVm("12-5");
+        long[] values = Read(source);
+        Assert.Equal(57, Value(source, values, "exits"));
+        Assert.Equal(1064, Value(source, values, "pages_4k"));
+    }
+
+    [Fact]
+    public void LockedDownCountersAreLeftOutAndNamedNeverZero()
+    {
+        using FixtureRoot fixture = TwoVms();
+        var warnings = new List<string>();
+        using var source = new DebugfsSource(fixture.Paths, FieldFilter.Default, 0, false, new LockedDown("exits", "halt_exits"), warnings.Add);
+
+        Assert.Equal(["pages_4k"], source.Fields.Select(f => f.Name));
+        Assert.Equal(["exits", "halt_exits"], source.LockedFields);
+        string warning = Assert.Single(warnings);
+        Assert.Contains("2 of 3 debugfs statistics are left out (exits, halt_exits)", warning);
+        Assert.Contains("lockdown", warning);
+    }
+
+    [Fact]
+    public void WhenEverySelectedFieldIsLockedItIsAnError()
+    {
+        using FixtureRoot fixture = TwoVms();
+        EnvironmentException e = Assert.Throws<EnvironmentException>(() =>
+            new DebugfsSource(fixture.Paths, FieldFilter.Create("exits"), 0, false, new LockedDown("exits"), _ => { }));
+        Assert.Contains("lockdown", e.Message);
+        Assert.Contains("tracepoints", e.Fix);
+    }
+
+    [Fact]
+    public void MissingDebugfsSaysHowToMountIt()
+    {
+        using var fixture = new FixtureRoot();
+        EnvironmentException e = Assert.Throws<EnvironmentException>(() =>
+            new DebugfsSource(fixture.Paths, FieldFilter.Default, 0, false, new StatFileReader(), _ => { }));
+        Assert.Contains("debugfs is not mounted", e.Message);
+        Assert.Contains("mount -t debugfs", e.Fix);
+    }
+
+    [Theory]
+    [InlineData("1234-15", 1234L << 32 | 15)]
+    [InlineData("7-0", 7L << 32)]
+    [InlineData("exits", -1)]
+    [InlineData("-5", -1)]
+    [InlineData("12-", -1)]
+    [InlineData("12-x", -1)]
+    public void ParsesVmFolderNames(string name, long expected) =>
+        Assert.Equal(expected, DebugfsSource.ParseFolderName(Encoding.ASCII.GetBytes(name)));
+}

@@ -1,0 +1,51 @@
+using KvmStat.Stats;
+
+namespace KvmStat.Tests.Unit;
+
+public class FieldFilterTests
+{
+    private sealed record Item(string Name, string? Parent);
+
+    private static readonly Item[] s_items =
+    [
+        new("kvm_exit", null), new("kvm_exit(HLT)", "kvm_exit"), new("kvm_exit(IO_INSTRUCTION)", "kvm_exit"),
+        new("kvm_pio", null), new("kvm_mmio", null), new("kvm_userspace_exit", null),
+        new("kvm_userspace_exit(IO)", "kvm_userspace_exit"),
+    ];
+
+    private static string[] Select(FieldFilter filter) =>
+        [.. filter.Select(s_items, i => i.Name, i => i.Parent).Select(i => i.Name)];
+
+    [Fact]
+    public void ByDefaultOnlyParents() =>
+        Assert.Equal(["kvm_exit", "kvm_pio", "kvm_mmio", "kvm_userspace_exit"], Select(FieldFilter.Default));
+
+    [Fact]
+    public void MatchesAtTheStartOfTheName()
+    {
+        Assert.Equal(["kvm_pio"], Select(FieldFilter.Create("kvm_p")));
+        Assert.Empty(Select(FieldFilter.Create("pio")));
+        Assert.Equal(["kvm_pio"], Select(FieldFilter.Create(".*pio")));
+    }
+
+    [Fact]
+    public void ChildrenBringTheirParent()
+    {
+        Assert.Equal(["kvm_exit", "kvm_exit(HLT)"], Select(FieldFilter.Create(@"kvm_exit\(HLT")));
+        Assert.Equal(
+            ["kvm_userspace_exit", "kvm_userspace_exit(IO)"],
+            Select(FieldFilter.Create("kvm_userspace")));
+    }
+
+    [Fact]
+    public void AlternationIsAnchoredAsAWhole() =>
+        Assert.Equal(["kvm_pio", "kvm_mmio"], Select(FieldFilter.Create("kvm_pio|kvm_mmio")));
+
+    [Fact]
+    public void ABadExpressionIsAUsageErrorNamingIt()
+    {
+        UsageException e = Assert.Throws<UsageException>(() => FieldFilter.Create("("));
+        Assert.StartsWith("\"(\" is not a valid regular expression", e.Message);
+        Assert.Equal(2, e.ExitCode);
+    }
+}

@@ -1,0 +1,92 @@
+using CsCheck;
+using KvmStat.Guests;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Unit;
+
+public class GuestNameTests
+{
+    [Theory]
+    [InlineData("vm1", "vm1")]
+    [InlineData("guest=vm1,debug-threads=on", "vm1")]
+    [InlineData("debug-threads=on,guest=vm1", "vm1")]
+    [InlineData("vm1,process=qemu-vm1", "vm1")]
+    [InlineData("guest=a,b", "b")]          // a plain item wins over guest=
+    [InlineData("a,,b", "a,b")]             // ",," is a literal comma
+    [InlineData("a,,,b", "a,")]             // "a," then the item "b"... the first plain item is "a,"
+    [InlineData("guest=x,,y", "x,y")]
+    [InlineData("process=p", "")]
+    [InlineData("", "")]
+    public void ReadsTheNameFromAnOptionValue(string value, string expected) =>
+        Assert.Equal(expected, GuestName.FromOptionValue(value));
+
+    [Fact]
+    public void FindsMinusNameInACommandLine()
+    {
+        Assert.Equal("web", GuestName.FromCmdline("qemu\0-m\01G\0-name\0web\0-enable-kvm\0"));
+        Assert.Equal("db", GuestName.FromCmdline("qemu\0--name\0guest=db\0"));
+        Assert.Equal("last", GuestName.FromCmdline("qemu\0-name\0first\0-name\0last\0"));
+        Assert.Null(GuestName.FromCmdline("qemu\0-m\01G\0"));
+        Assert.Null(GuestName.FromCmdline("bash\0-c\0echo -name x\0"));
+        Assert.Null(GuestName.FromCmdline("qemu\0-name"));
+    }
+
+    /// <summary>Any name, written the way QEMU wants it (commas doubled) among other options, reads back.</summary>
+    [Fact]
+    public void QemuEscapedNamesReadBack()
+    {
+        Gen<string> names = Gen.String[Gen.Char["abc,=xyz \x1b\u202e-_"], 1, 16];
+        Gen.Select(names, Gen.Bool, Gen.Bool).Sample((name, asGuestKey, withOptions) =>
+        {
+            string escaped = name.Replace(",", ",,");
+            string value = asGuestKey ? "guest=" + escaped : escaped;
+            if (withOptions)
+                value = asGuestKey ? "debug-threads=on," + value : value + ",debug-threads=on";
+            // A name with '=' can only be given as guest=...; as a plain item it would read as a key.
+            if (!asGuestKey && name.Contains('='))
+                return;
+            Assert.Equal(name, GuestName.FromOptionValue(value));
+        });
+    }
+
+    [Fact]
+    public void FinderListsGuestsAndResolvesNamesExactly()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddProcess(12, ["qemu", "-name", "alpha"]);
+        fixture.AddProcess(312, ["qemu", "-name", "guest=alpha,debug-threads=on"]);
+        fixture.AddProcess(400, ["qemu", "-name", "beta"]);
+        fixture.AddProcess(500, ["bash"]);
+        var finder = new GuestFinder(fixture.Paths);
+
+        Assert.Equal([new GuestProcess(12, "alpha"), new GuestProcess(312, "alpha"), new GuestProcess(400, "beta")], finder.ListGuests());
+        Assert.Equal([12, 312], finder.PidsNamed("alpha"));
+        Assert.Empty(finder.PidsNamed("alp"));
+        Assert.Null(finder.NameOf(500));
+        Assert.Null(finder.NameOf(999));
+    }
+
+    [Fact]
+    public void TellsAThreadFromAProcess()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddProcess(700, ["qemu", "-name", "x"], threads: [700, 701]);
+        fixture.AddProcess(701, ["qemu", "-name", "x"], tgid: 700);
+        var finder = new GuestFinder(fixture.Paths);
+        Assert.Equal(700, finder.ThreadGroupOf(701));
+        Assert.Equal(700, finder.ThreadGroupOf(700));
+        Assert.Null(finder.ThreadGroupOf(702));
+    }
+
+    [Fact]
+    public void AVmIsRecognisedByItsDebugfsFolderWithTheWholePid()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddProcess(12, ["qemu"]);
+        fixture.AddProcess(312, ["qemu"]);
+        fixture.AddDebugfsStat("312-7/exits", 5);
+        var finder = new GuestFinder(fixture.Paths);
+        Assert.True(finder.HoldsVm(312));
+        Assert.False(finder.HoldsVm(12));
+    }
+}

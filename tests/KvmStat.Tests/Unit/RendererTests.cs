@@ -1,0 +1,139 @@
+using KvmStat.Output;
+using KvmStat.Stats;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Unit;
+
+public class RendererTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("kvm_stat-out-").FullName;
+    private readonly FakeSource _source = new(
+        FakeSource.Counter("kvm_pio"), FakeSource.Counter("kvm_exit"), FakeSource.Counter("kvm_exit(HLT)", "kvm_exit"));
+    private readonly StatsCollector _stats;
+    private static readonly DateTime s_time = new(2026, 11, 27, 9, 5, 3);
+
+    public RendererTests()
+    {
+        _stats = new StatsCollector([_source]);
+        _stats.Sample();
+    }
+
+    public void Dispose()
+    {
+        _stats.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private string LogFile => Path.Join(_folder, "log");
+
+    private void Interval(long pio, long exit)
+    {
+        _source.Set("kvm_pio", _source.Values[0] + pio);
+        _source.Set("kvm_exit", _source.Values[1] + exit);
+        _stats.Sample();
+    }
+
+    [Fact]
+    public void BatchPrintsEveryFieldByNameInTheReferenceLayout()
+    {
+        using (OutputSink sink = OutputSink.AppendTo(LogFile))
+        {
+            var renderer = new BatchRenderer(sink);
+            renderer.Start(_stats);
+            Interval(1234567, 3);
+            renderer.Render(_stats, s_time);
+        }
+        Assert.Equal(
+            "kvm_exit                                           3         3\n" +
+            "kvm_exit(HLT)                                      0         0\n" +
+            "kvm_pio                                      1234567   1234567\n",
+            File.ReadAllText(LogFile));
+    }
+
+    [Fact]
+    public void PlainLogRepeatsItsBannerEveryTwentyRecords()
+    {
+        using (OutputSink sink = OutputSink.AppendTo(LogFile))
+        {
+            var renderer = new LogRenderer(sink, new PlainLogFormat(), skipZeroRecords: false);
+            renderer.Start(_stats);
+            for (int i = 0; i < 41; i++)
+            {
+                Interval(i, 1);
+                renderer.Render(_stats, s_time);
+            }
+        }
+        string[] lines = File.ReadAllLines(LogFile);
+        const string Banner = "kvm_exit kvm_exit(HLT) kvm_pio ";
+        Assert.Equal(44, lines.Length);
+        Assert.Equal(Banner, lines[0]);
+        Assert.Equal("2026-11-27 09:05:03         1         0         0", lines[1]);
+        Assert.Equal("2026-11-27 09:05:03         1         0        19", lines[20]);
+        Assert.Equal(Banner, lines[21]);
+        Assert.Equal(Banner, lines[42]);
+        Assert.Equal(3, lines.Count(l => l == Banner));
+    }
+
+    [Fact]
+    public void SkipZeroRecordsLeavesOutQuietIntervals()
+    {
+        using (OutputSink sink = OutputSink.AppendTo(LogFile))
+        {
+            var renderer = new LogRenderer(sink, new CsvLogFormat(), skipZeroRecords: true);
+            renderer.Start(_stats);
+            Interval(0, 0);
+            renderer.Render(_stats, s_time);
+            Interval(2, 0);
+            renderer.Render(_stats, s_time);
+        }
+        Assert.Equal(["timestamp,kvm_exit,kvm_exit(HLT),kvm_pio", "2026-11-27 09:05:03,0,0,2"], File.ReadAllLines(LogFile));
+    }
+
+    [Fact]
+    public void CsvHeaderGoesOnlyIntoAnEmptyFileAndAgainAfterRotation()
+    {
+        File.WriteAllText(LogFile, "timestamp,kvm_exit,kvm_exit(HLT),kvm_pio\n2026-11-26 00:00:00,1,0,1\n");
+        using (OutputSink sink = OutputSink.AppendTo(LogFile))
+        {
+            var renderer = new LogRenderer(sink, new CsvLogFormat(), skipZeroRecords: false);
+            renderer.Start(_stats);
+            Interval(5, 1);
+            renderer.Render(_stats, s_time);
+
+            // logrotate renames the file away, then sends SIGHUP.
+            File.Move(LogFile, LogFile + ".1");
+            sink.Reopen();
+            renderer.Reopened(_stats);
+            Interval(6, 0);
+            renderer.Render(_stats, s_time);
+        }
+        Assert.Equal(3, File.ReadAllLines(LogFile + ".1").Length);
+        Assert.Equal("2026-11-27 09:05:03,1,0,5", File.ReadAllLines(LogFile + ".1")[^1]);
+        Assert.Equal(["timestamp,kvm_exit,kvm_exit(HLT),kvm_pio", "2026-11-27 09:05:03,0,0,6"], File.ReadAllLines(LogFile));
+    }
+
+    [Fact]
+    public void RenderingALogRecordDoesNotAllocate()
+    {
+        using OutputSink sink = OutputSink.AppendTo(LogFile);
+        var renderer = new LogRenderer(sink, new PlainLogFormat(), skipZeroRecords: false);
+        renderer.Start(_stats);
+        Interval(1, 1);
+        renderer.Render(_stats, s_time);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            _stats.Sample();
+            renderer.Render(_stats, s_time);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void AnUnopenableLogFileIsAPlainError()
+    {
+        EnvironmentException e = Assert.Throws<EnvironmentException>(() => OutputSink.AppendTo(Path.Join(_folder, "missing", "log")));
+        Assert.Contains("cannot open log file", e.Message);
+        Assert.Contains("No such file or directory", e.Message);
+    }
+}

@@ -1,0 +1,15 @@
+namespace KvmStat.Tests.Unit;
+
+public class TextTests
+{
+    [Theory]
+    [InlineData("web-01", "web-01")]
+    [InlineData("a\x1b[31mred", "a\\e[31mred")]
+    [InlineData("title\x1b]0;owned\x07", "title\\e]0;owned\\x07")]
+    [InlineData("line\nbreak\r", "line\\nbreak\\r")]
+    [InlineData("csi\u009b2J", "csi\\x9b2J")]
+    [InlineData("rtl\u202eevil", "rtl\\u202eevil")]
+    [InlineData("back\\slash", "back\\\\slash")]
+    [InlineData("ünïcödé 名前", "ünïcödé 名前")]
+    public void EscapesControlCharacters(string raw, string shown) => Assert.Equal(shown, Text.Escape(raw));
+}
