@@ -6,7 +6,7 @@ namespace KvmStat.Tests.TestGuest;
 /// The test guest as a process of its own (so kvm_stat can watch it with -p and -g). Its command
 /// line carries "-name NAME" like QEMU's. It talks over stdin/stdout:
 /// prints "ready PID TID..." once its vCPU threads exist; on "run" runs the program and prints
-/// "done"; ends on "exit" or end of input.
+/// "done"; on "spawn" adds a vCPU on a new thread; ends on "exit" or end of input.
 /// </summary>
 internal static class GuestProgram
 {
@@ -35,6 +35,11 @@ internal static class GuestProgram
                 case "run":
                     vm.Run(outs, mmio);
                     Console.Out.WriteLine("done");
+                    Console.Out.Flush();
+                    break;
+                case "spawn":
+                    TestVm.Vcpu added = vm.AddVcpu();
+                    Console.Out.WriteLine($"spawned {added.ThreadId}");
                     Console.Out.Flush();
                     break;
                 case "exit":

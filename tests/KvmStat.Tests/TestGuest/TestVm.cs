@@ -58,9 +58,19 @@ internal sealed class TestVm : IDisposable
             CheckIoctl(Interop.Libc.Ioctl(_vm, KvmInterop.KVM_SET_USER_MEMORY_REGION, (nint)(&region)), "KVM_SET_USER_MEMORY_REGION");
         }
 
-        int runSize = CheckIoctl(Interop.Libc.Ioctl(_kvm, KvmInterop.KVM_GET_VCPU_MMAP_SIZE, 0), "KVM_GET_VCPU_MMAP_SIZE");
+        _runSize = CheckIoctl(Interop.Libc.Ioctl(_kvm, KvmInterop.KVM_GET_VCPU_MMAP_SIZE, 0), "KVM_GET_VCPU_MMAP_SIZE");
         for (int i = 0; i < vcpuCount; i++)
-            _vcpus.Add(new Vcpu(this, i, runSize));
+            AddVcpu();
+    }
+
+    private readonly int _runSize;
+
+    /// <summary>Adds a vCPU on a new thread (as a VMM does on CPU hot-plug).</summary>
+    internal Vcpu AddVcpu()
+    {
+        var vcpu = new Vcpu(this, _vcpus.Count, _runSize);
+        _vcpus.Add(vcpu);
+        return vcpu;
     }
 
     internal int VmDescriptor => _vm;

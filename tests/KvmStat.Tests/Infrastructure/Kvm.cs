@@ -1,0 +1,19 @@
+namespace KvmStat.Tests.Infrastructure;
+
+/// <summary>
+/// Tests that start VMs or count system-wide share one collection: it runs its tests one at a
+/// time (a system-wide count sees every VM on the host), while unit tests run beside it.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class KvmCollection
+{
+    public const string Name = "kvm";
+    public const string Category = "Kvm";
+}
+
+internal static class Kvm
+{
+    /// <summary>These tests may skip only where the host has no KVM at all.</summary>
+    internal static void Require() =>
+        Assert.SkipUnless(File.Exists("/dev/kvm"), "/dev/kvm is absent: this host cannot run KVM guests");
+}

@@ -1,0 +1,84 @@
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Integration;
+
+/// <summary>The published binary meets bad input and bad environments with one or two plain lines.</summary>
+public class BinaryErrorTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+
+    private static void AssertPlainError(int code, string error, int expectedCode, string expected)
+    {
+        Assert.Equal(expectedCode, code);
+        Assert.Contains(expected, error);
+        Assert.InRange(error.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, 1, 2);
+        Assert.DoesNotContain("   at ", error);
+        Assert.DoesNotContain("Exception", error);
+    }
+
+    [Theory]
+    [InlineData("-s|nan|-l", 2, "Delay must be a number")]
+    [InlineData("-s|30|-l", 2, "\"30.0\": Delay must be <=25.5")]
+    [InlineData("-p|-7", 2, "not a valid pid")]
+    [InlineData("-1|surplus", 2, "Unrecognized command or argument 'surplus'")]
+    [InlineData("-f|(|-1", 2, "is not a valid regular expression")]
+    [InlineData("-c|-1", 2, "requires -l/--log")]
+    [InlineData("-L|/nonexistent/dir/log", 1, "cannot open log file \"/nonexistent/dir/log\": No such file or directory")]
+    [InlineData("-1|-p|2147483647", 1, "no process with pid 2147483647")]
+    [InlineData("-1|-g|no-such-guest-anywhere", 1, "no guest by the name \"no-such-guest-anywhere\" found")]
+    public void BadInput(string args, int code, string expected)
+    {
+        (int actual, string output, string error) = ChildProcess.RunTool(s_timeout, args.Split('|'));
+        AssertPlainError(actual, error, code, expected);
+        Assert.Empty(output);
+    }
+
+    [Fact]
+    public void NonTerminalOutputWithoutAModeIsAnError()
+    {
+        (int code, _, string error) = ChildProcess.RunTool(s_timeout);
+        Assert.NotEqual(0, code);
+        Assert.Contains("-1", error);
+        Assert.DoesNotContain("   at ", error);
+    }
+
+    [Fact]
+    public void AnUnprivilegedUserIsToldWhatIsMissing()
+    {
+        Assert.SkipUnless(Environment.UserName == "root", "needs root to switch to an unprivileged user");
+        using ChildProcess tool = ChildProcess.Start("setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", PublishedBinary.Path, "-1"]);
+        int code = tool.WaitForExit(s_timeout);
+        AssertPlainError(code, tool.Error.Text, 1, "permission denied");
+        Assert.Contains("root", tool.Error.Text);
+        Assert.DoesNotContain("KVM is not loaded", tool.Error.Text);
+    }
+
+    [Fact]
+    public void AFixtureHostWithoutTracefsOrKvm()
+    {
+        using var fixture = new FixtureRoot();
+        var environment = new Dictionary<string, string> { ["KVM_STAT_ROOT"] = fixture.Root };
+        Directory.CreateDirectory(fixture.Paths.Map("/sys/kernel/tracing"));
+        (int code, _, string error) = ChildProcess.RunTool(s_timeout, environment, "-1");
+        AssertPlainError(code, error, 1, "mount -t tracefs nodev /sys/kernel/tracing");
+
+        Directory.Delete(fixture.Paths.Map("/sys/module/kvm"));
+        fixture.WriteFile("/sys/kernel/tracing/events/sched/sched_switch/id", "1\n");
+        (code, _, error) = ChildProcess.RunTool(s_timeout, environment, "-1");
+        AssertPlainError(code, error, 1, "KVM is not loaded");
+    }
+
+    [Fact]
+    public void AFixtureDebugfsIsReadByTheBinary()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddDebugfsStat("exits", 0);
+        fixture.AddDebugfsStat("77-3/exits", 5);
+        var environment = new Dictionary<string, string> { ["KVM_STAT_ROOT"] = fixture.Root };
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-d", "-i", "-s", "0.1");
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        Assert.Equal("exits                                              5         0\n", output + "\n");
+    }
+}

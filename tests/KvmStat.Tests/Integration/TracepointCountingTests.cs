@@ -1,0 +1,175 @@
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Integration;
+
+/// <summary>
+/// The published binary against real guests on /dev/kvm: every out, MMIO write and halt the
+/// guests make is counted exactly, system-wide and for one VM, in every non-interactive mode.
+/// </summary>
+[Collection(KvmCollection.Name)]
+[Trait("Category", KvmCollection.Category)]
+public class TracepointCountingTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+    private const string Fields = "kvm_(pio|mmio|userspace_exit)";
+
+    private static string Unique(string prefix) => $"{prefix}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..24];
+
+    private static void AssertExact(Dictionary<string, long> expected, Func<string, long> actual, int runs = 1)
+    {
+        foreach ((string field, long count) in expected)
+            Assert.True(count * runs == actual(field), $"{field}: expected {count * runs}, counted {actual(field)}");
+    }
+
+    private static void WaitUntilCounting(ChildProcess tool) =>
+        tool.Error.WaitForLine(l => l.EndsWith("counting started", StringComparison.Ordinal), s_timeout, "kvm_stat counting started");
+
+    [Theory]
+    [InlineData("system-wide")]
+    [InlineData("pid")]
+    [InlineData("guest")]
+    public void BatchCountsEveryExitExactly(string scope)
+    {
+        Kvm.Require();
+        using var guest = GuestVm.Start(Unique("batch"), vcpus: 2, outs: 500, mmio: 30);
+        string[] args = scope switch
+        {
+            "pid" => ["-1", "--verbose", "-f", Fields, "-p", guest.Pid.ToString()],
+            "guest" => ["-1", "--verbose", "-f", Fields, "-g", guest.Name],
+            _ => ["-1", "--verbose", "-f", Fields],
+        };
+        using ChildProcess tool = ChildProcess.StartTool(args);
+        WaitUntilCounting(tool);
+        guest.Run();
+        Assert.Equal(0, tool.WaitForExit(s_timeout));
+
+        Dictionary<string, (long Total, long Delta)> fields = OutputParsers.Batch(tool.Output.Text);
+        AssertExact(guest.ExpectedPerRun(), name => fields[name].Total);
+        AssertExact(guest.ExpectedPerRun(), name => fields[name].Delta);
+        Assert.Equal(0, fields["kvm_userspace_exit(SHUTDOWN)"].Total);
+    }
+
+    [Fact]
+    public void DefaultBatchShowsParentsOnly()
+    {
+        Kvm.Require();
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, "-1");
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        Dictionary<string, (long, long)> fields = OutputParsers.Batch(output);
+        Assert.Contains("kvm_pio", fields.Keys);
+        Assert.Contains("kvm_exit", fields.Keys);
+        Assert.DoesNotContain(fields.Keys, name => name.Contains('('));
+        Assert.Equal(Directory.EnumerateDirectories("/sys/kernel/tracing/events/kvm").Count(), fields.Count);
+    }
+
+    [Fact]
+    public void LogWithPidSumsToTheExactCounts()
+    {
+        Kvm.Require();
+        using var guest = GuestVm.Start(Unique("log"), vcpus: 2, outs: 300, mmio: 20);
+        using ChildProcess tool = ChildProcess.StartTool("-l", "-s", "0.2", "--verbose", "-f", Fields, "-p", guest.Pid.ToString());
+        WaitUntilCounting(tool);
+        guest.Run();
+        guest.Run();
+        Dictionary<string, long> expected = guest.ExpectedPerRun();
+        tool.Output.WaitFor(
+            lines => OutputParsers.SumLog(lines, csv: false).GetValueOrDefault("kvm_pio") == expected["kvm_pio"] * 2,
+            s_timeout, "all port writes logged");
+        tool.Signal(ChildProcess.SIGTERM);
+        Assert.Equal(0, tool.WaitForExit(s_timeout));
+
+        string[] lines = tool.Output.Lines;
+        Assert.StartsWith("kvm_mmio kvm_pio kvm_userspace_exit kvm_userspace_exit(ARM_NISV) ", lines[0]);
+        Dictionary<string, long> sums = OutputParsers.SumLog(lines, csv: false);
+        AssertExact(expected, name => sums[name], runs: 2);
+    }
+
+    [Fact]
+    public void ThreadsThatAppearLaterArePickedUp()
+    {
+        Kvm.Require();
+        using var guest = GuestVm.Start(Unique("late"), vcpus: 1, outs: 200, mmio: 5);
+        using ChildProcess tool = ChildProcess.StartTool("-l", "-s", "0.1", "--verbose", "-f", Fields, "-p", guest.Pid.ToString());
+        WaitUntilCounting(tool);
+        guest.Spawn();
+        // The tool follows new threads at each sample: wait for two more records.
+        int records = OutputParsers.RecordCount(tool.Output.Lines);
+        tool.Output.WaitFor(lines => OutputParsers.RecordCount(lines) >= records + 2, s_timeout, "two records after the new thread");
+        guest.Run();
+        Dictionary<string, long> expected = guest.ExpectedPerRun();
+        Assert.Equal(400, expected["kvm_pio"]);
+        tool.Output.WaitFor(
+            lines => OutputParsers.SumLog(lines, csv: false).GetValueOrDefault("kvm_userspace_exit") >= expected["kvm_userspace_exit"],
+            s_timeout, "the new vCPU's exits logged");
+        tool.Signal(ChildProcess.SIGINT);
+        Assert.Equal(0, tool.WaitForExit(s_timeout));
+        Dictionary<string, long> sums = OutputParsers.SumLog(tool.Output.Lines, csv: false);
+        AssertExact(expected, name => sums[name]);
+    }
+
+    [Fact]
+    public void CsvLogFileByGuestNameSurvivesRotationAndFlushesOnTerm()
+    {
+        Kvm.Require();
+        string folder = Directory.CreateTempSubdirectory("kvm_stat-log-").FullName;
+        try
+        {
+            string log = Path.Join(folder, "kvm.csv");
+            using var guest = GuestVm.Start(Unique("csv"), vcpus: 2, outs: 100, mmio: 10);
+            Dictionary<string, long> expected = guest.ExpectedPerRun();
+            // A long interval: every record below is written because of a signal, not a timer.
+            using ChildProcess tool = ChildProcess.StartTool("-L", log, "-c", "-s", "25", "--verbose", "-f", Fields, "-g", guest.Name);
+            WaitUntilCounting(tool);
+            Assert.Equal(["timestamp,kvm_mmio,kvm_pio,kvm_userspace_exit"], File.ReadAllLines(log).Select(l => l.Split(",kvm_userspace_exit(")[0]));
+
+            // logrotate: rename, then SIGHUP; the tool writes a new header into the new file.
+            File.Move(log, log + ".1");
+            tool.Signal(ChildProcess.SIGHUP);
+            WaitForFile(log, lines => lines.Length == 1);
+            guest.Run();
+
+            // SIGTERM: the partial interval is written and flushed before a clean exit.
+            tool.Signal(ChildProcess.SIGTERM);
+            Assert.Equal(0, tool.WaitForExit(s_timeout));
+            string[] lines = File.ReadAllLines(log);
+            Assert.Equal(2, lines.Length);
+            Dictionary<string, long> sums = OutputParsers.SumLog(lines, csv: true);
+            AssertExact(expected, name => sums[name]);
+            Assert.Single(File.ReadAllLines(log + ".1"));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static void WaitForFile(string path, Func<string[], bool> condition)
+    {
+        using var changed = new SemaphoreSlim(0);
+        using var watcher = new FileSystemWatcher(Path.GetDirectoryName(path)!) { EnableRaisingEvents = true };
+        watcher.Created += (_, _) => changed.Release();
+        watcher.Changed += (_, _) => changed.Release();
+        DateTime deadline = DateTime.UtcNow + s_timeout;
+        while (!(File.Exists(path) && condition(File.ReadAllLines(path))))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{path} did not reach the expected state");
+            changed.Wait(TimeSpan.FromMilliseconds(200));
+        }
+    }
+
+    [Fact]
+    public void AClosedPipeEndsTheLogQuietly()
+    {
+        Kvm.Require();
+        using ChildProcess shell = ChildProcess.Start("/bin/bash",
+            ["-c", $"'{PublishedBinary.Path}' -l -s 0.1 -f kvm_pio | head -n 3; echo \"status=${{PIPESTATUS[0]}}\""]);
+        Assert.Equal(0, shell.WaitForExit(s_timeout));
+        Assert.Empty(shell.Error.Lines);
+        string[] lines = shell.Output.Lines;
+        Assert.Equal(4, lines.Length);
+        Assert.Equal("kvm_pio ", lines[0]);
+        Assert.Equal("status=0", lines[3]);
+    }
+}
