@@ -2,6 +2,6 @@
 # Publishes kvm_stat as one NativeAOT binary: artifacts/kvm_stat (nothing beside it).
 set -euo pipefail
 cd "$(dirname "$0")"
-dotnet publish src/KvmStat/KvmStat.csproj -c Release -o artifacts/publish --nologo -v quiet "$@"
+dotnet publish src/KvmStat/KvmStat.csproj -c Release --use-current-runtime -o artifacts/publish --nologo -v quiet "$@"
 install -m 0755 artifacts/publish/kvm_stat artifacts/kvm_stat
 echo "built artifacts/kvm_stat ($(stat -c %s artifacts/kvm_stat) bytes)"

@@ -9,7 +9,8 @@ namespace KvmStat.Cli;
 /// </summary>
 internal sealed class Signals : IDisposable
 {
-    private readonly ManualResetEventSlim _wake = new(false);
+    // No spinning: a wait between samples is long, and spinning would only add sched_yield calls.
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
     private readonly List<PosixSignalRegistration> _registrations = [];
     private volatile bool _stop;
     private volatile bool _hangup;
