@@ -54,6 +54,32 @@ public class BinaryErrorTests
         Assert.DoesNotContain("KVM is not loaded", tool.Error.Text);
     }
 
+    private static bool CanCountTracepoints() =>
+        Environment.UserName == "root" && Directory.Exists("/sys/kernel/tracing/events/kvm");
+
+    [Fact]
+    public void ALowSoftFileLimitIsRaised()
+    {
+        Assert.SkipUnless(CanCountTracepoints(), "needs root and kvm tracepoints");
+        // A NativeAOT binary keeps the soft limit it starts with; 16 is far below CPUs × fields.
+        using ChildProcess tool = ChildProcess.Start("prlimit", ["--nofile=16:", PublishedBinary.Path, "-1", "-s", "0.1"]);
+        Assert.Equal(0, tool.WaitForExit(s_timeout));
+        Assert.Empty(tool.Error.Lines);
+        Assert.True(OutputParsers.Batch(tool.Output.Text).Count > 50);
+    }
+
+    [Fact]
+    public void AHardFileLimitTooLowIsExplained()
+    {
+        Assert.SkipUnless(CanCountTracepoints(), "needs root and kvm tracepoints");
+        // Without CAP_SYS_RESOURCE even root cannot raise the hard limit.
+        using ChildProcess tool = ChildProcess.Start("setpriv",
+            ["--bounding-set", "-sys_resource", "prlimit", "--nofile=40:40", PublishedBinary.Path, "-1"]);
+        int code = tool.WaitForExit(s_timeout);
+        AssertPlainError(code, tool.Error.Text, 1, "open-file limit (RLIMIT_NOFILE) is 40 and cannot be raised");
+        Assert.Contains("ulimit -Hn", tool.Error.Text);
+    }
+
     [Fact]
     public void AFixtureHostWithoutTracefsOrKvm()
     {

@@ -6,8 +6,8 @@ namespace KvmStat.Sources.Tracing;
 /// </summary>
 internal static class FileLimit
 {
-    // Standard streams, tracefs and /proc reads, log file, sockets.
-    private const ulong Spare = 64;
+    // Standard streams, the runtime's own, tracefs and /proc reads, a log file, sockets.
+    private const ulong Spare = 32;
 
     /// <summary>Makes room for <paramref name="descriptors"/> more open files, or explains why it cannot.</summary>
     internal static void EnsureRoom(int descriptors, string purpose)
@@ -35,7 +35,7 @@ internal static class FileLimit
                 return;
         }
         throw new EnvironmentException(
-            $"{purpose} needs {needed} open files, but the hard limit (RLIMIT_NOFILE) is {limit.Maximum}.",
+            $"{purpose} needs {needed} open files, but the open-file limit (RLIMIT_NOFILE) is {limit.Maximum} and cannot be raised.",
             $"Raise it (ulimit -Hn {needed}, or LimitNOFILE= in a systemd unit), run as root, or select fewer fields with -f.");
     }
 }

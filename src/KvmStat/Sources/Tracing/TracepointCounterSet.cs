@@ -56,9 +56,13 @@ internal sealed class TracepointCounterSet
         }
     }
 
+    /// <summary>Makes room for <paramref name="groups"/> groups at once, with a message that names them.</summary>
+    internal void Reserve(int groups, string where) =>
+        FileLimit.EnsureRoom(groups * _fields.Count, $"counting {_fields.Count} fields on {where} ({groups * _fields.Count} counters)");
+
     private PerfCounterGroup Open(int pid, int cpu)
     {
-        FileLimit.EnsureRoom(_fields.Count, $"Counting {_fields.Count} fields");
+        FileLimit.EnsureRoom(_fields.Count, $"counting {_fields.Count} fields on one more thread");
         while (true)
         {
             try

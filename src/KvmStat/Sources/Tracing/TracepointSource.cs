@@ -25,6 +25,7 @@ internal sealed class TracepointSource : IStatsSource
     internal static TracepointSource ForAllCpus(TracepointCounterSet set, IReadOnlyList<int> cpus)
     {
         // Open the first group before sizing the field array: it may drop rejected children.
+        set.Reserve(cpus.Count, $"{cpus.Count} CPUs");
         var groups = new List<PerfCounterGroup>(cpus.Count);
         foreach (int cpu in cpus)
         {
