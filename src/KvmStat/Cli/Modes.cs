@@ -14,11 +14,14 @@ internal static class Modes
         renderer.Start(stats);
         ready();
         long due = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
-        while (Stopwatch.GetTimestamp() < due)
+        while (true)
         {
+            signals.ResetWake();
             // Interrupted before the interval ends: like the reference, nothing is printed.
             if (signals.StopRequested)
                 return 0;
+            if (Stopwatch.GetTimestamp() >= due)
+                break;
             signals.WaitUntil(due);
         }
         stats.Sample();
@@ -45,6 +48,7 @@ internal static class Modes
             long due = start + n * interval;
             while (true)
             {
+                signals.ResetWake();
                 if (signals.StopRequested)
                 {
                     stats.Sample();

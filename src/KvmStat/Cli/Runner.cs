@@ -1,8 +1,8 @@
 using System.CommandLine;
+using KvmStat.Guests;
 using KvmStat.Output;
-using KvmStat.Sources.Debugfs;
-using KvmStat.Sources.Tracing;
 using KvmStat.Stats;
+using KvmStat.Tui;
 
 namespace KvmStat.Cli;
 
@@ -30,9 +30,7 @@ internal static class Runner
             return ListFields(options, paths, output, reporter);
 
         if (!options.Once && !options.Logging)
-            throw new UsageException(
-                "the interactive screen is not available in this build.",
-                "Use -1 for one sample, or -l / -L FILE to log.");
+            return RunScreen(options, paths, reporter);
 
         // The log file is opened before the counters, so a bad path fails fast.
         using OutputSink sink = options.LogFile is string file ? OutputSink.AppendTo(file) : OutputSink.Stdout(output);
@@ -50,23 +48,32 @@ internal static class Runner
         return Modes.RunLog(session.Stats, options.Delay, signals, renderer, sink, Ready);
     }
 
+    /// <summary>
+    /// The interactive screen. Everything that can fail at start (no terminal, no tracefs, no such
+    /// guest) fails before the screen opens, as a plain error.
+    /// </summary>
+    private static int RunScreen(Options options, HostPaths paths, Reporter reporter)
+    {
+        if (Interop.Libc.IsATty(1) != 1)
+            throw new UsageException(
+                "standard output is not a terminal, and the interactive screen needs one.",
+                "Use -1 for one sample, or -l (or -L FILE) to log.");
+        var guests = new GuestFinder(paths);
+        (int pid, string? guestName) = Session.ResolveVm(options, guests);
+        var backend = new TuiBackend(new SourceFactory(options, paths, reporter), guests);
+        using var app = new TuiApp(backend, FieldFilter.Create(options.Fields), pid, guestName, options.Delay);
+        app.Start();
+
+        using AnsiTerminal terminal = AnsiTerminal.Open();
+        using var signals = new Signals(handleHangup: false, screen: terminal);
+        var keyboard = new KeyboardReader(signals.Wake);
+        return TuiLoop.Run(app, terminal, signals, keyboard);
+    }
+
     /// <summary>-f help: the parent fields of the chosen sources, one per line, indented by two spaces.</summary>
     private static int ListFields(Options options, HostPaths paths, TextWriter output, Reporter reporter)
     {
-        var names = new SortedSet<string>(StringComparer.Ordinal);
-        if (options.UseTracepoints)
-        {
-            Tracefs tracefs = Tracefs.Locate(paths);
-            foreach (string name in tracefs.ListKvmEvents())
-                names.Add(name);
-        }
-        if (options.Debugfs)
-        {
-            using var debugfs = new DebugfsSource(paths, FieldFilter.Default, 0, false, new StatFileReader(), _ => { });
-            foreach (string name in debugfs.AllFieldNames)
-                names.Add(name);
-        }
-        foreach (string name in names)
+        foreach (string name in new SourceFactory(options, paths, reporter).ParentFieldNames())
             output.WriteLine("  " + name);
         return 0;
     }

@@ -4,66 +4,94 @@ using System.Runtime.InteropServices;
 namespace KvmStat.Cli;
 
 /// <summary>
-/// SIGINT and SIGTERM ask the running mode to finish cleanly (write what it has, flush, exit 0);
-/// SIGHUP asks a log to reopen its file. Waits between samples wake up at once for any of them.
+/// Signals and wake-ups for the loops. SIGINT and SIGTERM ask the running mode to finish cleanly
+/// (write what it has, flush, exit 0); SIGHUP asks a log to reopen its file, or ends the screen.
+/// For the screen, SIGWINCH asks for a redraw, and SIGTSTP/SIGCONT give the terminal back while
+/// stopped and take it again.
+/// A loop calls <see cref="ResetWake"/>, then looks at everything it waits for, then
+/// <see cref="WaitUntil"/>: a wake-up that comes in between is never lost.
 /// </summary>
 internal sealed class Signals : IDisposable
 {
+    /// <summary>What the screen must do just before the process is stopped (Ctrl-Z).</summary>
+    internal interface IScreen
+    {
+        void Suspending();
+    }
+
     // No spinning: a wait between samples is long, and spinning would only add sched_yield calls.
     private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
     private readonly List<PosixSignalRegistration> _registrations = [];
-    private volatile bool _stop;
-    private volatile bool _hangup;
+    private int _stop;
+    private int _hangup;
+    private int _resized;
+    private int _continued;
 
-    internal Signals(bool handleHangup)
+    /// <param name="handleHangup">SIGHUP reopens the log file (-L) instead of ending the tool.</param>
+    /// <param name="screen">The interactive screen, when it is running.</param>
+    internal Signals(bool handleHangup, IScreen? screen = null)
     {
-        _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, OnStop));
-        _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStop));
+        Register(PosixSignal.SIGINT, () => Raise(ref _stop));
+        Register(PosixSignal.SIGTERM, () => Raise(ref _stop));
         if (handleHangup)
-            _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnHangup));
+            Register(PosixSignal.SIGHUP, () => Raise(ref _hangup));
+        if (screen is null)
+            return;
+        Register(PosixSignal.SIGHUP, () => Raise(ref _stop));
+        Register(PosixSignal.SIGWINCH, () => Raise(ref _resized));
+        Register(PosixSignal.SIGCONT, () => Raise(ref _continued));
+        _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGTSTP, context =>
+        {
+            // Give the terminal back, then let the default action stop the process.
+            screen.Suspending();
+            context.Cancel = false;
+        }));
     }
 
-    internal bool StopRequested => _stop;
+    private void Register(PosixSignal signal, Action action) =>
+        _registrations.Add(PosixSignalRegistration.Create(signal, context =>
+        {
+            context.Cancel = true;
+            action();
+        }));
 
-    private void OnStop(PosixSignalContext context)
+    private void Raise(ref int flag)
     {
-        context.Cancel = true;
-        _stop = true;
+        Volatile.Write(ref flag, 1);
         _wake.Set();
     }
 
-    private void OnHangup(PosixSignalContext context)
-    {
-        context.Cancel = true;
-        _hangup = true;
-        _wake.Set();
-    }
+    private static bool Take(ref int flag) => Interlocked.Exchange(ref flag, 0) == 1;
 
-    /// <summary>True once per SIGHUP received.</summary>
-    internal bool TakeHangup()
-    {
-        if (!_hangup)
-            return false;
-        _hangup = false;
-        return true;
-    }
+    internal bool StopRequested => Volatile.Read(ref _stop) == 1;
 
-    /// <summary>Waits until the monotonic <paramref name="dueTimestamp"/> or a signal, whichever comes first.</summary>
+    /// <summary>Asks the loop to finish, as SIGTERM does (the screen's 'q', an ended input).</summary>
+    internal void RequestStop() => Raise(ref _stop);
+
+    /// <summary>True once per SIGHUP received (log mode).</summary>
+    internal bool TakeHangup() => Take(ref _hangup);
+
+    /// <summary>True once per SIGWINCH received.</summary>
+    internal bool TakeResize() => Take(ref _resized);
+
+    /// <summary>True once per SIGCONT received.</summary>
+    internal bool TakeContinued() => Take(ref _continued);
+
+    /// <summary>Lets another part (a key press) wake the waiting loop.</summary>
+    internal void Wake() => _wake.Set();
+
+    /// <summary>Call before looking at what to do; see the class summary.</summary>
+    internal void ResetWake() => _wake.Reset();
+
+    /// <summary>Waits until the monotonic <paramref name="dueTimestamp"/>, or a wake-up since <see cref="ResetWake"/>.</summary>
     internal void WaitUntil(long dueTimestamp)
     {
         long remaining = dueTimestamp - Stopwatch.GetTimestamp();
-        if (remaining <= 0 || _stop || _hangup)
+        if (remaining <= 0)
             return;
-        int milliseconds = (int)Math.Ceiling(remaining * 1000.0 / Stopwatch.Frequency);
-        _wake.Wait(milliseconds);
-        if (!_stop && !_hangup)
-            _wake.Reset();
+        double milliseconds = Math.Ceiling(remaining * 1000.0 / Stopwatch.Frequency);
+        _wake.Wait((int)Math.Min(milliseconds, int.MaxValue));
     }
-
-    /// <summary>Lets another part (a key press, a resize) wake the waiting loop.</summary>
-    internal void Wake() => _wake.Set();
-
-    internal void ClearWake() => _wake.Reset();
 
     public void Dispose()
     {

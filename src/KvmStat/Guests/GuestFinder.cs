@@ -32,6 +32,39 @@ internal sealed class GuestFinder(HostPaths paths)
         return guests;
     }
 
+    /// <summary>Every process that holds a KVM VM descriptor (a /proc scan: slower than debugfs).</summary>
+    internal IReadOnlyList<GuestProcess> ListVmProcesses()
+    {
+        var vms = new List<GuestProcess>();
+        IEnumerable<string> entries;
+        try
+        {
+            entries = Directory.EnumerateDirectories(paths.Proc);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return vms;
+        }
+        foreach (string dir in entries)
+        {
+            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && HoldsVmDescriptor(pid) == true)
+                vms.Add(new GuestProcess(pid, NameOf(pid) ?? ""));
+        }
+        vms.Sort((a, b) => a.Pid.CompareTo(b.Pid));
+        return vms;
+    }
+
+    /// <summary>True while the process exists and is not a zombie.</summary>
+    internal bool IsRunning(int pid)
+    {
+        string? stat = ReadText(Path.Join(paths.ProcessDir(pid), "stat"));
+        if (stat is null)
+            return false;
+        // "pid (comm) S ...": the state follows the last ')' (comm may contain anything).
+        int close = stat.LastIndexOf(')');
+        return close >= 0 && close + 2 < stat.Length && stat[close + 2] is not ('Z' or 'X');
+    }
+
     /// <summary>The guest name of a process, or null when it has no -name (or is gone).</summary>
     internal string? NameOf(int pid)
     {
@@ -88,6 +121,11 @@ internal sealed class GuestFinder(HostPaths paths)
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
         }
+        return HoldsVmDescriptor(pid);
+    }
+
+    private bool? HoldsVmDescriptor(int pid)
+    {
         try
         {
             foreach (string fd in Directory.EnumerateFileSystemEntries(Path.Join(paths.ProcessDir(pid), "fd")))

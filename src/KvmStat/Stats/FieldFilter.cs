@@ -22,6 +22,9 @@ internal sealed class FieldFilter
 
     internal static FieldFilter Default { get; } = new(null, Compile(DefaultPattern));
 
+    /// <summary>Every field, children included (the screen's 'x' without a user filter).</summary>
+    internal static FieldFilter All { get; } = new("", Compile(""));
+
     /// <summary>The -f text, or null when none was given.</summary>
     internal string? UserPattern { get; }
 

@@ -18,10 +18,13 @@ internal sealed class StatsCollector : IDisposable
     private readonly long[] _totals;
     private readonly long[] _previous;
     private readonly long[] _deltas;
+    private readonly Func<long> _clock;
     private long _lastTimestamp;
 
-    internal StatsCollector(IReadOnlyList<IStatsSource> sources)
+    /// <param name="clock">Monotonic timestamps in <see cref="Stopwatch.Frequency"/> units (tests pass their own).</param>
+    internal StatsCollector(IReadOnlyList<IStatsSource> sources, Func<long>? clock = null)
     {
+        _clock = clock ?? Stopwatch.GetTimestamp;
         _sources = [.. sources];
         _offsets = new int[_sources.Length];
         var fields = new List<StatField>();
@@ -70,8 +73,8 @@ internal sealed class StatsCollector : IDisposable
             _sources[s].Read(_raw.AsSpan(_offsets[s], count));
         }
 
-        long now = Stopwatch.GetTimestamp();
-        IntervalSeconds = _lastTimestamp == 0 ? 0 : Stopwatch.GetElapsedTime(_lastTimestamp, now).TotalSeconds;
+        long now = _clock();
+        IntervalSeconds = SampleCount == 0 ? 0 : (now - _lastTimestamp) / (double)Stopwatch.Frequency;
         _lastTimestamp = now;
 
         for (int i = 0; i < _fields.Length; i++)

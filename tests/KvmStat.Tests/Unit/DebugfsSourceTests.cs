@@ -146,5 +146,5 @@ public class DebugfsSourceTests
     [InlineData("12-", -1)]
     [InlineData("12-x", -1)]
     public void ParsesVmFolderNames(string name, long expected) =>
-        Assert.Equal(expected, DebugfsSource.ParseFolderName(Encoding.ASCII.GetBytes(name)));
+        Assert.Equal(expected, DebugfsSourceNames.ParseFolderName(Encoding.ASCII.GetBytes(name)));
 }

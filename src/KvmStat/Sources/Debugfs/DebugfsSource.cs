@@ -10,9 +10,9 @@ namespace KvmStat.Sources.Debugfs;
 /// Under kernel lockdown the writable (cumulative) files cannot be opened: those fields are left
 /// out and named once, never shown as zeros.
 /// </summary>
-internal sealed class DebugfsSource : IStatsSource
+internal sealed class DebugfsSource : IStatsSource, IPerVmSource
 {
-    private static readonly Func<ReadOnlySpan<byte>, long> s_parseFolder = ParseFolderName;
+    private static readonly Func<ReadOnlySpan<byte>, long> s_parseFolder = DebugfsSourceNames.ParseFolderName;
 
     private readonly string _kvmDir;
     private readonly int _pid;
@@ -23,6 +23,7 @@ internal sealed class DebugfsSource : IStatsSource
     private readonly List<long> _folderKeys = new(16);
     private readonly List<VmFolder> _folders = new(16); // sorted by key
     private readonly long[] _retired;
+    private readonly VmReadingPool _pool;
     private bool _started;
 
     internal DebugfsSource(
@@ -63,6 +64,7 @@ internal sealed class DebugfsSource : IStatsSource
         }
         _fields = [.. readable];
         _retired = new long[_fields.Length];
+        _pool = new VmReadingPool(_fields.Length);
         LockedFields = locked;
 
         if (locked.Count > 0)
@@ -135,6 +137,26 @@ internal sealed class DebugfsSource : IStatsSource
         _started = true;
     }
 
+    /// <summary>Per-VM values: the folders of one pid summed (a VM process may hold several VMs).</summary>
+    public void Read(List<VmReading> readings)
+    {
+        SyncFolders();
+        _pool.Recycle(readings);
+        foreach (VmFolder folder in _folders)
+        {
+            int pid = (int)(folder.Key >> 32);
+            folder.Read(_reader);
+            if (readings.Count == 0 || readings[^1].Pid != pid)
+            {
+                VmReading reading = _pool.Take(pid);
+                Array.Clear(reading.Values);
+                readings.Add(reading);
+            }
+            folder.AddTo(readings[^1].Values, _fields);
+        }
+        _started = true;
+    }
+
     private void SyncFolders()
     {
         if (_scanner.TryScan(_folderKeys, s_parseFolder) != 0)
@@ -170,20 +192,6 @@ internal sealed class DebugfsSource : IStatsSource
     {
         _folders[index].AddTo(_retired, _fields, countersOnly: true);
         _folders.RemoveAt(index);
-    }
-
-    /// <summary>"1234-15" → pid &lt;&lt; 32 | fd; anything else → -1.</summary>
-    internal static long ParseFolderName(ReadOnlySpan<byte> name)
-    {
-        int dash = name.IndexOf((byte)'-');
-        if (dash <= 0)
-            return -1;
-        long pid = DirectoryScanner.ParsePositive(name[..dash]);
-        ReadOnlySpan<byte> fdText = name[(dash + 1)..];
-        long fd = fdText.SequenceEqual("0"u8) ? 0 : DirectoryScanner.ParsePositive(fdText);
-        if (pid <= 0 || pid > int.MaxValue || fd < 0 || fd > int.MaxValue)
-            return -1;
-        return pid << 32 | fd;
     }
 
     private static byte[] PathZ(string path)

@@ -74,6 +74,15 @@ internal sealed class ProcessCounters
         CounterRelease.CloseLater(group.Descriptors);
     }
 
+    /// <summary>Stops counting this process: its descriptors are closed in the background.</summary>
+    internal void Release()
+    {
+        foreach (PerfCounterGroup group in _groups)
+            CounterRelease.CloseLater(group.Descriptors);
+        _groups.Clear();
+        Alive = false;
+    }
+
     internal void ReadInto(Span<ulong> sums)
     {
         // _retired was sized before the first group was opened, when rejected children may still have been dropped.

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Globalization;
+using KvmStat.Sources;
+using KvmStat.Sources.Debugfs;
+using KvmStat.Sources.Tracing;
+using KvmStat.Stats;
+
+namespace KvmStat.Cli;
+
+/// <summary>
+/// Builds the sources the options ask for (tracepoints, debugfs or both) for a field selection
+/// and a VM, as often as the screen changes them. What is discovered once (tracefs, the field
+/// catalogue) is kept.
+/// </summary>
+internal sealed class SourceFactory(Options options, HostPaths paths, Reporter reporter)
+{
+    private Tracefs? _tracefs;
+    private IReadOnlyList<TracepointField>? _catalog;
+
+    internal HostPaths Paths => paths;
+
+    internal bool UsesTracepoints => options.UseTracepoints;
+
+    internal bool UsesDebugfs => options.Debugfs;
+
+    internal Tracefs Tracefs => _tracefs ??= Tracefs.Locate(paths);
+
+    internal IReadOnlyList<TracepointField> Catalog
+    {
+        get
+        {
+            if (_catalog is null)
+            {
+                ExitReasonSet exitReasons = ExitReasonSetDetector.Detect(paths);
+                if (exitReasons == ExitReasonSet.Unknown)
+                    reporter.Verbose("exit reasons: neither VMX nor SVM found (no kvm_intel/kvm_amd module, no vmx/svm CPU flag); kvm_exit has no child fields");
+                _catalog = TracepointCatalog.Discover(Tracefs, exitReasons);
+            }
+            return _catalog;
+        }
+    }
+
+    /// <summary>A collector over every chosen source, for all VMs (pid 0) or one.</summary>
+    internal StatsCollector Open(FieldSelection selection, int pid)
+    {
+        var sources = new List<IStatsSource>(2);
+        try
+        {
+            if (options.Debugfs)
+            {
+                var debugfs = new DebugfsSource(paths, selection.Filter, pid, options.IncludePast, new StatFileReader(), reporter.Warn);
+                sources.Add(debugfs);
+                if (pid > 0 && !options.UseTracepoints && debugfs.FolderCountFor(pid) == 0)
+                    throw new EnvironmentException(
+                        $"debugfs has no statistics folder for pid {pid} (no {paths.DebugfsKvm}/{pid}-*).",
+                        "Is it a KVM process? Without -d, tracepoints count per thread of any process.");
+            }
+            if (options.UseTracepoints)
+                sources.Add(OpenTracepoints(selection, pid));
+        }
+        catch
+        {
+            foreach (IStatsSource source in sources)
+                source.Dispose();
+            throw;
+        }
+
+        if (sources.Sum(s => s.Fields.Count) == 0)
+            throw new UsageException(
+                $"no field matches \"{selection.Filter.Pattern}\".",
+                "List the available fields with: kvm_stat -f help");
+        return new StatsCollector(sources);
+    }
+
+    /// <summary>
+    /// Per-VM values for the per-guest view: tracepoints on every VM thread when tracepoints are
+    /// in use (this works under lockdown), else debugfs folders. Children are never needed there.
+    /// </summary>
+    internal IPerVmSource OpenPerVm(FieldSelection selection)
+    {
+        var parents = selection with { Children = false };
+        if (options.UseTracepoints)
+            return new PerVmTracepointSource(CounterSet(parents), paths);
+        return new DebugfsSource(paths, parents.Filter, 0, options.IncludePast, new StatFileReader(), reporter.Warn);
+    }
+
+    internal TracepointCounterSet CounterSet(FieldSelection selection)
+    {
+        List<TracepointField> selected = selection.Select(Catalog, f => f.Name, f => f.Parent);
+        if (selected.Count == 0)
+            throw new UsageException(
+                $"no tracepoint field matches \"{selection.Filter.Pattern}\".",
+                "List the available fields with: kvm_stat -f help");
+        return new TracepointCounterSet(Tracefs, selected, reporter.VerboseOrNull);
+    }
+
+    private TracepointSource OpenTracepoints(FieldSelection selection, int pid)
+    {
+        long started = Stopwatch.GetTimestamp();
+        TracepointCounterSet set = CounterSet(selection);
+        TracepointSource source = pid > 0
+            ? TracepointSource.ForProcess(set, paths, pid)
+            : TracepointSource.ForAllCpus(set, OnlineCpus.Read(paths));
+        string where = pid > 0 ? $"{source.GroupCount} threads of pid {pid}" : $"{source.GroupCount} CPUs";
+        reporter.Verbose(string.Create(CultureInfo.InvariantCulture,
+            $"tracepoints: {Tracefs.Root}, {set.Fields.Count} fields on {where} ({set.Fields.Count * source.GroupCount} counters) opened in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F1} ms"));
+        return source;
+    }
+
+    /// <summary>-f help: the parent fields of the chosen sources.</summary>
+    internal IReadOnlyList<string> ParentFieldNames()
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        if (options.UseTracepoints)
+        {
+            foreach (string name in Tracefs.ListKvmEvents())
+                names.Add(name);
+        }
+        if (options.Debugfs)
+        {
+            using var debugfs = new DebugfsSource(paths, FieldFilter.Default, 0, false, new StatFileReader(), _ => { });
+            foreach (string name in debugfs.AllFieldNames)
+                names.Add(name);
+        }
+        return [.. names];
+    }
+}

@@ -1,0 +1,19 @@
+namespace KvmStat.Sources.Debugfs;
+
+/// <summary>The names KVM gives its debugfs folders.</summary>
+internal static class DebugfsSourceNames
+{
+    /// <summary>"1234-15" → pid &lt;&lt; 32 | fd; anything else → -1.</summary>
+    internal static long ParseFolderName(ReadOnlySpan<byte> name)
+    {
+        int dash = name.IndexOf((byte)'-');
+        if (dash <= 0)
+            return -1;
+        long pid = DirectoryScanner.ParsePositive(name[..dash]);
+        ReadOnlySpan<byte> fdText = name[(dash + 1)..];
+        long fd = fdText.SequenceEqual("0"u8) ? 0 : DirectoryScanner.ParsePositive(fdText);
+        if (pid <= 0 || pid > int.MaxValue || fd < 0 || fd > int.MaxValue)
+            return -1;
+        return pid << 32 | fd;
+    }
+}

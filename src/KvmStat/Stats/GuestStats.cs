@@ -1,0 +1,82 @@
+using KvmStat.Sources;
+
+namespace KvmStat.Stats;
+
+/// <summary>One running VM in the per-guest view: all its selected events together.</summary>
+internal sealed class GuestStat(int pid, string name)
+{
+    internal int Pid { get; } = pid;
+
+    /// <summary>The guest name (untrusted: escape before showing), or "" without -name.</summary>
+    internal string Name { get; } = name;
+
+    internal long Total { get; set; }
+
+    internal long Delta { get; set; }
+}
+
+/// <summary>
+/// Per-VM totals and deltas over a per-VM source: the screen's 'b' view. A VM counts from when it
+/// was first seen; its name is read once.
+/// </summary>
+internal sealed class GuestStats : IDisposable
+{
+    private readonly IPerVmSource _source;
+    private readonly Func<int, string?> _nameOf;
+    private readonly List<VmReading> _readings = new(16);
+    private readonly List<GuestStat> _guests = new(16);
+    private readonly List<GuestStat> _previous = new(16);
+    private readonly Func<long> _clock;
+    private long _lastTimestamp;
+
+    internal GuestStats(IPerVmSource source, Func<int, string?> nameOf, Func<long>? clock = null)
+    {
+        _source = source;
+        _nameOf = nameOf;
+        _clock = clock ?? System.Diagnostics.Stopwatch.GetTimestamp;
+    }
+
+    internal IReadOnlyList<GuestStat> Guests => _guests;
+
+    internal double IntervalSeconds { get; private set; }
+
+    internal int SampleCount { get; private set; }
+
+    internal void Sample()
+    {
+        _source.Read(_readings);
+        long now = _clock();
+        IntervalSeconds = SampleCount == 0 ? 0 : (now - _lastTimestamp) / (double)System.Diagnostics.Stopwatch.Frequency;
+        _lastTimestamp = now;
+
+        _previous.Clear();
+        _previous.AddRange(_guests);
+        _guests.Clear();
+        foreach (VmReading reading in _readings)
+        {
+            long total = 0;
+            for (int i = 0; i < reading.Values.Length; i++)
+            {
+                if (_source.Fields[i].Parent is null && _source.Fields[i].Kind == StatKind.Counter)
+                    total += reading.Values[i];
+            }
+            GuestStat guest = Find(_previous, reading.Pid) ?? new GuestStat(reading.Pid, _nameOf(reading.Pid) ?? "");
+            guest.Delta = total - guest.Total;
+            guest.Total = total;
+            _guests.Add(guest);
+        }
+        SampleCount++;
+    }
+
+    private static GuestStat? Find(List<GuestStat> guests, int pid)
+    {
+        foreach (GuestStat guest in guests)
+        {
+            if (guest.Pid == pid)
+                return guest;
+        }
+        return null;
+    }
+
+    public void Dispose() => _source.Dispose();
+}

@@ -1,0 +1,92 @@
+namespace KvmStat.Tui;
+
+/// <summary>
+/// The real terminal: raw keyboard input (no echo, no line editing; Ctrl-C still sends SIGINT),
+/// the alternate screen with the cursor hidden, its size, and frames written with one write().
+/// Whatever happens, <see cref="Dispose"/> gives the terminal back as it was.
+/// </summary>
+internal sealed class AnsiTerminal : IDisposable, Cli.Signals.IScreen
+{
+    private const int Input = 0;
+    private const int Output = 1;
+    private const string Enter = "\x1b[?1049h\x1b[?25l\x1b[?7l\x1b[H\x1b[2J";
+    private const string Leave = "\x1b[0m\x1b[?7h\x1b[?25h\x1b[?1049l";
+
+    private readonly Interop.Libc.Termios _saved;
+    private readonly object _lock = new();
+    private bool _active;
+
+    private AnsiTerminal(Interop.Libc.Termios saved) => _saved = saved;
+
+    /// <summary>The terminal on standard input and output; a plain error when there is none.</summary>
+    internal static AnsiTerminal Open()
+    {
+        if (Interop.Libc.IsATty(Output) != 1)
+            throw new UsageException(
+                "standard output is not a terminal, and the interactive screen needs one.",
+                "Use -1 for one sample, or -l (or -L FILE) to log.");
+        if (Interop.Libc.IsATty(Input) != 1 || Interop.Libc.TcGetAttr(Input, out Interop.Libc.Termios saved) != 0)
+            throw new UsageException(
+                "standard input is not a terminal, and the interactive screen reads its keys from it.",
+                "Use -1 for one sample, or -l (or -L FILE) to log.");
+        var terminal = new AnsiTerminal(saved);
+        terminal.Activate();
+        return terminal;
+    }
+
+    /// <summary>Takes the terminal: raw input, alternate screen. Also after a stop (SIGCONT).</summary>
+    internal unsafe void Activate()
+    {
+        lock (_lock)
+        {
+            Interop.Libc.Termios raw = _saved;
+            raw.LocalFlags &= ~(Interop.Libc.ICANON | Interop.Libc.ECHO | Interop.Libc.IEXTEN);
+            raw.InputFlags &= ~(Interop.Libc.ICRNL | Interop.Libc.IXON);
+            raw.ControlChars[Interop.Libc.VMIN] = 1;
+            raw.ControlChars[Interop.Libc.VTIME] = 0;
+            _ = Interop.Libc.TcSetAttr(Input, Interop.Libc.TCSANOW, raw);
+            WriteText(Enter);
+            _active = true;
+        }
+    }
+
+    /// <summary>Gives the terminal back as it was found.</summary>
+    internal void Deactivate()
+    {
+        lock (_lock)
+        {
+            if (!_active)
+                return;
+            WriteText(Leave);
+            _ = Interop.Libc.TcSetAttr(Input, Interop.Libc.TCSANOW, _saved);
+            _active = false;
+        }
+    }
+
+    void Cli.Signals.IScreen.Suspending() => Deactivate();
+
+    internal (int Rows, int Columns) QuerySize()
+    {
+        unsafe
+        {
+            Interop.Libc.WindowSize size;
+            if (Interop.Libc.Ioctl(Output, Interop.Libc.TIOCGWINSZ, (nint)(&size)) == 0 && size.Rows > 0 && size.Columns > 0)
+                return (size.Rows, size.Columns);
+        }
+        return (24, 80);
+    }
+
+    internal void Write(ReadOnlySpan<byte> frame)
+    {
+        lock (_lock)
+        {
+            if (_active)
+                _ = Interop.Libc.WriteAll(Output, frame);
+        }
+    }
+
+    private static void WriteText(string text) =>
+        _ = Interop.Libc.WriteAll(Output, System.Text.Encoding.ASCII.GetBytes(text));
+
+    public void Dispose() => Deactivate();
+}

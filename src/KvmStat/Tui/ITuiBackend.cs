@@ -1,0 +1,25 @@
+using KvmStat.Guests;
+using KvmStat.Stats;
+
+namespace KvmStat.Tui;
+
+/// <summary>What the screen needs from the rest of the tool: statistics for a selection and a VM, and guests.</summary>
+internal interface ITuiBackend
+{
+    /// <summary>A new collector (the screen disposes the old one); throws a <see cref="KvmStatException"/> it can show.</summary>
+    StatsCollector OpenStats(FieldSelection selection, int pid);
+
+    /// <summary>Per-VM totals for the 'b' view.</summary>
+    GuestStats OpenGuestStats(FieldSelection selection);
+
+    IReadOnlyList<GuestProcess> ListGuests();
+
+    bool IsRunning(int pid);
+
+    /// <summary>Whether the process runs a KVM VM; null when that cannot be told.</summary>
+    bool? HoldsVm(int pid);
+
+    string? NameOf(int pid);
+
+    IReadOnlyList<int> PidsNamed(string name);
+}

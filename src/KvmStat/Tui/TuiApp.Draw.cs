@@ -1,0 +1,351 @@
+using KvmStat.Guests;
+using KvmStat.Sources;
+using KvmStat.Stats;
+
+namespace KvmStat.Tui;
+
+internal sealed partial class TuiApp
+{
+    private int[] _order = [];
+    private int[] _sortedParents = [];
+    private int[] _parentOf = [];
+    private StatsCollector? _parentsFor;
+    private Comparison<int>? _compareFields;
+    private readonly List<GuestStat> _sortedGuests = [];
+
+    private static readonly string[] s_help =
+    [
+        "   b     toggle events by guests (honors filters)",
+        "   c     clear filter",
+        "   f     filter by regular expression",
+        "   g     filter by guest name",
+        "   h     display interactive commands reference",
+        "   o     toggle sorting order (Total vs CurAvg/s)",
+        "   p     filter by PID",
+        "   q     quit",
+        "   r     reset stats",
+        "   s     set update interval",
+        "   x     toggle reporting of stats for individual child trace events",
+        "Any other key refreshes statistics immediately",
+        "",
+        "In the guest view: Up/Down select a guest, Enter shows its events.",
+    ];
+
+    /// <summary>Paints the current view into <paramref name="grid"/>.</summary>
+    internal void Draw(ScreenGrid grid)
+    {
+        grid.Clear();
+        if (grid.Columns < MinColumns || grid.Rows < MinRows)
+        {
+            DrawTooSmall(grid);
+            return;
+        }
+        switch (_view)
+        {
+            case View.Help:
+                DrawHelp(grid);
+                break;
+            case View.Prompt:
+                DrawPrompt(grid, _prompt!);
+                break;
+            case View.Guests:
+                DrawGuests(grid);
+                break;
+            default:
+                DrawMain(grid);
+                break;
+        }
+        if (_error is not null && _view is View.Main or View.Guests)
+            grid.Write(grid.Rows - 1, 0, "Error: " + _error, TextStyle.Bold);
+    }
+
+    private static void DrawTooSmall(ScreenGrid grid)
+    {
+        string message = $"Terminal too small ({grid.Columns}x{grid.Rows}): kvm_stat needs at least {MinColumns}x{MinRows}.";
+        int row = 0;
+        for (int at = 0; at < message.Length && row < grid.Rows && grid.Columns > 0; at += grid.Columns)
+            grid.Write(row++, 0, message.AsSpan(at, Math.Min(grid.Columns, message.Length - at)));
+    }
+
+    private void DrawHeader(ScreenGrid grid, string title, string firstColumn)
+    {
+        int end = grid.Write(0, 0, title, TextStyle.Bold);
+        if (_guestDead && _view == View.Main)
+            grid.Write(0, end + 2, " Guest is DEAD ", TextStyle.Reverse | TextStyle.Bold);
+        if (!_filter.IsDefault)
+        {
+            string regex = Text.Escape(_filter.Pattern);
+            if (regex.Length > MaxRegexLength)
+                regex = regex[..MaxRegexLength] + "...";
+            grid.Write(1, 17, "regex filter: " + regex);
+        }
+        int column = grid.WriteLeft(2, 0, firstColumn, LabelWidth, TextStyle.Reverse);
+        column = grid.Write(2, column, " ", TextStyle.Reverse);
+        column = grid.WriteLeft(2, column, "", 10 - "Total".Length, TextStyle.Reverse);
+        column = grid.Write(2, column, "Total", TextStyle.Reverse);
+        column = grid.Write(2, column, " %Total", TextStyle.Reverse);
+        grid.Write(2, column, " CurAvg/s", TextStyle.Reverse);
+    }
+
+    private void DrawMain(ScreenGrid grid)
+    {
+        string title = _pid > 0 ? $"kvm statistics - pid {_pid} {TitleName()}".TrimEnd() : "kvm statistics - summary";
+        DrawHeader(grid, title, "Event");
+        if (_stats is null || _stats.SampleCount < 2)
+        {
+            if (_error is null)
+                grid.Write(4, 1, "Collecting data...");
+            return;
+        }
+
+        StatsCollector stats = _stats;
+        ReadOnlySpan<long> totals = stats.Totals;
+        ReadOnlySpan<long> deltas = stats.Deltas;
+        double interval = stats.IntervalSeconds;
+        int rowCount = Arrange(stats);
+
+        long total = 0, childTotal = 0, parentDeltas = 0;
+        for (int i = 0; i < stats.Fields.Count; i++)
+        {
+            if (stats.Fields[i].Kind != StatKind.Counter)
+                continue;
+            if (stats.Fields[i].Parent is null)
+            {
+                total += totals[i];
+                parentDeltas += deltas[i];
+            }
+            else
+            {
+                childTotal += totals[i];
+            }
+        }
+        if (total == 0)
+            total = childTotal;
+
+        int row = 3;
+        long parentTotal = 0;
+        for (int r = 0; r < rowCount && row < grid.Rows - 1; r++)
+        {
+            int i = _order[r];
+            StatField field = stats.Fields[i];
+            bool child = field.Parent is not null;
+            if (!child)
+                parentTotal = totals[i];
+            int column = child
+                ? grid.WriteLeft(row, grid.Write(row, 0, "  "), field.Name, LabelWidth - 2)
+                : grid.WriteLeft(row, 0, field.Name, LabelWidth);
+            column = grid.Write(row, column, " ");
+            column = grid.WriteRight(row, column, totals[i], 10);
+            if (field.Kind == StatKind.Counter)
+            {
+                long of = child ? parentTotal : total;
+                column = grid.WriteRight(row, column, of > 0 ? totals[i] * 100.0 / of : 0.0, 7, "F1");
+                column = grid.Write(row, column, " ");
+                grid.WriteRight(row, column, Rate(deltas[i], interval), 8);
+            }
+            row++;
+        }
+
+        if (row == 3)
+        {
+            grid.Write(4, 1, "No matching events reported yet");
+        }
+        else if (row > 4)
+        {
+            int column = grid.WriteLeft(row, 0, "Total", LabelWidth, TextStyle.Bold);
+            column = grid.Write(row, column, " ", TextStyle.Bold);
+            column = grid.WriteRight(row, column, total, 10, TextStyle.Bold);
+            column = grid.Fill(row, column, 8, ' ', TextStyle.Bold);
+            long rate = Rate(parentDeltas, interval);
+            if (rate > 0)
+                grid.WriteRight(row, column, rate, 8, TextStyle.Bold);
+        }
+    }
+
+    private static long Rate(long delta, double interval) =>
+        interval > 0 ? (long)Math.Round(delta / interval, MidpointRounding.ToEven) : 0;
+
+    /// <summary>
+    /// Orders the rows to show: non-zero parents by CurAvg/s then Total (or Total alone), each
+    /// followed by its non-zero children in the same order when 'x' is on. Returns the count.
+    /// </summary>
+    private int Arrange(StatsCollector stats)
+    {
+        int count = stats.Fields.Count;
+        if (!ReferenceEquals(_parentsFor, stats))
+        {
+            _parentsFor = stats;
+            _order = new int[count];
+            _sortedParents = new int[count];
+            _parentOf = new int[count];
+            var byName = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < count; i++)
+                byName.TryAdd(stats.Fields[i].Name, i);
+            for (int i = 0; i < count; i++)
+                _parentOf[i] = stats.Fields[i].Parent is string p && byName.TryGetValue(p, out int parent) ? parent : -1;
+            _compareFields = CompareFields;
+        }
+
+        ReadOnlySpan<long> totals = stats.Totals;
+        ReadOnlySpan<long> deltas = stats.Deltas;
+        int parents = 0;
+        for (int i = 0; i < count; i++)
+        {
+            if (_parentOf[i] < 0 && stats.Fields[i].Parent is null && (totals[i] != 0 || deltas[i] != 0))
+                _sortedParents[parents++] = i;
+        }
+        _sortedParents.AsSpan(0, parents).Sort(_compareFields!);
+
+        
+        int rows = 0;
+        for (int p = 0; p < parents; p++)
+        {
+            int parent = _sortedParents[p];
+            _order[rows++] = parent;
+            if (!_showChildren)
+                continue;
+            int first = rows;
+            for (int i = 0; i < count; i++)
+            {
+                if (_parentOf[i] == parent && (totals[i] != 0 || deltas[i] != 0))
+                    _order[rows++] = i;
+            }
+            _order.AsSpan(first, rows - first).Sort(_compareFields!);
+        }
+        return rows;
+    }
+
+    private int CompareFields(int a, int b)
+    {
+        ReadOnlySpan<long> totals = _parentsFor!.Totals;
+        ReadOnlySpan<long> deltas = _parentsFor.Deltas;
+        if (!_sortByTotal && deltas[a] != deltas[b])
+            return deltas[b].CompareTo(deltas[a]);
+        if (totals[a] != totals[b])
+            return totals[b].CompareTo(totals[a]);
+        return string.CompareOrdinal(_parentsFor.Fields[a].Name, _parentsFor.Fields[b].Name);
+    }
+
+    private List<GuestStat> SortedGuests(GuestStats guests)
+    {
+        _sortedGuests.Clear();
+        _sortedGuests.AddRange(guests.Guests);
+        _sortedGuests.Sort((a, b) =>
+        {
+            if (!_sortByTotal && a.Delta != b.Delta)
+                return b.Delta.CompareTo(a.Delta);
+            if (a.Total != b.Total)
+                return b.Total.CompareTo(a.Total);
+            return a.Pid.CompareTo(b.Pid);
+        });
+        return _sortedGuests;
+    }
+
+    private void DrawGuests(ScreenGrid grid)
+    {
+        DrawHeader(grid, "kvm statistics - per guest", "Guest Name [pid]");
+        if (_guests is null || _guests.SampleCount < 2)
+        {
+            if (_error is null)
+                grid.Write(4, 1, "Collecting data...");
+            return;
+        }
+        List<GuestStat> guests = SortedGuests(_guests);
+        long total = 0, deltas = 0;
+        foreach (GuestStat guest in guests)
+        {
+            total += guest.Total;
+            deltas += guest.Delta;
+        }
+        double interval = _guests.IntervalSeconds;
+        // Keep the selection in view: scroll when it is below the last data row.
+        int capacity = Math.Max(1, grid.Rows - 5);
+        int first = Math.Max(0, _selectedGuest - capacity + 1);
+        int row = 3;
+        for (int g = first; g < guests.Count && row < grid.Rows - 2; g++)
+        {
+            GuestStat guest = guests[g];
+            string name = Text.Escape(guest.Name);
+            if (name.Length > 30)
+                name = name[..30] + "...";
+            string label = name.Length > 0 ? $"{name} [{guest.Pid}]" : $"[{guest.Pid}]";
+            int column = grid.WriteLeft(row, 0, label, LabelWidth);
+            column = grid.Write(row, column, " ");
+            column = grid.WriteRight(row, column, guest.Total, 10);
+            column = grid.WriteRight(row, column, total > 0 ? guest.Total * 100.0 / total : 0.0, 7, "F1");
+            column = grid.Write(row, column, " ");
+            grid.WriteRight(row, column, Rate(guest.Delta, interval), 8);
+            if (g == _selectedGuest)
+                grid.Style(row, 0, MinColumns, TextStyle.Reverse);
+            row++;
+        }
+        if (guests.Count == 0)
+        {
+            grid.Write(4, 1, "No running guests found");
+            return;
+        }
+        int totalColumn = grid.WriteLeft(row, 0, "Total", LabelWidth, TextStyle.Bold);
+        totalColumn = grid.Write(row, totalColumn, " ", TextStyle.Bold);
+        totalColumn = grid.WriteRight(row, totalColumn, total, 10, TextStyle.Bold);
+        totalColumn = grid.Fill(row, totalColumn, 8, ' ', TextStyle.Bold);
+        long rate = Rate(deltas, interval);
+        if (rate > 0)
+            grid.WriteRight(row, totalColumn, rate, 8, TextStyle.Bold);
+        if (row + 1 < grid.Rows - 1)
+            grid.Write(grid.Rows - 1, 0, "Up/Down: select   Enter: events of the selected guest   b: back");
+    }
+
+    private static void DrawHelp(ScreenGrid grid)
+    {
+        grid.Write(0, 0, "Interactive commands reference", TextStyle.Bold);
+        grid.Write(2, 0, "Press any key to exit", TextStyle.Reverse);
+        int row = 4;
+        foreach (string line in s_help)
+            grid.Write(row++, 0, line);
+    }
+
+    private void DrawPrompt(ScreenGrid grid, Prompt prompt)
+    {
+        string input = Text.Escape(prompt.Input.ToString());
+        switch (prompt.Kind)
+        {
+            case PromptKind.Regex:
+                grid.Write(0, 0, "Show statistics for events matching a regex.", TextStyle.Bold);
+                grid.Write(2, 0, "Current regex: " + Text.Escape(_filter.Pattern));
+                grid.Write(3, grid.Write(3, 0, "New regex: "), input);
+                grid.Write(5, 0, prompt.Message);
+                break;
+            case PromptKind.Pid:
+                grid.Write(0, 0, "Show statistics for specific pid.", TextStyle.Bold);
+                grid.Write(1, 0, "This might limit the shown data to the trace statistics.");
+                grid.Write(3, grid.Write(3, 0, "Pid [0 or pid]: "), input);
+                grid.Write(5, 0, prompt.Message);
+                DrawGuestList(grid, 7);
+                break;
+            case PromptKind.Guest:
+                grid.Write(0, 0, "Show statistics for specific guest.", TextStyle.Bold);
+                grid.Write(1, 0, "This might limit the shown data to the trace statistics.");
+                grid.Write(3, grid.Write(3, 0, "Guest [ENTER or guest]: "), input);
+                grid.Write(5, 0, prompt.Message);
+                DrawGuestList(grid, 7);
+                break;
+            case PromptKind.Delay:
+                grid.Write(0, 0, $"Set update interval (defaults to {FormatDelay(Cli.Options.DefaultDelay)}s).", TextStyle.Bold);
+                grid.Write(2, grid.Write(2, 0, $"Change delay from {FormatDelay(_delay)}s to "), input);
+                grid.Write(4, 0, prompt.Message);
+                break;
+        }
+    }
+
+    private void DrawGuestList(ScreenGrid grid, int row)
+    {
+        grid.Write(row, 2, $"{"Pid",8}  {"Guest Name",-60}", TextStyle.Underline);
+        row++;
+        foreach (GuestProcess guest in _backend.ListGuests())
+        {
+            if (row >= grid.Rows)
+                break;
+            grid.Write(row++, 2, $"{guest.Pid,8}  {Text.Escape(guest.Name)}");
+        }
+    }
+}

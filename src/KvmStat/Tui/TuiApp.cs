@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Globalization;
+using KvmStat.Cli;
+using KvmStat.Guests;
+using KvmStat.Stats;
+
+namespace KvmStat.Tui;
+
+/// <summary>
+/// The interactive screen's state and drawing, apart from any terminal: keys come in through
+/// <see cref="OnKey"/>, samples through <see cref="Refresh"/>, and <see cref="Draw"/> paints a
+/// <see cref="ScreenGrid"/>. <see cref="TuiLoop"/> drives it with real time and a real terminal;
+/// tests drive it directly.
+/// </summary>
+internal sealed partial class TuiApp : IDisposable
+{
+    internal const double InitialDelay = 0.25;
+    internal const int MinColumns = 67;
+    internal const int MinRows = 6;
+    private const int LabelWidth = 40;
+    private const int MaxGuestNameLength = 48;
+    private const int MaxRegexLength = 44;
+
+    private readonly ITuiBackend _backend;
+    private StatsCollector? _stats;
+    private GuestStats? _guests;
+    private FieldFilter _filter;
+    private bool _showChildren;
+    private int _pid;
+    private string? _guestName;
+    private bool _guestDead;
+    private bool _sortByTotal;
+    private double _delay;
+    private View _view = View.Main;
+    private Prompt? _prompt;
+    private int _selectedGuest;
+    private string? _error;
+    private long _nextRefresh;
+
+    private enum View { Main, Guests, Help, Prompt }
+
+    internal TuiApp(ITuiBackend backend, FieldFilter filter, int pid, string? guestName, double delay)
+    {
+        _backend = backend;
+        _filter = filter;
+        _pid = pid;
+        _guestName = guestName ?? (pid > 0 ? backend.NameOf(pid) : null);
+        _delay = delay;
+    }
+
+    internal bool QuitRequested { get; private set; }
+
+    /// <summary>When the next sample is due (a Stopwatch timestamp); long.MaxValue while a prompt is open.</summary>
+    internal long NextRefresh => _view is View.Help or View.Prompt ? long.MaxValue : _nextRefresh;
+
+    internal double Delay => _delay;
+
+    internal int Pid => _pid;
+
+    internal FieldFilter Filter => _filter;
+
+    internal bool ShowsChildren => _showChildren;
+
+    internal bool ShowsGuests => _view == View.Guests;
+
+    /// <summary>
+    /// Opens the statistics; the first refresh follows after a quarter of a second. Unlike later
+    /// changes, a failure here is thrown: it ends the tool with a plain error before the screen opens.
+    /// </summary>
+    internal void Start()
+    {
+        _stats = _backend.OpenStats(Selection, _pid);
+        _stats.Sample();
+        _nextRefresh = Stopwatch.GetTimestamp() + (long)(InitialDelay * Stopwatch.Frequency);
+    }
+
+    private FieldSelection Selection =>
+        new(_showChildren && _filter.IsDefault ? FieldFilter.All : _filter, _showChildren);
+
+    private void Reopen()
+    {
+        _stats?.Dispose();
+        _stats = null;
+        _guests?.Dispose();
+        _guests = null;
+        _error = null;
+        try
+        {
+            if (_view == View.Guests)
+                _guests = _backend.OpenGuestStats(Selection);
+            else
+                _stats = _backend.OpenStats(Selection, _pid);
+            // The baseline: the first refresh shows the events since now.
+            _stats?.Sample();
+            _guests?.Sample();
+        }
+        catch (KvmStatException e)
+        {
+            _error = e.Message;
+        }
+        _nextRefresh = Stopwatch.GetTimestamp() + (long)(InitialDelay * Stopwatch.Frequency);
+    }
+
+    /// <summary>Takes a sample now (the loop calls it when due); the next is due after the delay.</summary>
+    internal void Refresh()
+    {
+        _nextRefresh = Stopwatch.GetTimestamp() + (long)(_delay * Stopwatch.Frequency);
+        if (_view == View.Guests)
+        {
+            _guests?.Sample();
+            _selectedGuest = Math.Clamp(_selectedGuest, 0, Math.Max(0, (_guests?.Guests.Count ?? 1) - 1));
+            return;
+        }
+        if (_pid > 0 && !_backend.IsRunning(_pid))
+        {
+            // Leave the last numbers on screen; pick the guest up again if one of that name starts.
+            _guestDead = true;
+            if (_guestName is { Length: > 0 } name && _backend.PidsNamed(name) is [int newPid])
+            {
+                _pid = newPid;
+                _guestDead = false;
+                Reopen();
+            }
+            return;
+        }
+        _guestDead = false;
+        _stats?.Sample();
+    }
+
+    /// <summary>A key press. Most keys also ask for a refresh at once.</summary>
+    internal void OnKey(Key key)
+    {
+        switch (_view)
+        {
+            case View.Help:
+                _view = View.Main;
+                RefreshSoon();
+                return;
+            case View.Prompt:
+                OnPromptKey(key);
+                return;
+            case View.Guests when key.Kind is KeyKind.Up or KeyKind.Down or KeyKind.PageUp or KeyKind.PageDown or KeyKind.Home or KeyKind.End:
+                MoveSelection(key.Kind);
+                return;
+            case View.Guests when key.Kind == KeyKind.Enter:
+                if (_guests is { Guests.Count: > 0 } guests)
+                    SelectPid(SortedGuests(guests)[_selectedGuest].Pid);
+                return;
+        }
+
+        if (key.Kind == KeyKind.Interrupt || key.Is('q'))
+        {
+            QuitRequested = true;
+            return;
+        }
+        if (key.Kind != KeyKind.Char)
+        {
+            RefreshNow();
+            return;
+        }
+        switch (key.Char)
+        {
+            case 'b':
+                _view = _view == View.Guests ? View.Main : View.Guests;
+                _selectedGuest = 0;
+                Reopen();
+                break;
+            case 'c':
+                _filter = FieldFilter.Default;
+                _pid = 0;
+                _guestName = null;
+                _guestDead = false;
+                if (_view == View.Guests)
+                    _view = View.Main;
+                Reopen();
+                break;
+            case 'f':
+                OpenPrompt(PromptKind.Regex);
+                break;
+            case 'g':
+                OpenPrompt(PromptKind.Guest);
+                break;
+            case 'h':
+                _view = View.Help;
+                break;
+            case 'o':
+                _sortByTotal = !_sortByTotal;
+                RefreshNow();
+                break;
+            case 'p':
+                OpenPrompt(PromptKind.Pid);
+                break;
+            case 'r':
+                _stats?.ResetTotals();
+                RefreshNow();
+                break;
+            case 's':
+                OpenPrompt(PromptKind.Delay);
+                break;
+            case 'x':
+                _showChildren = !_showChildren;
+                Reopen();
+                break;
+            default:
+                RefreshNow();
+                break;
+        }
+    }
+
+    private void RefreshNow() => _nextRefresh = Stopwatch.GetTimestamp();
+
+    private void RefreshSoon() => _nextRefresh = Stopwatch.GetTimestamp() + (long)(InitialDelay * Stopwatch.Frequency);
+
+    private void SelectPid(int pid)
+    {
+        _pid = pid;
+        _guestName = pid > 0 ? _backend.NameOf(pid) : null;
+        _guestDead = false;
+        _view = View.Main;
+        Reopen();
+    }
+
+    private void MoveSelection(KeyKind kind)
+    {
+        int count = _guests?.Guests.Count ?? 0;
+        _selectedGuest = kind switch
+        {
+            KeyKind.Up => _selectedGuest - 1,
+            KeyKind.Down => _selectedGuest + 1,
+            KeyKind.PageUp => _selectedGuest - 10,
+            KeyKind.PageDown => _selectedGuest + 10,
+            KeyKind.Home => 0,
+            _ => count - 1,
+        };
+        _selectedGuest = Math.Clamp(_selectedGuest, 0, Math.Max(0, count - 1));
+    }
+
+    /// <summary>The current guest name for the title: escaped, cut at 48 characters.</summary>
+    private string TitleName()
+    {
+        string name = Text.Escape(_guestName ?? "");
+        if (name.Length > MaxGuestNameLength)
+            name = name[..MaxGuestNameLength] + "...";
+        return name.Length > 0 ? $"({name})" : "";
+    }
+
+    public void Dispose()
+    {
+        _stats?.Dispose();
+        _guests?.Dispose();
+    }
+
+    internal static string FormatDelay(double delay) => delay.ToString("0.0", CultureInfo.InvariantCulture);
+}

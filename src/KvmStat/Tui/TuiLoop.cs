@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using KvmStat.Cli;
+
+namespace KvmStat.Tui;
+
+/// <summary>Runs the screen: waits for the next refresh, a key or a signal, and draws each change with one write.</summary>
+internal static class TuiLoop
+{
+    internal static int Run(TuiApp app, AnsiTerminal terminal, Signals signals, KeyboardReader keyboard)
+    {
+        (int rows, int columns) = terminal.QuerySize();
+        var grid = new ScreenGrid(rows, columns);
+        var frames = new AnsiFrameWriter();
+        bool dirty = true;
+        while (true)
+        {
+            signals.ResetWake();
+            if (signals.StopRequested || keyboard.Closed)
+                break;
+            if (signals.TakeContinued())
+            {
+                terminal.Activate();
+                frames.Invalidate();
+                dirty = true;
+            }
+            if (signals.TakeResize())
+            {
+                (rows, columns) = terminal.QuerySize();
+                grid.Resize(rows, columns);
+                frames.Invalidate();
+                dirty = true;
+            }
+            while (keyboard.TryTake(out Key key))
+            {
+                app.OnKey(key);
+                dirty = true;
+            }
+            if (app.QuitRequested)
+                break;
+            if (Stopwatch.GetTimestamp() >= app.NextRefresh)
+            {
+                app.Refresh();
+                dirty = true;
+            }
+            if (dirty)
+            {
+                app.Draw(grid);
+                terminal.Write(frames.Render(grid));
+                dirty = false;
+            }
+            signals.WaitUntil(app.NextRefresh);
+        }
+        return 0;
+    }
+}
