@@ -11,14 +11,22 @@ internal static class Text
     /// (\e, \n, \x9b, \u202e), so a hostile VM name cannot move the cursor, retitle or recolour
     /// the terminal, or reorder what is shown.
     /// </summary>
-    internal static string Escape(string text)
+    internal static string Escape(string text) => Escape(text, escapeBackslash: true);
+
+    /// <summary>
+    /// Like <see cref="Escape(string)"/> but leaves backslashes alone: for text the user typed, such
+    /// as a regular expression, where a doubled backslash would misquote it.
+    /// </summary>
+    internal static string EscapeControls(string text) => Escape(text, escapeBackslash: false);
+
+    private static string Escape(string text, bool escapeBackslash)
     {
-        if (!NeedsEscape(text))
+        if (!NeedsEscape(text, escapeBackslash))
             return text;
         var builder = new StringBuilder(text.Length + 8);
         foreach (char c in text)
         {
-            if (!IsUnsafe(c))
+            if (!IsUnsafe(c, escapeBackslash))
             {
                 builder.Append(c);
                 continue;
@@ -37,17 +45,17 @@ internal static class Text
         return builder.ToString();
     }
 
-    private static bool NeedsEscape(string text)
+    private static bool NeedsEscape(string text, bool escapeBackslash)
     {
         foreach (char c in text)
         {
-            if (IsUnsafe(c))
+            if (IsUnsafe(c, escapeBackslash))
                 return true;
         }
         return false;
     }
 
-    private static bool IsUnsafe(char c) =>
-        c < ' ' || c is '\x7f' or '\\' || (c >= '\x80' && c < '\xa0') ||
+    private static bool IsUnsafe(char c, bool escapeBackslash) =>
+        c < ' ' || c == '\x7f' || (c == '\\' && escapeBackslash) || (c >= '\x80' && c < '\xa0') ||
         c is >= '\u202a' and <= '\u202e' || c is >= '\u2066' and <= '\u2069' || c is '\u200e' or '\u200f';
 }

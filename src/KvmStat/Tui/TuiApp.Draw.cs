@@ -74,7 +74,7 @@ internal sealed partial class TuiApp
             grid.Write(0, end + 2, " Guest is DEAD ", TextStyle.Reverse | TextStyle.Bold);
         if (!_filter.IsDefault)
         {
-            string regex = Text.Escape(_filter.Pattern);
+            string regex = Text.EscapeControls(_filter.Pattern);
             if (regex.Length > MaxRegexLength)
                 regex = regex[..MaxRegexLength] + "...";
             grid.Write(1, 17, "regex filter: " + regex);
@@ -306,12 +306,12 @@ internal sealed partial class TuiApp
 
     private void DrawPrompt(ScreenGrid grid, Prompt prompt)
     {
-        string input = Text.Escape(prompt.Input.ToString());
+        string input = Text.EscapeControls(prompt.Input.ToString());
         switch (prompt.Kind)
         {
             case PromptKind.Regex:
                 grid.Write(0, 0, "Show statistics for events matching a regex.", TextStyle.Bold);
-                grid.Write(2, 0, "Current regex: " + Text.Escape(_filter.Pattern));
+                grid.Write(2, 0, "Current regex: " + Text.EscapeControls(_filter.Pattern));
                 grid.Write(3, grid.Write(3, 0, "New regex: "), input);
                 grid.Write(5, 0, prompt.Message);
                 break;

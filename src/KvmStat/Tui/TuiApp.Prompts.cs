@@ -62,7 +62,7 @@ internal sealed partial class TuiApp
     /// <summary>Applies an answer, or keeps the prompt open with the reference's message for a bad one.</summary>
     private void Submit(Prompt prompt, string input)
     {
-        string shown = Text.Escape(input);
+        string shown = Text.EscapeControls(input);
         switch (prompt.Kind)
         {
             case PromptKind.Regex:

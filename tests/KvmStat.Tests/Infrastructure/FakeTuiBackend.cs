@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using KvmStat.Guests;
+using KvmStat.Sources;
+using KvmStat.Stats;
+using KvmStat.Tui;
+
+namespace KvmStat.Tests.Infrastructure;
+
+/// <summary>
+/// The screen's backend with everything under the test's control: fields and their cumulative
+/// values, guests, which processes run, and a clock that moves one second per refresh.
+/// </summary>
+internal sealed class FakeTuiBackend : ITuiBackend
+{
+    private readonly StatField[] _catalog;
+    private readonly Dictionary<string, long> _values = new(StringComparer.Ordinal);
+    private long _now = 1;
+
+    internal FakeTuiBackend(params StatField[] catalog) => _catalog = catalog;
+
+    internal List<GuestProcess> Guests { get; } = [];
+
+    internal HashSet<int> Running { get; } = [];
+
+    internal Dictionary<int, Dictionary<string, long>> PerVm { get; } = [];
+
+    internal List<(FieldSelection Selection, int Pid)> Opened { get; } = [];
+
+    internal long Clock()
+    {
+        long now = _now;
+        _now += Stopwatch.Frequency;
+        return now;
+    }
+
+    internal void Add(string field, long count) => _values[field] = _values.GetValueOrDefault(field) + count;
+
+    public StatsCollector OpenStats(FieldSelection selection, int pid)
+    {
+        Opened.Add((selection, pid));
+        List<StatField> fields = selection.Select(_catalog, f => f.Name, f => f.Parent);
+        if (fields.Count == 0)
+            throw new UsageException($"no field matches \"{selection.Filter.Pattern}\".");
+        return new StatsCollector([new ValueSource(this, [.. fields])], Clock);
+    }
+
+    public GuestStats OpenGuestStats(FieldSelection selection) =>
+        new(new VmSource(this, selection.Select(_catalog, f => f.Name, f => f.Parent).ToArray()), NameOf, Clock);
+
+    public IReadOnlyList<GuestProcess> ListGuests() => Guests;
+
+    public bool IsRunning(int pid) => Running.Contains(pid);
+
+    public bool? HoldsVm(int pid) => Guests.Any(g => g.Pid == pid);
+
+    public string? NameOf(int pid) => Guests.FirstOrDefault(g => g.Pid == pid)?.Name;
+
+    public IReadOnlyList<int> PidsNamed(string name) => [.. Guests.Where(g => g.Name == name && Running.Contains(g.Pid)).Select(g => g.Pid)];
+
+    /// <summary>Counts from when it is opened, like a perf counter.</summary>
+    private sealed class ValueSource(FakeTuiBackend backend, StatField[] fields) : IStatsSource
+    {
+        private readonly long[] _start = [.. fields.Select(f => backend._values.GetValueOrDefault(f.Name))];
+
+        public string Name => "fake";
+
+        public IReadOnlyList<StatField> Fields => fields;
+
+        public void Read(Span<long> values)
+        {
+            for (int i = 0; i < fields.Length; i++)
+                values[i] = backend._values.GetValueOrDefault(fields[i].Name) - _start[i];
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    /// <summary>Counts each VM from when it is first seen, like counters opened on its threads.</summary>
+    private sealed class VmSource(FakeTuiBackend backend, StatField[] fields) : IPerVmSource
+    {
+        private readonly Dictionary<int, long[]> _start = [];
+
+        public IReadOnlyList<StatField> Fields => fields;
+
+        public void Read(List<VmReading> readings)
+        {
+            readings.Clear();
+            foreach ((int pid, Dictionary<string, long> values) in backend.PerVm.OrderBy(p => p.Key))
+            {
+                if (!backend.Running.Contains(pid))
+                    continue;
+                var reading = new VmReading(pid, fields.Length);
+                if (!_start.TryGetValue(pid, out long[]? start))
+                    _start[pid] = start = [.. fields.Select(f => values.GetValueOrDefault(f.Name))];
+                for (int i = 0; i < fields.Length; i++)
+                    reading.Values[i] = values.GetValueOrDefault(fields[i].Name) - start[i];
+                readings.Add(reading);
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}

@@ -1,0 +1,397 @@
+using KvmStat.Guests;
+using KvmStat.Stats;
+using KvmStat.Tests.Infrastructure;
+using KvmStat.Tui;
+using static KvmStat.Tests.Infrastructure.FakeSource;
+
+namespace KvmStat.Tests.Tui;
+
+/// <summary>The interactive screen, read back as a grid of characters.</summary>
+public class ScreenTests
+{
+    private readonly FakeTuiBackend _backend = new(
+        Counter("kvm_exit"), Counter("kvm_exit(HLT)", "kvm_exit"), Counter("kvm_exit(IO_INSTRUCTION)", "kvm_exit"),
+        Counter("kvm_pio"), Counter("kvm_mmio"), Counter("kvm_msr"));
+
+    private readonly ScreenGrid _grid = new(24, 80);
+
+    private TuiApp Start(FieldFilter? filter = null, int pid = 0, double delay = 3.0)
+    {
+        var app = new TuiApp(_backend, filter ?? FieldFilter.Default, pid, null, delay);
+        app.Start();
+        return app;
+    }
+
+    private string[] Screen(TuiApp app)
+    {
+        app.Draw(_grid);
+        return _grid.Lines();
+    }
+
+    private void Keys(TuiApp app, string keys)
+    {
+        foreach (char c in keys)
+            app.OnKey(c == '\n' ? new Key(KeyKind.Enter) : Key.Of(c));
+    }
+
+    private static string Row(string name, long total, string percent, long rate) =>
+        $"{name,-40} {total,10}{percent,7} {rate,8}";
+
+    private static string TotalRow(long total, long rate) => $"{"Total",-40} {total,10}        {rate,8}";
+
+    [Fact]
+    public void ShowsTheReferenceLayoutSortedByRateThenTotal()
+    {
+        using TuiApp app = Start();
+        Assert.Equal("Collecting data...", Screen(app)[4].Trim());
+
+        _backend.Add("kvm_exit", 300);
+        _backend.Add("kvm_exit(HLT)", 100);
+        _backend.Add("kvm_pio", 600);
+        _backend.Add("kvm_mmio", 100);
+        app.Refresh();
+        string[] screen = Screen(app);
+
+        Assert.Equal("kvm statistics - summary", screen[0]);
+        Assert.Equal("", screen[1]);
+        Assert.Equal("Event                                         Total %Total CurAvg/s", screen[2]);
+        Assert.Equal(Row("kvm_pio", 600, "60.0", 600), screen[3]);
+        Assert.Equal(Row("kvm_exit", 300, "30.0", 300), screen[4]);
+        Assert.Equal(Row("kvm_mmio", 100, "10.0", 100), screen[5]);
+        Assert.Equal(TotalRow(1000, 1000), screen[6]);
+        Assert.Equal("", screen[7]); // kvm_msr has never counted: hidden
+        Assert.Equal(TextStyle.Bold, _grid.StyleAt(0, 0));
+        Assert.Equal(TextStyle.Reverse, _grid.StyleAt(2, 0));
+        Assert.Equal(TextStyle.Reverse, _grid.StyleAt(2, 66));
+        Assert.Equal(TextStyle.Bold, _grid.StyleAt(6, 0));
+        Assert.Equal(TextStyle.None, _grid.StyleAt(3, 0));
+
+        // The next interval: the rate follows the new deltas, the totals keep growing.
+        _backend.Add("kvm_mmio", 900);
+        app.Refresh();
+        screen = Screen(app);
+        Assert.Equal(Row("kvm_mmio", 1000, "52.6", 900), screen[3]);
+        Assert.Equal(Row("kvm_pio", 600, "31.6", 0), screen[4]);
+        Assert.Equal(TotalRow(1900, 900), screen[6]);
+    }
+
+    [Fact]
+    public void OSortsByTotalOnly()
+    {
+        using TuiApp app = Start();
+        _backend.Add("kvm_pio", 600);
+        app.Refresh();
+        _backend.Add("kvm_mmio", 10);
+        app.Refresh();
+        Assert.StartsWith("kvm_mmio ", Screen(app)[3]);
+        Keys(app, "o");
+        app.Refresh();
+        Assert.StartsWith("kvm_pio ", Screen(app)[3]);
+    }
+
+    [Fact]
+    public void XShowsChildrenUnderTheirParentRelativeToIt()
+    {
+        using TuiApp app = Start();
+        Assert.All(_backend.Opened[0].Selection.Select(new[] { "kvm_exit(HLT)" }, n => n, _ => "kvm_exit"), _ => Assert.Fail("children opened before x"));
+        Keys(app, "x");
+        Assert.True(app.ShowsChildren);
+        _backend.Add("kvm_exit", 400);
+        _backend.Add("kvm_exit(HLT)", 300);
+        _backend.Add("kvm_exit(IO_INSTRUCTION)", 100);
+        _backend.Add("kvm_pio", 100);
+        app.Refresh();
+        string[] screen = Screen(app);
+        Assert.Equal(Row("kvm_exit", 400, "80.0", 400), screen[3]);
+        Assert.Equal(Row("  kvm_exit(HLT)", 300, "75.0", 300), screen[4]);
+        Assert.Equal(Row("  kvm_exit(IO_INSTRUCTION)", 100, "25.0", 100), screen[5]);
+        Assert.Equal(Row("kvm_pio", 100, "20.0", 100), screen[6]);
+        Assert.StartsWith("Total                                           500", screen[7]);
+
+        Keys(app, "x");
+        app.Refresh();
+        Assert.DoesNotContain(Screen(app), line => line.Contains("(HLT)"));
+    }
+
+    [Fact]
+    public void FPromptShowsTheCurrentRegexAndRejectsBadOnesInPlace()
+    {
+        using TuiApp app = Start();
+        Keys(app, "f");
+        string[] screen = Screen(app);
+        Assert.Equal("Show statistics for events matching a regex.", screen[0]);
+        Assert.Equal(@"Current regex: ^[^\(]*$", screen[2]);
+        Assert.Equal("New regex:", screen[3]);
+
+        Keys(app, "kvm_(\n");
+        screen = Screen(app);
+        Assert.Equal("New regex: kvm_(", screen[3]);
+        Assert.StartsWith("\"kvm_(\": not a valid regular expression", screen[5]);
+
+        app.OnKey(new Key(KeyKind.Backspace));
+        Keys(app, "p\n");
+        Assert.Equal("kvm_p", app.Filter.UserPattern);
+        Assert.Equal("kvm_p", _backend.Opened[^1].Selection.Filter.Pattern);
+        _backend.Add("kvm_pio", 5);
+        app.Refresh();
+        screen = Screen(app);
+        Assert.Equal("                 regex filter: kvm_p", screen[1]);
+        Assert.StartsWith("kvm_pio ", screen[3]);
+    }
+
+    [Fact]
+    public void PPromptListsGuestsAndValidatesThePid()
+    {
+        _backend.Guests.Add(new GuestProcess(4242, "web01"));
+        _backend.Running.Add(4242);
+        _backend.Running.Add(1);
+        using TuiApp app = Start();
+        Keys(app, "p");
+        string[] screen = Screen(app);
+        Assert.Equal("Show statistics for specific pid.", screen[0]);
+        Assert.Equal("Pid [0 or pid]:", screen[3]);
+        Assert.Equal("       Pid  Guest Name", screen[7]);
+        Assert.Equal("      4242  web01", screen[8]);
+        Assert.Equal(TextStyle.Underline, _grid.StyleAt(7, 2));
+
+        Keys(app, "abc\n");
+        Assert.Equal("\"abc\": Not a valid pid", Screen(app)[5]);
+        foreach (int _ in Enumerable.Range(0, 3))
+            app.OnKey(new Key(KeyKind.Backspace));
+        Keys(app, "999\n");
+        Assert.Equal("\"999\": Not a running process", Screen(app)[5]);
+        foreach (int _ in Enumerable.Range(0, 3))
+            app.OnKey(new Key(KeyKind.Backspace));
+        Keys(app, "1\n");
+        Assert.Equal("\"1\": Not a KVM guest", Screen(app)[5]);
+        app.OnKey(new Key(KeyKind.Backspace));
+        Keys(app, "4242\n");
+
+        Assert.Equal(4242, app.Pid);
+        Assert.Equal(4242, _backend.Opened[^1].Pid);
+        Assert.Equal("kvm statistics - pid 4242 (web01)", Screen(app)[0]);
+    }
+
+    [Fact]
+    public void GPromptFindsExactlyOneGuest()
+    {
+        _backend.Guests.AddRange([new GuestProcess(10, "a"), new GuestProcess(11, "twin"), new GuestProcess(12, "twin")]);
+        _backend.Running.UnionWith([10, 11, 12]);
+        using TuiApp app = Start();
+        Keys(app, "g");
+        Assert.Equal("Guest [ENTER or guest]:", Screen(app)[3]);
+        Keys(app, "nobody\n");
+        Assert.Equal("\"nobody\": Not an active guest", Screen(app)[5]);
+        foreach (int _ in Enumerable.Range(0, 6))
+            app.OnKey(new Key(KeyKind.Backspace));
+        Keys(app, "twin\n");
+        Assert.Equal("\"twin\": Multiple matches found, use pid filter instead", Screen(app)[5]);
+        foreach (int _ in Enumerable.Range(0, 4))
+            app.OnKey(new Key(KeyKind.Backspace));
+        Keys(app, "a\n");
+        Assert.Equal(10, app.Pid);
+        Assert.Equal("kvm statistics - pid 10 (a)", Screen(app)[0]);
+    }
+
+    [Fact]
+    public void SPromptValidatesTheDelay()
+    {
+        using TuiApp app = Start();
+        Keys(app, "s");
+        string[] screen = Screen(app);
+        Assert.Equal("Set update interval (defaults to 3.0s).", screen[0]);
+        Assert.Equal("Change delay from 3.0s to", screen[2]);
+        Keys(app, "30\n");
+        Assert.Equal("\"30\": Value must be <=25.5", Screen(app)[4]);
+        app.OnKey(new Key(KeyKind.Backspace));
+        app.OnKey(new Key(KeyKind.Backspace));
+        Keys(app, "0.05\n");
+        Assert.Equal("\"0.05\": Value must be >=0.1", Screen(app)[4]);
+        foreach (int _ in Enumerable.Range(0, 4))
+            app.OnKey(new Key(KeyKind.Backspace));
+        Keys(app, "nan\n");
+        Assert.Equal("\"nan\": Invalid value", Screen(app)[4]);
+        foreach (int _ in Enumerable.Range(0, 3))
+            app.OnKey(new Key(KeyKind.Backspace));
+        Keys(app, "0.5\n");
+        Assert.Equal(0.5, app.Delay);
+        Assert.Equal("kvm statistics - summary", Screen(app)[0]);
+    }
+
+    [Fact]
+    public void EscapeLeavesAPromptUnchanged()
+    {
+        using TuiApp app = Start();
+        Keys(app, "sxyz");
+        app.OnKey(new Key(KeyKind.Escape));
+        Assert.Equal(3.0, app.Delay);
+        Assert.Equal("kvm statistics - summary", Screen(app)[0]);
+    }
+
+    [Fact]
+    public void HelpAndAnyKeyBack()
+    {
+        using TuiApp app = Start();
+        Keys(app, "h");
+        string[] screen = Screen(app);
+        Assert.Equal("Interactive commands reference", screen[0]);
+        Assert.Equal("Press any key to exit", screen[2]);
+        Assert.Contains("   x     toggle reporting of stats for individual child trace events", screen);
+        Assert.Equal(long.MaxValue, app.NextRefresh);
+        Keys(app, "z");
+        Assert.Equal("kvm statistics - summary", Screen(app)[0]);
+        Assert.False(app.QuitRequested);
+    }
+
+    [Fact]
+    public void RResetsTotalsAndCClearsFilters()
+    {
+        _backend.Guests.Add(new GuestProcess(7, "vm"));
+        _backend.Running.Add(7);
+        using TuiApp app = Start(FieldFilter.Create("kvm_pio"), pid: 7);
+        _backend.Add("kvm_pio", 50);
+        app.Refresh();
+        Assert.Equal(Row("kvm_pio", 50, "100.0", 50), Screen(app)[3]);
+        Keys(app, "r");
+        _backend.Add("kvm_pio", 5);
+        app.Refresh();
+        Assert.Equal(Row("kvm_pio", 5, "100.0", 5), Screen(app)[3]);
+
+        Keys(app, "c");
+        Assert.Equal(0, app.Pid);
+        Assert.True(app.Filter.IsDefault);
+        Assert.Equal((FieldFilter.Default, 0), (_backend.Opened[^1].Selection.Filter, _backend.Opened[^1].Pid));
+        Assert.Equal("kvm statistics - summary", Screen(app)[0]);
+    }
+
+    [Fact]
+    public void QAndCtrlCQuit()
+    {
+        using TuiApp app = Start();
+        Keys(app, "q");
+        Assert.True(app.QuitRequested);
+        using TuiApp other = Start();
+        other.OnKey(new Key(KeyKind.Interrupt));
+        Assert.True(other.QuitRequested);
+    }
+
+    [Fact]
+    public void AnyOtherKeyRefreshesAtOnce()
+    {
+        using TuiApp app = Start();
+        app.Refresh();
+        long due = app.NextRefresh;
+        Keys(app, "z");
+        Assert.True(app.NextRefresh < due);
+        Assert.False(app.QuitRequested);
+    }
+
+    [Fact]
+    public void ATinyTerminalSaysSoAndRecovers()
+    {
+        using TuiApp app = Start();
+        _backend.Add("kvm_pio", 1);
+        app.Refresh();
+        _grid.Resize(4, 30);
+        app.Draw(_grid);
+        Assert.Equal("Terminal too small (30x4): kvm", _grid.RowText(0));
+        Assert.Equal("_stat needs at least 67x6.", _grid.RowText(1));
+        _grid.Resize(24, 80);
+        app.Draw(_grid);
+        Assert.Equal("kvm statistics - summary", _grid.RowText(0));
+        Assert.StartsWith("kvm_pio", _grid.RowText(3));
+    }
+
+    [Fact]
+    public void ADeadGuestIsMarkedAndItsSuccessorPickedUp()
+    {
+        _backend.Guests.Add(new GuestProcess(100, "db"));
+        _backend.Running.Add(100);
+        using var app = new TuiApp(_backend, FieldFilter.Default, 100, "db", 3.0);
+        app.Start();
+        _backend.Add("kvm_pio", 42);
+        app.Refresh();
+
+        _backend.Running.Remove(100);
+        app.Refresh();
+        string[] screen = Screen(app);
+        Assert.Equal("kvm statistics - pid 100 (db)   Guest is DEAD", screen[0]);
+        Assert.Equal(Row("kvm_pio", 42, "100.0", 42), screen[3]);
+
+        _backend.Guests.Add(new GuestProcess(200, "db"));
+        _backend.Running.Add(200);
+        app.Refresh();
+        Assert.Equal(200, app.Pid);
+        Assert.Equal("kvm statistics - pid 200 (db)", Screen(app)[0]);
+    }
+
+    [Fact]
+    public void BShowsOneRowPerGuestAndEnterDrillsIn()
+    {
+        _backend.Guests.AddRange([new GuestProcess(10, "web"), new GuestProcess(20, "db")]);
+        _backend.Running.UnionWith([10, 20]);
+        _backend.PerVm[10] = new() { ["kvm_pio"] = 10 };
+        _backend.PerVm[20] = new() { ["kvm_pio"] = 20 };
+        using TuiApp app = Start();
+        Keys(app, "b");
+        Assert.True(app.ShowsGuests);
+        _backend.PerVm[10]["kvm_pio"] = 310;
+        _backend.PerVm[20]["kvm_pio"] = 120;
+        app.Refresh();
+        string[] screen = Screen(app);
+        Assert.Equal("kvm statistics - per guest", screen[0]);
+        Assert.StartsWith("Guest Name [pid]", screen[2]);
+        Assert.Equal(Row("web [10]", 300, "75.0", 300), screen[3]);
+        Assert.Equal(Row("db [20]", 100, "25.0", 100), screen[4]);
+        Assert.StartsWith("Total                                           400", screen[5]);
+        Assert.Equal(TextStyle.Reverse, _grid.StyleAt(3, 0));
+
+        app.OnKey(new Key(KeyKind.Down));
+        Screen(app);
+        Assert.Equal(TextStyle.Reverse, _grid.StyleAt(4, 0));
+        Assert.Equal(TextStyle.None, _grid.StyleAt(3, 0));
+        app.OnKey(new Key(KeyKind.Enter));
+        Assert.False(app.ShowsGuests);
+        Assert.Equal(20, app.Pid);
+        Assert.Equal("kvm statistics - pid 20 (db)", Screen(app)[0]);
+    }
+
+    [Fact]
+    public void HostileGuestNamesAreShownEscaped()
+    {
+        const string Hostile = "x\x1b]0;owned\x07\x1b[2J\u202e";
+        _backend.Guests.Add(new GuestProcess(66, Hostile));
+        _backend.Running.Add(66);
+        _backend.PerVm[66] = new() { ["kvm_pio"] = 1 };
+        using TuiApp app = Start(pid: 66);
+        string title = Screen(app)[0];
+        Assert.Equal(@"kvm statistics - pid 66 (x\e]0;owned\x07\e[2J\u202e)", title);
+
+        Keys(app, "p");
+        Assert.Contains(Screen(app), line => line == @"        66  x\e]0;owned\x07\e[2J\u202e");
+        app.OnKey(new Key(KeyKind.Escape));
+        Keys(app, "b");
+        app.Refresh();
+        Assert.StartsWith(@"x\e]0;owned\x07\e[2J\u202e [66]", Screen(app)[3]);
+        for (int row = 0; row < _grid.Rows; row++)
+            Assert.DoesNotContain(_grid.RowChars(row).ToArray(), c => char.IsControl(c) || c == '\u202e');
+    }
+
+    [Fact]
+    public void ANameLongerThan48CharactersIsCut()
+    {
+        string name = new('n', 60);
+        _backend.Guests.Add(new GuestProcess(5, name));
+        _backend.Running.Add(5);
+        using TuiApp app = Start(pid: 5);
+        Assert.Equal($"kvm statistics - pid 5 ({new string('n', 48)}...)", Screen(app)[0]);
+    }
+
+    [Fact]
+    public void NothingMatchingSaysSo()
+    {
+        using TuiApp app = Start();
+        app.Refresh();
+        Assert.Equal(" No matching events reported yet", Screen(app)[4]);
+    }
+}
