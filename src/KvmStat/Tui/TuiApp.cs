@@ -32,6 +32,7 @@ internal sealed partial class TuiApp : IDisposable
     private bool _sortByTotal;
     private double _delay;
     private View _view = View.Main;
+    private View _viewBeforeHelp = View.Main;
     private Prompt? _prompt;
     private int _selectedGuest;
     private string? _error;
@@ -133,7 +134,7 @@ internal sealed partial class TuiApp : IDisposable
         switch (_view)
         {
             case View.Help:
-                _view = View.Main;
+                _view = _viewBeforeHelp;
                 RefreshSoon();
                 return;
             case View.Prompt:
@@ -181,6 +182,7 @@ internal sealed partial class TuiApp : IDisposable
                 OpenPrompt(PromptKind.Guest);
                 break;
             case 'h':
+                _viewBeforeHelp = _view;
                 _view = View.Help;
                 break;
             case 'o':
