@@ -9,33 +9,17 @@ namespace KvmStat.Guests;
 internal sealed class GuestFinder(HostPaths paths)
 {
     /// <summary>Every process whose command line carries a -name, by pid.</summary>
-    internal IReadOnlyList<GuestProcess> ListGuests()
-    {
-        var guests = new List<GuestProcess>();
-        IEnumerable<string> entries;
-        try
-        {
-            entries = Directory.EnumerateDirectories(paths.Proc);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return guests;
-        }
-        foreach (string dir in entries)
-        {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
-                continue;
-            if (NameOf(pid) is string name)
-                guests.Add(new GuestProcess(pid, name));
-        }
-        guests.Sort((a, b) => a.Pid.CompareTo(b.Pid));
-        return guests;
-    }
+    internal IReadOnlyList<GuestProcess> ListGuests() =>
+        ListProcesses(pid => NameOf(pid) is string name ? new GuestProcess(pid, name) : null);
 
     /// <summary>Every process that holds a KVM VM descriptor (a /proc scan: slower than debugfs).</summary>
-    internal IReadOnlyList<GuestProcess> ListVmProcesses()
+    internal IReadOnlyList<GuestProcess> ListVmProcesses() =>
+        ListProcesses(pid => HoldsVmDescriptor(pid) == true ? new GuestProcess(pid, NameOf(pid) ?? "") : null);
+
+    /// <summary>The processes <paramref name="select"/> keeps, sorted by pid; those that vanish meanwhile are skipped.</summary>
+    private List<GuestProcess> ListProcesses(Func<int, GuestProcess?> select)
     {
-        var vms = new List<GuestProcess>();
+        var found = new List<GuestProcess>();
         IEnumerable<string> entries;
         try
         {
@@ -43,15 +27,16 @@ internal sealed class GuestFinder(HostPaths paths)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return vms;
+            return found;
         }
         foreach (string dir in entries)
         {
-            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && HoldsVmDescriptor(pid) == true)
-                vms.Add(new GuestProcess(pid, NameOf(pid) ?? ""));
+            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) &&
+                select(pid) is GuestProcess process)
+                found.Add(process);
         }
-        vms.Sort((a, b) => a.Pid.CompareTo(b.Pid));
-        return vms;
+        found.Sort((a, b) => a.Pid.CompareTo(b.Pid));
+        return found;
     }
 
     /// <summary>True while the process exists and is not a zombie.</summary>

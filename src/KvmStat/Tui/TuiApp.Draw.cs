@@ -152,14 +152,19 @@ internal sealed partial class TuiApp
         }
         else if (row > 4)
         {
-            int column = grid.WriteLeft(row, 0, "Total", LabelWidth, TextStyle.Bold);
-            column = grid.Write(row, column, " ", TextStyle.Bold);
-            column = grid.WriteRight(row, column, total, 10, TextStyle.Bold);
-            column = grid.Fill(row, column, 8, ' ', TextStyle.Bold);
-            long rate = Rate(parentDeltas, interval);
-            if (rate > 0)
-                grid.WriteRight(row, column, rate, 8, TextStyle.Bold);
+            DrawTotal(grid, row, total, Rate(parentDeltas, interval));
         }
+    }
+
+    /// <summary>The bold Total row: "%-40s %10d        %8s", the rate left blank when zero.</summary>
+    private static void DrawTotal(ScreenGrid grid, int row, long total, long rate)
+    {
+        int column = grid.WriteLeft(row, 0, "Total", LabelWidth, TextStyle.Bold);
+        column = grid.Write(row, column, " ", TextStyle.Bold);
+        column = grid.WriteRight(row, column, total, 10, TextStyle.Bold);
+        column = grid.Fill(row, column, 8, ' ', TextStyle.Bold);
+        if (rate > 0)
+            grid.WriteRight(row, column, rate, 8, TextStyle.Bold);
     }
 
     private static long Rate(long delta, double interval) =>
@@ -284,13 +289,7 @@ internal sealed partial class TuiApp
             grid.Write(4, 1, "No running guests found");
             return;
         }
-        int totalColumn = grid.WriteLeft(row, 0, "Total", LabelWidth, TextStyle.Bold);
-        totalColumn = grid.Write(row, totalColumn, " ", TextStyle.Bold);
-        totalColumn = grid.WriteRight(row, totalColumn, total, 10, TextStyle.Bold);
-        totalColumn = grid.Fill(row, totalColumn, 8, ' ', TextStyle.Bold);
-        long rate = Rate(deltas, interval);
-        if (rate > 0)
-            grid.WriteRight(row, totalColumn, rate, 8, TextStyle.Bold);
+        DrawTotal(grid, row, total, Rate(deltas, interval));
         if (row + 1 < grid.Rows - 1)
             grid.Write(grid.Rows - 1, 0, "Up/Down: select   Enter: events of the selected guest   b: back");
     }

@@ -34,6 +34,12 @@ public class ScreenTests
             app.OnKey(c == '\n' ? new Key(KeyKind.Enter) : Key.Of(c));
     }
 
+    private static void Erase(TuiApp app, int count)
+    {
+        for (int i = 0; i < count; i++)
+            app.OnKey(new Key(KeyKind.Backspace));
+    }
+
     private static string Row(string name, long total, string percent, long rate) =>
         $"{name,-40} {total,10}{percent,7} {rate,8}";
 
@@ -128,7 +134,7 @@ public class ScreenTests
         Assert.Equal("New regex: kvm_(", screen[3]);
         Assert.StartsWith("\"kvm_(\": not a valid regular expression", screen[5]);
 
-        app.OnKey(new Key(KeyKind.Backspace));
+        Erase(app, 1);
         Keys(app, "p\n");
         Assert.Equal("kvm_p", app.Filter.UserPattern);
         Assert.Equal("kvm_p", _backend.Opened[^1].Selection.Filter.Pattern);
@@ -156,15 +162,13 @@ public class ScreenTests
 
         Keys(app, "abc\n");
         Assert.Equal("\"abc\": Not a valid pid", Screen(app)[5]);
-        foreach (int _ in Enumerable.Range(0, 3))
-            app.OnKey(new Key(KeyKind.Backspace));
+        Erase(app, 3);
         Keys(app, "999\n");
         Assert.Equal("\"999\": Not a running process", Screen(app)[5]);
-        foreach (int _ in Enumerable.Range(0, 3))
-            app.OnKey(new Key(KeyKind.Backspace));
+        Erase(app, 3);
         Keys(app, "1\n");
         Assert.Equal("\"1\": Not a KVM guest", Screen(app)[5]);
-        app.OnKey(new Key(KeyKind.Backspace));
+        Erase(app, 1);
         Keys(app, "4242\n");
 
         Assert.Equal(4242, app.Pid);
@@ -182,12 +186,10 @@ public class ScreenTests
         Assert.Equal("Guest [ENTER or guest]:", Screen(app)[3]);
         Keys(app, "nobody\n");
         Assert.Equal("\"nobody\": Not an active guest", Screen(app)[5]);
-        foreach (int _ in Enumerable.Range(0, 6))
-            app.OnKey(new Key(KeyKind.Backspace));
+        Erase(app, 6);
         Keys(app, "twin\n");
         Assert.Equal("\"twin\": Multiple matches found, use pid filter instead", Screen(app)[5]);
-        foreach (int _ in Enumerable.Range(0, 4))
-            app.OnKey(new Key(KeyKind.Backspace));
+        Erase(app, 4);
         Keys(app, "a\n");
         Assert.Equal(10, app.Pid);
         Assert.Equal("kvm statistics - pid 10 (a)", Screen(app)[0]);
@@ -203,16 +205,13 @@ public class ScreenTests
         Assert.Equal("Change delay from 3.0s to", screen[2]);
         Keys(app, "30\n");
         Assert.Equal("\"30\": Value must be <=25.5", Screen(app)[4]);
-        app.OnKey(new Key(KeyKind.Backspace));
-        app.OnKey(new Key(KeyKind.Backspace));
+        Erase(app, 2);
         Keys(app, "0.05\n");
         Assert.Equal("\"0.05\": Value must be >=0.1", Screen(app)[4]);
-        foreach (int _ in Enumerable.Range(0, 4))
-            app.OnKey(new Key(KeyKind.Backspace));
+        Erase(app, 4);
         Keys(app, "nan\n");
         Assert.Equal("\"nan\": Invalid value", Screen(app)[4]);
-        foreach (int _ in Enumerable.Range(0, 3))
-            app.OnKey(new Key(KeyKind.Backspace));
+        Erase(app, 3);
         Keys(app, "0.5\n");
         Assert.Equal(0.5, app.Delay);
         Assert.Equal("kvm statistics - summary", Screen(app)[0]);
