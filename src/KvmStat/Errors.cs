@@ -26,5 +26,5 @@ internal sealed class UsageException(string cause, string? fix = null)
     : KvmStatException(UsageExitCode, cause, fix);
 
 /// <summary>The host lacks something the tool needs, or refuses it: exit status 1.</summary>
-internal sealed class EnvironmentException(string cause, string? fix = null)
+internal class EnvironmentException(string cause, string? fix = null)
     : KvmStatException(EnvironmentExitCode, cause, fix);

@@ -11,7 +11,8 @@ internal static class CommandLine
 {
     internal const string Description = """
         Displays statistics about KVM virtual machines: the events they make the host kernel
-        handle (VM exits, I/O, MMIO, halts, page faults...), from tracepoints (default) or debugfs.
+        handle (VM exits, I/O, MMIO, halts, page faults...), from tracepoints (default), debugfs,
+        or KVM's binary statistics (held descriptors or QEMU's QMP).
 
         Requirements: root (or CAP_PERFMON and read access to tracefs), tracefs at
         /sys/kernel/tracing (or /sys/kernel/debug/tracing) for tracepoints, debugfs at
@@ -53,12 +54,25 @@ internal static class CommandLine
     internal static readonly Option<bool> Tracepoints = new("--tracepoints", "-t") { Description = "retrieve statistics from tracepoints" };
     internal static readonly Option<bool> SkipZero = new("--skip-zero-records", "-z") { Description = "omit records with all zeros in logging mode" };
     internal static readonly Option<bool> Verbose = new("--verbose") { Description = "report on stderr what is being counted and how long setting it up took" };
+    internal static readonly Option<bool> BinaryStats = new("--binary-stats")
+    {
+        Description = "retrieve KVM's binary statistics from the descriptors VMMs keep open (QEMU 8.1 and later); works under lockdown",
+    };
+    internal static readonly Option<string[]> Qmp = new("--qmp")
+    {
+        Description = "retrieve KVM's binary statistics through QEMU's QMP socket PATH (repeatable; \"auto\": every QMP socket on a QEMU command line)",
+        HelpName = "PATH",
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
+    internal static readonly Option<bool> Doctor = new("--doctor") { Description = "report what this host offers and why a source does not work, then exit" };
 
     internal static RootCommand Build()
     {
         var root = new RootCommand(Description)
         {
             Once, Csv, Debugfs, Fields, Guest, IncludePast, Log, LogFile, Pid, Delay, Tracepoints, SkipZero, Verbose,
+            BinaryStats, Qmp, Doctor,
         };
         return root;
     }
@@ -79,6 +93,9 @@ internal static class CommandLine
             Tracepoints = result.GetValue(Tracepoints),
             SkipZeroRecords = result.GetValue(SkipZero),
             Verbose = result.GetValue(Verbose),
+            BinaryStats = result.GetValue(BinaryStats),
+            Qmp = result.GetValue(Qmp) ?? [],
+            Doctor = result.GetValue(Doctor),
         };
 
         if (result.GetValue(Pid) is string pidText)
@@ -102,6 +119,8 @@ internal static class CommandLine
             throw new UsageException("option -L/--log-to-file needs a file name.");
         if (options.Guest is "")
             throw new UsageException("option -g/--guest needs a guest name.");
+        if (options.Qmp.Any(string.IsNullOrWhiteSpace))
+            throw new UsageException("option --qmp needs a socket path, or auto.");
         if (options.Fields is string fields && fields != "help")
             _ = Stats.FieldFilter.Create(fields);
         return options;

@@ -21,11 +21,19 @@ internal sealed record Options
     internal int Pid { get; init; }
     internal string? Guest { get; init; }
     internal bool Verbose { get; init; }
+    internal bool BinaryStats { get; init; }
+    internal IReadOnlyList<string> Qmp { get; init; } = [];
+    internal bool Doctor { get; init; }
+
+    internal bool UsesQmp => Qmp.Count > 0;
+
+    /// <summary>--qmp auto finds the sockets on QEMU command lines; null means that, else the paths.</summary>
+    internal IReadOnlyList<string>? QmpSockets => Qmp.Contains("auto") ? null : Qmp;
 
     internal bool Logging => Log || LogFile is not null;
 
     internal bool FieldsHelp => Fields == "help";
 
-    /// <summary>With neither -t nor -d, tracepoints are used.</summary>
-    internal bool UseTracepoints => Tracepoints || !Debugfs;
+    /// <summary>Without another source chosen, tracepoints are used.</summary>
+    internal bool UseTracepoints => Tracepoints || !(Debugfs || BinaryStats || UsesQmp);
 }

@@ -26,6 +26,8 @@ internal static class Runner
         Options options = CommandLine.ToOptions(result);
         var reporter = new Reporter(options.Verbose, error);
 
+        if (options.Doctor)
+            return new Doctor(paths, output).Run(TimeSpan.FromSeconds(1));
         if (options.FieldsHelp)
             return ListFields(options, paths, output, reporter);
 

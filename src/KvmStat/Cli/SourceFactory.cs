@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using KvmStat.Sources;
+using KvmStat.Sources.BinaryStats;
 using KvmStat.Sources.Debugfs;
 using KvmStat.Sources.Tracing;
 using KvmStat.Stats;
@@ -48,13 +49,27 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         {
             if (options.Debugfs)
             {
-                var debugfs = new DebugfsSource(paths, selection.Filter, pid, options.IncludePast, new StatFileReader(), reporter.Warn);
+                DebugfsSource debugfs;
+                try
+                {
+                    debugfs = new DebugfsSource(paths, selection.Filter, pid, options.IncludePast, new StatFileReader(), reporter.Warn);
+                }
+                catch (EnvironmentException e) when (e.Message.Contains("lockdown", StringComparison.Ordinal))
+                {
+                    throw new EnvironmentException(e.Message, BinaryStatsProbe.LockdownHint(paths));
+                }
+                if (debugfs.LockedFields.Count > 0 && !(options.BinaryStats || options.UsesQmp))
+                    reporter.Warn(BinaryStatsProbe.LockdownHint(paths));
                 sources.Add(debugfs);
                 if (pid > 0 && !options.UseTracepoints && debugfs.FolderCountFor(pid) == 0)
                     throw new EnvironmentException(
                         $"debugfs has no statistics folder for pid {pid} (no {paths.DebugfsKvm}/{pid}-*).",
                         "Is it a KVM process? Without -d, tracepoints count per thread of any process.");
             }
+            if (options.BinaryStats)
+                sources.Add(OpenHeldDescriptors(selection, pid));
+            if (options.UsesQmp)
+                sources.Add(OpenQmp(selection, pid));
             if (options.UseTracepoints)
                 sources.Add(OpenTracepoints(selection, pid));
         }
@@ -72,6 +87,46 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         return new StatsCollector(sources);
     }
 
+    private BinaryStatsSource OpenHeldDescriptors(FieldSelection selection, int pid)
+    {
+        var reader = new HeldDescriptorReader(paths, pid);
+        try
+        {
+            var source = new BinaryStatsSource(reader, selection, "");
+            reporter.Verbose($"binary stats: descriptors held by {source.VmCount} VM(s)");
+            return source;
+        }
+        catch (EnvironmentException)
+        {
+            reader.Dispose();
+            string who = pid > 0 ? $"process {pid} keeps" : "no running VM keeps";
+            throw reader.LastCopyError is Interop.Errno.EPERM or Interop.Errno.EACCES
+                ? new EnvironmentException(
+                    $"copying a VM's statistics descriptors is not permitted (pidfd_getfd: {Interop.Errno.Describe(reader.LastCopyError)}).",
+                    "Run kvm_stat as root.")
+                : new EnvironmentException(
+                    $"{who} KVM binary statistics descriptors open (QEMU keeps them from version 8.1).",
+                    "For an older QEMU use its QMP socket: --qmp PATH or --qmp auto.");
+        }
+    }
+
+    private BinaryStatsSource OpenQmp(FieldSelection selection, int pid)
+    {
+        var reader = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn);
+        try
+        {
+            var source = new BinaryStatsSource(pid > 0 ? new OneVmReader(reader, pid) : reader, selection,
+                pid > 0 ? $"no QMP socket given belongs to process {pid}." : "no QMP socket answered.");
+            reporter.Verbose($"binary stats: QMP of {source.VmCount} VM(s)");
+            return source;
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>
     /// Per-VM values for the per-guest view: tracepoints on every VM thread when tracepoints are
     /// in use (this works under lockdown), else debugfs folders. Children are never needed there.
@@ -81,6 +136,10 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         var parents = selection with { Children = false };
         if (options.UseTracepoints)
             return new PerVmTracepointSource(CounterSet(parents), paths);
+        if (options.BinaryStats)
+            return OpenHeldDescriptors(parents, 0);
+        if (options.UsesQmp)
+            return OpenQmp(parents, 0);
         return new DebugfsSource(paths, parents.Filter, 0, options.IncludePast, new StatFileReader(), reporter.Warn);
     }
 

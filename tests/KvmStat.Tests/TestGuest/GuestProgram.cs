@@ -6,7 +6,8 @@ namespace KvmStat.Tests.TestGuest;
 /// The test guest as a process of its own (so kvm_stat can watch it with -p and -g). Its command
 /// line carries "-name NAME" like QEMU's. It talks over stdin/stdout:
 /// prints "ready PID TID..." once its vCPU threads exist; on "run" runs the program and prints
-/// "done"; on "spawn" adds a vCPU on a new thread; ends on "exit" or end of input.
+/// "done"; on "spawn" adds a vCPU on a new thread; with --hold-stats it keeps KVM's binary statistics
+/// descriptors open like QEMU 8.1, and "stats" prints them; ends on "exit" or end of input.
 /// </summary>
 internal static class GuestProgram
 {
@@ -15,6 +16,7 @@ internal static class GuestProgram
     internal static int Run(string[] args)
     {
         int vcpus = 1, outs = 0, mmio = 0;
+        bool holdStats = args.Contains("--hold-stats");
         for (int i = 1; i < args.Length - 1; i++)
         {
             switch (args[i])
@@ -26,6 +28,8 @@ internal static class GuestProgram
         }
 
         using var vm = new TestVm(vcpus);
+        if (holdStats)
+            vm.OpenStatsDescriptors();
         Console.Out.WriteLine($"ready {Environment.ProcessId} {string.Join(" ", vm.Vcpus.Select(v => v.ThreadId))}");
         Console.Out.Flush();
         while (Console.In.ReadLine() is string command)
@@ -35,6 +39,17 @@ internal static class GuestProgram
                 case "run":
                     vm.Run(outs, mmio);
                     Console.Out.WriteLine("done");
+                    Console.Out.Flush();
+                    break;
+                case "stats":
+                    // Every statistic of the VM's own descriptors: "stats NAME VALUE,VALUE..." per line, then "end".
+                    foreach (var file in new[] { vm.VmStats! }.Concat(vm.Vcpus.Select(v => v.Stats!)))
+                    {
+                        _ = file.Refresh();
+                        foreach (var descriptor in file.Layout.Descriptors)
+                            Console.Out.WriteLine($"stats {file.Layout.Id} {descriptor.Name} {descriptor.Type} {descriptor.Unit} {descriptor.Base}^{descriptor.Exponent} {string.Join(",", file.Values(descriptor).ToArray())}");
+                    }
+                    Console.Out.WriteLine("end");
                     Console.Out.Flush();
                     break;
                 case "spawn":

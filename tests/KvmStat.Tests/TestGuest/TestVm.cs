@@ -70,10 +70,28 @@ internal sealed class TestVm : IDisposable
     {
         var vcpu = new Vcpu(this, _vcpus.Count, _runSize);
         _vcpus.Add(vcpu);
+        if (VmStats is not null)
+            vcpu.OpenStats();
         return vcpu;
     }
 
     internal int VmDescriptor => _vm;
+
+    /// <summary>
+    /// KVM's binary statistics of the VM and of each vCPU, kept open for the VM's life as QEMU 8.1
+    /// and later do (a monitor copies them with pidfd_getfd). Only this process could create them.
+    /// </summary>
+    internal KvmStat.Sources.BinaryStats.KvmStatsFile? VmStats { get; private set; }
+
+    internal void OpenStatsDescriptors()
+    {
+        int fd = Interop.Libc.Ioctl(_vm, KvmInterop.KVM_GET_STATS_FD, 0);
+        if (fd < 0)
+            throw new InvalidOperationException($"KVM_GET_STATS_FD: {Interop.Errno.Describe(Interop.Errno.Last)}");
+        VmStats = KvmStat.Sources.BinaryStats.KvmStatsFile.Open(fd);
+        foreach (Vcpu vcpu in _vcpus)
+            vcpu.OpenStats();
+    }
 
     internal IReadOnlyList<Vcpu> Vcpus => _vcpus;
 
@@ -90,6 +108,7 @@ internal sealed class TestVm : IDisposable
     {
         foreach (Vcpu vcpu in _vcpus)
             vcpu.Dispose();
+        VmStats?.Dispose();
         _ = Interop.Libc.Close(_vm);
         _ = Interop.Libc.Close(_kvm);
         _ = KvmInterop.Munmap(_memory, (nuint)MemorySize);
@@ -134,6 +153,18 @@ internal sealed class TestVm : IDisposable
         internal int ThreadId { get; }
 
         internal int Exits { get; private set; }
+
+        internal KvmStat.Sources.BinaryStats.KvmStatsFile? Stats { get; private set; }
+
+        internal void OpenStats()
+        {
+            if (Stats is not null)
+                return;
+            int fd = Interop.Libc.Ioctl(Descriptor, KvmInterop.KVM_GET_STATS_FD, 0);
+            if (fd < 0)
+                throw new InvalidOperationException($"KVM_GET_STATS_FD (vCPU): {Interop.Errno.Describe(Interop.Errno.Last)}");
+            Stats = KvmStat.Sources.BinaryStats.KvmStatsFile.Open(fd);
+        }
 
         internal void Start(int outs, int mmio)
         {
@@ -232,6 +263,7 @@ internal sealed class TestVm : IDisposable
             _quit = true;
             _go.Release();
             _thread.Join();
+            Stats?.Dispose();
             _ = Interop.Libc.Close(Descriptor);
         }
     }

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Globalization;
+using KvmStat.Guests;
+using KvmStat.Sources;
+using KvmStat.Sources.BinaryStats;
+using KvmStat.Sources.Tracing;
+
+namespace KvmStat.Cli;
+
+/// <summary>
+/// --doctor: what this host offers to a KVM monitor, and why a source does not work. Each line
+/// is "ok", "warn" or "fail" with the finding and, where useful, what to do.
+/// </summary>
+internal sealed class Doctor(HostPaths paths, TextWriter output)
+{
+    private const string Tracepoint = "kvm_exit";
+
+    internal int Run(TimeSpan activityCheck)
+    {
+        uint euid = Interop.Libc.GetEUid();
+        string? paranoid = SysFile.TryReadText(paths.PerfEventParanoid)?.Trim();
+        Line(euid == 0 ? "ok" : "warn", "privileges",
+            euid == 0 ? "running as root" : $"running as uid {euid}: perf needs CAP_PERFMON (or root), debugfs and tracefs need root");
+        Line(euid == 0 || paranoid == "-1" ? "ok" : "warn", "perf_event_paranoid",
+            $"{paranoid ?? "unknown"}{(euid == 0 ? " (root is not limited by it)" : " (system-wide counting needs -1 without CAP_PERFMON)")}");
+
+        bool devKvm = File.Exists(paths.DevKvm);
+        string[] modules = Directory.Exists(paths.SysModule)
+            ? [.. Directory.EnumerateDirectories(paths.SysModule, "kvm*").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)]
+            : [];
+        Line(devKvm && modules.Length > 0 ? "ok" : "fail", "KVM",
+            $"{(devKvm ? "/dev/kvm present" : "no /dev/kvm")}; modules: {(modules.Length > 0 ? string.Join(", ", modules) : "none")}");
+        ExitReasonSet exitReasons = ExitReasonSetDetector.Detect(paths);
+        Line(exitReasons == ExitReasonSet.Unknown ? "warn" : "ok", "exit reasons",
+            exitReasons == ExitReasonSet.Unknown
+                ? "neither VMX nor SVM (no kvm_intel/kvm_amd module, no vmx/svm CPU flag): kvm_exit gets no per-reason children"
+                : exitReasons.ToString());
+
+        Tracefs? tracefs = CheckTracefs();
+        CheckDebugfs();
+        CheckFileLimit(tracefs);
+        if (tracefs is not null && euid == 0)
+            CheckExitActivity(tracefs, activityCheck);
+        CheckVms();
+        return 0;
+    }
+
+    private void Line(string status, string what, string finding) =>
+        output.WriteLine($"{status,-4}  {what,-20}  {finding}");
+
+    private Tracefs? CheckTracefs()
+    {
+        try
+        {
+            Tracefs tracefs = Tracefs.Locate(paths);
+            int count = tracefs.ListKvmEvents().Count;
+            TraceFormat? format = tracefs.ReadFormat(TracepointCatalog.KvmUserspaceExit);
+            string names = format?.Tables.Count > 0 ? "exit-reason names from the kernel's format files" : "built-in exit-reason names";
+            Line("ok", "tracefs", $"{tracefs.Root}: {count} kvm tracepoints; {names}");
+            return tracefs;
+        }
+        catch (KvmStatException e)
+        {
+            Line("fail", "tracefs", $"{e.Message} {e.Fix}");
+            return null;
+        }
+    }
+
+    private void CheckDebugfs()
+    {
+        if (!Directory.Exists(paths.DebugfsKvm))
+        {
+            Line("fail", "debugfs", $"no {paths.DebugfsKvm}: mount -t debugfs none /sys/kernel/debug (as root)");
+            return;
+        }
+        int readable = 0, locked = 0;
+        foreach (string file in Directory.EnumerateFiles(paths.DebugfsKvm))
+        {
+            _ = SysFile.TryReadText(file, out int errno);
+            if (errno is Interop.Errno.EPERM or Interop.Errno.EACCES)
+                locked++;
+            else
+                readable++;
+        }
+        string? lockdown = SysFile.TryReadText(paths.Lockdown)?.Trim();
+        Line(locked == 0 ? "ok" : "warn", "debugfs",
+            locked == 0
+                ? $"{paths.DebugfsKvm}: {readable} statistics readable"
+                : $"{paths.DebugfsKvm}: {locked} of {locked + readable} statistics blocked (EPERM: kernel lockdown{(lockdown is null ? "" : $" {lockdown}")}); only instant values readable. {BinaryStatsProbe.LockdownHint(paths)}");
+    }
+
+    private void CheckFileLimit(Tracefs? tracefs)
+    {
+        if (Interop.Libc.GetRLimit(Interop.Libc.RLIMIT_NOFILE, out Interop.Libc.RLimit limit) != 0)
+            return;
+        int cpus = OnlineCpus.Parse(SysFile.TryReadText(paths.CpuOnline) ?? "")?.Count ?? Environment.ProcessorCount;
+        int fields = tracefs?.ListKvmEvents().Count ?? 0;
+        ulong needed = (ulong)(cpus * fields) + 32;
+        Line(limit.Maximum >= needed ? "ok" : "fail", "open files",
+            $"soft {limit.Current}, hard {limit.Maximum}; system-wide counting of {fields} tracepoints on {cpus} CPUs needs {needed} (the soft limit is raised as needed)");
+    }
+
+    /// <summary>Counts kvm_exit, kvm_entry and kvm_userspace_exit for a moment: do VM exits show in kvm_exit here?</summary>
+    private void CheckExitActivity(Tracefs tracefs, TimeSpan duration)
+    {
+        string[] names = [Tracepoint, "kvm_entry", TracepointCatalog.KvmUserspaceExit];
+        if (names.Any(n => !tracefs.ListKvmEvents().Contains(n)))
+            return;
+        var set = new TracepointCounterSet(tracefs, [.. names.Select(n => new TracepointField(n, n, null, null))], verbose: null);
+        try
+        {
+            var source = TracepointSource.ForAllCpus(set, OnlineCpus.Read(paths));
+            long[] values = new long[3];
+            Thread.Sleep(duration);
+            source.Read(values);
+            string counts = string.Create(CultureInfo.InvariantCulture,
+                $"in {duration.TotalSeconds:0.#} s: kvm_exit {values[0]}, kvm_entry {values[1]}, kvm_userspace_exit {values[2]}");
+            if (values[0] > 0)
+                Line("ok", "kvm_exit", $"fires ({counts})");
+            else if (values[1] + values[2] > 0)
+                Line("warn", "kvm_exit", $"never fired although VMs ran ({counts}): this hypervisor does not trace VM exits; use the other tracepoints (kvm_userspace_exit, kvm_pio, kvm_mmio...) or binary statistics");
+            else
+                Line("warn", "kvm_exit", $"no VM activity to judge by ({counts})");
+        }
+        catch (KvmStatException e)
+        {
+            Line("fail", "kvm_exit", $"cannot count: {e.Message}");
+        }
+    }
+
+    private void CheckVms()
+    {
+        var pids = new List<int>();
+        new VmDiscovery(paths).List(pids);
+        var finder = new GuestFinder(paths);
+        Dictionary<int, int> held = BinaryStatsProbe.HeldDescriptors(paths).ToDictionary(h => h.Pid, h => h.Descriptors);
+        ILookup<int, string> qmp = QmpSocketDiscovery.Find(paths).ToLookup(s => s.Pid, s => s.Path);
+        Line(pids.Count > 0 ? "ok" : "warn", "VMs", pids.Count > 0 ? $"{pids.Count} running" : "none running");
+        foreach (int pid in pids)
+        {
+            string name = Text.Escape(finder.NameOf(pid) ?? "");
+            var reaches = new List<string> { "tracepoints (per thread)" };
+            reaches.Add(Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*").Any() ? "debugfs folder" : "no debugfs folder");
+            reaches.Add(held.TryGetValue(pid, out int count) ? $"{count} held stats descriptors (--binary-stats)" : "no held stats descriptors");
+            foreach (string socket in qmp[pid])
+                reaches.Add(DescribeQmp(socket));
+            if (!qmp[pid].Any())
+                reaches.Add("no QMP socket on its command line");
+            Line("", $"  pid {pid}", $"{(name.Length > 0 ? $"({name}) " : "")}{string.Join("; ", reaches)}");
+        }
+    }
+
+    private static string DescribeQmp(string socket)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            using QmpConnection connection = QmpConnection.Open(socket);
+            string pauses = connection.Version < new Version(8, 1) ? ", each query-stats briefly interrupts the vCPUs" : "";
+            return $"QMP {socket} (QEMU {connection.Version.ToString(3)}{pauses}; answered in {clock.Elapsed.TotalMilliseconds:0} ms)";
+        }
+        catch (KvmStatException e)
+        {
+            return $"QMP {socket}: {e.Message}";
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using KvmStat.Guests;
+
+namespace KvmStat.Sources.BinaryStats;
+
+/// <summary>Which ways to KVM's binary statistics this host offers right now (for hints and --doctor).</summary>
+internal static class BinaryStatsProbe
+{
+    /// <summary>The VM processes that keep statistics descriptors open, with how many.</summary>
+    internal static IReadOnlyList<(int Pid, int Descriptors)> HeldDescriptors(HostPaths paths)
+    {
+        var pids = new List<int>();
+        new VmDiscovery(paths).List(pids);
+        var found = new List<(int, int)>();
+        foreach (int pid in pids)
+        {
+            int count = 0;
+            try
+            {
+                foreach (string fd in Directory.EnumerateFileSystemEntries(Path.Join(paths.ProcessDir(pid), "fd")))
+                {
+                    string? link = new FileInfo(fd).LinkTarget;
+                    if (link is not null && link.StartsWith("anon_inode:kvm-", StringComparison.Ordinal) && link.Contains("-stats", StringComparison.Ordinal))
+                        count++;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            if (count > 0)
+                found.Add((pid, count));
+        }
+        return found;
+    }
+
+    /// <summary>What to tell a user whose debugfs counters are locked down.</summary>
+    internal static string LockdownHint(HostPaths paths)
+    {
+        int held = HeldDescriptors(paths).Count;
+        int qmp = QmpSocketDiscovery.Find(paths).Count;
+        if (held > 0 || qmp > 0)
+        {
+            var ways = new List<string>();
+            if (held > 0)
+                ways.Add($"{held} VM(s) keep their statistics descriptors open: add --binary-stats");
+            if (qmp > 0)
+                ways.Add($"{qmp} QEMU QMP socket(s) found: add --qmp auto");
+            return "KVM's binary statistics have the same counters and work under lockdown; " + string.Join("; ", ways) + ".";
+        }
+        return "KVM's binary statistics have the same counters and work under lockdown: --binary-stats (QEMU 8.1 and later) or --qmp PATH (QEMU 7.1 and later).";
+    }
+}

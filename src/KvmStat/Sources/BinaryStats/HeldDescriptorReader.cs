@@ -1,0 +1,176 @@
+using System.Globalization;
+using KvmStat.Guests;
+
+namespace KvmStat.Sources.BinaryStats;
+
+/// <summary>
+/// Reads the binary statistics descriptors a VMM keeps open (QEMU 8.1 and later keep one per
+/// vCPU: /proc/PID/fd/N → anon_inode:kvm-vcpu-stats:I), copied into this process with
+/// pidfd_open + pidfd_getfd. Reading them does not disturb the vCPUs. Each VM's descriptors are
+/// looked for again every few seconds (vCPU hot-plug); those of a VM that exits are closed at
+/// once, since a copy keeps the VM's kernel state alive.
+/// </summary>
+internal sealed class HeldDescriptorReader : IVmStatsReader
+{
+    private static readonly TimeSpan s_rescanInterval = TimeSpan.FromSeconds(3);
+
+    private readonly HostPaths _paths;
+    private readonly int _pid;
+    private readonly VmDiscovery _discovery;
+    private readonly GuestFinder _finder;
+    private readonly List<int> _pids = [];
+    private readonly List<HeldVm> _vms = []; // sorted by pid
+
+    internal HeldDescriptorReader(HostPaths paths, int pid)
+    {
+        _paths = paths;
+        _pid = pid;
+        _discovery = new VmDiscovery(paths);
+        _finder = new GuestFinder(paths);
+    }
+
+    /// <summary>Why descriptors could not be copied (EPERM without root), for the messages.</summary>
+    internal int LastCopyError { get; private set; }
+
+    public void Read(List<VmStatsBlocks> vms)
+    {
+        _pids.Clear();
+        if (_pid > 0)
+            _pids.Add(_pid);
+        else
+            _discovery.List(_pids);
+
+        int v = 0;
+        foreach (int pid in _pids)
+        {
+            while (v < _vms.Count && _vms[v].Blocks.Pid < pid)
+                Drop(v);
+            if (v < _vms.Count && _vms[v].Blocks.Pid == pid)
+            {
+                v++;
+                continue;
+            }
+            _vms.Insert(v++, new HeldVm(pid));
+        }
+        while (v < _vms.Count)
+            Drop(v);
+
+        vms.Clear();
+        for (int i = 0; i < _vms.Count; i++)
+        {
+            HeldVm vm = _vms[i];
+            if (!_finder.IsRunning(vm.Blocks.Pid))
+            {
+                Drop(i--);
+                continue;
+            }
+            if (DateTime.UtcNow - vm.ScannedAt > s_rescanInterval)
+                Scan(vm);
+            for (int f = vm.Files.Count - 1; f >= 0; f--)
+            {
+                if (vm.Files[f].File.Refresh() != 0)
+                {
+                    vm.Blocks.Blocks.Remove(vm.Files[f].File);
+                    vm.Files[f].File.Dispose();
+                    vm.Files.RemoveAt(f);
+                }
+            }
+            if (vm.Files.Count > 0)
+                vms.Add(vm.Blocks);
+        }
+    }
+
+    /// <summary>Copies the stats descriptors of a VM process that are not held yet.</summary>
+    private void Scan(HeldVm vm)
+    {
+        vm.ScannedAt = DateTime.UtcNow;
+        string fdDir = Path.Join(_paths.ProcessDir(vm.Blocks.Pid), "fd");
+        IEnumerable<string> entries;
+        try
+        {
+            entries = Directory.EnumerateFileSystemEntries(fdDir).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        int pidfd = -1;
+        try
+        {
+            foreach (string entry in entries)
+            {
+                if (!int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out int target) ||
+                    vm.Files.Exists(f => f.TargetFd == target))
+                    continue;
+                string? link = LinkOf(entry);
+                if (link is null || !(link == "anon_inode:kvm-vm-stats" || link.StartsWith("anon_inode:kvm-vcpu-stats", StringComparison.Ordinal)))
+                    continue;
+                if (pidfd < 0)
+                {
+                    pidfd = Interop.Libc.PidfdOpen(vm.Blocks.Pid);
+                    if (pidfd < 0)
+                    {
+                        LastCopyError = -pidfd;
+                        return;
+                    }
+                }
+                int copy = Interop.Libc.PidfdGetfd(pidfd, target);
+                if (copy < 0)
+                {
+                    LastCopyError = -copy;
+                    continue;
+                }
+                try
+                {
+                    KvmStatsFile file = KvmStatsFile.Open(copy);
+                    vm.Files.Add((target, file));
+                    vm.Blocks.Blocks.Add(file);
+                }
+                catch (KvmStatsFormatException)
+                {
+                    // Not a layout this tool understands: leave that descriptor out.
+                }
+            }
+        }
+        finally
+        {
+            if (pidfd >= 0)
+                _ = Interop.Libc.Close(pidfd);
+        }
+        vm.Blocks.Blocks.Sort((a, b) => a.VcpuIndex.CompareTo(b.VcpuIndex));
+    }
+
+    private static string? LinkOf(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private void Drop(int index)
+    {
+        foreach ((_, KvmStatsFile file) in _vms[index].Files)
+            file.Dispose();
+        _vms.RemoveAt(index);
+    }
+
+    public void Dispose()
+    {
+        for (int i = _vms.Count - 1; i >= 0; i--)
+            Drop(i);
+    }
+
+    private sealed class HeldVm(int pid)
+    {
+        internal VmStatsBlocks Blocks { get; } = new(pid);
+
+        internal List<(int TargetFd, KvmStatsFile File)> Files { get; } = [];
+
+        internal DateTime ScannedAt { get; set; } = DateTime.MinValue;
+    }
+}

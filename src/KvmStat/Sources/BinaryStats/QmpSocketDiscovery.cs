@@ -1,0 +1,94 @@
+using KvmStat.Guests;
+
+namespace KvmStat.Sources.BinaryStats;
+
+/// <summary>
+/// --qmp auto: the QMP unix sockets named on running QEMU command lines: "-qmp unix:PATH,..."
+/// (or -qmp-pretty), and "-chardev socket,id=ID,path=PATH,..." used by "-mon chardev=ID,mode=control".
+/// A monitor passed as a descriptor (fd=N, as libvirt does) has no path and cannot be reached.
+/// </summary>
+internal static class QmpSocketDiscovery
+{
+    internal static IReadOnlyList<(int Pid, string Path)> Find(HostPaths paths)
+    {
+        var finder = new GuestFinder(paths);
+        var found = new List<(int, string)>();
+        foreach (int pid in ProcessIds(paths))
+        {
+            string? cmdline = finder.ReadCmdline(pid);
+            if (cmdline is null || !cmdline.Contains("qemu", StringComparison.Ordinal))
+                continue;
+            foreach (string path in FromCmdline(cmdline.Split('\0')))
+                found.Add((pid, path));
+        }
+        return found;
+    }
+
+    private static IEnumerable<int> ProcessIds(HostPaths paths)
+    {
+        IEnumerable<string> entries;
+        try
+        {
+            entries = Directory.EnumerateDirectories(paths.Proc).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            yield break;
+        }
+        foreach (string entry in entries)
+        {
+            if (int.TryParse(Path.GetFileName(entry), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid))
+                yield return pid;
+        }
+    }
+
+    /// <summary>The QMP socket paths of one QEMU command line (argv).</summary>
+    internal static IReadOnlyList<string> FromCmdline(IReadOnlyList<string> argv)
+    {
+        var sockets = new List<string>();
+        var chardevPaths = new Dictionary<string, string>(StringComparer.Ordinal);
+        var controlMonitors = new List<string>();
+        for (int i = 0; i + 1 < argv.Count; i++)
+        {
+            string option = argv[i].StartsWith("--", StringComparison.Ordinal) ? argv[i][1..] : argv[i];
+            string value = argv[i + 1];
+            switch (option)
+            {
+                case "-qmp":
+                case "-qmp-pretty":
+                    if (value.StartsWith("unix:", StringComparison.Ordinal))
+                        sockets.Add(GuestName.SplitOptions(value["unix:".Length..])[0]);
+                    i++;
+                    break;
+                case "-chardev":
+                    List<string> items = GuestName.SplitOptions(value);
+                    if (items[0] == "socket" && Value(items, "id") is string id && Value(items, "path") is string path)
+                        chardevPaths[id] = path;
+                    i++;
+                    break;
+                case "-mon":
+                    List<string> monitor = GuestName.SplitOptions(value);
+                    if (Value(monitor, "mode") == "control" && Value(monitor, "chardev") is string chardev)
+                        controlMonitors.Add(chardev);
+                    i++;
+                    break;
+            }
+        }
+        foreach (string chardev in controlMonitors)
+        {
+            if (chardevPaths.TryGetValue(chardev, out string? path))
+                sockets.Add(path);
+        }
+        return sockets;
+    }
+
+    private static string? Value(List<string> items, string key)
+    {
+        foreach (string item in items)
+        {
+            if (item.Length > key.Length && item[key.Length] == '=' && item.StartsWith(key, StringComparison.Ordinal))
+                return item[(key.Length + 1)..];
+        }
+        return null;
+    }
+}
