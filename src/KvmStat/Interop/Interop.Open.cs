@@ -14,6 +14,7 @@ internal static partial class Interop
         internal const int O_NONBLOCK = 0x800;
         internal const int O_DIRECTORY = 0x10000;
         internal const int O_CLOEXEC = 0x80000;
+        internal const int O_PATH = 0x200000;
 
         [LibraryImport(Libraries.Libc, EntryPoint = "open", SetLastError = true)]
         private static unsafe partial int OpenRaw(byte* path, int flags, int mode);

@@ -173,7 +173,7 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
             foreach (IStatsBlock block in vm.Blocks)
                 Accumulate(block, values, histograms: true);
         }
-        RetireUnseen();
+        RetireUnseen(values);
         foreach (Histogram histogram in _histograms)
         {
             (_, double factor) = HistogramPercentiles.DisplayUnit(histogram.Descriptor);
@@ -204,7 +204,7 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
                 Accumulate(block, reading.Values, histograms: false);
             readings.Add(reading);
         }
-        RetireUnseen();
+        RetireUnseen([]);
         _started = true;
     }
 
@@ -296,8 +296,11 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
         }
     }
 
-    /// <summary>A block that is gone (its VM exited) keeps what its counters counted.</summary>
-    private void RetireUnseen()
+    /// <summary>
+    /// A block that is gone (its VM exited) keeps what its counters counted: from now on in the
+    /// retired totals, and in <paramref name="values"/> for this read already.
+    /// </summary>
+    private void RetireUnseen(Span<long> values)
     {
         _gone.Clear();
         foreach ((IStatsBlock block, BlockState state) in _states)
@@ -306,8 +309,11 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
                 continue;
             for (int i = 0; i < _fields.Length; i++)
             {
-                if (_fields[i].Kind == StatKind.Counter)
-                    _retired[i] += state.Contribution[i];
+                if (_fields[i].Kind != StatKind.Counter)
+                    continue;
+                _retired[i] += state.Contribution[i];
+                if (!values.IsEmpty)
+                    values[i] += state.Contribution[i];
             }
             _gone.Add(block);
         }

@@ -60,18 +60,16 @@ internal sealed class QmpConnection : IDisposable
         catch (SocketException e)
         {
             connection.Dispose();
+            // .NET reports a missing path and a socket nobody listens on alike: look at the path itself.
+            if (!EntryExists(path))
+                throw new QmpException(path, "does not exist", "Check the path in QEMU's -qmp unix:PATH,server=on,wait=off option.");
             throw e.SocketErrorCode switch
             {
-                SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported when !File.Exists(path) =>
-                    new QmpException(path, "does not exist", "Check the path in QEMU's -qmp unix:PATH,server=on,wait=off option."),
-                _ when !File.Exists(path) =>
-                    new QmpException(path, "does not exist", "Check the path in QEMU's -qmp unix:PATH,server=on,wait=off option."),
-                SocketError.ConnectionRefused => new QmpException(path, "refuses connections: no QEMU listens on it (has it exited?)"),
                 SocketError.AccessDenied => new QmpException(path, "cannot be opened: permission denied", "Run kvm_stat as root."),
                 SocketError.TimedOut or SocketError.WouldBlock => new QmpException(path,
                     $"did not answer within {Timeout.TotalSeconds:0} s: another client (libvirt?) probably holds it; QEMU serves one QMP client per socket",
                     "Give QEMU a second QMP socket for monitoring, e.g. -qmp unix:/run/qemu-mon.sock,server=on,wait=off."),
-                _ => new QmpException(path, $"failed: {e.Message}"),
+                _ => new QmpException(path, "refuses connections: no QEMU listens on it (has it exited?)"),
             };
         }
         catch
@@ -79,6 +77,17 @@ internal sealed class QmpConnection : IDisposable
             connection.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Whether anything is at the path (File.Exists says no to sockets): open(O_PATH) works on any entry.</summary>
+    private static bool EntryExists(string path)
+    {
+        byte[] pathZ = Encoding.UTF8.GetBytes(path + "\0");
+        int fd = Interop.Libc.Open(pathZ, Interop.Libc.O_PATH | Interop.Libc.O_CLOEXEC);
+        if (fd < 0)
+            return -fd != Interop.Errno.ENOENT;
+        _ = Interop.Libc.Close(fd);
+        return true;
     }
 
     private static int Int(JsonElement element, string name) =>

@@ -1,0 +1,162 @@
+using System.Net.Sockets;
+using System.Text;
+using KvmStat.Sources.BinaryStats;
+
+namespace KvmStat.Tests.BinaryStats;
+
+/// <summary>The QMP client against a scripted server on a unix socket: every way a socket can fail.</summary>
+public class QmpTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("kvm_stat-qmp-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private string SocketPath => Path.Join(_folder, "qmp.sock");
+
+    private const string Greeting72 = "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 2, \"minor\": 2, \"major\": 7}, \"package\": \"\"}, \"capabilities\": [\"oob\"]}}\r\n";
+
+    /// <summary>A server that answers each request line with the next scripted reply.</summary>
+    private Thread Serve(string? greeting, params string[] replies)
+    {
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
+        listener.Listen(4);
+        var thread = new Thread(() =>
+        {
+            using (listener)
+            {
+                using Socket client = listener.Accept();
+                if (greeting is null)
+                {
+                    // Accepted but silent: like a QEMU whose one QMP client slot is taken.
+                    Thread.Sleep(3000);
+                    return;
+                }
+                client.Send(Encoding.UTF8.GetBytes(greeting));
+                var reader = new StreamReader(new NetworkStream(client));
+                foreach (string reply in replies)
+                {
+                    if (reader.ReadLine() is null)
+                        return;
+                    client.Send(Encoding.UTF8.GetBytes(reply + "\r\n"));
+                }
+                reader.ReadLine();
+            }
+        }) { IsBackground = true };
+        thread.Start();
+        return thread;
+    }
+
+    [Fact]
+    public void HandshakesAndSkipsEvents()
+    {
+        Serve(Greeting72, "{\"return\": {}}",
+            "{\"event\": \"RESUME\", \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}\r\n{\"return\": [{\"cpu-index\": 0, \"qom-path\": \"/machine/cpu0\"}]}");
+        using QmpConnection qmp = QmpConnection.Open(SocketPath);
+        Assert.Equal(new Version(7, 2, 2), qmp.Version);
+        Assert.Equal(Environment.ProcessId, qmp.PeerPid);
+        using var answer = qmp.Execute("query-cpus-fast");
+        Assert.Equal(0, answer.RootElement.GetProperty("return")[0].GetProperty("cpu-index").GetInt32());
+    }
+
+    [Fact]
+    public void AMissingSocketIsNamed()
+    {
+        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath));
+        Assert.Equal($"QMP socket {SocketPath} does not exist.", e.Message);
+        Assert.Contains("-qmp unix:PATH", e.Fix);
+    }
+
+    [Fact]
+    public void ASocketNobodyListensOnIsRefused()
+    {
+        // Bound but never listening, like the socket file of a QEMU that has exited (.NET would unlink it on disposal).
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(SocketPath));
+        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath));
+        Assert.Contains("refuses connections", e.Message);
+    }
+
+    [Fact]
+    public void ASilentSocketIsHeldByAnotherClient()
+    {
+        Serve(greeting: null);
+        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath));
+        Assert.Contains("did not greet within 2 s: another client", e.Message);
+        Assert.Contains("second QMP socket", e.Fix);
+    }
+
+    [Fact]
+    public void NotAQmpMonitor()
+    {
+        Serve("{\"hello\": 1}\r\n");
+        Assert.Contains("did not greet as a QMP monitor", Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath)).Message);
+    }
+
+    [Fact]
+    public void QmpErrorsAreReportedWithTheirClass()
+    {
+        Serve(Greeting72, "{\"return\": {}}", "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command query-stats has not been found\"}}");
+        using QmpConnection qmp = QmpConnection.Open(SocketPath);
+        var e = Assert.Throws<QmpException>(() => qmp.Execute("query-stats", "{\"target\":\"vm\"}"));
+        Assert.Equal("CommandNotFound", e.ErrorClass);
+        Assert.Contains("answered query-stats with CommandNotFound", e.Message);
+    }
+
+    [Fact]
+    public void TooOldAQemuIsNamed()
+    {
+        Serve(Greeting72.Replace("\"minor\": 2", "\"minor\": 0"), "{\"return\": {}}");
+        using var reader = new QmpReader([SocketPath], new HostPaths(), delay: 3, _ => { });
+        var e = Assert.Throws<QmpException>(() => reader.Read([]));
+        Assert.Contains("QEMU 7.0.2, which has no query-stats", e.Message);
+        Assert.Contains("7.1 or later", e.Fix);
+    }
+
+    [Fact]
+    public void ReadsSchemasAndStatsIntoBlocks()
+    {
+        const string Schemas = """
+            {"return": [{"provider": "kvm", "target": "vcpu", "stats": [
+              {"name": "exits", "type": "cumulative", "exponent": 0},
+              {"name": "blocking", "type": "instant", "unit": "boolean", "exponent": 0},
+              {"name": "halt_wait_hist", "type": "log2-histogram", "unit": "seconds", "base": 10, "exponent": -9}]},
+             {"provider": "kvm", "target": "vm", "stats": [{"name": "pages_4k", "type": "instant", "exponent": 0}]}]}
+            """;
+        string vm = """{"return": [{"provider": "kvm", "stats": [{"name": "pages_4k", "value": 12}]}]}""";
+        string vcpu = """
+            {"return": [{"provider": "kvm", "qom-path": "/machine/cpu1", "stats": [{"name": "exits", "value": 7}, {"name": "blocking", "value": true}, {"name": "halt_wait_hist", "value": [0, 1, 2]}]},
+                        {"provider": "kvm", "qom-path": "/machine/cpu0", "stats": [{"name": "exits", "value": 5}]}]}
+            """;
+        string cpus = """{"return": [{"cpu-index": 0, "qom-path": "/machine/cpu0"}, {"cpu-index": 1, "qom-path": "/machine/cpu1"}]}""";
+        Serve(Greeting72.Replace("\"minor\": 2", "\"minor\": 1").Replace("\"major\": 7", "\"major\": 9"),
+            "{\"return\": {}}", Schemas.ReplaceLineEndings(" "), vm, vcpu.ReplaceLineEndings(" "), cpus);
+        using var reader = new QmpReader([SocketPath], new HostPaths(), delay: 3, _ => { });
+        var vms = new List<VmStatsBlocks>();
+        reader.Read(vms);
+
+        VmStatsBlocks only = Assert.Single(vms);
+        Assert.Equal(Environment.ProcessId, only.Pid);
+        Assert.Equal([-1, 0, 1], only.Blocks.Select(b => b.VcpuIndex));
+        IStatsBlock cpu1 = only.Blocks[2];
+        Assert.Equal([7UL], cpu1.Values(cpu1.Descriptors[0]).ToArray());
+        Assert.Equal([1UL], cpu1.Values(cpu1.Descriptors[1]).ToArray());
+        Assert.Equal([0UL, 1, 2], cpu1.Values(cpu1.Descriptors[2]).ToArray());
+        Assert.Equal(KvmStatType.LogHistogram, cpu1.Descriptors[2].Type);
+        Assert.Equal([12UL], only.Blocks[0].Values(only.Blocks[0].Descriptors[0]).ToArray());
+    }
+
+    [Theory]
+    [InlineData("qemu-system-x86_64|-qmp|unix:/run/a.sock,server=on,wait=off", "/run/a.sock")]
+    [InlineData("qemu|-qmp|unix:/run/b.sock,server,nowait", "/run/b.sock")]
+    [InlineData("qemu|--qmp-pretty|unix:/run/with,,comma.sock,server=on", "/run/with,comma.sock")]
+    [InlineData("qemu|-chardev|socket,id=mon0,path=/run/c.sock,server=on,wait=off|-mon|chardev=mon0,mode=control", "/run/c.sock")]
+    [InlineData("qemu|-chardev|socket,id=hmp,path=/run/h.sock,server=on|-mon|chardev=hmp,mode=readline", "")]
+    [InlineData("qemu|-qmp|tcp:127.0.0.1:4444,server=on", "")]
+    [InlineData("qemu|-chardev|socket,id=charmonitor,fd=24,server=on|-mon|chardev=charmonitor,id=monitor,mode=control", "")]
+    public void FindsQmpSocketsOnQemuCommandLines(string argv, string expected)
+    {
+        IReadOnlyList<string> sockets = QmpSocketDiscovery.FromCmdline(argv.Split('|'));
+        Assert.Equal(expected.Length == 0 ? [] : [expected], sockets);
+    }
+}
