@@ -99,7 +99,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         catch (EnvironmentException)
         {
             reader.Dispose();
-            string who = pid > 0 ? $"process {pid} keeps" : "no running VM keeps";
+            string who = pid > 0 ? $"process {pid} keeps no" : "no running VM keeps";
             throw reader.LastCopyError is Interop.Errno.EPERM or Interop.Errno.EACCES
                 ? new EnvironmentException(
                     $"copying a VM's statistics descriptors is not permitted (pidfd_getfd: {Interop.Errno.Describe(reader.LastCopyError)}).",

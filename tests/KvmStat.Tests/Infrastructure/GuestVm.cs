@@ -23,11 +23,27 @@ internal sealed class GuestVm : IDisposable
         Vcpus = numbers.Length - 1;
     }
 
-    internal static GuestVm Start(string name, int vcpus, int outs, int mmio) =>
+    internal static GuestVm Start(string name, int vcpus, int outs, int mmio, bool holdStats = false) =>
         new(ChildProcess.Start(PublishedBinary.TestExecutable,
             ["guest", "-name", name, "--vcpus", vcpus.ToString(CultureInfo.InvariantCulture),
-             "--outs", outs.ToString(CultureInfo.InvariantCulture), "--mmio", mmio.ToString(CultureInfo.InvariantCulture)]),
+             "--outs", outs.ToString(CultureInfo.InvariantCulture), "--mmio", mmio.ToString(CultureInfo.InvariantCulture),
+             .. holdStats ? new[] { "--hold-stats" } : []]),
             name, outs, mmio);
+
+    /// <summary>The guest's own reading of its statistics descriptors: "ID NAME" → first value.</summary>
+    internal Dictionary<string, long> OwnStats()
+    {
+        int ends = _process.Output.Lines.Count(l => l == "end");
+        _process.WriteLine("stats");
+        string[] lines = _process.Output.WaitFor(l => l.Count(x => x == "end") > ends, s_timeout, "guest stats");
+        var stats = new Dictionary<string, long>();
+        foreach (string line in lines.Where(l => l.StartsWith("stats ", StringComparison.Ordinal)))
+        {
+            string[] parts = line.Split(' ');
+            stats[$"{parts[1]} {parts[2]}"] = long.Parse(parts[6].Split(',')[0], CultureInfo.InvariantCulture);
+        }
+        return stats;
+    }
 
     internal int Pid { get; }
 

@@ -1,0 +1,136 @@
+using System.Net.Sockets;
+using System.Text;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Integration;
+
+/// <summary>KVM's binary statistics for real: descriptors held by the test guest, and QEMU's QMP.</summary>
+[Collection(KvmCollection.Name)]
+[Trait("Category", KvmCollection.Category)]
+public class BinaryStatsTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+
+    private static void RequireQemu()
+    {
+        Kvm.Require();
+        Assert.SkipUnless(QemuVm.Available, "qemu-system-x86 is not installed (./test.sh installs it)");
+    }
+
+    [Fact]
+    public void HeldDescriptorsGiveExactPerVcpuCounts()
+    {
+        Kvm.Require();
+        using var guest = GuestVm.Start($"held-{Environment.ProcessId}", vcpus: 2, outs: 120, mmio: 9, holdStats: true);
+        using ChildProcess tool = ChildProcess.StartTool(
+            "--binary-stats", "-1", "--verbose", "-p", guest.Pid.ToString(), "-f", "(exits|mmio_exits|halt_exits)");
+        tool.Error.WaitForLine(l => l.EndsWith("counting started", StringComparison.Ordinal), s_timeout, "counting started");
+        guest.Run();
+        Assert.Equal(0, tool.WaitForExit(s_timeout));
+
+        Dictionary<string, (long Total, long Delta)> fields = OutputParsers.Batch(tool.Output.Text);
+        // Each vCPU: 120 port writes, 9 MMIO writes and a halt, each one exit.
+        Assert.Equal(130, fields["exits(vcpu0)"].Total);
+        Assert.Equal(130, fields["exits(vcpu1)"].Total);
+        Assert.Equal(260, fields["exits"].Total);
+        Assert.Equal(260, fields["exits"].Delta);
+        Assert.Equal(18, fields["mmio_exits"].Total);
+        Assert.Equal(9, fields["mmio_exits(vcpu1)"].Total);
+        Assert.Equal(2, fields["halt_exits"].Total);
+
+        // The guest's own reading of the same descriptors agrees.
+        Dictionary<string, long> own = guest.OwnStats();
+        Assert.Equal(own["kvm-" + guest.Pid + "/vcpu-0 exits"], fields["exits(vcpu0)"].Total);
+        Assert.Equal(own["kvm-" + guest.Pid + "/vcpu-1 mmio_exits"], fields["mmio_exits(vcpu1)"].Total);
+    }
+
+    [Fact]
+    public void HeldDescriptorsInALogByGuestName()
+    {
+        Kvm.Require();
+        using var guest = GuestVm.Start($"heldlog-{Environment.ProcessId}", vcpus: 1, outs: 40, mmio: 2, holdStats: true);
+        using ChildProcess tool = ChildProcess.StartTool(
+            "--binary-stats", "-l", "-s", "0.2", "--verbose", "-g", guest.Name, "-f", "(exits|halt_exits)$");
+        tool.Error.WaitForLine(l => l.EndsWith("counting started", StringComparison.Ordinal), s_timeout, "counting started");
+        guest.Run();
+        tool.Output.WaitFor(lines => OutputParsers.SumLog(lines, csv: false).GetValueOrDefault("exits") == 43, s_timeout, "43 exits logged");
+        tool.Signal(ChildProcess.SIGTERM);
+        Assert.Equal(0, tool.WaitForExit(s_timeout));
+        Assert.Equal("exits halt_exits ", tool.Output.Lines[0]);
+        Assert.Equal(1, OutputParsers.SumLog(tool.Output.Lines, csv: false)["halt_exits"]);
+    }
+
+    [Fact]
+    public void WithoutHeldDescriptorsTheFixIsNamed()
+    {
+        Kvm.Require();
+        using var guest = GuestVm.Start($"noheld-{Environment.ProcessId}", vcpus: 1, outs: 1, mmio: 1);
+        (int code, _, string error) = ChildProcess.RunTool(s_timeout, "--binary-stats", "-1", "-p", guest.Pid.ToString());
+        Assert.Equal(1, code);
+        Assert.Contains($"process {guest.Pid} keeps no KVM binary statistics descriptors open", error);
+        Assert.Contains("--qmp", error);
+    }
+
+    [Fact]
+    public void QmpGivesPerVcpuExitsOfARealQemuAndReleasesTheSocket()
+    {
+        RequireQemu();
+        using var qemu = new QemuVm($"qmp-{Environment.ProcessId}", vcpus: 2);
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, "--qmp", qemu.QmpSocket, "-1", "-s", "1", "-f", "(exits|halt_wait_hist|pages_4k)");
+        Assert.Equal(0, code);
+        Dictionary<string, (long Total, long Delta)> fields = OutputParsers.Batch(output);
+        Assert.True(fields["exits"].Total > 0, $"no exits counted:\n{output}\n{error}");
+        Assert.Equal(fields["exits"].Total, fields["exits(vcpu0)"].Total + fields["exits(vcpu1)"].Total);
+        Assert.Contains("halt_wait_hist_p50_us", fields.Keys);
+        Assert.Contains("halt_wait_hist_p99_us", fields.Keys);
+        Assert.Contains("pages_4k", fields.Keys);
+
+        // The tool held the one QMP client slot only for its queries: a new client is greeted at once.
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = 2000 };
+        socket.Connect(new UnixDomainSocketEndPoint(qemu.QmpSocket));
+        byte[] greeting = new byte[256];
+        int n = socket.Receive(greeting);
+        Assert.StartsWith("{\"QMP\"", Encoding.ASCII.GetString(greeting, 0, n));
+    }
+
+    [Fact]
+    public void QmpAutoFindsTheSocketAndWarnsAboutOldQemuInterruptions()
+    {
+        RequireQemu();
+        using var qemu = new QemuVm($"auto-{Environment.ProcessId}", vcpus: 1);
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, "--qmp", "auto", "-g", qemu.Name, "-1", "-s", "0.5", "-f", "exits$");
+        Assert.Equal(0, code);
+        Assert.True(OutputParsers.Batch(output)["exits"].Total >= 0);
+        Assert.Contains("makes every vCPU leave the guest for each query-stats (fixed in 8.1)", error);
+        Assert.Contains("2 times a second", error);
+    }
+
+    [Fact]
+    public void LockedDebugfsOffersTheBinaryStatistics()
+    {
+        RequireQemu();
+        using var qemu = new QemuVm($"hint-{Environment.ProcessId}", vcpus: 1);
+        (int code, _, string error) = ChildProcess.RunTool(s_timeout, "-d", "-f", "exits", "-1");
+        Assert.SkipWhen(code == 0, "debugfs counters are readable on this host");
+        Assert.Equal(1, code);
+        Assert.Contains("lockdown", error);
+        Assert.Contains("add --qmp auto", error);
+    }
+
+    [Fact]
+    public void DoctorReportsWhatReachesEachVm()
+    {
+        RequireQemu();
+        using var qemu = new QemuVm($"doc-{Environment.ProcessId}", vcpus: 1);
+        using var guest = GuestVm.Start($"docg-{Environment.ProcessId}", vcpus: 2, outs: 1, mmio: 1, holdStats: true);
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, "--doctor");
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        Assert.Contains("tracefs", output);
+        Assert.Contains("kvm_exit", output);
+        string qemuLine = Assert.Single(output.Split('\n'), l => l.Contains($"pid {qemu.Pid}"));
+        Assert.Contains($"QMP {qemu.QmpSocket} (QEMU ", qemuLine);
+        string guestLine = Assert.Single(output.Split('\n'), l => l.Contains($"pid {guest.Pid}"));
+        Assert.Contains("3 held stats descriptors (--binary-stats)", guestLine);
+    }
+}
