@@ -181,6 +181,17 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             foreach (string name in debugfs.AllFieldNames)
                 names.Add(name);
         }
+        var parents = new FieldSelection(FieldFilter.All, Children: false);
+        if (options.BinaryStats)
+        {
+            using BinaryStatsSource held = OpenHeldDescriptors(parents, 0);
+            names.UnionWith(held.Fields.Select(f => f.Name));
+        }
+        if (options.UsesQmp)
+        {
+            using BinaryStatsSource qmp = OpenQmp(parents, 0);
+            names.UnionWith(qmp.Fields.Select(f => f.Name));
+        }
         return [.. names];
     }
 }
