@@ -65,6 +65,10 @@ internal static class CommandLine
         Arity = ArgumentArity.OneOrMore,
         AllowMultipleArgumentsPerToken = false,
     };
+    internal static readonly Option<bool> Json = new("--json")
+    {
+        Description = "with -1, -l or -L: write JSON Lines, one object per sample (totals, deltas, units, per guest and per vCPU)",
+    };
     internal static readonly Option<bool> Doctor = new("--doctor") { Description = "report what this host offers and why a source does not work, then exit" };
 
     internal static RootCommand Build()
@@ -72,7 +76,7 @@ internal static class CommandLine
         var root = new RootCommand(Description)
         {
             Once, Csv, Debugfs, Fields, Guest, IncludePast, Log, LogFile, Pid, Delay, Tracepoints, SkipZero, Verbose,
-            BinaryStats, Qmp, Doctor,
+            BinaryStats, Qmp, Doctor, Json,
         };
         return root;
     }
@@ -96,6 +100,7 @@ internal static class CommandLine
             BinaryStats = result.GetValue(BinaryStats),
             Qmp = result.GetValue(Qmp) ?? [],
             Doctor = result.GetValue(Doctor),
+            Json = result.GetValue(Json),
         };
 
         if (result.GetValue(Pid) is string pidText)
@@ -119,6 +124,10 @@ internal static class CommandLine
             throw new UsageException("option -L/--log-to-file needs a file name.");
         if (options.Guest is "")
             throw new UsageException("option -g/--guest needs a guest name.");
+        if (options.Json && options.Csv)
+            throw new UsageException("options --json and -c/--csv choose different formats: use one of them.");
+        if (options.Json && !options.Once && !options.Logging)
+            throw new UsageException("option --json requires -1, -l/--log or -L/--log-to-file.");
         if (options.Qmp.Any(string.IsNullOrWhiteSpace))
             throw new UsageException("option --qmp needs a socket path, or auto.");
         if (options.Fields is string fields && fields != "help")

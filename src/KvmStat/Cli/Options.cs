@@ -24,6 +24,7 @@ internal sealed record Options
     internal bool BinaryStats { get; init; }
     internal IReadOnlyList<string> Qmp { get; init; } = [];
     internal bool Doctor { get; init; }
+    internal bool Json { get; init; }
 
     internal bool UsesQmp => Qmp.Count > 0;
 

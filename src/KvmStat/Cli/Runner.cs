@@ -40,13 +40,17 @@ internal static class Runner
         using var signals = new Signals(handleHangup: options.LogFile is not null);
         void Ready() => reporter.Verbose("counting started");
 
+        using GuestStats? guests = options.Json ? session.OpenGuestStats(options) : null;
+        IStatsRenderer renderer = options.Json
+            ? new JsonRenderer(sink, guests, session.Pid, session.GuestName, options.SkipZeroRecords)
+            : options.Once
+                ? new BatchRenderer(sink)
+                : new LogRenderer(sink, options.Csv ? new CsvLogFormat() : new PlainLogFormat(), options.SkipZeroRecords);
         if (options.Once)
         {
             double seconds = options.DelayGiven ? options.Delay : 1.0;
-            return Modes.RunBatch(session.Stats, seconds, signals, new BatchRenderer(sink), Ready);
+            return Modes.RunBatch(session.Stats, seconds, signals, renderer, Ready);
         }
-        ILogFormat format = options.Csv ? new CsvLogFormat() : new PlainLogFormat();
-        var renderer = new LogRenderer(sink, format, options.SkipZeroRecords);
         return Modes.RunLog(session.Stats, options.Delay, signals, renderer, sink, Ready);
     }
 

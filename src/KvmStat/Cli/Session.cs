@@ -9,12 +9,18 @@ namespace KvmStat.Cli;
 /// </summary>
 internal sealed class Session : IDisposable
 {
-    private Session(StatsCollector stats, int pid, string? guestName)
+    private Session(StatsCollector stats, int pid, string? guestName, SourceFactory factory, GuestFinder guests)
     {
         Stats = stats;
         Pid = pid;
         GuestName = guestName;
+        Factory = factory;
+        Guests = guests;
     }
+
+    internal SourceFactory Factory { get; }
+
+    internal GuestFinder Guests { get; }
 
     internal StatsCollector Stats { get; }
 
@@ -25,10 +31,22 @@ internal sealed class Session : IDisposable
 
     internal static Session Open(Options options, HostPaths paths, Reporter reporter)
     {
-        (int pid, string? guestName) = ResolveVm(options, new GuestFinder(paths));
+        var guests = new GuestFinder(paths);
+        (int pid, string? guestName) = ResolveVm(options, guests);
         var factory = new SourceFactory(options, paths, reporter);
-        StatsCollector stats = factory.Open(new FieldSelection(FieldFilter.Create(options.Fields), Children: true), pid);
-        return new Session(stats, pid, guestName);
+        StatsCollector stats = factory.Open(Selection(options), pid);
+        return new Session(stats, pid, guestName, factory, guests);
+    }
+
+    /// <summary>The non-interactive modes show what -f selects, children included.</summary>
+    internal static FieldSelection Selection(Options options) => new(FieldFilter.Create(options.Fields), Children: true);
+
+    /// <summary>Per-guest statistics for the structured outputs (all VMs; with -p the whole sample is one VM).</summary>
+    internal GuestStats? OpenGuestStats(Options options)
+    {
+        if (Pid > 0)
+            return null;
+        return new GuestStats(Factory.OpenPerVm(Selection(options), children: true), Guests.NameOf);
     }
 
     /// <summary>-p or -g to a pid (0 for all VMs), with plain errors for every way that can fail.</summary>

@@ -131,9 +131,10 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     /// Per-VM values for the per-guest view: tracepoints on every VM thread when tracepoints are
     /// in use (this works under lockdown), else debugfs folders. Children are never needed there.
     /// </summary>
-    internal IPerVmSource OpenPerVm(FieldSelection selection)
+    internal IPerVmSource OpenPerVm(FieldSelection selection, bool children = false)
     {
-        var parents = selection with { Children = false };
+        // Per-thread counters on every VM thread: children (exit reasons) would multiply them.
+        var parents = selection with { Children = children && !options.UseTracepoints && selection.Children };
         if (options.UseTracepoints)
             return new PerVmTracepointSource(CounterSet(parents), paths);
         if (options.BinaryStats)

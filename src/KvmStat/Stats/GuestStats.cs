@@ -2,17 +2,23 @@ using KvmStat.Sources;
 
 namespace KvmStat.Stats;
 
-/// <summary>One running VM in the per-guest view: all its selected events together.</summary>
-internal sealed class GuestStat(int pid, string name)
+/// <summary>One running VM: all its selected events together, and each field on its own.</summary>
+internal sealed class GuestStat(int pid, string name, int fieldCount)
 {
     internal int Pid { get; } = pid;
 
     /// <summary>The guest name (untrusted: escape before showing), or "" without -name.</summary>
     internal string Name { get; } = name;
 
+    /// <summary>The parent counters summed: the per-guest view's row.</summary>
     internal long Total { get; set; }
 
     internal long Delta { get; set; }
+
+    /// <summary>Per field of <see cref="GuestStats.Fields"/>: counts since the VM was first seen (gauges: values).</summary>
+    internal long[] FieldTotals { get; } = new long[fieldCount];
+
+    internal long[] FieldDeltas { get; } = new long[fieldCount];
 }
 
 /// <summary>
@@ -38,6 +44,8 @@ internal sealed class GuestStats : IDisposable
 
     internal IReadOnlyList<GuestStat> Guests => _guests;
 
+    internal IReadOnlyList<StatField> Fields => _source.Fields;
+
     internal double IntervalSeconds { get; private set; }
 
     internal int SampleCount { get; private set; }
@@ -60,9 +68,16 @@ internal sealed class GuestStats : IDisposable
                 if (_source.Fields[i].Parent is null && _source.Fields[i].Kind == StatKind.Counter)
                     total += reading.Values[i];
             }
-            GuestStat guest = Find(_previous, reading.Pid) ?? new GuestStat(reading.Pid, _nameOf(reading.Pid) ?? "");
+            GuestStat? known = Find(_previous, reading.Pid);
+            GuestStat guest = known ?? new GuestStat(reading.Pid, _nameOf(reading.Pid) ?? "", reading.Values.Length);
             guest.Delta = total - guest.Total;
             guest.Total = total;
+            for (int i = 0; i < reading.Values.Length; i++)
+            {
+                // A VM's first reading is its baseline for deltas, like the first sample of the whole host.
+                guest.FieldDeltas[i] = reading.Values[i] - (known is null && _source.Fields[i].Kind != StatKind.Counter ? reading.Values[i] : guest.FieldTotals[i]);
+                guest.FieldTotals[i] = reading.Values[i];
+            }
             _guests.Add(guest);
         }
         SampleCount++;

@@ -85,17 +85,19 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
             {
                 if (!taken.Add(descriptor.Name))
                     continue;
-                var candidates = new List<StatField> { new(descriptor.Name, null, KindOf(descriptor)) };
+                string? unit = descriptor.IsHistogram ? null : HistogramPercentiles.RawUnit(descriptor);
+                var candidates = new List<StatField> { new(descriptor.Name, null, KindOf(descriptor), unit) };
                 if (descriptor.IsHistogram)
                 {
                     (string suffix, _) = HistogramPercentiles.DisplayUnit(descriptor);
                     foreach ((string label, _) in HistogramPercentiles.Shown)
-                        candidates.Add(new StatField($"{descriptor.Name}_{label}{(suffix.Length > 0 ? "_" + suffix : "")}", null, StatKind.Gauge));
+                        candidates.Add(new StatField($"{descriptor.Name}_{label}{(suffix.Length > 0 ? "_" + suffix : "")}", null, StatKind.Gauge,
+                            suffix.Length > 0 ? suffix : null));
                 }
                 else if (perVcpu)
                 {
                     foreach (int vcpu in vcpus)
-                        candidates.Add(new StatField(ChildName(descriptor.Name, vcpu), descriptor.Name, KindOf(descriptor)));
+                        candidates.Add(new StatField(ChildName(descriptor.Name, vcpu), descriptor.Name, KindOf(descriptor), unit));
                 }
 
                 List<StatField> chosen = selection.Select(candidates, f => f.Name, f => f.Parent);

@@ -14,6 +14,24 @@ internal static class HistogramPercentiles
         _ => ("", descriptor.Scale),
     };
 
+    /// <summary>The unit of a raw value, for structured outputs: "ns" for seconds × 10^-9, "bytes", "boolean"...</summary>
+    internal static string? RawUnit(KvmStatDescriptor descriptor) => descriptor.Unit switch
+    {
+        KvmStatUnit.Seconds when descriptor.Base == 10 => descriptor.Exponent switch
+        {
+            0 => "s",
+            -3 => "ms",
+            -6 => "us",
+            -9 => "ns",
+            _ => $"1e{descriptor.Exponent}s",
+        },
+        KvmStatUnit.Seconds => $"2^{descriptor.Exponent}s",
+        KvmStatUnit.Bytes => descriptor.Exponent == 0 ? "bytes" : $"{descriptor.Base}^{descriptor.Exponent}bytes",
+        KvmStatUnit.Cycles => "cycles",
+        KvmStatUnit.Boolean => "boolean",
+        _ => null,
+    };
+
     /// <summary>
     /// The value below which <paramref name="fraction"/> of the samples fall, interpolated linearly
     /// inside its bucket (the open last bucket gives its lower bound); 0 without samples.
