@@ -3,6 +3,8 @@ using KvmStat.Cli;
 using KvmStat.Output;
 using KvmStat.Sources.Tracing;
 
+ResidentMemory.FaultOnlyWhatRuns();
+
 AppDomain.CurrentDomain.UnhandledException += (_, e) =>
 {
     // A failure on a background thread: one line, never a stack trace.

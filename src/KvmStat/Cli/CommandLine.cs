@@ -69,6 +69,12 @@ internal static class CommandLine
     {
         Description = "with -1, -l or -L: write JSON Lines, one object per sample (totals, deltas, units, per guest and per vCPU)",
     };
+    internal static readonly Option<string?> Serve = new("--serve")
+    {
+        Description = "serve Prometheus/OpenMetrics metrics at http://ADDRESS/metrics (default 127.0.0.1:9576; \"*:PORT\" for all interfaces)",
+        HelpName = "ADDRESS",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
     internal static readonly Option<bool> Doctor = new("--doctor") { Description = "report what this host offers and why a source does not work, then exit" };
 
     internal static RootCommand Build()
@@ -76,7 +82,7 @@ internal static class CommandLine
         var root = new RootCommand(Description)
         {
             Once, Csv, Debugfs, Fields, Guest, IncludePast, Log, LogFile, Pid, Delay, Tracepoints, SkipZero, Verbose,
-            BinaryStats, Qmp, Doctor, Json,
+            BinaryStats, Qmp, Doctor, Json, Serve,
         };
         return root;
     }
@@ -101,6 +107,8 @@ internal static class CommandLine
             Qmp = result.GetValue(Qmp) ?? [],
             Doctor = result.GetValue(Doctor),
             Json = result.GetValue(Json),
+            Serve = result.GetValue(Serve),
+            Serving = result.GetResult(Serve) is not null,
         };
 
         if (result.GetValue(Pid) is string pidText)
@@ -128,6 +136,10 @@ internal static class CommandLine
             throw new UsageException("options --json and -c/--csv choose different formats: use one of them.");
         if (options.Json && !options.Once && !options.Logging)
             throw new UsageException("option --json requires -1, -l/--log or -L/--log-to-file.");
+        if (options.Serving && (options.Once || options.Logging || options.Json))
+            throw new UsageException("option --serve is a mode of its own: it does not go with -1, -l, -L or --json.");
+        if (options.Serving)
+            _ = ExporterMode.ParseAddress(options.Serve ?? ExporterMode.DefaultAddress);
         if (options.Qmp.Any(string.IsNullOrWhiteSpace))
             throw new UsageException("option --qmp needs a socket path, or auto.");
         if (options.Fields is string fields && fields != "help")

@@ -26,6 +26,10 @@ internal sealed record Options
     internal bool Doctor { get; init; }
     internal bool Json { get; init; }
 
+    /// <summary>--serve: the address, or null for the default; see <see cref="Serving"/>.</summary>
+    internal string? Serve { get; init; }
+    internal bool Serving { get; init; }
+
     internal bool UsesQmp => Qmp.Count > 0;
 
     /// <summary>--qmp auto finds the sockets on QEMU command lines; null means that, else the paths.</summary>

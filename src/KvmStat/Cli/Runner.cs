@@ -31,6 +31,8 @@ internal static class Runner
         if (options.FieldsHelp)
             return ListFields(options, paths, output, reporter);
 
+        if (options.Serving)
+            return ExporterMode.Run(options, paths, reporter);
         if (!options.Once && !options.Logging)
             return RunScreen(options, paths, reporter);
 

@@ -42,7 +42,8 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     }
 
     /// <summary>A collector over every chosen source, for all VMs (pid 0) or one.</summary>
-    internal StatsCollector Open(FieldSelection selection, int pid)
+    /// <param name="binary">Include the binary statistics (the exporter reads those itself, per VM and vCPU).</param>
+    internal StatsCollector Open(FieldSelection selection, int pid, bool binary = true)
     {
         var sources = new List<IStatsSource>(2);
         try
@@ -66,9 +67,9 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
                         $"debugfs has no statistics folder for pid {pid} (no {paths.DebugfsKvm}/{pid}-*).",
                         "Is it a KVM process? Without -d, tracepoints count per thread of any process.");
             }
-            if (options.BinaryStats)
+            if (options.BinaryStats && binary)
                 sources.Add(OpenHeldDescriptors(selection, pid));
-            if (options.UsesQmp)
+            if (options.UsesQmp && binary)
                 sources.Add(OpenQmp(selection, pid));
             if (options.UseTracepoints)
                 sources.Add(OpenTracepoints(selection, pid));
@@ -85,6 +86,25 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
                 $"no field matches \"{selection.Filter.Pattern}\".",
                 "List the available fields with: kvm_stat -f help");
         return new StatsCollector(sources);
+    }
+
+    /// <summary>The raw binary-statistics reader the options ask for (held descriptors and/or QMP), or null.</summary>
+    internal IVmStatsReader? OpenBinaryReader(int pid)
+    {
+        var readers = new List<IVmStatsReader>();
+        if (options.BinaryStats)
+            readers.Add(new HeldDescriptorReader(paths, pid));
+        if (options.UsesQmp)
+        {
+            var qmp = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn);
+            readers.Add(pid > 0 ? new OneVmReader(qmp, pid) : qmp);
+        }
+        return readers.Count switch
+        {
+            0 => null,
+            1 => readers[0],
+            _ => new CombinedReader(readers),
+        };
     }
 
     private BinaryStatsSource OpenHeldDescriptors(FieldSelection selection, int pid)

@@ -48,6 +48,17 @@ internal sealed class StatsCollector : IDisposable
 
     internal IReadOnlyList<IStatsSource> Sources => _sources;
 
+    /// <summary>The source that provides field <paramref name="index"/>.</summary>
+    internal IStatsSource SourceOf(int index)
+    {
+        for (int s = _sources.Length - 1; s >= 0; s--)
+        {
+            if (index >= _offsets[s])
+                return _sources[s];
+        }
+        throw new ArgumentOutOfRangeException(nameof(index));
+    }
+
     internal IReadOnlyList<StatField> Fields => _fields;
 
     /// <summary>Field indices in name order (ordinal, like Python's sorted()).</summary>
