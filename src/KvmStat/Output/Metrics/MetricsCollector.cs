@@ -35,6 +35,8 @@ internal sealed class MetricsCollector : IDisposable
     private string? _text;
     private string? _openMetrics;
 
+    private readonly Timer _follower;
+
     internal MetricsCollector(StatsCollector? host, GuestStats? guests, IVmStatsReader? binary, FieldFilter filter, Func<int, string?> nameOf)
     {
         _host = host;
@@ -44,6 +46,32 @@ internal sealed class MetricsCollector : IDisposable
         _nameOf = nameOf;
         _host?.Sample();
         _guests?.Sample();
+        // VMs that start between scrapes are found within a second, so their counters start early
+        // (a scrape interval of a minute would otherwise lose the VM's first minute).
+        _follower = new Timer(_ => Follow(), null, s_follow, s_follow);
+    }
+
+    private static readonly TimeSpan s_follow = TimeSpan.FromSeconds(1);
+
+    private void Follow()
+    {
+        lock (_lock)
+        {
+            if (_sampledAt != 0 && Stopwatch.GetElapsedTime(_sampledAt) < s_follow)
+                return;
+            SampleNow();
+        }
+    }
+
+    private void SampleNow()
+    {
+        _host?.Sample();
+        _guests?.Sample();
+        _binary?.Read(_vms);
+        ForgetNamesOfGoneVms();
+        _sampledAt = Stopwatch.GetTimestamp();
+        _text = null;
+        _openMetrics = null;
     }
 
     /// <summary>The exposition in the asked format, and its content type.</summary>
@@ -52,15 +80,7 @@ internal sealed class MetricsCollector : IDisposable
         lock (_lock)
         {
             if (_sampledAt == 0 || Stopwatch.GetElapsedTime(_sampledAt) > s_reuse)
-            {
-                _host?.Sample();
-                _guests?.Sample();
-                _binary?.Read(_vms);
-                ForgetNamesOfGoneVms();
-                _sampledAt = Stopwatch.GetTimestamp();
-                _text = null;
-                _openMetrics = null;
-            }
+                SampleNow();
             var writer = new MetricsWriter(openMetrics);
             string body = openMetrics ? _openMetrics ??= Render(writer) : _text ??= Render(writer);
             return (body, writer.ContentType);
@@ -165,7 +185,7 @@ internal sealed class MetricsCollector : IDisposable
         }
         else
         {
-            w.Family(prefix + name, template.Type == KvmStatType.Cumulative ? "counter" : "gauge", help);
+            w.Family(prefix + BaseUnitName(name, template), template.Type == KvmStatType.Cumulative ? "counter" : "gauge", help);
         }
 
         foreach (VmStatsBlocks vm in _vms)
@@ -186,12 +206,39 @@ internal sealed class MetricsCollector : IDisposable
                 if (descriptor.IsHistogram)
                     WriteHistogram(w, descriptor, labels, values);
                 else if (descriptor.Type == KvmStatType.Cumulative)
-                    w.Counter(labels, Monotonic($"{prefix}{name}\0{guest}\0{pid}\0{block.VcpuIndex}", (long)values[0]));
+                    w.Sample("_total", labels, InBaseUnit(descriptor, Monotonic($"{prefix}{name}\0{guest}\0{pid}\0{block.VcpuIndex}", (long)values[0])));
                 else
-                    w.Gauge(labels, (long)values[0]);
+                    w.Sample("", labels, InBaseUnit(descriptor, (long)values[0]));
             }
         }
     }
+
+    /// <summary>
+    /// Prometheus wants base units in names and values: halt_wait_ns (seconds × 10^-9) becomes
+    /// halt_wait_seconds, in seconds.
+    /// </summary>
+    internal static string BaseUnitName(string name, KvmStatDescriptor descriptor)
+    {
+        switch (descriptor.Unit)
+        {
+            case KvmStatUnit.Seconds:
+                foreach (string abbreviation in new[] { "_ns", "_us", "_ms", "_s" })
+                {
+                    if (name.EndsWith(abbreviation, StringComparison.Ordinal))
+                        return name[..^abbreviation.Length] + "_seconds";
+                }
+                return name.EndsWith("_seconds", StringComparison.Ordinal) ? name : name + "_seconds";
+            case KvmStatUnit.Bytes:
+                return name.EndsWith("_bytes", StringComparison.Ordinal) ? name : name + "_bytes";
+            default:
+                return name;
+        }
+    }
+
+    private static string InBaseUnit(KvmStatDescriptor descriptor, long raw) =>
+        descriptor.Unit is KvmStatUnit.Seconds or KvmStatUnit.Bytes && descriptor.Scale != 1
+            ? MetricsWriter.Float(raw * descriptor.Scale)
+            : raw.ToString(CultureInfo.InvariantCulture);
 
     private static void WriteHistogram(MetricsWriter w, KvmStatDescriptor descriptor, (string, string)[] labels, ReadOnlySpan<ulong> buckets)
     {
@@ -204,7 +251,8 @@ internal sealed class MetricsCollector : IDisposable
             withLe[^1] = ("le", MetricsWriter.Float(upper));
             w.Sample("_bucket", withLe, cumulative.ToString(CultureInfo.InvariantCulture));
         }
-        w.Sample("_count", labels, cumulative.ToString(CultureInfo.InvariantCulture));
+        // No _count: KVM histograms have no sum, and OpenMetrics allows _count only with _sum.
+        // The +Inf bucket is the count.
     }
 
     private static KvmStatDescriptor? Find(IStatsBlock block, string name)
@@ -250,6 +298,7 @@ internal sealed class MetricsCollector : IDisposable
 
     public void Dispose()
     {
+        _follower.Dispose();
         _host?.Dispose();
         _guests?.Dispose();
         _binary?.Dispose();

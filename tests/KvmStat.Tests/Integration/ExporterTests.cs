@@ -1,0 +1,306 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Integration;
+
+/// <summary>The Prometheus/OpenMetrics endpoint of the published binary, checked by the real tools.</summary>
+[Collection(KvmCollection.Name)]
+[Trait("Category", KvmCollection.Category)]
+public partial class ExporterTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+    private const string OpenMetricsAccept = "application/openmetrics-text; version=1.0.0";
+
+    private sealed class Exporter : IDisposable
+    {
+        private readonly ChildProcess _process;
+
+        internal Exporter(params string[] extra)
+        {
+            Port = Loopback.FreePort();
+            _process = ChildProcess.StartTool(["--serve", $"127.0.0.1:{Port}", "--verbose", .. extra]);
+            _process.Error.WaitForLine(l => l.EndsWith("counting started", StringComparison.Ordinal), s_timeout, "exporter ready");
+        }
+
+        internal int Port { get; }
+
+        internal string Url => $"http://127.0.0.1:{Port}/metrics";
+
+        internal ChildProcess Process => _process;
+
+        /// <summary>Waits until the exporter follows a VM that started after it (it looks every second).</summary>
+        internal void WaitForGuest(int pid) => WaitForSeries($"pid=\"{pid}\",event=\"kvm_pio\"}}");
+
+        /// <summary>Scrapes until a series shows (scrapes within half a second share a sample).</summary>
+        internal string WaitForSeries(string series)
+        {
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                string text = Scrape();
+                if (text.Contains(series, StringComparison.Ordinal))
+                    return text;
+                if (clock.Elapsed > s_timeout)
+                    throw new TimeoutException($"the exporter did not show {series}");
+                Thread.Sleep(100);
+            }
+        }
+
+        internal string Scrape(bool openMetrics = false)
+        {
+            using HttpClient client = Loopback.Client();
+            using var request = new HttpRequestMessage(HttpMethod.Get, Url);
+            if (openMetrics)
+                request.Headers.Accept.Add(MediaTypeWithQualityHeaderValue.Parse(OpenMetricsAccept));
+            using HttpResponseMessage response = client.Send(request);
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(openMetrics ? "application/openmetrics-text" : "text/plain", response.Content.Headers.ContentType?.MediaType);
+            return response.Content.ReadAsStringAsync().GetAwaiter().GetResult();
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Signal(ChildProcess.SIGTERM);
+                _process.WaitForExit(s_timeout);
+            }
+            _process.Dispose();
+        }
+    }
+
+    private static (int Code, string Output) RunTool(string file, string arguments, string? input = null)
+    {
+        var info = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        using var process = System.Diagnostics.Process.Start(info)!;
+        process.StandardInput.Write(input ?? "");
+        process.StandardInput.Close();
+        string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output);
+    }
+
+    [GeneratedRegex(@"^kvm_events_total\{event=""(?<event>[^""]+)""\} (?<value>\d+)$", RegexOptions.Multiline)]
+    private static partial Regex HostCounter();
+
+    private static Dictionary<string, long> HostCounters(string text) =>
+        HostCounter().Matches(text).ToDictionary(m => m.Groups["event"].Value, m => long.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
+
+    [Fact]
+    public void PromtoolAndTheStrictOpenMetricsParserAcceptTheOutput()
+    {
+        Kvm.Require();
+        Assert.SkipUnless(File.Exists("/usr/bin/promtool"), "promtool is not installed (./test.sh installs prometheus)");
+        using var guest = GuestVm.Start("prom\"tool\\ \u001b[1m\u00e9", vcpus: 2, outs: 30, mmio: 2, holdStats: true);
+        using var exporter = new Exporter("--binary-stats", "-t");
+        guest.Run();
+
+        string text = exporter.Scrape();
+        (int code, string lint) = RunTool("promtool", "check metrics", text);
+        Assert.True(code == 0 && lint.Trim().Length == 0, $"promtool: {lint}");
+        Assert.Contains($"kvm_guest_events_total{{guest=\"prom\\\"tool\\\\ \u001b[1m\u00e9\",pid=\"{guest.Pid}\",event=\"kvm_pio\"}} 60", text);
+        Assert.Contains("# TYPE kvm_events_total counter", text);
+        Assert.Contains("# TYPE kvm_vcpu_halt_wait_hist_seconds histogram", text);
+        Assert.Contains($"kvm_vcpu_halt_wait_hist_seconds_bucket{{guest=\"prom\\\"tool\\\\ \u001b[1m\u00e9\",pid=\"{guest.Pid}\",vcpu=\"0\",le=\"+Inf\"}} ", text);
+        Assert.Contains("# TYPE kvm_vcpu_halt_wait_seconds_total counter", text);
+        Assert.Contains($"kvm_vcpu_exits_total{{guest=\"prom\\\"tool\\\\ \u001b[1m\u00e9\",pid=\"{guest.Pid}\",vcpu=\"1\"}} 33", text);
+
+        string openMetrics = exporter.Scrape(openMetrics: true);
+        Assert.EndsWith("# EOF\n", openMetrics);
+        Assert.Contains("# TYPE kvm_events counter", openMetrics);
+        string script = "import sys\nfrom prometheus_client.openmetrics.parser import text_string_to_metric_families\n" +
+                        "families = list(text_string_to_metric_families(sys.stdin.read()))\nprint(len(families))\n";
+        File.WriteAllText(Path.Join(Path.GetTempPath(), $"om-{Environment.ProcessId}.py"), script);
+        (code, string parsed) = RunTool("/usr/bin/python3", Path.Join(Path.GetTempPath(), $"om-{Environment.ProcessId}.py"), openMetrics);
+        Assert.True(code == 0, $"the OpenMetrics parser refused the exposition: {parsed}");
+        Assert.True(int.Parse(parsed.Trim(), CultureInfo.InvariantCulture) > 10);
+    }
+
+    [Fact]
+    public async Task ARealPrometheusScrapesTheGuestsExactCount()
+    {
+        Kvm.Require();
+        Assert.SkipUnless(File.Exists("/usr/bin/prometheus"), "prometheus is not installed (./test.sh installs it)");
+        string name = $"scraped-{Environment.ProcessId}";
+        using var guest = GuestVm.Start(name, vcpus: 2, outs: 111, mmio: 4);
+        using var exporter = new Exporter();
+        string folder = Directory.CreateTempSubdirectory("kvm_stat-prometheus-").FullName;
+        int prometheusPort = Loopback.FreePort();
+        File.WriteAllText(Path.Join(folder, "prometheus.yml"), $"""
+            global:
+              scrape_interval: 1s
+              evaluation_interval: 1s
+            scrape_configs:
+              - job_name: kvm_stat
+                static_configs:
+                  - targets: ['127.0.0.1:{exporter.Port}']
+            """);
+        try
+        {
+            using ChildProcess prometheus = ChildProcess.Start("prometheus",
+            [
+                $"--config.file={Path.Join(folder, "prometheus.yml")}", $"--storage.tsdb.path={Path.Join(folder, "data")}",
+                $"--web.listen-address=127.0.0.1:{prometheusPort}",
+            ]);
+            using HttpClient client = Loopback.Client();
+            string api = $"http://127.0.0.1:{prometheusPort}";
+            CancellationToken cancel = TestContext.Current.CancellationToken;
+            await Eventually(async () => (await client.GetAsync($"{api}/-/ready", cancel)).IsSuccessStatusCode, "Prometheus ready");
+
+            guest.Run();
+            string query = Uri.EscapeDataString($"kvm_guest_events_total{{guest=\"{name}\",event=\"kvm_pio\"}}");
+            double value = 0;
+            await Eventually(async () =>
+            {
+                string json = await client.GetStringAsync($"{api}/api/v1/query?query={query}", cancel);
+                using JsonDocument answer = JsonDocument.Parse(json);
+                JsonElement result = answer.RootElement.GetProperty("data").GetProperty("result");
+                if (result.GetArrayLength() == 0)
+                    return false;
+                value = double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture);
+                return value >= 222;
+            }, "the guest's kvm_pio in Prometheus");
+            Assert.Equal(222, value);
+
+            string targets = await client.GetStringAsync($"{api}/api/v1/targets", cancel);
+            Assert.Contains("\"health\":\"up\"", targets);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>Polls an HTTP condition (Prometheus's API has no way to wait) until it holds.</summary>
+    private static async Task Eventually(Func<Task<bool>> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                    return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            if (clock.Elapsed > s_timeout)
+                throw new TimeoutException($"{what}: not reached within {s_timeout}");
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
+    }
+
+    [Fact]
+    public async Task SlowAndBrokenClientsDoNotStallScrapes()
+    {
+        Kvm.Require();
+        using var exporter = new Exporter();
+        // 60 clients that send half a request and then nothing, and one that never reads its answer.
+        var stalled = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 60; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                socket.Connect("127.0.0.1", exporter.Port);
+                socket.Send(Encoding.ASCII.GetBytes("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "));
+                stalled.Add(socket);
+            }
+            var reader = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 1024 };
+            reader.Connect("127.0.0.1", exporter.Port);
+            for (int i = 0; i < 50; i++)
+                reader.Send(Encoding.ASCII.GetBytes("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+            stalled.Add(reader);
+            var garbage = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            garbage.Connect("127.0.0.1", exporter.Port);
+            garbage.Send([0x16, 0x03, 0x01, 0xff, 0xff, 0x00, 0x0d, 0x0a, 0x0d, 0x0a]);
+            stalled.Add(garbage);
+
+            // Meanwhile, 20 scrapers at once all get complete answers, quickly.
+            var clock = Stopwatch.StartNew();
+            string[] bodies = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => exporter.Scrape(openMetrics: i % 2 == 0))));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"20 concurrent scrapes took {clock.Elapsed}");
+            Assert.All(bodies, body => Assert.Contains("kvm_events", body));
+            Assert.Equal(10, bodies.Count(b => b.EndsWith("# EOF\n", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            foreach (Socket socket in stalled)
+                socket.Dispose();
+        }
+        Assert.False(exporter.Process.HasExited);
+    }
+
+    [Fact]
+    public void CountersNeverGoBackwardsWhileVmsComeAndGo()
+    {
+        Kvm.Require();
+        using var exporter = new Exporter();
+        Dictionary<string, long> previous = HostCounters(exporter.Scrape());
+        string Check(string series = "kvm_events_total")
+        {
+            string text = exporter.WaitForSeries(series);
+            Dictionary<string, long> now = HostCounters(text);
+            foreach ((string counter, long before) in previous)
+                Assert.True(now[counter] >= before, $"{counter} went from {before} to {now[counter]}");
+            previous = now;
+            return text;
+        }
+
+        var first = GuestVm.Start($"come-{Environment.ProcessId}", vcpus: 1, outs: 20, mmio: 1);
+        exporter.WaitForGuest(first.Pid);
+        first.Run();
+        Check($"pid=\"{first.Pid}\",event=\"kvm_pio\"}} 20");
+        first.Dispose();
+        Check();
+        using var second = GuestVm.Start($"go-{Environment.ProcessId}", vcpus: 1, outs: 5, mmio: 1);
+        exporter.WaitForGuest(second.Pid);
+        second.Run();
+        string text = Check($"pid=\"{second.Pid}\",event=\"kvm_pio\"}} 5");
+        Assert.DoesNotContain($"pid=\"{first.Pid}\"", text);
+        Assert.True(previous["kvm_pio"] >= 25);
+    }
+
+    [Fact]
+    public async Task TheIndexNamesMetricsAndUnknownPathsAre404()
+    {
+        Kvm.Require();
+        CancellationToken cancel = TestContext.Current.CancellationToken;
+        using var exporter = new Exporter("-f", "kvm_pio");
+        using HttpClient client = Loopback.Client();
+        string index = await client.GetStringAsync($"http://127.0.0.1:{exporter.Port}/", cancel);
+        Assert.Contains("/metrics", index);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await client.GetAsync($"http://127.0.0.1:{exporter.Port}/favicon.ico", cancel)).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.MethodNotAllowed, (await client.PostAsync(exporter.Url, new StringContent(""), cancel)).StatusCode);
+        Assert.DoesNotContain("kvm_mmio", exporter.Scrape());
+    }
+
+    [Fact]
+    public void BadAddressesAndBusyPortsArePlainErrors()
+    {
+        (int code, _, string error) = ChildProcess.RunTool(s_timeout, "--serve", "127.0.0.1:99999");
+        Assert.Equal(2, code);
+        Assert.Contains("the port must be 1 to 65535", error);
+        (code, _, error) = ChildProcess.RunTool(s_timeout, "--serve", "example.org:80");
+        Assert.Equal(2, code);
+        Assert.Contains("not an IP address", error);
+        (code, _, error) = ChildProcess.RunTool(s_timeout, "--serve", "-1");
+        Assert.Equal(2, code);
+
+        Kvm.Require();
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        (code, _, error) = ChildProcess.RunTool(s_timeout, "--serve", $"127.0.0.1:{port}", "-f", "kvm_pio");
+        Assert.Equal(1, code);
+        Assert.Contains($"cannot listen on 127.0.0.1:{port}", error);
+        Assert.DoesNotContain("   at ", error);
+    }
+}
