@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the tests use that a fresh machine may lack.
-packages=(gcc tmux util-linux qemu-system-x86 prometheus python3-prometheus-client)
+packages=(gcc tmux util-linux qemu-system-x86 prometheus python3-prometheus-client logrotate groff-base systemd)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

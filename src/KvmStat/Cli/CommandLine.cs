@@ -75,6 +75,7 @@ internal static class CommandLine
         HelpName = "ADDRESS",
         Arity = ArgumentArity.ZeroOrOne,
     };
+    internal static readonly Option<bool> ManPage = new("--man-page") { Hidden = true, Description = "print the manual page (troff) and exit" };
     internal static readonly Option<bool> Doctor = new("--doctor") { Description = "report what this host offers and why a source does not work, then exit" };
 
     internal static RootCommand Build()
@@ -82,7 +83,7 @@ internal static class CommandLine
         var root = new RootCommand(Description)
         {
             Once, Csv, Debugfs, Fields, Guest, IncludePast, Log, LogFile, Pid, Delay, Tracepoints, SkipZero, Verbose,
-            BinaryStats, Qmp, Doctor, Json, Serve,
+            BinaryStats, Qmp, Doctor, Json, Serve, ManPage,
         };
         return root;
     }

@@ -23,6 +23,11 @@ internal static class Runner
         if (result.Action is not null)
             return result.Invoke(new InvocationConfiguration { Output = output, Error = error });
 
+        if (result.GetValue(CommandLine.ManPage))
+        {
+            output.Write(Cli.ManPage.Render(root));
+            return 0;
+        }
         Options options = CommandLine.ToOptions(result);
         var reporter = new Reporter(options.Verbose, error);
 

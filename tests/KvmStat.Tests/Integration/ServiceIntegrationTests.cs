@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Integration;
+
+/// <summary>contrib/: the manual page, the systemd units and the logrotate snippet, checked by their own tools.</summary>
+public class ServiceIntegrationTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+
+    private static string Repository
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (Directory.Exists(Path.Join(dir.FullName, "contrib")) && File.Exists(Path.Join(dir.FullName, "build.sh")))
+                    return dir.FullName;
+            }
+            throw new InvalidOperationException("the repository (contrib/, build.sh) was not found above the tests");
+        }
+    }
+
+    private static (int Code, string Output) Run(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in args)
+            info.ArgumentList.Add(arg);
+        using Process process = Process.Start(info)!;
+        string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output);
+    }
+
+    [Fact]
+    public void TheManualPageListsEveryOptionOfTheHelpAndRendersCleanly()
+    {
+        string manual = Path.Join(Path.GetDirectoryName(PublishedBinary.Path)!, "kvm_stat.1");
+        Assert.True(File.Exists(manual), "build.sh writes artifacts/kvm_stat.1");
+        (int code, string help) = Run(PublishedBinary.Path, "--help");
+        Assert.Equal(0, code);
+        string page = File.ReadAllText(manual);
+        string[] options = [.. help.Split('\n').Where(l => l.StartsWith("  -", StringComparison.Ordinal))
+            .SelectMany(l => l.Trim().Split(' ')[0..].TakeWhile(t => t.StartsWith('-')).Select(t => t.TrimEnd(',')))];
+        Assert.True(options.Length >= 20, "options read from -h");
+        foreach (string option in options)
+            Assert.Contains($"\\fB{option.Replace("-", "\\-")}\\fR", page);
+        Assert.Contains(".SH INTERACTIVE COMMANDS", page);
+
+        Assert.SkipUnless(File.Exists("/usr/bin/groff"), "groff is not installed");
+        (code, string warnings) = Run("groff", "-man", "-Tutf8", "-ww", "-z", manual);
+        Assert.True(code == 0 && warnings.Trim().Length == 0, $"groff: {warnings}");
+    }
+
+    [Fact]
+    public void TheSystemdUnitsVerify()
+    {
+        Assert.SkipUnless(File.Exists("/usr/bin/systemd-analyze"), "systemd-analyze is not installed");
+        string folder = Directory.CreateTempSubdirectory("kvm_stat-units-").FullName;
+        try
+        {
+            var units = new List<string>();
+            foreach (string unit in Directory.EnumerateFiles(Path.Join(Repository, "contrib"), "*.service"))
+            {
+                string copy = Path.Join(folder, Path.GetFileName(unit));
+                File.WriteAllText(copy, File.ReadAllText(unit).Replace("/usr/local/bin/kvm_stat", PublishedBinary.Path));
+                units.Add(copy);
+            }
+            Assert.Equal(2, units.Count);
+            (int code, string output) = Run("systemd-analyze", ["verify", "--man=no", .. units]);
+            Assert.True(code == 0, $"systemd-analyze verify: {output}");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The logrotate snippet rotates a live -L -c log: logrotate renames the file and signals,
+    /// kvm_stat reopens it and writes a CSV header into the new file; no record is lost.
+    /// </summary>
+    [Fact]
+    public void LogrotateRotatesALiveCsvLog()
+    {
+        Assert.SkipUnless(File.Exists("/usr/sbin/logrotate"), "logrotate is not installed");
+        using var fixture = new FixtureRoot();
+        fixture.AddDebugfsStat("exits", 0);
+        fixture.AddDebugfsStat("7-1/exits", 0);
+        string log = Path.Join(fixture.Root, "kvm_stat.csv");
+        using ChildProcess tool = ChildProcess.Start(PublishedBinary.Path, ["-d", "-c", "-L", log, "-s", "0.1", "--verbose"],
+            new Dictionary<string, string> { ["KVM_STAT_ROOT"] = fixture.Root });
+        tool.Error.WaitForLine(l => l.EndsWith("counting started", StringComparison.Ordinal), s_timeout, "counting started");
+        WaitFor(() => File.ReadAllLines(log).Length >= 3);
+
+        string config = File.ReadAllText(Path.Join(Repository, "contrib", "kvm_stat.logrotate"))
+            .Replace("/var/log/kvm_stat.csv", log)
+            .Replace("systemctl reload kvm_stat.service >/dev/null 2>&1 || true", $"kill -HUP {tool.Pid}")
+            .Replace("size 10M", "size 1");
+        string configFile = Path.Join(fixture.Root, "logrotate.conf");
+        File.WriteAllText(configFile, config);
+        (int code, string output) = Run("/usr/sbin/logrotate", "-s", Path.Join(fixture.Root, "state"), configFile);
+        Assert.True(code == 0, $"logrotate: {output}");
+
+        // delaycompress: the rotated file stays plain until the next rotation.
+        string rotated = log + ".1";
+        Assert.True(File.Exists(rotated));
+        WaitFor(() => File.Exists(log) && File.ReadAllLines(log).Length >= 2);
+        tool.Signal(ChildProcess.SIGTERM);
+        Assert.Equal(0, tool.WaitForExit(s_timeout));
+        Assert.Equal("timestamp,exits", File.ReadAllLines(log)[0]);
+        Assert.Equal("timestamp,exits", File.ReadAllLines(rotated)[0]);
+        Assert.All(File.ReadAllLines(log).Skip(1).Concat(File.ReadAllLines(rotated).Skip(1)), line => Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,0$", line));
+    }
+
+    private static void WaitFor(Func<bool> condition)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > s_timeout)
+                throw new TimeoutException("condition not reached");
+            Thread.Sleep(50);
+        }
+    }
+}
