@@ -10,8 +10,9 @@ internal static class Modes
     /// <summary>-1: a baseline sample, one interval (1 s unless -s), a second sample, one output.</summary>
     internal static int RunBatch(StatsCollector stats, double seconds, Signals signals, IStatsRenderer renderer, Action ready)
     {
-        stats.Sample();
+        // The renderer starts first: what it opens (per-guest counters) is not part of the interval.
         renderer.Start(stats);
+        stats.Sample();
         ready();
         long due = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
         while (true)
@@ -36,8 +37,8 @@ internal static class Modes
     /// </summary>
     internal static int RunLog(StatsCollector stats, double delay, Signals signals, IStatsRenderer renderer, OutputSink sink, Action ready)
     {
-        stats.Sample();
         renderer.Start(stats);
+        stats.Sample();
         ready();
         long start = Stopwatch.GetTimestamp();
         long interval = (long)(delay * Stopwatch.Frequency);

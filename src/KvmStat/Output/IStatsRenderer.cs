@@ -8,7 +8,7 @@ namespace KvmStat.Output;
 /// </summary>
 internal interface IStatsRenderer
 {
-    /// <summary>Called once after the first (baseline) sample, before any interval is shown.</summary>
+    /// <summary>Called once before the first (baseline) sample: headers, and whatever the renderer opens itself.</summary>
     void Start(StatsCollector stats);
 
     /// <summary>Shows the interval that <paramref name="stats"/> has just sampled.</summary>
