@@ -74,8 +74,10 @@ internal sealed class GuestStats : IDisposable
             guest.Total = total;
             for (int i = 0; i < reading.Values.Length; i++)
             {
-                // A VM's first reading is its baseline for deltas, like the first sample of the whole host.
-                guest.FieldDeltas[i] = reading.Values[i] - (known is null && _source.Fields[i].Kind != StatKind.Counter ? reading.Values[i] : guest.FieldTotals[i]);
+                // Counters of a new VM count from zero (their delta is all they counted); its gauges have no previous value.
+                bool firstGauge = known is null && _source.Fields[i].Kind != StatKind.Counter;
+                long previous = firstGauge ? reading.Values[i] : guest.FieldTotals[i];
+                guest.FieldDeltas[i] = reading.Values[i] - previous;
                 guest.FieldTotals[i] = reading.Values[i];
             }
             _guests.Add(guest);

@@ -315,18 +315,10 @@ internal sealed partial class TuiApp
                 grid.Write(5, 0, prompt.Message);
                 break;
             case PromptKind.Pid:
-                grid.Write(0, 0, "Show statistics for specific pid.", TextStyle.Bold);
-                grid.Write(1, 0, "This might limit the shown data to the trace statistics.");
-                grid.Write(3, grid.Write(3, 0, "Pid [0 or pid]: "), input);
-                grid.Write(5, 0, prompt.Message);
-                DrawGuestList(grid, 7);
+                DrawVmPrompt(grid, "Show statistics for specific pid.", "Pid [0 or pid]: ", input, prompt.Message);
                 break;
             case PromptKind.Guest:
-                grid.Write(0, 0, "Show statistics for specific guest.", TextStyle.Bold);
-                grid.Write(1, 0, "This might limit the shown data to the trace statistics.");
-                grid.Write(3, grid.Write(3, 0, "Guest [ENTER or guest]: "), input);
-                grid.Write(5, 0, prompt.Message);
-                DrawGuestList(grid, 7);
+                DrawVmPrompt(grid, "Show statistics for specific guest.", "Guest [ENTER or guest]: ", input, prompt.Message);
                 break;
             case PromptKind.Delay:
                 grid.Write(0, 0, $"Set update interval (defaults to {FormatDelay(Cli.Options.DefaultDelay)}s).", TextStyle.Bold);
@@ -334,6 +326,16 @@ internal sealed partial class TuiApp
                 grid.Write(4, 0, prompt.Message);
                 break;
         }
+    }
+
+    /// <summary>The pid and guest prompts: a title, the answer so far, the last rejection, the running guests.</summary>
+    private void DrawVmPrompt(ScreenGrid grid, string title, string label, string input, string message)
+    {
+        grid.Write(0, 0, title, TextStyle.Bold);
+        grid.Write(1, 0, "This might limit the shown data to the trace statistics.");
+        grid.Write(3, grid.Write(3, 0, label), input);
+        grid.Write(5, 0, message);
+        DrawGuestList(grid, 7);
     }
 
     private void DrawGuestList(ScreenGrid grid, int row)

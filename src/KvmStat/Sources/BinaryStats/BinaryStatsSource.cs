@@ -165,11 +165,8 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
 
     public void Read(Span<long> values)
     {
-        if (_started)
-            _reader.Read(_vms);
+        BeginRead();
         _retired.CopyTo(values);
-        foreach (BlockState state in _states.Values)
-            state.Seen = false;
         foreach (VmStatsBlocks vm in _vms)
         {
             foreach (IStatsBlock block in vm.Blocks)
@@ -193,11 +190,8 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
     /// <summary>Per-VM values (the screen's per-guest view): each VM's blocks on their own.</summary>
     public void Read(List<VmReading> readings)
     {
-        if (_started)
-            _reader.Read(_vms);
+        BeginRead();
         _pool.Recycle(readings);
-        foreach (BlockState state in _states.Values)
-            state.Seen = false;
         foreach (VmStatsBlocks vm in _vms)
         {
             VmReading reading = _pool.Take(vm.Pid);
@@ -208,6 +202,15 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
         }
         RetireUnseen([]);
         _started = true;
+    }
+
+    /// <summary>Reads the blocks (the constructor's read serves the first time) and marks every known block unseen.</summary>
+    private void BeginRead()
+    {
+        if (_started)
+            _reader.Read(_vms);
+        foreach (BlockState state in _states.Values)
+            state.Seen = false;
     }
 
     private void Accumulate(IStatsBlock block, Span<long> values, bool histograms)
