@@ -113,6 +113,19 @@ public class ScreenEndToEndTests
     }
 
     [Fact]
+    public void AHangupRestoresTheTerminal()
+    {
+        Require();
+        using var pane = new TmuxPane(90, 24);
+        pane.Type($"'{PublishedBinary.Path}' -s 0.5; echo EXIT=$?");
+        pane.WaitFor(s => s[0] == "kvm statistics - summary", "the screen");
+        Assert.True(pane.AlternateScreen);
+        Assert.Equal(0, Kill(ChildOf(pane.ShellPid), ChildProcess.SIGHUP));
+        pane.WaitFor(s => s.Any(l => l == "EXIT=0"), "a clean exit after SIGHUP");
+        Assert.False(pane.AlternateScreen);
+    }
+
+    [Fact]
     public void WithoutATerminalTheScreenRefusesPlainly()
     {
         (int code, string output, string error) = ChildProcess.RunTool(TimeSpan.FromSeconds(30));
