@@ -4,26 +4,47 @@ using KvmStat.Stats;
 
 namespace KvmStat.Cli;
 
+/// <summary>Monotonic time and waiting for the loops; tests replace it to check the schedule.</summary>
+internal class LoopClock
+{
+    private readonly Signals? _signals;
+
+    internal LoopClock(Signals signals) => _signals = signals;
+
+    /// <summary>For clocks that wait in their own way.</summary>
+    protected LoopClock()
+    {
+    }
+
+    internal virtual long Now => Stopwatch.GetTimestamp();
+
+    /// <summary>Returns at <paramref name="due"/> or at a wake-up (a signal).</summary>
+    internal virtual void WaitUntil(long due) => _signals?.WaitUntil(due);
+}
+
 /// <summary>The non-interactive modes: -1 (batch) and -l/-L (log). They drive a renderer over samples.</summary>
 internal static class Modes
 {
     /// <summary>-1: a baseline sample, one interval (1 s unless -s), a second sample, one output.</summary>
-    internal static int RunBatch(StatsCollector stats, double seconds, Signals signals, IStatsRenderer renderer, Action ready)
+    internal static int RunBatch(StatsCollector stats, double seconds, Signals signals, IStatsRenderer renderer, Action ready) =>
+        RunBatch(stats, seconds, signals, new LoopClock(signals), renderer, ready);
+
+    internal static int RunBatch(StatsCollector stats, double seconds, Signals signals, LoopClock clock, IStatsRenderer renderer, Action ready)
     {
         // The renderer starts first: what it opens (per-guest counters) is not part of the interval.
         renderer.Start(stats);
         stats.Sample();
         ready();
-        long due = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+        long due = clock.Now + (long)(seconds * Stopwatch.Frequency);
         while (true)
         {
             signals.ResetWake();
             // Interrupted before the interval ends: like the reference, nothing is printed.
             if (signals.StopRequested)
                 return 0;
-            if (Stopwatch.GetTimestamp() >= due)
+            if (clock.Now >= due)
                 break;
-            signals.WaitUntil(due);
+            clock.WaitUntil(due);
         }
         stats.Sample();
         renderer.Render(stats, DateTime.Now);
@@ -35,12 +56,15 @@ internal static class Modes
     /// interval if anything happened in it. Interval N is due at start + N × delay, so timestamps
     /// do not drift; intervals missed entirely (the host was suspended) are skipped, not bunched.
     /// </summary>
-    internal static int RunLog(StatsCollector stats, double delay, Signals signals, IStatsRenderer renderer, OutputSink sink, Action ready)
+    internal static int RunLog(StatsCollector stats, double delay, Signals signals, IStatsRenderer renderer, OutputSink sink, Action ready) =>
+        RunLog(stats, delay, signals, new LoopClock(signals), renderer, sink, ready);
+
+    internal static int RunLog(StatsCollector stats, double delay, Signals signals, LoopClock clock, IStatsRenderer renderer, OutputSink sink, Action ready)
     {
         renderer.Start(stats);
         stats.Sample();
         ready();
-        long start = Stopwatch.GetTimestamp();
+        long start = clock.Now;
         long interval = (long)(delay * Stopwatch.Frequency);
         long n = 0;
         while (true)
@@ -62,14 +86,14 @@ internal static class Modes
                     sink.Reopen();
                     renderer.Reopened(stats);
                 }
-                if (Stopwatch.GetTimestamp() >= due)
+                if (clock.Now >= due)
                     break;
-                signals.WaitUntil(due);
+                clock.WaitUntil(due);
             }
             stats.Sample();
             renderer.Render(stats, DateTime.Now);
 
-            long late = Stopwatch.GetTimestamp() - due;
+            long late = clock.Now - due;
             if (late > interval)
                 n += late / interval;
         }
