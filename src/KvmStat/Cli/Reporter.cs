@@ -3,11 +3,26 @@ namespace KvmStat.Cli;
 /// <summary>Messages on stderr: warnings always, progress notes with --verbose.</summary>
 internal sealed class Reporter(bool verbose, TextWriter error)
 {
-    internal void Warn(string message) => error.WriteLine($"kvm_stat: {message}");
+    private Action<string>? _screen;
+
+    /// <summary>While the screen is open, messages go to it: stderr would write across the display.</summary>
+    internal void ShowOn(Action<string>? screen) => _screen = screen;
+
+    internal void Warn(string message)
+    {
+        if (_screen is not null)
+            _screen(message);
+        else
+            error.WriteLine($"kvm_stat: {message}");
+    }
 
     internal void Verbose(string message)
     {
-        if (verbose)
+        if (!verbose)
+            return;
+        if (_screen is not null)
+            _screen(message);
+        else
             error.WriteLine($"kvm_stat: {message}");
     }
 

@@ -80,7 +80,15 @@ internal static class Runner
         using AnsiTerminal terminal = AnsiTerminal.Open();
         using var signals = new Signals(handleHangup: false, screen: terminal);
         var keyboard = new KeyboardReader(signals.Wake);
-        return TuiLoop.Run(app, terminal, signals, keyboard);
+        reporter.ShowOn(app.Notice);
+        try
+        {
+            return TuiLoop.Run(app, terminal, signals, keyboard);
+        }
+        finally
+        {
+            reporter.ShowOn(null);
+        }
     }
 
     /// <summary>-f help: the parent fields of the chosen sources, one per line, indented by two spaces.</summary>

@@ -55,8 +55,13 @@ internal sealed partial class TuiApp
                 DrawMain(grid);
                 break;
         }
-        if (_error is not null && _view is View.Main or View.Guests)
-            grid.Write(grid.Rows - 1, 0, "Error: " + _error, TextStyle.Bold);
+        if (_view is View.Main or View.Guests)
+        {
+            if (_error is not null)
+                grid.Write(grid.Rows - 1, 0, "Error: " + _error, TextStyle.Bold);
+            else if (_notice is not null)
+                grid.Write(grid.Rows - 1, 0, Text.Escape(_notice));
+        }
     }
 
     private static void DrawTooSmall(ScreenGrid grid)

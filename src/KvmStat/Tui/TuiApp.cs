@@ -36,6 +36,7 @@ internal sealed partial class TuiApp : IDisposable
     private Prompt? _prompt;
     private int _selectedGuest;
     private string? _error;
+    private string? _notice;
     private long _nextRefresh;
 
     private enum View { Main, Guests, Help, Prompt }
@@ -101,6 +102,9 @@ internal sealed partial class TuiApp : IDisposable
         }
         _nextRefresh = Stopwatch.GetTimestamp() + (long)(InitialDelay * Stopwatch.Frequency);
     }
+
+    /// <summary>A warning from a source (a locked debugfs, a busy QMP socket), shown on the last row.</summary>
+    internal void Notice(string message) => _notice = message;
 
     /// <summary>Takes a sample now (the loop calls it when due); the next is due after the delay.</summary>
     internal void Refresh()

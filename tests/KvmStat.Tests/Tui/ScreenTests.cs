@@ -387,6 +387,15 @@ public class ScreenTests
     }
 
     [Fact]
+    public void WarningsFromSourcesGoOnTheLastRowNotAcrossTheScreen()
+    {
+        using TuiApp app = Start();
+        app.Notice("QEMU 7.2.22 at /run/q.sock makes every vCPU leave the guest\x1b[2J");
+        string[] screen = Screen(app);
+        Assert.Equal(@"QEMU 7.2.22 at /run/q.sock makes every vCPU leave the guest\e[2J", screen[^1]);
+    }
+
+    [Fact]
     public void NothingMatchingSaysSo()
     {
         using TuiApp app = Start();
