@@ -53,14 +53,15 @@ internal sealed class MetricsCollector : IDisposable
 
     private static readonly TimeSpan s_follow = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Looks for new VMs (and their threads) between scrapes. Only the per-guest tracepoint
+    /// counters need it: binary statistics count from each VM's start, and a QMP query each
+    /// second would interrupt the vCPUs of a QEMU older than 8.1.
+    /// </summary>
     private void Follow()
     {
         lock (_lock)
-        {
-            if (_sampledAt != 0 && Stopwatch.GetElapsedTime(_sampledAt) < s_follow)
-                return;
-            SampleNow();
-        }
+            _guests?.Sample();
     }
 
     private void SampleNow()
