@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using KvmStat.Guests;
 using KvmStat.Output.Metrics;
 using KvmStat.Sources.BinaryStats;
+using KvmStat.Sources.Tracing;
 using KvmStat.Stats;
 
 namespace KvmStat.Cli;
@@ -52,6 +53,7 @@ internal static class ExporterMode
                 break;
             signals.WaitUntil(long.MaxValue);
         }
+        CounterRelease.StopClosing();
         return 0;
     }
 

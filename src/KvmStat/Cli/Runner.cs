@@ -1,6 +1,7 @@
 using System.CommandLine;
 using KvmStat.Guests;
 using KvmStat.Output;
+using KvmStat.Sources.Tracing;
 using KvmStat.Stats;
 using KvmStat.Tui;
 
@@ -53,12 +54,20 @@ internal static class Runner
             : options.Once
                 ? new BatchRenderer(sink)
                 : new LogRenderer(sink, options.Csv ? new CsvLogFormat() : new PlainLogFormat(), options.SkipZeroRecords);
-        if (options.Once)
+        try
         {
-            double seconds = options.DelayGiven ? options.Delay : 1.0;
-            return Modes.RunBatch(session.Stats, seconds, signals, renderer, Ready);
+            if (options.Once)
+            {
+                double seconds = options.DelayGiven ? options.Delay : 1.0;
+                return Modes.RunBatch(session.Stats, seconds, signals, renderer, Ready);
+            }
+            return Modes.RunLog(session.Stats, options.Delay, signals, renderer, sink, Ready);
         }
-        return Modes.RunLog(session.Stats, options.Delay, signals, renderer, sink, Ready);
+        finally
+        {
+            // Before the session is disposed: its descriptors go to the exit hand-off, not to a closer.
+            CounterRelease.StopClosing();
+        }
     }
 
     /// <summary>
@@ -88,6 +97,7 @@ internal static class Runner
         finally
         {
             reporter.ShowOn(null);
+            CounterRelease.StopClosing();
         }
     }
 

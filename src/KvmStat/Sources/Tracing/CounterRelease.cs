@@ -13,6 +13,7 @@ internal static class CounterRelease
     private static readonly HashSet<int> s_open = [];
     private static readonly Queue<int[]> s_toClose = new();
     private static Thread? s_closer;
+    private static bool s_exiting;
 
     internal static void Track(IReadOnlyList<int> descriptors)
     {
@@ -32,12 +33,24 @@ internal static class CounterRelease
         }
     }
 
+    /// <summary>
+    /// The run is over: descriptors released from now on stay open for <see cref="HandOffBeforeExit"/>
+    /// (closing them here would hold the exit for a grace period each).
+    /// </summary>
+    internal static void StopClosing()
+    {
+        lock (s_lock)
+            s_exiting = true;
+    }
+
     /// <summary>Closes descriptors on a background thread, so a refresh never waits for the kernel.</summary>
     internal static void CloseLater(IReadOnlyList<int> descriptors)
     {
         int[] copy = [.. descriptors];
         lock (s_lock)
         {
+            if (s_exiting)
+                return;
             s_toClose.Enqueue(copy);
             if (s_closer is null)
             {
@@ -64,9 +77,15 @@ internal static class CounterRelease
             }
             foreach (int fd in batch)
             {
-                _ = Interop.Libc.Close(fd);
+                // Forget the descriptor before closing it: a hand-off at exit must never keep a
+                // number that a later open (the hand-off's own pipe) may reuse.
                 lock (s_lock)
+                {
+                    if (s_exiting)
+                        return;
                     s_open.Remove(fd);
+                }
+                _ = Interop.Libc.Close(fd);
             }
         }
     }
@@ -82,6 +101,8 @@ internal static class CounterRelease
         int[] keep;
         lock (s_lock)
         {
+            // Whatever the closer has not closed yet goes to the child: no grace period at exit.
+            s_exiting = true;
             if (s_open.Count == 0 || Interop.Libc.Pipe2(pipe, 0) != 0)
                 return;
             keep = new int[s_open.Count + 1];

@@ -6,7 +6,6 @@ namespace KvmStat.Sources.Tracing;
 /// </summary>
 internal sealed class TracepointSource : IStatsSource
 {
-    private readonly TracepointCounterSet _set;
     private readonly List<PerfCounterGroup> _cpuGroups = [];
     private readonly ProcessCounters? _process;
     private readonly ulong[] _sums;
@@ -14,7 +13,6 @@ internal sealed class TracepointSource : IStatsSource
 
     private TracepointSource(TracepointCounterSet set, ProcessCounters? process)
     {
-        _set = set;
         _process = process;
         _sums = new ulong[set.Fields.Count];
         _fields = new StatField[set.Fields.Count];
@@ -71,8 +69,12 @@ internal sealed class TracepointSource : IStatsSource
             values[i] = (long)_sums[i];
     }
 
+    /// <summary>Stops counting (the screen changed its fields or VM): descriptors are closed in the background.</summary>
     public void Dispose()
     {
-        // Descriptors are left to CounterRelease: closing them here would make the user wait.
+        foreach (PerfCounterGroup group in _cpuGroups)
+            CounterRelease.CloseLater(group.Descriptors);
+        _cpuGroups.Clear();
+        _process?.Release();
     }
 }
