@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using KvmStat.Tests.Infrastructure;
 
 namespace KvmStat.Tests.Integration;
@@ -123,6 +124,26 @@ public class ScreenEndToEndTests
         Assert.Equal(0, Kill(ChildOf(pane.ShellPid), ChildProcess.SIGHUP));
         pane.WaitFor(s => s.Any(l => l == "EXIT=0"), "a clean exit after SIGHUP");
         Assert.False(pane.AlternateScreen);
+    }
+
+    [Fact]
+    public void ChangingFieldsClosesTheCountersItReplaces()
+    {
+        Require();
+        using var pane = new TmuxPane(90, 24);
+        pane.Type($"'{PublishedBinary.Path}' -s 0.5");
+        pane.WaitFor(s => s[0] == "kvm statistics - summary", "the screen");
+        int tool = ChildOf(pane.ShellPid);
+        int Descriptors() => Directory.GetFiles($"/proc/{tool}/fd").Length;
+        int before = Descriptors();
+        for (int i = 0; i < 4; i++)
+            pane.Keys("x");
+        // The replaced counters are closed in the background (each tracepoint's last close waits for RCU).
+        var clock = Stopwatch.StartNew();
+        while (Descriptors() != before && clock.Elapsed < TimeSpan.FromSeconds(30))
+            Thread.Sleep(100);
+        Assert.Equal(before, Descriptors());
+        pane.Keys("q");
     }
 
     [Fact]
