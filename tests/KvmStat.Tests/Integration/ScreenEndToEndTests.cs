@@ -136,13 +136,26 @@ public class ScreenEndToEndTests
         int tool = ChildOf(pane.ShellPid);
         int Descriptors() => Directory.GetFiles($"/proc/{tool}/fd").Length;
         int before = Descriptors();
+        void WaitFor(Func<int, bool> condition, string what)
+        {
+            var clock = Stopwatch.StartNew();
+            while (!condition(Descriptors()))
+            {
+                if (clock.Elapsed > TimeSpan.FromSeconds(30))
+                    throw new TimeoutException($"{what}: {Descriptors()} descriptors, {before} at the start");
+                Thread.Sleep(100);
+            }
+        }
+        // x opens the children's counters as well: more descriptors.
+        pane.Keys("x");
+        WaitFor(n => n > before, "children counted");
+        // x again: back to the parents alone. The replaced counters are closed in the background
+        // (each tracepoint's last close waits for an RCU grace period), so the count comes back.
+        pane.Keys("x");
+        WaitFor(n => n == before, "replaced counters closed");
         for (int i = 0; i < 4; i++)
             pane.Keys("x");
-        // The replaced counters are closed in the background (each tracepoint's last close waits for RCU).
-        var clock = Stopwatch.StartNew();
-        while (Descriptors() != before && clock.Elapsed < TimeSpan.FromSeconds(30))
-            Thread.Sleep(100);
-        Assert.Equal(before, Descriptors());
+        WaitFor(n => n == before, "no descriptors left behind after more changes");
         pane.Keys("q");
     }
 
