@@ -60,6 +60,10 @@ internal sealed partial class ChildProcess : IDisposable
         return (code, tool.Output.Text, tool.Error.Text);
     }
 
+    /// <summary>Waits for the published binary's --verbose line that follows its first sample.</summary>
+    internal void WaitUntilCounting() =>
+        Error.WaitForLine(l => l.EndsWith("counting started", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "kvm_stat counting started");
+
     internal void WriteLine(string line)
     {
         _process.StandardInput.WriteLine(line);

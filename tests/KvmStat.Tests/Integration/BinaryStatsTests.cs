@@ -24,7 +24,7 @@ public class BinaryStatsTests
         using var guest = GuestVm.Start($"held-{Environment.ProcessId}", vcpus: 2, outs: 120, mmio: 9, holdStats: true);
         using ChildProcess tool = ChildProcess.StartTool(
             "--binary-stats", "-1", "--verbose", "-p", guest.Pid.ToString(), "-f", "(exits|mmio_exits|halt_exits)");
-        tool.Error.WaitForLine(l => l.EndsWith("counting started", StringComparison.Ordinal), s_timeout, "counting started");
+        tool.WaitUntilCounting();
         guest.Run();
         Assert.Equal(0, tool.WaitForExit(s_timeout));
 
@@ -51,7 +51,7 @@ public class BinaryStatsTests
         using var guest = GuestVm.Start($"heldlog-{Environment.ProcessId}", vcpus: 1, outs: 40, mmio: 2, holdStats: true);
         using ChildProcess tool = ChildProcess.StartTool(
             "--binary-stats", "-l", "-s", "0.2", "--verbose", "-g", guest.Name, "-f", "(exits|halt_exits)$");
-        tool.Error.WaitForLine(l => l.EndsWith("counting started", StringComparison.Ordinal), s_timeout, "counting started");
+        tool.WaitUntilCounting();
         guest.Run();
         tool.Output.WaitFor(lines => OutputParsers.SumLog(lines, csv: false).GetValueOrDefault("exits") == 43, s_timeout, "43 exits logged");
         tool.Signal(ChildProcess.SIGTERM);

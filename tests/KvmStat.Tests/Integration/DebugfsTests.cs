@@ -53,7 +53,7 @@ public class DebugfsTests
         Kvm.Require();
         using var guest = GuestVm.Start($"both-{Environment.ProcessId}", vcpus: 1, outs: 10, mmio: 1);
         using ChildProcess tool = ChildProcess.StartTool("-1", "-d", "-t", "--verbose", "-p", guest.Pid.ToString());
-        tool.Error.WaitForLine(l => l.EndsWith("counting started", StringComparison.Ordinal), s_timeout, "counting started");
+        tool.WaitUntilCounting();
         guest.Run();
         Assert.Equal(0, tool.WaitForExit(s_timeout));
         Dictionary<string, (long Total, long Delta)> fields = OutputParsers.Batch(tool.Output.Text);

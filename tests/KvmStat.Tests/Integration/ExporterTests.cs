@@ -25,7 +25,7 @@ public partial class ExporterTests
         {
             Port = Loopback.FreePort();
             _process = ChildProcess.StartTool(["--serve", $"127.0.0.1:{Port}", "--verbose", .. extra]);
-            _process.Error.WaitForLine(l => l.EndsWith("counting started", StringComparison.Ordinal), s_timeout, "exporter ready");
+            _process.WaitUntilCounting();
         }
 
         internal int Port { get; }

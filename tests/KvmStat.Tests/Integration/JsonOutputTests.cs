@@ -17,7 +17,7 @@ public class JsonOutputTests
         Kvm.Require();
         using var guest = GuestVm.Start(Hostile, vcpus: 2, outs: 70, mmio: 3);
         using ChildProcess tool = ChildProcess.StartTool("-1", "--json", "--verbose", "-f", "kvm_(pio|userspace_exit)");
-        tool.Error.WaitForLine(l => l.EndsWith("counting started", StringComparison.Ordinal), s_timeout, "counting started");
+        tool.WaitUntilCounting();
         guest.Run();
         Assert.Equal(0, tool.WaitForExit(s_timeout));
 
@@ -47,7 +47,7 @@ public class JsonOutputTests
         using var guest = GuestVm.Start(Hostile, vcpus: 2, outs: 10, mmio: 1, holdStats: true);
         using ChildProcess tool = ChildProcess.StartTool("-l", "--json", "-s", "0.2", "--binary-stats", "--verbose", "-p", guest.Pid.ToString(),
             "-f", "(exits|halt_wait)");
-        tool.Error.WaitForLine(l => l.EndsWith("counting started", StringComparison.Ordinal), s_timeout, "counting started");
+        tool.WaitUntilCounting();
         guest.Run();
         tool.Output.WaitFor(lines => lines.Sum(l => JsonDocument.Parse(l).RootElement.GetProperty("fields").GetProperty("exits").GetProperty("delta").GetInt64()) == 24,
             s_timeout, "24 exits logged");

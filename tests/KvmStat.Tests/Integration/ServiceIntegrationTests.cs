@@ -90,7 +90,7 @@ public class ServiceIntegrationTests
         string log = Path.Join(fixture.Root, "kvm_stat.csv");
         using ChildProcess tool = ChildProcess.Start(PublishedBinary.Path, ["-d", "-c", "-L", log, "-s", "0.1", "--verbose"],
             new Dictionary<string, string> { ["KVM_STAT_ROOT"] = fixture.Root });
-        tool.Error.WaitForLine(l => l.EndsWith("counting started", StringComparison.Ordinal), s_timeout, "counting started");
+        tool.WaitUntilCounting();
         WaitFor(() => File.ReadAllLines(log).Length >= 3);
 
         string config = File.ReadAllText(Path.Join(Repository, "contrib", "kvm_stat.logrotate"))

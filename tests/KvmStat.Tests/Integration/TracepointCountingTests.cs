@@ -22,7 +22,7 @@ public class TracepointCountingTests
     }
 
     private static void WaitUntilCounting(ChildProcess tool) =>
-        tool.Error.WaitForLine(l => l.EndsWith("counting started", StringComparison.Ordinal), s_timeout, "kvm_stat counting started");
+        tool.WaitUntilCounting();
 
     [Theory]
     [InlineData("system-wide")]
@@ -39,7 +39,7 @@ public class TracepointCountingTests
             _ => ["-1", "--verbose", "-f", Fields],
         };
         using ChildProcess tool = ChildProcess.StartTool(args);
-        WaitUntilCounting(tool);
+        tool.WaitUntilCounting();
         guest.Run();
         Assert.Equal(0, tool.WaitForExit(s_timeout));
 
@@ -69,7 +69,7 @@ public class TracepointCountingTests
         Kvm.Require();
         using var guest = GuestVm.Start(Unique("log"), vcpus: 2, outs: 300, mmio: 20);
         using ChildProcess tool = ChildProcess.StartTool("-l", "-s", "0.2", "--verbose", "-f", Fields, "-p", guest.Pid.ToString());
-        WaitUntilCounting(tool);
+        tool.WaitUntilCounting();
         guest.Run();
         guest.Run();
         Dictionary<string, long> expected = guest.ExpectedPerRun();
@@ -91,7 +91,7 @@ public class TracepointCountingTests
         Kvm.Require();
         using var guest = GuestVm.Start(Unique("late"), vcpus: 1, outs: 200, mmio: 5);
         using ChildProcess tool = ChildProcess.StartTool("-l", "-s", "0.1", "--verbose", "-f", Fields, "-p", guest.Pid.ToString());
-        WaitUntilCounting(tool);
+        tool.WaitUntilCounting();
         guest.Spawn();
         // The tool follows new threads at each sample: wait for two more records.
         int records = OutputParsers.RecordCount(tool.Output.Lines);
@@ -120,7 +120,7 @@ public class TracepointCountingTests
             Dictionary<string, long> expected = guest.ExpectedPerRun();
             // A long interval: every record below is written because of a signal, not a timer.
             using ChildProcess tool = ChildProcess.StartTool("-L", log, "-c", "-s", "25", "--verbose", "-f", Fields, "-g", guest.Name);
-            WaitUntilCounting(tool);
+            tool.WaitUntilCounting();
             Assert.Equal(["timestamp,kvm_mmio,kvm_pio,kvm_userspace_exit"], File.ReadAllLines(log).Select(l => l.Split(",kvm_userspace_exit(")[0]));
 
             // logrotate: rename, then SIGHUP; the tool writes a new header into the new file.
