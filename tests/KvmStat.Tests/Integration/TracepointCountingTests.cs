@@ -159,6 +159,48 @@ public class TracepointCountingTests
         }
     }
 
+    /// <summary>
+    /// The child that takes the counters at exit (so the user does not wait for the kernel's
+    /// grace periods) must end by itself soon after: it would otherwise hold the counters forever.
+    /// </summary>
+    [Fact]
+    public void TheDescriptorHandOffChildEndsSoonAfterTheTool()
+    {
+        Kvm.Require();
+        string marker = $"KVM_STAT_TEST_MARKER={Guid.NewGuid():N}";
+        (int code, _, _) = ChildProcess.RunTool(s_timeout, new Dictionary<string, string> { [marker.Split('=')[0]] = marker.Split('=')[1] },
+            "-1", "-s", "0.1");
+        Assert.Equal(0, code);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (MarkedLiveProcesses(marker).Count > 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the hand-off child still runs: {string.Join(' ', MarkedLiveProcesses(marker))}");
+            Thread.Sleep(100);
+        }
+    }
+
+    private static List<int> MarkedLiveProcesses(string marker)
+    {
+        var found = new List<int>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid))
+                continue;
+            try
+            {
+                string stat = File.ReadAllText(Path.Join(dir, "stat"));
+                if (stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z'))
+                    continue;
+                if (File.ReadAllText(Path.Join(dir, "environ")).Split('\0').Contains(marker))
+                    found.Add(pid);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return found;
+    }
+
     [Fact]
     public void AClosedPipeEndsTheLogQuietly()
     {

@@ -109,31 +109,53 @@ internal static class CounterRelease
             s_open.CopyTo(keep);
         }
         int readEnd = pipe[0];
+        int writeEnd = pipe[1];
         keep[^1] = readEnd;
         Array.Sort(keep);
         uint highest = (uint)keep[^1];
         if (Interop.Libc.GetRLimit(Interop.Libc.RLIMIT_NOFILE, out Interop.Libc.RLimit limit) == 0)
             highest = (uint)Math.Min(limit.Current, int.MaxValue);
         byte* scratch = stackalloc byte[1];
+        int parent = Environment.ProcessId;
 
-        if (Interop.Libc.Fork() == 0)
+        // No collection may be under way when the process forks: the child has only this thread,
+        // and its GC polls would wait forever for a collection whose threads were not copied.
+        bool noGc = false;
+        try
+        {
+            noGc = GC.TryStartNoGCRegion(1 << 20);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        int child = Interop.Libc.Fork();
+        if (child == 0)
         {
             // The child: straight-line code, no allocation, only calls without GC transitions.
             _ = Interop.Libc.SetSid();
             uint next = 0;
             foreach (int fd in keep)
             {
+                if (fd == writeEnd)
+                    continue;
                 if ((uint)fd > next)
                     Interop.ForkChild.CloseRange(next, (uint)fd - 1, highest);
                 next = (uint)fd + 1;
             }
             Interop.ForkChild.CloseRange(next, uint.MaxValue, highest);
-            // Returns 0 (end of file) once the parent, the last holder of the write end, has exited.
-            while (Interop.ForkChild.Read(readEnd, scratch, 1) != 0)
+            _ = Interop.ForkChild.Close(writeEnd);
+            // End of file on the pipe says the parent is gone; its pid is checked too, so nothing
+            // that might still hold the write end can keep this child (and the counters) alive.
+            while (Interop.ForkChild.GetParentPid() == parent)
             {
+                if (Interop.ForkChild.WaitReadable(readEnd, 1000) && Interop.ForkChild.Read(readEnd, scratch, 1) == 0)
+                    break;
             }
             Interop.Libc.ExitImmediately(0);
         }
+        if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
+            GC.EndNoGCRegion();
         // The parent keeps the write end open until it exits.
         _ = Interop.Libc.Close(readEnd);
     }
