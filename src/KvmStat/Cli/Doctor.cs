@@ -104,7 +104,8 @@ internal sealed class Doctor(HostPaths paths, TextWriter output)
     private void CheckExitActivity(Tracefs tracefs, TimeSpan duration)
     {
         string[] names = [Tracepoint, "kvm_entry", TracepointCatalog.KvmUserspaceExit];
-        if (names.Any(n => !tracefs.ListKvmEvents().Contains(n)))
+        IReadOnlyList<string> events = tracefs.ListKvmEvents();
+        if (names.Any(n => !events.Contains(n)))
             return;
         var set = new TracepointCounterSet(tracefs, [.. names.Select(n => new TracepointField(n, n, null, null))], verbose: null);
         try

@@ -76,10 +76,7 @@ internal static class Runner
     /// </summary>
     private static int RunScreen(Options options, HostPaths paths, Reporter reporter)
     {
-        if (Interop.Libc.IsATty(1) != 1)
-            throw new UsageException(
-                "standard output is not a terminal, and the interactive screen needs one.",
-                "Use -1 for one sample, or -l (or -L FILE) to log.");
+        AnsiTerminal.RequireTerminalOutput();
         var guests = new GuestFinder(paths);
         (int pid, string? guestName) = Session.ResolveVm(options, guests);
         var backend = new TuiBackend(new SourceFactory(options, paths, reporter), guests);

@@ -109,33 +109,39 @@ internal sealed class GuestFinder(HostPaths paths)
         return HoldsVmDescriptor(pid);
     }
 
-    private bool? HoldsVmDescriptor(int pid)
-    {
-        try
-        {
-            foreach (string fd in Directory.EnumerateFileSystemEntries(Path.Join(paths.ProcessDir(pid), "fd")))
-            {
-                if (TryReadLink(fd) is "anon_inode:kvm-vm")
-                    return true;
-            }
-            return false;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    private bool? HoldsVmDescriptor(int pid) =>
+        DescriptorLinks(pid) is { } links ? links.Exists(d => d.Link == "anon_inode:kvm-vm") : null;
 
-    private static string? TryReadLink(string path)
+    /// <summary>
+    /// A process's descriptors and what they link to (/proc/PID/fd), or null when they cannot be
+    /// listed; descriptors closed during the listing are skipped.
+    /// </summary>
+    internal List<(int Fd, string Link)>? DescriptorLinks(int pid)
     {
+        List<string> entries;
         try
         {
-            return new FileInfo(path).LinkTarget;
+            entries = [.. Directory.EnumerateFileSystemEntries(Path.Join(paths.ProcessDir(pid), "fd"))];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
+        var links = new List<(int, string)>(entries.Count);
+        foreach (string entry in entries)
+        {
+            if (!int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out int fd))
+                continue;
+            try
+            {
+                if (new FileInfo(entry).LinkTarget is string link)
+                    links.Add((fd, link));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return links;
     }
 
     private static string? ReadText(string path) => Sources.SysFile.TryReadText(path);

@@ -18,13 +18,19 @@ internal sealed class AnsiTerminal : IDisposable, Cli.Signals.IScreen
 
     private AnsiTerminal(Interop.Libc.Termios saved) => _saved = saved;
 
-    /// <summary>The terminal on standard input and output; a plain error when there is none.</summary>
-    internal static AnsiTerminal Open()
+    /// <summary>A plain error when standard output is not a terminal (checked before counters are opened too).</summary>
+    internal static void RequireTerminalOutput()
     {
         if (Interop.Libc.IsATty(Output) != 1)
             throw new UsageException(
                 "standard output is not a terminal, and the interactive screen needs one.",
                 "Use -1 for one sample, or -l (or -L FILE) to log.");
+    }
+
+    /// <summary>The terminal on standard input and output; a plain error when there is none.</summary>
+    internal static AnsiTerminal Open()
+    {
+        RequireTerminalOutput();
         if (Interop.Libc.IsATty(Input) != 1 || Interop.Libc.TcGetAttr(Input, out Interop.Libc.Termios saved) != 0)
             throw new UsageException(
                 "standard input is not a terminal, and the interactive screen reads its keys from it.",

@@ -10,23 +10,11 @@ internal static class BinaryStatsProbe
     {
         var pids = new List<int>();
         new VmDiscovery(paths).List(pids);
+        var finder = new GuestFinder(paths);
         var found = new List<(int, int)>();
         foreach (int pid in pids)
         {
-            int count = 0;
-            try
-            {
-                foreach (string fd in Directory.EnumerateFileSystemEntries(Path.Join(paths.ProcessDir(pid), "fd")))
-                {
-                    string? link = new FileInfo(fd).LinkTarget;
-                    if (link is not null && link.StartsWith("anon_inode:kvm-", StringComparison.Ordinal) && link.Contains("-stats", StringComparison.Ordinal))
-                        count++;
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                continue;
-            }
+            int count = finder.DescriptorLinks(pid)?.Count(d => HeldDescriptorReader.IsStatsDescriptor(d.Link)) ?? 0;
             if (count > 0)
                 found.Add((pid, count));
         }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using KvmStat.Guests;
 
 namespace KvmStat.Sources.BinaryStats;
@@ -80,30 +79,23 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         }
     }
 
+    /// <summary>A link of /proc/PID/fd that is a KVM statistics descriptor: kvm-vm-stats, or kvm-vcpu-stats:N.</summary>
+    internal static bool IsStatsDescriptor(string link) =>
+        link == "anon_inode:kvm-vm-stats" || link.StartsWith("anon_inode:kvm-vcpu-stats", StringComparison.Ordinal);
+
     /// <summary>Copies the stats descriptors of a VM process that are not held yet.</summary>
     private void Scan(HeldVm vm)
     {
         vm.ScannedAt = DateTime.UtcNow;
-        string fdDir = Path.Join(_paths.ProcessDir(vm.Blocks.Pid), "fd");
-        IEnumerable<string> entries;
-        try
-        {
-            entries = Directory.EnumerateFileSystemEntries(fdDir).ToList();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
+        List<(int Fd, string Link)>? links = _finder.DescriptorLinks(vm.Blocks.Pid);
+        if (links is null)
             return;
-        }
         int pidfd = -1;
         try
         {
-            foreach (string entry in entries)
+            foreach ((int target, string link) in links)
             {
-                if (!int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out int target) ||
-                    vm.Files.Exists(f => f.TargetFd == target))
-                    continue;
-                string? link = LinkOf(entry);
-                if (link is null || !(link == "anon_inode:kvm-vm-stats" || link.StartsWith("anon_inode:kvm-vcpu-stats", StringComparison.Ordinal)))
+                if (!IsStatsDescriptor(link) || vm.Files.Exists(f => f.TargetFd == target))
                     continue;
                 if (pidfd < 0)
                 {
@@ -138,18 +130,6 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
                 _ = Interop.Libc.Close(pidfd);
         }
         vm.Blocks.Blocks.Sort((a, b) => a.VcpuIndex.CompareTo(b.VcpuIndex));
-    }
-
-    private static string? LinkOf(string path)
-    {
-        try
-        {
-            return new FileInfo(path).LinkTarget;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 
     private void Drop(int index)
