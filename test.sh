@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# Installs what the tests need on a fresh machine, builds the binary, runs every test and ends
-# with one line: "N passed, N failed, N skipped". Run it as root: the integration tests create
-# KVM guests and count with perf.
+# Installs what the tests need on a fresh machine, builds the binary and the tests, checks that
+# this script catches a broken test run, runs every test, and ends with one line:
+# "N passed, N failed, N skipped" — followed by "(FAILED: why)" when the run is not a pass.
+# It fails when a test fails, when the test process crashes, aborts or hangs, when fewer tests
+# report a result than were discovered, when no test runs, when /dev/kvm exists but a KVM test
+# skipped, and when a test leaves a process or a temporary file behind.
+# Run it as root: the integration tests create KVM guests and count with perf.
 set -uo pipefail
 cd "$(dirname "$0")"
 
+finish() { # $1: passed, $2: failed, $3: skipped, $4: why it failed (empty for a pass)
+    if [ -n "$4" ]; then
+        echo "$1 passed, $2 failed, $3 skipped (FAILED: $4)"
+        exit 1
+    fi
+    echo "$1 passed, $2 failed, $3 skipped"
+    exit 0
+}
+
 # Debian packages the tests use that a fresh machine may lack.
-packages=(gcc tmux util-linux qemu-system-x86 prometheus python3-prometheus-client logrotate groff-base systemd)
+packages=(gcc libc6-dev tmux util-linux qemu-system-x86 prometheus python3-prometheus-client logrotate groff-base systemd)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -15,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-        || { echo "test.sh: could not install ${missing[*]}" >&2; exit 1; }
+        || finish 0 1 0 "could not install ${missing[*]}"
 fi
 
 # tracefs and debugfs are not always mounted at boot; the tool explains that, the tests need them.
@@ -24,28 +37,81 @@ if [ "$(id -u)" = 0 ]; then
     mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
 fi
 
-./build.sh || { echo "test.sh: build failed" >&2; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
-dotnet build tests/KvmStat.Tests/KvmStat.Tests.csproj --nologo -v quiet -warnaserror \
-    || { echo "test.sh: test build failed" >&2; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+./build.sh || finish 0 1 0 "the build failed"
+dotnet build tests/KvmStat.Tests/KvmStat.Tests.csproj --nologo -v quiet -warnaserror || finish 0 1 0 "the tests did not build"
 
-passed=0; failed=0; skipped=0
-run_tests() { # $1: label, $2: filter
-    local log counts p f s
-    log=$(mktemp)
-    dotnet test tests/KvmStat.Tests/KvmStat.Tests.csproj --no-build --nologo --filter "$2" 2>&1 | tee "$log" \
-        | grep -E "^\s*(Failed|Skipped) |^\[xUnit|Error Message|Assert|Expected|Actual|^(Passed|Failed)!" || true
-    counts=$(grep -E "^(Passed|Failed)!" "$log" | tail -n 1)
-    p=$(sed -nE 's/.*Passed: *([0-9]+).*/\1/p' <<<"$counts"); f=$(sed -nE 's/.*Failed: *([0-9]+).*/\1/p' <<<"$counts")
-    s=$(sed -nE 's/.*Skipped: *([0-9]+).*/\1/p' <<<"$counts")
-    if [ -z "$counts" ] && ! grep -q "No test matches" "$log"; then f=1; echo "test.sh: $1 tests did not run" >&2; fi
-    rm -f "$log"
-    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
-    echo "test.sh: $1 tests: ${p:-0} passed, ${f:-0} failed, ${s:-0} skipped"
-    last_ran=$(( ${p:-0} + ${f:-0} )); last_skipped=${s:-0}
+# Everything the tests start carries this mark in its environment, and every temporary file goes
+# under this folder: what is left of either after the tests is a leak, reported as a failure.
+run_id=$(cat /proc/sys/kernel/random/uuid)
+export KVM_STAT_TEST_RUN=$run_id
+export TMPDIR="$PWD/artifacts/test-tmp/$run_id"
+mkdir -p "$TMPDIR"
+export SUITE_SUMMARY="$TMPDIR.summary"
+: >"$SUITE_SUMMARY"
+
+descends_from_this_script() { # $1: pid
+    local pid=$1
+    while [ -n "$pid" ] && [ "$pid" -gt 1 ]; do
+        [ "$pid" = "$$" ] && return 0
+        pid=$(sed -nE 's/^PPid:\s*([0-9]+)/\1/p' "/proc/$pid/status" 2>/dev/null)
+    done
+    return 1
 }
 
-run_tests "unit and binary" "Category!=Kvm"
-run_tests "KVM" "Category=Kvm"
-echo "test.sh: KVM tests ran: $last_ran (skipped: $last_skipped; they need /dev/kvm)"
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+# Processes the tests started that are still there (this script's own helpers aside).
+marked_processes() {
+    local dir pid
+    for dir in /proc/[0-9]*; do
+        pid=${dir#/proc/}
+        grep -qz "^KVM_STAT_TEST_RUN=$run_id\$" "$dir/environ" 2>/dev/null || continue
+        descends_from_this_script "$pid" && continue
+        # Zombies hold nothing; they wait for a parent that reaps them.
+        [ "$(sed -E 's/.*\) (.).*/\1/' "$dir/stat" 2>/dev/null)" = "Z" ] && continue
+        echo "$pid"
+    done
+}
+
+leaks=""
+check_leftovers() { # $1: suite label
+    local pids=() pid left="" files
+    # kvm_stat hands its counters to a child that closes them after it exits (a few seconds).
+    for _ in $(seq 1 30); do
+        mapfile -t pids < <(marked_processes)
+        [ ${#pids[@]} -eq 0 ] && break
+        sleep 0.5
+    done
+    for pid in "${pids[@]}"; do
+        left="${left:+$left, }$pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-80))"
+        kill -KILL "$pid" 2>/dev/null
+    done
+    [ -n "$left" ] && leaks="${leaks:+$leaks; }$1 left processes running: $left"
+    files=$(find "$TMPDIR" -mindepth 1 -maxdepth 1 -printf '%f ' 2>/dev/null)
+    [ -n "$files" ] && leaks="${leaks:+$leaks; }$1 left temporary files: $files"
+    rm -rf "${TMPDIR:?}"/*
+    [ -z "$left$files" ] || echo "test.sh: $1 left something behind: ${left:+processes $left }${files:+files $files}" >&2
+}
+
+tests/check-test-sh.sh
+tests/run-suite.sh "unit and binary" -- -trait- "Category=Kvm" -trait- "Category=SelfCheck"
+check_leftovers "the unit and binary tests"
+if [ -e /dev/kvm ]; then
+    # On a host with KVM every KVM test must run: a skip here hides a broken guest or tool.
+    tests/run-suite.sh "KVM" --no-skips -- -trait "Category=Kvm"
+else
+    echo "test.sh: /dev/kvm is absent: the KVM tests will skip"
+    tests/run-suite.sh "KVM" -- -trait "Category=Kvm"
+fi
+check_leftovers "the KVM tests"
+
+passed=0; failed=0; skipped=0; why=""
+while IFS='|' read -r counts reason; do
+    read -r p f s <<<"$counts"
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    [ -n "$reason" ] && why="${why:+$why; }$reason"
+done <"$SUITE_SUMMARY"
+rm -rf "$TMPDIR" "$SUITE_SUMMARY"
+if [ -n "$leaks" ]; then
+    failed=$((failed + 1))
+    why="${why:+$why; }$leaks"
+fi
+finish "$passed" "$failed" "$skipped" "$why"

@@ -9,11 +9,13 @@ namespace KvmStat.Cli;
 
 /// <summary>
 /// --doctor: what this host offers to a KVM monitor, and why a source does not work. Each line
-/// is "ok", "warn" or "fail" with the finding and, where useful, what to do.
+/// is "ok", "warn" or "fail" with the finding and, where useful, what to do. The exit status is 1
+/// when a check failed, so scripts can tell a host that cannot be monitored.
 /// </summary>
 internal sealed class Doctor(HostPaths paths, TextWriter output)
 {
     private const string Tracepoint = "kvm_exit";
+    private bool _failed;
 
     internal int Run(TimeSpan activityCheck)
     {
@@ -42,11 +44,14 @@ internal sealed class Doctor(HostPaths paths, TextWriter output)
         if (tracefs is not null && euid == 0)
             CheckExitActivity(tracefs, activityCheck);
         CheckVms();
-        return 0;
+        return _failed ? 1 : 0;
     }
 
-    private void Line(string status, string what, string finding) =>
+    private void Line(string status, string what, string finding)
+    {
+        _failed |= status == "fail";
         output.WriteLine($"{status,-4}  {what,-20}  {finding}");
+    }
 
     private Tracefs? CheckTracefs()
     {
@@ -70,7 +75,11 @@ internal sealed class Doctor(HostPaths paths, TextWriter output)
     {
         if (!Directory.Exists(paths.DebugfsKvm))
         {
-            Line("fail", "debugfs", $"no {paths.DebugfsKvm}: mount -t debugfs none /sys/kernel/debug (as root)");
+            // debugfs is mode 0700: to anyone but root a mounted one looks like an empty folder.
+            bool denied = Directory.Exists(paths.Debugfs) && Interop.Libc.GetEUid() != 0;
+            Line("fail", "debugfs", denied
+                ? $"cannot read {paths.Debugfs}: permission denied (debugfs is readable by root only). Run kvm_stat as root for -d."
+                : $"no {paths.DebugfsKvm}: mount -t debugfs none /sys/kernel/debug (as root)");
             return;
         }
         int readable = 0, locked = 0;
@@ -94,7 +103,12 @@ internal sealed class Doctor(HostPaths paths, TextWriter output)
         if (Interop.Libc.GetRLimit(Interop.Libc.RLIMIT_NOFILE, out Interop.Libc.RLimit limit) != 0)
             return;
         int cpus = OnlineCpus.Parse(SysFile.TryReadText(paths.CpuOnline) ?? "")?.Count ?? Environment.ProcessorCount;
-        int fields = tracefs?.ListKvmEvents().Count ?? 0;
+        if (tracefs is null)
+        {
+            Line("warn", "open files", $"soft {limit.Current}, hard {limit.Maximum}; what counting needs is unknown without tracefs");
+            return;
+        }
+        int fields = tracefs.ListKvmEvents().Count;
         ulong needed = (ulong)(cpus * fields) + 32;
         Line(limit.Maximum >= needed ? "ok" : "fail", "open files",
             $"soft {limit.Current}, hard {limit.Maximum}; system-wide counting of {fields} tracepoints on {cpus} CPUs needs {needed} (the soft limit is raised as needed)");

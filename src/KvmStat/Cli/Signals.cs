@@ -5,7 +5,7 @@ namespace KvmStat.Cli;
 
 /// <summary>
 /// Signals and wake-ups for the loops. SIGINT and SIGTERM ask the running mode to finish cleanly
-/// (write what it has, flush, exit 0); SIGHUP asks a log to reopen its file, or ends the screen.
+/// (write what it has, flush, exit 0); SIGHUP asks a log file to reopen, and otherwise does the same.
 /// For the screen, SIGWINCH asks for a redraw, and SIGTSTP/SIGCONT give the terminal back while
 /// stopped and take it again.
 /// A loop calls <see cref="ResetWake"/>, then looks at everything it waits for, then
@@ -33,11 +33,14 @@ internal sealed class Signals : IDisposable
     {
         Register(PosixSignal.SIGINT, () => Raise(ref _stop));
         Register(PosixSignal.SIGTERM, () => Raise(ref _stop));
+        // Without a file to reopen, a hangup (the terminal went away) ends the run like SIGTERM:
+        // a log still writes its last partial interval instead of dying with it.
         if (handleHangup)
             Register(PosixSignal.SIGHUP, () => Raise(ref _hangup));
+        else
+            Register(PosixSignal.SIGHUP, () => Raise(ref _stop));
         if (screen is null)
             return;
-        Register(PosixSignal.SIGHUP, () => Raise(ref _stop));
         Register(PosixSignal.SIGWINCH, () => Raise(ref _resized));
         Register(PosixSignal.SIGCONT, () => Raise(ref _continued));
         _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGTSTP, context =>

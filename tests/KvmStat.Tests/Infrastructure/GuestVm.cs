@@ -40,7 +40,7 @@ internal sealed class GuestVm : IDisposable
         foreach (string line in lines.Where(l => l.StartsWith("stats ", StringComparison.Ordinal)))
         {
             string[] parts = line.Split(' ');
-            stats[$"{parts[1]} {parts[2]}"] = long.Parse(parts[6].Split(',')[0], CultureInfo.InvariantCulture);
+            stats[$"{parts[1]} {parts[2]}"] = long.Parse(parts[3].Split(',')[0], CultureInfo.InvariantCulture);
         }
         return stats;
     }
@@ -55,12 +55,18 @@ internal sealed class GuestVm : IDisposable
 
     internal int MmioWrites { get; }
 
-    /// <summary>Runs the program on every vCPU; returns once all have halted.</summary>
-    internal void Run()
+    /// <summary>
+    /// Runs the program on every vCPU; returns once all have halted, with the monotonic times
+    /// (<see cref="System.Diagnostics.Stopwatch"/> timestamps) the run started and ended at.
+    /// </summary>
+    internal (long Started, long Ended) Run()
     {
-        int done = _process.Output.Lines.Count(l => l == "done");
+        static bool IsDone(string line) => line.StartsWith("done ", StringComparison.Ordinal);
+        int done = _process.Output.Lines.Count(IsDone);
         _process.WriteLine("run");
-        _process.Output.WaitFor(lines => lines.Count(l => l == "done") > done, s_timeout, "guest run done");
+        string[] lines = _process.Output.WaitFor(lines => lines.Count(IsDone) > done, s_timeout, "guest run done");
+        string[] times = lines.Last(IsDone).Split(' ');
+        return (long.Parse(times[1], CultureInfo.InvariantCulture), long.Parse(times[2], CultureInfo.InvariantCulture));
     }
 
     /// <summary>Adds a vCPU on a new thread.</summary>

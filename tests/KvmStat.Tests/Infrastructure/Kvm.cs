@@ -16,4 +16,19 @@ internal static class Kvm
     /// <summary>These tests may skip only where the host has no KVM at all.</summary>
     internal static void Require() =>
         Assert.SkipUnless(File.Exists("/dev/kvm"), "/dev/kvm is absent: this host cannot run KVM guests");
+
+    /// <summary>Whether kernel lockdown blocks debugfs's cumulative counters (reading one fails).</summary>
+    internal static bool DebugfsCountersLockedDown()
+    {
+        try
+        {
+            File.ReadAllText("/sys/kernel/debug/kvm/exits");
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // EPERM: lockdown. Anything else (no debugfs, no such file) is a broken host, not a skip.
+            return true;
+        }
+    }
 }

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text.Json;
 
 namespace KvmStat.Tests.Infrastructure;
 
@@ -37,6 +39,44 @@ internal sealed class QemuVm : IDisposable
     internal string QmpSocket { get; }
 
     internal int Pid => _process.Pid;
+
+    /// <summary>
+    /// A cumulative vCPU statistic summed over the vCPUs, asked of QEMU over QMP by the test itself
+    /// (a plain socket and System.Text.Json, nothing of kvm_stat's): the oracle for the tool's numbers.
+    /// </summary>
+    internal long VcpuStatistic(string name)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = 10000 };
+        socket.Connect(new UnixDomainSocketEndPoint(QmpSocket));
+        using var stream = new NetworkStream(socket);
+        using var reader = new StreamReader(stream);
+        using var writer = new StreamWriter(stream) { AutoFlush = true, NewLine = "\n" };
+        string Answer()
+        {
+            while (true)
+            {
+                string line = reader.ReadLine() ?? throw new IOException("QMP closed the connection");
+                using JsonDocument document = JsonDocument.Parse(line);
+                if (document.RootElement.TryGetProperty("return", out _) || document.RootElement.TryGetProperty("error", out _))
+                    return line;
+            }
+        }
+        _ = reader.ReadLine(); // the greeting
+        writer.WriteLine("{\"execute\": \"qmp_capabilities\"}");
+        _ = Answer();
+        writer.WriteLine("{\"execute\": \"query-stats\", \"arguments\": {\"target\": \"vcpu\", \"providers\": [{\"provider\": \"kvm\", \"names\": [\"" + name + "\"]}]}}");
+        using JsonDocument answer = JsonDocument.Parse(Answer());
+        long sum = 0;
+        foreach (JsonElement vcpu in answer.RootElement.GetProperty("return").EnumerateArray())
+        {
+            foreach (JsonElement stat in vcpu.GetProperty("stats").EnumerateArray())
+            {
+                if (stat.GetProperty("name").GetString() == name)
+                    sum += stat.GetProperty("value").GetInt64();
+            }
+        }
+        return sum;
+    }
 
     public void Dispose()
     {

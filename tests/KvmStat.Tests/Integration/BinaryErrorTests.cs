@@ -54,6 +54,24 @@ public class BinaryErrorTests
         Assert.DoesNotContain("KVM is not loaded", tool.Error.Text);
     }
 
+    [Fact]
+    public void TheDoctorTellsAnUnprivilegedUserWhatFails()
+    {
+        Assert.SkipUnless(Environment.UserName == "root", "needs root to switch to an unprivileged user");
+        using ChildProcess tool = ChildProcess.Start("setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", PublishedBinary.Path, "--doctor"]);
+        Assert.Equal(1, tool.WaitForExit(s_timeout));
+        string[] lines = tool.Output.Lines;
+        Assert.StartsWith("warn  privileges            running as uid 65534", lines[0]);
+        Assert.Contains(lines, l => l.StartsWith("fail  tracefs", StringComparison.Ordinal) && l.Contains("permission denied"));
+        // debugfs is mounted, only closed to this user: it must not be called missing.
+        string debugfs = Assert.Single(lines, l => l.StartsWith("fail  debugfs", StringComparison.Ordinal));
+        Assert.Contains("permission denied", debugfs);
+        Assert.DoesNotContain("mount -t debugfs", debugfs);
+        Assert.DoesNotContain(lines, l => l.Contains("0 tracepoints"));
+        Assert.Empty(tool.Error.Lines);
+    }
+
     private static bool CanCountTracepoints() =>
         Environment.UserName == "root" && Directory.Exists("/sys/kernel/tracing/events/kvm");
 

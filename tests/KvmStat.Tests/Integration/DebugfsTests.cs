@@ -9,28 +9,11 @@ public class DebugfsTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 
-    private static bool CountersLockedDown()
-    {
-        try
-        {
-            File.ReadAllText("/sys/kernel/debug/kvm/exits");
-            return false;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return true;
-        }
-        catch (IOException)
-        {
-            return true;
-        }
-    }
-
     [Fact]
     public void LockedCountersAreNamedOnceAndNeverPrintedAsZero()
     {
         Kvm.Require();
-        Assert.SkipUnless(CountersLockedDown(), "debugfs counters are readable on this host");
+        Assert.SkipUnless(Kvm.DebugfsCountersLockedDown(), "debugfs counters are readable on this host");
         using var guest = GuestVm.Start($"dbg-{Environment.ProcessId}", vcpus: 1, outs: 10, mmio: 1);
         (int code, string output, string error) = ChildProcess.RunTool(s_timeout, "-1", "-d", "-s", "0.1", "-p", guest.Pid.ToString());
 
@@ -48,15 +31,26 @@ public class DebugfsTests
     }
 
     [Fact]
+    public void TheDoctorNamesTheLockdown()
+    {
+        Kvm.Require();
+        Assert.SkipUnless(Kvm.DebugfsCountersLockedDown(), "debugfs counters are readable on this host");
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, "--doctor");
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        string debugfs = Assert.Single(output.Split('\n'), l => l.StartsWith("warn  debugfs", StringComparison.Ordinal));
+        int total = Directory.EnumerateFiles("/sys/kernel/debug/kvm").Count();
+        Assert.Matches($@"/sys/kernel/debug/kvm: \d+ of {total} statistics blocked \(EPERM: kernel lockdown", debugfs);
+        Assert.Contains("KVM's binary statistics have the same counters", debugfs);
+    }
+
+    [Fact]
     public void DebugfsAndTracepointsTogether()
     {
         Kvm.Require();
         using var guest = GuestVm.Start($"both-{Environment.ProcessId}", vcpus: 1, outs: 10, mmio: 1);
-        using ChildProcess tool = ChildProcess.StartTool("-1", "-d", "-t", "--verbose", "-p", guest.Pid.ToString());
-        tool.WaitUntilCounting();
-        guest.Run();
-        Assert.Equal(0, tool.WaitForExit(s_timeout));
-        Dictionary<string, (long Total, long Delta)> fields = OutputParsers.Batch(tool.Output.Text);
+        BatchWindow.Result batch = BatchWindow.AroundOneRun(guest, "-d", "-t", "-p", guest.Pid.ToString());
+        Dictionary<string, (long Total, long Delta)> fields = OutputParsers.Batch(batch.Output);
         Assert.Equal(10, fields["kvm_pio"].Total);
         Assert.Contains("pages_4k", fields.Keys);
     }

@@ -34,6 +34,13 @@ public partial class ExporterTests
 
         internal ChildProcess Process => _process;
 
+        /// <summary>SIGTERM, as systemd stops the service: returns the exit status.</summary>
+        internal int Stop()
+        {
+            _process.Signal(ChildProcess.SIGTERM);
+            return _process.WaitForExit(s_timeout);
+        }
+
         /// <summary>Waits until the exporter follows a VM that started after it (it looks every second).</summary>
         internal void WaitForGuest(int pid) => WaitForSeries($"pid=\"{pid}\",event=\"kvm_pio\"}}");
 
@@ -75,9 +82,11 @@ public partial class ExporterTests
         }
     }
 
-    private static (int Code, string Output) RunTool(string file, string arguments, string? input = null)
+    private static (int Code, string Output) RunTool(string file, string[] arguments, string? input = null)
     {
-        var info = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (string argument in arguments)
+            info.ArgumentList.Add(argument);
         using var process = System.Diagnostics.Process.Start(info)!;
         process.StandardInput.Write(input ?? "");
         process.StandardInput.Close();
@@ -97,19 +106,19 @@ public partial class ExporterTests
     {
         Kvm.Require();
         Assert.SkipUnless(File.Exists("/usr/bin/promtool"), "promtool is not installed (./test.sh installs prometheus)");
-        using var guest = GuestVm.Start("prom\"tool\\ \u001b[1m\u00e9", vcpus: 2, outs: 30, mmio: 2, holdStats: true);
+        using var guest = GuestVm.Start("prom\"tool\\ \u001b[1m\n\u00e9", vcpus: 2, outs: 30, mmio: 2, holdStats: true);
         using var exporter = new Exporter("--binary-stats", "-t");
         guest.Run();
 
         string text = exporter.Scrape();
-        (int code, string lint) = RunTool("promtool", "check metrics", text);
+        (int code, string lint) = RunTool("promtool", ["check", "metrics"], text);
         Assert.True(code == 0 && lint.Trim().Length == 0, $"promtool: {lint}");
-        Assert.Contains($"kvm_guest_events_total{{guest=\"prom\\\"tool\\\\ \u001b[1m\u00e9\",pid=\"{guest.Pid}\",event=\"kvm_pio\"}} 60", text);
+        Assert.Contains($"kvm_guest_events_total{{guest=\"prom\\\"tool\\\\ \u001b[1m\\n\u00e9\",pid=\"{guest.Pid}\",event=\"kvm_pio\"}} 60", text);
         Assert.Contains("# TYPE kvm_events_total counter", text);
         Assert.Contains("# TYPE kvm_vcpu_halt_wait_hist_seconds histogram", text);
-        Assert.Contains($"kvm_vcpu_halt_wait_hist_seconds_bucket{{guest=\"prom\\\"tool\\\\ \u001b[1m\u00e9\",pid=\"{guest.Pid}\",vcpu=\"0\",le=\"+Inf\"}} ", text);
+        Assert.Contains($"kvm_vcpu_halt_wait_hist_seconds_bucket{{guest=\"prom\\\"tool\\\\ \u001b[1m\\n\u00e9\",pid=\"{guest.Pid}\",vcpu=\"0\",le=\"+Inf\"}} ", text);
         Assert.Contains("# TYPE kvm_vcpu_halt_wait_seconds_total counter", text);
-        string vcpu1 = $"{{guest=\"prom\\\"tool\\\\ \u001b[1m\u00e9\",pid=\"{guest.Pid}\",vcpu=\"1\"}}";
+        string vcpu1 = $"{{guest=\"prom\\\"tool\\\\ \u001b[1m\\n\u00e9\",pid=\"{guest.Pid}\",vcpu=\"1\"}}";
         Assert.Contains($"kvm_vcpu_mmio_exits_total{vcpu1} 2", text);
         Assert.Contains($"kvm_vcpu_halt_exits_total{vcpu1} 1", text);
         // 30 port writes, 2 MMIO writes and a halt; KVM's exits also counts those the host causes.
@@ -123,8 +132,7 @@ public partial class ExporterTests
         Assert.Contains("# TYPE kvm_events counter", openMetrics);
         string script = "import sys\nfrom prometheus_client.openmetrics.parser import text_string_to_metric_families\n" +
                         "families = list(text_string_to_metric_families(sys.stdin.read()))\nprint(len(families))\n";
-        File.WriteAllText(Path.Join(Path.GetTempPath(), $"om-{Environment.ProcessId}.py"), script);
-        (code, string parsed) = RunTool("/usr/bin/python3", Path.Join(Path.GetTempPath(), $"om-{Environment.ProcessId}.py"), openMetrics);
+        (code, string parsed) = RunTool("/usr/bin/python3", ["-c", script], openMetrics);
         Assert.True(code == 0, $"the OpenMetrics parser refused the exposition: {parsed}");
         Assert.True(int.Parse(parsed.Trim(), CultureInfo.InvariantCulture) > 10);
     }
@@ -287,6 +295,10 @@ public partial class ExporterTests
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await client.GetAsync($"http://127.0.0.1:{exporter.Port}/favicon.ico", cancel)).StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.MethodNotAllowed, (await client.PostAsync(exporter.Url, new StringContent(""), cancel)).StatusCode);
         Assert.DoesNotContain("kvm_mmio", exporter.Scrape());
+
+        // systemd stops the service with SIGTERM: a clean exit, status 0, nothing but --verbose notes.
+        Assert.Equal(0, exporter.Stop());
+        Assert.All(exporter.Process.Error.Lines, line => Assert.DoesNotContain("error", line));
     }
 
     [Fact]

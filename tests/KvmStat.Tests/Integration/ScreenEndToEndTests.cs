@@ -85,6 +85,88 @@ public class ScreenEndToEndTests
         Assert.Contains(" icanon", screen);
     }
 
+    /// <summary>
+    /// The keys that change what is shown: p, g, c, r, s, o, and Enter in the per-guest view. With
+    /// -s 25.5 the screen samples only when a key asks for it, so each interval is known exactly.
+    /// </summary>
+    [Fact]
+    public void TheFilterSortAndResetKeysInARealTerminal()
+    {
+        Require();
+        string name = $"keys-{Environment.ProcessId}\nx";
+        using var ports = GuestVm.Start(name, vcpus: 1, outs: 500, mmio: 0);
+        using var memory = GuestVm.Start($"mem-{Environment.ProcessId}", vcpus: 1, outs: 0, mmio: 200);
+        using var pane = new TmuxPane(100, 30);
+        pane.Type($"'{PublishedBinary.Path}' -s 25.5 -f 'kvm_(pio|mmio)$'");
+        pane.WaitFor(s => s[0] == "kvm statistics - summary" && s[4].Contains("No matching events"), "the first (quarter-second) refresh");
+
+        // p: the prompt lists the guests (names escaped); a pid selects that VM.
+        pane.Keys("p");
+        string[] prompt = pane.WaitFor(s => s[0] == "Show statistics for specific pid.", "the pid prompt");
+        Assert.Contains(prompt, l => l.Trim() == $"{ports.Pid}  keys-{Environment.ProcessId}\\nx");
+        pane.Keys("-l", ports.Pid.ToString());
+        pane.Keys("Enter");
+        pane.WaitFor(s => s[0] == $"kvm statistics - pid {ports.Pid} (keys-{Environment.ProcessId}\\nx)", "the pid's title");
+        memory.Run();
+        ports.Run();
+        pane.Keys("Space");
+        string[] screen = pane.WaitFor(s => HasRow(s, "kvm_pio", 500), "the selected guest's port writes");
+        Assert.DoesNotContain(screen, l => l.StartsWith("kvm_mmio ", StringComparison.Ordinal));
+
+        // c: back to all VMs; g: a guest by name.
+        pane.Keys("c");
+        pane.WaitFor(s => s[0] == "kvm statistics - summary", "the summary after c");
+        pane.Keys("g");
+        pane.WaitFor(s => s[0] == "Show statistics for specific guest.", "the guest prompt");
+        pane.Keys("-l", memory.Name);
+        pane.Keys("Enter");
+        pane.WaitFor(s => s[0] == $"kvm statistics - pid {memory.Pid} ({memory.Name})", "the guest's title");
+        pane.Keys("c");
+        pane.WaitFor(s => s[0] == "kvm statistics - summary", "the summary again");
+
+        // o: by CurAvg/s the busiest row of the interval leads; by Total the largest. MMIO writes
+        // come last, 200 at a time: the MMIO row leads by rate while its total stays below 500.
+        ports.Run();
+        pane.Keys("Space");
+        pane.WaitFor(s => HasRow(s, "kvm_pio", 500), "a second run of port writes");
+        memory.Run();
+        pane.Keys("Space");
+        screen = pane.WaitFor(s => HasRow(s, "kvm_mmio", 200), "the MMIO writes of the last interval");
+        Assert.True(RowIndex(screen, "kvm_mmio") < RowIndex(screen, "kvm_pio"), "sorted by CurAvg/s, the MMIO row leads");
+        pane.Keys("o");
+        memory.Run();
+        pane.Keys("Space");
+        screen = pane.WaitFor(s => HasRow(s, "kvm_mmio", 400), "a second interval of MMIO writes");
+        Assert.True(RowIndex(screen, "kvm_pio") < RowIndex(screen, "kvm_mmio"), "sorted by Total, the port row (500) leads the MMIO row (400)");
+
+        // r: the totals start again; rows that counted nothing since are hidden.
+        pane.Keys("r");
+        pane.WaitFor(s => s[4].Contains("No matching events reported yet"), "totals reset");
+
+        // s: the interval prompt shows the current one and takes a new one.
+        pane.Keys("s");
+        pane.WaitFor(s => s[2].StartsWith("Change delay from 25.5s to"), "the interval prompt");
+        pane.Keys("-l", "12.5");
+        pane.Keys("Enter");
+        pane.Keys("s");
+        pane.WaitFor(s => s[2].StartsWith("Change delay from 12.5s to"), "the new interval");
+        pane.Keys("Escape");
+
+        // b, then Enter on the selected guest: its events.
+        pane.Keys("b");
+        screen = pane.WaitFor(s => s[0] == "kvm statistics - per guest" && s.Any(l => l.StartsWith($"{memory.Name} [{memory.Pid}]")), "per-guest view");
+        int memoryRow = Array.FindIndex(screen, l => l.StartsWith($"{memory.Name} [{memory.Pid}]"));
+        for (int row = 3; row < memoryRow; row++)
+            pane.Keys("Down");
+        pane.Keys("Enter");
+        pane.WaitFor(s => s[0] == $"kvm statistics - pid {memory.Pid} ({memory.Name})", "the selected guest's events");
+        pane.Keys("q");
+        pane.WaitFor(s => !s.Any(l => l.Contains("kvm statistics")), "the shell again");
+    }
+
+    private static int RowIndex(string[] screen, string name) =>
+        Array.FindIndex(screen, line => line.StartsWith(name + " ", StringComparison.Ordinal));
+
     [Fact]
     public void SigtermAndADeadGuestLeaveTheTerminalClean()
     {
@@ -146,16 +228,16 @@ public class ScreenEndToEndTests
                 Thread.Sleep(100);
             }
         }
-        // x opens the children's counters as well: more descriptors.
-        pane.Keys("x");
-        WaitFor(n => n > before, "children counted");
-        // x again: back to the parents alone. The replaced counters are closed in the background
-        // (each tracepoint's last close waits for an RCU grace period), so the count comes back.
-        pane.Keys("x");
-        WaitFor(n => n == before, "replaced counters closed");
-        for (int i = 0; i < 4; i++)
+        for (int round = 1; round <= 3; round++)
+        {
+            // x opens the children's counters as well: more descriptors.
             pane.Keys("x");
-        WaitFor(n => n == before, "no descriptors left behind after more changes");
+            WaitFor(n => n > before, $"children counted (round {round})");
+            // x again: back to the parents alone. The replaced counters are closed in the background
+            // (each tracepoint's last close waits for an RCU grace period), so the count comes back.
+            pane.Keys("x");
+            WaitFor(n => n == before, $"replaced counters closed (round {round})");
+        }
         pane.Keys("q");
     }
 

@@ -34,16 +34,13 @@ public class TracepointCountingTests
         using var guest = GuestVm.Start(Unique("batch"), vcpus: 2, outs: 500, mmio: 30);
         string[] args = scope switch
         {
-            "pid" => ["-1", "--verbose", "-f", Fields, "-p", guest.Pid.ToString()],
-            "guest" => ["-1", "--verbose", "-f", Fields, "-g", guest.Name],
-            _ => ["-1", "--verbose", "-f", Fields],
+            "pid" => ["-f", Fields, "-p", guest.Pid.ToString()],
+            "guest" => ["-f", Fields, "-g", guest.Name],
+            _ => ["-f", Fields],
         };
-        using ChildProcess tool = ChildProcess.StartTool(args);
-        tool.WaitUntilCounting();
-        guest.Run();
-        Assert.Equal(0, tool.WaitForExit(s_timeout));
+        BatchWindow.Result batch = BatchWindow.AroundOneRun(guest, args);
 
-        Dictionary<string, (long Total, long Delta)> fields = OutputParsers.Batch(tool.Output.Text);
+        Dictionary<string, (long Total, long Delta)> fields = OutputParsers.Batch(batch.Output);
         AssertExact(guest.ExpectedPerRun(), name => fields[name].Total);
         AssertExact(guest.ExpectedPerRun(), name => fields[name].Delta);
         Assert.Equal(0, fields["kvm_userspace_exit(SHUTDOWN)"].Total);
@@ -142,6 +139,96 @@ public class TracepointCountingTests
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Fact]
+    public void SkipZeroRecordsLeavesOutOnlyTheQuietIntervals()
+    {
+        Kvm.Require();
+        using var guest = GuestVm.Start(Unique("skipz"), vcpus: 1, outs: 50, mmio: 4);
+        using ChildProcess skipping = ChildProcess.StartTool("-l", "-z", "-s", "0.1", "--verbose", "-f", Fields, "-p", guest.Pid.ToString());
+        // A witness without -z shows when quiet intervals have passed (the -z log cannot show them).
+        using ChildProcess witness = ChildProcess.StartTool("-l", "-s", "0.1", "--verbose", "-f", Fields, "-p", guest.Pid.ToString());
+        skipping.WaitUntilCounting();
+        witness.WaitUntilCounting();
+        Dictionary<string, long> expected = guest.ExpectedPerRun();
+        for (int run = 1; run <= 2; run++)
+        {
+            guest.Run();
+            witness.Output.WaitFor(lines => OutputParsers.SumLog(lines, csv: false).GetValueOrDefault("kvm_pio") == expected["kvm_pio"] * run,
+                s_timeout, "the witness logged the run");
+            // Three more records of the witness: at least two quiet intervals for the -z log too.
+            int witnessed = OutputParsers.RecordCount(witness.Output.Lines);
+            witness.Output.WaitFor(lines => OutputParsers.RecordCount(lines) >= witnessed + 3, s_timeout, "quiet intervals");
+        }
+        skipping.Signal(ChildProcess.SIGTERM);
+        Assert.Equal(0, skipping.WaitForExit(s_timeout));
+
+        string[] lines = skipping.Output.Lines;
+        string[] records = [.. lines.Where(l => l.Length > 0 && char.IsAsciiDigit(l[0]))];
+        Assert.NotEmpty(records);
+        Assert.All(records, record => Assert.Contains(record[19..].Split(' ', StringSplitOptions.RemoveEmptyEntries), value => value != "0"));
+        Dictionary<string, long> sums = OutputParsers.SumLog(lines, csv: false);
+        AssertExact(expected, name => sums[name], runs: 2);
+        Assert.True(OutputParsers.RecordCount(witness.Output.Lines) > records.Length + 4, "the witness saw the quiet intervals the -z log left out");
+    }
+
+    [Fact]
+    public void APlainLogFileHasTheBannerAndTheExactCounts()
+    {
+        Kvm.Require();
+        string folder = Directory.CreateTempSubdirectory("kvm_stat-plain-").FullName;
+        try
+        {
+            string log = Path.Join(folder, "kvm.log");
+            using var guest = GuestVm.Start(Unique("plain"), vcpus: 2, outs: 60, mmio: 3);
+            using ChildProcess tool = ChildProcess.StartTool("-L", log, "-s", "25.5", "--verbose", "-f", Fields + "$", "-p", guest.Pid.ToString());
+            tool.WaitUntilCounting();
+            guest.Run();
+            tool.Signal(ChildProcess.SIGTERM);
+            Assert.Equal(0, tool.WaitForExit(s_timeout));
+            Assert.Empty(tool.Output.Lines);
+            string[] lines = File.ReadAllLines(log);
+            Assert.Equal(["kvm_mmio kvm_pio kvm_userspace_exit "], lines[..1]);
+            Assert.Equal(2, lines.Length);
+            Dictionary<string, long> sums = OutputParsers.SumLog(lines, csv: false);
+            Assert.Equal(120, sums["kvm_pio"]);
+            Assert.Equal(6, sums["kvm_mmio"]);
+            Assert.Equal(128, sums["kvm_userspace_exit"]);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>Without a file to reopen, SIGHUP (a closed terminal) ends a log like SIGTERM: nothing is lost.</summary>
+    [Fact]
+    public void AHangupEndsAStdoutLogWithItsLastRecord()
+    {
+        Kvm.Require();
+        using var guest = GuestVm.Start(Unique("hup"), vcpus: 1, outs: 40, mmio: 2);
+        using ChildProcess tool = ChildProcess.StartTool("-l", "-s", "25.5", "--verbose", "-f", Fields + "$", "-p", guest.Pid.ToString());
+        tool.WaitUntilCounting();
+        guest.Run();
+        tool.Signal(ChildProcess.SIGHUP);
+        Assert.Equal(0, tool.WaitForExit(s_timeout));
+        string[] lines = tool.Output.Lines;
+        Assert.Equal(2, lines.Length);
+        Dictionary<string, long> sums = OutputParsers.SumLog(lines, csv: false);
+        Assert.Equal(40, sums["kvm_pio"]);
+        Assert.Equal(43, sums["kvm_userspace_exit"]);
+    }
+
+    [Fact]
+    public void FieldsHelpListsEveryTracepointOfThisHost()
+    {
+        Kvm.Require();
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, "-f", "help");
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        string[] expected = [.. Directory.EnumerateDirectories("/sys/kernel/tracing/events/kvm").Select(d => "  " + Path.GetFileName(d)).Order(StringComparer.Ordinal)];
+        Assert.Equal(expected, output.TrimEnd('\n').Split('\n'));
     }
 
     private static void WaitForFile(string path, Func<string[], bool> condition)

@@ -6,7 +6,7 @@ namespace KvmStat.Tests.TestGuest;
 /// The test guest as a process of its own (so kvm_stat can watch it with -p and -g). Its command
 /// line carries "-name NAME" like QEMU's. It talks over stdin/stdout:
 /// prints "ready PID TID..." once its vCPU threads exist; on "run" runs the program and prints
-/// "done"; on "spawn" adds a vCPU on a new thread; with --hold-stats it keeps KVM's binary statistics
+/// "done START END" (monotonic timestamps); on "spawn" adds a vCPU on a new thread; with --hold-stats it keeps KVM's binary statistics
 /// descriptors open like QEMU 8.1, and "stats" prints them; ends on "exit" or end of input.
 /// </summary>
 internal static class GuestProgram
@@ -37,17 +37,20 @@ internal static class GuestProgram
             switch (command)
             {
                 case "run":
+                    // The monotonic times (CLOCK_MONOTONIC, as Stopwatch on Linux) around the run
+                    // let a test prove the run lay inside kvm_stat's counting window.
+                    long started = System.Diagnostics.Stopwatch.GetTimestamp();
                     vm.Run(outs, mmio);
-                    Console.Out.WriteLine("done");
+                    long ended = System.Diagnostics.Stopwatch.GetTimestamp();
+                    Console.Out.WriteLine($"done {started} {ended}");
                     Console.Out.Flush();
                     break;
                 case "stats":
-                    // Every statistic of the VM's own descriptors: "stats NAME VALUE,VALUE..." per line, then "end".
-                    foreach (var file in new[] { vm.VmStats! }.Concat(vm.Vcpus.Select(v => v.Stats!)))
+                    // Every statistic of the VM's own descriptors: "stats ID NAME VALUE,VALUE..." per line, then "end".
+                    foreach (int fd in new[] { vm.VmStats!.Value }.Concat(vm.Vcpus.Select(v => v.Stats!.Value)))
                     {
-                        _ = file.Refresh();
-                        foreach (var descriptor in file.Layout.Descriptors)
-                            Console.Out.WriteLine($"stats {file.Layout.Id} {descriptor.Name} {descriptor.Type} {descriptor.Unit} {descriptor.Base}^{descriptor.Exponent} {string.Join(",", file.Values(descriptor).ToArray())}");
+                        foreach (string line in OwnStatsDump.Lines(fd))
+                            Console.Out.WriteLine(line);
                     }
                     Console.Out.WriteLine("end");
                     Console.Out.Flush();

@@ -81,14 +81,14 @@ internal sealed class TestVm : IDisposable
     /// KVM's binary statistics of the VM and of each vCPU, kept open for the VM's life as QEMU 8.1
     /// and later do (a monitor copies them with pidfd_getfd). Only this process could create them.
     /// </summary>
-    internal KvmStat.Sources.BinaryStats.KvmStatsFile? VmStats { get; private set; }
+    internal int? VmStats { get; private set; }
 
     internal void OpenStatsDescriptors()
     {
         int fd = Interop.Libc.Ioctl(_vm, KvmInterop.KVM_GET_STATS_FD, 0);
         if (fd < 0)
             throw new InvalidOperationException($"KVM_GET_STATS_FD: {Interop.Errno.Describe(Interop.Errno.Last)}");
-        VmStats = KvmStat.Sources.BinaryStats.KvmStatsFile.Open(fd);
+        VmStats = fd;
         foreach (Vcpu vcpu in _vcpus)
             vcpu.OpenStats();
     }
@@ -108,7 +108,8 @@ internal sealed class TestVm : IDisposable
     {
         foreach (Vcpu vcpu in _vcpus)
             vcpu.Dispose();
-        VmStats?.Dispose();
+        if (VmStats is int vmStats)
+            _ = Interop.Libc.Close(vmStats);
         _ = Interop.Libc.Close(_vm);
         _ = Interop.Libc.Close(_kvm);
         _ = KvmInterop.Munmap(_memory, (nuint)MemorySize);
@@ -154,7 +155,8 @@ internal sealed class TestVm : IDisposable
 
         internal int Exits { get; private set; }
 
-        internal KvmStat.Sources.BinaryStats.KvmStatsFile? Stats { get; private set; }
+        /// <summary>The vCPU's statistics descriptor, once opened.</summary>
+        internal int? Stats { get; private set; }
 
         internal void OpenStats()
         {
@@ -163,7 +165,7 @@ internal sealed class TestVm : IDisposable
             int fd = Interop.Libc.Ioctl(Descriptor, KvmInterop.KVM_GET_STATS_FD, 0);
             if (fd < 0)
                 throw new InvalidOperationException($"KVM_GET_STATS_FD (vCPU): {Interop.Errno.Describe(Interop.Errno.Last)}");
-            Stats = KvmStat.Sources.BinaryStats.KvmStatsFile.Open(fd);
+            Stats = fd;
         }
 
         internal void Start(int outs, int mmio)
@@ -263,7 +265,8 @@ internal sealed class TestVm : IDisposable
             _quit = true;
             _go.Release();
             _thread.Join();
-            Stats?.Dispose();
+            if (Stats is int stats)
+                _ = Interop.Libc.Close(stats);
             _ = Interop.Libc.Close(Descriptor);
         }
     }

@@ -62,10 +62,20 @@ public class CommandLineTests
     {
         (int code, string output, _) = Run("-h");
         Assert.Equal(0, code);
-        foreach (string option in new[] { "-1", "--once", "--batch", "-c", "--csv", "-d", "--debugfs", "-f", "--fields", "-g", "--guest",
-                     "-i", "--debugfs-include-past", "-l", "--log", "-L", "--log-to-file", "-p", "--pid", "-s", "--set-delay",
-                     "-t", "--tracepoints", "-z", "--skip-zero-records" })
-            Assert.Contains(option, output);
+        // Each option line of -h starts with its names ("  -1, --once, --batch  run in batch mode"):
+        // every reference option must be there with its own short and long names, as whole words.
+        List<string[]> names = [.. output.Split('\n')
+            .Where(l => l.StartsWith("  -", StringComparison.Ordinal))
+            .Select(l => l.Trim().Split("  ")[0].Split(' ')[0..]
+                .Select(n => n.TrimEnd(',')).Where(n => n.StartsWith('-')).ToArray())];
+        string[][] reference =
+        [
+            ["-1", "--once", "--batch"], ["-c", "--csv"], ["-d", "--debugfs"], ["-f", "--fields"], ["-g", "--guest"],
+            ["-i", "--debugfs-include-past"], ["-l", "--log"], ["-L", "--log-to-file"], ["-p", "--pid"], ["-s", "--set-delay"],
+            ["-t", "--tracepoints"], ["-z", "--skip-zero-records"], ["-h", "--help"],
+        ];
+        foreach (string[] option in reference)
+            Assert.Contains(names, line => option.All(line.Contains));
     }
 
     [Fact]
