@@ -3,6 +3,7 @@ using KvmStat.Output;
 using KvmStat.Sources;
 using KvmStat.Sources.Tracing;
 using KvmStat.Stats;
+using KvmStat.Host;
 
 namespace KvmStat.Bench;
 

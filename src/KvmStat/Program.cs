@@ -2,6 +2,7 @@ using KvmStat;
 using KvmStat.Cli;
 using KvmStat.Output;
 using KvmStat.Sources.Tracing;
+using KvmStat.Host;
 
 ResidentMemory.FaultOnlyWhatRuns();
 

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using KvmStat.Stats;
+using KvmStat.Tui;
 
 namespace KvmStat.Cli;
 
@@ -9,7 +11,7 @@ namespace KvmStat.Cli;
 /// </summary>
 internal static class CommandLine
 {
-    internal const string Description = """
+    internal static string Description => $"""
         Displays statistics about KVM virtual machines: the events they make the host kernel
         handle (VM exits, I/O, MMIO, halts, page faults...), from tracepoints (default), debugfs,
         or KVM's binary statistics (held descriptors or QEMU's QMP).
@@ -19,18 +21,8 @@ internal static class CommandLine
         /sys/kernel/debug for -d.
 
         Interactive commands:
-           b     per-guest totals
-           c     clear regex and pid filters
-           f     filter by regular expression
-           g     filter by guest name
-           h     display interactive commands reference
-           o     toggle sorting order (Total vs CurAvg/s)
-           p     filter by PID
-           q     quit
-           r     reset stats
-           s     set update interval
-           x     toggle reporting of stats for individual child trace events
-        Any other key refreshes statistics immediately.
+        {string.Join("\n", InteractiveCommands.Lines())}
+        {InteractiveCommands.OtherKeys}.
         """;
 
     internal static readonly Option<bool> Once = new("--once", "-1", "--batch") { Description = "run in batch mode for one second" };
@@ -48,7 +40,7 @@ internal static class CommandLine
     internal static readonly Option<string?> Pid = new("--pid", "-p") { Description = "restrict statistics to pid", HelpName = "PID" };
     internal static readonly Option<string?> Delay = new("--set-delay", "-s")
     {
-        Description = "set delay between refreshs (value range: 0.1-25.5 secs)",
+        Description = $"set delay between refreshs (value range: {SampleInterval.Range} secs)",
         HelpName = "DELAY",
     };
     internal static readonly Option<bool> Tracepoints = new("--tracepoints", "-t") { Description = "retrieve statistics from tracepoints" };
@@ -156,16 +148,14 @@ internal static class CommandLine
     }
 
     /// <summary>A delay in seconds, like the reference: 0.1 to 25.5, and a number (not nan or inf).</summary>
-    internal static double ParseDelay(string text)
+    internal static double ParseDelay(string text) => SampleInterval.Parse(text, out double delay) switch
     {
-        if (!double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double delay) || !double.IsFinite(delay))
-            throw new UsageException($"\"{text}\": Delay must be a number of seconds from {Options.MinDelay} to {Options.MaxDelay}.");
-        if (delay < Options.MinDelay)
-            throw new UsageException($"\"{PythonFloat(delay)}\": Delay must be >={Options.MinDelay.ToString(CultureInfo.InvariantCulture)}");
-        if (delay > Options.MaxDelay)
-            throw new UsageException($"\"{PythonFloat(delay)}\": Delay must be <={Options.MaxDelay.ToString(CultureInfo.InvariantCulture)}");
-        return delay;
-    }
+        SampleInterval.Verdict.NotANumber => throw new UsageException(
+            $"\"{text}\": Delay must be a number of seconds from {SampleInterval.Format(SampleInterval.Min)} to {SampleInterval.Format(SampleInterval.Max)}."),
+        SampleInterval.Verdict.TooShort => throw new UsageException($"\"{PythonFloat(delay)}\": Delay must be >={SampleInterval.Format(SampleInterval.Min)}"),
+        SampleInterval.Verdict.TooLong => throw new UsageException($"\"{PythonFloat(delay)}\": Delay must be <={SampleInterval.Format(SampleInterval.Max)}"),
+        _ => delay,
+    };
 
     /// <summary>Python's repr of a float, which the reference's messages show: 30 → "30.0".</summary>
     internal static string PythonFloat(double value)

@@ -4,6 +4,7 @@ using KvmStat.Guests;
 using KvmStat.Sources;
 using KvmStat.Sources.BinaryStats;
 using KvmStat.Sources.Tracing;
+using KvmStat.Host;
 
 namespace KvmStat.Cli;
 

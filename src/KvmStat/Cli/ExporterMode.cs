@@ -6,6 +6,7 @@ using KvmStat.Output.Metrics;
 using KvmStat.Sources.BinaryStats;
 using KvmStat.Sources.Tracing;
 using KvmStat.Stats;
+using KvmStat.Host;
 
 namespace KvmStat.Cli;
 

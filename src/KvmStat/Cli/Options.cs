@@ -3,10 +3,6 @@ namespace KvmStat.Cli;
 /// <summary>What the command line asks for, validated.</summary>
 internal sealed record Options
 {
-    internal const double DefaultDelay = 3.0;
-    internal const double MinDelay = 0.1;
-    internal const double MaxDelay = 25.5;
-
     internal bool Once { get; init; }
     internal bool Log { get; init; }
     internal string? LogFile { get; init; }
@@ -15,7 +11,7 @@ internal sealed record Options
     internal bool Tracepoints { get; init; }
     internal bool Debugfs { get; init; }
     internal bool IncludePast { get; init; }
-    internal double Delay { get; init; } = DefaultDelay;
+    internal double Delay { get; init; } = Stats.SampleInterval.Default;
     internal bool DelayGiven { get; init; }
     internal string? Fields { get; init; }
     internal int Pid { get; init; }

@@ -4,6 +4,7 @@ using KvmStat.Output;
 using KvmStat.Sources.Tracing;
 using KvmStat.Stats;
 using KvmStat.Tui;
+using KvmStat.Host;
 
 namespace KvmStat.Cli;
 
@@ -84,12 +85,12 @@ internal static class Runner
         app.Start();
 
         using AnsiTerminal terminal = AnsiTerminal.Open();
-        using var signals = new Signals(handleHangup: false, screen: terminal);
+        using var signals = new Signals(handleHangup: false, suspending: terminal.Deactivate);
         var keyboard = new KeyboardReader(signals.Wake);
         reporter.ShowOn(app.Notice);
         try
         {
-            return TuiLoop.Run(app, terminal, signals, keyboard);
+            return ScreenLoop.Run(app, terminal, signals, keyboard);
         }
         finally
         {

@@ -1,5 +1,6 @@
 using KvmStat.Guests;
 using KvmStat.Stats;
+using KvmStat.Host;
 
 namespace KvmStat.Cli;
 

@@ -13,12 +13,6 @@ namespace KvmStat.Cli;
 /// </summary>
 internal sealed class Signals : IDisposable
 {
-    /// <summary>What the screen must do just before the process is stopped (Ctrl-Z).</summary>
-    internal interface IScreen
-    {
-        void Suspending();
-    }
-
     // No spinning: a wait between samples is long, and spinning would only add sched_yield calls.
     private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
     private readonly List<PosixSignalRegistration> _registrations = [];
@@ -28,8 +22,11 @@ internal sealed class Signals : IDisposable
     private int _continued;
 
     /// <param name="handleHangup">SIGHUP reopens the log file (-L) instead of ending the tool.</param>
-    /// <param name="screen">The interactive screen, when it is running.</param>
-    internal Signals(bool handleHangup, IScreen? screen = null)
+    /// <param name="suspending">
+    /// For the interactive screen: what to do just before the process is stopped (Ctrl-Z), which is
+    /// to give the terminal back. Resizes and continuations are then reported too.
+    /// </param>
+    internal Signals(bool handleHangup, Action? suspending = null)
     {
         Register(PosixSignal.SIGINT, () => Raise(ref _stop));
         Register(PosixSignal.SIGTERM, () => Raise(ref _stop));
@@ -39,14 +36,14 @@ internal sealed class Signals : IDisposable
             Register(PosixSignal.SIGHUP, () => Raise(ref _hangup));
         else
             Register(PosixSignal.SIGHUP, () => Raise(ref _stop));
-        if (screen is null)
+        if (suspending is null)
             return;
         Register(PosixSignal.SIGWINCH, () => Raise(ref _resized));
         Register(PosixSignal.SIGCONT, () => Raise(ref _continued));
         _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGTSTP, context =>
         {
             // Give the terminal back, then let the default action stop the process.
-            screen.Suspending();
+            suspending();
             context.Cancel = false;
         }));
     }

@@ -5,6 +5,7 @@ using KvmStat.Sources.BinaryStats;
 using KvmStat.Sources.Debugfs;
 using KvmStat.Sources.Tracing;
 using KvmStat.Stats;
+using KvmStat.Host;
 
 namespace KvmStat.Cli;
 
@@ -53,7 +54,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
                 DebugfsSource debugfs;
                 try
                 {
-                    debugfs = new DebugfsSource(paths, selection.Filter, pid, options.IncludePast, new StatFileReader(), reporter.Warn);
+                    debugfs = new DebugfsSource(paths, selection, pid, options.IncludePast, new StatFileReader(), reporter.Warn);
                 }
                 catch (EnvironmentException e) when (e.Message.Contains("lockdown", StringComparison.Ordinal))
                 {
@@ -161,7 +162,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             return OpenHeldDescriptors(parents, 0);
         if (options.UsesQmp)
             return OpenQmp(parents, 0);
-        return new DebugfsSource(paths, parents.Filter, 0, options.IncludePast, new StatFileReader(), reporter.Warn);
+        return new DebugfsSource(paths, parents, 0, options.IncludePast, new StatFileReader(), reporter.Warn);
     }
 
     internal TracepointCounterSet CounterSet(FieldSelection selection)
@@ -198,7 +199,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         }
         if (options.Debugfs)
         {
-            using var debugfs = new DebugfsSource(paths, FieldFilter.Default, 0, false, new StatFileReader(), _ => { });
+            using var debugfs = new DebugfsSource(paths, new FieldSelection(FieldFilter.Default, Children: false), 0, false, new StatFileReader(), _ => { });
             foreach (string name in debugfs.AllFieldNames)
                 names.Add(name);
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using KvmStat.Host;
 
 namespace KvmStat.Guests;
 
@@ -144,5 +145,5 @@ internal sealed class GuestFinder(HostPaths paths)
         return links;
     }
 
-    private static string? ReadText(string path) => Sources.SysFile.TryReadText(path);
+    private static string? ReadText(string path) => SysFile.TryReadText(path);
 }

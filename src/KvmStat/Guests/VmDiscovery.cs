@@ -1,4 +1,4 @@
-using KvmStat.Sources;
+using KvmStat.Host;
 
 namespace KvmStat.Guests;
 
@@ -9,7 +9,7 @@ namespace KvmStat.Guests;
 /// </summary>
 internal sealed class VmDiscovery(HostPaths paths)
 {
-    private static readonly Func<ReadOnlySpan<byte>, long> s_parseFolder = Sources.Debugfs.DebugfsSourceNames.ParseFolderName;
+    private static readonly Func<ReadOnlySpan<byte>, long> s_parseFolder = Guests.VmFolderName.Parse;
     private static readonly TimeSpan s_procScanInterval = TimeSpan.FromSeconds(3);
 
     private readonly DirectoryScanner _debugfs = new(paths.DebugfsKvm);

@@ -1,15 +1,5 @@
 namespace KvmStat.Sources;
 
-/// <summary>How a field's numbers behave over time.</summary>
-internal enum StatKind
-{
-    /// <summary>Only grows: shown as a total since the start and a delta per interval.</summary>
-    Counter,
-
-    /// <summary>An instant value (pages in use, vCPUs blocked): shown as it is, never differenced.</summary>
-    Gauge,
-}
-
 /// <summary>
 /// One named statistic a source provides. Children name their parent (kvm_exit(HLT) → kvm_exit).
 /// <see cref="Unit"/> is set where the source knows it ("ns", "us", "bytes", "cycles", "boolean").

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using KvmStat.Sources;
 
 namespace KvmStat.Stats;
 
@@ -7,7 +8,7 @@ namespace KvmStat.Stats;
 /// Without -f only parent fields are selected; a selected child always brings its parent along,
 /// so kvm_exit(HLT) is never shown without kvm_exit.
 /// </summary>
-internal sealed class FieldFilter
+internal sealed class FieldFilter : IFieldSelection
 {
     /// <summary>The reference's default: no '(' in the name, i.e. no child fields.</summary>
     internal const string DefaultPattern = @"^[^\(]*$";
@@ -28,7 +29,7 @@ internal sealed class FieldFilter
     /// <summary>The -f text, or null when none was given.</summary>
     internal string? UserPattern { get; }
 
-    internal string Pattern => UserPattern ?? DefaultPattern;
+    public string Pattern => UserPattern ?? DefaultPattern;
 
     internal bool IsDefault => UserPattern is null;
 
@@ -82,7 +83,7 @@ internal sealed class FieldFilter
     }
 
     /// <summary>The items whose names match, plus the parents of matching children, in their original order.</summary>
-    internal List<T> Select<T>(IEnumerable<T> available, Func<T, string> name, Func<T, string?> parent)
+    public List<T> Select<T>(IEnumerable<T> available, Func<T, string> name, Func<T, string?> parent)
     {
         var wanted = new HashSet<string>(StringComparer.Ordinal);
         List<T> all = [.. available];

@@ -1,12 +1,16 @@
+using KvmStat.Sources;
+
 namespace KvmStat.Stats;
 
 /// <summary>
 /// Which fields a source opens: those the filter selects (children bring their parents), and
 /// children at all only when they will be shown (the screen hides them until 'x').
 /// </summary>
-internal sealed record FieldSelection(FieldFilter Filter, bool Children)
+internal sealed record FieldSelection(FieldFilter Filter, bool Children) : IFieldSelection
 {
-    internal List<T> Select<T>(IEnumerable<T> available, Func<T, string> name, Func<T, string?> parent)
+    public string Pattern => Filter.Pattern;
+
+    public List<T> Select<T>(IEnumerable<T> available, Func<T, string> name, Func<T, string?> parent)
     {
         List<T> selected = Filter.Select(available, name, parent);
         if (!Children)

@@ -2,25 +2,6 @@ using KvmStat.Sources;
 
 namespace KvmStat.Stats;
 
-/// <summary>One running VM: all its selected events together, and each field on its own.</summary>
-internal sealed class GuestStat(int pid, string name, int fieldCount)
-{
-    internal int Pid { get; } = pid;
-
-    /// <summary>The guest name (untrusted: escape before showing), or "" without -name.</summary>
-    internal string Name { get; } = name;
-
-    /// <summary>The parent counters summed: the per-guest view's row.</summary>
-    internal long Total { get; set; }
-
-    internal long Delta { get; set; }
-
-    /// <summary>Per field of <see cref="GuestStats.Fields"/>: counts since the VM was first seen (gauges: values).</summary>
-    internal long[] FieldTotals { get; } = new long[fieldCount];
-
-    internal long[] FieldDeltas { get; } = new long[fieldCount];
-}
-
 /// <summary>
 /// Per-VM totals and deltas over a per-VM source: the screen's 'b' view. A VM counts from when it
 /// was first seen; its name is read once.

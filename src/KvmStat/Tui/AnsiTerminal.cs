@@ -5,7 +5,7 @@ namespace KvmStat.Tui;
 /// the alternate screen with the cursor hidden, its size, and frames written with one write().
 /// Whatever happens, <see cref="Dispose"/> gives the terminal back as it was.
 /// </summary>
-internal sealed class AnsiTerminal : IDisposable, Cli.Signals.IScreen
+internal sealed class AnsiTerminal : IDisposable
 {
     private const int Input = 0;
     private const int Output = 1;
@@ -68,8 +68,6 @@ internal sealed class AnsiTerminal : IDisposable, Cli.Signals.IScreen
             _active = false;
         }
     }
-
-    void Cli.Signals.IScreen.Suspending() => Deactivate();
 
     internal (int Rows, int Columns) QuerySize()
     {

@@ -2,15 +2,6 @@ using System.Globalization;
 
 namespace KvmStat.Tui;
 
-[Flags]
-internal enum TextStyle : byte
-{
-    None = 0,
-    Bold = 1,
-    Reverse = 2,
-    Underline = 4,
-}
-
 /// <summary>
 /// The screen as a grid of characters with styles. Views draw into it; the terminal turns it
 /// into escape sequences; tests read it back as text.

@@ -13,24 +13,6 @@ internal sealed partial class TuiApp
     private Comparison<int>? _compareFields;
     private readonly List<GuestStat> _sortedGuests = [];
 
-    private static readonly string[] s_help =
-    [
-        "   b     toggle events by guests (honors filters)",
-        "   c     clear filter",
-        "   f     filter by regular expression",
-        "   g     filter by guest name",
-        "   h     display interactive commands reference",
-        "   o     toggle sorting order (Total vs CurAvg/s)",
-        "   p     filter by PID",
-        "   q     quit",
-        "   r     reset stats",
-        "   s     set update interval",
-        "   x     toggle reporting of stats for individual child trace events",
-        "Any other key refreshes statistics immediately",
-        "",
-        "In the guest view: Up/Down select a guest, Enter shows its events.",
-    ];
-
     /// <summary>Paints the current view into <paramref name="grid"/>.</summary>
     internal void Draw(ScreenGrid grid)
     {
@@ -304,8 +286,10 @@ internal sealed partial class TuiApp
         grid.Write(0, 0, "Interactive commands reference", TextStyle.Bold);
         grid.Write(2, 0, "Press any key to exit", TextStyle.Reverse);
         int row = 4;
-        foreach (string line in s_help)
+        foreach (string line in InteractiveCommands.Lines())
             grid.Write(row++, 0, line);
+        grid.Write(row++, 0, InteractiveCommands.OtherKeys);
+        grid.Write(++row, 0, InteractiveCommands.GuestView);
     }
 
     private void DrawPrompt(ScreenGrid grid, Prompt prompt)
@@ -326,7 +310,7 @@ internal sealed partial class TuiApp
                 DrawVmPrompt(grid, "Show statistics for specific guest.", "Guest [ENTER or guest]: ", input, prompt.Message);
                 break;
             case PromptKind.Delay:
-                grid.Write(0, 0, $"Set update interval (defaults to {FormatDelay(Cli.Options.DefaultDelay)}s).", TextStyle.Bold);
+                grid.Write(0, 0, $"Set update interval (defaults to {FormatDelay(SampleInterval.Default)}s).", TextStyle.Bold);
                 grid.Write(2, grid.Write(2, 0, $"Change delay from {FormatDelay(_delay)}s to "), input);
                 grid.Write(4, 0, prompt.Message);
                 break;

@@ -1,25 +1,8 @@
 using System.Globalization;
 using System.Text;
-using KvmStat.Cli;
 using KvmStat.Stats;
 
 namespace KvmStat.Tui;
-
-internal enum PromptKind { Regex, Pid, Guest, Delay }
-
-/// <summary>A one-line input the screen asks for, with the message of the last rejected answer.</summary>
-internal sealed class Prompt(PromptKind kind, bool returnToGuests)
-{
-    internal const int MaxInput = 256;
-
-    internal PromptKind Kind { get; } = kind;
-
-    internal bool ReturnToGuests { get; } = returnToGuests;
-
-    internal StringBuilder Input { get; } = new();
-
-    internal string Message { get; set; } = "";
-}
 
 internal sealed partial class TuiApp
 {
@@ -128,22 +111,19 @@ internal sealed partial class TuiApp
                 return;
 
             case PromptKind.Delay:
-                double delay = Options.DefaultDelay;
+                double delay = SampleInterval.Default;
                 if (input.Length > 0)
                 {
-                    if (!double.TryParse(input.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out delay) || !double.IsFinite(delay))
+                    string? rejection = SampleInterval.Parse(input, out delay) switch
                     {
-                        prompt.Message = $"\"{shown}\": Invalid value";
-                        return;
-                    }
-                    if (delay < Options.MinDelay)
+                        SampleInterval.Verdict.NotANumber => "Invalid value",
+                        SampleInterval.Verdict.TooShort => $"Value must be >={SampleInterval.Format(SampleInterval.Min)}",
+                        SampleInterval.Verdict.TooLong => $"Value must be <={SampleInterval.Format(SampleInterval.Max)}",
+                        _ => null,
+                    };
+                    if (rejection is not null)
                     {
-                        prompt.Message = $"\"{shown}\": Value must be >=0.1";
-                        return;
-                    }
-                    if (delay > Options.MaxDelay)
-                    {
-                        prompt.Message = $"\"{shown}\": Value must be <=25.5";
+                        prompt.Message = $"\"{shown}\": {rejection}";
                         return;
                     }
                 }

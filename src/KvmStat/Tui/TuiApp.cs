@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using KvmStat.Cli;
 using KvmStat.Guests;
 using KvmStat.Stats;
 

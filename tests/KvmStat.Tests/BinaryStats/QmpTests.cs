@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using KvmStat.Sources.BinaryStats;
+using KvmStat.Host;
 
 namespace KvmStat.Tests.BinaryStats;
 

@@ -1,5 +1,6 @@
 using KvmStat.Cli;
 using KvmStat.Tests.Infrastructure;
+using KvmStat.Host;
 
 namespace KvmStat.Tests.Unit;
 

@@ -1,3 +1,4 @@
+using KvmStat.Guests;
 using System.Text;
 using KvmStat.Sources;
 using KvmStat.Sources.Debugfs;
@@ -146,5 +147,5 @@ public class DebugfsSourceTests
     [InlineData("12-", -1)]
     [InlineData("12-x", -1)]
     public void ParsesVmFolderNames(string name, long expected) =>
-        Assert.Equal(expected, DebugfsSourceNames.ParseFolderName(Encoding.ASCII.GetBytes(name)));
+        Assert.Equal(expected, VmFolderName.Parse(Encoding.ASCII.GetBytes(name)));
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using KvmStat.Stats;
 
 namespace KvmStat.Sources.BinaryStats;
 
@@ -55,7 +54,7 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
     private bool _started;
 
     /// <summary>Learns the statistics from a first read; throws when no VM can be reached.</summary>
-    internal BinaryStatsSource(IVmStatsReader reader, FieldSelection selection, string howToReach)
+    internal BinaryStatsSource(IVmStatsReader reader, IFieldSelection selection, string howToReach)
     {
         _reader = reader;
         _reader.Read(_vms);

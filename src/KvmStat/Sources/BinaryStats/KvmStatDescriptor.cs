@@ -1,25 +1,5 @@
 namespace KvmStat.Sources.BinaryStats;
 
-/// <summary>KVM_STATS_TYPE_*: how a statistic behaves.</summary>
-internal enum KvmStatType
-{
-    Cumulative = 0,
-    Instant = 1,
-    Peak = 2,
-    LinearHistogram = 3,
-    LogHistogram = 4,
-}
-
-/// <summary>KVM_STATS_UNIT_*.</summary>
-internal enum KvmStatUnit
-{
-    None = 0,
-    Bytes = 1,
-    Seconds = 2,
-    Cycles = 3,
-    Boolean = 4,
-}
-
 /// <summary>
 /// One statistic of KVM's binary statistics (a kvm_stats_desc, or an entry of QEMU's
 /// query-stats-schemas): its name, type, unit, scale (base^exponent), and where its

@@ -187,10 +187,3 @@ internal sealed class QmpConnection : IDisposable
 
     public void Dispose() => _socket.Dispose();
 }
-
-/// <summary>A QMP socket that cannot be used, in plain words.</summary>
-internal sealed class QmpException(string path, string problem, string? fix = null)
-    : EnvironmentException($"QMP socket {path} {problem}.", fix)
-{
-    internal string? ErrorClass { get; init; }
-}

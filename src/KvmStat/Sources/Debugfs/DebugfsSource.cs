@@ -1,5 +1,6 @@
 using System.Text;
-using KvmStat.Stats;
+using KvmStat.Guests;
+using KvmStat.Host;
 
 namespace KvmStat.Sources.Debugfs;
 
@@ -12,7 +13,7 @@ namespace KvmStat.Sources.Debugfs;
 /// </summary>
 internal sealed class DebugfsSource : IStatsSource, IPerVmSource
 {
-    private static readonly Func<ReadOnlySpan<byte>, long> s_parseFolder = DebugfsSourceNames.ParseFolderName;
+    private static readonly Func<ReadOnlySpan<byte>, long> s_parseFolder = VmFolderName.Parse;
 
     private readonly string _kvmDir;
     private readonly int _pid;
@@ -27,7 +28,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
     private bool _started;
 
     internal DebugfsSource(
-        HostPaths paths, FieldFilter filter, int pid, bool includePast, StatFileReader reader, Action<string> warn)
+        HostPaths paths, IFieldSelection selection, int pid, bool includePast, StatFileReader reader, Action<string> warn)
     {
         _kvmDir = Locate(paths);
         _pid = pid;
@@ -49,7 +50,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         var readable = new List<StatField>();
         var locked = new List<string>();
         int lockErrno = 0;
-        foreach (StatField field in filter.Select(available, f => f.Name, f => f.Parent))
+        foreach (StatField field in selection.Select(available, f => f.Name, f => f.Parent))
         {
             int errno = _reader.TryReadInt64(PathZ(Path.Join(_kvmDir, field.Name)), out _);
             if (errno is Interop.Errno.EPERM or Interop.Errno.EACCES)

@@ -1,4 +1,5 @@
 using KvmStat.Guests;
+using KvmStat.Host;
 
 namespace KvmStat.Sources.Tracing;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using KvmStat.Host;
 
 namespace KvmStat.Sources.Tracing;
 

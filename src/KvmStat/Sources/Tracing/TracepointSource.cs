@@ -1,3 +1,4 @@
+using KvmStat.Host;
 namespace KvmStat.Sources.Tracing;
 
 /// <summary>

@@ -1,4 +1,4 @@
-namespace KvmStat;
+namespace KvmStat.Host;
 
 /// <summary>
 /// Every path the tool reads from the host, under one root. The root is "/" in real use;

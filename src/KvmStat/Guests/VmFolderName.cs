@@ -1,10 +1,12 @@
-namespace KvmStat.Sources.Debugfs;
+using KvmStat.Host;
 
-/// <summary>The names KVM gives its debugfs folders.</summary>
-internal static class DebugfsSourceNames
+namespace KvmStat.Guests;
+
+/// <summary>The names KVM gives a VM's debugfs folder: "PID-FD" (the process and its VM descriptor).</summary>
+internal static class VmFolderName
 {
     /// <summary>"1234-15" → pid &lt;&lt; 32 | fd; anything else → -1.</summary>
-    internal static long ParseFolderName(ReadOnlySpan<byte> name)
+    internal static long Parse(ReadOnlySpan<byte> name)
     {
         int dash = name.IndexOf((byte)'-');
         if (dash <= 0)

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace KvmStat.Sources.Tracing;
+namespace KvmStat.Host;
 
 internal static class OnlineCpus
 {

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace KvmStat;
+namespace KvmStat.Host;
 
 /// <summary>
 /// Keeps the binary's resident size close to what runs. The kernel maps file pages around each
@@ -13,7 +13,7 @@ internal static class ResidentMemory
     internal static void FaultOnlyWhatRuns()
     {
         string? exe = Environment.ProcessPath;
-        string? maps = Sources.SysFile.TryReadText("/proc/self/maps");
+        string? maps = SysFile.TryReadText("/proc/self/maps");
         if (exe is null || maps is null)
             return;
         foreach (string line in maps.Split('\n'))

@@ -20,11 +20,3 @@ internal class KvmStatException : Exception
 
     internal string? Fix { get; }
 }
-
-/// <summary>Bad command-line input: exit status 2.</summary>
-internal sealed class UsageException(string cause, string? fix = null)
-    : KvmStatException(UsageExitCode, cause, fix);
-
-/// <summary>The host lacks something the tool needs, or refuses it: exit status 1.</summary>
-internal class EnvironmentException(string cause, string? fix = null)
-    : KvmStatException(EnvironmentExitCode, cause, fix);

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace KvmStat.Sources;
+namespace KvmStat.Host;
 
 /// <summary>
 /// Lists a directory with getdents64 into a reused buffer and turns each entry name into a

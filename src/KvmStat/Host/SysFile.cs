@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 
-namespace KvmStat.Sources;
+namespace KvmStat.Host;
 
 /// <summary>
 /// Reads small kernel files (tracefs ids and formats, /proc entries) with plain open/read/close.

@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using KvmStat.Cli;
+using KvmStat.Tui;
 
-namespace KvmStat.Tui;
+namespace KvmStat.Cli;
 
 /// <summary>Runs the screen: waits for the next refresh, a key or a signal, and draws each change with one write.</summary>
-internal static class TuiLoop
+internal static class ScreenLoop
 {
     internal static int Run(TuiApp app, AnsiTerminal terminal, Signals signals, KeyboardReader keyboard)
     {

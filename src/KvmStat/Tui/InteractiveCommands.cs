@@ -1,0 +1,30 @@
+namespace KvmStat.Tui;
+
+/// <summary>
+/// The screen's keys as its help ('h') lists them, in the reference's words. The same lines go into
+/// -h and the manual page, so the three never disagree.
+/// </summary>
+internal static class InteractiveCommands
+{
+    internal static readonly (char Key, string Meaning)[] Keys =
+    [
+        ('b', "toggle events by guests (honors filters)"),
+        ('c', "clear filter"),
+        ('f', "filter by regular expression"),
+        ('g', "filter by guest name"),
+        ('h', "display interactive commands reference"),
+        ('o', "toggle sorting order (Total vs CurAvg/s)"),
+        ('p', "filter by PID"),
+        ('q', "quit"),
+        ('r', "reset stats"),
+        ('s', "set update interval"),
+        ('x', "toggle reporting of stats for individual child trace events"),
+    ];
+
+    internal const string OtherKeys = "Any other key refreshes statistics immediately";
+
+    internal const string GuestView = "In the guest view: Up/Down select a guest, Enter shows its events.";
+
+    /// <summary>"   b     toggle events by guests (honors filters)", one line per key.</summary>
+    internal static IEnumerable<string> Lines() => Keys.Select(k => $"   {k.Key}     {k.Meaning}");
+}

@@ -1,0 +1,105 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
+using KvmStat.Host;
+
+namespace KvmStat.Tests.Architecture;
+
+/// <summary>
+/// The layout rules of docs/ARCHITECTURE.md, checked: a type per file named after it, folders that
+/// are namespaces, and dependencies between folders in one direction only.
+/// </summary>
+public partial class LayoutTests
+{
+    private static readonly string Source = Path.Join(Repository.Root, "src", "KvmStat");
+
+    /// <summary>
+    /// The folders from the bottom up: each may use those before it, never one after it. Interop
+    /// (the class Interop in the root namespace) and the root namespace are the base of all.
+    /// </summary>
+    internal static readonly string[] Layers =
+        ["KvmStat", "KvmStat.Host", "KvmStat.Guests", "KvmStat.Sources", "KvmStat.Stats", "KvmStat.Output", "KvmStat.Exporter", "KvmStat.Tui", "KvmStat.Cli"];
+
+    private static IEnumerable<Type> OwnTypes() =>
+        typeof(KvmStat.Host.HostPaths).Assembly.GetTypes().Where(t =>
+            !t.IsNested && t.Namespace is string ns && (ns == "KvmStat" || ns.StartsWith("KvmStat.", StringComparison.Ordinal)) &&
+            !t.Name.Contains('<') && t.GetCustomAttribute<CompilerGeneratedAttribute>() is null);
+
+    [Fact]
+    public void EveryTypeIsInAFileNamedAfterItInTheFolderOfItsNamespace()
+    {
+        var misplaced = new List<string>();
+        foreach (Type type in OwnTypes())
+        {
+            string name = type.Name.Split('`')[0];
+            string folder = Path.Join(Source, Path.Join(type.Namespace!.Split('.').Skip(1).ToArray()));
+            bool found = new[] { folder, Path.Join(folder, name) }.Any(dir =>
+                File.Exists(Path.Join(dir, name + ".cs")) ||
+                (Directory.Exists(dir) && Directory.EnumerateFiles(dir, name + ".*.cs").Any()));
+            if (!found)
+                misplaced.Add($"{type.FullName} (expected {Path.GetRelativePath(Source, Path.Join(folder, name + ".cs"))})");
+        }
+        Assert.True(misplaced.Count == 0, "types not in a file of their own name:\n" + string.Join('\n', misplaced.Order()));
+    }
+
+    [Fact]
+    public void EveryFileDeclaresTheNamespaceOfItsFolder()
+    {
+        var wrong = new List<string>();
+        foreach (string file in SourceFiles())
+        {
+            string relative = Path.GetRelativePath(Source, Path.GetDirectoryName(file)!);
+            string expected = relative == "." ? "KvmStat" : "KvmStat." + relative.Replace('/', '.');
+            if (expected == "KvmStat.Interop")
+                expected = "KvmStat"; // the partial class Interop, one file per native call
+            Match declared = NamespaceDeclaration().Match(File.ReadAllText(file));
+            if (Path.GetFileName(file) == "Program.cs" && !declared.Success)
+                continue;
+            if (!declared.Success || declared.Groups[1].Value != expected)
+                wrong.Add($"{Path.GetRelativePath(Source, file)}: {(declared.Success ? declared.Groups[1].Value : "no namespace")}, expected {expected}");
+        }
+        Assert.True(wrong.Count == 0, string.Join('\n', wrong));
+    }
+
+    [Fact]
+    public void FoldersDependOnlyOnTheLayersBelowThem()
+    {
+        var violations = new List<string>();
+        foreach (string file in SourceFiles())
+        {
+            string text = File.ReadAllText(file);
+            Match declared = NamespaceDeclaration().Match(text);
+            if (!declared.Success)
+                continue;
+            int own = LayerOf(declared.Groups[1].Value);
+            foreach (Match used in UsedNamespace().Matches(text))
+            {
+                int other = LayerOf(used.Groups[1].Value);
+                if (other > own)
+                    violations.Add($"{Path.GetRelativePath(Source, file)} ({Layers[own]}) uses {used.Groups[1].Value}");
+            }
+        }
+        Assert.True(violations.Count == 0, "dependencies against the layers:\n" + string.Join('\n', violations.Distinct()));
+    }
+
+    private static int LayerOf(string ns)
+    {
+        for (int i = Layers.Length - 1; i >= 0; i--)
+        {
+            if (ns == Layers[i] || ns.StartsWith(Layers[i] + ".", StringComparison.Ordinal))
+                return i;
+        }
+        return 0;
+    }
+
+    private static IEnumerable<string> SourceFiles() =>
+        Directory.EnumerateFiles(Source, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
+
+    [GeneratedRegex(@"^namespace ([\w.]+);", RegexOptions.Multiline)]
+    private static partial Regex NamespaceDeclaration();
+
+    /// <summary>The folder of "using KvmStat.X...;" and of qualified names "KvmStat.X.Type" in code.</summary>
+    [GeneratedRegex(@"\b(KvmStat\.(?:Host|Guests|Sources|Stats|Output|Exporter|Tui|Cli))\b")]
+    private static partial Regex UsedNamespace();
+}
