@@ -1,7 +1,6 @@
 using KvmStat;
 using KvmStat.Cli;
 using KvmStat.Output;
-using KvmStat.Sources.Tracing;
 using KvmStat.Host;
 
 ResidentMemory.FaultOnlyWhatRuns();
@@ -17,7 +16,7 @@ AppDomain.CurrentDomain.UnhandledException += (_, e) =>
 int exitCode;
 try
 {
-    exitCode = Runner.Run(args, HostPaths.FromEnvironment(), Console.Out, Console.Error);
+    exitCode = Runner.Run(args, HostPaths.FromEnvironment(), Console.Out, Console.Error, TimeProvider.System);
 }
 catch (KvmStatException e)
 {
@@ -34,5 +33,4 @@ catch (Exception e)
     exitCode = 70;
 }
 Console.Out.Flush();
-CounterRelease.HandOffBeforeExit();
 return exitCode;

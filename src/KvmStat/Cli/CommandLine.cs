@@ -63,7 +63,7 @@ internal static class CommandLine
     };
     internal static readonly Option<string?> Serve = new("--serve")
     {
-        Description = "serve Prometheus/OpenMetrics metrics at http://ADDRESS/metrics (default 127.0.0.1:9576; \"*:PORT\" for all interfaces)",
+        Description = $"serve Prometheus/OpenMetrics metrics at http://ADDRESS/metrics (default {Exporter.ListenAddress.Default}; \"*:PORT\" for all interfaces)",
         HelpName = "ADDRESS",
         Arity = ArgumentArity.ZeroOrOne,
     };
@@ -83,25 +83,35 @@ internal static class CommandLine
     /// <summary>Turns a successful parse into validated <see cref="Options"/>; bad values are usage errors.</summary>
     internal static Options ToOptions(ParseResult result)
     {
+        bool once = result.GetValue(Once);
+        bool log = result.GetValue(Log);
+        string? logFile = result.GetValue(LogFile);
+        bool csv = result.GetValue(Csv);
+        bool json = result.GetValue(Json);
+        bool serving = result.GetResult(Serve) is not null;
+        bool logging = log || logFile is not null;
+        string? fields = result.GetValue(Fields);
         var options = new Options
         {
-            Once = result.GetValue(Once),
-            Csv = result.GetValue(Csv),
+            Mode = result.GetValue(ManPage) ? RunMode.ManPage
+                : result.GetValue(Doctor) ? RunMode.Doctor
+                : fields == "help" ? RunMode.ListFields
+                : serving ? RunMode.Serve
+                : once ? RunMode.Batch
+                : logging ? RunMode.Log
+                : RunMode.Screen,
+            Format = json ? OutputFormat.Json : csv ? OutputFormat.Csv : OutputFormat.Plain,
+            LogFile = logFile,
             Debugfs = result.GetValue(Debugfs),
-            Fields = result.GetValue(Fields),
+            Fields = fields,
             Guest = result.GetValue(Guest),
             IncludePast = result.GetValue(IncludePast),
-            Log = result.GetValue(Log),
-            LogFile = result.GetValue(LogFile),
             Tracepoints = result.GetValue(Tracepoints),
             SkipZeroRecords = result.GetValue(SkipZero),
             Verbose = result.GetValue(Verbose),
             BinaryStats = result.GetValue(BinaryStats),
             Qmp = result.GetValue(Qmp) ?? [],
-            Doctor = result.GetValue(Doctor),
-            Json = result.GetValue(Json),
-            Serve = result.GetValue(Serve),
-            Serving = result.GetResult(Serve) is not null,
+            ServeAddress = result.GetValue(Serve) ?? Exporter.ListenAddress.Default,
         };
 
         if (result.GetValue(Pid) is string pidText)
@@ -109,34 +119,34 @@ internal static class CommandLine
         if (result.GetValue(Delay) is string delayText)
             options = options with { Delay = ParseDelay(delayText), DelayGiven = true };
 
-        if (options.Csv && !options.Logging)
+        if (csv && !logging)
             throw new UsageException("option -c/--csv requires -l/--log or -L/--log-to-file.");
-        if (options.SkipZeroRecords && !options.Logging)
+        if (options.SkipZeroRecords && !logging)
             throw new UsageException("option -z/--skip-zero-records requires -l/--log or -L/--log-to-file.");
-        if (options.Once && options.Logging)
+        if (once && logging)
             throw new UsageException("options -1/--once and -l/-L choose different modes: use one of them.");
-        if (options.Log && options.LogFile is not null)
+        if (log && logFile is not null)
             throw new UsageException("options -l/--log and -L/--log-to-file both choose where to log: use one of them.");
         if (options.IncludePast && !options.Debugfs)
             throw new UsageException("option -i/--debugfs-include-past applies to debugfs statistics: add -d.");
         if (options.Pid != 0 && options.Guest is not null)
             throw new UsageException("options -p/--pid and -g/--guest both choose the VM: use one of them.");
-        if (options.LogFile is "")
+        if (logFile is "")
             throw new UsageException("option -L/--log-to-file needs a file name.");
         if (options.Guest is "")
             throw new UsageException("option -g/--guest needs a guest name.");
-        if (options.Json && options.Csv)
+        if (json && csv)
             throw new UsageException("options --json and -c/--csv choose different formats: use one of them.");
-        if (options.Json && !options.Once && !options.Logging)
+        if (json && !once && !logging)
             throw new UsageException("option --json requires -1, -l/--log or -L/--log-to-file.");
-        if (options.Serving && (options.Once || options.Logging || options.Json))
+        if (serving && (once || logging || json))
             throw new UsageException("option --serve is a mode of its own: it does not go with -1, -l, -L or --json.");
-        if (options.Serving)
-            _ = ExporterMode.ParseAddress(options.Serve ?? ExporterMode.DefaultAddress);
+        if (serving)
+            _ = Exporter.ListenAddress.Parse(options.ServeAddress);
         if (options.Qmp.Any(string.IsNullOrWhiteSpace))
             throw new UsageException("option --qmp needs a socket path, or auto.");
-        if (options.Fields is string fields && fields != "help")
-            _ = Stats.FieldFilter.Create(fields);
+        if (fields is not null && fields != "help")
+            _ = FieldFilter.Create(fields);
         return options;
     }
 

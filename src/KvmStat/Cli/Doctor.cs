@@ -13,7 +13,7 @@ namespace KvmStat.Cli;
 /// is "ok", "warn" or "fail" with the finding and, where useful, what to do. The exit status is 1
 /// when a check failed, so scripts can tell a host that cannot be monitored.
 /// </summary>
-internal sealed class Doctor(HostPaths paths, TextWriter output)
+internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider time)
 {
     private const string Tracepoint = "kvm_exit";
     private bool _failed;
@@ -122,7 +122,8 @@ internal sealed class Doctor(HostPaths paths, TextWriter output)
         IReadOnlyList<string> events = tracefs.ListKvmEvents();
         if (names.Any(n => !events.Contains(n)))
             return;
-        var set = new TracepointCounterSet(tracefs, [.. names.Select(n => new TracepointField(n, n, null, null))], verbose: null);
+        using var counters = new CounterDescriptors();
+        var set = new TracepointCounterSet(tracefs, [.. names.Select(n => new TracepointField(n, n, null, null))], counters, verbose: null);
         try
         {
             var source = TracepointSource.ForAllCpus(set, OnlineCpus.Read(paths));
@@ -147,7 +148,7 @@ internal sealed class Doctor(HostPaths paths, TextWriter output)
     private void CheckVms()
     {
         var pids = new List<int>();
-        new VmDiscovery(paths).List(pids);
+        new VmDiscovery(paths, time).List(pids);
         var finder = new GuestFinder(paths);
         Dictionary<int, int> held = BinaryStatsProbe.HeldDescriptors(paths).ToDictionary(h => h.Pid, h => h.Descriptors);
         ILookup<int, string> qmp = QmpSocketDiscovery.Find(paths).ToLookup(s => s.Pid, s => s.Path);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using KvmStat.Tui;
 
 namespace KvmStat.Cli;
@@ -6,7 +5,7 @@ namespace KvmStat.Cli;
 /// <summary>Runs the screen: waits for the next refresh, a key or a signal, and draws each change with one write.</summary>
 internal static class ScreenLoop
 {
-    internal static int Run(TuiApp app, AnsiTerminal terminal, Signals signals, KeyboardReader keyboard)
+    internal static int Run(TuiApp app, AnsiTerminal terminal, Signals signals, KeyboardReader keyboard, TimeProvider time)
     {
         (int rows, int columns) = terminal.QuerySize();
         var grid = new ScreenGrid(rows, columns);
@@ -37,7 +36,7 @@ internal static class ScreenLoop
             }
             if (app.QuitRequested)
                 break;
-            if (Stopwatch.GetTimestamp() >= app.NextRefresh)
+            if (time.GetTimestamp() >= app.NextRefresh)
             {
                 app.Refresh();
                 dirty = true;
@@ -48,7 +47,8 @@ internal static class ScreenLoop
                 terminal.Write(frames.Render(grid));
                 dirty = false;
             }
-            signals.WaitUntil(app.NextRefresh);
+            long now = time.GetTimestamp();
+            signals.Wait(app.NextRefresh == long.MaxValue ? Timeout.InfiniteTimeSpan : time.GetElapsedTime(now, Math.Max(now, app.NextRefresh)));
         }
         return 0;
     }

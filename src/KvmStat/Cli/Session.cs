@@ -1,53 +1,84 @@
+using KvmStat.Exporter;
 using KvmStat.Guests;
-using KvmStat.Stats;
 using KvmStat.Host;
+using KvmStat.Sources.Tracing;
+using KvmStat.Stats;
 
 namespace KvmStat.Cli;
 
 /// <summary>
-/// Everything a mode needs, set up from the options: which VM (if any), the field filter, the
-/// sources, and the collector over them. Environment problems surface here as plain errors.
+/// What every counting mode starts from, set up once from the options: the VM (if any), the
+/// source factory, and the guest finder. Environment problems surface here as plain errors.
 /// </summary>
-internal sealed class Session : IDisposable
+internal sealed class Session
 {
-    private Session(StatsCollector stats, int pid, string? guestName, SourceFactory factory, GuestFinder guests)
+    private Session(Options options, SourceFactory factory, GuestFinder guests, WatchedVm? vm, TimeProvider time)
     {
-        Stats = stats;
-        Pid = pid;
-        GuestName = guestName;
+        Options = options;
         Factory = factory;
         Guests = guests;
+        Vm = vm;
+        Time = time;
     }
+
+    internal Options Options { get; }
 
     internal SourceFactory Factory { get; }
 
     internal GuestFinder Guests { get; }
 
-    internal StatsCollector Stats { get; }
+    /// <summary>The VM of -p/-g, or null for all.</summary>
+    internal WatchedVm? Vm { get; }
 
-    /// <summary>The watched VM process, or 0 for all.</summary>
-    internal int Pid { get; }
+    internal int Pid => Vm?.Pid ?? 0;
 
-    internal string? GuestName { get; }
+    internal TimeProvider Time { get; }
 
-    internal static Session Open(Options options, HostPaths paths, Reporter reporter)
+    /// <param name="counters">Owns the perf descriptors the sources open (created before the session, disposed after it).</param>
+    internal static Session Resolve(Options options, HostPaths paths, Reporter reporter, CounterDescriptors counters, TimeProvider time)
     {
         var guests = new GuestFinder(paths);
-        (int pid, string? guestName) = ResolveVm(options, guests);
-        var factory = new SourceFactory(options, paths, reporter);
-        StatsCollector stats = factory.Open(Selection(options), pid);
-        return new Session(stats, pid, guestName, factory, guests);
+        (int pid, string? name) = ResolveVm(options, guests);
+        var factory = new SourceFactory(options, paths, reporter, counters, time);
+        return new Session(options, factory, guests, pid > 0 ? new WatchedVm(pid, name ?? "") : null, time);
     }
 
     /// <summary>The non-interactive modes show what -f selects, children included.</summary>
-    internal static FieldSelection Selection(Options options) => new(FieldFilter.Create(options.Fields), Children: true);
+    internal FieldSelection Selection => new(FieldFilter.Create(Options.Fields), Children: true);
 
-    /// <summary>Per-guest statistics for the structured outputs (all VMs; with -p the whole sample is one VM).</summary>
-    internal GuestStats? OpenGuestStats(Options options)
+    /// <summary>
+    /// The sampler of -1 and -l/-L: the chosen sources for the VM, and for --json each VM's
+    /// values too (all VMs only: with -p the whole sample is one VM).
+    /// </summary>
+    internal Sampler OpenSampler()
     {
-        if (Pid > 0)
-            return null;
-        return new GuestStats(Factory.OpenPerVm(Selection(options), children: true), Guests.NameOf);
+        StatsCollector host = Factory.Open(Selection, Pid);
+        try
+        {
+            GuestStats? perGuest = Options.Format == OutputFormat.Json && Pid == 0
+                ? new GuestStats(Factory.OpenPerVm(Selection, children: true), Guests.NameOf, Time)
+                : null;
+            return new Sampler(host, perGuest, Vm, Time);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The exporter's sampler: host fields, each VM's tracepoint counts, raw binary statistics.</summary>
+    internal MetricsSampler OpenMetricsSampler()
+    {
+        FieldFilter filter = FieldFilter.Create(Options.Fields);
+        // Exit reasons are worth exporting even when the screen's default would hide them.
+        FieldFilter exported = filter.IsDefault ? FieldFilter.All : filter;
+        var selection = new FieldSelection(exported, Children: true);
+        StatsCollector? host = Options.UseTracepoints || Options.Debugfs ? Factory.Open(selection, Pid, binary: false) : null;
+        GuestStats? perGuest = Options.UseTracepoints && Pid == 0
+            ? new GuestStats(Factory.OpenPerVm(selection), Guests.NameOf, Time)
+            : null;
+        return new MetricsSampler(host, perGuest, Factory.OpenBinaryReader(Pid), exported, Guests.NameOf, Time, followVms: perGuest is not null);
     }
 
     /// <summary>-p or -g to a pid (0 for all VMs), with plain errors for every way that can fail.</summary>
@@ -82,6 +113,4 @@ internal sealed class Session : IDisposable
                 "Give the pid of a VM process, such as a QEMU that runs with KVM.");
         return (pid, guests.NameOf(pid));
     }
-
-    public void Dispose() => Stats.Dispose();
 }

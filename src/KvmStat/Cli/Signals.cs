@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace KvmStat.Cli;
@@ -9,9 +8,9 @@ namespace KvmStat.Cli;
 /// For the screen, SIGWINCH asks for a redraw, and SIGTSTP/SIGCONT give the terminal back while
 /// stopped and take it again.
 /// A loop calls <see cref="ResetWake"/>, then looks at everything it waits for, then
-/// <see cref="WaitUntil"/>: a wake-up that comes in between is never lost.
+/// <see cref="Wait"/>: a wake-up that comes in between is never lost.
 /// </summary>
-internal sealed class Signals : IDisposable
+internal sealed class Signals : ILoopSignals, IDisposable
 {
     // No spinning: a wait between samples is long, and spinning would only add sched_yield calls.
     private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
@@ -63,13 +62,13 @@ internal sealed class Signals : IDisposable
 
     private static bool Take(ref int flag) => Interlocked.Exchange(ref flag, 0) == 1;
 
-    internal bool StopRequested => Volatile.Read(ref _stop) == 1;
+    public bool StopRequested => Volatile.Read(ref _stop) == 1;
 
     /// <summary>Asks the loop to finish, as SIGTERM does (the screen's 'q', an ended input).</summary>
     internal void RequestStop() => Raise(ref _stop);
 
     /// <summary>True once per SIGHUP received (log mode).</summary>
-    internal bool TakeHangup() => Take(ref _hangup);
+    public bool TakeHangup() => Take(ref _hangup);
 
     /// <summary>True once per SIGWINCH received.</summary>
     internal bool TakeResize() => Take(ref _resized);
@@ -81,16 +80,15 @@ internal sealed class Signals : IDisposable
     internal void Wake() => _wake.Set();
 
     /// <summary>Call before looking at what to do; see the class summary.</summary>
-    internal void ResetWake() => _wake.Reset();
+    public void ResetWake() => _wake.Reset();
 
-    /// <summary>Waits until the monotonic <paramref name="dueTimestamp"/>, or a wake-up since <see cref="ResetWake"/>.</summary>
-    internal void WaitUntil(long dueTimestamp)
+    /// <summary>Returns after <paramref name="timeout"/> (<see cref="Timeout.InfiniteTimeSpan"/>: never), or at a signal since <see cref="ResetWake"/>.</summary>
+    public void Wait(TimeSpan timeout)
     {
-        long remaining = dueTimestamp - Stopwatch.GetTimestamp();
-        if (remaining <= 0)
-            return;
-        double milliseconds = Math.Ceiling(remaining * 1000.0 / Stopwatch.Frequency);
-        _wake.Wait((int)Math.Min(milliseconds, int.MaxValue));
+        if (timeout == Timeout.InfiniteTimeSpan)
+            _wake.Wait();
+        else if (timeout > TimeSpan.Zero)
+            _wake.Wait((int)Math.Min(Math.Ceiling(timeout.TotalMilliseconds), int.MaxValue));
     }
 
     public void Dispose()

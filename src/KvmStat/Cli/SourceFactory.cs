@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using KvmStat.Sources;
 using KvmStat.Sources.BinaryStats;
@@ -14,7 +13,7 @@ namespace KvmStat.Cli;
 /// and a VM, as often as the screen changes them. What is discovered once (tracefs, the field
 /// catalogue) is kept.
 /// </summary>
-internal sealed class SourceFactory(Options options, HostPaths paths, Reporter reporter)
+internal sealed class SourceFactory(Options options, HostPaths paths, Reporter reporter, CounterDescriptors counters, TimeProvider time)
 {
     private Tracefs? _tracefs;
     private IReadOnlyList<TracepointField>? _catalog;
@@ -86,7 +85,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             throw new UsageException(
                 $"no field matches \"{selection.Filter.Pattern}\".",
                 "List the available fields with: kvm_stat -f help");
-        return new StatsCollector(sources);
+        return new StatsCollector(sources, time);
     }
 
     /// <summary>The raw binary-statistics reader the options ask for (held descriptors and/or QMP), or null.</summary>
@@ -94,10 +93,10 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     {
         var readers = new List<IVmStatsReader>();
         if (options.BinaryStats)
-            readers.Add(new HeldDescriptorReader(paths, pid));
+            readers.Add(new HeldDescriptorReader(paths, pid, time));
         if (options.UsesQmp)
         {
-            var qmp = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn);
+            var qmp = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time);
             readers.Add(pid > 0 ? new OneVmReader(qmp, pid) : qmp);
         }
         return readers.Count switch
@@ -110,7 +109,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
 
     private BinaryStatsSource OpenHeldDescriptors(FieldSelection selection, int pid)
     {
-        var reader = new HeldDescriptorReader(paths, pid);
+        var reader = new HeldDescriptorReader(paths, pid, time);
         try
         {
             var source = new BinaryStatsSource(reader, selection, "");
@@ -133,7 +132,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
 
     private BinaryStatsSource OpenQmp(FieldSelection selection, int pid)
     {
-        var reader = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn);
+        var reader = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time);
         try
         {
             var source = new BinaryStatsSource(pid > 0 ? new OneVmReader(reader, pid) : reader, selection,
@@ -157,7 +156,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         // Per-thread counters on every VM thread: children (exit reasons) would multiply them.
         var parents = selection with { Children = children && !options.UseTracepoints && selection.Children };
         if (options.UseTracepoints)
-            return new PerVmTracepointSource(CounterSet(parents), paths);
+            return new PerVmTracepointSource(CounterSet(parents), paths, time);
         if (options.BinaryStats)
             return OpenHeldDescriptors(parents, 0);
         if (options.UsesQmp)
@@ -172,19 +171,19 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             throw new UsageException(
                 $"no tracepoint field matches \"{selection.Filter.Pattern}\".",
                 "List the available fields with: kvm_stat -f help");
-        return new TracepointCounterSet(Tracefs, selected, reporter.VerboseOrNull);
+        return new TracepointCounterSet(Tracefs, selected, counters, reporter.VerboseOrNull);
     }
 
     private TracepointSource OpenTracepoints(FieldSelection selection, int pid)
     {
-        long started = Stopwatch.GetTimestamp();
+        long started = time.GetTimestamp();
         TracepointCounterSet set = CounterSet(selection);
         TracepointSource source = pid > 0
             ? TracepointSource.ForProcess(set, paths, pid)
             : TracepointSource.ForAllCpus(set, OnlineCpus.Read(paths));
         string where = pid > 0 ? $"{source.GroupCount} threads of pid {pid}" : $"{source.GroupCount} CPUs";
         reporter.Verbose(string.Create(CultureInfo.InvariantCulture,
-            $"tracepoints: {Tracefs.Root}, {set.Fields.Count} fields on {where} ({set.Fields.Count * source.GroupCount} counters) opened in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F1} ms"));
+            $"tracepoints: {Tracefs.Root}, {set.Fields.Count} fields on {where} ({set.Fields.Count * source.GroupCount} counters) opened in {time.GetElapsedTime(started).TotalMilliseconds:F1} ms"));
         return source;
     }
 

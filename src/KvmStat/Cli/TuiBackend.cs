@@ -4,20 +4,25 @@ using KvmStat.Tui;
 
 namespace KvmStat.Cli;
 
-/// <summary>The screen's view of the tool: sources from the factory, guests from /proc.</summary>
-internal sealed class TuiBackend(SourceFactory factory, GuestFinder guests) : ITuiBackend
+/// <summary>The screen's view of the tool: sources from the session's factory, guests from /proc.</summary>
+internal sealed class TuiBackend(Session session) : ITuiBackend
 {
-    public StatsCollector OpenStats(FieldSelection selection, int pid) => factory.Open(selection, pid);
+    public Sampler OpenSampler(FieldSelection selection, int pid)
+    {
+        StatsCollector host = session.Factory.Open(selection, pid);
+        WatchedVm? vm = pid > 0 ? new WatchedVm(pid, session.Guests.NameOf(pid) ?? "") : null;
+        return new Sampler(host, guests: null, vm, session.Time);
+    }
 
-    public GuestStats OpenGuestStats(FieldSelection selection) => new(factory.OpenPerVm(selection), guests.NameOf);
+    public GuestStats OpenGuestStats(FieldSelection selection) => new(session.Factory.OpenPerVm(selection), session.Guests.NameOf, session.Time);
 
-    public IReadOnlyList<GuestProcess> ListGuests() => guests.ListGuests();
+    public IReadOnlyList<GuestProcess> ListGuests() => session.Guests.ListGuests();
 
-    public bool IsRunning(int pid) => guests.IsRunning(pid);
+    public bool IsRunning(int pid) => session.Guests.IsRunning(pid);
 
-    public bool? HoldsVm(int pid) => guests.HoldsVm(pid);
+    public bool? HoldsVm(int pid) => session.Guests.HoldsVm(pid);
 
-    public string? NameOf(int pid) => guests.NameOf(pid);
+    public string? NameOf(int pid) => session.Guests.NameOf(pid);
 
-    public IReadOnlyList<int> PidsNamed(string name) => guests.PidsNamed(name);
+    public IReadOnlyList<int> PidsNamed(string name) => session.Guests.PidsNamed(name);
 }

@@ -7,7 +7,7 @@ namespace KvmStat.Guests;
 /// read, which lockdown does not hide; without debugfs, from /proc (descriptors that link to
 /// anon_inode:kvm-vm), which is slower and so done at most every few seconds.
 /// </summary>
-internal sealed class VmDiscovery(HostPaths paths)
+internal sealed class VmDiscovery(HostPaths paths, TimeProvider time)
 {
     private static readonly Func<ReadOnlySpan<byte>, long> s_parseFolder = Guests.VmFolderName.Parse;
     private static readonly TimeSpan s_procScanInterval = TimeSpan.FromSeconds(3);
@@ -16,7 +16,7 @@ internal sealed class VmDiscovery(HostPaths paths)
     private readonly List<long> _keys = new(16);
     private readonly GuestFinder _finder = new(paths);
     private readonly List<int> _fromProc = [];
-    private DateTime _procScannedAt = DateTime.MinValue;
+    private DateTimeOffset _procScannedAt = DateTimeOffset.MinValue;
 
     /// <summary>Fills <paramref name="pids"/> with the VM processes, sorted, without duplicates.</summary>
     internal void List(List<int> pids)
@@ -32,12 +32,12 @@ internal sealed class VmDiscovery(HostPaths paths)
             }
             return;
         }
-        if (DateTime.UtcNow - _procScannedAt > s_procScanInterval)
+        if (time.GetUtcNow() - _procScannedAt > s_procScanInterval)
         {
             _fromProc.Clear();
             foreach (GuestProcess process in _finder.ListVmProcesses())
                 _fromProc.Add(process.Pid);
-            _procScannedAt = DateTime.UtcNow;
+            _procScannedAt = time.GetUtcNow();
         }
         pids.AddRange(_fromProc);
     }

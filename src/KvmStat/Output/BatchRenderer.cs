@@ -7,23 +7,22 @@ internal sealed class BatchRenderer(OutputSink sink) : IStatsRenderer
 {
     private readonly LineBuilder _line = new();
 
-    public void Start(StatsCollector stats)
+    public void Start(Snapshot snapshot)
     {
     }
 
-    public void Render(StatsCollector stats, DateTime timestamp)
+    public void Render(Snapshot snapshot)
     {
+        IFieldValues host = snapshot.Host;
         _line.Clear();
-        ReadOnlySpan<long> totals = stats.Totals;
-        ReadOnlySpan<long> deltas = stats.Deltas;
-        foreach (int i in stats.ByName)
-        {
-            _line.AppendLeft(stats.Fields[i].Name, 42).AppendRight(totals[i], 10).AppendRight(deltas[i], 10).NewLine();
-        }
+        ReadOnlySpan<long> totals = host.Totals;
+        ReadOnlySpan<long> deltas = host.Deltas;
+        foreach (int i in host.ByName)
+            _line.AppendLeft(host.Fields[i].Name, 42).AppendRight(totals[i], 10).AppendRight(deltas[i], 10).NewLine();
         sink.Write(_line.Written);
     }
 
-    public void Reopened(StatsCollector stats)
+    public void Reopened(Snapshot snapshot)
     {
     }
 }

@@ -7,19 +7,21 @@ internal sealed class CsvLogFormat : ILogFormat
 {
     public bool RepeatsHeader => false;
 
-    public void AppendHeader(LineBuilder line, StatsCollector stats)
+    public bool HeaderOnlyIntoEmptyFile => true;
+
+    public void AppendHeader(LineBuilder line, IFieldValues host)
     {
         line.Append("timestamp");
-        foreach (int i in stats.ByName)
-            line.Append(',').Append(stats.Fields[i].Name);
+        foreach (int i in host.ByName)
+            line.Append(',').Append(host.Fields[i].Name);
         line.NewLine();
     }
 
-    public void AppendRecord(LineBuilder line, StatsCollector stats, DateTime timestamp)
+    public void AppendRecord(LineBuilder line, IFieldValues host, DateTimeOffset time)
     {
-        line.AppendTimestamp(timestamp);
-        ReadOnlySpan<long> deltas = stats.Deltas;
-        foreach (int i in stats.ByName)
+        line.AppendTimestamp(time);
+        ReadOnlySpan<long> deltas = host.Deltas;
+        foreach (int i in host.ByName)
             line.Append(',').Append(deltas[i]);
         line.NewLine();
     }

@@ -8,7 +8,10 @@ internal interface ILogFormat
     /// <summary>Plain logs repeat their banner every 20 records, like vmstat; CSV never repeats its header.</summary>
     bool RepeatsHeader { get; }
 
-    void AppendHeader(LineBuilder line, StatsCollector stats);
+    /// <summary>A CSV header goes into a log file only when the file is empty (appending to yesterday's file).</summary>
+    bool HeaderOnlyIntoEmptyFile { get; }
 
-    void AppendRecord(LineBuilder line, StatsCollector stats, DateTime timestamp);
+    void AppendHeader(LineBuilder line, IFieldValues host);
+
+    void AppendRecord(LineBuilder line, IFieldValues host, DateTimeOffset time);
 }

@@ -3,17 +3,17 @@ using KvmStat.Stats;
 namespace KvmStat.Output;
 
 /// <summary>
-/// An output that shows samples: batch, log (plain, CSV), JSON, the screen. The modes drive it;
-/// it only formats. <see cref="Render"/> runs once per interval and must not allocate.
+/// An output that formats samples: batch, log (plain, CSV), JSON. The mode samples and calls it; it
+/// never samples itself. <see cref="Render"/> runs once per interval and must not allocate.
 /// </summary>
 internal interface IStatsRenderer
 {
-    /// <summary>Called once before the first (baseline) sample: headers, and whatever the renderer opens itself.</summary>
-    void Start(StatsCollector stats);
+    /// <summary>Called once before the first (baseline) sample: headers.</summary>
+    void Start(Snapshot snapshot);
 
-    /// <summary>Shows the interval that <paramref name="stats"/> has just sampled.</summary>
-    void Render(StatsCollector stats, DateTime timestamp);
+    /// <summary>Formats the interval the snapshot has just sampled.</summary>
+    void Render(Snapshot snapshot);
 
     /// <summary>Called when the output's file has been reopened (SIGHUP, after logrotate).</summary>
-    void Reopened(StatsCollector stats);
+    void Reopened(Snapshot snapshot);
 }

@@ -11,25 +11,27 @@ namespace KvmStat.Output;
 /// {"timestamp": ISO 8601, "interval_seconds": real length, ["pid", "name" with -p/-g,]
 ///  "fields": {NAME: {"total", "delta"} for counters or {"value"} for instant values, "unit"
 ///  where known, "children": {LABEL: {...}}}, "guests": [{"pid", "name", "fields": {...}}]}.
-/// It samples the per-guest statistics itself, right after the host's.
 /// </summary>
-internal sealed class JsonRenderer(OutputSink sink, GuestStats? guests, int pid, string? guestName, bool skipZeroRecords) : IStatsRenderer
+internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords) : IStatsRenderer
 {
     private readonly ArrayBufferWriter<byte> _buffer = new(16384);
     private Utf8JsonWriter? _writer;
     private FieldTree? _hostTree;
     private FieldTree? _guestTree;
 
-    public void Start(StatsCollector stats) => guests?.Sample();
-
-    public void Reopened(StatsCollector stats)
+    public void Start(Snapshot snapshot)
     {
     }
 
-    public void Render(StatsCollector stats, DateTime timestamp)
+    public void Reopened(Snapshot snapshot)
     {
-        guests?.Sample();
-        if (skipZeroRecords && !AnyNonZero(stats.Deltas))
+    }
+
+    public void Render(Snapshot snapshot)
+    {
+        IFieldValues host = snapshot.Host;
+        IGuestValues? guests = snapshot.Guests;
+        if (skipZeroRecords && !Counts.AnyNonZero(host.Deltas))
             return;
         _buffer.ResetWrittenCount();
         if (_writer is null)
@@ -39,16 +41,16 @@ internal sealed class JsonRenderer(OutputSink sink, GuestStats? guests, int pid,
         Utf8JsonWriter w = _writer;
 
         w.WriteStartObject();
-        w.WriteString("timestamp", new DateTimeOffset(timestamp));
-        w.WriteNumber("interval_seconds", Math.Round(stats.IntervalSeconds, 6));
-        if (pid > 0)
+        w.WriteString("timestamp", snapshot.Time);
+        w.WriteNumber("interval_seconds", Math.Round(host.IntervalSeconds, 6));
+        if (snapshot.Vm is WatchedVm vm)
         {
-            w.WriteNumber("pid", pid);
-            w.WriteString("name", guestName ?? "");
+            w.WriteNumber("pid", vm.Pid);
+            w.WriteString("name", vm.Name);
         }
-        _hostTree ??= new FieldTree(stats.Fields);
+        _hostTree ??= new FieldTree(host.Fields);
         w.WritePropertyName("fields");
-        _hostTree.Write(w, stats.Totals, stats.Deltas);
+        _hostTree.Write(w, host.Totals, host.Deltas);
         if (guests is not null)
         {
             _guestTree ??= new FieldTree(guests.Fields);
@@ -68,16 +70,6 @@ internal sealed class JsonRenderer(OutputSink sink, GuestStats? guests, int pid,
         w.Flush();
         _buffer.Write("\n"u8);
         sink.Write(_buffer.WrittenSpan);
-    }
-
-    private static bool AnyNonZero(ReadOnlySpan<long> values)
-    {
-        foreach (long value in values)
-        {
-            if (value != 0)
-                return true;
-        }
-        return false;
     }
 
     /// <summary>Fields in name order with their children nested under them.</summary>

@@ -92,7 +92,7 @@ internal sealed class LineBuilder
     }
 
     /// <summary>The reference's log timestamp: "YYYY-MM-DD HH:MM:SS" in local time.</summary>
-    internal LineBuilder AppendTimestamp(DateTime time)
+    internal LineBuilder AppendTimestamp(DateTimeOffset time)
     {
         Span<byte> span = Reserve(32);
         time.TryFormat(span, out int count, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);

@@ -16,41 +16,32 @@ internal sealed class LogRenderer(OutputSink sink, ILogFormat format, bool skipZ
     private int _recordsSinceHeader;
     private bool _headerJustWritten;
 
-    public void Start(StatsCollector stats) => WriteHeader(stats, onlyIfFileEmpty: format is CsvLogFormat);
+    public void Start(Snapshot snapshot) => WriteHeader(snapshot.Host);
 
-    public void Reopened(StatsCollector stats) => WriteHeader(stats, onlyIfFileEmpty: format is CsvLogFormat);
+    public void Reopened(Snapshot snapshot) => WriteHeader(snapshot.Host);
 
-    private void WriteHeader(StatsCollector stats, bool onlyIfFileEmpty)
+    private void WriteHeader(IFieldValues host)
     {
         _recordsSinceHeader = 0;
         _headerJustWritten = true;
-        if (onlyIfFileEmpty && sink.IsFile && !sink.FileIsEmpty())
+        if (format.HeaderOnlyIntoEmptyFile && sink.IsFile && !sink.FileIsEmpty())
             return;
         _line.Clear();
-        format.AppendHeader(_line, stats);
+        format.AppendHeader(_line, host);
         sink.Write(_line.Written);
     }
 
-    public void Render(StatsCollector stats, DateTime timestamp)
+    public void Render(Snapshot snapshot)
     {
-        if (skipZeroRecords && AllZero(stats.Deltas))
+        IFieldValues host = snapshot.Host;
+        if (skipZeroRecords && !Counts.AnyNonZero(host.Deltas))
             return;
         _line.Clear();
         if (format.RepeatsHeader && !_headerJustWritten && _recordsSinceHeader % BannerRepeat == 0)
-            format.AppendHeader(_line, stats);
-        format.AppendRecord(_line, stats, timestamp);
+            format.AppendHeader(_line, host);
+        format.AppendRecord(_line, host, snapshot.Time);
         sink.Write(_line.Written);
         _recordsSinceHeader++;
         _headerJustWritten = false;
-    }
-
-    private static bool AllZero(ReadOnlySpan<long> deltas)
-    {
-        foreach (long delta in deltas)
-        {
-            if (delta != 0)
-                return false;
-        }
-        return true;
     }
 }

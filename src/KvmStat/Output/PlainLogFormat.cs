@@ -7,18 +7,20 @@ internal sealed class PlainLogFormat : ILogFormat
 {
     public bool RepeatsHeader => true;
 
-    public void AppendHeader(LineBuilder line, StatsCollector stats)
+    public bool HeaderOnlyIntoEmptyFile => false;
+
+    public void AppendHeader(LineBuilder line, IFieldValues host)
     {
-        foreach (int i in stats.ByName)
-            line.Append(stats.Fields[i].Name).Append(' ');
+        foreach (int i in host.ByName)
+            line.Append(host.Fields[i].Name).Append(' ');
         line.NewLine();
     }
 
-    public void AppendRecord(LineBuilder line, StatsCollector stats, DateTime timestamp)
+    public void AppendRecord(LineBuilder line, IFieldValues host, DateTimeOffset time)
     {
-        line.AppendTimestamp(timestamp);
-        ReadOnlySpan<long> deltas = stats.Deltas;
-        foreach (int i in stats.ByName)
+        line.AppendTimestamp(time);
+        ReadOnlySpan<long> deltas = host.Deltas;
+        foreach (int i in host.ByName)
             line.Append(' ').AppendRight(deltas[i], 9);
         line.NewLine();
     }

@@ -4,7 +4,7 @@ namespace KvmStat.Sources;
 /// One named statistic a source provides. Children name their parent (kvm_exit(HLT) → kvm_exit).
 /// <see cref="Unit"/> is set where the source knows it ("ns", "us", "bytes", "cycles", "boolean").
 /// </summary>
-internal sealed record StatField(string Name, string? Parent, StatKind Kind, string? Unit = null)
+internal sealed record StatField(string Name, string? Parent, StatKind Kind, FieldOrigin Origin, string? Unit = null)
 {
     internal bool IsChild => Parent is not null;
 

@@ -6,36 +6,36 @@ namespace KvmStat.Stats;
 /// Per-VM totals and deltas over a per-VM source: the screen's 'b' view. A VM counts from when it
 /// was first seen; its name is read once.
 /// </summary>
-internal sealed class GuestStats : IDisposable
+internal sealed class GuestStats : IGuestValues, IDisposable
 {
     private readonly IPerVmSource _source;
     private readonly Func<int, string?> _nameOf;
     private readonly List<VmReading> _readings = new(16);
     private readonly List<GuestStat> _guests = new(16);
     private readonly List<GuestStat> _previous = new(16);
-    private readonly Func<long> _clock;
+    private readonly TimeProvider _time;
     private long _lastTimestamp;
 
-    internal GuestStats(IPerVmSource source, Func<int, string?> nameOf, Func<long>? clock = null)
+    internal GuestStats(IPerVmSource source, Func<int, string?> nameOf, TimeProvider time)
     {
         _source = source;
         _nameOf = nameOf;
-        _clock = clock ?? System.Diagnostics.Stopwatch.GetTimestamp;
+        _time = time;
     }
 
-    internal IReadOnlyList<GuestStat> Guests => _guests;
+    public IReadOnlyList<GuestStat> Guests => _guests;
 
-    internal IReadOnlyList<StatField> Fields => _source.Fields;
+    public IReadOnlyList<StatField> Fields => _source.Fields;
 
-    internal double IntervalSeconds { get; private set; }
+    public double IntervalSeconds { get; private set; }
 
-    internal int SampleCount { get; private set; }
+    public int SampleCount { get; private set; }
 
     internal void Sample()
     {
         _source.Read(_readings);
-        long now = _clock();
-        IntervalSeconds = SampleCount == 0 ? 0 : (now - _lastTimestamp) / (double)System.Diagnostics.Stopwatch.Frequency;
+        long now = _time.GetTimestamp();
+        IntervalSeconds = SampleCount == 0 ? 0 : (now - _lastTimestamp) / (double)_time.TimestampFrequency;
         _lastTimestamp = now;
 
         _previous.Clear();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using KvmStat.Sources;
 
 namespace KvmStat.Stats;
@@ -8,7 +7,7 @@ namespace KvmStat.Stats;
 /// start, or since the last reset) and a delta (since the previous sample), plus the real time
 /// the interval took. <see cref="Sample"/> is the refresh hot path: it does not allocate.
 /// </summary>
-internal sealed class StatsCollector : IDisposable
+internal sealed class StatsCollector : IFieldValues, IDisposable
 {
     private readonly IStatsSource[] _sources;
     private readonly int[] _offsets;
@@ -18,13 +17,13 @@ internal sealed class StatsCollector : IDisposable
     private readonly long[] _totals;
     private readonly long[] _previous;
     private readonly long[] _deltas;
-    private readonly Func<long> _clock;
+    private readonly int[] _byName;
+    private readonly TimeProvider _time;
     private long _lastTimestamp;
 
-    /// <param name="clock">Monotonic timestamps in <see cref="Stopwatch.Frequency"/> units (tests pass their own).</param>
-    internal StatsCollector(IReadOnlyList<IStatsSource> sources, Func<long>? clock = null)
+    internal StatsCollector(IReadOnlyList<IStatsSource> sources, TimeProvider time)
     {
-        _clock = clock ?? Stopwatch.GetTimestamp;
+        _time = time;
         _sources = [.. sources];
         _offsets = new int[_sources.Length];
         var fields = new List<StatField>();
@@ -40,10 +39,11 @@ internal sealed class StatsCollector : IDisposable
         _previous = new long[_fields.Length];
         _deltas = new long[_fields.Length];
 
-        ByName = new int[_fields.Length];
-        for (int i = 0; i < ByName.Length; i++)
-            ByName[i] = i;
-        Array.Sort(ByName, (a, b) => string.CompareOrdinal(_fields[a].Name, _fields[b].Name));
+        int[] byName = new int[_fields.Length];
+        for (int i = 0; i < byName.Length; i++)
+            byName[i] = i;
+        Array.Sort(byName, (a, b) => string.CompareOrdinal(_fields[a].Name, _fields[b].Name));
+        _byName = byName;
     }
 
     internal IReadOnlyList<IStatsSource> Sources => _sources;
@@ -59,21 +59,17 @@ internal sealed class StatsCollector : IDisposable
         throw new ArgumentOutOfRangeException(nameof(index));
     }
 
-    internal IReadOnlyList<StatField> Fields => _fields;
+    public IReadOnlyList<StatField> Fields => _fields;
 
-    /// <summary>Field indices in name order (ordinal, like Python's sorted()).</summary>
-    internal int[] ByName { get; }
+    public ReadOnlySpan<int> ByName => _byName;
 
-    internal ReadOnlySpan<long> Totals => _totals;
+    public ReadOnlySpan<long> Totals => _totals;
 
-    internal ReadOnlySpan<long> Deltas => _deltas;
+    public ReadOnlySpan<long> Deltas => _deltas;
 
-    /// <summary>Seconds between the last two samples (since the start for the first).</summary>
-    internal double IntervalSeconds { get; private set; }
+    public double IntervalSeconds { get; private set; }
 
-    internal int SampleCount { get; private set; }
-
-    internal long LastTimestamp => _lastTimestamp;
+    public int SampleCount { get; private set; }
 
     /// <summary>Reads every source once and updates totals and deltas.</summary>
     internal void Sample()
@@ -84,8 +80,8 @@ internal sealed class StatsCollector : IDisposable
             _sources[s].Read(_raw.AsSpan(_offsets[s], count));
         }
 
-        long now = _clock();
-        IntervalSeconds = SampleCount == 0 ? 0 : (now - _lastTimestamp) / (double)Stopwatch.Frequency;
+        long now = _time.GetTimestamp();
+        IntervalSeconds = SampleCount == 0 ? 0 : (now - _lastTimestamp) / (double)_time.TimestampFrequency;
         _lastTimestamp = now;
 
         for (int i = 0; i < _fields.Length; i++)

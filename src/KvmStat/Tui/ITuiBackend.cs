@@ -6,8 +6,8 @@ namespace KvmStat.Tui;
 /// <summary>What the screen needs from the rest of the tool: statistics for a selection and a VM, and guests.</summary>
 internal interface ITuiBackend
 {
-    /// <summary>A new collector (the screen disposes the old one); throws a <see cref="KvmStatException"/> it can show.</summary>
-    StatsCollector OpenStats(FieldSelection selection, int pid);
+    /// <summary>A new sampler (the screen disposes the old one); throws a <see cref="KvmStatException"/> it can show.</summary>
+    Sampler OpenSampler(FieldSelection selection, int pid);
 
     /// <summary>Per-VM totals for the 'b' view.</summary>
     GuestStats OpenGuestStats(FieldSelection selection);

@@ -9,7 +9,7 @@ internal sealed partial class TuiApp
     private int[] _order = [];
     private int[] _sortedParents = [];
     private int[] _parentOf = [];
-    private StatsCollector? _parentsFor;
+    private IFieldValues? _parentsFor;
     private Comparison<int>? _compareFields;
     private readonly List<GuestStat> _sortedGuests = [];
 
@@ -78,14 +78,14 @@ internal sealed partial class TuiApp
     {
         string title = _pid > 0 ? $"kvm statistics - pid {_pid} {TitleName()}".TrimEnd() : "kvm statistics - summary";
         DrawHeader(grid, title, "Event");
-        if (_stats is null || _stats.SampleCount < 2)
+        if (_sampler is null || _sampler.Snapshot.SampleCount < 2)
         {
             if (_error is null)
                 grid.Write(4, 1, "Collecting data...");
             return;
         }
 
-        StatsCollector stats = _stats;
+        IFieldValues stats = _sampler.Snapshot.Host;
         ReadOnlySpan<long> totals = stats.Totals;
         ReadOnlySpan<long> deltas = stats.Deltas;
         double interval = stats.IntervalSeconds;
@@ -161,7 +161,7 @@ internal sealed partial class TuiApp
     /// Orders the rows to show: non-zero parents by CurAvg/s then Total (or Total alone), each
     /// followed by its non-zero children in the same order when 'x' is on. Returns the count.
     /// </summary>
-    private int Arrange(StatsCollector stats)
+    private int Arrange(IFieldValues stats)
     {
         int count = stats.Fields.Count;
         if (!ReferenceEquals(_parentsFor, stats))

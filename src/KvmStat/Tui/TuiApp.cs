@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using KvmStat.Guests;
 using KvmStat.Stats;
@@ -21,7 +20,8 @@ internal sealed partial class TuiApp : IDisposable
     private const int MaxRegexLength = 44;
 
     private readonly ITuiBackend _backend;
-    private StatsCollector? _stats;
+    private readonly TimeProvider _time;
+    private Sampler? _sampler;
     private GuestStats? _guests;
     private FieldFilter _filter;
     private bool _showChildren;
@@ -40,9 +40,10 @@ internal sealed partial class TuiApp : IDisposable
 
     private enum View { Main, Guests, Help, Prompt }
 
-    internal TuiApp(ITuiBackend backend, FieldFilter filter, int pid, string? guestName, double delay)
+    internal TuiApp(ITuiBackend backend, FieldFilter filter, int pid, string? guestName, double delay, TimeProvider time)
     {
         _backend = backend;
+        _time = time;
         _filter = filter;
         _pid = pid;
         _guestName = guestName ?? (pid > 0 ? backend.NameOf(pid) : null);
@@ -51,7 +52,7 @@ internal sealed partial class TuiApp : IDisposable
 
     internal bool QuitRequested { get; private set; }
 
-    /// <summary>When the next sample is due (a Stopwatch timestamp); long.MaxValue while a prompt is open.</summary>
+    /// <summary>When the next sample is due (a timestamp of the screen's clock); long.MaxValue while a prompt is open.</summary>
     internal long NextRefresh => _view is View.Help or View.Prompt ? long.MaxValue : _nextRefresh;
 
     internal double Delay => _delay;
@@ -70,9 +71,9 @@ internal sealed partial class TuiApp : IDisposable
     /// </summary>
     internal void Start()
     {
-        _stats = _backend.OpenStats(Selection, _pid);
-        _stats.Sample();
-        _nextRefresh = Stopwatch.GetTimestamp() + (long)(InitialDelay * Stopwatch.Frequency);
+        _sampler = _backend.OpenSampler(Selection, _pid);
+        _sampler.Sample();
+        RefreshSoon();
     }
 
     private FieldSelection Selection =>
@@ -80,8 +81,8 @@ internal sealed partial class TuiApp : IDisposable
 
     private void Reopen()
     {
-        _stats?.Dispose();
-        _stats = null;
+        _sampler?.Dispose();
+        _sampler = null;
         _guests?.Dispose();
         _guests = null;
         _error = null;
@@ -90,16 +91,16 @@ internal sealed partial class TuiApp : IDisposable
             if (_view == View.Guests)
                 _guests = _backend.OpenGuestStats(Selection);
             else
-                _stats = _backend.OpenStats(Selection, _pid);
+                _sampler = _backend.OpenSampler(Selection, _pid);
             // The baseline: the first refresh shows the events since now.
-            _stats?.Sample();
+            _sampler?.Sample();
             _guests?.Sample();
         }
         catch (KvmStatException e)
         {
             _error = e.Message;
         }
-        _nextRefresh = Stopwatch.GetTimestamp() + (long)(InitialDelay * Stopwatch.Frequency);
+        RefreshSoon();
     }
 
     /// <summary>A warning from a source (a locked debugfs, a busy QMP socket), shown on the last row.</summary>
@@ -108,7 +109,7 @@ internal sealed partial class TuiApp : IDisposable
     /// <summary>Takes a sample now (the loop calls it when due); the next is due after the delay.</summary>
     internal void Refresh()
     {
-        _nextRefresh = Stopwatch.GetTimestamp() + (long)(_delay * Stopwatch.Frequency);
+        _nextRefresh = _time.GetTimestamp() + (long)(_delay * _time.TimestampFrequency);
         if (_view == View.Guests)
         {
             _guests?.Sample();
@@ -128,7 +129,7 @@ internal sealed partial class TuiApp : IDisposable
             return;
         }
         _guestDead = false;
-        _stats?.Sample();
+        _sampler?.Sample();
     }
 
     /// <summary>A key press. Most keys also ask for a refresh at once.</summary>
@@ -196,7 +197,7 @@ internal sealed partial class TuiApp : IDisposable
                 OpenPrompt(PromptKind.Pid);
                 break;
             case 'r':
-                _stats?.ResetTotals();
+                _sampler?.ResetTotals();
                 RefreshNow();
                 break;
             case 's':
@@ -212,9 +213,9 @@ internal sealed partial class TuiApp : IDisposable
         }
     }
 
-    private void RefreshNow() => _nextRefresh = Stopwatch.GetTimestamp();
+    private void RefreshNow() => _nextRefresh = _time.GetTimestamp();
 
-    private void RefreshSoon() => _nextRefresh = Stopwatch.GetTimestamp() + (long)(InitialDelay * Stopwatch.Frequency);
+    private void RefreshSoon() => _nextRefresh = _time.GetTimestamp() + (long)(InitialDelay * _time.TimestampFrequency);
 
     private void SelectPid(int pid)
     {
@@ -251,7 +252,7 @@ internal sealed partial class TuiApp : IDisposable
 
     public void Dispose()
     {
-        _stats?.Dispose();
+        _sampler?.Dispose();
         _guests?.Dispose();
     }
 

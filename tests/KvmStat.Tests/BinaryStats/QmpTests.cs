@@ -108,7 +108,7 @@ public class QmpTests : IDisposable
     public void TooOldAQemuIsNamed()
     {
         Serve(Greeting72.Replace("\"minor\": 2", "\"minor\": 0"), "{\"return\": {}}");
-        using var reader = new QmpReader([SocketPath], new HostPaths(), delay: 3, _ => { });
+        using var reader = new QmpReader([SocketPath], new HostPaths(), delay: 3, _ => { }, TimeProvider.System);
         var e = Assert.Throws<QmpException>(() => reader.Read([]));
         Assert.Contains("QEMU 7.0.2, which has no query-stats", e.Message);
         Assert.Contains("7.1 or later", e.Fix);
@@ -132,7 +132,7 @@ public class QmpTests : IDisposable
         string cpus = """{"return": [{"cpu-index": 0, "qom-path": "/machine/cpu0"}, {"cpu-index": 1, "qom-path": "/machine/cpu1"}]}""";
         Serve(Greeting72.Replace("\"minor\": 2", "\"minor\": 1").Replace("\"major\": 7", "\"major\": 9"),
             "{\"return\": {}}", Schemas.ReplaceLineEndings(" "), vm, vcpu.ReplaceLineEndings(" "), cpus);
-        using var reader = new QmpReader([SocketPath], new HostPaths(), delay: 3, _ => { });
+        using var reader = new QmpReader([SocketPath], new HostPaths(), delay: 3, _ => { }, TimeProvider.System);
         var vms = new List<VmStatsBlocks>();
         reader.Read(vms);
 

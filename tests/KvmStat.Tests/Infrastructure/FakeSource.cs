@@ -26,7 +26,7 @@ internal sealed class FakeSource(params StatField[] fields) : IStatsSource
     {
     }
 
-    internal static StatField Counter(string name, string? parent = null) => new(name, parent, StatKind.Counter);
+    internal static StatField Counter(string name, string? parent = null) => new(name, parent, StatKind.Counter, FieldOrigin.Tracepoint);
 
-    internal static StatField Gauge(string name) => new(name, null, StatKind.Gauge);
+    internal static StatField Gauge(string name) => new(name, null, StatKind.Gauge, FieldOrigin.Debugfs);
 }

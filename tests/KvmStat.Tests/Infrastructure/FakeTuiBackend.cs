@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using KvmStat.Guests;
 using KvmStat.Sources;
 using KvmStat.Stats;
@@ -8,13 +7,12 @@ namespace KvmStat.Tests.Infrastructure;
 
 /// <summary>
 /// The screen's backend with everything under the test's control: fields and their cumulative
-/// values, guests, which processes run, and a clock that moves one second per refresh.
+/// values, guests, which processes run, and a clock that moves one second per sample.
 /// </summary>
 internal sealed class FakeTuiBackend : ITuiBackend
 {
     private readonly StatField[] _catalog;
     private readonly Dictionary<string, long> _values = new(StringComparer.Ordinal);
-    private long _now = 1;
 
     internal FakeTuiBackend(params StatField[] catalog) => _catalog = catalog;
 
@@ -26,26 +24,36 @@ internal sealed class FakeTuiBackend : ITuiBackend
 
     internal List<(FieldSelection Selection, int Pid)> Opened { get; } = [];
 
-    internal long Clock()
+    /// <summary>The screen's clock; every sample moves it on by a second (see <see cref="SecondPerSample"/>).</summary>
+    internal ManualTime Time { get; } = new();
+
+    /// <summary>Each sample reads the clock, then a second passes: every interval is one second long.</summary>
+    private sealed class SecondPerSample(ManualTime time) : TimeProvider
     {
-        long now = _now;
-        _now += Stopwatch.Frequency;
-        return now;
+        public override long TimestampFrequency => time.TimestampFrequency;
+
+        public override long GetTimestamp()
+        {
+            long now = time.GetTimestamp();
+            time.Advance(TimeSpan.FromSeconds(1));
+            return now;
+        }
     }
 
     internal void Add(string field, long count) => _values[field] = _values.GetValueOrDefault(field) + count;
 
-    public StatsCollector OpenStats(FieldSelection selection, int pid)
+    public Sampler OpenSampler(FieldSelection selection, int pid)
     {
         Opened.Add((selection, pid));
         List<StatField> fields = selection.Select(_catalog, f => f.Name, f => f.Parent);
         if (fields.Count == 0)
             throw new UsageException($"no field matches \"{selection.Filter.Pattern}\".");
-        return new StatsCollector([new ValueSource(this, [.. fields])], Clock);
+        var host = new StatsCollector([new ValueSource(this, [.. fields])], new SecondPerSample(Time));
+        return new Sampler(host, guests: null, pid > 0 ? new WatchedVm(pid, NameOf(pid) ?? "") : null, Time);
     }
 
     public GuestStats OpenGuestStats(FieldSelection selection) =>
-        new(new VmSource(this, selection.Select(_catalog, f => f.Name, f => f.Parent).ToArray()), NameOf, Clock);
+        new(new VmSource(this, selection.Select(_catalog, f => f.Name, f => f.Parent).ToArray()), NameOf, new SecondPerSample(Time));
 
     public IReadOnlyList<GuestProcess> ListGuests() => Guests;
 

@@ -17,7 +17,7 @@ public class ScreenTests
 
     private TuiApp Start(FieldFilter? filter = null, int pid = 0, double delay = 3.0)
     {
-        var app = new TuiApp(_backend, filter ?? FieldFilter.Default, pid, null, delay);
+        var app = new TuiApp(_backend, filter ?? FieldFilter.Default, pid, null, delay, _backend.Time);
         app.Start();
         return app;
     }
@@ -306,7 +306,7 @@ public class ScreenTests
     {
         _backend.Guests.Add(new GuestProcess(100, "db"));
         _backend.Running.Add(100);
-        using var app = new TuiApp(_backend, FieldFilter.Default, 100, "db", 3.0);
+        using var app = new TuiApp(_backend, FieldFilter.Default, 100, "db", 3.0, _backend.Time);
         app.Start();
         _backend.Add("kvm_pio", 42);
         app.Refresh();

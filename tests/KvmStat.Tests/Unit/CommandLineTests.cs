@@ -13,7 +13,7 @@ public class CommandLineTests
         int code;
         try
         {
-            code = Runner.Run(args, paths, output, error);
+            code = Runner.Run(args, paths, output, error, TimeProvider.System);
         }
         catch (KvmStatException e)
         {

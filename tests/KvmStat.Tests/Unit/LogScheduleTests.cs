@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using KvmStat.Cli;
 using KvmStat.Output;
 using KvmStat.Stats;
@@ -9,54 +8,59 @@ namespace KvmStat.Tests.Unit;
 /// <summary>The log's schedule: interval N is due at start + N × delay, whatever each wait overran.</summary>
 public class LogScheduleTests
 {
-    private sealed class LateClock(Func<long, long> lateness) : LoopClock
+    /// <summary>Waits by moving the clock to the end of the wait, plus however late this wait wakes.</summary>
+    private sealed class LateWaits(ManualTime time, Func<TimeSpan> lateness) : ILoopSignals
     {
-        internal long Time { get; set; } = 1_000_000;
+        public bool StopRequested { get; set; }
 
-        internal override long Now => Time;
+        public bool TakeHangup() => false;
 
-        internal override void WaitUntil(long due) => Time = due + lateness(due);
+        public void ResetWake()
+        {
+        }
+
+        public void Wait(TimeSpan timeout) => time.Advance(timeout + lateness());
     }
 
     /// <summary>Records when each record is rendered, and stops the loop after enough of them.</summary>
-    private sealed class Recorder(LateClock clock, int records, Signals signals) : IStatsRenderer
+    private sealed class Recorder(ManualTime time, int records, LateWaits signals) : IStatsRenderer
     {
         internal List<long> Times { get; } = [];
 
-        public void Start(StatsCollector stats)
+        public void Start(Snapshot snapshot)
         {
         }
 
-        public void Render(StatsCollector stats, DateTime timestamp)
+        public void Render(Snapshot snapshot)
         {
-            Times.Add(clock.Time);
+            Times.Add(time.GetTimestamp());
             if (Times.Count == records)
-                signals.RequestStop();
+                signals.StopRequested = true;
         }
 
-        public void Reopened(StatsCollector stats)
+        public void Reopened(Snapshot snapshot)
         {
         }
     }
 
-    private static List<long> Run(LateClock clock, int records)
+    private static List<long> Run(ManualTime time, Func<TimeSpan> lateness, int records)
     {
-        using var signals = new Signals(handleHangup: false);
-        var recorder = new Recorder(clock, records, signals);
-        using var stats = new StatsCollector([new FakeSource(FakeSource.Counter("kvm_pio"))]);
+        var signals = new LateWaits(time, lateness);
+        var recorder = new Recorder(time, records, signals);
+        using var sampler = new Sampler(new StatsCollector([new FakeSource(FakeSource.Counter("kvm_pio"))], time), null, null, time);
         using OutputSink sink = OutputSink.Stdout(new StringWriter());
-        Assert.Equal(0, Modes.RunLog(stats, 0.5, signals, clock, recorder, sink, () => { }));
+        Assert.Equal(0, LogMode.Run(sampler, 0.5, signals, time, recorder, sink, () => { }));
         return recorder.Times;
     }
 
     [Fact]
     public void WaitsThatOverrunDoNotShiftLaterRecords()
     {
-        long interval = Stopwatch.Frequency / 2;
-        long ms = Stopwatch.Frequency / 1000;
-        var clock = new LateClock(_ => 7 * ms); // every wait wakes 7 ms late
-        long start = clock.Time;
-        List<long> times = Run(clock, records: 100);
+        var time = new ManualTime();
+        long interval = time.TimestampFrequency / 2;
+        long ms = time.TimestampFrequency / 1000;
+        long start = time.GetTimestamp();
+        List<long> times = Run(time, () => TimeSpan.FromMilliseconds(7), records: 100); // every wait wakes 7 ms late
         for (int n = 1; n <= 100; n++)
             Assert.Equal(start + n * interval + 7 * ms, times[n - 1]);
     }
@@ -64,12 +68,12 @@ public class LogScheduleTests
     [Fact]
     public void IntervalsMissedEntirelyAreSkippedNotBunched()
     {
-        long interval = Stopwatch.Frequency / 2;
+        var time = new ManualTime();
+        long interval = time.TimestampFrequency / 2;
         int waits = 0;
         // The third wait returns 2.2 intervals late (the host was suspended).
-        var clock = new LateClock(_ => ++waits == 3 ? interval * 22 / 10 : 0);
-        long start = clock.Time;
-        List<long> times = Run(clock, records: 5);
+        long start = time.GetTimestamp();
+        List<long> times = Run(time, () => ++waits == 3 ? TimeSpan.FromSeconds(0.5 * 2.2) : TimeSpan.Zero, records: 5);
         Assert.Equal(
             [start + interval, start + 2 * interval, start + 3 * interval + interval * 22 / 10, start + 6 * interval, start + 7 * interval],
             times);

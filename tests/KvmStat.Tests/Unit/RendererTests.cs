@@ -9,18 +9,22 @@ public class RendererTests : IDisposable
     private readonly string _folder = Directory.CreateTempSubdirectory("kvm_stat-out-").FullName;
     private readonly FakeSource _source = new(
         FakeSource.Counter("kvm_pio"), FakeSource.Counter("kvm_exit"), FakeSource.Counter("kvm_exit(HLT)", "kvm_exit"));
-    private readonly StatsCollector _stats;
-    private static readonly DateTime s_time = new(2026, 11, 27, 9, 5, 3);
+    private readonly Sampler _sampler;
+
+    /// <summary>The samples' time: 2026-11-27 09:05:03 (the clock stands still).</summary>
+    private readonly ManualTime _time = new();
 
     public RendererTests()
     {
-        _stats = new StatsCollector([_source]);
-        _stats.Sample();
+        _sampler = new Sampler(new StatsCollector([_source], _time), null, null, _time);
+        _sampler.Sample();
     }
+
+    private Snapshot Snapshot => _sampler.Snapshot;
 
     public void Dispose()
     {
-        _stats.Dispose();
+        _sampler.Dispose();
         Directory.Delete(_folder, recursive: true);
     }
 
@@ -30,7 +34,7 @@ public class RendererTests : IDisposable
     {
         _source.Set("kvm_pio", _source.Values[0] + pio);
         _source.Set("kvm_exit", _source.Values[1] + exit);
-        _stats.Sample();
+        _sampler.Sample();
     }
 
     [Fact]
@@ -39,9 +43,9 @@ public class RendererTests : IDisposable
         using (OutputSink sink = OutputSink.AppendTo(LogFile))
         {
             var renderer = new BatchRenderer(sink);
-            renderer.Start(_stats);
+            renderer.Start(Snapshot);
             Interval(1234567, 3);
-            renderer.Render(_stats, s_time);
+            renderer.Render(Snapshot);
         }
         Assert.Equal(
             "kvm_exit                                           3         3\n" +
@@ -56,11 +60,11 @@ public class RendererTests : IDisposable
         using (OutputSink sink = OutputSink.AppendTo(LogFile))
         {
             var renderer = new LogRenderer(sink, new PlainLogFormat(), skipZeroRecords: false);
-            renderer.Start(_stats);
+            renderer.Start(Snapshot);
             for (int i = 0; i < 41; i++)
             {
                 Interval(i, 1);
-                renderer.Render(_stats, s_time);
+                renderer.Render(Snapshot);
             }
         }
         string[] lines = File.ReadAllLines(LogFile);
@@ -80,11 +84,11 @@ public class RendererTests : IDisposable
         using (OutputSink sink = OutputSink.AppendTo(LogFile))
         {
             var renderer = new LogRenderer(sink, new CsvLogFormat(), skipZeroRecords: true);
-            renderer.Start(_stats);
+            renderer.Start(Snapshot);
             Interval(0, 0);
-            renderer.Render(_stats, s_time);
+            renderer.Render(Snapshot);
             Interval(2, 0);
-            renderer.Render(_stats, s_time);
+            renderer.Render(Snapshot);
         }
         Assert.Equal(["timestamp,kvm_exit,kvm_exit(HLT),kvm_pio", "2026-11-27 09:05:03,0,0,2"], File.ReadAllLines(LogFile));
     }
@@ -96,16 +100,16 @@ public class RendererTests : IDisposable
         using (OutputSink sink = OutputSink.AppendTo(LogFile))
         {
             var renderer = new LogRenderer(sink, new CsvLogFormat(), skipZeroRecords: false);
-            renderer.Start(_stats);
+            renderer.Start(Snapshot);
             Interval(5, 1);
-            renderer.Render(_stats, s_time);
+            renderer.Render(Snapshot);
 
             // logrotate renames the file away, then sends SIGHUP.
             File.Move(LogFile, LogFile + ".1");
             sink.Reopen();
-            renderer.Reopened(_stats);
+            renderer.Reopened(Snapshot);
             Interval(6, 0);
-            renderer.Render(_stats, s_time);
+            renderer.Render(Snapshot);
         }
         Assert.Equal(3, File.ReadAllLines(LogFile + ".1").Length);
         Assert.Equal("2026-11-27 09:05:03,1,0,5", File.ReadAllLines(LogFile + ".1")[^1]);
@@ -117,14 +121,14 @@ public class RendererTests : IDisposable
     {
         using OutputSink sink = OutputSink.AppendTo(LogFile);
         var renderer = new LogRenderer(sink, new PlainLogFormat(), skipZeroRecords: false);
-        renderer.Start(_stats);
+        renderer.Start(Snapshot);
         Interval(1, 1);
-        renderer.Render(_stats, s_time);
+        renderer.Render(Snapshot);
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 100; i++)
         {
-            _stats.Sample();
-            renderer.Render(_stats, s_time);
+            _sampler.Sample();
+            renderer.Render(Snapshot);
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }

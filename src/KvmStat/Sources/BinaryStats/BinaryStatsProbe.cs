@@ -10,7 +10,7 @@ internal static class BinaryStatsProbe
     internal static IReadOnlyList<(int Pid, int Descriptors)> HeldDescriptors(HostPaths paths)
     {
         var pids = new List<int>();
-        new VmDiscovery(paths).List(pids);
+        new VmDiscovery(paths, TimeProvider.System).List(pids);
         var finder = new GuestFinder(paths);
         var found = new List<(int, int)>();
         foreach (int pid in pids)

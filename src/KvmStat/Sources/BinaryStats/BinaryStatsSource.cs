@@ -85,18 +85,18 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
                 if (!taken.Add(descriptor.Name))
                     continue;
                 string? unit = descriptor.IsHistogram ? null : HistogramPercentiles.RawUnit(descriptor);
-                var candidates = new List<StatField> { new(descriptor.Name, null, KindOf(descriptor), unit) };
+                var candidates = new List<StatField> { new(descriptor.Name, null, KindOf(descriptor), FieldOrigin.BinaryStats, unit) };
                 if (descriptor.IsHistogram)
                 {
                     (string suffix, _) = HistogramPercentiles.DisplayUnit(descriptor);
                     foreach ((string label, _) in HistogramPercentiles.Shown)
-                        candidates.Add(new StatField($"{descriptor.Name}_{label}{(suffix.Length > 0 ? "_" + suffix : "")}", null, StatKind.Gauge,
+                        candidates.Add(new StatField($"{descriptor.Name}_{label}{(suffix.Length > 0 ? "_" + suffix : "")}", null, StatKind.Gauge, FieldOrigin.BinaryStats,
                             suffix.Length > 0 ? suffix : null));
                 }
                 else if (perVcpu)
                 {
                     foreach (int vcpu in vcpus)
-                        candidates.Add(new StatField(ChildName(descriptor.Name, vcpu), descriptor.Name, KindOf(descriptor), unit));
+                        candidates.Add(new StatField(ChildName(descriptor.Name, vcpu), descriptor.Name, KindOf(descriptor), FieldOrigin.BinaryStats, unit));
                 }
 
                 List<StatField> chosen = selection.Select(candidates, f => f.Name, f => f.Parent);

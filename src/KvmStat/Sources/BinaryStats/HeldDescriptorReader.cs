@@ -16,16 +16,18 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
 
     private readonly HostPaths _paths;
     private readonly int _pid;
+    private readonly TimeProvider _time;
     private readonly VmDiscovery _discovery;
     private readonly GuestFinder _finder;
     private readonly List<int> _pids = [];
     private readonly List<HeldVm> _vms = []; // sorted by pid
 
-    internal HeldDescriptorReader(HostPaths paths, int pid)
+    internal HeldDescriptorReader(HostPaths paths, int pid, TimeProvider time)
     {
         _paths = paths;
         _pid = pid;
-        _discovery = new VmDiscovery(paths);
+        _time = time;
+        _discovery = new VmDiscovery(paths, time);
         _finder = new GuestFinder(paths);
     }
 
@@ -64,7 +66,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
                 Drop(i--);
                 continue;
             }
-            if (DateTime.UtcNow - vm.ScannedAt > s_rescanInterval)
+            if (_time.GetUtcNow() - vm.ScannedAt > s_rescanInterval)
                 Scan(vm);
             for (int f = vm.Files.Count - 1; f >= 0; f--)
             {
@@ -87,7 +89,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
     /// <summary>Copies the stats descriptors of a VM process that are not held yet.</summary>
     private void Scan(HeldVm vm)
     {
-        vm.ScannedAt = DateTime.UtcNow;
+        vm.ScannedAt = _time.GetUtcNow();
         List<(int Fd, string Link)>? links = _finder.DescriptorLinks(vm.Blocks.Pid);
         if (links is null)
             return;
@@ -152,6 +154,6 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
 
         internal List<(int TargetFd, KvmStatsFile File)> Files { get; } = [];
 
-        internal DateTime ScannedAt { get; set; } = DateTime.MinValue;
+        internal DateTimeOffset ScannedAt { get; set; } = DateTimeOffset.MinValue;
     }
 }

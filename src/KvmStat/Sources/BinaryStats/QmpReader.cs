@@ -19,13 +19,15 @@ internal sealed class QmpReader : IVmStatsReader
     private readonly HostPaths _paths;
     private readonly double _delay;
     private readonly Action<string> _warn;
+    private readonly TimeProvider _time;
     private readonly Dictionary<string, SocketState> _sockets = new(StringComparer.Ordinal);
-    private DateTime _discoveredAt = DateTime.MinValue;
+    private DateTimeOffset _discoveredAt = DateTimeOffset.MinValue;
     private bool _firstRead = true;
 
     /// <param name="sockets">The --qmp paths, or null for --qmp auto.</param>
-    internal QmpReader(IReadOnlyList<string>? sockets, HostPaths paths, double delay, Action<string> warn)
+    internal QmpReader(IReadOnlyList<string>? sockets, HostPaths paths, double delay, Action<string> warn, TimeProvider time)
     {
+        _time = time;
         _explicitSockets = sockets;
         _paths = paths;
         _delay = delay;
@@ -80,9 +82,9 @@ internal sealed class QmpReader : IVmStatsReader
             }
             return;
         }
-        if (DateTime.UtcNow - _discoveredAt < s_autoRescan)
+        if (_time.GetUtcNow() - _discoveredAt < s_autoRescan)
             return;
-        _discoveredAt = DateTime.UtcNow;
+        _discoveredAt = _time.GetUtcNow();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach ((int pid, string path) in QmpSocketDiscovery.Find(_paths))
         {

@@ -42,7 +42,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
             UnixFileMode mode = File.GetUnixFileMode(file);
             bool writable = (mode & (UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0;
             // KVM makes cumulative and peak statistics writable (they can be cleared); instant values read-only.
-            available.Add(new StatField(Path.GetFileName(file), null, writable ? StatKind.Counter : StatKind.Gauge));
+            available.Add(new StatField(Path.GetFileName(file), null, writable ? StatKind.Counter : StatKind.Gauge, FieldOrigin.Debugfs));
         }
         available.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
         AllFieldNames = available.ConvertAll(f => f.Name);

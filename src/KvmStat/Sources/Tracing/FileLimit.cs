@@ -9,10 +9,10 @@ internal static class FileLimit
     // Standard streams, the runtime's own, tracefs and /proc reads, a log file, sockets.
     private const ulong Spare = 32;
 
-    /// <summary>Makes room for <paramref name="descriptors"/> more open files, or explains why it cannot.</summary>
+    /// <summary>Makes room for <paramref name="descriptors"/> open files of counters in all, or explains why it cannot.</summary>
     internal static void EnsureRoom(int descriptors, string purpose)
     {
-        ulong needed = (ulong)CounterRelease.OpenCount + (ulong)descriptors + Spare;
+        ulong needed = (ulong)descriptors + Spare;
         if (Interop.Libc.GetRLimit(Interop.Libc.RLIMIT_NOFILE, out Interop.Libc.RLimit limit) != 0)
             return;
         if (limit.Current >= needed)

@@ -20,17 +20,17 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     private readonly ulong[] _sums;
     private readonly StatField[] _fields;
 
-    internal PerVmTracepointSource(TracepointCounterSet set, HostPaths paths)
+    internal PerVmTracepointSource(TracepointCounterSet set, HostPaths paths, TimeProvider time)
     {
         _set = set;
         _paths = paths;
-        _discovery = new VmDiscovery(paths);
+        _discovery = new VmDiscovery(paths, time);
         _finder = new GuestFinder(paths);
         _sums = new ulong[set.Fields.Count];
         _pool = new VmReadingPool(set.Fields.Count);
         _fields = new StatField[set.Fields.Count];
         for (int i = 0; i < _fields.Length; i++)
-            _fields[i] = new StatField(set.Fields[i].Name, set.Fields[i].Parent, StatKind.Counter);
+            _fields[i] = new StatField(set.Fields[i].Name, set.Fields[i].Parent, StatKind.Counter, FieldOrigin.Tracepoint);
     }
 
     public IReadOnlyList<StatField> Fields => _fields;

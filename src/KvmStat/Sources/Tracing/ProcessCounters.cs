@@ -72,14 +72,14 @@ internal sealed class ProcessCounters
         PerfCounterGroup group = _groups[index];
         _ = group.ReadInto(_retired);
         _groups.RemoveAt(index);
-        CounterRelease.CloseLater(group.Descriptors);
+        _set.Release(group);
     }
 
     /// <summary>Stops counting this process: its descriptors are closed in the background.</summary>
     internal void Release()
     {
         foreach (PerfCounterGroup group in _groups)
-            CounterRelease.CloseLater(group.Descriptors);
+            _set.Release(group);
         _groups.Clear();
         Alive = false;
     }

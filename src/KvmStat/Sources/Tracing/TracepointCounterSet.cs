@@ -9,10 +9,12 @@ internal sealed class TracepointCounterSet
     private readonly List<TracepointField> _fields;
     private readonly List<int> _ids;
     private readonly Action<string>? _verbose;
+    private readonly CounterDescriptors _descriptors;
 
-    internal TracepointCounterSet(Tracefs tracefs, IReadOnlyList<TracepointField> fields, Action<string>? verbose)
+    internal TracepointCounterSet(Tracefs tracefs, IReadOnlyList<TracepointField> fields, CounterDescriptors descriptors, Action<string>? verbose)
     {
         _verbose = verbose;
+        _descriptors = descriptors;
         _fields = new List<TracepointField>(fields.Count);
         _ids = new List<int>(fields.Count);
         var idCache = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -58,17 +60,20 @@ internal sealed class TracepointCounterSet
 
     /// <summary>Makes room for <paramref name="groups"/> groups at once, with a message that names them.</summary>
     internal void Reserve(int groups, string where) =>
-        FileLimit.EnsureRoom(groups * _fields.Count, $"counting {_fields.Count} fields on {where} ({groups * _fields.Count} counters)");
+        _descriptors.EnsureRoom(groups * _fields.Count, $"counting {_fields.Count} fields on {where} ({groups * _fields.Count} counters)");
+
+    /// <summary>A group no longer counted: its descriptors are closed in the background.</summary>
+    internal void Release(PerfCounterGroup group) => _descriptors.Release(group.Descriptors);
 
     private PerfCounterGroup Open(int pid, int cpu)
     {
-        FileLimit.EnsureRoom(_fields.Count, $"counting {_fields.Count} fields on one more thread");
+        _descriptors.EnsureRoom(_fields.Count, $"counting {_fields.Count} fields on one more thread");
         while (true)
         {
             try
             {
                 PerfCounterGroup group = PerfCounterGroup.Open(_fields, _ids, pid, cpu);
-                CounterRelease.Track(group.Descriptors);
+                _descriptors.Track(group.Descriptors);
                 int errno = group.Enable();
                 if (errno != 0)
                     throw new EnvironmentException($"cannot enable perf counters: {Interop.Errno.Describe(errno)}");

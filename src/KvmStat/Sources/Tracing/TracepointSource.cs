@@ -8,17 +8,19 @@ namespace KvmStat.Sources.Tracing;
 internal sealed class TracepointSource : IStatsSource
 {
     private readonly List<PerfCounterGroup> _cpuGroups = [];
+    private readonly TracepointCounterSet _set;
     private readonly ProcessCounters? _process;
     private readonly ulong[] _sums;
     private readonly StatField[] _fields;
 
     private TracepointSource(TracepointCounterSet set, ProcessCounters? process)
     {
+        _set = set;
         _process = process;
         _sums = new ulong[set.Fields.Count];
         _fields = new StatField[set.Fields.Count];
         for (int i = 0; i < _fields.Length; i++)
-            _fields[i] = new StatField(set.Fields[i].Name, set.Fields[i].Parent, StatKind.Counter);
+            _fields[i] = new StatField(set.Fields[i].Name, set.Fields[i].Parent, StatKind.Counter, FieldOrigin.Tracepoint);
     }
 
     internal static TracepointSource ForAllCpus(TracepointCounterSet set, IReadOnlyList<int> cpus)
@@ -74,7 +76,7 @@ internal sealed class TracepointSource : IStatsSource
     public void Dispose()
     {
         foreach (PerfCounterGroup group in _cpuGroups)
-            CounterRelease.CloseLater(group.Descriptors);
+            _set.Release(group);
         _cpuGroups.Clear();
         _process?.Release();
     }

@@ -1,12 +1,12 @@
 using System.Globalization;
 using System.Text;
 
-namespace KvmStat.Output.Metrics;
+namespace KvmStat.Exporter;
 
 /// <summary>
 /// Writes metric families in the Prometheus text format (0.0.4) or OpenMetrics 1.0: HELP and TYPE
-/// lines, samples with escaped label values, and OpenMetrics' "# EOF". A family is written only
-/// when it has samples; each family is written once.
+/// lines, samples with escaped label values, and OpenMetrics' "# EOF". A family without samples is
+/// left out; a family name written twice is a programming error.
 /// </summary>
 internal sealed class MetricsWriter(bool openMetrics)
 {
@@ -14,68 +14,50 @@ internal sealed class MetricsWriter(bool openMetrics)
     internal const string OpenMetricsContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
     private readonly StringBuilder _text = new(64 * 1024);
-    private readonly HashSet<string> _families = new(StringComparer.Ordinal);
-    private string? _family;
-    private string? _type;
-    private string? _help;
-    private bool _headerWritten;
-
-    internal bool OpenMetrics => openMetrics;
 
     internal string ContentType => openMetrics ? OpenMetricsContentType : TextContentType;
 
-    /// <summary>Starts a family; its HELP and TYPE lines are written with its first sample.</summary>
-    internal void Family(string name, string type, string help)
+    /// <summary>The whole exposition of <paramref name="families"/>.</summary>
+    internal string Write(IReadOnlyList<MetricFamily> families)
     {
-        _family = SanitizeName(name);
-        _type = type;
-        _help = help;
-        _headerWritten = false;
+        _text.Clear();
+        var written = new HashSet<string>(StringComparer.Ordinal);
+        foreach (MetricFamily family in families)
+        {
+            if (family.Samples.Count == 0)
+                continue;
+            string name = SanitizeName(family.Name);
+            if (!written.Add(name))
+                throw new InvalidOperationException($"metric family {name} written twice");
+            // The text format names a counter's family with its _total; OpenMetrics without.
+            string typed = family.Type == "counter" && !openMetrics ? name + "_total" : name;
+            _text.Append("# HELP ").Append(typed).Append(' ').Append(EscapeHelp(family.Help)).Append('\n');
+            _text.Append("# TYPE ").Append(typed).Append(' ').Append(family.Type).Append('\n');
+            foreach (MetricSample sample in family.Samples)
+                WriteSample(name, sample);
+        }
+        if (openMetrics)
+            _text.Append("# EOF\n");
+        return _text.ToString();
     }
 
-    /// <summary>A counter sample: "_total" is appended to the family name.</summary>
-    internal void Counter(ReadOnlySpan<(string Name, string Value)> labels, long value) =>
-        Sample("_total", labels, value.ToString(CultureInfo.InvariantCulture));
-
-    internal void Gauge(ReadOnlySpan<(string Name, string Value)> labels, long value) =>
-        Sample("", labels, value.ToString(CultureInfo.InvariantCulture));
-
-    internal void Sample(string suffix, ReadOnlySpan<(string Name, string Value)> labels, string value)
+    private void WriteSample(string family, MetricSample sample)
     {
-        if (_family is null)
-            throw new InvalidOperationException("a sample needs a family");
-        if (!_headerWritten)
-        {
-            if (!_families.Add(_family))
-                throw new InvalidOperationException($"metric family {_family} written twice");
-            // The text format names a counter's family with its _total; OpenMetrics without.
-            string typed = _type == "counter" && !openMetrics ? _family + "_total" : _family;
-            _text.Append("# HELP ").Append(typed).Append(' ').Append(EscapeHelp(_help ?? "")).Append('\n');
-            _text.Append("# TYPE ").Append(typed).Append(' ').Append(_type).Append('\n');
-            _headerWritten = true;
-        }
-        _text.Append(_family).Append(suffix);
-        if (labels.Length > 0)
+        _text.Append(family).Append(sample.Suffix);
+        if (sample.Labels.Length > 0)
         {
             _text.Append('{');
-            for (int i = 0; i < labels.Length; i++)
+            for (int i = 0; i < sample.Labels.Length; i++)
             {
                 if (i > 0)
                     _text.Append(',');
-                _text.Append(labels[i].Name).Append("=\"");
-                AppendLabelValue(labels[i].Value);
+                _text.Append(sample.Labels[i].Name).Append("=\"");
+                AppendLabelValue(sample.Labels[i].Value);
                 _text.Append('"');
             }
             _text.Append('}');
         }
-        _text.Append(' ').Append(value).Append('\n');
-    }
-
-    internal string Finish()
-    {
-        if (openMetrics)
-            _text.Append("# EOF\n");
-        return _text.ToString();
+        _text.Append(' ').Append(sample.Value).Append('\n');
     }
 
     /// <summary>Label values may hold anything (guest names are other users' text): \, " and newline are escaped.</summary>

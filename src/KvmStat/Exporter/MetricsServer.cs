@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace KvmStat.Output.Metrics;
+namespace KvmStat.Exporter;
 
 /// <summary>
 /// The HTTP endpoint, on ASP.NET Core's Kestrel used directly (no generic host, routing or
@@ -16,7 +16,7 @@ namespace KvmStat.Output.Metrics;
 /// GET / names /metrics; other paths get 404 and other methods 405. Kestrel serves many scrapers
 /// at once and drops slow or broken clients by its limits; concurrent scrapes share a sample.
 /// </summary>
-internal sealed class MetricsServer(IPEndPoint endpoint, MetricsCollector collector) : IDisposable
+internal sealed class MetricsServer(IPEndPoint endpoint, MetricsSampler sampler) : IDisposable
 {
     private KestrelServer? _server;
 
@@ -33,7 +33,7 @@ internal sealed class MetricsServer(IPEndPoint endpoint, MetricsCollector collec
         options.Listen(endpoint);
         var transport = new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new SocketTransportOptions()), NullLoggerFactory.Instance);
         _server = new KestrelServer(Microsoft.Extensions.Options.Options.Create(options), transport, NullLoggerFactory.Instance);
-        _server.StartAsync(new Application(collector), CancellationToken.None).GetAwaiter().GetResult();
+        _server.StartAsync(new Application(sampler), CancellationToken.None).GetAwaiter().GetResult();
     }
 
     public void Dispose()
@@ -44,8 +44,11 @@ internal sealed class MetricsServer(IPEndPoint endpoint, MetricsCollector collec
         _server.Dispose();
     }
 
-    private sealed class Application(MetricsCollector collector) : IHttpApplication<HttpContext>
+    private sealed class Application(MetricsSampler sampler) : IHttpApplication<HttpContext>
     {
+        private readonly object _lock = new();
+        private (int Sample, string Body)? _text;
+        private (int Sample, string Body)? _openMetrics;
         private const string Index =
             "<html><head><title>kvm_stat</title></head><body><h1>kvm_stat</h1>" +
             "<p>KVM statistics for Prometheus: <a href=\"/metrics\">/metrics</a></p></body></html>\n";
@@ -75,9 +78,22 @@ internal sealed class MetricsServer(IPEndPoint endpoint, MetricsCollector collec
                 return response.WriteAsync(Index, context.RequestAborted);
             }
             bool openMetrics = request.Headers.Accept.ToString().Contains("application/openmetrics-text", StringComparison.Ordinal);
-            (string body, string contentType) = collector.Scrape(openMetrics);
-            response.ContentType = contentType;
+            response.ContentType = openMetrics ? MetricsWriter.OpenMetricsContentType : MetricsWriter.TextContentType;
+            string body = Exposition(openMetrics);
             return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : response.WriteAsync(body, context.RequestAborted);
+        }
+
+        /// <summary>The formatted sample; scrapes that share a sample share its text too.</summary>
+        private string Exposition(bool openMetrics)
+        {
+            (IReadOnlyList<MetricFamily> families, int sample) = sampler.Current();
+            lock (_lock)
+            {
+                ref (int Sample, string Body)? cached = ref openMetrics ? ref _openMetrics : ref _text;
+                if (cached is not { } hit || hit.Sample != sample)
+                    cached = (sample, new MetricsWriter(openMetrics).Write(families));
+                return cached.Value.Body;
+            }
         }
 
         public void DisposeContext(HttpContext context, Exception? exception)

@@ -1,26 +1,28 @@
-using System.Diagnostics;
 using System.Globalization;
 using KvmStat.Sources;
 using KvmStat.Sources.BinaryStats;
 using KvmStat.Stats;
 
-namespace KvmStat.Output.Metrics;
+namespace KvmStat.Exporter;
 
 /// <summary>
-/// What the exporter serves, sampled when scraped (at most twice a second, however many scrapers):
+/// What the exporter serves, sampled when scraped (at most twice a second, however many scrapers
+/// ask) into metric families:
 /// <list type="bullet">
-/// <item>kvm_events_total{event} and kvm_event_reasons_total{event,reason}: tracepoints on all CPUs;</item>
-/// <item>kvm_guest_events_total{guest,pid,event}: tracepoints on every thread of each VM;</item>
+/// <item>kvm_events_total{event} and kvm_event_reasons_total{event,reason}: tracepoint fields of the host;</item>
+/// <item>kvm_guest_events_total{guest,pid,event}: tracepoint fields of each VM;</item>
 /// <item>kvm_debugfs_NAME: debugfs statistics;</item>
 /// <item>kvm_vm_NAME{guest,pid} and kvm_vcpu_NAME{guest,pid,vcpu}: binary statistics, cumulative
 /// ones as counters, instant and peak ones as gauges, histograms as histograms.</item>
 /// </list>
-/// A counter never goes backwards for the same label set while the tool runs: if a series starts
-/// again from zero (a VM restarted with a reused pid), the last value is carried into it.
+/// Which family a field goes to is its <see cref="FieldOrigin"/>. A counter never goes backwards
+/// for the same label set while the tool runs: if a series starts again from zero (a VM restarted
+/// with a reused pid), its last value is carried into it.
 /// </summary>
-internal sealed class MetricsCollector : IDisposable
+internal sealed class MetricsSampler : IDisposable
 {
     private static readonly TimeSpan s_reuse = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan s_follow = TimeSpan.FromSeconds(1);
 
     private readonly object _lock = new();
     private readonly StatsCollector? _host;
@@ -28,112 +30,111 @@ internal sealed class MetricsCollector : IDisposable
     private readonly IVmStatsReader? _binary;
     private readonly FieldFilter _filter;
     private readonly Func<int, string?> _nameOf;
+    private readonly TimeProvider _time;
     private readonly Dictionary<string, (long Last, long Offset)> _monotonic = new(StringComparer.Ordinal);
     private readonly Dictionary<int, string> _names = [];
     private readonly List<VmStatsBlocks> _vms = [];
+    private readonly ITimer? _follower;
     private long _sampledAt;
-    private string? _text;
-    private string? _openMetrics;
+    private IReadOnlyList<MetricFamily> _families = [];
 
-    private readonly Timer _follower;
-
-    internal MetricsCollector(StatsCollector? host, GuestStats? guests, IVmStatsReader? binary, FieldFilter filter, Func<int, string?> nameOf)
+    /// <param name="followVms">
+    /// Look for new VMs every second between scrapes: per-thread counters count a VM only from when
+    /// they are opened, and a scrape interval of a minute would otherwise lose its first minute.
+    /// Binary statistics count from each VM's start, and a QMP query each second would interrupt
+    /// the vCPUs of a QEMU older than 8.1: they are read only when scraped.
+    /// </param>
+    internal MetricsSampler(
+        StatsCollector? host, GuestStats? guests, IVmStatsReader? binary, FieldFilter filter, Func<int, string?> nameOf, TimeProvider time, bool followVms)
     {
         _host = host;
         _guests = guests;
         _binary = binary;
         _filter = filter;
         _nameOf = nameOf;
+        _time = time;
         _host?.Sample();
         _guests?.Sample();
-        // VMs that start between scrapes are found within a second, so their counters start early
-        // (a scrape interval of a minute would otherwise lose the VM's first minute).
-        _follower = new Timer(_ => Follow(), null, s_follow, s_follow);
+        if (followVms && _guests is not null)
+            _follower = time.CreateTimer(_ => Follow(), null, s_follow, s_follow);
     }
 
-    private static readonly TimeSpan s_follow = TimeSpan.FromSeconds(1);
+    /// <summary>Counts the samples taken, so that a formatted exposition can be reused until the next.</summary>
+    internal int SampleNumber { get; private set; }
 
-    /// <summary>
-    /// Looks for new VMs (and their threads) between scrapes. Only the per-guest tracepoint
-    /// counters need it: binary statistics count from each VM's start, and a QMP query each
-    /// second would interrupt the vCPUs of a QEMU older than 8.1.
-    /// </summary>
     private void Follow()
     {
         lock (_lock)
             _guests?.Sample();
     }
 
-    private void SampleNow()
+    /// <summary>The families of a sample at most half a second old; scrapes within that time share one.</summary>
+    internal (IReadOnlyList<MetricFamily> Families, int SampleNumber) Current()
+    {
+        lock (_lock)
+        {
+            if (SampleNumber == 0 || _time.GetElapsedTime(_sampledAt) > s_reuse)
+                Sample();
+            return (_families, SampleNumber);
+        }
+    }
+
+    private void Sample()
     {
         _host?.Sample();
         _guests?.Sample();
         _binary?.Read(_vms);
         ForgetNamesOfGoneVms();
-        _sampledAt = Stopwatch.GetTimestamp();
-        _text = null;
-        _openMetrics = null;
-    }
-
-    /// <summary>The exposition in the asked format, and its content type.</summary>
-    internal (string Body, string ContentType) Scrape(bool openMetrics)
-    {
-        lock (_lock)
-        {
-            if (_sampledAt == 0 || Stopwatch.GetElapsedTime(_sampledAt) > s_reuse)
-                SampleNow();
-            var writer = new MetricsWriter(openMetrics);
-            string body = openMetrics ? _openMetrics ??= Render(writer) : _text ??= Render(writer);
-            return (body, writer.ContentType);
-        }
-    }
-
-    private string Render(MetricsWriter w)
-    {
+        var families = new List<MetricFamily>();
         if (_host is not null)
-            WriteHost(w, _host);
+            AddHost(families, _host);
         if (_guests is not null)
-            WriteGuests(w, _guests);
+            AddGuests(families, _guests);
         if (_binary is not null)
-            WriteBinary(w);
-        return w.Finish();
+            AddBinary(families);
+        _families = families;
+        _sampledAt = _time.GetTimestamp();
+        SampleNumber++;
     }
 
-    private static void WriteHost(MetricsWriter w, StatsCollector host)
+    private static void AddHost(List<MetricFamily> families, StatsCollector host)
     {
         ReadOnlySpan<long> totals = host.Totals;
-        int[] order = host.ByName;
-        w.Family("kvm_events", "counter", "KVM tracepoint events on all CPUs since kvm_stat started.");
-        foreach (int i in order)
-        {
-            if (host.SourceOf(i).Name == "tracepoints" && !host.Fields[i].IsChild)
-                w.Counter([("event", host.Fields[i].Name)], totals[i]);
-        }
-        w.Family("kvm_event_reasons", "counter", "KVM tracepoint events by exit reason, counted with kernel-side filters.");
-        foreach (int i in order)
+        var events = new MetricFamily("kvm_events", "counter", "KVM tracepoint events on all CPUs since kvm_stat started.");
+        var reasons = new MetricFamily("kvm_event_reasons", "counter", "KVM tracepoint events by exit reason, counted with kernel-side filters.");
+        var debugfs = new List<MetricFamily>();
+        foreach (int i in host.ByName)
         {
             StatField field = host.Fields[i];
-            if (host.SourceOf(i).Name == "tracepoints" && field.IsChild)
-                w.Counter([("event", field.Parent!), ("reason", field.ChildLabel)], totals[i]);
+            switch (field.Origin)
+            {
+                case FieldOrigin.Tracepoint when field.IsChild:
+                    reasons.Counter([("event", field.Parent!), ("reason", field.ChildLabel)], totals[i]);
+                    break;
+                case FieldOrigin.Tracepoint:
+                    events.Counter([("event", field.Name)], totals[i]);
+                    break;
+                case FieldOrigin.Debugfs:
+                    bool counter = field.Kind == StatKind.Counter;
+                    var family = new MetricFamily("kvm_debugfs_" + field.Name, counter ? "counter" : "gauge",
+                        $"KVM debugfs statistic {field.Name}, all VMs{(counter ? " (counted since kvm_stat started)" : "")}.");
+                    if (counter)
+                        family.Counter([], totals[i]);
+                    else
+                        family.Gauge([], totals[i]);
+                    debugfs.Add(family);
+                    break;
+            }
         }
-        foreach (int i in order)
-        {
-            StatField field = host.Fields[i];
-            if (host.SourceOf(i).Name != "debugfs")
-                continue;
-            bool counter = field.Kind == StatKind.Counter;
-            w.Family("kvm_debugfs_" + field.Name, counter ? "counter" : "gauge",
-                $"KVM debugfs statistic {field.Name}, all VMs{(counter ? " (counted since kvm_stat started)" : "")}.");
-            if (counter)
-                w.Counter([], totals[i]);
-            else
-                w.Gauge([], totals[i]);
-        }
+        families.Add(events);
+        families.Add(reasons);
+        families.AddRange(debugfs);
     }
 
-    private void WriteGuests(MetricsWriter w, GuestStats guests)
+    private void AddGuests(List<MetricFamily> families, GuestStats guests)
     {
-        w.Family("kvm_guest_events", "counter", "KVM tracepoint events of each VM (counters on every thread of its process) since it was first seen.");
+        var family = new MetricFamily("kvm_guest_events", "counter",
+            "KVM tracepoint events of each VM (counters on every thread of its process) since it was first seen.");
         foreach (GuestStat guest in guests.Guests)
         {
             string pid = guest.Pid.ToString(CultureInfo.InvariantCulture);
@@ -142,13 +143,14 @@ internal sealed class MetricsCollector : IDisposable
                 if (guests.Fields[i].IsChild || guests.Fields[i].Kind != StatKind.Counter)
                     continue;
                 string key = $"kvm_guest_events\0{guest.Name}\0{pid}\0{guests.Fields[i].Name}";
-                w.Counter([("guest", guest.Name), ("pid", pid), ("event", guests.Fields[i].Name)], Monotonic(key, guest.FieldTotals[i]));
+                family.Counter([("guest", guest.Name), ("pid", pid), ("event", guests.Fields[i].Name)], Monotonic(key, guest.FieldTotals[i]));
             }
         }
+        families.Add(family);
     }
 
     /// <summary>Binary statistics as they are (cumulative since each VM started): one family per statistic.</summary>
-    private void WriteBinary(MetricsWriter w)
+    private void AddBinary(List<MetricFamily> families)
     {
         var vmStats = new SortedDictionary<string, KvmStatDescriptor>(StringComparer.Ordinal);
         var vcpuStats = new SortedDictionary<string, KvmStatDescriptor>(StringComparer.Ordinal);
@@ -164,29 +166,30 @@ internal sealed class MetricsCollector : IDisposable
             }
         }
         foreach ((string name, KvmStatDescriptor template) in vmStats)
-            WriteStatistic(w, "kvm_vm_", name, template, vcpus: false);
+            families.Add(Statistic("kvm_vm_", name, template, vcpus: false));
         foreach ((string name, KvmStatDescriptor template) in vcpuStats)
-            WriteStatistic(w, "kvm_vcpu_", name, template, vcpus: true);
+            families.Add(Statistic("kvm_vcpu_", name, template, vcpus: true));
     }
 
-    private void WriteStatistic(MetricsWriter w, string prefix, string name, KvmStatDescriptor template, bool vcpus)
+    private MetricFamily Statistic(string prefix, string name, KvmStatDescriptor template, bool vcpus)
     {
         string of = vcpus ? "each vCPU" : "each VM";
         string? unit = HistogramPercentiles.RawUnit(template);
         string help = $"KVM binary statistic {name} of {of} ({template.Type.ToString().ToLowerInvariant()}{(unit is null ? "" : ", " + unit)}).";
+        MetricFamily family;
         if (template.IsHistogram)
         {
-            (string suffix, double scale) = template.Unit switch
+            string suffix = template.Unit switch
             {
-                KvmStatUnit.Seconds => ("_seconds", template.Scale),
-                KvmStatUnit.Bytes => ("_bytes", template.Scale),
-                _ => ("", template.Scale),
+                KvmStatUnit.Seconds => "_seconds",
+                KvmStatUnit.Bytes => "_bytes",
+                _ => "",
             };
-            w.Family(prefix + name + suffix, "histogram", help + " Buckets from KVM's histogram, in base units.");
+            family = new MetricFamily(prefix + name + suffix, "histogram", help + " Buckets from KVM's histogram, in base units.");
         }
         else
         {
-            w.Family(prefix + BaseUnitName(name, template), template.Type == KvmStatType.Cumulative ? "counter" : "gauge", help);
+            family = new MetricFamily(prefix + BaseUnitName(name, template), template.Type == KvmStatType.Cumulative ? "counter" : "gauge", help);
         }
 
         foreach (VmStatsBlocks vm in _vms)
@@ -205,13 +208,14 @@ internal sealed class MetricsCollector : IDisposable
                     ? [("guest", guest), ("pid", pid), ("vcpu", block.VcpuIndex.ToString(CultureInfo.InvariantCulture))]
                     : [("guest", guest), ("pid", pid)];
                 if (descriptor.IsHistogram)
-                    WriteHistogram(w, descriptor, labels, values);
+                    AddHistogram(family, descriptor, labels, values);
                 else if (descriptor.Type == KvmStatType.Cumulative)
-                    w.Sample("_total", labels, InBaseUnit(descriptor, Monotonic($"{prefix}{name}\0{guest}\0{pid}\0{block.VcpuIndex}", (long)values[0])));
+                    family.Add("_total", labels, InBaseUnit(descriptor, Monotonic($"{prefix}{name}\0{guest}\0{pid}\0{block.VcpuIndex}", (long)values[0])));
                 else
-                    w.Sample("", labels, InBaseUnit(descriptor, (long)values[0]));
+                    family.Add("", labels, InBaseUnit(descriptor, (long)values[0]));
             }
         }
+        return family;
     }
 
     /// <summary>
@@ -241,16 +245,14 @@ internal sealed class MetricsCollector : IDisposable
             ? MetricsWriter.Float(raw * descriptor.Scale)
             : raw.ToString(CultureInfo.InvariantCulture);
 
-    private static void WriteHistogram(MetricsWriter w, KvmStatDescriptor descriptor, (string, string)[] labels, ReadOnlySpan<ulong> buckets)
+    private static void AddHistogram(MetricFamily family, KvmStatDescriptor descriptor, (string, string)[] labels, ReadOnlySpan<ulong> buckets)
     {
-        (string, string)[] withLe = [.. labels, ("le", "")];
         ulong cumulative = 0;
         for (int i = 0; i < buckets.Length; i++)
         {
             cumulative += buckets[i];
             double upper = i == buckets.Length - 1 ? double.PositiveInfinity : descriptor.BucketHigh(i) * descriptor.Scale;
-            withLe[^1] = ("le", MetricsWriter.Float(upper));
-            w.Sample("_bucket", withLe, cumulative.ToString(CultureInfo.InvariantCulture));
+            family.Add("_bucket", [.. labels, ("le", MetricsWriter.Float(upper))], cumulative.ToString(CultureInfo.InvariantCulture));
         }
         // No _count: KVM histograms have no sum, and OpenMetrics allows _count only with _sum.
         // The +Inf bucket is the count.
@@ -299,9 +301,12 @@ internal sealed class MetricsCollector : IDisposable
 
     public void Dispose()
     {
-        _follower.Dispose();
-        _host?.Dispose();
-        _guests?.Dispose();
-        _binary?.Dispose();
+        _follower?.Dispose();
+        lock (_lock)
+        {
+            _host?.Dispose();
+            _guests?.Dispose();
+            _binary?.Dispose();
+        }
     }
 }

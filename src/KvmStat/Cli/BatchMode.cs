@@ -1,0 +1,41 @@
+using KvmStat.Output;
+using KvmStat.Stats;
+
+namespace KvmStat.Cli;
+
+/// <summary>-1: a baseline sample, one interval (1 s unless -s), a second sample, one output.</summary>
+internal static class BatchMode
+{
+    internal static int Run(Session session, Reporter reporter, TextWriter output)
+    {
+        using OutputSink sink = OutputSink.Stdout(output);
+        using Sampler sampler = session.OpenSampler();
+        using var signals = new Signals(handleHangup: false);
+        IStatsRenderer renderer = session.Options.Format == OutputFormat.Json
+            ? new JsonRenderer(sink, skipZeroRecords: false)
+            : new BatchRenderer(sink);
+        return Run(sampler, session.Options.BatchSeconds, signals, session.Time, renderer, () => reporter.Verbose("counting started"));
+    }
+
+    internal static int Run(Sampler sampler, double seconds, ILoopSignals signals, TimeProvider time, IStatsRenderer renderer, Action ready)
+    {
+        renderer.Start(sampler.Snapshot);
+        sampler.Sample();
+        ready();
+        long due = time.GetTimestamp() + (long)(seconds * time.TimestampFrequency);
+        while (true)
+        {
+            signals.ResetWake();
+            // Interrupted before the interval ends: like the reference, nothing is printed.
+            if (signals.StopRequested)
+                return 0;
+            long now = time.GetTimestamp();
+            if (now >= due)
+                break;
+            signals.Wait(time.GetElapsedTime(now, due));
+        }
+        sampler.Sample();
+        renderer.Render(sampler.Snapshot);
+        return 0;
+    }
+}

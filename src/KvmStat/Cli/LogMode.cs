@@ -1,0 +1,70 @@
+using KvmStat.Output;
+using KvmStat.Stats;
+
+namespace KvmStat.Cli;
+
+/// <summary>
+/// -l/-L: a record every interval until SIGINT or SIGTERM, then a last record for the partial
+/// interval if anything happened in it. Interval N is due at start + N × delay, so timestamps do
+/// not drift; intervals missed entirely (the host was suspended) are skipped, not bunched.
+/// </summary>
+internal static class LogMode
+{
+    internal static int Run(Session session, Reporter reporter, TextWriter output)
+    {
+        Options options = session.Options;
+        // The log file is opened before the counters, so a bad path fails fast.
+        using OutputSink sink = options.LogFile is string file ? OutputSink.AppendTo(file) : OutputSink.Stdout(output);
+        using Sampler sampler = session.OpenSampler();
+        using var signals = new Signals(handleHangup: options.LogFile is not null);
+        IStatsRenderer renderer = options.Format switch
+        {
+            OutputFormat.Json => new JsonRenderer(sink, options.SkipZeroRecords),
+            OutputFormat.Csv => new LogRenderer(sink, new CsvLogFormat(), options.SkipZeroRecords),
+            _ => new LogRenderer(sink, new PlainLogFormat(), options.SkipZeroRecords),
+        };
+        return Run(sampler, options.Delay, signals, session.Time, renderer, sink, () => reporter.Verbose("counting started"));
+    }
+
+    internal static int Run(Sampler sampler, double delay, ILoopSignals signals, TimeProvider time, IStatsRenderer renderer, OutputSink sink, Action ready)
+    {
+        Snapshot snapshot = sampler.Snapshot;
+        renderer.Start(snapshot);
+        sampler.Sample();
+        ready();
+        long start = time.GetTimestamp();
+        long interval = (long)(delay * time.TimestampFrequency);
+        long n = 0;
+        while (true)
+        {
+            n++;
+            long due = start + n * interval;
+            while (true)
+            {
+                signals.ResetWake();
+                if (signals.StopRequested)
+                {
+                    sampler.Sample();
+                    if (Counts.AnyNonZero(snapshot.Host.Deltas))
+                        renderer.Render(snapshot);
+                    return 0;
+                }
+                if (signals.TakeHangup())
+                {
+                    sink.Reopen();
+                    renderer.Reopened(snapshot);
+                }
+                long now = time.GetTimestamp();
+                if (now >= due)
+                    break;
+                signals.Wait(time.GetElapsedTime(now, due));
+            }
+            sampler.Sample();
+            renderer.Render(snapshot);
+
+            long late = time.GetTimestamp() - due;
+            if (late > interval)
+                n += late / interval;
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using KvmStat.Stats;
+using KvmStat.Tui;
+
+namespace KvmStat.Cli;
+
+/// <summary>
+/// The interactive screen. Everything that can fail at start (no terminal, no tracefs, no such
+/// guest) fails before the screen opens, as a plain error.
+/// </summary>
+internal static class ScreenMode
+{
+    internal static int Run(Session session, Reporter reporter)
+    {
+        AnsiTerminal.RequireTerminalOutput();
+        Options options = session.Options;
+        var backend = new TuiBackend(session);
+        using var app = new TuiApp(backend, FieldFilter.Create(options.Fields), session.Pid, session.Vm?.Name, options.Delay, session.Time);
+        app.Start();
+
+        using AnsiTerminal terminal = AnsiTerminal.Open();
+        using var signals = new Signals(handleHangup: false, suspending: terminal.Deactivate);
+        var keyboard = new KeyboardReader(signals.Wake);
+        reporter.ShowOn(app.Notice);
+        try
+        {
+            return ScreenLoop.Run(app, terminal, signals, keyboard, session.Time);
+        }
+        finally
+        {
+            reporter.ShowOn(null);
+        }
+    }
+}

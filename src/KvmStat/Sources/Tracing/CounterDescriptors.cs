@@ -1,0 +1,118 @@
+using KvmStat.Host;
+
+namespace KvmStat.Sources.Tracing;
+
+/// <summary>
+/// Owns the perf descriptors of a run. Closing the last perf event of a tracepoint makes the kernel
+/// wait for an RCU grace period (about 35 ms here, about 3 s for all kvm tracepoints), so no one
+/// waits for a close: descriptors released during the run (the screen changed its fields, a thread
+/// or VM went away) are closed on a background thread, and <see cref="Dispose"/> — the end of the
+/// run, after the sources — hands every one still open to a forked child, which closes them once
+/// this process has gone. Create it before the sources so that it is disposed after them.
+/// </summary>
+internal sealed class CounterDescriptors : IDisposable
+{
+    private readonly object _lock = new();
+    private readonly HashSet<int> _open = [];
+    private readonly Queue<int[]> _toClose = new();
+    private readonly Action<string>? _verbose;
+    private Thread? _closer;
+    private bool _ended;
+
+    /// <param name="verbose">Where to say which process closes the descriptors at exit (--verbose).</param>
+    internal CounterDescriptors(Action<string>? verbose = null) => _verbose = verbose;
+
+    internal int OpenCount
+    {
+        get
+        {
+            lock (_lock)
+                return _open.Count;
+        }
+    }
+
+    /// <summary>Makes room for <paramref name="descriptors"/> more open files, or explains why it cannot.</summary>
+    internal void EnsureRoom(int descriptors, string purpose) => FileLimit.EnsureRoom(OpenCount + descriptors, purpose);
+
+    internal void Track(IReadOnlyList<int> descriptors)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_ended, this);
+            foreach (int fd in descriptors)
+                _open.Add(fd);
+        }
+    }
+
+    /// <summary>No longer needed: closed in the background, so a refresh never waits for the kernel.</summary>
+    internal void Release(IReadOnlyList<int> descriptors)
+    {
+        int[] copy = [.. descriptors];
+        lock (_lock)
+        {
+            if (_ended)
+                return;
+            _toClose.Enqueue(copy);
+            if (_closer is null)
+            {
+                _closer = new Thread(CloseLoop) { IsBackground = true, Name = "perf closer" };
+                _closer.Start();
+            }
+            else
+            {
+                Monitor.Pulse(_lock);
+            }
+        }
+    }
+
+    private void CloseLoop()
+    {
+        while (true)
+        {
+            int[] batch;
+            lock (_lock)
+            {
+                while (_toClose.Count == 0 && !_ended)
+                    Monitor.Wait(_lock);
+                if (_ended)
+                    return;
+                batch = _toClose.Dequeue();
+            }
+            foreach (int fd in batch)
+            {
+                // Forget the descriptor before closing it: the hand-off at the end must never keep a
+                // number that a later open (the hand-off's own pipe) may reuse.
+                lock (_lock)
+                {
+                    if (_ended)
+                        return;
+                    _open.Remove(fd);
+                }
+                _ = Interop.Libc.Close(fd);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The end of the run: stops the background closing and hands every descriptor still open to a
+    /// child process that closes them after this one has exited. The child keeps nothing else: no
+    /// standard streams (a pipe reader sees end-of-file at once), no log file, no listening socket.
+    /// </summary>
+    public void Dispose()
+    {
+        int[] keep;
+        lock (_lock)
+        {
+            if (_ended)
+                return;
+            _ended = true;
+            Monitor.Pulse(_lock);
+            if (_open.Count == 0)
+                return;
+            keep = [.. _open];
+        }
+        int child = DescriptorHandOff.Fork(keep);
+        if (child > 0)
+            _verbose?.Invoke($"{keep.Length} perf descriptors handed to process {child}, which closes them after this one exits");
+    }
+}
