@@ -101,7 +101,7 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
 
     private void CheckFileLimit(Tracefs? tracefs)
     {
-        if (Interop.Libc.GetRLimit(Interop.Libc.RLIMIT_NOFILE, out Interop.Libc.RLimit limit) != 0)
+        if (Interop.Libc.GetRLimit(Interop.Abi.RLIMIT_NOFILE, out Interop.Libc.RLimit limit) != 0)
             return;
         int cpus = OnlineCpus.Parse(SysFile.TryReadText(paths.CpuOnline) ?? "")?.Count ?? Environment.ProcessorCount;
         if (tracefs is null)

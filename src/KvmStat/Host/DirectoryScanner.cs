@@ -14,8 +14,7 @@ internal sealed class DirectoryScanner
     internal DirectoryScanner(string path)
     {
         Path = path;
-        _pathZ = new byte[Encoding.UTF8.GetByteCount(path) + 1];
-        Encoding.UTF8.GetBytes(path, _pathZ);
+        _pathZ = Interop.NulTerminated(path);
     }
 
     internal string Path { get; }
@@ -27,7 +26,7 @@ internal sealed class DirectoryScanner
     internal int TryScan(List<long> keys, Func<ReadOnlySpan<byte>, long> parse)
     {
         keys.Clear();
-        int fd = Interop.Libc.Open(_pathZ, Interop.Libc.O_RDONLY | Interop.Libc.O_DIRECTORY | Interop.Libc.O_CLOEXEC);
+        int fd = Interop.Libc.Open(_pathZ, Interop.Abi.O_RDONLY | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
         if (fd < 0)
             return -fd;
         try
@@ -52,12 +51,12 @@ internal sealed class DirectoryScanner
 
     internal static void ParseEntries(ReadOnlySpan<byte> entries, List<long> keys, Func<ReadOnlySpan<byte>, long> parse)
     {
-        while (entries.Length > Interop.Libc.DirentNameOffset)
+        while (entries.Length > Interop.Abi.DirentNameOffset)
         {
-            int length = BitConverter.ToUInt16(entries.Slice(Interop.Libc.DirentRecLenOffset, 2));
-            if (length <= Interop.Libc.DirentNameOffset || length > entries.Length)
+            int length = BitConverter.ToUInt16(entries.Slice(Interop.Abi.DirentRecLenOffset, 2));
+            if (length <= Interop.Abi.DirentNameOffset || length > entries.Length)
                 break;
-            ReadOnlySpan<byte> name = entries[Interop.Libc.DirentNameOffset..length];
+            ReadOnlySpan<byte> name = entries[Interop.Abi.DirentNameOffset..length];
             int end = name.IndexOf((byte)0);
             if (end >= 0)
                 name = name[..end];

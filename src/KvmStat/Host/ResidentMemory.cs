@@ -26,7 +26,7 @@ internal static class ResidentMemory
                 !ulong.TryParse(line.AsSpan(0, dash), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong start) ||
                 !ulong.TryParse(line.AsSpan(dash + 1, space - dash - 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong end))
                 continue;
-            _ = Interop.Libc.Madvise((nint)start, (nuint)(end - start), Interop.Libc.MADV_RANDOM);
+            _ = Interop.Libc.Madvise((nint)start, (nuint)(end - start), Interop.Abi.MADV_RANDOM);
         }
     }
 }

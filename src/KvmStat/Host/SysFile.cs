@@ -13,13 +13,12 @@ internal static class SysFile
     /// <summary>The file's text, or null with the errno when it cannot be read (it vanished, say).</summary>
     internal static string? TryReadText(string path, out int errno)
     {
-        byte[] pathZ = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(path.Length) + 1);
+        byte[] pathZ = ArrayPool<byte>.Shared.Rent(Interop.NulTerminatedLength(path));
         byte[] buffer = ArrayPool<byte>.Shared.Rent(16384);
         try
         {
-            int length = Encoding.UTF8.GetBytes(path, pathZ);
-            pathZ[length] = 0;
-            int fd = Interop.Libc.Open(pathZ, Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC);
+            _ = Interop.NulTerminated(path, pathZ);
+            int fd = Interop.Libc.Open(pathZ, Interop.Abi.O_RDONLY | Interop.Abi.O_CLOEXEC);
             if (fd < 0)
             {
                 errno = -fd;

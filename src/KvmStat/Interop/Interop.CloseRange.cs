@@ -6,10 +6,7 @@ internal static partial class Interop
 {
     internal static partial class ForkChild
     {
-        // close_range(2) through syscall(2): glibc gained a wrapper only in 2.34. The number is
-        // the same on every architecture (added after the syscall tables were unified).
-        private const long CloseRangeSyscall = 436;
-
+        // close_range(2) through syscall(2): glibc gained a wrapper only in 2.34.
         [LibraryImport(Libraries.Libc, EntryPoint = "syscall")]
         [SuppressGCTransition]
         private static partial long Syscall(long number, uint first, uint last, uint flags);
@@ -19,7 +16,7 @@ internal static partial class Interop
         {
             if (first > last)
                 return;
-            if (Syscall(CloseRangeSyscall, first, last, 0) == 0)
+            if (Syscall(Abi.SYS_close_range, first, last, 0) == 0)
                 return;
             uint end = Math.Min(last, highestOpen);
             for (uint fd = first; fd <= end; fd++)

@@ -10,6 +10,13 @@ internal static partial class Interop
         // parent's other threads, which do not exist in the child, might have started.
         [LibraryImport(Libraries.Libc, EntryPoint = "fork", SetLastError = true)]
         [SuppressGCTransition]
-        internal static partial int Fork();
+        private static partial int ForkRaw();
+
+        /// <summary>fork(2): the child's pid in the parent, 0 in the child, or -errno.</summary>
+        internal static int Fork()
+        {
+            int pid = ForkRaw();
+            return pid >= 0 ? pid : -Errno.Last;
+        }
     }
 }

@@ -6,8 +6,6 @@ internal static partial class Interop
 {
     internal static partial class ForkChild
     {
-        private const short POLLIN = 1;
-
         [StructLayout(LayoutKind.Sequential)]
         private struct PollFd
         {
@@ -27,7 +25,7 @@ internal static partial class Interop
         /// <summary>Waits up to <paramref name="milliseconds"/> for <paramref name="fd"/> to be readable (or closed).</summary>
         internal static unsafe bool WaitReadable(int fd, int milliseconds)
         {
-            var poll = new PollFd { Fd = fd, Events = POLLIN };
+            var poll = new PollFd { Fd = fd, Events = Abi.POLLIN };
             return Poll(&poll, 1, milliseconds) > 0;
         }
     }

@@ -6,12 +6,7 @@ internal static partial class Interop
 {
     internal static partial class Libc
     {
-        // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
-        internal const int DirentRecLenOffset = 16;
-        internal const int DirentTypeOffset = 18;
-        internal const int DirentNameOffset = 19;
-        internal const byte DT_DIR = 4;
-
+        // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }: offsets in Abi.
         [LibraryImport(Libraries.Libc, EntryPoint = "getdents64", SetLastError = true)]
         private static unsafe partial nint GetDents64Raw(int fd, byte* buffer, nuint count);
 

@@ -8,21 +8,13 @@ internal static partial class Interop
     {
         // ioctl is variadic in C; a fixed third argument is passed the same way on x86-64 and arm64.
         [LibraryImport(Libraries.Libc, EntryPoint = "ioctl", SetLastError = true)]
-        internal static partial int Ioctl(int fd, nuint request, nint argument);
-    }
+        private static partial int IoctlRaw(int fd, nuint request, nint argument);
 
-    internal static class PerfIoctl
-    {
-        private static bool IsPowerPc => RuntimeInformation.ProcessArchitecture is Architecture.Ppc64le;
-
-        // _IO('$', n): the direction bits differ on powerpc.
-        internal static nuint Enable => IsPowerPc ? 0x20002400u : 0x2400u;
-        internal static nuint Disable => IsPowerPc ? 0x20002401u : 0x2401u;
-        internal static nuint Reset => IsPowerPc ? 0x20002403u : 0x2403u;
-
-        // _IOW('$', 6, char *)
-        internal static nuint SetFilter => IsPowerPc ? (nuint)(0x80002406u | (8u << 16)) : (nuint)0x40082406u;
-
-        internal const nint FlagGroup = 1;
+        /// <summary>ioctl(2); its result (0 or more) or -errno.</summary>
+        internal static int Ioctl(int fd, ulong request, nint argument)
+        {
+            int result = IoctlRaw(fd, (nuint)request, argument);
+            return result >= 0 ? result : -Errno.Last;
+        }
     }
 }

@@ -6,9 +6,10 @@ internal static partial class Interop
 {
     internal static partial class Libc
     {
-        internal const int MADV_RANDOM = 1;
-
         [LibraryImport(Libraries.Libc, EntryPoint = "madvise", SetLastError = true)]
-        internal static partial int Madvise(nint address, nuint length, int advice);
+        private static partial int MadviseRaw(nint address, nuint length, int advice);
+
+        /// <summary>madvise(2): 0 or -errno.</summary>
+        internal static int Madvise(nint address, nuint length, int advice) => MadviseRaw(address, length, advice) == 0 ? 0 : -Errno.Last;
     }
 }

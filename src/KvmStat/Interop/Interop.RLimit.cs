@@ -6,8 +6,7 @@ internal static partial class Interop
 {
     internal static partial class Libc
     {
-        internal const int RLIMIT_NOFILE = 7;
-
+        /// <summary>struct rlimit (16 bytes).</summary>
         [StructLayout(LayoutKind.Sequential)]
         internal struct RLimit
         {
@@ -16,9 +15,15 @@ internal static partial class Interop
         }
 
         [LibraryImport(Libraries.Libc, EntryPoint = "getrlimit", SetLastError = true)]
-        internal static partial int GetRLimit(int resource, out RLimit limit);
+        private static partial int GetRLimitRaw(int resource, out RLimit limit);
 
         [LibraryImport(Libraries.Libc, EntryPoint = "setrlimit", SetLastError = true)]
-        internal static partial int SetRLimit(int resource, in RLimit limit);
+        private static partial int SetRLimitRaw(int resource, in RLimit limit);
+
+        /// <summary>getrlimit(2): 0 or -errno.</summary>
+        internal static int GetRLimit(int resource, out RLimit limit) => GetRLimitRaw(resource, out limit) == 0 ? 0 : -Errno.Last;
+
+        /// <summary>setrlimit(2): 0 or -errno.</summary>
+        internal static int SetRLimit(int resource, in RLimit limit) => SetRLimitRaw(resource, limit) == 0 ? 0 : -Errno.Last;
     }
 }

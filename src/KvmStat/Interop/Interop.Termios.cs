@@ -6,18 +6,7 @@ internal static partial class Interop
 {
     internal static partial class Libc
     {
-        internal const uint ISIG = 0x1;
-        internal const uint ICANON = 0x2;
-        internal const uint ECHO = 0x8;
-        internal const uint IEXTEN = 0x8000;
-        internal const uint ICRNL = 0x100;
-        internal const uint IXON = 0x400;
-        internal const int VTIME = 5;
-        internal const int VMIN = 6;
-        internal const int TCSANOW = 0;
-        internal const nuint TIOCGWINSZ = 0x5413;
-
-        /// <summary>struct termios of glibc on Linux (60 bytes).</summary>
+        /// <summary>struct termios of glibc on Linux (60 bytes on x86-64 and arm64; checked against the headers).</summary>
         [StructLayout(LayoutKind.Sequential)]
         internal unsafe struct Termios
         {
@@ -31,6 +20,7 @@ internal static partial class Interop
             internal uint OutputSpeed;
         }
 
+        /// <summary>struct winsize.</summary>
         [StructLayout(LayoutKind.Sequential)]
         internal struct WindowSize
         {

@@ -11,11 +11,11 @@ internal sealed class OutputSink : IDisposable
 {
     private const int StdoutDescriptor = 1;
     private readonly TextWriter? _writer;
-    private int _fd;
+    private Interop.FileDescriptor? _file;
 
-    private OutputSink(int fd, string? path, TextWriter? writer = null)
+    private OutputSink(Interop.FileDescriptor? file, string? path, TextWriter? writer = null)
     {
-        _fd = fd;
+        _file = file;
         Path = path;
         _writer = writer;
     }
@@ -30,7 +30,7 @@ internal sealed class OutputSink : IDisposable
     /// each line is one write(); any other writer (a test's) receives the text instead.
     /// </summary>
     internal static OutputSink Stdout(TextWriter output) =>
-        ReferenceEquals(output, Console.Out) ? new(StdoutDescriptor, null) : new(-1, null, output);
+        ReferenceEquals(output, Console.Out) ? new(null, null) : new(null, null, output);
 
     internal static OutputSink AppendTo(string path) => new(OpenForAppend(path), path);
 
@@ -49,17 +49,16 @@ internal sealed class OutputSink : IDisposable
         }
     }
 
-    private static int OpenForAppend(string path)
+    private static Interop.FileDescriptor OpenForAppend(string path)
     {
-        byte[] pathZ = new byte[Encoding.UTF8.GetByteCount(path) + 1];
-        Encoding.UTF8.GetBytes(path, pathZ);
+        byte[] pathZ = Interop.NulTerminated(path);
         int fd = Interop.Libc.Open(
-            pathZ, Interop.Libc.O_WRONLY | Interop.Libc.O_APPEND | Interop.Libc.O_CREAT | Interop.Libc.O_CLOEXEC, mode: 0x1a4 /* 0644 */);
+            pathZ, Interop.Abi.O_WRONLY | Interop.Abi.O_APPEND | Interop.Abi.O_CREAT | Interop.Abi.O_CLOEXEC, mode: 0x1a4 /* 0644 */);
         if (fd < 0)
             throw new EnvironmentException(
                 $"cannot open log file \"{path}\": {Interop.Errno.Describe(-fd)}.",
                 "Check that its folder exists and is writable, or choose another file with -L.");
-        return fd;
+        return new Interop.FileDescriptor(fd);
     }
 
     /// <summary>Closes the log file and opens it again by name (logrotate moved the old one away).</summary>
@@ -67,9 +66,9 @@ internal sealed class OutputSink : IDisposable
     {
         if (Path is null)
             return;
-        int fd = OpenForAppend(Path);
-        _ = Interop.Libc.Close(_fd);
-        _fd = fd;
+        Interop.FileDescriptor file = OpenForAppend(Path);
+        _file?.Dispose();
+        _file = file;
     }
 
     internal void Write(ReadOnlySpan<byte> data)
@@ -79,7 +78,7 @@ internal sealed class OutputSink : IDisposable
             _writer.Write(Encoding.UTF8.GetString(data));
             return;
         }
-        int result = Interop.Libc.WriteAll(_fd, data);
+        int result = Interop.Libc.WriteAll(_file?.Number ?? StdoutDescriptor, data);
         if (result == 0)
             return;
         if (-result == Interop.Errno.EPIPE)
@@ -90,10 +89,7 @@ internal sealed class OutputSink : IDisposable
 
     public void Dispose()
     {
-        if (Path is not null && _fd >= 0)
-        {
-            _ = Interop.Libc.Close(_fd);
-            _fd = -1;
-        }
+        _file?.Dispose();
+        _file = null;
     }
 }

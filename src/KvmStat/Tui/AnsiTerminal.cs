@@ -46,11 +46,11 @@ internal sealed class AnsiTerminal : IDisposable
         lock (_lock)
         {
             Interop.Libc.Termios raw = _saved;
-            raw.LocalFlags &= ~(Interop.Libc.ICANON | Interop.Libc.ECHO | Interop.Libc.IEXTEN);
-            raw.InputFlags &= ~(Interop.Libc.ICRNL | Interop.Libc.IXON);
-            raw.ControlChars[Interop.Libc.VMIN] = 1;
-            raw.ControlChars[Interop.Libc.VTIME] = 0;
-            _ = Interop.Libc.TcSetAttr(Input, Interop.Libc.TCSANOW, raw);
+            raw.LocalFlags &= ~(Interop.Abi.ICANON | Interop.Abi.ECHO | Interop.Abi.IEXTEN);
+            raw.InputFlags &= ~(Interop.Abi.ICRNL | Interop.Abi.IXON);
+            raw.ControlChars[Interop.Abi.VMIN] = 1;
+            raw.ControlChars[Interop.Abi.VTIME] = 0;
+            _ = Interop.Libc.TcSetAttr(Input, Interop.Abi.TCSANOW, raw);
             WriteText(Enter);
             _active = true;
         }
@@ -64,7 +64,7 @@ internal sealed class AnsiTerminal : IDisposable
             if (!_active)
                 return;
             WriteText(Leave);
-            _ = Interop.Libc.TcSetAttr(Input, Interop.Libc.TCSANOW, _saved);
+            _ = Interop.Libc.TcSetAttr(Input, Interop.Abi.TCSANOW, _saved);
             _active = false;
         }
     }
@@ -74,7 +74,7 @@ internal sealed class AnsiTerminal : IDisposable
         unsafe
         {
             Interop.Libc.WindowSize size;
-            if (Interop.Libc.Ioctl(Output, Interop.Libc.TIOCGWINSZ, (nint)(&size)) == 0 && size.Rows > 0 && size.Columns > 0)
+            if (Interop.Libc.Ioctl(Output, Interop.Abi.TIOCGWINSZ, (nint)(&size)) == 0 && size.Rows > 0 && size.Columns > 0)
                 return (size.Rows, size.Columns);
         }
         return (24, 80);

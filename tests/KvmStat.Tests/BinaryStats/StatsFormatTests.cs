@@ -56,7 +56,7 @@ public class StatsFormatTests : IDisposable
         byte[] bytes = new StatsBlob().Add("exits", KvmStatType.Cumulative, KvmStatUnit.None, 0, 1).Build();
         string path = Path.Join(_folder, "live");
         File.WriteAllBytes(path, bytes);
-        using KvmStatsFile file = KvmStatsFile.Open(Interop.Libc.Open(System.Text.Encoding.UTF8.GetBytes(path + "\0"), 0));
+        using KvmStatsFile file = KvmStatsFile.Open(new Interop.FileDescriptor(Interop.Libc.Open(Interop.NulTerminated(path), 0)));
         file.Refresh();
         Assert.Equal(1UL, file.Values(file.Layout.Descriptors[0])[0]);
         MemoryMarshal.Write(bytes.AsSpan(bytes.Length - 8), 99UL);

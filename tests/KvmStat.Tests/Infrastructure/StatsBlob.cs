@@ -67,8 +67,7 @@ internal sealed class StatsBlob
     {
         string path = Path.Join(folder, Guid.NewGuid().ToString("N"));
         File.WriteAllBytes(path, bytes);
-        byte[] pathZ = Encoding.UTF8.GetBytes(path + "\0");
-        int fd = Interop.Libc.Open(pathZ, Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC);
-        return KvmStatsFile.Open(fd);
+        int fd = Interop.Libc.Open(Interop.NulTerminated(path), Interop.Abi.O_RDONLY | Interop.Abi.O_CLOEXEC);
+        return KvmStatsFile.Open(new Interop.FileDescriptor(fd));
     }
 }

@@ -37,7 +37,7 @@ internal sealed class TestVm : IDisposable
 
     internal TestVm(int vcpuCount)
     {
-        _kvm = Check(Interop.Libc.Open("/dev/kvm\0"u8, Interop.Libc.O_RDWR | Interop.Libc.O_CLOEXEC), "open /dev/kvm");
+        _kvm = Check(Interop.Libc.Open("/dev/kvm\0"u8, 2 /* O_RDWR */ | Interop.Abi.O_CLOEXEC), "open /dev/kvm");
         _vm = CheckIoctl(Interop.Libc.Ioctl(_kvm, KvmInterop.KVM_CREATE_VM, 0), "KVM_CREATE_VM");
 
         _memory = KvmInterop.Mmap(0, (nuint)MemorySize, KvmInterop.PROT_READ | KvmInterop.PROT_WRITE,
@@ -85,9 +85,7 @@ internal sealed class TestVm : IDisposable
 
     internal void OpenStatsDescriptors()
     {
-        int fd = Interop.Libc.Ioctl(_vm, KvmInterop.KVM_GET_STATS_FD, 0);
-        if (fd < 0)
-            throw new InvalidOperationException($"KVM_GET_STATS_FD: {Interop.Errno.Describe(Interop.Errno.Last)}");
+        int fd = Check(Interop.Libc.Ioctl(_vm, KvmInterop.KVM_GET_STATS_FD, 0), "KVM_GET_STATS_FD");
         VmStats = fd;
         foreach (Vcpu vcpu in _vcpus)
             vcpu.OpenStats();
@@ -118,8 +116,7 @@ internal sealed class TestVm : IDisposable
     private static int Check(int result, string what) =>
         result >= 0 ? result : throw new InvalidOperationException($"{what}: {Interop.Errno.Describe(-result)}");
 
-    private static int CheckIoctl(int result, string what) =>
-        result >= 0 ? result : throw new InvalidOperationException($"{what}: {Interop.Errno.Describe(Interop.Errno.Last)}");
+    private static int CheckIoctl(int result, string what) => Check(result, what);
 
     /// <summary>One vCPU and the OS thread that runs it.</summary>
     internal sealed class Vcpu : IDisposable
@@ -162,9 +159,7 @@ internal sealed class TestVm : IDisposable
         {
             if (Stats is not null)
                 return;
-            int fd = Interop.Libc.Ioctl(Descriptor, KvmInterop.KVM_GET_STATS_FD, 0);
-            if (fd < 0)
-                throw new InvalidOperationException($"KVM_GET_STATS_FD (vCPU): {Interop.Errno.Describe(Interop.Errno.Last)}");
+            int fd = Check(Interop.Libc.Ioctl(Descriptor, KvmInterop.KVM_GET_STATS_FD, 0), "KVM_GET_STATS_FD (vCPU)");
             Stats = fd;
         }
 
@@ -236,9 +231,10 @@ internal sealed class TestVm : IDisposable
             int exits = 0;
             while (true)
             {
-                if (Interop.Libc.Ioctl(Descriptor, KvmInterop.KVM_RUN, 0) < 0)
+                int result = Interop.Libc.Ioctl(Descriptor, KvmInterop.KVM_RUN, 0);
+                if (result < 0)
                 {
-                    int errno = Interop.Errno.Last;
+                    int errno = -result;
                     // The runtime signals threads (for a GC, say): KVM_RUN returns EINTR and is simply called again.
                     if (errno == Interop.Errno.EINTR || errno == Interop.Errno.EAGAIN)
                         continue;

@@ -21,6 +21,8 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
     private readonly GuestFinder _finder;
     private readonly List<int> _pids = [];
     private readonly List<HeldVm> _vms = []; // sorted by pid
+    private readonly Func<int, HeldVm?> _open = pid => new HeldVm(pid);
+    private readonly Action<HeldVm> _drop = vm => vm.Close();
 
     internal HeldDescriptorReader(HostPaths paths, int pid, TimeProvider time)
     {
@@ -42,20 +44,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         else
             _discovery.List(_pids);
 
-        int v = 0;
-        foreach (int pid in _pids)
-        {
-            while (v < _vms.Count && _vms[v].Blocks.Pid < pid)
-                Drop(v);
-            if (v < _vms.Count && _vms[v].Blocks.Pid == pid)
-            {
-                v++;
-                continue;
-            }
-            _vms.Insert(v++, new HeldVm(pid));
-        }
-        while (v < _vms.Count)
-            Drop(v);
+        SortedMerge.Sync(_pids, _vms, PidOf, _open, _drop);
 
         vms.Clear();
         for (int i = 0; i < _vms.Count; i++)
@@ -63,7 +52,8 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
             HeldVm vm = _vms[i];
             if (!_finder.IsRunning(vm.Blocks.Pid))
             {
-                Drop(i--);
+                _vms.RemoveAt(i--);
+                vm.Close();
                 continue;
             }
             if (_time.GetUtcNow() - vm.ScannedAt > s_rescanInterval)
@@ -93,23 +83,24 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         List<(int Fd, string Link)>? links = _finder.DescriptorLinks(vm.Blocks.Pid);
         if (links is null)
             return;
-        int pidfd = -1;
+        Interop.FileDescriptor? pidfd = null;
         try
         {
             foreach ((int target, string link) in links)
             {
                 if (!IsStatsDescriptor(link) || vm.Files.Exists(f => f.TargetFd == target))
                     continue;
-                if (pidfd < 0)
+                if (pidfd is null)
                 {
-                    pidfd = Interop.Libc.PidfdOpen(vm.Blocks.Pid);
-                    if (pidfd < 0)
+                    int opened = Interop.Libc.PidfdOpen(vm.Blocks.Pid);
+                    if (opened < 0)
                     {
-                        LastCopyError = -pidfd;
+                        LastCopyError = -opened;
                         return;
                     }
+                    pidfd = new Interop.FileDescriptor(opened);
                 }
-                int copy = Interop.Libc.PidfdGetfd(pidfd, target);
+                int copy = Interop.Libc.PidfdGetfd(pidfd.Number, target);
                 if (copy < 0)
                 {
                     LastCopyError = -copy;
@@ -117,7 +108,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
                 }
                 try
                 {
-                    KvmStatsFile file = KvmStatsFile.Open(copy);
+                    KvmStatsFile file = KvmStatsFile.Open(new Interop.FileDescriptor(copy));
                     vm.Files.Add((target, file));
                     vm.Blocks.Blocks.Add(file);
                 }
@@ -129,23 +120,18 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         }
         finally
         {
-            if (pidfd >= 0)
-                _ = Interop.Libc.Close(pidfd);
+            pidfd?.Dispose();
         }
         vm.Blocks.Blocks.Sort((a, b) => a.VcpuIndex.CompareTo(b.VcpuIndex));
     }
 
-    private void Drop(int index)
-    {
-        foreach ((_, KvmStatsFile file) in _vms[index].Files)
-            file.Dispose();
-        _vms.RemoveAt(index);
-    }
+    private static int PidOf(HeldVm vm) => vm.Blocks.Pid;
 
     public void Dispose()
     {
-        for (int i = _vms.Count - 1; i >= 0; i--)
-            Drop(i);
+        foreach (HeldVm vm in _vms)
+            vm.Close();
+        _vms.Clear();
     }
 
     private sealed class HeldVm(int pid)
@@ -155,5 +141,13 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         internal List<(int TargetFd, KvmStatsFile File)> Files { get; } = [];
 
         internal DateTimeOffset ScannedAt { get; set; } = DateTimeOffset.MinValue;
+
+        /// <summary>Closes the copies at once: a copy keeps the VM's kernel state alive.</summary>
+        internal void Close()
+        {
+            foreach ((_, KvmStatsFile file) in Files)
+                file.Dispose();
+            Files.Clear();
+        }
     }
 }

@@ -9,9 +9,9 @@ namespace KvmStat.Sources.BinaryStats;
 internal sealed class KvmStatsFile : IStatsBlock, IDisposable
 {
     private readonly byte[] _data;
-    private int _fd;
+    private readonly Interop.FileDescriptor _fd;
 
-    private KvmStatsFile(int fd, KvmStatsLayout layout)
+    private KvmStatsFile(Interop.FileDescriptor fd, KvmStatsLayout layout)
     {
         _fd = fd;
         Layout = layout;
@@ -25,22 +25,22 @@ internal sealed class KvmStatsFile : IStatsBlock, IDisposable
     public int VcpuIndex => Layout.VcpuIndex;
 
     /// <summary>Takes ownership of <paramref name="fd"/> and reads its layout; throws on a bad one (and closes it).</summary>
-    internal static KvmStatsFile Open(int fd)
+    internal static KvmStatsFile Open(Interop.FileDescriptor fd)
     {
         try
         {
             Span<byte> headerBytes = stackalloc byte[KvmStatsLayout.HeaderSize];
-            ReadExactly(fd, headerBytes, 0, "header");
+            ReadExactly(fd.Number, headerBytes, 0, "header");
             KvmStatsLayout.Header header = KvmStatsLayout.ParseHeader(headerBytes);
             byte[] id = new byte[header.NameSize];
-            ReadExactly(fd, id, header.IdOffset, "id");
+            ReadExactly(fd.Number, id, header.IdOffset, "id");
             byte[] descriptors = new byte[KvmStatsLayout.DescriptorBlockSize(header)];
-            ReadExactly(fd, descriptors, header.DescriptorOffset, "descriptors");
+            ReadExactly(fd.Number, descriptors, header.DescriptorOffset, "descriptors");
             return new KvmStatsFile(fd, KvmStatsLayout.Parse(header, id, descriptors));
         }
         catch
         {
-            _ = Interop.Libc.Close(fd);
+            fd.Dispose();
             throw;
         }
     }
@@ -57,7 +57,7 @@ internal sealed class KvmStatsFile : IStatsBlock, IDisposable
     /// <summary>Reads every value with one pread; returns 0 or an errno.</summary>
     internal int Refresh()
     {
-        nint n = Interop.Libc.PReadRetrying(_fd, _data, Layout.DataOffset);
+        nint n = Interop.Libc.PReadRetrying(_fd.Number, _data, Layout.DataOffset);
         if (n < 0)
             return (int)-n;
         return n < _data.Length ? Interop.Errno.EIO : 0;
@@ -67,12 +67,5 @@ internal sealed class KvmStatsFile : IStatsBlock, IDisposable
     public ReadOnlySpan<ulong> Values(KvmStatDescriptor descriptor) =>
         MemoryMarshal.Cast<byte, ulong>(_data.AsSpan(descriptor.Offset, descriptor.Size * 8));
 
-    public void Dispose()
-    {
-        if (_fd >= 0)
-        {
-            _ = Interop.Libc.Close(_fd);
-            _fd = -1;
-        }
-    }
+    public void Dispose() => _fd.Dispose();
 }

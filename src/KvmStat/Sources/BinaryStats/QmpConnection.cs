@@ -82,8 +82,7 @@ internal sealed class QmpConnection : IDisposable
     /// <summary>Whether anything is at the path (File.Exists says no to sockets): open(O_PATH) works on any entry.</summary>
     private static bool EntryExists(string path)
     {
-        byte[] pathZ = Encoding.UTF8.GetBytes(path + "\0");
-        int fd = Interop.Libc.Open(pathZ, Interop.Libc.O_PATH | Interop.Libc.O_CLOEXEC);
+        int fd = Interop.Libc.Open(Interop.NulTerminated(path), Interop.Abi.O_PATH | Interop.Abi.O_CLOEXEC);
         if (fd < 0)
             return -fd != Interop.Errno.ENOENT;
         _ = Interop.Libc.Close(fd);

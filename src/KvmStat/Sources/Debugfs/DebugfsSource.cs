@@ -1,4 +1,3 @@
-using System.Text;
 using KvmStat.Guests;
 using KvmStat.Host;
 
@@ -25,6 +24,9 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
     private readonly List<VmFolder> _folders = new(16); // sorted by key
     private readonly long[] _retired;
     private readonly VmReadingPool _pool;
+    private readonly List<long> _wanted = new(16);
+    private readonly Func<long, VmFolder?> _open;
+    private readonly Action<VmFolder> _retire;
     private bool _started;
 
     internal DebugfsSource(
@@ -52,7 +54,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         int lockErrno = 0;
         foreach (StatField field in selection.Select(available, f => f.Name, f => f.Parent))
         {
-            int errno = _reader.TryReadInt64(PathZ(Path.Join(_kvmDir, field.Name)), out _);
+            int errno = _reader.TryReadInt64(Interop.NulTerminated(Path.Join(_kvmDir, field.Name)), out _);
             if (errno is Interop.Errno.EPERM or Interop.Errno.EACCES)
             {
                 locked.Add(field.Name);
@@ -65,6 +67,8 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         }
         _fields = [.. readable];
         _retired = new long[_fields.Length];
+        _open = OpenFolder;
+        _retire = folder => folder.AddTo(_retired, _fields, countersOnly: true);
         _pool = new VmReadingPool(_fields.Length);
         LockedFields = locked;
 
@@ -162,44 +166,28 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
     {
         if (_scanner.TryScan(_folderKeys, s_parseFolder) != 0)
             _folderKeys.Clear();
-
-        int f = 0;
+        _wanted.Clear();
         foreach (long key in _folderKeys)
         {
-            if (_pid > 0 && (int)(key >> 32) != _pid)
-                continue;
-            while (f < _folders.Count && _folders[f].Key < key)
-                Retire(f);
-            if (f < _folders.Count && _folders[f].Key == key)
-            {
-                f++;
-                continue;
-            }
-            var folder = new VmFolder(key, _kvmDir, _fields);
-            // VMs that exist when the tool starts count from now (unless -i); later ones from their start.
-            folder.Read(_reader);
-            if (_started || _includePast)
-                folder.ClearBaseline();
-            else
-                folder.SetBaselineToCurrent();
-            _folders.Insert(f++, folder);
+            if (_pid == 0 || (int)(key >> 32) == _pid)
+                _wanted.Add(key);
         }
-        while (f < _folders.Count)
-            Retire(f);
+        // A folder that vanished keeps what its counters added (so totals never go backwards).
+        SortedMerge.Sync(_wanted, _folders, KeyOf, _open, _retire);
     }
 
-    /// <summary>A VM folder that vanished: keep what its counters added, so totals never go backwards.</summary>
-    private void Retire(int index)
-    {
-        _folders[index].AddTo(_retired, _fields, countersOnly: true);
-        _folders.RemoveAt(index);
-    }
+    private static long KeyOf(VmFolder folder) => folder.Key;
 
-    private static byte[] PathZ(string path)
+    private VmFolder OpenFolder(long key)
     {
-        byte[] bytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];
-        Encoding.UTF8.GetBytes(path, bytes);
-        return bytes;
+        var folder = new VmFolder(key, _kvmDir, _fields);
+        // VMs that exist when the tool starts count from now (unless -i); later ones from their start.
+        folder.Read(_reader);
+        if (_started || _includePast)
+            folder.ClearBaseline();
+        else
+            folder.SetBaselineToCurrent();
+        return folder;
     }
 
     public void Dispose()
@@ -218,7 +206,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
             string folder = Path.Join(kvmDir, $"{key >> 32}-{key & 0xffffffff}");
             _paths = new byte[fields.Length][];
             for (int i = 0; i < fields.Length; i++)
-                _paths[i] = PathZ(Path.Join(folder, fields[i].Name));
+                _paths[i] = Interop.NulTerminated(Path.Join(folder, fields[i].Name));
             _current = new long[fields.Length];
             _baseline = new long[fields.Length];
         }

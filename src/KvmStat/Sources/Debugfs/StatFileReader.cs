@@ -15,7 +15,7 @@ internal class StatFileReader
     internal virtual int TryReadInt64(byte[] pathZ, out long value)
     {
         value = 0;
-        int fd = Interop.Libc.Open(pathZ, Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC);
+        int fd = Interop.Libc.Open(pathZ, Interop.Abi.O_RDONLY | Interop.Abi.O_CLOEXEC);
         if (fd < 0)
             return -fd;
         nint n = Interop.Libc.ReadRetrying(fd, _buffer);

@@ -13,8 +13,8 @@ namespace KvmStat.Sources.Tracing;
 internal sealed class CounterDescriptors : IDisposable
 {
     private readonly object _lock = new();
-    private readonly HashSet<int> _open = [];
-    private readonly Queue<int[]> _toClose = new();
+    private readonly HashSet<Interop.FileDescriptor> _open = new(ReferenceEqualityComparer.Instance);
+    private readonly Queue<Interop.FileDescriptor[]> _toClose = new();
     private readonly Action<string>? _verbose;
     private Thread? _closer;
     private bool _ended;
@@ -34,20 +34,20 @@ internal sealed class CounterDescriptors : IDisposable
     /// <summary>Makes room for <paramref name="descriptors"/> more open files, or explains why it cannot.</summary>
     internal void EnsureRoom(int descriptors, string purpose) => FileLimit.EnsureRoom(OpenCount + descriptors, purpose);
 
-    internal void Track(IReadOnlyList<int> descriptors)
+    internal void Track(IReadOnlyList<Interop.FileDescriptor> descriptors)
     {
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_ended, this);
-            foreach (int fd in descriptors)
+            foreach (Interop.FileDescriptor fd in descriptors)
                 _open.Add(fd);
         }
     }
 
     /// <summary>No longer needed: closed in the background, so a refresh never waits for the kernel.</summary>
-    internal void Release(IReadOnlyList<int> descriptors)
+    internal void Release(IReadOnlyList<Interop.FileDescriptor> descriptors)
     {
-        int[] copy = [.. descriptors];
+        Interop.FileDescriptor[] copy = [.. descriptors];
         lock (_lock)
         {
             if (_ended)
@@ -69,7 +69,7 @@ internal sealed class CounterDescriptors : IDisposable
     {
         while (true)
         {
-            int[] batch;
+            Interop.FileDescriptor[] batch;
             lock (_lock)
             {
                 while (_toClose.Count == 0 && !_ended)
@@ -78,7 +78,7 @@ internal sealed class CounterDescriptors : IDisposable
                     return;
                 batch = _toClose.Dequeue();
             }
-            foreach (int fd in batch)
+            foreach (Interop.FileDescriptor fd in batch)
             {
                 // Forget the descriptor before closing it: the hand-off at the end must never keep a
                 // number that a later open (the hand-off's own pipe) may reuse.
@@ -88,7 +88,7 @@ internal sealed class CounterDescriptors : IDisposable
                         return;
                     _open.Remove(fd);
                 }
-                _ = Interop.Libc.Close(fd);
+                fd.Dispose();
             }
         }
     }
@@ -100,7 +100,7 @@ internal sealed class CounterDescriptors : IDisposable
     /// </summary>
     public void Dispose()
     {
-        int[] keep;
+        Interop.FileDescriptor[] keep;
         lock (_lock)
         {
             if (_ended)
@@ -111,8 +111,12 @@ internal sealed class CounterDescriptors : IDisposable
                 return;
             keep = [.. _open];
         }
-        int child = DescriptorHandOff.Fork(keep);
-        if (child > 0)
-            _verbose?.Invoke($"{keep.Length} perf descriptors handed to process {child}, which closes them after this one exits");
+        int child = DescriptorHandOff.Fork([.. keep.Select(fd => fd.Number)]);
+        if (child <= 0)
+            return;
+        // This process exits next: its copies must not be closed on the way (the child holds them).
+        foreach (Interop.FileDescriptor fd in keep)
+            fd.SetHandleAsInvalid();
+        _verbose?.Invoke($"{keep.Length} perf descriptors handed to process {child}, which closes them after this one exits");
     }
 }

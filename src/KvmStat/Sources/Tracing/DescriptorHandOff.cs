@@ -9,15 +9,12 @@ internal static class DescriptorHandOff
     /// <summary>Returns the child's pid, or 0 when no child could be made (the descriptors then close with this process).</summary>
     internal static unsafe int Fork(int[] descriptors)
     {
-        int* pipe = stackalloc int[2];
-        if (Interop.Libc.Pipe2(pipe, 0) != 0)
+        if (Interop.Libc.Pipe2(out int readEnd, out int _) != 0)
             return 0;
-        int readEnd = pipe[0];
-        int writeEnd = pipe[1];
         int[] keep = [.. descriptors, readEnd];
         Array.Sort(keep);
         uint highest = (uint)keep[^1];
-        if (Interop.Libc.GetRLimit(Interop.Libc.RLIMIT_NOFILE, out Interop.Libc.RLimit limit) == 0)
+        if (Interop.Libc.GetRLimit(Interop.Abi.RLIMIT_NOFILE, out Interop.Libc.RLimit limit) == 0)
             highest = (uint)Math.Min(limit.Current, int.MaxValue);
         byte* scratch = stackalloc byte[1];
         int parent = Environment.ProcessId;

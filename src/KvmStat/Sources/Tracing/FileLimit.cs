@@ -13,7 +13,7 @@ internal static class FileLimit
     internal static void EnsureRoom(int descriptors, string purpose)
     {
         ulong needed = (ulong)descriptors + Spare;
-        if (Interop.Libc.GetRLimit(Interop.Libc.RLIMIT_NOFILE, out Interop.Libc.RLimit limit) != 0)
+        if (Interop.Libc.GetRLimit(Interop.Abi.RLIMIT_NOFILE, out Interop.Libc.RLimit limit) != 0)
             return;
         if (limit.Current >= needed)
             return;
@@ -24,14 +24,14 @@ internal static class FileLimit
             Current = Math.Max(needed, limit.Maximum),
             Maximum = Math.Max(needed, limit.Maximum),
         };
-        if (Interop.Libc.SetRLimit(Interop.Libc.RLIMIT_NOFILE, raised) == 0)
+        if (Interop.Libc.SetRLimit(Interop.Abi.RLIMIT_NOFILE, raised) == 0)
             return;
 
         // Raising the hard limit needs CAP_SYS_RESOURCE; the soft limit can still go up to it.
         if (limit.Maximum >= needed)
         {
             raised = new Interop.Libc.RLimit { Current = limit.Maximum, Maximum = limit.Maximum };
-            if (Interop.Libc.SetRLimit(Interop.Libc.RLIMIT_NOFILE, raised) == 0)
+            if (Interop.Libc.SetRLimit(Interop.Abi.RLIMIT_NOFILE, raised) == 0)
                 return;
         }
         throw new EnvironmentException(

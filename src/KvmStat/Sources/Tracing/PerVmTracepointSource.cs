@@ -19,6 +19,8 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     private readonly VmReadingPool _pool;
     private readonly ulong[] _sums;
     private readonly StatField[] _fields;
+    private readonly Func<int, ProcessCounters?> _open;
+    private readonly Action<ProcessCounters> _release;
 
     internal PerVmTracepointSource(TracepointCounterSet set, HostPaths paths, TimeProvider time)
     {
@@ -31,29 +33,18 @@ internal sealed class PerVmTracepointSource : IPerVmSource
         _fields = new StatField[set.Fields.Count];
         for (int i = 0; i < _fields.Length; i++)
             _fields[i] = new StatField(set.Fields[i].Name, set.Fields[i].Parent, StatKind.Counter, FieldOrigin.Tracepoint);
+        _open = pid => _finder.IsRunning(pid) ? new ProcessCounters(_set, _paths, pid) : null;
+        _release = vm => vm.Release();
     }
+
+    private static int PidOf(ProcessCounters vm) => vm.Pid;
 
     public IReadOnlyList<StatField> Fields => _fields;
 
     public void Read(List<VmReading> readings)
     {
         _discovery.List(_pids);
-        int v = 0;
-        foreach (int pid in _pids)
-        {
-            while (v < _vms.Count && _vms[v].Pid < pid)
-                Drop(v);
-            if (v < _vms.Count && _vms[v].Pid == pid)
-            {
-                v++;
-                continue;
-            }
-            if (!_finder.IsRunning(pid))
-                continue;
-            _vms.Insert(v++, new ProcessCounters(_set, _paths, pid));
-        }
-        while (v < _vms.Count)
-            Drop(v);
+        SortedMerge.Sync(_pids, _vms, PidOf, _open, _release);
 
         _pool.Recycle(readings);
         foreach (ProcessCounters vm in _vms)
@@ -68,12 +59,6 @@ internal sealed class PerVmTracepointSource : IPerVmSource
                 reading.Values[i] = (long)_sums[i];
             readings.Add(reading);
         }
-    }
-
-    private void Drop(int index)
-    {
-        _vms[index].Release();
-        _vms.RemoveAt(index);
     }
 
     public void Dispose()

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace KvmStat.Sources.Tracing;
 
@@ -9,12 +8,14 @@ namespace KvmStat.Sources.Tracing;
 /// </summary>
 internal sealed class PerfCounterGroup
 {
-    private readonly int[] _descriptors;
+    private readonly Interop.FileDescriptor[] _descriptors;
+    private readonly int _leader;
     private readonly byte[] _readBuffer;
 
-    private PerfCounterGroup(int[] descriptors, int pid, int cpu)
+    private PerfCounterGroup(Interop.FileDescriptor[] descriptors, int pid, int cpu)
     {
         _descriptors = descriptors;
+        _leader = descriptors[0].Number;
         _readBuffer = new byte[8 * (1 + descriptors.Length)];
         Pid = pid;
         Cpu = cpu;
@@ -28,7 +29,7 @@ internal sealed class PerfCounterGroup
 
     internal int Count => _descriptors.Length;
 
-    internal IReadOnlyList<int> Descriptors => _descriptors;
+    internal IReadOnlyList<Interop.FileDescriptor> Descriptors => _descriptors;
 
     /// <summary>
     /// Opens a disabled group; <see cref="Enable"/> starts all its counters at once.
@@ -36,7 +37,7 @@ internal sealed class PerfCounterGroup
     /// </summary>
     internal static PerfCounterGroup Open(IReadOnlyList<TracepointField> fields, IReadOnlyList<int> tracepointIds, int pid, int cpu)
     {
-        var descriptors = new int[fields.Count];
+        var descriptors = new Interop.FileDescriptor[fields.Count];
         int opened = 0;
         try
         {
@@ -44,17 +45,17 @@ internal sealed class PerfCounterGroup
             {
                 var attr = new Interop.Perf.PerfEventAttr
                 {
-                    Type = Interop.Perf.PERF_TYPE_TRACEPOINT,
-                    Size = Interop.Perf.PerfEventAttrSize,
+                    Type = Interop.Abi.PERF_TYPE_TRACEPOINT,
+                    Size = (uint)Interop.Abi.PerfEventAttrSize,
                     Config = (ulong)tracepointIds[i],
-                    ReadFormat = Interop.Perf.PERF_FORMAT_GROUP,
+                    ReadFormat = Interop.Abi.PERF_FORMAT_GROUP,
                     Flags = i == 0 ? Interop.Perf.AttrFlagDisabled : 0,
                 };
-                int leader = i == 0 ? -1 : descriptors[0];
-                int fd = Interop.Perf.PerfEventOpen(ref attr, pid, cpu, leader, Interop.Perf.PERF_FLAG_FD_CLOEXEC);
+                int leader = i == 0 ? -1 : descriptors[0].Number;
+                int fd = Interop.Perf.PerfEventOpen(ref attr, pid, cpu, leader, Interop.Abi.PERF_FLAG_FD_CLOEXEC);
                 if (fd < 0)
-                    throw new PerfOpenException(Interop.Errno.Last, fields[i], pid, cpu);
-                descriptors[opened++] = fd;
+                    throw new PerfOpenException(-fd, fields[i], pid, cpu);
+                descriptors[opened++] = new Interop.FileDescriptor(fd);
 
                 if (fields[i].Filter is string filter)
                 {
@@ -67,27 +68,24 @@ internal sealed class PerfCounterGroup
         catch
         {
             for (int i = 0; i < opened; i++)
-                _ = Interop.Libc.Close(descriptors[i]);
+                descriptors[i].Dispose();
             throw;
         }
         return new PerfCounterGroup(descriptors, pid, cpu);
     }
 
+    /// <summary>PERF_EVENT_IOC_SET_FILTER: 0 or the errno.</summary>
     private static unsafe int SetFilter(int fd, string filter)
     {
-        byte[] text = new byte[Encoding.ASCII.GetByteCount(filter) + 1];
-        Encoding.ASCII.GetBytes(filter, text);
+        byte[] text = Interop.NulTerminated(filter);
         fixed (byte* p = text)
         {
-            return Interop.Libc.Ioctl(fd, Interop.PerfIoctl.SetFilter, (nint)p) == 0 ? 0 : Interop.Errno.Last;
+            return -Interop.Libc.Ioctl(fd, Interop.Abi.PERF_EVENT_IOC_SET_FILTER, (nint)p);
         }
     }
 
-    internal int Enable() =>
-        Interop.Libc.Ioctl(_descriptors[0], Interop.PerfIoctl.Enable, Interop.PerfIoctl.FlagGroup) == 0 ? 0 : Interop.Errno.Last;
-
-    internal int ResetCounts() =>
-        Interop.Libc.Ioctl(_descriptors[0], Interop.PerfIoctl.Reset, Interop.PerfIoctl.FlagGroup) == 0 ? 0 : Interop.Errno.Last;
+    /// <summary>Starts every counter of the group at once: 0 or the errno.</summary>
+    internal int Enable() => -Interop.Libc.Ioctl(_leader, Interop.Abi.PERF_EVENT_IOC_ENABLE, (nint)Interop.Abi.PERF_IOC_FLAG_GROUP);
 
     /// <summary>
     /// Reads every counter of the group with one read() and adds each to <paramref name="sums"/>.
@@ -95,7 +93,7 @@ internal sealed class PerfCounterGroup
     /// </summary>
     internal int ReadInto(Span<ulong> sums)
     {
-        nint n = Interop.Libc.ReadRetrying(_descriptors[0], _readBuffer);
+        nint n = Interop.Libc.ReadRetrying(_leader, _readBuffer);
         if (n < 0)
             return (int)-n;
         ReadOnlySpan<byte> data = _readBuffer.AsSpan(0, (int)n);

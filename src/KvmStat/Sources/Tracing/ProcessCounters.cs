@@ -14,6 +14,8 @@ internal sealed class ProcessCounters
     private readonly List<long> _tids = new(64);
     private readonly List<PerfCounterGroup> _groups = new(64); // sorted by thread id
     private readonly ulong[] _retired;
+    private readonly Func<long, PerfCounterGroup?> _open;
+    private readonly Action<PerfCounterGroup> _retire;
 
     internal ProcessCounters(TracepointCounterSet set, HostPaths paths, int pid)
     {
@@ -21,7 +23,11 @@ internal sealed class ProcessCounters
         Pid = pid;
         _tasks = new DirectoryScanner(Path.Join(paths.ProcessDir(pid), "task"));
         _retired = new ulong[set.Fields.Count];
+        _open = tid => _set.TryOpenForThread((int)tid);
+        _retire = Retire;
     }
+
+    private static long ThreadOf(PerfCounterGroup group) => group.Pid;
 
     internal int Pid { get; }
 
@@ -39,39 +45,19 @@ internal sealed class ProcessCounters
         if (_tasks.TryScan(_tids, s_parseTid) != 0 || _tids.Count == 0)
         {
             Alive = false;
-            for (int i = _groups.Count - 1; i >= 0; i--)
-                Retire(i);
+            foreach (PerfCounterGroup group in _groups)
+                Retire(group);
+            _groups.Clear();
             return;
         }
 
-        // Merge-walk the sorted thread list against the sorted groups.
-        int g = 0;
-        foreach (long key in _tids)
-        {
-            int tid = (int)key;
-            while (g < _groups.Count && _groups[g].Pid < tid)
-                Retire(g);
-            if (g < _groups.Count && _groups[g].Pid == tid)
-            {
-                g++;
-                continue;
-            }
-            PerfCounterGroup? group = _set.TryOpenForThread(tid);
-            if (group is not null)
-            {
-                _groups.Insert(g, group);
-                g++;
-            }
-        }
-        while (g < _groups.Count)
-            Retire(g);
+        SortedMerge.Sync(_tids, _groups, ThreadOf, _open, _retire);
     }
 
-    private void Retire(int index)
+    /// <summary>A thread that exited: what its counters counted stays, so totals never go backwards.</summary>
+    private void Retire(PerfCounterGroup group)
     {
-        PerfCounterGroup group = _groups[index];
         _ = group.ReadInto(_retired);
-        _groups.RemoveAt(index);
         _set.Release(group);
     }
 

@@ -1,0 +1,112 @@
+using System.Runtime.InteropServices;
+
+namespace KvmStat;
+
+internal static partial class Interop
+{
+    /// <summary>
+    /// Every value of the kernel's and the C library's interface that the tool passes or reads:
+    /// open flags, syscall numbers, ioctl requests, termios flags, structure sizes and offsets. Some
+    /// differ between architectures (arm64's O_DIRECTORY is x86's O_DIRECT; syscall numbers), so
+    /// there is one table per architecture, and a test compiles each table's values as static
+    /// assertions against that architecture's C headers (<see cref="CExpressionAttribute"/> names
+    /// the C side of a value; without it, the property's name is the C macro).
+    /// </summary>
+    internal sealed record AbiTable
+    {
+        internal required string Name { get; init; }
+
+        internal required int O_RDONLY { get; init; }
+        internal required int O_WRONLY { get; init; }
+        internal required int O_CREAT { get; init; }
+        internal required int O_APPEND { get; init; }
+        internal required int O_DIRECTORY { get; init; }
+        internal required int O_CLOEXEC { get; init; }
+        internal required int O_PATH { get; init; }
+
+        internal required long SYS_perf_event_open { get; init; }
+        internal required long SYS_bpf { get; init; }
+        internal required long SYS_close_range { get; init; }
+        internal required long SYS_pidfd_open { get; init; }
+        internal required long SYS_pidfd_getfd { get; init; }
+
+        internal required uint PERF_TYPE_TRACEPOINT { get; init; }
+        internal required ulong PERF_FORMAT_GROUP { get; init; }
+        internal required ulong PERF_FLAG_FD_CLOEXEC { get; init; }
+        internal required ulong PERF_EVENT_IOC_ENABLE { get; init; }
+        internal required ulong PERF_EVENT_IOC_SET_FILTER { get; init; }
+        internal required ulong PERF_EVENT_IOC_SET_BPF { get; init; }
+        internal required ulong PERF_IOC_FLAG_GROUP { get; init; }
+        [CExpression("PERF_ATTR_SIZE_VER1")]
+        internal required int PerfEventAttrSize { get; init; }
+
+        internal required ulong TIOCGWINSZ { get; init; }
+        internal required uint ICANON { get; init; }
+        internal required uint ECHO { get; init; }
+        internal required uint IEXTEN { get; init; }
+        internal required uint ICRNL { get; init; }
+        internal required uint IXON { get; init; }
+        internal required int VTIME { get; init; }
+        internal required int VMIN { get; init; }
+        internal required int TCSANOW { get; init; }
+        [CExpression("sizeof(struct termios)")]
+        internal required int TermiosSize { get; init; }
+        [CExpression("offsetof(struct termios, c_cc)")]
+        internal required int TermiosControlCharsOffset { get; init; }
+        [CExpression("sizeof(struct winsize)")]
+        internal required int WindowSizeSize { get; init; }
+
+        internal required int RLIMIT_NOFILE { get; init; }
+        [CExpression("sizeof(struct rlimit)")]
+        internal required int RLimitSize { get; init; }
+        internal required int MADV_RANDOM { get; init; }
+        internal required short POLLIN { get; init; }
+        [CExpression("sizeof(struct pollfd)")]
+        internal required int PollFdSize { get; init; }
+
+        [CExpression("offsetof(struct dirent64, d_reclen)")]
+        internal required int DirentRecLenOffset { get; init; }
+        [CExpression("offsetof(struct dirent64, d_type)")]
+        internal required int DirentTypeOffset { get; init; }
+        [CExpression("offsetof(struct dirent64, d_name)")]
+        internal required int DirentNameOffset { get; init; }
+        internal required byte DT_DIR { get; init; }
+    }
+
+    /// <summary>The C expression that a table value must equal (its property name otherwise).</summary>
+    [AttributeUsage(AttributeTargets.Property)]
+    internal sealed class CExpressionAttribute(string expression) : Attribute
+    {
+        internal string Expression { get; } = expression;
+    }
+
+    internal static readonly AbiTable X64 = new()
+    {
+        Name = "x86_64",
+        O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_APPEND = 0x400, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000, O_PATH = 0x200000,
+        SYS_perf_event_open = 298, SYS_bpf = 321, SYS_close_range = 436, SYS_pidfd_open = 434, SYS_pidfd_getfd = 438,
+        PERF_TYPE_TRACEPOINT = 2, PERF_FORMAT_GROUP = 8, PERF_FLAG_FD_CLOEXEC = 8,
+        PERF_EVENT_IOC_ENABLE = 0x2400, PERF_EVENT_IOC_SET_FILTER = 0x40082406, PERF_EVENT_IOC_SET_BPF = 0x40042408, PERF_IOC_FLAG_GROUP = 1,
+        PerfEventAttrSize = 72,
+        TIOCGWINSZ = 0x5413, ICANON = 0x2, ECHO = 0x8, IEXTEN = 0x8000, ICRNL = 0x100, IXON = 0x400, VTIME = 5, VMIN = 6, TCSANOW = 0,
+        TermiosSize = 60, TermiosControlCharsOffset = 17, WindowSizeSize = 8,
+        RLIMIT_NOFILE = 7, RLimitSize = 16, MADV_RANDOM = 1, POLLIN = 1, PollFdSize = 8,
+        DirentRecLenOffset = 16, DirentTypeOffset = 18, DirentNameOffset = 19, DT_DIR = 4,
+    };
+
+    internal static readonly AbiTable Arm64 = X64 with
+    {
+        Name = "aarch64",
+        // asm-generic's open flags: x86's O_DIRECTORY (0200000) is arm64's O_DIRECT.
+        O_DIRECTORY = 0x4000,
+        SYS_perf_event_open = 241, SYS_bpf = 280,
+    };
+
+    /// <summary>The table of the architecture this process runs on.</summary>
+    internal static AbiTable Abi { get; } = RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 => X64,
+        Architecture.Arm64 => Arm64,
+        Architecture other => throw new PlatformNotSupportedException($"kvm_stat has no interface table for {other}"),
+    };
+}
