@@ -2,6 +2,7 @@
 # Installs what the tests need on a fresh machine, builds the binary and the tests, checks that
 # this script catches a broken test run, runs every test, and ends with one line:
 # "N passed, N failed, N skipped" — followed by "(FAILED: why)" when the run is not a pass.
+# It builds the arm64 binary too and runs its checks under qemu-user.
 # It fails when a test fails, when the test process crashes, aborts or hangs, when fewer tests
 # report a result than were discovered, when no test runs, when /dev/kvm exists but a KVM test
 # skipped, and when a test leaves a process or a temporary file behind.
@@ -19,7 +20,8 @@ finish() { # $1: passed, $2: failed, $3: skipped, $4: why it failed (empty for a
 }
 
 # Debian packages the tests use that a fresh machine may lack.
-packages=(gcc libc6-dev tmux util-linux qemu-system-x86 prometheus python3-prometheus-client logrotate groff-base systemd)
+packages=(gcc libc6-dev tmux util-linux qemu-system-x86 prometheus python3-prometheus-client logrotate groff-base systemd
+          qemu-user clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -38,6 +40,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 ./build.sh || finish 0 1 0 "the build failed"
+./build.sh linux-arm64 || finish 0 1 0 "the arm64 build failed"
 dotnet build tests/KvmStat.Tests/KvmStat.Tests.csproj --nologo -v quiet -warnaserror || finish 0 1 0 "the tests did not build"
 
 # Everything the tests start carries this mark in its environment, and every temporary file goes
@@ -92,8 +95,11 @@ check_leftovers() { # $1: suite label
 }
 
 tests/check-test-sh.sh
-tests/run-suite.sh "unit and binary" -- -trait- "Category=Kvm" -trait- "Category=SelfCheck"
+tests/run-suite.sh "unit and binary" -- -trait- "Category=Kvm" -trait- "Category=SelfCheck" -trait- "Category=Arm64"
 check_leftovers "the unit and binary tests"
+# The arm64 binary's checks run under qemu-user; with it installed, none may skip.
+tests/run-suite.sh "arm64 (qemu-user)" --no-skips -- -trait "Category=Arm64"
+check_leftovers "the arm64 tests"
 if [ -e /dev/kvm ]; then
     # On a host with KVM every KVM test must run: a skip here hides a broken guest or tool.
     tests/run-suite.sh "KVM" --no-skips -- -trait "Category=Kvm"

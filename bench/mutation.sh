@@ -18,6 +18,10 @@ rm -rf "$out"
 mkdir -p "$out"
 dotnet tool restore >/dev/null
 export MutationTesting=true
+# Killed mutant runs leave the tests' temporary files and the runtime's pipes behind: in a folder of their own.
+TMPDIR=$(mktemp -d)
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 
 dotnet build tests/KvmStat.Tests/KvmStat.Tests.csproj --nologo -v quiet
 artifacts/mutation-build/bin/KvmStat.Tests/debug/KvmStat.Tests --coverlet --coverlet-output-format cobertura \

@@ -42,6 +42,17 @@ public class BinaryErrorTests
         Assert.DoesNotContain("   at ", error);
     }
 
+    /// <summary>A root tool that can listen on the network keeps full address-space randomisation: ELF type DYN.</summary>
+    [Fact]
+    public void ThePublishedBinaryIsPositionIndependent()
+    {
+        byte[] header = new byte[18];
+        using (FileStream file = File.OpenRead(PublishedBinary.Path))
+            file.ReadExactly(header);
+        Assert.Equal("\x7f" + "ELF", System.Text.Encoding.ASCII.GetString(header, 0, 4));
+        Assert.Equal(3, BitConverter.ToUInt16(header, 16)); // e_type: ET_DYN
+    }
+
     [Fact]
     public void AnUnprivilegedUserIsToldWhatIsMissing()
     {
