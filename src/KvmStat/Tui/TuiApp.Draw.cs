@@ -66,7 +66,7 @@ internal sealed partial class TuiApp
                 regex = regex[..MaxRegexLength] + "...";
             grid.Write(1, 17, "regex filter: " + regex);
         }
-        int column = grid.WriteLeft(2, 0, firstColumn, LabelWidth, TextStyle.Reverse);
+        int column = grid.WriteLeft(2, TableColumn, firstColumn, LabelWidth, TextStyle.Reverse);
         column = grid.Write(2, column, " ", TextStyle.Reverse);
         column = grid.WriteLeft(2, column, "", 10 - "Total".Length, TextStyle.Reverse);
         column = grid.Write(2, column, "Total", TextStyle.Reverse);
@@ -119,8 +119,8 @@ internal sealed partial class TuiApp
             if (!child)
                 parentTotal = totals[i];
             int column = child
-                ? grid.WriteLeft(row, grid.Write(row, 0, "  "), field.Name, LabelWidth - 2)
-                : grid.WriteLeft(row, 0, field.Name, LabelWidth);
+                ? grid.WriteLeft(row, grid.Write(row, TableColumn, "  "), field.Name, LabelWidth - 2)
+                : grid.WriteLeft(row, TableColumn, field.Name, LabelWidth);
             column = grid.Write(row, column, " ");
             column = grid.WriteRight(row, column, totals[i], 10);
             if (field.Kind == StatKind.Counter)
@@ -146,7 +146,7 @@ internal sealed partial class TuiApp
     /// <summary>The bold Total row: "%-40s %10d        %8s", the rate left blank when zero.</summary>
     private static void DrawTotal(ScreenGrid grid, int row, long total, long rate)
     {
-        int column = grid.WriteLeft(row, 0, "Total", LabelWidth, TextStyle.Bold);
+        int column = grid.WriteLeft(row, TableColumn, "Total", LabelWidth, TextStyle.Bold);
         column = grid.Write(row, column, " ", TextStyle.Bold);
         column = grid.WriteRight(row, column, total, 10, TextStyle.Bold);
         column = grid.Fill(row, column, 8, ' ', TextStyle.Bold);
@@ -261,14 +261,14 @@ internal sealed partial class TuiApp
             if (name.Length > 30)
                 name = name[..30] + "...";
             string label = name.Length > 0 ? $"{name} [{guest.Pid}]" : $"[{guest.Pid}]";
-            int column = grid.WriteLeft(row, 0, label, LabelWidth);
+            int column = grid.WriteLeft(row, TableColumn, label, LabelWidth);
             column = grid.Write(row, column, " ");
             column = grid.WriteRight(row, column, guest.Total, 10);
             column = grid.WriteRight(row, column, total > 0 ? guest.Total * 100.0 / total : 0.0, 7, "F1");
             column = grid.Write(row, column, " ");
             grid.WriteRight(row, column, Rate(guest.Delta, interval), 8);
             if (g == _selectedGuest)
-                grid.Style(row, 0, MinColumns, TextStyle.Reverse);
+                grid.Style(row, TableColumn, TableWidth, TextStyle.Reverse);
             row++;
         }
         if (guests.Count == 0)

@@ -13,7 +13,13 @@ namespace KvmStat.Tui;
 internal sealed partial class TuiApp : IDisposable
 {
     internal const double InitialDelay = 0.25;
-    internal const int MinColumns = 67;
+    /// <summary>Like the reference, the table (header, rows, Total) starts at column 1; column 0 stays blank.</summary>
+    internal const int TableColumn = 1;
+
+    /// <summary>"%-40s %10s%7s %8s": label, total, %Total, CurAvg/s.</summary>
+    internal const int TableWidth = 40 + 1 + 10 + 7 + 1 + 8;
+
+    internal const int MinColumns = TableColumn + TableWidth;
     internal const int MinRows = 6;
     private const int LabelWidth = 40;
     private const int MaxGuestNameLength = 48;

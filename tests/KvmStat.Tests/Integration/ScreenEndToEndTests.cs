@@ -15,8 +15,8 @@ public class ScreenEndToEndTests
     }
 
     private static bool HasRow(string[] screen, string name, long total) =>
-        screen.Any(line => line.StartsWith(name + " ", StringComparison.Ordinal) &&
-                           line.Length >= 51 && line[41..51].Trim() == total.ToString());
+        screen.Any(line => line.StartsWith(" " + name + " ", StringComparison.Ordinal) &&
+                           line.Length >= 52 && line[42..52].Trim() == total.ToString());
 
     [Fact]
     public void EveryViewAgainstARealGuestAndTheTerminalIsRestored()
@@ -29,7 +29,7 @@ public class ScreenEndToEndTests
         pane.Type($"'{PublishedBinary.Path}' -s 0.5 -g {name}");
         pane.WaitFor(s => s[0] == $"kvm statistics - pid {guest.Pid} ({name})", "the title");
         Assert.True(pane.AlternateScreen);
-        Assert.Equal("Event                                         Total %Total CurAvg/s", pane.Screen()[2]);
+        Assert.Equal(" Event                                         Total %Total CurAvg/s", pane.Screen()[2]);
 
         guest.Run();
         pane.WaitFor(s => HasRow(s, "kvm_pio", 500) && HasRow(s, "kvm_mmio", 20) && HasRow(s, "kvm_userspace_exit", 522),
@@ -45,14 +45,14 @@ public class ScreenEndToEndTests
         string[] screen = pane.WaitFor(s => HasRow(s, "  kvm_userspace_exit(IO)", 500), "child rows");
         Assert.True(HasRow(screen, "  kvm_userspace_exit(MMIO)", 20));
         Assert.True(HasRow(screen, "  kvm_userspace_exit(HLT)", 2));
-        int parent = Array.FindIndex(screen, l => l.StartsWith("kvm_userspace_exit ", StringComparison.Ordinal));
-        Assert.StartsWith("  kvm_userspace_exit(IO)", screen[parent + 1]);
+        int parent = Array.FindIndex(screen, l => l.StartsWith(" kvm_userspace_exit ", StringComparison.Ordinal));
+        Assert.StartsWith("   kvm_userspace_exit(IO)", screen[parent + 1]);
 
         // b: one row per VM from per-thread counters; Enter drills into the selected one.
         pane.Keys("b");
-        pane.WaitFor(s => s[0] == "kvm statistics - per guest" && s.Any(l => l.StartsWith($"{name} [{guest.Pid}]")), "per-guest view");
+        pane.WaitFor(s => s[0] == "kvm statistics - per guest" && s.Any(l => l.StartsWith($" {name} [{guest.Pid}]")), "per-guest view");
         guest.Run();
-        pane.WaitFor(s => s.Any(l => l.StartsWith($"{name} [{guest.Pid}]") && long.Parse(l[41..51]) >= 522), "the guest's events");
+        pane.WaitFor(s => s.Any(l => l.StartsWith($" {name} [{guest.Pid}]") && long.Parse(l[42..52]) >= 522), "the guest's events");
 
         // h and back, f with a bad then a good regex.
         pane.Keys("h");
@@ -111,7 +111,7 @@ public class ScreenEndToEndTests
         ports.Run();
         pane.Keys("Space");
         string[] screen = pane.WaitFor(s => HasRow(s, "kvm_pio", 500), "the selected guest's port writes");
-        Assert.DoesNotContain(screen, l => l.StartsWith("kvm_mmio ", StringComparison.Ordinal));
+        Assert.DoesNotContain(screen, l => l.StartsWith(" kvm_mmio ", StringComparison.Ordinal));
 
         // c: back to all VMs; g: a guest by name.
         pane.Keys("c");
@@ -154,8 +154,8 @@ public class ScreenEndToEndTests
 
         // b, then Enter on the selected guest: its events.
         pane.Keys("b");
-        screen = pane.WaitFor(s => s[0] == "kvm statistics - per guest" && s.Any(l => l.StartsWith($"{memory.Name} [{memory.Pid}]")), "per-guest view");
-        int memoryRow = Array.FindIndex(screen, l => l.StartsWith($"{memory.Name} [{memory.Pid}]"));
+        screen = pane.WaitFor(s => s[0] == "kvm statistics - per guest" && s.Any(l => l.StartsWith($" {memory.Name} [{memory.Pid}]")), "per-guest view");
+        int memoryRow = Array.FindIndex(screen, l => l.StartsWith($" {memory.Name} [{memory.Pid}]"));
         for (int row = 3; row < memoryRow; row++)
             pane.Keys("Down");
         pane.Keys("Enter");
@@ -165,7 +165,7 @@ public class ScreenEndToEndTests
     }
 
     private static int RowIndex(string[] screen, string name) =>
-        Array.FindIndex(screen, line => line.StartsWith(name + " ", StringComparison.Ordinal));
+        Array.FindIndex(screen, line => line.StartsWith(" " + name + " ", StringComparison.Ordinal));
 
     [Fact]
     public void SigtermAndADeadGuestLeaveTheTerminalClean()

@@ -40,10 +40,11 @@ public class ScreenTests
             app.OnKey(new Key(KeyKind.Backspace));
     }
 
+    /// <summary>A table row as the reference lays it out: from column 1, "%-40s %10d%7.1f %8s".</summary>
     private static string Row(string name, long total, string percent, long rate) =>
-        $"{name,-40} {total,10}{percent,7} {rate,8}";
+        $" {name,-40} {total,10}{percent,7} {rate,8}";
 
-    private static string TotalRow(long total, long rate) => $"{"Total",-40} {total,10}        {rate,8}";
+    private static string TotalRow(long total, long rate) => $" {"Total",-40} {total,10}        {rate,8}";
 
     [Fact]
     public void ShowsTheReferenceLayoutSortedByRateThenTotal()
@@ -60,17 +61,19 @@ public class ScreenTests
 
         Assert.Equal("kvm statistics - summary", screen[0]);
         Assert.Equal("", screen[1]);
-        Assert.Equal("Event                                         Total %Total CurAvg/s", screen[2]);
+        Assert.Equal(" Event                                         Total %Total CurAvg/s", screen[2]);
         Assert.Equal(Row("kvm_pio", 600, "60.0", 600), screen[3]);
         Assert.Equal(Row("kvm_exit", 300, "30.0", 300), screen[4]);
         Assert.Equal(Row("kvm_mmio", 100, "10.0", 100), screen[5]);
         Assert.Equal(TotalRow(1000, 1000), screen[6]);
         Assert.Equal("", screen[7]); // kvm_msr has never counted: hidden
         Assert.Equal(TextStyle.Bold, _grid.StyleAt(0, 0));
-        Assert.Equal(TextStyle.Reverse, _grid.StyleAt(2, 0));
-        Assert.Equal(TextStyle.Reverse, _grid.StyleAt(2, 66));
-        Assert.Equal(TextStyle.Bold, _grid.StyleAt(6, 0));
-        Assert.Equal(TextStyle.None, _grid.StyleAt(3, 0));
+        Assert.Equal(TextStyle.None, _grid.StyleAt(2, 0));
+        Assert.Equal(TextStyle.Reverse, _grid.StyleAt(2, 1));
+        Assert.Equal(TextStyle.Reverse, _grid.StyleAt(2, 67));
+        Assert.Equal(TextStyle.None, _grid.StyleAt(6, 0));
+        Assert.Equal(TextStyle.Bold, _grid.StyleAt(6, 1));
+        Assert.Equal(TextStyle.None, _grid.StyleAt(3, 1));
 
         // The next interval: the rate follows the new deltas, the totals keep growing.
         _backend.Add("kvm_mmio", 900);
@@ -89,10 +92,10 @@ public class ScreenTests
         app.Refresh();
         _backend.Add("kvm_mmio", 10);
         app.Refresh();
-        Assert.StartsWith("kvm_mmio ", Screen(app)[3]);
+        Assert.StartsWith(" kvm_mmio ", Screen(app)[3]);
         Keys(app, "o");
         app.Refresh();
-        Assert.StartsWith("kvm_pio ", Screen(app)[3]);
+        Assert.StartsWith(" kvm_pio ", Screen(app)[3]);
     }
 
     [Fact]
@@ -112,7 +115,7 @@ public class ScreenTests
         Assert.Equal(Row("  kvm_exit(HLT)", 300, "75.0", 300), screen[4]);
         Assert.Equal(Row("  kvm_exit(IO_INSTRUCTION)", 100, "25.0", 100), screen[5]);
         Assert.Equal(Row("kvm_pio", 100, "20.0", 100), screen[6]);
-        Assert.StartsWith("Total                                           500", screen[7]);
+        Assert.StartsWith(" Total                                           500", screen[7]);
 
         Keys(app, "x");
         app.Refresh();
@@ -142,7 +145,7 @@ public class ScreenTests
         app.Refresh();
         screen = Screen(app);
         Assert.Equal("                 regex filter: kvm_p", screen[1]);
-        Assert.StartsWith("kvm_pio ", screen[3]);
+        Assert.StartsWith(" kvm_pio ", screen[3]);
     }
 
     [Fact]
@@ -294,11 +297,11 @@ public class ScreenTests
         _grid.Resize(4, 30);
         app.Draw(_grid);
         Assert.Equal("Terminal too small (30x4): kvm", _grid.RowText(0));
-        Assert.Equal("_stat needs at least 67x6.", _grid.RowText(1));
+        Assert.Equal("_stat needs at least 68x6.", _grid.RowText(1));
         _grid.Resize(24, 80);
         app.Draw(_grid);
         Assert.Equal("kvm statistics - summary", _grid.RowText(0));
-        Assert.StartsWith("kvm_pio", _grid.RowText(3));
+        Assert.StartsWith(" kvm_pio", _grid.RowText(3));
     }
 
     [Fact]
@@ -339,16 +342,17 @@ public class ScreenTests
         app.Refresh();
         string[] screen = Screen(app);
         Assert.Equal("kvm statistics - per guest", screen[0]);
-        Assert.StartsWith("Guest Name [pid]", screen[2]);
+        Assert.StartsWith(" Guest Name [pid]", screen[2]);
         Assert.Equal(Row("web [10]", 300, "75.0", 300), screen[3]);
         Assert.Equal(Row("db [20]", 100, "25.0", 100), screen[4]);
-        Assert.StartsWith("Total                                           400", screen[5]);
-        Assert.Equal(TextStyle.Reverse, _grid.StyleAt(3, 0));
+        Assert.StartsWith(" Total                                           400", screen[5]);
+        Assert.Equal(TextStyle.Reverse, _grid.StyleAt(3, 1));
+        Assert.Equal(TextStyle.None, _grid.StyleAt(3, 0));
 
         app.OnKey(new Key(KeyKind.Down));
         Screen(app);
-        Assert.Equal(TextStyle.Reverse, _grid.StyleAt(4, 0));
-        Assert.Equal(TextStyle.None, _grid.StyleAt(3, 0));
+        Assert.Equal(TextStyle.Reverse, _grid.StyleAt(4, 1));
+        Assert.Equal(TextStyle.None, _grid.StyleAt(3, 1));
         app.OnKey(new Key(KeyKind.Enter));
         Assert.False(app.ShowsGuests);
         Assert.Equal(20, app.Pid);
@@ -371,7 +375,7 @@ public class ScreenTests
         app.OnKey(new Key(KeyKind.Escape));
         Keys(app, "b");
         app.Refresh();
-        Assert.StartsWith(@"x\e]0;owned\x07\e[2J\u202e [66]", Screen(app)[3]);
+        Assert.StartsWith(@" x\e]0;owned\x07\e[2J\u202e [66]", Screen(app)[3]);
         for (int row = 0; row < _grid.Rows; row++)
             Assert.DoesNotContain(_grid.RowChars(row).ToArray(), c => char.IsControl(c) || c == '\u202e');
     }

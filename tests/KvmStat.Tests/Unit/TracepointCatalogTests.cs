@@ -76,6 +76,61 @@ public class TracepointCatalogTests
         Assert.Equal("reason==6", Assert.Single(fields, f => f.Name == "kvm_userspace_exit(MMIO)").Filter);
     }
 
+    /// <summary>
+    /// The kernel emits exit reasons its own print format does not list (this host's stops at 30):
+    /// the built-in uapi table adds them, and one more child takes any other value, so that the
+    /// children always add up to their parent.
+    /// </summary>
+    [Fact]
+    public void ChildrenAreTheKernelsListTheUapiTableAndOneForAnyOtherValue()
+    {
+        using var fixture = new FixtureRoot();
+        // The kernel's list without HLT (5), and a name of its own for 6.
+        string format = FixtureRoot.TestData("kvm_userspace_exit.format")
+            .Replace("{ 5, \"KVM_EXIT_\" \"HLT\" }, ", "")
+            .Replace("{ 6, \"KVM_EXIT_\" \"MMIO\" }", "{ 6, \"KVM_EXIT_\" \"MMIO_ACCESS\" }");
+        fixture.AddTracepoint("kvm_userspace_exit", 42, format);
+        IReadOnlyList<TracepointField> children = [.. Discover(fixture, ExitReasonSet.Unknown).Where(f => f.IsChild)];
+
+        Assert.Equal("reason==5", Assert.Single(children, f => f.Name == "kvm_userspace_exit(HLT)").Filter);
+        Assert.Equal(5, Assert.Single(children, f => f.Name == "kvm_userspace_exit(HLT)").ReasonValue);
+        Assert.Equal("reason==6", Assert.Single(children, f => f.Name == "kvm_userspace_exit(MMIO_ACCESS)").Filter);
+        Assert.DoesNotContain(children, f => f.Name == "kvm_userspace_exit(MMIO)");
+        Assert.Single(children, f => f.Name == "kvm_userspace_exit(NOTIFY)");
+        // One child per value 0..40 of the uapi table, then the one for everything else.
+        long[] values = [.. children.Where(f => f.ReasonValue is not null).Select(f => f.ReasonValue!.Value)];
+        Assert.Equal(Enumerable.Range(0, 41).Select(v => (long)v), values.Order());
+        TracepointField other = children[^1];
+        Assert.Equal("kvm_userspace_exit(OTHER)", other.Name);
+        Assert.Null(other.ReasonValue);
+        Assert.Equal(string.Join("&&", values.Select(v => $"reason!={v}")), other.Filter);
+        Assert.Equal(children.Count, children.Select(f => f.Name).Distinct().Count());
+    }
+
+    /// <summary>The built-in table against the exit reasons the installed uapi header defines.</summary>
+    [Fact]
+    public void TheBuiltInUserspaceReasonsAreTheUapiHeadersOwn()
+    {
+        Assert.SkipUnless(File.Exists("/usr/bin/gcc") && File.Exists("/usr/include/linux/kvm.h"), "gcc and the kernel's uapi headers are not installed (./test.sh installs them)");
+        var info = new System.Diagnostics.ProcessStartInfo("gcc") { RedirectStandardOutput = true, RedirectStandardInput = true };
+        foreach (string argument in new[] { "-dM", "-E", "-include", "linux/kvm.h", "-" })
+            info.ArgumentList.Add(argument);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        process.StandardInput.Close();
+        string macros = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        Assert.Equal(0, process.ExitCode);
+        // KVM_EXIT_IO_IN/OUT, KVM_EXIT_HYPERV_* and KVM_EXIT_XEN_HCALL are codes inside one exit, not exit reasons.
+        string[] subCodes = ["IO_IN", "IO_OUT", "HYPERV_SYNIC", "HYPERV_HCALL", "HYPERV_SYNDBG", "XEN_HCALL"];
+        var defined = System.Text.RegularExpressions.Regex.Matches(macros, @"^#define KVM_EXIT_(\w+) (\d+)$", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => (Name: m.Groups[1].Value, Value: long.Parse(m.Groups[2].Value)))
+            .Where(d => !subCodes.Contains(d.Name))
+            .ToList();
+        Assert.True(defined.Count >= 31, "the header defines fewer exit reasons than expected");
+        foreach ((string name, long value) in defined)
+            Assert.Contains(new SymbolicEntry(value, name), BuiltinExitReasons.Userspace);
+    }
+
     [Fact]
     public void DetectsTheVendorFromTheLoadedModuleBeforeCpuFlags()
     {

@@ -54,14 +54,19 @@ internal static class BuiltinExitReasons
         (0x33, "SOFTSTP_HYP"), (0x34, "WATCHPT"), (0x35, "WATCHPT_HYP"), (0x38, "BKPT32"),
         (0x3A, "VECTOR32"), (0x3C, "BRK64"));
 
-    // KVM_EXIT_* from include/uapi/linux/kvm.h.
+    // KVM_EXIT_* from include/uapi/linux/kvm.h (a test checks them against the installed header).
+    // Kernels emit reasons their own tracepoint's print format does not list (it stops at 30 on
+    // 6.x kernels), so this table is always merged in.
     internal static readonly IReadOnlyList<SymbolicEntry> Userspace = Table(
         (0, "UNKNOWN"), (1, "EXCEPTION"), (2, "IO"), (3, "HYPERCALL"), (4, "DEBUG"), (5, "HLT"),
         (6, "MMIO"), (7, "IRQ_WINDOW_OPEN"), (8, "SHUTDOWN"), (9, "FAIL_ENTRY"), (10, "INTR"),
         (11, "SET_TPR"), (12, "TPR_ACCESS"), (13, "S390_SIEIC"), (14, "S390_RESET"), (15, "DCR"),
         (16, "NMI"), (17, "INTERNAL_ERROR"), (18, "OSI"), (19, "PAPR_HCALL"), (20, "S390_UCONTROL"),
         (21, "WATCHDOG"), (22, "S390_TSCH"), (23, "EPR"), (24, "SYSTEM_EVENT"), (25, "S390_STSI"),
-        (26, "IOAPIC_EOI"), (27, "HYPERV"), (28, "ARM_NISV"), (29, "X86_RDMSR"), (30, "X86_WRMSR"));
+        (26, "IOAPIC_EOI"), (27, "HYPERV"), (28, "ARM_NISV"), (29, "X86_RDMSR"), (30, "X86_WRMSR"),
+        (31, "DIRTY_RING_FULL"), (32, "AP_RESET_HOLD"), (33, "X86_BUS_LOCK"), (34, "XEN"),
+        (35, "RISCV_SBI"), (36, "RISCV_CSR"), (37, "NOTIFY"), (38, "LOONGARCH_IOCSR"),
+        (39, "MEMORY_FAULT"), (40, "TDX"));
 
     private static SymbolicEntry[] Table(params (long Value, string Name)[] entries) =>
         Array.ConvertAll(entries, e => new SymbolicEntry(e.Value, e.Name));

@@ -28,47 +28,67 @@ internal static class TracepointCatalog
         return fields;
     }
 
-    /// <summary>The child fields of one tracepoint, from its format (or built-in names when that fails).</summary>
+    /// <summary>The child that counts every reason neither table names: the children always add up to their parent.</summary>
+    internal const string OtherReasons = "OTHER";
+
+    /// <summary>
+    /// The child fields of one tracepoint: one per exit reason of the running kernel's own table
+    /// (its format's print fmt), and of the built-in uapi table for reasons that list lacks (the
+    /// kernel emits more than its print format names), then one for any other value.
+    /// </summary>
     internal static IReadOnlyList<TracepointField> Children(string tracepoint, TraceFormat? format, ExitReasonSet exitReasons)
     {
-        (string field, IReadOnlyList<SymbolicEntry>? entries) = tracepoint == KvmUserspaceExit
-            ? ("reason", FromFormat(format, "reason", 0) ?? BuiltinExitReasons.Userspace)
-            : ExitTable(format, exitReasons);
-        if (entries is null)
+        (string field, IReadOnlyList<SymbolicEntry>? kernel, IReadOnlyList<SymbolicEntry>? builtin) = tracepoint == KvmUserspaceExit
+            ? ("reason", FromFormat(format, "reason", 0), BuiltinExitReasons.Userspace)
+            : ExitTables(format, exitReasons);
+        if (kernel is null && builtin is null)
             return [];
 
-        TraceField? traceField = format?.FindField(field);
-        string prefix = CommonPrefix(entries);
-        var children = new List<TracepointField>(entries.Count);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (SymbolicEntry entry in entries)
+        // The kernel's names first; the built-in table adds the values the kernel's list lacks.
+        var reasons = new List<(long Value, string Name)>();
+        var values = new HashSet<long>();
+        foreach (IReadOnlyList<SymbolicEntry>? table in new[] { kernel, builtin })
         {
-            string reason = NormalizeName(entry.Name[prefix.Length..]);
-            if (reason.Length == 0)
+            if (table is null)
                 continue;
-            if (!seen.Add(reason))
-                reason = reason + "_" + entry.Value.ToString(CultureInfo.InvariantCulture);
-            string filter = field + "==" + FilterValue(entry.Value, traceField).ToString(CultureInfo.InvariantCulture);
-            children.Add(new TracepointField($"{tracepoint}({reason})", tracepoint, filter, tracepoint));
+            string prefix = CommonPrefix(table);
+            foreach (SymbolicEntry entry in table)
+            {
+                string name = NormalizeName(entry.Name[prefix.Length..]);
+                if (name.Length > 0 && values.Add(entry.Value))
+                    reasons.Add((entry.Value, name));
+            }
         }
+
+        TraceField? traceField = format?.FindField(field);
+        var children = new List<TracepointField>(reasons.Count + 1);
+        var seen = new HashSet<string>(StringComparer.Ordinal) { OtherReasons };
+        foreach ((long value, string name) in reasons)
+        {
+            string reason = seen.Add(name) ? name : name + "_" + value.ToString(CultureInfo.InvariantCulture);
+            string filter = field + "==" + FilterValue(value, traceField).ToString(CultureInfo.InvariantCulture);
+            children.Add(new TracepointField($"{tracepoint}({reason})", tracepoint, filter, tracepoint) { ReasonField = field, ReasonValue = value });
+        }
+        string others = string.Join("&&", reasons.Select(r => field + "!=" + FilterValue(r.Value, traceField).ToString(CultureInfo.InvariantCulture)));
+        children.Add(new TracepointField($"{tracepoint}({OtherReasons})", tracepoint, others, tracepoint) { ReasonField = field });
         return children;
     }
 
-    private static (string Field, IReadOnlyList<SymbolicEntry>? Entries) ExitTable(TraceFormat? format, ExitReasonSet set)
+    /// <summary>kvm_exit's field and tables (the kernel's and the built-in one) for this host's exit-reason encoding.</summary>
+    private static (string Field, IReadOnlyList<SymbolicEntry>? Kernel, IReadOnlyList<SymbolicEntry>? Builtin) ExitTables(TraceFormat? format, ExitReasonSet set)
     {
         switch (set)
         {
             case ExitReasonSet.AArch64:
-                return ("esr_ec", FromFormat(format, "esr_ec", 0) ?? BuiltinExitReasons.AArch64);
+                return ("esr_ec", FromFormat(format, "esr_ec", 0), BuiltinExitReasons.AArch64);
             case ExitReasonSet.Vmx:
             case ExitReasonSet.Svm:
                 // x86 prints "(REC->isa == 1) ? VMX table : SVM table"; without the isa test there is one table.
                 bool twoTables = format is not null && format.PrintFormat.Contains("isa == 1", StringComparison.Ordinal);
                 int ordinal = set == ExitReasonSet.Svm && twoTables ? 1 : 0;
-                IReadOnlyList<SymbolicEntry>? parsed = FromFormat(format, "exit_reason", ordinal);
-                return ("exit_reason", parsed ?? (set == ExitReasonSet.Vmx ? BuiltinExitReasons.Vmx : BuiltinExitReasons.Svm));
+                return ("exit_reason", FromFormat(format, "exit_reason", ordinal), set == ExitReasonSet.Vmx ? BuiltinExitReasons.Vmx : BuiltinExitReasons.Svm);
             default:
-                return ("exit_reason", null);
+                return ("exit_reason", null, null);
         }
     }
 

@@ -7,4 +7,10 @@ namespace KvmStat.Sources.Tracing;
 internal sealed record TracepointField(string Name, string Tracepoint, string? Filter, string? Parent)
 {
     internal bool IsChild => Parent is not null;
+
+    /// <summary>For a child: the record field that holds the reason ("reason", "exit_reason", "esr_ec").</summary>
+    internal string? ReasonField { get; init; }
+
+    /// <summary>For a child: the reason it counts; null for the child that counts every other reason.</summary>
+    internal long? ReasonValue { get; init; }
 }
