@@ -23,6 +23,7 @@ internal static partial class Interop
         internal required int O_DIRECTORY { get; init; }
         internal required int O_CLOEXEC { get; init; }
         internal required int O_PATH { get; init; }
+        internal required int AT_FDCWD { get; init; }
 
         internal required long SYS_perf_event_open { get; init; }
         internal required long SYS_bpf { get; init; }
@@ -83,7 +84,7 @@ internal static partial class Interop
     internal static readonly AbiTable X64 = new()
     {
         Name = "x86_64",
-        O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_APPEND = 0x400, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000, O_PATH = 0x200000,
+        O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_APPEND = 0x400, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, AT_FDCWD = -100,
         SYS_perf_event_open = 298, SYS_bpf = 321, SYS_close_range = 436, SYS_pidfd_open = 434, SYS_pidfd_getfd = 438,
         PERF_TYPE_TRACEPOINT = 2, PERF_FORMAT_GROUP = 8, PERF_FLAG_FD_CLOEXEC = 8,
         PERF_EVENT_IOC_ENABLE = 0x2400, PERF_EVENT_IOC_SET_FILTER = 0x40082406, PERF_EVENT_IOC_SET_BPF = 0x40042408, PERF_IOC_FLAG_GROUP = 1,

@@ -12,15 +12,15 @@ public class DebugfsSourceTests
     /// <summary>Root reads every file; kernel lockdown is simulated by failing chosen names with EPERM.</summary>
     private sealed class LockedDown(params string[] names) : StatFileReader
     {
-        internal override int TryReadInt64(byte[] pathZ, out long value)
+        internal override int TryReadInt64(int directory, byte[] nameZ, out long value)
         {
-            string path = Encoding.UTF8.GetString(pathZ, 0, pathZ.Length - 1);
+            string path = Encoding.UTF8.GetString(nameZ, 0, nameZ.Length - 1);
             if (names.Contains(Path.GetFileName(path)))
             {
                 value = 0;
                 return Interop.Errno.EPERM;
             }
-            return base.TryReadInt64(pathZ, out value);
+            return base.TryReadInt64(directory, nameZ, out value);
         }
     }
 

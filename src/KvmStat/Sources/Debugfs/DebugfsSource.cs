@@ -27,6 +27,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
     private readonly List<long> _wanted = new(16);
     private readonly Func<long, VmFolder?> _open;
     private readonly Action<VmFolder> _retire;
+    private readonly FolderReaders _folderReaders;
     private bool _started;
 
     internal DebugfsSource(
@@ -54,7 +55,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         int lockErrno = 0;
         foreach (StatField field in selection.Select(available, f => f.Name, f => f.Parent))
         {
-            int errno = _reader.TryReadInt64(Interop.NulTerminated(Path.Join(_kvmDir, field.Name)), out _);
+            int errno = _reader.TryReadInt64(Interop.Abi.AT_FDCWD, Interop.NulTerminated(Path.Join(_kvmDir, field.Name)), out _);
             if (errno is Interop.Errno.EPERM or Interop.Errno.EACCES)
             {
                 locked.Add(field.Name);
@@ -67,8 +68,9 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         }
         _fields = [.. readable];
         _retired = new long[_fields.Length];
-        _open = OpenFolder;
+        _open = key => new VmFolder(key, Path.Join(_kvmDir, $"{key >> 32}-{key & 0xffffffff}"), _fields.Length);
         _retire = folder => folder.AddTo(_retired, _fields, countersOnly: true);
+        _folderReaders = new FolderReaders(_reader, [.. _fields.Select(f => Interop.NulTerminated(f.Name))]);
         _pool = new VmReadingPool(_fields.Length);
         LockedFields = locked;
 
@@ -131,26 +133,20 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
 
     public void Read(Span<long> values)
     {
-        SyncFolders();
-        for (int i = 0; i < _fields.Length; i++)
-            values[i] = _retired[i];
+        Refresh();
+        _retired.CopyTo(values);
         foreach (VmFolder folder in _folders)
-        {
-            folder.Read(_reader);
             folder.AddTo(values, _fields);
-        }
-        _started = true;
     }
 
     /// <summary>Per-VM values: the folders of one pid summed (a VM process may hold several VMs).</summary>
     public void Read(List<VmReading> readings)
     {
-        SyncFolders();
+        Refresh();
         _pool.Recycle(readings);
         foreach (VmFolder folder in _folders)
         {
             int pid = (int)(folder.Key >> 32);
-            folder.Read(_reader);
             if (readings.Count == 0 || readings[^1].Pid != pid)
             {
                 VmReading reading = _pool.Take(pid);
@@ -158,6 +154,24 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
                 readings.Add(reading);
             }
             folder.AddTo(readings[^1].Values, _fields);
+        }
+    }
+
+    /// <summary>Follows the folders that come and go, then reads every one of them once.</summary>
+    private void Refresh()
+    {
+        SyncFolders();
+        _folderReaders.ReadAll(_folders);
+        foreach (VmFolder folder in _folders)
+        {
+            if (!folder.IsNew)
+                continue;
+            // VMs that exist when the tool starts count from now (unless -i); later ones from their start.
+            if (_started || _includePast)
+                folder.ClearBaseline();
+            else
+                folder.SetBaselineToCurrent();
+            folder.IsNew = false;
         }
         _started = true;
     }
@@ -178,64 +192,5 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
 
     private static long KeyOf(VmFolder folder) => folder.Key;
 
-    private VmFolder OpenFolder(long key)
-    {
-        var folder = new VmFolder(key, _kvmDir, _fields);
-        // VMs that exist when the tool starts count from now (unless -i); later ones from their start.
-        folder.Read(_reader);
-        if (_started || _includePast)
-            folder.ClearBaseline();
-        else
-            folder.SetBaselineToCurrent();
-        return folder;
-    }
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class VmFolder
-    {
-        private readonly byte[][] _paths;
-        private readonly long[] _current;
-        private readonly long[] _baseline;
-
-        internal VmFolder(long key, string kvmDir, StatField[] fields)
-        {
-            Key = key;
-            string folder = Path.Join(kvmDir, $"{key >> 32}-{key & 0xffffffff}");
-            _paths = new byte[fields.Length][];
-            for (int i = 0; i < fields.Length; i++)
-                _paths[i] = Interop.NulTerminated(Path.Join(folder, fields[i].Name));
-            _current = new long[fields.Length];
-            _baseline = new long[fields.Length];
-        }
-
-        internal long Key { get; }
-
-        internal void Read(StatFileReader reader)
-        {
-            for (int i = 0; i < _paths.Length; i++)
-            {
-                // A file that vanished with its VM keeps its last value until the folder is retired.
-                if (reader.TryReadInt64(_paths[i], out long value) == 0)
-                    _current[i] = value;
-            }
-        }
-
-        internal void SetBaselineToCurrent() => _current.CopyTo(_baseline, 0);
-
-        internal void ClearBaseline() => Array.Clear(_baseline);
-
-        internal void AddTo(Span<long> values, StatField[] fields, bool countersOnly = false)
-        {
-            for (int i = 0; i < _current.Length; i++)
-            {
-                if (fields[i].Kind == StatKind.Counter)
-                    values[i] += _current[i] - _baseline[i];
-                else if (!countersOnly)
-                    values[i] += _current[i];
-            }
-        }
-    }
+    public void Dispose() => _folderReaders.Dispose();
 }

@@ -3,26 +3,29 @@ using System.Buffers.Text;
 namespace KvmStat.Sources.Debugfs;
 
 /// <summary>
-/// Reads one decimal number from a small kernel file (open, read, close) without allocating.
-/// Descriptors are not kept open: an open KVM debugfs file holds its VM alive after it exits.
-/// Tests override it to produce errors root cannot otherwise see (EPERM under lockdown).
+/// Reads one decimal number from a small kernel file (open, read, close) without allocating, from
+/// any thread at once. Descriptors are not kept open: an open KVM debugfs file holds its VM alive
+/// after it exits. Tests override it to produce errors root cannot otherwise see (EPERM under lockdown).
 /// </summary>
 internal class StatFileReader
 {
-    private readonly byte[] _buffer = new byte[32];
-
-    /// <summary>Returns 0 and the value, or an errno (EINVAL for text that is not a number).</summary>
-    internal virtual int TryReadInt64(byte[] pathZ, out long value)
+    /// <summary>
+    /// The number in <paramref name="nameZ"/> (NUL-terminated), relative to the open folder
+    /// <paramref name="directory"/> (or AT_FDCWD). Returns 0 and the value, or an errno (EINVAL for
+    /// text that is not a number).
+    /// </summary>
+    internal virtual int TryReadInt64(int directory, byte[] nameZ, out long value)
     {
         value = 0;
-        int fd = Interop.Libc.Open(pathZ, Interop.Abi.O_RDONLY | Interop.Abi.O_CLOEXEC);
+        int fd = Interop.Libc.OpenAt(directory, nameZ, Interop.Abi.O_RDONLY | Interop.Abi.O_CLOEXEC);
         if (fd < 0)
             return -fd;
-        nint n = Interop.Libc.ReadRetrying(fd, _buffer);
+        Span<byte> buffer = stackalloc byte[32];
+        nint n = Interop.Libc.ReadRetrying(fd, buffer);
         _ = Interop.Libc.Close(fd);
         if (n < 0)
             return (int)-n;
-        ReadOnlySpan<byte> text = _buffer.AsSpan(0, (int)n).TrimEnd("\n "u8);
+        ReadOnlySpan<byte> text = buffer[..(int)n].TrimEnd("\n "u8);
         if (Utf8Parser.TryParse(text, out ulong unsigned, out int consumed) && consumed == text.Length)
         {
             value = unchecked((long)unsigned);

@@ -1,0 +1,63 @@
+using KvmStat.Sources;
+
+namespace KvmStat.Sources.Debugfs;
+
+/// <summary>
+/// One VM's debugfs folder (PID-FD): the last value of each selected statistic, and the baseline
+/// its counters count from. Reading opens the folder, then each file relative to it.
+/// </summary>
+internal sealed class VmFolder
+{
+    private readonly byte[] _pathZ;
+    private readonly long[] _current;
+    private readonly long[] _baseline;
+
+    internal VmFolder(long key, string path, int fieldCount)
+    {
+        Key = key;
+        _pathZ = Interop.NulTerminated(path);
+        _current = new long[fieldCount];
+        _baseline = new long[fieldCount];
+    }
+
+    /// <summary>pid &lt;&lt; 32 | fd, as <see cref="Guests.VmFolderName.Parse"/> gives it.</summary>
+    internal long Key { get; }
+
+    /// <summary>Seen for the first time at this refresh: its baseline is set once it has been read.</summary>
+    internal bool IsNew { get; set; } = true;
+
+    /// <summary>Reads every file; one that cannot be read (the VM went away) keeps its last value.</summary>
+    internal void Read(StatFileReader reader, byte[][] namesZ)
+    {
+        int directory = Interop.Libc.Open(_pathZ, Interop.Abi.O_PATH | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
+        if (directory < 0)
+            return;
+        try
+        {
+            for (int i = 0; i < namesZ.Length; i++)
+            {
+                if (reader.TryReadInt64(directory, namesZ[i], out long value) == 0)
+                    _current[i] = value;
+            }
+        }
+        finally
+        {
+            _ = Interop.Libc.Close(directory);
+        }
+    }
+
+    internal void SetBaselineToCurrent() => _current.CopyTo(_baseline, 0);
+
+    internal void ClearBaseline() => Array.Clear(_baseline);
+
+    internal void AddTo(Span<long> values, StatField[] fields, bool countersOnly = false)
+    {
+        for (int i = 0; i < _current.Length; i++)
+        {
+            if (fields[i].Kind == StatKind.Counter)
+                values[i] += _current[i] - _baseline[i];
+            else if (!countersOnly)
+                values[i] += _current[i];
+        }
+    }
+}
