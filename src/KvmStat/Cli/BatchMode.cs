@@ -9,7 +9,7 @@ internal static class BatchMode
     internal static int Run(Session session, Reporter reporter, TextWriter output)
     {
         using OutputSink sink = OutputSink.Stdout(output);
-        using Sampler sampler = session.OpenSampler();
+        Sampler sampler = session.OpenSampler();
         using var signals = new Signals(handleHangup: false);
         IStatsRenderer renderer = session.Options.Format == OutputFormat.Json
             ? new JsonRenderer(sink, skipZeroRecords: false)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using KvmStat.Guests;
 using KvmStat.Sources;
@@ -128,6 +127,7 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         {
             var source = TracepointSource.ForAllCpus(set, OnlineCpus.Read(paths));
             long[] values = new long[3];
+            // Counting for a while is the check itself: the process has nothing else to do meanwhile.
             Thread.Sleep(duration);
             source.Read(values);
             string counts = string.Create(CultureInfo.InvariantCulture,
@@ -167,14 +167,14 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         }
     }
 
-    private static string DescribeQmp(string socket)
+    private string DescribeQmp(string socket)
     {
-        var clock = Stopwatch.StartNew();
+        long started = time.GetTimestamp();
         try
         {
             using QmpConnection connection = QmpConnection.Open(socket);
             string pauses = connection.Version < new Version(8, 1) ? ", each query-stats briefly interrupts the vCPUs" : "";
-            return $"QMP {socket} (QEMU {connection.Version.ToString(3)}{pauses}; answered in {clock.Elapsed.TotalMilliseconds:0} ms)";
+            return $"QMP {socket} (QEMU {connection.Version.ToString(3)}{pauses}; answered in {time.GetElapsedTime(started).TotalMilliseconds:0} ms)";
         }
         catch (KvmStatException e)
         {

@@ -15,7 +15,7 @@ internal static class LogMode
         Options options = session.Options;
         // The log file is opened before the counters, so a bad path fails fast.
         using OutputSink sink = options.LogFile is string file ? OutputSink.AppendTo(file) : OutputSink.Stdout(output);
-        using Sampler sampler = session.OpenSampler();
+        Sampler sampler = session.OpenSampler();
         using var signals = new Signals(handleHangup: options.LogFile is not null);
         IStatsRenderer renderer = options.Format switch
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text;
+using KvmStat.Tui;
 
 namespace KvmStat.Cli;
 
@@ -39,22 +40,10 @@ internal static class ManPage
         }
 
         man.Append(".SH INTERACTIVE COMMANDS\n");
-        bool inCommands = false;
-        foreach (string line in (root.Description ?? "").Split('\n'))
-        {
-            if (line.TrimStart().StartsWith("Interactive commands", StringComparison.Ordinal))
-            {
-                inCommands = true;
-                continue;
-            }
-            if (!inCommands || line.Trim().Length == 0)
-                continue;
-            string trimmed = line.Trim();
-            if (trimmed.Length > 1 && trimmed[1] == ' ')
-                man.Append(".TP\n\\fB").Append(trimmed[0]).Append("\\fR\n").Append(Escape(trimmed[1..].Trim())).Append('\n');
-            else
-                man.Append(".PP\n").Append(Escape(trimmed)).Append('\n');
-        }
+        foreach ((char key, string meaning) in InteractiveCommands.Keys)
+            man.Append(".TP\n\\fB").Append(key).Append("\\fR\n").Append(Escape(meaning)).Append('\n');
+        man.Append(".PP\n").Append(Escape(InteractiveCommands.OtherKeys)).Append(".\n");
+        man.Append(".PP\n").Append(Escape(InteractiveCommands.GuestView)).Append('\n');
 
         man.Append("""
             .SH SIGNALS

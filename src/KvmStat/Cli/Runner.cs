@@ -1,6 +1,5 @@
 using System.CommandLine;
 using KvmStat.Host;
-using KvmStat.Sources.Tracing;
 
 namespace KvmStat.Cli;
 
@@ -32,10 +31,8 @@ internal static class Runner
                 return new Doctor(paths, output, time).Run(TimeSpan.FromSeconds(1));
         }
 
-        // The perf descriptors' owner comes before everything that opens counters, so it is
-        // disposed after them: it then hands whatever is still open to a closing child.
-        using var counters = new CounterDescriptors(reporter.VerboseOrNull);
-        Session session = Session.Resolve(options, paths, reporter, counters, time);
+        // The session owns everything that counts; its end hands the counters to a closing child.
+        using Session session = Session.Resolve(options, paths, reporter, time);
         return options.Mode switch
         {
             RunMode.ListFields => ListFields(session, output),

@@ -9,7 +9,7 @@ internal static class ServeMode
     internal static int Run(Session session, Reporter reporter)
     {
         IPEndPoint endpoint = ListenAddress.Parse(session.Options.ServeAddress);
-        using MetricsSampler sampler = session.OpenMetricsSampler();
+        MetricsSampler sampler = session.OpenMetricsSampler();
         using var server = new MetricsServer(endpoint, sampler);
         try
         {

@@ -9,16 +9,23 @@ namespace KvmStat.Cli;
 /// <summary>
 /// What every counting mode starts from, set up once from the options: the VM (if any), the
 /// source factory, and the guest finder. Environment problems surface here as plain errors.
+/// It owns what counts: the samplers it hands out and the perf descriptors under them. Its end
+/// (Dispose) keeps the order that spares the user the kernel's grace periods: no more closing in
+/// the background, then the samplers still open, then the hand-off of every descriptor left.
 /// </summary>
-internal sealed class Session
+internal sealed class Session : IDisposable
 {
-    private Session(Options options, SourceFactory factory, GuestFinder guests, WatchedVm? vm, TimeProvider time)
+    private readonly CounterDescriptors _counters;
+    private readonly HashSet<IDisposable> _open = new(ReferenceEqualityComparer.Instance);
+
+    private Session(Options options, SourceFactory factory, GuestFinder guests, WatchedVm? vm, TimeProvider time, CounterDescriptors counters)
     {
         Options = options;
         Factory = factory;
         Guests = guests;
         Vm = vm;
         Time = time;
+        _counters = counters;
     }
 
     internal Options Options { get; }
@@ -34,13 +41,37 @@ internal sealed class Session
 
     internal TimeProvider Time { get; }
 
-    /// <param name="counters">Owns the perf descriptors the sources open (created before the session, disposed after it).</param>
-    internal static Session Resolve(Options options, HostPaths paths, Reporter reporter, CounterDescriptors counters, TimeProvider time)
+    internal static Session Resolve(Options options, HostPaths paths, Reporter reporter, TimeProvider time)
     {
         var guests = new GuestFinder(paths);
         (int pid, string? name) = ResolveVm(options, guests);
+        var counters = new CounterDescriptors(reporter.VerboseOrNull);
         var factory = new SourceFactory(options, paths, reporter, counters, time);
-        return new Session(options, factory, guests, pid > 0 ? new WatchedVm(pid, name ?? "") : null, time);
+        return new Session(options, factory, guests, pid > 0 ? new WatchedVm(pid, name ?? "") : null, time, counters);
+    }
+
+    /// <summary>Keeps what was opened until it is closed, or until the session ends.</summary>
+    internal T Own<T>(T opened)
+        where T : IDisposable
+    {
+        _open.Add(opened);
+        return opened;
+    }
+
+    /// <summary>Closes something of the session's while it runs (the screen replaced it): its counters close in the background.</summary>
+    internal void Close(IDisposable opened)
+    {
+        if (_open.Remove(opened))
+            opened.Dispose();
+    }
+
+    public void Dispose()
+    {
+        _counters.EndRun();
+        foreach (IDisposable opened in _open)
+            opened.Dispose();
+        _open.Clear();
+        _counters.Dispose();
     }
 
     /// <summary>The non-interactive modes show what -f selects, children included.</summary>
@@ -58,7 +89,7 @@ internal sealed class Session
             GuestStats? perGuest = Options.Format == OutputFormat.Json && Pid == 0
                 ? new GuestStats(Factory.OpenPerVm(Selection, children: true), Guests.NameOf, Time)
                 : null;
-            return new Sampler(host, perGuest, Vm, Time);
+            return Own(new Sampler(host, perGuest, Vm, Time));
         }
         catch
         {
@@ -78,7 +109,7 @@ internal sealed class Session
         GuestStats? perGuest = Options.UseTracepoints && Pid == 0
             ? new GuestStats(Factory.OpenPerVm(selection), Guests.NameOf, Time)
             : null;
-        return new MetricsSampler(host, perGuest, Factory.OpenBinaryReader(Pid), exported, Guests.NameOf, Time, followVms: perGuest is not null);
+        return Own(new MetricsSampler(host, perGuest, Factory.OpenBinaryReader(Pid), exported, Guests.NameOf, Time, followVms: perGuest is not null));
     }
 
     /// <summary>-p or -g to a pid (0 for all VMs), with plain errors for every way that can fail.</summary>

@@ -11,10 +11,13 @@ internal sealed class TuiBackend(Session session) : ITuiBackend
     {
         StatsCollector host = session.Factory.Open(selection, pid);
         WatchedVm? vm = pid > 0 ? new WatchedVm(pid, session.Guests.NameOf(pid) ?? "") : null;
-        return new Sampler(host, guests: null, vm, session.Time);
+        return session.Own(new Sampler(host, guests: null, vm, session.Time));
     }
 
-    public GuestStats OpenGuestStats(FieldSelection selection) => new(session.Factory.OpenPerVm(selection), session.Guests.NameOf, session.Time);
+    public GuestStats OpenGuestStats(FieldSelection selection) =>
+        session.Own(new GuestStats(session.Factory.OpenPerVm(selection), session.Guests.NameOf, session.Time));
+
+    public void Close(IDisposable opened) => session.Close(opened);
 
     public IReadOnlyList<GuestProcess> ListGuests() => session.Guests.ListGuests();
 

@@ -12,6 +12,12 @@ internal interface ITuiBackend
     /// <summary>Per-VM totals for the 'b' view.</summary>
     GuestStats OpenGuestStats(FieldSelection selection);
 
+    /// <summary>
+    /// Stops what the screen no longer shows (it changed fields or VM). What is open when the
+    /// screen ends belongs to the backend, which closes it at exit.
+    /// </summary>
+    void Close(IDisposable opened);
+
     IReadOnlyList<GuestProcess> ListGuests();
 
     bool IsRunning(int pid);

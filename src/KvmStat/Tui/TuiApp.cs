@@ -10,7 +10,7 @@ namespace KvmStat.Tui;
 /// <see cref="ScreenGrid"/>. <see cref="TuiLoop"/> drives it with real time and a real terminal;
 /// tests drive it directly.
 /// </summary>
-internal sealed partial class TuiApp : IDisposable
+internal sealed partial class TuiApp
 {
     internal const double InitialDelay = 0.25;
     /// <summary>Like the reference, the table (header, rows, Total) starts at column 1; column 0 stays blank.</summary>
@@ -87,9 +87,11 @@ internal sealed partial class TuiApp : IDisposable
 
     private void Reopen()
     {
-        _sampler?.Dispose();
+        if (_sampler is not null)
+            _backend.Close(_sampler);
         _sampler = null;
-        _guests?.Dispose();
+        if (_guests is not null)
+            _backend.Close(_guests);
         _guests = null;
         _error = null;
         try
@@ -254,12 +256,6 @@ internal sealed partial class TuiApp : IDisposable
         if (name.Length > MaxGuestNameLength)
             name = name[..MaxGuestNameLength] + "...";
         return name.Length > 0 ? $"({name})" : "";
-    }
-
-    public void Dispose()
-    {
-        _sampler?.Dispose();
-        _guests?.Dispose();
     }
 
     internal static string FormatDelay(double delay) => delay.ToString("0.0", CultureInfo.InvariantCulture);

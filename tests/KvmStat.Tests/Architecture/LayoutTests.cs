@@ -82,6 +82,41 @@ public partial class LayoutTests
         Assert.True(violations.Count == 0, "dependencies against the layers:\n" + string.Join('\n', violations.Distinct()));
     }
 
+    /// <summary>Folders of the tests that hold what the tests use, not tests of a part of src/.</summary>
+    private static readonly string[] s_testHelperFolders = ["Architecture", "Infrastructure", "TestGuest", "TestRunner"];
+
+    private static readonly string Tests = Path.Join(Repository.Root, "tests", "KvmStat.Tests");
+
+    [Fact]
+    public void TheTestsOfAFileAreInTheFolderOfThatFile()
+    {
+        var misplaced = new List<string>();
+        foreach (string file in Directory.EnumerateFiles(Tests, "*Tests.cs", SearchOption.AllDirectories))
+        {
+            string folder = Path.GetRelativePath(Tests, Path.GetDirectoryName(file)!);
+            if (folder.StartsWith("obj", StringComparison.Ordinal) || folder.StartsWith("bin", StringComparison.Ordinal) ||
+                s_testHelperFolders.Contains(folder.Split('/')[0]))
+                continue;
+            if (folder != "." && !Directory.Exists(Path.Join(Source, folder)))
+                misplaced.Add($"{Path.GetRelativePath(Tests, file)}: src/KvmStat has no folder {folder}");
+        }
+        Assert.True(misplaced.Count == 0, string.Join('\n', misplaced));
+    }
+
+    /// <summary>The mutation-testing build leaves out *EndToEndTests.cs: the published binary holds no mutant.</summary>
+    [Fact]
+    public void OnlyEndToEndTestsRunThePublishedBinary()
+    {
+        string[] offenders = [.. Directory.EnumerateFiles(Tests, "*Tests.cs", SearchOption.AllDirectories)
+            .Where(f => !f.EndsWith("EndToEndTests.cs", StringComparison.Ordinal) && !f.Contains("/obj/", StringComparison.Ordinal) && !f.EndsWith("LayoutTests.cs", StringComparison.Ordinal))
+            .Where(f => UsesThePublishedBinary().IsMatch(File.ReadAllText(f)))
+            .Select(f => Path.GetRelativePath(Tests, f))];
+        Assert.True(offenders.Length == 0, "these run the published binary but are not named *EndToEndTests.cs: " + string.Join(", ", offenders));
+    }
+
+    [GeneratedRegex(@"\b(PublishedBinary|StartTool|RunTool|GuestVm|QemuVm|TmuxPane)\b")]
+    private static partial Regex UsesThePublishedBinary();
+
     private static int LayerOf(string ns)
     {
         for (int i = Layers.Length - 1; i >= 0; i--)

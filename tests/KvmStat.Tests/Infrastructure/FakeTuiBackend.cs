@@ -55,6 +55,8 @@ internal sealed class FakeTuiBackend : ITuiBackend
     public GuestStats OpenGuestStats(FieldSelection selection) =>
         new(new VmSource(this, selection.Select(_catalog, f => f.Name, f => f.Parent).ToArray()), NameOf, new SecondPerSample(Time));
 
+    public void Close(IDisposable opened) => opened.Dispose();
+
     public IReadOnlyList<GuestProcess> ListGuests() => Guests;
 
     public bool IsRunning(int pid) => Running.Contains(pid);

@@ -13,6 +13,12 @@ public sealed class KvmCollection
 
 internal static class Kvm
 {
+    /// <summary>
+    /// KVM's "exits" counts every exit, also those the host causes: the vCPU thread preempted or
+    /// signalled in guest mode, a host interrupt. These statistics bound them.
+    /// </summary>
+    internal const string HostCausedExits = "irq_exits|preemption_other|preemption_reported|request_irq_exits|signal_exits";
+
     /// <summary>These tests may skip only where the host has no KVM at all.</summary>
     internal static void Require() =>
         Assert.SkipUnless(File.Exists("/dev/kvm"), "/dev/kvm is absent: this host cannot run KVM guests");

@@ -49,7 +49,7 @@ public class ScreenTests
     [Fact]
     public void ShowsTheReferenceLayoutSortedByRateThenTotal()
     {
-        using TuiApp app = Start();
+        TuiApp app = Start();
         Assert.Equal("Collecting data...", Screen(app)[4].Trim());
 
         _backend.Add("kvm_exit", 300);
@@ -87,7 +87,7 @@ public class ScreenTests
     [Fact]
     public void OSortsByTotalOnly()
     {
-        using TuiApp app = Start();
+        TuiApp app = Start();
         _backend.Add("kvm_pio", 600);
         app.Refresh();
         _backend.Add("kvm_mmio", 10);
@@ -101,7 +101,7 @@ public class ScreenTests
     [Fact]
     public void XShowsChildrenUnderTheirParentRelativeToIt()
     {
-        using TuiApp app = Start();
+        TuiApp app = Start();
         Assert.All(_backend.Opened[0].Selection.Select(new[] { "kvm_exit(HLT)" }, n => n, _ => "kvm_exit"), _ => Assert.Fail("children opened before x"));
         Keys(app, "x");
         Assert.True(app.ShowsChildren);
@@ -125,7 +125,7 @@ public class ScreenTests
     [Fact]
     public void FPromptShowsTheCurrentRegexAndRejectsBadOnesInPlace()
     {
-        using TuiApp app = Start();
+        TuiApp app = Start();
         Keys(app, "f");
         string[] screen = Screen(app);
         Assert.Equal("Show statistics for events matching a regex.", screen[0]);
@@ -154,7 +154,7 @@ public class ScreenTests
         _backend.Guests.Add(new GuestProcess(4242, "web01"));
         _backend.Running.Add(4242);
         _backend.Running.Add(1);
-        using TuiApp app = Start();
+        TuiApp app = Start();
         Keys(app, "p");
         string[] screen = Screen(app);
         Assert.Equal("Show statistics for specific pid.", screen[0]);
@@ -184,7 +184,7 @@ public class ScreenTests
     {
         _backend.Guests.AddRange([new GuestProcess(10, "a"), new GuestProcess(11, "twin"), new GuestProcess(12, "twin")]);
         _backend.Running.UnionWith([10, 11, 12]);
-        using TuiApp app = Start();
+        TuiApp app = Start();
         Keys(app, "g");
         Assert.Equal("Guest [ENTER or guest]:", Screen(app)[3]);
         Keys(app, "nobody\n");
@@ -201,7 +201,7 @@ public class ScreenTests
     [Fact]
     public void SPromptValidatesTheDelay()
     {
-        using TuiApp app = Start();
+        TuiApp app = Start();
         Keys(app, "s");
         string[] screen = Screen(app);
         Assert.Equal("Set update interval (defaults to 3.0s).", screen[0]);
@@ -223,7 +223,7 @@ public class ScreenTests
     [Fact]
     public void EscapeLeavesAPromptUnchanged()
     {
-        using TuiApp app = Start();
+        TuiApp app = Start();
         Keys(app, "sxyz");
         app.OnKey(new Key(KeyKind.Escape));
         Assert.Equal(3.0, app.Delay);
@@ -233,7 +233,7 @@ public class ScreenTests
     [Fact]
     public void HelpAndAnyKeyBack()
     {
-        using TuiApp app = Start();
+        TuiApp app = Start();
         Keys(app, "h");
         string[] screen = Screen(app);
         Assert.Equal("Interactive commands reference", screen[0]);
@@ -250,7 +250,7 @@ public class ScreenTests
     {
         _backend.Guests.Add(new GuestProcess(7, "vm"));
         _backend.Running.Add(7);
-        using TuiApp app = Start(FieldFilter.Create("kvm_pio"), pid: 7);
+        TuiApp app = Start(FieldFilter.Create("kvm_pio"), pid: 7);
         _backend.Add("kvm_pio", 50);
         app.Refresh();
         Assert.Equal(Row("kvm_pio", 50, "100.0", 50), Screen(app)[3]);
@@ -269,10 +269,10 @@ public class ScreenTests
     [Fact]
     public void QAndCtrlCQuit()
     {
-        using TuiApp app = Start();
+        TuiApp app = Start();
         Keys(app, "q");
         Assert.True(app.QuitRequested);
-        using TuiApp other = Start();
+        TuiApp other = Start();
         other.OnKey(new Key(KeyKind.Interrupt));
         Assert.True(other.QuitRequested);
     }
@@ -280,7 +280,7 @@ public class ScreenTests
     [Fact]
     public void AnyOtherKeyRefreshesAtOnce()
     {
-        using TuiApp app = Start();
+        TuiApp app = Start();
         app.Refresh();
         long due = app.NextRefresh;
         Keys(app, "z");
@@ -291,7 +291,7 @@ public class ScreenTests
     [Fact]
     public void ATinyTerminalSaysSoAndRecovers()
     {
-        using TuiApp app = Start();
+        TuiApp app = Start();
         _backend.Add("kvm_pio", 1);
         app.Refresh();
         _grid.Resize(4, 30);
@@ -309,7 +309,7 @@ public class ScreenTests
     {
         _backend.Guests.Add(new GuestProcess(100, "db"));
         _backend.Running.Add(100);
-        using var app = new TuiApp(_backend, FieldFilter.Default, 100, "db", 3.0, _backend.Time);
+        var app = new TuiApp(_backend, FieldFilter.Default, 100, "db", 3.0, _backend.Time);
         app.Start();
         _backend.Add("kvm_pio", 42);
         app.Refresh();
@@ -334,7 +334,7 @@ public class ScreenTests
         _backend.Running.UnionWith([10, 20]);
         _backend.PerVm[10] = new() { ["kvm_pio"] = 10 };
         _backend.PerVm[20] = new() { ["kvm_pio"] = 20 };
-        using TuiApp app = Start();
+        TuiApp app = Start();
         Keys(app, "b");
         Assert.True(app.ShowsGuests);
         _backend.PerVm[10]["kvm_pio"] = 310;
@@ -366,7 +366,7 @@ public class ScreenTests
         _backend.Guests.Add(new GuestProcess(66, Hostile));
         _backend.Running.Add(66);
         _backend.PerVm[66] = new() { ["kvm_pio"] = 1 };
-        using TuiApp app = Start(pid: 66);
+        TuiApp app = Start(pid: 66);
         string title = Screen(app)[0];
         Assert.Equal(@"kvm statistics - pid 66 (x\e]0;owned\x07\e[2J\u202e)", title);
 
@@ -386,14 +386,14 @@ public class ScreenTests
         string name = new('n', 60);
         _backend.Guests.Add(new GuestProcess(5, name));
         _backend.Running.Add(5);
-        using TuiApp app = Start(pid: 5);
+        TuiApp app = Start(pid: 5);
         Assert.Equal($"kvm statistics - pid 5 ({new string('n', 48)}...)", Screen(app)[0]);
     }
 
     [Fact]
     public void WarningsFromSourcesGoOnTheLastRowNotAcrossTheScreen()
     {
-        using TuiApp app = Start();
+        TuiApp app = Start();
         app.Notice("QEMU 7.2.22 at /run/q.sock makes every vCPU leave the guest\x1b[2J");
         string[] screen = Screen(app);
         Assert.Equal(@"QEMU 7.2.22 at /run/q.sock makes every vCPU leave the guest\e[2J", screen[^1]);
@@ -402,7 +402,7 @@ public class ScreenTests
     [Fact]
     public void NothingMatchingSaysSo()
     {
-        using TuiApp app = Start();
+        TuiApp app = Start();
         app.Refresh();
         Assert.Equal(" No matching events reported yet", Screen(app)[4]);
     }

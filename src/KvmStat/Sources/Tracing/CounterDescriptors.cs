@@ -6,9 +6,10 @@ namespace KvmStat.Sources.Tracing;
 /// Owns the perf descriptors of a run. Closing the last perf event of a tracepoint makes the kernel
 /// wait for an RCU grace period (about 35 ms here, about 3 s for all kvm tracepoints), so no one
 /// waits for a close: descriptors released during the run (the screen changed its fields, a thread
-/// or VM went away) are closed on a background thread, and <see cref="Dispose"/> — the end of the
-/// run, after the sources — hands every one still open to a forked child, which closes them once
-/// this process has gone. Create it before the sources so that it is disposed after them.
+/// or VM went away) are closed on a background thread; at the end of the run <see cref="EndRun"/>
+/// stops that (what the sources release from then on stays open), and <see cref="Dispose"/> hands
+/// every descriptor still open to a forked child, which closes them once this process has gone.
+/// The run's <c>Cli.Session</c> owns it and does the two in that order.
 /// </summary>
 internal sealed class CounterDescriptors : IDisposable
 {
@@ -18,6 +19,7 @@ internal sealed class CounterDescriptors : IDisposable
     private readonly Action<string>? _verbose;
     private Thread? _closer;
     private bool _ended;
+    private bool _handedOff;
 
     /// <param name="verbose">Where to say which process closes the descriptors at exit (--verbose).</param>
     internal CounterDescriptors(Action<string>? verbose = null) => _verbose = verbose;
@@ -38,7 +40,7 @@ internal sealed class CounterDescriptors : IDisposable
     {
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_ended, this);
+            ObjectDisposedException.ThrowIf(_handedOff, this);
             foreach (Interop.FileDescriptor fd in descriptors)
                 _open.Add(fd);
         }
@@ -94,18 +96,32 @@ internal sealed class CounterDescriptors : IDisposable
     }
 
     /// <summary>
-    /// The end of the run: stops the background closing and hands every descriptor still open to a
-    /// child process that closes them after this one has exited. The child keeps nothing else: no
-    /// standard streams (a pipe reader sees end-of-file at once), no log file, no listening socket.
+    /// The run is over: nothing is closed in the background any more (a close would hold the exit
+    /// for a grace period); descriptors released from now on stay open for <see cref="Dispose"/>.
+    /// </summary>
+    internal void EndRun()
+    {
+        lock (_lock)
+        {
+            _ended = true;
+            Monitor.Pulse(_lock);
+        }
+    }
+
+    /// <summary>
+    /// Ends the run if that was not done, and hands every descriptor still open to a child process
+    /// that closes them after this one has exited. The child keeps nothing else: no standard
+    /// streams (a pipe reader sees end-of-file at once), no log file, no listening socket.
     /// </summary>
     public void Dispose()
     {
         Interop.FileDescriptor[] keep;
         lock (_lock)
         {
-            if (_ended)
+            if (_handedOff)
                 return;
             _ended = true;
+            _handedOff = true;
             Monitor.Pulse(_lock);
             if (_open.Count == 0)
                 return;

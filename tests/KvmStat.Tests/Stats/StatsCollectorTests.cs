@@ -1,7 +1,7 @@
 using KvmStat.Stats;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Unit;
+namespace KvmStat.Tests.Stats;
 
 public class StatsCollectorTests
 {

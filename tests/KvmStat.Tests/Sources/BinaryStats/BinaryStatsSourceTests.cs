@@ -2,7 +2,7 @@ using KvmStat.Sources;
 using KvmStat.Sources.BinaryStats;
 using KvmStat.Stats;
 
-namespace KvmStat.Tests.BinaryStats;
+namespace KvmStat.Tests.Sources.BinaryStats;
 
 public class BinaryStatsSourceTests
 {

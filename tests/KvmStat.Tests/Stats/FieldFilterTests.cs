@@ -1,6 +1,6 @@
 using KvmStat.Stats;
 
-namespace KvmStat.Tests.Unit;
+namespace KvmStat.Tests.Stats;
 
 public class FieldFilterTests
 {

@@ -2,7 +2,7 @@ using KvmStat.Cli;
 using KvmStat.Tests.Infrastructure;
 using KvmStat.Host;
 
-namespace KvmStat.Tests.Unit;
+namespace KvmStat.Tests.Cli;
 
 public class CommandLineTests
 {

@@ -1,11 +1,11 @@
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Integration;
+namespace KvmStat.Tests.Sources.Debugfs;
 
 /// <summary>The real debugfs of this host, whose cumulative counters kernel lockdown blocks.</summary>
 [Collection(KvmCollection.Name)]
 [Trait("Category", KvmCollection.Category)]
-public class DebugfsTests
+public class DebugfsEndToEndTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 

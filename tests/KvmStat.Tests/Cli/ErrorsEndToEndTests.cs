@@ -1,9 +1,9 @@
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Integration;
+namespace KvmStat.Tests.Cli;
 
 /// <summary>The published binary meets bad input and bad environments with one or two plain lines.</summary>
-public class BinaryErrorTests
+public class ErrorsEndToEndTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
 

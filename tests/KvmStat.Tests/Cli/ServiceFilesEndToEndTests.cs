@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Integration;
+namespace KvmStat.Tests.Cli;
 
 /// <summary>contrib/: the manual page, the systemd units and the logrotate snippet, checked by their own tools.</summary>
-public class ServiceIntegrationTests
+public class ServiceFilesEndToEndTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 

@@ -5,7 +5,7 @@ using KvmStat.Sources.Debugfs;
 using KvmStat.Stats;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Unit;
+namespace KvmStat.Tests.Sources.Debugfs;
 
 public class DebugfsSourceTests
 {

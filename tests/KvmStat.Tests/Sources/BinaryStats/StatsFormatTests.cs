@@ -3,7 +3,7 @@ using KvmStat.Sources.BinaryStats;
 using CsCheck;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.BinaryStats;
+namespace KvmStat.Tests.Sources.BinaryStats;
 
 public class StatsFormatTests : IDisposable
 {

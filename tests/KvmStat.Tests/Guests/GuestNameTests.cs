@@ -2,7 +2,7 @@ using CsCheck;
 using KvmStat.Guests;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Unit;
+namespace KvmStat.Tests.Guests;
 
 public class GuestNameTests
 {

@@ -3,7 +3,7 @@ using KvmStat.Sources;
 using KvmStat.Sources.Tracing;
 using KvmStat.Host;
 
-namespace KvmStat.Tests.Unit;
+namespace KvmStat.Tests.Host;
 
 public class SmallParserTests
 {

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Integration;
+namespace KvmStat.Tests.Sources.Tracing;
 
 /// <summary>
 /// The published binary against real guests on /dev/kvm: every out, MMIO write and halt the
@@ -9,7 +9,7 @@ namespace KvmStat.Tests.Integration;
 /// </summary>
 [Collection(KvmCollection.Name)]
 [Trait("Category", KvmCollection.Category)]
-public class TracepointCountingTests
+public class TracepointEndToEndTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
     private const string Fields = "kvm_(pio|mmio|userspace_exit)";

@@ -2,12 +2,12 @@ using System.Net.Sockets;
 using System.Text;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Integration;
+namespace KvmStat.Tests.Sources.BinaryStats;
 
 /// <summary>KVM's binary statistics for real: descriptors held by the test guest, and QEMU's QMP.</summary>
 [Collection(KvmCollection.Name)]
 [Trait("Category", KvmCollection.Category)]
-public class BinaryStatsTests
+public class BinaryStatsEndToEndTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 
@@ -17,14 +17,8 @@ public class BinaryStatsTests
         Assert.SkipUnless(QemuVm.Available, "qemu-system-x86 is not installed (./test.sh installs it)");
     }
 
-    /// <summary>
-    /// KVM's "exits" counts every exit, also those the host causes: the vCPU thread preempted or
-    /// signalled in guest mode, a host interrupt. These statistics bound them.
-    /// </summary>
-    internal const string HostCausedExits = "irq_exits|preemption_other|preemption_reported|request_irq_exits|signal_exits";
-
     private static long HostCaused(Func<string, long> value, string suffix = "") =>
-        HostCausedExits.Split('|').Sum(name => value(name + suffix));
+        Kvm.HostCausedExits.Split('|').Sum(name => value(name + suffix));
 
     [Fact]
     public void HeldDescriptorsGiveExactPerVcpuCounts()
@@ -32,7 +26,7 @@ public class BinaryStatsTests
         Kvm.Require();
         using var guest = GuestVm.Start($"held-{Environment.ProcessId}", vcpus: 2, outs: 120, mmio: 9, holdStats: true);
         BatchWindow.Result batch = BatchWindow.AroundOneRun(guest,
-            "--binary-stats", "-p", guest.Pid.ToString(), "-f", $"(exits|mmio_exits|halt_exits|{HostCausedExits})");
+            "--binary-stats", "-p", guest.Pid.ToString(), "-f", $"(exits|mmio_exits|halt_exits|{Kvm.HostCausedExits})");
 
         Dictionary<string, (long Total, long Delta)> fields = OutputParsers.Batch(batch.Output);
         // Each vCPU: 120 port writes, 9 MMIO writes and a halt, each one exit; the host may add some.
@@ -60,7 +54,7 @@ public class BinaryStatsTests
         Kvm.Require();
         using var guest = GuestVm.Start($"heldlog-{Environment.ProcessId}", vcpus: 1, outs: 40, mmio: 2, holdStats: true);
         using ChildProcess tool = ChildProcess.StartTool(
-            "--binary-stats", "-l", "-s", "0.2", "--verbose", "-g", guest.Name, "-f", $"(exits|halt_exits|{HostCausedExits})$");
+            "--binary-stats", "-l", "-s", "0.2", "--verbose", "-g", guest.Name, "-f", $"(exits|halt_exits|{Kvm.HostCausedExits})$");
         tool.WaitUntilCounting();
         guest.Run();
         // The halt is the program's last exit: once it is logged, so are the others.

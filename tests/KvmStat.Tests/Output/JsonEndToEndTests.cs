@@ -1,12 +1,12 @@
 using System.Text.Json;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Integration;
+namespace KvmStat.Tests.Output;
 
 /// <summary>--json through the published binary: every line is JSON, and hostile names survive.</summary>
 [Collection(KvmCollection.Name)]
 [Trait("Category", KvmCollection.Category)]
-public class JsonOutputTests
+public class JsonEndToEndTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
     private const string Hostile = "js\"on\\ \u0001\u001b[31m\n\u202e,,x";
@@ -43,7 +43,7 @@ public class JsonOutputTests
         Kvm.Require();
         using var guest = GuestVm.Start(Hostile, vcpus: 2, outs: 10, mmio: 1, holdStats: true);
         using ChildProcess tool = ChildProcess.StartTool("-l", "--json", "-s", "0.2", "--binary-stats", "--verbose", "-p", guest.Pid.ToString(),
-            "-f", $"(exits|halt_wait|halt_exits|{BinaryStatsTests.HostCausedExits})");
+            "-f", $"(exits|halt_wait|halt_exits|{Kvm.HostCausedExits})");
         tool.WaitUntilCounting();
         guest.Run();
         long Sum(IEnumerable<string> lines, string field) =>
@@ -54,7 +54,7 @@ public class JsonOutputTests
         Assert.Equal(0, tool.WaitForExit(s_timeout));
         string[] records = tool.Output.Lines;
         // 10 port writes, 1 MMIO write and a halt on each vCPU, plus what the host caused.
-        Assert.InRange(Sum(records, "exits"), 24, 24 + BinaryStatsTests.HostCausedExits.Split('|').Sum(name => Sum(records, name)));
+        Assert.InRange(Sum(records, "exits"), 24, 24 + Kvm.HostCausedExits.Split('|').Sum(name => Sum(records, name)));
 
         foreach (string line in tool.Output.Lines)
         {

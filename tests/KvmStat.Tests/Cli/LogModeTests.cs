@@ -3,10 +3,10 @@ using KvmStat.Output;
 using KvmStat.Stats;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Unit;
+namespace KvmStat.Tests.Cli;
 
 /// <summary>The log's schedule: interval N is due at start + N × delay, whatever each wait overran.</summary>
-public class LogScheduleTests
+public class LogModeTests
 {
     /// <summary>Waits by moving the clock to the end of the wait, plus however late this wait wakes.</summary>
     private sealed class LateWaits(ManualTime time, Func<TimeSpan> lateness) : ILoopSignals

@@ -3,7 +3,7 @@ using System.Text;
 using KvmStat.Sources.BinaryStats;
 using KvmStat.Host;
 
-namespace KvmStat.Tests.BinaryStats;
+namespace KvmStat.Tests.Sources.BinaryStats;
 
 /// <summary>The QMP client against a scripted server on a unix socket: every way a socket can fail.</summary>
 public class QmpTests : IDisposable

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Integration;
+namespace KvmStat.Tests.Tui;
 
 /// <summary>The published binary's screen in a real terminal (tmux), watching a real guest.</summary>
 [Collection(KvmCollection.Name)]

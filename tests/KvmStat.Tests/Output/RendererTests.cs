@@ -2,7 +2,7 @@ using KvmStat.Output;
 using KvmStat.Stats;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Unit;
+namespace KvmStat.Tests.Output;
 
 public class RendererTests : IDisposable
 {

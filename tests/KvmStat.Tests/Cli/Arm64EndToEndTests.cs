@@ -1,6 +1,6 @@
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Integration;
+namespace KvmStat.Tests.Cli;
 
 /// <summary>
 /// The arm64 build (./build.sh linux-arm64) run under qemu-user's emulation on this host: the checks

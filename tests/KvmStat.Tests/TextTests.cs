@@ -1,4 +1,4 @@
-namespace KvmStat.Tests.Unit;
+namespace KvmStat.Tests;
 
 public class TextTests
 {

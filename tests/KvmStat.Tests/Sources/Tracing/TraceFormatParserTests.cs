@@ -4,7 +4,7 @@ using CsCheck;
 using KvmStat.Sources.Tracing;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Unit;
+namespace KvmStat.Tests.Sources.Tracing;
 
 public class TraceFormatParserTests
 {

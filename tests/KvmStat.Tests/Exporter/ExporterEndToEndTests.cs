@@ -7,12 +7,12 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Integration;
+namespace KvmStat.Tests.Exporter;
 
 /// <summary>The Prometheus/OpenMetrics endpoint of the published binary, checked by the real tools.</summary>
 [Collection(KvmCollection.Name)]
 [Trait("Category", KvmCollection.Category)]
-public partial class ExporterTests
+public partial class ExporterEndToEndTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
     private const string OpenMetricsAccept = "application/openmetrics-text; version=1.0.0";
@@ -124,7 +124,7 @@ public partial class ExporterTests
         // 30 port writes, 2 MMIO writes and a halt; KVM's exits also counts those the host causes.
         long Series(string family) => long.Parse(text.Split('\n').Single(l => l.StartsWith(family + vcpu1 + " ", StringComparison.Ordinal)).Split(' ')[^1],
             CultureInfo.InvariantCulture);
-        long hostCaused = BinaryStatsTests.HostCausedExits.Split('|').Sum(name => Series($"kvm_vcpu_{name}_total"));
+        long hostCaused = Kvm.HostCausedExits.Split('|').Sum(name => Series($"kvm_vcpu_{name}_total"));
         Assert.InRange(Series("kvm_vcpu_exits_total"), 33, 33 + hostCaused);
 
         string openMetrics = exporter.Scrape(openMetrics: true);

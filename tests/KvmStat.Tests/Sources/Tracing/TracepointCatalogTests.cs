@@ -1,7 +1,7 @@
 using KvmStat.Sources.Tracing;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Unit;
+namespace KvmStat.Tests.Sources.Tracing;
 
 public class TracepointCatalogTests
 {
