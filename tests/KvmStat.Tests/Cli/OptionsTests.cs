@@ -1,0 +1,73 @@
+using System.Net;
+using KvmStat.Cli;
+using KvmStat.Exporter;
+
+namespace KvmStat.Tests.Cli;
+
+/// <summary>What each command line asks for: the mode, the format and their details.</summary>
+public class OptionsTests
+{
+    private static Options Parse(params string[] args) => CommandLine.ToOptions(CommandLine.Build().Parse(args));
+
+    [Theory]
+    [InlineData(RunMode.Screen)]
+    [InlineData(RunMode.Batch, "-1")]
+    [InlineData(RunMode.Batch, "--batch", "-d")]
+    [InlineData(RunMode.Log, "-l")]
+    [InlineData(RunMode.Log, "-L", "/tmp/x", "-c")]
+    [InlineData(RunMode.Serve, "--serve")]
+    [InlineData(RunMode.Doctor, "--doctor", "-1")]
+    [InlineData(RunMode.ListFields, "-f", "help", "-1")]
+    [InlineData(RunMode.ManPage, "--man-page", "--doctor")]
+    internal void EachOptionChoosesItsMode(RunMode mode, params string[] args) => Assert.Equal(mode, Parse(args).Mode);
+
+    [Fact]
+    public void FormatsSourcesAndDetails()
+    {
+        Options options = Parse("-l", "--json", "-s", "0.5", "-p", "42", "-d", "-t", "-f", "exits");
+        Assert.Equal(OutputFormat.Json, options.Format);
+        Assert.Equal(0.5, options.Delay);
+        Assert.True(options.DelayGiven);
+        Assert.Equal(42, options.Pid);
+        Assert.True(options.Debugfs && options.UseTracepoints);
+        Assert.Equal("exits", options.Fields);
+        Assert.Null(options.LogFile);
+
+        Assert.Equal(OutputFormat.Csv, Parse("-L", "/var/log/k.csv", "-c").Format);
+        Assert.Equal("/var/log/k.csv", Parse("-L", "/var/log/k.csv", "-c").LogFile);
+        Assert.Equal(OutputFormat.Plain, Parse("-1").Format);
+        // -1 counts for one second unless -s is given; the screen and logs default to 3 s.
+        Assert.Equal(1.0, Parse("-1").BatchSeconds);
+        Assert.Equal(3.0, Parse("-1").Delay);
+        Assert.Equal(25.5, Parse("-1", "-s", "25.5").BatchSeconds);
+        // Another source alone turns tracepoints off; -t brings them back.
+        Assert.False(Parse("-1", "-d").UseTracepoints);
+        Assert.False(Parse("-1", "--binary-stats").UseTracepoints);
+        Assert.False(Parse("-1", "--qmp", "auto").UseTracepoints);
+        Assert.Null(Parse("-1", "--qmp", "auto").QmpSockets);
+        Assert.Equal(["/a", "/b"], Parse("-1", "--qmp", "/a", "--qmp", "/b").QmpSockets!);
+        Assert.Equal(ListenAddress.Default, Parse("--serve").ServeAddress);
+        Assert.Equal("9100", Parse("--serve", "9100").ServeAddress);
+    }
+
+    [Theory]
+    [InlineData("9100", "127.0.0.1", 9100)]
+    [InlineData("0.0.0.0:80", "0.0.0.0", 80)]
+    [InlineData("[::1]:9576", "::1", 9576)]
+    [InlineData("*:9576", "::", 9576)]
+    [InlineData("localhost:1", "127.0.0.1", 1)]
+    public void ServeAddresses(string text, string address, int port)
+    {
+        IPEndPoint endpoint = ListenAddress.Parse(text);
+        Assert.Equal(IPAddress.Parse(address), endpoint.Address);
+        Assert.Equal(port, endpoint.Port);
+    }
+
+    [Theory]
+    [InlineData("0", "the port must be 1 to 65535")]
+    [InlineData("127.0.0.1:65536", "the port must be 1 to 65535")]
+    [InlineData("host:80", "is not an IP address")]
+    [InlineData("127.0.0.1:", "the port must be 1 to 65535")]
+    public void BadServeAddresses(string text, string message) =>
+        Assert.Contains(message, Assert.Throws<UsageException>(() => ListenAddress.Parse(text)).Message);
+}

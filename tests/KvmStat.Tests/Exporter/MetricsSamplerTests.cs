@@ -1,0 +1,145 @@
+using KvmStat.Exporter;
+using KvmStat.Sources;
+using KvmStat.Sources.BinaryStats;
+using KvmStat.Stats;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Exporter;
+
+/// <summary>The exposition a scraper gets, exactly, from sources under the test's control.</summary>
+public class MetricsSamplerTests
+{
+    private readonly ManualTime _time = new();
+
+    private sealed class Block(int vcpu, params (KvmStatDescriptor Descriptor, ulong[] Values)[] stats) : IStatsBlock
+    {
+        public IReadOnlyList<KvmStatDescriptor> Descriptors { get; } = [.. stats.Select(s => s.Descriptor)];
+
+        public int VcpuIndex => vcpu;
+
+        public ReadOnlySpan<ulong> Values(KvmStatDescriptor descriptor) => stats.First(s => s.Descriptor == descriptor).Values;
+    }
+
+    private sealed class Reader(List<VmStatsBlocks> vms) : IVmStatsReader
+    {
+        public void Read(List<VmStatsBlocks> into)
+        {
+            into.Clear();
+            into.AddRange(vms);
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private static string Text(MetricsSampler sampler, bool openMetrics = false) =>
+        new MetricsWriter(openMetrics).Write(sampler.Current().Families);
+
+    [Fact]
+    public void HostFieldsGoToTheirFamiliesByOrigin()
+    {
+        var host = new FakeSource(
+            FakeSource.Counter("kvm_pio"), FakeSource.Counter("kvm_exit"), FakeSource.Counter("kvm_exit(HLT)", "kvm_exit"),
+            FakeSource.Gauge("pages_4k"), new StatField("exits", null, StatKind.Counter, FieldOrigin.Debugfs));
+        using var sampler = new MetricsSampler(new StatsCollector([host], _time), null, null, FieldFilter.All, _ => null, _time, followVms: false);
+        host.Set("kvm_pio", 7);
+        host.Set("kvm_exit(HLT)", 2);
+        host.Set("pages_4k", 512);
+        host.Set("exits", 9);
+        Assert.Equal("""
+            # HELP kvm_events_total KVM tracepoint events on all CPUs since kvm_stat started.
+            # TYPE kvm_events_total counter
+            kvm_events_total{event="kvm_exit"} 0
+            kvm_events_total{event="kvm_pio"} 7
+            # HELP kvm_event_reasons_total KVM tracepoint events by exit reason, counted with kernel-side filters.
+            # TYPE kvm_event_reasons_total counter
+            kvm_event_reasons_total{event="kvm_exit",reason="HLT"} 2
+            # HELP kvm_debugfs_exits_total KVM debugfs statistic exits, all VMs (counted since kvm_stat started).
+            # TYPE kvm_debugfs_exits_total counter
+            kvm_debugfs_exits_total 9
+            # HELP kvm_debugfs_pages_4k KVM debugfs statistic pages_4k, all VMs.
+            # TYPE kvm_debugfs_pages_4k gauge
+            kvm_debugfs_pages_4k 512
+
+            """.Replace("            ", ""), Text(sampler));
+        string openMetrics = Text(sampler, openMetrics: true);
+        Assert.Contains("# TYPE kvm_events counter\nkvm_events_total{event=\"kvm_exit\"} 0\n", openMetrics);
+        Assert.EndsWith("kvm_debugfs_pages_4k 512\n# EOF\n", openMetrics);
+    }
+
+    [Fact]
+    public void AGuestSeriesThatStartsAgainFromZeroNeverGoesBackwards()
+    {
+        var vms = new FakeVmSource(FakeSource.Counter("kvm_pio"), FakeSource.Counter("kvm_exit(HLT)", "kvm_exit"));
+        using var sampler = new MetricsSampler(null, new GuestStats(vms, pid => "web\\\"\n", _time), null, FieldFilter.All, _ => null, _time, followVms: false);
+        const string Series = "kvm_guest_events_total{guest=\"web\\\\\\\"\\n\",pid=\"42\",event=\"kvm_pio\"}";
+        vms.Set(42, "kvm_pio", 100);
+        Assert.Contains($"{Series} 100\n", Text(sampler));
+        Assert.DoesNotContain("HLT", Text(sampler));
+        // The VM is restarted under the same pid: its counter starts from zero again.
+        vms.Vms.Remove(42);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.DoesNotContain("kvm_guest_events_total{", Text(sampler));
+        vms.Set(42, "kvm_pio", 30);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Contains($"{Series} 130\n", Text(sampler));
+    }
+
+    [Fact]
+    public void ScrapesWithinHalfASecondShareASample()
+    {
+        var host = new FakeSource(FakeSource.Counter("kvm_pio"));
+        using var sampler = new MetricsSampler(new StatsCollector([host], _time), null, null, FieldFilter.All, _ => null, _time, followVms: false);
+        int first = sampler.Current().SampleNumber;
+        host.Set("kvm_pio", 5);
+        _time.Advance(TimeSpan.FromMilliseconds(400));
+        Assert.Equal(first, sampler.Current().SampleNumber);
+        Assert.Contains("kvm_events_total{event=\"kvm_pio\"} 0\n", Text(sampler));
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(first + 1, sampler.Current().SampleNumber);
+        Assert.Contains("kvm_events_total{event=\"kvm_pio\"} 5\n", Text(sampler));
+    }
+
+    [Fact]
+    public void BinaryStatisticsInBaseUnitsWithHistogramBuckets()
+    {
+        var exits = new KvmStatDescriptor("exits", KvmStatType.Cumulative, KvmStatUnit.None, 10, 0, 1, 0, 0);
+        var waited = new KvmStatDescriptor("halt_wait_ns", KvmStatType.Cumulative, KvmStatUnit.Seconds, 10, -9, 1, 8, 0);
+        var pages = new KvmStatDescriptor("pages_4k", KvmStatType.Instant, KvmStatUnit.None, 10, 0, 1, 16, 0);
+        var histogram = new KvmStatDescriptor("halt_wait_hist", KvmStatType.LogHistogram, KvmStatUnit.Seconds, 10, -9, 3, 24, 0);
+        var vm = new VmStatsBlocks(77);
+        vm.Blocks.Add(new Block(-1, (pages, [256])));
+        vm.Blocks.Add(new Block(0, (exits, [12]), (waited, [1_500_000_000]), (histogram, [1, 2, 3])));
+        using var sampler = new MetricsSampler(null, null, new Reader([vm]), FieldFilter.All, pid => "db", _time, followVms: false);
+        string text = Text(sampler);
+        Assert.Contains("# TYPE kvm_vm_pages_4k gauge\nkvm_vm_pages_4k{guest=\"db\",pid=\"77\"} 256\n", text);
+        Assert.Contains("# TYPE kvm_vcpu_exits_total counter\nkvm_vcpu_exits_total{guest=\"db\",pid=\"77\",vcpu=\"0\"} 12\n", text);
+        Assert.Contains("kvm_vcpu_halt_wait_seconds_total{guest=\"db\",pid=\"77\",vcpu=\"0\"} 1.5\n", text);
+        Assert.Contains("""
+            # TYPE kvm_vcpu_halt_wait_hist_seconds histogram
+            kvm_vcpu_halt_wait_hist_seconds_bucket{guest="db",pid="77",vcpu="0",le="1E-09"} 1
+            kvm_vcpu_halt_wait_hist_seconds_bucket{guest="db",pid="77",vcpu="0",le="2E-09"} 3
+            kvm_vcpu_halt_wait_hist_seconds_bucket{guest="db",pid="77",vcpu="0",le="+Inf"} 6
+
+            """.Replace("            ", ""), text);
+        // -f filters the binary statistics too.
+        using var filtered = new MetricsSampler(null, null, new Reader([vm]), FieldFilter.Create("pages"), pid => "db", _time, followVms: false);
+        Assert.DoesNotContain("exits", Text(filtered));
+        Assert.Contains("kvm_vm_pages_4k", Text(filtered));
+    }
+
+    [Theory]
+    [InlineData("halt_wait_ns", "seconds", "halt_wait_seconds")]
+    [InlineData("halt_poll_success_us", "seconds", "halt_poll_success_seconds")]
+    [InlineData("blocking_s", "seconds", "blocking_seconds")]
+    [InlineData("guest_time", "seconds", "guest_time_seconds")]
+    [InlineData("memory", "bytes", "memory_bytes")]
+    [InlineData("memory_bytes", "bytes", "memory_bytes")]
+    [InlineData("exits", "none", "exits")]
+    public void NamesCarryBaseUnits(string name, string unit, string expected)
+    {
+        KvmStatUnit kind = unit switch { "seconds" => KvmStatUnit.Seconds, "bytes" => KvmStatUnit.Bytes, _ => KvmStatUnit.None };
+        Assert.Equal(expected, MetricsSampler.BaseUnitName(name, new KvmStatDescriptor(name, KvmStatType.Cumulative, kind, 10, 0, 1, 0, 0)));
+    }
+}

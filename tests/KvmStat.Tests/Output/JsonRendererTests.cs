@@ -1,0 +1,76 @@
+using KvmStat.Output;
+using KvmStat.Sources;
+using KvmStat.Stats;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Output;
+
+/// <summary>--json's records, exactly: what a script that reads them relies on.</summary>
+public class JsonRendererTests
+{
+    private readonly ManualTime _time = new();
+    private readonly FakeSource _host = new(
+        FakeSource.Counter("kvm_exit"), FakeSource.Counter("kvm_exit(HLT)", "kvm_exit"), FakeSource.Counter("kvm_exit(IO)", "kvm_exit"),
+        new StatField("halt_wait_ns", null, StatKind.Counter, FieldOrigin.BinaryStats, "ns"), FakeSource.Gauge("pages_4k"));
+    private readonly FakeVmSource _vms = new(FakeSource.Counter("kvm_exit"), FakeSource.Counter("kvm_pio"));
+
+    private string Render(Sampler sampler, bool skipZeroRecords = false, int samples = 1)
+    {
+        var output = new StringWriter();
+        using OutputSink sink = OutputSink.Stdout(output);
+        var renderer = new JsonRenderer(sink, skipZeroRecords);
+        renderer.Start(sampler.Snapshot);
+        for (int i = 0; i < samples; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1.5));
+            sampler.Sample();
+            renderer.Render(sampler.Snapshot);
+        }
+        return output.ToString();
+    }
+
+    [Fact]
+    public void ASampleWithChildrenUnitsGaugesAndGuests()
+    {
+        using var sampler = new Sampler(new StatsCollector([_host], _time), new GuestStats(_vms, pid => pid == 7 ? "web\"1" : null, _time), null, _time);
+        _vms.Set(7, "kvm_pio", 3);
+        sampler.Sample();
+        _host.Set("kvm_exit", 30);
+        _host.Set("kvm_exit(HLT)", 20);
+        _host.Set("kvm_exit(IO)", 10);
+        _host.Set("halt_wait_ns", 5000);
+        _host.Set("pages_4k", 512);
+        _vms.Set(7, "kvm_pio", 10);
+        _vms.Set(9, "kvm_exit", 4);
+        Assert.Equal(
+            "{\"timestamp\":\"2026-11-27T09:05:04.5+00:00\",\"interval_seconds\":1.5,\"fields\":{" +
+            "\"halt_wait_ns\":{\"total\":5000,\"delta\":5000,\"unit\":\"ns\"}," +
+            "\"kvm_exit\":{\"total\":30,\"delta\":30,\"children\":{\"HLT\":{\"total\":20,\"delta\":20},\"IO\":{\"total\":10,\"delta\":10}}}," +
+            "\"pages_4k\":{\"value\":512}}," +
+            "\"guests\":[{\"pid\":7,\"name\":\"web\\u00221\",\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":10,\"delta\":7}}}," +
+            "{\"pid\":9,\"name\":\"\",\"fields\":{\"kvm_exit\":{\"total\":4,\"delta\":4},\"kvm_pio\":{\"total\":0,\"delta\":0}}}]}\n",
+            Render(sampler));
+    }
+
+    [Fact]
+    public void OneVmCarriesItsPidAndNameAndNoGuestList()
+    {
+        using var sampler = new Sampler(new StatsCollector([_host], _time), null, new WatchedVm(4242, "db"), _time);
+        sampler.Sample();
+        string line = Render(sampler);
+        Assert.Contains("\"interval_seconds\":1.5,\"pid\":4242,\"name\":\"db\",\"fields\":", line);
+        Assert.DoesNotContain("guests", line);
+    }
+
+    [Fact]
+    public void SkipZeroRecordsLeavesQuietSamplesOut()
+    {
+        using var sampler = new Sampler(new StatsCollector([_host], _time), null, null, _time);
+        sampler.Sample();
+        Assert.Equal("", Render(sampler, skipZeroRecords: true, samples: 2));
+        _host.Set("kvm_exit", 1);
+        string[] lines = Render(sampler, skipZeroRecords: true, samples: 2).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains("\"kvm_exit\":{\"total\":1,\"delta\":1,", lines[0]);
+    }
+}
