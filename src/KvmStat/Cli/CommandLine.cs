@@ -67,6 +67,11 @@ internal static class CommandLine
         HelpName = "ADDRESS",
         Arity = ArgumentArity.ZeroOrOne,
     };
+    internal static readonly Option<string?> Engine = new("--engine")
+    {
+        Description = "how tracepoints are counted: bpf (in the kernel, per process; the default where allowed), perf (perf counters, like the reference), or auto",
+        HelpName = "ENGINE",
+    };
     internal static readonly Option<bool> ManPage = new("--man-page") { Hidden = true, Description = "print the manual page (troff) and exit" };
     internal static readonly Option<bool> Doctor = new("--doctor") { Description = "report what this host offers and why a source does not work, then exit" };
 
@@ -75,7 +80,7 @@ internal static class CommandLine
         var root = new RootCommand(Description)
         {
             Once, Csv, Debugfs, Fields, Guest, IncludePast, Log, LogFile, Pid, Delay, Tracepoints, SkipZero, Verbose,
-            BinaryStats, Qmp, Doctor, Json, Serve, ManPage,
+            BinaryStats, Qmp, Doctor, Json, Serve, Engine, ManPage,
         };
         return root;
     }
@@ -112,6 +117,13 @@ internal static class CommandLine
             BinaryStats = result.GetValue(BinaryStats),
             Qmp = result.GetValue(Qmp) ?? [],
             ServeAddress = result.GetValue(Serve) ?? Exporter.ListenAddress.Default,
+            Engine = result.GetValue(Engine) switch
+            {
+                null or "auto" => TracepointEngineChoice.Auto,
+                "bpf" => TracepointEngineChoice.Bpf,
+                "perf" => TracepointEngineChoice.Perf,
+                string other => throw new UsageException($"\"{other}\" is not an engine: --engine takes bpf, perf or auto."),
+            },
         };
 
         if (result.GetValue(Pid) is string pidText)

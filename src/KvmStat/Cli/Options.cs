@@ -14,6 +14,7 @@ internal sealed record Options
 
     internal bool SkipZeroRecords { get; init; }
     internal bool Tracepoints { get; init; }
+    internal TracepointEngineChoice Engine { get; init; }
     internal bool Debugfs { get; init; }
     internal bool IncludePast { get; init; }
     internal double Delay { get; init; } = SampleInterval.Default;

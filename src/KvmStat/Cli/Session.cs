@@ -1,6 +1,7 @@
 using KvmStat.Exporter;
 using KvmStat.Guests;
 using KvmStat.Host;
+using KvmStat.Sources;
 using KvmStat.Sources.Tracing;
 using KvmStat.Stats;
 
@@ -83,13 +84,15 @@ internal sealed class Session : IDisposable
     /// </summary>
     internal Sampler OpenSampler()
     {
-        StatsCollector host = Factory.Open(Selection, Pid);
+        FieldSelection selection = Selection;
+        ITracepointEngine? engine = Options.UseTracepoints ? Factory.OpenEngine(selection) : null;
+        StatsCollector host = Factory.Open(selection, Pid, engine: engine);
         try
         {
             GuestStats? perGuest = Options.Format == OutputFormat.Json && Pid == 0
-                ? new GuestStats(Factory.OpenPerVm(Selection, children: true), Guests.NameOf, Time)
+                ? new GuestStats(Factory.OpenPerVm(selection, children: true, engine), Guests.NameOf, Time)
                 : null;
-            return Own(new Sampler(host, perGuest, Vm, Time));
+            return Own(new Sampler(host, perGuest, Vm, Time, engine?.Capture));
         }
         catch
         {
@@ -105,11 +108,15 @@ internal sealed class Session : IDisposable
         // Exit reasons are worth exporting even when the screen's default would hide them.
         FieldFilter exported = filter.IsDefault ? FieldFilter.All : filter;
         var selection = new FieldSelection(exported, Children: true);
-        StatsCollector? host = Options.UseTracepoints || Options.Debugfs ? Factory.Open(selection, Pid, binary: false) : null;
+        ITracepointEngine? engine = Options.UseTracepoints ? Factory.OpenEngine(selection) : null;
+        StatsCollector? host = Options.UseTracepoints || Options.Debugfs ? Factory.Open(selection, Pid, binary: false, engine: engine) : null;
         GuestStats? perGuest = Options.UseTracepoints && Pid == 0
-            ? new GuestStats(Factory.OpenPerVm(selection), Guests.NameOf, Time)
+            ? new GuestStats(Factory.OpenPerVm(selection, engine: engine), Guests.NameOf, Time)
             : null;
-        return Own(new MetricsSampler(host, perGuest, Factory.OpenBinaryReader(Pid), exported, Guests.NameOf, Time, followVms: perGuest is not null));
+        // Per-thread perf counters see a VM only once they are opened: follow VMs between scrapes.
+        // The BPF engine counts every process from its first event, and captures at each scrape.
+        return Own(new MetricsSampler(host, perGuest, Factory.OpenBinaryReader(Pid), exported, Guests.NameOf, Time,
+            followVms: perGuest is not null && engine?.Capture is null, engine?.Capture));
     }
 
     /// <summary>-p or -g to a pid (0 for all VMs), with plain errors for every way that can fail.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using KvmStat.Sources;
+using KvmStat.Sources.Bpf;
 using KvmStat.Sources.BinaryStats;
 using KvmStat.Sources.Debugfs;
 using KvmStat.Sources.Tracing;
@@ -15,6 +16,8 @@ namespace KvmStat.Cli;
 /// </summary>
 internal sealed class SourceFactory(Options options, HostPaths paths, Reporter reporter, CounterDescriptors counters, TimeProvider time)
 {
+    private readonly CounterDescriptors _counters = counters;
+
     private Tracefs? _tracefs;
     private IReadOnlyList<TracepointField>? _catalog;
 
@@ -41,9 +44,71 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         }
     }
 
+    private BpfException? _bpfUnavailable;
+    private bool _engineAnnounced;
+
+    /// <summary>
+    /// The engine that counts tracepoints for a selection: BPF unless --engine perf says otherwise or
+    /// the kernel refuses it (then perf counters, and one line says why); --engine bpf insists.
+    /// </summary>
+    internal ITracepointEngine OpenEngine(FieldSelection selection)
+    {
+        if (options.Engine != TracepointEngineChoice.Perf && _bpfUnavailable is null)
+        {
+            try
+            {
+                var bpf = new BpfCounters(Tracefs, Selected(selection), paths, _counters, reporter.VerboseOrNull);
+                Announce("counting with BPF programs (per process, in the kernel)", warn: false);
+                return new BpfEngine(bpf);
+            }
+            catch (BpfException e) when (options.Engine == TracepointEngineChoice.Auto)
+            {
+                _bpfUnavailable = e;
+            }
+            catch (BpfException e)
+            {
+                throw new EnvironmentException($"BPF counting is not available: {Describe(e)}", "Count with perf counters instead: --engine perf (or leave --engine out).");
+            }
+        }
+        if (_bpfUnavailable is BpfException why)
+            Announce($"counting with perf counters: BPF is not available ({Describe(why)})", warn: true);
+        return new PerfEngine(() => CounterSet(selection), () => CounterSet(selection with { Children = false }), paths, time);
+    }
+
+    private void Announce(string message, bool warn)
+    {
+        if (_engineAnnounced)
+            return;
+        _engineAnnounced = true;
+        if (warn)
+            reporter.Warn(message);
+        else
+            reporter.Verbose(message);
+    }
+
+    /// <summary>The step that failed and why; a verifier rejection with the last lines of its log.</summary>
+    internal static string Describe(BpfException e)
+    {
+        if (e.VerifierLog is not string log)
+            return e.Message;
+        string[] lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return $"{e.Message}; the verifier said: {string.Join(" | ", lines.TakeLast(3))}";
+    }
+
+    private List<TracepointField> Selected(FieldSelection selection)
+    {
+        List<TracepointField> selected = selection.Select(Catalog, f => f.Name, f => f.Parent);
+        if (selected.Count == 0)
+            throw new UsageException(
+                $"no tracepoint field matches \"{selection.Filter.Pattern}\".",
+                "List the available fields with: kvm_stat -f help");
+        return selected;
+    }
+
     /// <summary>A collector over every chosen source, for all VMs (pid 0) or one.</summary>
     /// <param name="binary">Include the binary statistics (the exporter reads those itself, per VM and vCPU).</param>
-    internal StatsCollector Open(FieldSelection selection, int pid, bool binary = true)
+    /// <param name="engine">The tracepoint engine to count with (one is opened when none is given).</param>
+    internal StatsCollector Open(FieldSelection selection, int pid, bool binary = true, ITracepointEngine? engine = null)
     {
         var sources = new List<IStatsSource>(2);
         try
@@ -72,7 +137,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             if (options.UsesQmp && binary)
                 sources.Add(OpenQmp(selection, pid));
             if (options.UseTracepoints)
-                sources.Add(OpenTracepoints(selection, pid));
+                sources.Add(OpenTracepoints(engine ?? OpenEngine(selection), pid));
         }
         catch
         {
@@ -151,12 +216,11 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     /// Per-VM values for the per-guest view: tracepoints on every VM thread when tracepoints are
     /// in use (this works under lockdown), else debugfs folders. Children are never needed there.
     /// </summary>
-    internal IPerVmSource OpenPerVm(FieldSelection selection, bool children = false)
+    internal IPerVmSource OpenPerVm(FieldSelection selection, bool children = false, ITracepointEngine? engine = null)
     {
-        // Per-thread counters on every VM thread: children (exit reasons) would multiply them.
-        var parents = selection with { Children = children && !options.UseTracepoints && selection.Children };
         if (options.UseTracepoints)
-            return new PerVmTracepointSource(CounterSet(parents), paths, time);
+            return (engine ?? OpenEngine(selection)).OpenPerVm();
+        var parents = selection with { Children = children && selection.Children };
         if (options.BinaryStats)
             return OpenHeldDescriptors(parents, 0);
         if (options.UsesQmp)
@@ -164,26 +228,18 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         return new DebugfsSource(paths, parents, 0, options.IncludePast, new StatFileReader(), reporter.Warn);
     }
 
-    internal TracepointCounterSet CounterSet(FieldSelection selection)
-    {
-        List<TracepointField> selected = selection.Select(Catalog, f => f.Name, f => f.Parent);
-        if (selected.Count == 0)
-            throw new UsageException(
-                $"no tracepoint field matches \"{selection.Filter.Pattern}\".",
-                "List the available fields with: kvm_stat -f help");
-        return new TracepointCounterSet(Tracefs, selected, counters, reporter.VerboseOrNull);
-    }
+    internal TracepointCounterSet CounterSet(FieldSelection selection) =>
+        new(Tracefs, Selected(selection), _counters, reporter.VerboseOrNull);
 
-    private TracepointSource OpenTracepoints(FieldSelection selection, int pid)
+    private IStatsSource OpenTracepoints(ITracepointEngine engine, int pid)
     {
         long started = time.GetTimestamp();
-        TracepointCounterSet set = CounterSet(selection);
-        TracepointSource source = pid > 0
-            ? TracepointSource.ForProcess(set, paths, pid)
-            : TracepointSource.ForAllCpus(set, OnlineCpus.Read(paths));
-        string where = pid > 0 ? $"{source.GroupCount} threads of pid {pid}" : $"{source.GroupCount} CPUs";
+        IStatsSource source = engine.OpenHost(pid);
+        string where = source is TracepointSource perf
+            ? (pid > 0 ? $"{perf.GroupCount} threads of pid {pid}" : $"{perf.GroupCount} CPUs") + $" ({source.Fields.Count * perf.GroupCount} counters)"
+            : pid > 0 ? $"pid {pid}" : "every process";
         reporter.Verbose(string.Create(CultureInfo.InvariantCulture,
-            $"tracepoints: {Tracefs.Root}, {set.Fields.Count} fields on {where} ({set.Fields.Count * source.GroupCount} counters) opened in {time.GetElapsedTime(started).TotalMilliseconds:F1} ms"));
+            $"tracepoints: {Tracefs.Root}, {source.Fields.Count} fields on {where} with {engine.Name}, opened in {time.GetElapsedTime(started).TotalMilliseconds:F1} ms"));
         return source;
     }
 

@@ -1,4 +1,5 @@
 using KvmStat.Guests;
+using KvmStat.Sources;
 using KvmStat.Stats;
 using KvmStat.Tui;
 
@@ -9,13 +10,17 @@ internal sealed class TuiBackend(Session session) : ITuiBackend
 {
     public Sampler OpenSampler(FieldSelection selection, int pid)
     {
-        StatsCollector host = session.Factory.Open(selection, pid);
+        ITracepointEngine? engine = session.Options.UseTracepoints ? session.Factory.OpenEngine(selection) : null;
+        StatsCollector host = session.Factory.Open(selection, pid, engine: engine);
         WatchedVm? vm = pid > 0 ? new WatchedVm(pid, session.Guests.NameOf(pid) ?? "") : null;
-        return session.Own(new Sampler(host, guests: null, vm, session.Time));
+        return session.Own(new Sampler(host, guests: null, vm, session.Time, engine?.Capture));
     }
 
-    public GuestStats OpenGuestStats(FieldSelection selection) =>
-        session.Own(new GuestStats(session.Factory.OpenPerVm(selection), session.Guests.NameOf, session.Time));
+    public GuestStats OpenGuestStats(FieldSelection selection)
+    {
+        ITracepointEngine? engine = session.Options.UseTracepoints ? session.Factory.OpenEngine(selection) : null;
+        return session.Own(new GuestStats(session.Factory.OpenPerVm(selection, engine: engine), session.Guests.NameOf, session.Time, engine?.Capture));
+    }
 
     public void Close(IDisposable opened) => session.Close(opened);
 

@@ -35,6 +35,7 @@ internal sealed class MetricsSampler : IDisposable
     private readonly Dictionary<int, string> _names = [];
     private readonly List<VmStatsBlocks> _vms = [];
     private readonly ITimer? _follower;
+    private readonly ICapture? _capture;
     private long _sampledAt;
     private IReadOnlyList<MetricFamily> _families = [];
 
@@ -44,15 +45,19 @@ internal sealed class MetricsSampler : IDisposable
     /// Binary statistics count from each VM's start, and a QMP query each second would interrupt
     /// the vCPUs of a QEMU older than 8.1: they are read only when scraped.
     /// </param>
+    /// <param name="capture">The reading the host and guest sources share (the BPF engine's), taken first at each sample.</param>
     internal MetricsSampler(
-        StatsCollector? host, GuestStats? guests, IVmStatsReader? binary, FieldFilter filter, Func<int, string?> nameOf, TimeProvider time, bool followVms)
+        StatsCollector? host, GuestStats? guests, IVmStatsReader? binary, FieldFilter filter, Func<int, string?> nameOf, TimeProvider time,
+        bool followVms, ICapture? capture = null)
     {
+        _capture = capture;
         _host = host;
         _guests = guests;
         _binary = binary;
         _filter = filter;
         _nameOf = nameOf;
         _time = time;
+        _capture?.Capture();
         _host?.Sample();
         _guests?.Sample();
         if (followVms && _guests is not null)
@@ -81,6 +86,7 @@ internal sealed class MetricsSampler : IDisposable
 
     private void Sample()
     {
+        _capture?.Capture();
         _host?.Sample();
         _guests?.Sample();
         _binary?.Read(_vms);
@@ -147,6 +153,20 @@ internal sealed class MetricsSampler : IDisposable
             }
         }
         families.Add(family);
+        foreach (GuestStat other in guests.Others)
+        {
+            if (other.Kind != VmRowKind.OutsideVms)
+                continue;
+            // With the BPF engine: the events no VM raised, so that the guests and these add up to kvm_events_total.
+            var outside = new MetricFamily("kvm_events_outside_vms", "counter",
+                "KVM tracepoint events raised outside VM processes (kernel threads ageing guest memory, other processes) since kvm_stat started.");
+            for (int i = 0; i < guests.Fields.Count; i++)
+            {
+                if (!guests.Fields[i].IsChild && guests.Fields[i].Kind == StatKind.Counter)
+                    outside.Counter([("event", guests.Fields[i].Name)], other.FieldTotals[i]);
+            }
+            families.Add(outside);
+        }
     }
 
     /// <summary>Binary statistics as they are (cumulative since each VM started): one family per statistic.</summary>

@@ -31,6 +31,42 @@ internal static partial class Interop
         internal required long SYS_pidfd_open { get; init; }
         internal required long SYS_pidfd_getfd { get; init; }
 
+        internal required int BPF_MAP_CREATE { get; init; }
+        internal required int BPF_MAP_LOOKUP_ELEM { get; init; }
+        internal required int BPF_MAP_UPDATE_ELEM { get; init; }
+        internal required int BPF_MAP_DELETE_ELEM { get; init; }
+        internal required int BPF_PROG_LOAD { get; init; }
+        internal required int BPF_RAW_TRACEPOINT_OPEN { get; init; }
+        internal required int BPF_MAP_LOOKUP_BATCH { get; init; }
+        internal required uint BPF_MAP_TYPE_HASH { get; init; }
+        internal required uint BPF_MAP_TYPE_ARRAY { get; init; }
+        internal required uint BPF_MAP_TYPE_PERCPU_ARRAY { get; init; }
+        internal required uint BPF_MAP_TYPE_QUEUE { get; init; }
+        internal required uint BPF_PROG_TYPE_TRACEPOINT { get; init; }
+        internal required uint BPF_PROG_TYPE_RAW_TRACEPOINT { get; init; }
+        internal required ulong BPF_ANY { get; init; }
+        internal required ulong BPF_NOEXIST { get; init; }
+        internal required int BPF_PSEUDO_MAP_FD { get; init; }
+        internal required int BPF_FUNC_map_lookup_elem { get; init; }
+        internal required int BPF_FUNC_map_update_elem { get; init; }
+        internal required int BPF_FUNC_get_current_pid_tgid { get; init; }
+        internal required int BPF_FUNC_map_push_elem { get; init; }
+        internal required int BPF_FUNC_map_pop_elem { get; init; }
+        [CExpression("offsetof(union bpf_attr, map_name)")]
+        internal required int MapCreateNameOffset { get; init; }
+        [CExpression("offsetof(union bpf_attr, prog_name)")]
+        internal required int ProgLoadNameOffset { get; init; }
+        [CExpression("offsetof(union bpf_attr, expected_attach_type)")]
+        internal required int ProgLoadAttachTypeOffset { get; init; }
+        [CExpression("offsetof(union bpf_attr, flags)")]
+        internal required int MapElemFlagsOffset { get; init; }
+        [CExpression("offsetof(union bpf_attr, batch.map_fd)")]
+        internal required int BatchMapFdOffset { get; init; }
+        [CExpression("offsetof(union bpf_attr, batch.flags)")]
+        internal required int BatchFlagsOffset { get; init; }
+        [CExpression("offsetof(union bpf_attr, raw_tracepoint.prog_fd)")]
+        internal required int RawTracepointProgFdOffset { get; init; }
+
         internal required uint PERF_TYPE_TRACEPOINT { get; init; }
         internal required ulong PERF_FORMAT_GROUP { get; init; }
         internal required ulong PERF_FLAG_FD_CLOEXEC { get; init; }
@@ -86,6 +122,14 @@ internal static partial class Interop
         Name = "x86_64",
         O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_APPEND = 0x400, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, AT_FDCWD = -100,
         SYS_perf_event_open = 298, SYS_bpf = 321, SYS_close_range = 436, SYS_pidfd_open = 434, SYS_pidfd_getfd = 438,
+        BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3, BPF_PROG_LOAD = 5,
+        BPF_RAW_TRACEPOINT_OPEN = 17, BPF_MAP_LOOKUP_BATCH = 24,
+        BPF_MAP_TYPE_HASH = 1, BPF_MAP_TYPE_ARRAY = 2, BPF_MAP_TYPE_PERCPU_ARRAY = 6, BPF_MAP_TYPE_QUEUE = 22,
+        BPF_PROG_TYPE_TRACEPOINT = 5, BPF_PROG_TYPE_RAW_TRACEPOINT = 17, BPF_ANY = 0, BPF_NOEXIST = 1, BPF_PSEUDO_MAP_FD = 1,
+        BPF_FUNC_map_lookup_elem = 1, BPF_FUNC_map_update_elem = 2, BPF_FUNC_get_current_pid_tgid = 14,
+        BPF_FUNC_map_push_elem = 87, BPF_FUNC_map_pop_elem = 88,
+        MapCreateNameOffset = 28, ProgLoadNameOffset = 48, ProgLoadAttachTypeOffset = 68, MapElemFlagsOffset = 24,
+        BatchMapFdOffset = 36, BatchFlagsOffset = 48, RawTracepointProgFdOffset = 8,
         PERF_TYPE_TRACEPOINT = 2, PERF_FORMAT_GROUP = 8, PERF_FLAG_FD_CLOEXEC = 8,
         PERF_EVENT_IOC_ENABLE = 0x2400, PERF_EVENT_IOC_SET_FILTER = 0x40082406, PERF_EVENT_IOC_SET_BPF = 0x40042408, PERF_IOC_FLAG_GROUP = 1,
         PerfEventAttrSize = 72,

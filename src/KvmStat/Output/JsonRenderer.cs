@@ -10,7 +10,9 @@ namespace KvmStat.Output;
 /// out as valid JSON):
 /// {"timestamp": ISO 8601, "interval_seconds": real length, ["pid", "name" with -p/-g,]
 ///  "fields": {NAME: {"total", "delta"} for counters or {"value"} for instant values, "unit"
-///  where known, "children": {LABEL: {...}}}, "guests": [{"pid", "name", "fields": {...}}]}.
+///  where known, "children": {LABEL: {...}}}, "guests": [{"pid", "name", "fields": {...}}],
+///  and with the BPF engine "outside_vms": {...} and "exited_vms": {...}, which with the guests add
+///  up to the host's tracepoint fields}.
 /// </summary>
 internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords) : IStatsRenderer
 {
@@ -65,6 +67,12 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords) : ISta
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            // With the BPF engine: what makes the guests add up to the host's fields.
+            foreach (GuestStat other in guests.Others)
+            {
+                w.WritePropertyName(other.Kind == VmRowKind.OutsideVms ? "outside_vms" : "exited_vms");
+                _guestTree.Write(w, other.FieldTotals, other.FieldDeltas);
+            }
         }
         w.WriteEndObject();
         w.Flush();

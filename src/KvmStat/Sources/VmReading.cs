@@ -1,9 +1,12 @@
 namespace KvmStat.Sources;
 
 /// <summary>One VM's values in a per-VM read: cumulative counters since it was first seen.</summary>
-internal sealed class VmReading(int pid, int fieldCount)
+internal sealed class VmReading(int pid, int fieldCount, VmRowKind kind = VmRowKind.Vm)
 {
+    /// <summary>The VM's process (0 for the rows that are no VM).</summary>
     internal int Pid { get; } = pid;
+
+    internal VmRowKind Kind { get; } = kind;
 
     internal long[] Values { get; } = new long[fieldCount];
 }

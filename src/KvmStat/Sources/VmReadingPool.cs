@@ -1,14 +1,22 @@
 namespace KvmStat.Sources;
 
-/// <summary>Reuses reading objects across refreshes: a VM keeps its entry while it runs.</summary>
+/// <summary>
+/// Reuses reading objects across refreshes: a VM keeps its entry while it runs. Only the last
+/// refresh's readings are kept for reuse, so VMs that come and go leave nothing behind.
+/// </summary>
 internal sealed class VmReadingPool(int fieldCount)
 {
     private readonly List<VmReading> _spare = [];
 
-    /// <summary>Takes back every reading of the last refresh and empties the list.</summary>
+    /// <summary>Takes back the VM readings of the last refresh (dropping older spares) and empties the list.</summary>
     internal void Recycle(List<VmReading> readings)
     {
-        _spare.AddRange(readings);
+        _spare.Clear();
+        foreach (VmReading reading in readings)
+        {
+            if (reading.Kind == VmRowKind.Vm)
+                _spare.Add(reading);
+        }
         readings.Clear();
     }
 

@@ -2,13 +2,19 @@ using KvmStat.Sources;
 
 namespace KvmStat.Stats;
 
-/// <summary>One running VM: all its selected events together, and each field on its own.</summary>
-internal sealed class GuestStat(int pid, string name, int fieldCount)
+/// <summary>
+/// One running VM (or one of the rows that make the VMs add up to the host: see <see cref="VmRowKind"/>):
+/// all its selected events together, and each field on its own.
+/// </summary>
+internal sealed class GuestStat(int pid, string name, int fieldCount, VmRowKind kind = VmRowKind.Vm)
 {
+    /// <summary>The VM's process; 0 for a row that is no VM.</summary>
     internal int Pid { get; } = pid;
 
     /// <summary>The guest name (untrusted: escape before showing), or "" without -name.</summary>
     internal string Name { get; } = name;
+
+    internal VmRowKind Kind { get; } = kind;
 
     /// <summary>The parent counters summed: the per-guest view's row.</summary>
     internal long Total { get; set; }

@@ -4,7 +4,8 @@ namespace KvmStat.Stats;
 
 /// <summary>
 /// Per-VM totals and deltas over a per-VM source: the screen's 'b' view. A VM counts from when it
-/// was first seen; its name is read once.
+/// was first seen; its name is read once. Where the source tells (the BPF engine), two more rows
+/// make the VMs add up to the host: the events outside VMs and those of VMs that exited.
 /// </summary>
 internal sealed class GuestStats : IGuestValues, IDisposable
 {
@@ -13,17 +14,23 @@ internal sealed class GuestStats : IGuestValues, IDisposable
     private readonly List<VmReading> _readings = new(16);
     private readonly List<GuestStat> _guests = new(16);
     private readonly List<GuestStat> _previous = new(16);
+    private readonly List<GuestStat> _others = new(2);
     private readonly TimeProvider _time;
+    private readonly ICapture? _capture;
     private long _lastTimestamp;
 
-    internal GuestStats(IPerVmSource source, Func<int, string?> nameOf, TimeProvider time)
+    /// <param name="capture">The source's shared reading, when nothing else takes it before this samples (the screen's guest view).</param>
+    internal GuestStats(IPerVmSource source, Func<int, string?> nameOf, TimeProvider time, ICapture? capture = null)
     {
         _source = source;
         _nameOf = nameOf;
         _time = time;
+        _capture = capture;
     }
 
     public IReadOnlyList<GuestStat> Guests => _guests;
+
+    public IReadOnlyList<GuestStat> Others => _others;
 
     public IReadOnlyList<StatField> Fields => _source.Fields;
 
@@ -33,6 +40,7 @@ internal sealed class GuestStats : IGuestValues, IDisposable
 
     internal void Sample()
     {
+        _capture?.Capture();
         _source.Read(_readings);
         long now = _time.GetTimestamp();
         IntervalSeconds = SampleCount == 0 ? 0 : (now - _lastTimestamp) / (double)_time.TimestampFrequency;
@@ -49,8 +57,10 @@ internal sealed class GuestStats : IGuestValues, IDisposable
                 if (_source.Fields[i].Parent is null && _source.Fields[i].Kind == StatKind.Counter)
                     total += reading.Values[i];
             }
-            GuestStat? known = Find(_previous, reading.Pid);
-            GuestStat guest = known ?? new GuestStat(reading.Pid, _nameOf(reading.Pid) ?? "", reading.Values.Length);
+            GuestStat? known = reading.Kind == VmRowKind.Vm ? Find(_previous, reading.Pid) : FindOther(reading.Kind);
+            GuestStat guest = known ?? (reading.Kind == VmRowKind.Vm
+                ? new GuestStat(reading.Pid, _nameOf(reading.Pid) ?? "", reading.Values.Length)
+                : new GuestStat(0, reading.Kind == VmRowKind.OutsideVms ? "(outside VMs)" : "(exited VMs)", reading.Values.Length, reading.Kind));
             guest.Delta = total - guest.Total;
             guest.Total = total;
             for (int i = 0; i < reading.Values.Length; i++)
@@ -61,9 +71,22 @@ internal sealed class GuestStats : IGuestValues, IDisposable
                 guest.FieldDeltas[i] = reading.Values[i] - previous;
                 guest.FieldTotals[i] = reading.Values[i];
             }
-            _guests.Add(guest);
+            if (guest.Kind == VmRowKind.Vm)
+                _guests.Add(guest);
+            else if (known is null)
+                _others.Add(guest);
         }
         SampleCount++;
+    }
+
+    private GuestStat? FindOther(VmRowKind kind)
+    {
+        foreach (GuestStat other in _others)
+        {
+            if (other.Kind == kind)
+                return other;
+        }
+        return null;
     }
 
     private static GuestStat? Find(List<GuestStat> guests, int pid)

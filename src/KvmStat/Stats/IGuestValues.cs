@@ -10,6 +10,9 @@ internal interface IGuestValues
     /// <summary>The running VMs, sorted by pid.</summary>
     IReadOnlyList<GuestStat> Guests { get; }
 
+    /// <summary>Where the engine tells them (BPF): the events outside VMs, and those of VMs that exited; else empty.</summary>
+    IReadOnlyList<GuestStat> Others { get; }
+
     double IntervalSeconds { get; }
 
     int SampleCount { get; }

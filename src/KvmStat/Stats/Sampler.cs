@@ -1,3 +1,5 @@
+using KvmStat.Sources;
+
 namespace KvmStat.Stats;
 
 /// <summary>
@@ -9,9 +11,12 @@ internal sealed class Sampler : IDisposable
     private readonly StatsCollector _host;
     private readonly GuestStats? _guests;
     private readonly TimeProvider _time;
+    private readonly ICapture? _capture;
 
-    internal Sampler(StatsCollector host, GuestStats? guests, WatchedVm? vm, TimeProvider time)
+    /// <param name="capture">The reading the sources share (the BPF engine's), taken first at each sample.</param>
+    internal Sampler(StatsCollector host, GuestStats? guests, WatchedVm? vm, TimeProvider time, ICapture? capture = null)
     {
+        _capture = capture;
         _host = host;
         _guests = guests;
         _time = time;
@@ -22,6 +27,7 @@ internal sealed class Sampler : IDisposable
 
     internal void Sample()
     {
+        _capture?.Capture();
         _host.Sample();
         _guests?.Sample();
         Snapshot.Time = _time.GetLocalNow();

@@ -243,8 +243,9 @@ internal sealed partial class TuiApp
             return;
         }
         List<GuestStat> guests = SortedGuests(_guests);
+        // With the BPF engine two more rows (events outside VMs, VMs that exited) make the Total the host's.
         long total = 0, deltas = 0;
-        foreach (GuestStat guest in guests)
+        foreach (GuestStat guest in guests.Concat(_guests.Others))
         {
             total += guest.Total;
             deltas += guest.Delta;
@@ -260,18 +261,17 @@ internal sealed partial class TuiApp
             string name = Text.Escape(guest.Name);
             if (name.Length > 30)
                 name = name[..30] + "...";
-            string label = name.Length > 0 ? $"{name} [{guest.Pid}]" : $"[{guest.Pid}]";
-            int column = grid.WriteLeft(row, TableColumn, label, LabelWidth);
-            column = grid.Write(row, column, " ");
-            column = grid.WriteRight(row, column, guest.Total, 10);
-            column = grid.WriteRight(row, column, total > 0 ? guest.Total * 100.0 / total : 0.0, 7, "F1");
-            column = grid.Write(row, column, " ");
-            grid.WriteRight(row, column, Rate(guest.Delta, interval), 8);
+            DrawGuestRow(grid, row, name.Length > 0 ? $"{name} [{guest.Pid}]" : $"[{guest.Pid}]", guest, total, interval);
             if (g == _selectedGuest)
                 grid.Style(row, TableColumn, TableWidth, TextStyle.Reverse);
             row++;
         }
-        if (guests.Count == 0)
+        foreach (GuestStat other in _guests.Others)
+        {
+            if ((other.Total != 0 || other.Delta != 0) && row < grid.Rows - 2)
+                DrawGuestRow(grid, row++, other.Name, other, total, interval);
+        }
+        if (row == 3)
         {
             grid.Write(4, 1, "No running guests found");
             return;
@@ -279,6 +279,16 @@ internal sealed partial class TuiApp
         DrawTotal(grid, row, total, Rate(deltas, interval));
         if (row + 1 < grid.Rows - 1)
             grid.Write(grid.Rows - 1, 0, "Up/Down: select   Enter: events of the selected guest   b: back");
+    }
+
+    private static void DrawGuestRow(ScreenGrid grid, int row, string label, GuestStat guest, long total, double interval)
+    {
+        int column = grid.WriteLeft(row, TableColumn, label, LabelWidth);
+        column = grid.Write(row, column, " ");
+        column = grid.WriteRight(row, column, guest.Total, 10);
+        column = grid.WriteRight(row, column, total > 0 ? guest.Total * 100.0 / total : 0.0, 7, "F1");
+        column = grid.Write(row, column, " ");
+        grid.WriteRight(row, column, Rate(guest.Delta, interval), 8);
     }
 
     private static void DrawHelp(ScreenGrid grid)

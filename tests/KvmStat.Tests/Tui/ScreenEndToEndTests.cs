@@ -213,7 +213,7 @@ public class ScreenEndToEndTests
     {
         Require();
         using var pane = new TmuxPane(90, 24);
-        pane.Type($"'{PublishedBinary.Path}' -s 0.5");
+        pane.Type($"'{PublishedBinary.Path}' -s 0.5 --engine perf");
         pane.WaitFor(s => s[0] == "kvm statistics - summary", "the screen");
         int tool = ChildOf(pane.ShellPid);
         int Descriptors() => Directory.GetFiles($"/proc/{tool}/fd").Length;

@@ -40,7 +40,7 @@ internal static class TraceFormatParser
         return new TraceFormat(name, id, fields, printFormat, ParseSymbolicTables(printFormat));
     }
 
-    /// <summary>Parses <c>field:unsigned int exit_reason;	offset:8;	size:4;	signed:0;</c>.</summary>
+    /// <summary>Parses <c>field:unsigned int exit_reason;	offset:8;	size:4;	signed:0;</c> (offset -1 when it is missing).</summary>
     internal static TraceField? ParseFieldLine(string line)
     {
         string[] parts = line.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -57,15 +57,18 @@ internal static class TraceFormatParser
             return null;
 
         int size = 0;
+        int offset = -1;
         bool signed = false;
         foreach (string part in parts.AsSpan(1))
         {
-            if (part.StartsWith("size:", StringComparison.Ordinal))
+            if (part.StartsWith("offset:", StringComparison.Ordinal))
+                _ = int.TryParse(part["offset:".Length..], NumberStyles.Integer, CultureInfo.InvariantCulture, out offset);
+            else if (part.StartsWith("size:", StringComparison.Ordinal))
                 _ = int.TryParse(part["size:".Length..], NumberStyles.Integer, CultureInfo.InvariantCulture, out size);
             else if (part.StartsWith("signed:", StringComparison.Ordinal))
                 signed = part["signed:".Length..].Trim() == "1";
         }
-        return new TraceField(fieldName, size, signed);
+        return new TraceField(fieldName, size, signed, offset);
     }
 
     internal static IReadOnlyList<SymbolicTable> ParseSymbolicTables(string printFormat)

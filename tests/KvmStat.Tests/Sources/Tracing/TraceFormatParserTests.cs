@@ -15,7 +15,7 @@ public class TraceFormatParserTests
 
         Assert.Equal("kvm_exit", format.Name);
         Assert.Equal(103, format.Id);
-        Assert.Equal(new TraceField("exit_reason", 4, false), format.FindField("exit_reason"));
+        Assert.Equal(new TraceField("exit_reason", 4, false, Offset: 8), format.FindField("exit_reason"));
 
         // VMX table first (under "isa == 1"), then SVM; both on exit_reason.
         SymbolicTable vmx = Assert.Single(format.Tables, t => t.Field == "exit_reason" && t.Ordinal == 0);

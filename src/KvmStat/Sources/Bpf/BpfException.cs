@@ -1,0 +1,13 @@
+namespace KvmStat.Sources.Bpf;
+
+/// <summary>The kernel refused a BPF step (map, program, attach): what, why, and for a program the verifier's log.</summary>
+internal sealed class BpfException(string step, int errno, string? verifierLog = null)
+    : Exception($"{step}: {Interop.Errno.Describe(errno)}")
+{
+    internal string Step { get; } = step;
+
+    internal int Errno { get; } = errno;
+
+    /// <summary>What the verifier said when it rejected a program (null for other steps).</summary>
+    internal string? VerifierLog { get; } = verifierLog;
+}

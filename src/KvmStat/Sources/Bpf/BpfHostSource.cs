@@ -1,0 +1,40 @@
+namespace KvmStat.Sources.Bpf;
+
+/// <summary>
+/// The host's tracepoint fields from the BPF engine's last capture: every process's events (pid 0),
+/// or one process's (-p/-g), counted from its first event; a process that exits keeps its counts.
+/// </summary>
+internal sealed class BpfHostSource : IStatsSource
+{
+    private readonly BpfCounters _counters;
+    private readonly int _pid;
+    private readonly StatField[] _fields;
+    private readonly long[] _last;
+
+    internal BpfHostSource(BpfCounters counters, int pid)
+    {
+        _counters = counters;
+        _pid = pid;
+        _fields = [.. counters.Fields.Select(f => new StatField(f.Name, f.Parent, StatKind.Counter, FieldOrigin.Tracepoint))];
+        _last = new long[_fields.Length];
+        counters.AddUser();
+    }
+
+    public string Name => "tracepoints (BPF)";
+
+    public IReadOnlyList<StatField> Fields => _fields;
+
+    public void Read(Span<long> values)
+    {
+        if (_pid == 0)
+        {
+            _counters.Totals.CopyTo(values);
+            return;
+        }
+        if (_counters.Processes.TryGetValue(_pid, out BpfCounters.Process? process))
+            process.Totals.CopyTo(_last, 0);
+        _last.CopyTo(values);
+    }
+
+    public void Dispose() => _counters.RemoveUser();
+}

@@ -1,0 +1,95 @@
+using System.Text;
+
+namespace KvmStat.Sources.Bpf;
+
+/// <summary>A BPF program this process loaded, checked by the kernel's verifier, and ways to attach it.</summary>
+internal sealed class BpfProgram : IDisposable
+{
+    private const int VerifierLogSize = 64 * 1024;
+    private readonly Interop.FileDescriptor _fd;
+
+    private BpfProgram(Interop.FileDescriptor fd) => _fd = fd;
+
+    internal int Descriptor => _fd.Number;
+
+    /// <summary>Loads a program; a rejection throws with the verifier's log, which says why.</summary>
+    internal static unsafe BpfProgram Load(uint type, byte[] instructions, string name)
+    {
+        byte[] license = "GPL\0"u8.ToArray();
+        var attr = new Interop.Bpf.ProgLoadAttr { ProgType = type, InsnCount = (uint)(instructions.Length / 8) };
+        int length = Math.Min(Encoding.ASCII.GetByteCount(name), 15);
+        Encoding.ASCII.GetBytes(name.AsSpan(0, length), new Span<byte>(attr.ProgName, 16));
+        int fd;
+        fixed (byte* code = instructions)
+        fixed (byte* gpl = license)
+        {
+            attr.Insns = (ulong)code;
+            attr.License = (ulong)gpl;
+            fd = Interop.Bpf.Call(Interop.Abi.BPF_PROG_LOAD, ref attr);
+            if (fd < 0)
+            {
+                // Load again with the log on: the verifier says which instruction it refused and why.
+                byte[] log = new byte[VerifierLogSize];
+                fixed (byte* buffer = log)
+                {
+                    attr.LogLevel = 1;
+                    attr.LogSize = (uint)log.Length;
+                    attr.LogBuffer = (ulong)buffer;
+                    int again = Interop.Bpf.Call(Interop.Abi.BPF_PROG_LOAD, ref attr);
+                    if (again >= 0)
+                        return new BpfProgram(new Interop.FileDescriptor(again));
+                }
+                int end = Array.IndexOf(log, (byte)0);
+                throw new BpfException($"loading the BPF program {name}", -fd, Encoding.ASCII.GetString(log, 0, end < 0 ? log.Length : end).TrimEnd());
+            }
+        }
+        return new BpfProgram(new Interop.FileDescriptor(fd));
+    }
+
+    /// <summary>Runs the program on every hit of a raw tracepoint (no perf event, nothing to wait for at close).</summary>
+    internal unsafe Interop.FileDescriptor AttachRawTracepoint(string tracepoint)
+    {
+        byte[] name = Interop.NulTerminated(tracepoint);
+        fixed (byte* p = name)
+        {
+            var attr = new Interop.Bpf.RawTracepointAttr { Name = (ulong)p, ProgFd = (uint)Descriptor };
+            int fd = Interop.Bpf.Call(Interop.Abi.BPF_RAW_TRACEPOINT_OPEN, ref attr);
+            if (fd < 0)
+                throw new BpfException($"attaching to the raw tracepoint {tracepoint}", -fd);
+            return new Interop.FileDescriptor(fd);
+        }
+    }
+
+    /// <summary>
+    /// Runs the program on every hit of a tracepoint with its record as context: through a perf event
+    /// of that tracepoint on CPU 0, which the kernel runs on every CPU. Returns the perf event.
+    /// </summary>
+    internal Interop.FileDescriptor AttachTracepoint(string tracepoint, int id)
+    {
+        var attr = new Interop.Perf.PerfEventAttr
+        {
+            Type = Interop.Abi.PERF_TYPE_TRACEPOINT,
+            Size = (uint)Interop.Abi.PerfEventAttrSize,
+            Config = (ulong)id,
+        };
+        int fd = Interop.Perf.PerfEventOpen(ref attr, pid: -1, cpu: 0, groupFd: -1, Interop.Abi.PERF_FLAG_FD_CLOEXEC);
+        if (fd < 0)
+            throw new BpfException($"opening the tracepoint {tracepoint} for BPF", -fd);
+        var perf = new Interop.FileDescriptor(fd);
+        int result = Interop.Libc.Ioctl(fd, Interop.Abi.PERF_EVENT_IOC_SET_BPF, Descriptor);
+        if (result < 0)
+        {
+            perf.Dispose();
+            throw new BpfException($"attaching to the tracepoint {tracepoint}", -result);
+        }
+        result = Interop.Libc.Ioctl(fd, Interop.Abi.PERF_EVENT_IOC_ENABLE, 0);
+        if (result < 0)
+        {
+            perf.Dispose();
+            throw new BpfException($"enabling the tracepoint {tracepoint}", -result);
+        }
+        return perf;
+    }
+
+    public void Dispose() => _fd.Dispose();
+}

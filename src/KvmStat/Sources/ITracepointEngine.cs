@@ -1,0 +1,21 @@
+namespace KvmStat.Sources;
+
+/// <summary>
+/// How tracepoint fields are counted for a field selection: with BPF programs that aggregate in
+/// the kernel per process (Bpf/BpfEngine), or with perf counters per CPU or per thread
+/// (Tracing/PerfEngine). Both give the host's fields (all VMs, or one with a pid) and each VM's.
+/// </summary>
+internal interface ITracepointEngine : IDisposable
+{
+    /// <summary>"BPF" or "perf counters", for messages.</summary>
+    string Name { get; }
+
+    /// <summary>The host's tracepoint fields: every VM (pid 0), or one VM process.</summary>
+    IStatsSource OpenHost(int pid);
+
+    /// <summary>Each VM's tracepoint fields (and, where the engine can tell, the events outside VMs).</summary>
+    IPerVmSource OpenPerVm();
+
+    /// <summary>The reading the engine's sources share, taken once per sample before they read; null when they read on their own.</summary>
+    ICapture? Capture { get; }
+}
