@@ -2,6 +2,7 @@ using System.Globalization;
 using KvmStat.Guests;
 using KvmStat.Sources;
 using KvmStat.Sources.BinaryStats;
+using KvmStat.Sources.Bpf;
 using KvmStat.Sources.Tracing;
 using KvmStat.Host;
 
@@ -39,6 +40,8 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
                 : exitReasons.ToString());
 
         Tracefs? tracefs = CheckTracefs();
+        if (tracefs is not null)
+            CheckEngine(tracefs);
         CheckDebugfs();
         CheckFileLimit(tracefs);
         if (tracefs is not null && euid == 0)
@@ -68,6 +71,30 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         {
             Line("fail", "tracefs", $"{e.Message} {e.Fix}");
             return null;
+        }
+    }
+
+    /// <summary>Whether BPF programs load and attach here (the default engine), or why perf counters count instead.</summary>
+    private void CheckEngine(Tracefs tracefs)
+    {
+        string[] events = [.. tracefs.ListKvmEvents()];
+        if (events.Length == 0)
+            return;
+        string probe = events.Contains("kvm_pio") ? "kvm_pio" : events[0];
+        try
+        {
+            using var counters = new CounterDescriptors();
+            using var bpf = new BpfCounters(tracefs, [new TracepointField(probe, probe, null, null)], paths, counters, verbose: null);
+            bpf.Capture();
+            Line("ok", "engine", $"BPF: programs load and attach ({probe} tried); kvm events are counted per process in the kernel, from each process's first event");
+        }
+        catch (BpfException e)
+        {
+            Line("warn", "engine", $"perf counters: BPF is not available ({SourceFactory.Describe(e)}); per-guest counts need a counter per VM thread and field");
+        }
+        catch (KvmStatException e)
+        {
+            Line("warn", "engine", $"perf counters: BPF cannot be tried ({e.Message})");
         }
     }
 

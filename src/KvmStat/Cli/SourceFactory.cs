@@ -57,7 +57,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         {
             try
             {
-                var bpf = new BpfCounters(Tracefs, Selected(selection), paths, _counters, reporter.VerboseOrNull);
+                var bpf = new BpfCounters(Tracefs, Selected(selection), paths, _counters, reporter.VerboseOrNull, reporter.Warn);
                 Announce("counting with BPF programs (per process, in the kernel)", warn: false);
                 return new BpfEngine(bpf);
             }
@@ -91,7 +91,8 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     {
         if (e.VerifierLog is not string log)
             return e.Message;
-        string[] lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // The verifier ends with statistics ("processed 2 insns ..."): what it refused comes before.
+        string[] lines = [.. log.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("processed ", StringComparison.Ordinal))];
         return $"{e.Message}; the verifier said: {string.Join(" | ", lines.TakeLast(3))}";
     }
 

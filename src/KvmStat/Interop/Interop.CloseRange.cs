@@ -11,12 +11,15 @@ internal static partial class Interop
         [SuppressGCTransition]
         private static partial long Syscall(long number, uint first, uint last, uint flags);
 
-        /// <summary>Closes descriptors first..last; falls back to close() one by one on kernels before 5.9.</summary>
-        internal static void CloseRange(uint first, uint last, uint highestOpen)
+        /// <summary>
+        /// Closes descriptors first..last; falls back to close() one by one on kernels before 5.9.
+        /// <paramref name="closeRange"/> is Abi.SYS_close_range, read before the fork: a forked child reads no statics.
+        /// </summary>
+        internal static void CloseRange(long closeRange, uint first, uint last, uint highestOpen)
         {
             if (first > last)
                 return;
-            if (Syscall(Abi.SYS_close_range, first, last, 0) == 0)
+            if (Syscall(closeRange, first, last, 0) == 0)
                 return;
             uint end = Math.Min(last, highestOpen);
             for (uint fd = first; fd <= end; fd++)

@@ -22,10 +22,10 @@ internal static partial class Interop
         [SuppressGCTransition]
         internal static partial int GetParentPid();
 
-        /// <summary>Waits up to <paramref name="milliseconds"/> for <paramref name="fd"/> to be readable (or closed).</summary>
-        internal static unsafe bool WaitReadable(int fd, int milliseconds)
+        /// <summary>Waits up to <paramref name="milliseconds"/> for <paramref name="fd"/> to be readable (or closed); <paramref name="pollIn"/> is Abi.POLLIN, read before the fork.</summary>
+        internal static unsafe bool WaitReadable(int fd, int milliseconds, short pollIn)
         {
-            var poll = new PollFd { Fd = fd, Events = Abi.POLLIN };
+            var poll = new PollFd { Fd = fd, Events = pollIn };
             return Poll(&poll, 1, milliseconds) > 0;
         }
     }

@@ -44,6 +44,9 @@ internal sealed class BpfCounters : ICapture, IDisposable
     private readonly List<Interop.FileDescriptor> _perfLinks = [];
     private readonly byte[] _cacheZeros;
     private readonly long[] _goneOutside;
+    private readonly Action<string>? _warn;
+    private readonly bool _attach;
+    private long _unplacedReported;
     private int _users;
 
     /// <summary>One process that has a slot: its counts since its first event, and whether it runs a VM.</summary>
@@ -58,8 +61,15 @@ internal sealed class BpfCounters : ICapture, IDisposable
         internal bool Gone { get; set; }
     }
 
-    internal BpfCounters(Tracefs tracefs, IReadOnlyList<TracepointField> fields, HostPaths paths, CounterDescriptors perfDescriptors, Action<string>? verbose)
+    /// <param name="warn">Where to say that events could not be placed (the table is full).</param>
+    /// <param name="capacity">Slots for this many processes (default: see <see cref="MaxSlots"/>).</param>
+    /// <param name="attach">False loads the programs into the verifier without attaching them (tests of every variant).</param>
+    internal BpfCounters(
+        Tracefs tracefs, IReadOnlyList<TracepointField> fields, HostPaths paths, CounterDescriptors perfDescriptors, Action<string>? verbose,
+        Action<string>? warn = null, int? capacity = null, bool attach = true)
     {
+        _warn = warn;
+        _attach = attach;
         _fields = [.. fields];
         _paths = paths;
         _guests = new GuestFinder(paths);
@@ -67,7 +77,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
         _proc = new DirectoryScanner(paths.Proc);
         _cpus = OnlineCpus.Parse(SysFile.TryReadText(paths.CpuPossible) ?? "")?.Count ?? Environment.ProcessorCount;
         int stride = _fields.Count;
-        Capacity = (int)Math.Clamp(MemoryBudget / ((long)stride * 8 * _cpus), 16, MaxSlots);
+        Capacity = capacity ?? (int)Math.Clamp(MemoryBudget / ((long)stride * 8 * _cpus), 16, MaxSlots);
         _rowBuffer = new byte[stride * 8 * _cpus];
         _slotKeys = new byte[Capacity * 4];
         _slotValues = new byte[Capacity * 4];
@@ -129,13 +139,26 @@ internal sealed class BpfCounters : ICapture, IDisposable
         BpfProgram program = BpfProgram.Load(
             reasons is null ? Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT : Interop.Abi.BPF_PROG_TYPE_TRACEPOINT, code, parent.Tracepoint);
         _programs.Add(program);
+        if (!_attach)
+            return;
         if (reasons is null)
         {
             _links.Add(program.AttachRawTracepoint(parent.Tracepoint));
             return;
         }
         // A perf event: it is handed off at exit like the perf engine's (its close waits for the kernel).
-        Interop.FileDescriptor perf = program.AttachTracepoint(parent.Tracepoint, tracefs.ReadId(parent.Tracepoint));
+        Interop.FileDescriptor perf;
+        try
+        {
+            perf = program.AttachTracepoint(parent.Tracepoint, tracefs.ReadId(parent.Tracepoint));
+        }
+        catch (BpfException e) when (e.Errno == Interop.Errno.EACCES)
+        {
+            // The kernel compares what the program reads with the record's real size.
+            throw new BpfException(
+                $"attaching to the tracepoint {parent.Tracepoint}, whose record does not reach offset {reasons.Offset} where its format file puts {children[0].ReasonField}",
+                e.Errno);
+        }
         _perfDescriptors.Track([perf]);
         _perfLinks.Add(perf);
     }
@@ -234,6 +257,23 @@ internal sealed class BpfCounters : ICapture, IDisposable
             if (!process.IsVm)
                 Add(OutsideVms, process.Totals);
         }
+        ReportUnplaced();
+    }
+
+    /// <summary>Events that found no slot are counted (outside VMs) and said once each time their number grows.</summary>
+    private void ReportUnplaced()
+    {
+        long unplaced = 0;
+        for (int i = 0; i < _fields.Count; i++)
+        {
+            if (!_fields[i].IsChild)
+                unplaced += Unplaced[i];
+        }
+        if (unplaced <= _unplacedReported)
+            return;
+        _warn?.Invoke($"{unplaced} kvm events ({unplaced - _unplacedReported} new) could not be attributed to a process: " +
+            $"the BPF table has room for {Capacity} processes and is full; they are counted, outside VMs.");
+        _unplacedReported = unplaced;
     }
 
     /// <summary>A process that is gone: its last counts are taken, then its slot is freed for another.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using KvmStat.Host;
 
 namespace KvmStat.Sources.Tracing;
@@ -126,6 +127,14 @@ internal sealed class CounterDescriptors : IDisposable
             if (_open.Count == 0)
                 return;
             keep = [.. _open];
+        }
+        // Only a NativeAOT process may fork and go on in the child: under a JIT (the tests) the child
+        // could need code compiled that no thread is left to compile. There they are closed here.
+        if (RuntimeFeature.IsDynamicCodeCompiled)
+        {
+            foreach (Interop.FileDescriptor fd in keep)
+                fd.Dispose();
+            return;
         }
         int child = DescriptorHandOff.Fork([.. keep.Select(fd => fd.Number)]);
         if (child <= 0)

@@ -18,6 +18,9 @@ internal static class DescriptorHandOff
             highest = (uint)Math.Min(limit.Current, int.MaxValue);
         byte* scratch = stackalloc byte[1];
         int parent = Environment.ProcessId;
+        // The child reads no statics and runs no code that is not compiled yet: all it needs is here.
+        long closeRange = Interop.Abi.SYS_close_range;
+        short pollIn = Interop.Abi.POLLIN;
 
         // No collection may be under way when the process forks: the child has only this thread,
         // and its GC polls would wait forever for a collection whose threads were not copied.
@@ -39,16 +42,16 @@ internal static class DescriptorHandOff
             foreach (int fd in keep)
             {
                 if ((uint)fd > next)
-                    Interop.ForkChild.CloseRange(next, (uint)fd - 1, highest);
+                    Interop.ForkChild.CloseRange(closeRange, next, (uint)fd - 1, highest);
                 next = (uint)fd + 1;
             }
-            Interop.ForkChild.CloseRange(next, uint.MaxValue, highest);
+            Interop.ForkChild.CloseRange(closeRange, next, uint.MaxValue, highest);
             // writeEnd is not in keep, so it is closed above: only the parent holds it now.
             // End of file on the pipe says the parent is gone; its pid is checked too, so nothing
             // that might still hold the write end can keep this child (and the counters) alive.
             while (Interop.ForkChild.GetParentPid() == parent)
             {
-                if (Interop.ForkChild.WaitReadable(readEnd, 1000) && Interop.ForkChild.Read(readEnd, scratch, 1) == 0)
+                if (Interop.ForkChild.WaitReadable(readEnd, 1000, pollIn) && Interop.ForkChild.Read(readEnd, scratch, 1) == 0)
                     break;
             }
             Interop.Libc.ExitImmediately(0);

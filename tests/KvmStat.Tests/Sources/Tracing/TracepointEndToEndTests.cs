@@ -57,34 +57,12 @@ public class TracepointEndToEndTests
     public void AReasonTheKernelsFormatLacksIsStillCountedByName()
     {
         Kvm.Require();
-        string root = Directory.CreateTempSubdirectory("kvm_stat-mirror-").FullName;
-        try
+        using var mirror = new MirrorRoot("kvm_userspace_exit", format => format.Replace("{ 2, \"KVM_EXIT_\" \"IO\" }, ", ""));
+        using var guest = GuestVm.Start(Unique("noio"), vcpus: 2, outs: 80, mmio: 6);
+        foreach (string engine in new[] { "bpf", "perf" })
         {
-            string events = Path.Join(root, "sys/kernel/tracing/events/kvm");
-            Directory.CreateDirectory(events);
-            foreach (string tracepoint in Directory.EnumerateDirectories("/sys/kernel/tracing/events/kvm"))
-            {
-                string name = Path.GetFileName(tracepoint);
-                if (name != "kvm_userspace_exit")
-                {
-                    File.CreateSymbolicLink(Path.Join(events, name), tracepoint);
-                    continue;
-                }
-                Directory.CreateDirectory(Path.Join(events, name));
-                File.WriteAllText(Path.Join(events, name, "id"), File.ReadAllText(Path.Join(tracepoint, "id")));
-                string format = File.ReadAllText(Path.Join(tracepoint, "format"));
-                string withoutIo = format.Replace("{ 2, \"KVM_EXIT_\" \"IO\" }, ", "");
-                Assert.NotEqual(format, withoutIo);
-                File.WriteAllText(Path.Join(events, name, "format"), withoutIo);
-            }
-            Directory.CreateDirectory(Path.Join(root, "sys/devices/system/cpu"));
-            File.CreateSymbolicLink(Path.Join(root, "sys/devices/system/cpu/online"), "/sys/devices/system/cpu/online");
-            File.CreateSymbolicLink(Path.Join(root, "proc"), "/proc");
-
-            using var guest = GuestVm.Start(Unique("noio"), vcpus: 2, outs: 80, mmio: 6);
             using ChildProcess tool = ChildProcess.Start(PublishedBinary.Path,
-                ["-l", "-s", "25.5", "--verbose", "-f", "kvm_userspace_exit", "-p", guest.Pid.ToString()],
-                new Dictionary<string, string> { ["KVM_STAT_ROOT"] = root });
+                ["-l", "-s", "25.5", "--verbose", "--engine", engine, "-f", "kvm_userspace_exit", "-p", guest.Pid.ToString()], mirror.Environment);
             tool.WaitUntilCounting();
             guest.Run();
             tool.Signal(ChildProcess.SIGTERM);
@@ -94,10 +72,6 @@ public class TracepointEndToEndTests
             Assert.Equal(0, sums["kvm_userspace_exit(OTHER)"]);
             Assert.Equal(174, sums["kvm_userspace_exit"]);
             Assert.Equal(sums["kvm_userspace_exit"], sums.Where(f => f.Key.StartsWith("kvm_userspace_exit(", StringComparison.Ordinal)).Sum(f => f.Value));
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
         }
     }
 
