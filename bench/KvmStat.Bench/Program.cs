@@ -4,9 +4,12 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using KvmStat.Bench;
 
-// "startup BINARY [RUNS]" measures the published binary; anything else goes to BenchmarkDotNet.
+// "startup BINARY [RUNS [ARGS...]]" measures the published binary; anything else goes to BenchmarkDotNet.
 if (args.Length >= 2 && args[0] == "startup")
-    return StartupMeasurement.Run(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10);
+{
+    int runs = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10;
+    return StartupMeasurement.Run(args[1], runs, args.Length > 3 ? args[3..] : ["-1"]);
+}
 
 IConfig config = DefaultConfig.Instance
     .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance))

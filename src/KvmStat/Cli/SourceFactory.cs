@@ -59,7 +59,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             {
                 var bpf = new BpfCounters(Tracefs, Selected(selection), paths, _counters, reporter.VerboseOrNull, reporter.Warn);
                 Announce("counting with BPF programs (per process, in the kernel)", warn: false);
-                return new BpfEngine(bpf);
+                return new BpfEngine(bpf, paths, time);
             }
             catch (BpfException e) when (options.Engine == TracepointEngineChoice.Auto)
             {

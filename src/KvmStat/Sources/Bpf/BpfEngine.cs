@@ -1,3 +1,6 @@
+using KvmStat.Guests;
+using KvmStat.Host;
+
 namespace KvmStat.Sources.Bpf;
 
 /// <summary>
@@ -5,7 +8,7 @@ namespace KvmStat.Sources.Bpf;
 /// that every source of the selection reads, so the host's fields and each VM's add up exactly.
 /// The counters close with the last source that uses them.
 /// </summary>
-internal sealed class BpfEngine(BpfCounters counters) : ITracepointEngine
+internal sealed class BpfEngine(BpfCounters counters, HostPaths paths, TimeProvider time) : ITracepointEngine
 {
     private bool _sourcesOpened;
 
@@ -22,7 +25,7 @@ internal sealed class BpfEngine(BpfCounters counters) : ITracepointEngine
     public IPerVmSource OpenPerVm()
     {
         _sourcesOpened = true;
-        return new BpfPerVmSource(counters);
+        return new BpfPerVmSource(counters, new VmDiscovery(paths, time));
     }
 
     /// <summary>Closes the counters when no source took them; otherwise the last source closes them.</summary>

@@ -120,4 +120,18 @@ public class BpfEngineEndToEndTests
             }
         }
     }
+
+    /// <summary>A VM that has made no event yet has no slot in the kernel's tables, but is listed with zeros all the same.</summary>
+    [Fact]
+    public void AGuestWithoutEventsIsListedWithZeros()
+    {
+        Kvm.Require();
+        using var idle = GuestVm.Start($"idle-{Environment.ProcessId}", vcpus: 2, outs: 5, mmio: 0);
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, "-1", "--json", "-s", "0.2", "--engine", "bpf", "-f", "kvm_pio");
+        Assert.True(code == 0, error);
+        using JsonDocument record = JsonDocument.Parse(output);
+        JsonElement guest = Assert.Single(record.RootElement.GetProperty("guests").EnumerateArray(), g => g.GetProperty("pid").GetInt32() == idle.Pid);
+        Assert.Equal(idle.Name, guest.GetProperty("name").GetString());
+        Assert.Equal(0, guest.GetProperty("fields").GetProperty("kvm_pio").GetProperty("total").GetInt64());
+    }
 }

@@ -1,0 +1,136 @@
+// A small KVM guest for the benchmarks: a VM with N vCPU threads that run real-mode code making
+// port writes (each one a KVM_EXIT_IO and a kvm_pio event), then halt. It is C rather than the
+// tests' guest so that 200 of them fit in a few hundred MB and a guest's own timing carries no
+// runtime of its own (JIT, GC threads).
+//
+// usage: guest -name NAME [--vcpus N] [--outs N] [--every MS]
+//   prints "ready PID" once its vCPU threads exist.
+//   without --every: waits for SIGUSR1, runs the program once on every vCPU, prints
+//     "done NANOSECONDS" (the run's wall time) and exits.
+//   with --every MS: every vCPU runs the program every MS milliseconds until the guest is killed.
+// The guest dies with the process that started it (PR_SET_PDEATHSIG).
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MEMORY_SIZE 0x10000
+#define CODE_ADDRESS 0x1000
+
+// mov dx,0x3f8; L: out dx,al; dec ecx; jnz L; hlt  (ECX, not CX: a million writes in one run)
+static const uint8_t code[] = { 0xBA, 0xF8, 0x03, 0xEE, 0x66, 0x49, 0x75, 0xFB, 0xF4 };
+
+static int vm_fd, run_size, every_ms;
+static unsigned outs = 1000;
+
+static void fail(const char *what) { fprintf(stderr, "guest: %s: %s\n", what, strerror(errno)); exit(1); }
+
+static long long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+struct vcpu { int fd; struct kvm_run *run; pthread_t thread; };
+
+static void run_program(struct vcpu *v)
+{
+    struct kvm_sregs sregs;
+    if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) fail("KVM_GET_SREGS");
+    sregs.cs.base = 0;
+    sregs.cs.selector = 0;
+    if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0) fail("KVM_SET_SREGS");
+    struct kvm_regs regs = { .rip = CODE_ADDRESS, .rflags = 2, .rcx = outs, .rsp = 0x8000 };
+    if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0) fail("KVM_SET_REGS");
+    for (;;) {
+        if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            fail("KVM_RUN");
+        }
+        if (v->run->exit_reason == KVM_EXIT_IO) continue;
+        if (v->run->exit_reason == KVM_EXIT_HLT) return;
+        fprintf(stderr, "guest: unexpected exit reason %u\n", v->run->exit_reason);
+        exit(1);
+    }
+}
+
+static void *periodic(void *arg)
+{
+    struct vcpu *v = arg;
+    struct timespec pause = { every_ms / 1000, (every_ms % 1000) * 1000000L };
+    for (;;) {
+        run_program(v);
+        nanosleep(&pause, NULL);
+    }
+    return NULL;
+}
+
+static void *once(void *arg) { run_program(arg); return NULL; }
+
+int main(int argc, char **argv)
+{
+    int vcpus = 1;
+    for (int i = 1; i + 1 < argc; i++) {
+        if (!strcmp(argv[i], "--vcpus")) vcpus = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--outs")) outs = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--every")) every_ms = atoi(argv[++i]);
+    }
+    if (vcpus < 1 || outs < 1) { fprintf(stderr, "guest: --vcpus and --outs must be at least 1\n"); return 2; }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL); // inherited by the vCPU threads: only sigwait sees it
+
+    int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm < 0) fail("open /dev/kvm");
+    vm_fd = ioctl(kvm, KVM_CREATE_VM, 0);
+    if (vm_fd < 0) fail("KVM_CREATE_VM");
+    uint8_t *memory = mmap(NULL, MEMORY_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) fail("mmap");
+    memcpy(memory + CODE_ADDRESS, code, sizeof code);
+    struct kvm_userspace_memory_region region = { .slot = 0, .guest_phys_addr = 0, .memory_size = MEMORY_SIZE, .userspace_addr = (uintptr_t)memory };
+    if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) fail("KVM_SET_USER_MEMORY_REGION");
+    run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (run_size < 0) fail("KVM_GET_VCPU_MMAP_SIZE");
+
+    struct vcpu *all = calloc((size_t)vcpus, sizeof *all);
+    for (int i = 0; i < vcpus; i++) {
+        all[i].fd = ioctl(vm_fd, KVM_CREATE_VCPU, i);
+        if (all[i].fd < 0) fail("KVM_CREATE_VCPU");
+        all[i].run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, all[i].fd, 0);
+        if (all[i].run == MAP_FAILED) fail("mmap kvm_run");
+    }
+
+    if (every_ms > 0) {
+        for (int i = 0; i < vcpus; i++)
+            pthread_create(&all[i].thread, NULL, periodic, &all[i]);
+        printf("ready %d\n", getpid());
+        fflush(stdout);
+        for (;;) pause();
+    }
+
+    printf("ready %d\n", getpid());
+    fflush(stdout);
+    int signal;
+    sigwait(&usr1, &signal);
+    long long started = now_ns();
+    for (int i = 0; i < vcpus; i++)
+        pthread_create(&all[i].thread, NULL, once, &all[i]);
+    for (int i = 0; i < vcpus; i++)
+        pthread_join(all[i].thread, NULL);
+    printf("done %lld\n", now_ns() - started);
+    return 0;
+}

@@ -1,0 +1,96 @@
+# Helpers the guest benchmarks share (sourced). Every process started here is remembered and
+# ended by bench_cleanup, which the scripts call on exit.
+BENCH_PIDS=()
+BENCH_DIR=$(mktemp -d)
+tool=$PWD/artifacts/kvm_stat
+guest_binary=$PWD/artifacts/bench/guest
+
+# Builds the tool and the C test guest, and installs what the scripts use.
+bench_prepare() {
+    export DEBIAN_FRONTEND=noninteractive
+    command -v curl >/dev/null && command -v gcc >/dev/null && command -v perf >/dev/null \
+        || { apt-get update -qq >/dev/null; apt-get install -y -qq curl gcc libc6-dev linux-perf >/dev/null; }
+    mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
+    ./build.sh >/dev/null
+    mkdir -p artifacts/bench
+    gcc -O2 -Wall -Wextra -Werror -pthread -o "$guest_binary" bench/guest/guest.c
+}
+
+bench_cleanup() {
+    local pid
+    for pid in "${BENCH_PIDS[@]}"; do
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    for pid in "${BENCH_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$BENCH_DIR"
+}
+
+bench_field_count() { ls -d /sys/kernel/tracing/events/kvm/*/ | wc -l; }
+
+# Waits (up to 60 s) until FILE has a line matching the extended regular expression.
+bench_wait_line() {
+    local file=$1 pattern=$2 waited=0
+    until grep -Eq "$pattern" "$file" 2>/dev/null; do
+        sleep 0.05
+        waited=$((waited + 1))
+        if [ "$waited" -gt 1200 ]; then
+            echo "bench: timed out waiting for /$pattern/ in $file:" >&2
+            cat "$file" >&2
+            return 1
+        fi
+    done
+}
+
+# bench_guest OUTPUT GUEST-ARGS...: starts a test guest, waits until its vCPUs exist; BENCH_GUEST is its pid.
+bench_guest() {
+    local output=$1
+    shift
+    "$guest_binary" "$@" >"$output" 2>&1 &
+    BENCH_GUEST=$!
+    BENCH_PIDS+=("$BENCH_GUEST")
+    bench_wait_line "$output" '^ready '
+}
+
+# bench_tool ENGINE ARGS...: starts kvm_stat with that engine, waits until it counts; BENCH_TOOL is its pid,
+# BENCH_TOOL_ERR the file with its standard error.
+bench_tool() {
+    local engine=$1
+    shift
+    BENCH_TOOL_ERR=$(mktemp -p "$BENCH_DIR")
+    "$tool" --engine "$engine" --verbose "$@" >/dev/null 2>"$BENCH_TOOL_ERR" &
+    BENCH_TOOL=$!
+    BENCH_PIDS+=("$BENCH_TOOL")
+    local waited=0
+    until grep -q 'counting started' "$BENCH_TOOL_ERR"; do
+        if ! kill -0 "$BENCH_TOOL" 2>/dev/null || [ "$waited" -gt 1200 ]; then
+            echo "bench: kvm_stat --engine $engine $* did not start counting:" >&2
+            cat "$BENCH_TOOL_ERR" >&2
+            return 1
+        fi
+        sleep 0.05
+        waited=$((waited + 1))
+    done
+}
+
+# Ends a process with SIGTERM, as systemd would, and waits for it.
+bench_stop() {
+    kill -TERM "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+bench_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# bench_wait_series PORT TEXT: scrapes until the exposition contains TEXT (the exporter follows new VMs every second).
+bench_wait_series() {
+    local url="http://127.0.0.1:$1/metrics" waited=0
+    until curl -sf "$url" | grep -qF "$2"; do
+        sleep 0.1
+        waited=$((waited + 1))
+        if [ "$waited" -gt 600 ]; then
+            echo "bench: $2 never appeared at $url" >&2
+            return 1
+        fi
+    done
+}
