@@ -37,6 +37,14 @@ add_guests() {
 # Lets the previous run's perf descriptors be released (the kernel takes about 3 s) before a start is timed.
 settle() { while pgrep -x kvm_stat >/dev/null; do sleep 0.2; done; sleep 0.5; }
 
+# The tool's error, shortened for a table cell.
+bench_reason() {
+    local line
+    line=$(grep -m1 'error: ' "$1" || tail -1 "$1")
+    line=${line#*error: }
+    echo "${line:0:70}…"
+}
+
 # "works (N guests)" when a JSON record lists every running guest, or the tool's error.
 check_json() {
     local engine=$1 out err
@@ -44,7 +52,7 @@ check_json() {
     if "$tool" --engine "$engine" -1 --json >"$out" 2>"$err"; then
         python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); n = sum(1 for g in d["guests"] if g["name"].startswith("scale-")); print(f"works ({n} guests)")' "$out"
     else
-        echo "fails: $(tail -1 "$err" | cut -c11-90)…"
+        echo "fails: $(bench_reason "$err")"
     fi
 }
 
@@ -52,7 +60,7 @@ check_serve() {
     local engine=$1 port n
     port=$(bench_port)
     if ! bench_tool "$engine" --serve "127.0.0.1:$port" 2>/dev/null; then
-        echo "fails: $(tail -1 "$BENCH_TOOL_ERR" | cut -c11-90)…"
+        echo "fails: $(bench_reason "$BENCH_TOOL_ERR")"
         return
     fi
     sleep 2
@@ -79,7 +87,7 @@ check_screen() {
     if [ "$rows" -gt 0 ]; then
         echo "works ($rows rows on a 50-line screen)"
     else
-        echo "fails: $(grep -m1 -i 'error\|cannot\|needs\|limit' <<<"$pane" | sed 's/^ *//' | cut -c1-80)…"
+        echo "fails: $(bench_reason <(echo "$pane"))"
     fi
 }
 
@@ -93,7 +101,7 @@ for n in "${counts[@]}"; do
         settle
         screen=$(check_screen "$engine")
         settle
-        startup=$("$startup_bench" startup "$tool" 3 -1 --json --engine "$engine" | head -1 | sed -n 's/.*median \([0-9.]*\) ms.*/\1 ms/p')
+        startup=$("$startup_bench" startup "$tool" 3 -1 --json --engine "$engine" | head -1 | sed -n 's/.*median \([0-9.]*\) ms.*/\1 ms/p' || true)
         [ -n "$startup" ] || startup="—"
         settle
         record=$(mktemp -p "$BENCH_DIR")
@@ -115,7 +123,7 @@ for n in "${counts[@]}"; do
             cpu=$(awk -v ms="$clock" -v n="$((after - before))" 'BEGIN { if (n > 0) printf "%.0f µs (%d refreshes)", ms * 1000 / n, n; else print "—" }')
         else
             descriptors="—"; threads="—"; rss="—"
-            cpu="fails: $(tail -1 "$BENCH_TOOL_ERR" | cut -c11-60)…"
+            cpu="fails: $(bench_reason "$BENCH_TOOL_ERR")"
         fi
         echo "| $n | $engine | $descriptors | $threads | $startup | $rss | $cpu | $screen | $json | $serve |"
     done

@@ -3,11 +3,13 @@
 // tests' guest so that 200 of them fit in a few hundred MB and a guest's own timing carries no
 // runtime of its own (JIT, GC threads).
 //
-// usage: guest -name NAME [--vcpus N] [--outs N] [--every MS]
+// usage: guest -name NAME [--vcpus N] [--outs N] [--every MS [--lifetime MS]]
 //   prints "ready PID" once its vCPU threads exist.
 //   without --every: waits for SIGUSR1, runs the program once on every vCPU, prints
 //     "done NANOSECONDS" (the run's wall time) and exits.
-//   with --every MS: every vCPU runs the program every MS milliseconds until the guest is killed.
+//   with --every MS: every vCPU runs the program every MS milliseconds until the guest is killed,
+//     or with --lifetime until that time has passed; then it prints "writes N" (all its port
+//     writes, every vCPU's runs complete) and exits.
 // The guest dies with the process that started it (PR_SET_PDEATHSIG).
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,7 +33,9 @@
 // mov dx,0x3f8; L: out dx,al; dec ecx; jnz L; hlt  (ECX, not CX: a million writes in one run)
 static const uint8_t code[] = { 0xBA, 0xF8, 0x03, 0xEE, 0x66, 0x49, 0x75, 0xFB, 0xF4 };
 
-static int vm_fd, run_size, every_ms;
+static int vm_fd, run_size, every_ms, lifetime_ms;
+static volatile int stopping;
+static long long runs_done;
 static unsigned outs = 1000;
 
 static void fail(const char *what) { fprintf(stderr, "guest: %s: %s\n", what, strerror(errno)); exit(1); }
@@ -70,8 +74,9 @@ static void *periodic(void *arg)
 {
     struct vcpu *v = arg;
     struct timespec pause = { every_ms / 1000, (every_ms % 1000) * 1000000L };
-    for (;;) {
+    while (!stopping) {
         run_program(v);
+        __atomic_add_fetch(&runs_done, 1, __ATOMIC_RELAXED);
         nanosleep(&pause, NULL);
     }
     return NULL;
@@ -86,6 +91,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--vcpus")) vcpus = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--outs")) outs = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--every")) every_ms = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--lifetime")) lifetime_ms = atoi(argv[++i]);
     }
     if (vcpus < 1 || outs < 1) { fprintf(stderr, "guest: --vcpus and --outs must be at least 1\n"); return 2; }
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -119,7 +125,15 @@ int main(int argc, char **argv)
             pthread_create(&all[i].thread, NULL, periodic, &all[i]);
         printf("ready %d\n", getpid());
         fflush(stdout);
-        for (;;) pause();
+        if (lifetime_ms <= 0)
+            for (;;) pause();
+        struct timespec life = { lifetime_ms / 1000, (lifetime_ms % 1000) * 1000000L };
+        nanosleep(&life, NULL);
+        stopping = 1;
+        for (int i = 0; i < vcpus; i++)
+            pthread_join(all[i].thread, NULL);
+        printf("writes %lld\n", runs_done * outs);
+        return 0;
     }
 
     printf("ready %d\n", getpid());
