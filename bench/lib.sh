@@ -5,7 +5,7 @@ BENCH_DIR=$(mktemp -d)
 tool=$PWD/artifacts/kvm_stat
 guest_binary=$PWD/artifacts/bench/guest
 
-# Builds the tool and the C test guest, and installs what the scripts use.
+# Builds the tool and the C test guest (tests/guest/guest.c), and installs what the scripts use.
 bench_prepare() {
     export DEBIAN_FRONTEND=noninteractive
     command -v curl >/dev/null && command -v gcc >/dev/null && command -v perf >/dev/null \
@@ -13,7 +13,7 @@ bench_prepare() {
     mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
     ./build.sh >/dev/null
     mkdir -p artifacts/bench
-    gcc -O2 -Wall -Wextra -Werror -pthread -o "$guest_binary" bench/guest/guest.c
+    gcc -O2 -Wall -Wextra -Werror -pthread -o "$guest_binary" tests/guest/guest.c
 }
 
 bench_cleanup() {
@@ -78,6 +78,13 @@ bench_tool() {
 bench_stop() {
     kill -TERM "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
+}
+
+# Waits until no kvm_stat runs, hand-off children included: a perf run's descriptors take the kernel
+# about 3 s to release, which would slow the next measurement.
+bench_settle() {
+    while pgrep -x kvm_stat >/dev/null; do sleep 0.2; done
+    sleep 0.5
 }
 
 bench_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

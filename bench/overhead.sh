@@ -19,6 +19,7 @@ trap 'bench_cleanup; rm -f "$results"' EXIT
 # the guest run; MEASURED is the guest's wall time in seconds.
 measure() {
     local config=$1 guest_out tool_pid="" port
+    bench_settle
     guest_out=$(mktemp -p "$BENCH_DIR")
     bench_guest "$guest_out" -name "overhead-$$" --vcpus 1 --outs "$writes"
     local guest=$BENCH_GUEST

@@ -14,8 +14,6 @@ dotnet build bench/KvmStat.Bench/KvmStat.Bench.csproj -c Release --nologo -v qui
 bench=artifacts/build/bin/KvmStat.Bench/release/KvmStat.Bench
 cpus=$(nproc)
 
-# Lets the previous run's perf descriptors be released (the kernel takes about 3 s) before the next start.
-settle() { sleep 4; }
 
 echo "## host: $(uname -r), $cpus CPUs, $(bench_field_count) kvm tracepoints"
 for engine in bpf perf; do
@@ -24,18 +22,18 @@ for engine in bpf perf; do
     echo
     echo "wall time of a one-shot sample (each run starts after the previous run's descriptors are released):"
     hyperfine --style basic --runs 5 --prepare 'sleep 4' "$tool -1 --engine $engine" 2>&1 | grep -E "Time \(mean"
-    settle
+    bench_settle
     "$bench" startup "$tool" 10 -1 --engine "$engine"
-    settle
+    bench_settle
     /usr/bin/time -f "peak RSS of kvm_stat -1: %M KB" "$tool" -1 --engine "$engine" 2>&1 >/dev/null | tail -1
-    settle
+    bench_settle
     echo "system calls of one refresh (kvm_stat -l -s 0.1, system-wide, $cpus CPUs):"
     trace=$(mktemp -p "$BENCH_DIR")
     timeout -s INT 3 strace -f -qq -o "$trace" "$tool" -l -s 0.1 --engine "$engine" >/dev/null || true
     # The calls between the 10th and the 11th record written to standard output.
     awk '/write\(1, "[0-9][0-9][0-9][0-9]-/ { n++; if (n == 11) exit; next } n == 10 { sub(/^[0-9]+ +/, ""); sub(/\(.*/, ""); count[$0]++ }
          END { for (c in count) printf "  %s: %d\n", c, count[c] }' "$trace" | sort
-    settle
+    bench_settle
     # CPU per refresh as the kernel accounts it (the engine's reads included), with a guest making
     # 200 port writes a second so that the counters change.
     guest_out=$(mktemp -p "$BENCH_DIR")
@@ -52,7 +50,7 @@ for engine in bpf perf; do
     kill "$BENCH_GUEST"
     awk -v ms="$clock" -v n="$((after - before))" -v s="$seconds" \
         'BEGIN { printf "CPU at -s 0.1 over %d s: %.1f ms task-clock, %.0f refreshes, %.0f µs per refresh\n", s, ms, n, ms * 1000 / n }'
-    settle
+    bench_settle
 done
 echo
 echo "## allocations and time of a refresh (BenchmarkDotNet, in process)"

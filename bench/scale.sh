@@ -34,8 +34,6 @@ add_guests() {
     done
 }
 
-# Lets the previous run's perf descriptors be released (the kernel takes about 3 s) before a start is timed.
-settle() { while pgrep -x kvm_stat >/dev/null; do sleep 0.2; done; sleep 0.5; }
 
 # The tool's error, shortened for a table cell.
 bench_reason() {
@@ -94,16 +92,16 @@ check_screen() {
 for n in "${counts[@]}"; do
     add_guests "$n"
     for engine in bpf perf; do
-        settle
+        bench_settle
         json=$(check_json "$engine")
-        settle
+        bench_settle
         serve=$(check_serve "$engine")
-        settle
+        bench_settle
         screen=$(check_screen "$engine")
-        settle
+        bench_settle
         startup=$("$startup_bench" startup "$tool" 3 -1 --json --engine "$engine" | head -1 | sed -n 's/.*median \([0-9.]*\) ms.*/\1 ms/p' || true)
         [ -n "$startup" ] || startup="—"
-        settle
+        bench_settle
         record=$(mktemp -p "$BENCH_DIR")
         if bench_tool "$engine" -l --json -s 0.1 2>/dev/null; then
             # The tool writes to a file here (bench_tool discards standard output): count records at both ends.

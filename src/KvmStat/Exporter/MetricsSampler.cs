@@ -15,9 +15,8 @@ namespace KvmStat.Exporter;
 /// <item>kvm_vm_NAME{guest,pid} and kvm_vcpu_NAME{guest,pid,vcpu}: binary statistics, cumulative
 /// ones as counters, instant and peak ones as gauges, histograms as histograms.</item>
 /// </list>
-/// Which family a field goes to is its <see cref="FieldOrigin"/>. A counter never goes backwards
-/// for the same label set while the tool runs: if a series starts again from zero (a VM restarted
-/// with a reused pid), its last value is carried into it.
+/// Which family a field goes to is its <see cref="FieldOrigin"/>. A VM's counter series does not
+/// go backwards when the VM restarts under the same pid (<see cref="SeriesContinuity"/>).
 /// </summary>
 internal sealed class MetricsSampler : IDisposable
 {
@@ -31,7 +30,7 @@ internal sealed class MetricsSampler : IDisposable
     private readonly FieldFilter _filter;
     private readonly Func<int, string?> _nameOf;
     private readonly TimeProvider _time;
-    private readonly Dictionary<string, (long Last, long Offset)> _monotonic = new(StringComparer.Ordinal);
+    private readonly SeriesContinuity _continuity;
     private readonly Dictionary<int, string> _names = [];
     private readonly List<VmStatsBlocks> _vms = [];
     private readonly ITimer? _follower;
@@ -57,6 +56,7 @@ internal sealed class MetricsSampler : IDisposable
         _filter = filter;
         _nameOf = nameOf;
         _time = time;
+        _continuity = new SeriesContinuity(time);
         _capture?.Capture();
         _host?.Sample();
         _guests?.Sample();
@@ -91,6 +91,7 @@ internal sealed class MetricsSampler : IDisposable
         _guests?.Sample();
         _binary?.Read(_vms);
         ForgetNamesOfGoneVms();
+        _continuity.BeginSample();
         var families = new List<MetricFamily>();
         if (_host is not null)
             AddHost(families, _host);
@@ -98,6 +99,7 @@ internal sealed class MetricsSampler : IDisposable
             AddGuests(families, _guests);
         if (_binary is not null)
             AddBinary(families);
+        _continuity.EndSample();
         _families = families;
         _sampledAt = _time.GetTimestamp();
         SampleNumber++;
@@ -148,8 +150,9 @@ internal sealed class MetricsSampler : IDisposable
             {
                 if (guests.Fields[i].IsChild || guests.Fields[i].Kind != StatKind.Counter)
                     continue;
-                string key = $"kvm_guest_events\0{guest.Name}\0{pid}\0{guests.Fields[i].Name}";
-                family.Counter([("guest", guest.Name), ("pid", pid), ("event", guests.Fields[i].Name)], Monotonic(key, guest.FieldTotals[i]));
+                string name = guests.Fields[i].Name;
+                long value = _continuity.Monotonic(guest.Pid, guest.Name, "kvm_guest_events", name, -1, guest.FieldTotals[i]);
+                family.Counter([("guest", guest.Name), ("pid", pid), ("event", name)], value);
             }
         }
         families.Add(family);
@@ -230,7 +233,7 @@ internal sealed class MetricsSampler : IDisposable
                 if (descriptor.IsHistogram)
                     AddHistogram(family, descriptor, labels, values);
                 else if (descriptor.Type == KvmStatType.Cumulative)
-                    family.Add("_total", labels, InBaseUnit(descriptor, Monotonic($"{prefix}{name}\0{guest}\0{pid}\0{block.VcpuIndex}", (long)values[0])));
+                    family.Add("_total", labels, InBaseUnit(descriptor, _continuity.Monotonic(vm.Pid, guest, prefix, name, block.VcpuIndex, (long)values[0])));
                 else
                     family.Add("", labels, InBaseUnit(descriptor, (long)values[0]));
             }
@@ -290,10 +293,20 @@ internal sealed class MetricsSampler : IDisposable
 
     private void ForgetNamesOfGoneVms()
     {
-        foreach (int pid in _names.Keys.ToList())
+        foreach (int pid in _names.Keys)
         {
             if (!_vms.Exists(vm => vm.Pid == pid))
                 _names.Remove(pid);
+        }
+    }
+
+    /// <summary>VMs whose names or series continuity are kept (for tests of what stays bounded).</summary>
+    internal (int Names, int Series) TrackedVms
+    {
+        get
+        {
+            lock (_lock)
+                return (_names.Count, _continuity.TrackedVms);
         }
     }
 
@@ -302,21 +315,6 @@ internal sealed class MetricsSampler : IDisposable
         if (!_names.TryGetValue(pid, out string? name))
             _names[pid] = name = _nameOf(pid) ?? "";
         return name;
-    }
-
-    /// <summary>Carries a series' last value into it when it starts again from zero.</summary>
-    private long Monotonic(string key, long value)
-    {
-        if (!_monotonic.TryGetValue(key, out (long Last, long Offset) state))
-        {
-            _monotonic[key] = (value, 0);
-            return value;
-        }
-        if (value < state.Last)
-            state.Offset += state.Last;
-        state.Last = value;
-        _monotonic[key] = state;
-        return value + state.Offset;
     }
 
     public void Dispose()

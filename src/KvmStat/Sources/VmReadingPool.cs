@@ -8,6 +8,9 @@ internal sealed class VmReadingPool(int fieldCount)
 {
     private readonly List<VmReading> _spare = [];
 
+    /// <summary>Readings kept for reuse (for tests of what stays bounded).</summary>
+    internal int SpareCount => _spare.Count;
+
     /// <summary>Takes back the VM readings of the last refresh (dropping older spares) and empties the list.</summary>
     internal void Recycle(List<VmReading> readings)
     {

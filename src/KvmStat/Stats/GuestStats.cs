@@ -32,6 +32,9 @@ internal sealed class GuestStats : IGuestValues, IDisposable
 
     public IReadOnlyList<GuestStat> Others => _others;
 
+    /// <summary>Rows kept between samples besides those shown (for tests of what stays bounded).</summary>
+    internal int RememberedRows => _previous.Count;
+
     public IReadOnlyList<StatField> Fields => _source.Fields;
 
     public double IntervalSeconds { get; private set; }
@@ -76,6 +79,8 @@ internal sealed class GuestStats : IGuestValues, IDisposable
             else if (known is null)
                 _others.Add(guest);
         }
+        // The rows of VMs that are gone go now, not at the next sample.
+        _previous.Clear();
         SampleCount++;
     }
 

@@ -87,6 +87,38 @@ public class MetricsSamplerTests
     }
 
     [Fact]
+    public void TenThousandVmsThatComeAndGoLeaveNoNamesOrSeriesBehind()
+    {
+        var exits = new KvmStatDescriptor("exits", KvmStatType.Cumulative, KvmStatUnit.None, 10, 0, 1, 0, 0);
+        var guests = new FakeVmSource(FakeSource.Counter("kvm_pio"));
+        var binary = new List<VmStatsBlocks>();
+        using var sampler = new MetricsSampler(null, new GuestStats(guests, pid => $"vm{pid}", _time), new Reader(binary),
+            FieldFilter.All, pid => $"vm{pid}", _time, followVms: false);
+        for (int round = 0; round < 10; round++)
+        {
+            for (int pid = round * 1000 + 1; pid <= (round + 1) * 1000; pid++)
+            {
+                guests.Set(pid, "kvm_pio", 5);
+                var vm = new VmStatsBlocks(pid);
+                vm.Blocks.Add(new Block(0, (exits, [9])));
+                binary.Add(vm);
+            }
+            _time.Advance(TimeSpan.FromSeconds(1));
+            string text = Text(sampler);
+            Assert.Contains($"kvm_guest_events_total{{guest=\"vm{round * 1000 + 1}\",pid=\"{round * 1000 + 1}\",event=\"kvm_pio\"}} 5\n", text);
+            Assert.Contains($"kvm_vcpu_exits_total{{guest=\"vm{round * 1000 + 1}\",pid=\"{round * 1000 + 1}\",vcpu=\"0\"}} 9\n", text);
+            guests.Vms.Clear();
+            binary.Clear();
+            _time.Advance(TimeSpan.FromSeconds(1));
+            Assert.DoesNotContain("pid=", Text(sampler));
+            Assert.Equal((0, SeriesContinuity.MaxGone), sampler.TrackedVms);
+        }
+        _time.Advance(SeriesContinuity.Keep);
+        Text(sampler);
+        Assert.Equal((0, 0), sampler.TrackedVms);
+    }
+
+    [Fact]
     public void ScrapesWithinHalfASecondShareASample()
     {
         var host = new FakeSource(FakeSource.Counter("kvm_pio"));

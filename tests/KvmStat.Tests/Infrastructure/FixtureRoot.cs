@@ -65,6 +65,12 @@ internal sealed class FixtureRoot : IDisposable
         Directory.CreateDirectory(Paths.Map($"/proc/{pid}/fd"));
     }
 
+    /// <summary>Gives a process a /proc/PID/stat in state S (sleeping): it is running, not a zombie.</summary>
+    internal void MarkRunning(int pid, string comm = "qemu-system-x86") =>
+        WriteFile($"/proc/{pid}/stat", $"{pid} ({comm}) S 1 {pid} {pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n");
+
+    internal void RemoveProcess(int pid) => Directory.Delete(Paths.Map($"/proc/{pid}"), recursive: true);
+
     public void Dispose()
     {
         try

@@ -53,6 +53,9 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
     private readonly VmReadingPool _pool;
     private bool _started;
 
+    /// <summary>Statistics blocks (a VM's or a vCPU's) whose counts are followed (for tests of what stays bounded).</summary>
+    internal int TrackedBlocks => _states.Count;
+
     /// <summary>Learns the statistics from a first read; throws when no VM can be reached.</summary>
     internal BinaryStatsSource(IVmStatsReader reader, IFieldSelection selection, string howToReach)
     {

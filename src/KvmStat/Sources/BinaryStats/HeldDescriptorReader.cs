@@ -33,6 +33,9 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         _finder = new GuestFinder(paths);
     }
 
+    /// <summary>VM processes followed (for tests of what stays bounded).</summary>
+    internal int TrackedVms => _vms.Count;
+
     /// <summary>Why descriptors could not be copied (EPERM without root), for the messages.</summary>
     internal int LastCopyError { get; private set; }
 

@@ -129,6 +129,9 @@ internal sealed class BpfCounters : ICapture, IDisposable
     /// <summary>The processes with a slot at the last capture, and those found gone in it (for that capture only).</summary>
     internal IReadOnlyDictionary<int, Process> Processes => _processes;
 
+    /// <summary>Entries of the kernel's table of processes at the last capture (for tests of what stays bounded).</summary>
+    internal int SlotsInUse { get; private set; }
+
     private void Attach(Tracefs tracefs, TracepointField parent, CounterProgram.Maps maps)
     {
         List<TracepointField> children = [.. _fields.Where(f => f.Parent == parent.Name)];
@@ -229,6 +232,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
         int used = _slotOf.LookupAll(_slotKeys, _slotValues);
         if (used < 0)
             throw new BpfException("reading the BPF map of processes", -used);
+        SlotsInUse = used;
         if (_proc.TryScan(_running, DirectoryScanner.ParsePositive) != 0)
             _running.Clear();
         ReadOnlySpan<int> tgids = MemoryMarshal.Cast<byte, int>(_slotKeys.AsSpan(0, used * 4));

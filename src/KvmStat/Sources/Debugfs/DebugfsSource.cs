@@ -98,6 +98,9 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
 
     public IReadOnlyList<StatField> Fields => _fields;
 
+    /// <summary>VM folders followed (for tests of what stays bounded).</summary>
+    internal int FolderCount => _folders.Count;
+
     /// <summary>How many VM folders debugfs has now for <paramref name="pid"/>.</summary>
     internal int FolderCountFor(int pid)
     {

@@ -41,6 +41,9 @@ internal sealed class PerVmTracepointSource : IPerVmSource
 
     public IReadOnlyList<StatField> Fields => _fields;
 
+    /// <summary>VM processes whose threads are counted (for tests of what stays bounded).</summary>
+    internal int TrackedVms => _vms.Count;
+
     public void Read(List<VmReading> readings)
     {
         _discovery.List(_pids);

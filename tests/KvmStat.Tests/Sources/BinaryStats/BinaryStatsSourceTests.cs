@@ -169,6 +169,35 @@ public class BinaryStatsSourceTests
         Assert.Equal([(100, 3L), (200, 4L)], readings.Select(r => (r.Pid, r.Values[0])));
     }
 
+    /// <summary>Blocks of VMs that come and go are let go; what their counters counted stays in the totals.</summary>
+    [Fact]
+    public void TenThousandVmsThatComeAndGoLeaveNoBlocksBehind()
+    {
+        var reader = new Reader();
+        reader.AddVm(1, vcpus: 1);
+        using var source = new BinaryStatsSource(reader, new FieldSelection(FieldFilter.Create("exits"), Children: false), "");
+        var readings = new List<VmReading>();
+        source.Read(readings);
+        for (int round = 0; round < 10; round++)
+        {
+            reader.Vms.Clear();
+            var vcpus = new List<Block>();
+            for (int pid = round * 1000 + 100; pid < round * 1000 + 1100; pid++)
+                vcpus.AddRange(reader.AddVm(pid, vcpus: 2).Vcpus);
+            source.Read(readings);
+            Assert.Equal(1000, readings.Count);
+            Assert.Equal(3000, source.TrackedBlocks);
+            foreach (Block vcpu in vcpus)
+                vcpu.Data[0][0] += 5;
+            Assert.Equal((round + 1) * 10_000, Read(source)["exits"]);
+            reader.Vms.Clear();
+            source.Read(readings);
+            Assert.Empty(readings);
+            Assert.Equal(0, source.TrackedBlocks);
+            Assert.Equal((round + 1) * 10_000, Read(source)["exits"]);
+        }
+    }
+
     [Fact]
     public void NoVmAtAllIsAnError()
     {

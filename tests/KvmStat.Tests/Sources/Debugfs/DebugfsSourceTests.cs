@@ -46,6 +46,37 @@ public class DebugfsSourceTests
     private static long Value(IStatsSource source, long[] values, string name) =>
         values[source.Fields.ToList().FindIndex(f => f.Name == name)];
 
+    /// <summary>Folders of VMs that come and go are let go; what their counters counted stays in the host's totals.</summary>
+    [Fact]
+    public void TenThousandVmsThatComeAndGoLeaveNoFoldersBehind()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddDebugfsStat("exits", 0);
+        using var source = new DebugfsSource(fixture.Paths, FieldFilter.Default, 0, false, new StatFileReader(), _ => { });
+        var readings = new List<VmReading>();
+        long[] host = new long[1];
+        source.Read(host);
+        for (int round = 0; round < 10; round++)
+        {
+            for (int vm = 0; vm < 1000; vm++)
+                fixture.AddDebugfsStat($"{round * 1000 + vm + 1}-12/exits", 0);
+            source.Read(readings);
+            Assert.Equal(1000, readings.Count);
+            Assert.Equal(1000, source.FolderCount);
+            for (int vm = 0; vm < 1000; vm++)
+                fixture.SetDebugfsStat($"{round * 1000 + vm + 1}-12/exits", 3);
+            source.Read(readings);
+            Assert.Equal(3, readings[0].Values[0]);
+            for (int vm = 0; vm < 1000; vm++)
+                fixture.RemoveDebugfsVm($"{round * 1000 + vm + 1}-12");
+            source.Read(readings);
+            Assert.Empty(readings);
+            Assert.Equal(0, source.FolderCount);
+            source.Read(host);
+            Assert.Equal((round + 1) * 3000, host[0]);
+        }
+    }
+
     [Fact]
     public void CountersCountFromTheStartAndGaugesShowTheirValue()
     {

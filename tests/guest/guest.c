@@ -1,15 +1,18 @@
-// A small KVM guest for the benchmarks: a VM with N vCPU threads that run real-mode code making
-// port writes (each one a KVM_EXIT_IO and a kvm_pio event), then halt. It is C rather than the
-// tests' guest so that 200 of them fit in a few hundred MB and a guest's own timing carries no
-// runtime of its own (JIT, GC threads).
+// A small KVM guest for the benchmarks and for the tests of many VMs: a VM with N vCPU threads
+// that run real-mode code making port writes (each one a KVM_EXIT_IO and a kvm_pio event), then
+// halt. It is C rather than the tests' C# guest so that 200 of them fit in a few hundred MB, that
+// thousands can start and stop in seconds, and that a guest's timing carries no runtime of its
+// own (JIT, GC threads).
 //
-// usage: guest -name NAME [--vcpus N] [--outs N] [--every MS [--lifetime MS]]
+// usage: guest -name NAME [--vcpus N] [--outs N] [--every MS [--lifetime MS] | --churn N]
 //   prints "ready PID" once its vCPU threads exist.
 //   without --every: waits for SIGUSR1, runs the program once on every vCPU, prints
 //     "done NANOSECONDS" (the run's wall time) and exits.
 //   with --every MS: every vCPU runs the program every MS milliseconds until the guest is killed,
 //     or with --lifetime until that time has passed; then it prints "writes N" (all its port
 //     writes, every vCPU's runs complete) and exits.
+//   with --churn N: N VM processes one after the other, each a child that makes its VM, runs the
+//     program once on every vCPU and exits; then prints "churned N".
 // The guest dies with the process that started it (PR_SET_PDEATHSIG).
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,22 +88,8 @@ static void *periodic(void *arg)
 
 static void *once(void *arg) { run_program(arg); return NULL; }
 
-int main(int argc, char **argv)
+static struct vcpu *create_vm(int vcpus)
 {
-    int vcpus = 1;
-    for (int i = 1; i + 1 < argc; i++) {
-        if (!strcmp(argv[i], "--vcpus")) vcpus = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--outs")) outs = (unsigned)strtoul(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--every")) every_ms = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--lifetime")) lifetime_ms = atoi(argv[++i]);
-    }
-    if (vcpus < 1 || outs < 1) { fprintf(stderr, "guest: --vcpus and --outs must be at least 1\n"); return 2; }
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    sigset_t usr1;
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &usr1, NULL); // inherited by the vCPU threads: only sigwait sees it
-
     int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (kvm < 0) fail("open /dev/kvm");
     vm_fd = ioctl(kvm, KVM_CREATE_VM, 0);
@@ -119,6 +109,56 @@ int main(int argc, char **argv)
         all[i].run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, all[i].fd, 0);
         if (all[i].run == MAP_FAILED) fail("mmap kvm_run");
     }
+    return all;
+}
+
+static void run_once(struct vcpu *all, int vcpus)
+{
+    for (int i = 0; i < vcpus; i++)
+        pthread_create(&all[i].thread, NULL, once, &all[i]);
+    for (int i = 0; i < vcpus; i++)
+        pthread_join(all[i].thread, NULL);
+}
+
+static int churn(int count, int vcpus)
+{
+    for (int n = 0; n < count; n++) {
+        pid_t child = fork();
+        if (child < 0) fail("fork");
+        if (child == 0) {
+            run_once(create_vm(vcpus), vcpus);
+            _exit(0);
+        }
+        int status;
+        if (waitpid(child, &status, 0) < 0) fail("waitpid");
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "guest: VM process %d of %d failed\n", n + 1, count);
+            return 1;
+        }
+    }
+    printf("churned %d\n", count);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int vcpus = 1, churn_count = 0;
+    for (int i = 1; i + 1 < argc; i++) {
+        if (!strcmp(argv[i], "--vcpus")) vcpus = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--outs")) outs = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--every")) every_ms = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--lifetime")) lifetime_ms = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--churn")) churn_count = atoi(argv[++i]);
+    }
+    if (vcpus < 1 || outs < 1) { fprintf(stderr, "guest: --vcpus and --outs must be at least 1\n"); return 2; }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (churn_count > 0)
+        return churn(churn_count, vcpus);
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL); // inherited by the vCPU threads: only sigwait sees it
+    struct vcpu *all = create_vm(vcpus);
 
     if (every_ms > 0) {
         for (int i = 0; i < vcpus; i++)
@@ -141,10 +181,7 @@ int main(int argc, char **argv)
     int signal;
     sigwait(&usr1, &signal);
     long long started = now_ns();
-    for (int i = 0; i < vcpus; i++)
-        pthread_create(&all[i].thread, NULL, once, &all[i]);
-    for (int i = 0; i < vcpus; i++)
-        pthread_join(all[i].thread, NULL);
+    run_once(all, vcpus);
     printf("done %lld\n", now_ns() - started);
     return 0;
 }
