@@ -85,11 +85,12 @@ internal sealed class Session : IDisposable
     internal Sampler OpenSampler()
     {
         FieldSelection selection = Selection;
-        ITracepointEngine? engine = Options.UseTracepoints ? Factory.OpenEngine(selection) : null;
+        bool eachVm = Options.Format == OutputFormat.Json && Pid == 0;
+        ITracepointEngine? engine = Options.UseTracepoints ? Factory.OpenEngine(selection, eachVm, Pid) : null;
         StatsCollector host = Factory.Open(selection, Pid, engine: engine);
         try
         {
-            GuestStats? perGuest = Options.Format == OutputFormat.Json && Pid == 0
+            GuestStats? perGuest = eachVm
                 ? new GuestStats(Factory.OpenPerVm(selection, children: true, engine), Guests.NameOf, Time)
                 : null;
             return Own(new Sampler(host, perGuest, Vm, Time, engine?.Capture));
@@ -108,9 +109,10 @@ internal sealed class Session : IDisposable
         // Exit reasons are worth exporting even when the screen's default would hide them.
         FieldFilter exported = filter.IsDefault ? FieldFilter.All : filter;
         var selection = new FieldSelection(exported, Children: true);
-        ITracepointEngine? engine = Options.UseTracepoints ? Factory.OpenEngine(selection) : null;
+        bool eachVm = Options.UseTracepoints && Pid == 0;
+        ITracepointEngine? engine = Options.UseTracepoints ? Factory.OpenEngine(selection, eachVm, Pid) : null;
         StatsCollector? host = Options.UseTracepoints || Options.Debugfs ? Factory.Open(selection, Pid, binary: false, engine: engine) : null;
-        GuestStats? perGuest = Options.UseTracepoints && Pid == 0
+        GuestStats? perGuest = eachVm
             ? new GuestStats(Factory.OpenPerVm(selection, engine: engine), Guests.NameOf, Time)
             : null;
         // Per-thread perf counters see a VM only once they are opened: follow VMs between scrapes.

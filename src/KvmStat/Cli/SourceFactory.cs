@@ -50,15 +50,18 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     /// <summary>
     /// The engine that counts tracepoints for a selection: BPF unless --engine perf says otherwise or
     /// the kernel refuses it (then perf counters, and one line says why); --engine bpf insists.
+    /// Its BPF programs tell processes apart only when each VM's values are wanted: for the host's
+    /// totals, or one VM's, a lighter program costs the guests less.
     /// </summary>
-    internal ITracepointEngine OpenEngine(FieldSelection selection)
+    internal ITracepointEngine OpenEngine(FieldSelection selection, bool eachVm, int pid)
     {
         if (options.Engine != TracepointEngineChoice.Perf && _bpfUnavailable is null)
         {
             try
             {
-                var bpf = new BpfCounters(Tracefs, Selected(selection), paths, _counters, reporter.VerboseOrNull, reporter.Warn);
-                Announce("counting with BPF programs (per process, in the kernel)", warn: false);
+                var bpf = new BpfCounters(Tracefs, Selected(selection), paths, _counters, reporter.VerboseOrNull, reporter.Warn,
+                    scope: BpfScope.For(eachVm, pid));
+                Announce("counting with BPF programs (in the kernel)", warn: false);
                 return new BpfEngine(bpf, paths, time);
             }
             catch (BpfException e) when (options.Engine == TracepointEngineChoice.Auto)
@@ -138,7 +141,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             if (options.UsesQmp && binary)
                 sources.Add(OpenQmp(selection, pid));
             if (options.UseTracepoints)
-                sources.Add(OpenTracepoints(engine ?? OpenEngine(selection), pid));
+                sources.Add(OpenTracepoints(engine ?? OpenEngine(selection, eachVm: false, pid), pid));
         }
         catch
         {
@@ -220,7 +223,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     internal IPerVmSource OpenPerVm(FieldSelection selection, bool children = false, ITracepointEngine? engine = null)
     {
         if (options.UseTracepoints)
-            return (engine ?? OpenEngine(selection)).OpenPerVm();
+            return (engine ?? OpenEngine(selection, eachVm: true, pid: 0)).OpenPerVm();
         var parents = selection with { Children = children && selection.Children };
         if (options.BinaryStats)
             return OpenHeldDescriptors(parents, 0);

@@ -10,7 +10,7 @@ internal sealed class TuiBackend(Session session) : ITuiBackend
 {
     public Sampler OpenSampler(FieldSelection selection, int pid)
     {
-        ITracepointEngine? engine = session.Options.UseTracepoints ? session.Factory.OpenEngine(selection) : null;
+        ITracepointEngine? engine = session.Options.UseTracepoints ? session.Factory.OpenEngine(selection, eachVm: false, pid) : null;
         StatsCollector host = session.Factory.Open(selection, pid, engine: engine);
         WatchedVm? vm = pid > 0 ? new WatchedVm(pid, session.Guests.NameOf(pid) ?? "") : null;
         return session.Own(new Sampler(host, guests: null, vm, session.Time, engine?.Capture));
@@ -18,7 +18,7 @@ internal sealed class TuiBackend(Session session) : ITuiBackend
 
     public GuestStats OpenGuestStats(FieldSelection selection)
     {
-        ITracepointEngine? engine = session.Options.UseTracepoints ? session.Factory.OpenEngine(selection) : null;
+        ITracepointEngine? engine = session.Options.UseTracepoints ? session.Factory.OpenEngine(selection, eachVm: true, pid: 0) : null;
         return session.Own(new GuestStats(session.Factory.OpenPerVm(selection, engine: engine), session.Guests.NameOf, session.Time, engine?.Capture));
     }
 

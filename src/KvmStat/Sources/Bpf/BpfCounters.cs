@@ -26,10 +26,10 @@ internal sealed class BpfCounters : ICapture, IDisposable
     private readonly HostPaths _paths;
     private readonly GuestFinder _guests;
     private readonly CounterDescriptors _perfDescriptors;
-    private readonly BpfMap _cache;
-    private readonly BpfMap _slotOf;
-    private readonly BpfMap _freeSlots;
-    private readonly BpfMap _counts;
+    private readonly BpfMap? _cache;
+    private readonly BpfMap? _slotOf;
+    private readonly BpfMap? _freeSlots;
+    private readonly BpfMap? _counts;
     private readonly List<BpfMap> _reasonMaps = [];
     private readonly List<BpfProgram> _programs = [];
     private readonly List<Interop.FileDescriptor> _links = [];
@@ -64,10 +64,12 @@ internal sealed class BpfCounters : ICapture, IDisposable
     /// <param name="warn">Where to say that events could not be placed (the table is full).</param>
     /// <param name="capacity">Slots for this many processes (default: see <see cref="MaxSlots"/>).</param>
     /// <param name="attach">False loads the programs into the verifier without attaching them (tests of every variant).</param>
+    /// <param name="scope">What the programs tell apart (default: every process).</param>
     internal BpfCounters(
         Tracefs tracefs, IReadOnlyList<TracepointField> fields, HostPaths paths, CounterDescriptors perfDescriptors, Action<string>? verbose,
-        Action<string>? warn = null, int? capacity = null, bool attach = true)
+        Action<string>? warn = null, int? capacity = null, bool attach = true, BpfScope? scope = null)
     {
+        Scope = scope ?? BpfScope.EveryProcess;
         _warn = warn;
         _attach = attach;
         _fields = [.. fields];
@@ -77,7 +79,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
         _proc = new DirectoryScanner(paths.Proc);
         _cpus = OnlineCpus.Parse(SysFile.TryReadText(paths.CpuPossible) ?? "")?.Count ?? Environment.ProcessorCount;
         int stride = _fields.Count;
-        Capacity = capacity ?? (int)Math.Clamp(MemoryBudget / ((long)stride * 8 * _cpus), 16, MaxSlots);
+        Capacity = !Scope.PerProcess ? 0 : capacity ?? (int)Math.Clamp(MemoryBudget / ((long)stride * 8 * _cpus), 16, MaxSlots);
         _rowBuffer = new byte[stride * 8 * _cpus];
         _slotKeys = new byte[Capacity * 4];
         _slotValues = new byte[Capacity * 4];
@@ -92,9 +94,12 @@ internal sealed class BpfCounters : ICapture, IDisposable
         ExitedVms = new long[stride];
         try
         {
-            _cache = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 1, "kvm_stat_cache");
-            _slotOf = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 4, 4, Capacity, "kvm_stat_slots");
-            _freeSlots = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_QUEUE, 0, 4, Capacity, "kvm_stat_free");
+            if (Scope.PerProcess)
+            {
+                _cache = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 1, "kvm_stat_cache");
+                _slotOf = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 4, 4, Capacity, "kvm_stat_slots");
+                _freeSlots = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_QUEUE, 0, 4, Capacity, "kvm_stat_free");
+            }
             _counts = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_PERCPU_ARRAY, 4, stride * 8, Capacity + 1, "kvm_stat_counts");
             for (uint slot = 1; slot <= Capacity; slot++)
                 Free(slot);
@@ -107,8 +112,12 @@ internal sealed class BpfCounters : ICapture, IDisposable
             Dispose();
             throw;
         }
-        verbose?.Invoke($"BPF: {_programs.Count} programs, {stride} fields per process, room for {Capacity} processes");
+        verbose?.Invoke(Scope.PerProcess
+            ? $"BPF: {_programs.Count} programs, {stride} fields per process, room for {Capacity} processes"
+            : $"BPF: {_programs.Count} programs, {stride} fields, one row for {(Scope.Pid > 0 ? $"process {Scope.Pid}" : "the host's totals")}");
     }
+
+    internal BpfScope Scope { get; }
 
     internal IReadOnlyList<TracepointField> Fields => _fields;
 
@@ -138,7 +147,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
         CounterProgram.ReasonSpec? reasons = null;
         if (children.Count > 0)
             reasons = ReasonsOf(tracefs, parent, children);
-        byte[] code = CounterProgram.Emit(new CounterProgram.Spec(_fields.IndexOf(parent), reasons), maps);
+        byte[] code = CounterProgram.Emit(new CounterProgram.Spec(_fields.IndexOf(parent), reasons), maps, Scope);
         BpfProgram program = BpfProgram.Load(
             reasons is null ? Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT : Interop.Abi.BPF_PROG_TYPE_TRACEPOINT, code, parent.Tracepoint);
         _programs.Add(program);
@@ -219,6 +228,11 @@ internal sealed class BpfCounters : ICapture, IDisposable
     /// <summary>Reads every used row, tells VMs from the rest, and frees the slots of processes that are gone.</summary>
     public void Capture()
     {
+        if (!Scope.PerProcess)
+        {
+            ReadRow(0, Totals);
+            return;
+        }
         // Processes the last capture found gone were shown once with their final counts: from now
         // on those counts are the exited VMs' or the outside's.
         foreach (int tgid in _gone)
@@ -229,7 +243,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
         }
         _gone.Clear();
 
-        int used = _slotOf.LookupAll(_slotKeys, _slotValues);
+        int used = _slotOf!.LookupAll(_slotKeys, _slotValues);
         if (used < 0)
             throw new BpfException("reading the BPF map of processes", -used);
         SlotsInUse = used;
@@ -284,26 +298,26 @@ internal sealed class BpfCounters : ICapture, IDisposable
     private void Retire(Process process)
     {
         uint tgid = (uint)process.Tgid;
-        _ = _slotOf.Delete(BpfMap.Key(ref tgid));
+        _ = _slotOf!.Delete(BpfMap.Key(ref tgid));
         // Each CPU may still remember the process in its cache: all forget it, and look slots up again.
         uint zero = 0;
-        _ = _cache.Update(BpfMap.Key(ref zero), _cacheZeros, Interop.Abi.BPF_ANY);
+        _ = _cache!.Update(BpfMap.Key(ref zero), _cacheZeros, Interop.Abi.BPF_ANY);
         ReadRow(process.Slot, process.Totals);
         uint slot = process.Slot;
         Array.Clear(_rowBuffer);
-        _ = _counts.Update(BpfMap.Key(ref slot), _rowBuffer, Interop.Abi.BPF_ANY);
+        _ = _counts!.Update(BpfMap.Key(ref slot), _rowBuffer, Interop.Abi.BPF_ANY);
         Free(slot);
         process.Gone = true;
         _gone.Add(process.Tgid);
     }
 
-    private void Free(uint slot) => _ = _freeSlots.Update([], BpfMap.Key(ref slot), Interop.Abi.BPF_ANY);
+    private void Free(uint slot) => _ = _freeSlots!.Update([], BpfMap.Key(ref slot), Interop.Abi.BPF_ANY);
 
     /// <summary>A slot's counters summed over the CPUs.</summary>
     private void ReadRow(uint slot, long[] totals)
     {
         uint key = slot;
-        if (_counts.Lookup(BpfMap.Key(ref key), _rowBuffer) != 0)
+        if (_counts!.Lookup(BpfMap.Key(ref key), _rowBuffer) != 0)
             return;
         ReadOnlySpan<long> perCpu = MemoryMarshal.Cast<byte, long>(_rowBuffer);
         int stride = _fields.Count;

@@ -24,6 +24,8 @@ internal sealed class BpfEngine(BpfCounters counters, HostPaths paths, TimeProvi
 
     public IPerVmSource OpenPerVm()
     {
+        if (!counters.Scope.PerProcess)
+            throw new InvalidOperationException("per-VM values need programs that tell processes apart (BpfScope.EveryProcess)");
         _sourcesOpened = true;
         return new BpfPerVmSource(counters, new VmDiscovery(paths, time));
     }

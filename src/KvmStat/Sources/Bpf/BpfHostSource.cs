@@ -26,7 +26,8 @@ internal sealed class BpfHostSource : IStatsSource
 
     public void Read(Span<long> values)
     {
-        if (_pid == 0)
+        // Programs that count one process (or all) keep it in the one row the totals are.
+        if (_pid == 0 || !_counters.Scope.PerProcess)
         {
             _counters.Totals.CopyTo(values);
             return;

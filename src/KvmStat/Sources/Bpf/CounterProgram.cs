@@ -9,7 +9,8 @@ namespace KvmStat.Sources.Bpf;
 /// this CPU changes), gives a process seen for the first time a slot from the free queue, and adds
 /// one to the tracepoint's counter in that slot's row, and for a tracepoint with exit-reason
 /// children one to the child of the reason in its record. Events of a process for which no slot
-/// is left go to slot 0, counted apart (never dropped).
+/// is left go to slot 0, counted apart (never dropped). Without processes to tell apart (see
+/// <see cref="BpfScope"/>) every event goes to slot 0, or only those of the one process.
 /// </summary>
 internal static class CounterProgram
 {
@@ -25,44 +26,63 @@ internal static class CounterProgram
     /// <param name="OtherIndex">The child that counts every other value.</param>
     internal sealed record ReasonSpec(int Offset, int Size, BpfMap IndexMap, IReadOnlyList<(ulong Value, int Index)> LargeValues, int OtherIndex);
 
-    /// <summary>The maps every program shares.</summary>
-    internal sealed record Maps(BpfMap Cache, BpfMap SlotOf, BpfMap FreeSlots, BpfMap Counts, int Stride);
+    /// <summary>The maps every program shares (the cache, the table of processes and the free slots only per process).</summary>
+    internal sealed record Maps(BpfMap? Cache, BpfMap? SlotOf, BpfMap? FreeSlots, BpfMap Counts, int Stride);
 
     // Stack slots (below the frame pointer R10).
     private const short KeyZero = -4, TgidKey = -8, NewSlot = -12, SlotKey = -16, ReasonKey = -20;
 
-    internal static byte[] Emit(Spec spec, Maps maps)
+    internal static byte[] Emit(Spec spec, Maps maps, BpfScope scope)
     {
         var a = new BpfAssembler();
         a.Mov(R6, R1);
         if (spec.Reasons is ReasonSpec reasons)
             a.Load(SizeOf(reasons.Size), R7, R6, checked((short)reasons.Offset));
+        if (scope.PerProcess)
+            FindSlot(a, maps);
+        else if (scope.Pid > 0)
+            a.Call(Interop.Abi.BPF_FUNC_get_current_pid_tgid).ShiftRight(R0, 32).JumpIf(BpfCondition.NotEqual, R0, scope.Pid, "out").Mov(R1, 0);
+        else
+            a.Mov(R1, 0);
+        AddToRow(a, spec, maps);
+        a.Label("out").Mov(R0, 0).Exit();
+        return a.Assemble();
+    }
+
+    /// <summary>R1 = the slot of the current process: the cache, else the table, else a new slot, else 0.</summary>
+    private static void FindSlot(BpfAssembler a, Maps maps)
+    {
+        BpfMap cache = maps.Cache!, slotOf = maps.SlotOf!, freeSlots = maps.FreeSlots!;
         a.Call(Interop.Abi.BPF_FUNC_get_current_pid_tgid).Mov(R8, R0).ShiftRight(R8, 32);
 
         // The cache: { u32 tgid; u32 slot; } of the last process counted on this CPU.
         a.Store(BpfSize.Word, R10, KeyZero, 0);
-        Lookup(a, maps.Cache, KeyZero).JumpIf(BpfCondition.Equal, R0, 0, "out").Mov(R9, R0);
+        Lookup(a, cache, KeyZero).JumpIf(BpfCondition.Equal, R0, 0, "out").Mov(R9, R0);
         a.Load(BpfSize.Word, R1, R9, 0).JumpIf(BpfCondition.NotEqual, R1, R8, "miss");
         a.Load(BpfSize.Word, R1, R9, 4).Jump("slot");
 
         a.Label("miss").Store(BpfSize.Word, R10, TgidKey, R8);
-        Lookup(a, maps.SlotOf, TgidKey).JumpIf(BpfCondition.NotEqual, R0, 0, "found");
+        Lookup(a, slotOf, TgidKey).JumpIf(BpfCondition.NotEqual, R0, 0, "found");
         // A process seen for the first time: a slot from the free queue, inserted if no other CPU
         // inserted one meanwhile (then that one is used, and this slot goes back to the queue).
-        a.LoadMap(R1, maps.FreeSlots.Descriptor).Mov(R2, R10).Add(R2, NewSlot).Call(Interop.Abi.BPF_FUNC_map_pop_elem);
+        a.LoadMap(R1, freeSlots.Descriptor).Mov(R2, R10).Add(R2, NewSlot).Call(Interop.Abi.BPF_FUNC_map_pop_elem);
         a.JumpIf(BpfCondition.NotEqual, R0, 0, "unplaced");
-        a.LoadMap(R1, maps.SlotOf.Descriptor).Mov(R2, R10).Add(R2, TgidKey).Mov(R3, R10).Add(R3, NewSlot)
+        a.LoadMap(R1, slotOf.Descriptor).Mov(R2, R10).Add(R2, TgidKey).Mov(R3, R10).Add(R3, NewSlot)
             .Mov(R4, (int)Interop.Abi.BPF_NOEXIST).Call(Interop.Abi.BPF_FUNC_map_update_elem);
         a.JumpIf(BpfCondition.Equal, R0, 0, "inserted");
-        a.LoadMap(R1, maps.FreeSlots.Descriptor).Mov(R2, R10).Add(R2, NewSlot).Mov(R3, 0).Call(Interop.Abi.BPF_FUNC_map_push_elem);
-        Lookup(a, maps.SlotOf, TgidKey).JumpIf(BpfCondition.Equal, R0, 0, "unplaced");
+        a.LoadMap(R1, freeSlots.Descriptor).Mov(R2, R10).Add(R2, NewSlot).Mov(R3, 0).Call(Interop.Abi.BPF_FUNC_map_push_elem);
+        Lookup(a, slotOf, TgidKey).JumpIf(BpfCondition.Equal, R0, 0, "unplaced");
         a.Label("found").Load(BpfSize.Word, R1, R0, 0).Jump("cache");
         a.Label("inserted").Load(BpfSize.Word, R1, R10, NewSlot);
         a.Label("cache").Store(BpfSize.Word, R9, 0, R8).Store(BpfSize.Word, R9, 4, R1).Jump("slot");
         a.Label("unplaced").Mov(R1, 0);
+        a.Label("slot");
+    }
 
-        // The slot's row of counters: the tracepoint's own, then the reason's child.
-        a.Label("slot").Store(BpfSize.Word, R10, SlotKey, R1);
+    /// <summary>Adds one to the tracepoint's counter in slot R1's row, and one to its reason's child.</summary>
+    private static void AddToRow(BpfAssembler a, Spec spec, Maps maps)
+    {
+        a.Store(BpfSize.Word, R10, SlotKey, R1);
         Lookup(a, maps.Counts, SlotKey).JumpIf(BpfCondition.Equal, R0, 0, "out").Mov(R9, R0);
         a.Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R9, checked((short)(spec.FieldIndex * 8)), R1);
         if (spec.Reasons is ReasonSpec reason)
@@ -81,8 +101,6 @@ internal static class CounterProgram
             a.Label("child").JumpIf(BpfCondition.GreaterOrEqual, R1, maps.Stride, "out").ShiftLeft(R1, 3);
             a.Add(R1, R9).Mov(R2, 1).AtomicAddTo(BpfSize.DoubleWord, R1, 0, R2);
         }
-        a.Label("out").Mov(R0, 0).Exit();
-        return a.Assemble();
     }
 
     /// <summary>R0 = the value of <paramref name="map"/> at the key stored at R10+<paramref name="key"/> (or 0).</summary>

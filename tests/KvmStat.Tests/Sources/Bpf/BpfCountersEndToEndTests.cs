@@ -44,7 +44,7 @@ public class BpfCountersEndToEndTests
     /// <summary>
     /// Every program the engine can emit goes through the kernel's verifier: raw tracepoints, and
     /// the record-reading ones for each exit-reason encoding (VMX, SVM with its 0xffffffff reason
-    /// beyond the reason array, arm64's esr_ec) and for exits to user space.
+    /// beyond the reason array, arm64's esr_ec) and for exits to user space, in every scope.
     /// </summary>
     [Theory]
     [InlineData("Vmx")]
@@ -62,10 +62,14 @@ public class BpfCountersEndToEndTests
         IReadOnlyList<TracepointField> fields = TracepointCatalog.Discover(tracefs, set);
         Assert.Contains(fields, f => f.Parent == "kvm_exit");
         using var descriptors = new CounterDescriptors();
-        using var counters = new BpfCounters(tracefs, fields, fixture.Paths, descriptors, verbose: null, attach: false);
-        Assert.Equal(3, counters.Fields.Count(f => !f.IsChild));
-        // Without a record to read, kvm_pio's program is a raw tracepoint's; a parent alone too.
-        using var parents = new BpfCounters(tracefs, [.. fields.Where(f => !f.IsChild)], fixture.Paths, descriptors, verbose: null, attach: false);
+        // Per process, for the host's totals, for one process: each program in each scope.
+        foreach (BpfScope scope in new[] { BpfScope.EveryProcess, BpfScope.Host, BpfScope.OneProcess(4242) })
+        {
+            using var counters = new BpfCounters(tracefs, fields, fixture.Paths, descriptors, verbose: null, attach: false, scope: scope);
+            Assert.Equal(3, counters.Fields.Count(f => !f.IsChild));
+            // Without a record to read, kvm_pio's program is a raw tracepoint's; a parent alone too.
+            using var parents = new BpfCounters(tracefs, [.. fields.Where(f => !f.IsChild)], fixture.Paths, descriptors, verbose: null, attach: false, scope: scope);
+        }
     }
 
     /// <summary>When every slot is taken, the events of processes without one are counted apart and reported.</summary>
@@ -146,5 +150,30 @@ public class BpfCountersEndToEndTests
         Assert.Empty(warnings);
         Assert.Equal(0, counters.SlotsInUse);
         Assert.Empty(counters.Processes);
+    }
+
+    /// <summary>The lighter programs count exactly too: every event in one row, or only the one process's.</summary>
+    [Fact]
+    public void HostAndOneProcessScopesCountExactly()
+    {
+        Kvm.Require();
+        Tracefs tracefs = Tracefs.Locate(s_host);
+        List<TracepointField> fields = KvmStat.Stats.FieldFilter.Create("kvm_(pio|userspace_exit)").Select(
+            TracepointCatalog.Discover(tracefs, ExitReasonSet.Unknown), f => f.Name, f => f.Parent);
+        using var watched = GuestVm.Start($"scope1-{Environment.ProcessId}", vcpus: 2, outs: 40, mmio: 0);
+        using var other = GuestVm.Start($"scope2-{Environment.ProcessId}", vcpus: 1, outs: 25, mmio: 0);
+        using var descriptors = new CounterDescriptors();
+        using var host = new BpfCounters(tracefs, fields, s_host, descriptors, verbose: null, scope: BpfScope.Host);
+        using var one = new BpfCounters(tracefs, fields, s_host, descriptors, verbose: null, scope: BpfScope.OneProcess(watched.Pid));
+        watched.Run();
+        other.Run();
+        host.Capture();
+        one.Capture();
+        Assert.Equal(105, Field(host, host.Totals, "kvm_pio"));
+        Assert.Equal(80, Field(one, one.Totals, "kvm_pio"));
+        Assert.Equal(82, Field(one, one.Totals, "kvm_userspace_exit"));
+        Assert.Equal(2, Field(one, one.Totals, "kvm_userspace_exit(HLT)"));
+        Assert.Empty(host.Processes);
+        Assert.Equal(0, host.Capacity);
     }
 }
