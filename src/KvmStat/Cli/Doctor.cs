@@ -178,7 +178,8 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         new VmDiscovery(paths, time).List(pids);
         var finder = new GuestFinder(paths);
         Dictionary<int, int> held = BinaryStatsProbe.HeldDescriptors(paths).ToDictionary(h => h.Pid, h => h.Descriptors);
-        ILookup<int, string> qmp = QmpSocketDiscovery.Find(paths).ToLookup(s => s.Pid, s => s.Path);
+        var skipped = new List<string>();
+        ILookup<int, string> qmp = QmpSocketDiscovery.Find(paths, skipped.Add).ToLookup(s => s.Pid, s => s.Path);
         Line(pids.Count > 0 ? "ok" : "warn", "VMs", pids.Count > 0 ? $"{pids.Count} running" : "none running");
         foreach (int pid in pids)
         {
@@ -187,25 +188,28 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
             reaches.Add(Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*").Any() ? "debugfs folder" : "no debugfs folder");
             reaches.Add(held.TryGetValue(pid, out int count) ? $"{count} held stats descriptors (--binary-stats)" : "no held stats descriptors");
             foreach (string socket in qmp[pid])
-                reaches.Add(DescribeQmp(socket));
+                reaches.Add(DescribeQmp(socket, pid));
             if (!qmp[pid].Any())
-                reaches.Add("no QMP socket on its command line");
+                reaches.Add("no QMP socket it listens on named on its command line");
             Line("", $"  pid {pid}", $"{(name.Length > 0 ? $"({name}) " : "")}{string.Join("; ", reaches)}");
         }
+        // Sockets a command line names but its process does not listen on are not connected to.
+        foreach (string reason in skipped)
+            Line("warn", "QMP", reason);
     }
 
-    private string DescribeQmp(string socket)
+    private string DescribeQmp(string socket, int pid)
     {
         long started = time.GetTimestamp();
         try
         {
-            using QmpConnection connection = QmpConnection.Open(socket);
+            using QmpConnection connection = QmpConnection.Open(socket, expectedPeer: pid, time);
             string pauses = connection.Version < new Version(8, 1) ? ", each query-stats briefly interrupts the vCPUs" : "";
-            return $"QMP {socket} (QEMU {connection.Version.ToString(3)}{pauses}; answered in {time.GetElapsedTime(started).TotalMilliseconds:0} ms)";
+            return $"QMP {Text.Escape(socket)} (QEMU {connection.Version.ToString(3)}{pauses}; answered in {time.GetElapsedTime(started).TotalMilliseconds:0} ms)";
         }
         catch (KvmStatException e)
         {
-            return $"QMP {socket}: {e.Message}";
+            return $"QMP {Text.Escape(socket)}: {e.Message}";
         }
     }
 }

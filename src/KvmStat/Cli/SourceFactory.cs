@@ -165,7 +165,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             readers.Add(new HeldDescriptorReader(paths, pid, time));
         if (options.UsesQmp)
         {
-            var qmp = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time);
+            var qmp = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time, reporter.VerboseOrNull);
             readers.Add(pid > 0 ? new OneVmReader(qmp, pid) : qmp);
         }
         return readers.Count switch
@@ -201,7 +201,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
 
     private BinaryStatsSource OpenQmp(FieldSelection selection, int pid)
     {
-        var reader = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time);
+        var reader = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time, reporter.VerboseOrNull);
         try
         {
             var source = new BinaryStatsSource(pid > 0 ? new OneVmReader(reader, pid) : reader, selection,

@@ -156,20 +156,22 @@ internal sealed class MetricsSampler : IDisposable
             }
         }
         families.Add(family);
-        foreach (GuestStat other in guests.Others)
+        // With the BPF engine: the events no running VM raised (outside VMs, and VMs that exited),
+        // so that the guests and these add up to kvm_events_total at every scrape.
+        if (guests.Others.Count == 0)
+            return;
+        var outside = new MetricFamily("kvm_events_outside_vms", "counter",
+            "KVM tracepoint events not raised by a running VM (kernel threads ageing guest memory, other processes, VMs that exited) since kvm_stat started.");
+        for (int i = 0; i < guests.Fields.Count; i++)
         {
-            if (other.Kind != VmRowKind.OutsideVms)
+            if (guests.Fields[i].IsChild || guests.Fields[i].Kind != StatKind.Counter)
                 continue;
-            // With the BPF engine: the events no VM raised, so that the guests and these add up to kvm_events_total.
-            var outside = new MetricFamily("kvm_events_outside_vms", "counter",
-                "KVM tracepoint events raised outside VM processes (kernel threads ageing guest memory, other processes) since kvm_stat started.");
-            for (int i = 0; i < guests.Fields.Count; i++)
-            {
-                if (!guests.Fields[i].IsChild && guests.Fields[i].Kind == StatKind.Counter)
-                    outside.Counter([("event", guests.Fields[i].Name)], other.FieldTotals[i]);
-            }
-            families.Add(outside);
+            long sum = 0;
+            foreach (GuestStat other in guests.Others)
+                sum += other.FieldTotals[i];
+            outside.Counter([("event", guests.Fields[i].Name)], sum);
         }
+        families.Add(outside);
     }
 
     /// <summary>Binary statistics as they are (cumulative since each VM started): one family per statistic.</summary>

@@ -63,8 +63,9 @@ internal sealed class MetricsWriter(bool openMetrics)
     /// <summary>Label values may hold anything (guest names are other users' text): \, " and newline are escaped.</summary>
     private void AppendLabelValue(string value)
     {
-        foreach (char c in value)
+        for (int i = 0; i < value.Length; i++)
         {
+            char c = value[i];
             switch (c)
             {
                 case '\\':
@@ -76,8 +77,11 @@ internal sealed class MetricsWriter(bool openMetrics)
                 case '\n':
                     _text.Append("\\n");
                     break;
+                case >= '\uD800' and <= '\uDBFF' when i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]):
+                    _text.Append(c).Append(value[++i]);
+                    break;
                 default:
-                    // Lone surrogates cannot be encoded: they become U+FFFD rather than invalid UTF-8.
+                    // A lone surrogate cannot be encoded: it becomes U+FFFD rather than invalid UTF-8.
                     _text.Append(char.IsSurrogate(c) ? '\uFFFD' : c);
                     break;
             }

@@ -40,6 +40,7 @@ internal sealed class HostPaths
     internal string DevKvm => Map("/dev/kvm");
     internal string Lockdown => Map("/sys/kernel/security/lockdown");
     internal string PerfEventParanoid => Map("/proc/sys/kernel/perf_event_paranoid");
+    internal string UnixSockets => Map("/proc/net/unix");
 
     internal string ProcessDir(int pid) => Path.Join(Proc, pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
 }

@@ -11,7 +11,8 @@ namespace KvmStat.Host;
 internal static class SysFile
 {
     /// <summary>The file's text, or null with the errno when it cannot be read (it vanished, say).</summary>
-    internal static string? TryReadText(string path, out int errno)
+    /// <param name="maxBytes">Reads no further than this: what other processes control cannot make the tool read without end.</param>
+    internal static string? TryReadText(string path, out int errno, int maxBytes = 16 << 20)
     {
         byte[] pathZ = ArrayPool<byte>.Shared.Rent(Interop.NulTerminatedLength(path));
         byte[] buffer = ArrayPool<byte>.Shared.Rent(16384);
@@ -27,7 +28,7 @@ internal static class SysFile
             try
             {
                 int filled = 0;
-                while (true)
+                while (filled < maxBytes)
                 {
                     if (filled == buffer.Length)
                     {
@@ -36,7 +37,7 @@ internal static class SysFile
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = larger;
                     }
-                    nint n = Interop.Libc.ReadRetrying(fd, buffer.AsSpan(filled));
+                    nint n = Interop.Libc.ReadRetrying(fd, buffer.AsSpan(filled, Math.Min(buffer.Length, maxBytes) - filled));
                     if (n < 0)
                     {
                         errno = (int)-n;
@@ -61,5 +62,5 @@ internal static class SysFile
         }
     }
 
-    internal static string? TryReadText(string path) => TryReadText(path, out _);
+    internal static string? TryReadText(string path, int maxBytes = 16 << 20) => TryReadText(path, out _, maxBytes);
 }

@@ -31,6 +31,7 @@ internal static partial class Interop
         internal const int EMFILE = 24;
         internal const int ENOSPC = 28;
         internal const int EPIPE = 32;
+        internal const int ERANGE = 34;
         internal const int ENOSYS = 38;
         internal const int EOPNOTSUPP = 95;
         internal const int ECONNREFUSED = 111;

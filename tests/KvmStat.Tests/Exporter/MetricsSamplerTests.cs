@@ -118,6 +118,30 @@ public class MetricsSamplerTests
         Assert.Equal((0, 0), sampler.TrackedVms);
     }
 
+    /// <summary>With the BPF engine the events no running VM raised are a family of their own: with the guests they make the host's.</summary>
+    [Fact]
+    public void EventsOutsideRunningVmsAddUpWithTheGuestsToTheHost()
+    {
+        var guests = new FakeVmSource(FakeSource.Counter("kvm_pio"), FakeSource.Counter("kvm_exit(HLT)", "kvm_exit"))
+        {
+            Outside = [4, 1],
+            Exited = [30, 2],
+        };
+        guests.Set(42, "kvm_pio", 100);
+        using var sampler = new MetricsSampler(null, new GuestStats(guests, _ => "web", _time), null, FieldFilter.All, _ => null, _time, followVms: false);
+        string text = Text(sampler);
+        Assert.Contains("""
+            # HELP kvm_events_outside_vms_total KVM tracepoint events not raised by a running VM (kernel threads ageing guest memory, other processes, VMs that exited) since kvm_stat started.
+            # TYPE kvm_events_outside_vms_total counter
+            kvm_events_outside_vms_total{event="kvm_pio"} 34
+
+            """.Replace("            ", ""), text);
+        // Without those rows (the perf engine) there is no such family.
+        using var perf = new MetricsSampler(null, new GuestStats(new FakeVmSource(FakeSource.Counter("kvm_pio")), _ => "web", _time), null,
+            FieldFilter.All, _ => null, _time, followVms: false);
+        Assert.DoesNotContain("outside", Text(perf));
+    }
+
     [Fact]
     public void ScrapesWithinHalfASecondShareASample()
     {

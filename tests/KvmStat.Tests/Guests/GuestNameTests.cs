@@ -49,6 +49,52 @@ public class GuestNameTests
         });
     }
 
+    private static bool IsInert(char c) =>
+        !char.IsControl(c) && c is not ('\u061c' or '\u200e' or '\u200f' or (>= '\u202a' and <= '\u202e') or (>= '\u2066' and <= '\u2069'));
+
+    /// <summary>
+    /// Any bytes as /proc/PID/cmdline: a name or none, never a crash; shown escaped it holds no
+    /// control or bidirectional character; in JSON it reads back as itself; as a Prometheus label
+    /// value it stays on its line.
+    /// </summary>
+    [Fact]
+    public void AnyCommandLineGivesANameThatIsSafeEverywhereItIsShown()
+    {
+        Gen<byte[]> argument = Gen.OneOf(
+            Gen.Const("-name"u8.ToArray()), Gen.Const("--name=guest=a,,b"u8.ToArray()), Gen.Const("\u202e\u001b[2J\n\"\\"u8.ToArray()),
+            Gen.Byte.Array[0, 12]);
+        argument.Array[0, 8].Sample(arguments =>
+        {
+            byte[] cmdline = [.. arguments.SelectMany(a => a.Append((byte)0))];
+            string? name = GuestName.FromCmdline(System.Text.Encoding.UTF8.GetString(cmdline));
+            if (name is null)
+                return;
+            Assert.All(Text.Escape(name), c => Assert.True(IsInert(c), $"U+{(int)c:X4} shown raw"));
+
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+            {
+                json.WriteStartObject();
+                json.WriteString("name", name);
+                json.WriteEndObject();
+            }
+            using System.Text.Json.JsonDocument read = System.Text.Json.JsonDocument.Parse(buffer.WrittenMemory);
+            Assert.Equal(name, read.RootElement.GetProperty("name").GetString());
+
+            var family = new KvmStat.Exporter.MetricFamily("kvm_guest_events", "counter", "help");
+            family.Counter([("guest", name)], 1);
+            string exposition = new KvmStat.Exporter.MetricsWriter(openMetrics: false).Write([family]);
+            Assert.Equal(3, exposition.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        });
+    }
+
+    [Fact]
+    public void AMegabyteNameIsReadWhole()
+    {
+        string name = new('x', 1 << 20);
+        Assert.Equal(name, GuestName.FromCmdline($"qemu\0-name\0guest={name}\0"));
+    }
+
     [Fact]
     public void FinderListsGuestsAndResolvesNamesExactly()
     {

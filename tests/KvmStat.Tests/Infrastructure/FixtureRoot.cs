@@ -69,6 +69,14 @@ internal sealed class FixtureRoot : IDisposable
     internal void MarkRunning(int pid, string comm = "qemu-system-x86") =>
         WriteFile($"/proc/{pid}/stat", $"{pid} ({comm}) S 1 {pid} {pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n");
 
+    /// <summary>A descriptor of a process: /proc/PID/fd/FD links to <paramref name="target"/> ("socket:[123]", "anon_inode:kvm-vm").</summary>
+    internal void AddDescriptor(int pid, int fd, string target)
+    {
+        string link = Paths.Map($"/proc/{pid}/fd/{fd}");
+        Directory.CreateDirectory(Path.GetDirectoryName(link)!);
+        File.CreateSymbolicLink(link, target);
+    }
+
     internal void RemoveProcess(int pid) => Directory.Delete(Paths.Map($"/proc/{pid}"), recursive: true);
 
     public void Dispose()

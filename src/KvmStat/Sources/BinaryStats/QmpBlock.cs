@@ -6,7 +6,7 @@ namespace KvmStat.Sources.BinaryStats;
 internal sealed class QmpBlock(IReadOnlyList<KvmStatDescriptor> schema, int vcpuIndex) : IStatsBlock
 {
     private readonly ulong[][] _values = [.. schema.Select(_ => new ulong[1])];
-    private readonly Dictionary<string, int> _positions = schema.Select((d, i) => (d.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _positions = schema.Select((d, i) => (d.Name, i)).DistinctBy(p => p.Name).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
 
     public IReadOnlyList<KvmStatDescriptor> Descriptors => schema;
 
@@ -14,22 +14,25 @@ internal sealed class QmpBlock(IReadOnlyList<KvmStatDescriptor> schema, int vcpu
 
     public ReadOnlySpan<ulong> Values(KvmStatDescriptor descriptor) => _values[descriptor.Offset];
 
-    /// <summary>Takes the values of one query-stats result ({"provider": "kvm", "stats": [{"name", "value"}...]}).</summary>
+    /// <summary>
+    /// Takes the values of one query-stats result ({"provider": "kvm", "stats": [{"name", "value"}...]});
+    /// a value that is no count is a <see cref="KvmStatsFormatException"/>, not a zero.
+    /// </summary>
     internal void Fill(JsonElement result)
     {
         if (QmpStats.String(result, "provider") is string provider && provider != "kvm")
             return;
-        if (!result.TryGetProperty("stats", out JsonElement stats))
+        if (!QmpStats.TryGetProperty(result, "stats", out JsonElement stats))
             return;
-        foreach (JsonElement stat in stats.EnumerateArray())
+        foreach (JsonElement stat in QmpStats.Items(stats, "the stats of a query-stats result"))
         {
             if (QmpStats.String(stat, "name") is not string name || !_positions.TryGetValue(name, out int position) ||
-                !stat.TryGetProperty("value", out JsonElement value))
+                !QmpStats.TryGetProperty(stat, "value", out JsonElement value))
                 continue;
             switch (value.ValueKind)
             {
                 case JsonValueKind.Number:
-                    _values[position][0] = value.TryGetUInt64(out ulong number) ? number : 0;
+                    _values[position][0] = QmpStats.Count(value, name);
                     break;
                 case JsonValueKind.True:
                 case JsonValueKind.False:
@@ -41,8 +44,10 @@ internal sealed class QmpBlock(IReadOnlyList<KvmStatDescriptor> schema, int vcpu
                         _values[position] = new ulong[length];
                     int i = 0;
                     foreach (JsonElement bucket in value.EnumerateArray())
-                        _values[position][i++] = bucket.TryGetUInt64(out ulong count) ? count : 0;
+                        _values[position][i++] = QmpStats.Count(bucket, name);
                     break;
+                default:
+                    throw new KvmStatsFormatException($"QMP stat {name} has a value that is no count");
             }
         }
     }

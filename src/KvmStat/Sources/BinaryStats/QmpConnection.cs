@@ -9,21 +9,30 @@ namespace KvmStat.Sources.BinaryStats;
 /// One short QMP session with QEMU over its unix socket: the greeting, the capabilities
 /// handshake, then commands. A QMP socket serves one client at a time, so a connection lives
 /// for one round of queries and is closed at once: the VM's manager is never locked out.
+/// Each exchange (connecting, the greeting, each command) has a deadline of its own, and all of
+/// them the caller's: a peer that stays silent, or trickles a byte at a time, costs no more.
 /// </summary>
 internal sealed class QmpConnection : IDisposable
 {
+    /// <summary>The longest one exchange may take.</summary>
     internal static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
 
     private readonly Socket _socket;
+    private readonly TimeProvider _time;
+    private readonly long _overallDeadline;
     private const int MaxMessage = 16 << 20;
     private byte[] _buffer = new byte[65536];
     private int _start;
     private int _end;
+    private long _deadline;
+    private TimeSpan _allowed;
 
-    private QmpConnection(string path, Socket socket)
+    private QmpConnection(string path, Socket socket, TimeProvider time, long overallDeadline)
     {
         Path = path;
         _socket = socket;
+        _time = time;
+        _overallDeadline = overallDeadline;
     }
 
     internal string Path { get; }
@@ -35,24 +44,30 @@ internal sealed class QmpConnection : IDisposable
     internal int PeerPid { get; private set; }
 
     /// <summary>Connects, reads the greeting and negotiates capabilities; plain errors for every failure.</summary>
-    internal static QmpConnection Open(string path)
+    /// <param name="expectedPeer">The QEMU process that must be on the other end (found by --qmp auto), or 0 for a path the user named.</param>
+    /// <param name="deadline">A timestamp of <paramref name="time"/> no exchange may go past (the refresh's), or null.</param>
+    internal static QmpConnection Open(string path, int expectedPeer = 0, TimeProvider? time = null, long? deadline = null)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
-        {
-            ReceiveTimeout = (int)Timeout.TotalMilliseconds,
-            SendTimeout = (int)Timeout.TotalMilliseconds,
-        };
-        var connection = new QmpConnection(path, socket);
+        time ??= TimeProvider.System;
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        var connection = new QmpConnection(path, socket, time, deadline ?? long.MaxValue);
         try
         {
+            // A unix connect waits for room in a full backlog for up to the send timeout.
+            connection.BeginExchange();
+            socket.SendTimeout = connection.RemainingMilliseconds() is > 0 and int ms ? ms : throw connection.TimedOut("could not be connected to");
             socket.Connect(new UnixDomainSocketEndPoint(path));
             connection.PeerPid = PeerPidOf(socket);
+            // Checked before a byte is read or written: a socket of some other process is left alone.
+            if (expectedPeer > 0 && connection.PeerPid != expectedPeer)
+                throw new QmpException(path, $"is served by process {connection.PeerPid}, not by QEMU process {expectedPeer} that names it: not used");
+            connection.BeginExchange();
             using (JsonDocument greeting = connection.ReadMessage(greeting: true))
             {
-                if (!greeting.RootElement.TryGetProperty("QMP", out JsonElement qmp))
+                if (!QmpStats.TryGetProperty(greeting.RootElement, "QMP", out JsonElement qmp))
                     throw new QmpException(path, "did not greet as a QMP monitor", "Is it a QMP socket (-qmp, or -mon mode=control)?");
-                if (qmp.TryGetProperty("version", out JsonElement version) && version.TryGetProperty("qemu", out JsonElement qemu))
-                    connection.Version = new Version(Int(qemu, "major"), Int(qemu, "minor"), Int(qemu, "micro"));
+                if (QmpStats.TryGetProperty(qmp, "version", out JsonElement version) && QmpStats.TryGetProperty(version, "qemu", out JsonElement qemu))
+                    connection.Version = new Version(Part(qemu, "major"), Part(qemu, "minor"), Part(qemu, "micro"));
             }
             connection.Execute("qmp_capabilities").Dispose();
             return connection;
@@ -67,10 +82,15 @@ internal sealed class QmpConnection : IDisposable
             {
                 SocketError.AccessDenied => new QmpException(path, "cannot be opened: permission denied", "Run kvm_stat as root."),
                 SocketError.TimedOut or SocketError.WouldBlock => new QmpException(path,
-                    $"did not answer within {Timeout.TotalSeconds:0} s: another client (libvirt?) probably holds it; QEMU serves one QMP client per socket",
+                    $"could not be connected to within {connection.Allowed}: another client (libvirt?) probably holds it; QEMU serves one QMP client per socket",
                     "Give QEMU a second QMP socket for monitoring, e.g. -qmp unix:/run/qemu-mon.sock,server=on,wait=off."),
                 _ => new QmpException(path, "refuses connections: no QEMU listens on it (has it exited?)"),
             };
+        }
+        catch (ObjectDisposedException)
+        {
+            connection.Dispose();
+            throw new QmpException(path, "closed the connection");
         }
         catch
         {
@@ -89,8 +109,8 @@ internal sealed class QmpConnection : IDisposable
         return true;
     }
 
-    private static int Int(JsonElement element, string name) =>
-        element.TryGetProperty(name, out JsonElement value) && value.TryGetInt32(out int number) ? number : 0;
+    /// <summary>A part of QEMU's version (0 when missing or out of range: System.Version takes no negative part).</summary>
+    private static int Part(JsonElement element, string name) => Math.Max(0, QmpStats.Int(element, name, 0));
 
     private static int PeerPidOf(Socket socket)
     {
@@ -106,23 +126,60 @@ internal sealed class QmpConnection : IDisposable
         }
     }
 
+    /// <summary>A new exchange: its deadline is <see cref="Timeout"/> from now, or the caller's if that comes first.</summary>
+    private void BeginExchange()
+    {
+        long now = _time.GetTimestamp();
+        long own = now + (long)(Timeout.TotalSeconds * _time.TimestampFrequency);
+        _deadline = Math.Min(own, _overallDeadline);
+        _allowed = _time.GetElapsedTime(now, Math.Max(now, _deadline));
+    }
+
+    /// <summary>Milliseconds left in this exchange (at least 1 while any is left), or 0 once it is over.</summary>
+    private int RemainingMilliseconds()
+    {
+        long now = _time.GetTimestamp();
+        if (now >= _deadline)
+            return 0;
+        return (int)Math.Clamp(Math.Ceiling(_time.GetElapsedTime(now, _deadline).TotalMilliseconds), 1, int.MaxValue);
+    }
+
+    private string Allowed => _allowed.TotalSeconds >= 1
+        ? $"{_allowed.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)} s"
+        : $"{Math.Round(_allowed.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture)} ms";
+
+    private QmpException TimedOut(string what) => new(Path, $"{what} within {Allowed}");
+
     /// <summary>Runs a command and returns its "return" value's document; a QMP error becomes a <see cref="QmpException"/>.</summary>
     internal JsonDocument Execute(string command, string? argumentsJson = null)
     {
         string request = argumentsJson is null
             ? $"{{\"execute\":\"{command}\"}}\r\n"
             : $"{{\"execute\":\"{command}\",\"arguments\":{argumentsJson}}}\r\n";
-        _socket.Send(Encoding.UTF8.GetBytes(request));
+        BeginExchange();
+        _socket.SendTimeout = RemainingMilliseconds() is > 0 and int ms ? ms : throw TimedOut($"did not take {command}");
+        try
+        {
+            _socket.Send(Encoding.UTF8.GetBytes(request));
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
+        {
+            throw TimedOut($"did not take {command}");
+        }
+        catch (SocketException)
+        {
+            throw new QmpException(Path, "closed the connection");
+        }
         while (true)
         {
             JsonDocument message = ReadMessage(greeting: false);
             JsonElement root = message.RootElement;
-            if (root.TryGetProperty("return", out _))
+            if (QmpStats.TryGetProperty(root, "return", out _))
                 return message;
-            if (root.TryGetProperty("error", out JsonElement error))
+            if (QmpStats.TryGetProperty(root, "error", out JsonElement error))
             {
-                string cls = error.TryGetProperty("class", out JsonElement c) ? c.GetString() ?? "" : "";
-                string desc = error.TryGetProperty("desc", out JsonElement d) ? d.GetString() ?? "" : "";
+                string cls = QmpStats.String(error, "class") ?? "";
+                string desc = QmpStats.String(error, "desc") ?? "";
                 message.Dispose();
                 throw new QmpException(Path, $"answered {command} with {cls}: {desc}") { ErrorClass = cls };
             }
@@ -168,15 +225,24 @@ internal sealed class QmpConnection : IDisposable
             int n;
             try
             {
+                // The deadline is the exchange's, not each receive's: a trickle of bytes does not extend it.
+                int left = RemainingMilliseconds();
+                if (left == 0)
+                    throw new SocketException((int)SocketError.TimedOut);
+                _socket.ReceiveTimeout = left;
                 n = _socket.Receive(_buffer, _end, _buffer.Length - _end, SocketFlags.None);
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
             {
                 throw greeting
                     ? new QmpException(Path,
-                        $"did not greet within {Timeout.TotalSeconds:0} s: another client (libvirt?) probably holds it; QEMU serves one QMP client per socket",
+                        $"did not greet within {Allowed}: another client (libvirt?) probably holds it; QEMU serves one QMP client per socket",
                         "Give QEMU a second QMP socket for monitoring, e.g. -qmp unix:/run/qemu-mon.sock,server=on,wait=off.")
-                    : new QmpException(Path, $"did not answer within {Timeout.TotalSeconds:0} s");
+                    : TimedOut("did not answer");
+            }
+            catch (SocketException)
+            {
+                throw new QmpException(Path, "closed the connection");
             }
             if (n == 0)
                 throw new QmpException(Path, "closed the connection");

@@ -7,22 +7,67 @@ namespace KvmStat.Sources.BinaryStats;
 /// --qmp auto: the QMP unix sockets named on running QEMU command lines: "-qmp unix:PATH,..."
 /// (or -qmp-pretty), and "-chardev socket,id=ID,path=PATH,..." used by "-mon chardev=ID,mode=control".
 /// A monitor passed as a descriptor (fd=N, as libvirt does) has no path and cannot be reached.
+/// <para>
+/// Any user can start a process whose command line contains "qemu" and names any path, another
+/// root service's socket for example. So a path counts only if the process that names it listens
+/// on it itself: a socket listening on that path (/proc/net/unix) is one of that process's own
+/// descriptors. The connection then checks that its peer is that process before it sends anything.
+/// </para>
 /// </summary>
 internal static class QmpSocketDiscovery
 {
-    internal static IReadOnlyList<(int Pid, string Path)> Find(HostPaths paths)
+    /// <summary>The sockets QEMU processes listen on; those that fail a check are named to <paramref name="skipped"/>.</summary>
+    internal static IReadOnlyList<(int Pid, string Path)> Find(HostPaths paths, Action<string>? skipped = null)
     {
         var finder = new GuestFinder(paths);
         var found = new List<(int, string)>();
+        UnixSocketTable? sockets = null;
         foreach (int pid in ProcessIds(paths))
         {
             string? cmdline = finder.ReadCmdline(pid);
             if (cmdline is null || !cmdline.Contains("qemu", StringComparison.Ordinal))
                 continue;
-            foreach (string path in FromCmdline(cmdline.Split('\0')))
+            IReadOnlyList<string> named = FromCmdline(cmdline.Split('\0'));
+            if (named.Count == 0)
+                continue;
+            sockets ??= UnixSocketTable.Read(paths);
+            HashSet<ulong> own = OwnSocketInodes(finder, pid);
+            foreach (string path in named)
+            {
+                if (sockets is null)
+                {
+                    skipped?.Invoke($"QMP socket {Text.Escape(path)} of process {pid}: skipped, {paths.UnixSockets} cannot be read to check who listens on it");
+                    continue;
+                }
+                if (!sockets.ListeningOn(path).Any(own.Contains))
+                {
+                    skipped?.Invoke($"QMP socket {Text.Escape(path)} named by process {pid}: skipped, that process does not listen on it");
+                    continue;
+                }
+                if (!path.StartsWith('/'))
+                {
+                    // Bound relative to QEMU's working directory: reach it through that directory.
+                    found.Add((pid, Path.Join(paths.ProcessDir(pid), "cwd", path)));
+                    continue;
+                }
                 found.Add((pid, path));
+            }
         }
+        found.Sort();
         return found;
+    }
+
+    /// <summary>The inodes of a process's socket descriptors (links "socket:[INODE]").</summary>
+    private static HashSet<ulong> OwnSocketInodes(GuestFinder finder, int pid)
+    {
+        var inodes = new HashSet<ulong>();
+        foreach ((_, string link) in finder.DescriptorLinks(pid) ?? [])
+        {
+            if (link.StartsWith("socket:[", StringComparison.Ordinal) && link.EndsWith(']')
+                && ulong.TryParse(link.AsSpan(8, link.Length - 9), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong inode))
+                inodes.Add(inode);
+        }
+        return inodes;
     }
 
     private static IEnumerable<int> ProcessIds(HostPaths paths)

@@ -2,7 +2,11 @@ using System.Text.Json;
 
 namespace KvmStat.Sources.BinaryStats;
 
-/// <summary>QEMU's query-stats-schemas and query-stats answers, read into the binary-stats model.</summary>
+/// <summary>
+/// QEMU's query-stats-schemas and query-stats answers, read into the binary-stats model. A peer
+/// may send any JSON: whatever is not of the expected shape is a <see cref="KvmStatsFormatException"/>
+/// (or skipped, where QEMU itself may leave it out), never an exception of the JSON reader.
+/// </summary>
 internal static class QmpStats
 {
     /// <summary>The kvm provider's VM and vCPU schemas; each descriptor's Offset is its position in the block.</summary>
@@ -10,7 +14,7 @@ internal static class QmpStats
     {
         var vm = new List<KvmStatDescriptor>();
         var vcpu = new List<KvmStatDescriptor>();
-        foreach (JsonElement schema in schemas.EnumerateArray())
+        foreach (JsonElement schema in Items(schemas, "the answer to query-stats-schemas"))
         {
             if (String(schema, "provider") != "kvm")
                 continue;
@@ -20,10 +24,15 @@ internal static class QmpStats
                 "vcpu" => vcpu,
                 _ => null,
             };
-            if (into is null || !schema.TryGetProperty("stats", out JsonElement stats))
+            if (into is null || !TryGetProperty(schema, "stats", out JsonElement stats))
                 continue;
-            foreach (JsonElement stat in stats.EnumerateArray())
-                into.Add(Descriptor(stat, into.Count));
+            foreach (JsonElement stat in Items(stats, "a stats schema"))
+            {
+                KvmStatDescriptor descriptor = Descriptor(stat, into.Count);
+                // A name twice would make two statistics of one: the first is kept.
+                if (!into.Exists(d => d.Name == descriptor.Name))
+                    into.Add(descriptor);
+            }
         }
         return (vm, vcpu);
     }
@@ -59,10 +68,31 @@ internal static class QmpStats
     }
 
     internal static string? String(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
+        TryGetProperty(element, name, out JsonElement value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private static int Int(JsonElement element, string name, int fallback) =>
-        element.TryGetProperty(name, out JsonElement value) && value.TryGetInt32(out int number) ? number : fallback;
+    internal static int Int(JsonElement element, string name, int fallback) =>
+        TryGetProperty(element, name, out JsonElement value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int number)
+            ? number
+            : fallback;
+
+    /// <summary>A member of an object; false for a missing member and for anything that is no object.</summary>
+    internal static bool TryGetProperty(JsonElement element, string name, out JsonElement value)
+    {
+        if (element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out value))
+            return true;
+        value = default;
+        return false;
+    }
+
+    /// <summary>The items of a list, or a format error naming <paramref name="what"/>.</summary>
+    internal static JsonElement.ArrayEnumerator Items(JsonElement element, string what) =>
+        element.ValueKind == JsonValueKind.Array ? element.EnumerateArray() : throw new KvmStatsFormatException($"{what} is not a list");
+
+    /// <summary>A count: a whole number from 0 to 2^64-1, or a format error (never a number made up).</summary>
+    internal static ulong Count(JsonElement value, string name) =>
+        value.ValueKind == JsonValueKind.Number && value.TryGetUInt64(out ulong number)
+            ? number
+            : throw new KvmStatsFormatException($"QMP stat {name} has a value that is no count: {Shorten(value.GetRawText())}");
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
 }

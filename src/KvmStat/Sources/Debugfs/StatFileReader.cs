@@ -11,8 +11,9 @@ internal class StatFileReader
 {
     /// <summary>
     /// The number in <paramref name="nameZ"/> (NUL-terminated), relative to the open folder
-    /// <paramref name="directory"/> (or AT_FDCWD). Returns 0 and the value, or an errno (EINVAL for
-    /// text that is not a number).
+    /// <paramref name="directory"/> (or AT_FDCWD). Returns 0 and the value, or an errno: EINVAL for
+    /// text that is not one number, ERANGE for one beyond what a signed 64-bit count holds (never
+    /// a wrapped or truncated number).
     /// </summary>
     internal virtual int TryReadInt64(int directory, byte[] nameZ, out long value)
     {
@@ -25,10 +26,15 @@ internal class StatFileReader
         _ = Interop.Libc.Close(fd);
         if (n < 0)
             return (int)-n;
+        // A number and its newline take at most 21 bytes: a full buffer holds something else.
+        if (n == buffer.Length)
+            return Interop.Errno.EINVAL;
         ReadOnlySpan<byte> text = buffer[..(int)n].TrimEnd("\n "u8);
         if (Utf8Parser.TryParse(text, out ulong unsigned, out int consumed) && consumed == text.Length)
         {
-            value = unchecked((long)unsigned);
+            if (unsigned > long.MaxValue)
+                return Interop.Errno.ERANGE;
+            value = (long)unsigned;
             return 0;
         }
         if (Utf8Parser.TryParse(text, out long signed, out consumed) && consumed == text.Length)

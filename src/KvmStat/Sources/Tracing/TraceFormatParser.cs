@@ -43,7 +43,11 @@ internal static class TraceFormatParser
     /// <summary>Parses <c>field:unsigned int exit_reason;	offset:8;	size:4;	signed:0;</c> (offset -1 when it is missing).</summary>
     internal static TraceField? ParseFieldLine(string line)
     {
-        string[] parts = line.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        // Every part ends with ';': a line cut short (offset:1 of offset:12) must not give a number.
+        int complete = line.LastIndexOf(';');
+        if (complete < 0)
+            return null;
+        string[] parts = line[..complete].Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length < 3 || !parts[0].StartsWith("field:", StringComparison.Ordinal))
             return null;
 

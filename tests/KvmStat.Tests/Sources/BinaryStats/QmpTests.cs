@@ -1,7 +1,9 @@
 using System.Net.Sockets;
+using CsCheck;
 using System.Text;
 using KvmStat.Sources.BinaryStats;
 using KvmStat.Host;
+using KvmStat.Tests.Infrastructure;
 
 namespace KvmStat.Tests.Sources.BinaryStats;
 
@@ -87,6 +89,96 @@ public class QmpTests : IDisposable
         Assert.Contains("second QMP socket", e.Fix);
     }
 
+    /// <summary>A peer that sends its greeting a byte at a time costs one deadline for the whole greeting, not one per byte.</summary>
+    [Fact]
+    public void ATricklingGreetingEndsAtTheExchangesDeadline()
+    {
+        using var server = new FakeQmpServer(SocketPath, FakeQmpServer.OneVcpu(5), byteDelay: TimeSpan.FromMilliseconds(300));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath));
+        Assert.Contains("did not greet within 2 s", e.Message);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 1.9, 3.5);
+    }
+
+    /// <summary>The refresh's deadline (here 0.8 s away) comes before the exchange's own.</summary>
+    [Fact]
+    public void ATricklingPeerEndsAtTheDeadlineItsRefreshSet()
+    {
+        long deadline = TimeProvider.System.GetTimestamp() + (long)(0.8 * TimeProvider.System.TimestampFrequency);
+        using var slow = new FakeQmpServer(Path.Join(_folder, "slow.sock"), FakeQmpServer.OneVcpu(5), byteDelay: TimeSpan.FromMilliseconds(100));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(slow.Path, deadline: deadline));
+        Assert.Matches("did not greet within [0-9]+ ms", e.Message);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 0.7, 1.5);
+    }
+
+    /// <summary>--qmp auto connects only to the QEMU that listens: another process on the socket gets nothing written to it.</summary>
+    [Fact]
+    public void ASocketServedByAnotherProcessIsLeftAlone()
+    {
+        using var server = new FakeQmpServer(SocketPath, FakeQmpServer.OneVcpu(5));
+        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath, expectedPeer: 1));
+        Assert.Contains($"is served by process {Environment.ProcessId}, not by QEMU process 1 that names it", e.Message);
+        using (QmpConnection.Open(SocketPath, expectedPeer: Environment.ProcessId))
+        {
+        }
+        Assert.Equal(2, server.Sessions);
+        // Only the second session sent anything (qmp_capabilities).
+        Assert.Equal("{\"execute\":\"qmp_capabilities\"}\r\n".Length, server.BytesReceived);
+    }
+
+    /// <summary>
+    /// A silent peer and a good one: the refresh gets the good one's numbers within its budget, the
+    /// silent one is reported once and tried again only after a back-off, keeping no refresh waiting.
+    /// </summary>
+    [Fact]
+    public void ASilentPeerCostsOneDeadlineAndTheOtherVmsKeepTheirNumbers()
+    {
+        using var good = new FakeQmpServer(SocketPath, FakeQmpServer.OneVcpu(7));
+        using var silent = new FakeQmpServer(Path.Join(_folder, "silent.sock"), FakeQmpServer.OneVcpu(5), silent: true);
+        var warnings = new List<string>();
+        using var reader = new QmpReader([silent.Path, good.Path], new HostPaths(), delay: 1, warnings.Add, TimeProvider.System);
+        var vms = new List<VmStatsBlocks>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        reader.Read(vms);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 1.9, QmpReader.RefreshBudget.TotalSeconds + 0.5);
+        IStatsBlock vcpu = Assert.Single(vms).Blocks[1];
+        Assert.Equal([7UL], vcpu.Values(vcpu.Descriptors[0]).ToArray());
+        Assert.Contains(warnings, w => w.Contains("silent.sock did not greet within 2 s") && w.Contains("Tried again in 10 s"));
+
+        clock.Restart();
+        for (int i = 0; i < 5; i++)
+            reader.Read(vms);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"five refreshes took {clock.Elapsed}");
+        Assert.Single(vms);
+        Assert.Equal(1, silent.Sessions);
+        Assert.Equal(6, good.Sessions);
+        Assert.Single(warnings);
+    }
+
+    /// <summary>A peer that greets or answers with anything at all: a plain error for that socket, never a crash.</summary>
+    [Fact]
+    public void HostileAnswersOverTheSocketAreReportedNeverCrashes()
+    {
+        int iteration = 0;
+        Gen.Int.Sample(seed =>
+        {
+            string hostile = HostileJson.Generate(seed);
+            Dictionary<string, string> answers = FakeQmpServer.OneVcpu(1).Keys.ToDictionary(k => k, _ => $"{{\"return\": {hostile}}}");
+            // CsCheck samples on several threads at once: a socket each.
+            string path = Path.Join(_folder, $"hostile{Interlocked.Increment(ref iteration)}.sock");
+            using var server = new FakeQmpServer(path, answers, greeting: seed % 4 == 0 ? hostile : null);
+            using var reader = new QmpReader([path], new HostPaths(), delay: 3, _ => { }, TimeProvider.System);
+            try
+            {
+                reader.Read([]);
+            }
+            catch (KvmStatException)
+            {
+            }
+        }, iter: 100);
+    }
+
     [Fact]
     public void NotAQmpMonitor()
     {
@@ -145,6 +237,38 @@ public class QmpTests : IDisposable
         Assert.Equal([0UL, 1, 2], cpu1.Values(cpu1.Descriptors[2]).ToArray());
         Assert.Equal(KvmStatType.LogHistogram, cpu1.Descriptors[2].Type);
         Assert.Equal([12UL], only.Blocks[0].Values(only.Blocks[0].Descriptors[0]).ToArray());
+    }
+
+    /// <summary>
+    /// --qmp auto takes a socket only from the QEMU that listens on it: a command line that names
+    /// another service's socket gets nothing connected to it, and says why under --verbose.
+    /// </summary>
+    [Fact]
+    public void AutoFindsOnlySocketsTheNamingQemuListensOn()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddProcess(100, ["qemu-system-x86_64", "-name", "good", "-qmp", "unix:/run/good.sock,server=on,wait=off"]);
+        fixture.AddDescriptor(100, 5, "socket:[7001]");
+        // Names a root service's socket; holds a connection to it, which is no listening socket.
+        fixture.AddProcess(200, ["qemu-system-x86_64", "-name", "liar", "-qmp", "unix:/run/root-service.sock,server=on"]);
+        fixture.AddDescriptor(200, 5, "socket:[7003]");
+        fixture.AddProcess(300, ["qemu-system-x86_64", "-qmp", "unix:relative.sock,server=on"]);
+        fixture.AddDescriptor(300, 4, "socket:[7004]");
+        fixture.AddProcess(400, ["not-a-vmm", "-qmp", "unix:/run/good.sock"]);
+        fixture.WriteFile("/proc/net/unix", """
+            Num       RefCount Protocol Flags    Type St Inode Path
+            0000000000000000: 00000002 00000000 00010000 0001 01 7001 /run/good.sock
+            0000000000000000: 00000002 00000000 00010000 0001 01 7002 /run/root-service.sock
+            0000000000000000: 00000003 00000000 00000000 0001 03 7003 /run/root-service.sock
+            0000000000000000: 00000002 00000000 00010000 0001 01 7004 relative.sock
+            0000000000000000: 00000002 00000000 00010000 0001 01 garbage /run/x.sock
+            truncated line
+
+            """);
+        var skipped = new List<string>();
+        IReadOnlyList<(int Pid, string Path)> found = QmpSocketDiscovery.Find(fixture.Paths, skipped.Add);
+        Assert.Equal([(100, "/run/good.sock"), (300, Path.Join(fixture.Paths.Map("/proc/300"), "cwd", "relative.sock"))], found);
+        Assert.Equal(["QMP socket /run/root-service.sock named by process 200: skipped, that process does not listen on it"], skipped);
     }
 
     [Theory]

@@ -145,4 +145,36 @@ public class TraceFormatParserTests
         text.Append("), REC->errno");
         return text.ToString();
     }
+
+    /// <summary>A format file cut anywhere: no crash, and a field it still gives has its true offset and size, or none (-1, 0).</summary>
+    [Fact]
+    public void ATruncatedFormatGivesNoWrongField()
+    {
+        string text = FixtureRoot.TestData("kvm_exit.format");
+        TraceFormat whole = TraceFormatParser.Parse(text);
+        for (int length = 0; length <= text.Length; length++)
+        {
+            TraceFormat cut = TraceFormatParser.Parse(text[..length]);
+            foreach (TraceField field in cut.Fields)
+            {
+                TraceField real = whole.Fields.Single(f => f.Name == field.Name);
+                Assert.True(field.Offset is -1 || field.Offset == real.Offset, $"cut at {length}: {field} instead of {real}");
+                Assert.True(field.Size is 0 || field.Size == real.Size, $"cut at {length}: {field} instead of {real}");
+            }
+        }
+    }
+
+    [Fact]
+    public void AnyTextParses()
+    {
+        Gen<string> token = Gen.OneOf(
+            Gen.Const("field:"), Gen.Const("offset:"), Gen.Const("size:"), Gen.Const(";"), Gen.Const("\n"), Gen.Const("print fmt: "),
+            Gen.Const("__print_symbolic("), Gen.Const("REC->exit_reason"), Gen.Const("{ 0x"), Gen.Const(", \""), Gen.Const("\" }"),
+            Gen.Const(")"), Gen.Const("("), Gen.Const(","), Gen.String[Gen.Char["0123456789abcxyz_ -|&<>"], 0, 6]);
+        token.Array[0, 60].Sample(tokens =>
+        {
+            TraceFormat format = TraceFormatParser.Parse(string.Concat(tokens));
+            Assert.All(format.Fields, f => Assert.False(string.IsNullOrWhiteSpace(f.Name)));
+        }, iter: 3000);
+    }
 }
