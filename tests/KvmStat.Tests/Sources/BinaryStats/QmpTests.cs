@@ -271,6 +271,43 @@ public class QmpTests : IDisposable
         Assert.Equal(["QMP socket /run/root-service.sock named by process 200: skipped, that process does not listen on it"], skipped);
     }
 
+    /// <summary>Sockets of QEMUs that come and go (--qmp auto) are forgotten with them.</summary>
+    [Fact]
+    public void TenThousandQemusThatComeAndGoLeaveNoSocketsBehind()
+    {
+        using var fixture = new FixtureRoot();
+        var time = new ManualTime();
+        using var reader = new QmpReader(sockets: null, fixture.Paths, delay: 3, _ => { }, time);
+        for (int round = 0; round < 10; round++)
+        {
+            var table = new System.Text.StringBuilder("Num       RefCount Protocol Flags    Type St Inode Path\n");
+            int[] pids = [.. Enumerable.Range(100_000 + round * 1000, 1000)];
+            foreach (int pid in pids)
+            {
+                // Each listens on its socket, which no longer answers (the processes are only files here).
+                fixture.AddProcess(pid, ["qemu-system-x86_64", "-qmp", $"unix:{_folder}/{pid}.sock,server=on"]);
+                fixture.AddDescriptor(pid, 3, $"socket:[{pid}]");
+                table.Append(System.Globalization.CultureInfo.InvariantCulture, $"0000000000000000: 00000002 00000000 00010000 0001 01 {pid} {_folder}/{pid}.sock\n");
+            }
+            fixture.WriteFile("/proc/net/unix", table.ToString());
+            time.Advance(TimeSpan.FromSeconds(6));
+            try
+            {
+                reader.Read([]);
+            }
+            catch (QmpException)
+            {
+                // The first read of a run that reaches no VM at all is an error; later ones are not.
+            }
+            Assert.Equal(1000, reader.TrackedSockets);
+            foreach (int pid in pids)
+                fixture.RemoveProcess(pid);
+            time.Advance(TimeSpan.FromSeconds(6));
+            reader.Read([]);
+            Assert.Equal(0, reader.TrackedSockets);
+        }
+    }
+
     [Theory]
     [InlineData("qemu-system-x86_64|-qmp|unix:/run/a.sock,server=on,wait=off", "/run/a.sock")]
     [InlineData("qemu|-qmp|unix:/run/b.sock,server,nowait", "/run/b.sock")]
