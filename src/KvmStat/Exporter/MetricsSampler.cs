@@ -35,6 +35,8 @@ internal sealed class MetricsSampler : IDisposable
     private readonly List<VmStatsBlocks> _vms = [];
     private readonly ITimer? _follower;
     private readonly ICapture? _capture;
+    private readonly ExporterIdentity? _self;
+    private readonly List<SourceHealth> _health = [];
     private long _sampledAt;
     private IReadOnlyList<MetricFamily> _families = [];
 
@@ -45,11 +47,13 @@ internal sealed class MetricsSampler : IDisposable
     /// the vCPUs of a QEMU older than 8.1: they are read only when scraped.
     /// </param>
     /// <param name="capture">The reading the host and guest sources share (the BPF engine's), taken first at each sample.</param>
+    /// <param name="self">The exporter's own metrics (process_*, build information, scrape duration, sources up), with what they name.</param>
     internal MetricsSampler(
         StatsCollector? host, GuestStats? guests, IVmStatsReader? binary, FieldFilter filter, Func<int, string?> nameOf, TimeProvider time,
-        bool followVms, ICapture? capture = null)
+        bool followVms, ICapture? capture = null, ExporterIdentity? self = null)
     {
         _capture = capture;
+        _self = self;
         _host = host;
         _guests = guests;
         _binary = binary;
@@ -86,6 +90,7 @@ internal sealed class MetricsSampler : IDisposable
 
     private void Sample()
     {
+        long started = _time.GetTimestamp();
         _capture?.Capture();
         _host?.Sample();
         _guests?.Sample();
@@ -100,9 +105,46 @@ internal sealed class MetricsSampler : IDisposable
         if (_binary is not null)
             AddBinary(families);
         _continuity.EndSample();
+        if (_self is not null)
+            AddSelf(families, _self, _time.GetElapsedTime(started));
         _families = families;
         _sampledAt = _time.GetTimestamp();
         SampleNumber++;
+    }
+
+    /// <summary>What the exporter costs, what it is, how long the sample took, and which sources work.</summary>
+    private void AddSelf(List<MetricFamily> families, ExporterIdentity self, TimeSpan took)
+    {
+        ProcessMetrics.Add(families);
+        var build = new MetricFamily("kvm_stat_build_info", "gauge", "kvm_stat's version, runtime and architecture, and the engine that counts tracepoints; always 1.");
+        build.Gauge([("version", self.Version), ("runtime", System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription),
+            ("arch", System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()), ("engine", self.Engine)], 1);
+        families.Add(build);
+        var duration = new MetricFamily("kvm_stat_scrape_duration_seconds", "gauge",
+            "Seconds the sample of every source for this scrape took (scrapes within half a second share one sample).");
+        duration.Add("", [], MetricsWriter.Float(took.TotalSeconds));
+        families.Add(duration);
+
+        _health.Clear();
+        bool tracepoints = _guests is not null, debugfs = false;
+        if (_host is not null)
+        {
+            foreach (StatField field in _host.Fields)
+            {
+                tracepoints |= field.Origin == FieldOrigin.Tracepoint;
+                debugfs |= field.Origin == FieldOrigin.Debugfs;
+            }
+        }
+        if (tracepoints)
+            _health.Add(new SourceHealth("tracepoints", "", null));
+        if (debugfs)
+            _health.Add(new SourceHealth("debugfs", "", null));
+        _binary?.ReportHealth(_health);
+        var up = new MetricFamily("kvm_stat_source_up", "gauge",
+            "1 when a source (a QMP socket: target) could be read at the last sample, 0 when not, with the reason.");
+        foreach (SourceHealth health in _health)
+            up.Gauge([("source", health.Source), ("target", health.Target), ("reason", health.Problem ?? "")], health.Up ? 1 : 0);
+        families.Add(up);
     }
 
     private static void AddHost(List<MetricFamily> families, StatsCollector host)

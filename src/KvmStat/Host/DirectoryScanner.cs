@@ -67,6 +67,10 @@ internal sealed class DirectoryScanner
         }
     }
 
+    /// <summary>A decimal number from 0 such as a descriptor, or -1.</summary>
+    internal static long ParseNonNegative(ReadOnlySpan<byte> digits) =>
+        digits is [(byte)'0'] ? 0 : ParsePositive(digits);
+
     /// <summary>A positive decimal number such as a thread id, or -1.</summary>
     internal static long ParsePositive(ReadOnlySpan<byte> digits)
     {

@@ -28,6 +28,10 @@ public class MetricsSamplerTests
             into.AddRange(vms);
         }
 
+        public void ReportHealth(List<SourceHealth> into)
+        {
+        }
+
         public void Dispose()
         {
         }

@@ -20,6 +20,12 @@ internal sealed class CombinedReader(IReadOnlyList<IVmStatsReader> readers) : IV
         vms.Sort((a, b) => a.Pid.CompareTo(b.Pid));
     }
 
+    public void ReportHealth(List<SourceHealth> into)
+    {
+        foreach (IVmStatsReader reader in readers)
+            reader.ReportHealth(into);
+    }
+
     public void Dispose()
     {
         foreach (IVmStatsReader reader in readers)

@@ -75,6 +75,10 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         }
     }
 
+    public void ReportHealth(List<SourceHealth> into) =>
+        into.Add(new SourceHealth("binary-stats", "", LastCopyError == 0 ? null
+            : $"the statistics descriptors VMs hold cannot be copied: {Interop.Errno.Describe(LastCopyError)} (pidfd_getfd needs CAP_SYS_PTRACE)"));
+
     /// <summary>A link of /proc/PID/fd that is a KVM statistics descriptor: kvm-vm-stats, or kvm-vcpu-stats:N.</summary>
     internal static bool IsStatsDescriptor(string link) =>
         link == "anon_inode:kvm-vm-stats" || link.StartsWith("anon_inode:kvm-vcpu-stats", StringComparison.Ordinal);
@@ -109,6 +113,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
                     LastCopyError = -copy;
                     continue;
                 }
+                LastCopyError = 0;
                 try
                 {
                     KvmStatsFile file = KvmStatsFile.Open(new Interop.FileDescriptor(copy));

@@ -11,5 +11,7 @@ internal sealed class OneVmReader(IVmStatsReader inner, int pid) : IVmStatsReade
         vms.RemoveAll(_others);
     }
 
+    public void ReportHealth(List<SourceHealth> into) => inner.ReportHealth(into);
+
     public void Dispose() => inner.Dispose();
 }

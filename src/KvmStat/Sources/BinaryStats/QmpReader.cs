@@ -195,6 +195,12 @@ internal sealed class QmpReader : IVmStatsReader
         }
     }
 
+    public void ReportHealth(List<SourceHealth> into)
+    {
+        foreach (SocketState state in _sockets.Values)
+            into.Add(new SourceHealth("qmp", state.Path, state.LastProblem));
+    }
+
     public void Dispose()
     {
     }

@@ -52,6 +52,10 @@ public class BinaryStatsSourceTests
             vms.AddRange(Vms);
         }
 
+        public void ReportHealth(List<SourceHealth> into)
+        {
+        }
+
         public void Dispose()
         {
         }

@@ -1,0 +1,10 @@
+namespace KvmStat.Sources;
+
+/// <summary>
+/// Whether a source (and, for sources that reach several places, one of them: a QMP socket) can be
+/// read now, and if not why, in the words the tool would warn with.
+/// </summary>
+internal readonly record struct SourceHealth(string Source, string Target, string? Problem)
+{
+    internal bool Up => Problem is null;
+}
