@@ -67,6 +67,11 @@ internal static class CommandLine
         HelpName = "ADDRESS",
         Arity = ArgumentArity.ZeroOrOne,
     };
+    internal static readonly Option<string?> WebConfigFile = new("--web-config-file")
+    {
+        Description = "with --serve: TLS, basic authentication and response headers from FILE, in the web configuration format of Prometheus exporters",
+        HelpName = "FILE",
+    };
     internal static readonly Option<string?> Engine = new("--engine")
     {
         Description = "how tracepoints are counted: bpf (in the kernel, per process; the default where allowed), perf (perf counters, like the reference), or auto",
@@ -80,7 +85,7 @@ internal static class CommandLine
         var root = new RootCommand(Description)
         {
             Once, Csv, Debugfs, Fields, Guest, IncludePast, Log, LogFile, Pid, Delay, Tracepoints, SkipZero, Verbose,
-            BinaryStats, Qmp, Doctor, Json, Serve, Engine, ManPage,
+            BinaryStats, Qmp, Doctor, Json, Serve, WebConfigFile, Engine, ManPage,
         };
         return root;
     }
@@ -117,6 +122,7 @@ internal static class CommandLine
             BinaryStats = result.GetValue(BinaryStats),
             Qmp = result.GetValue(Qmp) ?? [],
             ServeAddress = result.GetValue(Serve) ?? Exporter.ListenAddress.Default,
+            WebConfigFile = result.GetValue(WebConfigFile),
             Engine = result.GetValue(Engine) switch
             {
                 null or "auto" => TracepointEngineChoice.Auto,
@@ -155,6 +161,10 @@ internal static class CommandLine
             throw new UsageException("option --serve is a mode of its own: it does not go with -1, -l, -L or --json.");
         if (serving)
             _ = Exporter.ListenAddress.Parse(options.ServeAddress);
+        if (options.WebConfigFile is not null && !serving)
+            throw new UsageException("option --web-config-file configures the metrics endpoint: it goes with --serve.");
+        if (options.WebConfigFile is "")
+            throw new UsageException("option --web-config-file needs a file name.");
         if (options.Qmp.Any(string.IsNullOrWhiteSpace))
             throw new UsageException("option --qmp needs a socket path, or auto.");
         if (fields is not null && fields != "help")

@@ -29,6 +29,9 @@ internal sealed record Options
     /// <summary>--serve's address (the default when none was given).</summary>
     internal string ServeAddress { get; init; } = Exporter.ListenAddress.Default;
 
+    /// <summary>--web-config-file: TLS, basic authentication and headers of the metrics endpoint.</summary>
+    internal string? WebConfigFile { get; init; }
+
     /// <summary>-1 counts for one second unless -s says otherwise.</summary>
     internal double BatchSeconds => DelayGiven ? Delay : 1.0;
 

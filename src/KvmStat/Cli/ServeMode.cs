@@ -9,8 +9,12 @@ internal static class ServeMode
     internal static int Run(Session session, Reporter reporter)
     {
         IPEndPoint endpoint = ListenAddress.Parse(session.Options.ServeAddress);
+        // Read before anything is counted: a mistake in it ends the tool before a port is opened.
+        WebConfig? config = session.Options.WebConfigFile is string file ? WebConfig.Load(file) : null;
+        if (config is { UsesTls: false, Users.Count: > 0 })
+            reporter.Warn("basic_auth_users without tls_server_config: passwords cross the network unencrypted.");
         MetricsSampler sampler = session.OpenMetricsSampler();
-        using var server = new MetricsServer(endpoint, sampler);
+        using var server = new MetricsServer(endpoint, sampler, config);
         try
         {
             server.Start();
@@ -19,7 +23,7 @@ internal static class ServeMode
         {
             throw new EnvironmentException($"cannot listen on {endpoint}: {e.Message}", "Choose another address with --serve HOST:PORT.");
         }
-        reporter.Verbose($"serving http://{endpoint}/metrics");
+        reporter.Verbose($"serving {(config?.UsesTls == true ? "https" : "http")}://{endpoint}/metrics{(config?.Users.Count > 0 ? " (basic authentication)" : "")}");
         reporter.Verbose("counting started");
         using var signals = new Signals(handleHangup: false);
         while (true)

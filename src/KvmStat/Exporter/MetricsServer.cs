@@ -15,8 +15,9 @@ namespace KvmStat.Exporter;
 /// OpenMetrics 1.0 when the scraper's Accept header asks for it, else in the text format 0.0.4;
 /// GET / names /metrics; other paths get 404 and other methods 405. Kestrel serves many scrapers
 /// at once and drops slow or broken clients by its limits; concurrent scrapes share a sample.
+/// A web configuration (<see cref="WebConfig"/>) adds TLS, basic authentication and headers.
 /// </summary>
-internal sealed class MetricsServer(IPEndPoint endpoint, MetricsSampler sampler) : IDisposable
+internal sealed class MetricsServer(IPEndPoint endpoint, MetricsSampler sampler, WebConfig? config = null) : IDisposable
 {
     private KestrelServer? _server;
 
@@ -30,10 +31,16 @@ internal sealed class MetricsServer(IPEndPoint endpoint, MetricsSampler sampler)
         options.Limits.MaxConcurrentConnections = 512;
         options.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
         options.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(60);
-        options.Listen(endpoint);
+        options.Listen(endpoint, listen =>
+        {
+            if (config?.UsesTls != true)
+                return;
+            listen.Protocols = config.Http2 ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
+            listen.Use(TlsConnection.Middleware(config));
+        });
         var transport = new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new SocketTransportOptions()), NullLoggerFactory.Instance);
         _server = new KestrelServer(Microsoft.Extensions.Options.Options.Create(options), transport, NullLoggerFactory.Instance);
-        _server.StartAsync(new Application(sampler), CancellationToken.None).GetAwaiter().GetResult();
+        _server.StartAsync(new Application(sampler, config), CancellationToken.None).GetAwaiter().GetResult();
     }
 
     public void Dispose()
@@ -44,9 +51,10 @@ internal sealed class MetricsServer(IPEndPoint endpoint, MetricsSampler sampler)
         _server.Dispose();
     }
 
-    private sealed class Application(MetricsSampler sampler) : IHttpApplication<HttpContext>
+    private sealed class Application(MetricsSampler sampler, WebConfig? config) : IHttpApplication<HttpContext>
     {
         private readonly object _lock = new();
+        private readonly BasicAuth _auth = new(config?.Users ?? new Dictionary<string, string>());
         private (int Sample, string Body)? _text;
         private (int Sample, string Body)? _openMetrics;
         private const string Index =
@@ -59,6 +67,16 @@ internal sealed class MetricsServer(IPEndPoint endpoint, MetricsSampler sampler)
         {
             HttpRequest request = context.Request;
             HttpResponse response = context.Response;
+            foreach ((string name, string value) in config?.Headers ?? [])
+                response.Headers[name] = value;
+            if (_auth.Enabled && !_auth.Accepts(request.Headers.Authorization.ToString()))
+            {
+                // The same answer whether the user or the password was wrong.
+                response.StatusCode = StatusCodes.Status401Unauthorized;
+                response.Headers.WWWAuthenticate = "Basic realm=\"kvm_stat\"";
+                response.ContentType = "text/plain; charset=utf-8";
+                return response.WriteAsync("Unauthorized\n", context.RequestAborted);
+            }
             string path = request.Path.Value ?? "/";
             if (path is not ("/metrics" or "/"))
             {

@@ -20,7 +20,7 @@ public class MetricsSamplerTests
         public ReadOnlySpan<ulong> Values(KvmStatDescriptor descriptor) => stats.First(s => s.Descriptor == descriptor).Values;
     }
 
-    private sealed class Reader(List<VmStatsBlocks> vms) : IVmStatsReader
+    private sealed class Reader(List<VmStatsBlocks> vms, params SourceHealth[] health) : IVmStatsReader
     {
         public void Read(List<VmStatsBlocks> into)
         {
@@ -28,9 +28,7 @@ public class MetricsSamplerTests
             into.AddRange(vms);
         }
 
-        public void ReportHealth(List<SourceHealth> into)
-        {
-        }
+        public void ReportHealth(List<SourceHealth> into) => into.AddRange(health);
 
         public void Dispose()
         {
@@ -144,6 +142,30 @@ public class MetricsSamplerTests
         using var perf = new MetricsSampler(null, new GuestStats(new FakeVmSource(FakeSource.Counter("kvm_pio")), _ => "web", _time), null,
             FieldFilter.All, _ => null, _time, followVms: false);
         Assert.DoesNotContain("outside", Text(perf));
+    }
+
+    /// <summary>The exporter's cost, build, scrape time and sources, as operators scrape every exporter for.</summary>
+    [Fact]
+    public void TheExporterDescribesItself()
+    {
+        var host = new FakeSource(FakeSource.Counter("kvm_pio"));
+        var reader = new Reader([], new SourceHealth("qmp", "/run/a.sock", null), new SourceHealth("qmp", "/run/b\".sock", "QMP socket /run/b\".sock did not greet within 2 s."));
+        using var sampler = new MetricsSampler(new StatsCollector([host], _time), null, reader, FieldFilter.All, _ => null, _time,
+            followVms: false, self: new ExporterIdentity("9.9.9", "bpf"));
+        string text = Text(sampler);
+        foreach (string family in new[] { "process_cpu_seconds_total counter", "process_resident_memory_bytes gauge", "process_open_fds gauge",
+                     "process_max_fds gauge", "process_start_time_seconds gauge", "kvm_stat_scrape_duration_seconds gauge" })
+            Assert.Contains($"# TYPE {family}\n", text);
+        Assert.Matches("\nprocess_open_fds [1-9][0-9]*\n", text);
+        Assert.Matches("\nprocess_resident_memory_bytes [1-9][0-9]{6,}\n", text);
+        Assert.Contains("kvm_stat_build_info{version=\"9.9.9\",runtime=\".NET ", text);
+        Assert.Contains("engine=\"bpf\"} 1\n", text);
+        Assert.Contains("kvm_stat_source_up{source=\"tracepoints\",target=\"\",reason=\"\"} 1\n", text);
+        Assert.Contains("kvm_stat_source_up{source=\"qmp\",target=\"/run/a.sock\",reason=\"\"} 1\n", text);
+        Assert.Contains("kvm_stat_source_up{source=\"qmp\",target=\"/run/b\\\".sock\",reason=\"QMP socket /run/b\\\".sock did not greet within 2 s.\"} 0\n", text);
+        // Without them (the other tests), none of these families.
+        using var plain = new MetricsSampler(new StatsCollector([host], _time), null, null, FieldFilter.All, _ => null, _time, followVms: false);
+        Assert.DoesNotContain("process_", Text(plain));
     }
 
     [Fact]

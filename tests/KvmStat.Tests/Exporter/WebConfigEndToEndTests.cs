@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Exporter;
+
+/// <summary>The published binary serving metrics over TLS with basic authentication, as --web-config-file asks.</summary>
+public class WebConfigEndToEndTests : IDisposable
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+    private readonly TestCertificates _pki = new();
+
+    public void Dispose() => _pki.Dispose();
+
+    private (ChildProcess Tool, string Url) Serve(string yaml)
+    {
+        string config = Path.Join(_pki.Folder, "web.yml");
+        File.WriteAllText(config, yaml);
+        int port = Loopback.FreePort();
+        ChildProcess tool = ChildProcess.StartTool("--serve", $"127.0.0.1:{port}", "--web-config-file", config, "--verbose", "-f", "kvm_pio");
+        tool.WaitUntilCounting();
+        return (tool, $"https://127.0.0.1:{port}/metrics");
+    }
+
+    private static HttpRequestMessage Get(string url, string? user, string? password)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (user is not null)
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+        return request;
+    }
+
+    [Fact]
+    public async Task TlsAndBasicAuthenticationGuardTheMetrics()
+    {
+        (ChildProcess tool, string url) = Serve($"""
+            tls_server_config:
+              cert_file: server.crt
+              key_file: server.key
+            http_server_config:
+              headers:
+                X-Content-Type-Options: nosniff
+            basic_auth_users:
+              alice: {WebConfigTests.SecretHash}
+            """);
+        using (tool)
+        {
+            Assert.Contains(tool.Error.Lines, l => l.Contains($"serving {url} (basic authentication)"));
+            using HttpClient client = _pki.HttpsClient();
+            CancellationToken cancel = TestContext.Current.CancellationToken;
+            using (HttpResponseMessage ok = await client.SendAsync(Get(url, "alice", "secret"), cancel))
+            {
+                Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+                Assert.Contains("kvm_events_total{event=\"kvm_pio\"}", await ok.Content.ReadAsStringAsync(cancel));
+                Assert.Equal("nosniff", ok.Headers.GetValues("X-Content-Type-Options").Single());
+            }
+            // A wrong password, a wrong user, none at all: the same answer, which tells nothing of which.
+            var answers = new List<string>();
+            foreach ((string? user, string? password) in new[] { ("alice", "wrong"), ("mallory", "secret"), ((string?)null, (string?)null) })
+            {
+                using HttpResponseMessage denied = await client.SendAsync(Get(url, user, password), cancel);
+                Assert.Equal(HttpStatusCode.Unauthorized, denied.StatusCode);
+                Assert.Equal("Basic realm=\"kvm_stat\"", denied.Headers.WwwAuthenticate.Single().ToString());
+                answers.Add(await denied.Content.ReadAsStringAsync(cancel));
+            }
+            Assert.Single(answers.Distinct());
+            // Plain HTTP to the TLS port gets no metrics.
+            using HttpClient plain = Loopback.Client();
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => plain.GetStringAsync(url.Replace("https:", "http:"), cancel));
+            tool.Signal(ChildProcess.SIGTERM);
+            Assert.Equal(0, tool.WaitForExit(s_timeout));
+        }
+    }
+
+    [Fact]
+    public async Task OnlyClientsWithACertificateOfTheCaGetIn()
+    {
+        (ChildProcess tool, string url) = Serve("""
+            tls_server_config:
+              cert_file: server.crt
+              key_file: server.key
+              client_auth_type: RequireAndVerifyClientCert
+              client_ca_file: ca.crt
+              client_allowed_sans: [scraper]
+            """);
+        using (tool)
+        {
+            CancellationToken cancel = TestContext.Current.CancellationToken;
+            using (HttpClient trusted = _pki.HttpsClient(_pki.ClientCertificate))
+                Assert.Contains("kvm_events_total", await trusted.GetStringAsync(url, cancel));
+            using (HttpClient anonymous = _pki.HttpsClient())
+                await Assert.ThrowsAnyAsync<HttpRequestException>(() => anonymous.GetStringAsync(url, cancel));
+            using (HttpClient stranger = _pki.HttpsClient(_pki.StrangerCertificate))
+                await Assert.ThrowsAnyAsync<HttpRequestException>(() => stranger.GetStringAsync(url, cancel));
+        }
+    }
+
+    [Fact]
+    public void ABadFileStopsTheToolBeforeItListens()
+    {
+        string config = Path.Join(_pki.Folder, "bad.yml");
+        File.WriteAllText(config, "tls_server_config:\n  cert_file: server.crt\n");
+        int port = Loopback.FreePort();
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, "--serve", $"127.0.0.1:{port}", "--web-config-file", config);
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.StartsWith($"kvm_stat: error: --web-config-file {config}: line 1: tls_server_config needs both cert_file and key_file", error);
+        Assert.Equal(2, error.TrimEnd('\n').Split('\n').Length);
+        (code, _, error) = ChildProcess.RunTool(s_timeout, "-1", "--web-config-file", config);
+        Assert.Equal(2, code);
+        Assert.Contains("goes with --serve", error);
+    }
+}

@@ -1,0 +1,120 @@
+using CsCheck;
+using KvmStat.Exporter;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Exporter;
+
+/// <summary>The web configuration file as operators write it for Prometheus exporters, and every way it can be wrong.</summary>
+public class WebConfigTests : IDisposable
+{
+    /// <summary>The bcrypt hash of "secret" (cost 4: quick for tests), in htpasswd's $2y$ form.</summary>
+    internal static readonly string SecretHash = "$2y$" + BCrypt.Net.BCrypt.HashPassword("secret", 4)[4..];
+
+    private readonly TestCertificates _pki = new();
+
+    public void Dispose() => _pki.Dispose();
+
+    private string Write(string yaml)
+    {
+        string path = Path.Join(_pki.Folder, "web.yml");
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    [Fact]
+    public void ReadsTheExporterToolkitFormat()
+    {
+        WebConfig config = WebConfig.Load(Write($"""
+            # TLS with client certificates, two users, headers.
+            tls_server_config:
+              cert_file: server.crt     # relative to this file
+              key_file: "server.key"
+              client_auth_type: RequireAndVerifyClientCert
+              client_ca_file: 'ca.crt'
+              client_allowed_sans: [scraper, "other"]
+              min_version: TLS13
+            http_server_config:
+              http2: false
+              headers:
+                X-Frame-Options: deny
+                Strict-Transport-Security: max-age=31536000
+            basic_auth_users:
+              alice: {SecretHash}
+              "bob": '{SecretHash}'
+            """));
+        Assert.True(config.UsesTls);
+        Assert.Equal(WebConfig.ClientAuth.RequireAndVerifyClientCert, config.ClientAuthType);
+        Assert.Single(config.ClientCas);
+        Assert.Equal(["scraper", "other"], config.ClientAllowedSans);
+        Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, config.Protocols);
+        Assert.False(config.Http2);
+        Assert.Equal([("X-Frame-Options", "deny"), ("Strict-Transport-Security", "max-age=31536000")], config.Headers);
+        Assert.Equal(["alice", "bob"], config.Users.Keys.Order());
+        Assert.True(config.AcceptsClient(_pki.ClientCertificate));
+        Assert.False(config.AcceptsClient(_pki.StrangerCertificate));
+        Assert.False(config.AcceptsClient(_pki.ServerCertificate)); // no client-authentication usage
+    }
+
+    [Fact]
+    public void AnEmptyFileServesPlainHttpAsBefore()
+    {
+        WebConfig config = WebConfig.Load(Write("# nothing configured\n"));
+        Assert.False(config.UsesTls);
+        Assert.Empty(config.Users);
+    }
+
+    [Theory]
+    [InlineData("tls_server_config:\n  cert_file: server.crt\n", "line 1: tls_server_config needs both cert_file and key_file")]
+    [InlineData("tls_server_config:\n  cert_file: server.crt\n  key_file: ca.crt\n", "cannot be loaded")]
+    [InlineData("tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n", "missing.crt")]
+    [InlineData("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n", "needs client_ca_file")]
+    [InlineData("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: Sometimes\n", "line 4: client_auth_type \"Sometimes\" is none of")]
+    [InlineData("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS10\n", "TLS 1.0 and 1.1 are not offered")]
+    [InlineData("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n", "line 4: unknown or unsupported key tls_server_config.cipher_suites")]
+    [InlineData("basic_auth_users:\n  alice: secret\n", "line 2: the password of user \"alice\" is not a bcrypt hash")]
+    [InlineData("http_server_config:\n  headers:\n    Server: kvm\n", "line 3: the header Server cannot be set")]
+    [InlineData("http_server_config:\n  headers:\n    X-Content-Type-Options: sniff\n", "X-Content-Type-Options must be nosniff")]
+    [InlineData("web_config:\n  x: 1\n", "line 1: unknown key web_config")]
+    [InlineData("basic_auth_users:\n\talice: x\n", "line 2: a tab indents this line")]
+    [InlineData("basic_auth_users: &users\n", "anchors, tags, block scalars")]
+    [InlineData("basic_auth_users:\n  alice: a\n  alice: b\n", "line 3: the key \"alice\" appears twice")]
+    [InlineData("- a\n- b\n", "must be a mapping")]
+    public void AMistakeIsAnErrorNamingItsLine(string yaml, string expected)
+    {
+        var e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(Write(yaml)));
+        Assert.StartsWith($"--web-config-file {Path.Join(_pki.Folder, "web.yml")}: ", e.Message);
+        Assert.Contains(expected, e.Message);
+        Assert.NotNull(e.Fix);
+    }
+
+    [Fact]
+    public void AFileThatCannotBeReadIsNamed()
+    {
+        var e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(Path.Join(_pki.Folder, "absent.yml")));
+        Assert.Contains("absent.yml: cannot be read", e.Message);
+    }
+
+    /// <summary>Any text: a configuration or an error with a line, never another exception.</summary>
+    [Fact]
+    public void AnyTextIsAConfigurationOrAnError()
+    {
+        Gen<string> token = Gen.OneOf(
+            Gen.Const("basic_auth_users:"), Gen.Const("http_server_config:"), Gen.Const("headers:"), Gen.Const("http2: "),
+            Gen.Const("\n"), Gen.Const("\n  "), Gen.Const("\n    "), Gen.Const("- "), Gen.Const("[a, 'b']"), Gen.Const("\"x\\\"y\""),
+            Gen.Const("'it''s'"), Gen.Const(" # c"), Gen.Const("{"), Gen.Const("\t"), Gen.Const("alice: "), Gen.Const(SecretHash),
+            Gen.String[Gen.Char["abc:-'\"#[]{} \\"], 0, 6]);
+        token.Array[0, 30].Sample(tokens =>
+        {
+            string path = Path.Join(_pki.Folder, $"fuzz-{Guid.NewGuid():N}.yml");
+            File.WriteAllText(path, string.Concat(tokens));
+            try
+            {
+                WebConfig.Load(path);
+            }
+            catch (EnvironmentException e)
+            {
+                Assert.Contains(": line ", e.Message);
+            }
+        }, iter: 2000);
+    }
+}

@@ -1,0 +1,98 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace KvmStat.Tests.Infrastructure;
+
+/// <summary>
+/// A small PKI in a temporary folder, made in-process: a CA, a server certificate for 127.0.0.1
+/// signed by it, a client certificate signed by it (SAN "scraper"), and a client certificate
+/// nobody signed. PEM files as the web configuration names them: ca.crt, server.crt, server.key.
+/// </summary>
+internal sealed class TestCertificates : IDisposable
+{
+    internal TestCertificates()
+    {
+        Folder = Directory.CreateTempSubdirectory("kvm_stat-pki-").FullName;
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=kvm_stat test CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        Ca = caRequest.CreateSelfSigned(now.AddDays(-1), now.AddDays(1));
+
+        ServerCertificate = Issue("CN=127.0.0.1", "1.3.6.1.5.5.7.3.1", names => names.AddIpAddress(IPAddress.Loopback), "server");
+        ClientCertificate = Issue("CN=scraper", "1.3.6.1.5.5.7.3.2", names => names.AddDnsName("scraper"), "client");
+
+        using var strangerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var strangerRequest = new CertificateRequest("CN=stranger", strangerKey, HashAlgorithmName.SHA256);
+        strangerRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        StrangerCertificate = Reload(strangerRequest.CreateSelfSigned(now.AddDays(-1), now.AddDays(1)));
+
+        File.WriteAllText(Path.Join(Folder, "ca.crt"), Ca.ExportCertificatePem());
+    }
+
+    internal string Folder { get; }
+
+    internal X509Certificate2 Ca { get; }
+
+    internal X509Certificate2 ServerCertificate { get; }
+
+    internal X509Certificate2 ClientCertificate { get; }
+
+    internal X509Certificate2 StrangerCertificate { get; }
+
+    private X509Certificate2 Issue(string subject, string usage, Action<SubjectAlternativeNameBuilder> addNames, string file)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(usage)], false));
+        var names = new SubjectAlternativeNameBuilder();
+        addNames(names);
+        request.CertificateExtensions.Add(names.Build());
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        using X509Certificate2 issued = request.Create(Ca, now.AddHours(-1), now.AddHours(12), RandomNumberGenerator.GetBytes(8));
+        using X509Certificate2 withKey = issued.CopyWithPrivateKey(key);
+        File.WriteAllText(Path.Join(Folder, file + ".crt"), withKey.ExportCertificatePem());
+        File.WriteAllText(Path.Join(Folder, file + ".key"), key.ExportPkcs8PrivateKeyPem());
+        return Reload(withKey);
+    }
+
+    /// <summary>A copy whose key TLS on Linux can use (an ephemeral key made in memory cannot be).</summary>
+    private static X509Certificate2 Reload(X509Certificate2 certificate) =>
+        X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
+
+    /// <summary>An HTTPS client that trusts only this CA, with a client certificate if given.</summary>
+    internal HttpClient HttpsClient(X509Certificate2? clientCertificate = null)
+    {
+        var handler = new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, certificate, _, _) =>
+            {
+                if (certificate is null)
+                    return false;
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(Ca);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(certificate);
+            },
+        };
+        if (clientCertificate is not null)
+        {
+            handler.ClientCertificateOptions = ClientCertificateOption.Manual;
+            handler.ClientCertificates.Add(clientCertificate);
+        }
+        return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+    }
+
+    public void Dispose()
+    {
+        Ca.Dispose();
+        ServerCertificate.Dispose();
+        ClientCertificate.Dispose();
+        StrangerCertificate.Dispose();
+        Directory.Delete(Folder, recursive: true);
+    }
+}
