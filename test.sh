@@ -49,7 +49,8 @@ dotnet build bench/KvmStat.Bench/KvmStat.Bench.csproj -c Release --nologo -v qui
 # under this folder: what is left of either after the tests is a leak, reported as a failure.
 run_id=$(cat /proc/sys/kernel/random/uuid)
 export KVM_STAT_TEST_RUN=$run_id
-export TMPDIR="$PWD/artifacts/test-tmp/$run_id"
+# Short and independent of where the clone lives: Unix socket paths must stay under 108 bytes.
+export TMPDIR="/tmp/kvm_stat-test-${run_id%%-*}"
 mkdir -p "$TMPDIR"
 export SUITE_SUMMARY="$TMPDIR.summary"
 : >"$SUITE_SUMMARY"

@@ -22,10 +22,9 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
     {
         uint euid = Interop.Libc.GetEUid();
         string? paranoid = SysFile.TryReadText(paths.PerfEventParanoid)?.Trim();
-        Line(euid == 0 ? "ok" : "warn", "privileges",
-            euid == 0 ? "running as root" : $"running as uid {euid}: perf needs CAP_PERFMON (or root), debugfs and tracefs need root");
-        Line(euid == 0 || paranoid == "-1" ? "ok" : "warn", "perf_event_paranoid",
-            $"{paranoid ?? "unknown"}{(euid == 0 ? " (root is not limited by it)" : " (system-wide counting needs -1 without CAP_PERFMON)")}");
+        bool perfmon = CheckPrivileges(euid);
+        Line(perfmon || paranoid == "-1" ? "ok" : "warn", "perf_event_paranoid",
+            $"{paranoid ?? "unknown"}{(perfmon ? " (CAP_PERFMON is not limited by it)" : " (system-wide counting needs -1 without CAP_PERFMON)")}");
 
         bool devKvm = File.Exists(paths.DevKvm);
         string[] modules = Directory.Exists(paths.SysModule)
@@ -48,6 +47,28 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
             CheckExitActivity(tracefs, activityCheck);
         CheckVms();
         return _failed ? 1 : 0;
+    }
+
+    /// <summary>Root, or which sources the capabilities this process has allow, and what each other source lacks.</summary>
+    /// <returns>Whether perf may count every CPU (CAP_PERFMON or root).</returns>
+    private bool CheckPrivileges(uint euid)
+    {
+        ulong? effective = Capabilities.Effective(SysFile.TryReadText("/proc/self/status") ?? "");
+        bool perfmon = effective is ulong caps && Capabilities.Has(caps, Capabilities.Perfmon);
+        if (euid == 0 && effective is ulong all && Capabilities.BySource.All(s => s.Needs.All(n => Capabilities.Has(all, n.Capability))))
+        {
+            Line("ok", "privileges", "running as root");
+            return true;
+        }
+        Line("warn", "privileges", $"running as uid {euid} with {(effective is ulong mask ? $"capabilities {mask:x}" : "unknown capabilities")}; per source:");
+        foreach ((string source, (int Capability, string Why)[] needs) in Capabilities.BySource)
+        {
+            var missing = needs.Where(n => effective is not ulong mask || !Capabilities.Has(mask, n.Capability)).ToList();
+            Line(missing.Count == 0 ? "ok" : "warn", $"  {source}", missing.Count == 0
+                ? "has what it needs"
+                : "needs " + string.Join(", ", missing.Select(n => $"{Capabilities.Name(n.Capability)} ({n.Why})")));
+        }
+        return perfmon;
     }
 
     private void Line(string status, string what, string finding)

@@ -92,6 +92,8 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     /// <summary>The step that failed and why; a verifier rejection with the last lines of its log.</summary>
     internal static string Describe(BpfException e)
     {
+        if (e.Errno is Interop.Errno.EPERM or Interop.Errno.EACCES && e.VerifierLog is null)
+            return $"{e.Message}: BPF needs CAP_BPF and CAP_PERFMON, or root";
         if (e.VerifierLog is not string log)
             return e.Message;
         // The verifier ends with statistics ("processed 2 insns ..."): what it refused comes before.
@@ -192,7 +194,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             throw reader.LastCopyError is Interop.Errno.EPERM or Interop.Errno.EACCES
                 ? new EnvironmentException(
                     $"copying a VM's statistics descriptors is not permitted (pidfd_getfd: {Interop.Errno.Describe(reader.LastCopyError)}).",
-                    "Run kvm_stat as root.")
+                    "Run kvm_stat as root, or give it CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH.")
                 : new EnvironmentException(
                     $"{who} KVM binary statistics descriptors open (QEMU keeps them from version 8.1).",
                     "For an older QEMU use its QMP socket: --qmp PATH or --qmp auto.");

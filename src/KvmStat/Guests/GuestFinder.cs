@@ -115,7 +115,7 @@ internal sealed class GuestFinder(HostPaths paths)
 
     /// <summary>
     /// A process's descriptors and what they link to (/proc/PID/fd), or null when they cannot be
-    /// listed; descriptors closed during the listing are skipped.
+    /// listed or read; descriptors closed during the listing are skipped.
     /// </summary>
     internal List<(int Fd, string Link)>? DescriptorLinks(int pid)
     {
@@ -138,7 +138,12 @@ internal sealed class GuestFinder(HostPaths paths)
                 if (new FileInfo(entry).LinkTarget is string link)
                     links.Add((fd, link));
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (UnauthorizedAccessException)
+            {
+                // Listed but not readable (reading another user's links takes CAP_SYS_PTRACE): not knowing is not "none".
+                return null;
+            }
+            catch (IOException)
             {
             }
         }

@@ -76,6 +76,26 @@ public class ServiceFilesEndToEndTests
         }
     }
 
+    /// <summary>Both units run as their own user with a few capabilities and systemd's sandboxing: exposure 3.0 at most.</summary>
+    [Fact]
+    public void TheSystemdUnitsExposeLittle()
+    {
+        Assert.SkipUnless(File.Exists("/usr/bin/systemd-analyze"), "systemd-analyze is not installed");
+        foreach (string unit in Directory.EnumerateFiles(Path.Join(Repository, "contrib"), "*.service"))
+        {
+            (int code, string output) = Run("systemd-analyze", "security", "--offline=yes", unit);
+            Assert.True(code == 0, $"systemd-analyze security: {output}");
+            var match = System.Text.RegularExpressions.Regex.Match(output, @"Overall exposure level for \S+: (\d+\.\d+)");
+            Assert.True(match.Success, output);
+            double exposure = double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(exposure <= 3.0, $"{Path.GetFileName(unit)}: exposure {exposure}");
+            string text = File.ReadAllText(unit);
+            Assert.Contains("DynamicUser=yes", text);
+            Assert.Contains("AmbientCapabilities=CAP_BPF CAP_PERFMON CAP_DAC_READ_SEARCH\n", text);
+            Assert.Contains("CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_DAC_READ_SEARCH\n", text);
+        }
+    }
+
     /// <summary>
     /// The logrotate snippet rotates a live -L -c log: logrotate renames the file and signals,
     /// kvm_stat reopens it and writes a CSV header into the new file; no record is lost.
@@ -94,7 +114,7 @@ public class ServiceFilesEndToEndTests
         WaitFor(() => File.ReadAllLines(log).Length >= 3);
 
         string config = File.ReadAllText(Path.Join(Repository, "contrib", "kvm_stat.logrotate"))
-            .Replace("/var/log/kvm_stat.csv", log)
+            .Replace("/var/log/kvm_stat/kvm_stat.csv", log)
             .Replace("systemctl reload kvm_stat.service >/dev/null 2>&1 || true", $"kill -HUP {tool.Pid}")
             .Replace("size 10M", "size 1");
         string configFile = Path.Join(fixture.Root, "logrotate.conf");

@@ -80,7 +80,7 @@ internal sealed class QmpConnection : IDisposable
                 throw new QmpException(path, "does not exist", "Check the path in QEMU's -qmp unix:PATH,server=on,wait=off option.");
             throw e.SocketErrorCode switch
             {
-                SocketError.AccessDenied => new QmpException(path, "cannot be opened: permission denied", "Run kvm_stat as root."),
+                SocketError.AccessDenied => new QmpException(path, "cannot be opened: permission denied", "Run kvm_stat as root, or give it CAP_DAC_OVERRIDE to reach other users' sockets."),
                 SocketError.TimedOut or SocketError.WouldBlock => new QmpException(path,
                     $"could not be connected to within {connection.Allowed}: another client (libvirt?) probably holds it; QEMU serves one QMP client per socket",
                     "Give QEMU a second QMP socket for monitoring, e.g. -qmp unix:/run/qemu-mon.sock,server=on,wait=off."),

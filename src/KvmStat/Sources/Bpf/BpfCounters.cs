@@ -43,6 +43,15 @@ internal sealed class BpfCounters : ICapture, IDisposable
     private readonly List<int> _gone = [];
     private readonly List<Interop.FileDescriptor> _perfLinks = [];
     private readonly byte[] _cacheZeros;
+    private readonly long[] _newRow;
+    private readonly int[] _vcpuEvidence;
+
+    /// <summary>Tracepoints that fire only on a vCPU thread inside KVM_RUN: a process that raised one runs a VM.</summary>
+    private static readonly HashSet<string> s_vcpuOnly = new(StringComparer.Ordinal)
+    {
+        "kvm_entry", "kvm_exit", "kvm_userspace_exit", "kvm_pio", "kvm_mmio", "kvm_fpu", "kvm_emulate_insn",
+        "kvm_cpuid", "kvm_msr", "kvm_hypercall", "kvm_page_fault", "kvm_cr", "kvm_halt_poll_ns",
+    };
     private readonly long[] _goneOutside;
     private readonly Action<string>? _warn;
     private readonly bool _attach;
@@ -85,6 +94,8 @@ internal sealed class BpfCounters : ICapture, IDisposable
         _slotValues = new byte[Capacity * 4];
         _cacheZeros = new byte[8 * _cpus];
         _goneOutside = new long[stride];
+        _newRow = new long[stride];
+        _vcpuEvidence = [.. _fields.Select((f, i) => (f, i)).Where(p => !p.f.IsChild && s_vcpuOnly.Contains(p.f.Name)).Select(p => p.i)];
         // A program and its link per tracepoint, and the maps, are descriptors too.
         int parents = _fields.Count(f => !f.IsChild);
         perfDescriptors.EnsureRoom(2 * parents + 6, $"counting {stride} fields with {parents} BPF programs");
@@ -265,7 +276,8 @@ internal sealed class BpfCounters : ICapture, IDisposable
             int tgid = tgids[i];
             if (!_processes.TryGetValue(tgid, out Process? process) || process.Slot != slots[i])
             {
-                process = new Process(tgid, slots[i], _guests.HoldsVm(tgid) == true, _fields.Count);
+                ReadRow(slots[i], _newRow);
+                process = new Process(tgid, slots[i], _guests.HoldsVm(tgid) ?? RanVcpu(_newRow), _fields.Count);
                 _processes[tgid] = process;
             }
             ReadRow(process.Slot, process.Totals);
@@ -276,6 +288,20 @@ internal sealed class BpfCounters : ICapture, IDisposable
                 Add(OutsideVms, process.Totals);
         }
         ReportUnplaced();
+    }
+
+    /// <summary>
+    /// Whether a process that cannot be looked at (it exited before this capture, or its descriptors
+    /// cannot be read) ran a vCPU: these tracepoints fire only inside KVM_RUN, on a vCPU thread.
+    /// </summary>
+    private bool RanVcpu(long[] row)
+    {
+        foreach (int field in _vcpuEvidence)
+        {
+            if (row[field] > 0)
+                return true;
+        }
+        return false;
     }
 
     /// <summary>Events that found no slot are counted (outside VMs) and said once each time their number grows.</summary>

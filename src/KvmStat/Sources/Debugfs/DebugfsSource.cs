@@ -123,7 +123,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         {
             throw new EnvironmentException(
                 $"cannot read {paths.Debugfs}: permission denied (debugfs is readable by root only).",
-                "Run kvm_stat as root, e.g. with sudo.");
+                "Run kvm_stat as root (e.g. with sudo), or give it CAP_DAC_READ_SEARCH: kvm_stat --doctor lists what each source needs.");
         }
         if (!mounted)
             throw new EnvironmentException(

@@ -39,7 +39,7 @@ internal sealed class Tracefs
         if (denied)
             throw new EnvironmentException(
                 $"cannot read {paths.TracingPrimary}: permission denied (tracefs is readable by root only).",
-                "Run kvm_stat as root, e.g. with sudo.");
+                "Run kvm_stat as root (e.g. with sudo), or give it CAP_DAC_READ_SEARCH: kvm_stat --doctor lists what each source needs.");
         if (mounted)
             throw KvmNotLoaded(paths);
         throw new EnvironmentException(

@@ -123,7 +123,8 @@ public class BpfCountersEndToEndTests
 
     /// <summary>
     /// 10,000 VM processes through a table of 64 slots, 50 between two captures: every one counted,
-    /// none left unplaced, and once they are gone, nothing of them left in the kernel's tables or here.
+    /// as a VM that exited, none left unplaced, and once they are gone, nothing of them left in the
+    /// kernel's tables or here.
     /// </summary>
     [Fact]
     public void TenThousandVmProcessesThatComeAndGoLeaveNoEntriesBehind()
@@ -146,6 +147,9 @@ public class BpfCountersEndToEndTests
         counters.Capture();
         counters.Capture();
         Assert.Equal(10_000 * 2 * 3, counters.Totals[0] - before);
+        // Each VM process was gone before a capture saw it: what it ran on its vCPUs tells it was a VM.
+        Assert.Equal(10_000 * 2 * 3, counters.ExitedVms[0]);
+        Assert.Equal(0, counters.OutsideVms[0]);
         Assert.Equal(0, counters.Unplaced[0]);
         Assert.Empty(warnings);
         Assert.Equal(0, counters.SlotsInUse);

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using KvmStat.Tests.Architecture;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Cli;
+
+/// <summary>
+/// The tool as the systemd units run it: an unprivileged user with only the capabilities the
+/// units grant (read from them), given with setpriv as systemd gives them. Enough for every mode
+/// the units use; without one of them, a plain line names what is missing.
+/// </summary>
+[Collection(KvmCollection.Name)]
+[Trait("Category", KvmCollection.Category)]
+public class LeastPrivilegeEndToEndTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>"CAP_BPF CAP_PERFMON ..." of the exporter unit's AmbientCapabilities=, as setpriv names them.</summary>
+    private static string[] UnitCapabilities()
+    {
+        string unit = File.ReadAllText(Path.Join(Repository.Root, "contrib", "kvm_stat-exporter.service"));
+        string line = unit.Split('\n').Single(l => l.StartsWith("AmbientCapabilities=", StringComparison.Ordinal));
+        return [.. line["AmbientCapabilities=".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(c => c["CAP_".Length..].ToLowerInvariant())];
+    }
+
+    private static string[] AsNobody(IEnumerable<string> capabilities, params string[] arguments)
+    {
+        string caps = string.Concat(capabilities.Select(c => ",+" + c));
+        return ["--reuid=65534", "--regid=65534", "--clear-groups", $"--inh-caps=-all{caps}", $"--ambient-caps=-all{caps}",
+            $"--bounding-set=-all{caps}", PublishedBinary.Path, .. arguments];
+    }
+
+    [Fact]
+    public async Task TheUnitsCapabilitiesAreEnoughForTheirModes()
+    {
+        Kvm.Require();
+        string[] capabilities = UnitCapabilities();
+        Assert.Equal(["bpf", "perfmon", "dac_read_search"], capabilities);
+        using var guest = GuestVm.Start($"least-{Environment.ProcessId}", vcpus: 2, outs: 50, mmio: 0);
+
+        // The log service's mode (with JSON to see the guest), and BPF counting, as nobody.
+        using (ChildProcess log = ChildProcess.Start("setpriv", AsNobody(capabilities, "-l", "--json", "-s", "25.5", "-f", "kvm_pio", "--verbose")))
+        {
+            log.WaitUntilCounting();
+            guest.Run();
+            log.Signal(ChildProcess.SIGTERM);
+            Assert.Equal(0, log.WaitForExit(s_timeout));
+            Assert.Contains(log.Error.Lines, l => l.Contains("counting with BPF programs"));
+            using JsonDocument record = JsonDocument.Parse(Assert.Single(log.Output.Lines));
+            JsonElement mine = record.RootElement.GetProperty("guests").EnumerateArray().Single(g => g.GetProperty("pid").GetInt32() == guest.Pid);
+            Assert.Equal(100, mine.GetProperty("fields").GetProperty("kvm_pio").GetProperty("total").GetInt64());
+        }
+
+        // The exporter's mode.
+        int port = Loopback.FreePort();
+        using (ChildProcess serve = ChildProcess.Start("setpriv", AsNobody(capabilities, "--serve", $"127.0.0.1:{port}", "--verbose")))
+        {
+            serve.WaitUntilCounting();
+            guest.Run();
+            using HttpClient client = Loopback.Client();
+            string metrics = await client.GetStringAsync($"http://127.0.0.1:{port}/metrics", TestContext.Current.CancellationToken);
+            Assert.Contains($"kvm_guest_events_total{{guest=\"{guest.Name}\",pid=\"{guest.Pid}\",event=\"kvm_pio\"}} 100\n", metrics);
+            Assert.Contains("engine=\"bpf\"", metrics);
+        }
+
+        // The CSV service's debugfs statistics (only instant values under lockdown).
+        (int code, string output, string error) = Run(AsNobody(capabilities, "-1", "-d", "-s", "0.2", "-f", "pages_4k"));
+        Assert.True(code == 0, error);
+        Assert.StartsWith("pages_4k", output);
+    }
+
+    [Fact]
+    public void WithoutOneOfThemAPlainLineNamesIt()
+    {
+        Kvm.Require();
+        string[] capabilities = UnitCapabilities();
+        (int code, _, string error) = Run(AsNobody(capabilities.Where(c => c != "dac_read_search"), "-1", "-s", "0.2"));
+        Assert.Equal(1, code);
+        Assert.Contains("CAP_DAC_READ_SEARCH", error);
+        (code, _, error) = Run(AsNobody(capabilities.Where(c => c != "bpf"), "-1", "-s", "0.2", "-f", "kvm_pio"));
+        Assert.Equal(0, code);
+        Assert.Contains("counting with perf counters: BPF is not available", error);
+        Assert.Contains("BPF needs CAP_BPF and CAP_PERFMON, or root", error);
+        (code, string doctor, _) = Run(AsNobody(capabilities, "--doctor"));
+        Assert.Contains(doctor.Split('\n'), l => l.StartsWith("warn    --binary-stats      needs CAP_SYS_PTRACE", StringComparison.Ordinal));
+        Assert.Contains(doctor.Split('\n'), l => l.StartsWith("ok      tracepoints (BPF)   has what it needs", StringComparison.Ordinal));
+        _ = code;
+    }
+
+    private static (int Code, string Output, string Error) Run(string[] arguments)
+    {
+        using ChildProcess process = ChildProcess.Start("setpriv", arguments);
+        int code = process.WaitForExit(s_timeout);
+        return (code, process.Output.Text, process.Error.Text);
+    }
+}
