@@ -102,22 +102,47 @@ internal sealed class Session : IDisposable
         }
     }
 
-    /// <summary>The exporter's sampler: host fields, each VM's tracepoint counts, raw binary statistics.</summary>
+    /// <summary>
+    /// The exporter's sampler: host fields, each VM's tracepoint counts, raw binary statistics.
+    /// An exporter serves what it can read: a source that cannot be opened (a capability missing,
+    /// tracefs not mounted) is served as down with the reason, from which an alert can say what
+    /// is wrong on which host, where an exporter that stopped would only be missing.
+    /// </summary>
     internal MetricsSampler OpenMetricsSampler()
     {
         FieldFilter filter = FieldFilter.Create(Options.Fields);
         // Exit reasons are worth exporting even when the screen's default would hide them.
         FieldFilter exported = filter.IsDefault ? FieldFilter.All : filter;
         var selection = new FieldSelection(exported, Children: true);
-        bool eachVm = Options.UseTracepoints && Pid == 0;
-        ITracepointEngine? engine = Options.UseTracepoints ? Factory.OpenEngine(selection, eachVm, Pid) : null;
-        StatsCollector? host = Options.UseTracepoints || Options.Debugfs ? Factory.Open(selection, Pid, binary: false, engine: engine) : null;
-        GuestStats? perGuest = eachVm
+        var unopened = new List<SourceHealth>();
+        ITracepointEngine? engine = null;
+        if (Options.UseTracepoints)
+        {
+            try
+            {
+                engine = Factory.OpenEngine(selection, eachVm: Pid == 0, Pid);
+            }
+            catch (EnvironmentException e)
+            {
+                unopened.Add(Factory.Unopened("tracepoints", e));
+            }
+        }
+        StatsCollector? host = engine is not null || Options.Debugfs
+            ? Factory.Open(selection, Pid, binary: false, engine: engine, unopened: unopened, tracepoints: engine is not null)
+            : null;
+        if (host is { Fields.Count: 0 })
+        {
+            host.Dispose();
+            host = null;
+        }
+        if (host is null || !host.Fields.Any(f => f.Origin == FieldOrigin.Tracepoint))
+            engine = null;
+        GuestStats? perGuest = engine is not null && Pid == 0
             ? new GuestStats(Factory.OpenPerVm(selection, engine: engine), Guests.NameOf, Time)
             : null;
         // Per-thread perf counters see a VM only once they are opened: follow VMs between scrapes.
         // The BPF engine counts every process from its first event, and captures at each scrape.
-        var self = new ExporterIdentity(ProgramVersion, engine?.Name switch { "BPF" => "bpf", null => "", _ => "perf" });
+        var self = new ExporterIdentity(ProgramVersion, engine?.Name switch { "BPF" => "bpf", null => "", _ => "perf" }, unopened);
         return Own(new MetricsSampler(host, perGuest, Factory.OpenBinaryReader(Pid), exported, Guests.NameOf, Time,
             followVms: perGuest is not null && engine?.Capture is null, engine?.Capture, self));
     }

@@ -92,10 +92,11 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     /// <summary>The step that failed and why; a verifier rejection with the last lines of its log.</summary>
     internal static string Describe(BpfException e)
     {
-        if (e.Errno is Interop.Errno.EPERM or Interop.Errno.EACCES && e.VerifierLog is null)
+        if (e.Errno is Interop.Errno.EPERM or Interop.Errno.EACCES && string.IsNullOrWhiteSpace(e.VerifierLog))
             return $"{e.Message}: BPF needs CAP_BPF and CAP_PERFMON, or root";
-        if (e.VerifierLog is not string log)
+        if (string.IsNullOrWhiteSpace(e.VerifierLog))
             return e.Message;
+        string log = e.VerifierLog;
         // The verifier ends with statistics ("processed 2 insns ..."): what it refused comes before.
         string[] lines = [.. log.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("processed ", StringComparison.Ordinal))];
         return $"{e.Message}; the verifier said: {string.Join(" | ", lines.TakeLast(3))}";
@@ -114,36 +115,38 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     /// <summary>A collector over every chosen source, for all VMs (pid 0) or one.</summary>
     /// <param name="binary">Include the binary statistics (the exporter reads those itself, per VM and vCPU).</param>
     /// <param name="engine">The tracepoint engine to count with (one is opened when none is given).</param>
-    internal StatsCollector Open(FieldSelection selection, int pid, bool binary = true, ITracepointEngine? engine = null)
+    /// <param name="unopened">
+    /// Where a source that cannot be opened is recorded, and the others opened all the same (when
+    /// none opens, the collector has no fields); without it, the first such source ends the tool.
+    /// </param>
+    /// <param name="tracepoints">Count tracepoints, if the options ask for them.</param>
+    internal StatsCollector Open(FieldSelection selection, int pid, bool binary = true, ITracepointEngine? engine = null,
+        List<SourceHealth>? unopened = null, bool tracepoints = true)
     {
         var sources = new List<IStatsSource>(2);
+        bool anyUnopened = false;
+        void TryAdd(string name, Func<IStatsSource> open)
+        {
+            try
+            {
+                sources.Add(open());
+            }
+            catch (EnvironmentException e) when (unopened is not null)
+            {
+                anyUnopened = true;
+                unopened.Add(Unopened(name, e));
+            }
+        }
         try
         {
             if (options.Debugfs)
-            {
-                DebugfsSource debugfs;
-                try
-                {
-                    debugfs = new DebugfsSource(paths, selection, pid, options.IncludePast, new StatFileReader(), reporter.Warn);
-                }
-                catch (EnvironmentException e) when (e.Message.Contains("lockdown", StringComparison.Ordinal))
-                {
-                    throw new EnvironmentException(e.Message, BinaryStatsProbe.LockdownHint(paths));
-                }
-                if (debugfs.LockedFields.Count > 0 && !(options.BinaryStats || options.UsesQmp))
-                    reporter.Warn(BinaryStatsProbe.LockdownHint(paths));
-                sources.Add(debugfs);
-                if (pid > 0 && !options.UseTracepoints && debugfs.FolderCountFor(pid) == 0)
-                    throw new EnvironmentException(
-                        $"debugfs has no statistics folder for pid {pid} (no {paths.DebugfsKvm}/{pid}-*).",
-                        "Is it a KVM process? Without -d, tracepoints count per thread of any process.");
-            }
+                TryAdd("debugfs", () => OpenDebugfs(selection, pid));
             if (options.BinaryStats && binary)
                 sources.Add(OpenHeldDescriptors(selection, pid));
             if (options.UsesQmp && binary)
                 sources.Add(OpenQmp(selection, pid));
-            if (options.UseTracepoints)
-                sources.Add(OpenTracepoints(engine ?? OpenEngine(selection, eachVm: false, pid), pid));
+            if (options.UseTracepoints && tracepoints)
+                TryAdd("tracepoints", () => OpenTracepoints(engine ?? OpenEngine(selection, eachVm: false, pid), pid));
         }
         catch
         {
@@ -152,11 +155,43 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             throw;
         }
 
+        if (sources.Count == 0 && anyUnopened)
+            return new StatsCollector(sources, time);
         if (sources.Sum(s => s.Fields.Count) == 0)
             throw new UsageException(
                 $"no field matches \"{selection.Filter.Pattern}\".",
                 "List the available fields with: kvm_stat -f help");
         return new StatsCollector(sources, time);
+    }
+
+    /// <summary>A source the exporter serves as down from the start: one warning says why and how to fix it.</summary>
+    internal SourceHealth Unopened(string source, EnvironmentException e)
+    {
+        reporter.Warn($"{source} cannot be read, served as down (kvm_stat_source_up 0): {e.Message}{(e.Fix is null ? "" : " " + e.Fix)}");
+        return new SourceHealth(source, "", e.Message);
+    }
+
+    private DebugfsSource OpenDebugfs(FieldSelection selection, int pid)
+    {
+        DebugfsSource debugfs;
+        try
+        {
+            debugfs = new DebugfsSource(paths, selection, pid, options.IncludePast, new StatFileReader(), reporter.Warn);
+        }
+        catch (EnvironmentException e) when (e.Message.Contains("lockdown", StringComparison.Ordinal))
+        {
+            throw new EnvironmentException(e.Message, BinaryStatsProbe.LockdownHint(paths));
+        }
+        if (debugfs.LockedFields.Count > 0 && !(options.BinaryStats || options.UsesQmp))
+            reporter.Warn(BinaryStatsProbe.LockdownHint(paths));
+        if (pid > 0 && !options.UseTracepoints && debugfs.FolderCountFor(pid) == 0)
+        {
+            debugfs.Dispose();
+            throw new EnvironmentException(
+                $"debugfs has no statistics folder for pid {pid} (no {paths.DebugfsKvm}/{pid}-*).",
+                "Is it a KVM process? Without -d, tracepoints count per thread of any process.");
+        }
+        return debugfs;
     }
 
     /// <summary>The raw binary-statistics reader the options ask for (held descriptors and/or QMP), or null.</summary>

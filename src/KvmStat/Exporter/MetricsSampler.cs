@@ -140,6 +140,8 @@ internal sealed class MetricsSampler : IDisposable
         if (debugfs)
             _health.Add(new SourceHealth("debugfs", "", null));
         _binary?.ReportHealth(_health);
+        if (self.Unopened is { } unopened)
+            _health.AddRange(unopened);
         var up = new MetricFamily("kvm_stat_source_up", "gauge",
             "1 when a source (a QMP socket: target) could be read at the last sample, 0 when not, with the reason.");
         foreach (SourceHealth health in _health)

@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 
 namespace KvmStat.Exporter;
@@ -34,7 +35,11 @@ internal static class TlsConnection
         }
         IDuplexPipe original = connection.Transport;
         connection.Transport = new Pipe(PipeReader.Create(ssl), PipeWriter.Create(ssl));
-        connection.Features.Set<ITlsApplicationProtocolFeature>(new NegotiatedProtocol(ssl.NegotiatedApplicationProtocol.Protocol));
+        // Kestrel speaks HTTP/2 on a connection only when it sees TLS on it (else an HTTP/2 preface
+        // gets GOAWAY): both features, as its own UseHttps sets them.
+        var negotiated = new NegotiatedTls(ssl.NegotiatedApplicationProtocol.Protocol, ssl.RemoteCertificate as X509Certificate2);
+        connection.Features.Set<ITlsApplicationProtocolFeature>(negotiated);
+        connection.Features.Set<ITlsConnectionFeature>(negotiated);
         try
         {
             await next(connection);
@@ -69,9 +74,13 @@ internal static class TlsConnection
         public PipeWriter Output => output;
     }
 
-    private sealed class NegotiatedProtocol(ReadOnlyMemory<byte> protocol) : ITlsApplicationProtocolFeature
+    private sealed class NegotiatedTls(ReadOnlyMemory<byte> protocol, X509Certificate2? clientCertificate) : ITlsApplicationProtocolFeature, ITlsConnectionFeature
     {
         public ReadOnlyMemory<byte> ApplicationProtocol => protocol;
+
+        public X509Certificate2? ClientCertificate { get; set; } = clientCertificate;
+
+        public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) => Task.FromResult(ClientCertificate);
     }
 
     /// <summary>The connection's pipes as the stream SslStream reads and writes.</summary>

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using KvmStat.Tests.Architecture;
 using KvmStat.Tests.Infrastructure;
 
 namespace KvmStat.Tests.Cli;
@@ -15,31 +14,17 @@ public class LeastPrivilegeEndToEndTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>"CAP_BPF CAP_PERFMON ..." of the exporter unit's AmbientCapabilities=, as setpriv names them.</summary>
-    private static string[] UnitCapabilities()
-    {
-        string unit = File.ReadAllText(Path.Join(Repository.Root, "contrib", "kvm_stat-exporter.service"));
-        string line = unit.Split('\n').Single(l => l.StartsWith("AmbientCapabilities=", StringComparison.Ordinal));
-        return [.. line["AmbientCapabilities=".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(c => c["CAP_".Length..].ToLowerInvariant())];
-    }
-
-    private static string[] AsNobody(IEnumerable<string> capabilities, params string[] arguments)
-    {
-        string caps = string.Concat(capabilities.Select(c => ",+" + c));
-        return ["--reuid=65534", "--regid=65534", "--clear-groups", $"--inh-caps=-all{caps}", $"--ambient-caps=-all{caps}",
-            $"--bounding-set=-all{caps}", PublishedBinary.Path, .. arguments];
-    }
-
     [Fact]
-    public async Task TheUnitsCapabilitiesAreEnoughForTheirModes()
+    public void TheUnitsCapabilitiesAreEnoughForTheirModes()
     {
         Kvm.Require();
-        string[] capabilities = UnitCapabilities();
+        string[] capabilities = Unprivileged.UnitCapabilities();
         Assert.Equal(["bpf", "perfmon", "dac_read_search"], capabilities);
         using var guest = GuestVm.Start($"least-{Environment.ProcessId}", vcpus: 2, outs: 50, mmio: 0);
 
-        // The log service's mode (with JSON to see the guest), and BPF counting, as nobody.
-        using (ChildProcess log = ChildProcess.Start("setpriv", AsNobody(capabilities, "-l", "--json", "-s", "25.5", "-f", "kvm_pio", "--verbose")))
+        // The log service's mode (with JSON to see the guest), and BPF counting, as nobody. The
+        // exporter's mode: OperatorEndToEndTests.
+        using (ChildProcess log = Unprivileged.Start(capabilities, "-l", "--json", "-s", "25.5", "-f", "kvm_pio", "--verbose"))
         {
             log.WaitUntilCounting();
             guest.Run();
@@ -51,20 +36,8 @@ public class LeastPrivilegeEndToEndTests
             Assert.Equal(100, mine.GetProperty("fields").GetProperty("kvm_pio").GetProperty("total").GetInt64());
         }
 
-        // The exporter's mode.
-        int port = Loopback.FreePort();
-        using (ChildProcess serve = ChildProcess.Start("setpriv", AsNobody(capabilities, "--serve", $"127.0.0.1:{port}", "--verbose")))
-        {
-            serve.WaitUntilCounting();
-            guest.Run();
-            using HttpClient client = Loopback.Client();
-            string metrics = await client.GetStringAsync($"http://127.0.0.1:{port}/metrics", TestContext.Current.CancellationToken);
-            Assert.Contains($"kvm_guest_events_total{{guest=\"{guest.Name}\",pid=\"{guest.Pid}\",event=\"kvm_pio\"}} 100\n", metrics);
-            Assert.Contains("engine=\"bpf\"", metrics);
-        }
-
         // The CSV service's debugfs statistics (only instant values under lockdown).
-        (int code, string output, string error) = Run(AsNobody(capabilities, "-1", "-d", "-s", "0.2", "-f", "pages_4k"));
+        (int code, string output, string error) = Run(Unprivileged.Arguments(capabilities, "-1", "-d", "-s", "0.2", "-f", "pages_4k"));
         Assert.True(code == 0, error);
         Assert.StartsWith("pages_4k", output);
     }
@@ -73,15 +46,15 @@ public class LeastPrivilegeEndToEndTests
     public void WithoutOneOfThemAPlainLineNamesIt()
     {
         Kvm.Require();
-        string[] capabilities = UnitCapabilities();
-        (int code, _, string error) = Run(AsNobody(capabilities.Where(c => c != "dac_read_search"), "-1", "-s", "0.2"));
+        string[] capabilities = Unprivileged.UnitCapabilities();
+        (int code, _, string error) = Run(Unprivileged.Arguments(capabilities.Where(c => c != "dac_read_search"), "-1", "-s", "0.2"));
         Assert.Equal(1, code);
         Assert.Contains("CAP_DAC_READ_SEARCH", error);
-        (code, _, error) = Run(AsNobody(capabilities.Where(c => c != "bpf"), "-1", "-s", "0.2", "-f", "kvm_pio"));
+        (code, _, error) = Run(Unprivileged.Arguments(capabilities.Where(c => c != "bpf"), "-1", "-s", "0.2", "-f", "kvm_pio"));
         Assert.Equal(0, code);
         Assert.Contains("counting with perf counters: BPF is not available", error);
         Assert.Contains("BPF needs CAP_BPF and CAP_PERFMON, or root", error);
-        (code, string doctor, _) = Run(AsNobody(capabilities, "--doctor"));
+        (code, string doctor, _) = Run(Unprivileged.Arguments(capabilities, "--doctor"));
         Assert.Contains(doctor.Split('\n'), l => l.StartsWith("warn    --binary-stats      needs CAP_SYS_PTRACE", StringComparison.Ordinal));
         Assert.Contains(doctor.Split('\n'), l => l.StartsWith("ok      tracepoints (BPF)   has what it needs", StringComparison.Ordinal));
         _ = code;

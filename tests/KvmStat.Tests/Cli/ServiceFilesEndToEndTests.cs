@@ -1,9 +1,10 @@
 using System.Diagnostics;
+using System.Text.Json;
 using KvmStat.Tests.Infrastructure;
 
 namespace KvmStat.Tests.Cli;
 
-/// <summary>contrib/: the manual page, the systemd units and the logrotate snippet, checked by their own tools.</summary>
+/// <summary>contrib/: the manual page, the systemd units, the logrotate snippet, the Prometheus rules and the Grafana dashboard, checked by their own tools.</summary>
 public class ServiceFilesEndToEndTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
@@ -100,6 +101,48 @@ public class ServiceFilesEndToEndTests
     /// The logrotate snippet rotates a live -L -c log: logrotate renames the file and signals,
     /// kvm_stat reopens it and writes a CSV header into the new file; no record is lost.
     /// </summary>
+    [Fact]
+    public void TheAlertRulesPassPromtoolsCheckAndTheirUnitTests()
+    {
+        Assert.SkipUnless(File.Exists("/usr/bin/promtool"), "promtool is not installed (./test.sh installs prometheus)");
+        (int code, string output) = Run("promtool", "check", "rules", Path.Join(Repository, "contrib", "kvm_stat.rules.yml"));
+        Assert.True(code == 0, output);
+        Assert.Contains("SUCCESS: 8 rules found", output);
+        (code, output) = Run("promtool", "test", "rules", Path.Join(Repository, "contrib", "kvm_stat.rules.test.yml"));
+        Assert.True(code == 0, output);
+        Assert.Contains("SUCCESS", output);
+    }
+
+    /// <summary>What Grafana needs of the dashboard beyond its queries (those are checked against a real Prometheus in OperatorEndToEndTests).</summary>
+    [Fact]
+    public void TheDashboardIsWellFormed()
+    {
+        using JsonDocument dashboard = JsonDocument.Parse(File.ReadAllText(Path.Join(Repository, "contrib", "kvm_stat.grafana.json")));
+        JsonElement[] panels = [.. dashboard.RootElement.GetProperty("panels").EnumerateArray()];
+        Assert.Equal(panels.Length, panels.Select(p => p.GetProperty("id").GetInt32()).Distinct().Count());
+        var cells = new HashSet<(int X, int Y)>();
+        foreach (JsonElement panel in panels)
+        {
+            JsonElement grid = panel.GetProperty("gridPos");
+            int x = grid.GetProperty("x").GetInt32(), y = grid.GetProperty("y").GetInt32(), w = grid.GetProperty("w").GetInt32(), h = grid.GetProperty("h").GetInt32();
+            Assert.InRange(x + w, 1, 24);
+            for (int column = x; column < x + w; column++)
+            {
+                for (int row = y; row < y + h; row++)
+                    Assert.True(cells.Add((column, row)), $"{panel.GetProperty("title")} overlaps another panel");
+            }
+            if (panel.GetProperty("type").GetString() == "row")
+                continue;
+            Assert.Equal("${datasource}", panel.GetProperty("datasource").GetProperty("uid").GetString());
+            Assert.False(string.IsNullOrWhiteSpace(panel.GetProperty("description").GetString()));
+            JsonElement[] targets = [.. panel.GetProperty("targets").EnumerateArray()];
+            Assert.NotEmpty(targets);
+            Assert.Equal(targets.Length, targets.Select(t => t.GetProperty("refId").GetString()).Distinct().Count());
+        }
+        Assert.Contains(dashboard.RootElement.GetProperty("templating").GetProperty("list").EnumerateArray(),
+            v => v.GetProperty("name").GetString() == "datasource" && v.GetProperty("type").GetString() == "datasource");
+    }
+
     [Fact]
     public void LogrotateRotatesALiveCsvLog()
     {

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using KvmStat.Tests.Infrastructure;
 
@@ -141,86 +140,26 @@ public partial class ExporterEndToEndTests
     public async Task ARealPrometheusScrapesTheGuestsExactCount()
     {
         Kvm.Require();
-        Assert.SkipUnless(File.Exists("/usr/bin/prometheus"), "prometheus is not installed (./test.sh installs it)");
+        Assert.SkipUnless(PrometheusServer.Installed, "prometheus is not installed (./test.sh installs it)");
         string name = $"scraped-{Environment.ProcessId}";
         using var guest = GuestVm.Start(name, vcpus: 2, outs: 111, mmio: 4);
         using var exporter = new Exporter();
-        string folder = Directory.CreateTempSubdirectory("kvm_stat-prometheus-").FullName;
-        int prometheusPort = Loopback.FreePort();
-        File.WriteAllText(Path.Join(folder, "prometheus.yml"), $"""
-            global:
-              scrape_interval: 1s
-              evaluation_interval: 1s
-            scrape_configs:
-              - job_name: kvm_stat
-                static_configs:
-                  - targets: ['127.0.0.1:{exporter.Port}']
+        using var prometheus = new PrometheusServer($"""
+            - job_name: kvm_stat
+              static_configs:
+                - targets: ['127.0.0.1:{exporter.Port}']
             """);
-        try
-        {
-            using ChildProcess prometheus = ChildProcess.Start("prometheus",
-            [
-                $"--config.file={Path.Join(folder, "prometheus.yml")}", $"--storage.tsdb.path={Path.Join(folder, "data")}",
-                $"--web.listen-address=127.0.0.1:{prometheusPort}",
-            ]);
-            using HttpClient client = Loopback.Client();
-            string api = $"http://127.0.0.1:{prometheusPort}";
-            CancellationToken cancel = TestContext.Current.CancellationToken;
-            await Eventually(async () => (await client.GetAsync($"{api}/-/ready", cancel)).IsSuccessStatusCode, "Prometheus ready");
+        await prometheus.WaitUntilReadyAsync();
 
-            guest.Run();
-            // A VM that starts while the exporter runs and makes all its exits at once, before the
-            // exporter next looks for VMs: counted from its first event all the same.
-            string lateName = $"scraped-late-{Environment.ProcessId}";
-            using var late = GuestVm.Start(lateName, vcpus: 2, outs: 333, mmio: 0);
-            late.Run();
-            Assert.Equal(222, await GuestPio(name, 222));
-            Assert.Equal(666, await GuestPio(lateName, 666));
-
-            string targets = await client.GetStringAsync($"{api}/api/v1/targets", cancel);
-            Assert.Contains("\"health\":\"up\"", targets);
-
-            async Task<double> GuestPio(string guestName, double expected)
-            {
-                string query = Uri.EscapeDataString($"kvm_guest_events_total{{guest=\"{guestName}\",event=\"kvm_pio\"}}");
-                double value = 0;
-                await Eventually(async () =>
-                {
-                    string json = await client.GetStringAsync($"{api}/api/v1/query?query={query}", cancel);
-                    using JsonDocument answer = JsonDocument.Parse(json);
-                    JsonElement result = answer.RootElement.GetProperty("data").GetProperty("result");
-                    if (result.GetArrayLength() == 0)
-                        return false;
-                    value = double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture);
-                    return value >= expected;
-                }, $"{guestName}'s kvm_pio in Prometheus");
-                return value;
-            }
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-    }
-
-    /// <summary>Polls an HTTP condition (Prometheus's API has no way to wait) until it holds.</summary>
-    private static async Task Eventually(Func<Task<bool>> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                if (await condition())
-                    return;
-            }
-            catch (HttpRequestException)
-            {
-            }
-            if (clock.Elapsed > s_timeout)
-                throw new TimeoutException($"{what}: not reached within {s_timeout}");
-            await Task.Delay(200, TestContext.Current.CancellationToken);
-        }
+        guest.Run();
+        // A VM that starts while the exporter runs and makes all its exits at once, before the
+        // exporter next looks for VMs: counted from its first event all the same.
+        string lateName = $"scraped-late-{Environment.ProcessId}";
+        using var late = GuestVm.Start(lateName, vcpus: 2, outs: 333, mmio: 0);
+        late.Run();
+        Assert.Equal(222, await prometheus.WaitForValueAsync($"kvm_guest_events_total{{guest=\"{name}\",event=\"kvm_pio\"}}", 222));
+        Assert.Equal(666, await prometheus.WaitForValueAsync($"kvm_guest_events_total{{guest=\"{lateName}\",event=\"kvm_pio\"}}", 666));
+        Assert.Contains("\"health\":\"up\"", await prometheus.GetAsync("/api/v1/targets"));
     }
 
     [Fact]

@@ -55,6 +55,15 @@ public class WebConfigEndToEndTests : IDisposable
                 Assert.Contains("kvm_events_total{event=\"kvm_pio\"}", await ok.Content.ReadAsStringAsync(cancel));
                 Assert.Equal("nosniff", ok.Headers.GetValues("X-Content-Type-Options").Single());
             }
+            // HTTP/2, which Prometheus negotiates over TLS.
+            using (HttpRequestMessage http2 = Get(url, "alice", "secret"))
+            {
+                http2.Version = HttpVersion.Version20;
+                http2.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+                using HttpResponseMessage ok = await client.SendAsync(http2, cancel);
+                Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+                Assert.Equal(HttpVersion.Version20, ok.Version);
+            }
             // A wrong password, a wrong user, none at all: the same answer, which tells nothing of which.
             var answers = new List<string>();
             foreach ((string? user, string? password) in new[] { ("alice", "wrong"), ("mallory", "secret"), ((string?)null, (string?)null) })
