@@ -57,12 +57,19 @@ public class BpfEngineEndToEndTests
     }
 
     [Fact]
-    public void TheDoctorSaysWhichEngineCounts()
+    public void TheDoctorSaysWhichEngineCountsAndWhetherKvmExitFires()
     {
         Kvm.Require();
+        // A VM whose port writes its VMM handles in the kernel: no exit to user space, yet VM exits.
+        using ChildProcess guest = ChildProcess.Start(ChurnGuest.Path,
+            ["-name", "doctor", "--vcpus", "1", "--outs", "100", "--every", "50", "--lifetime", "10000"]);
         (int code, string output, _) = ChildProcess.RunTool(s_timeout, "--doctor");
         Assert.Equal(0, code);
-        Assert.Contains(output.Split('\n'), l => l.StartsWith("ok    engine                BPF: programs load and attach", StringComparison.Ordinal));
+        string[] lines = output.Split('\n');
+        Assert.Contains(lines, l => l.StartsWith("ok    engine                BPF: programs load and attach", StringComparison.Ordinal));
+        string exits = Assert.Single(lines, l => l.StartsWith("ok    kvm_exit              fires", StringComparison.Ordinal)
+            || l.StartsWith("warn  kvm_exit              never fired although VMs ran", StringComparison.Ordinal));
+        Assert.Matches(@"kvm_pio [1-9]\d*", exits);
     }
 
     [Fact]
