@@ -17,6 +17,7 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
 {
     private const string Tracepoint = "kvm_exit";
     private bool _failed;
+    private bool _bpfCounts;
 
     internal int Run(TimeSpan activityCheck)
     {
@@ -107,6 +108,7 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
             using var counters = new CounterDescriptors();
             using var bpf = new BpfCounters(tracefs, [new TracepointField(probe, probe, null, null)], paths, counters, verbose: null);
             bpf.Capture();
+            _bpfCounts = true;
             Line("ok", "engine", $"BPF: programs load and attach ({probe} tried); kvm events are counted per process in the kernel, from each process's first event");
         }
         catch (BpfException e)
@@ -208,7 +210,7 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         foreach (int pid in pids)
         {
             string name = Text.Escape(finder.NameOf(pid) ?? "");
-            var reaches = new List<string> { "tracepoints (per thread)" };
+            var reaches = new List<string> { _bpfCounts ? "tracepoints (per process, BPF)" : "tracepoints (per thread)" };
             reaches.Add(Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*").Any() ? "debugfs folder" : "no debugfs folder");
             reaches.Add(held.TryGetValue(pid, out int count) ? $"{count} held stats descriptors (--binary-stats)" : "no held stats descriptors");
             foreach (string socket in qmp[pid])
