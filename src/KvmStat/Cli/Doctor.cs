@@ -171,9 +171,10 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
     private void CheckExitActivity(Tracefs tracefs, TimeSpan duration)
     {
         IReadOnlyList<string> events = tracefs.ListKvmEvents();
-        if (!events.Contains(Tracepoint))
+        string[] names = [Tracepoint, "kvm_entry", TracepointCatalog.KvmUserspaceExit];
+        if (names.Any(n => !events.Contains(n)))
             return;
-        string[] names = [Tracepoint, .. new[] { "kvm_entry", TracepointCatalog.KvmUserspaceExit, "kvm_pio", "kvm_mmio" }.Where(events.Contains)];
+        names = [.. names, .. new[] { "kvm_pio", "kvm_mmio" }.Where(events.Contains)];
         using var counters = new CounterDescriptors();
         var set = new TracepointCounterSet(tracefs, [.. names.Select(n => new TracepointField(n, n, null, null))], counters, verbose: null);
         try
