@@ -61,8 +61,11 @@ internal sealed class BpfProgram : IDisposable
     }
 
     /// <summary>
-    /// Runs the program on every hit of a tracepoint with its record as context: through a perf event
-    /// of that tracepoint on CPU 0, which the kernel runs on every CPU. Returns the perf event.
+    /// Runs the program on every hit of a tracepoint with its record as context, on every CPU:
+    /// through a perf event of that tracepoint. The event itself counts only while this thread runs
+    /// (never while a vCPU thread raises the tracepoint): the events the program passes on (see
+    /// <see cref="CounterProgram"/>) cost the kernel nothing unless someone else counts them too.
+    /// Returns the perf event.
     /// </summary>
     internal Interop.FileDescriptor AttachTracepoint(string tracepoint, int id)
     {
@@ -72,7 +75,7 @@ internal sealed class BpfProgram : IDisposable
             Size = (uint)Interop.Abi.PerfEventAttrSize,
             Config = (ulong)id,
         };
-        int fd = Interop.Perf.PerfEventOpen(ref attr, pid: -1, cpu: 0, groupFd: -1, Interop.Abi.PERF_FLAG_FD_CLOEXEC);
+        int fd = Interop.Perf.PerfEventOpen(ref attr, pid: 0, cpu: -1, groupFd: -1, Interop.Abi.PERF_FLAG_FD_CLOEXEC);
         if (fd < 0)
             throw new BpfException($"opening the tracepoint {tracepoint} for BPF", -fd);
         var perf = new Interop.FileDescriptor(fd);

@@ -45,7 +45,10 @@ internal static class CounterProgram
         else
             a.Mov(R1, 0);
         AddToRow(a, spec, maps);
-        a.Label("out").Mov(R0, 0).Exit();
+        // A classic tracepoint program's result decides whether the kernel passes the event on to
+        // the tracepoint's perf events: 0 would hide it from perf stat and every other counter of
+        // it on the host. (A raw tracepoint's result is ignored.)
+        a.Label("out").Mov(R0, spec.Reasons is null ? 0 : 1).Exit();
         return a.Assemble();
     }
 

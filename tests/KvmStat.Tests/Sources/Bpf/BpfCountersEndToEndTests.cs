@@ -122,6 +122,37 @@ public class BpfCountersEndToEndTests
     }
 
     /// <summary>
+    /// A program on a tracepoint decides whether the kernel passes each event on to the tracepoint's
+    /// perf events: the engine's programs must pass them all, or `perf stat`, the reference
+    /// kvm_stat and any perf-engine run beside this one would count nothing of that tracepoint.
+    /// The programs are attached through perf events of the thread that opens them: they keep
+    /// counting every process after that thread has ended.
+    /// </summary>
+    [Fact]
+    public void PerfCountersBesideTheProgramsStillSeeEveryEvent()
+    {
+        Kvm.Require();
+        using var descriptors = new CounterDescriptors();
+        BpfCounters? opened = null;
+        var opener = new Thread(() => opened = Open(descriptors, "kvm_userspace_exit"));
+        opener.Start();
+        opener.Join();
+        using BpfCounters counters = opened!;
+        Assert.Contains(counters.Fields, f => f.IsChild);
+        var set = new TracepointCounterSet(Tracefs.Locate(s_host), [new TracepointField("kvm_userspace_exit", "kvm_userspace_exit", null, null)], descriptors, verbose: null);
+        IStatsSource perf = TracepointSource.ForAllCpus(set, OnlineCpus.Read(s_host));
+        long[] before = new long[1], after = new long[1];
+        perf.Read(before);
+        using var guest = GuestVm.Start($"beside-{Environment.ProcessId}", vcpus: 2, outs: 40, mmio: 3);
+        guest.Run();
+        perf.Read(after);
+        counters.Capture();
+        long expected = guest.ExpectedPerRun()["kvm_userspace_exit"];
+        Assert.Equal(expected, after[0] - before[0]);
+        Assert.Equal(expected, Field(counters, counters.Processes[guest.Pid].Totals, "kvm_userspace_exit"));
+    }
+
+    /// <summary>
     /// 10,000 VM processes through a table of 64 slots, 50 between two captures: every one counted,
     /// as a VM that exited, none left unplaced, and once they are gone, nothing of them left in the
     /// kernel's tables or here.
