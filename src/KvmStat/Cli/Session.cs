@@ -135,8 +135,12 @@ internal sealed class Session : IDisposable
             host.Dispose();
             host = null;
         }
-        if (host is null || !host.Fields.Any(f => f.Origin == FieldOrigin.Tracepoint))
+        // An engine whose tracepoints could not be opened: closed now, not left open for the exporter's life.
+        if (engine is not null && (host is null || !host.Fields.Any(f => f.Origin == FieldOrigin.Tracepoint)))
+        {
+            engine.Dispose();
             engine = null;
+        }
         GuestStats? perGuest = engine is not null && Pid == 0
             ? new GuestStats(Factory.OpenPerVm(selection, engine: engine), Guests.NameOf, Time)
             : null;
