@@ -37,6 +37,7 @@ internal sealed class MetricsSampler : IDisposable
     private readonly ICapture? _capture;
     private readonly ExporterIdentity? _self;
     private readonly List<SourceHealth> _health = [];
+    private readonly SourceHealth[] _openedSources;
     private long _sampledAt;
     private IReadOnlyList<MetricFamily> _families = [];
 
@@ -61,6 +62,7 @@ internal sealed class MetricsSampler : IDisposable
         _nameOf = nameOf;
         _time = time;
         _continuity = new SeriesContinuity(time);
+        _openedSources = OpenedSources(host, guests);
         _capture?.Capture();
         _host?.Sample();
         _guests?.Sample();
@@ -126,19 +128,7 @@ internal sealed class MetricsSampler : IDisposable
         families.Add(duration);
 
         _health.Clear();
-        bool tracepoints = _guests is not null, debugfs = false;
-        if (_host is not null)
-        {
-            foreach (StatField field in _host.Fields)
-            {
-                tracepoints |= field.Origin == FieldOrigin.Tracepoint;
-                debugfs |= field.Origin == FieldOrigin.Debugfs;
-            }
-        }
-        if (tracepoints)
-            _health.Add(new SourceHealth("tracepoints", "", null));
-        if (debugfs)
-            _health.Add(new SourceHealth("debugfs", "", null));
+        _health.AddRange(_openedSources);
         _binary?.ReportHealth(_health);
         if (self.Unopened is { } unopened)
             _health.AddRange(unopened);
@@ -147,6 +137,17 @@ internal sealed class MetricsSampler : IDisposable
         foreach (SourceHealth health in _health)
             up.Gauge([("source", health.Source), ("target", health.Target), ("reason", health.Problem ?? "")], health.Up ? 1 : 0);
         families.Add(up);
+    }
+
+    /// <summary>The tracepoints and debugfs, when they were opened: once open, they stay readable.</summary>
+    private static SourceHealth[] OpenedSources(StatsCollector? host, GuestStats? guests)
+    {
+        var opened = new List<SourceHealth>(2);
+        if (guests is not null || host?.Fields.Any(f => f.Origin == FieldOrigin.Tracepoint) == true)
+            opened.Add(new SourceHealth("tracepoints", "", null));
+        if (host?.Fields.Any(f => f.Origin == FieldOrigin.Debugfs) == true)
+            opened.Add(new SourceHealth("debugfs", "", null));
+        return [.. opened];
     }
 
     private static void AddHost(List<MetricFamily> families, StatsCollector host)

@@ -43,7 +43,6 @@ internal sealed class BpfCounters : ICapture, IDisposable
     private readonly List<int> _gone = [];
     private readonly List<Interop.FileDescriptor> _perfLinks = [];
     private readonly byte[] _cacheZeros;
-    private readonly long[] _newRow;
     private readonly int[] _vcpuEvidence;
 
     /// <summary>Tracepoints that fire only on a vCPU thread inside KVM_RUN: a process that raised one runs a VM.</summary>
@@ -59,11 +58,14 @@ internal sealed class BpfCounters : ICapture, IDisposable
     private int _users;
 
     /// <summary>One process that has a slot: its counts since its first event, and whether it runs a VM.</summary>
-    internal sealed class Process(int tgid, uint slot, bool isVm, int fields)
+    internal sealed class Process(int tgid, uint slot, int fields)
     {
         internal int Tgid { get; } = tgid;
         internal uint Slot { get; } = slot;
-        internal bool IsVm { get; } = isVm;
+
+        /// <summary>Decided once, at the capture that first reads the process.</summary>
+        internal bool IsVm { get; set; }
+
         internal long[] Totals { get; } = new long[fields];
 
         /// <summary>Gone at the last capture: its counts are final, and its slot was freed.</summary>
@@ -94,7 +96,6 @@ internal sealed class BpfCounters : ICapture, IDisposable
         _slotValues = new byte[Capacity * 4];
         _cacheZeros = new byte[8 * _cpus];
         _goneOutside = new long[stride];
-        _newRow = new long[stride];
         _vcpuEvidence = [.. _fields.Select((f, i) => (f, i)).Where(p => !p.f.IsChild && s_vcpuOnly.Contains(p.f.Name)).Select(p => p.i)];
         // A program and its link per tracepoint, and the maps, are descriptors too.
         int parents = _fields.Count(f => !f.IsChild);
@@ -274,13 +275,15 @@ internal sealed class BpfCounters : ICapture, IDisposable
         for (int i = 0; i < used; i++)
         {
             int tgid = tgids[i];
-            if (!_processes.TryGetValue(tgid, out Process? process) || process.Slot != slots[i])
+            bool known = _processes.TryGetValue(tgid, out Process? process) && process.Slot == slots[i];
+            if (!known)
             {
-                ReadRow(slots[i], _newRow);
-                process = new Process(tgid, slots[i], _guests.HoldsVm(tgid) ?? RanVcpu(_newRow), _fields.Count);
+                process = new Process(tgid, slots[i], _fields.Count);
                 _processes[tgid] = process;
             }
-            ReadRow(process.Slot, process.Totals);
+            ReadRow(process!.Slot, process.Totals);
+            if (!known)
+                process.IsVm = _guests.HoldsVm(tgid) ?? RanVcpu(process.Totals);
             if (_running.Count > 0 && _running.BinarySearch(tgid) < 0)
                 Retire(process);
             Add(Totals, process.Totals);
