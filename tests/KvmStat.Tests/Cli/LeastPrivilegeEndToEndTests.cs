@@ -60,10 +60,6 @@ public class LeastPrivilegeEndToEndTests
         _ = code;
     }
 
-    private static (int Code, string Output, string Error) Run(string[] arguments)
-    {
-        using ChildProcess process = ChildProcess.Start("setpriv", arguments);
-        int code = process.WaitForExit(s_timeout);
-        return (code, process.Output.Text, process.Error.Text);
-    }
+    private static (int Code, string Output, string Error) Run(string[] arguments) =>
+        ChildProcess.Run("setpriv", arguments, s_timeout);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using KvmStat.Tests.Architecture;
 using KvmStat.Tests.Infrastructure;
 
 namespace KvmStat.Tests.Cli;
@@ -9,28 +10,11 @@ public class ServiceFilesEndToEndTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 
-    private static string Repository
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (Directory.Exists(Path.Join(dir.FullName, "contrib")) && File.Exists(Path.Join(dir.FullName, "build.sh")))
-                    return dir.FullName;
-            }
-            throw new InvalidOperationException("the repository (contrib/, build.sh) was not found above the tests");
-        }
-    }
-
+    /// <summary>Runs a tool to its end: its exit status, and what it wrote to either stream.</summary>
     private static (int Code, string Output) Run(string file, params string[] args)
     {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in args)
-            info.ArgumentList.Add(arg);
-        using Process process = Process.Start(info)!;
-        string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output);
+        (int code, string output, string error) = ChildProcess.Run(file, args, s_timeout);
+        return (code, output + error);
     }
 
     [Fact]
@@ -61,7 +45,7 @@ public class ServiceFilesEndToEndTests
         try
         {
             var units = new List<string>();
-            foreach (string unit in Directory.EnumerateFiles(Path.Join(Repository, "contrib"), "*.service"))
+            foreach (string unit in Directory.EnumerateFiles(Path.Join(Repository.Root, "contrib"), "*.service"))
             {
                 string copy = Path.Join(folder, Path.GetFileName(unit));
                 File.WriteAllText(copy, File.ReadAllText(unit).Replace("/usr/local/bin/kvm_stat", PublishedBinary.Path));
@@ -82,7 +66,7 @@ public class ServiceFilesEndToEndTests
     public void TheSystemdUnitsExposeLittle()
     {
         Assert.SkipUnless(File.Exists("/usr/bin/systemd-analyze"), "systemd-analyze is not installed");
-        foreach (string unit in Directory.EnumerateFiles(Path.Join(Repository, "contrib"), "*.service"))
+        foreach (string unit in Directory.EnumerateFiles(Path.Join(Repository.Root, "contrib"), "*.service"))
         {
             (int code, string output) = Run("systemd-analyze", "security", "--offline=yes", unit);
             Assert.True(code == 0, $"systemd-analyze security: {output}");
@@ -105,10 +89,10 @@ public class ServiceFilesEndToEndTests
     public void TheAlertRulesPassPromtoolsCheckAndTheirUnitTests()
     {
         Assert.SkipUnless(File.Exists("/usr/bin/promtool"), "promtool is not installed (./test.sh installs prometheus)");
-        (int code, string output) = Run("promtool", "check", "rules", Path.Join(Repository, "contrib", "kvm_stat.rules.yml"));
+        (int code, string output) = Run("promtool", "check", "rules", Path.Join(Repository.Root, "contrib", "kvm_stat.rules.yml"));
         Assert.True(code == 0, output);
         Assert.Contains("SUCCESS: 8 rules found", output);
-        (code, output) = Run("promtool", "test", "rules", Path.Join(Repository, "contrib", "kvm_stat.rules.test.yml"));
+        (code, output) = Run("promtool", "test", "rules", Path.Join(Repository.Root, "contrib", "kvm_stat.rules.test.yml"));
         Assert.True(code == 0, output);
         Assert.Contains("SUCCESS", output);
     }
@@ -117,7 +101,7 @@ public class ServiceFilesEndToEndTests
     [Fact]
     public void TheDashboardIsWellFormed()
     {
-        using JsonDocument dashboard = JsonDocument.Parse(File.ReadAllText(Path.Join(Repository, "contrib", "kvm_stat.grafana.json")));
+        using JsonDocument dashboard = JsonDocument.Parse(File.ReadAllText(Path.Join(Repository.Root, "contrib", "kvm_stat.grafana.json")));
         JsonElement[] panels = [.. dashboard.RootElement.GetProperty("panels").EnumerateArray()];
         Assert.Equal(panels.Length, panels.Select(p => p.GetProperty("id").GetInt32()).Distinct().Count());
         var cells = new HashSet<(int X, int Y)>();
@@ -156,7 +140,7 @@ public class ServiceFilesEndToEndTests
         tool.WaitUntilCounting();
         WaitFor(() => File.ReadAllLines(log).Length >= 3);
 
-        string config = File.ReadAllText(Path.Join(Repository, "contrib", "kvm_stat.logrotate"))
+        string config = File.ReadAllText(Path.Join(Repository.Root, "contrib", "kvm_stat.logrotate"))
             .Replace("/var/log/kvm_stat/kvm_stat.csv", log)
             .Replace("systemctl reload kvm_stat.service >/dev/null 2>&1 || true", $"kill -HUP {tool.Pid}")
             .Replace("size 10M", "size 1");

@@ -81,17 +81,10 @@ public partial class ExporterEndToEndTests
         }
     }
 
-    private static (int Code, string Output) RunTool(string file, string[] arguments, string? input = null)
+    private static (int Code, string Output) RunTool(string file, string[] arguments, string input)
     {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (string argument in arguments)
-            info.ArgumentList.Add(argument);
-        using var process = System.Diagnostics.Process.Start(info)!;
-        process.StandardInput.Write(input ?? "");
-        process.StandardInput.Close();
-        string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output);
+        (int code, string output, string error) = ChildProcess.Run(file, arguments, s_timeout, input);
+        return (code, output + error);
     }
 
     [GeneratedRegex(@"^kvm_events_total\{event=""(?<event>[^""]+)""\} (?<value>\d+)$", RegexOptions.Multiline)]

@@ -53,11 +53,19 @@ internal sealed partial class ChildProcess : IDisposable
     internal static (int Code, string Output, string Error) RunTool(TimeSpan timeout, params string[] args) =>
         RunTool(timeout, null, args);
 
-    internal static (int Code, string Output, string Error) RunTool(TimeSpan timeout, IDictionary<string, string>? environment, params string[] args)
+    internal static (int Code, string Output, string Error) RunTool(TimeSpan timeout, IDictionary<string, string>? environment, params string[] args) =>
+        Run(PublishedBinary.Path, args, timeout, environment: environment);
+
+    /// <summary>Runs a program to its end, with <paramref name="input"/> (if any) on its standard input.</summary>
+    internal static (int Code, string Output, string Error) Run(string file, IEnumerable<string> args, TimeSpan timeout,
+        string? input = null, IDictionary<string, string>? environment = null)
     {
-        using ChildProcess tool = Start(PublishedBinary.Path, args, environment);
-        int code = tool.WaitForExit(timeout);
-        return (code, tool.Output.Text, tool.Error.Text);
+        using ChildProcess process = Start(file, args, environment);
+        if (input is not null)
+            process._process.StandardInput.Write(input);
+        process.CloseInput();
+        int code = process.WaitForExit(timeout);
+        return (code, process.Output.Text, process.Error.Text);
     }
 
     /// <summary>Waits for the published binary's --verbose line that follows its first sample.</summary>
