@@ -12,7 +12,7 @@ internal static class BatchMode
         Sampler sampler = session.OpenSampler();
         using var signals = new Signals(handleHangup: false);
         IStatsRenderer renderer = session.Options.Format == OutputFormat.Json
-            ? new JsonRenderer(sink, skipZeroRecords: false)
+            ? new JsonRenderer(sink, skipZeroRecords: false, session.Guests.NameOf)
             : new BatchRenderer(sink);
         return Run(sampler, session.Options.BatchSeconds, signals, session.Time, renderer, () => reporter.Verbose("counting started"));
     }

@@ -3,7 +3,8 @@ using KvmStat.Guests;
 using KvmStat.Sources;
 using KvmStat.Sources.BinaryStats;
 using KvmStat.Sources.Bpf;
-using KvmStat.Sources.Tracing;
+using KvmStat.Sources.Perf;
+using KvmStat.Sources.Tracepoints;
 using KvmStat.Host;
 
 namespace KvmStat.Cli;

@@ -19,7 +19,7 @@ internal static class LogMode
         using var signals = new Signals(handleHangup: options.LogFile is not null);
         IStatsRenderer renderer = options.Format switch
         {
-            OutputFormat.Json => new JsonRenderer(sink, options.SkipZeroRecords),
+            OutputFormat.Json => new JsonRenderer(sink, options.SkipZeroRecords, session.Guests.NameOf),
             OutputFormat.Csv => new LogRenderer(sink, new CsvLogFormat(), options.SkipZeroRecords),
             _ => new LogRenderer(sink, new PlainLogFormat(), options.SkipZeroRecords),
         };

@@ -39,6 +39,7 @@ internal static class ScreenLoop
             if (time.GetTimestamp() >= app.NextRefresh)
             {
                 app.Refresh();
+                app.FollowGuest();
                 dirty = true;
             }
             if (dirty)

@@ -1,5 +1,6 @@
 using System.Net;
 using KvmStat.Exporter;
+using KvmStat.Stats;
 
 namespace KvmStat.Cli;
 
@@ -13,8 +14,11 @@ internal static class ServeMode
         WebConfig? config = session.Options.WebConfigFile is string file ? WebConfig.Load(file) : null;
         if (config is { UsesTls: false, Users.Count: > 0 })
             reporter.Warn("basic_auth_users without tls_server_config: passwords cross the network unencrypted.");
-        MetricsSampler sampler = session.OpenMetricsSampler();
-        using var server = new MetricsServer(endpoint, sampler, config);
+        Sampler sampler = session.OpenExporterSampler();
+        string engine = sampler.EngineName switch { null => "", "BPF" => "bpf", _ => "perf" };
+        using var metrics = new MetricsSampler(sampler, session.Selection.Filter, session.Guests.NameOf, session.Time, sampler.FollowsVms,
+            new ExporterIdentity(Session.ProgramVersion, engine));
+        using var server = new MetricsServer(endpoint, metrics, config);
         try
         {
             server.Start();

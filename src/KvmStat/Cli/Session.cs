@@ -1,8 +1,8 @@
-using KvmStat.Exporter;
 using KvmStat.Guests;
 using KvmStat.Host;
 using KvmStat.Sources;
-using KvmStat.Sources.Tracing;
+using KvmStat.Sources.Perf;
+using KvmStat.Sources.Tracepoints;
 using KvmStat.Stats;
 
 namespace KvmStat.Cli;
@@ -75,81 +75,30 @@ internal sealed class Session : IDisposable
         _counters.Dispose();
     }
 
-    /// <summary>The non-interactive modes show what -f selects, children included.</summary>
+    /// <summary>What -f selects (by default every field, children included, as the reference counts).</summary>
     internal FieldSelection Selection => new(FieldFilter.Create(Options.Fields), Children: true);
 
     /// <summary>
-    /// The sampler of -1 and -l/-L: the chosen sources for the VM, and for --json each VM's
-    /// values too (all VMs only: with -p the whole sample is one VM).
+    /// The sampler of -1 and -l/-L: the chosen sources for the VM, and for --json each VM's values
+    /// and binary statistics too (all VMs only: with -p the whole sample is one VM).
     /// </summary>
     internal Sampler OpenSampler()
     {
-        FieldSelection selection = Selection;
-        bool eachVm = Options.Format == OutputFormat.Json && Pid == 0;
-        ITracepointEngine? engine = Options.UseTracepoints ? Factory.OpenEngine(selection, eachVm, Pid) : null;
-        StatsCollector host = Factory.Open(selection, Pid, engine: engine);
-        try
-        {
-            GuestStats? perGuest = eachVm
-                ? new GuestStats(Factory.OpenPerVm(selection, children: true, engine), Guests.NameOf, Time)
-                : null;
-            return Own(new Sampler(host, perGuest, Vm, Time, engine?.Capture));
-        }
-        catch
-        {
-            host.Dispose();
-            throw;
-        }
+        bool json = Options.Format == OutputFormat.Json;
+        return Open(new SamplingPlan(Selection, Pid, PerVm: json && Pid == 0, BinaryFields: true, BinaryPerVm: json, Lenient: false), Vm);
     }
 
+    /// <summary>A sampler for a plan (the screen changes its view with new ones), owned until closed or the session ends.</summary>
+    internal Sampler Open(SamplingPlan plan, WatchedVm? vm) => Own(Factory.Open(plan, vm, Guests));
+
     /// <summary>
-    /// The exporter's sampler: host fields, each VM's tracepoint counts, raw binary statistics.
+    /// The exporter's sampler: host fields, each VM's tracepoint counts, each VM's binary statistics.
     /// An exporter serves what it can read: a source that cannot be opened (a capability missing,
     /// tracefs not mounted) is served as down with the reason, from which an alert can say what
     /// is wrong on which host, where an exporter that stopped would only be missing.
     /// </summary>
-    internal MetricsSampler OpenMetricsSampler()
-    {
-        FieldFilter filter = FieldFilter.Create(Options.Fields);
-        // Exit reasons are worth exporting even when the screen's default would hide them.
-        FieldFilter exported = filter.IsDefault ? FieldFilter.All : filter;
-        var selection = new FieldSelection(exported, Children: true);
-        var unopened = new List<SourceHealth>();
-        ITracepointEngine? engine = null;
-        if (Options.UseTracepoints)
-        {
-            try
-            {
-                engine = Factory.OpenEngine(selection, eachVm: Pid == 0, Pid);
-            }
-            catch (EnvironmentException e)
-            {
-                unopened.Add(Factory.Unopened("tracepoints", e));
-            }
-        }
-        StatsCollector? host = engine is not null || Options.Debugfs
-            ? Factory.Open(selection, Pid, binary: false, engine: engine, unopened: unopened, tracepoints: engine is not null)
-            : null;
-        if (host is { Fields.Count: 0 })
-        {
-            host.Dispose();
-            host = null;
-        }
-        // An engine whose tracepoints could not be opened: closed now, not left open for the exporter's life.
-        if (engine is not null && (host is null || !host.Fields.Any(f => f.Origin == FieldOrigin.Tracepoint)))
-        {
-            engine.Dispose();
-            engine = null;
-        }
-        GuestStats? perGuest = engine is not null && Pid == 0
-            ? new GuestStats(Factory.OpenPerVm(selection, engine: engine), Guests.NameOf, Time)
-            : null;
-        // Per-thread perf counters see a VM only once they are opened: follow VMs between scrapes.
-        // The BPF engine counts every process from its first event, and captures at each scrape.
-        var self = new ExporterIdentity(ProgramVersion, engine?.Name switch { "BPF" => "bpf", null => "", _ => "perf" }, unopened);
-        return Own(new MetricsSampler(host, perGuest, Factory.OpenBinaryReader(Pid), exported, Guests.NameOf, Time,
-            followVms: perGuest is not null && engine?.Capture is null, engine?.Capture, self));
-    }
+    internal Sampler OpenExporterSampler() =>
+        Open(new SamplingPlan(Selection, Pid, PerVm: Pid == 0, BinaryFields: false, BinaryPerVm: true, Lenient: true), Vm);
 
     /// <summary>The version --version prints.</summary>
     internal static string ProgramVersion =>

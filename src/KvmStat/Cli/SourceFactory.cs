@@ -1,33 +1,37 @@
 using System.Globalization;
-using KvmStat.Sources;
-using KvmStat.Sources.Bpf;
-using KvmStat.Sources.BinaryStats;
-using KvmStat.Sources.Debugfs;
-using KvmStat.Sources.Tracing;
-using KvmStat.Stats;
+using KvmStat.Guests;
 using KvmStat.Host;
+using KvmStat.Sources;
+using KvmStat.Sources.BinaryStats;
+using KvmStat.Sources.Bpf;
+using KvmStat.Sources.Debugfs;
+using KvmStat.Sources.Perf;
+using KvmStat.Sources.Tracepoints;
+using KvmStat.Stats;
 
 namespace KvmStat.Cli;
 
 /// <summary>
-/// Builds the sources the options ask for (tracepoints, debugfs or both) for a field selection
-/// and a VM, as often as the screen changes them. What is discovered once (tracefs, the field
-/// catalogue) is kept.
+/// Opens what a <see cref="SamplingPlan"/> asks for (tracepoints through an engine, debugfs, binary
+/// statistics) as one <see cref="Sampler"/>, as often as the screen changes its view. What is
+/// discovered once (tracefs, the field catalogue, the VM discovery) is kept. A failure closes
+/// whatever was opened for the sampler: no counter or program stays behind.
 /// </summary>
 internal sealed class SourceFactory(Options options, HostPaths paths, Reporter reporter, CounterDescriptors counters, TimeProvider time)
 {
-    private readonly CounterDescriptors _counters = counters;
-
     private Tracefs? _tracefs;
     private IReadOnlyList<TracepointField>? _catalog;
+    private VmDiscovery? _discovery;
+    private BpfException? _bpfUnavailable;
+    private bool _engineAnnounced;
+    private HeldDescriptorReader? _held;
 
     internal HostPaths Paths => paths;
 
-    internal bool UsesTracepoints => options.UseTracepoints;
-
-    internal bool UsesDebugfs => options.Debugfs;
-
     internal Tracefs Tracefs => _tracefs ??= Tracefs.Locate(paths);
+
+    /// <summary>The one list of running VMs every per-VM source shares (its /proc scan is cached).</summary>
+    internal VmDiscovery Discovery => _discovery ??= new VmDiscovery(paths, time);
 
     internal IReadOnlyList<TracepointField> Catalog
     {
@@ -44,14 +48,74 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         }
     }
 
-    private BpfException? _bpfUnavailable;
-    private bool _engineAnnounced;
+    /// <summary>A sampler over everything the plan asks for, for <paramref name="vm"/> (null: all VMs).</summary>
+    internal Sampler Open(SamplingPlan plan, WatchedVm? vm, GuestFinder guests)
+    {
+        var sources = new SamplingSources();
+        try
+        {
+            ITracepointEngine? engine = options.UseTracepoints ? OpenEngineFor(plan, sources) : null;
+            if ((options.BinaryStats || options.UsesQmp) && (plan.BinaryFields || plan.BinaryPerVm || (plan.PerVm && !options.UseTracepoints)))
+            {
+                sources.Binary = new BinaryStatsCapture(OpenBinaryReader(plan.Pid));
+                sources.Captures.Add(sources.Binary);
+            }
+            if (options.Debugfs)
+                TryOpen(plan, sources, "debugfs", () => OpenDebugfs(plan.Selection, plan.Pid));
+            if (plan.BinaryFields && sources.Binary is not null)
+                sources.Host.Add(OpenBinaryFields(sources.Binary, plan.Selection, plan.Pid));
+            if (engine is not null)
+                sources.Host.Add(OpenTracepoints(engine, plan.Pid));
+            if (plan.PerVm)
+                sources.PerVm = OpenPerVm(plan.Selection, engine, sources.Binary);
+            if (!plan.Lenient && sources.Host.Sum(s => s.Fields.Count) == 0)
+                throw new UsageException($"no field matches \"{plan.Selection.Filter.Pattern}\".", "List the available fields with: kvm_stat -f help");
+            return new Sampler(sources, vm, guests.NameOf, time, plan.HoldWhenVmExits ? guests.IsRunning : null);
+        }
+        catch
+        {
+            sources.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The plan's engine, owned by <paramref name="sources"/>; null when the exporter serves tracepoints as down.</summary>
+    private ITracepointEngine? OpenEngineFor(SamplingPlan plan, SamplingSources sources)
+    {
+        ITracepointEngine engine;
+        try
+        {
+            engine = OpenEngine(plan.Selection, plan.PerVm, plan.Pid);
+        }
+        catch (EnvironmentException e) when (plan.Lenient)
+        {
+            sources.Unopened.Add(Unopened("tracepoints", e));
+            return null;
+        }
+        sources.Engine = engine;
+        if (engine.Capture is ICapture capture)
+            sources.Captures.Add(capture);
+        return engine;
+    }
+
+    private void TryOpen(SamplingPlan plan, SamplingSources sources, string name, Func<IStatsSource> open)
+    {
+        try
+        {
+            sources.Host.Add(open());
+        }
+        catch (EnvironmentException e) when (plan.Lenient)
+        {
+            sources.Unopened.Add(Unopened(name, e));
+        }
+    }
 
     /// <summary>
     /// The engine that counts tracepoints for a selection: BPF unless --engine perf says otherwise or
     /// the kernel refuses it (then perf counters, and one line says why); --engine bpf insists.
     /// Its BPF programs tell processes apart only when each VM's values are wanted: for the host's
-    /// totals, or one VM's, a lighter program costs the guests less.
+    /// totals, or one VM's, a lighter program costs the guests less. Children cost the BPF engine
+    /// nothing: it counts every child of a selected parent, whatever is shown.
     /// </summary>
     internal ITracepointEngine OpenEngine(FieldSelection selection, bool eachVm, int pid)
     {
@@ -59,10 +123,10 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         {
             try
             {
-                var bpf = new BpfCounters(Tracefs, Selected(selection), paths, _counters, reporter.VerboseOrNull, reporter.Warn,
+                var bpf = new BpfCounters(Tracefs, Selected(selection with { Children = true }), paths, counters, reporter.VerboseOrNull, reporter.Warn,
                     scope: BpfScope.For(eachVm, pid));
                 Announce("counting with BPF programs (in the kernel)", warn: false);
-                return new BpfEngine(bpf, paths, time);
+                return new BpfEngine(bpf, Discovery);
             }
             catch (BpfException e) when (options.Engine == TracepointEngineChoice.Auto)
             {
@@ -75,7 +139,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         }
         if (_bpfUnavailable is BpfException why)
             Announce($"counting with perf counters: BPF is not available ({Describe(why)})", warn: true);
-        return new PerfEngine(() => CounterSet(selection), () => CounterSet(selection with { Children = false }), paths, time);
+        return new PerfEngine(() => CounterSet(selection), () => CounterSet(selection with { Children = false }), paths, Discovery);
     }
 
     private void Announce(string message, bool warn)
@@ -96,9 +160,8 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             return $"{e.Message}: BPF needs CAP_BPF and CAP_PERFMON, or root";
         if (string.IsNullOrWhiteSpace(e.VerifierLog))
             return e.Message;
-        string log = e.VerifierLog;
         // The verifier ends with statistics ("processed 2 insns ..."): what it refused comes before.
-        string[] lines = [.. log.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("processed ", StringComparison.Ordinal))];
+        string[] lines = [.. e.VerifierLog.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("processed ", StringComparison.Ordinal))];
         return $"{e.Message}; the verifier said: {string.Join(" | ", lines.TakeLast(3))}";
     }
 
@@ -112,58 +175,6 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         return selected;
     }
 
-    /// <summary>A collector over every chosen source, for all VMs (pid 0) or one.</summary>
-    /// <param name="binary">Include the binary statistics (the exporter reads those itself, per VM and vCPU).</param>
-    /// <param name="engine">The tracepoint engine to count with (one is opened when none is given).</param>
-    /// <param name="unopened">
-    /// Where a source that cannot be opened is recorded, and the others opened all the same (when
-    /// none opens, the collector has no fields); without it, the first such source ends the tool.
-    /// </param>
-    /// <param name="tracepoints">Count tracepoints, if the options ask for them.</param>
-    internal StatsCollector Open(FieldSelection selection, int pid, bool binary = true, ITracepointEngine? engine = null,
-        List<SourceHealth>? unopened = null, bool tracepoints = true)
-    {
-        var sources = new List<IStatsSource>(2);
-        bool anyUnopened = false;
-        void TryAdd(string name, Func<IStatsSource> open)
-        {
-            try
-            {
-                sources.Add(open());
-            }
-            catch (EnvironmentException e) when (unopened is not null)
-            {
-                anyUnopened = true;
-                unopened.Add(Unopened(name, e));
-            }
-        }
-        try
-        {
-            if (options.Debugfs)
-                TryAdd("debugfs", () => OpenDebugfs(selection, pid));
-            if (options.BinaryStats && binary)
-                sources.Add(OpenHeldDescriptors(selection, pid));
-            if (options.UsesQmp && binary)
-                sources.Add(OpenQmp(selection, pid));
-            if (options.UseTracepoints && tracepoints)
-                TryAdd("tracepoints", () => OpenTracepoints(engine ?? OpenEngine(selection, eachVm: false, pid), pid));
-        }
-        catch
-        {
-            foreach (IStatsSource source in sources)
-                source.Dispose();
-            throw;
-        }
-
-        if (sources.Count == 0 && anyUnopened)
-            return new StatsCollector(sources, time);
-        if (sources.Sum(s => s.Fields.Count) == 0)
-            throw new UsageException(
-                $"no field matches \"{selection.Filter.Pattern}\".",
-                "List the available fields with: kvm_stat -f help");
-        return new StatsCollector(sources, time);
-    }
-
     /// <summary>A source the exporter serves as down from the start: one warning says why and how to fix it.</summary>
     internal SourceHealth Unopened(string source, EnvironmentException e)
     {
@@ -171,7 +182,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         return new SourceHealth(source, "", e.Message);
     }
 
-    private DebugfsSource OpenDebugfs(FieldSelection selection, int pid)
+    private DebugfsSource OpenDebugfs(IFieldSelection selection, int pid)
     {
         DebugfsSource debugfs;
         try
@@ -194,83 +205,63 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         return debugfs;
     }
 
-    /// <summary>The raw binary-statistics reader the options ask for (held descriptors and/or QMP), or null.</summary>
-    internal IVmStatsReader? OpenBinaryReader(int pid)
+    /// <summary>The binary-statistics reader the options ask for (held descriptors and/or QMP), for all VMs or one.</summary>
+    private IVmStatsReader OpenBinaryReader(int pid)
     {
         var readers = new List<IVmStatsReader>();
+        _held = null;
         if (options.BinaryStats)
-            readers.Add(new HeldDescriptorReader(paths, pid, time));
+            readers.Add(_held = new HeldDescriptorReader(paths, pid, time));
         if (options.UsesQmp)
         {
             var qmp = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time, reporter.VerboseOrNull);
             readers.Add(pid > 0 ? new OneVmReader(qmp, pid) : qmp);
         }
-        return readers.Count switch
-        {
-            0 => null,
-            1 => readers[0],
-            _ => new CombinedReader(readers),
-        };
+        return readers.Count == 1 ? readers[0] : new CombinedReader(readers);
     }
 
-    private BinaryStatsSource OpenHeldDescriptors(FieldSelection selection, int pid)
+    /// <summary>The binary statistics as host fields; when no VM's can be read, an error that says why and what would.</summary>
+    private BinaryStatsSource OpenBinaryFields(BinaryStatsCapture capture, IFieldSelection selection, int pid)
     {
-        var reader = new HeldDescriptorReader(paths, pid, time);
+        BinaryStatsSource source;
         try
         {
-            var source = new BinaryStatsSource(reader, selection, "");
-            reporter.Verbose($"binary stats: descriptors held by {source.VmCount} VM(s)");
-            return source;
+            source = new BinaryStatsSource(capture, selection, HowToReach(pid));
         }
-        catch (EnvironmentException)
+        catch (EnvironmentException) when (_held?.LastCopyError is Interop.Errno.EPERM or Interop.Errno.EACCES && !options.UsesQmp)
         {
-            reader.Dispose();
-            string who = pid > 0 ? $"process {pid} keeps no" : "no running VM keeps";
-            throw reader.LastCopyError is Interop.Errno.EPERM or Interop.Errno.EACCES
-                ? new EnvironmentException(
-                    $"copying a VM's statistics descriptors is not permitted (pidfd_getfd: {Interop.Errno.Describe(reader.LastCopyError)}).",
-                    "Run kvm_stat as root, or give it CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH.")
-                : new EnvironmentException(
-                    $"{who} KVM binary statistics descriptors open (QEMU keeps them from version 8.1).",
-                    "For an older QEMU use its QMP socket: --qmp PATH or --qmp auto.");
+            throw new EnvironmentException(
+                $"copying a VM's statistics descriptors is not permitted (pidfd_getfd: {Interop.Errno.Describe(_held.LastCopyError)}).",
+                "Run kvm_stat as root, or give it CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH.");
         }
+        reporter.Verbose($"binary stats: {source.VmCount} VM(s)");
+        return source;
     }
 
-    private BinaryStatsSource OpenQmp(FieldSelection selection, int pid)
+    /// <summary>Why no VM's binary statistics were reached, and what would reach them.</summary>
+    private string HowToReach(int pid)
     {
-        var reader = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time, reporter.VerboseOrNull);
-        try
-        {
-            var source = new BinaryStatsSource(pid > 0 ? new OneVmReader(reader, pid) : reader, selection,
-                pid > 0 ? $"no QMP socket given belongs to process {pid}." : "no QMP socket answered.");
-            reporter.Verbose($"binary stats: QMP of {source.VmCount} VM(s)");
-            return source;
-        }
-        catch
-        {
-            reader.Dispose();
-            throw;
-        }
+        if (options.UsesQmp)
+            return pid > 0 ? $"no QMP socket given belongs to process {pid}." : "no QMP socket answered.";
+        string who = pid > 0 ? $"process {pid} keeps no" : "no running VM keeps";
+        return $"{who} KVM binary statistics descriptors open (QEMU keeps them from version 8.1). For an older QEMU use its QMP socket: --qmp PATH or --qmp auto.";
     }
 
     /// <summary>
-    /// Per-VM values for the per-guest view: tracepoints on every VM thread when tracepoints are
-    /// in use (this works under lockdown), else debugfs folders. Children are never needed there.
+    /// Per-VM values: tracepoints on every VM when tracepoints are counted (this works under
+    /// lockdown), else binary statistics, else debugfs folders.
     /// </summary>
-    internal IPerVmSource OpenPerVm(FieldSelection selection, bool children = false, ITracepointEngine? engine = null)
+    private IPerVmSource OpenPerVm(FieldSelection selection, ITracepointEngine? engine, BinaryStatsCapture? binary)
     {
-        if (options.UseTracepoints)
-            return (engine ?? OpenEngine(selection, eachVm: true, pid: 0)).OpenPerVm();
-        var parents = selection with { Children = children && selection.Children };
-        if (options.BinaryStats)
-            return OpenHeldDescriptors(parents, 0);
-        if (options.UsesQmp)
-            return OpenQmp(parents, 0);
-        return new DebugfsSource(paths, parents, 0, options.IncludePast, new StatFileReader(), reporter.Warn);
+        if (engine is not null)
+            return engine.OpenPerVm();
+        if (binary is not null)
+            return new BinaryStatsSource(binary, selection, HowToReach(0));
+        return new DebugfsSource(paths, selection, 0, options.IncludePast, new StatFileReader(), reporter.Warn);
     }
 
     internal TracepointCounterSet CounterSet(FieldSelection selection) =>
-        new(Tracefs, Selected(selection), _counters, reporter.VerboseOrNull);
+        new(Tracefs, Selected(selection), counters, reporter.VerboseOrNull);
 
     private IStatsSource OpenTracepoints(ITracepointEngine engine, int pid)
     {
@@ -289,26 +280,18 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     {
         var names = new SortedSet<string>(StringComparer.Ordinal);
         if (options.UseTracepoints)
-        {
-            foreach (string name in Tracefs.ListKvmEvents())
-                names.Add(name);
-        }
+            names.UnionWith(Tracefs.ListKvmEvents());
         if (options.Debugfs)
         {
             using var debugfs = new DebugfsSource(paths, new FieldSelection(FieldFilter.Default, Children: false), 0, false, new StatFileReader(), _ => { });
-            foreach (string name in debugfs.AllFieldNames)
-                names.Add(name);
+            names.UnionWith(debugfs.AllFieldNames);
         }
-        var parents = new FieldSelection(FieldFilter.All, Children: false);
-        if (options.BinaryStats)
+        if (options.BinaryStats || options.UsesQmp)
         {
-            using BinaryStatsSource held = OpenHeldDescriptors(parents, 0);
-            names.UnionWith(held.Fields.Select(f => f.Name));
-        }
-        if (options.UsesQmp)
-        {
-            using BinaryStatsSource qmp = OpenQmp(parents, 0);
-            names.UnionWith(qmp.Fields.Select(f => f.Name));
+            using var capture = new BinaryStatsCapture(OpenBinaryReader(0));
+            var parents = new FieldSelection(FieldFilter.Default, Children: false);
+            using BinaryStatsSource binary = OpenBinaryFields(capture, parents, 0);
+            names.UnionWith(binary.Fields.Select(f => f.Name));
         }
         return [.. names];
     }

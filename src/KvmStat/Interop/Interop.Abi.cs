@@ -38,6 +38,9 @@ internal static partial class Interop
         internal required int BPF_PROG_LOAD { get; init; }
         internal required int BPF_RAW_TRACEPOINT_OPEN { get; init; }
         internal required int BPF_MAP_LOOKUP_BATCH { get; init; }
+        internal required int BPF_PROG_TEST_RUN { get; init; }
+        internal required uint BPF_F_MMAPABLE { get; init; }
+        internal required uint BPF_F_TEST_RUN_ON_CPU { get; init; }
         internal required uint BPF_MAP_TYPE_HASH { get; init; }
         internal required uint BPF_MAP_TYPE_ARRAY { get; init; }
         internal required uint BPF_MAP_TYPE_PERCPU_ARRAY { get; init; }
@@ -52,6 +55,11 @@ internal static partial class Interop
         internal required int BPF_FUNC_get_current_pid_tgid { get; init; }
         internal required int BPF_FUNC_map_push_elem { get; init; }
         internal required int BPF_FUNC_map_pop_elem { get; init; }
+        internal required int BPF_FUNC_map_delete_elem { get; init; }
+        [CExpression("offsetof(union bpf_attr, test.ctx_in)")]
+        internal required int TestRunContextOffset { get; init; }
+        [CExpression("offsetof(union bpf_attr, test.cpu)")]
+        internal required int TestRunCpuOffset { get; init; }
         [CExpression("offsetof(union bpf_attr, map_name)")]
         internal required int MapCreateNameOffset { get; init; }
         [CExpression("offsetof(union bpf_attr, prog_name)")]
@@ -97,6 +105,9 @@ internal static partial class Interop
         [CExpression("sizeof(struct rlimit)")]
         internal required int RLimitSize { get; init; }
         internal required int MADV_RANDOM { get; init; }
+        internal required int PROT_READ { get; init; }
+        internal required int PROT_WRITE { get; init; }
+        internal required int MAP_SHARED { get; init; }
         internal required short POLLIN { get; init; }
         [CExpression("sizeof(struct pollfd)")]
         internal required int PollFdSize { get; init; }
@@ -123,11 +134,12 @@ internal static partial class Interop
         O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_APPEND = 0x400, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, AT_FDCWD = -100,
         SYS_perf_event_open = 298, SYS_bpf = 321, SYS_close_range = 436, SYS_pidfd_open = 434, SYS_pidfd_getfd = 438,
         BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3, BPF_PROG_LOAD = 5,
-        BPF_RAW_TRACEPOINT_OPEN = 17, BPF_MAP_LOOKUP_BATCH = 24,
+        BPF_RAW_TRACEPOINT_OPEN = 17, BPF_MAP_LOOKUP_BATCH = 24, BPF_PROG_TEST_RUN = 10, BPF_F_MMAPABLE = 0x400, BPF_F_TEST_RUN_ON_CPU = 1,
         BPF_MAP_TYPE_HASH = 1, BPF_MAP_TYPE_ARRAY = 2, BPF_MAP_TYPE_PERCPU_ARRAY = 6, BPF_MAP_TYPE_QUEUE = 22,
         BPF_PROG_TYPE_TRACEPOINT = 5, BPF_PROG_TYPE_RAW_TRACEPOINT = 17, BPF_ANY = 0, BPF_NOEXIST = 1, BPF_PSEUDO_MAP_FD = 1,
         BPF_FUNC_map_lookup_elem = 1, BPF_FUNC_map_update_elem = 2, BPF_FUNC_get_current_pid_tgid = 14,
-        BPF_FUNC_map_push_elem = 87, BPF_FUNC_map_pop_elem = 88,
+        BPF_FUNC_map_push_elem = 87, BPF_FUNC_map_pop_elem = 88, BPF_FUNC_map_delete_elem = 3,
+        TestRunContextOffset = 48, TestRunCpuOffset = 68,
         MapCreateNameOffset = 28, ProgLoadNameOffset = 48, ProgLoadAttachTypeOffset = 68, MapElemFlagsOffset = 24,
         BatchMapFdOffset = 36, BatchFlagsOffset = 48, RawTracepointProgFdOffset = 8,
         PERF_TYPE_TRACEPOINT = 2, PERF_FORMAT_GROUP = 8, PERF_FLAG_FD_CLOEXEC = 8,
@@ -135,7 +147,7 @@ internal static partial class Interop
         PerfEventAttrSize = 72,
         TIOCGWINSZ = 0x5413, ICANON = 0x2, ECHO = 0x8, IEXTEN = 0x8000, ICRNL = 0x100, IXON = 0x400, VTIME = 5, VMIN = 6, TCSANOW = 0,
         TermiosSize = 60, TermiosControlCharsOffset = 17, WindowSizeSize = 8,
-        RLIMIT_NOFILE = 7, RLimitSize = 16, MADV_RANDOM = 1, POLLIN = 1, PollFdSize = 8,
+        RLIMIT_NOFILE = 7, RLimitSize = 16, MADV_RANDOM = 1, PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, POLLIN = 1, PollFdSize = 8,
         DirentRecLenOffset = 16, DirentTypeOffset = 18, DirentNameOffset = 19, DT_DIR = 4,
     };
 

@@ -17,7 +17,7 @@ internal sealed class BatchRenderer(OutputSink sink) : IStatsRenderer
         _line.Clear();
         ReadOnlySpan<long> totals = host.Totals;
         ReadOnlySpan<long> deltas = host.Deltas;
-        foreach (int i in host.ByName)
+        foreach (int i in host.Fields.ByName)
             _line.AppendLeft(host.Fields[i].Name, 42).AppendRight(totals[i], 10).AppendRight(deltas[i], 10).NewLine();
         sink.Write(_line.Written);
     }

@@ -12,7 +12,7 @@ internal sealed class CsvLogFormat : ILogFormat
     public void AppendHeader(LineBuilder line, IFieldValues host)
     {
         line.Append("timestamp");
-        foreach (int i in host.ByName)
+        foreach (int i in host.Fields.ByName)
             line.Append(',').Append(host.Fields[i].Name);
         line.NewLine();
     }
@@ -21,7 +21,7 @@ internal sealed class CsvLogFormat : ILogFormat
     {
         line.AppendTimestamp(time);
         ReadOnlySpan<long> deltas = host.Deltas;
-        foreach (int i in host.ByName)
+        foreach (int i in host.Fields.ByName)
             line.Append(',').Append(deltas[i]);
         line.NewLine();
     }

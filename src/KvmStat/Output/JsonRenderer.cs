@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using KvmStat.Sources;
+using KvmStat.Sources.BinaryStats;
 using KvmStat.Stats;
 
 namespace KvmStat.Output;
@@ -11,15 +12,17 @@ namespace KvmStat.Output;
 /// {"timestamp": ISO 8601, "interval_seconds": real length, ["pid", "name" with -p/-g,]
 ///  "fields": {NAME: {"total", "delta"} for counters or {"value"} for instant values, "unit"
 ///  where known, "children": {LABEL: {...}}}, "guests": [{"pid", "name", "fields": {...}}],
-///  and with the BPF engine "outside_vms": {...} and "exited_vms": {...}, which with the guests add
-///  up to the host's tracepoint fields}.
+///  with the BPF engine "outside_vms", "exited_vms" and "unattributed" ({...}), which with the guests
+///  add up to the host's tracepoint fields, and with binary statistics "binary_stats": [{"pid",
+///  "name", "vm": {...}, "vcpus": [{"vcpu", "stats": {...}}]}], each statistic as KVM keeps it since
+///  its VM started: {"total"} (cumulative) or {"value"}, "unit", or for a histogram "buckets":
+///  [{"le", "count"}] (cumulative counts, upper bounds in its unit; the last is open) and p50/p90/p99}.
 /// </summary>
-internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords) : IStatsRenderer
+internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<int, string?>? nameOf = null) : IStatsRenderer
 {
     private readonly ArrayBufferWriter<byte> _buffer = new(16384);
+    private readonly Dictionary<int, string> _names = [];
     private Utf8JsonWriter? _writer;
-    private FieldTree? _hostTree;
-    private FieldTree? _guestTree;
 
     public void Start(Snapshot snapshot)
     {
@@ -32,7 +35,6 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords) : ISta
     public void Render(Snapshot snapshot)
     {
         IFieldValues host = snapshot.Host;
-        IGuestValues? guests = snapshot.Guests;
         if (skipZeroRecords && !Counts.AnyNonZero(host.Deltas))
             return;
         _buffer.ResetWrittenCount();
@@ -50,106 +52,162 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords) : ISta
             w.WriteNumber("pid", vm.Pid);
             w.WriteString("name", vm.Name);
         }
-        _hostTree ??= new FieldTree(host.Fields);
         w.WritePropertyName("fields");
-        _hostTree.Write(w, host.Totals, host.Deltas);
-        if (guests is not null)
-        {
-            _guestTree ??= new FieldTree(guests.Fields);
-            w.WriteStartArray("guests");
-            foreach (GuestStat guest in guests.Guests)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("pid", guest.Pid);
-                w.WriteString("name", guest.Name);
-                w.WritePropertyName("fields");
-                _guestTree.Write(w, guest.FieldTotals, guest.FieldDeltas);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            // With the BPF engine: what makes the guests add up to the host's fields.
-            foreach (GuestStat other in guests.Others)
-            {
-                w.WritePropertyName(other.Kind == VmRowKind.OutsideVms ? "outside_vms" : "exited_vms");
-                _guestTree.Write(w, other.FieldTotals, other.FieldDeltas);
-            }
-        }
+        WriteFields(w, host.Fields, host.Totals, host.Deltas);
+        if (snapshot.Guests is IGuestValues guests)
+            WriteGuests(w, guests);
+        if (snapshot.Binary is IReadOnlyList<VmStatsBlocks> binary)
+            WriteBinary(w, binary);
         w.WriteEndObject();
         w.Flush();
         _buffer.Write("\n"u8);
         sink.Write(_buffer.WrittenSpan);
     }
 
-    /// <summary>Fields in name order with their children nested under them.</summary>
-    private sealed class FieldTree
+    private static void WriteGuests(Utf8JsonWriter w, IGuestValues guests)
     {
-        private readonly IReadOnlyList<StatField> _fields;
-        private readonly int[] _parents;
-        private readonly int[][] _children;
-
-        internal FieldTree(IReadOnlyList<StatField> fields)
-        {
-            _fields = fields;
-            var byName = new Dictionary<string, int>(StringComparer.Ordinal);
-            for (int i = 0; i < fields.Count; i++)
-                byName.TryAdd(fields[i].Name, i);
-            var children = new List<int>[fields.Count];
-            var parents = new List<int>();
-            for (int i = 0; i < fields.Count; i++)
-            {
-                if (fields[i].Parent is string parent && byName.TryGetValue(parent, out int p))
-                    (children[p] ??= []).Add(i);
-                else
-                    parents.Add(i);
-            }
-            Comparison<int> byFieldName = (a, b) => string.CompareOrdinal(fields[a].Name, fields[b].Name);
-            parents.Sort(byFieldName);
-            _parents = [.. parents];
-            _children = new int[fields.Count][];
-            for (int i = 0; i < fields.Count; i++)
-            {
-                children[i]?.Sort(byFieldName);
-                _children[i] = children[i] is { } list ? [.. list] : [];
-            }
-        }
-
-        internal void Write(Utf8JsonWriter w, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas)
+        w.WriteStartArray("guests");
+        foreach (GuestStat guest in guests.Guests)
         {
             w.WriteStartObject();
-            foreach (int i in _parents)
+            w.WriteNumber("pid", guest.Pid);
+            w.WriteString("name", guest.Name);
+            w.WritePropertyName("fields");
+            WriteFields(w, guests.Fields, guest.FieldTotals, guest.FieldDeltas);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        // With the BPF engine: what makes the guests add up to the host's fields.
+        foreach (GuestStat other in guests.Others)
+        {
+            w.WritePropertyName(other.Kind switch
             {
-                w.WritePropertyName(_fields[i].Name);
-                WriteField(w, i, totals, deltas);
+                VmRowKind.OutsideVms => "outside_vms",
+                VmRowKind.ExitedVms => "exited_vms",
+                _ => "unattributed",
+            });
+            WriteFields(w, guests.Fields, other.FieldTotals, other.FieldDeltas);
+        }
+    }
+
+    /// <summary>Fields in name order with their children nested under them.</summary>
+    private static void WriteFields(Utf8JsonWriter w, FieldSet fields, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas)
+    {
+        w.WriteStartObject();
+        foreach (int i in fields.TopLevel)
+        {
+            w.WritePropertyName(fields[i].Name);
+            WriteField(w, fields, i, totals, deltas);
+        }
+        w.WriteEndObject();
+    }
+
+    private static void WriteField(Utf8JsonWriter w, FieldSet fields, int i, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas)
+    {
+        StatField field = fields[i];
+        w.WriteStartObject();
+        if (field.Kind == StatKind.Counter)
+        {
+            w.WriteNumber("total", totals[i]);
+            w.WriteNumber("delta", deltas[i]);
+        }
+        else
+        {
+            w.WriteNumber("value", totals[i]);
+        }
+        if (field.Unit is string unit)
+            w.WriteString("unit", unit);
+        if (fields.ChildrenOf(i).Length > 0)
+        {
+            w.WriteStartObject("children");
+            foreach (int child in fields.ChildrenOf(i))
+            {
+                w.WritePropertyName(fields[child].ChildLabel);
+                WriteField(w, fields, child, totals, deltas);
             }
             w.WriteEndObject();
         }
+        w.WriteEndObject();
+    }
 
-        private void WriteField(Utf8JsonWriter w, int i, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas)
+    private void WriteBinary(Utf8JsonWriter w, IReadOnlyList<VmStatsBlocks> vms)
+    {
+        w.WriteStartArray("binary_stats");
+        foreach (VmStatsBlocks vm in vms)
         {
-            StatField field = _fields[i];
             w.WriteStartObject();
-            if (field.Kind == StatKind.Counter)
+            w.WriteNumber("pid", vm.Pid);
+            w.WriteString("name", NameOf(vm.Pid));
+            foreach (IStatsBlock block in vm.Blocks)
             {
-                w.WriteNumber("total", totals[i]);
-                w.WriteNumber("delta", deltas[i]);
-            }
-            else
-            {
-                w.WriteNumber("value", totals[i]);
-            }
-            if (field.Unit is string unit)
-                w.WriteString("unit", unit);
-            if (_children[i].Length > 0)
-            {
-                w.WriteStartObject("children");
-                foreach (int child in _children[i])
+                if (block.VcpuIndex < 0)
                 {
-                    w.WritePropertyName(_fields[child].ChildLabel);
-                    WriteField(w, child, totals, deltas);
+                    w.WritePropertyName("vm");
+                    WriteBlock(w, block);
                 }
+            }
+            w.WriteStartArray("vcpus");
+            foreach (IStatsBlock block in vm.Blocks)
+            {
+                if (block.VcpuIndex < 0)
+                    continue;
+                w.WriteStartObject();
+                w.WriteNumber("vcpu", block.VcpuIndex);
+                w.WritePropertyName("stats");
+                WriteBlock(w, block);
                 w.WriteEndObject();
             }
+            w.WriteEndArray();
             w.WriteEndObject();
         }
+        w.WriteEndArray();
+    }
+
+    /// <summary>A block's statistics as KVM keeps them: raw values in the unit their descriptor names.</summary>
+    private static void WriteBlock(Utf8JsonWriter w, IStatsBlock block)
+    {
+        w.WriteStartObject();
+        foreach (KvmStatDescriptor d in block.Descriptors)
+        {
+            ReadOnlySpan<ulong> values = block.Values(d);
+            w.WriteStartObject(d.Name);
+            if (d.IsHistogram)
+                WriteHistogram(w, d, values);
+            else
+                w.WriteNumber(d.Type == KvmStatType.Cumulative ? "total" : "value", values.IsEmpty ? 0 : values[0]);
+            if (HistogramPercentiles.RawUnit(d) is string unit)
+                w.WriteString("unit", unit);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+    }
+
+    private static void WriteHistogram(Utf8JsonWriter w, KvmStatDescriptor d, ReadOnlySpan<ulong> buckets)
+    {
+        w.WriteStartArray("buckets");
+        ulong cumulative = 0;
+        for (int i = 0; i < buckets.Length; i++)
+        {
+            cumulative += buckets[i];
+            w.WriteStartObject();
+            if (i < buckets.Length - 1)
+                w.WriteNumber("le", d.BucketHigh(i));
+            else
+                w.WriteNull("le");
+            w.WriteNumber("count", cumulative);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        foreach ((string label, double fraction) in HistogramPercentiles.Shown)
+            w.WriteNumber(label, Math.Round(HistogramPercentiles.Percentile(d, buckets, fraction), 3));
+    }
+
+    private string NameOf(int pid)
+    {
+        if (_names.Count > 4096)
+            _names.Clear();
+        if (!_names.TryGetValue(pid, out string? name))
+            _names[pid] = name = nameOf?.Invoke(pid) ?? "";
+        return name;
     }
 }

@@ -11,7 +11,7 @@ internal sealed class PlainLogFormat : ILogFormat
 
     public void AppendHeader(LineBuilder line, IFieldValues host)
     {
-        foreach (int i in host.ByName)
+        foreach (int i in host.Fields.ByName)
             line.Append(host.Fields[i].Name).Append(' ');
         line.NewLine();
     }
@@ -20,7 +20,7 @@ internal sealed class PlainLogFormat : ILogFormat
     {
         line.AppendTimestamp(time);
         ReadOnlySpan<long> deltas = host.Deltas;
-        foreach (int i in host.ByName)
+        foreach (int i in host.Fields.ByName)
             line.Append(' ').AppendRight(deltas[i], 9);
         line.NewLine();
     }

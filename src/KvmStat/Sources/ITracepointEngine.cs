@@ -3,7 +3,8 @@ namespace KvmStat.Sources;
 /// <summary>
 /// How tracepoint fields are counted for a field selection: with BPF programs that aggregate in
 /// the kernel per process (Bpf/BpfEngine), or with perf counters per CPU or per thread
-/// (Tracing/PerfEngine). Both give the host's fields (all VMs, or one with a pid) and each VM's.
+/// (Perf/PerfEngine). Both give the host's fields (all VMs, or one with a pid) and each VM's. The
+/// engine owns what counts: disposing it stops counting, whatever its sources do.
 /// </summary>
 internal interface ITracepointEngine : IDisposable
 {

@@ -1,15 +1,15 @@
 namespace KvmStat.Sources;
 
 /// <summary>
-/// One named statistic a source provides. Children name their parent (kvm_exit(HLT) → kvm_exit).
+/// One named statistic a source provides. A child names its parent and carries its own label
+/// (kvm_exit(HLT): parent kvm_exit, label HLT; exits(vcpu0): parent exits, label vcpu0).
 /// <see cref="Unit"/> is set where the source knows it ("ns", "us", "bytes", "cycles", "boolean").
+/// Where fields stand together, a <see cref="FieldSet"/> links children to parents by index.
 /// </summary>
-internal sealed record StatField(string Name, string? Parent, StatKind Kind, FieldOrigin Origin, string? Unit = null)
+internal sealed record StatField(string Name, string? Parent, StatKind Kind, FieldOrigin Origin, string? Unit = null, string? Label = null)
 {
     internal bool IsChild => Parent is not null;
 
-    /// <summary>What a child adds to its parent's name: "HLT" for kvm_exit(HLT), "vcpu0" for exits(vcpu0).</summary>
-    internal string ChildLabel => Parent is not null && Name.Length > Parent.Length + 1 && Name[Parent.Length] == '('
-        ? Name[(Parent.Length + 1)..^1]
-        : Name;
+    /// <summary>What a child adds to its parent's name ("HLT", "vcpu0"); a parent's own name.</summary>
+    internal string ChildLabel => Label ?? Name;
 }

@@ -5,14 +5,12 @@ namespace KvmStat.Stats;
 
 /// <summary>
 /// The -f regular expression, matched at the start of each field name (like Python's re.match).
-/// Without -f only parent fields are selected; a selected child always brings its parent along,
-/// so kvm_exit(HLT) is never shown without kvm_exit.
+/// Without -f every field matches, children included, as in the reference (the screen hides
+/// children until 'x'); a selected child always brings its parent along, so kvm_exit(HLT) is
+/// never shown without kvm_exit.
 /// </summary>
 internal sealed class FieldFilter : IFieldSelection
 {
-    /// <summary>The reference's default: no '(' in the name, i.e. no child fields.</summary>
-    internal const string DefaultPattern = @"^[^\(]*$";
-
     private readonly Regex _regex;
 
     private FieldFilter(string? userPattern, Regex regex)
@@ -21,15 +19,13 @@ internal sealed class FieldFilter : IFieldSelection
         _regex = regex;
     }
 
-    internal static FieldFilter Default { get; } = new(null, Compile(DefaultPattern));
-
-    /// <summary>Every field, children included (the screen's 'x' without a user filter).</summary>
-    internal static FieldFilter All { get; } = new("", Compile(""));
+    /// <summary>No -f: every field (the reference's empty default).</summary>
+    internal static FieldFilter Default { get; } = new(null, Compile(""));
 
     /// <summary>The -f text, or null when none was given.</summary>
     internal string? UserPattern { get; }
 
-    public string Pattern => UserPattern ?? DefaultPattern;
+    public string Pattern => UserPattern ?? "";
 
     internal bool IsDefault => UserPattern is null;
 

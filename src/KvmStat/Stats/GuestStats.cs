@@ -3,11 +3,12 @@ using KvmStat.Sources;
 namespace KvmStat.Stats;
 
 /// <summary>
-/// Per-VM totals and deltas over a per-VM source: the screen's 'b' view. A VM counts from when it
-/// was first seen; its name is read once. Where the source tells (the BPF engine), two more rows
-/// make the VMs add up to the host: the events outside VMs and those of VMs that exited.
+/// Per-VM totals and deltas over a per-VM source: the screen's 'b' view, JSON's guests, the
+/// exporter's guest series. A VM counts from when it was first seen; its name is read once. Where
+/// the source tells (the BPF engine), more rows make the VMs add up to the host: the events outside
+/// VMs, those of VMs that exited, and those the engine had no room to attribute.
 /// </summary>
-internal sealed class GuestStats : IGuestValues, IDisposable
+internal sealed class GuestStats : IGuestValues
 {
     private readonly IPerVmSource _source;
     private readonly Func<int, string?> _nameOf;
@@ -16,16 +17,14 @@ internal sealed class GuestStats : IGuestValues, IDisposable
     private readonly List<GuestStat> _previous = new(16);
     private readonly List<GuestStat> _others = new(2);
     private readonly TimeProvider _time;
-    private readonly ICapture? _capture;
     private long _lastTimestamp;
 
-    /// <param name="capture">The source's shared reading, when nothing else takes it before this samples (the screen's guest view).</param>
-    internal GuestStats(IPerVmSource source, Func<int, string?> nameOf, TimeProvider time, ICapture? capture = null)
+    internal GuestStats(IPerVmSource source, Func<int, string?> nameOf, TimeProvider time)
     {
         _source = source;
         _nameOf = nameOf;
         _time = time;
-        _capture = capture;
+        Fields = new FieldSet(source.Fields);
     }
 
     public IReadOnlyList<GuestStat> Guests => _guests;
@@ -35,7 +34,7 @@ internal sealed class GuestStats : IGuestValues, IDisposable
     /// <summary>Rows kept between samples besides those shown (for tests of what stays bounded).</summary>
     internal int RememberedRows => _previous.Count;
 
-    public IReadOnlyList<StatField> Fields => _source.Fields;
+    public FieldSet Fields { get; }
 
     public double IntervalSeconds { get; private set; }
 
@@ -43,7 +42,6 @@ internal sealed class GuestStats : IGuestValues, IDisposable
 
     internal void Sample()
     {
-        _capture?.Capture();
         _source.Read(_readings);
         long now = _time.GetTimestamp();
         IntervalSeconds = SampleCount == 0 ? 0 : (now - _lastTimestamp) / (double)_time.TimestampFrequency;
@@ -57,19 +55,19 @@ internal sealed class GuestStats : IGuestValues, IDisposable
             long total = 0;
             for (int i = 0; i < reading.Values.Length; i++)
             {
-                if (_source.Fields[i].Parent is null && _source.Fields[i].Kind == StatKind.Counter)
+                if (!Fields.IsChild(i) && Fields[i].Kind == StatKind.Counter)
                     total += reading.Values[i];
             }
             GuestStat? known = reading.Kind == VmRowKind.Vm ? Find(_previous, reading.Pid) : FindOther(reading.Kind);
             GuestStat guest = known ?? (reading.Kind == VmRowKind.Vm
                 ? new GuestStat(reading.Pid, _nameOf(reading.Pid) ?? "", reading.Values.Length)
-                : new GuestStat(0, reading.Kind == VmRowKind.OutsideVms ? "(outside VMs)" : "(exited VMs)", reading.Values.Length, reading.Kind));
+                : new GuestStat(0, LabelOf(reading.Kind), reading.Values.Length, reading.Kind));
             guest.Delta = total - guest.Total;
             guest.Total = total;
             for (int i = 0; i < reading.Values.Length; i++)
             {
                 // Counters of a new VM count from zero (their delta is all they counted); its gauges have no previous value.
-                bool firstGauge = known is null && _source.Fields[i].Kind != StatKind.Counter;
+                bool firstGauge = known is null && Fields[i].Kind != StatKind.Counter;
                 long previous = firstGauge ? reading.Values[i] : guest.FieldTotals[i];
                 guest.FieldDeltas[i] = reading.Values[i] - previous;
                 guest.FieldTotals[i] = reading.Values[i];
@@ -83,6 +81,15 @@ internal sealed class GuestStats : IGuestValues, IDisposable
         _previous.Clear();
         SampleCount++;
     }
+
+    /// <summary>How the screen names the rows that are no VM.</summary>
+    internal static string LabelOf(VmRowKind kind) => kind switch
+    {
+        VmRowKind.OutsideVms => "(outside VMs)",
+        VmRowKind.ExitedVms => "(exited VMs)",
+        VmRowKind.Unattributed => "(unattributed)",
+        _ => "",
+    };
 
     private GuestStat? FindOther(VmRowKind kind)
     {
@@ -103,6 +110,4 @@ internal sealed class GuestStats : IGuestValues, IDisposable
         }
         return null;
     }
-
-    public void Dispose() => _source.Dispose();
 }

@@ -5,10 +5,7 @@ namespace KvmStat.Stats;
 /// <summary>The host's fields at the last sample, as outputs see them: read-only.</summary>
 internal interface IFieldValues
 {
-    IReadOnlyList<StatField> Fields { get; }
-
-    /// <summary>Field indices in name order (ordinal, like Python's sorted()).</summary>
-    ReadOnlySpan<int> ByName { get; }
+    FieldSet Fields { get; }
 
     /// <summary>Counters: since the start (or the last reset); gauges: the value.</summary>
     ReadOnlySpan<long> Totals { get; }

@@ -5,12 +5,15 @@ namespace KvmStat.Stats;
 /// <summary>Each running VM's fields at the last sample, as outputs see them: read-only.</summary>
 internal interface IGuestValues
 {
-    IReadOnlyList<StatField> Fields { get; }
+    FieldSet Fields { get; }
 
     /// <summary>The running VMs, sorted by pid.</summary>
     IReadOnlyList<GuestStat> Guests { get; }
 
-    /// <summary>Where the engine tells them (BPF): the events outside VMs, and those of VMs that exited; else empty.</summary>
+    /// <summary>
+    /// Where the engine tells them (BPF): the events outside VMs, those of VMs that exited, and those
+    /// of processes it had no room to tell apart, which with the guests add up to the host; else empty.
+    /// </summary>
     IReadOnlyList<GuestStat> Others { get; }
 
     double IntervalSeconds { get; }

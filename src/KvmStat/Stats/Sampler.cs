@@ -3,42 +3,77 @@ using KvmStat.Sources;
 namespace KvmStat.Stats;
 
 /// <summary>
-/// The one sampling path: reads every source of a run once per call, host fields first and then
-/// each VM's, into the <see cref="Snapshot"/> the outputs format. The mode decides when.
+/// The one sampling path: each call captures every reading of a run once (the engine's tables, the
+/// binary statistics), then reads the host's sources and each VM's into the <see cref="Snapshot"/>
+/// that every output formats. The mode decides when; nothing else samples.
 /// </summary>
 internal sealed class Sampler : IDisposable
 {
+    private readonly SamplingSources _sources;
     private readonly StatsCollector _host;
     private readonly GuestStats? _guests;
     private readonly TimeProvider _time;
-    private readonly ICapture? _capture;
+    private readonly Func<int, bool>? _isRunning;
+    private readonly SourceHealth[] _opened;
 
-    /// <param name="capture">The reading the sources share (the BPF engine's), taken first at each sample.</param>
-    internal Sampler(StatsCollector host, GuestStats? guests, WatchedVm? vm, TimeProvider time, ICapture? capture = null)
+    /// <param name="isRunning">
+    /// Whether the watched VM still runs, checked first at each sample: once it has exited, the
+    /// snapshot keeps its last values (the screen's "Guest is DEAD"). Null: read on regardless.
+    /// </param>
+    internal Sampler(SamplingSources sources, WatchedVm? vm, Func<int, string?> nameOf, TimeProvider time, Func<int, bool>? isRunning = null)
     {
-        _capture = capture;
-        _host = host;
-        _guests = guests;
+        _sources = sources;
         _time = time;
-        Snapshot = new Snapshot(host, guests, vm);
+        _isRunning = isRunning;
+        _host = new StatsCollector(sources.Host, time);
+        _guests = sources.PerVm is IPerVmSource perVm ? new GuestStats(perVm, nameOf, time) : null;
+        Snapshot = new Snapshot(_host, _guests, sources.Binary, vm);
+        _opened = OpenedSources(_host, _guests);
     }
 
     internal Snapshot Snapshot { get; }
 
+    /// <summary>The engine that counts tracepoints ("BPF", "perf counters"), or null without tracepoints.</summary>
+    internal string? EngineName => _sources.Engine?.Name;
+
+    /// <summary>Whether the per-VM values count only VMs their source has opened, so that <see cref="Follow"/> is worth calling between samples.</summary>
+    internal bool FollowsVms => _sources.PerVm is not null && _sources.Engine is { Capture: null };
+
+    /// <summary>The host's sources, for messages and tests.</summary>
+    internal IReadOnlyList<IStatsSource> HostSources => _host.Sources;
+
     internal void Sample()
     {
-        _capture?.Capture();
+        if (Snapshot.Vm is WatchedVm vm && _isRunning is not null && !(Snapshot.VmAlive = _isRunning(vm.Pid)))
+            return;
+        foreach (ICapture capture in _sources.Captures)
+            capture.Capture();
         _host.Sample();
         _guests?.Sample();
+        Snapshot.Health.Clear();
+        Snapshot.Health.AddRange(_opened);
+        _sources.Binary?.ReportHealth(Snapshot.Health);
+        Snapshot.Health.AddRange(_sources.Unopened);
         Snapshot.Time = _time.GetLocalNow();
     }
+
+    /// <summary>Between samples: lets a per-VM source that counts only what it has opened pick up new VMs (the perf engine).</summary>
+    internal void Follow() => _sources.PerVm?.Follow();
 
     /// <summary>Starts the counters' totals again from zero (the screen's 'r').</summary>
     internal void ResetTotals() => _host.ResetTotals();
 
-    public void Dispose()
+    /// <summary>The tracepoints and debugfs, when they were opened: once open, they stay readable.</summary>
+    private static SourceHealth[] OpenedSources(StatsCollector host, GuestStats? guests)
     {
-        _host.Dispose();
-        _guests?.Dispose();
+        var opened = new List<SourceHealth>(2);
+        bool Has(FieldOrigin origin) => host.Fields.All.Any(f => f.Origin == origin) || guests?.Fields.All.Any(f => f.Origin == origin) == true;
+        if (Has(FieldOrigin.Tracepoint))
+            opened.Add(new SourceHealth("tracepoints", "", null));
+        if (Has(FieldOrigin.Debugfs))
+            opened.Add(new SourceHealth("debugfs", "", null));
+        return [.. opened];
     }
+
+    public void Dispose() => _sources.Dispose();
 }

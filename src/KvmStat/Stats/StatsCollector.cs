@@ -5,19 +5,19 @@ namespace KvmStat.Stats;
 /// <summary>
 /// Turns the sources' raw values into what every output shows: for each field a total (since the
 /// start, or since the last reset) and a delta (since the previous sample), plus the real time
-/// the interval took. <see cref="Sample"/> is the refresh hot path: it does not allocate.
+/// the interval took. <see cref="Sample"/> is the refresh hot path: it does not allocate. The
+/// sources belong to the sampler's <see cref="SamplingSources"/>, which closes them.
 /// </summary>
-internal sealed class StatsCollector : IFieldValues, IDisposable
+internal sealed class StatsCollector : IFieldValues
 {
     private readonly IStatsSource[] _sources;
     private readonly int[] _offsets;
-    private readonly StatField[] _fields;
+    private readonly FieldSet _fields;
     private readonly long[] _raw;
     private readonly long[] _baseline;
     private readonly long[] _totals;
     private readonly long[] _previous;
     private readonly long[] _deltas;
-    private readonly int[] _byName;
     private readonly TimeProvider _time;
     private long _lastTimestamp;
 
@@ -32,18 +32,12 @@ internal sealed class StatsCollector : IFieldValues, IDisposable
             _offsets[i] = fields.Count;
             fields.AddRange(_sources[i].Fields);
         }
-        _fields = [.. fields];
-        _raw = new long[_fields.Length];
-        _baseline = new long[_fields.Length];
-        _totals = new long[_fields.Length];
-        _previous = new long[_fields.Length];
-        _deltas = new long[_fields.Length];
-
-        int[] byName = new int[_fields.Length];
-        for (int i = 0; i < byName.Length; i++)
-            byName[i] = i;
-        Array.Sort(byName, (a, b) => string.CompareOrdinal(_fields[a].Name, _fields[b].Name));
-        _byName = byName;
+        _fields = new FieldSet(fields);
+        _raw = new long[_fields.Count];
+        _baseline = new long[_fields.Count];
+        _totals = new long[_fields.Count];
+        _previous = new long[_fields.Count];
+        _deltas = new long[_fields.Count];
     }
 
     internal IReadOnlyList<IStatsSource> Sources => _sources;
@@ -59,9 +53,7 @@ internal sealed class StatsCollector : IFieldValues, IDisposable
         throw new ArgumentOutOfRangeException(nameof(index));
     }
 
-    public IReadOnlyList<StatField> Fields => _fields;
-
-    public ReadOnlySpan<int> ByName => _byName;
+    public FieldSet Fields => _fields;
 
     public ReadOnlySpan<long> Totals => _totals;
 
@@ -84,7 +76,7 @@ internal sealed class StatsCollector : IFieldValues, IDisposable
         IntervalSeconds = SampleCount == 0 ? 0 : (now - _lastTimestamp) / (double)_time.TimestampFrequency;
         _lastTimestamp = now;
 
-        for (int i = 0; i < _fields.Length; i++)
+        for (int i = 0; i < _fields.Count; i++)
         {
             long total = _fields[i].Kind == StatKind.Counter ? _raw[i] - _baseline[i] : _raw[i];
             _deltas[i] = total - _previous[i];
@@ -97,7 +89,7 @@ internal sealed class StatsCollector : IFieldValues, IDisposable
     /// <summary>Starts the counters' totals again from zero (the TUI's 'r').</summary>
     internal void ResetTotals()
     {
-        for (int i = 0; i < _fields.Length; i++)
+        for (int i = 0; i < _fields.Count; i++)
         {
             if (_fields[i].Kind != StatKind.Counter)
                 continue;
@@ -108,9 +100,4 @@ internal sealed class StatsCollector : IFieldValues, IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        foreach (IStatsSource source in _sources)
-            source.Dispose();
-    }
 }

@@ -3,17 +3,17 @@ using KvmStat.Stats;
 
 namespace KvmStat.Tui;
 
-/// <summary>What the screen needs from the rest of the tool: statistics for a selection and a VM, and guests.</summary>
+/// <summary>What the screen needs from the rest of the tool: a sampler for what it shows, and guests.</summary>
 internal interface ITuiBackend
 {
-    /// <summary>A new sampler (the screen disposes the old one); throws a <see cref="KvmStatException"/> it can show.</summary>
-    Sampler OpenSampler(FieldSelection selection, int pid);
-
-    /// <summary>Per-VM totals for the 'b' view.</summary>
-    GuestStats OpenGuestStats(FieldSelection selection);
+    /// <summary>
+    /// A new sampler over <paramref name="selection"/> for one VM (or all), with each VM's values
+    /// when <paramref name="perVm"/>; throws a <see cref="KvmStatException"/> the screen can show.
+    /// </summary>
+    Sampler OpenSampler(FieldSelection selection, int pid, bool perVm);
 
     /// <summary>
-    /// Stops what the screen no longer shows (it changed fields or VM). What is open when the
+    /// Stops what the screen no longer shows (it changed VM or view). What is open when the
     /// screen ends belongs to the backend, which closes it at exit.
     /// </summary>
     void Close(IDisposable opened);

@@ -1,6 +1,5 @@
-using System.Globalization;
 using System.Text;
-using KvmStat.Stats;
+using KvmStat.Guests;
 
 namespace KvmStat.Tui;
 
@@ -16,4 +15,7 @@ internal sealed class Prompt(PromptKind kind, bool returnToGuests)
     internal StringBuilder Input { get; } = new();
 
     internal string Message { get; set; } = "";
+
+    /// <summary>The running guests the pid and guest prompts list, read when the prompt opened.</summary>
+    internal IReadOnlyList<GuestProcess> Guests { get; set; } = [];
 }

@@ -8,7 +8,9 @@ internal sealed partial class TuiApp
 {
     private int[] _order = [];
     private int[] _sortedParents = [];
-    private int[] _parentOf = [];
+    private bool[] _shown = [];
+    private FieldFilter? _shownFor;
+    private bool _shownChildren;
     private IFieldValues? _parentsFor;
     private Comparison<int>? _compareFields;
     private readonly List<GuestStat> _sortedGuests = [];
@@ -86,17 +88,19 @@ internal sealed partial class TuiApp
         }
 
         IFieldValues stats = _sampler.Snapshot.Host;
+        FieldSet fields = stats.Fields;
         ReadOnlySpan<long> totals = stats.Totals;
         ReadOnlySpan<long> deltas = stats.Deltas;
         double interval = stats.IntervalSeconds;
         int rowCount = Arrange(stats);
 
+        // The Total is that of the parents shown (or of the children, where only children count).
         long total = 0, childTotal = 0, parentDeltas = 0;
-        for (int i = 0; i < stats.Fields.Count; i++)
+        for (int i = 0; i < fields.Count; i++)
         {
-            if (stats.Fields[i].Kind != StatKind.Counter)
+            if (fields[i].Kind != StatKind.Counter || !_shown[i])
                 continue;
-            if (stats.Fields[i].Parent is null)
+            if (!fields.IsChild(i))
             {
                 total += totals[i];
                 parentDeltas += deltas[i];
@@ -110,22 +114,19 @@ internal sealed partial class TuiApp
             total = childTotal;
 
         int row = 3;
-        long parentTotal = 0;
         for (int r = 0; r < rowCount && row < grid.Rows - 1; r++)
         {
             int i = _order[r];
-            StatField field = stats.Fields[i];
-            bool child = field.Parent is not null;
-            if (!child)
-                parentTotal = totals[i];
-            int column = child
+            StatField field = fields[i];
+            int parent = fields.ParentOf(i);
+            int column = parent >= 0
                 ? grid.WriteLeft(row, grid.Write(row, TableColumn, "  "), field.Name, LabelWidth - 2)
                 : grid.WriteLeft(row, TableColumn, field.Name, LabelWidth);
             column = grid.Write(row, column, " ");
             column = grid.WriteRight(row, column, totals[i], 10);
             if (field.Kind == StatKind.Counter)
             {
-                long of = child ? parentTotal : total;
+                long of = parent >= 0 ? totals[parent] : total;
                 column = grid.WriteRight(row, column, of > 0 ? totals[i] * 100.0 / of : 0.0, 7, "F1");
                 column = grid.Write(row, column, " ");
                 grid.WriteRight(row, column, Rate(deltas[i], interval), 8);
@@ -159,52 +160,63 @@ internal sealed partial class TuiApp
 
     /// <summary>
     /// Orders the rows to show: non-zero parents by CurAvg/s then Total (or Total alone), each
-    /// followed by its non-zero children in the same order when 'x' is on. Returns the count.
+    /// followed by its non-zero children in the same order when 'x' is on. Which fields the regex
+    /// shows is decided once per field set, regex and 'x'. Returns the count.
     /// </summary>
     private int Arrange(IFieldValues stats)
     {
-        int count = stats.Fields.Count;
-        if (!ReferenceEquals(_parentsFor, stats))
+        FieldSet fields = stats.Fields;
+        int count = fields.Count;
+        if (!ReferenceEquals(_parentsFor, stats) || !ReferenceEquals(_shownFor, _filter) || _shownChildren != _showChildren)
         {
             _parentsFor = stats;
             _order = new int[count];
             _sortedParents = new int[count];
-            _parentOf = new int[count];
-            var byName = new Dictionary<string, int>(StringComparer.Ordinal);
-            for (int i = 0; i < count; i++)
-                byName.TryAdd(stats.Fields[i].Name, i);
-            for (int i = 0; i < count; i++)
-                _parentOf[i] = stats.Fields[i].Parent is string p && byName.TryGetValue(p, out int parent) ? parent : -1;
             _compareFields = CompareFields;
+            DecideShown(fields);
         }
 
         ReadOnlySpan<long> totals = stats.Totals;
         ReadOnlySpan<long> deltas = stats.Deltas;
         int parents = 0;
-        for (int i = 0; i < count; i++)
+        foreach (int i in fields.TopLevel)
         {
-            if (_parentOf[i] < 0 && stats.Fields[i].Parent is null && (totals[i] != 0 || deltas[i] != 0))
+            if (_shown[i] && (totals[i] != 0 || deltas[i] != 0))
                 _sortedParents[parents++] = i;
         }
         _sortedParents.AsSpan(0, parents).Sort(_compareFields!);
 
-        
         int rows = 0;
         for (int p = 0; p < parents; p++)
         {
             int parent = _sortedParents[p];
             _order[rows++] = parent;
-            if (!_showChildren)
-                continue;
             int first = rows;
-            for (int i = 0; i < count; i++)
+            foreach (int i in fields.ChildrenOf(parent))
             {
-                if (_parentOf[i] == parent && (totals[i] != 0 || deltas[i] != 0))
+                if (_shown[i] && (totals[i] != 0 || deltas[i] != 0))
                     _order[rows++] = i;
             }
             _order.AsSpan(first, rows - first).Sort(_compareFields!);
         }
         return rows;
+    }
+
+    /// <summary>A child is shown with 'x' when the regex matches it; a parent when the regex matches it or a child shown.</summary>
+    private void DecideShown(FieldSet fields)
+    {
+        _shownFor = _filter;
+        _shownChildren = _showChildren;
+        _shown = new bool[fields.Count];
+        foreach (int i in fields.TopLevel)
+        {
+            _shown[i] = _filter.Matches(fields[i].Name);
+            foreach (int child in fields.ChildrenOf(i))
+            {
+                _shown[child] = _showChildren && _filter.Matches(fields[child].Name);
+                _shown[i] |= _shown[child];
+            }
+        }
     }
 
     private int CompareFields(int a, int b)
@@ -218,7 +230,7 @@ internal sealed partial class TuiApp
         return string.CompareOrdinal(_parentsFor.Fields[a].Name, _parentsFor.Fields[b].Name);
     }
 
-    private List<GuestStat> SortedGuests(GuestStats guests)
+    private List<GuestStat> SortedGuests(IGuestValues guests)
     {
         _sortedGuests.Clear();
         _sortedGuests.AddRange(guests.Guests);
@@ -236,21 +248,22 @@ internal sealed partial class TuiApp
     private void DrawGuests(ScreenGrid grid)
     {
         DrawHeader(grid, "kvm statistics - per guest", "Guest Name [pid]");
-        if (_guests is null || _guests.SampleCount < 2)
+        IGuestValues? all = _sampler?.Snapshot.Guests;
+        if (all is null || all.SampleCount < 2)
         {
             if (_error is null)
                 grid.Write(4, 1, "Collecting data...");
             return;
         }
-        List<GuestStat> guests = SortedGuests(_guests);
+        List<GuestStat> guests = SortedGuests(all);
         // With the BPF engine two more rows (events outside VMs, VMs that exited) make the Total the host's.
         long total = 0, deltas = 0;
-        foreach (GuestStat guest in guests.Concat(_guests.Others))
+        foreach (GuestStat guest in guests.Concat(all.Others))
         {
             total += guest.Total;
             deltas += guest.Delta;
         }
-        double interval = _guests.IntervalSeconds;
+        double interval = all.IntervalSeconds;
         // Keep the selection in view: scroll when it is below the last data row.
         int capacity = Math.Max(1, grid.Rows - 5);
         int first = Math.Max(0, _selectedGuest - capacity + 1);
@@ -266,7 +279,7 @@ internal sealed partial class TuiApp
                 grid.Style(row, TableColumn, TableWidth, TextStyle.Reverse);
             row++;
         }
-        foreach (GuestStat other in _guests.Others)
+        foreach (GuestStat other in all.Others)
         {
             if ((other.Total != 0 || other.Delta != 0) && row < grid.Rows - 2)
                 DrawGuestRow(grid, row++, other.Name, other, total, interval);
@@ -334,14 +347,14 @@ internal sealed partial class TuiApp
         grid.Write(1, 0, "This might limit the shown data to the trace statistics.");
         grid.Write(3, grid.Write(3, 0, label), input);
         grid.Write(5, 0, message);
-        DrawGuestList(grid, 7);
+        DrawGuestList(grid, 7, _prompt!.Guests);
     }
 
-    private void DrawGuestList(ScreenGrid grid, int row)
+    private static void DrawGuestList(ScreenGrid grid, int row, IReadOnlyList<GuestProcess> guests)
     {
         grid.Write(row, 2, $"{"Pid",8}  {"Guest Name",-60}", TextStyle.Underline);
         row++;
-        foreach (GuestProcess guest in _backend.ListGuests())
+        foreach (GuestProcess guest in guests)
         {
             if (row >= grid.Rows)
                 break;

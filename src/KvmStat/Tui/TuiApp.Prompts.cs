@@ -9,6 +9,9 @@ internal sealed partial class TuiApp
     private void OpenPrompt(PromptKind kind)
     {
         _prompt = new Prompt(kind, _view == View.Guests);
+        // The pid and guest prompts list the running guests: read once, when the prompt opens.
+        if (kind is PromptKind.Pid or PromptKind.Guest)
+            _prompt.Guests = _backend.ListGuests();
         _view = View.Prompt;
     }
 
@@ -49,21 +52,14 @@ internal sealed partial class TuiApp
         switch (prompt.Kind)
         {
             case PromptKind.Regex:
-                if (input.Length == 0)
-                {
-                    _filter = FieldFilter.Default;
-                }
-                else if (FieldFilter.TryCreate(input, out FieldFilter? filter, out string? error))
-                {
-                    _filter = filter;
-                }
-                else
+                FieldFilter? filter = FieldFilter.Default;
+                if (input.Length > 0 && !FieldFilter.TryCreate(input, out filter, out string? error))
                 {
                     prompt.Message = $"\"{shown}\": not a valid regular expression: {error}";
                     return;
                 }
                 ClosePrompt();
-                Reopen();
+                SetFilter(filter!);
                 return;
 
             case PromptKind.Pid:

@@ -7,8 +7,10 @@ namespace KvmStat.Tui;
 /// <summary>
 /// The interactive screen's state and drawing, apart from any terminal: keys come in through
 /// <see cref="OnKey"/>, samples through <see cref="Refresh"/>, and <see cref="Draw"/> paints a
-/// <see cref="ScreenGrid"/>. <see cref="TuiLoop"/> drives it with real time and a real terminal;
-/// tests drive it directly.
+/// <see cref="ScreenGrid"/> from the sampler's snapshot. The regex and 'x' only choose what is
+/// shown: every field is counted from the start. A new sampler is opened only when what is
+/// counted changes (a VM, the per-guest view, or a regex beyond the -f the run started with).
+/// Cli.ScreenLoop drives it with real time and a real terminal; tests drive it directly.
 /// </summary>
 internal sealed partial class TuiApp
 {
@@ -28,8 +30,8 @@ internal sealed partial class TuiApp
     private readonly ITuiBackend _backend;
     private readonly TimeProvider _time;
     private Sampler? _sampler;
-    private GuestStats? _guests;
     private FieldFilter _filter;
+    private FieldFilter _counted;
     private bool _showChildren;
     private int _pid;
     private string? _guestName;
@@ -51,6 +53,7 @@ internal sealed partial class TuiApp
         _backend = backend;
         _time = time;
         _filter = filter;
+        _counted = filter;
         _pid = pid;
         _guestName = guestName ?? (pid > 0 ? backend.NameOf(pid) : null);
         _delay = delay;
@@ -77,32 +80,39 @@ internal sealed partial class TuiApp
     /// </summary>
     internal void Start()
     {
-        _sampler = _backend.OpenSampler(Selection, _pid);
+        _sampler = Open();
         _sampler.Sample();
         RefreshSoon();
     }
 
-    private FieldSelection Selection =>
-        new(_showChildren && _filter.IsDefault ? FieldFilter.All : _filter, _showChildren);
+    /// <summary>What the sampler counts: the fields of the -f the run started with (every field without one), children included.</summary>
+    private Sampler Open() =>
+        _backend.OpenSampler(new FieldSelection(_counted, Children: true), _view == View.Guests ? 0 : _pid, perVm: _view == View.Guests);
 
+    /// <summary>Shows fields that match <paramref name="filter"/>: counted already, unless the run started with a -f that leaves them out.</summary>
+    private void SetFilter(FieldFilter filter)
+    {
+        _filter = filter;
+        if (_counted.IsDefault)
+        {
+            RefreshNow();
+            return;
+        }
+        _counted = filter;
+        Reopen();
+    }
+
+    /// <summary>Counts anew (another VM, or the per-guest view): a new sampler, whose baseline is now.</summary>
     private void Reopen()
     {
         if (_sampler is not null)
             _backend.Close(_sampler);
         _sampler = null;
-        if (_guests is not null)
-            _backend.Close(_guests);
-        _guests = null;
         _error = null;
         try
         {
-            if (_view == View.Guests)
-                _guests = _backend.OpenGuestStats(Selection);
-            else
-                _sampler = _backend.OpenSampler(Selection, _pid);
-            // The baseline: the first refresh shows the events since now.
-            _sampler?.Sample();
-            _guests?.Sample();
+            _sampler = Open();
+            _sampler.Sample();
         }
         catch (KvmStatException e)
         {
@@ -118,26 +128,26 @@ internal sealed partial class TuiApp
     internal void Refresh()
     {
         _nextRefresh = _time.GetTimestamp() + (long)(_delay * _time.TimestampFrequency);
-        if (_view == View.Guests)
-        {
-            _guests?.Sample();
-            _selectedGuest = Math.Clamp(_selectedGuest, 0, Math.Max(0, (_guests?.Guests.Count ?? 1) - 1));
+        if (_sampler is null)
             return;
-        }
-        if (_pid > 0 && !_backend.IsRunning(_pid))
+        _sampler.Sample();
+        _guestDead = _view == View.Main && !_sampler.Snapshot.VmAlive;
+        int guests = _sampler.Snapshot.Guests?.Guests.Count ?? 0;
+        _selectedGuest = Math.Clamp(_selectedGuest, 0, Math.Max(0, guests - 1));
+    }
+
+    /// <summary>
+    /// While the watched guest is dead (its last numbers stay on screen): picks up a guest of the
+    /// same name once one runs. The loop calls it after a refresh.
+    /// </summary>
+    internal void FollowGuest()
+    {
+        if (_guestDead && _guestName is { Length: > 0 } name && _backend.PidsNamed(name) is [int newPid])
         {
-            // Leave the last numbers on screen; pick the guest up again if one of that name starts.
-            _guestDead = true;
-            if (_guestName is { Length: > 0 } name && _backend.PidsNamed(name) is [int newPid])
-            {
-                _pid = newPid;
-                _guestDead = false;
-                Reopen();
-            }
-            return;
+            _pid = newPid;
+            _guestDead = false;
+            Reopen();
         }
-        _guestDead = false;
-        _sampler?.Sample();
     }
 
     /// <summary>A key press. Most keys also ask for a refresh at once.</summary>
@@ -156,7 +166,7 @@ internal sealed partial class TuiApp
                 MoveSelection(key.Kind);
                 return;
             case View.Guests when key.Kind == KeyKind.Enter:
-                if (_guests is { Guests.Count: > 0 } guests)
+                if (_sampler?.Snapshot.Guests is { Guests.Count: > 0 } guests)
                     SelectPid(SortedGuests(guests)[_selectedGuest].Pid);
                 return;
         }
@@ -179,13 +189,17 @@ internal sealed partial class TuiApp
                 Reopen();
                 break;
             case 'c':
+                bool recount = _pid != 0 || _view == View.Guests || !_counted.IsDefault;
                 _filter = FieldFilter.Default;
+                _counted = FieldFilter.Default;
                 _pid = 0;
                 _guestName = null;
                 _guestDead = false;
-                if (_view == View.Guests)
-                    _view = View.Main;
-                Reopen();
+                _view = View.Main;
+                if (recount)
+                    Reopen();
+                else
+                    RefreshNow();
                 break;
             case 'f':
                 OpenPrompt(PromptKind.Regex);
@@ -213,7 +227,7 @@ internal sealed partial class TuiApp
                 break;
             case 'x':
                 _showChildren = !_showChildren;
-                Reopen();
+                RefreshNow();
                 break;
             default:
                 RefreshNow();
@@ -236,7 +250,7 @@ internal sealed partial class TuiApp
 
     private void MoveSelection(KeyKind kind)
     {
-        int count = _guests?.Guests.Count ?? 0;
+        int count = _sampler?.Snapshot.Guests?.Guests.Count ?? 0;
         _selectedGuest = kind switch
         {
             KeyKind.Up => _selectedGuest - 1,

@@ -43,7 +43,7 @@ public class BatchModeTests
     [Fact]
     public void OneSampleAfterTheWholeInterval()
     {
-        using var sampler = new Sampler(new StatsCollector([_source], _time), null, null, _time);
+        using var sampler = Samplers.Of(_time, [_source]);
         var output = new StringWriter();
         using OutputSink sink = OutputSink.Stdout(output);
         var waits = new Waits(_time) { OnWait = _ => _source.Set("kvm_pio", 1234) };
@@ -58,7 +58,7 @@ public class BatchModeTests
     [Fact]
     public void InterruptedBeforeTheIntervalEndsPrintsNothing()
     {
-        using var sampler = new Sampler(new StatsCollector([_source], _time), null, null, _time);
+        using var sampler = Samplers.Of(_time, [_source]);
         var output = new StringWriter();
         using OutputSink sink = OutputSink.Stdout(output);
         var waits = new Waits(_time);
@@ -76,7 +76,7 @@ public class BatchModeTests
     {
         foreach (long lastCount in new long[] { 0, 9 })
         {
-            using var sampler = new Sampler(new StatsCollector([new FakeSource(FakeSource.Counter("kvm_pio"))], _time), null, null, _time);
+            using var sampler = Samplers.Of(_time, [new FakeSource(FakeSource.Counter("kvm_pio"))]);
             var source = (FakeSource)((StatsCollector)sampler.Snapshot.Host).Sources[0];
             var output = new StringWriter();
             using OutputSink sink = OutputSink.Stdout(output);
@@ -106,7 +106,7 @@ public class BatchModeTests
         try
         {
             string log = Path.Join(folder, "kvm.csv");
-            using var sampler = new Sampler(new StatsCollector([_source], _time), null, null, _time);
+            using var sampler = Samplers.Of(_time, [_source]);
             using OutputSink sink = OutputSink.AppendTo(log);
             var waits = new Waits(_time);
             waits.OnWait = n =>

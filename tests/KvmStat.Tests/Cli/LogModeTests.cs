@@ -47,7 +47,7 @@ public class LogModeTests
     {
         var signals = new LateWaits(time, lateness);
         var recorder = new Recorder(time, records, signals);
-        using var sampler = new Sampler(new StatsCollector([new FakeSource(FakeSource.Counter("kvm_pio"))], time), null, null, time);
+        using var sampler = Samplers.Of(time, [new FakeSource(FakeSource.Counter("kvm_pio"))]);
         using OutputSink sink = OutputSink.Stdout(new StringWriter());
         Assert.Equal(0, LogMode.Run(sampler, 0.5, signals, time, recorder, sink, () => { }));
         return recorder.Times;

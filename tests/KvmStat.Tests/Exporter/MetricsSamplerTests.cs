@@ -35,6 +35,14 @@ public class MetricsSamplerTests
         }
     }
 
+    /// <summary>An exporter over sources the test controls: host fields, each VM's, binary statistics.</summary>
+    private MetricsSampler Exporter(IStatsSource[]? host = null, IPerVmSource? perVm = null, IVmStatsReader? binary = null,
+        Func<int, string?>? nameOf = null, FieldFilter? filter = null, ExporterIdentity? self = null)
+    {
+        Sampler sampler = Samplers.Of(_time, host ?? [], perVm, nameOf: nameOf, binary: binary);
+        return new MetricsSampler(sampler, filter ?? FieldFilter.Default, nameOf ?? (_ => null), _time, followVms: false, self);
+    }
+
     private static string Text(MetricsSampler sampler, bool openMetrics = false) =>
         new MetricsWriter(openMetrics).Write(sampler.Current().Families);
 
@@ -44,7 +52,7 @@ public class MetricsSamplerTests
         var host = new FakeSource(
             FakeSource.Counter("kvm_pio"), FakeSource.Counter("kvm_exit"), FakeSource.Counter("kvm_exit(HLT)", "kvm_exit"),
             FakeSource.Gauge("pages_4k"), new StatField("exits", null, StatKind.Counter, FieldOrigin.Debugfs));
-        using var sampler = new MetricsSampler(new StatsCollector([host], _time), null, null, FieldFilter.All, _ => null, _time, followVms: false);
+        using var sampler = Exporter(host: [host]);
         host.Set("kvm_pio", 7);
         host.Set("kvm_exit(HLT)", 2);
         host.Set("pages_4k", 512);
@@ -54,7 +62,7 @@ public class MetricsSamplerTests
             # TYPE kvm_events_total counter
             kvm_events_total{event="kvm_exit"} 0
             kvm_events_total{event="kvm_pio"} 7
-            # HELP kvm_event_reasons_total KVM tracepoint events by exit reason, counted with kernel-side filters.
+            # HELP kvm_event_reasons_total KVM tracepoint events by exit reason.
             # TYPE kvm_event_reasons_total counter
             kvm_event_reasons_total{event="kvm_exit",reason="HLT"} 2
             # HELP kvm_debugfs_exits_total KVM debugfs statistic exits, all VMs (counted since kvm_stat started).
@@ -74,7 +82,7 @@ public class MetricsSamplerTests
     public void AGuestSeriesThatStartsAgainFromZeroNeverGoesBackwards()
     {
         var vms = new FakeVmSource(FakeSource.Counter("kvm_pio"), FakeSource.Counter("kvm_exit(HLT)", "kvm_exit"));
-        using var sampler = new MetricsSampler(null, new GuestStats(vms, pid => "web\\\"\n", _time), null, FieldFilter.All, _ => null, _time, followVms: false);
+        using var sampler = Exporter(perVm: vms, nameOf: pid => "web\\\"\n");
         const string Series = "kvm_guest_events_total{guest=\"web\\\\\\\"\\n\",pid=\"42\",event=\"kvm_pio\"}";
         vms.Set(42, "kvm_pio", 100);
         Assert.Contains($"{Series} 100\n", Text(sampler));
@@ -94,8 +102,7 @@ public class MetricsSamplerTests
         var exits = new KvmStatDescriptor("exits", KvmStatType.Cumulative, KvmStatUnit.None, 10, 0, 1, 0, 0);
         var guests = new FakeVmSource(FakeSource.Counter("kvm_pio"));
         var binary = new List<VmStatsBlocks>();
-        using var sampler = new MetricsSampler(null, new GuestStats(guests, pid => $"vm{pid}", _time), new Reader(binary),
-            FieldFilter.All, pid => $"vm{pid}", _time, followVms: false);
+        using var sampler = Exporter(perVm: guests, binary: new Reader(binary), nameOf: pid => $"vm{pid}");
         for (int round = 0; round < 10; round++)
         {
             for (int pid = round * 1000 + 1; pid <= (round + 1) * 1000; pid++)
@@ -130,7 +137,7 @@ public class MetricsSamplerTests
             Exited = [30, 2],
         };
         guests.Set(42, "kvm_pio", 100);
-        using var sampler = new MetricsSampler(null, new GuestStats(guests, _ => "web", _time), null, FieldFilter.All, _ => null, _time, followVms: false);
+        using var sampler = Exporter(perVm: guests, nameOf: _ => "web");
         string text = Text(sampler);
         Assert.Contains("""
             # HELP kvm_events_outside_vms_total KVM tracepoint events not raised by a running VM (kernel threads ageing guest memory, other processes, VMs that exited) since kvm_stat started.
@@ -139,8 +146,7 @@ public class MetricsSamplerTests
 
             """.Replace("            ", ""), text);
         // Without those rows (the perf engine) there is no such family.
-        using var perf = new MetricsSampler(null, new GuestStats(new FakeVmSource(FakeSource.Counter("kvm_pio")), _ => "web", _time), null,
-            FieldFilter.All, _ => null, _time, followVms: false);
+        using var perf = Exporter(perVm: new FakeVmSource(FakeSource.Counter("kvm_pio")), nameOf: _ => "web");
         Assert.DoesNotContain("outside", Text(perf));
     }
 
@@ -150,8 +156,7 @@ public class MetricsSamplerTests
     {
         var host = new FakeSource(FakeSource.Counter("kvm_pio"));
         var reader = new Reader([], new SourceHealth("qmp", "/run/a.sock", null), new SourceHealth("qmp", "/run/b\".sock", "QMP socket /run/b\".sock did not greet within 2 s."));
-        using var sampler = new MetricsSampler(new StatsCollector([host], _time), null, reader, FieldFilter.All, _ => null, _time,
-            followVms: false, self: new ExporterIdentity("9.9.9", "bpf"));
+        using var sampler = Exporter(host: [host], binary: reader, self: new ExporterIdentity("9.9.9", "bpf"));
         string text = Text(sampler);
         foreach (string family in new[] { "process_cpu_seconds_total counter", "process_resident_memory_bytes gauge", "process_open_fds gauge",
                      "process_max_fds gauge", "process_start_time_seconds gauge", "kvm_stat_scrape_duration_seconds gauge" })
@@ -164,7 +169,7 @@ public class MetricsSamplerTests
         Assert.Contains("kvm_stat_source_up{source=\"qmp\",target=\"/run/a.sock\",reason=\"\"} 1\n", text);
         Assert.Contains("kvm_stat_source_up{source=\"qmp\",target=\"/run/b\\\".sock\",reason=\"QMP socket /run/b\\\".sock did not greet within 2 s.\"} 0\n", text);
         // Without them (the other tests), none of these families.
-        using var plain = new MetricsSampler(new StatsCollector([host], _time), null, null, FieldFilter.All, _ => null, _time, followVms: false);
+        using var plain = Exporter(host: [host]);
         Assert.DoesNotContain("process_", Text(plain));
     }
 
@@ -172,7 +177,7 @@ public class MetricsSamplerTests
     public void ScrapesWithinHalfASecondShareASample()
     {
         var host = new FakeSource(FakeSource.Counter("kvm_pio"));
-        using var sampler = new MetricsSampler(new StatsCollector([host], _time), null, null, FieldFilter.All, _ => null, _time, followVms: false);
+        using var sampler = Exporter(host: [host]);
         int first = sampler.Current().SampleNumber;
         host.Set("kvm_pio", 5);
         _time.Advance(TimeSpan.FromMilliseconds(400));
@@ -193,7 +198,7 @@ public class MetricsSamplerTests
         var vm = new VmStatsBlocks(77);
         vm.Blocks.Add(new Block(-1, (pages, [256])));
         vm.Blocks.Add(new Block(0, (exits, [12]), (waited, [1_500_000_000]), (histogram, [1, 2, 3])));
-        using var sampler = new MetricsSampler(null, null, new Reader([vm]), FieldFilter.All, pid => "db", _time, followVms: false);
+        using var sampler = Exporter(binary: new Reader([vm]), nameOf: pid => "db");
         string text = Text(sampler);
         Assert.Contains("# TYPE kvm_vm_pages_4k gauge\nkvm_vm_pages_4k{guest=\"db\",pid=\"77\"} 256\n", text);
         Assert.Contains("# TYPE kvm_vcpu_exits_total counter\nkvm_vcpu_exits_total{guest=\"db\",pid=\"77\",vcpu=\"0\"} 12\n", text);
@@ -206,7 +211,7 @@ public class MetricsSamplerTests
 
             """.Replace("            ", ""), text);
         // -f filters the binary statistics too.
-        using var filtered = new MetricsSampler(null, null, new Reader([vm]), FieldFilter.Create("pages"), pid => "db", _time, followVms: false);
+        using var filtered = Exporter(binary: new Reader([vm]), nameOf: pid => "db", filter: FieldFilter.Create("pages"));
         Assert.DoesNotContain("exits", Text(filtered));
         Assert.Contains("kvm_vm_pages_4k", Text(filtered));
     }
@@ -222,6 +227,6 @@ public class MetricsSamplerTests
     public void NamesCarryBaseUnits(string name, string unit, string expected)
     {
         KvmStatUnit kind = unit switch { "seconds" => KvmStatUnit.Seconds, "bytes" => KvmStatUnit.Bytes, _ => KvmStatUnit.None };
-        Assert.Equal(expected, MetricsSampler.BaseUnitName(name, new KvmStatDescriptor(name, KvmStatType.Cumulative, kind, 10, 0, 1, 0, 0)));
+        Assert.Equal(expected, BaseUnits.Name(name, new KvmStatDescriptor(name, KvmStatType.Cumulative, kind, 10, 0, 1, 0, 0)));
     }
 }

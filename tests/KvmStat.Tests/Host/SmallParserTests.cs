@@ -1,6 +1,7 @@
 using System.Text;
 using KvmStat.Sources;
-using KvmStat.Sources.Tracing;
+using KvmStat.Sources.Perf;
+using KvmStat.Sources.Tracepoints;
 using KvmStat.Host;
 
 namespace KvmStat.Tests.Host;

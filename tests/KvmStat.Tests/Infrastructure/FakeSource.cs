@@ -26,7 +26,9 @@ internal sealed class FakeSource(params StatField[] fields) : IStatsSource
     {
     }
 
-    internal static StatField Counter(string name, string? parent = null) => new(name, parent, StatKind.Counter, FieldOrigin.Tracepoint);
+    /// <summary>A counter; a child's label is what its name adds to its parent's in parentheses.</summary>
+    internal static StatField Counter(string name, string? parent = null) =>
+        new(name, parent, StatKind.Counter, FieldOrigin.Tracepoint, Label: parent is null ? null : name[(parent.Length + 1)..^1]);
 
     internal static StatField Gauge(string name) => new(name, null, StatKind.Gauge, FieldOrigin.Debugfs);
 }

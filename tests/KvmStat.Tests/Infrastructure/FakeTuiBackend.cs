@@ -22,19 +22,23 @@ internal sealed class FakeTuiBackend : ITuiBackend
 
     internal Dictionary<int, Dictionary<string, long>> PerVm { get; } = [];
 
-    internal List<(FieldSelection Selection, int Pid)> Opened { get; } = [];
+    internal List<(FieldSelection Selection, int Pid, bool PerVm)> Opened { get; } = [];
 
     /// <summary>The screen's clock; every sample moves it on by a second (see <see cref="SecondPerSample"/>).</summary>
     internal ManualTime Time { get; } = new();
 
-    /// <summary>Each sample reads the clock, then a second passes: every interval is one second long.</summary>
+    /// <summary>Each sample ends by reading the wall clock (its timestamp), then a second passes: every interval is one second long.</summary>
     private sealed class SecondPerSample(ManualTime time) : TimeProvider
     {
         public override long TimestampFrequency => time.TimestampFrequency;
 
-        public override long GetTimestamp()
+        public override long GetTimestamp() => time.GetTimestamp();
+
+        public override TimeZoneInfo LocalTimeZone => TimeZoneInfo.Utc;
+
+        public override DateTimeOffset GetUtcNow()
         {
-            long now = time.GetTimestamp();
+            DateTimeOffset now = time.GetUtcNow();
             time.Advance(TimeSpan.FromSeconds(1));
             return now;
         }
@@ -42,18 +46,18 @@ internal sealed class FakeTuiBackend : ITuiBackend
 
     internal void Add(string field, long count) => _values[field] = _values.GetValueOrDefault(field) + count;
 
-    public Sampler OpenSampler(FieldSelection selection, int pid)
+    public Sampler OpenSampler(FieldSelection selection, int pid, bool perVm)
     {
-        Opened.Add((selection, pid));
+        Opened.Add((selection, pid, perVm));
         List<StatField> fields = selection.Select(_catalog, f => f.Name, f => f.Parent);
         if (fields.Count == 0)
             throw new UsageException($"no field matches \"{selection.Filter.Pattern}\".");
-        var host = new StatsCollector([new ValueSource(this, [.. fields])], new SecondPerSample(Time));
-        return new Sampler(host, guests: null, pid > 0 ? new WatchedVm(pid, NameOf(pid) ?? "") : null, Time);
+        var sources = new SamplingSources();
+        sources.Host.Add(new ValueSource(this, [.. fields]));
+        if (perVm)
+            sources.PerVm = new VmSource(this, [.. fields]);
+        return new Sampler(sources, pid > 0 ? new WatchedVm(pid, NameOf(pid) ?? "") : null, NameOf, new SecondPerSample(Time), Running.Contains);
     }
-
-    public GuestStats OpenGuestStats(FieldSelection selection) =>
-        new(new VmSource(this, selection.Select(_catalog, f => f.Name, f => f.Parent).ToArray()), NameOf, new SecondPerSample(Time));
 
     public void Close(IDisposable opened) => opened.Dispose();
 

@@ -32,7 +32,7 @@ public class JsonRendererTests
     [Fact]
     public void ASampleWithChildrenUnitsGaugesAndGuests()
     {
-        using var sampler = new Sampler(new StatsCollector([_host], _time), new GuestStats(_vms, pid => pid == 7 ? "web\"1" : null, _time), null, _time);
+        using var sampler = Samplers.Of(_time, [_host], _vms, nameOf: pid => pid == 7 ? "web\"1" : null);
         _vms.Set(7, "kvm_pio", 3);
         sampler.Sample();
         _host.Set("kvm_exit", 30);
@@ -55,7 +55,7 @@ public class JsonRendererTests
     [Fact]
     public void OneVmCarriesItsPidAndNameAndNoGuestList()
     {
-        using var sampler = new Sampler(new StatsCollector([_host], _time), null, new WatchedVm(4242, "db"), _time);
+        using var sampler = Samplers.Of(_time, [_host], vm: new WatchedVm(4242, "db"));
         sampler.Sample();
         string line = Render(sampler);
         Assert.Contains("\"interval_seconds\":1.5,\"pid\":4242,\"name\":\"db\",\"fields\":", line);
@@ -65,7 +65,7 @@ public class JsonRendererTests
     [Fact]
     public void SkipZeroRecordsLeavesQuietSamplesOut()
     {
-        using var sampler = new Sampler(new StatsCollector([_host], _time), null, null, _time);
+        using var sampler = Samplers.Of(_time, [_host]);
         sampler.Sample();
         Assert.Equal("", Render(sampler, skipZeroRecords: true, samples: 2));
         _host.Set("kvm_exit", 1);

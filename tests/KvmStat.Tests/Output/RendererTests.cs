@@ -16,7 +16,7 @@ public class RendererTests : IDisposable
 
     public RendererTests()
     {
-        _sampler = new Sampler(new StatsCollector([_source], _time), null, null, _time);
+        _sampler = Samplers.Of(_time, [_source]);
         _sampler.Sample();
     }
 

@@ -11,7 +11,7 @@ public class GuestStatsTests
     {
         var vms = new FakeVmSource(FakeSource.Counter("kvm_pio"));
         var time = new ManualTime();
-        using var stats = new GuestStats(vms, pid => $"vm{pid}", time);
+        var stats = new GuestStats(vms, pid => $"vm{pid}", time);
         for (int round = 0; round < 10; round++)
         {
             for (int pid = round * 1000 + 1; pid <= (round + 1) * 1000; pid++)

@@ -10,8 +10,8 @@ public class StatsCollectorTests
     {
         var tracepoints = new FakeSource(FakeSource.Counter("kvm_pio"), FakeSource.Counter("kvm_exit"));
         var debugfs = new FakeSource(FakeSource.Gauge("pages_4k"), FakeSource.Counter("exits"));
-        using var stats = new StatsCollector([tracepoints, debugfs], TimeProvider.System);
-        Assert.Equal(["exits", "kvm_exit", "kvm_pio", "pages_4k"], stats.ByName.ToArray().Select(i => stats.Fields[i].Name));
+        var stats = new StatsCollector([tracepoints, debugfs], TimeProvider.System);
+        Assert.Equal(["exits", "kvm_exit", "kvm_pio", "pages_4k"], stats.Fields.ByName.ToArray().Select(i => stats.Fields[i].Name));
 
         tracepoints.Set("kvm_pio", 5);
         debugfs.Set("pages_4k", 100);
@@ -30,7 +30,7 @@ public class StatsCollectorTests
     public void ResetStartsCountersAgainButLeavesGauges()
     {
         var source = new FakeSource(FakeSource.Counter("kvm_pio"), FakeSource.Gauge("pages_4k"));
-        using var stats = new StatsCollector([source], TimeProvider.System);
+        var stats = new StatsCollector([source], TimeProvider.System);
         source.Set("kvm_pio", 40);
         source.Set("pages_4k", 8);
         stats.Sample();
@@ -45,7 +45,7 @@ public class StatsCollectorTests
     public void SamplingDoesNotAllocate()
     {
         var source = new FakeSource(FakeSource.Counter("a"), FakeSource.Counter("b"), FakeSource.Gauge("c"));
-        using var stats = new StatsCollector([source], TimeProvider.System);
+        var stats = new StatsCollector([source], TimeProvider.System);
         stats.Sample();
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 1000; i++)

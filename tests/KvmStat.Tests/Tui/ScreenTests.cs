@@ -102,17 +102,23 @@ public class ScreenTests
     public void XShowsChildrenUnderTheirParentRelativeToIt()
     {
         TuiApp app = Start();
-        Assert.All(_backend.Opened[0].Selection.Select(new[] { "kvm_exit(HLT)" }, n => n, _ => "kvm_exit"), _ => Assert.Fail("children opened before x"));
+        // Children are counted from the start, whatever is shown: x shows them without counting anew.
+        Assert.Single(_backend.Opened[0].Selection.Select(new[] { "kvm_exit(HLT)" }, n => n, _ => "kvm_exit"));
+        _backend.Add("kvm_exit", 200);
+        _backend.Add("kvm_exit(HLT)", 200);
+        app.Refresh();
+        Assert.DoesNotContain(Screen(app), line => line.Contains("(HLT)"));
         Keys(app, "x");
         Assert.True(app.ShowsChildren);
-        _backend.Add("kvm_exit", 400);
-        _backend.Add("kvm_exit(HLT)", 300);
+        Assert.Single(_backend.Opened);
+        _backend.Add("kvm_exit", 200);
+        _backend.Add("kvm_exit(HLT)", 100);
         _backend.Add("kvm_exit(IO_INSTRUCTION)", 100);
         _backend.Add("kvm_pio", 100);
         app.Refresh();
         string[] screen = Screen(app);
-        Assert.Equal(Row("kvm_exit", 400, "80.0", 400), screen[3]);
-        Assert.Equal(Row("  kvm_exit(HLT)", 300, "75.0", 300), screen[4]);
+        Assert.Equal(Row("kvm_exit", 400, "80.0", 200), screen[3]);
+        Assert.Equal(Row("  kvm_exit(HLT)", 300, "75.0", 100), screen[4]);
         Assert.Equal(Row("  kvm_exit(IO_INSTRUCTION)", 100, "25.0", 100), screen[5]);
         Assert.Equal(Row("kvm_pio", 100, "20.0", 100), screen[6]);
         Assert.StartsWith(" Total                                           500", screen[7]);
@@ -120,6 +126,7 @@ public class ScreenTests
         Keys(app, "x");
         app.Refresh();
         Assert.DoesNotContain(Screen(app), line => line.Contains("(HLT)"));
+        Assert.Single(_backend.Opened);
     }
 
     [Fact]
@@ -129,7 +136,7 @@ public class ScreenTests
         Keys(app, "f");
         string[] screen = Screen(app);
         Assert.Equal("Show statistics for events matching a regex.", screen[0]);
-        Assert.Equal(@"Current regex: ^[^\(]*$", screen[2]);
+        Assert.Equal("Current regex:", screen[2]);
         Assert.Equal("New regex:", screen[3]);
 
         Keys(app, "kvm_(\n");
@@ -140,7 +147,8 @@ public class ScreenTests
         Erase(app, 1);
         Keys(app, "p\n");
         Assert.Equal("kvm_p", app.Filter.UserPattern);
-        Assert.Equal("kvm_p", _backend.Opened[^1].Selection.Filter.Pattern);
+        // Every field was counted from the start: the regex only chooses what is shown.
+        Assert.Single(_backend.Opened);
         _backend.Add("kvm_pio", 5);
         app.Refresh();
         screen = Screen(app);
@@ -320,9 +328,13 @@ public class ScreenTests
         Assert.Equal("kvm statistics - pid 100 (db)   Guest is DEAD", screen[0]);
         Assert.Equal(Row("kvm_pio", 42, "100.0", 42), screen[3]);
 
+        // The loop looks for a successor after each refresh (Refresh itself only samples).
+        app.FollowGuest();
+        Assert.Equal(100, app.Pid);
         _backend.Guests.Add(new GuestProcess(200, "db"));
         _backend.Running.Add(200);
         app.Refresh();
+        app.FollowGuest();
         Assert.Equal(200, app.Pid);
         Assert.Equal("kvm statistics - pid 200 (db)", Screen(app)[0]);
     }

@@ -41,8 +41,7 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
         internal bool Seen;
     }
 
-    private readonly IVmStatsReader _reader;
-    private readonly List<VmStatsBlocks> _vms = [];
+    private readonly BinaryStatsCapture _capture;
     private readonly StatField[] _fields;
     private readonly Dictionary<string, FieldMap> _vmMaps = new(StringComparer.Ordinal);
     private readonly Dictionary<string, FieldMap> _vcpuMaps = new(StringComparer.Ordinal);
@@ -56,19 +55,25 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
     /// <summary>Statistics blocks (a VM's or a vCPU's) whose counts are followed (for tests of what stays bounded).</summary>
     internal int TrackedBlocks => _states.Count;
 
-    /// <summary>Learns the statistics from a first read; throws when no VM can be reached.</summary>
-    internal BinaryStatsSource(IVmStatsReader reader, IFieldSelection selection, string howToReach)
+    /// <summary>
+    /// Learns the statistics from the capture's reading (taking one if none was taken yet); throws
+    /// when no VM can be reached. The capture belongs to the caller: the sampler takes it before
+    /// this source reads, and closes it.
+    /// </summary>
+    internal BinaryStatsSource(BinaryStatsCapture capture, IFieldSelection selection, string howToReach)
     {
-        _reader = reader;
-        _reader.Read(_vms);
-        if (_vms.Count == 0)
+        _capture = capture;
+        if (capture.Count == 0)
+            capture.Capture();
+        IReadOnlyList<VmStatsBlocks> vms = capture.Vms;
+        if (vms.Count == 0)
             throw new EnvironmentException($"no VM's binary statistics could be read: {howToReach}");
 
         var fields = new List<StatField>();
         var vcpus = new SortedSet<int>();
         var vmDescriptors = new Dictionary<string, KvmStatDescriptor>(StringComparer.Ordinal);
         var vcpuDescriptors = new Dictionary<string, KvmStatDescriptor>(StringComparer.Ordinal);
-        foreach (VmStatsBlocks vm in _vms)
+        foreach (VmStatsBlocks vm in vms)
         {
             foreach (IStatsBlock block in vm.Blocks)
             {
@@ -99,7 +104,7 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
                 else if (perVcpu)
                 {
                     foreach (int vcpu in vcpus)
-                        candidates.Add(new StatField(ChildName(descriptor.Name, vcpu), descriptor.Name, KindOf(descriptor), FieldOrigin.BinaryStats, unit));
+                        candidates.Add(new StatField(ChildName(descriptor.Name, vcpu), descriptor.Name, KindOf(descriptor), FieldOrigin.BinaryStats, unit, VcpuLabel(vcpu)));
                 }
 
                 List<StatField> chosen = selection.Select(candidates, f => f.Name, f => f.Parent);
@@ -118,7 +123,7 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
                     else if (field.Parent is not null)
                     {
                         map.ChildByVcpu ??= [];
-                        map.ChildByVcpu[VcpuOf(field.Name)] = index;
+                        map.ChildByVcpu[vcpus.First(v => VcpuLabel(v) == field.Label)] = index;
                     }
                     else if (histogram is not null)
                     {
@@ -139,13 +144,9 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
         _pool = new VmReadingPool(_fields.Length);
     }
 
-    private static string ChildName(string name, int vcpu) => $"{name}(vcpu{vcpu.ToString(CultureInfo.InvariantCulture)})";
+    private static string VcpuLabel(int vcpu) => "vcpu" + vcpu.ToString(CultureInfo.InvariantCulture);
 
-    private static int VcpuOf(string childName)
-    {
-        int open = childName.LastIndexOf("(vcpu", StringComparison.Ordinal);
-        return int.Parse(childName.AsSpan(open + 5, childName.Length - open - 6), CultureInfo.InvariantCulture);
-    }
+    private static string ChildName(string name, int vcpu) => $"{name}({VcpuLabel(vcpu)})";
 
     private static StatKind KindOf(KvmStatDescriptor descriptor) =>
         descriptor.Type is KvmStatType.Cumulative || descriptor.IsHistogram ? StatKind.Counter : StatKind.Gauge;
@@ -163,13 +164,13 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
     public IReadOnlyList<StatField> Fields => _fields;
 
     /// <summary>VMs reached at the last read.</summary>
-    internal int VmCount => _vms.Count;
+    internal int VmCount => _capture.Vms.Count;
 
     public void Read(Span<long> values)
     {
         BeginRead();
         _retired.CopyTo(values);
-        foreach (VmStatsBlocks vm in _vms)
+        foreach (VmStatsBlocks vm in _capture.Vms)
         {
             foreach (IStatsBlock block in vm.Blocks)
                 Accumulate(block, values, histograms: true);
@@ -194,7 +195,7 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
     {
         BeginRead();
         _pool.Recycle(readings);
-        foreach (VmStatsBlocks vm in _vms)
+        foreach (VmStatsBlocks vm in _capture.Vms)
         {
             VmReading reading = _pool.Take(vm.Pid);
             Array.Clear(reading.Values);
@@ -206,11 +207,9 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
         _started = true;
     }
 
-    /// <summary>Reads the blocks (the constructor's read serves the first time) and marks every known block unseen.</summary>
+    /// <summary>Marks every known block unseen until this read finds it. Blocks found at the first read count from there; later ones from their own start.</summary>
     private void BeginRead()
     {
-        if (_started)
-            _reader.Read(_vms);
         foreach (BlockState state in _states.Values)
             state.Seen = false;
     }
@@ -340,5 +339,8 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
             values[field] = value;
     }
 
-    public void Dispose() => _reader.Dispose();
+    /// <summary>Nothing of its own: the capture it reads belongs to the sampler.</summary>
+    public void Dispose()
+    {
+    }
 }

@@ -1,32 +1,23 @@
-using System.Buffers.Binary;
+using static KvmStat.Sources.Bpf.BpfInstruction;
 
 namespace KvmStat.Sources.Bpf;
 
 /// <summary>
-/// Emits eBPF instructions, in the manner of cilium/ebpf's asm package: typed registers, sizes and
-/// conditions, jumps to named labels that <see cref="Assemble"/> resolves. Each instruction is the
-/// kernel's struct bpf_insn { u8 code; u8 dst:4, src:4; s16 off; s32 imm; }, little-endian (the
-/// architectures this tool builds for).
+/// Builds a <see cref="BpfCode"/>, in the manner of cilium/ebpf's asm package: typed registers,
+/// sizes and conditions, maps by name, and jumps to named labels that <see cref="Build"/> resolves.
 /// </summary>
 internal sealed class BpfAssembler
 {
-    // Instruction classes, and the operation and mode bits the programs use.
-    private const byte ClassLd = 0x00, ClassLdx = 0x01, ClassSt = 0x02, ClassStx = 0x03, ClassJmp = 0x05, ClassAlu64 = 0x07;
-    private const byte SourceImmediate = 0x00, SourceRegister = 0x08;
-    private const byte ModeImmediate = 0x00, ModeMemory = 0x60, ModeAtomic = 0xc0;
-    private const byte AluAdd = 0x00, AluMul = 0x20, AluAnd = 0x50, AluLsh = 0x60, AluRsh = 0x70, AluMov = 0xb0;
-    private const byte JumpAlways = 0x00, JumpCall = 0x80, JumpExit = 0x90;
-    private const int AtomicAdd = 0x00;
-
-    private readonly List<(byte Code, byte Registers, short Offset, int Immediate)> _instructions = [];
+    private readonly List<BpfInstruction> _instructions = [];
     private readonly Dictionary<string, int> _labels = new(StringComparer.Ordinal);
     private readonly List<(int Instruction, string Label)> _jumps = [];
+    private readonly List<(int Instruction, string Map)> _maps = [];
 
     internal int Count => _instructions.Count;
 
     private BpfAssembler Emit(byte code, BpfRegister destination, BpfRegister source, short offset, int immediate)
     {
-        _instructions.Add((code, (byte)((byte)destination | ((byte)source << 4)), offset, immediate));
+        _instructions.Add(new BpfInstruction(code, destination, source, offset, immediate));
         return this;
     }
 
@@ -42,12 +33,6 @@ internal sealed class BpfAssembler
     internal BpfAssembler Add(BpfRegister destination, BpfRegister source) =>
         Emit(ClassAlu64 | AluAdd | SourceRegister, destination, source, 0, 0);
 
-    internal BpfAssembler Multiply(BpfRegister destination, int immediate) =>
-        Emit(ClassAlu64 | AluMul | SourceImmediate, destination, 0, 0, immediate);
-
-    internal BpfAssembler And(BpfRegister destination, int immediate) =>
-        Emit(ClassAlu64 | AluAnd | SourceImmediate, destination, 0, 0, immediate);
-
     internal BpfAssembler ShiftLeft(BpfRegister destination, int bits) =>
         Emit(ClassAlu64 | AluLsh | SourceImmediate, destination, 0, 0, bits);
 
@@ -61,11 +46,11 @@ internal sealed class BpfAssembler
         return Emit(0, 0, 0, 0, unchecked((int)(uint)(value >> 32)));
     }
 
-    /// <summary>The address of a map (ld_imm64 with BPF_PSEUDO_MAP_FD: the kernel puts the map there at load).</summary>
-    internal BpfAssembler LoadMap(BpfRegister destination, int mapDescriptor)
+    /// <summary>The address of the map named <paramref name="map"/>, whose descriptor the program gets at load.</summary>
+    internal BpfAssembler LoadMap(BpfRegister destination, string map)
     {
-        Emit(ClassLd | (byte)BpfSize.DoubleWord | ModeImmediate, destination, (BpfRegister)Interop.Abi.BPF_PSEUDO_MAP_FD, 0, mapDescriptor);
-        return Emit(0, 0, 0, 0, 0);
+        _maps.Add((_instructions.Count, map));
+        return LoadImmediate64(destination, 0);
     }
 
     /// <summary>destination = *(size*)(source + offset).</summary>
@@ -111,26 +96,16 @@ internal sealed class BpfAssembler
         return this;
     }
 
-    /// <summary>The program as the kernel reads it; every jump to a defined label, forward or back.</summary>
-    internal byte[] Assemble()
+    /// <summary>The program: every jump's offset counted from the instruction after it, forward or back.</summary>
+    internal BpfCode Build()
     {
-        var instructions = new List<(byte Code, byte Registers, short Offset, int Immediate)>(_instructions);
+        var instructions = new List<BpfInstruction>(_instructions);
         foreach ((int at, string label) in _jumps)
         {
             if (!_labels.TryGetValue(label, out int target))
                 throw new InvalidOperationException($"jump to the undefined label {label}");
-            (byte code, byte registers, _, int immediate) = instructions[at];
-            instructions[at] = (code, registers, checked((short)(target - at - 1)), immediate);
+            instructions[at] = instructions[at] with { Offset = checked((short)(target - at - 1)) };
         }
-        byte[] bytes = new byte[instructions.Count * 8];
-        for (int i = 0; i < instructions.Count; i++)
-        {
-            Span<byte> slot = bytes.AsSpan(i * 8, 8);
-            slot[0] = instructions[i].Code;
-            slot[1] = instructions[i].Registers;
-            BinaryPrimitives.WriteInt16LittleEndian(slot[2..], instructions[i].Offset);
-            BinaryPrimitives.WriteInt32LittleEndian(slot[4..], instructions[i].Immediate);
-        }
-        return bytes;
+        return new BpfCode(instructions, _maps);
     }
 }

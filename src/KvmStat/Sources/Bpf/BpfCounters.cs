@@ -1,296 +1,183 @@
-using System.Runtime.InteropServices;
 using KvmStat.Guests;
 using KvmStat.Host;
-using KvmStat.Sources.Tracing;
+using KvmStat.Sources.Perf;
+using KvmStat.Sources.Tracepoints;
 
 namespace KvmStat.Sources.Bpf;
 
 /// <summary>
-/// Counts the selected tracepoint fields in the kernel, per process, with BPF programs (see
-/// <see cref="CounterProgram"/>). Every process that raises a kvm event gets a slot, from its
-/// first event on; a row of counters per slot lives in a per-CPU array. A capture reads the
-/// slots in one call and the rows of the used ones, tells VM processes from the rest, and frees
-/// the slots of processes that are gone once their last counts are taken. The host's totals, each
-/// VM's, the events outside VMs and those of VMs that exited all come from the same capture, so
-/// they add up exactly.
+/// Counts the selected tracepoint fields in the kernel with BPF programs (<see cref="BpfPrograms"/>
+/// over a <see cref="BpfTable"/>). Per process, every process that raises a kvm event gets a slot
+/// from its first event on; a capture reads the rows of the slots in use, tells VM processes from
+/// the rest, and takes their slots from processes that exited or run no VM (read once more at the
+/// next capture, then freed). The host's totals, each VM's, the events outside VMs, those of VMs
+/// that exited and those no slot was left for all come from the same capture: they add up exactly.
 /// </summary>
 internal sealed class BpfCounters : ICapture, IDisposable
 {
-    /// <summary>Slots for processes at most; fewer when the per-CPU rows of that many would take more than <see cref="MemoryBudget"/>.</summary>
-    internal const int MaxSlots = 1024;
-
-    private const long MemoryBudget = 64L << 20;
-    private const int MaxReasonArray = 4096;
-
-    private readonly List<TracepointField> _fields;
-    private readonly HostPaths _paths;
-    private readonly GuestFinder _guests;
-    private readonly CounterDescriptors _perfDescriptors;
-    private readonly BpfMap? _cache;
-    private readonly BpfMap? _slotOf;
-    private readonly BpfMap? _freeSlots;
-    private readonly BpfMap? _counts;
-    private readonly List<BpfMap> _reasonMaps = [];
-    private readonly List<BpfProgram> _programs = [];
-    private readonly List<Interop.FileDescriptor> _links = [];
-    private readonly int _cpus;
-    private readonly byte[] _rowBuffer;
-    private readonly byte[] _slotKeys;
-    private readonly byte[] _slotValues;
-    private readonly DirectoryScanner _proc;
-    private readonly List<long> _running = new(1024);
-    private readonly Dictionary<int, Process> _processes = [];
-    private readonly List<int> _gone = [];
-    private readonly List<Interop.FileDescriptor> _perfLinks = [];
-    private readonly byte[] _cacheZeros;
-    private readonly int[] _vcpuEvidence;
-
     /// <summary>Tracepoints that fire only on a vCPU thread inside KVM_RUN: a process that raised one runs a VM.</summary>
     private static readonly HashSet<string> s_vcpuOnly = new(StringComparer.Ordinal)
     {
         "kvm_entry", "kvm_exit", "kvm_userspace_exit", "kvm_pio", "kvm_mmio", "kvm_fpu", "kvm_emulate_insn",
         "kvm_cpuid", "kvm_msr", "kvm_hypercall", "kvm_page_fault", "kvm_cr", "kvm_halt_poll_ns",
     };
-    private readonly long[] _goneOutside;
+
+    private readonly TracepointField[] _fields;
+    private readonly GuestFinder _guests;
+    private readonly BpfTable _table;
+    private readonly BpfPrograms _programs;
+    private readonly BpfProcess?[] _bySlot;
+    private readonly Dictionary<int, BpfProcess> _vms = [];
+    private readonly List<BpfProcess> _retiring = [];
+    private readonly int[] _vcpuEvidence;
+    private readonly long[] _exitedFinal;
+    private readonly long[] _outsideFinal;
     private readonly Action<string>? _warn;
-    private readonly bool _attach;
-    private long _unplacedReported;
-    private int _users;
+    private long _unattributedReported;
 
-    /// <summary>One process that has a slot: its counts since its first event, and whether it runs a VM.</summary>
-    internal sealed class Process(int tgid, uint slot, int fields)
-    {
-        internal int Tgid { get; } = tgid;
-        internal uint Slot { get; } = slot;
-
-        /// <summary>Decided once, at the capture that first reads the process.</summary>
-        internal bool IsVm { get; set; }
-
-        internal long[] Totals { get; } = new long[fields];
-
-        /// <summary>Gone at the last capture: its counts are final, and its slot was freed.</summary>
-        internal bool Gone { get; set; }
-    }
-
-    /// <param name="warn">Where to say that events could not be placed (the table is full).</param>
-    /// <param name="capacity">Slots for this many processes (default: see <see cref="MaxSlots"/>).</param>
-    /// <param name="attach">False loads the programs into the verifier without attaching them (tests of every variant).</param>
+    /// <param name="warn">Where to say that events could not be given to a process (the table is full).</param>
+    /// <param name="capacity">Slots for this many processes (default: see <see cref="BpfTableLayout.For"/>).</param>
+    /// <param name="attach">False loads the programs into the verifier without attaching them (tests).</param>
     /// <param name="scope">What the programs tell apart (default: every process).</param>
+    /// <param name="cpus">Possible CPUs (default: the host's).</param>
     internal BpfCounters(
         Tracefs tracefs, IReadOnlyList<TracepointField> fields, HostPaths paths, CounterDescriptors perfDescriptors, Action<string>? verbose,
-        Action<string>? warn = null, int? capacity = null, bool attach = true, BpfScope? scope = null)
+        Action<string>? warn = null, int? capacity = null, bool attach = true, BpfScope? scope = null, int? cpus = null)
     {
         Scope = scope ?? BpfScope.EveryProcess;
         _warn = warn;
-        _attach = attach;
         _fields = [.. fields];
-        _paths = paths;
         _guests = new GuestFinder(paths);
-        _perfDescriptors = perfDescriptors;
-        _proc = new DirectoryScanner(paths.Proc);
-        _cpus = OnlineCpus.Parse(SysFile.TryReadText(paths.CpuPossible) ?? "")?.Count ?? Environment.ProcessorCount;
-        int stride = _fields.Count;
-        Capacity = !Scope.PerProcess ? 0 : capacity ?? (int)Math.Clamp(MemoryBudget / ((long)stride * 8 * _cpus), 16, MaxSlots);
-        _rowBuffer = new byte[stride * 8 * _cpus];
-        _slotKeys = new byte[Capacity * 4];
-        _slotValues = new byte[Capacity * 4];
-        _cacheZeros = new byte[8 * _cpus];
-        _goneOutside = new long[stride];
+        int stride = _fields.Length;
+        int possible = cpus ?? OnlineCpus.Parse(SysFile.TryReadText(paths.CpuPossible) ?? "")?.Count ?? Environment.ProcessorCount;
+        var layout = BpfTableLayout.For(stride, Scope, possible, capacity);
+        _bySlot = new BpfProcess?[layout.Rows];
         _vcpuEvidence = [.. _fields.Select((f, i) => (f, i)).Where(p => !p.f.IsChild && s_vcpuOnly.Contains(p.f.Name)).Select(p => p.i)];
-        // A program and its link per tracepoint, and the maps, are descriptors too.
-        int parents = _fields.Count(f => !f.IsChild);
-        perfDescriptors.EnsureRoom(2 * parents + 6, $"counting {stride} fields with {parents} BPF programs");
         Totals = new long[stride];
-        Unplaced = new long[stride];
+        Unattributed = new long[stride];
         OutsideVms = new long[stride];
         ExitedVms = new long[stride];
+        _exitedFinal = new long[stride];
+        _outsideFinal = new long[stride];
+        // A program and its link per tracepoint, and the maps, are descriptors too.
+        int parents = _fields.Count(f => !f.IsChild);
+        perfDescriptors.EnsureRoom(2 * parents + 10, $"counting {stride} fields with {parents} BPF programs");
+        _table = new BpfTable(layout);
         try
         {
-            if (Scope.PerProcess)
-            {
-                _cache = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 1, "kvm_stat_cache");
-                _slotOf = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 4, 4, Capacity, "kvm_stat_slots");
-                _freeSlots = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_QUEUE, 0, 4, Capacity, "kvm_stat_free");
-            }
-            _counts = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_PERCPU_ARRAY, 4, stride * 8, Capacity + 1, "kvm_stat_counts");
-            for (uint slot = 1; slot <= Capacity; slot++)
-                Free(slot);
-            var maps = new CounterProgram.Maps(_cache, _slotOf, _freeSlots, _counts, stride);
-            foreach (TracepointField parent in _fields.Where(f => !f.IsChild))
-                Attach(tracefs, parent, maps);
+            _programs = new BpfPrograms(tracefs, _fields, _table, Scope, perfDescriptors, attach);
         }
         catch
         {
-            Dispose();
+            _table.Dispose();
             throw;
         }
         verbose?.Invoke(Scope.PerProcess
-            ? $"BPF: {_programs.Count} programs, {stride} fields per process, room for {Capacity} processes"
-            : $"BPF: {_programs.Count} programs, {stride} fields, one row for {(Scope.Pid > 0 ? $"process {Scope.Pid}" : "the host's totals")}");
+            ? $"BPF: {_programs.Loaded.Count} programs, {stride} fields per process, room for {layout.Capacity} processes ({layout.MapBytes() >> 10} KiB of maps)"
+            : $"BPF: {_programs.Loaded.Count} programs, {stride} fields, one row for {(Scope.Pid > 0 ? $"process {Scope.Pid}" : "the host's totals")}");
     }
 
     internal BpfScope Scope { get; }
 
     internal IReadOnlyList<TracepointField> Fields => _fields;
 
-    internal int Capacity { get; }
+    internal BpfTableLayout Layout => _table.Layout;
 
-    /// <summary>Since the programs were attached: every event of every process, the unplaced ones and those of processes gone.</summary>
+    /// <summary>The loaded programs (one per tracepoint, and the exit program), for tests that run them.</summary>
+    internal IReadOnlyList<BpfProgram> Programs => _programs.Loaded;
+
+    /// <summary>The maps, for tests that check their memory.</summary>
+    internal IEnumerable<BpfMap> Maps => _table.Maps.Values.Concat(_programs.ReasonMaps.Values);
+
+    internal int Capacity => _table.Layout.Capacity;
+
+    /// <summary>Since the programs were attached: every event of every process.</summary>
     internal long[] Totals { get; }
 
-    /// <summary>Events of processes for which no slot was left (the table was full).</summary>
-    internal long[] Unplaced { get; }
+    /// <summary>Events of processes for which no slot was left (the table was full), since the start.</summary>
+    internal long[] Unattributed { get; }
 
-    /// <summary>Events outside VM processes (and the unplaced ones), since the start.</summary>
+    /// <summary>Events of processes that run no VM, since the start.</summary>
     internal long[] OutsideVms { get; }
 
-    /// <summary>Events of VMs that exited before the last capture (one that exited in it is still among the processes).</summary>
+    /// <summary>Events of VMs that exited, since the start.</summary>
     internal long[] ExitedVms { get; }
 
-    /// <summary>The processes with a slot at the last capture, and those found gone in it (for that capture only).</summary>
-    internal IReadOnlyDictionary<int, Process> Processes => _processes;
+    /// <summary>The VM processes with a slot at the last capture, by pid.</summary>
+    internal IReadOnlyDictionary<int, BpfProcess> Vms => _vms;
 
-    /// <summary>Entries of the kernel's table of processes at the last capture (for tests of what stays bounded).</summary>
+    /// <summary>Slots in use at the last capture (for tests of what stays bounded).</summary>
     internal int SlotsInUse { get; private set; }
 
-    private void Attach(Tracefs tracefs, TracepointField parent, CounterProgram.Maps maps)
-    {
-        List<TracepointField> children = [.. _fields.Where(f => f.Parent == parent.Name)];
-        CounterProgram.ReasonSpec? reasons = null;
-        if (children.Count > 0)
-            reasons = ReasonsOf(tracefs, parent, children);
-        byte[] code = CounterProgram.Emit(new CounterProgram.Spec(_fields.IndexOf(parent), reasons), maps, Scope);
-        BpfProgram program = BpfProgram.Load(
-            reasons is null ? Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT : Interop.Abi.BPF_PROG_TYPE_TRACEPOINT, code, parent.Tracepoint);
-        _programs.Add(program);
-        if (!_attach)
-            return;
-        if (reasons is null)
-        {
-            _links.Add(program.AttachRawTracepoint(parent.Tracepoint));
-            return;
-        }
-        // A perf event: it is handed off at exit like the perf engine's (its close waits for the kernel).
-        Interop.FileDescriptor perf;
-        try
-        {
-            perf = program.AttachTracepoint(parent.Tracepoint, tracefs.ReadId(parent.Tracepoint));
-        }
-        catch (BpfException e) when (e.Errno == Interop.Errno.EACCES)
-        {
-            // The kernel compares what the program reads with the record's real size.
-            throw new BpfException(
-                $"attaching to the tracepoint {parent.Tracepoint}, whose record does not reach offset {reasons.Offset} where its format file puts {children[0].ReasonField}",
-                e.Errno);
-        }
-        _perfDescriptors.Track([perf]);
-        _perfLinks.Add(perf);
-    }
-
-    /// <summary>Where a tracepoint's record keeps the reason, and which child counts each value.</summary>
-    private CounterProgram.ReasonSpec ReasonsOf(Tracefs tracefs, TracepointField parent, List<TracepointField> children)
-    {
-        string field = children[0].ReasonField ?? throw new BpfException($"the children of {parent.Name} name no record field", Interop.Errno.EINVAL);
-        TraceField? record = tracefs.ReadFormat(parent.Tracepoint)?.FindField(field);
-        if (record is null || record.Offset < 0 || record.Size is not (1 or 2 or 4 or 8))
-            throw new BpfException($"finding {parent.Tracepoint}'s field {field} in its format file", Interop.Errno.ENOENT);
-        int other = children.FindIndex(c => c.ReasonValue is null);
-        int otherIndex = other >= 0 ? _fields.IndexOf(children[other]) : _fields.IndexOf(parent);
-        var small = new List<(uint Value, int Index)>();
-        var large = new List<(ulong Value, int Index)>();
-        foreach (TracepointField child in children)
-        {
-            if (child.ReasonValue is not long value)
-                continue;
-            ulong unsigned = TracepointCatalog.FilterValue(value, record);
-            if (unsigned < MaxReasonArray)
-                small.Add(((uint)unsigned, _fields.IndexOf(child)));
-            else
-                large.Add((unsigned, _fields.IndexOf(child)));
-        }
-        int entries = small.Count == 0 ? 1 : (int)small.Max(s => s.Value) + 1;
-        BpfMap indexMap = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, 4, entries, "kvm_stat_reason");
-        _reasonMaps.Add(indexMap);
-        for (uint value = 0; value < entries; value++)
-        {
-            int index = otherIndex;
-            foreach ((uint v, int i) in small)
-            {
-                if (v == value)
-                    index = i;
-            }
-            uint key = value;
-            uint data = (uint)index;
-            int result = indexMap.Update(BpfMap.Key(ref key), BpfMap.Key(ref data), Interop.Abi.BPF_ANY);
-            if (result < 0)
-                throw new BpfException("filling the map of exit reasons", -result);
-        }
-        return new CounterProgram.ReasonSpec(record.Offset, record.Size, indexMap, large, otherIndex);
-    }
-
-    /// <summary>A source of this engine holds it: the engine is closed when its last source is.</summary>
-    internal void AddUser() => _users++;
-
-    internal void RemoveUser()
-    {
-        if (--_users == 0)
-            Dispose();
-    }
-
-    /// <summary>Reads every used row, tells VMs from the rest, and frees the slots of processes that are gone.</summary>
+    /// <summary>Reads the rows of the slots in use, tells VMs from the rest, and retires the slots of processes that are done.</summary>
     public void Capture()
     {
         if (!Scope.PerProcess)
         {
-            ReadRow(0, Totals);
+            _table.ReadRow(0, Totals);
             return;
         }
-        // Processes the last capture found gone were shown once with their final counts: from now
-        // on those counts are the exited VMs' or the outside's.
-        foreach (int tgid in _gone)
+        FinishRetiring();
+        _vms.Clear();
+        Array.Copy(_exitedFinal, ExitedVms, ExitedVms.Length);
+        Array.Copy(_outsideFinal, OutsideVms, OutsideVms.Length);
+        int used = 0;
+        for (int slot = 1; slot < _bySlot.Length; slot++)
         {
-            Process gone = _processes[tgid];
-            Add(gone.IsVm ? ExitedVms : _goneOutside, gone.Totals);
-            _processes.Remove(tgid);
-        }
-        _gone.Clear();
-
-        int used = _slotOf!.LookupAll(_slotKeys, _slotValues);
-        if (used < 0)
-            throw new BpfException("reading the BPF map of processes", -used);
-        SlotsInUse = used;
-        if (_proc.TryScan(_running, DirectoryScanner.ParsePositive) != 0)
-            _running.Clear();
-        ReadOnlySpan<int> tgids = MemoryMarshal.Cast<byte, int>(_slotKeys.AsSpan(0, used * 4));
-        ReadOnlySpan<uint> slots = MemoryMarshal.Cast<byte, uint>(_slotValues.AsSpan(0, used * 4));
-
-        ReadRow(0, Unplaced);
-        Array.Clear(Totals);
-        Array.Clear(OutsideVms);
-        Add(Totals, Unplaced);
-        Add(Totals, ExitedVms);
-        Add(Totals, _goneOutside);
-        Add(OutsideVms, Unplaced);
-        Add(OutsideVms, _goneOutside);
-        for (int i = 0; i < used; i++)
-        {
-            int tgid = tgids[i];
-            bool known = _processes.TryGetValue(tgid, out Process? process) && process.Slot == slots[i];
-            if (!known)
+            long owner = _table.Owner(slot);
+            BpfProcess? process = _bySlot[slot];
+            if (owner == 0 || process is { Retiring: true })
+                continue;
+            used++;
+            int tgid = (int)(uint)owner;
+            bool isNew = process is null || process.Tgid != tgid;
+            if (isNew)
             {
-                process = new Process(tgid, slots[i], _fields.Count);
-                _processes[tgid] = process;
+                process = new BpfProcess(tgid, slot, _fields.Length);
+                _bySlot[slot] = process;
             }
-            ReadRow(process!.Slot, process.Totals);
-            if (!known)
+            _table.ReadRow(slot, process!.Totals);
+            if (isNew)
                 process.IsVm = _guests.HoldsVm(tgid) ?? RanVcpu(process.Totals);
-            if (_running.Count > 0 && _running.BinarySearch(tgid) < 0)
-                Retire(process);
-            Add(Totals, process.Totals);
-            if (!process.IsVm)
-                Add(OutsideVms, process.Totals);
+            bool exited = (owner & BpfTableLayout.OwnerExited) != 0;
+            if (exited || !process.IsVm)
+                Retire(process, exited);
+            if (process.Retiring)
+                Add(process.IsVm ? ExitedVms : OutsideVms, process.Totals);
+            else
+                _vms[tgid] = process;
         }
-        ReportUnplaced();
+        SlotsInUse = used;
+        _table.ReadRow(0, Unattributed);
+        Array.Clear(Totals);
+        Add(Totals, Unattributed);
+        Add(Totals, ExitedVms);
+        Add(Totals, OutsideVms);
+        foreach (BpfProcess vm in _vms.Values)
+            Add(Totals, vm.Totals);
+        ReportUnattributed();
+    }
+
+    /// <summary>A process that is done with its slot: no event finds the slot from now on; its row is read once more at the next capture.</summary>
+    private void Retire(BpfProcess process, bool exited)
+    {
+        if (!exited)
+            _table.Unassign(process.Tgid);
+        process.Retiring = true;
+        _retiring.Add(process);
+    }
+
+    /// <summary>The processes retired at the last capture: their last events, then their slots go back.</summary>
+    private void FinishRetiring()
+    {
+        foreach (BpfProcess process in _retiring)
+        {
+            _table.ReadRow(process.Slot, process.Totals);
+            Add(process.IsVm ? _exitedFinal : _outsideFinal, process.Totals);
+            _table.Release(process.Slot);
+            _bySlot[process.Slot] = null;
+        }
+        _retiring.Clear();
     }
 
     /// <summary>
@@ -307,56 +194,20 @@ internal sealed class BpfCounters : ICapture, IDisposable
         return false;
     }
 
-    /// <summary>Events that found no slot are counted (outside VMs) and said once each time their number grows.</summary>
-    private void ReportUnplaced()
+    /// <summary>Events that found no slot are counted and said once each time their number grows.</summary>
+    private void ReportUnattributed()
     {
-        long unplaced = 0;
-        for (int i = 0; i < _fields.Count; i++)
+        long unattributed = 0;
+        for (int i = 0; i < _fields.Length; i++)
         {
             if (!_fields[i].IsChild)
-                unplaced += Unplaced[i];
+                unattributed += Unattributed[i];
         }
-        if (unplaced <= _unplacedReported)
+        if (unattributed <= _unattributedReported)
             return;
-        _warn?.Invoke($"{unplaced} kvm events ({unplaced - _unplacedReported} new) could not be attributed to a process: " +
-            $"the BPF table has room for {Capacity} processes and is full; they are counted, outside VMs.");
-        _unplacedReported = unplaced;
-    }
-
-    /// <summary>A process that is gone: its last counts are taken, then its slot is freed for another.</summary>
-    private void Retire(Process process)
-    {
-        uint tgid = (uint)process.Tgid;
-        _ = _slotOf!.Delete(BpfMap.Key(ref tgid));
-        // Each CPU may still remember the process in its cache: all forget it, and look slots up again.
-        uint zero = 0;
-        _ = _cache!.Update(BpfMap.Key(ref zero), _cacheZeros, Interop.Abi.BPF_ANY);
-        ReadRow(process.Slot, process.Totals);
-        uint slot = process.Slot;
-        Array.Clear(_rowBuffer);
-        _ = _counts!.Update(BpfMap.Key(ref slot), _rowBuffer, Interop.Abi.BPF_ANY);
-        Free(slot);
-        process.Gone = true;
-        _gone.Add(process.Tgid);
-    }
-
-    private void Free(uint slot) => _ = _freeSlots!.Update([], BpfMap.Key(ref slot), Interop.Abi.BPF_ANY);
-
-    /// <summary>A slot's counters summed over the CPUs.</summary>
-    private void ReadRow(uint slot, long[] totals)
-    {
-        uint key = slot;
-        if (_counts!.Lookup(BpfMap.Key(ref key), _rowBuffer) != 0)
-            return;
-        ReadOnlySpan<long> perCpu = MemoryMarshal.Cast<byte, long>(_rowBuffer);
-        int stride = _fields.Count;
-        for (int field = 0; field < stride; field++)
-        {
-            long sum = 0;
-            for (int cpu = 0; cpu < _cpus; cpu++)
-                sum += perCpu[cpu * stride + field];
-            totals[field] = sum;
-        }
+        _warn?.Invoke($"{unattributed} kvm events ({unattributed - _unattributedReported} new) could not be attributed to a process: " +
+            $"the BPF table has room for {Capacity} processes and is full; they are counted as unattributed.");
+        _unattributedReported = unattributed;
     }
 
     private static void Add(long[] into, long[] values)
@@ -367,22 +218,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
 
     public void Dispose()
     {
-        // Links first: the programs stop running before their maps go.
-        foreach (Interop.FileDescriptor link in _links)
-            link.Dispose();
-        _links.Clear();
-        foreach (Interop.FileDescriptor perf in _perfLinks)
-            _perfDescriptors.Release([perf]);
-        _perfLinks.Clear();
-        foreach (BpfProgram program in _programs)
-            program.Dispose();
-        _programs.Clear();
-        foreach (BpfMap map in _reasonMaps)
-            map.Dispose();
-        _reasonMaps.Clear();
-        _cache?.Dispose();
-        _slotOf?.Dispose();
-        _freeSlots?.Dispose();
-        _counts?.Dispose();
+        _programs.Dispose();
+        _table.Dispose();
     }
 }

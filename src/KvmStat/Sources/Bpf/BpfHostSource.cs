@@ -15,9 +15,8 @@ internal sealed class BpfHostSource : IStatsSource
     {
         _counters = counters;
         _pid = pid;
-        _fields = [.. counters.Fields.Select(f => new StatField(f.Name, f.Parent, StatKind.Counter, FieldOrigin.Tracepoint))];
+        _fields = [.. counters.Fields.Select(f => f.ToStatField())];
         _last = new long[_fields.Length];
-        counters.AddUser();
     }
 
     public string Name => "tracepoints (BPF)";
@@ -32,10 +31,13 @@ internal sealed class BpfHostSource : IStatsSource
             _counters.Totals.CopyTo(values);
             return;
         }
-        if (_counters.Processes.TryGetValue(_pid, out BpfCounters.Process? process))
+        if (_counters.Vms.TryGetValue(_pid, out BpfProcess? process))
             process.Totals.CopyTo(_last, 0);
         _last.CopyTo(values);
     }
 
-    public void Dispose() => _counters.RemoveUser();
+    /// <summary>Nothing of its own: the engine owns the counters.</summary>
+    public void Dispose()
+    {
+    }
 }

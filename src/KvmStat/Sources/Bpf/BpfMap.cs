@@ -8,9 +8,10 @@ internal sealed class BpfMap : IDisposable
 {
     private readonly Interop.FileDescriptor _fd;
 
-    private BpfMap(Interop.FileDescriptor fd, int keySize, int valueSize, int maxEntries)
+    private BpfMap(Interop.FileDescriptor fd, string name, int keySize, int valueSize, int maxEntries)
     {
         _fd = fd;
+        Name = name;
         KeySize = keySize;
         ValueSize = valueSize;
         MaxEntries = maxEntries;
@@ -18,13 +19,17 @@ internal sealed class BpfMap : IDisposable
 
     internal int Descriptor => _fd.Number;
 
+    /// <summary>The name programs refer to it by (see <see cref="BpfCode"/>); the kernel keeps its first 15 bytes.</summary>
+    internal string Name { get; }
+
     internal int KeySize { get; }
 
     internal int ValueSize { get; }
 
     internal int MaxEntries { get; }
 
-    internal static unsafe BpfMap Create(uint type, int keySize, int valueSize, int maxEntries, string name)
+    /// <param name="flags">BPF_F_* map flags (BPF_F_MMAPABLE: the array can be mapped into this process, see <see cref="MapMemory"/>).</param>
+    internal static unsafe BpfMap Create(uint type, int keySize, int valueSize, int maxEntries, string name, uint flags = 0)
     {
         var attr = new Interop.Bpf.MapCreateAttr
         {
@@ -32,13 +37,40 @@ internal sealed class BpfMap : IDisposable
             KeySize = (uint)keySize,
             ValueSize = (uint)valueSize,
             MaxEntries = (uint)maxEntries,
+            MapFlags = flags,
         };
-        int length = Math.Min(Encoding.ASCII.GetByteCount(name), 15);
-        Encoding.ASCII.GetBytes(name.AsSpan(0, length), new Span<byte>(attr.MapName, 16));
+        string kernelName = "kvm_stat_" + name;
+        int length = Math.Min(Encoding.ASCII.GetByteCount(kernelName), 15);
+        Encoding.ASCII.GetBytes(kernelName.AsSpan(0, length), new Span<byte>(attr.MapName, 16));
         int fd = Interop.Bpf.Call(Interop.Abi.BPF_MAP_CREATE, ref attr);
         if (fd < 0)
-            throw new BpfException($"creating the BPF map {name}", -fd);
-        return new BpfMap(new Interop.FileDescriptor(fd), keySize, valueSize, maxEntries);
+            throw new BpfException($"creating the BPF map {name} ({maxEntries} entries of {valueSize} bytes)", -fd);
+        return new BpfMap(new Interop.FileDescriptor(fd), name, keySize, valueSize, maxEntries);
+    }
+
+    /// <summary>
+    /// The values of an array created with BPF_F_MMAPABLE, mapped into this process: read and
+    /// written in place, without a system call, while the programs update them.
+    /// </summary>
+    internal BpfMapping MapMemory()
+    {
+        nuint length = (nuint)BpfMapping.PageAligned((long)ValueSize * MaxEntries);
+        nint address = Interop.Libc.MapShared(Descriptor, length, writable: true);
+        if (address < 0)
+            throw new BpfException($"mapping the BPF map {Name} into memory", (int)-address);
+        return new BpfMapping(address, length);
+    }
+
+    /// <summary>What the kernel charges for the map ("memlock" in /proc/self/fdinfo), or -1 when it does not say.</summary>
+    internal long ChargedBytes()
+    {
+        string? info = Host.SysFile.TryReadText($"/proc/self/fdinfo/{Descriptor}");
+        foreach (string line in (info ?? "").Split('\n'))
+        {
+            if (line.StartsWith("memlock:", StringComparison.Ordinal) && long.TryParse(line.AsSpan(8).Trim(), out long bytes))
+                return bytes;
+        }
+        return -1;
     }
 
     /// <summary>Looks a key up: 0 with the value (for per-CPU maps, one value per possible CPU), or -errno (-ENOENT: no such key).</summary>

@@ -3,10 +3,10 @@ using KvmStat.Guests;
 namespace KvmStat.Sources.Bpf;
 
 /// <summary>
-/// Each VM's tracepoint fields from the BPF engine's last capture, and two more rows that make them
-/// add up to the host's: the events outside VM processes, and those of VMs that exited. A VM that
-/// has not made an event yet has no slot in the kernel's tables: discovery lists it with zeros, as
-/// the perf engine would.
+/// Each VM's tracepoint fields from the BPF engine's last capture, and the rows that make them add
+/// up to the host's: the events outside VM processes, those of VMs that exited, and those no slot
+/// was left for. A VM that has not made an event yet has no slot in the kernel's tables: discovery
+/// lists it with zeros, as the perf engine would.
 /// </summary>
 internal sealed class BpfPerVmSource : IPerVmSource
 {
@@ -18,16 +18,17 @@ internal sealed class BpfPerVmSource : IPerVmSource
     private readonly List<int> _discovered = new(64);
     private readonly VmReading _outside;
     private readonly VmReading _exited;
+    private readonly VmReading _unattributed;
 
     internal BpfPerVmSource(BpfCounters counters, VmDiscovery discovery)
     {
         _counters = counters;
         _discovery = discovery;
-        _fields = [.. counters.Fields.Select(f => new StatField(f.Name, f.Parent, StatKind.Counter, FieldOrigin.Tracepoint))];
+        _fields = [.. counters.Fields.Select(f => f.ToStatField())];
         _pool = new VmReadingPool(_fields.Length);
         _outside = new VmReading(0, _fields.Length, VmRowKind.OutsideVms);
         _exited = new VmReading(0, _fields.Length, VmRowKind.ExitedVms);
-        counters.AddUser();
+        _unattributed = new VmReading(0, _fields.Length, VmRowKind.Unattributed);
     }
 
     public IReadOnlyList<StatField> Fields => _fields;
@@ -36,22 +37,18 @@ internal sealed class BpfPerVmSource : IPerVmSource
     {
         _pool.Recycle(readings);
         _pids.Clear();
-        foreach (BpfCounters.Process process in _counters.Processes.Values)
-        {
-            if (process.IsVm)
-                _pids.Add(process.Tgid);
-        }
+        _pids.AddRange(_counters.Vms.Keys);
         _discovery.List(_discovered);
         foreach (int pid in _discovered)
         {
-            if (!_counters.Processes.ContainsKey(pid))
+            if (!_counters.Vms.ContainsKey(pid))
                 _pids.Add(pid);
         }
         _pids.Sort();
         foreach (int pid in _pids)
         {
             VmReading reading = _pool.Take(pid);
-            if (_counters.Processes.TryGetValue(pid, out BpfCounters.Process? process))
+            if (_counters.Vms.TryGetValue(pid, out BpfProcess? process))
                 process.Totals.CopyTo(reading.Values, 0);
             else
                 Array.Clear(reading.Values);
@@ -59,9 +56,14 @@ internal sealed class BpfPerVmSource : IPerVmSource
         }
         _counters.OutsideVms.CopyTo(_outside.Values, 0);
         _counters.ExitedVms.CopyTo(_exited.Values, 0);
+        _counters.Unattributed.CopyTo(_unattributed.Values, 0);
         readings.Add(_outside);
         readings.Add(_exited);
+        readings.Add(_unattributed);
     }
 
-    public void Dispose() => _counters.RemoveUser();
+    /// <summary>Nothing of its own: the engine owns the counters.</summary>
+    public void Dispose()
+    {
+    }
 }

@@ -8,12 +8,31 @@ internal sealed class BpfProgram : IDisposable
     private const int VerifierLogSize = 64 * 1024;
     private readonly Interop.FileDescriptor _fd;
 
-    private BpfProgram(Interop.FileDescriptor fd) => _fd = fd;
+    private BpfProgram(Interop.FileDescriptor fd, string name, BpfCode code)
+    {
+        _fd = fd;
+        Name = name;
+        Code = code;
+    }
 
     internal int Descriptor => _fd.Number;
 
-    /// <summary>Loads a program; a rejection throws with the verifier's log, which says why.</summary>
-    internal static unsafe BpfProgram Load(uint type, byte[] instructions, string name)
+    /// <summary>What it counts: the tracepoint it is for.</summary>
+    internal string Name { get; }
+
+    /// <summary>The program as loaded (its maps by name).</summary>
+    internal BpfCode Code { get; }
+
+    /// <summary>Loads a program, each map it names given by <paramref name="maps"/>; a rejection throws with the verifier's log, which says why.</summary>
+    internal static BpfProgram Load(uint type, BpfCode code, IReadOnlyDictionary<string, BpfMap> maps, string name)
+    {
+        byte[] instructions = code.Encode(map => maps.TryGetValue(map, out BpfMap? m)
+            ? m.Descriptor
+            : throw new InvalidOperationException($"the program {name} uses the map {map}, which was not created"));
+        return new BpfProgram(LoadBytes(type, instructions, name), name, code);
+    }
+
+    private static unsafe Interop.FileDescriptor LoadBytes(uint type, byte[] instructions, string name)
     {
         byte[] license = "GPL\0"u8.ToArray();
         var attr = new Interop.Bpf.ProgLoadAttr { ProgType = type, InsnCount = (uint)(instructions.Length / 8) };
@@ -37,13 +56,35 @@ internal sealed class BpfProgram : IDisposable
                     attr.LogBuffer = (ulong)buffer;
                     int again = Interop.Bpf.Call(Interop.Abi.BPF_PROG_LOAD, ref attr);
                     if (again >= 0)
-                        return new BpfProgram(new Interop.FileDescriptor(again));
+                        return new Interop.FileDescriptor(again);
                 }
                 int end = Array.IndexOf(log, (byte)0);
                 throw new BpfException($"loading the BPF program {name}", -fd, Encoding.ASCII.GetString(log, 0, end < 0 ? log.Length : end).TrimEnd());
             }
         }
-        return new BpfProgram(new Interop.FileDescriptor(fd));
+        return new Interop.FileDescriptor(fd);
+    }
+
+    /// <summary>
+    /// Runs a raw tracepoint program once, now, on the calling thread (the "current" process it
+    /// sees) and on <paramref name="cpu"/> when given: the tracepoint's arguments as 64-bit words.
+    /// Returns the program's result, or -errno when the kernel refused to run it.
+    /// </summary>
+    internal unsafe long TestRun(ReadOnlySpan<ulong> arguments, int? cpu = null)
+    {
+        fixed (ulong* context = arguments)
+        {
+            var attr = new Interop.Bpf.TestRunAttr
+            {
+                ProgFd = (uint)Descriptor,
+                ContextIn = (ulong)context,
+                ContextSizeIn = (uint)(arguments.Length * 8),
+                Flags = cpu is null ? 0 : Interop.Abi.BPF_F_TEST_RUN_ON_CPU,
+                Cpu = (uint)(cpu ?? 0),
+            };
+            int result = Interop.Bpf.Call(Interop.Abi.BPF_PROG_TEST_RUN, ref attr);
+            return result < 0 ? result : attr.ReturnValue;
+        }
     }
 
     /// <summary>Runs the program on every hit of a raw tracepoint (no perf event, nothing to wait for at close).</summary>

@@ -61,21 +61,41 @@ public class BinaryStatsSourceTests
         }
     }
 
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<BinaryStatsSource, BinaryStatsCapture> s_captures = [];
+
+    /// <summary>A source over its own capture, which <see cref="Read"/> takes first, as the sampler does.</summary>
+    private static BinaryStatsSource Open(IVmStatsReader reader, IFieldSelection selection, string howToReach = "")
+    {
+        var capture = new BinaryStatsCapture(reader);
+        var source = new BinaryStatsSource(capture, selection, howToReach);
+        s_captures.Add(source, capture);
+        return source;
+    }
+
+    private static void ReadVms(BinaryStatsSource source, List<VmReading> readings)
+    {
+        if (s_captures.TryGetValue(source, out BinaryStatsCapture? capture))
+            capture.Capture();
+        source.Read(readings);
+    }
+
     private static Dictionary<string, long> Read(BinaryStatsSource source)
     {
+        if (s_captures.TryGetValue(source, out BinaryStatsCapture? capture))
+            capture.Capture();
         long[] values = new long[source.Fields.Count];
         source.Read(values);
         return source.Fields.Select((f, i) => (f.Name, values[i])).ToDictionary();
     }
 
-    private static readonly FieldSelection s_all = new(FieldFilter.All, Children: true);
+    private static readonly FieldSelection s_all = new(FieldFilter.Default, Children: true);
 
     [Fact]
     public void FieldsHaveDebugfsNamesWithVcpuChildrenAndPercentiles()
     {
         var reader = new Reader();
         reader.AddVm(100, vcpus: 2);
-        using var source = new BinaryStatsSource(reader, s_all, "");
+        using var source = Open(reader, s_all, "");
         Assert.Equal(
             ["max_mmu_rmap_size", "pages_4k", "blocking", "blocking(vcpu0)", "blocking(vcpu1)", "exits", "exits(vcpu0)", "exits(vcpu1)",
              "halt_wait_hist", "halt_wait_hist_p50_us", "halt_wait_hist_p90_us", "halt_wait_hist_p99_us"],
@@ -94,7 +114,7 @@ public class BinaryStatsSourceTests
     {
         var reader = new Reader();
         reader.AddVm(100, vcpus: 2);
-        using var source = new BinaryStatsSource(reader, new FieldSelection(FieldFilter.Default, Children: false), "");
+        using var source = Open(reader, new FieldSelection(FieldFilter.Default, Children: false), "");
         Assert.DoesNotContain(source.Fields, f => f.IsChild);
         Assert.Contains(source.Fields, f => f.Name == "halt_wait_hist_p50_us");
     }
@@ -107,7 +127,7 @@ public class BinaryStatsSourceTests
         cpus1[0].Data[0][0] = 1000;
         vm1.Data[0][0] = 50;
         vm1.Data[1][0] = 7;
-        using var source = new BinaryStatsSource(reader, s_all, "");
+        using var source = Open(reader, s_all, "");
         Dictionary<string, long> first = Read(source);
         Assert.Equal(0, first["exits"]);
         Assert.Equal(50, first["pages_4k"]);
@@ -141,7 +161,7 @@ public class BinaryStatsSourceTests
         var reader = new Reader();
         (_, Block[] cpus) = reader.AddVm(100, vcpus: 2);
         cpus[0].Data[2][11] = 500; // old, long waits: before the start, not in any interval
-        using var source = new BinaryStatsSource(reader, s_all, "");
+        using var source = Open(reader, s_all, "");
         _ = Read(source);
 
         // 2^10..2^11 ns = [1.024, 2.048) us: 90 waits; and 10 waits in [0.5, 1) us on the other vCPU.
@@ -164,12 +184,12 @@ public class BinaryStatsSourceTests
         var reader = new Reader();
         (_, Block[] a) = reader.AddVm(100, vcpus: 1);
         (_, Block[] b) = reader.AddVm(200, vcpus: 1);
-        using var source = new BinaryStatsSource(reader, new FieldSelection(FieldFilter.Create("exits"), Children: false), "");
+        using var source = Open(reader, new FieldSelection(FieldFilter.Create("exits"), Children: false), "");
         var readings = new List<VmReading>();
-        source.Read(readings);
+        ReadVms(source, readings);
         a[0].Data[0][0] += 3;
         b[0].Data[0][0] += 4;
-        source.Read(readings);
+        ReadVms(source, readings);
         Assert.Equal([(100, 3L), (200, 4L)], readings.Select(r => (r.Pid, r.Values[0])));
     }
 
@@ -179,23 +199,23 @@ public class BinaryStatsSourceTests
     {
         var reader = new Reader();
         reader.AddVm(1, vcpus: 1);
-        using var source = new BinaryStatsSource(reader, new FieldSelection(FieldFilter.Create("exits"), Children: false), "");
+        using var source = Open(reader, new FieldSelection(FieldFilter.Create("exits"), Children: false), "");
         var readings = new List<VmReading>();
-        source.Read(readings);
+        ReadVms(source, readings);
         for (int round = 0; round < 10; round++)
         {
             reader.Vms.Clear();
             var vcpus = new List<Block>();
             for (int pid = round * 1000 + 100; pid < round * 1000 + 1100; pid++)
                 vcpus.AddRange(reader.AddVm(pid, vcpus: 2).Vcpus);
-            source.Read(readings);
+            ReadVms(source, readings);
             Assert.Equal(1000, readings.Count);
             Assert.Equal(3000, source.TrackedBlocks);
             foreach (Block vcpu in vcpus)
                 vcpu.Data[0][0] += 5;
             Assert.Equal((round + 1) * 10_000, Read(source)["exits"]);
             reader.Vms.Clear();
-            source.Read(readings);
+            ReadVms(source, readings);
             Assert.Empty(readings);
             Assert.Equal(0, source.TrackedBlocks);
             Assert.Equal((round + 1) * 10_000, Read(source)["exits"]);
@@ -205,7 +225,7 @@ public class BinaryStatsSourceTests
     [Fact]
     public void NoVmAtAllIsAnError()
     {
-        var e = Assert.Throws<EnvironmentException>(() => new BinaryStatsSource(new Reader(), s_all, "none reached."));
+        var e = Assert.Throws<EnvironmentException>(() => Open(new Reader(), s_all, "none reached."));
         Assert.Contains("none reached.", e.Message);
     }
 }

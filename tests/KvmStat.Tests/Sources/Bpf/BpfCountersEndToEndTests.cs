@@ -1,7 +1,8 @@
 using KvmStat.Host;
 using KvmStat.Sources;
 using KvmStat.Sources.Bpf;
-using KvmStat.Sources.Tracing;
+using KvmStat.Sources.Perf;
+using KvmStat.Sources.Tracepoints;
 using KvmStat.Tests.Infrastructure;
 
 namespace KvmStat.Tests.Sources.Bpf;
@@ -89,10 +90,10 @@ public class BpfCountersEndToEndTests
         second.Run();
         counters.Capture();
         // At most one process has the slot; what every guest without one made is in the unplaced counts, exactly.
-        GuestVm[] unplaced = [.. new[] { first, second }.Where(g => !counters.Processes.ContainsKey(g.Pid))];
+        GuestVm[] unplaced = [.. new[] { first, second }.Where(g => !counters.Vms.ContainsKey(g.Pid))];
         Assert.NotEmpty(unplaced);
-        Assert.Equal(unplaced.Sum(g => (long)g.Outs), Field(counters, counters.Unplaced, "kvm_pio"));
-        Assert.Equal(unplaced.Sum(g => (long)g.MmioWrites), Field(counters, counters.Unplaced, "kvm_mmio"));
+        Assert.Equal(unplaced.Sum(g => (long)g.Outs), Field(counters, counters.Unattributed, "kvm_pio"));
+        Assert.Equal(unplaced.Sum(g => (long)g.MmioWrites), Field(counters, counters.Unattributed, "kvm_mmio"));
         Assert.Equal(110, Field(counters, counters.Totals, "kvm_pio"));
         Assert.Contains(warnings, w => w.Contains("could not be attributed to a process") && w.Contains("room for 1 processes"));
     }
@@ -107,18 +108,18 @@ public class BpfCountersEndToEndTests
         using var guest = GuestVm.Start($"bpf-{Environment.ProcessId}", vcpus: 2, outs: 300, mmio: 7);
         guest.Run();
         counters.Capture();
-        BpfCounters.Process process = counters.Processes[guest.Pid];
+        BpfProcess process = counters.Vms[guest.Pid];
         Assert.True(process.IsVm);
         foreach ((string field, long expected) in guest.ExpectedPerRun())
             Assert.True(expected == Field(counters, process.Totals, field), $"{field}: expected {expected}, counted {Field(counters, process.Totals, field)}");
         Assert.Equal(0, Field(counters, process.Totals, "kvm_userspace_exit(OTHER)"));
         // The host's totals are every process's, the outside's and the unplaced ones.
         long[] sum = new long[counters.Fields.Count];
-        foreach (BpfCounters.Process p in counters.Processes.Values.Where(p => p.IsVm))
+        foreach (BpfProcess p in counters.Vms.Values)
             for (int i = 0; i < sum.Length; i++)
                 sum[i] += p.Totals[i];
         for (int i = 0; i < sum.Length; i++)
-            Assert.Equal(counters.Totals[i], sum[i] + counters.OutsideVms[i] + counters.ExitedVms[i]);
+            Assert.Equal(counters.Totals[i], sum[i] + counters.OutsideVms[i] + counters.ExitedVms[i] + counters.Unattributed[i]);
     }
 
     /// <summary>
@@ -149,7 +150,7 @@ public class BpfCountersEndToEndTests
         counters.Capture();
         long expected = guest.ExpectedPerRun()["kvm_userspace_exit"];
         Assert.Equal(expected, after[0] - before[0]);
-        Assert.Equal(expected, Field(counters, counters.Processes[guest.Pid].Totals, "kvm_userspace_exit"));
+        Assert.Equal(expected, Field(counters, counters.Vms[guest.Pid].Totals, "kvm_userspace_exit"));
     }
 
     /// <summary>
@@ -181,10 +182,10 @@ public class BpfCountersEndToEndTests
         // Each VM process was gone before a capture saw it: what it ran on its vCPUs tells it was a VM.
         Assert.Equal(10_000 * 2 * 3, counters.ExitedVms[0]);
         Assert.Equal(0, counters.OutsideVms[0]);
-        Assert.Equal(0, counters.Unplaced[0]);
+        Assert.Equal(0, counters.Unattributed[0]);
         Assert.Empty(warnings);
         Assert.Equal(0, counters.SlotsInUse);
-        Assert.Empty(counters.Processes);
+        Assert.Empty(counters.Vms);
     }
 
     /// <summary>The lighter programs count exactly too: every event in one row, or only the one process's.</summary>
@@ -208,7 +209,7 @@ public class BpfCountersEndToEndTests
         Assert.Equal(80, Field(one, one.Totals, "kvm_pio"));
         Assert.Equal(82, Field(one, one.Totals, "kvm_userspace_exit"));
         Assert.Equal(2, Field(one, one.Totals, "kvm_userspace_exit(HLT)"));
-        Assert.Empty(host.Processes);
+        Assert.Empty(host.Vms);
         Assert.Equal(0, host.Capacity);
     }
 }

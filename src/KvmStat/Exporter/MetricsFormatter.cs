@@ -1,0 +1,215 @@
+using System.Globalization;
+using KvmStat.Sources;
+using KvmStat.Sources.BinaryStats;
+using KvmStat.Stats;
+
+namespace KvmStat.Exporter;
+
+/// <summary>
+/// Turns a <see cref="Snapshot"/> into metric families:
+/// <list type="bullet">
+/// <item>kvm_events_total{event} and kvm_event_reasons_total{event,reason}: tracepoint fields of the host;</item>
+/// <item>kvm_guest_events_total{guest,pid,event}: tracepoint fields of each VM, and with the BPF engine
+/// kvm_events_outside_vms_total{event} and kvm_stat_unattributed_events_total{event}, which with the
+/// guests add up to kvm_events_total;</item>
+/// <item>kvm_debugfs_NAME: debugfs statistics;</item>
+/// <item>kvm_vm_NAME{guest,pid} and kvm_vcpu_NAME{guest,pid,vcpu}: binary statistics in base units,
+/// cumulative ones as counters, instant and peak ones as gauges, histograms as histograms.</item>
+/// </list>
+/// Which family a field goes to is its <see cref="FieldOrigin"/>. A VM's counter series does not
+/// go backwards when the VM restarts under the same pid (<see cref="SeriesContinuity"/>).
+/// </summary>
+internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> nameOf, SeriesContinuity continuity)
+{
+    private readonly Dictionary<int, string> _names = [];
+
+    /// <summary>VMs whose names are kept (for tests of what stays bounded).</summary>
+    internal int NamedVms => _names.Count;
+
+    internal List<MetricFamily> Format(Snapshot snapshot)
+    {
+        var families = new List<MetricFamily>();
+        ForgetNamesOfGoneVms(snapshot.Binary);
+        continuity.BeginSample();
+        AddHost(families, snapshot.Host);
+        if (snapshot.Guests is IGuestValues guests)
+            AddGuests(families, guests);
+        if (snapshot.Binary is IReadOnlyList<VmStatsBlocks> binary)
+            AddBinary(families, binary);
+        continuity.EndSample();
+        return families;
+    }
+
+    private static void AddHost(List<MetricFamily> families, IFieldValues host)
+    {
+        ReadOnlySpan<long> totals = host.Totals;
+        FieldSet fields = host.Fields;
+        if (fields.Count == 0)
+            return;
+        var events = new MetricFamily("kvm_events", "counter", "KVM tracepoint events on all CPUs since kvm_stat started.");
+        var reasons = new MetricFamily("kvm_event_reasons", "counter", "KVM tracepoint events by exit reason.");
+        var debugfs = new List<MetricFamily>();
+        foreach (int i in fields.ByName)
+        {
+            StatField field = fields[i];
+            switch (field.Origin)
+            {
+                case FieldOrigin.Tracepoint when fields.IsChild(i):
+                    reasons.Counter([("event", fields[fields.ParentOf(i)].Name), ("reason", field.ChildLabel)], totals[i]);
+                    break;
+                case FieldOrigin.Tracepoint:
+                    events.Counter([("event", field.Name)], totals[i]);
+                    break;
+                case FieldOrigin.Debugfs:
+                    bool counter = field.Kind == StatKind.Counter;
+                    var family = new MetricFamily("kvm_debugfs_" + field.Name, counter ? "counter" : "gauge",
+                        $"KVM debugfs statistic {field.Name}, all VMs{(counter ? " (counted since kvm_stat started)" : "")}.");
+                    if (counter)
+                        family.Counter([], totals[i]);
+                    else
+                        family.Gauge([], totals[i]);
+                    debugfs.Add(family);
+                    break;
+            }
+        }
+        families.Add(events);
+        families.Add(reasons);
+        families.AddRange(debugfs);
+    }
+
+    private void AddGuests(List<MetricFamily> families, IGuestValues guests)
+    {
+        FieldSet fields = guests.Fields;
+        var family = new MetricFamily("kvm_guest_events", "counter",
+            "KVM tracepoint events of each VM (every thread of its process) since it was first seen.");
+        foreach (GuestStat guest in guests.Guests)
+        {
+            string pid = guest.Pid.ToString(CultureInfo.InvariantCulture);
+            foreach (int i in fields.ByName)
+            {
+                if (fields[i].IsChild || fields[i].Kind != StatKind.Counter)
+                    continue;
+                long value = continuity.Monotonic(guest.Pid, guest.Name, "kvm_guest_events", fields[i].Name, -1, guest.FieldTotals[i]);
+                family.Counter([("guest", guest.Name), ("pid", pid), ("event", fields[i].Name)], value);
+            }
+        }
+        families.Add(family);
+        // With the BPF engine: the events no running VM raised, so that the guests and these add up
+        // to kvm_events_total at every scrape.
+        if (guests.Others.Count == 0)
+            return;
+        var outside = new MetricFamily("kvm_events_outside_vms", "counter",
+            "KVM tracepoint events not raised by a running VM (kernel threads ageing guest memory, other processes, VMs that exited) since kvm_stat started.");
+        var unattributed = new MetricFamily("kvm_stat_unattributed_events", "counter",
+            "KVM tracepoint events kvm_stat could not give to a process since it started: its table of processes was full. Nonzero means per-guest counts are missing events.");
+        foreach (int i in fields.ByName)
+        {
+            if (fields[i].IsChild || fields[i].Kind != StatKind.Counter)
+                continue;
+            long sum = 0, lost = 0;
+            foreach (GuestStat other in guests.Others)
+            {
+                if (other.Kind == VmRowKind.Unattributed)
+                    lost += other.FieldTotals[i];
+                else
+                    sum += other.FieldTotals[i];
+            }
+            outside.Counter([("event", fields[i].Name)], sum);
+            unattributed.Counter([("event", fields[i].Name)], lost);
+        }
+        families.Add(outside);
+        families.Add(unattributed);
+    }
+
+    /// <summary>Binary statistics as they are (cumulative since each VM started): one family per statistic.</summary>
+    private void AddBinary(List<MetricFamily> families, IReadOnlyList<VmStatsBlocks> vms)
+    {
+        var vmStats = new SortedDictionary<string, KvmStatDescriptor>(StringComparer.Ordinal);
+        var vcpuStats = new SortedDictionary<string, KvmStatDescriptor>(StringComparer.Ordinal);
+        foreach (VmStatsBlocks vm in vms)
+        {
+            foreach (IStatsBlock block in vm.Blocks)
+            {
+                foreach (KvmStatDescriptor d in block.Descriptors)
+                {
+                    if (filter.Matches(d.Name))
+                        (block.VcpuIndex < 0 ? vmStats : vcpuStats).TryAdd(d.Name, d);
+                }
+            }
+        }
+        foreach ((string name, KvmStatDescriptor template) in vmStats)
+            families.Add(Statistic(vms, "kvm_vm_", name, template, vcpus: false));
+        foreach ((string name, KvmStatDescriptor template) in vcpuStats)
+            families.Add(Statistic(vms, "kvm_vcpu_", name, template, vcpus: true));
+    }
+
+    private MetricFamily Statistic(IReadOnlyList<VmStatsBlocks> vms, string prefix, string name, KvmStatDescriptor template, bool vcpus)
+    {
+        string? unit = HistogramPercentiles.RawUnit(template);
+        string help = $"KVM binary statistic {name} of {(vcpus ? "each vCPU" : "each VM")} ({template.Type.ToString().ToLowerInvariant()}{(unit is null ? "" : ", " + unit)}).";
+        MetricFamily family = template.IsHistogram
+            ? new MetricFamily(prefix + name + BaseUnits.HistogramSuffix(template), "histogram", help + " Buckets from KVM's histogram, in base units.")
+            : new MetricFamily(prefix + BaseUnits.Name(name, template), template.Type == KvmStatType.Cumulative ? "counter" : "gauge", help);
+
+        foreach (VmStatsBlocks vm in vms)
+        {
+            string guest = NameOf(vm.Pid);
+            string pid = vm.Pid.ToString(CultureInfo.InvariantCulture);
+            foreach (IStatsBlock block in vm.Blocks)
+            {
+                if ((block.VcpuIndex >= 0) != vcpus || Find(block, name) is not KvmStatDescriptor descriptor)
+                    continue;
+                ReadOnlySpan<ulong> values = block.Values(descriptor);
+                (string, string)[] labels = vcpus
+                    ? [("guest", guest), ("pid", pid), ("vcpu", block.VcpuIndex.ToString(CultureInfo.InvariantCulture))]
+                    : [("guest", guest), ("pid", pid)];
+                if (descriptor.IsHistogram)
+                    AddHistogram(family, descriptor, labels, values);
+                else if (descriptor.Type == KvmStatType.Cumulative)
+                    family.Add("_total", labels, BaseUnits.Value(descriptor, continuity.Monotonic(vm.Pid, guest, prefix, name, block.VcpuIndex, (long)values[0])));
+                else
+                    family.Add("", labels, BaseUnits.Value(descriptor, (long)values[0]));
+            }
+        }
+        return family;
+    }
+
+    private static void AddHistogram(MetricFamily family, KvmStatDescriptor descriptor, (string, string)[] labels, ReadOnlySpan<ulong> buckets)
+    {
+        ulong cumulative = 0;
+        for (int i = 0; i < buckets.Length; i++)
+        {
+            cumulative += buckets[i];
+            string upper = BaseUnits.Float(BaseUnits.BucketUpperBound(descriptor, i, buckets.Length));
+            family.Add("_bucket", [.. labels, ("le", upper)], cumulative.ToString(CultureInfo.InvariantCulture));
+        }
+        // No _count: KVM histograms have no sum, and OpenMetrics allows _count only with _sum.
+        // The +Inf bucket is the count.
+    }
+
+    private static KvmStatDescriptor? Find(IStatsBlock block, string name)
+    {
+        foreach (KvmStatDescriptor d in block.Descriptors)
+        {
+            if (d.Name == name)
+                return d;
+        }
+        return null;
+    }
+
+    private void ForgetNamesOfGoneVms(IReadOnlyList<VmStatsBlocks>? vms)
+    {
+        foreach (int pid in _names.Keys)
+        {
+            if (vms is null || !vms.Any(vm => vm.Pid == pid))
+                _names.Remove(pid);
+        }
+    }
+
+    private string NameOf(int pid)
+    {
+        if (!_names.TryGetValue(pid, out string? name))
+            _names[pid] = name = nameOf(pid) ?? "";
+        return name;
+    }
+}

@@ -1,0 +1,172 @@
+using KvmStat.Sources.Perf;
+using KvmStat.Sources.Tracepoints;
+
+namespace KvmStat.Sources.Bpf;
+
+/// <summary>
+/// The programs of a field selection over one <see cref="BpfTable"/>: one per tracepoint, and per
+/// process the exit program. Raw tracepoint programs wherever the event's arguments hold what is
+/// counted (every tracepoint without children, and kvm_userspace_exit, whose first argument is its
+/// reason); classic tracepoint programs, which read the record at the offset its format file gives,
+/// for kvm_exit (its reason is read from the vCPU, not passed). Attached, they count until disposed.
+/// </summary>
+internal sealed class BpfPrograms : IDisposable
+{
+    /// <summary>Tracepoints whose reason is one of their arguments: its index and size (the kernel's TP_PROTO).</summary>
+    private static readonly Dictionary<string, (int Index, int Size)> s_reasonArguments = new(StringComparer.Ordinal)
+    {
+        // TP_PROTO(__u32 reason, int errno) in include/trace/events/kvm.h; the record's reason is the same value.
+        [TracepointCatalog.KvmUserspaceExit] = (0, 4),
+    };
+
+    private readonly List<BpfProgram> _programs = [];
+    private readonly List<BpfMap> _reasonMaps = [];
+    private readonly List<Interop.FileDescriptor> _links = [];
+    private readonly List<Interop.FileDescriptor> _perfLinks = [];
+    private readonly CounterDescriptors _perfDescriptors;
+
+    /// <param name="attach">False loads the programs into the verifier without attaching them (tests of every variant).</param>
+    internal BpfPrograms(Tracefs tracefs, IReadOnlyList<TracepointField> fields, BpfTable table, BpfScope scope, CounterDescriptors perfDescriptors, bool attach)
+    {
+        _perfDescriptors = perfDescriptors;
+        try
+        {
+            for (int i = 0; i < fields.Count; i++)
+            {
+                if (!fields[i].IsChild)
+                    Add(tracefs, fields, i, table, scope, attach);
+            }
+            if (scope.PerProcess)
+            {
+                BpfProgram exit = Load(Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, CounterProgram.EmitExit(), table.Maps, ExitTracepoint);
+                if (attach)
+                    _links.Add(exit.AttachRawTracepoint(ExitTracepoint));
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The tracepoint the exit program runs on (sched:sched_process_exit).</summary>
+    internal const string ExitTracepoint = "sched_process_exit";
+
+    /// <summary>The loaded programs: one per counted tracepoint, named after it, and the exit program.</summary>
+    internal IReadOnlyList<BpfProgram> Loaded => _programs;
+
+    /// <summary>Each exit-reason map, by the tracepoint whose program uses it.</summary>
+    internal Dictionary<string, BpfMap> ReasonMaps { get; } = new(StringComparer.Ordinal);
+
+    private void Add(Tracefs tracefs, IReadOnlyList<TracepointField> fields, int index, BpfTable table, BpfScope scope, bool attach)
+    {
+        TracepointField parent = fields[index];
+        List<TracepointField> children = [.. fields.Where(f => f.Parent == parent.Name)];
+        CounterProgram.ReasonSpec? reasons = null;
+        var maps = new Dictionary<string, BpfMap>(table.Maps, StringComparer.Ordinal);
+        if (children.Count > 0)
+        {
+            (reasons, BpfMap reasonMap) = ReasonsOf(tracefs, fields, parent, children);
+            maps[CounterProgram.Reasons] = reasonMap;
+            ReasonMaps[parent.Tracepoint] = reasonMap;
+        }
+        bool raw = reasons is null || reasons.Source == CounterProgram.ReasonSource.Argument;
+        BpfCode code = CounterProgram.Emit(new CounterProgram.Spec(index, reasons), table.Layout, scope);
+        BpfProgram program = Load(raw ? Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT : Interop.Abi.BPF_PROG_TYPE_TRACEPOINT, code, maps, parent.Tracepoint);
+        if (!attach)
+            return;
+        if (raw)
+        {
+            _links.Add(program.AttachRawTracepoint(parent.Tracepoint));
+            return;
+        }
+        // A perf event: it is handed off at exit like the perf engine's (its close waits for the kernel).
+        Interop.FileDescriptor perf;
+        try
+        {
+            perf = program.AttachTracepoint(parent.Tracepoint, tracefs.ReadId(parent.Tracepoint));
+        }
+        catch (BpfException e) when (e.Errno == Interop.Errno.EACCES)
+        {
+            // The kernel compares what the program reads with the record's real size.
+            throw new BpfException(
+                $"attaching to the tracepoint {parent.Tracepoint}, whose record does not reach offset {reasons!.Offset} where its format file puts {children[0].ReasonField}",
+                e.Errno);
+        }
+        _perfDescriptors.Track([perf]);
+        _perfLinks.Add(perf);
+    }
+
+    private BpfProgram Load(uint type, BpfCode code, IReadOnlyDictionary<string, BpfMap> maps, string name)
+    {
+        BpfProgram program = BpfProgram.Load(type, code, maps, name);
+        _programs.Add(program);
+        return program;
+    }
+
+    /// <summary>Where a tracepoint's event keeps the reason, and which child counts each value (the map filled here).</summary>
+    private (CounterProgram.ReasonSpec, BpfMap) ReasonsOf(Tracefs tracefs, IReadOnlyList<TracepointField> fields, TracepointField parent, List<TracepointField> children)
+    {
+        string field = children[0].ReasonField ?? throw new BpfException($"the children of {parent.Name} name no record field", Interop.Errno.EINVAL);
+        TraceField? record = tracefs.ReadFormat(parent.Tracepoint)?.FindField(field);
+        if (record is null || record.Offset < 0 || record.Size is not (1 or 2 or 4 or 8))
+            throw new BpfException($"finding {parent.Tracepoint}'s field {field} in its format file", Interop.Errno.ENOENT);
+        int other = children.FindIndex(c => c.ReasonValue is null);
+        int otherIndex = IndexOf(fields, other >= 0 ? children[other] : parent);
+        var small = new SortedDictionary<uint, int>();
+        var large = new List<(ulong Value, int Index)>();
+        foreach (TracepointField child in children)
+        {
+            if (child.ReasonValue is not long value)
+                continue;
+            ulong unsigned = TracepointCatalog.FilterValue(value, record);
+            if (unsigned < BpfTableLayout.MaxReasonArray)
+                small[(uint)unsigned] = IndexOf(fields, child);
+            else
+                large.Add((unsigned, IndexOf(fields, child)));
+        }
+        int entries = small.Count == 0 ? 1 : (int)small.Keys.Max() + 1;
+        BpfMap map = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, 4, entries, CounterProgram.Reasons);
+        _reasonMaps.Add(map);
+        for (uint value = 0; value < entries; value++)
+        {
+            uint key = value;
+            uint index = (uint)(small.TryGetValue(value, out int child) ? child : otherIndex);
+            int result = map.Update(BpfMap.Key(ref key), BpfMap.Key(ref index), Interop.Abi.BPF_ANY);
+            if (result < 0)
+                throw new BpfException("filling the map of exit reasons", -result);
+        }
+        CounterProgram.ReasonSpec spec = s_reasonArguments.TryGetValue(parent.Tracepoint, out (int Index, int Size) argument) && argument.Size == record.Size
+            ? new(CounterProgram.ReasonSource.Argument, argument.Index * 8, argument.Size, entries, large, otherIndex)
+            : new(CounterProgram.ReasonSource.Record, record.Offset, record.Size, entries, large, otherIndex);
+        return (spec, map);
+    }
+
+    private static int IndexOf(IReadOnlyList<TracepointField> fields, TracepointField field)
+    {
+        for (int i = 0; i < fields.Count; i++)
+        {
+            if (ReferenceEquals(fields[i], field))
+                return i;
+        }
+        throw new InvalidOperationException($"{field.Name} is not among the fields");
+    }
+
+    public void Dispose()
+    {
+        // Links first: the programs stop running before their maps go.
+        foreach (Interop.FileDescriptor link in _links)
+            link.Dispose();
+        _links.Clear();
+        foreach (Interop.FileDescriptor perf in _perfLinks)
+            _perfDescriptors.Release([perf]);
+        _perfLinks.Clear();
+        foreach (BpfProgram program in _programs)
+            program.Dispose();
+        _programs.Clear();
+        foreach (BpfMap map in _reasonMaps)
+            map.Dispose();
+        _reasonMaps.Clear();
+    }
+}

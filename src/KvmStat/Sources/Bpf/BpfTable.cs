@@ -1,0 +1,130 @@
+using System.Runtime.InteropServices;
+
+namespace KvmStat.Sources.Bpf;
+
+/// <summary>
+/// The maps of a <see cref="BpfTableLayout"/> (see <see cref="CounterProgram"/> for what each
+/// holds), with what user space does to them: read a row, read whose a slot is, take a process's
+/// slot away, and give a slot back once its last counts are read. Per process, the rows and the
+/// epoch are mapped into this process: a capture reads them without system calls.
+/// </summary>
+internal sealed class BpfTable : IDisposable
+{
+    private readonly Dictionary<string, BpfMap> _maps = new(StringComparer.Ordinal);
+    private readonly BpfMapping? _rows;
+    private readonly BpfMapping? _epoch;
+    private readonly byte[] _perCpuRow;
+    private readonly byte[] _cacheZeros;
+
+    internal BpfTable(BpfTableLayout layout)
+    {
+        Layout = layout;
+        _perCpuRow = layout.PerProcess ? [] : new byte[layout.RowWords * 8 * layout.Cpus];
+        _cacheZeros = layout.PerProcess ? new byte[BpfTableLayout.CacheEntryBytes * layout.Cpus] : [];
+        try
+        {
+            if (!layout.PerProcess)
+            {
+                Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_PERCPU_ARRAY, 4, layout.RowWords * 8, 1, CounterProgram.Counts));
+                return;
+            }
+            Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, layout.RowWords * 8, layout.Rows, CounterProgram.Counts, Interop.Abi.BPF_F_MMAPABLE));
+            Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 4, 4, layout.Capacity, CounterProgram.Slots));
+            Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_QUEUE, 0, 4, layout.Capacity, CounterProgram.Free));
+            Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_PERCPU_ARRAY, 4, BpfTableLayout.CacheEntryBytes, 1, CounterProgram.Cache));
+            Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, 8, 1, CounterProgram.Epoch, Interop.Abi.BPF_F_MMAPABLE));
+            _rows = _maps[CounterProgram.Counts].MapMemory();
+            _epoch = _maps[CounterProgram.Epoch].MapMemory();
+            for (uint slot = 1; slot <= layout.Capacity; slot++)
+                PushFree(slot);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    internal BpfTableLayout Layout { get; }
+
+    /// <summary>The maps by the names programs use.</summary>
+    internal IReadOnlyDictionary<string, BpfMap> Maps => _maps;
+
+    private void Add(BpfMap map) => _maps.Add(map.Name, map);
+
+    /// <summary>A slot's owner word (0 while free); see <see cref="BpfTableLayout.OwnerInUse"/>.</summary>
+    internal long Owner(int slot) => _rows!.Read((long)slot * Layout.RowWords);
+
+    /// <summary>A row's counters into <paramref name="into"/>: per process as they are, per CPU summed over the CPUs.</summary>
+    internal void ReadRow(int slot, Span<long> into)
+    {
+        if (_rows is not null)
+        {
+            long first = (long)slot * Layout.RowWords + 1;
+            for (int field = 0; field < Layout.Fields; field++)
+                into[field] = _rows.Read(first + field);
+            return;
+        }
+        uint key = (uint)slot;
+        int result = _maps[CounterProgram.Counts].Lookup(BpfMap.Key(ref key), _perCpuRow);
+        if (result != 0)
+            throw new BpfException("reading the BPF counters", -result);
+        ReadOnlySpan<long> perCpu = MemoryMarshal.Cast<byte, long>(_perCpuRow);
+        for (int field = 0; field < Layout.Fields; field++)
+        {
+            long sum = 0;
+            for (int cpu = 0; cpu < Layout.Cpus; cpu++)
+                sum += perCpu[cpu * Layout.RowWords + field];
+            into[field] = sum;
+        }
+    }
+
+    /// <summary>
+    /// Takes a running process's slot away: its later events find no slot in the table (and no CPU
+    /// trusts its cache from before), so they start a new one. The row stays until <see cref="Release"/>.
+    /// </summary>
+    internal void Unassign(int tgid)
+    {
+        uint key = (uint)tgid;
+        int result = _maps[CounterProgram.Slots].Delete(BpfMap.Key(ref key));
+        // ENOENT: the exit program took it first.
+        if (result != 0 && result != -Interop.Errno.ENOENT)
+            throw new BpfException("removing a process from the BPF table", -result);
+        _epoch!.Add(0, 1);
+    }
+
+    /// <summary>A slot whose last counts have been read: its row is cleared and it is free again.</summary>
+    internal void Release(int slot)
+    {
+        long first = (long)slot * Layout.RowWords;
+        for (int word = 1; word < Layout.RowWords; word++)
+            _rows!.Write(first + word, 0);
+        _rows!.Write(first, 0);
+        PushFree((uint)slot);
+    }
+
+    /// <summary>Forgets every CPU's cached process (tests; a table that starts again).</summary>
+    internal void ClearCaches()
+    {
+        uint zero = 0;
+        int result = _maps[CounterProgram.Cache].Update(BpfMap.Key(ref zero), _cacheZeros, Interop.Abi.BPF_ANY);
+        if (result != 0)
+            throw new BpfException("clearing the BPF cache", -result);
+    }
+
+    private void PushFree(uint slot)
+    {
+        int result = _maps[CounterProgram.Free].Update([], BpfMap.Key(ref slot), Interop.Abi.BPF_ANY);
+        if (result != 0)
+            throw new BpfException("returning a slot to the BPF table", -result);
+    }
+
+    public void Dispose()
+    {
+        _rows?.Dispose();
+        _epoch?.Dispose();
+        foreach (BpfMap map in _maps.Values)
+            map.Dispose();
+        _maps.Clear();
+    }
+}

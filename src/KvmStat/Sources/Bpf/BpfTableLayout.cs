@@ -1,0 +1,91 @@
+namespace KvmStat.Sources.Bpf;
+
+/// <summary>
+/// The kernel-side tables of the BPF engine, and what they cost. Per process (the per-VM views):
+/// one shared row per slot that every CPU adds to atomically, so the table grows with the slots
+/// and the fields, never with the CPUs; a row is an owner word (the process, and whether it has
+/// exited) and then one counter per field; slot 0 counts the events of processes for which no slot
+/// was left. For the host's totals or one process: a single row per CPU (no shared cache line
+/// between CPUs on the hottest path).
+/// </summary>
+/// <param name="Fields">Counters in a row.</param>
+/// <param name="Capacity">Processes with a slot at once (0 without processes to tell apart).</param>
+/// <param name="Cpus">Possible CPUs: per-CPU maps keep a copy for each.</param>
+internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus)
+{
+    /// <summary>Slots at most, however few fields: room for the 4,000 VMs of a dense microVM host and their helpers.</summary>
+    internal const int MaxSlots = 8192;
+
+    /// <summary>The kernel memory the counters may take at most.</summary>
+    internal const long MemoryBudget = 64L << 20;
+
+    /// <summary>The owner word: the process id, this bit while the slot is in use, and <see cref="OwnerExited"/> once its process has exited.</summary>
+    internal const long OwnerInUse = 1L << 32;
+
+    internal const long OwnerExited = 1L << 33;
+
+    /// <summary>Array entries of an exit-reason map at most: reasons beyond are compared one by one.</summary>
+    internal const int MaxReasonArray = 4096;
+
+    internal bool PerProcess => Capacity > 0;
+
+    /// <summary>64-bit words in a row: the owner word first when rows belong to processes.</summary>
+    internal int RowWords => PerProcess ? Fields + 1 : Fields;
+
+    internal int Rows => PerProcess ? Capacity + 1 : 1;
+
+    /// <summary>Where field <paramref name="field"/>'s counter is in a row, in bytes.</summary>
+    internal int FieldOffset(int field) => (PerProcess ? 8 : 0) + field * 8;
+
+    /// <summary>The layout for a scope: as many slots as fit the budget, up to <see cref="MaxSlots"/>.</summary>
+    internal static BpfTableLayout For(int fields, BpfScope scope, int cpus, int? capacity = null)
+    {
+        if (!scope.PerProcess)
+            return new BpfTableLayout(fields, 0, cpus);
+        long rowBytes = (fields + 1) * 8L;
+        int fit = (int)Math.Min(MaxSlots, MemoryBudget / rowBytes - 1);
+        return new BpfTableLayout(fields, Math.Max(1, capacity ?? fit), cpus);
+    }
+
+    /// <summary>
+    /// The kernel memory of every map, as the kernel charges it (fdinfo "memlock"): the counters,
+    /// and per process the table of slots, the free slots, the per-CPU cache and the epoch.
+    /// </summary>
+    internal long MapBytes(int reasonEntries = 0)
+    {
+        long counts = PerProcess
+            ? ArrayBytes(RowWords * 8, Rows, mmapable: true)
+            : PerCpuArrayBytes(RowWords * 8, 1);
+        long reasons = reasonEntries > 0 ? ArrayBytes(4, reasonEntries, mmapable: false) : 0;
+        if (!PerProcess)
+            return counts + reasons;
+        return counts + reasons + HashBytes(4, 4, Capacity) + QueueBytes(4, Capacity)
+            + PerCpuArrayBytes(CacheEntryBytes, 1) + ArrayBytes(8, 1, mmapable: true);
+    }
+
+    /// <summary>The per-CPU cache entry: { u32 tgid; u32 slot; u64 epoch }.</summary>
+    internal const int CacheEntryBytes = 16;
+
+    // The kernel's own sizes (kernel/bpf/arraymap.c, hashtab.c, queue_stack_maps.c, 6.x map_mem_usage).
+    private const int MapHeader = 256;
+
+    private static long ArrayBytes(int valueSize, int entries, bool mmapable)
+    {
+        long values = (long)Align8(valueSize) * entries;
+        return mmapable ? BpfMapping.PageAligned(values) + Environment.SystemPageSize : MapHeader + values;
+    }
+
+    private long PerCpuArrayBytes(int valueSize, int entries) => MapHeader + entries * 8L + (long)Align8(valueSize) * entries * Cpus;
+
+    private static long HashBytes(int keySize, int valueSize, int entries)
+    {
+        // Preallocated elements (struct htab_elem: 48 bytes before the key), a bucket per power of two.
+        long element = 48 + Align8(keySize) + Align8(valueSize);
+        long buckets = 1L << (int)Math.Ceiling(Math.Log2(Math.Max(entries, 1)));
+        return MapHeader + element * entries + buckets * 16;
+    }
+
+    private static long QueueBytes(int valueSize, int entries) => MapHeader + (long)valueSize * (entries + 1);
+
+    private static int Align8(int bytes) => (bytes + 7) & ~7;
+}

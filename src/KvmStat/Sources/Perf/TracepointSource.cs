@@ -1,0 +1,85 @@
+using KvmStat.Host;
+using KvmStat.Sources.Tracepoints;
+
+namespace KvmStat.Sources.Perf;
+
+/// <summary>
+/// Counts kvm tracepoints with perf: one counter group per online CPU (system-wide), or one per
+/// thread of the watched VM process (-p/-g). A refresh is one read() per group.
+/// </summary>
+internal sealed class TracepointSource : IStatsSource
+{
+    private readonly List<PerfCounterGroup> _cpuGroups = [];
+    private readonly TracepointCounterSet _set;
+    private readonly ProcessCounters? _process;
+    private readonly ulong[] _sums;
+    private readonly StatField[] _fields;
+
+    private TracepointSource(TracepointCounterSet set, ProcessCounters? process)
+    {
+        _set = set;
+        _process = process;
+        _sums = new ulong[set.Fields.Count];
+        _fields = new StatField[set.Fields.Count];
+        for (int i = 0; i < _fields.Length; i++)
+            _fields[i] = set.Fields[i].ToStatField();
+    }
+
+    internal static TracepointSource ForAllCpus(TracepointCounterSet set, IReadOnlyList<int> cpus)
+    {
+        // Open the first group before sizing the field array: it may drop rejected children.
+        set.Reserve(cpus.Count, $"{cpus.Count} CPUs");
+        var groups = new List<PerfCounterGroup>(cpus.Count);
+        foreach (int cpu in cpus)
+        {
+            // Null when the CPU went offline between reading the list and opening it.
+            if (set.TryOpenForCpu(cpu) is PerfCounterGroup group)
+                groups.Add(group);
+        }
+        var source = new TracepointSource(set, process: null);
+        source._cpuGroups.AddRange(groups);
+        return source;
+    }
+
+    internal static TracepointSource ForProcess(TracepointCounterSet set, HostPaths paths, int pid)
+    {
+        var process = new ProcessCounters(set, paths, pid);
+        process.Sync();
+        return new TracepointSource(set, process);
+    }
+
+    public string Name => "tracepoints";
+
+    public IReadOnlyList<StatField> Fields => _fields;
+
+    /// <summary>For -p/-g: false once the watched VM has exited.</summary>
+    internal bool TargetAlive => _process?.Alive ?? true;
+
+    internal int GroupCount => _process?.ThreadCount ?? _cpuGroups.Count;
+
+    public void Read(Span<long> values)
+    {
+        Array.Clear(_sums);
+        if (_process is not null)
+        {
+            _process.Sync();
+            _process.ReadInto(_sums);
+        }
+        else
+        {
+            foreach (PerfCounterGroup group in _cpuGroups)
+                _ = group.ReadInto(_sums);
+        }
+        for (int i = 0; i < _sums.Length; i++)
+            values[i] = (long)_sums[i];
+    }
+
+    /// <summary>Stops counting (the screen changed its fields or VM): descriptors are closed in the background.</summary>
+    public void Dispose()
+    {
+        foreach (PerfCounterGroup group in _cpuGroups)
+            _set.Release(group);
+        _cpuGroups.Clear();
+        _process?.Release();
+    }
+}

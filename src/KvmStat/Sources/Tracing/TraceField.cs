@@ -1,4 +1,0 @@
-namespace KvmStat.Sources.Tracing;
-
-/// <summary>One field of a tracepoint record, from the "field:" lines of its format file.</summary>
-internal sealed record TraceField(string Name, int Size, bool Signed, int Offset = -1);

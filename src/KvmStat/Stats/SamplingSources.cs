@@ -1,0 +1,44 @@
+using KvmStat.Sources;
+using KvmStat.Sources.BinaryStats;
+
+namespace KvmStat.Stats;
+
+/// <summary>
+/// Everything one <see cref="Sampler"/> reads, opened together (Cli.SourceFactory) and closed
+/// together: the readings that are captured first each sample (the BPF engine's tables, the binary
+/// statistics), the host's sources, the per-VM source, and the engines under them, closed after
+/// their sources. A failure while opening closes whatever was opened: no program stays attached.
+/// </summary>
+internal sealed class SamplingSources : IDisposable
+{
+    /// <summary>Taken once per sample, in this order, before any source reads.</summary>
+    internal List<ICapture> Captures { get; } = [];
+
+    internal List<IStatsSource> Host { get; } = [];
+
+    internal IPerVmSource? PerVm { get; set; }
+
+    /// <summary>The binary statistics of every VM reached, read once per sample (QMP or held descriptors), or null.</summary>
+    internal BinaryStatsCapture? Binary { get; set; }
+
+    /// <summary>Sources that could not be opened, served as down with the reason (the exporter).</summary>
+    internal List<SourceHealth> Unopened { get; } = [];
+
+    /// <summary>What the tracepoint sources read from: closed after them.</summary>
+    internal ITracepointEngine? Engine { get; set; }
+
+    /// <summary>Closes the sources, then what they read from, each once.</summary>
+    public void Dispose()
+    {
+        foreach (IStatsSource source in Host)
+            source.Dispose();
+        Host.Clear();
+        PerVm?.Dispose();
+        PerVm = null;
+        Binary?.Dispose();
+        Binary = null;
+        Captures.Clear();
+        Engine?.Dispose();
+        Engine = null;
+    }
+}

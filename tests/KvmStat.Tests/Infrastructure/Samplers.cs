@@ -1,0 +1,22 @@
+using KvmStat.Sources;
+using KvmStat.Sources.BinaryStats;
+using KvmStat.Stats;
+
+namespace KvmStat.Tests.Infrastructure;
+
+/// <summary>Samplers over sources a test controls, as Cli.SourceFactory builds them over real ones.</summary>
+internal static class Samplers
+{
+    internal static Sampler Of(TimeProvider time, IStatsSource[] host, IPerVmSource? perVm = null, WatchedVm? vm = null,
+        Func<int, string?>? nameOf = null, Func<int, bool>? isRunning = null, IVmStatsReader? binary = null)
+    {
+        var sources = new SamplingSources { PerVm = perVm };
+        if (binary is not null)
+        {
+            sources.Binary = new BinaryStatsCapture(binary);
+            sources.Captures.Add(sources.Binary);
+        }
+        sources.Host.AddRange(host);
+        return new Sampler(sources, vm, nameOf ?? (_ => null), time, isRunning);
+    }
+}
