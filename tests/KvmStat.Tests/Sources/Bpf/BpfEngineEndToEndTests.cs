@@ -123,7 +123,9 @@ public class BpfEngineEndToEndTests
                 long guests = root.GetProperty("guests").EnumerateArray().Sum(g => g.GetProperty("fields").GetProperty(name).GetProperty(value).GetInt64());
                 long outside = root.GetProperty("outside_vms").GetProperty(name).GetProperty(value).GetInt64();
                 long exited = root.GetProperty("exited_vms").GetProperty(name).GetProperty(value).GetInt64();
-                Assert.True(host == guests + outside + exited, $"{name} {value}: host {host}, guests {guests} + outside {outside} + exited {exited}");
+                long unattributed = root.GetProperty("unattributed").GetProperty(name).GetProperty(value).GetInt64();
+                Assert.True(host == guests + outside + exited + unattributed,
+                    $"{name} {value}: host {host}, guests {guests} + outside {outside} + exited {exited} + unattributed {unattributed}");
             }
         }
     }
