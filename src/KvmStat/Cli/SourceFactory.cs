@@ -239,12 +239,12 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     }
 
     /// <summary>Why no VM's binary statistics were reached, and what would reach them.</summary>
-    private string HowToReach(int pid)
+    private (string Cause, string? Fix) HowToReach(int pid)
     {
         if (options.UsesQmp)
-            return pid > 0 ? $"no QMP socket given belongs to process {pid}." : "no QMP socket answered.";
+            return (pid > 0 ? $"no QMP socket given belongs to process {pid}." : "no QMP socket answered.", null);
         string who = pid > 0 ? $"process {pid} keeps no" : "no running VM keeps";
-        return $"{who} KVM binary statistics descriptors open (QEMU keeps them from version 8.1). For an older QEMU use its QMP socket: --qmp PATH or --qmp auto.";
+        return ($"{who} KVM binary statistics descriptors open (QEMU keeps them from version 8.1).", "For an older QEMU use its QMP socket: --qmp PATH or --qmp auto.");
     }
 
     /// <summary>

@@ -28,6 +28,12 @@ internal static partial class Interop
         internal required long SYS_perf_event_open { get; init; }
         internal required long SYS_bpf { get; init; }
         internal required long SYS_close_range { get; init; }
+        internal required long SYS_close { get; init; }
+        internal required long SYS_read { get; init; }
+        internal required long SYS_ppoll { get; init; }
+        internal required long SYS_getppid { get; init; }
+        internal required long SYS_setsid { get; init; }
+        internal required long SYS_exit_group { get; init; }
         internal required long SYS_pidfd_open { get; init; }
         internal required long SYS_pidfd_getfd { get; init; }
 
@@ -133,6 +139,7 @@ internal static partial class Interop
         Name = "x86_64",
         O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_APPEND = 0x400, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, AT_FDCWD = -100,
         SYS_perf_event_open = 298, SYS_bpf = 321, SYS_close_range = 436, SYS_pidfd_open = 434, SYS_pidfd_getfd = 438,
+        SYS_close = 3, SYS_read = 0, SYS_ppoll = 271, SYS_getppid = 110, SYS_setsid = 112, SYS_exit_group = 231,
         BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3, BPF_PROG_LOAD = 5,
         BPF_RAW_TRACEPOINT_OPEN = 17, BPF_MAP_LOOKUP_BATCH = 24, BPF_PROG_TEST_RUN = 10, BPF_F_MMAPABLE = 0x400, BPF_F_TEST_RUN_ON_CPU = 1,
         BPF_MAP_TYPE_HASH = 1, BPF_MAP_TYPE_ARRAY = 2, BPF_MAP_TYPE_PERCPU_ARRAY = 6, BPF_MAP_TYPE_QUEUE = 22,
@@ -157,6 +164,7 @@ internal static partial class Interop
         // asm-generic's open flags: x86's O_DIRECTORY (0200000) is arm64's O_DIRECT.
         O_DIRECTORY = 0x4000,
         SYS_perf_event_open = 241, SYS_bpf = 280,
+        SYS_close = 57, SYS_read = 63, SYS_ppoll = 73, SYS_getppid = 173, SYS_setsid = 157, SYS_exit_group = 94,
     };
 
     /// <summary>The table of the architecture this process runs on.</summary>

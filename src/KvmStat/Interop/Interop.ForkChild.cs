@@ -5,17 +5,14 @@ namespace KvmStat;
 internal static partial class Interop
 {
     /// <summary>
-    /// The calls a forked child makes. They skip the GC transition (see <see cref="Libc.Fork"/>);
-    /// blocking in one is harmless because the child has no other managed thread to hold up.
+    /// The one call a forked child makes: syscall(2) itself, with the numbers read before the fork
+    /// (a forked child reads no statics). No GC transition: the child has no other thread to wait
+    /// for, and blocking in it holds up nobody.
     /// </summary>
     internal static partial class ForkChild
     {
-        [LibraryImport(Libraries.Libc, EntryPoint = "close")]
+        [LibraryImport(Libraries.Libc, EntryPoint = "syscall")]
         [SuppressGCTransition]
-        internal static partial int Close(int fd);
-
-        [LibraryImport(Libraries.Libc, EntryPoint = "read")]
-        [SuppressGCTransition]
-        internal static unsafe partial nint Read(int fd, byte* buffer, nuint count);
+        internal static partial long Syscall(long number, long a1, long a2, long a3, long a4, long a5);
     }
 }

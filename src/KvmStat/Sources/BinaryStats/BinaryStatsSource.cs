@@ -60,14 +60,15 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
     /// when no VM can be reached. The capture belongs to the caller: the sampler takes it before
     /// this source reads, and closes it.
     /// </summary>
-    internal BinaryStatsSource(BinaryStatsCapture capture, IFieldSelection selection, string howToReach)
+    /// <param name="unreached">Why no VM may have been reached, and what would reach one, for the error when none was.</param>
+    internal BinaryStatsSource(BinaryStatsCapture capture, IFieldSelection selection, (string Cause, string? Fix) unreached)
     {
         _capture = capture;
         if (capture.Count == 0)
             capture.Capture();
         IReadOnlyList<VmStatsBlocks> vms = capture.Vms;
         if (vms.Count == 0)
-            throw new EnvironmentException($"no VM's binary statistics could be read: {howToReach}");
+            throw new EnvironmentException($"no VM's binary statistics could be read: {unreached.Cause}", unreached.Fix);
 
         var fields = new List<StatField>();
         var vcpus = new SortedSet<int>();

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using KvmStat.Host;
 using KvmStat.Sources.Tracepoints;
 
@@ -128,21 +127,23 @@ internal sealed class CounterDescriptors : IDisposable
             if (_open.Count == 0)
                 return;
             keep = [.. _open];
+            _open.Clear();
         }
-        // Only a NativeAOT process may fork and go on in the child: under a JIT (the tests) the child
-        // could need code compiled that no thread is left to compile. There they are closed here.
-        if (RuntimeFeature.IsDynamicCodeCompiled)
+        HandedOffTo = DescriptorHandOff.Fork([.. keep.Select(fd => fd.Number)]);
+        if (HandedOffTo is null)
         {
+            // No child could be made: they close here, and this process waits for the kernel.
             foreach (Interop.FileDescriptor fd in keep)
                 fd.Dispose();
             return;
         }
-        int child = DescriptorHandOff.Fork([.. keep.Select(fd => fd.Number)]);
-        if (child <= 0)
-            return;
-        // This process exits next: its copies must not be closed on the way (the child holds them).
+        // The child holds them now: this process's copies close without waiting (nothing is released
+        // while another descriptor of the event is open).
         foreach (Interop.FileDescriptor fd in keep)
-            fd.SetHandleAsInvalid();
-        _verbose?.Invoke($"{keep.Length} perf descriptors handed to process {child}, which closes them after this one exits");
+            fd.Dispose();
+        _verbose?.Invoke($"{keep.Length} perf descriptors handed to process {HandedOffTo.Pid}, which closes them after this one exits");
     }
+
+    /// <summary>The child that holds the descriptors open at the end of the run, if there were any.</summary>
+    internal HandOff? HandedOffTo { get; private set; }
 }

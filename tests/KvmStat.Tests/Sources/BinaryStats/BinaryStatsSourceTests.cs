@@ -67,7 +67,7 @@ public class BinaryStatsSourceTests
     private static BinaryStatsSource Open(IVmStatsReader reader, IFieldSelection selection, string howToReach = "")
     {
         var capture = new BinaryStatsCapture(reader);
-        var source = new BinaryStatsSource(capture, selection, howToReach);
+        var source = new BinaryStatsSource(capture, selection, (howToReach, null));
         s_captures.Add(source, capture);
         return source;
     }

@@ -1,0 +1,60 @@
+using System.Runtime.InteropServices;
+using KvmStat.Host;
+using KvmStat.Sources;
+using KvmStat.Sources.Perf;
+using KvmStat.Sources.Tracepoints;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Sources.Perf;
+
+/// <summary>
+/// The end of a run's perf descriptors, in-process: the same fork as the published binary makes
+/// (the tests run under the JIT), a child that holds exactly those descriptors, and nothing else,
+/// and that lets them go when released.
+/// </summary>
+public partial class CounterDescriptorsTests
+{
+    [LibraryImport("libc.so.6", EntryPoint = "waitpid", SetLastError = true)]
+    private static partial int WaitPid(int pid, out int status, int options);
+
+    private static readonly HostPaths s_host = new();
+
+    private static string[] Links(int pid) =>
+        [.. Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Select(fd => new FileInfo(fd).LinkTarget ?? "")];
+
+    [Fact]
+    public void TheHandOffChildHoldsTheRunsCountersAndNothingElseUntilReleased()
+    {
+        Tracefs tracefs = Tracefs.Locate(s_host);
+        var descriptors = new CounterDescriptors();
+        List<TracepointField> fields = [.. new[] { "kvm_pio", "kvm_mmio", "kvm_userspace_exit" }.Select(n => new TracepointField(n, n, null, null))];
+        var set = new TracepointCounterSet(tracefs, fields, descriptors, verbose: null);
+        IStatsSource source = TracepointSource.ForAllCpus(set, OnlineCpus.Read(s_host));
+        int open = descriptors.OpenCount;
+        Assert.Equal(3 * OnlineCpus.Read(s_host).Count, open);
+
+        descriptors.Dispose();
+        HandOff child = Assert.IsType<HandOff>(descriptors.HandedOffTo);
+        try
+        {
+            // The child closes what it does not keep right after the fork: wait until it has.
+            string[] held = Links(child.Pid);
+            for (DateTime deadline = DateTime.UtcNow.AddSeconds(10); held.Length > open + 1 && DateTime.UtcNow < deadline; held = Links(child.Pid))
+                Thread.Sleep(10);
+            Assert.Equal(open, held.Count(l => l == "anon_inode:[perf_event]"));
+            // Only the counters and the pipe it waits on: no standard streams, nothing of the tests.
+            Assert.Equal(open + 1, held.Length);
+            Assert.Single(held, l => l.StartsWith("pipe:", StringComparison.Ordinal));
+            Assert.Equal(0, descriptors.OpenCount);
+            Assert.True(child.Pid != Environment.ProcessId);
+        }
+        finally
+        {
+            child.Release();
+            Assert.True(ProcessExit.WaitFor(child.Pid, TimeSpan.FromSeconds(30)), "the hand-off child did not end once released");
+            _ = WaitPid(child.Pid, out _, 0);
+        }
+        Assert.False(Directory.Exists($"/proc/{child.Pid}"));
+        GC.KeepAlive(source);
+    }
+}
