@@ -43,6 +43,7 @@ internal sealed class DirectoryScanner
         }
         finally
         {
+            // A close of a descriptor only read from cannot lose anything.
             _ = Interop.Libc.Close(fd);
         }
         keys.Sort();

@@ -26,6 +26,7 @@ internal static class ResidentMemory
                 !ulong.TryParse(line.AsSpan(0, dash), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong start) ||
                 !ulong.TryParse(line.AsSpan(dash + 1, space - dash - 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong end))
                 continue;
+            // Advice only: refused, the binary is read in as usual.
             _ = Interop.Libc.Madvise((nint)start, (nuint)(end - start), Interop.Abi.MADV_RANDOM);
         }
     }

@@ -52,6 +52,7 @@ internal static class SysFile
             }
             finally
             {
+                // A close of a descriptor only read from cannot lose anything.
                 _ = Interop.Libc.Close(fd);
             }
         }

@@ -50,6 +50,7 @@ internal sealed class AnsiTerminal : IDisposable
             raw.InputFlags &= ~(Interop.Abi.ICRNL | Interop.Abi.IXON);
             raw.ControlChars[Interop.Abi.VMIN] = 1;
             raw.ControlChars[Interop.Abi.VTIME] = 0;
+            // A terminal that refuses raw mode still shows the screen; keys then come a line at a time.
             _ = Interop.Libc.TcSetAttr(Input, Interop.Abi.TCSANOW, raw);
             WriteText(Enter);
             _active = true;
@@ -64,6 +65,7 @@ internal sealed class AnsiTerminal : IDisposable
             if (!_active)
                 return;
             WriteText(Leave);
+            // Nothing is left to tell when the terminal cannot be given back (it has gone).
             _ = Interop.Libc.TcSetAttr(Input, Interop.Abi.TCSANOW, _saved);
             _active = false;
         }
@@ -84,6 +86,7 @@ internal sealed class AnsiTerminal : IDisposable
     {
         lock (_lock)
         {
+            // A terminal that is gone (hung up) cannot show an error either: SIGHUP ends the screen.
             if (_active)
                 _ = Interop.Libc.WriteAll(Output, frame);
         }

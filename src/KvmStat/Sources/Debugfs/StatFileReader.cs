@@ -23,6 +23,7 @@ internal class StatFileReader
             return -fd;
         Span<byte> buffer = stackalloc byte[32];
         nint n = Interop.Libc.ReadRetrying(fd, buffer);
+        // A close of a descriptor only read from cannot lose anything.
         _ = Interop.Libc.Close(fd);
         if (n < 0)
             return (int)-n;

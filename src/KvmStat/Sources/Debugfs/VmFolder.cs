@@ -42,6 +42,7 @@ internal sealed class VmFolder
         }
         finally
         {
+            // A close of a descriptor only read from cannot lose anything.
             _ = Interop.Libc.Close(directory);
         }
     }

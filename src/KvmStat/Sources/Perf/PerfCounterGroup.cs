@@ -90,22 +90,20 @@ internal sealed class PerfCounterGroup
 
     /// <summary>
     /// Reads every counter of the group with one read() and adds each to <paramref name="sums"/>.
-    /// Returns 0, or the errno of a failed read.
+    /// A group stays readable after its thread exits; a read that fails is an error, never a zero.
     /// </summary>
-    internal int ReadInto(Span<ulong> sums)
+    internal void ReadInto(Span<ulong> sums)
     {
         nint n = Interop.Libc.ReadRetrying(_leader, _readBuffer);
-        if (n < 0)
-            return (int)-n;
+        if (n < 8)
+            throw new EnvironmentException($"reading perf counters failed ({Interop.Errno.Describe(n < 0 ? (int)-n : Interop.Errno.EIO)}).",
+                "This should not happen: please report it, with the kernel version.");
         ReadOnlySpan<byte> data = _readBuffer.AsSpan(0, (int)n);
-        if (data.Length < 8)
-            return Interop.Errno.EIO;
         // The kernel writes native-endian u64s: { nr, value[nr] }.
         int count = (int)Math.Min(MemoryMarshal.Read<ulong>(data), (ulong)_descriptors.Length);
         count = Math.Min(count, (data.Length - 8) / 8);
         ReadOnlySpan<ulong> values = MemoryMarshal.Cast<byte, ulong>(data.Slice(8, count * 8));
         for (int i = 0; i < values.Length; i++)
             sums[i] += values[i];
-        return 0;
     }
 }

@@ -59,7 +59,7 @@ internal sealed class ProcessCounters
     /// <summary>A thread that exited: what its counters counted stays, so totals never go backwards.</summary>
     private void Retire(PerfCounterGroup group)
     {
-        _ = group.ReadInto(_retired);
+        group.ReadInto(_retired);
         _set.Release(group);
     }
 
@@ -78,6 +78,6 @@ internal sealed class ProcessCounters
         for (int i = 0; i < sums.Length; i++)
             sums[i] += _retired[i];
         foreach (PerfCounterGroup group in _groups)
-            _ = group.ReadInto(sums);
+            group.ReadInto(sums);
     }
 }

@@ -68,7 +68,7 @@ internal sealed class TracepointSource : IStatsSource
         else
         {
             foreach (PerfCounterGroup group in _cpuGroups)
-                _ = group.ReadInto(_sums);
+                group.ReadInto(_sums);
         }
         for (int i = 0; i < _sums.Length; i++)
             values[i] = (long)_sums[i];
