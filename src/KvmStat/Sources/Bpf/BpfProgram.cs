@@ -8,12 +8,20 @@ internal sealed class BpfProgram : IDisposable
     private const int VerifierLogSize = 64 * 1024;
     private readonly Interop.FileDescriptor _fd;
 
-    private BpfProgram(Interop.FileDescriptor fd, string name, BpfCode code)
+    private BpfProgram(Interop.FileDescriptor fd, uint type, string name, BpfCode code, IReadOnlyDictionary<string, BpfMap> maps)
     {
         _fd = fd;
+        Type = type;
         Name = name;
         Code = code;
+        Maps = maps;
     }
+
+    /// <summary>BPF_PROG_TYPE_RAW_TRACEPOINT or BPF_PROG_TYPE_TRACEPOINT.</summary>
+    internal uint Type { get; }
+
+    /// <summary>The maps it was loaded with, by the names its code uses.</summary>
+    internal IReadOnlyDictionary<string, BpfMap> Maps { get; }
 
     internal int Descriptor => _fd.Number;
 
@@ -29,7 +37,7 @@ internal sealed class BpfProgram : IDisposable
         byte[] instructions = code.Encode(map => maps.TryGetValue(map, out BpfMap? m)
             ? m.Descriptor
             : throw new InvalidOperationException($"the program {name} uses the map {map}, which was not created"));
-        return new BpfProgram(LoadBytes(type, instructions, name), name, code);
+        return new BpfProgram(LoadBytes(type, instructions, name), type, name, code, maps);
     }
 
     private static unsafe Interop.FileDescriptor LoadBytes(uint type, byte[] instructions, string name)

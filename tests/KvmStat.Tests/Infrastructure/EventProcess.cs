@@ -1,0 +1,89 @@
+using System.Globalization;
+using KvmStat.Sources.Bpf;
+
+namespace KvmStat.Tests.Infrastructure;
+
+/// <summary>
+/// A real process that raises synthetic events (tests/guest/bpfrun.c): it runs the tool's own BPF
+/// programs with BPF_PROG_TEST_RUN on its main thread or on new threads, on a chosen CPU, with
+/// the tracepoint arguments (or record) the test chooses. To the programs it is the current
+/// process, as a vCPU thread of a VM would be.
+/// </summary>
+internal sealed class EventProcess : IDisposable
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+    private readonly ChildProcess _process;
+    private readonly Dictionary<int, int> _copies = [];
+
+    private EventProcess()
+    {
+        _process = ChildProcess.Start(Path.Join(AppContext.BaseDirectory, "bpfrun"), []);
+        string ready = _process.Output.WaitForLine(l => l.StartsWith("ready ", StringComparison.Ordinal), s_timeout, "bpfrun ready");
+        Pid = int.Parse(ready["ready ".Length..], CultureInfo.InvariantCulture);
+    }
+
+    internal int Pid { get; }
+
+    internal static EventProcess Start() => new();
+
+    /// <summary>
+    /// A process with the given pid: the kernel's next pid is set just below it first (ns_last_pid),
+    /// and another process that takes it meanwhile means another try.
+    /// </summary>
+    internal static EventProcess StartWithPid(int pid)
+    {
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            File.WriteAllText("/proc/sys/kernel/ns_last_pid", (pid - 1).ToString(CultureInfo.InvariantCulture));
+            var process = new EventProcess();
+            if (process.Pid == pid)
+                return process;
+            process.Dispose();
+        }
+        throw new InvalidOperationException($"pid {pid} could not be had in 50 tries");
+    }
+
+    private string Ask(string command)
+    {
+        int answered = _process.Output.Lines.Length;
+        _process.WriteLine(command);
+        string[] lines = _process.Output.WaitFor(l => l.Count > answered, s_timeout, $"bpfrun's answer to {command}");
+        return lines[answered];
+    }
+
+    /// <summary>Runs <paramref name="program"/> <paramref name="count"/> times on this process's main thread; returns its result.</summary>
+    internal long Run(BpfProgram program, ReadOnlySpan<byte> context, int count = 1, int cpu = -1) =>
+        long.Parse(Ask($"run {Copy(program)} {cpu} {count} {Convert.ToHexString(context)}").Split(' ')[1], CultureInfo.InvariantCulture);
+
+    /// <summary>The same on a new thread of this process; returns the result and the thread's id.</summary>
+    internal (long Result, int Tid) RunInThread(BpfProgram program, ReadOnlySpan<byte> context, int count = 1, int cpu = -1)
+    {
+        string[] answer = Ask($"trun {Copy(program)} {cpu} {count} {Convert.ToHexString(context)}").Split(' ');
+        return (long.Parse(answer[1], CultureInfo.InvariantCulture), int.Parse(answer[2], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Runs <paramref name="program"/> with no arguments (the exit program's), once.</summary>
+    internal long Run(BpfProgram program) => Run(program, new byte[8]);
+
+    private int Copy(BpfProgram program)
+    {
+        if (!_copies.TryGetValue(program.Descriptor, out int copy))
+        {
+            string answer = Ask($"get {Environment.ProcessId} {program.Descriptor}");
+            copy = int.Parse(answer["fd ".Length..], CultureInfo.InvariantCulture);
+            if (copy < 0)
+                throw new InvalidOperationException($"pidfd_getfd of program {program.Name} failed: {copy}");
+            _copies[program.Descriptor] = copy;
+        }
+        return copy;
+    }
+
+    /// <summary>Ends the process (and waits for it).</summary>
+    internal void Exit()
+    {
+        _process.WriteLine("exit");
+        Assert.Equal(0, _process.WaitForExit(s_timeout));
+    }
+
+    public void Dispose() => _process.Dispose();
+}

@@ -1,0 +1,211 @@
+using KvmStat.Sources;
+using KvmStat.Sources.Bpf;
+using KvmStat.Sources.Tracepoints;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Sources.Bpf;
+
+/// <summary>
+/// The programs the BPF engine loads, run on synthetic events from real processes and threads of
+/// the test (BPF_PROG_TEST_RUN), read back through the engine's maps and captures: no VM needed.
+/// </summary>
+[Collection(BpfCollection.Name)]
+public class BpfEventTests
+{
+    private static readonly byte[] s_pio = SyntheticEngine.Arguments(1, 0x3f8, 1, 1);
+
+    private static byte[] UserspaceExit(uint reason) => SyntheticEngine.Arguments(reason, 0);
+
+    private static int Cpus => KvmStat.Host.OnlineCpus.Read(new KvmStat.Host.HostPaths()).Count;
+
+    [Fact]
+    public void EachProcessAndThreadIsCountedExactlyOnEveryCpu()
+    {
+        using var engine = new SyntheticEngine();
+        using EventProcess a = EventProcess.Start(), b = EventProcess.Start();
+        engine.MakeVm(a.Pid, "a");
+        engine.MakeVm(b.Pid, "b");
+        BpfProgram pio = engine.Program("kvm_pio"), exits = engine.Program("kvm_userspace_exit");
+        engine.Counters.Capture();
+        for (int cpu = 0; cpu < Cpus; cpu++)
+        {
+            Assert.Equal(1, a.Run(pio, s_pio, count: 100, cpu: cpu));
+            Assert.Equal(1, a.RunInThread(pio, s_pio, count: 10, cpu: cpu).Result);
+            Assert.Equal(1, b.Run(exits, UserspaceExit(2), count: 7, cpu: cpu));
+            Assert.Equal(1, b.RunInThread(exits, UserspaceExit(5), count: 3, cpu: cpu).Result);
+        }
+        engine.Counters.Capture();
+
+        long[] ra = engine.Counters.Vms[a.Pid].Totals, rb = engine.Counters.Vms[b.Pid].Totals;
+        Assert.Equal(110 * Cpus, engine.Field(ra, "kvm_pio"));
+        Assert.Equal(0, engine.Field(ra, "kvm_userspace_exit"));
+        Assert.Equal(0, engine.Field(rb, "kvm_pio"));
+        Assert.Equal(10 * Cpus, engine.Field(rb, "kvm_userspace_exit"));
+        Assert.Equal(7 * Cpus, engine.Field(rb, "kvm_userspace_exit(IO)"));
+        Assert.Equal(3 * Cpus, engine.Field(rb, "kvm_userspace_exit(HLT)"));
+        Assert.Equal(110 * Cpus, engine.Field(engine.Counters.Totals, "kvm_pio"));
+        Assert.All(engine.Counters.Unattributed, v => Assert.Equal(0, v));
+    }
+
+    /// <summary>An arm64 kernel's kvm_exit: the exception class (esr_ec) is the reason.</summary>
+    internal const string Arm64KvmExit = """
+        name: kvm_exit
+        ID: 77
+        format:
+        	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
+        	field:unsigned char common_flags;	offset:2;	size:1;	signed:0;
+        	field:unsigned char common_preempt_count;	offset:3;	size:1;	signed:0;
+        	field:int common_pid;	offset:4;	size:4;	signed:1;
+
+        	field:int ret;	offset:8;	size:4;	signed:1;
+        	field:unsigned int esr_ec;	offset:12;	size:4;	signed:0;
+        	field:unsigned long vcpu_pc;	offset:16;	size:8;	signed:0;
+
+        print fmt: "%s: HSR_EC: 0x%04x (%s), PC: 0x%016lx", __print_symbolic(REC->ret, { 0, "IRQ" }, { 1, "TRAP" }), REC->esr_ec, __print_symbolic(REC->esr_ec, { 0x00, "UNKNOWN" }, { 0x01, "WFx" }, { 0x16, "HVC64" }, { 0x24, "DABT_LOW" }, { 0x3C, "BRK64" }), REC->vcpu_pc
+        """;
+
+    /// <summary>
+    /// kvm_exit's reason read from the record at the offset its format file gives, for each
+    /// encoding: named reasons go to their child, unknown ones (small, or beyond the reason array,
+    /// or the width's largest value) to OTHER, and the children add up to their parent.
+    /// </summary>
+    [Theory]
+    [InlineData("Vmx", "exit_reason", 12UL, "HLT")]
+    [InlineData("Vmx", "exit_reason", 30UL, "IO_INSTRUCTION")]
+    [InlineData("Vmx", "exit_reason", 1000UL, "OTHER")]
+    [InlineData("Vmx", "exit_reason", 0x80000021UL, "OTHER")]
+    [InlineData("Svm", "exit_reason", 0x78UL, "HLT")]
+    [InlineData("Svm", "exit_reason", 0x400UL, "NPF")]
+    [InlineData("Svm", "exit_reason", 0xffffffffUL, "INVALID_GUEST_STATE")]
+    [InlineData("Svm", "exit_reason", 0x80000001UL, "VMGEXIT_MMIO_READ")]
+    [InlineData("Svm", "exit_reason", 0x12345678UL, "OTHER")]
+    [InlineData("Svm", "exit_reason", 0x3ffUL, "OTHER")]
+    [InlineData("AArch64", "esr_ec", 0x01UL, "WFX")]
+    [InlineData("AArch64", "esr_ec", 0x24UL, "DABT_LOW")]
+    [InlineData("AArch64", "esr_ec", 0x15UL, "SVC64")]
+    [InlineData("AArch64", "esr_ec", 0x3fUL, "OTHER")]
+    [InlineData("AArch64", "esr_ec", 0xffffffffUL, "OTHER")]
+    public void ExitReasonsGoToTheirChildren(string encoding, string field, ulong reason, string child)
+    {
+        var formats = new Dictionary<string, string>
+        {
+            ["kvm_exit"] = encoding == "AArch64" ? Arm64KvmExit : FixtureRoot.TestData("kvm_exit.format"),
+            ["kvm_pio"] = FixtureRoot.TestData("kvm_pio.format"),
+        };
+        using var engine = new SyntheticEngine(Enum.Parse<ExitReasonSet>(encoding), formats: formats);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "exits");
+        BpfProgram exit = engine.Program("kvm_exit");
+        Assert.Equal(1, vm.Run(exit, engine.Record("kvm_exit", field, reason), count: 3));
+        Assert.Equal(1, vm.Run(exit, engine.Record("kvm_exit", field, encoding switch { "AArch64" => 0x16UL, "Svm" => 0x72UL, _ => 10UL }), count: 2));
+        engine.Counters.Capture();
+
+        long[] row = engine.Counters.Vms[vm.Pid].Totals;
+        Assert.Equal(5, engine.Field(row, "kvm_exit"));
+        Assert.Equal(3, engine.Field(row, $"kvm_exit({child})"));
+        long children = engine.Counters.Fields.Select((f, i) => (f, i)).Where(p => p.f.Parent == "kvm_exit").Sum(p => row[p.i]);
+        Assert.Equal(5, children);
+    }
+
+    /// <summary>kvm_userspace_exit's reason is its first argument: a raw tracepoint program reads it there.</summary>
+    [Fact]
+    public void ExitsToUserSpaceAreCountedByTheirReasonFromTheArguments()
+    {
+        using var engine = new SyntheticEngine();
+        BpfProgram program = engine.Program("kvm_userspace_exit");
+        Assert.Equal(Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, program.Type);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "user");
+        foreach ((uint reason, int count) in new[] { (2u, 4), (6u, 3), (5u, 1), (4000u, 2), (0xfffffffeu, 1) })
+            Assert.Equal(1, vm.Run(program, UserspaceExit(reason), count));
+        engine.Counters.Capture();
+        long[] row = engine.Counters.Vms[vm.Pid].Totals;
+        Assert.Equal(11, engine.Field(row, "kvm_userspace_exit"));
+        Assert.Equal(4, engine.Field(row, "kvm_userspace_exit(IO)"));
+        Assert.Equal(3, engine.Field(row, "kvm_userspace_exit(MMIO)"));
+        Assert.Equal(1, engine.Field(row, "kvm_userspace_exit(HLT)"));
+        Assert.Equal(3, engine.Field(row, "kvm_userspace_exit(OTHER)"));
+    }
+
+    /// <summary>
+    /// A process that runs no VM is counted outside VMs and loses its slot at the capture that finds
+    /// it; its later events take a new slot (never slot 0: no CPU's cache still points at the old
+    /// one), and once it holds a VM they are its own.
+    /// </summary>
+    [Fact]
+    public void AProcessWithoutAVmIsOutsideUntilItHoldsOne()
+    {
+        using var engine = new SyntheticEngine();
+        using EventProcess process = EventProcess.Start();
+        engine.MakeOther(process.Pid);
+        BpfProgram pio = engine.Program("kvm_pio");
+        Assert.Equal(1, process.Run(pio, s_pio, count: 4, cpu: 0));
+        engine.Counters.Capture();
+        Assert.False(engine.Counters.Vms.ContainsKey(process.Pid));
+        Assert.Equal(4, engine.Field(engine.Counters.OutsideVms, "kvm_pio"));
+        engine.Counters.Capture();
+        Assert.Equal(0, engine.Counters.SlotsInUse);
+
+        // The same CPU, whose cache held it: a new slot, counted outside again.
+        Assert.Equal(1, process.Run(pio, s_pio, count: 2, cpu: 0));
+        engine.Counters.Capture();
+        Assert.Equal(6, engine.Field(engine.Counters.OutsideVms, "kvm_pio"));
+
+        engine.Fixture.AddDescriptor(process.Pid, 10, "anon_inode:kvm-vm");
+        engine.Counters.Capture();
+        Assert.Equal(1, process.Run(pio, s_pio, count: 5, cpu: 0));
+        engine.Counters.Capture();
+        Assert.Equal(5, engine.Field(engine.Counters.Vms[process.Pid].Totals, "kvm_pio"));
+        Assert.Equal(6, engine.Field(engine.Counters.OutsideVms, "kvm_pio"));
+        Assert.Equal(11, engine.Field(engine.Counters.Totals, "kvm_pio"));
+        Assert.All(engine.Counters.Unattributed, v => Assert.Equal(0, v));
+    }
+
+    /// <summary>
+    /// A VM's pid used again by a new VM before any capture: the exit program took the first one's
+    /// slot when its main thread exited, so the second starts from zero and the first's count as a VM
+    /// that exited. Then a VM that exits after a capture saw it.
+    /// </summary>
+    [Fact]
+    public void APidUsedAgainNeverInheritsTheCountsOfTheVmBefore()
+    {
+        using var engine = new SyntheticEngine();
+        BpfProgram pio = engine.Program("kvm_pio");
+        int pid;
+        using (EventProcess first = EventProcess.Start())
+        {
+            pid = first.Pid;
+            engine.MakeVm(pid, "first");
+            Assert.Equal(1, first.Run(pio, s_pio, count: 5, cpu: 0));
+            Assert.Equal(0, first.Run(engine.ExitProgram));
+            first.Exit();
+        }
+        using EventProcess second = EventProcess.StartWithPid(pid);
+        Assert.Equal(1, second.Run(pio, s_pio, count: 3, cpu: 0));
+        engine.Counters.Capture();
+        Assert.Equal(3, engine.Field(engine.Counters.Vms[pid].Totals, "kvm_pio"));
+        Assert.Equal(5, engine.Field(engine.Counters.ExitedVms, "kvm_pio"));
+
+        Assert.Equal(0, second.Run(engine.ExitProgram));
+        engine.Counters.Capture();
+        Assert.False(engine.Counters.Vms.ContainsKey(pid));
+        Assert.Equal(8, engine.Field(engine.Counters.ExitedVms, "kvm_pio"));
+        engine.Counters.Capture();
+        Assert.Equal(8, engine.Field(engine.Counters.ExitedVms, "kvm_pio"));
+        Assert.Equal(0, engine.Counters.SlotsInUse);
+        Assert.Equal(8, engine.Field(engine.Counters.Totals, "kvm_pio"));
+    }
+
+    /// <summary>The exit program frees a slot only when a process's main thread exits, not another thread.</summary>
+    [Fact]
+    public void AnotherThreadExitingLeavesItsProcessItsSlot()
+    {
+        using var engine = new SyntheticEngine();
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "threads");
+        Assert.Equal(1, vm.Run(engine.Program("kvm_pio"), s_pio, count: 2));
+        Assert.Equal(0, vm.RunInThread(engine.ExitProgram, new byte[8]).Result);
+        engine.Counters.Capture();
+        Assert.Equal(2, engine.Field(engine.Counters.Vms[vm.Pid].Totals, "kvm_pio"));
+    }
+}

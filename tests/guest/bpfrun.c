@@ -1,0 +1,121 @@
+// A process for the tests of the BPF programs: it raises synthetic events by running the tool's
+// own programs with BPF_PROG_TEST_RUN, on its main thread or on a new thread, on a chosen CPU, so
+// the programs see a real process (and thread) that is not the test's. The programs are the test
+// process's: this one copies their descriptors with pidfd_getfd. The thread is moved to the CPU
+// (sched_setaffinity) rather than asking the kernel to run the program there: the kernel runs it
+// there from an interrupt, where the current process is whichever one that CPU was running.
+//
+// Commands, one per line on standard input; each answers one line on standard output:
+//   get PID FD                   copy descriptor FD of process PID    -> "fd N"
+//   run FD CPU COUNT HEX         run program FD COUNT times on CPU (-1: any) with the context
+//                                HEX (the bytes in hex, 8 per argument) -> "ran RETVAL"
+//   trun FD CPU COUNT HEX        the same on a new thread             -> "ran RETVAL TID"
+//   exit                         exits with status 0
+// It prints "ready PID" first, and dies with the process that started it (PR_SET_PDEATHSIG).
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/bpf.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct job {
+    int fd, cpu, count;
+    unsigned char context[96];
+    size_t size;
+    long result;
+    pid_t tid;
+};
+
+static void *run(void *argument)
+{
+    struct job *job = argument;
+    job->tid = (pid_t)syscall(SYS_gettid);
+    if (job->cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(job->cpu, &set);
+        if (sched_setaffinity(0, sizeof set, &set) != 0) {
+            job->result = -errno;
+            return NULL;
+        }
+    }
+    for (int i = 0; i < job->count; i++) {
+        union bpf_attr attr;
+        memset(&attr, 0, sizeof attr);
+        attr.test.prog_fd = (unsigned)job->fd;
+        attr.test.ctx_in = (uint64_t)(uintptr_t)job->context;
+        attr.test.ctx_size_in = (unsigned)job->size;
+        long r;
+        do
+            r = syscall(SYS_bpf, BPF_PROG_TEST_RUN, &attr, sizeof attr);
+        while (r < 0 && errno == EINTR);
+        job->result = r < 0 ? -errno : (long)attr.test.retval;
+        if (r < 0)
+            break;
+    }
+    return NULL;
+}
+
+static int parse(const char *hex, struct job *job)
+{
+    size_t length = strlen(hex);
+    if (length % 16 != 0 || length / 2 > sizeof job->context)
+        return -1;
+    for (size_t i = 0; i < length / 2; i++) {
+        unsigned value;
+        if (sscanf(hex + 2 * i, "%2x", &value) != 1)
+            return -1;
+        job->context[i] = (unsigned char)value;
+    }
+    job->size = length / 2;
+    return 0;
+}
+
+int main(void)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    printf("ready %d\n", getpid());
+    char line[512], command[16], hex[256];
+    while (fgets(line, sizeof line, stdin)) {
+        struct job job;
+        memset(&job, 0, sizeof job);
+        int pid, fd;
+        if (sscanf(line, "get %d %d", &pid, &fd) == 2) {
+            int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+            int copy = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+            printf("fd %d\n", copy < 0 ? -errno : copy);
+        } else if (sscanf(line, "%15s %d %d %d %255s", command, &job.fd, &job.cpu, &job.count, hex) == 5 &&
+                   (strcmp(command, "run") == 0 || strcmp(command, "trun") == 0)) {
+            if (parse(hex, &job) != 0) {
+                printf("error context\n");
+                continue;
+            }
+            if (strcmp(command, "run") == 0) {
+                cpu_set_t all;
+                sched_getaffinity(0, sizeof all, &all);
+                run(&job);
+                sched_setaffinity(0, sizeof all, &all);
+                printf("ran %ld\n", job.result);
+            } else {
+                pthread_t thread;
+                pthread_create(&thread, NULL, run, &job);
+                pthread_join(thread, NULL);
+                printf("ran %ld %d\n", job.result, job.tid);
+            }
+        } else if (strncmp(line, "exit", 4) == 0) {
+            return 0;
+        } else {
+            printf("error command\n");
+        }
+    }
+    return 0;
+}
