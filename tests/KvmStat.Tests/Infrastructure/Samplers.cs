@@ -8,11 +8,11 @@ namespace KvmStat.Tests.Infrastructure;
 internal static class Samplers
 {
     internal static Sampler Of(TimeProvider time, IStatsSource[] host, IPerVmSource? perVm = null, WatchedVm? vm = null,
-        Func<int, string?>? nameOf = null, Func<int, bool>? isRunning = null, IVmStatsReader? binary = null, ITracepointEngine? engine = null)
+        Func<int, string?>? nameOf = null, Func<int, bool>? isRunning = null, IVmStatsReader? binary = null, ITracepointEngine? engine = null, ICapture? capture = null)
     {
         var sources = new SamplingSources { PerVm = perVm, Engine = engine };
-        if (engine?.Capture is ICapture capture)
-            sources.Captures.Add(capture);
+        if ((capture ?? engine?.Capture) is ICapture taken)
+            sources.Captures.Add(taken);
         if (binary is not null)
         {
             sources.Binary = new BinaryStatsCapture(binary);

@@ -73,7 +73,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
             throw;
         }
         verbose?.Invoke(Scope.PerProcess
-            ? $"BPF: {_programs.Loaded.Count} programs, {stride} fields per process, room for {layout.Capacity} processes ({layout.MapBytes() >> 10} KiB of maps)"
+            ? $"BPF: {_programs.Loaded.Count} programs, {stride} fields per process, room for {layout.Capacity} processes ({layout.MapBytes(_programs.ReasonMaps.Values.Select(m => m.MaxEntries)) >> 10} KiB of maps)"
             : $"BPF: {_programs.Loaded.Count} programs, {stride} fields, one row for {(Scope.Pid > 0 ? $"process {Scope.Pid}" : "the host's totals")}");
     }
 

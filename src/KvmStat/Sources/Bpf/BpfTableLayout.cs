@@ -49,25 +49,36 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus)
 
     /// <summary>
     /// The kernel memory of every map, as the kernel charges it (fdinfo "memlock"): the counters,
-    /// and per process the table of slots, the free slots, the per-CPU cache and the epoch.
+    /// per process the table of slots, the free slots, the per-CPU cache and the epoch, and an
+    /// array of reasons (of <paramref name="reasonEntries"/> entries) per tracepoint with children.
     /// </summary>
-    internal long MapBytes(int reasonEntries = 0)
+    internal long MapBytes(IEnumerable<int>? reasonEntries = null)
     {
-        long counts = PerProcess
-            ? ArrayBytes(RowWords * 8, Rows, mmapable: true)
-            : PerCpuArrayBytes(RowWords * 8, 1);
-        long reasons = reasonEntries > 0 ? ArrayBytes(4, reasonEntries, mmapable: false) : 0;
-        if (!PerProcess)
-            return counts + reasons;
-        return counts + reasons + HashBytes(4, 4, Capacity) + QueueBytes(4, Capacity)
-            + PerCpuArrayBytes(CacheEntryBytes, 1) + ArrayBytes(8, 1, mmapable: true);
+        string[] maps = PerProcess
+            ? [CounterProgram.Counts, CounterProgram.Slots, CounterProgram.Free, CounterProgram.Cache, CounterProgram.Epoch]
+            : [CounterProgram.Counts];
+        return maps.Sum(map => BytesOf(map, 0)) + (reasonEntries ?? []).Sum(entries => BytesOf(CounterProgram.Reasons, entries));
     }
+
+    /// <summary>What one map of this layout costs; <paramref name="entries"/> counts only for a map of reasons.</summary>
+    internal long BytesOf(string map, int entries) => map switch
+    {
+        CounterProgram.Counts when PerProcess => ArrayBytes(RowWords * 8, Rows, mmapable: true),
+        CounterProgram.Counts => PerCpuArrayBytes(RowWords * 8, 1),
+        CounterProgram.Slots => HashBytes(4, 4, Capacity),
+        CounterProgram.Free => QueueBytes(4, Capacity),
+        CounterProgram.Cache => PerCpuArrayBytes(CacheEntryBytes, 1),
+        CounterProgram.Epoch => ArrayBytes(8, 1, mmapable: true),
+        CounterProgram.Reasons => ArrayBytes(4, entries, mmapable: false),
+        _ => throw new ArgumentException($"no map {map} in the layout", nameof(map)),
+    };
 
     /// <summary>The per-CPU cache entry: { u32 tgid; u32 slot; u64 epoch }.</summary>
     internal const int CacheEntryBytes = 16;
 
-    // The kernel's own sizes (kernel/bpf/arraymap.c, hashtab.c, queue_stack_maps.c, 6.x map_mem_usage).
-    private const int MapHeader = 256;
+    // The kernel's own accounting (map_mem_usage of kernel/bpf/arraymap.c, hashtab.c and
+    // queue_stack_maps.c; struct sizes of Linux 6.x): a test holds it to what fdinfo reports.
+    private const int MapHeader = 312;
 
     private static long ArrayBytes(int valueSize, int entries, bool mmapable)
     {
@@ -77,12 +88,13 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus)
 
     private long PerCpuArrayBytes(int valueSize, int entries) => MapHeader + entries * 8L + (long)Align8(valueSize) * entries * Cpus;
 
-    private static long HashBytes(int keySize, int valueSize, int entries)
+    private long HashBytes(int keySize, int valueSize, int entries)
     {
-        // Preallocated elements (struct htab_elem: 48 bytes before the key), a bucket per power of two.
+        // Preallocated elements (struct htab_elem, 48 bytes, then key and value) and one spare per
+        // CPU, a bucket per power of two, eight locks and a spare pointer per CPU.
         long element = 48 + Align8(keySize) + Align8(valueSize);
         long buckets = 1L << (int)Math.Ceiling(Math.Log2(Math.Max(entries, 1)));
-        return MapHeader + element * entries + buckets * 16;
+        return 832 + 16 * buckets + 40L * Cpus + element * (entries + Cpus);
     }
 
     private static long QueueBytes(int valueSize, int entries) => MapHeader + (long)valueSize * (entries + 1);

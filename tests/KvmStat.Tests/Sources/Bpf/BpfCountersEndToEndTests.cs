@@ -25,54 +25,6 @@ public class BpfCountersEndToEndTests
     private static long Field(BpfCounters counters, long[] totals, string name) =>
         totals[counters.Fields.ToList().FindIndex(f => f.Name == name)];
 
-    /// <summary>An arm64 kernel's kvm_exit: the exception class (esr_ec) is the reason.</summary>
-    private const string Arm64KvmExit = """
-        name: kvm_exit
-        ID: 77
-        format:
-        	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
-        	field:unsigned char common_flags;	offset:2;	size:1;	signed:0;
-        	field:unsigned char common_preempt_count;	offset:3;	size:1;	signed:0;
-        	field:int common_pid;	offset:4;	size:4;	signed:1;
-
-        	field:int ret;	offset:8;	size:4;	signed:1;
-        	field:unsigned int esr_ec;	offset:12;	size:4;	signed:0;
-        	field:unsigned long vcpu_pc;	offset:16;	size:8;	signed:0;
-
-        print fmt: "%s: HSR_EC: 0x%04x (%s), PC: 0x%016lx", __print_symbolic(REC->ret, { 0, "IRQ" }, { 1, "TRAP" }), REC->esr_ec, __print_symbolic(REC->esr_ec, { 0x00, "UNKNOWN" }, { 0x01, "WFx" }, { 0x16, "HVC64" }, { 0x24, "DABT_LOW" }, { 0x3C, "BRK64" }), REC->vcpu_pc
-        """;
-
-    /// <summary>
-    /// Every program the engine can emit goes through the kernel's verifier: raw tracepoints, and
-    /// the record-reading ones for each exit-reason encoding (VMX, SVM with its 0xffffffff reason
-    /// beyond the reason array, arm64's esr_ec) and for exits to user space, in every scope.
-    /// </summary>
-    [Theory]
-    [InlineData("Vmx")]
-    [InlineData("Svm")]
-    [InlineData("AArch64")]
-    public void EveryProgramVariantPassesTheVerifier(string encoding)
-    {
-        Kvm.Require();
-        ExitReasonSet set = Enum.Parse<ExitReasonSet>(encoding);
-        using var fixture = new FixtureRoot();
-        fixture.AddTracepoint("kvm_exit", 1, set == ExitReasonSet.AArch64 ? Arm64KvmExit : FixtureRoot.TestData("kvm_exit.format"));
-        fixture.AddTracepoint("kvm_userspace_exit", 2, FixtureRoot.TestData("kvm_userspace_exit.format"));
-        fixture.AddTracepoint("kvm_pio", 3, FixtureRoot.TestData("kvm_pio.format"));
-        Tracefs tracefs = Tracefs.Locate(fixture.Paths);
-        IReadOnlyList<TracepointField> fields = TracepointCatalog.Discover(tracefs, set);
-        Assert.Contains(fields, f => f.Parent == "kvm_exit");
-        using var descriptors = new CounterDescriptors();
-        // Per process, for the host's totals, for one process: each program in each scope.
-        foreach (BpfScope scope in new[] { BpfScope.EveryProcess, BpfScope.Host, BpfScope.OneProcess(4242) })
-        {
-            using var counters = new BpfCounters(tracefs, fields, fixture.Paths, descriptors, verbose: null, attach: false, scope: scope);
-            Assert.Equal(3, counters.Fields.Count(f => !f.IsChild));
-            // Without a record to read, kvm_pio's program is a raw tracepoint's; a parent alone too.
-            using var parents = new BpfCounters(tracefs, [.. fields.Where(f => !f.IsChild)], fixture.Paths, descriptors, verbose: null, attach: false, scope: scope);
-        }
-    }
-
     /// <summary>When every slot is taken, the events of processes without one are counted apart and reported.</summary>
     [Fact]
     public void AFullTableCountsTheEventsItCannotPlaceAndSaysSo()

@@ -208,4 +208,118 @@ public class BpfEventTests
         engine.Counters.Capture();
         Assert.Equal(2, engine.Field(engine.Counters.Vms[vm.Pid].Totals, "kvm_pio"));
     }
+
+    /// <summary>
+    /// What the layout says each map costs is what the kernel charges for it (fdinfo's memlock,
+    /// within 5 % or 1 KiB for the struct sizes of other kernels), in each scope and size.
+    /// </summary>
+    [Fact]
+    public void MapMemoryIsWhatTheLayoutSays()
+    {
+        foreach (BpfScope scope in new[] { BpfScope.EveryProcess, BpfScope.Host })
+        {
+            foreach (int capacity in new[] { 1, 200, 4000 })
+            {
+                using var engine = new SyntheticEngine(capacity: capacity, scope: scope);
+                BpfTableLayout layout = engine.Counters.Layout;
+                long total = 0;
+                foreach (BpfMap map in engine.Counters.Maps)
+                {
+                    long charged = map.ChargedBytes();
+                    Assert.SkipWhen(charged < 0, "this kernel does not report a map's memory in fdinfo");
+                    long expected = layout.BytesOf(map.Name, map.MaxEntries);
+                    Assert.True(Math.Abs(charged - expected) <= Math.Max(1024, charged / 20),
+                        $"{scope} capacity {capacity}: map {map.Name} charged {charged}, the layout says {expected}");
+                    total += charged;
+                }
+                long modelled = layout.MapBytes(engine.Counters.Maps.Where(m => m.Name == CounterProgram.Reasons).Select(m => m.MaxEntries));
+                Assert.True(Math.Abs(total - modelled) <= Math.Max(4096, total / 20), $"{scope} capacity {capacity}: charged {total}, modelled {modelled}");
+                if (!scope.PerProcess)
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every program the engine can emit goes through the kernel's verifier: raw tracepoints, and
+    /// the record-reading ones for each exit-reason encoding (VMX, SVM with its 0xffffffff reason
+    /// beyond the reason array, arm64's esr_ec), in every scope, with and without children.
+    /// </summary>
+    [Theory]
+    [InlineData("Vmx")]
+    [InlineData("Svm")]
+    [InlineData("AArch64")]
+    public void EveryProgramVariantPassesTheVerifier(string encoding)
+    {
+        var formats = new Dictionary<string, string>
+        {
+            ["kvm_exit"] = encoding == "AArch64" ? Arm64KvmExit : FixtureRoot.TestData("kvm_exit.format"),
+            ["kvm_userspace_exit"] = FixtureRoot.TestData("kvm_userspace_exit.format"),
+            ["kvm_pio"] = FixtureRoot.TestData("kvm_pio.format"),
+        };
+        foreach (BpfScope scope in new[] { BpfScope.EveryProcess, BpfScope.Host, BpfScope.OneProcess(4242) })
+        {
+            foreach (string pattern in new[] { "", @"[^(]*$" })
+            {
+                using var engine = new SyntheticEngine(Enum.Parse<ExitReasonSet>(encoding), scope: scope, formats: formats, pattern: pattern);
+                Assert.Equal(3, engine.Counters.Fields.Count(f => !f.IsChild));
+                Assert.Equal(pattern == "", engine.Counters.Fields.Any(f => f.Parent == "kvm_exit"));
+                BpfProgram exit = engine.Counters.Programs.Single(p => p.Name == "kvm_exit");
+                Assert.Equal(pattern == "" ? Interop.Abi.BPF_PROG_TYPE_TRACEPOINT : Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, exit.Type);
+                Assert.Equal(scope.PerProcess, engine.Counters.Programs.Any(p => p.Name == BpfPrograms.ExitTracepoint));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Classic tracepoint programs cannot be run by the kernel's test runner: they are loaded and
+    /// attached to this kernel's own kvm_exit (the tracepoints exist without KVM), with children
+    /// for the VMX encoding, whose reason this kernel's record keeps where the format file says.
+    /// </summary>
+    [Fact]
+    public void ClassicProgramsAttachToThisKernelsTracepoints()
+    {
+        var host = new KvmStat.Host.HostPaths();
+        Tracefs tracefs = Tracefs.Locate(host);
+        List<TracepointField> fields = KvmStat.Stats.FieldFilter.Create("kvm_(exit|userspace_exit)").Select(
+            TracepointCatalog.Discover(tracefs, ExitReasonSet.Vmx), f => f.Name, f => f.Parent);
+        Assert.Contains(fields, f => f.Parent == "kvm_exit");
+        using var descriptors = new KvmStat.Sources.Perf.CounterDescriptors();
+        int before = BpfCollection.OpenBpfObjects();
+        using (var counters = new BpfCounters(tracefs, fields, host, descriptors, verbose: null))
+        {
+            Assert.Equal(Interop.Abi.BPF_PROG_TYPE_TRACEPOINT, counters.Programs.Single(p => p.Name == "kvm_exit").Type);
+            Assert.Equal(Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, counters.Programs.Single(p => p.Name == "kvm_userspace_exit").Type);
+            // kvm_exit's perf event (the classic program's attachment) is a perf descriptor of the run.
+            Assert.Equal(1, descriptors.OpenCount);
+            Assert.True(BpfCollection.OpenBpfObjects() > before);
+        }
+        Assert.Equal(before, BpfCollection.OpenBpfObjects());
+    }
+
+    /// <summary>The lighter programs: one row per CPU for the host's totals (summed exactly), or only one process's events.</summary>
+    [Fact]
+    public void HostAndOneProcessScopesCountExactly()
+    {
+        using EventProcess a = EventProcess.Start(), b = EventProcess.Start();
+        using var host = new SyntheticEngine(scope: BpfScope.Host);
+        using var one = new SyntheticEngine(scope: BpfScope.OneProcess(a.Pid));
+        foreach (SyntheticEngine engine in new[] { host, one })
+        {
+            BpfProgram pio = engine.Program("kvm_pio");
+            for (int cpu = 0; cpu < Cpus; cpu++)
+            {
+                Assert.Equal(1, a.Run(pio, s_pio, count: 10 + cpu, cpu: cpu));
+                Assert.Equal(1, b.RunInThread(pio, s_pio, count: 100, cpu: cpu).Result);
+            }
+            Assert.Equal(1, a.Run(engine.Program("kvm_userspace_exit"), UserspaceExit(2), count: 3));
+            engine.Counters.Capture();
+        }
+        int expected = Enumerable.Range(0, Cpus).Sum(cpu => 10 + cpu);
+        Assert.Equal(expected + 100 * Cpus, host.Field(host.Counters.Totals, "kvm_pio"));
+        Assert.Equal(expected, one.Field(one.Counters.Totals, "kvm_pio"));
+        Assert.Equal(3, one.Field(one.Counters.Totals, "kvm_userspace_exit(IO)"));
+        Assert.Empty(host.Counters.Vms);
+        Assert.Equal(0, host.Counters.Capacity);
+    }
 }

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using KvmStat.Exporter;
+using KvmStat.Guests;
+using KvmStat.Output;
+using KvmStat.Sources.Bpf;
+using KvmStat.Stats;
+using KvmStat.Tests.Infrastructure;
+using KvmStat.Tui;
+
+namespace KvmStat.Tests.Sources.Bpf;
+
+/// <summary>
+/// Events the engine cannot give to a process (its table of processes is full) are counted, and
+/// every output says so: JSON's "unattributed", the exporter's kvm_stat_unattributed_events_total,
+/// the screen's per-guest view, and a warning. With the guests and the outside they make the host.
+/// </summary>
+[Collection(BpfCollection.Name)]
+public class BpfFullTableTests
+{
+    private static readonly byte[] s_pio = SyntheticEngine.Arguments(1, 0x3f8, 1, 1);
+
+    /// <summary>The screen's backend over samplers of the synthetic engine.</summary>
+    private sealed class Backend(SyntheticEngine engine, Func<int, string?> nameOf) : ITuiBackend
+    {
+        public Sampler OpenSampler(FieldSelection selection, int pid, bool perVm) => Open(engine, nameOf, perVm);
+
+        public void Close(IDisposable opened)
+        {
+        }
+
+        public IReadOnlyList<GuestProcess> ListGuests() => [];
+
+        public bool IsRunning(int pid) => true;
+
+        public bool? HoldsVm(int pid) => true;
+
+        public string? NameOf(int pid) => nameOf(pid);
+
+        public IReadOnlyList<int> PidsNamed(string name) => [];
+    }
+
+    /// <summary>A sampler as the tool builds one over the engine (the engine stays the fixture's to close).</summary>
+    private static Sampler Open(SyntheticEngine engine, Func<int, string?> nameOf, bool perVm) =>
+        Samplers.Of(TimeProvider.System, [engine.Engine.OpenHost(0)], perVm ? engine.Engine.OpenPerVm() : null, nameOf: nameOf,
+            capture: engine.Counters);
+
+    [Fact]
+    public void EventsNoSlotIsLeftForAreCountedAndEveryOutputSaysSo()
+    {
+        using var engine = new SyntheticEngine(capacity: 1);
+        using EventProcess first = EventProcess.Start(), second = EventProcess.Start();
+        engine.MakeVm(first.Pid, "first");
+        engine.MakeVm(second.Pid, "second");
+        string? NameOf(int pid) => pid == first.Pid ? "first" : pid == second.Pid ? "second" : null;
+        Sampler sampler = Open(engine, NameOf, perVm: true);
+        sampler.Sample();
+        BpfProgram pio = engine.Program("kvm_pio");
+        Assert.Equal(1, first.Run(pio, s_pio, count: 4));
+        Assert.Equal(1, second.Run(pio, s_pio, count: 6));
+        sampler.Sample();
+
+        // JSON: the guests, the outside and the unattributed make the host.
+        var text = new StringWriter();
+        using (OutputSink sink = OutputSink.Stdout(text))
+            new JsonRenderer(sink, skipZeroRecords: false, NameOf).Render(sampler.Snapshot);
+        using JsonDocument json = JsonDocument.Parse(text.ToString());
+        JsonElement root = json.RootElement;
+        long Total(JsonElement fields) => fields.GetProperty("kvm_pio").GetProperty("total").GetInt64();
+        Assert.Equal(10, Total(root.GetProperty("fields")));
+        Assert.Equal(6, Total(root.GetProperty("unattributed")));
+        Assert.Equal(4, Total(Assert.Single(root.GetProperty("guests").EnumerateArray(), g => g.GetProperty("fields").GetProperty("kvm_pio").GetProperty("total").GetInt64() > 0).GetProperty("fields")));
+        Assert.Equal(0, Total(root.GetProperty("outside_vms")) + Total(root.GetProperty("exited_vms")));
+
+        // The exporter.
+        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, NameOf, new SeriesContinuity(TimeProvider.System)).Format(sampler.Snapshot);
+        string metrics = new MetricsWriter(openMetrics: false).Write(families);
+        Assert.Contains("kvm_stat_unattributed_events_total{event=\"kvm_pio\"} 6\n", metrics);
+        Assert.Contains("kvm_events_total{event=\"kvm_pio\"} 10\n", metrics);
+
+        // The screen's per-guest view has a row for them.
+        var app = new TuiApp(new Backend(engine, NameOf), FieldFilter.Default, 0, null, 3.0, TimeProvider.System);
+        app.Start();
+        app.OnKey(Key.Of('b'));
+        Assert.Equal(1, first.Run(pio, s_pio, count: 1));
+        Assert.Equal(1, second.Run(pio, s_pio, count: 2));
+        app.Refresh();
+        var grid = new ScreenGrid(24, 80);
+        app.Draw(grid);
+        Assert.True(grid.Lines().Any(line => System.Text.RegularExpressions.Regex.IsMatch(line, @"^ \(unattributed\) +8 ")), string.Join("\n", grid.Lines()));
+
+        Assert.Contains(engine.Warnings, w => w.Contains("could not be attributed to a process") && w.Contains("room for 1 processes"));
+    }
+}
