@@ -11,6 +11,7 @@ internal static class BatchMode
         using OutputSink sink = OutputSink.Stdout(output);
         Sampler sampler = session.OpenSampler();
         using var signals = new Signals(handleHangup: false);
+        session.SayWhetherVmsCanRun(reporter);
         IStatsRenderer renderer = session.Options.Format == OutputFormat.Json
             ? new JsonRenderer(sink, skipZeroRecords: false, session.Guests.NameOf)
             : new BatchRenderer(sink);

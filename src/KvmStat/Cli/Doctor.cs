@@ -28,12 +28,12 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         Line(perfmon || paranoid == "-1" ? "ok" : "warn", "perf_event_paranoid",
             $"{paranoid ?? "unknown"}{(perfmon ? " (CAP_PERFMON is not limited by it)" : " (system-wide counting needs -1 without CAP_PERFMON)")}");
 
-        bool devKvm = File.Exists(paths.DevKvm);
+        var kvm = KvmAvailability.Probe(paths);
         string[] modules = Directory.Exists(paths.SysModule)
             ? [.. Directory.EnumerateDirectories(paths.SysModule, "kvm*").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)]
             : [];
-        Line(devKvm && modules.Length > 0 ? "ok" : "fail", "KVM",
-            $"{(devKvm ? "/dev/kvm present" : "no /dev/kvm")}; modules: {(modules.Length > 0 ? string.Join(", ", modules) : "none")}");
+        Line(kvm.Usable ? "ok" : "fail", "KVM",
+            $"{kvm.Describe()}; modules: {(modules.Length > 0 ? string.Join(", ", modules) : "none")}{(kvm.Fix is null ? "" : ". " + kvm.Fix)}");
         ExitReasonSet exitReasons = ExitReasonSetDetector.Detect(paths);
         Line(exitReasons == ExitReasonSet.Unknown ? "warn" : "ok", "exit reasons",
             exitReasons == ExitReasonSet.Unknown
@@ -43,7 +43,7 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         Tracefs? tracefs = CheckTracefs();
         if (tracefs is not null)
             CheckEngine(tracefs);
-        CheckDebugfs();
+        CheckDebugfs(kvm);
         CheckFileLimit(tracefs);
         if (tracefs is not null && euid == 0)
             CheckExitActivity(tracefs, activityCheck);
@@ -122,15 +122,19 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         }
     }
 
-    private void CheckDebugfs()
+    private void CheckDebugfs(KvmAvailability kvm)
     {
         if (!Directory.Exists(paths.DebugfsKvm))
         {
             // debugfs is mode 0700: to anyone but root a mounted one looks like an empty folder.
             bool denied = Directory.Exists(paths.Debugfs) && Interop.Libc.GetEUid() != 0;
+            // A mounted debugfs is never empty; without usable KVM it has no kvm folder.
+            bool mounted = !denied && Directory.Exists(paths.Debugfs) && Directory.EnumerateFileSystemEntries(paths.Debugfs).Any();
             Line("fail", "debugfs", denied
                 ? $"cannot read {paths.Debugfs}: permission denied (debugfs is readable by root only). Run kvm_stat as root for -d."
-                : $"no {paths.DebugfsKvm}: mount -t debugfs none /sys/kernel/debug (as root)");
+                : mounted
+                    ? $"mounted, but no {paths.DebugfsKvm}: KVM makes that folder, and {(kvm.Usable ? "it is missing although /dev/kvm is present" : kvm.Describe())}"
+                    : $"not mounted (no {paths.DebugfsKvm}): mount -t debugfs none /sys/kernel/debug (as root)");
             return;
         }
         int readable = 0, locked = 0;

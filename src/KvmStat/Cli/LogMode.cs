@@ -17,6 +17,7 @@ internal static class LogMode
         using OutputSink sink = options.LogFile is string file ? OutputSink.AppendTo(file) : OutputSink.Stdout(output);
         Sampler sampler = session.OpenSampler();
         using var signals = new Signals(handleHangup: options.LogFile is not null);
+        session.SayWhetherVmsCanRun(reporter);
         IStatsRenderer renderer = options.Format switch
         {
             OutputFormat.Json => new JsonRenderer(sink, options.SkipZeroRecords, session.Guests.NameOf),

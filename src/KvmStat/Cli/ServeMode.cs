@@ -30,6 +30,7 @@ internal static class ServeMode
         reporter.Verbose($"serving {(config?.UsesTls == true ? "https" : "http")}://{endpoint}/metrics{(config?.Users.Count > 0 ? " (basic authentication)" : "")}");
         reporter.Verbose("counting started");
         using var signals = new Signals(handleHangup: false);
+        session.SayWhetherVmsCanRun(reporter);
         while (true)
         {
             signals.ResetWake();

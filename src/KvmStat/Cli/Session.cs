@@ -92,6 +92,16 @@ internal sealed class Session : IDisposable
     internal Sampler Open(SamplingPlan plan, WatchedVm? vm) => Own(Factory.Open(plan, vm, Guests));
 
     /// <summary>
+    /// Counting works without VMs (it reads what the kernel reports), but where none can run, one
+    /// line says why the counts may stay at zero: once the run has opened what it counts.
+    /// </summary>
+    internal void SayWhetherVmsCanRun(Reporter reporter)
+    {
+        if (KvmAvailability.Probe(Factory.Paths) is { Usable: false } kvm)
+            reporter.Warn($"no VM can run on this host: {kvm.Describe()}.");
+    }
+
+    /// <summary>
     /// The exporter's sampler: host fields, each VM's tracepoint counts, each VM's binary statistics.
     /// An exporter serves what it can read: a source that cannot be opened (a capability missing,
     /// tracefs not mounted) is served as down with the reason, from which an alert can say what

@@ -38,6 +38,7 @@ internal sealed class HostPaths
     internal string CpuInfo => Map("/proc/cpuinfo");
     internal string SysModule => Map("/sys/module");
     internal string DevKvm => Map("/dev/kvm");
+    internal string KernelLog => Map("/dev/kmsg");
     internal string Lockdown => Map("/sys/kernel/security/lockdown");
     internal string PerfEventParanoid => Map("/proc/sys/kernel/perf_event_paranoid");
     internal string UnixSockets => Map("/proc/net/unix");

@@ -23,6 +23,7 @@ internal static partial class Interop
         internal required int O_DIRECTORY { get; init; }
         internal required int O_CLOEXEC { get; init; }
         internal required int O_PATH { get; init; }
+        internal required int O_NONBLOCK { get; init; }
         internal required int AT_FDCWD { get; init; }
 
         internal required long SYS_perf_event_open { get; init; }
@@ -137,7 +138,7 @@ internal static partial class Interop
     internal static readonly AbiTable X64 = new()
     {
         Name = "x86_64",
-        O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_APPEND = 0x400, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, AT_FDCWD = -100,
+        O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_APPEND = 0x400, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_NONBLOCK = 0x800, AT_FDCWD = -100,
         SYS_perf_event_open = 298, SYS_bpf = 321, SYS_close_range = 436, SYS_pidfd_open = 434, SYS_pidfd_getfd = 438,
         SYS_close = 3, SYS_read = 0, SYS_ppoll = 271, SYS_getppid = 110, SYS_setsid = 112, SYS_exit_group = 231,
         BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3, BPF_PROG_LOAD = 5,

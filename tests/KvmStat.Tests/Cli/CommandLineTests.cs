@@ -155,6 +155,7 @@ public class CommandLineTests
     {
         using var fixture = new FixtureRoot();
         Directory.Delete(fixture.Paths.Map("/sys/module/kvm"));
+        File.Delete(fixture.Paths.DevKvm);
         fixture.WriteFile("/sys/kernel/tracing/events/sched/sched_switch/id", "1\n");
         fixture.WriteFile("/sys/kernel/debug/sched/x", "1\n");
         (int code, _, string error) = Run(fixture.Paths, "-1");

@@ -21,11 +21,13 @@ public class DoctorTests
     {
         using var fixture = new FixtureRoot();
         Directory.Delete(fixture.Paths.Map("/sys/module/kvm"));
+        File.Delete(fixture.Paths.DevKvm);
         (int code, string[] lines) = Run(fixture);
         Assert.Equal(1, code);
-        Assert.StartsWith("fail  KVM                   no /dev/kvm; modules: none", Line(lines, "KVM"));
+        Assert.StartsWith("fail  KVM                   the KVM module is not loaded (no /sys/module/kvm, no /dev/kvm); modules: none. Load it as root: modprobe kvm_intel", Line(lines, "KVM"));
         Assert.Contains("mount -t tracefs", Line(lines, "tracefs"));
-        Assert.StartsWith("fail  debugfs", Line(lines, "debugfs"));
+        Assert.StartsWith("fail  debugfs               not mounted (no ", Line(lines, "debugfs"));
+        Assert.EndsWith("mount -t debugfs none /sys/kernel/debug (as root)", Line(lines, "debugfs"));
         Assert.StartsWith("warn  VMs                   none running", Line(lines, "VMs"));
     }
 
@@ -53,5 +55,37 @@ public class DoctorTests
         string reach = Line(lines, "engine").StartsWith("ok    engine                BPF", StringComparison.Ordinal) ? "per process, BPF" : "per thread";
         Assert.Contains($@"(web\e[2J) tracepoints ({reach}); debugfs folder; no held stats descriptors; no QMP socket it listens on named on its command line", vm);
         Assert.Equal(0, code);
+    }
+
+    /// <summary>
+    /// KVM in the kernel but no /dev/kvm (this kernel is itself a guest, or the CPU offers no
+    /// virtualization): said with the kernel's own reason from its log, and debugfs, mounted, is
+    /// not told to be mounted again.
+    /// </summary>
+    [Fact]
+    public void KvmThatCannotBeUsedHereIsToldFromAnUnmountedDebugfs()
+    {
+        using var fixture = new FixtureRoot();
+        File.Delete(fixture.Paths.DevKvm);
+        fixture.WriteFile("/dev/kmsg", """
+            6,13,0,-;kvm-clock: Using msrs 4b564d01 and 4b564d00
+            6,255,273444,-;kvm-pvm: this kernel is itself a kvm-pvm guest; not binding
+            6,256,273500,-;random: crng init done
+
+            """);
+        Directory.CreateDirectory(fixture.Paths.Map("/sys/kernel/debug/tracing"));
+        (int code, string[] lines) = Run(fixture);
+        Assert.Equal(1, code);
+        Assert.StartsWith(
+            "fail  KVM                   KVM is built in but not usable here (no /dev/kvm); the kernel said: \"kvm-pvm: this kernel is itself a kvm-pvm guest; not binding\"; modules: kvm. No VM can run",
+            Line(lines, "KVM"));
+        Assert.StartsWith("fail  debugfs               mounted, but no " + fixture.Paths.DebugfsKvm + ": KVM makes that folder, and KVM is built in but not usable here", Line(lines, "debugfs"));
+        Assert.DoesNotContain("mount -t debugfs", Line(lines, "debugfs"));
+
+        // The firmware's reason on another host, and a host that never logged one.
+        fixture.WriteFile("/dev/kmsg", "4,90,1000,-;kvm: disabled by bios\n");
+        Assert.Contains("the kernel said: \"kvm: disabled by bios\"", Line(Run(fixture).Lines, "KVM"));
+        File.Delete(fixture.Paths.KernelLog);
+        Assert.StartsWith("fail  KVM                   KVM is built in but not usable here (no /dev/kvm); modules: kvm.", Line(Run(fixture).Lines, "KVM"));
     }
 }

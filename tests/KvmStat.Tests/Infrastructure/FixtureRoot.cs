@@ -17,6 +17,8 @@ internal sealed class FixtureRoot : IDisposable
         Directory.CreateDirectory(Paths.Map("/sys/module/kvm"));
         WriteFile("/sys/devices/system/cpu/online", "0-1\n");
         WriteFile("/proc/cpuinfo", "processor\t: 0\nflags\t\t: fpu vme de pse\n");
+        // A KVM host, unless a test takes it away.
+        WriteFile("/dev/kvm", "");
     }
 
     internal string Root { get; }
