@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -44,7 +45,7 @@ internal sealed class TestCertificates : IDisposable
         Intermediate = Reload(intermediate.CopyWithPrivateKey(intermediateKey));
         File.WriteAllText(Path.Join(Folder, "intermediate.crt"), Intermediate.ExportCertificatePem());
         using (X509Certificate2 chained = IssueBy(Intermediate, "CN=127.0.0.1", "1.3.6.1.5.5.7.3.1", names => names.AddIpAddress(IPAddress.Loopback), "chain"))
-            File.AppendAllText(Path.Join(Folder, "chain.crt"), Intermediate.ExportCertificatePem());
+            File.AppendAllText(Path.Join(Folder, "chain.crt"), "\n" + Intermediate.ExportCertificatePem() + "\n");
         IntermediateClientCertificate = IssueBy(Intermediate, "CN=scraper", "1.3.6.1.5.5.7.3.2", names => names.AddDnsName("scraper"), "intermediate-client");
     }
 
@@ -94,24 +95,29 @@ internal sealed class TestCertificates : IDisposable
     /// <summary>An HTTPS client that trusts only this CA, with a client certificate if given.</summary>
     internal HttpClient HttpsClient(X509Certificate2? clientCertificate = null)
     {
-        var handler = new HttpClientHandler
+        var handler = new SocketsHttpHandler
         {
-            ServerCertificateCustomValidationCallback = (_, certificate, _, _) =>
+            SslOptions =
             {
-                if (certificate is null)
-                    return false;
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(Ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(certificate);
+                RemoteCertificateValidationCallback = (_, certificate, sent, _) =>
+                {
+                    if (certificate is null)
+                        return false;
+                    using var chain = new X509Chain();
+                    // The intermediates the server sent along with its certificate.
+                    if (sent is not null)
+                        chain.ChainPolicy.ExtraStore.AddRange(sent.ChainPolicy.ExtraStore);
+                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.CustomTrustStore.Add(Ca);
+                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    // Only what the server sends: an intermediate it leaves out is not fetched.
+                    chain.ChainPolicy.DisableCertificateDownloads = true;
+                    return chain.Build(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+                },
+                // The client's own chain is not completed from issuer URLs either: any fetch is the server's.
+                ClientCertificateContext = clientCertificate is null ? null : SslStreamCertificateContext.Create(clientCertificate, null, offline: true),
             },
         };
-        if (clientCertificate is not null)
-        {
-            handler.ClientCertificateOptions = ClientCertificateOption.Manual;
-            handler.ClientCertificates.Add(clientCertificate);
-        }
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
     }
 
