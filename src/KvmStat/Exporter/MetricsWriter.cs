@@ -103,8 +103,13 @@ internal sealed class MetricsWriter(bool openMetrics)
         }
         if (type == "histogram" && sample.Suffix == "_bucket" != names.Contains("le"))
             return "a histogram bucket needs le, and only a bucket has it";
+        if (type == "histogram" && sample.Suffix == "_bucket" && !IsFloat(sample.Labels.First(l => l.Name == "le").Value))
+            return "a bucket's le is no number";
         return sample.Value.Length is 0 or > 64 ? "no value" : null;
     }
+
+    private static bool IsFloat(string text) =>
+        text is "+Inf" or "-Inf" or "NaN" || double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
 
     private static bool IsLabelName(string name) =>
         name.Length is > 0 and <= 128 && !name.StartsWith("__", StringComparison.Ordinal) && !char.IsAsciiDigit(name[0])
