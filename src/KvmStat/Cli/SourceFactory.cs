@@ -202,7 +202,8 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             readers.Add(new HeldDescriptorReader(paths, pid, time));
         if (options.UsesQmp)
         {
-            var qmp = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time, reporter.VerboseOrNull);
+            // The exporter serves a QMP socket it cannot read as down, with the reason; it never ends for one.
+            var qmp = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time, reporter.VerboseOrNull, failFirstRead: false);
             readers.Add(pid > 0 ? new OneVmReader(qmp, pid) : qmp);
         }
         return readers.Count switch
