@@ -4,7 +4,11 @@ using KvmStat.Stats;
 
 namespace KvmStat.Cli;
 
-/// <summary>--serve: the metrics endpoint (see <see cref="MetricsServer"/>) until SIGTERM, SIGINT or SIGHUP.</summary>
+/// <summary>
+/// --serve: the metrics endpoint (see <see cref="MetricsServer"/>) until SIGTERM or SIGINT. SIGHUP,
+/// the usual "reload" of Prometheus exporters, reads --web-config-file again (and otherwise does
+/// nothing): it never ends the exporter, which a systemd unit restarts only after a failure.
+/// </summary>
 internal static class ServeMode
 {
     internal static int Run(Session session, Reporter reporter)
@@ -14,11 +18,14 @@ internal static class ServeMode
         WebConfig? config = session.Options.WebConfigFile is string file ? WebConfig.Load(file) : null;
         if (config is { UsesTls: false, Users.Count: > 0 })
             reporter.Warn("basic_auth_users without tls_server_config: passwords cross the network unencrypted.");
+        // Signals first: a SIGHUP while the sources open must not end the tool.
+        using var signals = new Signals(handleHangup: true);
+        using WebConfigReloader? reloader = config is null ? null : new WebConfigReloader(session.Options.WebConfigFile!, config, reporter.Warn, session.Time);
         Sampler sampler = session.OpenExporterSampler();
         string engine = sampler.EngineName switch { null => "", "BPF" => "bpf", _ => "perf" };
         using var metrics = new MetricsSampler(sampler, session.Selection.Filter, session.Guests.NameOf, session.Time, sampler.FollowsVms,
             new ExporterIdentity(Session.ProgramVersion, engine));
-        using var server = new MetricsServer(endpoint, metrics, config);
+        using var server = new MetricsServer(endpoint, metrics.Current, reloader, reporter.Warn);
         try
         {
             server.Start();
@@ -29,13 +36,20 @@ internal static class ServeMode
         }
         reporter.Verbose($"serving {(config?.UsesTls == true ? "https" : "http")}://{endpoint}/metrics{(config?.Users.Count > 0 ? " (basic authentication)" : "")}");
         reporter.Verbose("counting started");
-        using var signals = new Signals(handleHangup: false);
         session.SayWhetherVmsCanRun(reporter);
         while (true)
         {
             signals.ResetWake();
             if (signals.StopRequested)
                 return 0;
+            if (signals.TakeHangup())
+            {
+                if (reloader?.Reload() == true)
+                    reporter.Verbose("web configuration reloaded");
+                else if (reloader is null)
+                    reporter.Verbose("SIGHUP: no --web-config-file to reload");
+                continue;
+            }
             signals.Wait(Timeout.InfiniteTimeSpan);
         }
     }

@@ -4,7 +4,8 @@ namespace KvmStat.Cli;
 
 /// <summary>
 /// Signals and wake-ups for the loops. SIGINT and SIGTERM ask the running mode to finish cleanly
-/// (write what it has, flush, exit 0); SIGHUP asks a log file to reopen, and otherwise does the same.
+/// (write what it has, flush, exit 0); SIGHUP asks a log file to reopen, or the exporter to reload
+/// its web configuration, and otherwise (the terminal went away) does the same as SIGTERM.
 /// For the screen, SIGWINCH asks for a redraw, and SIGTSTP/SIGCONT give the terminal back while
 /// stopped and take it again.
 /// A loop calls <see cref="ResetWake"/>, then looks at everything it waits for, then
@@ -20,7 +21,7 @@ internal sealed class Signals : ILoopSignals, IDisposable
     private int _resized;
     private int _continued;
 
-    /// <param name="handleHangup">SIGHUP reopens the log file (-L) instead of ending the tool.</param>
+    /// <param name="handleHangup">SIGHUP is reported (<see cref="TakeHangup"/>: -L reopens its file, --serve reloads) instead of ending the tool.</param>
     /// <param name="suspending">
     /// For the interactive screen: what to do just before the process is stopped (Ctrl-Z), which is
     /// to give the terminal back. Resizes and continuations are then reported too.
@@ -67,7 +68,7 @@ internal sealed class Signals : ILoopSignals, IDisposable
     /// <summary>Asks the loop to finish, as SIGTERM does (the screen's 'q', an ended input).</summary>
     internal void RequestStop() => Raise(ref _stop);
 
-    /// <summary>True once per SIGHUP received (log mode).</summary>
+    /// <summary>True once per SIGHUP received (log file and exporter).</summary>
     public bool TakeHangup() => Take(ref _hangup);
 
     /// <summary>True once per SIGWINCH received.</summary>

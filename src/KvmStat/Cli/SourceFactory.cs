@@ -57,7 +57,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             ITracepointEngine? engine = options.UseTracepoints ? OpenEngineFor(plan, sources) : null;
             if ((options.BinaryStats || options.UsesQmp) && (plan.BinaryFields || plan.BinaryPerVm || (plan.PerVm && !options.UseTracepoints)))
             {
-                sources.Binary = new BinaryStatsCapture(OpenBinaryReader(plan.Pid));
+                sources.Binary = new BinaryStatsCapture(OpenBinaryReader(plan.Pid, plan.Lenient));
                 sources.Captures.Add(sources.Binary);
             }
             if (options.Debugfs)
@@ -66,8 +66,18 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
                 sources.Host.Add(OpenBinaryFields(sources.Binary, plan.Selection, plan.Pid));
             if (engine is not null)
                 sources.Host.Add(OpenTracepoints(engine, plan.Pid));
-            if (plan.PerVm)
-                sources.PerVm = OpenPerVm(plan.Selection, engine, sources.Binary);
+            // Each VM's binary statistics, where captured, are in the snapshot as they are: no per-VM rows of them too.
+            if (plan.PerVm && (engine is not null || !(plan.BinaryPerVm && sources.Binary is not null)))
+            {
+                try
+                {
+                    sources.PerVm = OpenPerVm(plan.Selection, engine, sources.Binary);
+                }
+                catch (EnvironmentException e) when (plan.Lenient)
+                {
+                    sources.Unopened.Add(Unopened("each VM's values", e));
+                }
+            }
             if (!plan.Lenient && sources.Host.Sum(s => s.Fields.Count) == 0)
                 throw new UsageException($"no field matches \"{plan.Selection.Filter.Pattern}\".", "List the available fields with: kvm_stat -f help");
             return new Sampler(sources, vm, guests.NameOf, time, plan.HoldWhenVmExits ? guests.IsRunning : null);
@@ -206,7 +216,8 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     }
 
     /// <summary>The binary-statistics reader the options ask for (held descriptors and/or QMP), for all VMs or one.</summary>
-    private IVmStatsReader OpenBinaryReader(int pid)
+    /// <param name="lenient">The exporter: a QMP socket that cannot be read is served as down with the reason, never an end.</param>
+    private IVmStatsReader OpenBinaryReader(int pid, bool lenient = false)
     {
         var readers = new List<IVmStatsReader>();
         _held = null;
@@ -214,7 +225,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             readers.Add(_held = new HeldDescriptorReader(paths, pid, time));
         if (options.UsesQmp)
         {
-            var qmp = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time, reporter.VerboseOrNull);
+            var qmp = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time, reporter.VerboseOrNull, failFirstRead: !lenient);
             readers.Add(pid > 0 ? new OneVmReader(qmp, pid) : qmp);
         }
         return readers.Count == 1 ? readers[0] : new CombinedReader(readers);

@@ -148,8 +148,8 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
         string? unit = HistogramPercentiles.RawUnit(template);
         string help = $"KVM binary statistic {name} of {(vcpus ? "each vCPU" : "each VM")} ({template.Type.ToString().ToLowerInvariant()}{(unit is null ? "" : ", " + unit)}).";
         MetricFamily family = template.IsHistogram
-            ? new MetricFamily(prefix + name + BaseUnits.HistogramSuffix(template), "histogram", help + " Buckets from KVM's histogram, in base units.")
-            : new MetricFamily(prefix + BaseUnits.Name(name, template), template.Type == KvmStatType.Cumulative ? "counter" : "gauge", help);
+            ? new MetricFamily(prefix + StatNames.Exported(template), "histogram", help + " Buckets from KVM's histogram, in base units.")
+            : new MetricFamily(prefix + StatNames.Exported(template), template.Type == KvmStatType.Cumulative ? "counter" : "gauge", help);
 
         foreach (VmStatsBlocks vm in vms)
         {
@@ -157,7 +157,9 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
             string pid = vm.Pid.ToString(CultureInfo.InvariantCulture);
             foreach (IStatsBlock block in vm.Blocks)
             {
-                if ((block.VcpuIndex >= 0) != vcpus || Find(block, name) is not KvmStatDescriptor descriptor)
+                // A VM whose statistic of this name has another type or unit is not mixed into this family.
+                if ((block.VcpuIndex >= 0) != vcpus || Find(block, name) is not KvmStatDescriptor descriptor ||
+                    descriptor.Type != template.Type || descriptor.Unit != template.Unit || descriptor.Scale != template.Scale)
                     continue;
                 ReadOnlySpan<ulong> values = block.Values(descriptor);
                 (string, string)[] labels = vcpus

@@ -1,8 +1,12 @@
 using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -13,34 +17,110 @@ namespace KvmStat.Exporter;
 /// The HTTP endpoint, on ASP.NET Core's Kestrel used directly (no generic host, routing or
 /// configuration: they would add megabytes to every mode of the binary). GET /metrics answers in
 /// OpenMetrics 1.0 when the scraper's Accept header asks for it, else in the text format 0.0.4;
-/// GET / names /metrics; other paths get 404 and other methods 405. Kestrel serves many scrapers
-/// at once and drops slow or broken clients by its limits; concurrent scrapes share a sample.
-/// A web configuration (<see cref="WebConfig"/>) adds TLS, basic authentication and headers.
+/// GET / names /metrics; other paths get 404 and other methods 405. What it serves is the
+/// families of a sample (the sampler's Current: families and a number that changes with each sample). A scrape that fails gets a
+/// short text 500 naming why, and the same line goes to the log.
+/// <para>
+/// A web configuration (<see cref="WebConfigReloader"/>) adds Kestrel's own TLS, whose options are
+/// taken per connection from the configuration in force (so a reload changes the certificate,
+/// versions and client checks of the next handshake), basic authentication and headers.
+/// Connections are shared out per client (<see cref="ConnectionGate"/>) and every limit of HTTP/1.1
+/// and HTTP/2 is set for what a scraper needs: short headers, no bodies, few streams.
+/// </para>
 /// </summary>
-internal sealed class MetricsServer(IPEndPoint endpoint, MetricsSampler sampler, WebConfig? config = null) : IDisposable
+internal sealed class MetricsServer(
+    IPEndPoint endpoint, Func<(IReadOnlyList<MetricFamily> Families, int SampleNumber)> sample, WebConfigReloader? config = null, Action<string>? warn = null) : IDisposable
 {
     private KestrelServer? _server;
 
+    internal ConnectionGate Gate { get; } = ConnectionGate.ForThisProcess();
+
     internal void Start()
     {
+        bool tls = config?.Current.UsesTls == true;
         var options = new KestrelServerOptions
         {
             AddServerHeader = false,
-            ApplicationServices = new ServiceCollection().BuildServiceProvider(),
+            // Kestrel's HTTPS takes its logging and metrics services from here.
+            ApplicationServices = tls ? KestrelServices.Create() : new ServiceCollection().BuildServiceProvider(),
         };
-        options.Limits.MaxConcurrentConnections = 512;
-        options.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-        options.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(60);
+        SetLimits(options.Limits);
         options.Listen(endpoint, listen =>
         {
-            if (config?.UsesTls != true)
+            // First: a connection is let in (or another pushed out) before its handshake costs anything.
+            listen.Use(Gate.Middleware);
+            if (!tls)
+            {
+                listen.Protocols = HttpProtocols.Http1;
                 return;
-            listen.Protocols = config.Http2 ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
-            listen.Use(TlsConnection.Middleware(config));
+            }
+            // HTTP/2 is offered by ALPN when the configuration in force says so.
+            listen.Protocols = HttpProtocols.Http1AndHttp2;
+            listen.UseHttps(new TlsHandshakeCallbackOptions
+            {
+                HandshakeTimeout = TimeSpan.FromSeconds(5),
+                OnConnection = _ => ValueTask.FromResult(TlsOptions(config!.Current)),
+            });
         });
         var transport = new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new SocketTransportOptions()), NullLoggerFactory.Instance);
         _server = new KestrelServer(Microsoft.Extensions.Options.Options.Create(options), transport, NullLoggerFactory.Instance);
-        _server.StartAsync(new Application(sampler, config), CancellationToken.None).GetAwaiter().GetResult();
+        _server.StartAsync(new MetricsApplication(sample, config, warn ?? (_ => { })), CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    /// <summary>What a scraper needs and no more: a request line and a few headers, no body; Prometheus uses one HTTP/2 stream.</summary>
+    private static void SetLimits(KestrelServerLimits limits)
+    {
+        // Connections are limited by the gate, which pushes out rather than refuses.
+        limits.MaxConcurrentConnections = null;
+        limits.MaxConcurrentUpgradedConnections = 0;
+        limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
+        limits.KeepAliveTimeout = TimeSpan.FromSeconds(120);
+        limits.MaxRequestLineSize = 4096;
+        limits.MaxRequestHeadersTotalSize = 16 * 1024;
+        limits.MaxRequestHeaderCount = 64;
+        limits.MaxRequestBodySize = 0;
+        limits.MaxRequestBufferSize = 64 * 1024;
+        limits.MaxResponseBufferSize = 256 * 1024;
+        limits.Http2.MaxStreamsPerConnection = 8;
+        limits.Http2.HeaderTableSize = 4096;
+        limits.Http2.MaxRequestHeaderFieldSize = 8 * 1024;
+        limits.Http2.MaxFrameSize = 16 * 1024;
+        limits.Http2.InitialConnectionWindowSize = 128 * 1024;
+        limits.Http2.InitialStreamWindowSize = 96 * 1024;
+        limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+        limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(10);
+    }
+
+    /// <summary>The TLS of one handshake, from the configuration in force.</summary>
+    internal static SslServerAuthenticationOptions TlsOptions(WebConfig config) => new()
+    {
+        ServerCertificateContext = config.CertificateContext,
+        EnabledSslProtocols = config.Protocols,
+        ClientCertificateRequired = config.ClientAuthType != WebConfig.ClientAuth.NoClientCert,
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        // The client's chain is built offline against the client CAs only: a certificate's issuer URL is never fetched.
+        CertificateChainPolicy = config.ClientCas.Count > 0 ? config.ClientChainPolicy() : new X509ChainPolicy { DisableCertificateDownloads = true, RevocationMode = X509RevocationMode.NoCheck },
+        ApplicationProtocols = config.Http2 ? [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11] : [SslApplicationProtocol.Http11],
+        RemoteCertificateValidationCallback = (_, certificate, chain, _) => config.ClientAuthType switch
+        {
+            WebConfig.ClientAuth.NoClientCert or WebConfig.ClientAuth.RequestClientCert => true,
+            WebConfig.ClientAuth.RequireAnyClientCert => certificate is not null,
+            WebConfig.ClientAuth.VerifyClientCertIfGiven => certificate is null || Verified(config, certificate, chain),
+            _ => certificate is not null && Verified(config, certificate, chain),
+        },
+    };
+
+    private static bool Verified(WebConfig config, X509Certificate certificate, X509Chain? chain)
+    {
+        // The intermediates the client sent along are in the chain TLS built; the checks are our own.
+        var presented = new X509Certificate2Collection();
+        if (chain is not null)
+        {
+            foreach (X509ChainElement element in chain.ChainElements)
+                presented.Add(element.Certificate);
+        }
+        using X509Certificate2 client = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return config.AcceptsClient(client, presented);
     }
 
     public void Dispose()
@@ -49,73 +129,5 @@ internal sealed class MetricsServer(IPEndPoint endpoint, MetricsSampler sampler,
             return;
         _server.StopAsync(new CancellationTokenSource(TimeSpan.FromSeconds(2)).Token).GetAwaiter().GetResult();
         _server.Dispose();
-    }
-
-    private sealed class Application(MetricsSampler sampler, WebConfig? config) : IHttpApplication<HttpContext>
-    {
-        private readonly object _lock = new();
-        private readonly BasicAuth _auth = new(config?.Users ?? new Dictionary<string, string>());
-        private (int Sample, string Body)? _text;
-        private (int Sample, string Body)? _openMetrics;
-        private const string Index =
-            "<html><head><title>kvm_stat</title></head><body><h1>kvm_stat</h1>" +
-            "<p>KVM statistics for Prometheus: <a href=\"/metrics\">/metrics</a></p></body></html>\n";
-
-        public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
-
-        public Task ProcessRequestAsync(HttpContext context)
-        {
-            HttpRequest request = context.Request;
-            HttpResponse response = context.Response;
-            foreach ((string name, string value) in config?.Headers ?? [])
-                response.Headers[name] = value;
-            if (_auth.Enabled && !_auth.Accepts(request.Headers.Authorization.ToString()))
-            {
-                // The same answer whether the user or the password was wrong.
-                response.StatusCode = StatusCodes.Status401Unauthorized;
-                response.Headers.WWWAuthenticate = "Basic realm=\"kvm_stat\"";
-                response.ContentType = "text/plain; charset=utf-8";
-                return response.WriteAsync("Unauthorized\n", context.RequestAborted);
-            }
-            string path = request.Path.Value ?? "/";
-            if (path is not ("/metrics" or "/"))
-            {
-                response.StatusCode = StatusCodes.Status404NotFound;
-                response.ContentType = "text/plain; charset=utf-8";
-                return response.WriteAsync("Not found: the metrics are at /metrics\n", context.RequestAborted);
-            }
-            if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
-            {
-                response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-                response.Headers.Allow = "GET, HEAD";
-                return Task.CompletedTask;
-            }
-            if (path == "/")
-            {
-                response.ContentType = "text/html; charset=utf-8";
-                return response.WriteAsync(Index, context.RequestAborted);
-            }
-            bool openMetrics = request.Headers.Accept.ToString().Contains("application/openmetrics-text", StringComparison.Ordinal);
-            response.ContentType = openMetrics ? MetricsWriter.OpenMetricsContentType : MetricsWriter.TextContentType;
-            string body = Exposition(openMetrics);
-            return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : response.WriteAsync(body, context.RequestAborted);
-        }
-
-        /// <summary>The formatted sample; scrapes that share a sample share its text too.</summary>
-        private string Exposition(bool openMetrics)
-        {
-            (IReadOnlyList<MetricFamily> families, int sample) = sampler.Current();
-            lock (_lock)
-            {
-                ref (int Sample, string Body)? cached = ref openMetrics ? ref _openMetrics : ref _text;
-                if (cached is not { } hit || hit.Sample != sample)
-                    cached = (sample, new MetricsWriter(openMetrics).Write(families));
-                return cached.Value.Body;
-            }
-        }
-
-        public void DisposeContext(HttpContext context, Exception? exception)
-        {
-        }
     }
 }

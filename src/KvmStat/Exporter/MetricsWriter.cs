@@ -6,14 +6,25 @@ namespace KvmStat.Exporter;
 /// <summary>
 /// Writes metric families in the Prometheus text format (0.0.4) or OpenMetrics 1.0: HELP and TYPE
 /// lines, samples with escaped label values, and OpenMetrics' "# EOF". A family without samples is
-/// left out; a family name written twice is a programming error.
+/// left out. Whatever it is given, what it writes is valid: a family whose name (or one of the
+/// names its samples take: _total, _bucket, ...) another family already took, a sample that does
+/// not fit its family's type, a label name that is no label name, a label set written twice, are
+/// left out and named in <see cref="Dropped"/>; label values longer than
+/// <see cref="MaxLabelValue"/> are cut. Names and label values come partly from other users' text.
 /// </summary>
 internal sealed class MetricsWriter(bool openMetrics)
 {
     internal const string TextContentType = "text/plain; version=0.0.4; charset=utf-8";
     internal const string OpenMetricsContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+    /// <summary>The longest label value written, in characters (a guest name, a reason).</summary>
+    internal const int MaxLabelValue = 256;
+
     private readonly StringBuilder _text = new(64 * 1024);
+    private readonly List<string> _dropped = [];
+
+    /// <summary>What the last <see cref="Write"/> left out, one short line each.</summary>
+    internal IReadOnlyList<string> Dropped => _dropped;
 
     internal string ContentType => openMetrics ? OpenMetricsContentType : TextContentType;
 
@@ -21,25 +32,92 @@ internal sealed class MetricsWriter(bool openMetrics)
     internal string Write(IReadOnlyList<MetricFamily> families)
     {
         _text.Clear();
-        var written = new HashSet<string>(StringComparer.Ordinal);
+        _dropped.Clear();
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        var series = new HashSet<string>(StringComparer.Ordinal);
         foreach (MetricFamily family in families)
         {
             if (family.Samples.Count == 0)
                 continue;
             string name = SanitizeName(family.Name);
-            if (!written.Add(name))
-                throw new InvalidOperationException($"metric family {name} written twice");
+            string[]? suffixes = SuffixesOf(family.Type);
+            if (suffixes is null || name.Length > 512)
+            {
+                _dropped.Add($"the family {Short(name)} (type \"{Short(family.Type)}\" or name not allowed)");
+                continue;
+            }
+            // Every name the family's samples can take, so that no other family's lines mix with them.
+            string[] names = [name, .. ClaimedSuffixes(family.Type).Select(suffix => name + suffix)];
+            if (names.Any(taken.Contains))
+            {
+                _dropped.Add($"the family {Short(name)} (its name is another family's)");
+                continue;
+            }
+            taken.UnionWith(names);
             // The text format names a counter's family with its _total; OpenMetrics without.
             string typed = family.Type == "counter" && !openMetrics ? name + "_total" : name;
             _text.Append("# HELP ").Append(typed).Append(' ').Append(EscapeHelp(family.Help)).Append('\n');
             _text.Append("# TYPE ").Append(typed).Append(' ').Append(family.Type).Append('\n');
+            series.Clear();
             foreach (MetricSample sample in family.Samples)
-                WriteSample(name, sample);
+            {
+                if (Problem(family.Type, suffixes, sample) is string problem)
+                    _dropped.Add($"a sample of {Short(name)} ({problem})");
+                else if (!series.Add(sample.Suffix + "\0" + string.Join("\0", sample.Labels.Select(l => l.Name + "=" + Cut(l.Value)))))
+                    _dropped.Add($"a sample of {Short(name)} (its labels are another sample's)");
+                else
+                    WriteSample(name, sample);
+            }
         }
         if (openMetrics)
             _text.Append("# EOF\n");
         return _text.ToString();
     }
+
+    /// <summary>The suffixes a family's samples may have, or null for a type that does not exist.</summary>
+    private static string[]? SuffixesOf(string type) => type switch
+    {
+        "counter" => ["_total"],
+        "gauge" => [""],
+        "histogram" => ["_bucket", "_count", "_sum"],
+        _ => null,
+    };
+
+    private static string[] ClaimedSuffixes(string type) => type switch
+    {
+        "counter" => ["_total", "_created"],
+        "histogram" => ["_bucket", "_count", "_sum", "_created"],
+        _ => [],
+    };
+
+    /// <summary>Why a sample cannot be written in its family, or null.</summary>
+    private static string? Problem(string type, string[] suffixes, MetricSample sample)
+    {
+        if (!suffixes.Contains(sample.Suffix))
+            return $"the suffix \"{Short(sample.Suffix)}\" does not fit a {type}";
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach ((string label, _) in sample.Labels)
+        {
+            if (!IsLabelName(label) || !names.Add(label))
+                return $"the label name \"{Short(label)}\" is not allowed or repeated";
+        }
+        if (type == "histogram" && sample.Suffix == "_bucket" != names.Contains("le"))
+            return "a histogram bucket needs le, and only a bucket has it";
+        if (type == "histogram" && sample.Suffix == "_bucket" && !IsFloat(sample.Labels.First(l => l.Name == "le").Value))
+            return "a bucket's le is no number";
+        return sample.Value.Length is 0 or > 64 ? "no value" : null;
+    }
+
+    private static bool IsFloat(string text) =>
+        text is "+Inf" or "-Inf" or "NaN" || double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+
+    private static bool IsLabelName(string name) =>
+        name.Length is > 0 and <= 128 && !name.StartsWith("__", StringComparison.Ordinal) && !char.IsAsciiDigit(name[0])
+        && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+
+    private static string Short(string text) => KvmStat.Text.Escape(text.Length <= 80 ? text : text[..80] + "...");
+
+    private static string Cut(string value) => value.Length <= MaxLabelValue ? value : value[..MaxLabelValue];
 
     private void WriteSample(string family, MetricSample sample)
     {
@@ -52,7 +130,7 @@ internal sealed class MetricsWriter(bool openMetrics)
                 if (i > 0)
                     _text.Append(',');
                 _text.Append(sample.Labels[i].Name).Append("=\"");
-                AppendLabelValue(sample.Labels[i].Value);
+                AppendLabelValue(Cut(sample.Labels[i].Value));
                 _text.Append('"');
             }
             _text.Append('}');

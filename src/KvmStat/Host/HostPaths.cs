@@ -14,9 +14,16 @@ internal sealed class HostPaths
         Root = root;
     }
 
-    internal static HostPaths FromEnvironment()
+    /// <summary>
+    /// The root of KVM_STAT_ROOT, except when the kernel started this process in secure mode
+    /// (set-user-ID, or capabilities from the file: the environment is then that of a user with
+    /// fewer privileges, who must not choose what the tool reads or how it reports it).
+    /// </summary>
+    internal static HostPaths FromEnvironment() => FromEnvironment(Interop.Libc.IsSecureExecution);
+
+    internal static HostPaths FromEnvironment(bool secureExecution)
     {
-        string? root = Environment.GetEnvironmentVariable(RootVariable);
+        string? root = secureExecution ? null : Environment.GetEnvironmentVariable(RootVariable);
         return new HostPaths(string.IsNullOrEmpty(root) ? "/" : root);
     }
 

@@ -25,6 +25,16 @@ internal sealed class UnixSocketTable
         return text is null ? null : Parse(text);
     }
 
+    /// <summary>
+    /// The table of a process's network namespace (/proc/PID/net/unix): the one its sockets are in,
+    /// whichever namespace this tool runs in. Null when it cannot be read.
+    /// </summary>
+    internal static UnixSocketTable? Read(HostPaths paths, int pid)
+    {
+        string? text = SysFile.TryReadText(Path.Join(paths.ProcessDir(pid), "net", "unix"), maxBytes: 64 << 20);
+        return text is null ? null : Parse(text);
+    }
+
     internal static UnixSocketTable Parse(string text)
     {
         var table = new UnixSocketTable();

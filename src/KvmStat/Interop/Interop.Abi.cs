@@ -23,8 +23,17 @@ internal static partial class Interop
         internal required int O_DIRECTORY { get; init; }
         internal required int O_CLOEXEC { get; init; }
         internal required int O_PATH { get; init; }
+        internal required int O_NOFOLLOW { get; init; }
+        internal required int O_NOCTTY { get; init; }
         internal required int O_NONBLOCK { get; init; }
         internal required int AT_FDCWD { get; init; }
+        internal required int AT_EMPTY_PATH { get; init; }
+        internal required int STATX_TYPE { get; init; }
+        internal required int S_IFMT { get; init; }
+        internal required int S_IFREG { get; init; }
+        [CExpression("offsetof(struct statx, stx_mode)")]
+        internal required int StatxModeOffset { get; init; }
+        internal required int AT_SECURE { get; init; }
 
         internal required long SYS_perf_event_open { get; init; }
         internal required long SYS_bpf { get; init; }
@@ -138,7 +147,9 @@ internal static partial class Interop
     internal static readonly AbiTable X64 = new()
     {
         Name = "x86_64",
-        O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_APPEND = 0x400, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_NONBLOCK = 0x800, AT_FDCWD = -100,
+        O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_APPEND = 0x400, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, AT_FDCWD = -100,
+        O_NOFOLLOW = 0x20000, O_NOCTTY = 0x100, O_NONBLOCK = 0x800, AT_EMPTY_PATH = 0x1000, STATX_TYPE = 1, S_IFMT = 0xF000, S_IFREG = 0x8000,
+        StatxModeOffset = 28, AT_SECURE = 23,
         SYS_perf_event_open = 298, SYS_bpf = 321, SYS_close_range = 436, SYS_pidfd_open = 434, SYS_pidfd_getfd = 438,
         SYS_close = 3, SYS_read = 0, SYS_ppoll = 271, SYS_getppid = 110, SYS_setsid = 112, SYS_exit_group = 231,
         BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3, BPF_PROG_LOAD = 5,
@@ -163,7 +174,7 @@ internal static partial class Interop
     {
         Name = "aarch64",
         // asm-generic's open flags: x86's O_DIRECTORY (0200000) is arm64's O_DIRECT.
-        O_DIRECTORY = 0x4000,
+        O_DIRECTORY = 0x4000, O_NOFOLLOW = 0x8000,
         SYS_perf_event_open = 241, SYS_bpf = 280,
         SYS_close = 57, SYS_read = 63, SYS_ppoll = 73, SYS_getppid = 173, SYS_setsid = 157, SYS_exit_group = 94,
     };

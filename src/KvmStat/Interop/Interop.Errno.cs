@@ -15,6 +15,7 @@ internal static partial class Interop
         internal const int ESRCH = 3;
         internal const int EINTR = 4;
         internal const int EIO = 5;
+        internal const int ENXIO = 6;
         internal const int E2BIG = 7;
         internal const int EBADF = 9;
         internal const int EAGAIN = 11;
@@ -33,6 +34,7 @@ internal static partial class Interop
         internal const int EPIPE = 32;
         internal const int ERANGE = 34;
         internal const int ENOSYS = 38;
+        internal const int ELOOP = 40;
         internal const int EOPNOTSUPP = 95;
         internal const int ECONNREFUSED = 111;
 

@@ -2,7 +2,10 @@ using KvmStat.Stats;
 
 namespace KvmStat.Output;
 
-/// <summary>-c: "timestamp,name,..." then "YYYY-MM-DD HH:MM:SS,n,...".</summary>
+/// <summary>
+/// -c: "timestamp,name,..." then "YYYY-MM-DD HH:MM:SS,n,...". A name with a comma, quote, space
+/// or line break (a debugfs file name can be anything) is quoted as RFC 4180 says.
+/// </summary>
 internal sealed class CsvLogFormat : ILogFormat
 {
     public bool RepeatsHeader => false;
@@ -13,9 +16,12 @@ internal sealed class CsvLogFormat : ILogFormat
     {
         line.Append("timestamp");
         foreach (int i in host.Fields.ByName)
-            line.Append(',').Append(host.Fields[i].Name);
+            line.Append(',').Append(Quoted(host.Fields[i].Name));
         line.NewLine();
     }
+
+    internal static string Quoted(string name) =>
+        name.AsSpan().IndexOfAny(",\"\r\n ") < 0 ? name : "\"" + name.Replace("\"", "\"\"") + "\"";
 
     public void AppendRecord(LineBuilder line, IFieldValues host, DateTimeOffset time)
     {

@@ -49,17 +49,41 @@ internal sealed class OutputSink : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens the log as a root-run tool must in a folder others may write: never through a
+    /// symbolic link (O_NOFOLLOW: a link planted at the path would make root append to any file),
+    /// never taking a terminal as its own (O_NOCTTY), not inherited by children (O_CLOEXEC), without
+    /// waiting for a FIFO's reader (O_NONBLOCK, no effect on a regular file), new files 0640; and
+    /// only a regular file: a FIFO or device at the path is refused with a line that says so.
+    /// </summary>
     private static Interop.FileDescriptor OpenForAppend(string path)
     {
         byte[] pathZ = Interop.NulTerminated(path);
         int fd = Interop.Libc.Open(
-            pathZ, Interop.Abi.O_WRONLY | Interop.Abi.O_APPEND | Interop.Abi.O_CREAT | Interop.Abi.O_CLOEXEC, mode: 0x1a4 /* 0644 */);
+            pathZ,
+            Interop.Abi.O_WRONLY | Interop.Abi.O_APPEND | Interop.Abi.O_CREAT | Interop.Abi.O_CLOEXEC | Interop.Abi.O_NOFOLLOW | Interop.Abi.O_NOCTTY | Interop.Abi.O_NONBLOCK,
+            mode: 0x1a0 /* 0640 */);
+        if (fd == -Interop.Errno.ELOOP)
+            throw NotAFile(path, "is a symbolic link");
+        if (fd == -Interop.Errno.ENXIO)
+            throw NotAFile(path, "is a FIFO or device");
         if (fd < 0)
             throw new EnvironmentException(
-                $"cannot open log file \"{path}\": {Interop.Errno.Describe(-fd)}.",
+                $"cannot open log file \"{Text.Escape(path)}\": {Interop.Errno.Describe(-fd)}.",
                 "Check that its folder exists and is writable, or choose another file with -L.");
-        return new Interop.FileDescriptor(fd);
+        var file = new Interop.FileDescriptor(fd);
+        int type = Interop.Libc.FileType(fd);
+        if (type != Interop.Abi.S_IFREG)
+        {
+            file.Dispose();
+            throw NotAFile(path, type < 0 ? $"cannot be examined ({Interop.Errno.Describe(-type)})" : "is a FIFO, device or socket");
+        }
+        return file;
     }
+
+    private static EnvironmentException NotAFile(string path, string what) => new(
+        $"log file \"{Text.Escape(path)}\" {what}, not a regular file: not written to.",
+        "Give -L the path of a regular file (it is created if missing).");
 
     /// <summary>Closes the log file and opens it again by name (logrotate moved the old one away).</summary>
     internal void Reopen()
@@ -84,7 +108,7 @@ internal sealed class OutputSink : IDisposable
         if (-result == Interop.Errno.EPIPE)
             throw new OutputClosedException();
         throw new EnvironmentException(
-            $"cannot write to {(Path is null ? "standard output" : $"\"{Path}\"")}: {Interop.Errno.Describe(-result)}.");
+            $"cannot write to {(Path is null ? "standard output" : $"\"{Text.Escape(Path)}\"")}: {Interop.Errno.Describe(-result)}.");
     }
 
     public void Dispose()

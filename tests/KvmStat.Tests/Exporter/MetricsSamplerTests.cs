@@ -227,6 +227,6 @@ public class MetricsSamplerTests
     public void NamesCarryBaseUnits(string name, string unit, string expected)
     {
         KvmStatUnit kind = unit switch { "seconds" => KvmStatUnit.Seconds, "bytes" => KvmStatUnit.Bytes, _ => KvmStatUnit.None };
-        Assert.Equal(expected, BaseUnits.Name(name, new KvmStatDescriptor(name, KvmStatType.Cumulative, kind, 10, 0, 1, 0, 0)));
+        Assert.Equal(expected, StatNames.Exported(new KvmStatDescriptor(name, KvmStatType.Cumulative, kind, 10, 0, 1, 0, 0)));
     }
 }

@@ -9,13 +9,22 @@ namespace KvmStat.Tests.Exporter;
 public class WebConfigEndToEndTests : IDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
-    private readonly TestCertificates _pki = new();
+    private readonly IssuerServer _issuer = new();
+    private readonly TestCertificates _pki;
 
-    public void Dispose() => _pki.Dispose();
+    public WebConfigEndToEndTests() => _pki = new TestCertificates(_issuer.Url);
+
+    public void Dispose()
+    {
+        _pki.Dispose();
+        _issuer.Dispose();
+    }
+
+    private string ConfigPath => Path.Join(_pki.Folder, "web.yml");
 
     private (ChildProcess Tool, string Url) Serve(string yaml)
     {
-        string config = Path.Join(_pki.Folder, "web.yml");
+        string config = ConfigPath;
         File.WriteAllText(config, yaml);
         int port = Loopback.FreePort();
         ChildProcess tool = ChildProcess.StartTool("--serve", $"127.0.0.1:{port}", "--web-config-file", config, "--verbose", "-f", "kvm_pio");
@@ -102,6 +111,115 @@ public class WebConfigEndToEndTests : IDisposable
                 await Assert.ThrowsAnyAsync<HttpRequestException>(() => anonymous.GetStringAsync(url, cancel));
             using (HttpClient stranger = _pki.HttpsClient(_pki.StrangerCertificate))
                 await Assert.ThrowsAnyAsync<HttpRequestException>(() => stranger.GetStringAsync(url, cancel));
+        }
+    }
+
+    /// <summary>cert_file with the certificate and its intermediate: clients that trust only the root get the whole chain.</summary>
+    [Fact]
+    public async Task AFullChainInCertFileIsServedWhole()
+    {
+        (ChildProcess tool, string url) = Serve($"tls_server_config:\n  cert_file: {Path.Join(_pki.Folder, "chain.crt")}\n  key_file: chain.key\n");
+        using (tool)
+        {
+            using HttpClient client = _pki.HttpsClient();
+            Assert.Contains("kvm_events_total", await client.GetStringAsync(url, TestContext.Current.CancellationToken));
+        }
+        Assert.Equal(0, _issuer.Requests);
+    }
+
+    /// <summary>
+    /// A client certificate of an intermediate the server was not given, naming where that
+    /// intermediate can be fetched: refused, and nothing fetched (a client never makes the exporter connect anywhere).
+    /// </summary>
+    [Fact]
+    public async Task ClientCertificatesAreVerifiedOffline()
+    {
+        (ChildProcess tool, string url) = Serve("""
+            tls_server_config:
+              cert_file: server.crt
+              key_file: server.key
+              client_auth_type: RequireAndVerifyClientCert
+              client_ca_file: ca.crt
+            """);
+        using (tool)
+        {
+            CancellationToken cancel = TestContext.Current.CancellationToken;
+            using (HttpClient fetched = _pki.HttpsClient(_pki.IntermediateClientCertificate))
+                await Assert.ThrowsAnyAsync<HttpRequestException>(() => fetched.GetStringAsync(url, cancel));
+            using (HttpClient trusted = _pki.HttpsClient(_pki.ClientCertificate))
+                Assert.Contains("kvm_events_total", await trusted.GetStringAsync(url, cancel));
+        }
+        Assert.Equal(0, _issuer.Requests);
+    }
+
+    /// <summary>
+    /// SIGHUP and a changed file reload users and certificate on the same listener; a broken file
+    /// keeps the settings in force, says so in one line and in the reload gauge; SIGHUP never ends it.
+    /// </summary>
+    [Fact]
+    public async Task SighupAndChangedFilesReloadWithoutDroppingTheListener()
+    {
+        string Users(string user) => $"tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  {user}: {WebConfigTests.SecretHash}\n";
+        (ChildProcess tool, string url) = Serve(Users("alice"));
+        using (tool)
+        {
+            using HttpClient client = _pki.HttpsClient();
+            CancellationToken cancel = TestContext.Current.CancellationToken;
+            async Task<HttpStatusCode> Status(string user)
+            {
+                using HttpResponseMessage response = await client.SendAsync(Get(url, user, "secret"), cancel);
+                return response.StatusCode;
+            }
+            async Task<string> Metrics(string user) => await (await client.SendAsync(Get(url, user, "secret"), cancel)).Content.ReadAsStringAsync(cancel);
+            Assert.Equal(HttpStatusCode.OK, await Status("alice"));
+
+            File.WriteAllText(ConfigPath, Users("bob"));
+            tool.Signal(ChildProcess.SIGHUP);
+            await Until(async () => await Status("bob") == HttpStatusCode.OK, "bob let in after SIGHUP");
+            Assert.Equal(HttpStatusCode.Unauthorized, await Status("alice"));
+            Assert.Contains("kvm_stat_web_config_last_reload_successful 1", await Metrics("bob"));
+
+            File.WriteAllText(ConfigPath, "basic_auth_users:\n  carol: not-a-hash\n");
+            tool.Signal(ChildProcess.SIGHUP);
+            tool.Error.WaitForLine(l => l.Contains("the web configuration was not reloaded"), s_timeout, "the failed reload named");
+            Assert.Equal(HttpStatusCode.OK, await Status("bob"));
+            Assert.Contains("kvm_stat_web_config_last_reload_successful 0", await Metrics("bob"));
+
+            // No signal: the changed file is noticed within a second or two.
+            File.WriteAllText(ConfigPath, Users("carol"));
+            await Until(async () => await Status("carol") == HttpStatusCode.OK, "carol let in after the file changed");
+            Assert.Contains("kvm_stat_web_config_last_reload_successful 1", await Metrics("carol"));
+
+            // A renewed certificate (the same files, new contents) is what the next handshake presents.
+            File.Copy(Path.Join(_pki.Folder, "chain.crt"), Path.Join(_pki.Folder, "server.crt"), overwrite: true);
+            File.Copy(Path.Join(_pki.Folder, "chain.key"), Path.Join(_pki.Folder, "server.key"), overwrite: true);
+            string? presented = null;
+            using var fresh = new HttpClient(new SocketsHttpHandler
+            {
+                PooledConnectionLifetime = TimeSpan.Zero,
+                SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => { presented = certificate?.Issuer; return true; } },
+            });
+            await Until(async () =>
+            {
+                await fresh.SendAsync(Get(url, "carol", "secret"), cancel);
+                return presented?.Contains("intermediate") == true;
+            }, "the renewed certificate presented");
+
+            Assert.Single(tool.Error.Lines, l => l.Contains("not reloaded"));
+            Assert.False(tool.HasExited);
+            tool.Signal(ChildProcess.SIGTERM);
+            Assert.Equal(0, tool.WaitForExit(s_timeout));
+        }
+    }
+
+    private static async Task Until(Func<Task<bool>> condition, string what)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > s_timeout)
+                throw new TimeoutException(what);
+            await Task.Delay(50, TestContext.Current.CancellationToken);
         }
     }
 

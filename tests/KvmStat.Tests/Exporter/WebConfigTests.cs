@@ -75,17 +75,76 @@ public class WebConfigTests : IDisposable
     [InlineData("http_server_config:\n  headers:\n    Server: kvm\n", "line 3: the header Server cannot be set")]
     [InlineData("http_server_config:\n  headers:\n    X-Content-Type-Options: sniff\n", "X-Content-Type-Options must be nosniff")]
     [InlineData("web_config:\n  x: 1\n", "line 1: unknown key web_config")]
-    [InlineData("basic_auth_users:\n\talice: x\n", "line 2: a tab indents this line")]
-    [InlineData("basic_auth_users: &users\n", "anchors, tags, block scalars")]
+    [InlineData("basic_auth_users:\n\talice: x\n", "found invalid tab as indentation")]
+    [InlineData("basic_auth_users:\n  alice: *nothing\n", "line 2: the alias *nothing names no anchor")]
+    [InlineData("basic_auth_users:\n  alice: \"$2y$03$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0\"\n", "line 2: the password hash of user \"alice\" has the bcrypt cost 3, outside 4 to 31")]
+    [InlineData("basic_auth_users:\n  alice: \"$2y$32$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0\"\n", "the bcrypt cost 32, outside 4 to 31")]
     [InlineData("basic_auth_users:\n  alice: a\n  alice: b\n", "line 3: the key \"alice\" appears twice")]
     [InlineData("- a\n- b\n", "must be a mapping")]
     public void AMistakeIsAnErrorNamingItsLine(string yaml, string expected)
     {
         var e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(Write(yaml)));
         Assert.StartsWith($"--web-config-file {Path.Join(_pki.Folder, "web.yml")}: ", e.Message);
-        Assert.Contains(expected, e.Message);
+        Assert.True(e.Message.Contains(expected), e.Message);
         Assert.NotNull(e.Fix);
     }
+
+    /// <summary>Paths as the exporter-toolkit takes them: absolute ones as they are (as deployments write them), relative ones from the file's folder.</summary>
+    [Fact]
+    public void AbsolutePathsStayAndRelativeOnesAreFromTheFilesFolder()
+    {
+        string conf = Directory.CreateDirectory(Path.Join(_pki.Folder, "conf")).FullName;
+        string path = Path.Join(conf, "web.yml");
+        File.WriteAllText(path, $"tls_server_config:\n  cert_file: {Path.Join(_pki.Folder, "server.crt")}\n  key_file: ../server.key\n");
+        WebConfig config = WebConfig.Load(path);
+        Assert.True(config.UsesTls);
+        Assert.Equal([path, Path.Join(_pki.Folder, "server.crt"), Path.Join(conf, "../server.key")], config.Files);
+    }
+
+    /// <summary>YAML as a full parser reads it (what the exporter-toolkit accepts): flow mappings, anchors, merges, block scalars, documents, nulls.</summary>
+    [Fact]
+    public void ReadsAnyYamlTheExporterToolkitAccepts()
+    {
+        WebConfig config = WebConfig.Load(Write($$"""
+            ---
+            tls_server_config: {cert_file: server.crt, key_file: server.key,
+                                client_allowed_sans: ~, client_auth_type: ""}
+            http_server_config:
+              http2: no
+              headers: &headers
+                X-Frame-Options: >-
+                  deny
+            basic_auth_users:
+              alice: &hash '{{SecretHash}}'
+              ? bob
+              : *hash
+            ...
+            ---
+            ignored: second document
+            """));
+        Assert.True(config.UsesTls);
+        Assert.False(config.Http2);
+        Assert.Equal([("X-Frame-Options", "deny")], config.Headers);
+        Assert.Equal(["alice", "bob"], config.Users.Keys.Order());
+        Assert.Equal(WebConfig.ClientAuth.NoClientCert, config.ClientAuthType);
+    }
+
+    /// <summary>Aliases that expand a billion times are an error at once, not a tree that fills memory.</summary>
+    [Fact]
+    public void AliasesThatExpandWithoutEndAreAnError()
+    {
+        var yaml = new System.Text.StringBuilder("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for (int i = 1; i < 10; i++)
+            yaml.Append(System.Globalization.CultureInfo.InvariantCulture, $"a{i}: &a{i} [{string.Join(", ", Enumerable.Repeat($"*a{i - 1}", 10))}]\n");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(Write(yaml.ToString())));
+        Assert.Contains("aliases that expand without end", e.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}");
+    }
+
+    /// <summary>A TLS section that names nothing serves plain HTTP, as the exporter-toolkit does.</summary>
+    [Fact]
+    public void AnEmptyTlsSectionServesPlainHttp() => Assert.False(WebConfig.Load(Write("tls_server_config:\n  cert_file: \"\"\n")).UsesTls);
 
     [Fact]
     public void AFileThatCannotBeReadIsNamed()

@@ -65,6 +65,7 @@ internal sealed class FixtureRoot : IDisposable
         foreach (int tid in threads ?? [pid])
             Directory.CreateDirectory(Paths.Map($"/proc/{pid}/task/{tid}"));
         Directory.CreateDirectory(Paths.Map($"/proc/{pid}/fd"));
+        Directory.CreateDirectory(Paths.Map($"/proc/{pid}/ns"));
     }
 
     /// <summary>Gives a process a /proc/PID/stat in state S (sleeping): it is running, not a zombie.</summary>

@@ -25,7 +25,9 @@ public class AbiTableTests
         #include <stddef.h>
         #include <sys/ioctl.h>
         #include <sys/mman.h>
+        #include <sys/auxv.h>
         #include <sys/resource.h>
+        #include <sys/stat.h>
         #include <sys/syscall.h>
         #include <termios.h>
         #include <linux/perf_event.h>

@@ -3,39 +3,12 @@ using System.Globalization;
 namespace KvmStat.Sources.BinaryStats;
 
 /// <summary>
-/// A binary statistic in base units (seconds, bytes), as Prometheus wants names and values: the
-/// raw value times the scale its descriptor gives (halt_wait_ns, seconds × 10^-9, becomes
-/// halt_wait_seconds). Every output that converts does it here, so one statistic is one quantity.
+/// A binary statistic's values in base units (seconds, bytes), as Prometheus wants them: the raw
+/// value times the scale its descriptor gives (its name: <see cref="StatNames.Exported"/>). Every
+/// output that converts does it here, so one statistic is one quantity.
 /// </summary>
 internal static class BaseUnits
 {
-    /// <summary>The statistic's name with its base unit: "_seconds" for a time, "_bytes" for a size.</summary>
-    internal static string Name(string name, KvmStatDescriptor descriptor)
-    {
-        switch (descriptor.Unit)
-        {
-            case KvmStatUnit.Seconds:
-                foreach (string abbreviation in new[] { "_ns", "_us", "_ms", "_s" })
-                {
-                    if (name.EndsWith(abbreviation, StringComparison.Ordinal))
-                        return name[..^abbreviation.Length] + "_seconds";
-                }
-                return name.EndsWith("_seconds", StringComparison.Ordinal) ? name : name + "_seconds";
-            case KvmStatUnit.Bytes:
-                return name.EndsWith("_bytes", StringComparison.Ordinal) ? name : name + "_bytes";
-            default:
-                return name;
-        }
-    }
-
-    /// <summary>The suffix a histogram's name takes for its unit.</summary>
-    internal static string HistogramSuffix(KvmStatDescriptor descriptor) => descriptor.Unit switch
-    {
-        KvmStatUnit.Seconds => "_seconds",
-        KvmStatUnit.Bytes => "_bytes",
-        _ => "",
-    };
-
     /// <summary>Whether the value changes when put in base units (a time or size with a scale).</summary>
     internal static bool Converts(KvmStatDescriptor descriptor) =>
         descriptor.Unit is KvmStatUnit.Seconds or KvmStatUnit.Bytes && descriptor.Scale != 1;

@@ -9,6 +9,12 @@ namespace KvmStat.Sources.BinaryStats;
 /// pidfd_open + pidfd_getfd. Reading them does not disturb the vCPUs. Each VM's descriptors are
 /// looked for again every few seconds (vCPU hot-plug); those of a VM that exits are closed at
 /// once, since a copy keeps the VM's kernel state alive.
+/// <para>
+/// A process may swap what a descriptor number stands for between the look at its link and the
+/// copy. So the copy itself is checked (its own /proc/self/fd link) before a byte is read: a
+/// FUSE file, pipe or socket offered in its place is never read, and is closed away from the
+/// sampling (closing a FUSE file waits for its server); that process is not copied from again.
+/// </para>
 /// </summary>
 internal sealed class HeldDescriptorReader : IVmStatsReader
 {
@@ -21,6 +27,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
     private readonly GuestFinder _finder;
     private readonly List<int> _pids = [];
     private readonly List<HeldVm> _vms = []; // sorted by pid
+    private readonly HashSet<int> _untrusted = [];
     private readonly Func<int, HeldVm?> _open = pid => new HeldVm(pid);
     private readonly Action<HeldVm> _drop = vm => vm.Close();
 
@@ -48,6 +55,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
             _discovery.List(_pids);
 
         SortedMerge.Sync(_pids, _vms, PidOf, _open, _drop);
+        _untrusted.RemoveWhere(pid => _pids.BinarySearch(pid) < 0);
 
         vms.Clear();
         for (int i = 0; i < _vms.Count; i++)
@@ -79,6 +87,9 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         into.Add(new SourceHealth("binary-stats", "", LastCopyError == 0 ? null
             : $"the statistics descriptors VMs hold cannot be copied: {Interop.Errno.Describe(LastCopyError)} (pidfd_getfd needs CAP_SYS_PTRACE)"));
 
+    /// <summary>Processes that offered a descriptor that was no KVM statistics descriptor (for tests).</summary>
+    internal IReadOnlyCollection<int> Untrusted => _untrusted;
+
     /// <summary>A link of /proc/PID/fd that is a KVM statistics descriptor: kvm-vm-stats, or kvm-vcpu-stats:N.</summary>
     internal static bool IsStatsDescriptor(string link) =>
         link == "anon_inode:kvm-vm-stats" || link.StartsWith("anon_inode:kvm-vcpu-stats", StringComparison.Ordinal);
@@ -87,6 +98,8 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
     private void Scan(HeldVm vm)
     {
         vm.ScannedAt = _time.GetUtcNow();
+        if (_untrusted.Contains(vm.Blocks.Pid))
+            return;
         List<(int Fd, string Link)>? links = _finder.DescriptorLinks(vm.Blocks.Pid);
         if (links is null)
             return;
@@ -114,6 +127,12 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
                     continue;
                 }
                 LastCopyError = 0;
+                if (!IsStatsDescriptor(OwnLink(copy)))
+                {
+                    _untrusted.Add(vm.Blocks.Pid);
+                    CloseAway(copy);
+                    return;
+                }
                 try
                 {
                     KvmStatsFile file = KvmStatsFile.Open(new Interop.FileDescriptor(copy));
@@ -132,6 +151,22 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         }
         vm.Blocks.Blocks.Sort((a, b) => a.VcpuIndex.CompareTo(b.VcpuIndex));
     }
+
+    /// <summary>What a descriptor of this process is (its /proc/self/fd link: the kernel's name for it), or "" when unknown.</summary>
+    private static string OwnLink(int fd)
+    {
+        try
+        {
+            return new FileInfo($"/proc/self/fd/{fd.ToString(System.Globalization.CultureInfo.InvariantCulture)}").LinkTarget ?? "";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>Closes a copy that is not ours to read on a pool thread: the close of a FUSE file waits for its server.</summary>
+    private static void CloseAway(int fd) => ThreadPool.UnsafeQueueUserWorkItem(descriptor => Interop.Libc.Close(descriptor), fd, preferLocal: false);
 
     private static int PidOf(HeldVm vm) => vm.Blocks.Pid;
 

@@ -14,8 +14,9 @@ internal sealed class KvmStatsLayout
 {
     internal const int HeaderSize = 24;
     internal const int DescriptorFixedSize = 16;
-    private const int MaxNameSize = 4096;
-    private const int MaxDescriptors = 65536;
+    // KVM's name_size is 48; the bounds keep what one descriptor can make this process allocate small.
+    private const int MaxNameSize = 256;
+    private const int MaxDescriptors = StatNames.MaxStats;
 
     private KvmStatsLayout(string id, IReadOnlyList<KvmStatDescriptor> descriptors, int dataOffset, int dataLength)
     {
@@ -116,6 +117,7 @@ internal sealed class KvmStatsLayout
         }
         if (dataLength > 16 << 20)
             throw new KvmStatsFormatException($"stats data block of {dataLength} bytes is implausibly large");
+        StatNames.Check(descriptors);
         return new KvmStatsLayout(CString(id[..header.NameSize]), descriptors, header.DataOffset, dataLength);
     }
 

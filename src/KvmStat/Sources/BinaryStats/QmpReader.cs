@@ -14,7 +14,12 @@ namespace KvmStat.Sources.BinaryStats;
 /// (<see cref="QmpConnection.Timeout"/>), a refresh spends at most <see cref="RefreshBudget"/> on
 /// all sockets together, and a socket that failed is tried again only after a back-off (10 s,
 /// doubling up to 5 minutes), its VM keeping its last numbers meanwhile. A misbehaving peer costs
-/// one deadline, is reported once, and the other VMs and sources keep their numbers.
+/// one deadline, is reported once, and the other VMs and sources keep their numbers. Whatever a
+/// peer sends (names that collide once exported, arrays empty or huge, a hundred thousand
+/// statistics or vCPUs, names of a megabyte, types and units QEMU does not have) costs that VM
+/// only: it is left out, marked down with a short reason (<see cref="ReportHealth"/>), and its
+/// memory is bounded by the message limit of <see cref="QmpConnection"/> and the bounds of
+/// <see cref="StatNames"/>.
 /// </para>
 /// </summary>
 internal sealed class QmpReader : IVmStatsReader
@@ -23,6 +28,15 @@ internal sealed class QmpReader : IVmStatsReader
     private static readonly TimeSpan s_autoRescan = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan s_firstBackOff = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan s_longestBackOff = TimeSpan.FromMinutes(5);
+
+    /// <summary>The most vCPUs of one VM (KVM's limit on x86).</summary>
+    internal const int MaxVcpus = 4096;
+
+    /// <summary>The longest QOM path of a vCPU (QEMU's are like /machine/unattached/device[0]).</summary>
+    private const int MaxQomPath = 256;
+
+    /// <summary>The most sockets followed at once (--qmp auto on a host of many QEMUs).</summary>
+    private const int MaxSockets = 4096;
 
     /// <summary>The most one refresh spends on QMP, all sockets together.</summary>
     internal static readonly TimeSpan RefreshBudget = TimeSpan.FromSeconds(2.5);
@@ -36,12 +50,18 @@ internal sealed class QmpReader : IVmStatsReader
     private readonly List<string> _problems = [];
     private readonly Dictionary<string, SocketState> _sockets = new(StringComparer.Ordinal);
     private DateTimeOffset _discoveredAt = DateTimeOffset.MinValue;
-    private bool _firstRead = true;
+    private bool _firstRead;
 
     /// <param name="sockets">The --qmp paths, or null for --qmp auto.</param>
     /// <param name="verbose">Where to say which sockets --qmp auto left out, and why.</param>
-    internal QmpReader(IReadOnlyList<string>? sockets, HostPaths paths, double delay, Action<string> warn, TimeProvider time, Action<string>? verbose = null)
+    /// <param name="failFirstRead">
+    /// A first read that reaches no VM throws (the one-shot and log modes end with that error);
+    /// false for the exporter, which serves the reason as a down source instead.
+    /// </param>
+    internal QmpReader(IReadOnlyList<string>? sockets, HostPaths paths, double delay, Action<string> warn, TimeProvider time, Action<string>? verbose = null,
+        bool failFirstRead = true)
     {
+        _firstRead = failFirstRead;
         _time = time;
         _verbose = verbose;
         _explicitSockets = sockets;
@@ -79,10 +99,20 @@ internal sealed class QmpReader : IVmStatsReader
                 state.HasData = true;
                 vms.Add(state.Blocks);
             }
-            catch (Exception e) when (e is KvmStatException or KvmStatsFormatException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                QmpException failure = e as QmpException
-                    ?? new QmpException(state.Path, e is KvmStatsFormatException ? $"sent statistics this tool cannot read: {e.Message}" : e.Message);
+                // Whatever the peer made go wrong costs this VM only.
+                QmpException failure = e switch
+                {
+                    QmpException qmp => qmp,
+                    KvmStatsFormatException format => new QmpException(state.Path, $"sent statistics this tool cannot read: {format.Message}"),
+                    KvmStatException other => new QmpException(state.Path, other.Message),
+                    _ => new QmpException(state.Path, $"sent something this tool cannot read ({e.GetType().Name})"),
+                };
+                // Statistics it cannot read are not shown at all (a peer that times out keeps its last numbers):
+                // the VM is down, and starts over at its next answer.
+                if (e is not KvmStatException)
+                    state.StartOver(state.Blocks.Pid);
                 firstFailure ??= failure;
                 state.Failures++;
                 TimeSpan backOff = TimeSpan.FromTicks(Math.Min(s_longestBackOff.Ticks, s_firstBackOff.Ticks << Math.Min(state.Failures - 1, 10)));
@@ -125,6 +155,8 @@ internal sealed class QmpReader : IVmStatsReader
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach ((int pid, string path) in QmpSocketDiscovery.Find(_paths, _verbose))
         {
+            if (seen.Count >= MaxSockets)
+                break;
             seen.Add(path);
             if (!_sockets.TryGetValue(path, out SocketState? known) || known.ExpectedPeer != pid)
                 _sockets[path] = new SocketState(path, pid) { ExpectedPeer = pid };
@@ -164,9 +196,16 @@ internal sealed class QmpReader : IVmStatsReader
 
         using (JsonDocument vcpus = qmp.Execute("query-stats", "{\"target\":\"vcpu\",\"providers\":[{\"provider\":\"kvm\"}]}"))
         {
-            foreach (JsonElement result in QmpStats.Items(vcpus.RootElement.GetProperty("return"), "the answer to query-stats"))
+            JsonElement answer = vcpus.RootElement.GetProperty("return");
+            if (answer.ValueKind == JsonValueKind.Array && answer.GetArrayLength() > MaxVcpus)
+                throw new KvmStatsFormatException($"{answer.GetArrayLength()} vCPUs (at most {MaxVcpus})");
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var indexes = new HashSet<int>();
+            foreach (JsonElement result in QmpStats.Items(answer, "the answer to query-stats"))
             {
                 string qomPath = QmpStats.String(result, "qom-path") ?? "";
+                if (qomPath.Length > MaxQomPath || !seen.Add(qomPath))
+                    throw new KvmStatsFormatException($"a vCPU's QOM path \"{QmpStats.Shorten(qomPath)}\" is too long or repeated");
                 if (!state.VcpuBlocks.TryGetValue(qomPath, out QmpBlock? block))
                 {
                     if (!state.CpuIndexByPath.ContainsKey(qomPath))
@@ -174,8 +213,14 @@ internal sealed class QmpReader : IVmStatsReader
                     block = new QmpBlock(state.VcpuSchema, state.CpuIndexByPath.GetValueOrDefault(qomPath, state.VcpuBlocks.Count));
                     state.VcpuBlocks[qomPath] = block;
                 }
+                // Two vCPUs of one index would be one series twice.
+                if (!indexes.Add(block.VcpuIndex))
+                    throw new KvmStatsFormatException($"two vCPUs have the index {block.VcpuIndex}");
                 block.Fill(result);
             }
+            // vCPUs the answer no longer names (unplugged, or a peer that makes up paths) are forgotten.
+            foreach (string gone in state.VcpuBlocks.Keys.Where(path => !seen.Contains(path)).ToList())
+                state.VcpuBlocks.Remove(gone);
         }
 
         state.Blocks.Blocks.Clear();
@@ -187,16 +232,23 @@ internal sealed class QmpReader : IVmStatsReader
     private static void LearnCpuIndexes(QmpConnection qmp, SocketState state)
     {
         using JsonDocument cpus = qmp.Execute("query-cpus-fast");
-        foreach (JsonElement cpu in QmpStats.Items(cpus.RootElement.GetProperty("return"), "the answer to query-cpus-fast"))
+        JsonElement answer = cpus.RootElement.GetProperty("return");
+        if (answer.ValueKind == JsonValueKind.Array && answer.GetArrayLength() > MaxVcpus)
+            throw new KvmStatsFormatException($"{answer.GetArrayLength()} CPUs (at most {MaxVcpus})");
+        state.CpuIndexByPath.Clear();
+        foreach (JsonElement cpu in QmpStats.Items(answer, "the answer to query-cpus-fast"))
         {
             int index = QmpStats.Int(cpu, "cpu-index", -1);
-            if (QmpStats.String(cpu, "qom-path") is string path && index >= 0)
+            if (QmpStats.String(cpu, "qom-path") is { Length: <= MaxQomPath } path && index is >= 0 and < MaxVcpus * 16)
                 state.CpuIndexByPath[path] = index;
         }
     }
 
     public void ReportHealth(List<SourceHealth> into)
     {
+        // --qmp auto that finds nothing says so: no line at all would look like a host without the source.
+        if (_sockets.Count == 0 && _explicitSockets is null)
+            into.Add(new SourceHealth("qmp", "", "--qmp auto found no QMP socket that a QEMU holding a KVM VM listens on"));
         foreach (SocketState state in _sockets.Values)
             into.Add(new SourceHealth("qmp", state.Path, state.LastProblem));
     }

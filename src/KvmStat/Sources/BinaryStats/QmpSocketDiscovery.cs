@@ -9,9 +9,13 @@ namespace KvmStat.Sources.BinaryStats;
 /// A monitor passed as a descriptor (fd=N, as libvirt does) has no path and cannot be reached.
 /// <para>
 /// Any user can start a process whose command line contains "qemu" and names any path, another
-/// root service's socket for example. So a path counts only if the process that names it listens
-/// on it itself: a socket listening on that path (/proc/net/unix) is one of that process's own
-/// descriptors. The connection then checks that its peer is that process before it sends anything.
+/// root service's socket for example, and answer QMP under any guest name. So a process counts as
+/// a QEMU only if it holds a KVM VM (a descriptor anon_inode:kvm-vm, or a debugfs folder of its
+/// pid, which only the kernel makes), and a path counts only if that process listens on it itself:
+/// a socket listening on that path (the process's own /proc/PID/net/unix, so that a tool in
+/// another network namespace, as under systemd's PrivateNetwork=, sees QEMU's sockets) is one of
+/// that process's own descriptors. The connection then checks that its peer is that process before
+/// it sends anything.
 /// </para>
 /// </summary>
 internal static class QmpSocketDiscovery
@@ -21,7 +25,8 @@ internal static class QmpSocketDiscovery
     {
         var finder = new GuestFinder(paths);
         var found = new List<(int, string)>();
-        UnixSocketTable? sockets = null;
+        // One table per network namespace: QEMUs usually share the host's.
+        var tables = new Dictionary<string, UnixSocketTable?>(StringComparer.Ordinal);
         foreach (int pid in ProcessIds(paths))
         {
             string? cmdline = finder.ReadCmdline(pid);
@@ -30,13 +35,18 @@ internal static class QmpSocketDiscovery
             IReadOnlyList<string> named = FromCmdline(cmdline.Split('\0'));
             if (named.Count == 0)
                 continue;
-            sockets ??= UnixSocketTable.Read(paths);
+            if (finder.HoldsVm(pid) != true)
+            {
+                skipped?.Invoke($"QMP sockets named by process {pid}: skipped, that process holds no KVM VM");
+                continue;
+            }
+            UnixSocketTable? sockets = SocketsSeenBy(paths, pid, tables);
             HashSet<ulong> own = OwnSocketInodes(finder, pid);
-            foreach (string path in named)
+            foreach (string path in named.Take(MaxSocketsPerProcess))
             {
                 if (sockets is null)
                 {
-                    skipped?.Invoke($"QMP socket {Text.Escape(path)} of process {pid}: skipped, {paths.UnixSockets} cannot be read to check who listens on it");
+                    skipped?.Invoke($"QMP socket {Text.Escape(path)} of process {pid}: skipped, its unix sockets (/proc/{pid}/net/unix) cannot be read to check who listens on it");
                     continue;
                 }
                 if (!sockets.ListeningOn(path).Any(own.Contains))
@@ -55,6 +65,27 @@ internal static class QmpSocketDiscovery
         }
         found.Sort();
         return found;
+    }
+
+    /// <summary>The most QMP sockets taken from one process (QEMU has one or two).</summary>
+    private const int MaxSocketsPerProcess = 4;
+
+    /// <summary>The listening unix sockets of a process's network namespace, read once per namespace.</summary>
+    private static UnixSocketTable? SocketsSeenBy(HostPaths paths, int pid, Dictionary<string, UnixSocketTable?> tables)
+    {
+        string namespaceLink;
+        try
+        {
+            namespaceLink = new FileInfo(Path.Join(paths.ProcessDir(pid), "ns", "net")).LinkTarget ?? "";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            namespaceLink = "";
+        }
+        string key = namespaceLink.Length > 0 ? namespaceLink : $"pid {pid}";
+        if (!tables.TryGetValue(key, out UnixSocketTable? table))
+            tables[key] = table = UnixSocketTable.Read(paths, pid);
+        return table;
     }
 
     /// <summary>The inodes of a process's socket descriptors (links "socket:[INODE]").</summary>

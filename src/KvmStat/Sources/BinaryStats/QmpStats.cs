@@ -5,7 +5,9 @@ namespace KvmStat.Sources.BinaryStats;
 /// <summary>
 /// QEMU's query-stats-schemas and query-stats answers, read into the binary-stats model. A peer
 /// may send any JSON: whatever is not of the expected shape is a <see cref="KvmStatsFormatException"/>
-/// (or skipped, where QEMU itself may leave it out), never an exception of the JSON reader.
+/// (or skipped, where QEMU itself may leave it out), never an exception of the JSON reader. A
+/// schema must pass <see cref="StatNames.Check"/> (bounded, names as KVM gives them, no two the
+/// same once exported) and name only the types and units QEMU has.
 /// </summary>
 internal static class QmpStats
 {
@@ -26,20 +28,21 @@ internal static class QmpStats
             };
             if (into is null || !TryGetProperty(schema, "stats", out JsonElement stats))
                 continue;
+            if (stats.ValueKind == JsonValueKind.Array && into.Count + stats.GetArrayLength() > StatNames.MaxStats)
+                throw new KvmStatsFormatException($"a stats schema of {into.Count + stats.GetArrayLength()} statistics (at most {StatNames.MaxStats})");
             foreach (JsonElement stat in Items(stats, "a stats schema"))
-            {
-                KvmStatDescriptor descriptor = Descriptor(stat, into.Count);
-                // A name twice would make two statistics of one: the first is kept.
-                if (!into.Exists(d => d.Name == descriptor.Name))
-                    into.Add(descriptor);
-            }
+                into.Add(Descriptor(stat, into.Count));
         }
+        StatNames.Check(vm);
+        StatNames.Check(vcpu);
         return (vm, vcpu);
     }
 
     private static KvmStatDescriptor Descriptor(JsonElement stat, int position)
     {
         string name = String(stat, "name") ?? throw new KvmStatsFormatException("a QMP stats schema entry has no name");
+        if (StatNames.NameProblem(name) is string problem)
+            throw new KvmStatsFormatException(problem);
         KvmStatType type = String(stat, "type") switch
         {
             "cumulative" => KvmStatType.Cumulative,
@@ -47,7 +50,7 @@ internal static class QmpStats
             "peak" => KvmStatType.Peak,
             "linear-histogram" => KvmStatType.LinearHistogram,
             "log2-histogram" => KvmStatType.LogHistogram,
-            string other => throw new KvmStatsFormatException($"QMP stat {name} has an unknown type \"{other}\""),
+            string other => throw new KvmStatsFormatException($"QMP stat {name} has an unknown type \"{Shorten(other)}\""),
             null => throw new KvmStatsFormatException($"QMP stat {name} has no type"),
         };
         KvmStatUnit unit = String(stat, "unit") switch
@@ -56,7 +59,8 @@ internal static class QmpStats
             "seconds" => KvmStatUnit.Seconds,
             "cycles" => KvmStatUnit.Cycles,
             "boolean" => KvmStatUnit.Boolean,
-            _ => KvmStatUnit.None,
+            null => KvmStatUnit.None,
+            string other => throw new KvmStatsFormatException($"QMP stat {name} has an unknown unit \"{Shorten(other)}\""),
         };
         int numberBase = Int(stat, "base", 10);
         int exponent = Int(stat, "exponent", 0);
@@ -88,11 +92,11 @@ internal static class QmpStats
     internal static JsonElement.ArrayEnumerator Items(JsonElement element, string what) =>
         element.ValueKind == JsonValueKind.Array ? element.EnumerateArray() : throw new KvmStatsFormatException($"{what} is not a list");
 
-    /// <summary>A count: a whole number from 0 to 2^64-1, or a format error (never a number made up).</summary>
+    /// <summary>A count: a whole number from 0 to 2^63-1 (what a counter can be), or a format error (never a number made up).</summary>
     internal static ulong Count(JsonElement value, string name) =>
-        value.ValueKind == JsonValueKind.Number && value.TryGetUInt64(out ulong number)
-            ? number
+        value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long number) && number >= 0
+            ? (ulong)number
             : throw new KvmStatsFormatException($"QMP stat {name} has a value that is no count: {Shorten(value.GetRawText())}");
 
-    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
+    internal static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
 }

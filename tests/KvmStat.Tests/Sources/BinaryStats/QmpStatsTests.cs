@@ -54,7 +54,8 @@ public class QmpStatsTests
     /// <summary>A value is the exact count its text says, or a format error: never a zero or a wrapped number instead.</summary>
     [Theory]
     [InlineData("7", 7UL)]
-    [InlineData("18446744073709551615", ulong.MaxValue)]
+    [InlineData("9223372036854775807", (ulong)long.MaxValue)]
+    [InlineData("18446744073709551615", null)] // no counter gets there: a value a signed counter cannot hold is refused
     [InlineData("18446744073709551616", null)]
     [InlineData("-1", null)]
     [InlineData("1.5", null)]
@@ -77,14 +78,29 @@ public class QmpStatsTests
         Assert.Throws<KvmStatsFormatException>(() => block.Fill(histogram.RootElement));
     }
 
-    [Fact]
-    public void ASchemaListingANameTwiceKeepsTheFirst()
+    /// <summary>Schemas that would make two series of one name, or names no KVM gives, or no end of statistics: refused whole, with the reason.</summary>
+    [Theory]
+    [InlineData("""{"name": "exits", "type": "cumulative"}, {"name": "exits", "type": "instant"}""", "the statistic exits is named twice")]
+    [InlineData("""{"name": "a-b", "type": "cumulative"}, {"name": "a_b", "type": "cumulative"}""", "\"a-b\" has a name KVM would not give")]
+    [InlineData("""{"name": "halt_wait_ns", "type": "cumulative", "unit": "seconds"}, {"name": "halt_wait_seconds", "type": "cumulative", "unit": "seconds"}""",
+        "halt_wait_ns and halt_wait_seconds would both be exported as halt_wait_seconds")]
+    [InlineData("""{"name": "exits", "type": "cumulative", "unit": "parsecs"}""", "unknown unit \"parsecs\"")]
+    [InlineData("""{"name": "exits", "type": "cumulative", "base": 7}""", "has the scale 7^0")]
+    [InlineData("""{"name": "", "type": "cumulative"}""", "a statistic's name is 0 characters long")]
+    public void SchemasThatCannotBeExportedAreRefused(string stats, string expected)
     {
-        using JsonDocument schemas = JsonDocument.Parse("""
-            [{"provider": "kvm", "target": "vcpu", "stats": [
-              {"name": "exits", "type": "cumulative"}, {"name": "exits", "type": "instant"}]}]
-            """);
-        (_, IReadOnlyList<KvmStatDescriptor> vcpu) = QmpStats.ParseSchemas(schemas.RootElement);
-        Assert.Equal(KvmStatType.Cumulative, Assert.Single(vcpu).Type);
+        using JsonDocument schemas = JsonDocument.Parse($$"""[{"provider": "kvm", "target": "vcpu", "stats": [{{stats}}]}]""");
+        Assert.Contains(expected, Assert.Throws<KvmStatsFormatException>(() => QmpStats.ParseSchemas(schemas.RootElement)).Message);
+    }
+
+    [Fact]
+    public void HugeSchemasAndNamesAreRefused()
+    {
+        string many = string.Join(", ", Enumerable.Range(0, 100_000).Select(i => $$"""{"name": "s{{i}}", "type": "cumulative"}"""));
+        using JsonDocument schemas = JsonDocument.Parse($$"""[{"provider": "kvm", "target": "vm", "stats": [{{many}}]}]""");
+        Assert.Contains("100000 statistics (at most 1024)", Assert.Throws<KvmStatsFormatException>(() => QmpStats.ParseSchemas(schemas.RootElement)).Message);
+        using JsonDocument longName = JsonDocument.Parse($$"""[{"provider": "kvm", "target": "vm", "stats": [{"name": "{{new string('a', 1 << 20)}}", "type": "cumulative"}]}]""");
+        var e = Assert.Throws<KvmStatsFormatException>(() => QmpStats.ParseSchemas(longName.RootElement));
+        Assert.True(e.Message.Length < 200, e.Message);
     }
 }

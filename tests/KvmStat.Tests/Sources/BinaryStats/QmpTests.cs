@@ -249,26 +249,39 @@ public class QmpTests : IDisposable
         using var fixture = new FixtureRoot();
         fixture.AddProcess(100, ["qemu-system-x86_64", "-name", "good", "-qmp", "unix:/run/good.sock,server=on,wait=off"]);
         fixture.AddDescriptor(100, 5, "socket:[7001]");
+        fixture.AddDescriptor(100, 9, "anon_inode:kvm-vm");
         // Names a root service's socket; holds a connection to it, which is no listening socket.
         fixture.AddProcess(200, ["qemu-system-x86_64", "-name", "liar", "-qmp", "unix:/run/root-service.sock,server=on"]);
         fixture.AddDescriptor(200, 5, "socket:[7003]");
+        fixture.AddDescriptor(200, 9, "anon_inode:kvm-vm");
         fixture.AddProcess(300, ["qemu-system-x86_64", "-qmp", "unix:relative.sock,server=on"]);
         fixture.AddDescriptor(300, 4, "socket:[7004]");
+        fixture.AddDescriptor(300, 9, "anon_inode:kvm-vm");
         fixture.AddProcess(400, ["not-a-vmm", "-qmp", "unix:/run/good.sock"]);
-        fixture.WriteFile("/proc/net/unix", """
+        // Calls itself qemu and listens on its socket, but holds no VM: any user can start that.
+        fixture.AddProcess(500, ["qemu-system-x86_64", "-name", "evil", "-qmp", "unix:/tmp/x.sock,server=on"]);
+        fixture.AddDescriptor(500, 5, "socket:[7005]");
+        fixture.AddDescriptor(500, 6, "/dev/null");
+        string table = """
             Num       RefCount Protocol Flags    Type St Inode Path
             0000000000000000: 00000002 00000000 00010000 0001 01 7001 /run/good.sock
             0000000000000000: 00000002 00000000 00010000 0001 01 7002 /run/root-service.sock
             0000000000000000: 00000003 00000000 00000000 0001 03 7003 /run/root-service.sock
             0000000000000000: 00000002 00000000 00010000 0001 01 7004 relative.sock
+            0000000000000000: 00000002 00000000 00010000 0001 01 7005 /tmp/x.sock
             0000000000000000: 00000002 00000000 00010000 0001 01 garbage /run/x.sock
             truncated line
 
-            """);
+            """;
+        // Each process's own table (its network namespace's), as /proc/PID/net/unix shows it; the tool's own is empty.
+        foreach (int pid in new[] { 100, 200, 300, 400, 500 })
+            fixture.WriteFile($"/proc/{pid}/net/unix", table);
+        fixture.WriteFile("/proc/net/unix", "Num       RefCount Protocol Flags    Type St Inode Path\n");
         var skipped = new List<string>();
         IReadOnlyList<(int Pid, string Path)> found = QmpSocketDiscovery.Find(fixture.Paths, skipped.Add);
         Assert.Equal([(100, "/run/good.sock"), (300, Path.Join(fixture.Paths.Map("/proc/300"), "cwd", "relative.sock"))], found);
-        Assert.Equal(["QMP socket /run/root-service.sock named by process 200: skipped, that process does not listen on it"], skipped);
+        Assert.Equal(["QMP socket /run/root-service.sock named by process 200: skipped, that process does not listen on it",
+            "QMP sockets named by process 500: skipped, that process holds no KVM VM"], skipped.Order());
     }
 
     /// <summary>Sockets of QEMUs that come and go (--qmp auto) are forgotten with them.</summary>
@@ -287,9 +300,15 @@ public class QmpTests : IDisposable
                 // Each listens on its socket, which no longer answers (the processes are only files here).
                 fixture.AddProcess(pid, ["qemu-system-x86_64", "-qmp", $"unix:{_folder}/{pid}.sock,server=on"]);
                 fixture.AddDescriptor(pid, 3, $"socket:[{pid}]");
+                fixture.AddDescriptor(pid, 4, "anon_inode:kvm-vm");
                 table.Append(System.Globalization.CultureInfo.InvariantCulture, $"0000000000000000: 00000002 00000000 00010000 0001 01 {pid} {_folder}/{pid}.sock\n");
             }
-            fixture.WriteFile("/proc/net/unix", table.ToString());
+            foreach (int pid in pids)
+            {
+                // One network namespace for all: its table is read once a scan.
+                fixture.WriteFile($"/proc/{pid}/net/unix", table.ToString());
+                File.CreateSymbolicLink(fixture.Paths.Map($"/proc/{pid}/ns/net"), "net:[4026531840]");
+            }
             time.Advance(TimeSpan.FromSeconds(6));
             try
             {

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+
+namespace KvmStat.Exporter;
+
+/// <summary>
+/// Keeps one client from occupying the server. Connections are counted per client (an IPv4
+/// address, or an IPv6 /64, which one host usually has whole): a client past its share loses its
+/// own oldest connection; when the server is full, the client holding the most loses its oldest.
+/// So a new connection is always let in, and a client that opens connections by the thousand,
+/// idle or sending half a request, only ever pushes out its own. It runs before TLS, so
+/// unfinished handshakes count too.
+/// </summary>
+internal sealed class ConnectionGate(int perClient, int total)
+{
+    private readonly object _lock = new();
+    private readonly Dictionary<UInt128, LinkedList<ConnectionContext>> _clients = [];
+    private int _open;
+
+    /// <summary>Connections open now (for tests).</summary>
+    internal int Open
+    {
+        get
+        {
+            lock (_lock)
+                return _open;
+        }
+    }
+
+    /// <summary>The share of each client and the whole, from the open-file limit (each connection is a descriptor).</summary>
+    internal static ConnectionGate ForThisProcess()
+    {
+        ulong limit = Interop.Libc.GetRLimit(Interop.Abi.RLIMIT_NOFILE, out Interop.Libc.RLimit rlimit) == 0 ? rlimit.Current : 1024;
+        // Half the descriptors left for connections: the rest are counters, files and the runtime's.
+        int total = (int)Math.Clamp((long)Math.Min(limit, int.MaxValue) / 2, 64, 1024);
+        return new ConnectionGate(perClient: Math.Min(32, total / 4), total);
+    }
+
+    internal Func<ConnectionDelegate, ConnectionDelegate> Middleware => next => async connection =>
+    {
+        UInt128 client = ClientOf(connection.RemoteEndPoint);
+        LinkedListNode<ConnectionContext> node;
+        ConnectionContext? evicted;
+        lock (_lock)
+        {
+            if (!_clients.TryGetValue(client, out LinkedList<ConnectionContext>? own))
+                _clients[client] = own = new LinkedList<ConnectionContext>();
+            evicted = own.Count >= perClient ? Remove(client, own) : _open >= total ? Remove(Largest()) : null;
+            node = own.AddLast(connection);
+            _clients[client] = own; // again: taking its oldest may have emptied and dropped it
+            _open++;
+        }
+        evicted?.Abort(new ConnectionAbortedException("another connection needed the room"));
+        try
+        {
+            await next(connection);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                if (node.List is LinkedList<ConnectionContext> list)
+                {
+                    list.Remove(node);
+                    _open--;
+                    if (list.Count == 0)
+                        _clients.Remove(client);
+                }
+            }
+        }
+    };
+
+    private (UInt128, LinkedList<ConnectionContext>) Largest()
+    {
+        KeyValuePair<UInt128, LinkedList<ConnectionContext>> largest = default;
+        foreach (KeyValuePair<UInt128, LinkedList<ConnectionContext>> entry in _clients)
+        {
+            if (largest.Value is null || entry.Value.Count > largest.Value.Count)
+                largest = entry;
+        }
+        return (largest.Key, largest.Value);
+    }
+
+    private ConnectionContext? Remove((UInt128 Client, LinkedList<ConnectionContext> List) holder) => Remove(holder.Client, holder.List);
+
+    /// <summary>Takes a client's oldest connection off the books; the caller aborts it.</summary>
+    private ConnectionContext? Remove(UInt128 client, LinkedList<ConnectionContext> list)
+    {
+        if (list.First is not LinkedListNode<ConnectionContext> oldest)
+            return null;
+        list.RemoveFirst();
+        _open--;
+        if (list.Count == 0)
+            _clients.Remove(client);
+        return oldest.Value;
+    }
+
+    /// <summary>An IPv4 address (also when mapped into IPv6), or the /64 of an IPv6 address; unix sockets are one client.</summary>
+    internal static UInt128 ClientOf(EndPoint? endpoint)
+    {
+        if (endpoint is not IPEndPoint { Address: IPAddress address })
+            return 0;
+        if (address.IsIPv4MappedToIPv6)
+            address = address.MapToIPv4();
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out int written);
+        if (address.AddressFamily == AddressFamily.InterNetwork)
+            return ((UInt128)1 << 64) | System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes);
+        return ((UInt128)2 << 64) | System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes[..written]);
+    }
+}

@@ -1,0 +1,136 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace KvmStat.Exporter;
+
+/// <summary>
+/// What the endpoint answers (see <see cref="MetricsServer"/>): the exposition of the current
+/// sample, and the state of the web configuration's reloads when there is one. A scrape whose
+/// sample or formatting fails gets "500" with one short line naming why, which also goes to the
+/// log (once, until the failure changes or a minute passes); never an empty answer.
+/// </summary>
+internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Families, int SampleNumber)> sample, WebConfigReloader? config, Action<string> warn) : IHttpApplication<HttpContext>
+{
+    private static readonly TimeSpan s_repeatFailure = TimeSpan.FromMinutes(1);
+    private const string Index =
+        "<html><head><title>kvm_stat</title></head><body><h1>kvm_stat</h1>" +
+        "<p>KVM statistics for Prometheus: <a href=\"/metrics\">/metrics</a></p></body></html>\n";
+
+    private readonly object _lock = new();
+    private (int Sample, int Reloads, string Body)? _text;
+    private (int Sample, int Reloads, string Body)? _openMetrics;
+    private (string Line, DateTime At)? _lastFailure;
+
+    public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
+
+    public async Task ProcessRequestAsync(HttpContext context)
+    {
+        HttpRequest request = context.Request;
+        HttpResponse response = context.Response;
+        WebConfig? web = config?.Current;
+        foreach ((string name, string value) in web?.Headers ?? [])
+            response.Headers[name] = value;
+        if (web?.Auth is { Enabled: true } auth && !await auth.AcceptsAsync(request.Headers.Authorization.ToString(), context.RequestAborted))
+        {
+            // The same answer whether the user or the password was wrong.
+            response.StatusCode = StatusCodes.Status401Unauthorized;
+            response.Headers.WWWAuthenticate = "Basic realm=\"kvm_stat\"";
+            await Text(response, "Unauthorized\n", context.RequestAborted);
+            return;
+        }
+        string path = request.Path.Value ?? "/";
+        if (path is not ("/metrics" or "/"))
+        {
+            response.StatusCode = StatusCodes.Status404NotFound;
+            await Text(response, "Not found: the metrics are at /metrics\n", context.RequestAborted);
+            return;
+        }
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        {
+            response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            response.Headers.Allow = "GET, HEAD";
+            return;
+        }
+        if (path == "/")
+        {
+            response.ContentType = "text/html; charset=utf-8";
+            await response.WriteAsync(Index, context.RequestAborted);
+            return;
+        }
+        bool openMetrics = request.Headers.Accept.ToString().Contains("application/openmetrics-text", StringComparison.Ordinal);
+        string body;
+        try
+        {
+            body = Exposition(openMetrics);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            string line = Failure(e);
+            response.StatusCode = StatusCodes.Status500InternalServerError;
+            await Text(response, $"kvm_stat: {line}\n", context.RequestAborted);
+            return;
+        }
+        response.ContentType = openMetrics ? MetricsWriter.OpenMetricsContentType : MetricsWriter.TextContentType;
+        if (!HttpMethods.IsHead(request.Method))
+            await response.WriteAsync(body, context.RequestAborted);
+    }
+
+    private static Task Text(HttpResponse response, string text, CancellationToken cancel)
+    {
+        response.ContentType = "text/plain; charset=utf-8";
+        return response.WriteAsync(text, cancel);
+    }
+
+    /// <summary>The line a failed scrape answers with, written to the log too unless it was just written.</summary>
+    private string Failure(Exception e)
+    {
+        string why = KvmStat.Text.Escape(e is KvmStatException ? e.Message : $"internal error: {e.GetType().Name}: {e.Message}");
+        string line = "the scrape failed: " + (why.Length <= 300 ? why : why[..300] + "...");
+        lock (_lock)
+        {
+            DateTime now = DateTime.UtcNow;
+            if (_lastFailure is not { } last || last.Line != line || now - last.At > s_repeatFailure)
+            {
+                _lastFailure = (line, now);
+                warn(line);
+            }
+        }
+        return line;
+    }
+
+    /// <summary>The formatted sample; scrapes that share a sample (and the same reloads) share its text too.</summary>
+    private string Exposition(bool openMetrics)
+    {
+        (IReadOnlyList<MetricFamily> families, int number) = sample();
+        lock (_lock)
+        {
+            int reloads = config?.Attempts ?? 0;
+            ref (int Sample, int Reloads, string Body)? cached = ref openMetrics ? ref _openMetrics : ref _text;
+            if (cached is not { } hit || hit.Sample != number || hit.Reloads != reloads)
+            {
+                var writer = new MetricsWriter(openMetrics);
+                cached = (number, reloads, writer.Write(config is null ? families : [.. families, .. ReloadFamilies(config)]));
+                foreach (string dropped in writer.Dropped)
+                    warn($"left out of the exposition: {dropped}");
+            }
+            return cached.Value.Body;
+        }
+    }
+
+    /// <summary>Whether the last reload of the web configuration worked, and when one last did (as Prometheus names its own).</summary>
+    private static IEnumerable<MetricFamily> ReloadFamilies(WebConfigReloader config)
+    {
+        var successful = new MetricFamily("kvm_stat_web_config_last_reload_successful", "gauge",
+            "1 when the last reload of --web-config-file worked (or none was tried), 0 when the settings in force are older than the file.");
+        successful.Gauge([], config.LastReloadSucceeded ? 1 : 0);
+        var at = new MetricFamily("kvm_stat_web_config_last_reload_success_timestamp_seconds", "gauge",
+            "When the settings of --web-config-file in force were read, in seconds since the epoch.");
+        at.Add("", [], MetricsWriter.Float(config.LastSuccess.ToUnixTimeMilliseconds() / 1000.0));
+        return [successful, at];
+    }
+
+    public void DisposeContext(HttpContext context, Exception? exception)
+    {
+    }
+}

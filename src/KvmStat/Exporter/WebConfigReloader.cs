@@ -1,0 +1,98 @@
+namespace KvmStat.Exporter;
+
+/// <summary>
+/// The web configuration in force, read again on SIGHUP and when the file, or a certificate, key or
+/// CA file it names, changes (looked at once a second): renewed certificates and new users take
+/// effect without a restart, and without the listener closing. A new file that cannot be used
+/// leaves the settings in force as they were, is named in one line, and shows in
+/// kvm_stat_web_config_last_reload_successful 0 until a reload succeeds.
+/// </summary>
+internal sealed class WebConfigReloader : IDisposable
+{
+    private static readonly TimeSpan s_watch = TimeSpan.FromSeconds(1);
+
+    private readonly string _path;
+    private readonly Action<string> _warn;
+    private readonly TimeProvider _time;
+    private readonly object _lock = new();
+    private readonly ITimer? _watcher;
+    private WebConfig _current;
+    private string _fingerprint;
+
+    internal WebConfigReloader(string path, WebConfig initial, Action<string> warn, TimeProvider time, bool watch = true)
+    {
+        _path = path;
+        _current = initial;
+        _warn = warn;
+        _time = time;
+        _fingerprint = Fingerprint(initial.Files);
+        LastSuccess = time.GetUtcNow();
+        if (watch)
+            _watcher = time.CreateTimer(_ => ReloadIfChanged(), null, s_watch, s_watch);
+    }
+
+    internal WebConfig Current => Volatile.Read(ref _current);
+
+    internal bool LastReloadSucceeded { get; private set; } = true;
+
+    internal DateTimeOffset LastSuccess { get; private set; }
+
+    /// <summary>Counts reloads tried, so that a formatted exposition that shows their outcome is not reused past one.</summary>
+    internal int Attempts { get; private set; }
+
+    /// <summary>Reads the file again (SIGHUP); returns whether the new settings are in force.</summary>
+    internal bool Reload()
+    {
+        lock (_lock)
+        {
+            Attempts++;
+            string fingerprint = Fingerprint([_path, .. _current.Files.Skip(1)]);
+            WebConfig next;
+            try
+            {
+                next = WebConfig.Load(_path);
+                if (next.UsesTls != _current.UsesTls)
+                    throw new EnvironmentException($"--web-config-file {Text.Escape(_path)}: TLS cannot be turned {(next.UsesTls ? "on" : "off")} while serving (restart kvm_stat for that)");
+            }
+            catch (EnvironmentException e)
+            {
+                // Not tried again until something changes: one line per broken version, not one a second.
+                _fingerprint = fingerprint;
+                LastReloadSucceeded = false;
+                _warn($"the web configuration was not reloaded, the settings in force stay: {e.Message}");
+                return false;
+            }
+            Volatile.Write(ref _current, next);
+            _fingerprint = Fingerprint(next.Files);
+            LastReloadSucceeded = true;
+            LastSuccess = _time.GetUtcNow();
+            return true;
+        }
+    }
+
+    private void ReloadIfChanged()
+    {
+        lock (_lock)
+        {
+            if (Fingerprint([_path, .. _current.Files.Skip(1)]) == _fingerprint)
+                return;
+        }
+        Reload();
+    }
+
+    /// <summary>What identifies the files' versions: inode, size and modification time of each (a missing file counts too).</summary>
+    private static string Fingerprint(IEnumerable<string> files) => string.Join('|', files.Select(file =>
+    {
+        try
+        {
+            var info = new FileInfo(file);
+            return info.Exists ? $"{info.Length}:{info.LastWriteTimeUtc.Ticks}:{info.ResolveLinkTarget(returnFinalTarget: true)?.FullName}" : "absent";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "unreadable";
+        }
+    }));
+
+    public void Dispose() => _watcher?.Dispose();
+}

@@ -1,0 +1,53 @@
+using KvmStat.Sources.BinaryStats;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Sources.BinaryStats;
+
+/// <summary>
+/// A descriptor copied from a process is read only once the copy is a KVM statistics descriptor.
+/// This host has no /dev/kvm, so the process's /proc entries (that it holds a VM, that its
+/// descriptor 7 is kvm-vcpu-stats) come from a fixture tree, as a process that swaps its
+/// descriptors between the look and the copy would make them read; the process and its
+/// descriptor 7 are real: user nobody, holding a file laid out as KVM statistics.
+/// </summary>
+public class HeldDescriptorVerificationTests : IDisposable
+{
+    private readonly FixtureRoot _fixture = new();
+
+    public void Dispose() => _fixture.Dispose();
+
+    [Fact]
+    public void AFileOfferedAsAStatisticsDescriptorIsNeverRead()
+    {
+        string folder = Directory.CreateTempSubdirectory("kvm_stat-offered-").FullName;
+        try
+        {
+            string file = Path.Join(folder, "stats");
+            File.WriteAllBytes(file, new StatsBlob().Add("exits", KvmStatType.Cumulative, KvmStatUnit.None, 0, 666).Build());
+            File.SetUnixFileMode(folder, (UnixFileMode)0x1ed); // 0755: nobody reads the file
+            File.SetUnixFileMode(file, (UnixFileMode)0x1a4);
+            using ChildProcess impostor = ChildProcess.Start("setpriv",
+                ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", $"exec 7<'{file}'; echo ready; exec sleep 60"]);
+            impostor.Output.WaitForLine(l => l == "ready", TimeSpan.FromSeconds(30), "the impostor ready");
+            int pid = impostor.Pid;
+            _fixture.AddProcess(pid, ["qemu-system-x86_64", "-name", "evil"]);
+            _fixture.MarkRunning(pid);
+            _fixture.AddDescriptor(pid, 7, "anon_inode:kvm-vcpu-stats:0");
+            _fixture.AddDescriptor(pid, 8, "anon_inode:kvm-vm");
+            _fixture.AddDebugfsStat($"{pid}-8/exits", 0);
+
+            using var reader = new HeldDescriptorReader(_fixture.Paths, 0, new ManualTime());
+            var vms = new List<VmStatsBlocks>();
+            reader.Read(vms);
+            Assert.Empty(vms);
+            Assert.Equal([pid], reader.Untrusted);
+            // Not copied from again while it runs.
+            reader.Read(vms);
+            Assert.Empty(vms);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
