@@ -29,6 +29,10 @@ fi
 
 dotnet publish src/KvmStat/KvmStat.csproj -c Release --use-current-runtime -o artifacts/publish --nologo -v quiet "$@"
 install -m 0755 artifacts/publish/kvm_stat artifacts/kvm_stat
-# The manual page comes from the same option definitions as -h.
+# The manual page and the shell completions come from the same option definitions as -h.
 artifacts/kvm_stat --man-page > artifacts/kvm_stat.1
-echo "built artifacts/kvm_stat ($(stat -c %s artifacts/kvm_stat) bytes) and artifacts/kvm_stat.1"
+mkdir -p artifacts/completions
+artifacts/kvm_stat --completion bash > artifacts/completions/kvm_stat.bash
+artifacts/kvm_stat --completion zsh > artifacts/completions/_kvm_stat
+artifacts/kvm_stat --completion fish > artifacts/completions/kvm_stat.fish
+echo "built artifacts/kvm_stat ($(stat -c %s artifacts/kvm_stat) bytes), artifacts/kvm_stat.1 and artifacts/completions/"

@@ -146,16 +146,10 @@ internal sealed class Session : IDisposable
             : null;
         // Per-thread perf counters see a VM only once they are opened: follow VMs between scrapes.
         // The BPF engine counts every process from its first event, and captures at each scrape.
-        var self = new ExporterIdentity(ProgramVersion, engine?.Name switch { "BPF" => "bpf", null => "", _ => "perf" }, unopened);
+        var self = new ExporterIdentity(BuildVersion.Stamp, engine?.Name switch { "BPF" => "bpf", null => "", _ => "perf" }, unopened);
         return Own(new MetricsSampler(host, perGuest, Factory.OpenBinaryReader(Pid), exported, Guests.NameOf, Time,
             followVms: perGuest is not null && engine?.Capture is null, engine?.Capture, self));
     }
-
-    /// <summary>The version --version prints.</summary>
-    internal static string ProgramVersion =>
-        typeof(Session).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false) is [System.Reflection.AssemblyInformationalVersionAttribute attribute, ..]
-            ? attribute.InformationalVersion
-            : "unknown";
 
     /// <summary>-p or -g to a pid (0 for all VMs), with plain errors for every way that can fail.</summary>
     internal static (int Pid, string? Name) ResolveVm(Options options, GuestFinder guests)
