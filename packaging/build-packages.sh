@@ -35,7 +35,7 @@ done
 # Both binaries must be this release, built from one commit: the x86-64 one names it, and the
 # arm64 one must hold the same stamp ("1.0.0+<commit>").
 stamp=$(grep -aoE "$release\+[0-9a-f]{40}" artifacts/kvm_stat | head -n 1) \
-    || fail "artifacts/kvm_stat is not release $release (VERSION): run ./build.sh again"
+    || fail "artifacts/kvm_stat is not release $release (VERSION) built from a git commit: run ./build.sh again in the clone"
 grep -qaF "$stamp" artifacts/linux-arm64/kvm_stat \
     || fail "artifacts/linux-arm64/kvm_stat was not built from the commit of artifacts/kvm_stat (${stamp#*+}): run ./build.sh linux-arm64 again"
 commit=${stamp#*+}
