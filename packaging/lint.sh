@@ -14,6 +14,11 @@ shopt -s nullglob
 debs=("$dir"/*.deb) rpms=("$dir"/*.rpm)
 [ ${#debs[@]} -gt 0 ] && [ ${#rpms[@]} -gt 0 ] || { echo "lint.sh: no .deb or no .rpm in $dir" >&2; exit 1; }
 
+# lintian leaves its ELF cache files (mldbm-elf-*) in TMPDIR: give it a folder of its own.
+TMPDIR=$(mktemp -d)
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
+
 status=0
 for deb in "${debs[@]}"; do
     # E: and W: lines are errors and warnings; I: (information), P: (pedantic) and overridden

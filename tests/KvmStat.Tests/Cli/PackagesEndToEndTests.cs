@@ -106,6 +106,8 @@ public class PackagesEndToEndTests(PackageBuild packages)
         Assert.Equal("1", files["/etc/logrotate.d/kvm-stat"][7]);
         Assert.Equal($"{packages.Version} 1 {arch} GPL-2.0-only",
             Run("rpm", "-qp", "--queryformat", "%{VERSION} %{RELEASE} %{ARCH} %{LICENSE}", rpm).Output.Split('\n').Last(l => l.Length > 0));
+        // RHEL's and Fedora's kernel-tools holds the kernel's kvm_stat at the same path.
+        Assert.Contains("kernel-tools", Run("rpm", "-qp", "--conflicts", rpm).Output.Split('\n'));
     }
 
     /// <summary>The units of both formats are contrib's, pointing at the packaged binary.</summary>
