@@ -2,7 +2,8 @@
 # Installs what the tests need on a fresh machine, builds the binary and the tests, checks that
 # this script catches a broken test run, runs every test, and ends with one line:
 # "N passed, N failed, N skipped" — followed by "(FAILED: why)" when the run is not a pass.
-# It builds the arm64 binary too and runs its checks under qemu-user.
+# It builds the arm64 binary too and runs its checks under qemu-user, and makes the Debian and RPM
+# packages of both, lints them, and installs, upgrades and purges them (the .deb on this machine).
 # It fails when a test fails, when the test process crashes, aborts or hangs, when fewer tests
 # report a result than were discovered, when no test runs, when /dev/kvm exists but a KVM test
 # skipped, and when a test leaves a process or a temporary file behind.
@@ -21,7 +22,8 @@ finish() { # $1: passed, $2: failed, $3: skipped, $4: why it failed (empty for a
 
 # Debian packages the tests use that a fresh machine may lack.
 packages=(gcc libc6-dev tmux util-linux qemu-system-x86 prometheus python3-prometheus-client logrotate groff-base systemd
-          qemu-user clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu)
+          qemu-user clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
+          rpm lintian rpmlint cpio man-db bash-completion zsh fish)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -98,8 +100,12 @@ check_leftovers() { # $1: suite label
 }
 
 tests/check-test-sh.sh
-tests/run-suite.sh "unit and binary" -- -trait- "Category=Kvm" -trait- "Category=SelfCheck" -trait- "Category=Arm64"
+tests/run-suite.sh "unit and binary" -- -trait- "Category=Kvm" -trait- "Category=SelfCheck" -trait- "Category=Arm64" -trait- "Category=Package"
 check_leftovers "the unit and binary tests"
+# The packages, made from the binaries built above: a suite of its own, because it installs
+# kvm-stat on this machine (and purges it), which no other test may run beside.
+tests/run-suite.sh "packages" --no-skips -- -trait "Category=Package"
+check_leftovers "the package tests"
 # The arm64 binary's checks run under qemu-user; with it installed, none may skip.
 tests/run-suite.sh "arm64 (qemu-user)" --no-skips -- -trait "Category=Arm64"
 check_leftovers "the arm64 tests"

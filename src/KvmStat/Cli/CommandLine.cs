@@ -56,6 +56,7 @@ internal static class CommandLine
         HelpName = "PATH",
         Arity = ArgumentArity.OneOrMore,
         AllowMultipleArgumentsPerToken = false,
+        CompletionSources = { "auto" },
     };
     internal static readonly Option<bool> Json = new("--json")
     {
@@ -76,8 +77,15 @@ internal static class CommandLine
     {
         Description = "how tracepoints are counted: bpf (in the kernel, per process; the default where allowed), perf (perf counters, like the reference), or auto",
         HelpName = "ENGINE",
+        CompletionSources = { "bpf", "perf", "auto" },
     };
     internal static readonly Option<bool> ManPage = new("--man-page") { Hidden = true, Description = "print the manual page (troff) and exit" };
+    internal static readonly Option<string?> Completion = new("--completion")
+    {
+        Hidden = true,
+        Description = "print the completion script for SHELL (bash, zsh or fish) and exit",
+        HelpName = "SHELL",
+    };
     internal static readonly Option<bool> Doctor = new("--doctor") { Description = "report what this host offers and why a source does not work, then exit" };
 
     internal static RootCommand Build()
@@ -85,8 +93,9 @@ internal static class CommandLine
         var root = new RootCommand(Description)
         {
             Once, Csv, Debugfs, Fields, Guest, IncludePast, Log, LogFile, Pid, Delay, Tracepoints, SkipZero, Verbose,
-            BinaryStats, Qmp, Doctor, Json, Serve, WebConfigFile, Engine, ManPage,
+            BinaryStats, Qmp, Doctor, Json, Serve, WebConfigFile, Engine, ManPage, Completion,
         };
+        root.Options.OfType<VersionOption>().Single().Action = new VersionAction();
         return root;
     }
 
@@ -104,6 +113,7 @@ internal static class CommandLine
         var options = new Options
         {
             Mode = result.GetValue(ManPage) ? RunMode.ManPage
+                : result.GetValue(Completion) is not null ? RunMode.Completion
                 : result.GetValue(Doctor) ? RunMode.Doctor
                 : fields == "help" ? RunMode.ListFields
                 : serving ? RunMode.Serve
@@ -123,6 +133,7 @@ internal static class CommandLine
             Qmp = result.GetValue(Qmp) ?? [],
             ServeAddress = result.GetValue(Serve) ?? Exporter.ListenAddress.Default,
             WebConfigFile = result.GetValue(WebConfigFile),
+            CompletionShell = result.GetValue(Completion),
             Engine = result.GetValue(Engine) switch
             {
                 null or "auto" => TracepointEngineChoice.Auto,
@@ -165,6 +176,8 @@ internal static class CommandLine
             throw new UsageException("option --web-config-file configures the metrics endpoint: it goes with --serve.");
         if (options.WebConfigFile is "")
             throw new UsageException("option --web-config-file needs a file name.");
+        if (options.CompletionShell is string shell && !ShellCompletion.Shells.Contains(shell))
+            throw new UsageException($"\"{shell}\" is not a shell kvm_stat completes for: --completion takes {string.Join(", ", ShellCompletion.Shells)}.");
         if (options.Qmp.Any(string.IsNullOrWhiteSpace))
             throw new UsageException("option --qmp needs a socket path, or auto.");
         if (fields is not null && fields != "help")

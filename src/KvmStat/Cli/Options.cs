@@ -32,6 +32,9 @@ internal sealed record Options
     /// <summary>--web-config-file: TLS, basic authentication and headers of the metrics endpoint.</summary>
     internal string? WebConfigFile { get; init; }
 
+    /// <summary>--completion: the shell whose completion script to print.</summary>
+    internal string? CompletionShell { get; init; }
+
     /// <summary>-1 counts for one second unless -s says otherwise.</summary>
     internal double BatchSeconds => DelayGiven ? Delay : 1.0;
 

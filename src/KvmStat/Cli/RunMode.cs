@@ -23,4 +23,7 @@ internal enum RunMode
 
     /// <summary>--man-page: the manual page (troff), written by ./build.sh.</summary>
     ManPage,
+
+    /// <summary>--completion SHELL: the shell's completion script, installed by the packages.</summary>
+    Completion,
 }

@@ -27,6 +27,9 @@ internal static class Runner
             case RunMode.ManPage:
                 output.Write(ManPage.Render(root));
                 return 0;
+            case RunMode.Completion:
+                output.Write(ShellCompletion.Render(root, options.CompletionShell!));
+                return 0;
             case RunMode.Doctor:
                 return new Doctor(paths, output, time).Run(TimeSpan.FromSeconds(1));
         }

@@ -110,12 +110,6 @@ internal sealed class Session : IDisposable
     internal Sampler OpenExporterSampler() =>
         Open(new SamplingPlan(Selection, Pid, PerVm: Pid == 0, BinaryFields: false, BinaryPerVm: true, Lenient: true), Vm);
 
-    /// <summary>The version --version prints.</summary>
-    internal static string ProgramVersion =>
-        typeof(Session).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false) is [System.Reflection.AssemblyInformationalVersionAttribute attribute, ..]
-            ? attribute.InformationalVersion
-            : "unknown";
-
     /// <summary>-p or -g to a pid (0 for all VMs), with plain errors for every way that can fail.</summary>
     internal static (int Pid, string? Name) ResolveVm(Options options, GuestFinder guests)
     {

@@ -39,6 +39,20 @@ public class Arm64EndToEndTests
         Assert.Equal(183, BitConverter.ToUInt16(header, 18)); // e_machine: EM_AARCH64
     }
 
+    /// <summary>Both builds are one release from one commit (the packages of both architectures need that).</summary>
+    [Fact]
+    public void ItIsTheSameReleaseAsTheX86Build()
+    {
+        Require();
+        (int code, string output, string error) = Run(null, "--version");
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        (int x86Code, string x86, _) = ChildProcess.RunTool(s_timeout, "--version");
+        Assert.Equal(0, x86Code);
+        Assert.StartsWith("kvm_stat ", output);
+        Assert.Equal(x86, output);
+    }
+
     [Fact]
     public void HelpListsTheOptions()
     {

@@ -58,6 +58,29 @@ public class CommandLineTests
         Assert.StartsWith("kvm_stat: error: ", error);
     }
 
+    /// <summary>--version names the release (the VERSION file's) and the commit, each as such.</summary>
+    [Fact]
+    public void VersionNamesTheReleaseAndTheCommit()
+    {
+        (int code, string output, string error) = Run("--version");
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        string release = File.ReadAllText(Path.Join(KvmStat.Tests.Architecture.Repository.Root, "VERSION")).Trim();
+        Assert.Matches($@"^kvm_stat {System.Text.RegularExpressions.Regex.Escape(release)} \(commit [0-9a-f]{{12}}\)\n$", output);
+    }
+
+    [Fact]
+    public void CompletionIsForBashZshOrFish()
+    {
+        (int code, string output, string error) = Run("--completion", "tcsh");
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.Equal("kvm_stat: error: \"tcsh\" is not a shell kvm_stat completes for: --completion takes bash, zsh, fish.\n", error);
+        (code, output, _) = Run("--help");
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("--completion", output);
+    }
+
     [Fact]
     public void HelpListsEveryReferenceOption()
     {
