@@ -109,12 +109,16 @@ check_leftovers "the package tests"
 # The arm64 binary's checks run under qemu-user; with it installed, none may skip.
 tests/run-suite.sh "arm64 (qemu-user)" --no-skips -- -trait "Category=Arm64"
 check_leftovers "the arm64 tests"
+kvm_skipped=""
 if [ -e /dev/kvm ]; then
     # On a host with KVM every KVM test must run: a skip here hides a broken guest or tool.
     tests/run-suite.sh "KVM" --no-skips -- -trait "Category=Kvm"
 else
-    echo "test.sh: /dev/kvm is absent: the KVM tests will skip"
+    # Every test that needs no VM has run above; those that need one skip here, and the run says why.
+    why_no_kvm=$(artifacts/kvm_stat --doctor 2>/dev/null | sed -nE 's/^fail  KVM +//p' | sed 's/; modules:.*//')
+    echo "test.sh: /dev/kvm is absent: the KVM tests will skip (${why_no_kvm:-no /dev/kvm})"
     tests/run-suite.sh "KVM" -- -trait "Category=Kvm"
+    kvm_skipped=$(tail -n 1 "$SUITE_SUMMARY" | cut -d'|' -f1 | awk '{print $3}')
 fi
 check_leftovers "the KVM tests"
 
@@ -129,4 +133,5 @@ if [ -n "$leaks" ]; then
     failed=$((failed + 1))
     why="${why:+$why; }$leaks"
 fi
+[ -n "$kvm_skipped" ] && echo "test.sh: ${kvm_skipped} KVM tests skipped: they need a VM, and this host cannot run one (${why_no_kvm:-no /dev/kvm})."
 finish "$passed" "$failed" "$skipped" "$why"

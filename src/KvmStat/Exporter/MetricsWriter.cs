@@ -26,8 +26,6 @@ internal sealed class MetricsWriter(bool openMetrics)
     /// <summary>What the last <see cref="Write"/> left out, one short line each.</summary>
     internal IReadOnlyList<string> Dropped => _dropped;
 
-    internal string ContentType => openMetrics ? OpenMetricsContentType : TextContentType;
-
     /// <summary>The whole exposition of <paramref name="families"/>.</summary>
     internal string Write(IReadOnlyList<MetricFamily> families)
     {

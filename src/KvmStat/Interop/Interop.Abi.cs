@@ -121,6 +121,10 @@ internal static partial class Interop
         [CExpression("sizeof(struct rlimit)")]
         internal required int RLimitSize { get; init; }
         internal required int MADV_RANDOM { get; init; }
+        internal required int SOL_SOCKET { get; init; }
+        internal required int SO_PEERCRED { get; init; }
+        [CExpression("sizeof(struct ucred)")]
+        internal required int UcredSize { get; init; }
         internal required int PROT_READ { get; init; }
         internal required int PROT_WRITE { get; init; }
         internal required int MAP_SHARED { get; init; }
@@ -166,7 +170,7 @@ internal static partial class Interop
         PerfEventAttrSize = 72,
         TIOCGWINSZ = 0x5413, ICANON = 0x2, ECHO = 0x8, IEXTEN = 0x8000, ICRNL = 0x100, IXON = 0x400, VTIME = 5, VMIN = 6, TCSANOW = 0,
         TermiosSize = 60, TermiosControlCharsOffset = 17, WindowSizeSize = 8,
-        RLIMIT_NOFILE = 7, RLimitSize = 16, MADV_RANDOM = 1, PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, POLLIN = 1, PollFdSize = 8,
+        RLIMIT_NOFILE = 7, RLimitSize = 16, MADV_RANDOM = 1, SOL_SOCKET = 1, SO_PEERCRED = 17, UcredSize = 12, PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, POLLIN = 1, PollFdSize = 8,
         DirentRecLenOffset = 16, DirentTypeOffset = 18, DirentNameOffset = 19, DT_DIR = 4,
     };
 

@@ -66,7 +66,8 @@ public partial class ExporterEndToEndTests
                 request.Headers.Accept.Add(MediaTypeWithQualityHeaderValue.Parse(OpenMetricsAccept));
             using HttpResponseMessage response = client.Send(request);
             Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
-            Assert.Equal(openMetrics ? "application/openmetrics-text" : "text/plain", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(openMetrics ? "application/openmetrics-text; version=1.0.0; charset=utf-8" : "text/plain; version=0.0.4; charset=utf-8",
+                response.Content.Headers.ContentType?.ToString());
             return response.Content.ReadAsStringAsync().GetAwaiter().GetResult();
         }
 

@@ -85,11 +85,4 @@ public class MetricsWriterTests
             Assert.True(code is 0 or 3 && !error.Contains("parsing error") && !output.Contains("parsing error"), $"promtool {code}: {output}{error}\n{text}");
         }, iter: 100, threads: 1);
     }
-
-    [Fact]
-    public void TheContentTypesNameTheirFormats()
-    {
-        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", new MetricsWriter(false).ContentType);
-        Assert.Equal("application/openmetrics-text; version=1.0.0; charset=utf-8", new MetricsWriter(true).ContentType);
-    }
 }

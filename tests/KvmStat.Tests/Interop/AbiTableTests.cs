@@ -27,6 +27,7 @@ public class AbiTableTests
         #include <sys/mman.h>
         #include <sys/auxv.h>
         #include <sys/resource.h>
+        #include <sys/socket.h>
         #include <sys/stat.h>
         #include <sys/syscall.h>
         #include <termios.h>

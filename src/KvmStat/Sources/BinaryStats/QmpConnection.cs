@@ -114,11 +114,11 @@ internal sealed class QmpConnection : IDisposable
 
     private static int PeerPidOf(Socket socket)
     {
-        // struct ucred { pid_t pid; uid_t uid; gid_t gid; } from SO_PEERCRED (SOL_SOCKET 1, option 17).
-        Span<byte> credentials = stackalloc byte[12];
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; }: the pid comes first.
+        Span<byte> credentials = stackalloc byte[Interop.Abi.UcredSize];
         try
         {
-            return socket.GetRawSocketOption(1, 17, credentials) >= 4 ? MemoryMarshal.Read<int>(credentials) : 0;
+            return socket.GetRawSocketOption(Interop.Abi.SOL_SOCKET, Interop.Abi.SO_PEERCRED, credentials) >= 4 ? MemoryMarshal.Read<int>(credentials) : 0;
         }
         catch (SocketException)
         {
