@@ -106,6 +106,7 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         string probe = events.Contains("kvm_pio") ? "kvm_pio" : events[0];
         try
         {
+            BpfSupport.Require();
             using var counters = new CounterDescriptors();
             using var bpf = new BpfCounters(tracefs, [new TracepointField(probe, probe, null, null)], paths, counters, verbose: null);
             bpf.Capture();
@@ -114,7 +115,7 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         }
         catch (BpfException e)
         {
-            Line("warn", "engine", $"perf counters: BPF is not available ({SourceFactory.Describe(e)}); per-guest counts need a counter per VM thread and field");
+            Line("warn", "engine", $"perf counters: BPF is not available ({TracepointEngines.Describe(e)}); per-guest counts need a counter per VM thread and field");
         }
         catch (KvmStatException e)
         {

@@ -19,34 +19,19 @@ namespace KvmStat.Cli;
 /// </summary>
 internal sealed class SourceFactory(Options options, HostPaths paths, Reporter reporter, CounterDescriptors counters, TimeProvider time)
 {
-    private Tracefs? _tracefs;
-    private IReadOnlyList<TracepointField>? _catalog;
     private VmDiscovery? _discovery;
-    private BpfException? _bpfUnavailable;
-    private bool _engineAnnounced;
+    private TracepointEngines? _engines;
     private HeldDescriptorReader? _held;
 
     internal HostPaths Paths => paths;
 
-    internal Tracefs Tracefs => _tracefs ??= Tracefs.Locate(paths);
-
     /// <summary>The one list of running VMs every per-VM source shares (its /proc scan is cached).</summary>
     internal VmDiscovery Discovery => _discovery ??= new VmDiscovery(paths, time);
 
-    internal IReadOnlyList<TracepointField> Catalog
-    {
-        get
-        {
-            if (_catalog is null)
-            {
-                ExitReasonSet exitReasons = ExitReasonSetDetector.Detect(paths);
-                if (exitReasons == ExitReasonSet.Unknown)
-                    reporter.Verbose("exit reasons: neither VMX nor SVM found (no kvm_intel/kvm_amd module, no vmx/svm CPU flag); kvm_exit has no child fields");
-                _catalog = TracepointCatalog.Discover(Tracefs, exitReasons);
-            }
-            return _catalog;
-        }
-    }
+    /// <summary>What counts tracepoints (BPF or perf counters) for a field selection.</summary>
+    internal TracepointEngines Engines => _engines ??= new TracepointEngines(options.Engine, paths, reporter, counters, Discovery);
+
+    internal Tracefs Tracefs => Engines.Tracefs;
 
     /// <summary>A sampler over everything the plan asks for, for <paramref name="vm"/> (null: all VMs).</summary>
     internal Sampler Open(SamplingPlan plan, WatchedVm? vm, GuestFinder guests)
@@ -95,7 +80,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         ITracepointEngine engine;
         try
         {
-            engine = OpenEngine(plan.Selection, plan.PerVm, plan.Pid);
+            engine = Engines.Open(plan.Selection, plan.PerVm, plan.Pid);
         }
         catch (EnvironmentException e) when (plan.Lenient)
         {
@@ -118,71 +103,6 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         {
             sources.Unopened.Add(Unopened(name, e));
         }
-    }
-
-    /// <summary>
-    /// The engine that counts tracepoints for a selection: BPF unless --engine perf says otherwise or
-    /// the kernel refuses it (then perf counters, and one line says why); --engine bpf insists.
-    /// Its BPF programs tell processes apart only when each VM's values are wanted: for the host's
-    /// totals, or one VM's, a lighter program costs the guests less. Children cost the BPF engine
-    /// nothing: it counts every child of a selected parent, whatever is shown.
-    /// </summary>
-    internal ITracepointEngine OpenEngine(FieldSelection selection, bool eachVm, int pid)
-    {
-        if (options.Engine != TracepointEngineChoice.Perf && _bpfUnavailable is null)
-        {
-            try
-            {
-                var bpf = new BpfCounters(Tracefs, Selected(selection with { Children = true }), paths, counters, reporter.VerboseOrNull, reporter.Warn,
-                    scope: BpfScope.For(eachVm, pid));
-                Announce("counting with BPF programs (in the kernel)", warn: false);
-                return new BpfEngine(bpf, Discovery);
-            }
-            catch (BpfException e) when (options.Engine == TracepointEngineChoice.Auto)
-            {
-                _bpfUnavailable = e;
-            }
-            catch (BpfException e)
-            {
-                throw new EnvironmentException($"BPF counting is not available: {Describe(e)}", "Count with perf counters instead: --engine perf (or leave --engine out).");
-            }
-        }
-        if (_bpfUnavailable is BpfException why)
-            Announce($"counting with perf counters: BPF is not available ({Describe(why)})", warn: true);
-        return new PerfEngine(() => CounterSet(selection), () => CounterSet(selection with { Children = false }), paths, Discovery);
-    }
-
-    private void Announce(string message, bool warn)
-    {
-        if (_engineAnnounced)
-            return;
-        _engineAnnounced = true;
-        if (warn)
-            reporter.Warn(message);
-        else
-            reporter.Verbose(message);
-    }
-
-    /// <summary>The step that failed and why; a verifier rejection with the last lines of its log.</summary>
-    internal static string Describe(BpfException e)
-    {
-        if (e.Errno is Interop.Errno.EPERM or Interop.Errno.EACCES && string.IsNullOrWhiteSpace(e.VerifierLog))
-            return $"{e.Message}: BPF needs CAP_BPF and CAP_PERFMON, or root";
-        if (string.IsNullOrWhiteSpace(e.VerifierLog))
-            return e.Message;
-        // The verifier ends with statistics ("processed 2 insns ..."): what it refused comes before.
-        string[] lines = [.. e.VerifierLog.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("processed ", StringComparison.Ordinal))];
-        return $"{e.Message}; the verifier said: {string.Join(" | ", lines.TakeLast(3))}";
-    }
-
-    private List<TracepointField> Selected(FieldSelection selection)
-    {
-        List<TracepointField> selected = selection.Select(Catalog, f => f.Name, f => f.Parent);
-        if (selected.Count == 0)
-            throw new UsageException(
-                $"no tracepoint field matches \"{selection.Filter.Pattern}\".",
-                "List the available fields with: kvm_stat -f help");
-        return selected;
     }
 
     /// <summary>A source the exporter serves as down from the start: one warning says why and how to fix it.</summary>
@@ -222,7 +142,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         var readers = new List<IVmStatsReader>();
         _held = null;
         if (options.BinaryStats)
-            readers.Add(_held = new HeldDescriptorReader(paths, pid, time));
+            readers.Add(_held = new HeldDescriptorReader(paths, pid, time, Discovery));
         if (options.UsesQmp)
         {
             var qmp = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time, reporter.VerboseOrNull, failFirstRead: !lenient);
@@ -270,9 +190,6 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             return new BinaryStatsSource(binary, selection, HowToReach(0));
         return new DebugfsSource(paths, selection, 0, options.IncludePast, new StatFileReader(), reporter.Warn);
     }
-
-    internal TracepointCounterSet CounterSet(FieldSelection selection) =>
-        new(Tracefs, Selected(selection), counters, reporter.VerboseOrNull);
 
     private IStatsSource OpenTracepoints(ITracepointEngine engine, int pid)
     {

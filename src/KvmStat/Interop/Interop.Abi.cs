@@ -53,7 +53,6 @@ internal static partial class Interop
         internal required int BPF_MAP_DELETE_ELEM { get; init; }
         internal required int BPF_PROG_LOAD { get; init; }
         internal required int BPF_RAW_TRACEPOINT_OPEN { get; init; }
-        internal required int BPF_MAP_LOOKUP_BATCH { get; init; }
         internal required int BPF_PROG_TEST_RUN { get; init; }
         internal required uint BPF_F_MMAPABLE { get; init; }
         internal required uint BPF_F_TEST_RUN_ON_CPU { get; init; }
@@ -84,10 +83,6 @@ internal static partial class Interop
         internal required int ProgLoadAttachTypeOffset { get; init; }
         [CExpression("offsetof(union bpf_attr, flags)")]
         internal required int MapElemFlagsOffset { get; init; }
-        [CExpression("offsetof(union bpf_attr, batch.map_fd)")]
-        internal required int BatchMapFdOffset { get; init; }
-        [CExpression("offsetof(union bpf_attr, batch.flags)")]
-        internal required int BatchFlagsOffset { get; init; }
         [CExpression("offsetof(union bpf_attr, raw_tracepoint.prog_fd)")]
         internal required int RawTracepointProgFdOffset { get; init; }
 
@@ -118,6 +113,7 @@ internal static partial class Interop
         internal required int WindowSizeSize { get; init; }
 
         internal required int RLIMIT_NOFILE { get; init; }
+        internal required int RLIMIT_MEMLOCK { get; init; }
         [CExpression("sizeof(struct rlimit)")]
         internal required int RLimitSize { get; init; }
         internal required int MADV_RANDOM { get; init; }
@@ -157,20 +153,19 @@ internal static partial class Interop
         SYS_perf_event_open = 298, SYS_bpf = 321, SYS_close_range = 436, SYS_pidfd_open = 434, SYS_pidfd_getfd = 438,
         SYS_close = 3, SYS_read = 0, SYS_ppoll = 271, SYS_getppid = 110, SYS_setsid = 112, SYS_exit_group = 231,
         BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3, BPF_PROG_LOAD = 5,
-        BPF_RAW_TRACEPOINT_OPEN = 17, BPF_MAP_LOOKUP_BATCH = 24, BPF_PROG_TEST_RUN = 10, BPF_F_MMAPABLE = 0x400, BPF_F_TEST_RUN_ON_CPU = 1,
+        BPF_RAW_TRACEPOINT_OPEN = 17, BPF_PROG_TEST_RUN = 10, BPF_F_MMAPABLE = 0x400, BPF_F_TEST_RUN_ON_CPU = 1,
         BPF_MAP_TYPE_HASH = 1, BPF_MAP_TYPE_ARRAY = 2, BPF_MAP_TYPE_PERCPU_ARRAY = 6, BPF_MAP_TYPE_QUEUE = 22,
         BPF_PROG_TYPE_TRACEPOINT = 5, BPF_PROG_TYPE_RAW_TRACEPOINT = 17, BPF_ANY = 0, BPF_NOEXIST = 1, BPF_PSEUDO_MAP_FD = 1,
         BPF_FUNC_map_lookup_elem = 1, BPF_FUNC_map_update_elem = 2, BPF_FUNC_get_current_pid_tgid = 14,
         BPF_FUNC_map_push_elem = 87, BPF_FUNC_map_pop_elem = 88, BPF_FUNC_map_delete_elem = 3,
         TestRunContextOffset = 48, TestRunCpuOffset = 68,
-        MapCreateNameOffset = 28, ProgLoadNameOffset = 48, ProgLoadAttachTypeOffset = 68, MapElemFlagsOffset = 24,
-        BatchMapFdOffset = 36, BatchFlagsOffset = 48, RawTracepointProgFdOffset = 8,
+        MapCreateNameOffset = 28, ProgLoadNameOffset = 48, ProgLoadAttachTypeOffset = 68, MapElemFlagsOffset = 24, RawTracepointProgFdOffset = 8,
         PERF_TYPE_TRACEPOINT = 2, PERF_FORMAT_GROUP = 8, PERF_FLAG_FD_CLOEXEC = 8,
         PERF_EVENT_IOC_ENABLE = 0x2400, PERF_EVENT_IOC_SET_FILTER = 0x40082406, PERF_EVENT_IOC_SET_BPF = 0x40042408, PERF_IOC_FLAG_GROUP = 1,
         PerfEventAttrSize = 72,
         TIOCGWINSZ = 0x5413, ICANON = 0x2, ECHO = 0x8, IEXTEN = 0x8000, ICRNL = 0x100, IXON = 0x400, VTIME = 5, VMIN = 6, TCSANOW = 0,
         TermiosSize = 60, TermiosControlCharsOffset = 17, WindowSizeSize = 8,
-        RLIMIT_NOFILE = 7, RLimitSize = 16, MADV_RANDOM = 1, SOL_SOCKET = 1, SO_PEERCRED = 17, UcredSize = 12, PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, POLLIN = 1, PollFdSize = 8,
+        RLIMIT_NOFILE = 7, RLIMIT_MEMLOCK = 8, RLimitSize = 16, MADV_RANDOM = 1, SOL_SOCKET = 1, SO_PEERCRED = 17, UcredSize = 12, PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, POLLIN = 1, PollFdSize = 8,
         DirentRecLenOffset = 16, DirentTypeOffset = 18, DirentNameOffset = 19, DT_DIR = 4,
     };
 

@@ -31,12 +31,13 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
     private readonly Func<int, HeldVm?> _open = pid => new HeldVm(pid);
     private readonly Action<HeldVm> _drop = vm => vm.Close();
 
-    internal HeldDescriptorReader(HostPaths paths, int pid, TimeProvider time)
+    /// <param name="discovery">The run's list of VMs (one /proc scan shared by every reader), or a new one.</param>
+    internal HeldDescriptorReader(HostPaths paths, int pid, TimeProvider time, VmDiscovery? discovery = null)
     {
         _paths = paths;
         _pid = pid;
         _time = time;
-        _discovery = new VmDiscovery(paths, time);
+        _discovery = discovery ?? new VmDiscovery(paths, time);
         _finder = new GuestFinder(paths);
     }
 

@@ -104,30 +104,6 @@ internal sealed class BpfMap : IDisposable
         }
     }
 
-    /// <summary>
-    /// Reads up to <c>keys.Length / KeySize</c> elements from the start of the map in one call;
-    /// returns how many, or -errno. All of a map that fits is read with one call (ENOENT at its end).
-    /// </summary>
-    internal unsafe int LookupAll(Span<byte> keys, Span<byte> values)
-    {
-        ulong next = 0;
-        fixed (byte* k = keys)
-        fixed (byte* v = values)
-        {
-            var attr = new Interop.Bpf.BatchAttr
-            {
-                OutBatch = (ulong)&next,
-                Keys = (ulong)k,
-                Values = (ulong)v,
-                Count = (uint)(keys.Length / KeySize),
-                MapFd = (uint)Descriptor,
-            };
-            int result = Interop.Bpf.Call(Interop.Abi.BPF_MAP_LOOKUP_BATCH, ref attr);
-            // ENOENT: the end of the map was reached, and Count says how many elements came.
-            return result == 0 || result == -Interop.Errno.ENOENT ? (int)attr.Count : result;
-        }
-    }
-
     internal static ReadOnlySpan<byte> Key(ref uint value) => MemoryMarshal.AsBytes(new ReadOnlySpan<uint>(ref value));
 
     public void Dispose() => _fd.Dispose();

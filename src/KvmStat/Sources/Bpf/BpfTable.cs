@@ -14,13 +14,11 @@ internal sealed class BpfTable : IDisposable
     private readonly BpfMapping? _rows;
     private readonly BpfMapping? _epoch;
     private readonly byte[] _perCpuRow;
-    private readonly byte[] _cacheZeros;
 
     internal BpfTable(BpfTableLayout layout)
     {
         Layout = layout;
         _perCpuRow = layout.PerProcess ? [] : new byte[layout.RowWords * 8 * layout.Cpus];
-        _cacheZeros = layout.PerProcess ? new byte[BpfTableLayout.CacheEntryBytes * layout.Cpus] : [];
         try
         {
             if (!layout.PerProcess)
@@ -101,15 +99,6 @@ internal sealed class BpfTable : IDisposable
             _rows!.Write(first + word, 0);
         _rows!.Write(first, 0);
         PushFree((uint)slot);
-    }
-
-    /// <summary>Forgets every CPU's cached process (tests; a table that starts again).</summary>
-    internal void ClearCaches()
-    {
-        uint zero = 0;
-        int result = _maps[CounterProgram.Cache].Update(BpfMap.Key(ref zero), _cacheZeros, Interop.Abi.BPF_ANY);
-        if (result != 0)
-            throw new BpfException("clearing the BPF cache", -result);
     }
 
     private void PushFree(uint slot)

@@ -1,0 +1,111 @@
+using KvmStat.Guests;
+using KvmStat.Host;
+using KvmStat.Sources;
+using KvmStat.Sources.Bpf;
+using KvmStat.Sources.Perf;
+using KvmStat.Sources.Tracepoints;
+using KvmStat.Stats;
+
+namespace KvmStat.Cli;
+
+/// <summary>
+/// Opens the engine that counts tracepoints for a field selection: BPF unless --engine perf says
+/// otherwise or the kernel cannot (then perf counters, and one line says why); --engine bpf
+/// insists. What is discovered once (tracefs, the field catalogue, what the kernel offers BPF) is kept.
+/// </summary>
+internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths paths, Reporter reporter, CounterDescriptors counters, VmDiscovery discovery)
+{
+    private Tracefs? _tracefs;
+    private IReadOnlyList<TracepointField>? _catalog;
+    private BpfException? _bpfUnavailable;
+    private bool _bpfProbed;
+    private bool _announced;
+
+    internal Tracefs Tracefs => _tracefs ??= Tracefs.Locate(paths);
+
+    internal IReadOnlyList<TracepointField> Catalog
+    {
+        get
+        {
+            if (_catalog is null)
+            {
+                ExitReasonSet exitReasons = ExitReasonSetDetector.Detect(paths);
+                if (exitReasons == ExitReasonSet.Unknown)
+                    reporter.Verbose("exit reasons: neither VMX nor SVM found (no kvm_intel/kvm_amd module, no vmx/svm CPU flag); kvm_exit has no child fields");
+                _catalog = TracepointCatalog.Discover(Tracefs, exitReasons);
+            }
+            return _catalog;
+        }
+    }
+
+    /// <summary>
+    /// The engine for a selection. Its BPF programs tell processes apart only when each VM's values
+    /// are wanted: for the host's totals, or one VM's, a lighter program costs the guests less.
+    /// Children cost the BPF engine nothing: it counts every child of a selected parent, whatever is shown.
+    /// </summary>
+    internal ITracepointEngine Open(FieldSelection selection, bool eachVm, int pid)
+    {
+        if (choice != TracepointEngineChoice.Perf && _bpfUnavailable is null)
+        {
+            try
+            {
+                if (!_bpfProbed)
+                {
+                    BpfSupport.Require();
+                    _bpfProbed = true;
+                }
+                var bpf = new BpfCounters(Tracefs, Selected(selection with { Children = true }), paths, counters, reporter.VerboseOrNull, reporter.Warn,
+                    scope: BpfScope.For(eachVm, pid));
+                Announce("counting with BPF programs (in the kernel)", warn: false);
+                return new BpfEngine(bpf, discovery);
+            }
+            catch (BpfException e) when (choice == TracepointEngineChoice.Auto)
+            {
+                _bpfUnavailable = e;
+            }
+            catch (BpfException e)
+            {
+                throw new EnvironmentException($"BPF counting is not available: {Describe(e)}", "Count with perf counters instead: --engine perf (or leave --engine out).");
+            }
+        }
+        if (_bpfUnavailable is BpfException why)
+            Announce($"counting with perf counters: BPF is not available ({Describe(why)})", warn: true);
+        return new PerfEngine(() => CounterSet(selection), () => CounterSet(selection with { Children = false }), paths, discovery);
+    }
+
+    private void Announce(string message, bool warn)
+    {
+        if (_announced)
+            return;
+        _announced = true;
+        if (warn)
+            reporter.Warn(message);
+        else
+            reporter.Verbose(message);
+    }
+
+    /// <summary>The step that failed and why; a verifier rejection with the last lines of its log.</summary>
+    internal static string Describe(BpfException e)
+    {
+        if (e.Errno is Interop.Errno.EPERM or Interop.Errno.EACCES && string.IsNullOrWhiteSpace(e.VerifierLog))
+            return $"{e.Message}: BPF needs CAP_BPF and CAP_PERFMON, or root";
+        if (string.IsNullOrWhiteSpace(e.VerifierLog))
+            return e.Message;
+        // The verifier ends with statistics ("processed 2 insns ..."): what it refused comes before.
+        string[] lines = [.. e.VerifierLog.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("processed ", StringComparison.Ordinal))];
+        return $"{e.Message}; the verifier said: {string.Join(" | ", lines.TakeLast(3))}";
+    }
+
+    private List<TracepointField> Selected(FieldSelection selection)
+    {
+        List<TracepointField> selected = selection.Select(Catalog, f => f.Name, f => f.Parent);
+        if (selected.Count == 0)
+            throw new UsageException(
+                $"no tracepoint field matches \"{selection.Filter.Pattern}\".",
+                "List the available fields with: kvm_stat -f help");
+        return selected;
+    }
+
+    private TracepointCounterSet CounterSet(FieldSelection selection) =>
+        new(Tracefs, Selected(selection), counters, reporter.VerboseOrNull);
+}

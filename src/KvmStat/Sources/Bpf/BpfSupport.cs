@@ -1,0 +1,74 @@
+namespace KvmStat.Sources.Bpf;
+
+/// <summary>
+/// What the BPF engine needs of the kernel, tried before anything is loaded, so that a kernel
+/// without it falls back to perf counters with one line naming what is missing and since which
+/// Linux version it exists: raw tracepoint programs (4.17), queue maps (4.20), arrays mapped into
+/// this process (5.5). Maps are charged to RLIMIT_MEMLOCK before Linux 5.11: the limit is raised
+/// first, as far as it can be.
+/// </summary>
+internal static class BpfSupport
+{
+    /// <summary>Pretends the kernel lacks a feature ("raw_tracepoint", "queue", "mmapable"), to test the fallback; ignored in secure execution.</summary>
+    internal const string PretendVariable = "KVM_STAT_BPF_LACKS";
+
+    /// <summary>The features, in the order they are tried, and the Linux version that brought each.</summary>
+    internal static readonly (string Name, string What, string Since)[] Features =
+    [
+        ("raw_tracepoint", "raw tracepoint programs", "4.17"),
+        ("queue", "queue maps", "4.20"),
+        ("mmapable", "BPF arrays mapped into memory", "5.5"),
+    ];
+
+    /// <summary>Throws a <see cref="BpfException"/> naming the first feature this kernel lacks.</summary>
+    internal static void Require(string? pretendLacking = null)
+    {
+        pretendLacking ??= Interop.Libc.IsSecureExecution ? null : Environment.GetEnvironmentVariable(PretendVariable);
+        RaiseLockedMemoryLimit();
+        foreach ((string name, string what, string since) in Features)
+        {
+            int errno = name == pretendLacking ? Interop.Errno.EINVAL : Try(name);
+            if (errno != 0)
+                throw new BpfException($"this kernel lacks {what} (Linux {since} and later)", errno);
+        }
+    }
+
+    private static int Try(string feature)
+    {
+        try
+        {
+            switch (feature)
+            {
+                case "raw_tracepoint":
+                    BpfCode code = new BpfAssembler().Mov(BpfRegister.R0, 0).Exit().Build();
+                    using (BpfProgram.Load(Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, code, new Dictionary<string, BpfMap>(), "kvm_stat_probe"))
+                        return 0;
+                case "queue":
+                    using (BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_QUEUE, 0, 4, 1, "probe"))
+                        return 0;
+                default:
+                    using (BpfMap map = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, 8, 1, "probe", Interop.Abi.BPF_F_MMAPABLE))
+                    using (map.MapMemory())
+                        return 0;
+            }
+        }
+        catch (BpfException e)
+        {
+            return e.Errno;
+        }
+    }
+
+    /// <summary>Before Linux 5.11 every map counts against RLIMIT_MEMLOCK (often 64 KiB): lift it, or the soft limit to the hard one.</summary>
+    private static void RaiseLockedMemoryLimit()
+    {
+        var unlimited = new Interop.Libc.RLimit { Current = ulong.MaxValue, Maximum = ulong.MaxValue };
+        if (Interop.Libc.SetRLimit(Interop.Abi.RLIMIT_MEMLOCK, unlimited) == 0)
+            return;
+        if (Interop.Libc.GetRLimit(Interop.Abi.RLIMIT_MEMLOCK, out Interop.Libc.RLimit limit) == 0 && limit.Current < limit.Maximum)
+        {
+            limit.Current = limit.Maximum;
+            // Refused, the maps are tried all the same: on Linux 5.11 and later the limit does not count.
+            _ = Interop.Libc.SetRLimit(Interop.Abi.RLIMIT_MEMLOCK, limit);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using KvmStat.Sources.Bpf;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Sources.Bpf;
+
+/// <summary>
+/// A kernel without what the BPF engine needs (forced with KVM_STAT_BPF_LACKS): a run counts with
+/// perf counters after one line that names what is missing and since which Linux, --engine bpf is
+/// an error that says the same, and --doctor says what a run would do.
+/// </summary>
+[Collection(BpfCollection.Name)]
+public class BpfSupportEndToEndTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public void ThisKernelHasWhatTheEngineNeeds() => BpfSupport.Require();
+
+    [Theory]
+    [InlineData("raw_tracepoint", "raw tracepoint programs (Linux 4.17 and later)")]
+    [InlineData("queue", "queue maps (Linux 4.20 and later)")]
+    [InlineData("mmapable", "BPF arrays mapped into memory (Linux 5.5 and later)")]
+    public void AMissingFeatureFallsBackToPerfCountersWithOneLine(string feature, string said)
+    {
+        Assert.Contains(said, Assert.Throws<BpfException>(() => BpfSupport.Require(feature)).Message);
+        var environment = new Dictionary<string, string> { [BpfSupport.PretendVariable] = feature };
+
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "kvm_pio");
+        Assert.Equal(0, code);
+        Assert.StartsWith("kvm_pio ", output);
+        string line = Assert.Single(Kvm.WithoutNoVmLine(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        Assert.StartsWith($"kvm_stat: counting with perf counters: BPF is not available (this kernel lacks {said}: ", line);
+
+        (code, _, error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "kvm_pio", "--engine", "bpf");
+        Assert.Equal(1, code);
+        Assert.StartsWith($"kvm_stat: error: BPF counting is not available: this kernel lacks {said}", error);
+
+        (_, output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor");
+        Assert.Contains($"warn  engine                perf counters: BPF is not available (this kernel lacks {said}: ", output);
+    }
+}
