@@ -47,6 +47,8 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     {
         if (choice != TracepointEngineChoice.Perf && _bpfUnavailable is null)
         {
+            // tracefs first: without it neither engine counts, and that is the error to give.
+            List<TracepointField> fields = Selected(selection with { Children = true });
             try
             {
                 if (!_bpfProbed)
@@ -54,8 +56,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
                     BpfSupport.Require();
                     _bpfProbed = true;
                 }
-                var bpf = new BpfCounters(Tracefs, Selected(selection with { Children = true }), paths, counters, reporter.VerboseOrNull, reporter.Warn,
-                    scope: BpfScope.For(eachVm, pid));
+                var bpf = new BpfCounters(Tracefs, fields, paths, counters, reporter.VerboseOrNull, reporter.Warn, scope: BpfScope.For(eachVm, pid));
                 Announce("counting with BPF programs (in the kernel)", warn: false);
                 return new BpfEngine(bpf, discovery);
             }

@@ -90,7 +90,11 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
                 if (fields[i].IsChild || fields[i].Kind != StatKind.Counter)
                     continue;
                 long value = continuity.Monotonic(guest.Pid, guest.Name, "kvm_guest_events", fields[i].Name, -1, guest.FieldTotals[i]);
-                family.Counter([("guest", guest.Name), ("pid", pid), ("event", fields[i].Name)], value);
+                // Series only for the events a VM raised: thousands of VMs times a hundred tracepoints
+                // would be mostly zeros. A series appears with its first event (Prometheus reads a new
+                // counter's first sample as its increase).
+                if (value != 0)
+                    family.Counter([("guest", guest.Name), ("pid", pid), ("event", fields[i].Name)], value);
             }
         }
         families.Add(family);

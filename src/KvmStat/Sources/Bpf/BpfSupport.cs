@@ -28,6 +28,9 @@ internal static class BpfSupport
         foreach ((string name, string what, string since) in Features)
         {
             int errno = name == pretendLacking ? Interop.Errno.EINVAL : Try(name);
+            // Refused for lack of privilege is not lacking: the caller names the capabilities.
+            if (errno is Interop.Errno.EPERM or Interop.Errno.EACCES)
+                throw new BpfException($"loading BPF {what} is not permitted", errno);
             if (errno != 0)
                 throw new BpfException($"this kernel lacks {what} (Linux {since} and later)", errno);
         }
