@@ -11,6 +11,14 @@ if (args.Length >= 2 && args[0] == "startup")
     return StartupMeasurement.Run(args[1], runs, args.Length > 3 ? args[3..] : ["-1"]);
 }
 
+// "programs [ROUNDS [RUNS]]" measures what each BPF program of the engine costs per event.
+if (args.Length >= 1 && args[0] == "programs")
+{
+    int rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 15;
+    int runs = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 100_000;
+    return ProgramCost.Run(rounds, runs);
+}
+
 IConfig config = DefaultConfig.Instance
     .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance))
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);

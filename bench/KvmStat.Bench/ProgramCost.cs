@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using KvmStat.Host;
+using KvmStat.Sources.Bpf;
+using KvmStat.Sources.Perf;
+using KvmStat.Sources.Tracepoints;
+using KvmStat.Stats;
+
+namespace KvmStat.Bench;
+
+/// <summary>
+/// "programs [ROUNDS] [RUNS]": what each BPF program the engine loads costs per event, in the
+/// kernel's own accounting (kernel.bpf_stats_enabled: run_time_ns / run_cnt of each program), from
+/// runs of the loaded programs on synthetic events (BPF_PROG_TEST_RUN from this process, which the
+/// per-process programs give a slot, so every run after the first hits the CPU's cache). The
+/// variants run in a new random order each round; medians and spread over the rounds. An empty
+/// program is the floor: what the kernel's accounting and the call into any program cost.
+/// Classic tracepoint programs cannot be run so: their instructions are loaded as raw tracepoint
+/// programs for this, reading a synthetic record at the same offsets.
+/// </summary>
+internal static partial class ProgramCost
+{
+    [StructLayout(LayoutKind.Sequential)]
+    private struct InfoAttr
+    {
+        internal uint Fd;
+        internal uint InfoLength;
+        internal ulong Info;
+    }
+
+    [LibraryImport("libc.so.6", EntryPoint = "syscall", SetLastError = true)]
+    private static unsafe partial long Bpf(long number, int command, void* attr, uint size);
+
+    private const int ObjGetInfoByFd = 15, InfoSize = 232, RunTimeOffset = 192, RunCountOffset = 200;
+
+    internal static int Run(int rounds, int runs)
+    {
+        var host = new HostPaths();
+        Tracefs tracefs = Tracefs.Locate(host);
+        string enabled = File.ReadAllText("/proc/sys/kernel/bpf_stats_enabled").Trim();
+        File.WriteAllText("/proc/sys/kernel/bpf_stats_enabled", "1");
+        try
+        {
+            using var descriptors = new CounterDescriptors();
+            List<TracepointField> catalog = [.. TracepointCatalog.Discover(tracefs, ExitReasonSet.Vmx)];
+            List<TracepointField> fields = FieldFilter.Create("kvm_(pio|exit|userspace_exit)").Select(catalog, f => f.Name, f => f.Parent);
+            var engines = new Dictionary<string, BpfCounters>
+            {
+                ["host"] = new(tracefs, fields, host, descriptors, verbose: null, attach: false, scope: BpfScope.Host),
+                ["one process"] = new(tracefs, fields, host, descriptors, verbose: null, attach: false, scope: BpfScope.OneProcess(Environment.ProcessId)),
+                ["per process"] = new(tracefs, fields, host, descriptors, verbose: null, attach: false, scope: BpfScope.EveryProcess),
+            };
+            var variants = new List<(string Name, BpfProgram Program, ulong[] Context)>();
+            using BpfProgram empty = BpfProgram.Load(KvmStat.Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT,
+                new BpfAssembler().Mov(BpfRegister.R0, 0).Exit().Build(), new Dictionary<string, BpfMap>(), "empty");
+            variants.Add(("empty program (the floor)", empty, [0]));
+            var raw = new List<BpfProgram>();
+            foreach ((string scope, BpfCounters counters) in engines)
+            {
+                foreach (BpfProgram program in counters.Programs.Where(p => p.Name != BpfPrograms.ExitTracepoint))
+                {
+                    BpfProgram runnable = program;
+                    if (program.Type != KvmStat.Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT)
+                    {
+                        runnable = BpfProgram.Load(KvmStat.Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, program.Code, program.Maps, program.Name);
+                        raw.Add(runnable);
+                    }
+                    // kvm_exit's record: exit_reason 12 (HLT) at offset 8; kvm_userspace_exit's first argument: 2 (IO).
+                    ulong[] context = program.Name switch { "kvm_exit" => Record(12), "kvm_userspace_exit" => [2, 0], _ => [1, 0x3f8, 1, 1] };
+                    string kind = program.Type == KvmStat.Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT ? "raw" : "classic";
+                    variants.Add(($"{program.Name} ({kind}, {scope})", runnable, context));
+                }
+            }
+            var samples = variants.ToDictionary(v => v.Name, _ => new List<double>());
+            var random = new Random(1);
+            for (int round = 0; round < rounds; round++)
+            {
+                foreach ((string name, BpfProgram program, ulong[] context) in variants.OrderBy(_ => random.Next()))
+                {
+                    (ulong time0, ulong count0) = Stats(program);
+                    for (int i = 0; i < runs; i++)
+                        program.TestRun(context);
+                    (ulong time1, ulong count1) = Stats(program);
+                    samples[name].Add((double)(time1 - time0) / (count1 - count0));
+                }
+            }
+            Console.WriteLine($"ns per event, {rounds} rounds of {runs} runs each (kernel.bpf_stats_enabled), median [min, max]:");
+            foreach ((string name, List<double> values) in samples)
+            {
+                values.Sort();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-44} {values[values.Count / 2],6:F1} [{values[0]:F1}, {values[^1]:F1}]"));
+            }
+            foreach (BpfProgram program in raw)
+                program.Dispose();
+            foreach (BpfCounters counters in engines.Values)
+                counters.Dispose();
+            return 0;
+        }
+        finally
+        {
+            File.WriteAllText("/proc/sys/kernel/bpf_stats_enabled", enabled);
+        }
+    }
+
+    /// <summary>A kvm_exit record as this kernel's format lays it out: the reason at offset 8, 72 bytes.</summary>
+    private static ulong[] Record(uint reason)
+    {
+        ulong[] record = new ulong[9];
+        record[1] = reason;
+        return record;
+    }
+
+    private static unsafe (ulong RunTime, ulong RunCount) Stats(BpfProgram program)
+    {
+        byte* info = stackalloc byte[InfoSize];
+        new Span<byte>(info, InfoSize).Clear();
+        var attr = new InfoAttr { Fd = (uint)program.Descriptor, InfoLength = InfoSize, Info = (ulong)info };
+        if (Bpf(KvmStat.Interop.Abi.SYS_bpf, ObjGetInfoByFd, &attr, (uint)sizeof(InfoAttr)) < 0)
+            throw new InvalidOperationException($"BPF_OBJ_GET_INFO_BY_FD: {Marshal.GetLastPInvokeError()}");
+        return (*(ulong*)(info + RunTimeOffset), *(ulong*)(info + RunCountOffset));
+    }
+}
