@@ -19,6 +19,10 @@ if (args.Length >= 1 && args[0] == "programs")
     return ProgramCost.Run(rounds, runs);
 }
 
+// "layout": the kernel memory of the BPF engine's maps for some host sizes.
+if (args.Length >= 1 && args[0] == "layout")
+    return MapMemory.Run();
+
 IConfig config = DefaultConfig.Instance
     .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance))
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);

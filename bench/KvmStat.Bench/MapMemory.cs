@@ -1,0 +1,41 @@
+using System.Globalization;
+using KvmStat.Host;
+using KvmStat.Sources.Bpf;
+using KvmStat.Sources.Tracepoints;
+
+namespace KvmStat.Bench;
+
+/// <summary>
+/// "layout": the kernel memory of the BPF engine's maps (as BpfTableLayout models it, which a test
+/// holds to the kernel's own accounting) for 1, 200 and 4,000 VMs on hosts of 2, 64 and 384 CPUs,
+/// counting this kernel's tracepoints with the exit reasons of a VMX host.
+/// </summary>
+internal static class MapMemory
+{
+    internal static int Run()
+    {
+        Tracefs tracefs = Tracefs.Locate(new HostPaths());
+        IReadOnlyList<TracepointField> fields = TracepointCatalog.Discover(tracefs, ExitReasonSet.Vmx);
+        // A map of reasons per tracepoint with children: an entry per value up to the largest below the array's bound.
+        int[] reasons = [.. fields.Where(f => f.ReasonValue is >= 0 and < BpfTableLayout.MaxReasonArray).GroupBy(f => f.Parent)
+            .Select(g => (int)g.Max(f => f.ReasonValue!.Value) + 1)];
+        Console.WriteLine($"{fields.Count} fields ({fields.Count(f => !f.IsChild)} tracepoints and their exit-reason children)");
+        Console.WriteLine("| CPUs | scope | 1 VM | 200 VMs | 4,000 VMs |");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (int cpus in new[] { 2, 64, 384 })
+        {
+            foreach ((string name, BpfScope scope) in new[] { ("per process (`b`, `--json`, `--serve`)", BpfScope.EveryProcess), ("host's totals (`-1`, `-l`)", BpfScope.Host) })
+            {
+                // The table's room is fixed when it is made: the VMs that run do not change its size.
+                BpfTableLayout layout = BpfTableLayout.For(fields.Count, scope, cpus);
+                string size = Mib(layout.MapBytes(reasons));
+                Console.WriteLine($"| {cpus} | {name} | {size} | {size} | {size} |");
+            }
+        }
+        return 0;
+    }
+
+    private static string Mib(long bytes) => bytes < 1048576
+        ? (bytes / 1024.0).ToString("F0", CultureInfo.InvariantCulture) + " KiB"
+        : (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture) + " MiB";
+}
