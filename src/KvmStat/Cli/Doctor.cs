@@ -16,11 +16,26 @@ namespace KvmStat.Cli;
 /// </summary>
 internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider time)
 {
+    private readonly CounterDescriptors _descriptors = new();
     private const string Tracepoint = "kvm_exit";
     private bool _failed;
     private bool _bpfCounts;
+    private BpfCounters? _table;
 
     internal int Run(TimeSpan activityCheck)
+    {
+        try
+        {
+            return Check(activityCheck);
+        }
+        finally
+        {
+            _table?.Dispose();
+            _descriptors.Dispose();
+        }
+    }
+
+    private int Check(TimeSpan activityCheck)
     {
         uint euid = Interop.Libc.GetEUid();
         string? paranoid = SysFile.TryReadText(paths.PerfEventParanoid)?.Trim();
@@ -47,6 +62,7 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         CheckFileLimit(tracefs);
         if (tracefs is not null && euid == 0)
             CheckExitActivity(tracefs, activityCheck);
+        CheckTable();
         CheckVms();
         return _failed ? 1 : 0;
     }
@@ -97,21 +113,22 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         }
     }
 
-    /// <summary>Whether BPF programs load and attach here (the default engine), or why perf counters count instead.</summary>
+    /// <summary>
+    /// Whether BPF programs load and attach here (the default engine), or why perf counters count
+    /// instead. The programs keep counting every process while the other checks run, for <see cref="CheckTable"/>.
+    /// </summary>
     private void CheckEngine(Tracefs tracefs)
     {
         string[] events = [.. tracefs.ListKvmEvents()];
         if (events.Length == 0)
             return;
-        string probe = events.Contains("kvm_pio") ? "kvm_pio" : events[0];
         try
         {
             BpfSupport.Require();
-            using var counters = new CounterDescriptors();
-            using var bpf = new BpfCounters(tracefs, [new TracepointField(probe, probe, null, null)], paths, counters, verbose: null);
-            bpf.Capture();
+            _table = new BpfCounters(tracefs, [.. events.Select(e => new TracepointField(e, e, null, null))], paths, _descriptors, verbose: null);
+            _table.Capture();
             _bpfCounts = true;
-            Line("ok", "engine", $"BPF: programs load and attach ({probe} tried); kvm events are counted per process in the kernel, from each process's first event");
+            Line("ok", "engine", $"BPF: programs load and attach ({events.Length} tracepoints); kvm events are counted per process in the kernel, from each process's first event");
         }
         catch (BpfException e)
         {
@@ -121,6 +138,21 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         {
             Line("warn", "engine", $"perf counters: BPF cannot be tried ({e.Message})");
         }
+    }
+
+    /// <summary>How the BPF engine's table of processes fared while the checks ran: room, processes, and any events it could not attribute.</summary>
+    private void CheckTable()
+    {
+        if (_table is null)
+            return;
+        using BpfCounters table = _table;
+        _table = null;
+        table.Capture();
+        long unattributed = table.Fields.Select((f, i) => table.Unattributed[i]).Sum();
+        string seen = $"room for {table.Capacity} processes; {table.SlotsInUse} raised kvm events meanwhile ({table.Vms.Count} of them VMs)";
+        Line(unattributed == 0 ? "ok" : "warn", "BPF table", unattributed == 0
+            ? $"{seen}; every event attributed to its process"
+            : $"{seen}; {unattributed} events could not be attributed: more processes raise kvm events than the table has room for");
     }
 
     private void CheckDebugfs(KvmAvailability kvm)

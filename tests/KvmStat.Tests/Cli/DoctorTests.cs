@@ -52,7 +52,10 @@ public class DoctorTests
         Assert.Equal("ok    VMs                   1 running", Line(lines, "VMs"));
         string vm = Assert.Single(lines, l => l.Contains("pid 1234"));
         // The engine is this host's (BPF programs attach to the kernel's tracepoints, whatever the fixture).
-        string reach = Line(lines, "engine").StartsWith("ok    engine                BPF", StringComparison.Ordinal) ? "per process, BPF" : "per thread";
+        bool bpf = Line(lines, "engine").StartsWith("ok    engine                BPF", StringComparison.Ordinal);
+        string reach = bpf ? "per process, BPF" : "per thread";
+        if (bpf)
+            Assert.StartsWith("ok    BPF table             room for 8192 processes; ", Line(lines, "BPF table"));
         Assert.Contains($@"(web\e[2J) tracepoints ({reach}); debugfs folder; no held stats descriptors; no QMP socket it listens on named on its command line", vm);
         Assert.Equal(0, code);
     }
