@@ -135,6 +135,21 @@ internal static partial class Interop
         [CExpression("offsetof(struct dirent64, d_name)")]
         internal required int DirentNameOffset { get; init; }
         internal required byte DT_DIR { get; init; }
+
+        // Exit latencies: when a vCPU thread enters KVM_RUN again (ioctl's number and the second
+        // argument in the raw syscall tracepoint's pt_regs), the clock, and the maps they use.
+        internal required long SYS_ioctl { get; init; }
+        internal required ulong KVM_RUN { get; init; }
+        [CExpression("SECOND_SYSCALL_ARGUMENT")]
+        internal required int SyscallSecondArgumentOffset { get; init; }
+        internal required int BPF_FUNC_ktime_get_ns { get; init; }
+        internal required int BPF_FUNC_probe_read_kernel { get; init; }
+        internal required uint BPF_MAP_TYPE_LRU_HASH { get; init; }
+        internal required int BPF_MAP_LOOKUP_BATCH { get; init; }
+        [CExpression("offsetof(union bpf_attr, batch.map_fd)")]
+        internal required int BatchMapFdOffset { get; init; }
+        [CExpression("offsetof(union bpf_attr, batch.flags)")]
+        internal required int BatchFlagsOffset { get; init; }
     }
 
     /// <summary>The C expression that a table value must equal (its property name otherwise).</summary>
@@ -167,6 +182,8 @@ internal static partial class Interop
         TermiosSize = 60, TermiosControlCharsOffset = 17, WindowSizeSize = 8,
         RLIMIT_NOFILE = 7, RLIMIT_MEMLOCK = 8, RLimitSize = 16, MADV_RANDOM = 1, SOL_SOCKET = 1, SO_PEERCRED = 17, UcredSize = 12, PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, POLLIN = 1, PollFdSize = 8,
         DirentRecLenOffset = 16, DirentTypeOffset = 18, DirentNameOffset = 19, DT_DIR = 4,
+        SYS_ioctl = 16, KVM_RUN = 0xae80, SyscallSecondArgumentOffset = 104, BPF_FUNC_ktime_get_ns = 5, BPF_FUNC_probe_read_kernel = 113,
+        BPF_MAP_TYPE_LRU_HASH = 9, BPF_MAP_LOOKUP_BATCH = 24, BatchMapFdOffset = 36, BatchFlagsOffset = 48,
     };
 
     internal static readonly AbiTable Arm64 = X64 with
@@ -174,7 +191,7 @@ internal static partial class Interop
         Name = "aarch64",
         // asm-generic's open flags: x86's O_DIRECTORY (0200000) is arm64's O_DIRECT.
         O_DIRECTORY = 0x4000, O_NOFOLLOW = 0x8000,
-        SYS_perf_event_open = 241, SYS_bpf = 280,
+        SYS_perf_event_open = 241, SYS_bpf = 280, SYS_ioctl = 29, SyscallSecondArgumentOffset = 8,
         SYS_close = 57, SYS_read = 63, SYS_ppoll = 73, SYS_getppid = 173, SYS_setsid = 157, SYS_exit_group = 94,
     };
 

@@ -71,6 +71,20 @@ internal static partial class Interop
             internal ulong Flags;
         }
 
+        /// <summary>BPF_MAP_LOOKUP_BATCH's part of union bpf_attr.</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct BatchAttr
+        {
+            internal ulong InBatch;
+            internal ulong OutBatch;
+            internal ulong Keys;
+            internal ulong Values;
+            internal uint Count;
+            internal uint MapFd;
+            internal ulong ElemFlags;
+            internal ulong Flags;
+        }
+
         /// <summary>BPF_RAW_TRACEPOINT_OPEN's part of union bpf_attr.</summary>
         [StructLayout(LayoutKind.Sequential)]
         internal struct RawTracepointAttr

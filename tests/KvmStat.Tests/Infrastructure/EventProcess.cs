@@ -62,6 +62,18 @@ internal sealed class EventProcess : IDisposable
         return (long.Parse(answer[1], CultureInfo.InvariantCulture), int.Parse(answer[2], CultureInfo.InvariantCulture));
     }
 
+    /// <summary>
+    /// <paramref name="count"/> timed exits: run <paramref name="stamp"/> (an exit), wait
+    /// <paramref name="wait"/> (busy), then run <paramref name="entry"/>, or with none call
+    /// ioctl(KVM_RUN) (what an entry program on sys_enter sees). Returns the last result.
+    /// </summary>
+    internal long Timed(BpfProgram stamp, ReadOnlySpan<byte> stampContext, TimeSpan wait, BpfProgram? entry, ReadOnlySpan<byte> entryContext, int count, int cpu = 0)
+    {
+        string entryFd = entry is null ? "-1" : Copy(entry).ToString(CultureInfo.InvariantCulture);
+        string answer = Ask($"timed {Copy(stamp)} {cpu} {count} {Convert.ToHexString(stampContext)} {(long)wait.TotalMicroseconds} {entryFd} {Convert.ToHexString(entryContext)}");
+        return long.Parse(answer.Split(' ')[1], CultureInfo.InvariantCulture);
+    }
+
     /// <summary>Runs <paramref name="program"/> with no arguments (the exit program's), once.</summary>
     internal long Run(BpfProgram program) => Run(program, new byte[8]);
 

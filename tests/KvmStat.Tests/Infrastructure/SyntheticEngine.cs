@@ -22,7 +22,7 @@ internal sealed class SyntheticEngine : IDisposable
 
     /// <param name="formats">Format files by tracepoint; kvm_pio and kvm_userspace_exit (from TestData) when not given.</param>
     internal SyntheticEngine(ExitReasonSet reasons = ExitReasonSet.Vmx, int? capacity = null, BpfScope? scope = null,
-        Dictionary<string, string>? formats = null, string pattern = "")
+        Dictionary<string, string>? formats = null, string pattern = "", string? latencyEntry = null)
     {
         Fixture = new FixtureRoot();
         Fixture.WriteFile("/sys/devices/system/cpu/possible", File.ReadAllText("/sys/devices/system/cpu/possible"));
@@ -39,7 +39,8 @@ internal sealed class SyntheticEngine : IDisposable
         Tracefs = Tracefs.Locate(Fixture.Paths);
         List<TracepointField> fields = FieldFilter.Create(pattern).Select(TracepointCatalog.Discover(Tracefs, reasons), f => f.Name, f => f.Parent);
         Warnings = [];
-        Counters = new BpfCounters(Tracefs, fields, Fixture.Paths, _descriptors, verbose: null, Warnings.Add, capacity, attach: false, scope);
+        Counters = new BpfCounters(Tracefs, fields, Fixture.Paths, _descriptors, verbose: null, Warnings.Add, capacity, attach: false, scope,
+            latencyEntry: latencyEntry);
         Engine = new BpfEngine(Counters, new VmDiscovery(Fixture.Paths, TimeProvider.System));
     }
 

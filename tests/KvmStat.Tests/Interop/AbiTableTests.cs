@@ -33,6 +33,14 @@ public class AbiTableTests
         #include <termios.h>
         #include <linux/perf_event.h>
         #include <linux/bpf.h>
+        #include <linux/kvm.h>
+        #include <asm/ptrace.h>
+        #if defined(__x86_64__)
+        #define SECOND_SYSCALL_ARGUMENT offsetof(struct pt_regs, rsi)
+        #else
+        #define SECOND_SYSCALL_ARGUMENT offsetof(struct user_pt_regs, regs[1])
+        #endif
+
         """;
 
     public static TheoryData<string, string> Architectures => new()

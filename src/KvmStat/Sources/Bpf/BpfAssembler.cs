@@ -33,6 +33,9 @@ internal sealed class BpfAssembler
     internal BpfAssembler Add(BpfRegister destination, BpfRegister source) =>
         Emit(ClassAlu64 | AluAdd | SourceRegister, destination, source, 0, 0);
 
+    internal BpfAssembler Subtract(BpfRegister destination, BpfRegister source) =>
+        Emit(ClassAlu64 | AluSub | SourceRegister, destination, source, 0, 0);
+
     internal BpfAssembler ShiftLeft(BpfRegister destination, int bits) =>
         Emit(ClassAlu64 | AluLsh | SourceImmediate, destination, 0, 0, bits);
 

@@ -33,6 +33,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
     private readonly long[] _exitedFinal;
     private readonly long[] _outsideFinal;
     private readonly Action<string>? _warn;
+    private readonly BpfLatency? _latency;
     private long _unattributedReported;
 
     /// <param name="warn">Where to say that events could not be given to a process (the table is full).</param>
@@ -40,9 +41,10 @@ internal sealed class BpfCounters : ICapture, IDisposable
     /// <param name="attach">False loads the programs into the verifier without attaching them (tests).</param>
     /// <param name="scope">What the programs tell apart (default: every process).</param>
     /// <param name="cpus">Possible CPUs (default: the host's).</param>
+    /// <param name="latencyEntry">Exit latencies too, ended by this raw tracepoint (see <see cref="BpfPrograms"/>), or none.</param>
     internal BpfCounters(
         Tracefs tracefs, IReadOnlyList<TracepointField> fields, HostPaths paths, CounterDescriptors perfDescriptors, Action<string>? verbose,
-        Action<string>? warn = null, int? capacity = null, bool attach = true, BpfScope? scope = null, int? cpus = null)
+        Action<string>? warn = null, int? capacity = null, bool attach = true, BpfScope? scope = null, int? cpus = null, string? latencyEntry = null)
     {
         Scope = scope ?? BpfScope.EveryProcess;
         _warn = warn;
@@ -50,7 +52,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
         _guests = new GuestFinder(paths);
         int stride = _fields.Length;
         int possible = cpus ?? OnlineCpus.Parse(SysFile.TryReadText(paths.CpuPossible) ?? "")?.Count ?? Environment.ProcessorCount;
-        var layout = BpfTableLayout.For(stride, Scope, possible, capacity);
+        var layout = BpfTableLayout.For(stride, Scope, possible, capacity, latency: latencyEntry is not null);
         _bySlot = new BpfProcess?[layout.Rows];
         _vcpuEvidence = [.. _fields.Select((f, i) => (f, i)).Where(p => !p.f.IsChild && s_vcpuOnly.Contains(p.f.Name)).Select(p => p.i)];
         Totals = new long[stride];
@@ -65,13 +67,16 @@ internal sealed class BpfCounters : ICapture, IDisposable
         _table = new BpfTable(layout);
         try
         {
-            _programs = new BpfPrograms(tracefs, _fields, _table, Scope, perfDescriptors, attach);
+            _programs = new BpfPrograms(tracefs, _fields, _table, Scope, perfDescriptors, attach, latencyEntry);
         }
         catch
         {
             _table.Dispose();
             throw;
         }
+        if (latencyEntry is not null)
+            _latency = new BpfLatency(_table, new ExitLatencies([.. _fields.Select(f => f.ToStatField())],
+                latencyEntry == BpfPrograms.SyscallEntry ? "ioctl(KVM_RUN)" : latencyEntry));
         verbose?.Invoke(Scope.PerProcess
             ? $"BPF: {_programs.Loaded.Count} programs, {stride} fields per process, room for {layout.Capacity} processes ({layout.MapBytes(_programs.ReasonMaps.Values.Select(m => m.MaxEntries)) >> 10} KiB of maps)"
             : $"BPF: {_programs.Loaded.Count} programs, {stride} fields, one row for {(Scope.Pid > 0 ? $"process {Scope.Pid}" : "the host's totals")}");
@@ -106,15 +111,20 @@ internal sealed class BpfCounters : ICapture, IDisposable
     /// <summary>The VM processes with a slot at the last capture, by pid.</summary>
     internal IReadOnlyDictionary<int, BpfProcess> Vms => _vms;
 
+    /// <summary>With exit latencies: the histograms of the last capture; else null.</summary>
+    internal ExitLatencies? Latencies => _latency?.Latencies;
+
     /// <summary>Slots in use at the last capture (for tests of what stays bounded).</summary>
     internal int SlotsInUse { get; private set; }
 
     /// <summary>Reads the rows of the slots in use, tells VMs from the rest, and retires the slots of processes that are done.</summary>
     public void Capture()
     {
+        _latency?.Read();
         if (!Scope.PerProcess)
         {
             _table.ReadRow(0, Totals);
+            _latency?.Publish(_vms);
             return;
         }
         FinishRetiring();
@@ -155,6 +165,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
         Add(Totals, OutsideVms);
         foreach (BpfProcess vm in _vms.Values)
             Add(Totals, vm.Totals);
+        _latency?.Publish(_vms);
         ReportUnattributed();
     }
 
@@ -174,6 +185,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
         {
             _table.ReadRow(process.Slot, process.Totals);
             Add(process.IsVm ? _exitedFinal : _outsideFinal, process.Totals);
+            _latency?.Retire(process.Slot);
             _table.Release(process.Slot);
             _bySlot[process.Slot] = null;
         }

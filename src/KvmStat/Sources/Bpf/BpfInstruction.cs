@@ -16,7 +16,7 @@ internal readonly record struct BpfInstruction(byte Code, BpfRegister Destinatio
     internal const byte ClassLd = 0x00, ClassLdx = 0x01, ClassSt = 0x02, ClassStx = 0x03, ClassJmp = 0x05, ClassAlu64 = 0x07;
     internal const byte SourceImmediate = 0x00, SourceRegister = 0x08;
     internal const byte ModeImmediate = 0x00, ModeMemory = 0x60, ModeAtomic = 0xc0;
-    internal const byte AluAdd = 0x00, AluLsh = 0x60, AluRsh = 0x70, AluMov = 0xb0;
+    internal const byte AluAdd = 0x00, AluSub = 0x10, AluLsh = 0x60, AluRsh = 0x70, AluMov = 0xb0;
     internal const byte JumpAlways = 0x00, JumpCall = 0x80, JumpExit = 0x90;
     internal const int AtomicAdd = 0x00;
 
@@ -49,7 +49,7 @@ internal readonly record struct BpfInstruction(byte Code, BpfRegister Destinatio
         switch (Class)
         {
             case ClassAlu64:
-                string op = (Code & 0xf0) switch { AluMov => "=", AluAdd => "+=", AluLsh => "<<=", AluRsh => ">>=", _ => $"alu{Code:x2}" };
+                string op = (Code & 0xf0) switch { AluMov => "=", AluAdd => "+=", AluSub => "-=", AluLsh => "<<=", AluRsh => ">>=", _ => $"alu{Code:x2}" };
                 return $"{dst} {op} {operand}";
             case ClassLdx:
                 return $"{dst} = *({SizeName(Code)} *)({src} {Signed(Offset)})";

@@ -104,6 +104,38 @@ internal sealed class BpfMap : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads up to <c>keys.Length / KeySize</c> elements of a hash map in one call, going on from
+    /// <paramref name="cursor"/> (0 to start); returns how many, and whether the map's end was
+    /// reached, or -errno. The cursor is the kernel's position token (a bucket).
+    /// </summary>
+    internal unsafe (int Count, bool Done) LookupBatch(ref ulong cursor, bool first, Span<byte> keys, Span<byte> values)
+    {
+        ulong next = 0;
+        ulong start = cursor;
+        fixed (byte* k = keys)
+        fixed (byte* v = values)
+        {
+            var attr = new Interop.Bpf.BatchAttr
+            {
+                InBatch = first ? 0 : (ulong)&start,
+                OutBatch = (ulong)&next,
+                Keys = (ulong)k,
+                Values = (ulong)v,
+                Count = (uint)(keys.Length / KeySize),
+                MapFd = (uint)Descriptor,
+            };
+            int result = Interop.Bpf.Call(Interop.Abi.BPF_MAP_LOOKUP_BATCH, ref attr);
+            cursor = next;
+            // ENOENT: the end of the map was reached, and Count says how many elements came.
+            if (result == -Interop.Errno.ENOENT)
+                return ((int)attr.Count, true);
+            if (result < 0)
+                throw new BpfException($"reading the BPF map {Name}", -result);
+            return ((int)attr.Count, false);
+        }
+    }
+
     internal static ReadOnlySpan<byte> Key(ref uint value) => MemoryMarshal.AsBytes(new ReadOnlySpan<uint>(ref value));
 
     public void Dispose() => _fd.Dispose();

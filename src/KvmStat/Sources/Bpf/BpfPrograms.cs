@@ -26,15 +26,27 @@ internal sealed class BpfPrograms : IDisposable
     private readonly CounterDescriptors _perfDescriptors;
 
     /// <param name="attach">False loads the programs into the verifier without attaching them (tests of every variant).</param>
-    internal BpfPrograms(Tracefs tracefs, IReadOnlyList<TracepointField> fields, BpfTable table, BpfScope scope, CounterDescriptors perfDescriptors, bool attach)
+    /// <param name="latencyEntry">
+    /// With exit latencies: what ends an exit, "kvm_entry" (the tracepoint) or "sys_enter" (the
+    /// ioctl(KVM_RUN) system call, where kvm_entry never fires: then only exits to user space are timed).
+    /// </param>
+    internal BpfPrograms(Tracefs tracefs, IReadOnlyList<TracepointField> fields, BpfTable table, BpfScope scope, CounterDescriptors perfDescriptors, bool attach,
+        string? latencyEntry = null)
     {
         _perfDescriptors = perfDescriptors;
+        _latencyEntry = latencyEntry;
         try
         {
             for (int i = 0; i < fields.Count; i++)
             {
                 if (!fields[i].IsChild)
                     Add(tracefs, fields, i, table, scope, attach);
+            }
+            if (latencyEntry is not null)
+            {
+                BpfProgram entry = Load(Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, LatencyProgram.EmitEntry(syscall: latencyEntry == SyscallEntry), table.Maps, latencyEntry);
+                if (attach)
+                    _links.Add(entry.AttachRawTracepoint(latencyEntry));
             }
             if (scope.PerProcess)
             {
@@ -52,6 +64,11 @@ internal sealed class BpfPrograms : IDisposable
 
     /// <summary>The tracepoint the exit program runs on (sched:sched_process_exit).</summary>
     internal const string ExitTracepoint = "sched_process_exit";
+
+    /// <summary>The raw tracepoints that end an exit, for latencies: a vCPU's next VM entry, or (where kvm_entry never fires) its next system call.</summary>
+    internal const string KvmEntry = "kvm_entry", SyscallEntry = "sys_enter";
+
+    private readonly string? _latencyEntry;
 
     /// <summary>The loaded programs: one per counted tracepoint, named after it, and the exit program.</summary>
     internal IReadOnlyList<BpfProgram> Loaded => _programs;
@@ -72,7 +89,10 @@ internal sealed class BpfPrograms : IDisposable
             ReasonMaps[parent.Tracepoint] = reasonMap;
         }
         bool raw = reasons is null || reasons.Source == CounterProgram.ReasonSource.Argument;
-        BpfCode code = CounterProgram.Emit(new CounterProgram.Spec(index, reasons), table.Layout, scope);
+        // Exits to user space end at the next entry, whichever ends it; other exits only at kvm_entry.
+        bool stamps = reasons is not null && _latencyEntry is not null &&
+            (parent.Tracepoint == TracepointCatalog.KvmUserspaceExit || _latencyEntry == KvmEntry);
+        BpfCode code = CounterProgram.Emit(new CounterProgram.Spec(index, reasons, stamps), table.Layout, scope);
         BpfProgram program = Load(raw ? Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT : Interop.Abi.BPF_PROG_TYPE_TRACEPOINT, code, maps, parent.Tracepoint);
         if (!attach)
             return;

@@ -21,6 +21,12 @@ internal sealed class BpfTable : IDisposable
         _perCpuRow = layout.PerProcess ? [] : new byte[layout.RowWords * 8 * layout.Cpus];
         try
         {
+            if (layout.Latency)
+            {
+                Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_LRU_HASH, 4, 16, BpfTableLayout.PendingThreads, LatencyProgram.Pending));
+                Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 8, 8, BpfTableLayout.HistogramBuckets, LatencyProgram.Histograms));
+                Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 1, LatencyProgram.Lost));
+            }
             if (!layout.PerProcess)
             {
                 Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_PERCPU_ARRAY, 4, layout.RowWords * 8, 1, CounterProgram.Counts));

@@ -11,8 +11,15 @@ namespace KvmStat.Sources.Bpf;
 /// <param name="Fields">Counters in a row.</param>
 /// <param name="Capacity">Processes with a slot at once (0 without processes to tell apart).</param>
 /// <param name="Cpus">Possible CPUs: per-CPU maps keep a copy for each.</param>
-internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus)
+/// <param name="Latency">Exit latencies too (see <see cref="LatencyProgram"/>): a stamp per thread, and histogram buckets as they are met.</param>
+internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool Latency = false)
 {
+    /// <summary>vCPU threads with an exit not yet followed by an entry (least recently used go first).</summary>
+    internal const int PendingThreads = 65536;
+
+    /// <summary>Histogram buckets in use at once, over every process and reason: room for 4,000 VMs using 32 each.</summary>
+    internal const int HistogramBuckets = 131072;
+
     /// <summary>Slots at most, however few fields: room for the 4,000 VMs of a dense microVM host and their helpers.</summary>
     internal const int MaxSlots = 8192;
 
@@ -38,13 +45,13 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus)
     internal int FieldOffset(int field) => (PerProcess ? 8 : 0) + field * 8;
 
     /// <summary>The layout for a scope: as many slots as fit the budget, up to <see cref="MaxSlots"/>.</summary>
-    internal static BpfTableLayout For(int fields, BpfScope scope, int cpus, int? capacity = null)
+    internal static BpfTableLayout For(int fields, BpfScope scope, int cpus, int? capacity = null, bool latency = false)
     {
         if (!scope.PerProcess)
-            return new BpfTableLayout(fields, 0, cpus);
+            return new BpfTableLayout(fields, 0, cpus, latency);
         long rowBytes = (fields + 1) * 8L;
         int fit = (int)Math.Min(MaxSlots, MemoryBudget / rowBytes - 1);
-        return new BpfTableLayout(fields, Math.Max(1, capacity ?? fit), cpus);
+        return new BpfTableLayout(fields, Math.Max(1, capacity ?? fit), cpus, latency);
     }
 
     /// <summary>
@@ -57,6 +64,8 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus)
         string[] maps = PerProcess
             ? [CounterProgram.Counts, CounterProgram.Slots, CounterProgram.Free, CounterProgram.Cache, CounterProgram.Epoch]
             : [CounterProgram.Counts];
+        if (Latency)
+            maps = [.. maps, LatencyProgram.Pending, LatencyProgram.Histograms, LatencyProgram.Lost];
         return maps.Sum(map => BytesOf(map, 0)) + (reasonEntries ?? []).Sum(entries => BytesOf(CounterProgram.Reasons, entries));
     }
 
@@ -70,6 +79,9 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus)
         CounterProgram.Cache => PerCpuArrayBytes(CacheEntryBytes, 1),
         CounterProgram.Epoch => ArrayBytes(8, 1, mmapable: true),
         CounterProgram.Reasons => ArrayBytes(4, entries, mmapable: false),
+        LatencyProgram.Pending => HashBytes(4, 16, PendingThreads),
+        LatencyProgram.Histograms => HashBytes(8, 8, HistogramBuckets),
+        LatencyProgram.Lost => PerCpuArrayBytes(8, 1),
         _ => throw new ArgumentException($"no map {map} in the layout", nameof(map)),
     };
 

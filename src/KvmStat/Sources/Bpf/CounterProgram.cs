@@ -33,7 +33,8 @@ internal static class CounterProgram
     /// <summary>How one tracepoint is counted.</summary>
     /// <param name="FieldIndex">The tracepoint's own counter in the row.</param>
     /// <param name="Reasons">For exit-reason children: where the reason is, and which child counts each value.</param>
-    internal sealed record Spec(int FieldIndex, ReasonSpec? Reasons);
+    /// <param name="StampsExits">Also stamp the thread with the time and its reason's child, for exit latencies (<see cref="LatencyProgram"/>).</param>
+    internal sealed record Spec(int FieldIndex, ReasonSpec? Reasons, bool StampsExits = false);
 
     /// <param name="Offset">The reason's offset in the record, or in the arguments (8 × its index).</param>
     /// <param name="Size">Its size in bytes (1, 2, 4 or 8).</param>
@@ -126,8 +127,10 @@ internal static class CounterProgram
             a.Label($"large{i}").Mov(R1, reason.LargeValues[i].Index).Jump("child");
         a.Label("other").Mov(R1, reason.OtherIndex);
         // The bound and the shift let the verifier see an aligned offset inside the row.
-        a.Label("child").JumpIf(BpfCondition.GreaterOrEqual, R1, layout.Fields, "out").ShiftLeft(R1, 3);
+        a.Label("child").JumpIf(BpfCondition.GreaterOrEqual, R1, layout.Fields, "out").Mov(R7, R1).ShiftLeft(R1, 3);
         a.Add(R1, R9).Mov(R2, 1).AtomicAddTo(BpfSize.DoubleWord, R1, checked((short)layout.FieldOffset(0)), R2);
+        if (spec.StampsExits)
+            LatencyProgram.EmitStamp(a, SlotKey);
     }
 
     /// <summary>

@@ -1,0 +1,123 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
+namespace KvmStat.Sources.Bpf;
+
+/// <summary>
+/// Reads the exit-latency histograms of a <see cref="BpfTable"/> (see <see cref="LatencyProgram"/>):
+/// every bucket in use, by slot, into <see cref="ExitLatencies"/>. A slot's buckets go to the host's
+/// retired histograms and out of the kernel's table when its process gives the slot back, so a
+/// process that takes the slot later starts from zero.
+/// </summary>
+internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
+{
+    private readonly byte[] _keys = new byte[BpfTableLayout.HistogramBuckets * 8];
+    private readonly byte[] _values = new byte[BpfTableLayout.HistogramBuckets * 8];
+    private readonly Dictionary<int, Dictionary<int, ulong[]>> _bySlot = [];
+    private readonly Dictionary<int, List<ulong>> _keysOfSlot = [];
+    private readonly Dictionary<int, ulong[]> _retired = [];
+    private readonly byte[] _lost = new byte[8 * table.Layout.Cpus];
+
+    internal ExitLatencies Latencies => latencies;
+
+    /// <summary>Reads every bucket in use (a few system calls for the whole table).</summary>
+    internal void Read()
+    {
+        foreach (Dictionary<int, ulong[]> slot in _bySlot.Values)
+        {
+            foreach (ulong[] buckets in slot.Values)
+                Array.Clear(buckets);
+        }
+        foreach (List<ulong> keys in _keysOfSlot.Values)
+            keys.Clear();
+        BpfMap map = table.Maps[LatencyProgram.Histograms];
+        ulong cursor = 0;
+        bool first = true, done = false;
+        while (!done)
+        {
+            (int count, done) = map.LookupBatch(ref cursor, first, _keys, _values);
+            first = false;
+            for (int i = 0; i < count; i++)
+            {
+                ulong key = BinaryPrimitives.ReadUInt64LittleEndian(_keys.AsSpan(i * 8));
+                int slot = (int)(uint)key, field = (int)(ushort)(key >> 32), bucket = (int)(ushort)(key >> 48);
+                if (bucket >= ExitLatencies.Buckets || field >= latencies.Fields.Count)
+                    continue;
+                Histogram(_bySlot, slot, field)[bucket] = BinaryPrimitives.ReadUInt64LittleEndian(_values.AsSpan(i * 8));
+                if (!_keysOfSlot.TryGetValue(slot, out List<ulong>? keys))
+                    _keysOfSlot[slot] = keys = [];
+                keys.Add(key);
+            }
+            if (count == 0)
+                break;
+        }
+        uint zero = 0;
+        if (table.Maps[LatencyProgram.Lost].Lookup(BpfMap.Key(ref zero), _lost) == 0)
+        {
+            long lost = 0;
+            foreach (long perCpu in MemoryMarshal.Cast<byte, long>(_lost))
+                lost += perCpu;
+            latencies.Lost = lost;
+        }
+    }
+
+    /// <summary>A slot given back: its buckets stay in the host's, and leave the kernel's table.</summary>
+    internal void Retire(int slot)
+    {
+        if (_bySlot.Remove(slot, out Dictionary<int, ulong[]>? histograms))
+        {
+            foreach ((int field, ulong[] buckets) in histograms)
+                Add(Histogram(_retired, field), buckets);
+        }
+        if (!_keysOfSlot.Remove(slot, out List<ulong>? keys))
+            return;
+        BpfMap map = table.Maps[LatencyProgram.Histograms];
+        foreach (ulong key in keys)
+        {
+            ulong copy = key;
+            int result = map.Delete(MemoryMarshal.AsBytes(new ReadOnlySpan<ulong>(ref copy)));
+            if (result != 0 && result != -Interop.Errno.ENOENT)
+                throw new BpfException("removing a process's latencies from the BPF table", -result);
+        }
+    }
+
+    /// <summary>The host's histograms (every slot and every retired one), and each running VM's.</summary>
+    internal void Publish(IReadOnlyDictionary<int, BpfProcess> vms)
+    {
+        foreach (ulong[] buckets in latencies.Host.Values)
+            Array.Clear(buckets);
+        foreach ((int field, ulong[] buckets) in _retired)
+            Add(Histogram(latencies.Host, field), buckets);
+        foreach (Dictionary<int, ulong[]> slot in _bySlot.Values)
+        {
+            foreach ((int field, ulong[] buckets) in slot)
+                Add(Histogram(latencies.Host, field), buckets);
+        }
+        latencies.Vms.Clear();
+        foreach ((int pid, BpfProcess process) in vms)
+        {
+            if (_bySlot.TryGetValue(process.Slot, out Dictionary<int, ulong[]>? histograms))
+                latencies.Vms[pid] = histograms;
+        }
+    }
+
+    private static ulong[] Histogram(Dictionary<int, Dictionary<int, ulong[]>> bySlot, int slot, int field)
+    {
+        if (!bySlot.TryGetValue(slot, out Dictionary<int, ulong[]>? histograms))
+            bySlot[slot] = histograms = [];
+        return Histogram(histograms, field);
+    }
+
+    private static ulong[] Histogram(Dictionary<int, ulong[]> histograms, int field)
+    {
+        if (!histograms.TryGetValue(field, out ulong[]? buckets))
+            histograms[field] = buckets = new ulong[ExitLatencies.Buckets];
+        return buckets;
+    }
+
+    private static void Add(ulong[] into, ulong[] values)
+    {
+        for (int i = 0; i < into.Length; i++)
+            into[i] += values[i];
+    }
+}

@@ -1,0 +1,95 @@
+using static KvmStat.Sources.Bpf.BpfRegister;
+
+namespace KvmStat.Sources.Bpf;
+
+/// <summary>
+/// How long each exit keeps a vCPU out of its guest, in the kernel, per process and exit reason,
+/// as log2 histograms of nanoseconds (bucket N holds [2^N, 2^(N+1)) ns; 0 also holds 0 and 1).
+/// An exit program (kvm_exit, kvm_userspace_exit) stamps the thread with the time, its reason's
+/// field and its process's slot (<see cref="Pending"/>); the entry program, on the thread's next
+/// entry (the kvm_entry tracepoint, or where that never fires the ioctl(KVM_RUN) system call),
+/// adds one to the bucket of the time since, keyed by slot, field and bucket (<see cref="Histograms"/>);
+/// an event no entry could be made for is counted in <see cref="Lost"/>.
+/// </summary>
+internal static class LatencyProgram
+{
+    internal const string Pending = "pending", Histograms = "latency", Lost = "lost";
+
+    // Stack slots below those of the counting programs (CounterProgram uses -4 to -32).
+    private const short TidKey = -36, Stamp = -56, StampField = -48, StampSlot = -44;
+    private const short EntryTid = -4, Argument = -16, HistogramKey = -24, One = -32, LostKey = -36;
+
+    /// <summary>
+    /// The stamp an exit program leaves on its thread, appended after it counted the event's
+    /// reason: R7 holds the reason's field, the stack at <paramref name="slotKey"/> the process's slot.
+    /// </summary>
+    internal static void EmitStamp(BpfAssembler a, short slotKey)
+    {
+        a.Call(Interop.Abi.BPF_FUNC_ktime_get_ns).Store(BpfSize.DoubleWord, R10, Stamp, R0);
+        a.Call(Interop.Abi.BPF_FUNC_get_current_pid_tgid).Store(BpfSize.Word, R10, TidKey, R0);
+        a.Store(BpfSize.Word, R10, StampField, R7);
+        a.Load(BpfSize.Word, R1, R10, slotKey).Store(BpfSize.Word, R10, StampSlot, R1);
+        a.LoadMap(R1, Pending).Mov(R2, R10).Add(R2, TidKey).Mov(R3, R10).Add(R3, Stamp)
+            .Mov(R4, (int)Interop.Abi.BPF_ANY).Call(Interop.Abi.BPF_FUNC_map_update_elem);
+    }
+
+    /// <summary>
+    /// The entry program. With <paramref name="syscall"/> it runs on raw_syscalls:sys_enter and
+    /// looks further only at ioctl(KVM_RUN) of a thread that has a stamp; else on kvm_entry.
+    /// </summary>
+    internal static BpfCode EmitEntry(bool syscall)
+    {
+        var a = new BpfAssembler();
+        if (syscall)
+        {
+            // sys_enter(struct pt_regs *regs, long id): most system calls leave here.
+            a.Load(BpfSize.DoubleWord, R2, R1, 8).JumpIf(BpfCondition.NotEqual, R2, (int)Interop.Abi.SYS_ioctl, "out");
+            a.Load(BpfSize.DoubleWord, R6, R1, 0);
+        }
+        a.Call(Interop.Abi.BPF_FUNC_get_current_pid_tgid).Store(BpfSize.Word, R10, EntryTid, R0);
+        a.LoadMap(R1, Pending).Mov(R2, R10).Add(R2, EntryTid).Call(Interop.Abi.BPF_FUNC_map_lookup_elem);
+        a.JumpIf(BpfCondition.Equal, R0, 0, "out").Mov(R9, R0);
+        a.Load(BpfSize.DoubleWord, R7, R9, 0).JumpIf(BpfCondition.Equal, R7, 0, "out");
+        if (syscall)
+        {
+            // The ioctl's request, its second argument, from the registers the system call saved.
+            a.Mov(R1, R10).Add(R1, Argument).Mov(R2, 8).Mov(R3, R6).Add(R3, Interop.Abi.SyscallSecondArgumentOffset)
+                .Call(Interop.Abi.BPF_FUNC_probe_read_kernel).JumpIf(BpfCondition.NotEqual, R0, 0, "out");
+            a.Load(BpfSize.Word, R1, R10, Argument).JumpIf(BpfCondition.NotEqual, R1, (int)Interop.Abi.KVM_RUN, "out");
+        }
+        a.Call(Interop.Abi.BPF_FUNC_ktime_get_ns).Subtract(R0, R7).Mov(R8, R0);
+        a.Store(BpfSize.DoubleWord, R9, 0, 0);
+        Log2(a);
+        a.Load(BpfSize.Word, R2, R9, 12).Store(BpfSize.Word, R10, HistogramKey, R2);
+        a.Load(BpfSize.Word, R2, R9, 8).Store(BpfSize.Half, R10, HistogramKey + 4, R2);
+        a.Store(BpfSize.Half, R10, HistogramKey + 6, R1);
+        a.LoadMap(R1, Histograms).Mov(R2, R10).Add(R2, HistogramKey).Call(Interop.Abi.BPF_FUNC_map_lookup_elem);
+        a.JumpIf(BpfCondition.NotEqual, R0, 0, "add");
+        // A bucket met for the first time: inserted with its first event, unless another CPU did meanwhile.
+        a.Store(BpfSize.DoubleWord, R10, One, 1);
+        a.LoadMap(R1, Histograms).Mov(R2, R10).Add(R2, HistogramKey).Mov(R3, R10).Add(R3, One)
+            .Mov(R4, (int)Interop.Abi.BPF_NOEXIST).Call(Interop.Abi.BPF_FUNC_map_update_elem);
+        a.JumpIf(BpfCondition.Equal, R0, 0, "out");
+        a.LoadMap(R1, Histograms).Mov(R2, R10).Add(R2, HistogramKey).Call(Interop.Abi.BPF_FUNC_map_lookup_elem);
+        a.JumpIf(BpfCondition.Equal, R0, 0, "lost");
+        a.Label("add").Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R0, 0, R1).Jump("out");
+        // The table of histograms is full: the event is counted as lost, never dropped in silence.
+        a.Label("lost").Store(BpfSize.Word, R10, LostKey, 0);
+        a.LoadMap(R1, Lost).Mov(R2, R10).Add(R2, LostKey).Call(Interop.Abi.BPF_FUNC_map_lookup_elem);
+        a.JumpIf(BpfCondition.Equal, R0, 0, "out").Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R0, 0, R1);
+        a.Label("out").Mov(R0, 0).Exit();
+        return a.Build();
+    }
+
+    /// <summary>R1 = floor(log2(R8)) (0 for 0 and 1), by halving the width six times; R8 is consumed.</summary>
+    private static void Log2(BpfAssembler a)
+    {
+        a.Mov(R1, 0);
+        foreach (int bits in new[] { 32, 16, 8, 4, 2, 1 })
+        {
+            a.Mov(R2, R8).ShiftRight(R2, bits).JumpIf(BpfCondition.Equal, R2, 0, $"below{bits}");
+            a.Mov(R8, R2).Add(R1, bits);
+            a.Label($"below{bits}");
+        }
+    }
+}

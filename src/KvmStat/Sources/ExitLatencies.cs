@@ -1,0 +1,65 @@
+namespace KvmStat.Sources;
+
+/// <summary>
+/// How long exits kept vCPUs out of their guests, per exit reason, as log2 histograms of
+/// nanoseconds (64 buckets: bucket N holds [2^N, 2^(N+1)) ns), cumulative since counting began:
+/// for the host (every process, VMs that exited too) and for each running VM. A reason is its
+/// field in the engine's fields (kvm_userspace_exit(IO): handled in user space; kvm_exit(HLT):
+/// in the kernel). Filled in place by the engine's capture.
+/// </summary>
+internal sealed class ExitLatencies(IReadOnlyList<StatField> fields, string entry)
+{
+    internal const int Buckets = 64;
+
+    /// <summary>The engine's fields: the histograms' keys are indices into them.</summary>
+    internal IReadOnlyList<StatField> Fields { get; } = fields;
+
+    /// <summary>What ends an exit here: "kvm_entry", or "ioctl(KVM_RUN)" where kvm_entry never fires.</summary>
+    internal string Entry { get; } = entry;
+
+    internal Dictionary<int, ulong[]> Host { get; } = [];
+
+    /// <summary>Each running VM's, by pid.</summary>
+    internal Dictionary<int, Dictionary<int, ulong[]>> Vms { get; } = [];
+
+    /// <summary>Exits whose time could not be kept (the table of buckets was full), since counting began.</summary>
+    internal long Lost { get; set; }
+
+    /// <summary>The lower bound of a bucket in nanoseconds.</summary>
+    internal static double BucketLow(int bucket) => bucket == 0 ? 0 : Math.Pow(2, bucket);
+
+    /// <summary>The upper bound of a bucket in nanoseconds (+Inf for the last).</summary>
+    internal static double BucketHigh(int bucket) => bucket == Buckets - 1 ? double.PositiveInfinity : Math.Pow(2, bucket + 1);
+
+    /// <summary>The value below which <paramref name="fraction"/> of the exits fall, interpolated in its bucket; 0 without exits.</summary>
+    internal static double Percentile(ReadOnlySpan<ulong> buckets, double fraction)
+    {
+        ulong total = 0;
+        foreach (ulong count in buckets)
+            total += count;
+        if (total == 0)
+            return 0;
+        double rank = fraction * total, before = 0;
+        for (int i = 0; i < buckets.Length; i++)
+        {
+            if (buckets[i] == 0)
+                continue;
+            if (before + buckets[i] >= rank)
+            {
+                double low = BucketLow(i), high = i == Buckets - 1 ? low * 2 : BucketHigh(i);
+                return low + (high - low) * Math.Clamp((rank - before) / buckets[i], 0, 1);
+            }
+            before += buckets[i];
+        }
+        return BucketLow(buckets.Length - 1);
+    }
+
+    /// <summary>The time the exits took, estimated from their buckets' middles (nanoseconds).</summary>
+    internal static double TotalTime(ReadOnlySpan<ulong> buckets)
+    {
+        double total = 0;
+        for (int i = 0; i < buckets.Length; i++)
+            total += buckets[i] * (i == 0 ? 1 : 1.5 * Math.Pow(2, i));
+        return total;
+    }
+}
