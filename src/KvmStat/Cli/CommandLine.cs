@@ -79,6 +79,10 @@ internal static class CommandLine
         HelpName = "ENGINE",
         CompletionSources = { "bpf", "perf", "auto" },
     };
+    internal static readonly Option<bool> Latency = new("--latency")
+    {
+        Description = "also time how long each exit keeps a vCPU out of its guest, per reason (BPF engine): p50/p90/p99 fields, JSON buckets, Prometheus histograms",
+    };
     internal static readonly Option<bool> ManPage = new("--man-page") { Hidden = true, Description = "print the manual page (troff) and exit" };
     internal static readonly Option<string?> Completion = new("--completion")
     {
@@ -93,7 +97,7 @@ internal static class CommandLine
         var root = new RootCommand(Description)
         {
             Once, Csv, Debugfs, Fields, Guest, IncludePast, Log, LogFile, Pid, Delay, Tracepoints, SkipZero, Verbose,
-            BinaryStats, Qmp, Doctor, Json, Serve, WebConfigFile, Engine, ManPage, Completion,
+            BinaryStats, Qmp, Doctor, Json, Serve, WebConfigFile, Engine, Latency, ManPage, Completion,
         };
         root.Options.OfType<VersionOption>().Single().Action = new VersionAction();
         return root;
@@ -130,6 +134,7 @@ internal static class CommandLine
             SkipZeroRecords = result.GetValue(SkipZero),
             Verbose = result.GetValue(Verbose),
             BinaryStats = result.GetValue(BinaryStats),
+            Latency = result.GetValue(Latency),
             Qmp = result.GetValue(Qmp) ?? [],
             ServeAddress = result.GetValue(Serve) ?? Exporter.ListenAddress.Default,
             WebConfigFile = result.GetValue(WebConfigFile),

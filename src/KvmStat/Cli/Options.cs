@@ -24,6 +24,9 @@ internal sealed record Options
     internal string? Guest { get; init; }
     internal bool Verbose { get; init; }
     internal bool BinaryStats { get; init; }
+
+    /// <summary>--latency: exit latencies too (the BPF engine).</summary>
+    internal bool Latency { get; init; }
     internal IReadOnlyList<string> Qmp { get; init; } = [];
 
     /// <summary>--serve's address (the default when none was given).</summary>

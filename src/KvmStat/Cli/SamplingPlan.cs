@@ -10,4 +10,6 @@ namespace KvmStat.Cli;
 /// <param name="BinaryPerVm">Each VM's binary statistics as they are, in the snapshot (JSON, the exporter).</param>
 /// <param name="Lenient">A source that cannot be opened is served as down with the reason, instead of ending the tool (the exporter).</param>
 /// <param name="HoldWhenVmExits">Once the watched VM has exited, keep its last sample instead of reading on (the screen's "Guest is DEAD").</param>
-internal sealed record SamplingPlan(FieldSelection Selection, int Pid, bool PerVm, bool BinaryFields, bool BinaryPerVm, bool Lenient, bool HoldWhenVmExits = false);
+/// <param name="Latency">Exit latencies too (the BPF engine): as fields, and each VM's histograms in the snapshot.</param>
+internal sealed record SamplingPlan(FieldSelection Selection, int Pid, bool PerVm, bool BinaryFields, bool BinaryPerVm, bool Lenient, bool HoldWhenVmExits = false,
+    bool Latency = false);

@@ -51,6 +51,11 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
                 sources.Host.Add(OpenBinaryFields(sources.Binary, plan.Selection, plan.Pid));
             if (engine is not null)
                 sources.Host.Add(OpenTracepoints(engine, plan.Pid));
+            if (engine?.Latencies is ExitLatencies latencies)
+            {
+                sources.Latencies = latencies;
+                sources.Host.Add(new LatencySource(latencies, plan.Pid));
+            }
             // Each VM's binary statistics, where captured, are in the snapshot as they are: no per-VM rows of them too.
             if (plan.PerVm && (engine is not null || !(plan.BinaryPerVm && sources.Binary is not null)))
             {
@@ -80,7 +85,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         ITracepointEngine engine;
         try
         {
-            engine = Engines.Open(plan.Selection, plan.PerVm, plan.Pid);
+            engine = Engines.Open(plan.Selection, plan.PerVm, plan.Pid, plan.Latency);
         }
         catch (EnvironmentException e) when (plan.Lenient)
         {

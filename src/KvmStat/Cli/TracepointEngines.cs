@@ -43,7 +43,8 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     /// are wanted: for the host's totals, or one VM's, a lighter program costs the guests less.
     /// Children cost the BPF engine nothing: it counts every child of a selected parent, whatever is shown.
     /// </summary>
-    internal ITracepointEngine Open(FieldSelection selection, bool eachVm, int pid)
+    /// <param name="latency">Measure exit latencies too (BPF only: with perf counters one line says they are not measured).</param>
+    internal ITracepointEngine Open(FieldSelection selection, bool eachVm, int pid, bool latency = false)
     {
         if (choice != TracepointEngineChoice.Perf && _bpfUnavailable is null)
         {
@@ -56,7 +57,8 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
                     BpfSupport.Require();
                     _bpfProbed = true;
                 }
-                var bpf = new BpfCounters(Tracefs, fields, paths, counters, reporter.VerboseOrNull, reporter.Warn, scope: BpfScope.For(eachVm, pid));
+                var bpf = new BpfCounters(Tracefs, fields, paths, counters, reporter.VerboseOrNull, reporter.Warn, scope: BpfScope.For(eachVm, pid),
+                    latencyEntry: latency ? LatencyEntry() : null);
                 Announce("counting with BPF programs (in the kernel)", warn: false);
                 return new BpfEngine(bpf, discovery);
             }
@@ -70,9 +72,18 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             }
         }
         if (_bpfUnavailable is BpfException why)
-            Announce($"counting with perf counters: BPF is not available ({Describe(why)})", warn: true);
+            Announce($"counting with perf counters: BPF is not available ({Describe(why)}){(latency ? "; exit latencies are not measured" : "")}", warn: true);
+        else if (latency)
+            throw new UsageException("exit latencies (--latency) are measured by the BPF engine only.", "Leave out --engine perf.");
         return new PerfEngine(() => CounterSet(selection), () => CounterSet(selection with { Children = false }), paths, discovery);
     }
+
+    /// <summary>
+    /// What ends an exit: where the kernel traces VM entries (VMX, SVM, arm64) kvm_entry, which also
+    /// times exits handled in the kernel; elsewhere (a paravirtual KVM whose kvm_entry never
+    /// fires) the vCPU's next ioctl(KVM_RUN), seen on sys_enter, which times exits to user space only.
+    /// </summary>
+    private string LatencyEntry() => ExitReasonSetDetector.Detect(paths) == ExitReasonSet.Unknown ? BpfPrograms.SyscallEntry : BpfPrograms.KvmEntry;
 
     private void Announce(string message, bool warn)
     {

@@ -36,6 +36,8 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
             AddGuests(families, guests);
         if (snapshot.Binary is IReadOnlyList<VmStatsBlocks> binary)
             AddBinary(families, binary);
+        if (snapshot.Latencies is ExitLatencies latencies)
+            AddLatencies(families, latencies, snapshot.Guests);
         continuity.EndSample();
         return families;
     }
@@ -123,6 +125,51 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
         }
         families.Add(outside);
         families.Add(unattributed);
+    }
+
+    /// <summary>The log2 buckets served: 2^10 ns (about 1 µs) to 2^33 ns (about 8.6 s), and +Inf.</summary>
+    private const int FirstServedBucket = 9, LastServedBucket = 32;
+
+    /// <summary>
+    /// Exit latencies as histograms in seconds: kvm_exit_handling_seconds{event,reason} for the host,
+    /// kvm_guest_exit_handling_seconds{guest,pid,event,reason} for each VM, only for reasons that
+    /// were timed; and how many exits could not be.
+    /// </summary>
+    private static void AddLatencies(List<MetricFamily> families, ExitLatencies latencies, IGuestValues? guests)
+    {
+        const string How = "Seconds an exit kept a vCPU out of its guest, by exit reason: handled in user space (kvm_userspace_exit) or in the kernel (kvm_exit), until the vCPU's next entry";
+        var host = new MetricFamily("kvm_exit_handling_seconds", "histogram", $"{How} ({latencies.Entry}), every process.");
+        AddHistograms(host, latencies, latencies.Host, []);
+        families.Add(host);
+        var perGuest = new MetricFamily("kvm_guest_exit_handling_seconds", "histogram", $"{How} ({latencies.Entry}), each VM.");
+        foreach (GuestStat guest in guests?.Guests ?? [])
+        {
+            if (latencies.Vms.TryGetValue(guest.Pid, out Dictionary<int, ulong[]>? histograms))
+                AddHistograms(perGuest, latencies, histograms, [("guest", guest.Name), ("pid", guest.Pid.ToString(CultureInfo.InvariantCulture))]);
+        }
+        families.Add(perGuest);
+        var lost = new MetricFamily("kvm_stat_exit_latency_lost", "counter", "Exits whose time could not be kept: the table of latency buckets was full.");
+        lost.Counter([], latencies.Lost);
+        families.Add(lost);
+    }
+
+    private static void AddHistograms(MetricFamily family, ExitLatencies latencies, Dictionary<int, ulong[]> histograms, (string, string)[] labels)
+    {
+        foreach ((int field, ulong[] buckets) in histograms.OrderBy(h => latencies.Fields[h.Key].Name, StringComparer.Ordinal))
+        {
+            if (buckets.All(b => b == 0))
+                continue;
+            StatField reason = latencies.Fields[field];
+            (string, string)[] series = [.. labels, ("event", reason.Parent ?? reason.Name), ("reason", reason.ChildLabel)];
+            ulong cumulative = 0;
+            for (int i = 0; i < buckets.Length; i++)
+            {
+                cumulative += buckets[i];
+                if (i >= FirstServedBucket && i <= LastServedBucket)
+                    family.Add("_bucket", [.. series, ("le", BaseUnits.Float(ExitLatencies.BucketHigh(i) * 1e-9))], cumulative.ToString(CultureInfo.InvariantCulture));
+            }
+            family.Add("_bucket", [.. series, ("le", "+Inf")], cumulative.ToString(CultureInfo.InvariantCulture));
+        }
     }
 
     /// <summary>Binary statistics as they are (cumulative since each VM started): one family per statistic.</summary>

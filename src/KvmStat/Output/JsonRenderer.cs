@@ -55,7 +55,16 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         w.WritePropertyName("fields");
         WriteFields(w, host.Fields, host.Totals, host.Deltas);
         if (snapshot.Guests is IGuestValues guests)
-            WriteGuests(w, guests);
+            WriteGuests(w, guests, snapshot.Latencies);
+        if (snapshot.Latencies is ExitLatencies latencies)
+        {
+            w.WriteStartObject("exit_latency");
+            w.WriteString("entry", latencies.Entry);
+            w.WriteNumber("lost", latencies.Lost);
+            w.WritePropertyName("reasons");
+            WriteLatencies(w, latencies, snapshot.Vm is WatchedVm one ? latencies.Vms.GetValueOrDefault(one.Pid) : latencies.Host);
+            w.WriteEndObject();
+        }
         if (snapshot.Binary is IReadOnlyList<VmStatsBlocks> binary)
             WriteBinary(w, binary);
         w.WriteEndObject();
@@ -64,7 +73,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         sink.Write(_buffer.WrittenSpan);
     }
 
-    private static void WriteGuests(Utf8JsonWriter w, IGuestValues guests)
+    private static void WriteGuests(Utf8JsonWriter w, IGuestValues guests, ExitLatencies? latencies)
     {
         w.WriteStartArray("guests");
         foreach (GuestStat guest in guests.Guests)
@@ -74,6 +83,11 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
             w.WriteString("name", guest.Name);
             w.WritePropertyName("fields");
             WriteFields(w, guests.Fields, guest.FieldTotals, guest.FieldDeltas);
+            if (latencies is not null)
+            {
+                w.WritePropertyName("exit_latency");
+                WriteLatencies(w, latencies, latencies.Vms.GetValueOrDefault(guest.Pid));
+            }
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -88,6 +102,40 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
             });
             WriteFields(w, guests.Fields, other.FieldTotals, other.FieldDeltas);
         }
+    }
+
+    /// <summary>
+    /// Each timed reason: its exits and their log2 buckets as [upper bound in ns, exits up to it]
+    /// pairs, cumulative, up to the highest bucket used (the last bound null: no upper bound).
+    /// </summary>
+    private static void WriteLatencies(Utf8JsonWriter w, ExitLatencies latencies, Dictionary<int, ulong[]>? histograms)
+    {
+        w.WriteStartObject();
+        foreach ((int field, ulong[] buckets) in (histograms ?? []).OrderBy(h => latencies.Fields[h.Key].Name, StringComparer.Ordinal))
+        {
+            int highest = Array.FindLastIndex(buckets, b => b != 0);
+            if (highest < 0)
+                continue;
+            w.WriteStartObject(latencies.Fields[field].Name);
+            ulong cumulative = 0;
+            w.WriteStartArray("buckets_ns");
+            for (int i = 0; i <= highest; i++)
+            {
+                cumulative += buckets[i];
+                w.WriteStartArray();
+                double high = ExitLatencies.BucketHigh(i);
+                if (double.IsInfinity(high))
+                    w.WriteNullValue();
+                else
+                    w.WriteNumberValue((ulong)high);
+                w.WriteNumberValue(cumulative);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+            w.WriteNumber("exits", cumulative);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
     }
 
     /// <summary>Fields in name order with their children nested under them.</summary>

@@ -19,4 +19,7 @@ internal interface ITracepointEngine : IDisposable
 
     /// <summary>The reading the engine's sources share, taken once per sample before they read; null when they read on their own.</summary>
     ICapture? Capture { get; }
+
+    /// <summary>Exit latencies, when the engine measures them (BPF, asked for); else null.</summary>
+    ExitLatencies? Latencies => null;
 }

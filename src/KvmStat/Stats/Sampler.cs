@@ -27,7 +27,7 @@ internal sealed class Sampler : IDisposable
         _isRunning = isRunning;
         _host = new StatsCollector(sources.Host, time);
         _guests = sources.PerVm is IPerVmSource perVm ? new GuestStats(perVm, nameOf, time) : null;
-        Snapshot = new Snapshot(_host, _guests, sources.Binary, vm);
+        Snapshot = new Snapshot(_host, _guests, sources.Binary, vm, sources.Latencies);
         _opened = OpenedSources(_host, _guests);
     }
 

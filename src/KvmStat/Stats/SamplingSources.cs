@@ -21,6 +21,9 @@ internal sealed class SamplingSources : IDisposable
     /// <summary>The binary statistics of every VM reached, read once per sample (QMP or held descriptors), or null.</summary>
     internal BinaryStatsCapture? Binary { get; set; }
 
+    /// <summary>Exit latencies the engine measures (filled at its capture), or null.</summary>
+    internal ExitLatencies? Latencies { get; set; }
+
     /// <summary>Sources that could not be opened, served as down with the reason (the exporter).</summary>
     internal List<SourceHealth> Unopened { get; } = [];
 

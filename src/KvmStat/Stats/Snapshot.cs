@@ -8,8 +8,11 @@ namespace KvmStat.Stats;
 /// of every VM's binary statistics where read, the health of each source, and when it was taken.
 /// The run's <see cref="Sampler"/> updates it in place once per interval; outputs only read it.
 /// </summary>
-internal sealed class Snapshot(IFieldValues host, IGuestValues? guests, BinaryStatsCapture? binary, WatchedVm? vm)
+internal sealed class Snapshot(IFieldValues host, IGuestValues? guests, BinaryStatsCapture? binary, WatchedVm? vm, ExitLatencies? latencies = null)
 {
+    /// <summary>Exit latencies, cumulative, for the host and each running VM, or null when not measured.</summary>
+    internal ExitLatencies? Latencies { get; } = latencies;
+
     internal IFieldValues Host { get; } = host;
 
     /// <summary>Per-VM values (JSON, the screen's guest view, the exporter), or null when not asked for.</summary>

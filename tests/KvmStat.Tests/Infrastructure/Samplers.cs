@@ -8,9 +8,9 @@ namespace KvmStat.Tests.Infrastructure;
 internal static class Samplers
 {
     internal static Sampler Of(TimeProvider time, IStatsSource[] host, IPerVmSource? perVm = null, WatchedVm? vm = null,
-        Func<int, string?>? nameOf = null, Func<int, bool>? isRunning = null, IVmStatsReader? binary = null, ITracepointEngine? engine = null, ICapture? capture = null)
+        Func<int, string?>? nameOf = null, Func<int, bool>? isRunning = null, IVmStatsReader? binary = null, ITracepointEngine? engine = null, ICapture? capture = null, ExitLatencies? latencies = null)
     {
-        var sources = new SamplingSources { PerVm = perVm, Engine = engine };
+        var sources = new SamplingSources { PerVm = perVm, Engine = engine, Latencies = latencies };
         if ((capture ?? engine?.Capture) is ICapture taken)
             sources.Captures.Add(taken);
         if (binary is not null)

@@ -15,6 +15,8 @@ internal sealed class BpfEngine(BpfCounters counters, VmDiscovery discovery) : I
 
     internal BpfCounters Counters => counters;
 
+    public ExitLatencies? Latencies => counters.Latencies;
+
     public IStatsSource OpenHost(int pid) => new BpfHostSource(counters, pid);
 
     public IPerVmSource OpenPerVm()

@@ -1,6 +1,10 @@
+using System.Text.Json;
+using KvmStat.Exporter;
+using KvmStat.Output;
 using KvmStat.Sources;
 using KvmStat.Sources.Bpf;
 using KvmStat.Sources.Tracepoints;
+using KvmStat.Stats;
 using KvmStat.Tests.Infrastructure;
 
 namespace KvmStat.Tests.Sources.Bpf;
@@ -118,5 +122,53 @@ public class BpfLatencyTests
         ulong[] buckets = new ulong[ExitLatencies.Buckets];
         counts.CopyTo(buckets, 0);
         Assert.Equal(expected, ExitLatencies.Percentile(buckets, fraction), 6);
+    }
+
+    /// <summary>Every output formats the same histograms: p99 fields, JSON's buckets, the exporter's histograms (valid for promtool).</summary>
+    [Fact]
+    public void EveryOutputShowsTheLatencies()
+    {
+        using var engine = new SyntheticEngine(latencyEntry: BpfPrograms.KvmEntry);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "shown");
+        ExitLatencies latencies = engine.Counters.Latencies!;
+        Sampler sampler = Samplers.Of(TimeProvider.System, [engine.Engine.OpenHost(0), new LatencySource(latencies, 0)], engine.Engine.OpenPerVm(),
+            nameOf: _ => "shown", capture: engine.Counters, latencies: latencies);
+        sampler.Sample();
+        Assert.Equal(0, vm.Timed(engine.Program("kvm_userspace_exit"), UserspaceExit(2), TimeSpan.FromMicroseconds(100), engine.Program(BpfPrograms.KvmEntry), s_none, count: 50));
+        sampler.Sample();
+
+        // Fields: the median of IO exits in microseconds, within the bucket that holds 100 µs; the p99 not below it.
+        long p50 = sampler.Snapshot.Host.Totals[sampler.Snapshot.Host.Fields.IndexOf("user_exit_p50_us(IO)")];
+        Assert.InRange(p50, 65, 132);
+        Assert.True(sampler.Snapshot.Host.Totals[sampler.Snapshot.Host.Fields.IndexOf("user_exit_p99_us(IO)")] >= p50);
+        Assert.Equal(50, sampler.Snapshot.Host.Totals[sampler.Snapshot.Host.Fields.IndexOf("user_exit_timed(IO)")]);
+
+        var text = new StringWriter();
+        using (OutputSink sink = OutputSink.Stdout(text))
+            new JsonRenderer(sink, skipZeroRecords: false, _ => "shown").Render(sampler.Snapshot);
+        using JsonDocument json = JsonDocument.Parse(text.ToString());
+        JsonElement guest = Assert.Single(json.RootElement.GetProperty("guests").EnumerateArray(), g => g.GetProperty("pid").GetInt32() == vm.Pid);
+        JsonElement io = guest.GetProperty("exit_latency").GetProperty("kvm_userspace_exit(IO)");
+        Assert.Equal(50, io.GetProperty("exits").GetInt64());
+        JsonElement last = io.GetProperty("buckets_ns").EnumerateArray().Last();
+        Assert.Equal(50, last[1].GetInt64());
+        Assert.Equal("kvm_entry", json.RootElement.GetProperty("exit_latency").GetProperty("entry").GetString());
+
+        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, _ => "shown", new SeriesContinuity(TimeProvider.System)).Format(sampler.Snapshot);
+        string metrics = new MetricsWriter(openMetrics: false).Write(families);
+        string series = $"kvm_guest_exit_handling_seconds_bucket{{guest=\"shown\",pid=\"{vm.Pid}\",event=\"kvm_userspace_exit\",reason=\"IO\",le=\"+Inf\"}} 50\n";
+        Assert.Contains(series, metrics);
+        // 100 µs: none up to 2^16 ns, at least 95 % up to 2^17 ns (an interrupt may slow one down).
+        long Bucket(string le) => long.Parse(Assert.Single(metrics.Split('\n'),
+            l => l.StartsWith($"kvm_exit_handling_seconds_bucket{{event=\"kvm_userspace_exit\",reason=\"IO\",le=\"{le}\"}} ", StringComparison.Ordinal)).Split(' ')[1],
+            System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(0, Bucket("6.5536E-05"));
+        Assert.InRange(Bucket("0.000131072"), 48, 50);
+        if (File.Exists("/usr/bin/promtool"))
+        {
+            (int code, string output, string error) = ChildProcess.Run("/usr/bin/promtool", ["check", "metrics"], TimeSpan.FromSeconds(30), input: metrics);
+            Assert.True(code == 0, output + error);
+        }
     }
 }
