@@ -91,6 +91,7 @@ internal static partial class ProgramCost
                 values.Sort();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-44} {values[values.Count / 2],6:F1} [{values[0]:F1}, {values[^1]:F1}]"));
             }
+            SyscallTax(tracefs, host, descriptors, rounds, runs);
             foreach (BpfProgram program in raw)
                 program.Dispose();
             foreach (BpfCounters counters in engines.Values)
@@ -101,6 +102,46 @@ internal static partial class ProgramCost
         {
             File.WriteAllText("/proc/sys/kernel/bpf_stats_enabled", enabled);
         }
+    }
+
+    [LibraryImport("libc.so.6", EntryPoint = "getppid")]
+    private static partial int GetParentPid();
+
+    /// <summary>
+    /// What timing exits costs every other process where kvm_entry never fires: the entry program
+    /// runs on each system call of the host (and leaves at once for any but ioctl). The time of a
+    /// cheap system call (getppid) without and with it attached, interleaved; and the program's own
+    /// accounting per call.
+    /// </summary>
+    private static void SyscallTax(Tracefs tracefs, HostPaths host, CounterDescriptors descriptors, int rounds, int runs)
+    {
+        List<TracepointField> fields = FieldFilter.Create("kvm_userspace_exit").Select(TracepointCatalog.Discover(tracefs, ExitReasonSet.Unknown), f => f.Name, f => f.Parent);
+        var without = new List<double>();
+        var with = new List<double>();
+        var program = new List<double>();
+        for (int round = 0; round < rounds; round++)
+        {
+            without.Add(TimeSyscalls(runs));
+            using var counters = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, scope: BpfScope.EveryProcess, latencyEntry: BpfPrograms.SyscallEntry);
+            BpfProgram entry = counters.Programs.Single(p => p.Name == BpfPrograms.SyscallEntry);
+            (ulong time0, ulong count0) = Stats(entry);
+            with.Add(TimeSyscalls(runs));
+            (ulong time1, ulong count1) = Stats(entry);
+            program.Add((double)(time1 - time0) / Math.Max(1, count1 - count0));
+        }
+        without.Sort();
+        with.Sort();
+        program.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"getppid: {without[without.Count / 2]:F1} ns alone [{without[0]:F1}, {without[^1]:F1}], {with[with.Count / 2]:F1} ns with --latency's sys_enter program [{with[0]:F1}, {with[^1]:F1}]; the program itself {program[program.Count / 2]:F1} ns a call"));
+    }
+
+    private static double TimeSyscalls(int runs)
+    {
+        long started = Stopwatch.GetTimestamp();
+        for (int i = 0; i < runs; i++)
+            GetParentPid();
+        return Stopwatch.GetElapsedTime(started).TotalNanoseconds / runs;
     }
 
     /// <summary>A kvm_exit record as this kernel's format lays it out: the reason at offset 8, 72 bytes.</summary>

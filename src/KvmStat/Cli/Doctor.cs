@@ -230,11 +230,23 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
                 Line("warn", "kvm_exit", $"never fired although VMs ran ({counts}): this hypervisor does not trace VM exits; use the other tracepoints (kvm_userspace_exit, kvm_pio, kvm_mmio...) or binary statistics");
             else
                 Line("warn", "kvm_exit", $"no VM activity to judge by ({counts})");
+            CheckLatency(entries: values[1], activity: values.AsSpan(1).IndexOfAnyExcept(0L) >= 0);
         }
         catch (KvmStatException e)
         {
             Line("fail", "kvm_exit", $"cannot count: {e.Message}");
         }
+    }
+
+    /// <summary>What --latency can time here: exits end at kvm_entry where the kernel traces VM entries, else at the next ioctl(KVM_RUN).</summary>
+    private void CheckLatency(long entries, bool activity)
+    {
+        bool traced = entries > 0 || (!activity && ExitReasonSetDetector.Detect(paths) != ExitReasonSet.Unknown);
+        if (traced)
+            Line("ok", "exit latency", "--latency times exits handled in the kernel and in user space, each until the vCPU's next VM entry (kvm_entry)");
+        else
+            Line("warn", "exit latency", $"kvm_entry {(activity ? "never fired although VMs ran" : "is not expected to fire (neither VMX, SVM nor arm64)")}: " +
+                "--latency times only exits to user space, until the vCPU's next ioctl(KVM_RUN), seen by a short program on every system call of the host");
     }
 
     private void CheckVms()
