@@ -5,6 +5,7 @@
 // own (JIT, GC threads).
 //
 // usage: guest -name NAME [--vcpus N] [--outs N] [--every MS [--lifetime MS] | --churn N]
+//              [--two-ports] [--wait PORT:US]... [--stay]
 //   prints "ready PID" once its vCPU threads exist.
 //   without --every: waits for SIGUSR1, runs the program once on every vCPU, prints
 //     "done NANOSECONDS" (the run's wall time) and exits.
@@ -13,6 +14,11 @@
 //     writes, every vCPU's runs complete) and exits.
 //   with --churn N: N VM processes one after the other, each a child that makes its VM, runs the
 //     program once on every vCPU and exits; then prints "churned N".
+//   --two-ports: each of the N rounds writes to port 0x3f8 and then to 0x2f8 (2N port exits).
+//   --wait PORT:US (up to four): the VMM busy-waits US microseconds on each exit to that port
+//     (hexadecimal 0x3f8 or decimal) before it enters the guest again: exits of a known
+//     handling time, for the tests of exit latencies.
+//   --stay: after "done", the VM process stays until it is killed (its last counts can be read).
 // The guest dies with the process that started it (PR_SET_PDEATHSIG).
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,6 +42,11 @@
 
 // mov dx,0x3f8; L: out dx,al; dec ecx; jnz L; hlt  (ECX, not CX: a million writes in one run)
 static const uint8_t code[] = { 0xBA, 0xF8, 0x03, 0xEE, 0x66, 0x49, 0x75, 0xFB, 0xF4 };
+// mov dx,0x3f8; L: out dx,al; mov dx,0x2f8; out dx,al; mov dx,0x3f8; dec ecx; jnz L; hlt
+static const uint8_t two_ports[] = { 0xBA, 0xF8, 0x03, 0xEE, 0xBA, 0xF8, 0x02, 0xEE, 0xBA, 0xF8, 0x03, 0x66, 0x49, 0x75, 0xF4, 0xF4 };
+static int use_two_ports, stay;
+static struct { unsigned port; long us; } waits[4];
+static int wait_count;
 
 static int vm_fd, run_size, every_ms, lifetime_ms;
 static volatile int stopping;
@@ -67,7 +78,16 @@ static void run_program(struct vcpu *v)
             if (errno == EINTR || errno == EAGAIN) continue;
             fail("KVM_RUN");
         }
-        if (v->run->exit_reason == KVM_EXIT_IO) continue;
+        if (v->run->exit_reason == KVM_EXIT_IO) {
+            for (int i = 0; i < wait_count; i++) {
+                if (v->run->io.port != waits[i].port)
+                    continue;
+                long long until = now_ns() + waits[i].us * 1000LL;
+                while (now_ns() < until)
+                    ;
+            }
+            continue;
+        }
         if (v->run->exit_reason == KVM_EXIT_HLT) return;
         fprintf(stderr, "guest: unexpected exit reason %u\n", v->run->exit_reason);
         exit(1);
@@ -96,7 +116,10 @@ static struct vcpu *create_vm(int vcpus)
     if (vm_fd < 0) fail("KVM_CREATE_VM");
     uint8_t *memory = mmap(NULL, MEMORY_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) fail("mmap");
-    memcpy(memory + CODE_ADDRESS, code, sizeof code);
+    if (use_two_ports)
+        memcpy(memory + CODE_ADDRESS, two_ports, sizeof two_ports);
+    else
+        memcpy(memory + CODE_ADDRESS, code, sizeof code);
     struct kvm_userspace_memory_region region = { .slot = 0, .guest_phys_addr = 0, .memory_size = MEMORY_SIZE, .userspace_addr = (uintptr_t)memory };
     if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) fail("KVM_SET_USER_MEMORY_REGION");
     run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -143,8 +166,17 @@ static int churn(int count, int vcpus)
 int main(int argc, char **argv)
 {
     int vcpus = 1, churn_count = 0;
-    for (int i = 1; i + 1 < argc; i++) {
-        if (!strcmp(argv[i], "--vcpus")) vcpus = atoi(argv[++i]);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--two-ports")) { use_two_ports = 1; continue; }
+        if (!strcmp(argv[i], "--stay")) { stay = 1; continue; }
+        if (i + 1 >= argc) break;
+        if (!strcmp(argv[i], "--wait") && wait_count < 4) {
+            char *colon = strchr(argv[++i], ':');
+            if (!colon) { fprintf(stderr, "guest: --wait takes PORT:US\n"); return 2; }
+            waits[wait_count].port = (unsigned)strtoul(argv[i], NULL, 0);
+            waits[wait_count++].us = strtol(colon + 1, NULL, 10);
+        }
+        else if (!strcmp(argv[i], "--vcpus")) vcpus = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--outs")) outs = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--every")) every_ms = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lifetime")) lifetime_ms = atoi(argv[++i]);
@@ -183,5 +215,8 @@ int main(int argc, char **argv)
     long long started = now_ns();
     run_once(all, vcpus);
     printf("done %lld\n", now_ns() - started);
+    fflush(stdout);
+    if (stay)
+        for (;;) pause();
     return 0;
 }
