@@ -18,6 +18,8 @@ internal static class ServeMode
         WebConfig? config = session.Options.WebConfigFile is string file ? WebConfig.Load(file) : null;
         if (config is { UsesTls: false, Users.Count: > 0 })
             reporter.Warn("basic_auth_users without tls_server_config: passwords cross the network unencrypted.");
+        foreach (string note in config?.Notes ?? [])
+            reporter.Warn($"--web-config-file: {note}.");
         // Signals first: a SIGHUP while the sources open must not end the tool.
         using var signals = new Signals(handleHangup: true);
         using WebConfigReloader? reloader = config is null ? null : new WebConfigReloader(session.Options.WebConfigFile!, config, reporter.Warn, session.Time);

@@ -1,91 +1,97 @@
-using System.Collections.Concurrent;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
 namespace KvmStat.Exporter;
 
 /// <summary>
-/// HTTP basic authentication against bcrypt hashes (basic_auth_users). A wrong password and an
-/// unknown user cost the same: an unknown user's password is checked against a hash of the
-/// highest cost the users have, and both get the same answer. bcrypt is slow on purpose, so checks
-/// run one at a time (failed logins occupy at most one core, as in Prometheus' exporter-toolkit);
-/// a password that verified is remembered as its SHA-256, so a scraper's every request does not pay it.
+/// HTTP basic authentication against bcrypt hashes (basic_auth_users). A failed login costs the
+/// same whoever it names: an unknown user's password is checked against a hash of the highest cost
+/// the users have, and a known user's of a lower cost is followed by checks that make up the
+/// difference (costs c, c+1 ... highest-1 add up to the highest's rounds), so the time tells
+/// nothing of which users exist. bcrypt is slow on purpose: checks wait in a fair queue per client
+/// (<see cref="BcryptQueue"/>, one core at most), and outcomes are remembered
+/// (<see cref="CredentialCache"/>, across reloads that keep a user's hash).
 /// </summary>
 internal sealed class BasicAuth
 {
-    // One bcrypt at a time for the whole process: a reload makes a new BasicAuth, not a second core.
-    private static readonly SemaphoreSlim s_oneAtATime = new(1, 1);
+    private const string Unknown = "(unknown user)";
 
     private readonly IReadOnlyDictionary<string, string> _users;
-    private readonly string _stranger;
-    private static int s_running;
-    private static int s_peak;
+    private readonly int _highest;
+    private readonly string[] _strangers;
+    private readonly BcryptQueue _queue;
+    private readonly CredentialCache _cache;
 
-    private readonly ConcurrentDictionary<string, byte[]> _verified = new(StringComparer.Ordinal);
-
-    /// <summary>The most bcrypt checks that ever ran at once (for tests: one).</summary>
-    internal static int PeakConcurrentChecks => Volatile.Read(ref s_peak);
-
-    internal BasicAuth(IReadOnlyDictionary<string, string> users)
+    internal BasicAuth(IReadOnlyDictionary<string, string> users, BcryptQueue? queue = null, CredentialCache? cache = null)
     {
         _users = users;
-        _stranger = StrangerHash(users.Values.Select(Cost).DefaultIfEmpty(WebConfig.MinBcryptCost).Max());
+        _queue = queue ?? BcryptQueue.Shared;
+        _cache = cache ?? CredentialCache.Shared;
+        _highest = users.Values.Select(Cost).DefaultIfEmpty(WebConfig.MinBcryptCost).Max();
+        // Hashes that match no password, one of each cost up to the highest: made from one real
+        // hash of the lowest cost (checking one costs what its cost says; no cost-31 hash is made at start).
+        string made = BCrypt.Net.BCrypt.HashPassword(Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)), WebConfig.MinBcryptCost);
+        _strangers = [.. Enumerable.Range(0, _highest + 1).Select(cost => $"$2y${cost.ToString("00", CultureInfo.InvariantCulture)}${made[7..]}")];
     }
 
     internal bool Enabled => _users.Count > 0;
 
-    /// <summary>
-    /// A hash that matches no password, of the given cost: a real hash's salt and digest under that
-    /// cost (checking it costs what checking a user's password of that cost does, and no cost-31 hash is made at start).
-    /// </summary>
-    private static string StrangerHash(int cost)
+    private static int Cost(string hash) => int.Parse(hash.AsSpan(hash.IndexOf('$', 1) + 1, 2), CultureInfo.InvariantCulture);
+
+    /// <summary>Whether an Authorization header names a user and that user's password; <paramref name="client"/> is whose queue the check waits in.</summary>
+    internal async ValueTask<AuthResult> AcceptsAsync(string? authorization, UInt128 client, CancellationToken cancel)
     {
-        string made = BCrypt.Net.BCrypt.HashPassword(Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)), WebConfig.MinBcryptCost);
-        return $"$2y${cost.ToString("00", System.Globalization.CultureInfo.InvariantCulture)}${made[7..]}";
+        if (Credentials(authorization) is not (string user, string password))
+            return AuthResult.Refused;
+        bool known = _users.TryGetValue(user, out string? hash);
+        UInt128 key = _cache.KeyOf(user, known ? hash! : Unknown, password);
+        if (_cache.Lookup(key) is bool remembered)
+            return remembered && known ? AuthResult.Accepted : AuthResult.Refused;
+        Task<bool>? check = _queue.TryRun(client, () => Check(password, known ? hash : null), cancel);
+        if (check is null)
+            return AuthResult.Busy;
+        bool matches = await check.WaitAsync(cancel).ConfigureAwait(false);
+        _cache.Remember(key, matches && known);
+        return matches && known ? AuthResult.Accepted : AuthResult.Refused;
     }
 
-    private static int Cost(string hash) => int.Parse(hash.AsSpan(hash.IndexOf('$', 1) + 1, 2), System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>Whether an Authorization header names a user and that user's password.</summary>
-    internal async ValueTask<bool> AcceptsAsync(string? authorization, CancellationToken cancel)
+    private static (string, string)? Credentials(string? authorization)
     {
         if (authorization is null || authorization.Length > 4096 || !authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
-            return false;
+            return null;
         byte[] decoded = new byte[authorization.Length];
         if (!Convert.TryFromBase64String(authorization[6..].Trim(), decoded, out int length))
-            return false;
+            return null;
         string credentials = Encoding.UTF8.GetString(decoded, 0, length);
         int colon = credentials.IndexOf(':');
-        if (colon < 0)
+        return colon < 0 ? null : (credentials[..colon], credentials[(colon + 1)..]);
+    }
+
+    /// <summary>One check at the highest cost's price: the user's hash, padded by lower ones when it fails; a stranger's at the highest.</summary>
+    private bool Check(string password, string? hash)
+    {
+        if (hash is null)
+        {
+            Verify(password, _strangers[_highest]);
             return false;
-        string user = credentials[..colon], password = credentials[(colon + 1)..];
-        byte[] digest = SHA256.HashData(Encoding.UTF8.GetBytes(password));
-        bool known = _users.TryGetValue(user, out string? hash);
-        if (known && _verified.TryGetValue(user, out byte[]? remembered) && CryptographicOperations.FixedTimeEquals(remembered, digest))
+        }
+        if (Verify(password, hash))
             return true;
-        bool matches;
-        await s_oneAtATime.WaitAsync(cancel).ConfigureAwait(false);
-        int running = Interlocked.Increment(ref s_running);
+        for (int cost = Cost(hash); cost < _highest; cost++)
+            Verify(password, _strangers[cost]);
+        return false;
+    }
+
+    private static bool Verify(string password, string hash)
+    {
         try
         {
-            int peak;
-            while (running > (peak = Volatile.Read(ref s_peak)) && Interlocked.CompareExchange(ref s_peak, running, peak) != peak)
-            {
-            }
-            matches = BCrypt.Net.BCrypt.Verify(password, known ? hash : _stranger);
+            return BCrypt.Net.BCrypt.Verify(password, hash);
         }
         catch (BCrypt.Net.SaltParseException)
         {
-            matches = false;
-        }
-        finally
-        {
-            Interlocked.Decrement(ref s_running);
-            s_oneAtATime.Release();
-        }
-        if (!known || !matches)
             return false;
-        _verified[user] = digest;
-        return true;
+        }
     }
 }

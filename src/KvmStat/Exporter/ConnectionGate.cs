@@ -7,16 +7,19 @@ namespace KvmStat.Exporter;
 /// <summary>
 /// Keeps one client from occupying the server. Connections are counted per client (an IPv4
 /// address, or an IPv6 /64, which one host usually has whole): a client past its share loses its
-/// own oldest connection; when the server is full, the client holding the most loses its oldest.
-/// So a new connection is always let in, and a client that opens connections by the thousand,
-/// idle or sending half a request, only ever pushes out its own. It runs before TLS, so
-/// unfinished handshakes count too.
+/// own oldest connection; when the server is full, the client holding the most loses its oldest,
+/// and among clients that hold as many, the one whose oldest connection is the oldest (never the
+/// client that is let in). So a new connection is always let in, a client that opens connections
+/// by the thousand, idle or sending half a request, only ever pushes out its own, and a flood from
+/// many addresses of one connection each pushes out its own older connections before a scraper's
+/// newer one. It runs before TLS, so unfinished handshakes count too.
 /// </summary>
 internal sealed class ConnectionGate(int perClient, int total)
 {
     private readonly object _lock = new();
-    private readonly Dictionary<UInt128, LinkedList<ConnectionContext>> _clients = [];
+    private readonly Dictionary<UInt128, LinkedList<(ConnectionContext Connection, long Admitted)>> _clients = [];
     private int _open;
+    private long _admitted;
 
     /// <summary>Connections open now (for tests).</summary>
     internal int Open
@@ -40,14 +43,14 @@ internal sealed class ConnectionGate(int perClient, int total)
     internal Func<ConnectionDelegate, ConnectionDelegate> Middleware => next => async connection =>
     {
         UInt128 client = ClientOf(connection.RemoteEndPoint);
-        LinkedListNode<ConnectionContext> node;
+        LinkedListNode<(ConnectionContext, long)> node;
         ConnectionContext? evicted;
         lock (_lock)
         {
-            if (!_clients.TryGetValue(client, out LinkedList<ConnectionContext>? own))
-                _clients[client] = own = new LinkedList<ConnectionContext>();
-            evicted = own.Count >= perClient ? Remove(client, own) : _open >= total ? Remove(Largest()) : null;
-            node = own.AddLast(connection);
+            if (!_clients.TryGetValue(client, out LinkedList<(ConnectionContext Connection, long Admitted)>? own))
+                _clients[client] = own = new LinkedList<(ConnectionContext, long)>();
+            evicted = own.Count >= perClient ? Remove(client, own) : _open >= total ? Remove(Largest(client)) : null;
+            node = own.AddLast((connection, ++_admitted));
             _clients[client] = own; // again: taking its oldest may have emptied and dropped it
             _open++;
         }
@@ -60,7 +63,7 @@ internal sealed class ConnectionGate(int perClient, int total)
         {
             lock (_lock)
             {
-                if (node.List is LinkedList<ConnectionContext> list)
+                if (node.List is LinkedList<(ConnectionContext, long)> list)
                 {
                     list.Remove(node);
                     _open--;
@@ -71,29 +74,34 @@ internal sealed class ConnectionGate(int perClient, int total)
         }
     };
 
-    private (UInt128, LinkedList<ConnectionContext>) Largest()
+    /// <summary>The client holding the most connections, the one holding its oldest first among equals; never <paramref name="newcomer"/>.</summary>
+    private (UInt128, LinkedList<(ConnectionContext Connection, long Admitted)>) Largest(UInt128 newcomer)
     {
-        KeyValuePair<UInt128, LinkedList<ConnectionContext>> largest = default;
-        foreach (KeyValuePair<UInt128, LinkedList<ConnectionContext>> entry in _clients)
+        KeyValuePair<UInt128, LinkedList<(ConnectionContext Connection, long Admitted)>> largest = default;
+        foreach (KeyValuePair<UInt128, LinkedList<(ConnectionContext Connection, long Admitted)>> entry in _clients)
         {
-            if (largest.Value is null || entry.Value.Count > largest.Value.Count)
+            if (entry.Key == newcomer || entry.Value.First is null)
+                continue;
+            if (largest.Value is null || entry.Value.Count > largest.Value.Count
+                || (entry.Value.Count == largest.Value.Count && entry.Value.First.Value.Admitted < largest.Value.First!.Value.Admitted))
                 largest = entry;
         }
         return (largest.Key, largest.Value);
     }
 
-    private ConnectionContext? Remove((UInt128 Client, LinkedList<ConnectionContext> List) holder) => Remove(holder.Client, holder.List);
+    private ConnectionContext? Remove((UInt128 Client, LinkedList<(ConnectionContext Connection, long Admitted)>? List) holder) =>
+        holder.List is null ? null : Remove(holder.Client, holder.List);
 
     /// <summary>Takes a client's oldest connection off the books; the caller aborts it.</summary>
-    private ConnectionContext? Remove(UInt128 client, LinkedList<ConnectionContext> list)
+    private ConnectionContext? Remove(UInt128 client, LinkedList<(ConnectionContext Connection, long Admitted)> list)
     {
-        if (list.First is not LinkedListNode<ConnectionContext> oldest)
+        if (list.First is not { } oldest)
             return null;
         list.RemoveFirst();
         _open--;
         if (list.Count == 0)
             _clients.Remove(client);
-        return oldest.Value;
+        return oldest.Value.Connection;
     }
 
     /// <summary>An IPv4 address (also when mapped into IPv6), or the /64 of an IPv6 address; unix sockets are one client.</summary>

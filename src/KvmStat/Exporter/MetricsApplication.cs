@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -24,20 +25,59 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
 
     public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
 
+    /// <summary>
+    /// Every request, whatever fails in it: an answer never started gets a short text 500 naming
+    /// why, and the same line goes to the log (a failure Kestrel caught itself would be an empty 500, logged nowhere).
+    /// </summary>
     public async Task ProcessRequestAsync(HttpContext context)
+    {
+        try
+        {
+            await AnswerAsync(context);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException && !(e is OperationCanceledException && context.RequestAborted.IsCancellationRequested))
+        {
+            string line = Failure(e, "the request failed");
+            HttpResponse response = context.Response;
+            if (response.HasStarted)
+            {
+                context.Abort();
+                return;
+            }
+            response.Clear();
+            response.StatusCode = StatusCodes.Status500InternalServerError;
+            await Text(response, $"kvm_stat: {line}\n", context.RequestAborted);
+        }
+    }
+
+    private async Task AnswerAsync(HttpContext context)
     {
         HttpRequest request = context.Request;
         HttpResponse response = context.Response;
         WebConfig? web = config?.Current;
+        if (web?.RateLimit is { } limit && !limit.TryTake())
+        {
+            response.StatusCode = StatusCodes.Status429TooManyRequests;
+            await Text(response, "Too many requests: rate_limit of the web configuration\n", context.RequestAborted);
+            return;
+        }
         foreach ((string name, string value) in web?.Headers ?? [])
             response.Headers[name] = value;
-        if (web?.Auth is { Enabled: true } auth && !await auth.AcceptsAsync(request.Headers.Authorization.ToString(), context.RequestAborted))
+        if (web?.Auth is { Enabled: true } auth)
         {
-            // The same answer whether the user or the password was wrong.
-            response.StatusCode = StatusCodes.Status401Unauthorized;
-            response.Headers.WWWAuthenticate = "Basic realm=\"kvm_stat\"";
-            await Text(response, "Unauthorized\n", context.RequestAborted);
-            return;
+            UInt128 client = ConnectionGate.ClientOf(context.Connection.RemoteIpAddress is { } address ? new IPEndPoint(address, 0) : null);
+            AuthResult result = await auth.AcceptsAsync(request.Headers.Authorization.ToString(), client, context.RequestAborted);
+            if (result != AuthResult.Accepted)
+            {
+                // The same answer whether the user or the password was wrong; too many checks of this client waiting: 429 at once.
+                response.StatusCode = result == AuthResult.Busy ? StatusCodes.Status429TooManyRequests : StatusCodes.Status401Unauthorized;
+                if (result == AuthResult.Busy)
+                    response.Headers.RetryAfter = "1";
+                else
+                    response.Headers.WWWAuthenticate = "Basic realm=\"kvm_stat\"";
+                await Text(response, result == AuthResult.Busy ? "Too many logins waiting from this client\n" : "Unauthorized\n", context.RequestAborted);
+                return;
+            }
         }
         string path = request.Path.Value ?? "/";
         if (path is not ("/metrics" or "/"))
@@ -66,7 +106,7 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            string line = Failure(e);
+            string line = Failure(e, "the scrape failed");
             response.StatusCode = StatusCodes.Status500InternalServerError;
             await Text(response, $"kvm_stat: {line}\n", context.RequestAborted);
             return;
@@ -83,10 +123,10 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
     }
 
     /// <summary>The line a failed scrape answers with, written to the log too unless it was just written.</summary>
-    private string Failure(Exception e)
+    private string Failure(Exception e, string what)
     {
         string why = KvmStat.Text.Escape(e is KvmStatException ? e.Message : $"internal error: {e.GetType().Name}: {e.Message}");
-        string line = "the scrape failed: " + (why.Length <= 300 ? why : why[..300] + "...");
+        string line = what + ": " + (why.Length <= 300 ? why : why[..300] + "...");
         lock (_lock)
         {
             DateTime now = DateTime.UtcNow;

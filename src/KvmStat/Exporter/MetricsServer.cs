@@ -29,11 +29,12 @@ namespace KvmStat.Exporter;
 /// </para>
 /// </summary>
 internal sealed class MetricsServer(
-    IPEndPoint endpoint, Func<(IReadOnlyList<MetricFamily> Families, int SampleNumber)> sample, WebConfigReloader? config = null, Action<string>? warn = null) : IDisposable
+    IPEndPoint endpoint, Func<(IReadOnlyList<MetricFamily> Families, int SampleNumber)> sample, WebConfigReloader? config = null, Action<string>? warn = null,
+    ConnectionGate? gate = null) : IDisposable
 {
     private KestrelServer? _server;
 
-    internal ConnectionGate Gate { get; } = ConnectionGate.ForThisProcess();
+    internal ConnectionGate Gate { get; } = gate ?? ConnectionGate.ForThisProcess();
 
     internal void Start()
     {
@@ -96,6 +97,7 @@ internal sealed class MetricsServer(
     {
         ServerCertificateContext = config.CertificateContext,
         EnabledSslProtocols = config.Protocols,
+        CipherSuitesPolicy = config.CipherSuites,
         ClientCertificateRequired = config.ClientAuthType != WebConfig.ClientAuth.NoClientCert,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         // The client's chain is built offline against the client CAs only: a certificate's issuer URL is never fetched.
@@ -105,7 +107,8 @@ internal sealed class MetricsServer(
         {
             WebConfig.ClientAuth.NoClientCert or WebConfig.ClientAuth.RequestClientCert => true,
             WebConfig.ClientAuth.RequireAnyClientCert => certificate is not null,
-            WebConfig.ClientAuth.VerifyClientCertIfGiven => certificate is null || Verified(config, certificate, chain),
+            // A list of SANs needs a certificate to match (the configuration allows the list only where one is required).
+            WebConfig.ClientAuth.VerifyClientCertIfGiven => certificate is null ? config.ClientAllowedSans.Count == 0 : Verified(config, certificate, chain),
             _ => certificate is not null && Verified(config, certificate, chain),
         },
     };

@@ -56,7 +56,17 @@ internal sealed partial class WebConfig
 
     internal bool Http2 { get; private init; } = true;
 
-    internal IReadOnlyList<(string Name, string Value)> Headers { get; private init; } = [];
+    /// <summary>The response headers set (settable by tests, to see what a header the checks would refuse does to a request).</summary>
+    internal IReadOnlyList<(string Name, string Value)> Headers { get; init; } = [];
+
+    /// <summary>cipher_suites (for TLS 1.2 and below, TLS 1.3's own added), or null for OpenSSL's defaults.</summary>
+    internal CipherSuitesPolicy? CipherSuites { get; private init; }
+
+    /// <summary>rate_limit, or null.</summary>
+    internal TokenBucket? RateLimit { get; private init; }
+
+    /// <summary>Lines naming what of the file is honoured otherwise than it says (said at start and at each reload).</summary>
+    internal IReadOnlyList<string> Notes { get; private init; } = [];
 
     /// <summary>User name → bcrypt hash.</summary>
     internal IReadOnlyDictionary<string, string> Users { get; private init; } = new Dictionary<string, string>();
@@ -65,6 +75,9 @@ internal sealed partial class WebConfig
 
     /// <summary>Checks basic_auth_users' passwords; made with the configuration, so a reload starts it anew.</summary>
     internal BasicAuth Auth { get; private init; } = new(new Dictionary<string, string>());
+
+    /// <summary>The bcrypt hash of a user's password, or null for a user not configured.</summary>
+    internal string? HashOf(string user) => Users.TryGetValue(user, out string? hash) ? hash : null;
 
     [GeneratedRegex(@"^\$2[abxy]?\$(?<cost>[0-9]{2})\$[./A-Za-z0-9]{53}$")]
     private static partial Regex BcryptHash();
@@ -105,17 +118,19 @@ internal sealed partial class WebConfig
 
     private static WebConfig FromMapping(YamlTree.Mapping root, string folder, string file)
     {
-        TlsSettings? tls = null;
+        TlsSection.Settings? tls = null;
         bool http2 = true;
         var headers = new List<(string, string)>();
         var users = new Dictionary<string, string>(StringComparer.Ordinal);
+        TokenBucket? rateLimit = null;
+        var notes = new List<string>();
 
         foreach ((string key, YamlTree.Node value) in root.Entries)
         {
             switch (key)
             {
                 case "tls_server_config":
-                    tls = ReadTls(Map(value, key), folder);
+                    tls = TlsSection.Read(Map(value, key), folder);
                     break;
                 case "http_server_config":
                     foreach ((string setting, YamlTree.Node node) in Map(value, key).Entries)
@@ -128,12 +143,8 @@ internal sealed partial class WebConfig
                             case "headers":
                                 foreach ((string name, YamlTree.Node header) in Map(node, setting).Entries)
                                 {
-                                    string text = Scalar(header, name);
-                                    if (!s_headers.TryGetValue(name, out string[]? allowed))
-                                        throw Error(header, $"the header {name} cannot be set (allowed: {string.Join(", ", s_headers.Keys)})");
-                                    if (allowed is not null && !allowed.Contains(text, StringComparer.OrdinalIgnoreCase))
-                                        throw Error(header, $"{name} must be {string.Join(" or ", allowed)}");
-                                    headers.Add((name, text));
+                                    if (Header(name, header) is { } set)
+                                        headers.Add(set);
                                 }
                                 break;
                             default:
@@ -143,19 +154,13 @@ internal sealed partial class WebConfig
                     break;
                 case "basic_auth_users":
                     foreach ((string user, YamlTree.Node hash) in Map(value, key).Entries)
-                    {
-                        string text = Scalar(hash, user);
-                        Match match = BcryptHash().Match(text);
-                        if (!match.Success)
-                            throw Error(hash, $"the password of user \"{user}\" is not a bcrypt hash (make one with: htpasswd -nBC 10 \"\" | tr -d ':')");
-                        int cost = int.Parse(match.Groups["cost"].ValueSpan, System.Globalization.CultureInfo.InvariantCulture);
-                        if (cost is < MinBcryptCost or > MaxBcryptCost)
-                            throw Error(hash, $"the password hash of user \"{user}\" has the bcrypt cost {cost}, outside {MinBcryptCost} to {MaxBcryptCost}");
-                        users[user] = text;
-                    }
+                        users[user] = BcryptHashOf(user, hash);
+                    break;
+                case "rate_limit":
+                    rateLimit = ReadRateLimit(Map(value, key), notes);
                     break;
                 default:
-                    throw Error(value, $"unknown key {key} (kvm_stat reads tls_server_config, http_server_config and basic_auth_users)");
+                    throw Error(value, $"unknown key {key} (kvm_stat reads tls_server_config, http_server_config, basic_auth_users and rate_limit)");
             }
         }
         return new WebConfig
@@ -166,143 +171,93 @@ internal sealed partial class WebConfig
             ClientCas = tls?.Cas ?? [],
             ClientAllowedSans = tls?.Sans ?? [],
             Protocols = tls?.Protocols ?? SslProtocols.Tls12 | SslProtocols.Tls13,
+            CipherSuites = tls?.Ciphers,
             Http2 = http2,
             Headers = headers,
             Users = users,
             Auth = new BasicAuth(users),
+            RateLimit = rateLimit,
+            Notes = [.. tls?.Notes ?? [], .. notes],
             Files = [file, .. tls?.Files ?? []],
         };
     }
 
-    private sealed record TlsSettings(
-        X509Certificate2? Certificate, SslStreamCertificateContext? Context, ClientAuth ClientAuth, X509Certificate2Collection Cas,
-        IReadOnlyList<string> Sans, SslProtocols Protocols, IReadOnlyList<string> Files);
+    /// <summary>
+    /// A response header the toolkit lets a file set; a blank value sets none. Values are checked
+    /// here, not when a response is written: a control or non-ASCII character would fail every request.
+    /// </summary>
+    private static (string, string)? Header(string name, YamlTree.Node header)
+    {
+        string text = Scalar(header, name);
+        if (!s_headers.TryGetValue(name, out string[]? allowed))
+            throw Error(header, $"the header {name} cannot be set (allowed: {string.Join(", ", s_headers.Keys)})");
+        if (text.Length == 0)
+            return null;
+        if (allowed is not null && !allowed.Contains(text, StringComparer.OrdinalIgnoreCase))
+            throw Error(header, $"{name} must be {string.Join(" or ", allowed)}");
+        if (text.Any(c => c is (< ' ' and not '\t') or > '~'))
+            throw Error(header, $"the value of {name} holds a control or non-ASCII character (an HTTP header value is printable ASCII)");
+        if (text.Length > 4096)
+            throw Error(header, $"the value of {name} is longer than 4096 characters");
+        return (name, text);
+    }
+
+    /// <summary>A bcrypt hash as the toolkit's Go bcrypt takes it; $2$ (bcrypt's first version) is checked as $2a$, as Go does.</summary>
+    private static string BcryptHashOf(string user, YamlTree.Node hash)
+    {
+        string text = Scalar(hash, user);
+        Match match = BcryptHash().Match(text);
+        if (!match.Success)
+            throw Error(hash, $"the password of user \"{user}\" is not a bcrypt hash (make one with: htpasswd -nBC 10 \"\" | tr -d ':')");
+        int cost = int.Parse(match.Groups["cost"].ValueSpan, System.Globalization.CultureInfo.InvariantCulture);
+        if (cost is < MinBcryptCost or > MaxBcryptCost)
+            throw Error(hash, $"the password hash of user \"{user}\" has the bcrypt cost {cost}, outside {MinBcryptCost} to {MaxBcryptCost}");
+        return text.StartsWith("$2$", StringComparison.Ordinal) ? "$2a$" + text[3..] : text;
+    }
+
+    /// <summary>rate_limit: interval (a Go duration; 0 turns it off) and burst.</summary>
+    private static TokenBucket? ReadRateLimit(YamlTree.Mapping section, List<string> notes)
+    {
+        TimeSpan interval = TimeSpan.Zero;
+        int burst = 0;
+        foreach ((string key, YamlTree.Node value) in section.Entries)
+        {
+            string text = Scalar(value, key);
+            switch (key)
+            {
+                case "interval":
+                    if (!GoDuration.TryParse(text, out interval))
+                        throw Error(value, $"rate_limit.interval \"{Text.Escape(text)}\" is no duration (like 1s, 250ms, 1m30s)");
+                    break;
+                case "burst":
+                    if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out burst))
+                        throw Error(value, $"rate_limit.burst \"{Text.Escape(text)}\" is no count");
+                    break;
+                default:
+                    throw Error(value, $"unknown key rate_limit.{key} (kvm_stat reads interval and burst)");
+            }
+        }
+        if (interval == TimeSpan.Zero)
+            return null;
+        if (burst == 0)
+            notes.Add("rate_limit: burst 0 lets no request through (as in the exporter-toolkit): every request is answered 429");
+        return new TokenBucket(interval, burst, TimeProvider.System);
+    }
 
     /// <summary>A path of the file as the exporter-toolkit takes it: absolute as it is, relative from the file's folder.</summary>
     internal static string Resolve(string folder, string path) => Path.IsPathRooted(path) ? path : Path.Join(folder, path);
 
-    private static TlsSettings? ReadTls(YamlTree.Mapping tls, string folder)
-    {
-        string? certFile = null, keyFile = null, caFile = null;
-        var clientAuth = ClientAuth.NoClientCert;
-        List<string> sans = [];
-        SslProtocols min = SslProtocols.Tls12, max = SslProtocols.Tls13;
-        foreach ((string key, YamlTree.Node value) in tls.Entries)
-        {
-            switch (key)
-            {
-                case "cert_file":
-                    certFile = PathOrNull(value, key, folder);
-                    break;
-                case "key_file":
-                    keyFile = PathOrNull(value, key, folder);
-                    break;
-                case "client_ca_file":
-                    caFile = PathOrNull(value, key, folder);
-                    break;
-                case "client_auth_type":
-                    string type = Scalar(value, key);
-                    if (type.Length == 0)
-                        break;
-                    clientAuth = Enum.TryParse(type, ignoreCase: false, out ClientAuth parsed) && Enum.IsDefined(parsed)
-                        ? parsed
-                        : throw Error(value, $"client_auth_type \"{type}\" is none of {string.Join(", ", Enum.GetNames<ClientAuth>())}");
-                    break;
-                case "client_allowed_sans":
-                    sans = [.. Items(value, key).Select(item => Scalar(item, key))];
-                    break;
-                case "min_version":
-                    min = Version(value);
-                    break;
-                case "max_version":
-                    max = Version(value);
-                    break;
-                default:
-                    throw Error(value, $"unknown or unsupported key tls_server_config.{key} " +
-                        "(kvm_stat reads cert_file, key_file, client_auth_type, client_ca_file, client_allowed_sans, min_version and max_version)");
-            }
-        }
-        // As the exporter-toolkit: a TLS section that names nothing at all serves plain HTTP.
-        if (certFile is null && keyFile is null && caFile is null && clientAuth == ClientAuth.NoClientCert)
-            return null;
-        if (certFile is null || keyFile is null)
-            throw Error(tls, "tls_server_config needs both cert_file and key_file");
-        if (min > max)
-            throw Error(tls, "min_version is above max_version");
-        SslProtocols protocols = 0;
-        foreach (SslProtocols version in new[] { SslProtocols.Tls12, SslProtocols.Tls13 })
-        {
-            if (version >= min && version <= max)
-                protocols |= version;
-        }
-        bool verifies = clientAuth is ClientAuth.VerifyClientCertIfGiven or ClientAuth.RequireAndVerifyClientCert;
-        if (verifies && caFile is null)
-            throw Error(tls, $"client_auth_type {clientAuth} needs client_ca_file");
-        if (sans.Count > 0 && !verifies)
-            throw Error(tls, "client_allowed_sans needs a client_auth_type that verifies client certificates");
-        X509Certificate2 certificate;
-        SslStreamCertificateContext context;
-        try
-        {
-            using var pem = X509Certificate2.CreateFromPemFile(certFile, keyFile);
-            // A certificate made from PEM files keeps its key in memory only; TLS on Linux takes it as it is.
-            certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
-            // The rest of cert_file is the chain up to the CA, sent with the certificate; the chain is
-            // built from what the file holds, never from issuer URLs fetched over the network.
-            var all = new X509Certificate2Collection();
-            all.ImportFromPemFile(certFile);
-            var chain = new X509Certificate2Collection();
-            foreach (X509Certificate2 issuer in all)
-            {
-                if (!issuer.RawDataMemory.Span.SequenceEqual(certificate.RawDataMemory.Span))
-                    chain.Add(issuer);
-            }
-            context = SslStreamCertificateContext.Create(certificate, chain, offline: true);
-        }
-        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            throw Error(tls, $"the certificate {certFile} with the key {keyFile} cannot be loaded: {e.Message}");
-        }
-        X509Certificate2Collection cas = [];
-        if (caFile is not null)
-        {
-            try
-            {
-                cas.ImportFromPemFile(caFile);
-            }
-            catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
-            {
-                throw Error(tls, $"the client CA file {caFile} cannot be loaded: {e.Message}");
-            }
-            if (cas.Count == 0)
-                throw Error(tls, $"the client CA file {caFile} holds no certificate");
-        }
-        return new TlsSettings(certificate, context, clientAuth, cas, sans, protocols,
-            caFile is null ? [certFile, keyFile] : [certFile, keyFile, caFile]);
-    }
-
-    private static string? PathOrNull(YamlTree.Node value, string key, string folder) =>
-        Scalar(value, key) is { Length: > 0 } path ? Resolve(folder, path) : null;
-
-    private static SslProtocols Version(YamlTree.Node value) => Scalar(value, "version") switch
-    {
-        "TLS12" => SslProtocols.Tls12,
-        "TLS13" => SslProtocols.Tls13,
-        "TLS10" or "TLS11" => throw Error(value, "TLS 1.0 and 1.1 are not offered; the lowest version is TLS12"),
-        string other => throw Error(value, $"the TLS version \"{other}\" is none of TLS12, TLS13"),
-    };
-
-    private static YamlTree.Mapping Map(YamlTree.Node node, string key) =>
+    internal static YamlTree.Mapping Map(YamlTree.Node node, string key) =>
         node as YamlTree.Mapping ?? (node is YamlTree.Scalar { IsNull: true } ? new YamlTree.Mapping(node.Line, []) : throw Error(node, $"{key} must hold keys and values"));
 
-    private static IReadOnlyList<YamlTree.Node> Items(YamlTree.Node node, string key) =>
+    internal static IReadOnlyList<YamlTree.Node> Items(YamlTree.Node node, string key) =>
         node is YamlTree.Sequence sequence ? sequence.Items : node is YamlTree.Scalar { IsNull: true } ? [] : throw Error(node, $"{key} must be a list");
 
-    private static string Scalar(YamlTree.Node node, string key) =>
+    internal static string Scalar(YamlTree.Node node, string key) =>
         node is YamlTree.Scalar scalar ? scalar.Value : throw Error(node, $"{key} must be a single value");
 
     // YAML 1.1's spellings too, as the exporter-toolkit's YAML reader takes them.
-    private static bool Bool(YamlTree.Node node, string key) => Scalar(node, key) switch
+    internal static bool Bool(YamlTree.Node node, string key) => Scalar(node, key) switch
     {
         "true" or "True" or "TRUE" or "yes" or "Yes" or "YES" or "on" or "On" or "ON" or "y" or "Y" => true,
         "false" or "False" or "FALSE" or "no" or "No" or "NO" or "off" or "Off" or "OFF" or "n" or "N" => false,
@@ -311,7 +266,7 @@ internal sealed partial class WebConfig
 
     private static FormatException Error(YamlTree.Node node, string problem) => new($"line {node.Line}: {problem}");
 
-    private static EnvironmentException Problem(string path, string problem, string? fix = null) =>
+    internal static EnvironmentException Problem(string path, string problem, string? fix = null) =>
         new($"--web-config-file {Text.Escape(path)}: {problem}", fix ?? "The format is that of Prometheus exporters' web configuration files (see README).");
 
     /// <summary>
@@ -341,7 +296,7 @@ internal sealed partial class WebConfig
     internal bool AcceptsClient(X509Certificate2 client, X509Certificate2Collection? presented = null)
     {
         using var chain = new X509Chain { ChainPolicy = ClientChainPolicy(presented) };
-        if (!chain.Build(client))
+        if (!chain.Build(client) && !EndsAtAClientCa(chain))
             return false;
         if (ClientAllowedSans.Count == 0)
             return true;
@@ -353,4 +308,22 @@ internal sealed partial class WebConfig
         }
         return false;
     }
-}
+
+    /// <summary>
+    /// A chain that reaches one of the client CAs that is not a root (an intermediate in
+    /// client_ca_file): every CA given is a trust anchor, as in Go, so a chain that stops there for
+    /// want of its root is good when nothing else is wrong up to that CA.
+    /// </summary>
+    private bool EndsAtAClientCa(X509Chain chain)
+    {
+        const X509ChainStatusFlags Incomplete = X509ChainStatusFlags.PartialChain | X509ChainStatusFlags.UntrustedRoot;
+        for (int i = 0; i < chain.ChainElements.Count; i++)
+        {
+            X509ChainElement element = chain.ChainElements[i];
+            if (element.ChainElementStatus.Any(s => (s.Status & ~Incomplete) != X509ChainStatusFlags.NoError))
+                return false;
+            if (i > 0 && ClientCas.Any(ca => ca.RawDataMemory.Span.SequenceEqual(element.Certificate.RawDataMemory.Span)))
+                return chain.ChainStatus.All(s => (s.Status & ~Incomplete) == X509ChainStatusFlags.NoError);
+        }
+        return false;
+    }}

@@ -62,6 +62,11 @@ internal sealed class WebConfigReloader : IDisposable
                 _warn($"the web configuration was not reloaded, the settings in force stay: {e.Message}");
                 return false;
             }
+            if (!next.Notes.SequenceEqual(_current.Notes))
+            {
+                foreach (string note in next.Notes)
+                    _warn(note);
+            }
             Volatile.Write(ref _current, next);
             _fingerprint = Fingerprint(next.Files);
             LastReloadSucceeded = true;
@@ -80,19 +85,13 @@ internal sealed class WebConfigReloader : IDisposable
         Reload();
     }
 
-    /// <summary>What identifies the files' versions: inode, size and modification time of each (a missing file counts too).</summary>
+    /// <summary>
+    /// What identifies the files' versions: device, inode, size and modification time (to the
+    /// nanosecond) of each, links followed (a missing file counts too). A file replaced by another
+    /// of the same size and time (a rename over it, as deployment tools do) is a new inode.
+    /// </summary>
     private static string Fingerprint(IEnumerable<string> files) => string.Join('|', files.Select(file =>
-    {
-        try
-        {
-            var info = new FileInfo(file);
-            return info.Exists ? $"{info.Length}:{info.LastWriteTimeUtc.Ticks}:{info.ResolveLinkTarget(returnFinalTarget: true)?.FullName}" : "absent";
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return "unreadable";
-        }
-    }));
+        Interop.Libc.FileVersion(file) is { } v ? $"{v.Device}:{v.Inode}:{v.Size}:{v.Seconds}.{v.Nanoseconds}" : "absent"));
 
     public void Dispose() => _watcher?.Dispose();
 }

@@ -22,17 +22,20 @@ public class MetricsServerTests : IDisposable
         return ([family], 1);
     }
 
-    private (MetricsServer Server, IPEndPoint Endpoint) Start(Func<(IReadOnlyList<MetricFamily>, int)> sample, bool tls = false)
+    private (MetricsServer Server, IPEndPoint Endpoint) Start(Func<(IReadOnlyList<MetricFamily>, int)> sample, bool tls = false, string? yaml = null,
+        WebConfig? web = null, ConnectionGate? gate = null)
     {
         var endpoint = new IPEndPoint(IPAddress.Loopback, Loopback.FreePort());
         WebConfigReloader? config = null;
-        if (tls)
+        string path = Path.Join(_pki.Folder, "web.yml");
+        if (tls || yaml is not null)
         {
-            string path = Path.Join(_pki.Folder, "web.yml");
-            File.WriteAllText(path, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n");
-            config = new WebConfigReloader(path, WebConfig.Load(path), _log.Add, TimeProvider.System, watch: false);
+            File.WriteAllText(path, (tls ? "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n" : "") + yaml);
+            web = WebConfig.Load(path);
         }
-        var server = new MetricsServer(endpoint, sample, config, line => { lock (_log) _log.Add(line); });
+        if (web is not null)
+            config = new WebConfigReloader(path, web, _log.Add, TimeProvider.System, watch: false);
+        var server = new MetricsServer(endpoint, sample, config, line => { lock (_log) _log.Add(line); }, gate);
         server.Start();
         return (server, endpoint);
     }
@@ -103,6 +106,137 @@ public class MetricsServerTests : IDisposable
             // The server closed all but the first client's share (a closed socket reads as end of stream at once).
             int open = held.Count(s => !(s.Poll(0, SelectMode.SelectRead) && s.Available == 0));
             Assert.InRange(open, 1, 64);
+        }
+        finally
+        {
+            foreach (Socket socket in held)
+                socket.Dispose();
+            server.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A header value Kestrel refuses (here one the configuration's checks would not let through):
+    /// the request gets a short text 500 naming why, and the log the same line, never an empty 500.
+    /// </summary>
+    [Fact]
+    public async Task AnyFailureOfARequestAnswersWhyAndLogsIt()
+    {
+        (MetricsServer server, IPEndPoint endpoint) = Start(OneGauge, web: new WebConfig { Headers = [("X-XSS-Protection", "1\u0001")] });
+        using (server)
+        {
+            using HttpClient client = Loopback.Client();
+            using HttpResponseMessage response = await client.GetAsync($"http://{endpoint}/metrics", TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            string body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            Assert.StartsWith("kvm_stat: the request failed: internal error: InvalidOperationException: ", body);
+            lock (_log)
+                Assert.Equal([body["kvm_stat: ".Length..].TrimEnd('\n')], _log);
+        }
+    }
+
+    /// <summary>rate_limit as the exporter-toolkit applies it: a burst of requests, then 429 until the next token.</summary>
+    [Fact]
+    public async Task RateLimitAnswersTooManyRequestsPastItsBurst()
+    {
+        (MetricsServer server, IPEndPoint endpoint) = Start(OneGauge, yaml: "rate_limit:\n  interval: 1h\n  burst: 2\n");
+        using (server)
+        {
+            using HttpClient client = Loopback.Client();
+            var codes = new List<HttpStatusCode>();
+            for (int i = 0; i < 4; i++)
+            {
+                using HttpResponseMessage response = await client.GetAsync($"http://{endpoint}/metrics", TestContext.Current.CancellationToken);
+                codes.Add(response.StatusCode);
+            }
+            Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], codes);
+        }
+    }
+
+    /// <summary>
+    /// One address sends 24 failed logins at once (within its share of connections) (bcrypt cost 10); a scraper at another address,
+    /// asking after them with the right password, is answered within a second, and most of the
+    /// flood is refused at once with 429.
+    /// </summary>
+    [Fact]
+    public async Task FailedLoginsFromOneAddressKeepNoOtherScraperWaiting()
+    {
+        string hash = BCrypt.Net.BCrypt.HashPassword("secret", 10);
+        (MetricsServer server, IPEndPoint endpoint) = Start(OneGauge, yaml: $"basic_auth_users:\n  alice: {hash}\n");
+        using (server)
+        {
+            string url = $"http://{endpoint}/metrics";
+            HttpRequestMessage Get(string password) => new(HttpMethod.Get, url)
+            {
+                Headers = { Authorization = new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"alice:{password}"))) },
+            };
+            using HttpClient flooder = ClientFrom("127.0.0.3");
+            CancellationToken cancel = TestContext.Current.CancellationToken;
+            Task<HttpResponseMessage>[] flood = [.. Enumerable.Range(0, 24).Select(i => flooder.SendAsync(Get($"guess{i}"), cancel))];
+            using HttpClient scraper = ClientFrom("127.0.0.2");
+            var clock = Stopwatch.StartNew();
+            using HttpResponseMessage ok = await scraper.SendAsync(Get("secret"), cancel);
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"the scraper waited {clock.Elapsed}");
+            HttpResponseMessage[] answers = await Task.WhenAll(flood);
+            Assert.True(answers.Count(a => a.StatusCode == HttpStatusCode.TooManyRequests) >= 15, string.Join(",", answers.Select(a => (int)a.StatusCode)));
+            Assert.All(answers, a => Assert.True(a.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.Unauthorized));
+            foreach (HttpResponseMessage answer in answers)
+                answer.Dispose();
+        }
+    }
+
+    /// <summary>A socket from a loopback address of its own, connected to the server.</summary>
+    private static async Task<Socket> ConnectFrom(string address, IPEndPoint endpoint)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Parse(address), 0));
+        await socket.ConnectAsync(endpoint, TestContext.Current.CancellationToken);
+        return socket;
+    }
+
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), what);
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// A full server held by many addresses of one connection each: a scraper that gets in keeps
+    /// its connection while the flood goes on (the flood's older connections go first), and its
+    /// request is answered.
+    /// </summary>
+    [Fact]
+    public async Task AFloodFromManyAddressesPushesOutItsOwnOlderConnections()
+    {
+        var gate = new ConnectionGate(perClient: 4, total: 32);
+        (MetricsServer server, IPEndPoint endpoint) = Start(OneGauge, gate: gate);
+        var held = new List<Socket>();
+        try
+        {
+            // One after the other, so that the server takes them in this order.
+            for (int i = 1; i <= 32; i++)
+            {
+                held.Add(await ConnectFrom($"127.0.1.{i}", endpoint));
+                await Until(() => gate.Open == i, $"flood connection {i} counted");
+            }
+            // One of the flood leaves: the scraper comes in without pushing anyone out.
+            held[0].Dispose();
+            await Until(() => gate.Open == 31, "the first flood connection gone");
+            using Socket scraper = await ConnectFrom("127.0.0.2", endpoint);
+            await scraper.SendAsync(Encoding.ASCII.GetBytes("GET /metrics HTTP/1.1\r\nHost: x\r\n"), TestContext.Current.CancellationToken);
+            await Until(() => gate.Open == 32, "the scraper counted");
+            for (int i = 1; i <= 16; i++)
+                held.Add(await ConnectFrom($"127.0.2.{i}", endpoint));
+            await Until(() => gate.Open == 32 && held.Skip(1).Take(16).All(s => s.Poll(0, SelectMode.SelectRead)), "the flood's oldest pushed out");
+            await scraper.SendAsync(Encoding.ASCII.GetBytes("\r\n"), TestContext.Current.CancellationToken);
+            byte[] answer = new byte[4096];
+            int n = await scraper.ReceiveAsync(answer, TestContext.Current.CancellationToken);
+            Assert.StartsWith("HTTP/1.1 200 OK", Encoding.ASCII.GetString(answer, 0, n));
         }
         finally
         {
