@@ -28,7 +28,7 @@ internal sealed class WebConfigReloader : IDisposable
         _fingerprint = Fingerprint(initial.Files);
         LastSuccess = time.GetUtcNow();
         if (watch)
-            _watcher = time.CreateTimer(_ => ReloadIfChanged(), null, s_watch, s_watch);
+            _watcher = time.CreateTimer(_ => _ = ReloadIfChanged(), null, s_watch, s_watch);
     }
 
     internal WebConfig Current => Volatile.Read(ref _current);
@@ -75,16 +75,16 @@ internal sealed class WebConfigReloader : IDisposable
         }
     }
 
-    private void ReloadIfChanged()
+    /// <summary>Reloads when one of the files is another version than the one read (the watcher's check); returns whether it reloaded.</summary>
+    internal bool ReloadIfChanged()
     {
         lock (_lock)
         {
             if (Fingerprint([_path, .. _current.Files.Skip(1)]) == _fingerprint)
-                return;
+                return false;
         }
-        Reload();
+        return Reload();
     }
-
     /// <summary>
     /// What identifies the files' versions: device, inode, size and modification time (to the
     /// nanosecond) of each, links followed (a missing file counts too). A file replaced by another

@@ -1,0 +1,51 @@
+using KvmStat.Exporter;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Exporter;
+
+/// <summary>What makes the exporter read its web configuration again, and what a new file that cannot be used leaves in force.</summary>
+public class WebConfigReloaderTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("kvm_stat-reload-").FullName;
+    private readonly List<string> _log = [];
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private string ConfigPath => Path.Join(_folder, "web.yml");
+
+    private static string Users(string user) => $"basic_auth_users:\n  {user}: {WebConfigTests.SecretHash}\n";
+
+    private static readonly DateTime s_sameTime = new(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+
+    /// <summary>A file renamed over the configuration, of the same size and modification time (as a deployment tool leaves it): noticed by its inode.</summary>
+    [Fact]
+    public void AFileReplacedBySameSizeAndTimeIsNoticed()
+    {
+        File.WriteAllText(ConfigPath, Users("alice"));
+        File.SetLastWriteTimeUtc(ConfigPath, s_sameTime);
+        using var reloader = new WebConfigReloader(ConfigPath, WebConfig.Load(ConfigPath), _log.Add, TimeProvider.System, watch: false);
+        Assert.False(reloader.ReloadIfChanged());
+        string replacement = Path.Join(_folder, "web.yml.new");
+        File.WriteAllText(replacement, Users("carol"));
+        File.SetLastWriteTimeUtc(replacement, s_sameTime);
+        File.Move(replacement, ConfigPath, overwrite: true);
+        Assert.True(reloader.ReloadIfChanged());
+        Assert.Equal(["carol"], reloader.Current.Users.Keys);
+        Assert.False(reloader.ReloadIfChanged());
+    }
+
+    /// <summary>A header value that would fail every request: the reload is refused, the settings in force stay, one line says why.</summary>
+    [Fact]
+    public void AHeaderValueThatCannotBeSentKeepsTheSettingsInForce()
+    {
+        File.WriteAllText(ConfigPath, Users("alice"));
+        using var reloader = new WebConfigReloader(ConfigPath, WebConfig.Load(ConfigPath), _log.Add, TimeProvider.System, watch: false);
+        File.WriteAllText(ConfigPath, Users("bob") + "http_server_config:\n  headers:\n    Content-Security-Policy: \"a\\u007fb\"\n");
+        Assert.False(reloader.Reload());
+        Assert.Equal(["alice"], reloader.Current.Users.Keys);
+        Assert.False(reloader.LastReloadSucceeded);
+        string line = Assert.Single(_log);
+        Assert.Contains("not reloaded, the settings in force stay", line);
+        Assert.Contains("line 5: the value of Content-Security-Policy holds a control or non-ASCII character", line);
+    }
+}
