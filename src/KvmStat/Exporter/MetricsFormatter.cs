@@ -19,9 +19,10 @@ namespace KvmStat.Exporter;
 /// Which family a field goes to is its <see cref="FieldOrigin"/>. A VM's counter series does not
 /// go backwards when the VM restarts under the same pid (<see cref="SeriesContinuity"/>).
 /// </summary>
-internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> nameOf, SeriesContinuity continuity)
+internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> nameOf, SeriesContinuity continuity, Action<string>? warn = null)
 {
     private readonly Dictionary<int, string> _names = [];
+    private readonly BinaryFamilies _binary = new(filter, continuity, warn ?? (_ => { }));
 
     /// <summary>VMs whose names are kept (for tests of what stays bounded).</summary>
     internal int NamedVms => _names.Count;
@@ -172,83 +173,8 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
         }
     }
 
-    /// <summary>Binary statistics as they are (cumulative since each VM started): one family per statistic.</summary>
-    private void AddBinary(List<MetricFamily> families, IReadOnlyList<VmStatsBlocks> vms)
-    {
-        var vmStats = new SortedDictionary<string, KvmStatDescriptor>(StringComparer.Ordinal);
-        var vcpuStats = new SortedDictionary<string, KvmStatDescriptor>(StringComparer.Ordinal);
-        foreach (VmStatsBlocks vm in vms)
-        {
-            foreach (IStatsBlock block in vm.Blocks)
-            {
-                foreach (KvmStatDescriptor d in block.Descriptors)
-                {
-                    if (filter.Matches(d.Name))
-                        (block.VcpuIndex < 0 ? vmStats : vcpuStats).TryAdd(d.Name, d);
-                }
-            }
-        }
-        foreach ((string name, KvmStatDescriptor template) in vmStats)
-            families.Add(Statistic(vms, "kvm_vm_", name, template, vcpus: false));
-        foreach ((string name, KvmStatDescriptor template) in vcpuStats)
-            families.Add(Statistic(vms, "kvm_vcpu_", name, template, vcpus: true));
-    }
-
-    private MetricFamily Statistic(IReadOnlyList<VmStatsBlocks> vms, string prefix, string name, KvmStatDescriptor template, bool vcpus)
-    {
-        string? unit = HistogramPercentiles.RawUnit(template);
-        string help = $"KVM binary statistic {name} of {(vcpus ? "each vCPU" : "each VM")} ({template.Type.ToString().ToLowerInvariant()}{(unit is null ? "" : ", " + unit)}).";
-        MetricFamily family = template.IsHistogram
-            ? new MetricFamily(prefix + StatNames.Exported(template), "histogram", help + " Buckets from KVM's histogram, in base units.")
-            : new MetricFamily(prefix + StatNames.Exported(template), template.Type == KvmStatType.Cumulative ? "counter" : "gauge", help);
-
-        foreach (VmStatsBlocks vm in vms)
-        {
-            string guest = NameOf(vm.Pid);
-            string pid = vm.Pid.ToString(CultureInfo.InvariantCulture);
-            foreach (IStatsBlock block in vm.Blocks)
-            {
-                // A VM whose statistic of this name has another type or unit is not mixed into this family.
-                if ((block.VcpuIndex >= 0) != vcpus || Find(block, name) is not KvmStatDescriptor descriptor ||
-                    descriptor.Type != template.Type || descriptor.Unit != template.Unit || descriptor.Scale != template.Scale)
-                    continue;
-                ReadOnlySpan<ulong> values = block.Values(descriptor);
-                (string, string)[] labels = vcpus
-                    ? [("guest", guest), ("pid", pid), ("vcpu", block.VcpuIndex.ToString(CultureInfo.InvariantCulture))]
-                    : [("guest", guest), ("pid", pid)];
-                if (descriptor.IsHistogram)
-                    AddHistogram(family, descriptor, labels, values);
-                else if (descriptor.Type == KvmStatType.Cumulative)
-                    family.Add("_total", labels, BaseUnits.Value(descriptor, continuity.Monotonic(vm.Pid, guest, prefix, name, block.VcpuIndex, (long)values[0])));
-                else
-                    family.Add("", labels, BaseUnits.Value(descriptor, (long)values[0]));
-            }
-        }
-        return family;
-    }
-
-    private static void AddHistogram(MetricFamily family, KvmStatDescriptor descriptor, (string, string)[] labels, ReadOnlySpan<ulong> buckets)
-    {
-        ulong cumulative = 0;
-        for (int i = 0; i < buckets.Length; i++)
-        {
-            cumulative += buckets[i];
-            string upper = BaseUnits.Float(BaseUnits.BucketUpperBound(descriptor, i, buckets.Length));
-            family.Add("_bucket", [.. labels, ("le", upper)], cumulative.ToString(CultureInfo.InvariantCulture));
-        }
-        // No _count: KVM histograms have no sum, and OpenMetrics allows _count only with _sum.
-        // The +Inf bucket is the count.
-    }
-
-    private static KvmStatDescriptor? Find(IStatsBlock block, string name)
-    {
-        foreach (KvmStatDescriptor d in block.Descriptors)
-        {
-            if (d.Name == name)
-                return d;
-        }
-        return null;
-    }
+    /// <summary>Binary statistics as they are (cumulative since each VM started): one family per statistic, what one VM says costing that VM only.</summary>
+    private void AddBinary(List<MetricFamily> families, IReadOnlyList<VmStatsBlocks> vms) => _binary.Add(families, vms, NameOf);
 
     private void ForgetNamesOfGoneVms(IReadOnlyList<VmStatsBlocks>? vms)
     {
@@ -257,6 +183,7 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
             if (vms is null || !vms.Any(vm => vm.Pid == pid))
                 _names.Remove(pid);
         }
+        _binary.Forget(pid => vms?.Any(vm => vm.Pid == pid) == true);
     }
 
     private string NameOf(int pid)

@@ -31,13 +31,15 @@ internal sealed class MetricsSampler : IDisposable
     /// the vCPUs of a QEMU older than 8.1: they are read only when scraped.
     /// </param>
     /// <param name="self">What the exporter's own metrics name (its version and engine); none without it.</param>
-    internal MetricsSampler(Sampler sampler, FieldFilter filter, Func<int, string?> nameOf, TimeProvider time, bool followVms, ExporterIdentity? self)
+    /// <param name="warn">Where to say, once per VM, that a VM's statistics were left out.</param>
+    internal MetricsSampler(Sampler sampler, FieldFilter filter, Func<int, string?> nameOf, TimeProvider time, bool followVms, ExporterIdentity? self,
+        Action<string>? warn = null)
     {
         _sampler = sampler;
         _time = time;
         _self = self;
         _continuity = new SeriesContinuity(time);
-        _formatter = new MetricsFormatter(filter, nameOf, _continuity);
+        _formatter = new MetricsFormatter(filter, nameOf, _continuity, warn);
         // The baseline: counters count from here.
         _sampler.Sample();
         if (followVms)
