@@ -280,7 +280,7 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         long started = time.GetTimestamp();
         try
         {
-            using QmpConnection connection = QmpConnection.Open(socket, expectedPeer: pid, time);
+            using QmpConnection connection = QmpConnection.Open(socket, expectedPeer: pid, time, via: QmpSocketDiscovery.Reach(paths, pid, socket));
             string pauses = connection.Version < new Version(8, 1) ? ", each query-stats briefly interrupts the vCPUs" : "";
             return $"QMP {Text.Escape(socket)} (QEMU {connection.Version.ToString(3)}{pauses}; answered in {time.GetElapsedTime(started).TotalMilliseconds:0} ms)";
         }

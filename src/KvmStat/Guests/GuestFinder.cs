@@ -110,7 +110,12 @@ internal sealed class GuestFinder(HostPaths paths)
         return HoldsVmDescriptor(pid);
     }
 
-    private bool? HoldsVmDescriptor(int pid) =>
+    /// <summary>
+    /// Whether a process holds a KVM VM descriptor itself (anon_inode:kvm-vm): what only the
+    /// process that runs a VM has. A debugfs folder names the pid that created the VM, which may
+    /// have handed it on and exited, its pid then reused by anyone. Null when it cannot be told.
+    /// </summary>
+    internal bool? HoldsVmDescriptor(int pid) =>
         DescriptorLinks(pid) is { } links ? links.Exists(d => d.Link == "anon_inode:kvm-vm") : null;
 
     /// <summary>

@@ -46,7 +46,8 @@ internal sealed class QmpConnection : IDisposable
     /// <summary>Connects, reads the greeting and negotiates capabilities; plain errors for every failure.</summary>
     /// <param name="expectedPeer">The QEMU process that must be on the other end (found by --qmp auto), or 0 for a path the user named.</param>
     /// <param name="deadline">A timestamp of <paramref name="time"/> no exchange may go past (the refresh's), or null.</param>
-    internal static QmpConnection Open(string path, int expectedPeer = 0, TimeProvider? time = null, long? deadline = null)
+    /// <param name="via">Where to connect when not at <paramref name="path"/> itself (the QEMU's own root, see <see cref="QmpSocketDiscovery.Reach"/>); messages name the path.</param>
+    internal static QmpConnection Open(string path, int expectedPeer = 0, TimeProvider? time = null, long? deadline = null, string? via = null)
     {
         time ??= TimeProvider.System;
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -56,7 +57,7 @@ internal sealed class QmpConnection : IDisposable
             // A unix connect waits for room in a full backlog for up to the send timeout.
             connection.BeginExchange();
             socket.SendTimeout = connection.RemainingMilliseconds() is > 0 and int ms ? ms : throw connection.TimedOut("could not be connected to");
-            socket.Connect(new UnixDomainSocketEndPoint(path));
+            socket.Connect(new UnixDomainSocketEndPoint(via ?? path));
             connection.PeerPid = PeerPidOf(socket);
             // Checked before a byte is read or written: a socket of some other process is left alone.
             if (expectedPeer > 0 && connection.PeerPid != expectedPeer)
@@ -76,7 +77,7 @@ internal sealed class QmpConnection : IDisposable
         {
             connection.Dispose();
             // .NET reports a missing path and a socket nobody listens on alike: look at the path itself.
-            if (!EntryExists(path))
+            if (!EntryExists(via ?? path))
                 throw new QmpException(path, "does not exist", "Check the path in QEMU's -qmp unix:PATH,server=on,wait=off option.");
             throw e.SocketErrorCode switch
             {

@@ -10,8 +10,8 @@ namespace KvmStat.Sources.BinaryStats;
 /// <para>
 /// Any user can start a process whose command line contains "qemu" and names any path, another
 /// root service's socket for example, and answer QMP under any guest name. So a process counts as
-/// a QEMU only if it holds a KVM VM (a descriptor anon_inode:kvm-vm, or a debugfs folder of its
-/// pid, which only the kernel makes), and a path counts only if that process listens on it itself:
+/// a QEMU only if it holds a KVM VM descriptor itself (anon_inode:kvm-vm), and a path counts only
+/// if that process listens on it itself:
 /// a socket listening on that path (the process's own /proc/PID/net/unix, so that a tool in
 /// another network namespace, as under systemd's PrivateNetwork=, sees QEMU's sockets) is one of
 /// that process's own descriptors. The connection then checks that its peer is that process before
@@ -35,7 +35,8 @@ internal static class QmpSocketDiscovery
             IReadOnlyList<string> named = FromCmdline(cmdline.Split('\0'));
             if (named.Count == 0)
                 continue;
-            if (finder.HoldsVm(pid) != true)
+            // Its own descriptor, not a debugfs folder of its pid: a pid can be another's after the VM's creator exited.
+            if (finder.HoldsVmDescriptor(pid) != true)
             {
                 skipped?.Invoke($"QMP sockets named by process {pid}: skipped, that process holds no KVM VM");
                 continue;
@@ -66,6 +67,23 @@ internal static class QmpSocketDiscovery
         found.Sort();
         return found;
     }
+
+    /// <summary>
+    /// Where to connect to a socket a QEMU listens on: through that process's own root
+    /// (/proc/PID/root), so that a socket in its /tmp or /home is reached from a tool whose own
+    /// are private (systemd's PrivateTmp=, ProtectHome=); the plain path when that would be too
+    /// long for a socket address. The peer is checked (SO_PEERCRED) all the same.
+    /// </summary>
+    internal static string Reach(HostPaths paths, int pid, string path)
+    {
+        if (!path.StartsWith('/'))
+            return path;
+        string via = Path.Join(paths.ProcessDir(pid), "root", path);
+        return System.Text.Encoding.UTF8.GetByteCount(via) < MaxSocketPath ? via : path;
+    }
+
+    /// <summary>sun_path's size, with its NUL.</summary>
+    private const int MaxSocketPath = 108;
 
     /// <summary>The most QMP sockets taken from one process (QEMU has one or two).</summary>
     private const int MaxSocketsPerProcess = 4;
