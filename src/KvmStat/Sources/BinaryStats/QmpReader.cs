@@ -79,51 +79,33 @@ internal sealed class QmpReader : IVmStatsReader
         Discover();
         QmpException? firstFailure = null;
         _problems.Clear();
-        long now = _time.GetTimestamp();
-        long refreshDeadline = now + (long)(RefreshBudget.TotalSeconds * _time.TimestampFrequency);
-        foreach (SocketState state in _sockets.Values)
+        // The peers that answered fastest last time first: a slow one (or one that trickles on
+        // purpose) spends what is left of the budget, not what the others need.
+        List<SocketState> pending = [.. _sockets.Values.OrderBy(s => s.LastTook)];
+        while (true)
         {
-            // Backing off after a failure, or out of time this refresh: the VM keeps its last numbers.
-            if (now < state.RetryAt || _time.GetTimestamp() >= refreshDeadline)
+            long now = _time.GetTimestamp();
+            long refreshDeadline = now + (long)(RefreshBudget.TotalSeconds * _time.TimestampFrequency);
+            var outOfTime = new List<SocketState>();
+            foreach (SocketState state in pending)
             {
-                if (state.HasData)
-                    vms.Add(state.Blocks);
-                continue;
-            }
-            try
-            {
-                Query(state, refreshDeadline);
-                state.LastProblem = null;
-                state.Failures = 0;
-                state.RetryAt = 0;
-                state.HasData = true;
-                vms.Add(state.Blocks);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // Whatever the peer made go wrong costs this VM only.
-                QmpException failure = e switch
+                // Backing off after a failure, or out of time this refresh: the VM keeps its last numbers.
+                if (now < state.RetryAt || _time.GetTimestamp() >= refreshDeadline)
                 {
-                    QmpException qmp => qmp,
-                    KvmStatsFormatException format => new QmpException(state.Path, $"sent statistics this tool cannot read: {format.Message}"),
-                    KvmStatException other => new QmpException(state.Path, other.Message),
-                    _ => new QmpException(state.Path, $"sent something this tool cannot read ({e.GetType().Name})"),
-                };
-                // Statistics it cannot read are not shown at all (a peer that times out keeps its last numbers):
-                // the VM is down, and starts over at its next answer.
-                if (e is not KvmStatException)
-                    state.StartOver(state.Blocks.Pid);
-                firstFailure ??= failure;
-                state.Failures++;
-                TimeSpan backOff = TimeSpan.FromTicks(Math.Min(s_longestBackOff.Ticks, s_firstBackOff.Ticks << Math.Min(state.Failures - 1, 10)));
-                state.RetryAt = _time.GetTimestamp() + (long)(backOff.TotalSeconds * _time.TimestampFrequency);
-                if (state.HasData)
-                    vms.Add(state.Blocks);
-                // A QEMU that exits or is busy for a moment is reported once, not at every try.
-                if (state.LastProblem != failure.Message)
-                    _problems.Add($"{failure.Message} Tried again in {backOff.TotalSeconds:0} s.");
-                state.LastProblem = failure.Message;
+                    if (state.HasData)
+                        vms.Add(state.Blocks);
+                    else if (now >= state.RetryAt)
+                        outOfTime.Add(state);
+                    continue;
+                }
+                if (ReadOne(state, refreshDeadline, vms) is QmpException failure)
+                    firstFailure ??= failure;
             }
+            // A first read that reached no VM tries those it had no time for, with a budget of
+            // their own: one slow peer tried first does not end the run for want of the others.
+            if (!_firstRead || vms.Count > 0 || outOfTime.Count == 0)
+                break;
+            pending = outOfTime;
         }
         if (_firstRead && vms.Count == 0)
         {
@@ -136,6 +118,48 @@ internal sealed class QmpReader : IVmStatsReader
         foreach (string problem in _problems)
             _warn(problem);
         vms.Sort((a, b) => a.Pid.CompareTo(b.Pid));
+    }
+
+    /// <summary>One socket's refresh; whatever its peer made go wrong costs this VM only, and is returned.</summary>
+    private QmpException? ReadOne(SocketState state, long refreshDeadline, List<VmStatsBlocks> vms)
+    {
+        long started = _time.GetTimestamp();
+        try
+        {
+            Query(state, refreshDeadline);
+            state.LastTook = _time.GetTimestamp() - started;
+            state.LastProblem = null;
+            state.Failures = 0;
+            state.RetryAt = 0;
+            state.HasData = true;
+            vms.Add(state.Blocks);
+            return null;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            QmpException failure = e switch
+            {
+                QmpException qmp => qmp,
+                KvmStatsFormatException format => new QmpException(state.Path, $"sent statistics this tool cannot read: {format.Message}"),
+                KvmStatException other => new QmpException(state.Path, other.Message),
+                _ => new QmpException(state.Path, $"sent something this tool cannot read ({e.GetType().Name})"),
+            };
+            // Statistics it cannot read are not shown at all (a peer that times out keeps its last numbers):
+            // the VM is down, and starts over at its next answer.
+            if (e is not KvmStatException)
+                state.StartOver(state.Blocks.Pid);
+            state.LastTook = long.MaxValue;
+            state.Failures++;
+            TimeSpan backOff = TimeSpan.FromTicks(Math.Min(s_longestBackOff.Ticks, s_firstBackOff.Ticks << Math.Min(state.Failures - 1, 10)));
+            state.RetryAt = _time.GetTimestamp() + (long)(backOff.TotalSeconds * _time.TimestampFrequency);
+            if (state.HasData)
+                vms.Add(state.Blocks);
+            // A QEMU that exits or is busy for a moment is reported once, not at every try.
+            if (state.LastProblem != failure.Message)
+                _problems.Add($"{failure.Message} Tried again in {backOff.TotalSeconds:0} s.");
+            state.LastProblem = failure.Message;
+            return failure;
+        }
     }
 
     private void Discover()
@@ -159,7 +183,7 @@ internal sealed class QmpReader : IVmStatsReader
                 break;
             seen.Add(path);
             if (!_sockets.TryGetValue(path, out SocketState? known) || known.ExpectedPeer != pid)
-                _sockets[path] = new SocketState(path, pid) { ExpectedPeer = pid };
+                _sockets[path] = new SocketState(path, pid) { ExpectedPeer = pid, Via = QmpSocketDiscovery.Reach(_paths, pid, path) };
         }
         foreach (string gone in _sockets.Keys.Where(p => !seen.Contains(p)).ToList())
             _sockets.Remove(gone);
@@ -167,7 +191,7 @@ internal sealed class QmpReader : IVmStatsReader
 
     private void Query(SocketState state, long deadline)
     {
-        using QmpConnection qmp = QmpConnection.Open(state.Path, state.ExpectedPeer, _time, deadline);
+        using QmpConnection qmp = QmpConnection.Open(state.Path, state.ExpectedPeer, _time, deadline, state.Via);
         if (qmp.Version < new Version(7, 1))
             throw new QmpException(state.Path, $"belongs to QEMU {qmp.Version.ToString(3)}, which has no query-stats", "Binary statistics through QMP need QEMU 7.1 or later.");
         // Another QEMU on the same path (the VM restarted): its statistics start anew, in new blocks.
@@ -262,6 +286,8 @@ internal sealed class QmpReader : IVmStatsReader
         internal string Path { get; } = path;
         /// <summary>The QEMU process --qmp auto found listening on the path (0: a path the user named).</summary>
         internal int ExpectedPeer { get; init; }
+        /// <summary>Where to connect: through the QEMU's own root (--qmp auto), or null for the path itself.</summary>
+        internal string? Via { get; init; }
         internal VmStatsBlocks Blocks { get; set; } = new(pid);
         internal IReadOnlyList<KvmStatDescriptor>? VmSchema { get; set; }
         internal IReadOnlyList<KvmStatDescriptor>? VcpuSchema { get; set; }
@@ -273,6 +299,8 @@ internal sealed class QmpReader : IVmStatsReader
         internal bool HasData { get; set; }
         internal int Failures { get; set; }
         internal long RetryAt { get; set; }
+        /// <summary>How long its last refresh took (timestamp ticks; the longest after a failure), to order the next.</summary>
+        internal long LastTook { get; set; }
 
         internal void StartOver(int pid)
         {

@@ -262,6 +262,11 @@ public class QmpTests : IDisposable
         fixture.AddProcess(500, ["qemu-system-x86_64", "-name", "evil", "-qmp", "unix:/tmp/x.sock,server=on"]);
         fixture.AddDescriptor(500, 5, "socket:[7005]");
         fixture.AddDescriptor(500, 6, "/dev/null");
+        // Listens on its socket and has a debugfs folder of its pid, but holds no VM descriptor: the
+        // pid of a VM's creator that exited, reused by anyone.
+        fixture.AddProcess(600, ["qemu-system-x86_64", "-name", "reused", "-qmp", "unix:/run/reused.sock,server=on"]);
+        fixture.AddDescriptor(600, 5, "socket:[7006]");
+        fixture.AddDebugfsStat("600-12/exits", 1);
         string table = """
             Num       RefCount Protocol Flags    Type St Inode Path
             0000000000000000: 00000002 00000000 00010000 0001 01 7001 /run/good.sock
@@ -269,19 +274,21 @@ public class QmpTests : IDisposable
             0000000000000000: 00000003 00000000 00000000 0001 03 7003 /run/root-service.sock
             0000000000000000: 00000002 00000000 00010000 0001 01 7004 relative.sock
             0000000000000000: 00000002 00000000 00010000 0001 01 7005 /tmp/x.sock
+            0000000000000000: 00000002 00000000 00010000 0001 01 7006 /run/reused.sock
             0000000000000000: 00000002 00000000 00010000 0001 01 garbage /run/x.sock
             truncated line
 
             """;
         // Each process's own table (its network namespace's), as /proc/PID/net/unix shows it; the tool's own is empty.
-        foreach (int pid in new[] { 100, 200, 300, 400, 500 })
+        foreach (int pid in new[] { 100, 200, 300, 400, 500, 600 })
             fixture.WriteFile($"/proc/{pid}/net/unix", table);
         fixture.WriteFile("/proc/net/unix", "Num       RefCount Protocol Flags    Type St Inode Path\n");
         var skipped = new List<string>();
         IReadOnlyList<(int Pid, string Path)> found = QmpSocketDiscovery.Find(fixture.Paths, skipped.Add);
         Assert.Equal([(100, "/run/good.sock"), (300, Path.Join(fixture.Paths.Map("/proc/300"), "cwd", "relative.sock"))], found);
         Assert.Equal(["QMP socket /run/root-service.sock named by process 200: skipped, that process does not listen on it",
-            "QMP sockets named by process 500: skipped, that process holds no KVM VM"], skipped.Order());
+            "QMP sockets named by process 500: skipped, that process holds no KVM VM",
+            "QMP sockets named by process 600: skipped, that process holds no KVM VM"], skipped.Order());
     }
 
     /// <summary>Sockets of QEMUs that come and go (--qmp auto) are forgotten with them.</summary>
@@ -339,5 +346,64 @@ public class QmpTests : IDisposable
     {
         IReadOnlyList<string> sockets = QmpSocketDiscovery.FromCmdline(argv.Split('|'));
         Assert.Equal(expected.Length == 0 ? [] : [expected], sockets);
+    }
+
+    /// <summary>
+    /// A QEMU whose socket is in a /tmp of its own (another mount namespace, as systemd's PrivateTmp=
+    /// gives the tool one): not there at its path for the tool, reached through the process's own root,
+    /// its peer checked as ever.
+    /// </summary>
+    [Fact]
+    public void ASocketInAnotherMountNamespaceIsReachedThroughItsProcessRoot()
+    {
+        string hidden = Path.Join(_folder, "private");
+        Directory.CreateDirectory(hidden);
+        string socket = Path.Join(hidden, "qmp.sock");
+        const string Server = """
+            import json, socket, sys
+            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            server.bind(sys.argv[1])
+            server.listen(1)
+            print("ready", flush=True)
+            client, _ = server.accept()
+            stream = client.makefile("rw")
+            stream.write(json.dumps({"QMP": {"version": {"qemu": {"major": 9, "minor": 2, "micro": 0}}, "capabilities": []}}) + "\r\n")
+            stream.flush()
+            for line in stream:
+                stream.write('{"return": {}}\r\n')
+                stream.flush()
+            """;
+        string script = Path.Join(_folder, "server.py");
+        File.WriteAllText(script, Server);
+        // unshare and sh exec the server: the pid is the server's.
+        using ChildProcess qemu = ChildProcess.Start("unshare", ["--mount", "--propagation", "private", "sh", "-c",
+            $"mount -t tmpfs tmpfs '{hidden}' && exec python3 '{script}' '{socket}'"]);
+        qemu.Output.WaitForLine(l => l == "ready", TimeSpan.FromSeconds(30), "the server in its own mount namespace listening");
+        Assert.Contains("does not exist", Assert.Throws<QmpException>(() => QmpConnection.Open(socket, expectedPeer: qemu.Pid)).Message);
+        string via = QmpSocketDiscovery.Reach(new HostPaths(), qemu.Pid, socket);
+        Assert.Equal($"/proc/{qemu.Pid}/root{socket}", via);
+        using QmpConnection connection = QmpConnection.Open(socket, expectedPeer: qemu.Pid, via: via);
+        Assert.Equal(qemu.Pid, connection.PeerPid);
+        Assert.Equal(socket, connection.Path);
+    }
+
+    /// <summary>
+    /// At the first read, a peer tried first that takes the whole refresh budget (it greets and answers
+    /// a byte every 15 ms): the other socket is read all the same, so a log with one such socket
+    /// goes on; and the next refresh asks the fast one first.
+    /// </summary>
+    [Fact]
+    public void ASlowPeerFirstDoesNotEndTheFirstRead()
+    {
+        using var slow = new FakeQmpServer(Path.Join(_folder, "a-slow.sock"), FakeQmpServer.OneVcpu(5), byteDelay: TimeSpan.FromMilliseconds(15));
+        using var good = new FakeQmpServer(Path.Join(_folder, "b-good.sock"), FakeQmpServer.OneVcpu(7));
+        var warnings = new List<string>();
+        using var reader = new QmpReader([slow.Path, good.Path], new HostPaths(), delay: 1, warnings.Add, TimeProvider.System);
+        var vms = new List<VmStatsBlocks>();
+        reader.Read(vms);
+        IStatsBlock vcpu = Assert.Single(vms).Blocks[1];
+        Assert.Equal([7UL], vcpu.Values(vcpu.Descriptors[0]).ToArray());
+        Assert.Contains(warnings, w => w.Contains("a-slow.sock") && w.Contains("Tried again in 10 s"));
+        Assert.Equal(1, good.Sessions);
     }
 }
