@@ -3,6 +3,8 @@ using KvmStat.Cli;
 using KvmStat.Output;
 using KvmStat.Host;
 
+// Before anything that takes time: a SIGHUP in the first moments must not end the exporter.
+Signals.HoldHangups();
 ResidentMemory.FaultOnlyWhatRuns();
 
 AppDomain.CurrentDomain.UnhandledException += (_, e) =>

@@ -13,10 +13,11 @@ internal static class LogMode
     internal static int Run(Session session, Reporter reporter, TextWriter output)
     {
         Options options = session.Options;
+        // Before the file is opened: a SIGHUP from then on reopens it.
+        using var signals = new Signals(handleHangup: options.LogFile is not null);
         // The log file is opened before the counters, so a bad path fails fast.
         using OutputSink sink = options.LogFile is string file ? OutputSink.AppendTo(file) : OutputSink.Stdout(output);
         Sampler sampler = session.OpenSampler();
-        using var signals = new Signals(handleHangup: options.LogFile is not null);
         session.SayWhetherVmsCanRun(reporter);
         IStatsRenderer renderer = options.Format switch
         {

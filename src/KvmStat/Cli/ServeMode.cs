@@ -14,14 +14,15 @@ internal static class ServeMode
     internal static int Run(Session session, Reporter reporter)
     {
         IPEndPoint endpoint = ListenAddress.Parse(session.Options.ServeAddress);
+        // Signals first: a SIGHUP from here on reloads; one before is held since start (Program) and
+        // needs nothing more, the file being read after it.
+        using var signals = new Signals(handleHangup: true);
         // Read before anything is counted: a mistake in it ends the tool before a port is opened.
         WebConfig? config = session.Options.WebConfigFile is string file ? WebConfig.Load(file) : null;
         if (config is { UsesTls: false, Users.Count: > 0 })
             reporter.Warn("basic_auth_users without tls_server_config: passwords cross the network unencrypted.");
         foreach (string note in config?.Notes ?? [])
             reporter.Warn($"--web-config-file: {note}.");
-        // Signals first: a SIGHUP while the sources open must not end the tool.
-        using var signals = new Signals(handleHangup: true);
         using WebConfigReloader? reloader = config is null ? null : new WebConfigReloader(session.Options.WebConfigFile!, config, reporter.Warn, session.Time);
         Sampler sampler = session.OpenExporterSampler();
         string engine = sampler.EngineName switch { null => "", "BPF" => "bpf", _ => "perf" };

@@ -14,6 +14,9 @@ namespace KvmStat.Cli;
 internal sealed class Signals : ILoopSignals, IDisposable
 {
     // No spinning: a wait between samples is long, and spinning would only add sched_yield calls.
+    private static PosixSignalRegistration? s_early;
+    private static int s_earlyHangup;
+
     private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
     private readonly List<PosixSignalRegistration> _registrations = [];
     private int _stop;
@@ -36,6 +39,11 @@ internal sealed class Signals : ILoopSignals, IDisposable
             Register(PosixSignal.SIGHUP, () => Raise(ref _hangup));
         else
             Register(PosixSignal.SIGHUP, () => Raise(ref _stop));
+        // A hangup since start, held by HoldHangups until now: it ends a mode that ends on one; a
+        // mode that reloads or reopens reads its files after this, so there is nothing to do again.
+        Interlocked.Exchange(ref s_early, null)?.Dispose();
+        if (Interlocked.Exchange(ref s_earlyHangup, 0) == 1 && !handleHangup)
+            Raise(ref _stop);
         if (suspending is null)
             return;
         Register(PosixSignal.SIGWINCH, () => Raise(ref _resized));
@@ -47,6 +55,18 @@ internal sealed class Signals : ILoopSignals, IDisposable
             context.Cancel = false;
         }));
     }
+
+    /// <summary>
+    /// The first thing the process does: a SIGHUP from now on is held (not the default end of the
+    /// process) until a mode's <see cref="Signals"/> says what it means, so that a reload sent just
+    /// after the exporter started (systemctl reload during start-up) never ends it.
+    /// </summary>
+    internal static void HoldHangups() =>
+        s_early = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            Volatile.Write(ref s_earlyHangup, 1);
+        });
 
     private void Register(PosixSignal signal, Action action) =>
         _registrations.Add(PosixSignalRegistration.Create(signal, context =>

@@ -238,4 +238,42 @@ public class WebConfigEndToEndTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains("goes with --serve", error);
     }
+
+    /// <summary>Whether a process catches SIGHUP (bit 0 of SigCgt in /proc/PID/status).</summary>
+    private static bool CatchesHangups(int pid) =>
+        File.ReadAllLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("SigCgt:", StringComparison.Ordinal)) is string line
+        && (Convert.ToUInt64(line["SigCgt:".Length..].Trim(), 16) & 1) == 1;
+
+    /// <summary>
+    /// SIGHUP as soon as the exporter catches it at all (the first thing it does), while it has not
+    /// even read its web configuration (a FIFO the test writes only then): it goes on, and serves.
+    /// </summary>
+    [Fact]
+    public async Task ASighupWhileStartingNeverEndsTheExporter()
+    {
+        string fifo = Path.Join(_pki.Folder, "web.fifo");
+        Assert.Equal(0, ChildProcess.Run("mkfifo", [fifo], s_timeout).Code);
+        int port = Loopback.FreePort();
+        using ChildProcess tool = ChildProcess.StartTool("--serve", $"127.0.0.1:{port}", "--web-config-file", fifo, "--verbose", "-f", "kvm_pio");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!tool.HasExited && !CatchesHangups(tool.Pid))
+        {
+            Assert.True(clock.Elapsed < s_timeout, "the exporter never caught SIGHUP");
+            Thread.Yield();
+        }
+        tool.Signal(ChildProcess.SIGHUP);
+        // Opening the FIFO to write waits until the exporter opens it to read its configuration.
+        CancellationToken cancel = TestContext.Current.CancellationToken;
+        Task write = Task.Run(() => File.WriteAllTextAsync(fifo, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n", cancel), cancel);
+        Assert.Same(write, await Task.WhenAny(write, Task.Delay(s_timeout, cancel)));
+        // A regular file in its place, for the reload that SIGHUP asks for if it came once the exporter handles it itself.
+        File.WriteAllText(Path.Join(_pki.Folder, "web.yml"), "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n");
+        File.Move(Path.Join(_pki.Folder, "web.yml"), fifo, overwrite: true);
+        Assert.False(tool.HasExited, $"the exporter ended: {tool.Error.Text}");
+        tool.WaitUntilCounting();
+        using HttpClient client = _pki.HttpsClient();
+        Assert.Contains("kvm_events_total", await client.GetStringAsync($"https://127.0.0.1:{port}/metrics", cancel));
+        tool.Signal(ChildProcess.SIGTERM);
+        Assert.Equal(0, tool.WaitForExit(s_timeout));
+    }
 }
