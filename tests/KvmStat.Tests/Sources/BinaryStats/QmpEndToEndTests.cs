@@ -39,4 +39,22 @@ public class QmpEndToEndTests : IDisposable
         Assert.Single(tool.Error.Lines, l => l.Contains("silent.sock did not greet within 2 s"));
         Assert.Equal(1, silent.Sessions);
     }
+
+    /// <summary>
+    /// A log whose first socket is a peer that takes the whole refresh budget at the first read: the
+    /// log starts with the other VM, names the slow one once, and goes on.
+    /// </summary>
+    [Fact]
+    public void ASlowPeerTriedFirstDoesNotEndTheLog()
+    {
+        using var slow = new FakeQmpServer(Path.Join(_folder, "a-slow.sock"), FakeQmpServer.OneVcpu(5), byteDelay: TimeSpan.FromMilliseconds(15));
+        using var good = new FakeQmpServer(Path.Join(_folder, "b-good.sock"), FakeQmpServer.OneVcpu(5));
+        using ChildProcess tool = ChildProcess.StartTool("-l", "-s", "0.5", "--qmp", slow.Path, "--qmp", good.Path, "-f", "exits", "--verbose");
+        tool.WaitUntilCounting();
+        tool.Output.WaitFor(lines => lines.Count(l => l.Length > 0 && char.IsAsciiDigit(l[0])) >= 3, s_timeout, "three records");
+        Assert.False(tool.HasExited);
+        tool.Signal(ChildProcess.SIGTERM);
+        Assert.Equal(0, tool.WaitForExit(s_timeout));
+        Assert.Single(tool.Error.Lines, l => l.Contains("a-slow.sock"));
+    }
 }
