@@ -245,4 +245,34 @@ public class MetricsServerTests : IDisposable
             server.Dispose();
         }
     }
+
+    /// <summary>The cipher suite and version a client of the given versions gets from the server.</summary>
+    private static async Task<(System.Security.Authentication.SslProtocols, System.Net.Security.TlsCipherSuite)> Handshake(
+        IPEndPoint endpoint, System.Security.Authentication.SslProtocols versions)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(endpoint, TestContext.Current.CancellationToken);
+        await using var tls = new System.Net.Security.SslStream(client.GetStream());
+        await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+        {
+            TargetHost = "127.0.0.1",
+            EnabledSslProtocols = versions,
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+        }, TestContext.Current.CancellationToken);
+        return (tls.SslProtocol, tls.NegotiatedCipherSuite);
+    }
+
+    /// <summary>cipher_suites as the exporter-toolkit applies them: TLS 1.2 gets the suite listed (not OpenSSL's first choice), TLS 1.3 keeps its own.</summary>
+    [Fact]
+    public async Task CipherSuitesChooseTls12sAndLeaveTls13ItsOwn()
+    {
+        (MetricsServer server, IPEndPoint endpoint) = Start(OneGauge, tls: true, yaml: "  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n");
+        using (server)
+        {
+            Assert.Equal((System.Security.Authentication.SslProtocols.Tls12, System.Net.Security.TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256),
+                await Handshake(endpoint, System.Security.Authentication.SslProtocols.Tls12));
+            (System.Security.Authentication.SslProtocols version, _) = await Handshake(endpoint, System.Security.Authentication.SslProtocols.Tls13);
+            Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, version);
+        }
+    }
 }
