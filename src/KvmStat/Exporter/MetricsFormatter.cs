@@ -144,7 +144,7 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
         var perGuest = new MetricFamily("kvm_guest_exit_handling_seconds", "histogram", $"{How} ({latencies.Entry}), each VM.");
         foreach (GuestStat guest in guests?.Guests ?? [])
         {
-            if (latencies.Vms.TryGetValue(guest.Pid, out Dictionary<int, ulong[]>? histograms))
+            if (latencies.Vms.TryGetValue(guest.Pid, out Dictionary<int, LatencyHistogram>? histograms))
                 AddHistograms(perGuest, latencies, histograms, [("guest", guest.Name), ("pid", guest.Pid.ToString(CultureInfo.InvariantCulture))]);
         }
         families.Add(perGuest);
@@ -153,10 +153,11 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
         families.Add(lost);
     }
 
-    private static void AddHistograms(MetricFamily family, ExitLatencies latencies, Dictionary<int, ulong[]> histograms, (string, string)[] labels)
+    private static void AddHistograms(MetricFamily family, ExitLatencies latencies, Dictionary<int, LatencyHistogram> histograms, (string, string)[] labels)
     {
-        foreach ((int field, ulong[] buckets) in histograms.OrderBy(h => latencies.Fields[h.Key].Name, StringComparer.Ordinal))
+        foreach ((int field, LatencyHistogram histogram) in histograms.OrderBy(h => latencies.Fields[h.Key].Name, StringComparer.Ordinal))
         {
+            ulong[] buckets = histogram.Buckets;
             if (buckets.All(b => b == 0))
                 continue;
             StatField reason = latencies.Fields[field];
@@ -169,6 +170,8 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
                     family.Add("_bucket", [.. series, ("le", BaseUnits.Float(ExitLatencies.BucketHigh(i) * 1e-9))], cumulative.ToString(CultureInfo.InvariantCulture));
             }
             family.Add("_bucket", [.. series, ("le", "+Inf")], cumulative.ToString(CultureInfo.InvariantCulture));
+            family.Add("_sum", series, BaseUnits.Float(histogram.Nanoseconds * 1e-9));
+            family.Add("_count", series, cumulative.ToString(CultureInfo.InvariantCulture));
         }
     }
 

@@ -24,17 +24,24 @@ public class BpfLatencyTests
     /// <summary>The bucket of a time: [2^N, 2^(N+1)) nanoseconds.</summary>
     private static int BucketOf(TimeSpan time) => (int)Math.Floor(Math.Log2(time.TotalNanoseconds));
 
-    private static ulong[] Histogram(ExitLatencies latencies, int pid, string field)
+    private static LatencyHistogram Histogram(ExitLatencies latencies, int pid, string field)
     {
         int index = latencies.Fields.ToList().FindIndex(f => f.Name == field);
         return latencies.Vms[pid][index];
     }
 
-    /// <summary>At least 95 % of the exits in the bucket that holds the time waited, and every exit counted.</summary>
-    private static void AssertBucket(ulong[] buckets, TimeSpan waited, int exits)
+    /// <summary>
+    /// At least 95 % of the exits in the bucket that holds the time waited, and every exit counted;
+    /// their time together at least what was waited, and within the bounds of their buckets.
+    /// </summary>
+    private static void AssertBucket(LatencyHistogram histogram, TimeSpan waited, int exits)
     {
+        ulong[] buckets = histogram.Buckets;
         int bucket = BucketOf(waited + TimeSpan.FromMicroseconds(3));
-        Assert.Equal((ulong)exits, (ulong)buckets.Sum(b => (long)b));
+        Assert.Equal((ulong)exits, histogram.Count);
+        double low = buckets.Select((c, i) => c * ExitLatencies.BucketLow(i)).Sum();
+        double high = buckets.Select((c, i) => c == 0 ? 0 : c * ExitLatencies.BucketHigh(i)).Sum();
+        Assert.InRange(histogram.Nanoseconds, (ulong)Math.Max(low, exits * waited.TotalNanoseconds), (ulong)high);
         Assert.True(buckets[bucket] >= exits * 0.95, $"{buckets[bucket]} of {exits} exits in bucket {bucket} (waited {waited.TotalMicroseconds} µs): {string.Join(",", buckets.Select((c, i) => (c, i)).Where(p => p.c > 0).Select(p => $"{p.i}:{p.c}"))}");
     }
 
@@ -108,9 +115,11 @@ public class BpfLatencyTests
         Assert.Equal(0, second.Timed(exit, UserspaceExit(2), TimeSpan.FromMicroseconds(20), entry, s_none, count: 3));
         engine.Counters.Capture();
         ExitLatencies latencies = engine.Counters.Latencies!;
-        Assert.Equal(3UL, (ulong)Histogram(latencies, second.Pid, "kvm_userspace_exit(IO)").Sum(b => (long)b));
+        Assert.Equal(3UL, Histogram(latencies, second.Pid, "kvm_userspace_exit(IO)").Count);
         int io = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(IO)");
-        Assert.Equal(13UL, (ulong)latencies.Host[io].Sum(b => (long)b));
+        Assert.Equal(13UL, latencies.Host[io].Count);
+        // The host keeps the time of the slot given back: 13 exits of at least 20 µs.
+        Assert.True(latencies.Host[io].Nanoseconds >= 13 * 20_000, $"{latencies.Host[io].Nanoseconds} ns");
     }
 
     [Theory]
@@ -143,6 +152,10 @@ public class BpfLatencyTests
         Assert.InRange(p50, 65, 132);
         Assert.True(sampler.Snapshot.Host.Totals[sampler.Snapshot.Host.Fields.IndexOf("user_exit_p99_us(IO)")] >= p50);
         Assert.Equal(50, sampler.Snapshot.Host.Totals[sampler.Snapshot.Host.Fields.IndexOf("user_exit_timed(IO)")]);
+        // The time they took: 50 exits of at least 100 µs, each below its bucket's bound of 131 µs (or an interrupt's more).
+        long time = sampler.Snapshot.Host.Totals[sampler.Snapshot.Host.Fields.IndexOf("user_exit_time_us(IO)")];
+        Assert.InRange(time, 5000, 50 * 1000);
+        Assert.Equal(time, sampler.Snapshot.Host.Totals[sampler.Snapshot.Host.Fields.IndexOf("user_exit_time_us")]);
 
         var text = new StringWriter();
         using (OutputSink sink = OutputSink.Stdout(text))
@@ -153,12 +166,16 @@ public class BpfLatencyTests
         Assert.Equal(50, io.GetProperty("exits").GetInt64());
         JsonElement last = io.GetProperty("buckets_ns").EnumerateArray().Last();
         Assert.Equal(50, last[1].GetInt64());
+        Assert.Equal(time, io.GetProperty("time_ns").GetInt64() / 1000);
         Assert.Equal("kvm_entry", json.RootElement.GetProperty("exit_latency").GetProperty("entry").GetString());
 
         List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, _ => "shown", new SeriesContinuity(TimeProvider.System)).Format(sampler.Snapshot);
         string metrics = new MetricsWriter(openMetrics: false).Write(families);
         string series = $"kvm_guest_exit_handling_seconds_bucket{{guest=\"shown\",pid=\"{vm.Pid}\",event=\"kvm_userspace_exit\",reason=\"IO\",le=\"+Inf\"}} 50\n";
         Assert.Contains(series, metrics);
+        Assert.Contains($"kvm_guest_exit_handling_seconds_count{{guest=\"shown\",pid=\"{vm.Pid}\",event=\"kvm_userspace_exit\",reason=\"IO\"}} 50\n", metrics);
+        string sum = Assert.Single(metrics.Split('\n'), l => l.StartsWith("kvm_exit_handling_seconds_sum{event=\"kvm_userspace_exit\",reason=\"IO\"} ", StringComparison.Ordinal));
+        Assert.Equal(time / 1e6, double.Parse(sum.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), 5);
         // 100 µs: none up to 2^16 ns, at least 95 % up to 2^17 ns (an interrupt may slow one down).
         long Bucket(string le) => long.Parse(Assert.Single(metrics.Split('\n'),
             l => l.StartsWith($"kvm_exit_handling_seconds_bucket{{event=\"kvm_userspace_exit\",reason=\"IO\",le=\"{le}\"}} ", StringComparison.Ordinal)).Split(' ')[1],
