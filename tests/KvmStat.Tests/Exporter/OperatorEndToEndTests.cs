@@ -82,10 +82,14 @@ public partial class OperatorEndToEndTests : IDisposable
         Assert.Contains(exporter.Error.Lines, l => l.Contains("counting with BPF programs"));
     }
 
+    /// <summary>
+    /// Without CAP_PERFMON neither BPF nor perf counters may count: the tracepoints are served as
+    /// down with the kernel's reason (perf counters open lazily: the refusal comes when the host's
+    /// counters open), and debugfs's gauges still, where KVM is loaded. Needs no VM.
+    /// </summary>
     [Fact]
     public async Task WithoutCapPerfmonTracepointsAreServedDownWithTheReasonAndDebugfsStill()
     {
-        Kvm.Require();
         int port = Loopback.FreePort();
         using ChildProcess exporter = Unprivileged.Start(Unprivileged.UnitCapabilities().Where(c => c != "perfmon"),
             "--serve", $"127.0.0.1:{port}", "-t", "-d", "--verbose");
@@ -96,8 +100,11 @@ public partial class OperatorEndToEndTests : IDisposable
         Match down = TracepointsDown().Match(metrics);
         Assert.True(down.Success, metrics);
         Assert.Contains("permission", down.Groups["reason"].Value, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("kvm_debugfs_pages_4k ", metrics);
-        Assert.Contains("kvm_stat_source_up{source=\"debugfs\",target=\"\",reason=\"\"} 1", metrics);
+        if (Directory.Exists("/sys/kernel/debug/kvm"))
+        {
+            Assert.Contains("kvm_debugfs_pages_4k ", metrics);
+            Assert.Contains("kvm_stat_source_up{source=\"debugfs\",target=\"\",reason=\"\"} 1", metrics);
+        }
         Assert.DoesNotContain("kvm_events_total", metrics);
         Assert.Contains(exporter.Error.Lines, l => l.StartsWith("kvm_stat: tracepoints cannot be read, served as down", StringComparison.Ordinal));
         exporter.Signal(ChildProcess.SIGTERM);
