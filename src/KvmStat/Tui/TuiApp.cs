@@ -172,16 +172,17 @@ internal sealed partial class TuiApp
         }
 
         if (key.Kind == KeyKind.Interrupt || key.Is('q'))
-        {
             QuitRequested = true;
-            return;
-        }
-        if (key.Kind != KeyKind.Char)
-        {
+        else if (key.Kind == KeyKind.Char)
+            OnCommand(key.Char);
+        else
             RefreshNow();
-            return;
-        }
-        switch (key.Char)
+    }
+
+    /// <summary>A command key of InteractiveCommands: one case per key, the table of what each does.</summary>
+    private void OnCommand(char command)
+    {
+        switch (command)
         {
             case 'b':
                 _view = _view == View.Guests ? View.Main : View.Guests;
@@ -189,17 +190,7 @@ internal sealed partial class TuiApp
                 Reopen();
                 break;
             case 'c':
-                bool recount = _pid != 0 || _view == View.Guests || !_counted.IsDefault;
-                _filter = FieldFilter.Default;
-                _counted = FieldFilter.Default;
-                _pid = 0;
-                _guestName = null;
-                _guestDead = false;
-                _view = View.Main;
-                if (recount)
-                    Reopen();
-                else
-                    RefreshNow();
+                ClearFilters();
                 break;
             case 'f':
                 OpenPrompt(PromptKind.Regex);
@@ -235,6 +226,22 @@ internal sealed partial class TuiApp
         }
     }
 
+    /// <summary>'c': every VM, every field, the events view; counts anew only if what is counted changes.</summary>
+    private void ClearFilters()
+    {
+        bool recount = _pid != 0 || _view == View.Guests || !_counted.IsDefault;
+        _filter = FieldFilter.Default;
+        _counted = FieldFilter.Default;
+        _pid = 0;
+        _guestName = null;
+        _guestDead = false;
+        _view = View.Main;
+        if (recount)
+            Reopen();
+        else
+            RefreshNow();
+    }
+
     private void RefreshNow() => _nextRefresh = _time.GetTimestamp();
 
     private void RefreshSoon() => _nextRefresh = _time.GetTimestamp() + (long)(InitialDelay * _time.TimestampFrequency);
@@ -246,21 +253,6 @@ internal sealed partial class TuiApp
         _guestDead = false;
         _view = View.Main;
         Reopen();
-    }
-
-    private void MoveSelection(KeyKind kind)
-    {
-        int count = _sampler?.Snapshot.Guests?.Guests.Count ?? 0;
-        _selectedGuest = kind switch
-        {
-            KeyKind.Up => _selectedGuest - 1,
-            KeyKind.Down => _selectedGuest + 1,
-            KeyKind.PageUp => _selectedGuest - 10,
-            KeyKind.PageDown => _selectedGuest + 10,
-            KeyKind.Home => 0,
-            _ => count - 1,
-        };
-        _selectedGuest = Math.Clamp(_selectedGuest, 0, Math.Max(0, count - 1));
     }
 
     /// <summary>The current guest name for the title: escaped, cut at 48 characters.</summary>
