@@ -104,8 +104,8 @@ internal sealed partial class TuiApp
     }
 
     /// <summary>
-    /// The Total and its change: those of the counters shown, parents only (children are in their
-    /// parents already), or the children's where only children count.
+    /// The Total: that of the counters shown, parents only (children are in their parents already),
+    /// or the children's where only children count; and the parents' change, for the Total's rate.
     /// </summary>
     private (long Total, long Deltas) ShownTotal(IFieldValues stats)
     {

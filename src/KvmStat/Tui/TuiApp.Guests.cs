@@ -7,6 +7,7 @@ internal sealed partial class TuiApp
 {
     private readonly List<GuestStat> _sortedGuests = [];
 
+    /// <summary>The arrow, page, Home and End keys move the selection, which stays on a guest.</summary>
     private void MoveSelection(KeyKind kind)
     {
         int count = _sampler?.Snapshot.Guests?.Guests.Count ?? 0;
@@ -22,6 +23,7 @@ internal sealed partial class TuiApp
         _selectedGuest = Math.Clamp(_selectedGuest, 0, Math.Max(0, count - 1));
     }
 
+    /// <summary>The guests ordered like the events: by CurAvg/s then Total (or Total alone), then pid.</summary>
     private List<GuestStat> SortedGuests(IGuestValues guests)
     {
         _sortedGuests.Clear();
@@ -48,7 +50,8 @@ internal sealed partial class TuiApp
             return;
         }
         List<GuestStat> guests = SortedGuests(all);
-        // With the BPF engine two more rows (events outside VMs, VMs that exited) make the Total the host's.
+        // With the BPF engine the other rows (events outside VMs, of VMs that exited, of processes it
+        // had no room to tell apart) make the Total the host's.
         long total = 0, deltas = 0;
         foreach (GuestStat guest in guests.Concat(all.Others))
         {

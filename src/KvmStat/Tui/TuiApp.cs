@@ -10,7 +10,8 @@ namespace KvmStat.Tui;
 /// <see cref="ScreenGrid"/> from the sampler's snapshot. The regex and 'x' only choose what is
 /// shown: every field is counted from the start. A new sampler is opened only when what is
 /// counted changes (a VM, the per-guest view, or a regex beyond the -f the run started with).
-/// Cli.ScreenLoop drives it with real time and a real terminal; tests drive it directly.
+/// Cli.ScreenLoop drives it with real time and a real terminal; tests drive it directly. Its
+/// parts: the drawing (TuiApp.Draw), the per-guest view (TuiApp.Guests), the prompts (TuiApp.Prompts).
 /// </summary>
 internal sealed partial class TuiApp
 {
@@ -61,7 +62,7 @@ internal sealed partial class TuiApp
 
     internal bool QuitRequested { get; private set; }
 
-    /// <summary>When the next sample is due (a timestamp of the screen's clock); long.MaxValue while a prompt is open.</summary>
+    /// <summary>When the next sample is due (a timestamp of the screen's clock); long.MaxValue while the help or a prompt is open.</summary>
     internal long NextRefresh => _view is View.Help or View.Prompt ? long.MaxValue : _nextRefresh;
 
     internal double Delay => _delay;
@@ -102,7 +103,7 @@ internal sealed partial class TuiApp
         Reopen();
     }
 
-    /// <summary>Counts anew (another VM, or the per-guest view): a new sampler, whose baseline is now.</summary>
+    /// <summary>Counts anew (another VM, the per-guest view, or a regex beyond the run's -f): a new sampler, whose baseline is now.</summary>
     private void Reopen()
     {
         if (_sampler is not null)
@@ -179,7 +180,7 @@ internal sealed partial class TuiApp
             RefreshNow();
     }
 
-    /// <summary>A command key of InteractiveCommands: one case per key, the table of what each does.</summary>
+    /// <summary>A command key (InteractiveCommands lists them): one case per key, so the switch reads as the table of what each does.</summary>
     private void OnCommand(char command)
     {
         switch (command)

@@ -3,10 +3,11 @@ namespace KvmStat.Sources.BinaryStats;
 /// <summary>
 /// KVM's binary statistics as fields (<see cref="BinaryStatsFields"/>: the names debugfs gives them,
 /// and which fields a selection keeps). VM statistics are summed over VMs; vCPU statistics are
-/// summed over vCPUs (the parent) and shown per vCPU as children (exits(vcpu0)). Cumulative values count from the start (from its start for a VM that starts
-/// later; a VM that exits keeps what it counted); instant values are summed and peaks take the
-/// maximum, neither differenced. A histogram gives its sample count and its p50, p90 and p99 over
-/// the last interval, in its unit (halt_wait_hist_p99_us).
+/// summed over vCPUs (the parent) and shown per vCPU as children (exits(vcpu0)). Cumulative values
+/// count from the start (from its start for a VM that starts later; a VM that exits keeps what it
+/// counted); instant values are summed and peaks take the maximum, neither differenced. A histogram
+/// gives its sample count and its p50, p90 and p99 over the last interval, in its unit
+/// (halt_wait_hist_p99_us).
 /// </summary>
 internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
 {

@@ -113,8 +113,8 @@ internal sealed class QmpReader : IVmStatsReader
     }
 
     /// <summary>
-    /// Whatever the peer made go wrong costs this VM only: it backs off (longer after each failure
-    /// in a row) and its problem is reported once, not at every try. Returns the failure as a QMP error.
+    /// Whatever the peer made go wrong costs this VM only: it backs off, longer after each failure
+    /// in a row. Returns the failure as a QMP error.
     /// </summary>
     private QmpException Failed(QmpSocketState state, Exception e)
     {
