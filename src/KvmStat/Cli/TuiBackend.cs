@@ -17,9 +17,7 @@ internal sealed class TuiBackend(Session session) : ITuiBackend
 
     public IReadOnlyList<GuestProcess> ListGuests() => session.Guests.ListGuests();
 
-    public bool IsRunning(int pid) => session.Guests.IsRunning(pid);
-
-    public bool? HoldsVm(int pid) => session.Guests.HoldsVm(pid);
+    public PidCheck CheckPid(int pid) => session.Guests.CheckPid(pid);
 
     public string? NameOf(int pid) => session.Guests.NameOf(pid);
 

@@ -20,10 +20,8 @@ internal interface ITuiBackend
 
     IReadOnlyList<GuestProcess> ListGuests();
 
-    bool IsRunning(int pid);
-
-    /// <summary>Whether the process runs a KVM VM; null when that cannot be told.</summary>
-    bool? HoldsVm(int pid);
+    /// <summary>Whether a pid names a VM the screen may show (<see cref="GuestFinder.CheckPid"/>).</summary>
+    PidCheck CheckPid(int pid);
 
     string? NameOf(int pid);
 

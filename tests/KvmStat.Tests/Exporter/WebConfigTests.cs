@@ -42,17 +42,18 @@ public class WebConfigTests : IDisposable
               alice: {SecretHash}
               "bob": '{SecretHash}'
             """));
+        TlsServerConfig tls = Assert.IsType<TlsServerConfig>(config.Tls);
         Assert.True(config.UsesTls);
-        Assert.Equal(WebConfig.ClientAuth.RequireAndVerifyClientCert, config.ClientAuthType);
-        Assert.Single(config.ClientCas);
-        Assert.Equal(["scraper", "other"], config.ClientAllowedSans);
-        Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, config.Protocols);
+        Assert.Equal(TlsServerConfig.ClientAuth.RequireAndVerifyClientCert, tls.ClientAuthType);
+        Assert.Single(tls.ClientCas);
+        Assert.Equal(["scraper", "other"], tls.ClientAllowedSans);
+        Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, tls.Protocols);
         Assert.False(config.Http2);
         Assert.Equal([("X-Frame-Options", "deny"), ("Strict-Transport-Security", "max-age=31536000")], config.Headers);
         Assert.Equal(["alice", "bob"], config.Users.Keys.Order());
-        Assert.True(config.AcceptsClient(_pki.ClientCertificate));
-        Assert.False(config.AcceptsClient(_pki.StrangerCertificate));
-        Assert.False(config.AcceptsClient(_pki.ServerCertificate)); // no client-authentication usage
+        Assert.True(tls.AcceptsClient(_pki.ClientCertificate));
+        Assert.False(tls.AcceptsClient(_pki.StrangerCertificate));
+        Assert.False(tls.AcceptsClient(_pki.ServerCertificate)); // no client-authentication usage
     }
 
     [Fact]
@@ -126,7 +127,7 @@ public class WebConfigTests : IDisposable
         Assert.False(config.Http2);
         Assert.Equal([("X-Frame-Options", "deny")], config.Headers);
         Assert.Equal(["alice", "bob"], config.Users.Keys.Order());
-        Assert.Equal(WebConfig.ClientAuth.NoClientCert, config.ClientAuthType);
+        Assert.Equal(TlsServerConfig.ClientAuth.NoClientCert, config.Tls!.ClientAuthType);
     }
 
     /// <summary>Aliases that expand a billion times are an error at once, not a tree that fills memory.</summary>

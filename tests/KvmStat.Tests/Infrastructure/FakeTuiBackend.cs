@@ -20,6 +20,9 @@ internal sealed class FakeTuiBackend : ITuiBackend
 
     internal HashSet<int> Running { get; } = [];
 
+    /// <summary>Thread ids of running processes, and the process of each.</summary>
+    internal Dictionary<int, int> ThreadOf { get; } = [];
+
     internal Dictionary<int, Dictionary<string, long>> PerVm { get; } = [];
 
     internal List<(FieldSelection Selection, int Pid, bool PerVm)> Opened { get; } = [];
@@ -63,9 +66,11 @@ internal sealed class FakeTuiBackend : ITuiBackend
 
     public IReadOnlyList<GuestProcess> ListGuests() => Guests;
 
-    public bool IsRunning(int pid) => Running.Contains(pid);
-
-    public bool? HoldsVm(int pid) => Guests.Any(g => g.Pid == pid);
+    /// <summary>Running processes: VMs where they are guests, threads where they are in <see cref="ThreadOf"/>.</summary>
+    public PidCheck CheckPid(int pid) =>
+        !Running.Contains(pid) ? new PidCheck(PidVerdict.NotRunning, pid)
+        : ThreadOf.TryGetValue(pid, out int process) ? new PidCheck(PidVerdict.Thread, process)
+        : new PidCheck(Guests.Any(g => g.Pid == pid) ? PidVerdict.Vm : PidVerdict.NotVm, pid);
 
     public string? NameOf(int pid) => Guests.FirstOrDefault(g => g.Pid == pid)?.Name;
 

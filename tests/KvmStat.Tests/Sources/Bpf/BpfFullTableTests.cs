@@ -30,9 +30,7 @@ public class BpfFullTableTests
 
         public IReadOnlyList<GuestProcess> ListGuests() => [];
 
-        public bool IsRunning(int pid) => true;
-
-        public bool? HoldsVm(int pid) => true;
+        public PidCheck CheckPid(int pid) => new(PidVerdict.Vm, pid);
 
         public string? NameOf(int pid) => nameOf(pid);
 
