@@ -84,9 +84,12 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
         FieldSet fields = guests.Fields;
         var family = new MetricFamily("kvm_guest_events", "counter",
             "KVM tracepoint events of each VM (every thread of its process) since it was first seen.");
+        // One series per running VM, idle ones too: what a guest picker or a count of guests needs.
+        var info = new MetricFamily("kvm_guest_info", "gauge", "1 for each running VM kvm_stat sees, with its name and pid.");
         foreach (GuestStat guest in guests.Guests)
         {
             string pid = guest.Pid.ToString(CultureInfo.InvariantCulture);
+            info.Add("", [("guest", guest.Name), ("pid", pid)], "1");
             foreach (int i in fields.ByName)
             {
                 if (fields[i].IsChild || fields[i].Kind != StatKind.Counter)
@@ -99,6 +102,7 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
                     family.Counter([("guest", guest.Name), ("pid", pid), ("event", fields[i].Name)], value);
             }
         }
+        families.Add(info);
         families.Add(family);
         // With the BPF engine: the events no running VM raised, so that the guests and these add up
         // to kvm_events_total at every scrape.
