@@ -34,11 +34,14 @@ internal sealed partial class TuiApp
             case View.Guests:
                 DrawGuests(grid);
                 break;
+            case View.Latency:
+                DrawLatency(grid);
+                break;
             default:
                 DrawMain(grid);
                 break;
         }
-        if (_view is View.Main or View.Guests)
+        if (_view is View.Main or View.Guests or View.Latency)
         {
             if (_error is not null)
                 grid.Write(grid.Rows - 1, 0, "Error: " + _error, TextStyle.Bold);

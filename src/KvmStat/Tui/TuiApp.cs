@@ -47,10 +47,12 @@ internal sealed partial class TuiApp
     private string? _notice;
     private long _nextRefresh;
 
-    private enum View { Main, Guests, Help, Prompt }
+    private enum View { Main, Guests, Latency, Help, Prompt }
 
-    internal TuiApp(ITuiBackend backend, FieldFilter filter, int pid, string? guestName, double delay, TimeProvider time)
+    /// <param name="latency">Measure exit latencies from the start (--latency); else from the first 'l'.</param>
+    internal TuiApp(ITuiBackend backend, FieldFilter filter, int pid, string? guestName, double delay, TimeProvider time, bool latency = false)
     {
+        _latency = latency;
         _backend = backend;
         _time = time;
         _filter = filter;
@@ -88,7 +90,7 @@ internal sealed partial class TuiApp
 
     /// <summary>What the sampler counts: the fields of the -f the run started with (every field without one), children included.</summary>
     private Sampler Open() =>
-        _backend.OpenSampler(new FieldSelection(_counted, Children: true), _view == View.Guests ? 0 : _pid, perVm: _view == View.Guests);
+        _backend.OpenSampler(new FieldSelection(_counted, Children: true), _view == View.Guests ? 0 : _pid, perVm: _view == View.Guests, _latency);
 
     /// <summary>Shows fields that match <paramref name="filter"/>: counted already, unless the run started with a -f that leaves them out.</summary>
     private void SetFilter(FieldFilter filter)
@@ -132,7 +134,8 @@ internal sealed partial class TuiApp
         if (_sampler is null)
             return;
         _sampler.Sample();
-        _guestDead = _view == View.Main && !_sampler.Snapshot.VmAlive;
+        _guestDead = _view is View.Main or View.Latency && !_sampler.Snapshot.VmAlive;
+        _latencyRows.Update(ShownLatencies(_sampler.Snapshot.Latencies), _sampler.Snapshot.Host.IntervalSeconds);
         int guests = _sampler.Snapshot.Guests?.Guests.Count ?? 0;
         _selectedGuest = Math.Clamp(_selectedGuest, 0, Math.Max(0, guests - 1));
     }
@@ -198,6 +201,9 @@ internal sealed partial class TuiApp
                 break;
             case 'g':
                 OpenPrompt(PromptKind.Guest);
+                break;
+            case 'l':
+                ToggleLatency();
                 break;
             case 'h':
                 _viewBeforeHelp = _view;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using KvmStat.Tests.Infrastructure;
 
 namespace KvmStat.Tests.Tui;
@@ -249,6 +250,26 @@ public class ScreenEndToEndTests
             WaitFor(n => n == before, $"replaced counters closed (round {round})");
         }
         pane.Keys("q");
+    }
+
+    /// <summary>
+    /// 'l' in a run without --latency starts measuring with the real engine and shows the latency
+    /// view (what ends an exit on this host named); 'l' again goes back. Needs no VM.
+    /// </summary>
+    [Fact]
+    public void LStartsMeasuringExitLatenciesInARealTerminal()
+    {
+        Assert.SkipUnless(TmuxPane.Available, "tmux is not installed (./test.sh installs it)");
+        using var pane = new TmuxPane(90, 24);
+        pane.Type($"'{PublishedBinary.Path}' -s 0.5");
+        pane.WaitFor(s => s[0] == "kvm statistics - summary", "the screen");
+        pane.Keys("l");
+        pane.WaitFor(s => s[0] == "exit latency - summary" &&
+            Regex.IsMatch(s[1], @"^out of the guest: \d+\.\d% of a vCPU, each exit until the next (kvm_entry|ioctl\(KVM_RUN\))$"), "the latency view");
+        pane.Keys("l");
+        pane.WaitFor(s => s[0] == "kvm statistics - summary", "the events again");
+        pane.Keys("q");
+        pane.WaitFor(s => s.Any(l => l.StartsWith('$')) && !pane.AlternateScreen, "the shell again");
     }
 
     [Fact]
