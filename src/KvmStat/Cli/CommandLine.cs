@@ -106,26 +106,12 @@ internal static class CommandLine
     /// <summary>Turns a successful parse into validated <see cref="Options"/>; bad values are usage errors.</summary>
     internal static Options ToOptions(ParseResult result)
     {
-        bool once = result.GetValue(Once);
-        bool log = result.GetValue(Log);
-        string? logFile = result.GetValue(LogFile);
-        bool csv = result.GetValue(Csv);
-        bool json = result.GetValue(Json);
-        bool serving = result.GetResult(Serve) is not null;
-        bool logging = log || logFile is not null;
         string? fields = result.GetValue(Fields);
         var options = new Options
         {
-            Mode = result.GetValue(ManPage) ? RunMode.ManPage
-                : result.GetValue(Completion) is not null ? RunMode.Completion
-                : result.GetValue(Doctor) ? RunMode.Doctor
-                : fields == "help" ? RunMode.ListFields
-                : serving ? RunMode.Serve
-                : once ? RunMode.Batch
-                : logging ? RunMode.Log
-                : RunMode.Screen,
-            Format = json ? OutputFormat.Json : csv ? OutputFormat.Csv : OutputFormat.Plain,
-            LogFile = logFile,
+            Mode = ModeOf(result),
+            Format = result.GetValue(Json) ? OutputFormat.Json : result.GetValue(Csv) ? OutputFormat.Csv : OutputFormat.Plain,
+            LogFile = result.GetValue(LogFile),
             Debugfs = result.GetValue(Debugfs),
             Fields = fields,
             Guest = result.GetValue(Guest),
@@ -152,20 +138,43 @@ internal static class CommandLine
             options = options with { Pid = ParsePid(pidText) };
         if (result.GetValue(Delay) is string delayText)
             options = options with { Delay = ParseDelay(delayText), DelayGiven = true };
+        Validate(result, options);
+        return options;
+    }
 
+    /// <summary>The mode: the first of the options that choose one, in this order; the screen without any.</summary>
+    private static RunMode ModeOf(ParseResult result) =>
+        result.GetValue(ManPage) ? RunMode.ManPage
+        : result.GetValue(Completion) is not null ? RunMode.Completion
+        : result.GetValue(Doctor) ? RunMode.Doctor
+        : result.GetValue(Fields) == "help" ? RunMode.ListFields
+        : result.GetResult(Serve) is not null ? RunMode.Serve
+        : result.GetValue(Once) ? RunMode.Batch
+        : result.GetValue(Log) || result.GetValue(LogFile) is not null ? RunMode.Log
+        : RunMode.Screen;
+
+    /// <summary>Options that need another or choose one thing twice, and values that are empty or name nothing the tool has.</summary>
+    private static void Validate(ParseResult result, Options options)
+    {
+        bool once = result.GetValue(Once);
+        bool log = result.GetValue(Log);
+        bool logging = log || options.LogFile is not null;
+        bool csv = result.GetValue(Csv);
+        bool json = result.GetValue(Json);
+        bool serving = result.GetResult(Serve) is not null;
         if (csv && !logging)
             throw new UsageException("option -c/--csv requires -l/--log or -L/--log-to-file.");
         if (options.SkipZeroRecords && !logging)
             throw new UsageException("option -z/--skip-zero-records requires -l/--log or -L/--log-to-file.");
         if (once && logging)
             throw new UsageException("options -1/--once and -l/-L choose different modes: use one of them.");
-        if (log && logFile is not null)
+        if (log && options.LogFile is not null)
             throw new UsageException("options -l/--log and -L/--log-to-file both choose where to log: use one of them.");
         if (options.IncludePast && !options.Debugfs)
             throw new UsageException("option -i/--debugfs-include-past applies to debugfs statistics: add -d.");
         if (options.Pid != 0 && options.Guest is not null)
             throw new UsageException("options -p/--pid and -g/--guest both choose the VM: use one of them.");
-        if (logFile is "")
+        if (options.LogFile is "")
             throw new UsageException("option -L/--log-to-file needs a file name.");
         if (options.Guest is "")
             throw new UsageException("option -g/--guest needs a guest name.");
@@ -185,9 +194,8 @@ internal static class CommandLine
             throw new UsageException($"\"{shell}\" is not a shell kvm_stat completes for: --completion takes {string.Join(", ", ShellCompletion.Shells)}.");
         if (options.Qmp.Any(string.IsNullOrWhiteSpace))
             throw new UsageException("option --qmp needs a socket path, or auto.");
-        if (fields is not null && fields != "help")
+        if (options.Fields is string fields && fields != "help")
             _ = FieldFilter.Create(fields);
-        return options;
     }
 
     internal static int ParsePid(string text)

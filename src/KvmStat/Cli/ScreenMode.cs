@@ -14,7 +14,7 @@ internal static class ScreenMode
         AnsiTerminal.RequireTerminalOutput();
         Options options = session.Options;
         var backend = new TuiBackend(session);
-        var app = new TuiApp(backend, FieldFilter.Create(options.Fields), session.Pid, session.Vm?.Name, options.Delay, session.Time);
+        var app = new TuiApp(backend, FieldFilter.Create(options.Fields), session.Pid, session.Vm?.Name, options.Delay, session.Time, options.Latency);
         app.Start();
 
         using AnsiTerminal terminal = AnsiTerminal.Open();

@@ -130,16 +130,17 @@ internal sealed class Session : IDisposable
             return (0, null);
 
         int pid = options.Pid;
-        if (!guests.ProcessExists(pid))
-            throw new EnvironmentException($"no process with pid {pid} exists.", "Check the pid of the VM (its QEMU process), e.g. with ps.");
-        if (guests.ThreadGroupOf(pid) is int tgid && tgid != pid)
-            throw new EnvironmentException(
-                $"{pid} is a thread of process {tgid}, not a process.",
-                $"Use the process id: -p {tgid}.");
-        if (guests.HoldsVm(pid) == false)
-            throw new EnvironmentException(
+        PidCheck check = guests.CheckPid(pid);
+        return check.Verdict switch
+        {
+            PidVerdict.NotRunning => throw new EnvironmentException(
+                $"no process with pid {pid} is running.", "Check the pid of the VM (its QEMU process), e.g. with ps."),
+            PidVerdict.Thread => throw new EnvironmentException(
+                $"{pid} is a thread of process {check.Process}, not a process.", $"Use the process id: -p {check.Process}."),
+            PidVerdict.NotVm => throw new EnvironmentException(
                 $"process {pid} ({Text.Escape(guests.CommandOf(pid))}) is not running a KVM virtual machine.",
-                "Give the pid of a VM process, such as a QEMU that runs with KVM.");
-        return (pid, guests.NameOf(pid));
+                "Give the pid of a VM process, such as a QEMU that runs with KVM."),
+            _ => (pid, guests.NameOf(pid)),
+        };
     }
 }

@@ -50,7 +50,19 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             if (plan.BinaryFields && sources.Binary is not null)
                 sources.Host.Add(OpenBinaryFields(sources.Binary, plan.Selection, plan.Pid));
             if (engine is not null)
-                sources.Host.Add(OpenTracepoints(engine, plan.Pid));
+            {
+                try
+                {
+                    sources.Host.Add(OpenTracepoints(engine, plan.Pid));
+                }
+                catch (EnvironmentException e) when (plan.Lenient)
+                {
+                    // Perf counters open lazily: a user the kernel refuses learns it only here.
+                    sources.Unopened.Add(Unopened("tracepoints", e));
+                    sources.DropEngine();
+                    engine = null;
+                }
+            }
             if (engine?.Latencies is ExitLatencies latencies)
             {
                 sources.Latencies = latencies;

@@ -85,9 +85,12 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
         FieldSet fields = guests.Fields;
         var family = new MetricFamily("kvm_guest_events", "counter",
             "KVM tracepoint events of each VM (every thread of its process) since it was first seen.");
+        // One series per running VM, idle ones too: what a guest picker or a count of guests needs.
+        var info = new MetricFamily("kvm_guest_info", "gauge", "1 for each running VM kvm_stat sees, with its name and pid.");
         foreach (GuestStat guest in guests.Guests)
         {
             string pid = guest.Pid.ToString(CultureInfo.InvariantCulture);
+            info.Add("", [("guest", guest.Name), ("pid", pid)], "1");
             foreach (int i in fields.ByName)
             {
                 if (fields[i].IsChild || fields[i].Kind != StatKind.Counter)
@@ -100,6 +103,7 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
                     family.Counter([("guest", guest.Name), ("pid", pid), ("event", fields[i].Name)], value);
             }
         }
+        families.Add(info);
         families.Add(family);
         // With the BPF engine: the events no running VM raised, so that the guests and these add up
         // to kvm_events_total at every scrape.
@@ -145,7 +149,7 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
         var perGuest = new MetricFamily("kvm_guest_exit_handling_seconds", "histogram", $"{How} ({latencies.Entry}), each VM.");
         foreach (GuestStat guest in guests?.Guests ?? [])
         {
-            if (latencies.Vms.TryGetValue(guest.Pid, out Dictionary<int, ulong[]>? histograms))
+            if (latencies.Vms.TryGetValue(guest.Pid, out Dictionary<int, LatencyHistogram>? histograms))
                 AddHistograms(perGuest, latencies, histograms, [("guest", guest.Name), ("pid", guest.Pid.ToString(CultureInfo.InvariantCulture))]);
         }
         families.Add(perGuest);
@@ -154,10 +158,11 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
         families.Add(lost);
     }
 
-    private static void AddHistograms(MetricFamily family, ExitLatencies latencies, Dictionary<int, ulong[]> histograms, (string, string)[] labels)
+    private static void AddHistograms(MetricFamily family, ExitLatencies latencies, Dictionary<int, LatencyHistogram> histograms, (string, string)[] labels)
     {
-        foreach ((int field, ulong[] buckets) in histograms.OrderBy(h => latencies.Fields[h.Key].Name, StringComparer.Ordinal))
+        foreach ((int field, LatencyHistogram histogram) in histograms.OrderBy(h => latencies.Fields[h.Key].Name, StringComparer.Ordinal))
         {
+            ulong[] buckets = histogram.Buckets;
             if (buckets.All(b => b == 0))
                 continue;
             StatField reason = latencies.Fields[field];
@@ -170,6 +175,8 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
                     family.Add("_bucket", [.. series, ("le", BaseUnits.Float(ExitLatencies.BucketHigh(i) * 1e-9))], cumulative.ToString(CultureInfo.InvariantCulture));
             }
             family.Add("_bucket", [.. series, ("le", "+Inf")], cumulative.ToString(CultureInfo.InvariantCulture));
+            family.Add("_sum", series, BaseUnits.Float(histogram.Nanoseconds * 1e-9));
+            family.Add("_count", series, cumulative.ToString(CultureInfo.InvariantCulture));
         }
     }
 

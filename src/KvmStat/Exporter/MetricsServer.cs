@@ -92,28 +92,32 @@ internal sealed class MetricsServer(
         limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(10);
     }
 
-    /// <summary>The TLS of one handshake, from the configuration in force.</summary>
-    internal static SslServerAuthenticationOptions TlsOptions(WebConfig config) => new()
+    /// <summary>The TLS of one handshake, from the configuration in force (one with TLS: the server listens with TLS only then).</summary>
+    internal static SslServerAuthenticationOptions TlsOptions(WebConfig config)
     {
-        ServerCertificateContext = config.CertificateContext,
-        EnabledSslProtocols = config.Protocols,
-        CipherSuitesPolicy = config.CipherSuites,
-        ClientCertificateRequired = config.ClientAuthType != WebConfig.ClientAuth.NoClientCert,
-        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        // The client's chain is built offline against the client CAs only: a certificate's issuer URL is never fetched.
-        CertificateChainPolicy = config.ClientCas.Count > 0 ? config.ClientChainPolicy() : new X509ChainPolicy { DisableCertificateDownloads = true, RevocationMode = X509RevocationMode.NoCheck },
-        ApplicationProtocols = config.Http2 ? [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11] : [SslApplicationProtocol.Http11],
-        RemoteCertificateValidationCallback = (_, certificate, chain, _) => config.ClientAuthType switch
+        TlsServerConfig tls = config.Tls ?? throw new InvalidOperationException("a TLS handshake under a configuration without TLS");
+        return new()
         {
-            WebConfig.ClientAuth.NoClientCert or WebConfig.ClientAuth.RequestClientCert => true,
-            WebConfig.ClientAuth.RequireAnyClientCert => certificate is not null,
-            // A list of SANs needs a certificate to match (the configuration allows the list only where one is required).
-            WebConfig.ClientAuth.VerifyClientCertIfGiven => certificate is null ? config.ClientAllowedSans.Count == 0 : Verified(config, certificate, chain),
-            _ => certificate is not null && Verified(config, certificate, chain),
-        },
-    };
+            ServerCertificateContext = tls.CertificateContext,
+            EnabledSslProtocols = tls.Protocols,
+            CipherSuitesPolicy = tls.CipherSuites,
+            ClientCertificateRequired = tls.ClientAuthType != TlsServerConfig.ClientAuth.NoClientCert,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            // The client's chain is built offline against the client CAs only: a certificate's issuer URL is never fetched.
+            CertificateChainPolicy = tls.ClientCas.Count > 0 ? tls.ClientChainPolicy() : new X509ChainPolicy { DisableCertificateDownloads = true, RevocationMode = X509RevocationMode.NoCheck },
+            ApplicationProtocols = config.Http2 ? [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11] : [SslApplicationProtocol.Http11],
+            RemoteCertificateValidationCallback = (_, certificate, chain, _) => tls.ClientAuthType switch
+            {
+                TlsServerConfig.ClientAuth.NoClientCert or TlsServerConfig.ClientAuth.RequestClientCert => true,
+                TlsServerConfig.ClientAuth.RequireAnyClientCert => certificate is not null,
+                // A list of SANs needs a certificate to match (the configuration allows the list only where one is required).
+                TlsServerConfig.ClientAuth.VerifyClientCertIfGiven => certificate is null ? tls.ClientAllowedSans.Count == 0 : Verified(tls, certificate, chain),
+                _ => certificate is not null && Verified(tls, certificate, chain),
+            },
+        };
+    }
 
-    private static bool Verified(WebConfig config, X509Certificate certificate, X509Chain? chain)
+    private static bool Verified(TlsServerConfig tls, X509Certificate certificate, X509Chain? chain)
     {
         // The intermediates the client sent along are in the chain TLS built; the checks are our own.
         var presented = new X509Certificate2Collection();
@@ -123,7 +127,7 @@ internal sealed class MetricsServer(
                 presented.Add(element.Certificate);
         }
         using X509Certificate2 client = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        return config.AcceptsClient(client, presented);
+        return tls.AcceptsClient(client, presented);
     }
 
     public void Dispose()

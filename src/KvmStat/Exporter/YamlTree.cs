@@ -16,8 +16,34 @@ internal static class YamlTree
     /// <summary>The most nodes aliases may expand a document to.</summary>
     private const int MaxNodes = 100_000;
 
-    /// <summary>A node: a scalar (string), a mapping (keys in file order), or a sequence.</summary>
-    internal abstract record Node(int Line);
+    /// <summary>
+    /// A node: a scalar (string), a mapping (keys in file order), or a sequence. A reader of a file
+    /// takes each value as what it must be (AsMapping, AsList, AsText, AsBool): anything else is an
+    /// error naming the line and the key.
+    /// </summary>
+    internal abstract record Node(int Line)
+    {
+        /// <summary>A mapping; YAML's null (a key with nothing under it) is an empty one.</summary>
+        internal Mapping AsMapping(string key) =>
+            this as Mapping ?? (this is Scalar { IsNull: true } ? new Mapping(Line, []) : throw Error($"{key} must hold keys and values"));
+
+        /// <summary>A sequence's items; YAML's null is an empty list.</summary>
+        internal IReadOnlyList<Node> AsList(string key) =>
+            this is Sequence sequence ? sequence.Items : this is Scalar { IsNull: true } ? [] : throw Error($"{key} must be a list");
+
+        internal string AsText(string key) => this is Scalar scalar ? scalar.Value : throw Error($"{key} must be a single value");
+
+        // YAML 1.1's spellings too, as the exporter-toolkit's YAML reader takes them.
+        internal bool AsBool(string key) => AsText(key) switch
+        {
+            "true" or "True" or "TRUE" or "yes" or "Yes" or "YES" or "on" or "On" or "ON" or "y" or "Y" => true,
+            "false" or "False" or "FALSE" or "no" or "No" or "NO" or "off" or "Off" or "OFF" or "n" or "N" => false,
+            string other => throw Error($"{key} must be true or false, not \"{other}\""),
+        };
+
+        /// <summary>A problem with this value, for the reader to throw: "line N: problem".</summary>
+        internal FormatException Error(string problem) => YamlTree.Error(Line, problem);
+    }
 
     /// <summary>A scalar; <paramref name="IsNull"/> for a plain "", "~" or "null" (YAML's null).</summary>
     internal sealed record Scalar(int Line, string Value, bool IsNull = false) : Node(Line);

@@ -72,7 +72,19 @@ internal sealed class GuestFinder(HostPaths paths)
         return pids;
     }
 
-    internal bool ProcessExists(int pid) => Directory.Exists(paths.ProcessDir(pid));
+    /// <summary>
+    /// The one decision of whether a pid names a VM to watch: a running process (not a thread of
+    /// one) that holds a VM, or where that cannot be told. The command line and the screen each
+    /// word the verdict their own way.
+    /// </summary>
+    internal PidCheck CheckPid(int pid)
+    {
+        if (!IsRunning(pid))
+            return new PidCheck(PidVerdict.NotRunning, pid);
+        if (ThreadGroupOf(pid) is int process && process != pid)
+            return new PidCheck(PidVerdict.Thread, process);
+        return new PidCheck(HoldsVm(pid) == false ? PidVerdict.NotVm : PidVerdict.Vm, pid);
+    }
 
     /// <summary>The thread-group id (process id) of a task id, from /proc/ID/status; null when gone.</summary>
     internal int? ThreadGroupOf(int id)

@@ -16,15 +16,11 @@ internal static partial class Interop
         {
             fixed (T* p = &attr)
             {
-                while (true)
-                {
-                    long result = Syscall(Abi.SYS_bpf, command, p, (uint)sizeof(T));
-                    if (result >= 0)
-                        return (int)result;
-                    int errno = Errno.Last;
-                    if (errno != Errno.EINTR)
-                        return -errno;
-                }
+                long result;
+                do
+                    result = Syscall(Abi.SYS_bpf, command, p, (uint)sizeof(T));
+                while (Errno.Interrupted(ref result));
+                return (int)result;
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 
 namespace KvmStat;
@@ -42,5 +43,20 @@ internal static partial class Interop
         internal static int Last => Marshal.GetLastPInvokeError();
 
         internal static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
+        /// <summary>
+        /// Makes a call's result the wrapper's: unchanged where the call succeeded, -errno where it
+        /// failed (returned a negative number). True where a signal interrupted the call (EINTR):
+        /// the wrapper makes it again, so no caller ever sees EINTR.
+        /// </summary>
+        internal static bool Interrupted<T>(ref T result)
+            where T : IBinaryInteger<T>
+        {
+            if (!T.IsNegative(result))
+                return false;
+            int errno = Last;
+            result = T.CreateTruncating(-errno);
+            return errno == EINTR;
+        }
     }
 }

@@ -11,20 +11,6 @@ internal static partial class Interop
         private static unsafe partial nint GetDents64Raw(int fd, byte* buffer, nuint count);
 
         /// <summary>getdents64(2) retrying on EINTR; bytes filled, 0 at the end, or -errno.</summary>
-        internal static unsafe nint GetDents64(int fd, Span<byte> buffer)
-        {
-            fixed (byte* p = buffer)
-            {
-                while (true)
-                {
-                    nint n = GetDents64Raw(fd, p, (nuint)buffer.Length);
-                    if (n >= 0)
-                        return n;
-                    int errno = Errno.Last;
-                    if (errno != Errno.EINTR)
-                        return -errno;
-                }
-            }
-        }
+        internal static unsafe nint GetDents64(int fd, Span<byte> buffer) => FillRetrying(&GetDents64Raw, fd, buffer);
     }
 }

@@ -14,15 +14,11 @@ internal static partial class Interop
         {
             fixed (byte* p = pathZ)
             {
-                while (true)
-                {
-                    int fd = OpenRaw(p, flags, mode);
-                    if (fd >= 0)
-                        return fd;
-                    int errno = Errno.Last;
-                    if (errno != Errno.EINTR)
-                        return -errno;
-                }
+                int fd;
+                do
+                    fd = OpenRaw(p, flags, mode);
+                while (Errno.Interrupted(ref fd));
+                return fd;
             }
         }
     }

@@ -18,15 +18,11 @@ internal static partial class Interop
         {
             fixed (byte* p = pathZ)
             {
-                while (true)
-                {
-                    int fd = OpenAtRaw(directory, p, flags, 0);
-                    if (fd >= 0)
-                        return fd;
-                    int errno = Errno.Last;
-                    if (errno != Errno.EINTR)
-                        return -errno;
-                }
+                int fd;
+                do
+                    fd = OpenAtRaw(directory, p, flags, 0);
+                while (Errno.Interrupted(ref fd));
+                return fd;
             }
         }
     }

@@ -14,15 +14,11 @@ internal static partial class Interop
         {
             fixed (byte* p = buffer)
             {
-                while (true)
-                {
-                    nint n = PRead(fd, p, (nuint)buffer.Length, offset);
-                    if (n >= 0)
-                        return n;
-                    int errno = Errno.Last;
-                    if (errno != Errno.EINTR)
-                        return -errno;
-                }
+                nint n;
+                do
+                    n = PRead(fd, p, (nuint)buffer.Length, offset);
+                while (Errno.Interrupted(ref n));
+                return n;
             }
         }
     }

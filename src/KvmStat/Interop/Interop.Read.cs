@@ -10,19 +10,21 @@ internal static partial class Interop
         internal static unsafe partial nint Read(int fd, byte* buffer, nuint count);
 
         /// <summary>read(2) that retries on EINTR; returns bytes read or -errno.</summary>
-        internal static unsafe nint ReadRetrying(int fd, Span<byte> buffer)
+        internal static unsafe nint ReadRetrying(int fd, Span<byte> buffer) => FillRetrying(&Read, fd, buffer);
+
+        /// <summary>
+        /// A call that fills a buffer from a descriptor, as read(2) and getdents64(2) do, made again
+        /// while a signal interrupts it: bytes filled (0 at the end) or -errno.
+        /// </summary>
+        private static unsafe nint FillRetrying(delegate*<int, byte*, nuint, nint> call, int fd, Span<byte> buffer)
         {
             fixed (byte* p = buffer)
             {
-                while (true)
-                {
-                    nint n = Read(fd, p, (nuint)buffer.Length);
-                    if (n >= 0)
-                        return n;
-                    int errno = Errno.Last;
-                    if (errno != Errno.EINTR)
-                        return -errno;
-                }
+                nint n;
+                do
+                    n = call(fd, p, (nuint)buffer.Length);
+                while (Errno.Interrupted(ref n));
+                return n;
             }
         }
     }

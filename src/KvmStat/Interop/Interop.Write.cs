@@ -19,13 +19,10 @@ internal static partial class Interop
                 while (left > 0)
                 {
                     nint n = Write(fd, p, left);
+                    if (Errno.Interrupted(ref n))
+                        continue;
                     if (n < 0)
-                    {
-                        int errno = Errno.Last;
-                        if (errno == Errno.EINTR)
-                            continue;
-                        return -errno;
-                    }
+                        return (int)n;
                     p += n;
                     left -= (nuint)n;
                 }

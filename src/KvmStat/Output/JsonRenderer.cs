@@ -105,14 +105,16 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
     }
 
     /// <summary>
-    /// Each timed reason: its exits and their log2 buckets as [upper bound in ns, exits up to it]
-    /// pairs, cumulative, up to the highest bucket used (the last bound null: no upper bound).
+    /// Each timed reason: its exits, the nanoseconds they took together, and their log2 buckets as
+    /// [upper bound in ns, exits up to it] pairs, cumulative, up to the highest bucket used (the
+    /// last bound null: no upper bound).
     /// </summary>
-    private static void WriteLatencies(Utf8JsonWriter w, ExitLatencies latencies, Dictionary<int, ulong[]>? histograms)
+    private static void WriteLatencies(Utf8JsonWriter w, ExitLatencies latencies, Dictionary<int, LatencyHistogram>? histograms)
     {
         w.WriteStartObject();
-        foreach ((int field, ulong[] buckets) in (histograms ?? []).OrderBy(h => latencies.Fields[h.Key].Name, StringComparer.Ordinal))
+        foreach ((int field, LatencyHistogram histogram) in (histograms ?? []).OrderBy(h => latencies.Fields[h.Key].Name, StringComparer.Ordinal))
         {
+            ulong[] buckets = histogram.Buckets;
             int highest = Array.FindLastIndex(buckets, b => b != 0);
             if (highest < 0)
                 continue;
@@ -133,6 +135,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
             }
             w.WriteEndArray();
             w.WriteNumber("exits", cumulative);
+            w.WriteNumber("time_ns", histogram.Nanoseconds);
             w.WriteEndObject();
         }
         w.WriteEndObject();

@@ -17,10 +17,10 @@ internal sealed class ExitLatencies(IReadOnlyList<StatField> fields, string entr
     /// <summary>What ends an exit here: "kvm_entry", or "ioctl(KVM_RUN)" where kvm_entry never fires.</summary>
     internal string Entry { get; } = entry;
 
-    internal Dictionary<int, ulong[]> Host { get; } = [];
+    internal Dictionary<int, LatencyHistogram> Host { get; } = [];
 
     /// <summary>Each running VM's, by pid.</summary>
-    internal Dictionary<int, Dictionary<int, ulong[]>> Vms { get; } = [];
+    internal Dictionary<int, Dictionary<int, LatencyHistogram>> Vms { get; } = [];
 
     /// <summary>Exits whose time could not be kept (the table of buckets was full), since counting began.</summary>
     internal long Lost { get; set; }
@@ -52,14 +52,5 @@ internal sealed class ExitLatencies(IReadOnlyList<StatField> fields, string entr
             before += buckets[i];
         }
         return BucketLow(buckets.Length - 1);
-    }
-
-    /// <summary>The time the exits took, estimated from their buckets' middles (nanoseconds).</summary>
-    internal static double TotalTime(ReadOnlySpan<ulong> buckets)
-    {
-        double total = 0;
-        for (int i = 0; i < buckets.Length; i++)
-            total += buckets[i] * (i == 0 ? 1 : 1.5 * Math.Pow(2, i));
-        return total;
     }
 }

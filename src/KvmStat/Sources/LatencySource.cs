@@ -2,8 +2,10 @@ namespace KvmStat.Sources;
 
 /// <summary>
 /// Exit latencies as fields (for -1, -l, -L and JSON): per kind of exit (handled in user space, or
-/// in the kernel), how many exits were timed, and their p50, p90 and p99 over the last interval in
-/// microseconds, each with a child per reason: user_exit_timed, user_exit_p99_us(IO), ... A VM's
+/// in the kernel), how many exits were timed, the microseconds they kept vCPUs out of their guests
+/// (a counter: its rate is the time each second costs), and their p50, p90 and p99 over the last
+/// interval in microseconds, each with a child per reason: user_exit_timed, user_exit_time_us(IO),
+/// user_exit_p99_us(IO), ... A VM's
 /// (with -p/-g) or every process's, from one <see cref="ExitLatencies"/> the engine fills.
 /// </summary>
 internal sealed class LatencySource : IStatsSource
@@ -13,9 +15,11 @@ internal sealed class LatencySource : IStatsSource
     private readonly ExitLatencies _latencies;
     private readonly int _pid;
     private readonly List<StatField> _fields = [];
+    /// <summary>Which field is which: a percentile's index, or <see cref="Timed"/>, or <see cref="Time"/>.</summary>
     private readonly List<(int Kind, int Reason, int Percentile)> _map = [];
+    private const int Timed = -1, Time = -2;
     private readonly int[][] _reasonsOfKind;
-    private readonly Dictionary<int, ulong[]> _previous = [];
+    private readonly Dictionary<int, LatencyHistogram> _previous = [];
     private readonly ulong[] _interval = new ulong[ExitLatencies.Buckets];
 
     /// <param name="pid">One VM's latencies, or 0 for every process's.</param>
@@ -30,7 +34,8 @@ internal sealed class LatencySource : IStatsSource
             if (_reasonsOfKind[kind].Length == 0)
                 continue;
             string prefix = kind == 0 ? "user_exit" : "kernel_exit";
-            AddFamily($"{prefix}_timed", StatKind.Counter, null, kind, -1);
+            AddFamily($"{prefix}_timed", StatKind.Counter, null, kind, Timed);
+            AddFamily($"{prefix}_time_us", StatKind.Counter, "us", kind, Time);
             for (int p = 0; p < s_percentiles.Length; p++)
                 AddFamily($"{prefix}_{s_percentiles[p].Label}_us", StatKind.Gauge, "us", kind, p);
         }
@@ -54,38 +59,46 @@ internal sealed class LatencySource : IStatsSource
 
     public void Read(Span<long> values)
     {
-        Dictionary<int, ulong[]>? histograms = _pid == 0 ? _latencies.Host : _latencies.Vms.GetValueOrDefault(_pid);
+        Dictionary<int, LatencyHistogram>? histograms = _pid == 0 ? _latencies.Host : _latencies.Vms.GetValueOrDefault(_pid);
         for (int i = 0; i < _fields.Count; i++)
         {
             (int kind, int reason, int percentile) = _map[i];
-            Interval(histograms, kind, reason, out ulong total);
-            values[i] = percentile < 0
-                ? (long)total
-                : (long)Math.Round(ExitLatencies.Percentile(_interval, s_percentiles[percentile].Fraction) / 1000);
+            Interval(histograms, kind, reason, out ulong total, out ulong nanoseconds);
+            values[i] = percentile switch
+            {
+                Timed => (long)total,
+                Time => (long)(nanoseconds / 1000),
+                _ => (long)Math.Round(ExitLatencies.Percentile(_interval, s_percentiles[percentile].Fraction) / 1000),
+            };
         }
         // The next interval starts from what this read saw.
         if (histograms is null)
             return;
-        foreach ((int field, ulong[] buckets) in histograms)
+        foreach ((int field, LatencyHistogram histogram) in histograms)
         {
-            if (!_previous.TryGetValue(field, out ulong[]? previous))
-                _previous[field] = previous = new ulong[ExitLatencies.Buckets];
-            buckets.CopyTo(previous, 0);
+            if (!_previous.TryGetValue(field, out LatencyHistogram? previous))
+                _previous[field] = previous = new LatencyHistogram();
+            histogram.CopyTo(previous);
         }
     }
 
-    /// <summary>What one reason (or every reason of a kind, with -1) gained since the last read, into the interval buffer; and its total.</summary>
-    private void Interval(Dictionary<int, ulong[]>? histograms, int kind, int reason, out ulong total)
+    /// <summary>
+    /// What one reason (or every reason of a kind, with -1) gained since the last read, into the
+    /// interval buffer; and its exits and nanoseconds since counting began.
+    /// </summary>
+    private void Interval(Dictionary<int, LatencyHistogram>? histograms, int kind, int reason, out ulong total, out ulong nanoseconds)
     {
         Array.Clear(_interval);
-        total = 0;
+        total = nanoseconds = 0;
         if (histograms is null)
             return;
         foreach (int field in reason >= 0 ? [reason] : _reasonsOfKind[kind])
         {
-            if (!histograms.TryGetValue(field, out ulong[]? buckets))
+            if (!histograms.TryGetValue(field, out LatencyHistogram? histogram))
                 continue;
-            ulong[]? previous = _previous.GetValueOrDefault(field);
+            ulong[] buckets = histogram.Buckets;
+            ulong[]? previous = _previous.GetValueOrDefault(field)?.Buckets;
+            nanoseconds += histogram.Nanoseconds;
             for (int b = 0; b < buckets.Length; b++)
             {
                 total += buckets[b];

@@ -30,6 +30,18 @@ internal sealed class SamplingSources : IDisposable
     /// <summary>What the tracepoint sources read from: closed after them.</summary>
     internal ITracepointEngine? Engine { get; set; }
 
+    /// <summary>
+    /// An engine whose tracepoints could not be opened (the exporter serves them as down): closed
+    /// now, so nothing captures from it or counts per VM with it.
+    /// </summary>
+    internal void DropEngine()
+    {
+        if (Engine?.Capture is ICapture capture)
+            Captures.Remove(capture);
+        Engine?.Dispose();
+        Engine = null;
+    }
+
     /// <summary>Closes the sources, then what they read from, each once.</summary>
     public void Dispose()
     {

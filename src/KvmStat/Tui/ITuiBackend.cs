@@ -8,9 +8,10 @@ internal interface ITuiBackend
 {
     /// <summary>
     /// A new sampler over <paramref name="selection"/> for one VM (or all), with each VM's values
-    /// when <paramref name="perVm"/>; throws a <see cref="KvmStatException"/> the screen can show.
+    /// when <paramref name="perVm"/> and exit latencies when <paramref name="latency"/>; throws a
+    /// <see cref="KvmStatException"/> the screen can show.
     /// </summary>
-    Sampler OpenSampler(FieldSelection selection, int pid, bool perVm);
+    Sampler OpenSampler(FieldSelection selection, int pid, bool perVm, bool latency);
 
     /// <summary>
     /// Stops what the screen no longer shows (it changed VM or view). What is open when the
@@ -20,10 +21,8 @@ internal interface ITuiBackend
 
     IReadOnlyList<GuestProcess> ListGuests();
 
-    bool IsRunning(int pid);
-
-    /// <summary>Whether the process runs a KVM VM; null when that cannot be told.</summary>
-    bool? HoldsVm(int pid);
+    /// <summary>Whether a pid names a VM the screen may show (<see cref="GuestFinder.CheckPid"/>).</summary>
+    PidCheck CheckPid(int pid);
 
     string? NameOf(int pid);
 

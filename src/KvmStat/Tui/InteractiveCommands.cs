@@ -13,6 +13,7 @@ internal static class InteractiveCommands
         ('f', "filter by regular expression"),
         ('g', "filter by guest name"),
         ('h', "display interactive commands reference"),
+        ('l', "toggle exit latencies by reason (p50/p90/p99, share of time)"),
         ('o', "toggle sorting order (Total vs CurAvg/s)"),
         ('p', "filter by PID"),
         ('q', "quit"),

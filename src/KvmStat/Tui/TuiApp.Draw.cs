@@ -1,9 +1,9 @@
-using KvmStat.Guests;
 using KvmStat.Sources;
 using KvmStat.Stats;
 
 namespace KvmStat.Tui;
 
+/// <summary>Drawing: what every view shares (header, Total, errors), the events view and the help.</summary>
 internal sealed partial class TuiApp
 {
     private int[] _order = [];
@@ -13,7 +13,6 @@ internal sealed partial class TuiApp
     private bool _shownChildren;
     private IFieldValues? _parentsFor;
     private Comparison<int>? _compareFields;
-    private readonly List<GuestStat> _sortedGuests = [];
 
     /// <summary>Paints the current view into <paramref name="grid"/>.</summary>
     internal void Draw(ScreenGrid grid)
@@ -35,11 +34,14 @@ internal sealed partial class TuiApp
             case View.Guests:
                 DrawGuests(grid);
                 break;
+            case View.Latency:
+                DrawLatency(grid);
+                break;
             default:
                 DrawMain(grid);
                 break;
         }
-        if (_view is View.Main or View.Guests)
+        if (_view is View.Main or View.Guests or View.Latency)
         {
             if (_error is not null)
                 grid.Write(grid.Rows - 1, 0, "Error: " + _error, TextStyle.Bold);
@@ -88,13 +90,31 @@ internal sealed partial class TuiApp
         }
 
         IFieldValues stats = _sampler.Snapshot.Host;
+        int rowCount = Arrange(stats);
+        (long total, long parentDeltas) = ShownTotal(stats);
+        int row = 3;
+        for (int r = 0; r < rowCount && row < grid.Rows - 1; r++)
+            DrawEventRow(grid, row++, stats, _order[r], total);
+
+        if (row == 3)
+        {
+            grid.Write(4, 1, "No matching events reported yet");
+        }
+        else if (row > 4)
+        {
+            DrawTotal(grid, row, total, Rate(parentDeltas, stats.IntervalSeconds));
+        }
+    }
+
+    /// <summary>
+    /// The Total: that of the counters shown, parents only (children are in their parents already),
+    /// or the children's where only children count; and the parents' change, for the Total's rate.
+    /// </summary>
+    private (long Total, long Deltas) ShownTotal(IFieldValues stats)
+    {
         FieldSet fields = stats.Fields;
         ReadOnlySpan<long> totals = stats.Totals;
         ReadOnlySpan<long> deltas = stats.Deltas;
-        double interval = stats.IntervalSeconds;
-        int rowCount = Arrange(stats);
-
-        // The Total is that of the parents shown (or of the children, where only children count).
         long total = 0, childTotal = 0, parentDeltas = 0;
         for (int i = 0; i < fields.Count; i++)
         {
@@ -110,38 +130,26 @@ internal sealed partial class TuiApp
                 childTotal += totals[i];
             }
         }
-        if (total == 0)
-            total = childTotal;
+        return (total == 0 ? childTotal : total, parentDeltas);
+    }
 
-        int row = 3;
-        for (int r = 0; r < rowCount && row < grid.Rows - 1; r++)
-        {
-            int i = _order[r];
-            StatField field = fields[i];
-            int parent = fields.ParentOf(i);
-            int column = parent >= 0
-                ? grid.WriteLeft(row, grid.Write(row, TableColumn, "  "), field.Name, LabelWidth - 2)
-                : grid.WriteLeft(row, TableColumn, field.Name, LabelWidth);
-            column = grid.Write(row, column, " ");
-            column = grid.WriteRight(row, column, totals[i], 10);
-            if (field.Kind == StatKind.Counter)
-            {
-                long of = parent >= 0 ? totals[parent] : total;
-                column = grid.WriteRight(row, column, of > 0 ? totals[i] * 100.0 / of : 0.0, 7, "F1");
-                column = grid.Write(row, column, " ");
-                grid.WriteRight(row, column, Rate(deltas[i], interval), 8);
-            }
-            row++;
-        }
-
-        if (row == 3)
-        {
-            grid.Write(4, 1, "No matching events reported yet");
-        }
-        else if (row > 4)
-        {
-            DrawTotal(grid, row, total, Rate(parentDeltas, interval));
-        }
+    /// <summary>A field's row: its name (a child's indented), Total, and for counters %Total (of its parent, or of the Total) and CurAvg/s.</summary>
+    private static void DrawEventRow(ScreenGrid grid, int row, IFieldValues stats, int i, long total)
+    {
+        StatField field = stats.Fields[i];
+        int parent = stats.Fields.ParentOf(i);
+        ReadOnlySpan<long> totals = stats.Totals;
+        int column = parent >= 0
+            ? grid.WriteLeft(row, grid.Write(row, TableColumn, "  "), field.Name, LabelWidth - 2)
+            : grid.WriteLeft(row, TableColumn, field.Name, LabelWidth);
+        column = grid.Write(row, column, " ");
+        column = grid.WriteRight(row, column, totals[i], 10);
+        if (field.Kind != StatKind.Counter)
+            return;
+        long of = parent >= 0 ? totals[parent] : total;
+        column = grid.WriteRight(row, column, of > 0 ? totals[i] * 100.0 / of : 0.0, 7, "F1");
+        column = grid.Write(row, column, " ");
+        grid.WriteRight(row, column, Rate(stats.Deltas[i], stats.IntervalSeconds), 8);
     }
 
     /// <summary>The bold Total row: "%-40s %10d        %8s", the rate left blank when zero.</summary>
@@ -230,80 +238,6 @@ internal sealed partial class TuiApp
         return string.CompareOrdinal(_parentsFor.Fields[a].Name, _parentsFor.Fields[b].Name);
     }
 
-    private List<GuestStat> SortedGuests(IGuestValues guests)
-    {
-        _sortedGuests.Clear();
-        _sortedGuests.AddRange(guests.Guests);
-        _sortedGuests.Sort((a, b) =>
-        {
-            if (!_sortByTotal && a.Delta != b.Delta)
-                return b.Delta.CompareTo(a.Delta);
-            if (a.Total != b.Total)
-                return b.Total.CompareTo(a.Total);
-            return a.Pid.CompareTo(b.Pid);
-        });
-        return _sortedGuests;
-    }
-
-    private void DrawGuests(ScreenGrid grid)
-    {
-        DrawHeader(grid, "kvm statistics - per guest", "Guest Name [pid]");
-        IGuestValues? all = _sampler?.Snapshot.Guests;
-        if (all is null || all.SampleCount < 2)
-        {
-            if (_error is null)
-                grid.Write(4, 1, "Collecting data...");
-            return;
-        }
-        List<GuestStat> guests = SortedGuests(all);
-        // With the BPF engine two more rows (events outside VMs, VMs that exited) make the Total the host's.
-        long total = 0, deltas = 0;
-        foreach (GuestStat guest in guests.Concat(all.Others))
-        {
-            total += guest.Total;
-            deltas += guest.Delta;
-        }
-        double interval = all.IntervalSeconds;
-        // Keep the selection in view: scroll when it is below the last data row.
-        int capacity = Math.Max(1, grid.Rows - 5);
-        int first = Math.Max(0, _selectedGuest - capacity + 1);
-        int row = 3;
-        for (int g = first; g < guests.Count && row < grid.Rows - 2; g++)
-        {
-            GuestStat guest = guests[g];
-            string name = Text.Escape(guest.Name);
-            if (name.Length > 30)
-                name = name[..30] + "...";
-            DrawGuestRow(grid, row, name.Length > 0 ? $"{name} [{guest.Pid}]" : $"[{guest.Pid}]", guest, total, interval);
-            if (g == _selectedGuest)
-                grid.Style(row, TableColumn, TableWidth, TextStyle.Reverse);
-            row++;
-        }
-        foreach (GuestStat other in all.Others)
-        {
-            if ((other.Total != 0 || other.Delta != 0) && row < grid.Rows - 2)
-                DrawGuestRow(grid, row++, other.Name, other, total, interval);
-        }
-        if (row == 3)
-        {
-            grid.Write(4, 1, "No running guests found");
-            return;
-        }
-        DrawTotal(grid, row, total, Rate(deltas, interval));
-        if (row + 1 < grid.Rows - 1)
-            grid.Write(grid.Rows - 1, 0, "Up/Down: select   Enter: events of the selected guest   b: back");
-    }
-
-    private static void DrawGuestRow(ScreenGrid grid, int row, string label, GuestStat guest, long total, double interval)
-    {
-        int column = grid.WriteLeft(row, TableColumn, label, LabelWidth);
-        column = grid.Write(row, column, " ");
-        column = grid.WriteRight(row, column, guest.Total, 10);
-        column = grid.WriteRight(row, column, total > 0 ? guest.Total * 100.0 / total : 0.0, 7, "F1");
-        column = grid.Write(row, column, " ");
-        grid.WriteRight(row, column, Rate(guest.Delta, interval), 8);
-    }
-
     private static void DrawHelp(ScreenGrid grid)
     {
         grid.Write(0, 0, "Interactive commands reference", TextStyle.Bold);
@@ -313,52 +247,5 @@ internal sealed partial class TuiApp
             grid.Write(row++, 0, line);
         grid.Write(row++, 0, InteractiveCommands.OtherKeys);
         grid.Write(++row, 0, InteractiveCommands.GuestView);
-    }
-
-    private void DrawPrompt(ScreenGrid grid, Prompt prompt)
-    {
-        string input = Text.EscapeControls(prompt.Input.ToString());
-        switch (prompt.Kind)
-        {
-            case PromptKind.Regex:
-                grid.Write(0, 0, "Show statistics for events matching a regex.", TextStyle.Bold);
-                grid.Write(2, 0, "Current regex: " + Text.EscapeControls(_filter.Pattern));
-                grid.Write(3, grid.Write(3, 0, "New regex: "), input);
-                grid.Write(5, 0, prompt.Message);
-                break;
-            case PromptKind.Pid:
-                DrawVmPrompt(grid, "Show statistics for specific pid.", "Pid [0 or pid]: ", input, prompt.Message);
-                break;
-            case PromptKind.Guest:
-                DrawVmPrompt(grid, "Show statistics for specific guest.", "Guest [ENTER or guest]: ", input, prompt.Message);
-                break;
-            case PromptKind.Delay:
-                grid.Write(0, 0, $"Set update interval (defaults to {FormatDelay(SampleInterval.Default)}s).", TextStyle.Bold);
-                grid.Write(2, grid.Write(2, 0, $"Change delay from {FormatDelay(_delay)}s to "), input);
-                grid.Write(4, 0, prompt.Message);
-                break;
-        }
-    }
-
-    /// <summary>The pid and guest prompts: a title, the answer so far, the last rejection, the running guests.</summary>
-    private void DrawVmPrompt(ScreenGrid grid, string title, string label, string input, string message)
-    {
-        grid.Write(0, 0, title, TextStyle.Bold);
-        grid.Write(1, 0, "This might limit the shown data to the trace statistics.");
-        grid.Write(3, grid.Write(3, 0, label), input);
-        grid.Write(5, 0, message);
-        DrawGuestList(grid, 7, _prompt!.Guests);
-    }
-
-    private static void DrawGuestList(ScreenGrid grid, int row, IReadOnlyList<GuestProcess> guests)
-    {
-        grid.Write(row, 2, $"{"Pid",8}  {"Guest Name",-60}", TextStyle.Underline);
-        row++;
-        foreach (GuestProcess guest in guests)
-        {
-            if (row >= grid.Rows)
-                break;
-            grid.Write(row++, 2, $"{guest.Pid,8}  {Text.Escape(guest.Name)}");
-        }
     }
 }

@@ -10,7 +10,8 @@ namespace KvmStat.Tui;
 /// <see cref="ScreenGrid"/> from the sampler's snapshot. The regex and 'x' only choose what is
 /// shown: every field is counted from the start. A new sampler is opened only when what is
 /// counted changes (a VM, the per-guest view, or a regex beyond the -f the run started with).
-/// Cli.ScreenLoop drives it with real time and a real terminal; tests drive it directly.
+/// Cli.ScreenLoop drives it with real time and a real terminal; tests drive it directly. Its
+/// parts: the drawing (TuiApp.Draw), the per-guest view (TuiApp.Guests), the prompts (TuiApp.Prompts).
 /// </summary>
 internal sealed partial class TuiApp
 {
@@ -46,10 +47,12 @@ internal sealed partial class TuiApp
     private string? _notice;
     private long _nextRefresh;
 
-    private enum View { Main, Guests, Help, Prompt }
+    private enum View { Main, Guests, Latency, Help, Prompt }
 
-    internal TuiApp(ITuiBackend backend, FieldFilter filter, int pid, string? guestName, double delay, TimeProvider time)
+    /// <param name="latency">Measure exit latencies from the start (--latency); else from the first 'l'.</param>
+    internal TuiApp(ITuiBackend backend, FieldFilter filter, int pid, string? guestName, double delay, TimeProvider time, bool latency = false)
     {
+        _latency = latency;
         _backend = backend;
         _time = time;
         _filter = filter;
@@ -61,7 +64,7 @@ internal sealed partial class TuiApp
 
     internal bool QuitRequested { get; private set; }
 
-    /// <summary>When the next sample is due (a timestamp of the screen's clock); long.MaxValue while a prompt is open.</summary>
+    /// <summary>When the next sample is due (a timestamp of the screen's clock); long.MaxValue while the help or a prompt is open.</summary>
     internal long NextRefresh => _view is View.Help or View.Prompt ? long.MaxValue : _nextRefresh;
 
     internal double Delay => _delay;
@@ -87,7 +90,7 @@ internal sealed partial class TuiApp
 
     /// <summary>What the sampler counts: the fields of the -f the run started with (every field without one), children included.</summary>
     private Sampler Open() =>
-        _backend.OpenSampler(new FieldSelection(_counted, Children: true), _view == View.Guests ? 0 : _pid, perVm: _view == View.Guests);
+        _backend.OpenSampler(new FieldSelection(_counted, Children: true), _view == View.Guests ? 0 : _pid, perVm: _view == View.Guests, _latency);
 
     /// <summary>Shows fields that match <paramref name="filter"/>: counted already, unless the run started with a -f that leaves them out.</summary>
     private void SetFilter(FieldFilter filter)
@@ -102,7 +105,7 @@ internal sealed partial class TuiApp
         Reopen();
     }
 
-    /// <summary>Counts anew (another VM, or the per-guest view): a new sampler, whose baseline is now.</summary>
+    /// <summary>Counts anew (another VM, the per-guest view, or a regex beyond the run's -f): a new sampler, whose baseline is now.</summary>
     private void Reopen()
     {
         if (_sampler is not null)
@@ -131,7 +134,8 @@ internal sealed partial class TuiApp
         if (_sampler is null)
             return;
         _sampler.Sample();
-        _guestDead = _view == View.Main && !_sampler.Snapshot.VmAlive;
+        _guestDead = _view is View.Main or View.Latency && !_sampler.Snapshot.VmAlive;
+        _latencyRows.Update(ShownLatencies(_sampler.Snapshot.Latencies), _sampler.Snapshot.Host.IntervalSeconds);
         int guests = _sampler.Snapshot.Guests?.Guests.Count ?? 0;
         _selectedGuest = Math.Clamp(_selectedGuest, 0, Math.Max(0, guests - 1));
     }
@@ -172,16 +176,17 @@ internal sealed partial class TuiApp
         }
 
         if (key.Kind == KeyKind.Interrupt || key.Is('q'))
-        {
             QuitRequested = true;
-            return;
-        }
-        if (key.Kind != KeyKind.Char)
-        {
+        else if (key.Kind == KeyKind.Char)
+            OnCommand(key.Char);
+        else
             RefreshNow();
-            return;
-        }
-        switch (key.Char)
+    }
+
+    /// <summary>A command key (InteractiveCommands lists them): one case per key, so the switch reads as the table of what each does.</summary>
+    private void OnCommand(char command)
+    {
+        switch (command)
         {
             case 'b':
                 _view = _view == View.Guests ? View.Main : View.Guests;
@@ -189,23 +194,16 @@ internal sealed partial class TuiApp
                 Reopen();
                 break;
             case 'c':
-                bool recount = _pid != 0 || _view == View.Guests || !_counted.IsDefault;
-                _filter = FieldFilter.Default;
-                _counted = FieldFilter.Default;
-                _pid = 0;
-                _guestName = null;
-                _guestDead = false;
-                _view = View.Main;
-                if (recount)
-                    Reopen();
-                else
-                    RefreshNow();
+                ClearFilters();
                 break;
             case 'f':
                 OpenPrompt(PromptKind.Regex);
                 break;
             case 'g':
                 OpenPrompt(PromptKind.Guest);
+                break;
+            case 'l':
+                ToggleLatency();
                 break;
             case 'h':
                 _viewBeforeHelp = _view;
@@ -235,6 +233,22 @@ internal sealed partial class TuiApp
         }
     }
 
+    /// <summary>'c': every VM, every field, the events view; counts anew only if what is counted changes.</summary>
+    private void ClearFilters()
+    {
+        bool recount = _pid != 0 || _view == View.Guests || !_counted.IsDefault;
+        _filter = FieldFilter.Default;
+        _counted = FieldFilter.Default;
+        _pid = 0;
+        _guestName = null;
+        _guestDead = false;
+        _view = View.Main;
+        if (recount)
+            Reopen();
+        else
+            RefreshNow();
+    }
+
     private void RefreshNow() => _nextRefresh = _time.GetTimestamp();
 
     private void RefreshSoon() => _nextRefresh = _time.GetTimestamp() + (long)(InitialDelay * _time.TimestampFrequency);
@@ -246,21 +260,6 @@ internal sealed partial class TuiApp
         _guestDead = false;
         _view = View.Main;
         Reopen();
-    }
-
-    private void MoveSelection(KeyKind kind)
-    {
-        int count = _sampler?.Snapshot.Guests?.Guests.Count ?? 0;
-        _selectedGuest = kind switch
-        {
-            KeyKind.Up => _selectedGuest - 1,
-            KeyKind.Down => _selectedGuest + 1,
-            KeyKind.PageUp => _selectedGuest - 10,
-            KeyKind.PageDown => _selectedGuest + 10,
-            KeyKind.Home => 0,
-            _ => count - 1,
-        };
-        _selectedGuest = Math.Clamp(_selectedGuest, 0, Math.Max(0, count - 1));
     }
 
     /// <summary>The current guest name for the title: escaped, cut at 48 characters.</summary>

@@ -117,6 +117,7 @@ public class CommandLineTests
         using var fixture = new FixtureRoot();
         fixture.AddProcess(700, ["qemu", "-name", "x"], threads: [700, 701]);
         fixture.AddProcess(701, ["qemu", "-name", "x"], tgid: 700);
+        fixture.MarkRunning(701);
         (int code, _, string error) = Run(fixture.Paths, "-1", "-p", "701");
         Assert.Equal(1, code);
         Assert.Contains("701 is a thread of process 700", error);
@@ -128,9 +129,22 @@ public class CommandLineTests
     {
         using var fixture = new FixtureRoot();
         fixture.AddProcess(800, ["bash"], comm: "bash");
+        fixture.MarkRunning(800, "bash");
         (int code, _, string error) = Run(fixture.Paths, "-1", "-p", "800");
         Assert.Equal(1, code);
         Assert.Contains("process 800 (bash) is not running a KVM virtual machine", error);
+    }
+
+    [Fact]
+    public void AnExitedProcessIsNotRunning()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddProcess(900, ["qemu", "-name", "gone"]);
+        fixture.AddDebugfsStat("900-4/exits", 1);
+        fixture.MarkZombie(900);
+        (int code, _, string error) = Run(fixture.Paths, "-1", "-p", "900");
+        Assert.Equal(1, code);
+        Assert.Contains("no process with pid 900 is running", error);
     }
 
     [Fact]
@@ -206,6 +220,7 @@ public class CommandLineTests
     {
         using var fixture = new FixtureRoot();
         fixture.AddProcess(12, ["qemu", "-name", "a"]);
+        fixture.MarkRunning(12);
         fixture.AddProcess(312, ["qemu", "-name", "b"]);
         fixture.AddDebugfsStat("exits", 1);
         fixture.AddDebugfsStat("312-4/exits", 1);

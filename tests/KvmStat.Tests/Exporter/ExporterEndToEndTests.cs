@@ -41,7 +41,7 @@ public partial class ExporterEndToEndTests
         }
 
         /// <summary>Waits until the exporter follows a VM that started after it (it looks every second).</summary>
-        internal void WaitForGuest(int pid) => WaitForSeries($"pid=\"{pid}\",event=\"kvm_pio\"}}");
+        internal void WaitForGuest(int pid) => WaitForSeries($"pid=\"{pid}\"}} 1\n");
 
         /// <summary>Scrapes until a series shows (scrapes within half a second share a sample).</summary>
         internal string WaitForSeries(string series)

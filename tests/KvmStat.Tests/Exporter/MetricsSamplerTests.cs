@@ -239,7 +239,9 @@ public class MetricsSamplerTests
         guests.Set(43, "kvm_mmio", 3);
         using MetricsSampler sampler = Exporter(perVm: guests, nameOf: pid => $"vm{pid}");
         string text = Text(sampler);
-        Assert.DoesNotContain("pid=\"42\"", text);
+        // An idle VM: only its info.
+        Assert.Equal(["kvm_guest_info{guest=\"vm42\",pid=\"42\"} 1"], text.Split('\n').Where(l => l.Contains("pid=\"42\"", StringComparison.Ordinal)));
+        Assert.Contains("kvm_guest_info{guest=\"vm43\",pid=\"43\"} 1\n", text);
         Assert.Contains("kvm_guest_events_total{guest=\"vm43\",pid=\"43\",event=\"kvm_mmio\"} 3\n", text);
         Assert.DoesNotContain("event=\"kvm_pio\"}", text.Split('\n').Where(l => l.StartsWith("kvm_guest_events_total", StringComparison.Ordinal)).FirstOrDefault() ?? "");
         guests.Set(42, "kvm_pio", 1);

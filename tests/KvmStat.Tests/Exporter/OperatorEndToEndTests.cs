@@ -82,10 +82,14 @@ public partial class OperatorEndToEndTests : IDisposable
         Assert.Contains(exporter.Error.Lines, l => l.Contains("counting with BPF programs"));
     }
 
+    /// <summary>
+    /// Without CAP_PERFMON neither BPF nor perf counters may count: the tracepoints are served as
+    /// down with the kernel's reason (perf counters open lazily: the refusal comes when the host's
+    /// counters open), and debugfs's gauges still, where KVM is loaded. Needs no VM.
+    /// </summary>
     [Fact]
     public async Task WithoutCapPerfmonTracepointsAreServedDownWithTheReasonAndDebugfsStill()
     {
-        Kvm.Require();
         int port = Loopback.FreePort();
         using ChildProcess exporter = Unprivileged.Start(Unprivileged.UnitCapabilities().Where(c => c != "perfmon"),
             "--serve", $"127.0.0.1:{port}", "-t", "-d", "--verbose");
@@ -96,8 +100,11 @@ public partial class OperatorEndToEndTests : IDisposable
         Match down = TracepointsDown().Match(metrics);
         Assert.True(down.Success, metrics);
         Assert.Contains("permission", down.Groups["reason"].Value, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("kvm_debugfs_pages_4k ", metrics);
-        Assert.Contains("kvm_stat_source_up{source=\"debugfs\",target=\"\",reason=\"\"} 1", metrics);
+        if (Directory.Exists("/sys/kernel/debug/kvm"))
+        {
+            Assert.Contains("kvm_debugfs_pages_4k ", metrics);
+            Assert.Contains("kvm_stat_source_up{source=\"debugfs\",target=\"\",reason=\"\"} 1", metrics);
+        }
         Assert.DoesNotContain("kvm_events_total", metrics);
         Assert.Contains(exporter.Error.Lines, l => l.StartsWith("kvm_stat: tracepoints cannot be read, served as down", StringComparison.Ordinal));
         exporter.Signal(ChildProcess.SIGTERM);
@@ -122,7 +129,7 @@ public partial class OperatorEndToEndTests : IDisposable
         using var guest = GuestVm.Start($"dashboard-{Environment.ProcessId}", vcpus: 2, outs: 50, mmio: 3);
         using var qemu = new QemuVm($"dashboard-qemu-{Environment.ProcessId}", vcpus: 1);
         int port = Loopback.FreePort();
-        using ChildProcess exporter = ChildProcess.StartTool("--serve", $"127.0.0.1:{port}", "-t", "--qmp", qemu.QmpSocket, "--verbose");
+        using ChildProcess exporter = ChildProcess.StartTool("--serve", $"127.0.0.1:{port}", "-t", "--qmp", qemu.QmpSocket, "--latency", "--verbose");
         exporter.WaitUntilCounting();
         using var prometheus = new PrometheusServer($"""
             - job_name: kvm_stat
@@ -186,7 +193,8 @@ public partial class OperatorEndToEndTests : IDisposable
             "the recording rule kvm_guest:exits:rate5m");
         using JsonDocument rules = JsonDocument.Parse(await prometheus.GetAsync("/api/v1/rules"));
         JsonElement[] all = [.. rules.RootElement.GetProperty("data").GetProperty("groups").EnumerateArray().SelectMany(g => g.GetProperty("rules").EnumerateArray())];
-        Assert.Equal(8, all.Length);
+        int inFile = File.ReadLines(Path.Join(Repository.Root, "contrib", "kvm_stat.rules.yml")).Count(l => RuleLine().IsMatch(l));
+        Assert.Equal(inFile, all.Length);
         Assert.All(all, rule => Assert.Equal("ok", rule.GetProperty("health").GetString()));
     }
 
@@ -201,4 +209,8 @@ public partial class OperatorEndToEndTests : IDisposable
 
     [GeneratedRegex(@"^label_values\((?<selector>.+), (?<label>\w+)\)$")]
     private static partial Regex LabelValues();
+
+    /// <summary>A rule of the rules file: an alert or a recording rule.</summary>
+    [GeneratedRegex(@"^\s+- (alert|record): ")]
+    private static partial Regex RuleLine();
 }

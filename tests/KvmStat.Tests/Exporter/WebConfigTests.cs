@@ -42,17 +42,18 @@ public class WebConfigTests : IDisposable
               alice: {SecretHash}
               "bob": '{SecretHash}'
             """));
+        TlsServerConfig tls = Assert.IsType<TlsServerConfig>(config.Tls);
         Assert.True(config.UsesTls);
-        Assert.Equal(WebConfig.ClientAuth.RequireAndVerifyClientCert, config.ClientAuthType);
-        Assert.Single(config.ClientCas);
-        Assert.Equal(["scraper", "other"], config.ClientAllowedSans);
-        Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, config.Protocols);
+        Assert.Equal(TlsServerConfig.ClientAuth.RequireAndVerifyClientCert, tls.ClientAuthType);
+        Assert.Single(tls.ClientCas);
+        Assert.Equal(["scraper", "other"], tls.ClientAllowedSans);
+        Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, tls.Protocols);
         Assert.False(config.Http2);
         Assert.Equal([("X-Frame-Options", "deny"), ("Strict-Transport-Security", "max-age=31536000")], config.Headers);
         Assert.Equal(["alice", "bob"], config.Users.Keys.Order());
-        Assert.True(config.AcceptsClient(_pki.ClientCertificate));
-        Assert.False(config.AcceptsClient(_pki.StrangerCertificate));
-        Assert.False(config.AcceptsClient(_pki.ServerCertificate)); // no client-authentication usage
+        Assert.True(tls.AcceptsClient(_pki.ClientCertificate));
+        Assert.False(tls.AcceptsClient(_pki.StrangerCertificate));
+        Assert.False(tls.AcceptsClient(_pki.ServerCertificate)); // no client-authentication usage
     }
 
     /// <summary>
@@ -84,12 +85,12 @@ public class WebConfigTests : IDisposable
             basic_auth_users:
               old: "{old}"
             """));
-        Assert.True(config.UsesTls);
-        Assert.Equal(_pki.ServerCertificate.Thumbprint, config.Certificate!.Thumbprint);
-        Assert.Single(config.ClientCas);
-        Assert.Equal(WebConfig.ClientAuth.RequireAnyClientCert, config.ClientAuthType);
-        Assert.NotNull(config.CipherSuites);
-        Assert.True(config.Protocols.HasFlag(System.Security.Authentication.SslProtocols.Tls12));
+        TlsServerConfig tls = Assert.IsType<TlsServerConfig>(config.Tls);
+        Assert.Equal(_pki.ServerCertificate.Thumbprint, tls.Certificate.Thumbprint);
+        Assert.Single(tls.ClientCas);
+        Assert.Equal(TlsServerConfig.ClientAuth.RequireAnyClientCert, tls.ClientAuthType);
+        Assert.NotNull(tls.CipherSuites);
+        Assert.True(tls.Protocols.HasFlag(System.Security.Authentication.SslProtocols.Tls12));
         Assert.Equal((TimeSpan.FromSeconds(90), 3), (config.RateLimit!.Interval, config.RateLimit.Burst));
         Assert.Contains(config.Notes, n => n.StartsWith("cipher_suites: applied to TLS 1.2 and below", StringComparison.Ordinal));
         Assert.Contains(config.Notes, n => n.StartsWith("curve_preferences (X25519, CurveP256): not applied", StringComparison.Ordinal));
@@ -102,9 +103,10 @@ public class WebConfigTests : IDisposable
     {
         WebConfig config = WebConfig.Load(Write("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n" +
             "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: intermediate.crt\n  client_allowed_sans: [scraper]\n"));
-        Assert.True(config.AcceptsClient(_pki.IntermediateClientCertificate));
-        Assert.False(config.AcceptsClient(_pki.ClientCertificate));
-        Assert.False(config.AcceptsClient(_pki.StrangerCertificate));
+        TlsServerConfig tls = Assert.IsType<TlsServerConfig>(config.Tls);
+        Assert.True(tls.AcceptsClient(_pki.IntermediateClientCertificate));
+        Assert.False(tls.AcceptsClient(_pki.ClientCertificate));
+        Assert.False(tls.AcceptsClient(_pki.StrangerCertificate));
     }
 
     [Fact]
@@ -186,7 +188,7 @@ public class WebConfigTests : IDisposable
         Assert.False(config.Http2);
         Assert.Equal([("X-Frame-Options", "deny")], config.Headers);
         Assert.Equal(["alice", "bob"], config.Users.Keys.Order());
-        Assert.Equal(WebConfig.ClientAuth.NoClientCert, config.ClientAuthType);
+        Assert.Equal(TlsServerConfig.ClientAuth.NoClientCert, config.Tls!.ClientAuthType);
     }
 
     /// <summary>Aliases that expand a billion times are an error at once, not a tree that fills memory.</summary>

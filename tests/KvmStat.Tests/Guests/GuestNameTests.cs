@@ -125,6 +125,28 @@ public class GuestNameTests
     }
 
     [Fact]
+    public void APidIsAVmToWatchOnlyIfARunningProcessHoldsOne()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddProcess(312, ["qemu"], threads: [312, 313]);
+        fixture.AddDebugfsStat("312-7/exits", 5);
+        fixture.AddProcess(313, ["qemu"], tgid: 312);
+        fixture.AddProcess(12, ["bash"]);
+        fixture.AddProcess(900, ["qemu"]);
+        fixture.AddDebugfsStat("900-3/exits", 5);
+        foreach (int pid in new[] { 312, 313, 12 })
+            fixture.MarkRunning(pid);
+        fixture.MarkZombie(900);
+        var finder = new GuestFinder(fixture.Paths);
+
+        Assert.Equal(new PidCheck(PidVerdict.Vm, 312), finder.CheckPid(312));
+        Assert.Equal(new PidCheck(PidVerdict.Thread, 312), finder.CheckPid(313));
+        Assert.Equal(new PidCheck(PidVerdict.NotVm, 12), finder.CheckPid(12));
+        Assert.Equal(PidVerdict.NotRunning, finder.CheckPid(900).Verdict);
+        Assert.Equal(PidVerdict.NotRunning, finder.CheckPid(4242).Verdict);
+    }
+
+    [Fact]
     public void AVmIsRecognisedByItsDebugfsFolderWithTheWholePid()
     {
         using var fixture = new FixtureRoot();

@@ -67,11 +67,24 @@ internal sealed class EventProcess : IDisposable
     /// <paramref name="wait"/> (busy), then run <paramref name="entry"/>, or with none call
     /// ioctl(KVM_RUN) (what an entry program on sys_enter sees). Returns the last result.
     /// </summary>
-    internal long Timed(BpfProgram stamp, ReadOnlySpan<byte> stampContext, TimeSpan wait, BpfProgram? entry, ReadOnlySpan<byte> entryContext, int count, int cpu = 0)
+    internal long Timed(BpfProgram stamp, ReadOnlySpan<byte> stampContext, TimeSpan wait, BpfProgram? entry, ReadOnlySpan<byte> entryContext, int count, int cpu = 0) =>
+        TimedWithBounds(stamp, stampContext, wait, entry, entryContext, count, cpu).Result;
+
+    /// <summary>
+    /// <see cref="Timed"/>, and how long each exit took as the process saw it around both programs
+    /// (a bound above what the kernel measures), in log2 buckets of nanoseconds.
+    /// </summary>
+    internal (long Result, ulong[] Bounds) TimedWithBounds(BpfProgram stamp, ReadOnlySpan<byte> stampContext, TimeSpan wait, BpfProgram? entry, ReadOnlySpan<byte> entryContext, int count, int cpu = 0)
     {
         string entryFd = entry is null ? "-1" : Copy(entry).ToString(CultureInfo.InvariantCulture);
-        string answer = Ask($"timed {Copy(stamp)} {cpu} {count} {Convert.ToHexString(stampContext)} {(long)wait.TotalMicroseconds} {entryFd} {Convert.ToHexString(entryContext)}");
-        return long.Parse(answer.Split(' ')[1], CultureInfo.InvariantCulture);
+        string[] answer = Ask($"timed {Copy(stamp)} {cpu} {count} {Convert.ToHexString(stampContext)} {(long)wait.TotalMicroseconds} {entryFd} {Convert.ToHexString(entryContext)}").Split(' ');
+        var bounds = new ulong[64];
+        foreach (string bucket in answer.Skip(2))
+        {
+            string[] pair = bucket.Split(':');
+            bounds[int.Parse(pair[0], CultureInfo.InvariantCulture)] = ulong.Parse(pair[1], CultureInfo.InvariantCulture);
+        }
+        return (long.Parse(answer[1], CultureInfo.InvariantCulture), bounds);
     }
 
     /// <summary>Runs <paramref name="program"/> with no arguments (the exit program's), once.</summary>

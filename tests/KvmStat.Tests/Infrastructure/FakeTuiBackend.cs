@@ -20,9 +20,18 @@ internal sealed class FakeTuiBackend : ITuiBackend
 
     internal HashSet<int> Running { get; } = [];
 
+    /// <summary>Thread ids of running processes, and the process of each.</summary>
+    internal Dictionary<int, int> ThreadOf { get; } = [];
+
     internal Dictionary<int, Dictionary<string, long>> PerVm { get; } = [];
 
-    internal List<(FieldSelection Selection, int Pid, bool PerVm)> Opened { get; } = [];
+    internal List<(FieldSelection Selection, int Pid, bool PerVm, bool Latency)> Opened { get; } = [];
+
+    /// <summary>What the engine measures when a sampler asks for exit latencies (null: it cannot, as perf counters).</summary>
+    internal ExitLatencies? Latencies { get; set; }
+
+    /// <summary>When set, asking for exit latencies fails with this (as --engine perf does).</summary>
+    internal string? LatencyRefusal { get; set; }
 
     /// <summary>The screen's clock; every sample moves it on by a second (see <see cref="SecondPerSample"/>).</summary>
     internal ManualTime Time { get; } = new();
@@ -46,9 +55,11 @@ internal sealed class FakeTuiBackend : ITuiBackend
 
     internal void Add(string field, long count) => _values[field] = _values.GetValueOrDefault(field) + count;
 
-    public Sampler OpenSampler(FieldSelection selection, int pid, bool perVm)
+    public Sampler OpenSampler(FieldSelection selection, int pid, bool perVm, bool latency)
     {
-        Opened.Add((selection, pid, perVm));
+        Opened.Add((selection, pid, perVm, latency));
+        if (latency && LatencyRefusal is not null)
+            throw new UsageException(LatencyRefusal);
         List<StatField> fields = selection.Select(_catalog, f => f.Name, f => f.Parent);
         if (fields.Count == 0)
             throw new UsageException($"no field matches \"{selection.Filter.Pattern}\".");
@@ -56,6 +67,8 @@ internal sealed class FakeTuiBackend : ITuiBackend
         sources.Host.Add(new ValueSource(this, [.. fields]));
         if (perVm)
             sources.PerVm = new VmSource(this, [.. fields]);
+        if (latency)
+            sources.Latencies = Latencies;
         return new Sampler(sources, pid > 0 ? new WatchedVm(pid, NameOf(pid) ?? "") : null, NameOf, new SecondPerSample(Time), Running.Contains);
     }
 
@@ -63,9 +76,11 @@ internal sealed class FakeTuiBackend : ITuiBackend
 
     public IReadOnlyList<GuestProcess> ListGuests() => Guests;
 
-    public bool IsRunning(int pid) => Running.Contains(pid);
-
-    public bool? HoldsVm(int pid) => Guests.Any(g => g.Pid == pid);
+    /// <summary>Running processes: VMs where they are guests, threads where they are in <see cref="ThreadOf"/>.</summary>
+    public PidCheck CheckPid(int pid) =>
+        !Running.Contains(pid) ? new PidCheck(PidVerdict.NotRunning, pid)
+        : ThreadOf.TryGetValue(pid, out int process) ? new PidCheck(PidVerdict.Thread, process)
+        : new PidCheck(Guests.Any(g => g.Pid == pid) ? PidVerdict.Vm : PidVerdict.NotVm, pid);
 
     public string? NameOf(int pid) => Guests.FirstOrDefault(g => g.Pid == pid)?.Name;
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace KvmStat.Tests.Native; // the folder Interop/ (a namespace of that name would hide the class Interop)
@@ -41,6 +42,26 @@ public class WrapperTests
         Assert.Equal(-KvmStat.Interop.Errno.ENOTDIR, KvmStat.Interop.Libc.Open(KvmStat.Interop.NulTerminated("/etc/hostname"),
             KvmStat.Interop.Abi.O_RDONLY | KvmStat.Interop.Abi.O_DIRECTORY));
         Assert.Equal("No such file or directory", KvmStat.Interop.Errno.Describe(KvmStat.Interop.Errno.ENOENT));
+    }
+
+    /// <summary>Every wrapper that loops asks this one question: a signal (EINTR) means "call again", any other failure is -errno.</summary>
+    [Fact]
+    public void AnInterruptedCallIsMadeAgainAndAFailureBecomesMinusErrno()
+    {
+        nint interrupted = -1;
+        Marshal.SetLastPInvokeError(KvmStat.Interop.Errno.EINTR);
+        Assert.True(KvmStat.Interop.Errno.Interrupted(ref interrupted));
+
+        long failed = -1;
+        Marshal.SetLastPInvokeError(KvmStat.Interop.Errno.EAGAIN);
+        Assert.False(KvmStat.Interop.Errno.Interrupted(ref failed));
+        Assert.Equal(-KvmStat.Interop.Errno.EAGAIN, failed);
+
+        // A result of 0 or more is the call's answer, whatever errno a call before left.
+        int descriptor = 7;
+        Marshal.SetLastPInvokeError(KvmStat.Interop.Errno.EINTR);
+        Assert.False(KvmStat.Interop.Errno.Interrupted(ref descriptor));
+        Assert.Equal(7, descriptor);
     }
 
     [Fact]

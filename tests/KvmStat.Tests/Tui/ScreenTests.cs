@@ -180,6 +180,12 @@ public class ScreenTests
         Keys(app, "1\n");
         Assert.Equal("\"1\": Not a KVM guest", Screen(app)[5]);
         Erase(app, 1);
+        // A vCPU thread of the guest is not the process the screen follows.
+        _backend.Running.Add(4243);
+        _backend.ThreadOf[4243] = 4242;
+        Keys(app, "4243\n");
+        Assert.Equal("\"4243\": Not a running process", Screen(app)[5]);
+        Erase(app, 4);
         Keys(app, "4242\n");
 
         Assert.Equal(4242, app.Pid);

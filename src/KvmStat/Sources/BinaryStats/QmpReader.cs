@@ -48,7 +48,7 @@ internal sealed class QmpReader : IVmStatsReader
     private readonly Action<string>? _verbose;
     private readonly TimeProvider _time;
     private readonly List<string> _problems = [];
-    private readonly Dictionary<string, SocketState> _sockets = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, QmpSocketState> _sockets = new(StringComparer.Ordinal);
     private DateTimeOffset _discoveredAt = DateTimeOffset.MinValue;
     private bool _firstRead;
 
@@ -81,26 +81,10 @@ internal sealed class QmpReader : IVmStatsReader
         _problems.Clear();
         // The peers that answered fastest last time first: a slow one (or one that trickles on
         // purpose) spends what is left of the budget, not what the others need.
-        List<SocketState> pending = [.. _sockets.Values.OrderBy(s => s.LastTook)];
+        List<QmpSocketState> pending = [.. _sockets.Values.OrderBy(s => s.LastTook)];
         while (true)
         {
-            long now = _time.GetTimestamp();
-            long refreshDeadline = now + (long)(RefreshBudget.TotalSeconds * _time.TimestampFrequency);
-            var outOfTime = new List<SocketState>();
-            foreach (SocketState state in pending)
-            {
-                // Backing off after a failure, or out of time this refresh: the VM keeps its last numbers.
-                if (now < state.RetryAt || _time.GetTimestamp() >= refreshDeadline)
-                {
-                    if (state.HasData)
-                        vms.Add(state.Blocks);
-                    else if (now >= state.RetryAt)
-                        outOfTime.Add(state);
-                    continue;
-                }
-                if (ReadOne(state, refreshDeadline, vms) is QmpException failure)
-                    firstFailure ??= failure;
-            }
+            List<QmpSocketState> outOfTime = ReadWithinBudget(pending, vms, ref firstFailure);
             // A first read that reached no VM tries those it had no time for, with a budget of
             // their own: one slow peer tried first does not end the run for want of the others.
             if (!_firstRead || vms.Count > 0 || outOfTime.Count == 0)
@@ -120,46 +104,69 @@ internal sealed class QmpReader : IVmStatsReader
         vms.Sort((a, b) => a.Pid.CompareTo(b.Pid));
     }
 
-    /// <summary>One socket's refresh; whatever its peer made go wrong costs this VM only, and is returned.</summary>
-    private QmpException? ReadOne(SocketState state, long refreshDeadline, List<VmStatsBlocks> vms)
+    /// <summary>
+    /// One refresh budget spent on <paramref name="sockets"/> in their order; returns those without
+    /// statistics that were due but had no time left.
+    /// </summary>
+    private List<QmpSocketState> ReadWithinBudget(List<QmpSocketState> sockets, List<VmStatsBlocks> vms, ref QmpException? firstFailure)
     {
-        long started = _time.GetTimestamp();
-        try
+        long now = _time.GetTimestamp();
+        long refreshDeadline = now + (long)(RefreshBudget.TotalSeconds * _time.TimestampFrequency);
+        var outOfTime = new List<QmpSocketState>();
+        foreach (QmpSocketState state in sockets)
         {
-            Query(state, refreshDeadline);
-            state.LastTook = _time.GetTimestamp() - started;
-            state.LastProblem = null;
-            state.Failures = 0;
-            state.RetryAt = 0;
-            state.HasData = true;
-            vms.Add(state.Blocks);
-            return null;
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            QmpException failure = e switch
+            // Backing off after a failure, or out of time this refresh: the VM keeps its last numbers.
+            if (now < state.RetryAt || _time.GetTimestamp() >= refreshDeadline)
             {
-                QmpException qmp => qmp,
-                KvmStatsFormatException format => new QmpException(state.Path, $"sent statistics this tool cannot read: {format.Message}"),
-                KvmStatException other => new QmpException(state.Path, other.Message),
-                _ => new QmpException(state.Path, $"sent something this tool cannot read ({e.GetType().Name})"),
-            };
-            // Statistics it cannot read are not shown at all (a peer that times out keeps its last numbers):
-            // the VM is down, and starts over at its next answer.
-            if (e is not KvmStatException)
-                state.StartOver(state.Blocks.Pid);
-            state.LastTook = long.MaxValue;
-            state.Failures++;
-            TimeSpan backOff = TimeSpan.FromTicks(Math.Min(s_longestBackOff.Ticks, s_firstBackOff.Ticks << Math.Min(state.Failures - 1, 10)));
-            state.RetryAt = _time.GetTimestamp() + (long)(backOff.TotalSeconds * _time.TimestampFrequency);
+                if (!state.HasData && now >= state.RetryAt)
+                    outOfTime.Add(state);
+            }
+            else
+            {
+                long started = _time.GetTimestamp();
+                try
+                {
+                    Query(state, refreshDeadline);
+                    state.Succeeded();
+                    state.LastTook = _time.GetTimestamp() - started;
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    state.LastTook = long.MaxValue;
+                    firstFailure ??= Failed(state, e);
+                }
+            }
             if (state.HasData)
                 vms.Add(state.Blocks);
-            // A QEMU that exits or is busy for a moment is reported once, not at every try.
-            if (state.LastProblem != failure.Message)
-                _problems.Add($"{failure.Message} Tried again in {backOff.TotalSeconds:0} s.");
-            state.LastProblem = failure.Message;
-            return failure;
         }
+        return outOfTime;
+    }
+
+    /// <summary>
+    /// Whatever the peer made go wrong costs this VM only: it backs off, longer after each failure
+    /// in a row. Returns the failure as a QMP error.
+    /// </summary>
+    private QmpException Failed(QmpSocketState state, Exception e)
+    {
+        QmpException failure = e switch
+        {
+            QmpException qmp => qmp,
+            KvmStatsFormatException format => new QmpException(state.Path, $"sent statistics this tool cannot read: {format.Message}"),
+            KvmStatException other => new QmpException(state.Path, other.Message),
+            _ => new QmpException(state.Path, $"sent something this tool cannot read ({e.GetType().Name})"),
+        };
+        // Statistics it cannot read are not shown at all (a peer that times out keeps its last numbers):
+        // the VM is down, and starts over at its next answer.
+        if (e is not KvmStatException)
+            state.StartOver(state.Blocks.Pid);
+        state.Failures++;
+        TimeSpan backOff = TimeSpan.FromTicks(Math.Min(s_longestBackOff.Ticks, s_firstBackOff.Ticks << Math.Min(state.Failures - 1, 10)));
+        state.RetryAt = _time.GetTimestamp() + (long)(backOff.TotalSeconds * _time.TimestampFrequency);
+        // A QEMU that exits or is busy for a moment is reported once, not at every try.
+        if (state.LastProblem != failure.Message)
+            _problems.Add($"{failure.Message} Tried again in {backOff.TotalSeconds:0} s.");
+        state.LastProblem = failure.Message;
+        return failure;
     }
 
     private void Discover()
@@ -169,7 +176,7 @@ internal sealed class QmpReader : IVmStatsReader
             foreach (string path in _explicitSockets)
             {
                 if (!_sockets.ContainsKey(path))
-                    _sockets[path] = new SocketState(path, 0);
+                    _sockets[path] = new QmpSocketState(path, 0);
             }
             return;
         }
@@ -182,27 +189,18 @@ internal sealed class QmpReader : IVmStatsReader
             if (seen.Count >= MaxSockets)
                 break;
             seen.Add(path);
-            if (!_sockets.TryGetValue(path, out SocketState? known) || known.ExpectedPeer != pid)
-                _sockets[path] = new SocketState(path, pid) { ExpectedPeer = pid, Via = QmpSocketDiscovery.Reach(_paths, pid, path) };
+            if (!_sockets.TryGetValue(path, out QmpSocketState? known) || known.ExpectedPeer != pid)
+                _sockets[path] = new QmpSocketState(path, pid) { ExpectedPeer = pid, Via = QmpSocketDiscovery.Reach(_paths, pid, path) };
         }
         foreach (string gone in _sockets.Keys.Where(p => !seen.Contains(p)).ToList())
             _sockets.Remove(gone);
     }
 
-    private void Query(SocketState state, long deadline)
+    /// <summary>One refresh of a socket: a connection, the schemas once, the VM's and the vCPUs' statistics.</summary>
+    private void Query(QmpSocketState state, long deadline)
     {
         using QmpConnection qmp = QmpConnection.Open(state.Path, state.ExpectedPeer, _time, deadline, state.Via);
-        if (qmp.Version < new Version(7, 1))
-            throw new QmpException(state.Path, $"belongs to QEMU {qmp.Version.ToString(3)}, which has no query-stats", "Binary statistics through QMP need QEMU 7.1 or later.");
-        // Another QEMU on the same path (the VM restarted): its statistics start anew, in new blocks.
-        if (state.Blocks.Pid == 0 || (qmp.PeerPid > 0 && qmp.PeerPid != state.Blocks.Pid))
-            state.StartOver(qmp.PeerPid);
-        if (!state.WarnedAboutInterruptions && qmp.Version < s_noInterruption && _delay < 1.0)
-        {
-            state.WarnedAboutInterruptions = true;
-            _warn($"QEMU {qmp.Version.ToString(3)} at {state.Path} makes every vCPU leave the guest for each query-stats (fixed in 8.1): at -s {_delay.ToString(CultureInfo.InvariantCulture)} that is {Math.Round(1 / _delay, 1).ToString(CultureInfo.InvariantCulture)} times a second.");
-        }
-
+        CheckPeer(qmp, state);
         if (state.VmSchema is null || state.VcpuSchema is null)
         {
             using JsonDocument schemas = qmp.Execute("query-stats-schemas", "{\"provider\":\"kvm\"}");
@@ -217,35 +215,7 @@ internal sealed class QmpReader : IVmStatsReader
                 state.VmBlock.Fill(result);
             }
         }
-
-        using (JsonDocument vcpus = qmp.Execute("query-stats", "{\"target\":\"vcpu\",\"providers\":[{\"provider\":\"kvm\"}]}"))
-        {
-            JsonElement answer = vcpus.RootElement.GetProperty("return");
-            if (answer.ValueKind == JsonValueKind.Array && answer.GetArrayLength() > MaxVcpus)
-                throw new KvmStatsFormatException($"{answer.GetArrayLength()} vCPUs (at most {MaxVcpus})");
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            var indexes = new HashSet<int>();
-            foreach (JsonElement result in QmpStats.Items(answer, "the answer to query-stats"))
-            {
-                string qomPath = QmpStats.String(result, "qom-path") ?? "";
-                if (qomPath.Length > MaxQomPath || !seen.Add(qomPath))
-                    throw new KvmStatsFormatException($"a vCPU's QOM path \"{QmpStats.Shorten(qomPath)}\" is too long or repeated");
-                if (!state.VcpuBlocks.TryGetValue(qomPath, out QmpBlock? block))
-                {
-                    if (!state.CpuIndexByPath.ContainsKey(qomPath))
-                        LearnCpuIndexes(qmp, state);
-                    block = new QmpBlock(state.VcpuSchema, state.CpuIndexByPath.GetValueOrDefault(qomPath, state.VcpuBlocks.Count));
-                    state.VcpuBlocks[qomPath] = block;
-                }
-                // Two vCPUs of one index would be one series twice.
-                if (!indexes.Add(block.VcpuIndex))
-                    throw new KvmStatsFormatException($"two vCPUs have the index {block.VcpuIndex}");
-                block.Fill(result);
-            }
-            // vCPUs the answer no longer names (unplugged, or a peer that makes up paths) are forgotten.
-            foreach (string gone in state.VcpuBlocks.Keys.Where(path => !seen.Contains(path)).ToList())
-                state.VcpuBlocks.Remove(gone);
-        }
+        QueryVcpus(qmp, state, state.VcpuSchema);
 
         state.Blocks.Blocks.Clear();
         if (state.VmBlock is not null)
@@ -253,7 +223,53 @@ internal sealed class QmpReader : IVmStatsReader
         state.Blocks.Blocks.AddRange(state.VcpuBlocks.Values.OrderBy(b => b.VcpuIndex));
     }
 
-    private static void LearnCpuIndexes(QmpConnection qmp, SocketState state)
+    /// <summary>A QEMU with query-stats; another QEMU than before starts over; one that interrupts vCPUs is named once.</summary>
+    private void CheckPeer(QmpConnection qmp, QmpSocketState state)
+    {
+        if (qmp.Version < new Version(7, 1))
+            throw new QmpException(state.Path, $"belongs to QEMU {qmp.Version.ToString(3)}, which has no query-stats", "Binary statistics through QMP need QEMU 7.1 or later.");
+        // Another QEMU on the same path (the VM restarted): its statistics start anew, in new blocks.
+        if (state.Blocks.Pid == 0 || (qmp.PeerPid > 0 && qmp.PeerPid != state.Blocks.Pid))
+            state.StartOver(qmp.PeerPid);
+        if (!state.WarnedAboutInterruptions && qmp.Version < s_noInterruption && _delay < 1.0)
+        {
+            state.WarnedAboutInterruptions = true;
+            _warn($"QEMU {qmp.Version.ToString(3)} at {state.Path} makes every vCPU leave the guest for each query-stats (fixed in 8.1): at -s {_delay.ToString(CultureInfo.InvariantCulture)} that is {Math.Round(1 / _delay, 1).ToString(CultureInfo.InvariantCulture)} times a second.");
+        }
+    }
+
+    /// <summary>Each vCPU's statistics, a block per QOM path with the vCPU's index; vCPUs no longer named are forgotten.</summary>
+    private static void QueryVcpus(QmpConnection qmp, QmpSocketState state, IReadOnlyList<KvmStatDescriptor> schema)
+    {
+        using JsonDocument vcpus = qmp.Execute("query-stats", "{\"target\":\"vcpu\",\"providers\":[{\"provider\":\"kvm\"}]}");
+        JsonElement answer = vcpus.RootElement.GetProperty("return");
+        if (answer.ValueKind == JsonValueKind.Array && answer.GetArrayLength() > MaxVcpus)
+            throw new KvmStatsFormatException($"{answer.GetArrayLength()} vCPUs (at most {MaxVcpus})");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var indexes = new HashSet<int>();
+        foreach (JsonElement result in QmpStats.Items(answer, "the answer to query-stats"))
+        {
+            string qomPath = QmpStats.String(result, "qom-path") ?? "";
+            if (qomPath.Length > MaxQomPath || !seen.Add(qomPath))
+                throw new KvmStatsFormatException($"a vCPU's QOM path \"{QmpStats.Shorten(qomPath)}\" is too long or repeated");
+            if (!state.VcpuBlocks.TryGetValue(qomPath, out QmpBlock? block))
+            {
+                if (!state.CpuIndexByPath.ContainsKey(qomPath))
+                    LearnCpuIndexes(qmp, state);
+                block = new QmpBlock(schema, state.CpuIndexByPath.GetValueOrDefault(qomPath, state.VcpuBlocks.Count));
+                state.VcpuBlocks[qomPath] = block;
+            }
+            // Two vCPUs of one index would be one series twice.
+            if (!indexes.Add(block.VcpuIndex))
+                throw new KvmStatsFormatException($"two vCPUs have the index {block.VcpuIndex}");
+            block.Fill(result);
+        }
+        // vCPUs the answer no longer names (unplugged, or a peer that makes up paths) are forgotten.
+        foreach (string gone in state.VcpuBlocks.Keys.Where(path => !seen.Contains(path)).ToList())
+            state.VcpuBlocks.Remove(gone);
+    }
+
+    private static void LearnCpuIndexes(QmpConnection qmp, QmpSocketState state)
     {
         using JsonDocument cpus = qmp.Execute("query-cpus-fast");
         JsonElement answer = cpus.RootElement.GetProperty("return");
@@ -273,44 +289,11 @@ internal sealed class QmpReader : IVmStatsReader
         // --qmp auto that finds nothing says so: no line at all would look like a host without the source.
         if (_sockets.Count == 0 && _explicitSockets is null)
             into.Add(new SourceHealth("qmp", "", "--qmp auto found no QMP socket that a QEMU holding a KVM VM listens on"));
-        foreach (SocketState state in _sockets.Values)
+        foreach (QmpSocketState state in _sockets.Values)
             into.Add(new SourceHealth("qmp", state.Path, state.LastProblem));
     }
 
     public void Dispose()
     {
-    }
-
-    private sealed class SocketState(string path, int pid)
-    {
-        internal string Path { get; } = path;
-        /// <summary>The QEMU process --qmp auto found listening on the path (0: a path the user named).</summary>
-        internal int ExpectedPeer { get; init; }
-        /// <summary>Where to connect: through the QEMU's own root (--qmp auto), or null for the path itself.</summary>
-        internal string? Via { get; init; }
-        internal VmStatsBlocks Blocks { get; set; } = new(pid);
-        internal IReadOnlyList<KvmStatDescriptor>? VmSchema { get; set; }
-        internal IReadOnlyList<KvmStatDescriptor>? VcpuSchema { get; set; }
-        internal QmpBlock? VmBlock { get; set; }
-        internal Dictionary<string, QmpBlock> VcpuBlocks { get; } = new(StringComparer.Ordinal);
-        internal Dictionary<string, int> CpuIndexByPath { get; } = new(StringComparer.Ordinal);
-        internal bool WarnedAboutInterruptions { get; set; }
-        internal string? LastProblem { get; set; }
-        internal bool HasData { get; set; }
-        internal int Failures { get; set; }
-        internal long RetryAt { get; set; }
-        /// <summary>How long its last refresh took (timestamp ticks; the longest after a failure), to order the next.</summary>
-        internal long LastTook { get; set; }
-
-        internal void StartOver(int pid)
-        {
-            Blocks = new VmStatsBlocks(pid);
-            VmSchema = null;
-            VcpuSchema = null;
-            VmBlock = null;
-            VcpuBlocks.Clear();
-            CpuIndexByPath.Clear();
-            HasData = false;
-        }
     }
 }

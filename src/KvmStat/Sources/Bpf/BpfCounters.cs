@@ -147,9 +147,15 @@ internal sealed class BpfCounters : ICapture, IDisposable
                 _bySlot[slot] = process;
             }
             _table.ReadRow(slot, process!.Totals);
-            if (isNew)
-                process.IsVm = _guests.HoldsVm(tgid) ?? RanVcpu(process.Totals);
             bool exited = (owner & BpfTableLayout.OwnerExited) != 0;
+            if (isNew)
+            {
+                bool? holdsVm = _guests.HoldsVm(tgid);
+                process.IsVm = holdsVm ?? RanVcpu(process.Totals);
+                // A vCPU thread's last event after its main thread exited (a VM killed while it
+                // ran) takes a row the exit program will never mark: a process already gone is done.
+                exited |= holdsVm is null && !_guests.IsRunning(tgid);
+            }
             if (exited || !process.IsVm)
                 Retire(process, exited);
             if (process.Retiring)

@@ -12,10 +12,10 @@ namespace KvmStat.Sources.Bpf;
 internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
 {
     private readonly byte[] _keys = new byte[BpfTableLayout.HistogramBuckets * 8];
-    private readonly byte[] _values = new byte[BpfTableLayout.HistogramBuckets * 8];
-    private readonly Dictionary<int, Dictionary<int, ulong[]>> _bySlot = [];
+    private readonly byte[] _values = new byte[BpfTableLayout.HistogramBuckets * LatencyProgram.BucketValueSize];
+    private readonly Dictionary<int, Dictionary<int, LatencyHistogram>> _bySlot = [];
     private readonly Dictionary<int, List<ulong>> _keysOfSlot = [];
-    private readonly Dictionary<int, ulong[]> _retired = [];
+    private readonly Dictionary<int, LatencyHistogram> _retired = [];
     private readonly byte[] _lost = new byte[8 * table.Layout.Cpus];
 
     internal ExitLatencies Latencies => latencies;
@@ -23,10 +23,10 @@ internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
     /// <summary>Reads every bucket in use (a few system calls for the whole table).</summary>
     internal void Read()
     {
-        foreach (Dictionary<int, ulong[]> slot in _bySlot.Values)
+        foreach (Dictionary<int, LatencyHistogram> slot in _bySlot.Values)
         {
-            foreach (ulong[] buckets in slot.Values)
-                Array.Clear(buckets);
+            foreach (LatencyHistogram histogram in slot.Values)
+                histogram.Clear();
         }
         foreach (List<ulong> keys in _keysOfSlot.Values)
             keys.Clear();
@@ -43,7 +43,11 @@ internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
                 int slot = (int)(uint)key, field = (int)(ushort)(key >> 32), bucket = (int)(ushort)(key >> 48);
                 if (bucket >= ExitLatencies.Buckets || field >= latencies.Fields.Count)
                     continue;
-                Histogram(_bySlot, slot, field)[bucket] = BinaryPrimitives.ReadUInt64LittleEndian(_values.AsSpan(i * 8));
+                // A bucket's value: its exits, then the nanoseconds they took.
+                LatencyHistogram histogram = Histogram(_bySlot, slot, field);
+                ReadOnlySpan<byte> value = _values.AsSpan(i * LatencyProgram.BucketValueSize);
+                histogram.Buckets[bucket] = BinaryPrimitives.ReadUInt64LittleEndian(value);
+                histogram.Nanoseconds += BinaryPrimitives.ReadUInt64LittleEndian(value[8..]);
                 if (!_keysOfSlot.TryGetValue(slot, out List<ulong>? keys))
                     _keysOfSlot[slot] = keys = [];
                 keys.Add(key);
@@ -64,10 +68,10 @@ internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
     /// <summary>A slot given back: its buckets stay in the host's, and leave the kernel's table.</summary>
     internal void Retire(int slot)
     {
-        if (_bySlot.Remove(slot, out Dictionary<int, ulong[]>? histograms))
+        if (_bySlot.Remove(slot, out Dictionary<int, LatencyHistogram>? histograms))
         {
-            foreach ((int field, ulong[] buckets) in histograms)
-                Add(Histogram(_retired, field), buckets);
+            foreach ((int field, LatencyHistogram histogram) in histograms)
+                Histogram(_retired, field).Add(histogram);
         }
         if (!_keysOfSlot.Remove(slot, out List<ulong>? keys))
             return;
@@ -84,40 +88,34 @@ internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
     /// <summary>The host's histograms (every slot and every retired one), and each running VM's.</summary>
     internal void Publish(IReadOnlyDictionary<int, BpfProcess> vms)
     {
-        foreach (ulong[] buckets in latencies.Host.Values)
-            Array.Clear(buckets);
-        foreach ((int field, ulong[] buckets) in _retired)
-            Add(Histogram(latencies.Host, field), buckets);
-        foreach (Dictionary<int, ulong[]> slot in _bySlot.Values)
+        foreach (LatencyHistogram histogram in latencies.Host.Values)
+            histogram.Clear();
+        foreach ((int field, LatencyHistogram histogram) in _retired)
+            Histogram(latencies.Host, field).Add(histogram);
+        foreach (Dictionary<int, LatencyHistogram> slot in _bySlot.Values)
         {
-            foreach ((int field, ulong[] buckets) in slot)
-                Add(Histogram(latencies.Host, field), buckets);
+            foreach ((int field, LatencyHistogram histogram) in slot)
+                Histogram(latencies.Host, field).Add(histogram);
         }
         latencies.Vms.Clear();
         foreach ((int pid, BpfProcess process) in vms)
         {
-            if (_bySlot.TryGetValue(process.Slot, out Dictionary<int, ulong[]>? histograms))
+            if (_bySlot.TryGetValue(process.Slot, out Dictionary<int, LatencyHistogram>? histograms))
                 latencies.Vms[pid] = histograms;
         }
     }
 
-    private static ulong[] Histogram(Dictionary<int, Dictionary<int, ulong[]>> bySlot, int slot, int field)
+    private static LatencyHistogram Histogram(Dictionary<int, Dictionary<int, LatencyHistogram>> bySlot, int slot, int field)
     {
-        if (!bySlot.TryGetValue(slot, out Dictionary<int, ulong[]>? histograms))
+        if (!bySlot.TryGetValue(slot, out Dictionary<int, LatencyHistogram>? histograms))
             bySlot[slot] = histograms = [];
         return Histogram(histograms, field);
     }
 
-    private static ulong[] Histogram(Dictionary<int, ulong[]> histograms, int field)
+    private static LatencyHistogram Histogram(Dictionary<int, LatencyHistogram> histograms, int field)
     {
-        if (!histograms.TryGetValue(field, out ulong[]? buckets))
-            histograms[field] = buckets = new ulong[ExitLatencies.Buckets];
-        return buckets;
-    }
-
-    private static void Add(ulong[] into, ulong[] values)
-    {
-        for (int i = 0; i < into.Length; i++)
-            into[i] += values[i];
+        if (!histograms.TryGetValue(field, out LatencyHistogram? histogram))
+            histograms[field] = histogram = new LatencyHistogram();
+        return histogram;
     }
 }

@@ -80,7 +80,7 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
         CounterProgram.Epoch => ArrayBytes(8, 1, mmapable: true),
         CounterProgram.Reasons => ArrayBytes(4, entries, mmapable: false),
         LatencyProgram.Pending => HashBytes(4, 16, PendingThreads),
-        LatencyProgram.Histograms => HashBytes(8, 8, HistogramBuckets),
+        LatencyProgram.Histograms => HashBytes(8, LatencyProgram.BucketValueSize, HistogramBuckets),
         LatencyProgram.Lost => PerCpuArrayBytes(8, 1),
         _ => throw new ArgumentException($"no map {map} in the layout", nameof(map)),
     };

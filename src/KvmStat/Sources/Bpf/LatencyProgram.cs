@@ -8,16 +8,20 @@ namespace KvmStat.Sources.Bpf;
 /// An exit program (kvm_exit, kvm_userspace_exit) stamps the thread with the time, its reason's
 /// field and its process's slot (<see cref="Pending"/>); the entry program, on the thread's next
 /// entry (the kvm_entry tracepoint, or where that never fires the ioctl(KVM_RUN) system call),
-/// adds one to the bucket of the time since, keyed by slot, field and bucket (<see cref="Histograms"/>);
+/// adds one to the bucket of the time since and the time to its nanoseconds, keyed by slot, field and
+/// bucket (<see cref="Histograms"/>);
 /// an event no entry could be made for is counted in <see cref="Lost"/>.
 /// </summary>
 internal static class LatencyProgram
 {
     internal const string Pending = "pending", Histograms = "latency", Lost = "lost";
 
+    /// <summary>A bucket's value: its exits and the nanoseconds they took, two 64-bit counts.</summary>
+    internal const int BucketValueSize = 16;
+
     // Stack slots below those of the counting programs (CounterProgram uses -4 to -32).
     private const short TidKey = -36, Stamp = -56, StampField = -48, StampSlot = -44;
-    private const short EntryTid = -4, Argument = -16, HistogramKey = -24, One = -32, LostKey = -36;
+    private const short EntryTid = -4, Argument = -16, HistogramKey = -24, FirstValue = -40, LostKey = -44;
 
     /// <summary>
     /// The stamp an exit program leaves on its thread, appended after it counted the event's
@@ -57,7 +61,8 @@ internal static class LatencyProgram
                 .Call(Interop.Abi.BPF_FUNC_probe_read_kernel).JumpIf(BpfCondition.NotEqual, R0, 0, "out");
             a.Load(BpfSize.Word, R1, R10, Argument).JumpIf(BpfCondition.NotEqual, R1, (int)Interop.Abi.KVM_RUN, "out");
         }
-        a.Call(Interop.Abi.BPF_FUNC_ktime_get_ns).Subtract(R0, R7).Mov(R8, R0);
+        // R7: the exit's nanoseconds (the stamp is no longer needed); R8 goes into the log2.
+        a.Call(Interop.Abi.BPF_FUNC_ktime_get_ns).Subtract(R0, R7).Mov(R8, R0).Mov(R7, R0);
         a.Store(BpfSize.DoubleWord, R9, 0, 0);
         Log2(a);
         a.Load(BpfSize.Word, R2, R9, 12).Store(BpfSize.Word, R10, HistogramKey, R2);
@@ -66,13 +71,13 @@ internal static class LatencyProgram
         a.LoadMap(R1, Histograms).Mov(R2, R10).Add(R2, HistogramKey).Call(Interop.Abi.BPF_FUNC_map_lookup_elem);
         a.JumpIf(BpfCondition.NotEqual, R0, 0, "add");
         // A bucket met for the first time: inserted with its first event, unless another CPU did meanwhile.
-        a.Store(BpfSize.DoubleWord, R10, One, 1);
-        a.LoadMap(R1, Histograms).Mov(R2, R10).Add(R2, HistogramKey).Mov(R3, R10).Add(R3, One)
+        a.Store(BpfSize.DoubleWord, R10, FirstValue, 1).Store(BpfSize.DoubleWord, R10, FirstValue + 8, R7);
+        a.LoadMap(R1, Histograms).Mov(R2, R10).Add(R2, HistogramKey).Mov(R3, R10).Add(R3, FirstValue)
             .Mov(R4, (int)Interop.Abi.BPF_NOEXIST).Call(Interop.Abi.BPF_FUNC_map_update_elem);
         a.JumpIf(BpfCondition.Equal, R0, 0, "out");
         a.LoadMap(R1, Histograms).Mov(R2, R10).Add(R2, HistogramKey).Call(Interop.Abi.BPF_FUNC_map_lookup_elem);
         a.JumpIf(BpfCondition.Equal, R0, 0, "lost");
-        a.Label("add").Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R0, 0, R1).Jump("out");
+        a.Label("add").Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R0, 0, R1).AtomicAddTo(BpfSize.DoubleWord, R0, 8, R7).Jump("out");
         // The table of histograms is full: the event is counted as lost, never dropped in silence.
         a.Label("lost").Store(BpfSize.Word, R10, LostKey, 0);
         a.LoadMap(R1, Lost).Mov(R2, R10).Add(R2, LostKey).Call(Interop.Abi.BPF_FUNC_map_lookup_elem);

@@ -123,9 +123,15 @@ public class BinaryStatsEndToEndTests
     {
         RequireQemu();
         using var qemu = new QemuVm($"hint-{Environment.ProcessId}", vcpus: 1);
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, "-d", "-f", "exits", "-1");
         // Whether the counters are locked is asked of the kernel, not of the tool under test.
-        Assert.SkipUnless(Kvm.DebugfsCountersLockedDown(), "debugfs counters are readable on this host");
-        (int code, _, string error) = ChildProcess.RunTool(s_timeout, "-d", "-f", "exits", "-1");
+        if (!Kvm.DebugfsCountersLockedDown())
+        {
+            Assert.Equal(0, code);
+            Assert.Contains("exits", OutputParsers.Batch(output).Keys);
+            Assert.DoesNotContain("--qmp auto", error);
+            return;
+        }
         Assert.Equal(1, code);
         Assert.Contains("lockdown", error);
         Assert.Contains("add --qmp auto", error);

@@ -196,6 +196,32 @@ public class BpfEventTests
         Assert.Equal(8, engine.Field(engine.Counters.Totals, "kvm_pio"));
     }
 
+    /// <summary>
+    /// A VM killed while its vCPUs run: its main thread exits first (the exit program takes its slot),
+    /// then a vCPU thread's last event takes a new row that no exit program will mark. Once the
+    /// process is gone, that row is a VM that exited too: never a running VM, its slot given back.
+    /// </summary>
+    [Fact]
+    public void AVcpuThreadsLastEventAfterItsMainThreadExitedIsAnExitedVm()
+    {
+        using var engine = new SyntheticEngine();
+        BpfProgram pio = engine.Program("kvm_pio");
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "killed");
+        Assert.Equal(1, vm.Run(pio, s_pio, count: 5));
+        Assert.Equal(0, vm.Run(engine.ExitProgram));
+        engine.Counters.Capture();
+        Assert.Equal(1, vm.RunInThread(pio, s_pio, count: 2).Result);
+        vm.Exit();
+        engine.Fixture.RemoveProcess(vm.Pid);
+        engine.Counters.Capture();
+        Assert.False(engine.Counters.Vms.ContainsKey(vm.Pid));
+        Assert.Equal(7, engine.Field(engine.Counters.ExitedVms, "kvm_pio"));
+        engine.Counters.Capture();
+        Assert.Equal(0, engine.Counters.SlotsInUse);
+        Assert.Equal(7, engine.Field(engine.Counters.Totals, "kvm_pio"));
+    }
+
     /// <summary>The exit program frees a slot only when a process's main thread exits, not another thread.</summary>
     [Fact]
     public void AnotherThreadExitingLeavesItsProcessItsSlot()

@@ -22,7 +22,7 @@ public class BpfFullTableTests
     /// <summary>The screen's backend over samplers of the synthetic engine.</summary>
     private sealed class Backend(SyntheticEngine engine, Func<int, string?> nameOf) : ITuiBackend
     {
-        public Sampler OpenSampler(FieldSelection selection, int pid, bool perVm) => Open(engine, nameOf, perVm);
+        public Sampler OpenSampler(FieldSelection selection, int pid, bool perVm, bool latency) => Open(engine, nameOf, perVm);
 
         public void Close(IDisposable opened)
         {
@@ -30,9 +30,7 @@ public class BpfFullTableTests
 
         public IReadOnlyList<GuestProcess> ListGuests() => [];
 
-        public bool IsRunning(int pid) => true;
-
-        public bool? HoldsVm(int pid) => true;
+        public PidCheck CheckPid(int pid) => new(PidVerdict.Vm, pid);
 
         public string? NameOf(int pid) => nameOf(pid);
 

@@ -1,0 +1,112 @@
+using KvmStat.Sources;
+
+namespace KvmStat.Tui;
+
+/// <summary>
+/// The latency view ('l'): how long each kind of exit kept vCPUs out of the selected guest (or of
+/// every guest) in the last interval. The first 'l' of a run without --latency starts measuring.
+/// </summary>
+internal sealed partial class TuiApp
+{
+    /// <summary>"%-24s %8s %8s %8s %8s %6s": reason, Exits/s, p50, p90, p99 (µs), %Time.</summary>
+    private const int ReasonWidth = 24, NumberWidth = 8, ShareWidth = 6;
+
+    private readonly LatencyRows _latencyRows = new();
+    private bool _latency;
+
+    internal bool ShowsLatency => _view == View.Latency;
+
+    /// <summary>'l': to the latency view and back. Measuring starts with the first; where it cannot, the last row says why.</summary>
+    private void ToggleLatency()
+    {
+        if (_view == View.Latency)
+        {
+            _view = View.Main;
+            RefreshNow();
+            return;
+        }
+        bool reopen = !_latency || _view == View.Guests;
+        _view = View.Latency;
+        if (!reopen)
+        {
+            RefreshNow();
+            return;
+        }
+        _latency = true;
+        Reopen();
+        if (_error is not null)
+        {
+            // Counting goes on as before; the reason stays on the last row.
+            string why = _error;
+            _latency = false;
+            Reopen();
+            _notice = $"exit latencies cannot be measured: {why}";
+        }
+    }
+
+    /// <summary>The histograms the view shows: the watched VM's, or every process's.</summary>
+    private Dictionary<int, LatencyHistogram>? ShownLatencies(ExitLatencies? latencies) =>
+        latencies is null ? null : _pid > 0 ? latencies.Vms.GetValueOrDefault(_pid) ?? s_noHistograms : latencies.Host;
+
+    private static readonly Dictionary<int, LatencyHistogram> s_noHistograms = [];
+
+    private void DrawLatency(ScreenGrid grid)
+    {
+        string title = _pid > 0 ? $"exit latency - pid {_pid} {TitleName()}".TrimEnd() : "exit latency - summary";
+        int end = grid.Write(0, 0, title, TextStyle.Bold);
+        if (_guestDead)
+            grid.Write(0, end + 2, " Guest is DEAD ", TextStyle.Reverse | TextStyle.Bold);
+        int column = grid.WriteLeft(2, TableColumn, "Exit reason (handled in)", ReasonWidth, TextStyle.Reverse);
+        foreach (string heading in s_headings)
+            column = grid.Write(2, grid.Fill(2, column, NumberWidth + 1 - heading.Length, ' ', TextStyle.Reverse), heading, TextStyle.Reverse);
+        grid.Write(2, grid.Fill(2, column, ShareWidth + 1 - "%Time".Length, ' ', TextStyle.Reverse), "%Time", TextStyle.Reverse);
+        ExitLatencies? latencies = _sampler?.Snapshot.Latencies;
+        if (_sampler is null || _sampler.Snapshot.SampleCount < 2)
+        {
+            if (_error is null)
+                grid.Write(4, 1, latencies is null && _sampler is not null ? NotMeasured : "Collecting data...");
+            return;
+        }
+        if (latencies is null)
+        {
+            grid.Write(4, 1, NotMeasured);
+            return;
+        }
+        // How much vCPU time exits took each second, as a share of one vCPU; and what ends an exit here.
+        column = grid.Write(1, 0, "out of the guest: ");
+        column = grid.WriteRight(1, column, _latencyRows.VcpuShare * 100, 0, "F1");
+        column = grid.Write(1, column, "% of a vCPU, each exit until the next ");
+        grid.Write(1, column, latencies.Entry);
+        int row = 3;
+        foreach (LatencyRows.Row r in _latencyRows.Rows)
+        {
+            if (row >= grid.Rows - 2)
+                break;
+            StatField reason = latencies.Fields[r.Field];
+            string where = reason.Parent == "kvm_userspace_exit" ? "VMM" : "kernel";
+            DrawLatencyRow(grid, row++, $"{Text.Escape(reason.ChildLabel)} ({where})", r, TextStyle.None);
+        }
+        if (row == 3)
+            grid.Write(4, 1, "No exits timed in the last interval");
+        else
+            DrawLatencyRow(grid, row, "Total", _latencyRows.All, TextStyle.Bold);
+    }
+
+    private static readonly string[] s_headings = ["Exits/s", "p50 us", "p90 us", "p99 us"];
+
+    /// <summary>Tenths below 10 µs, whole microseconds above.</summary>
+    private static int WriteMicroseconds(ScreenGrid grid, int row, int column, double us, TextStyle style) =>
+        grid.WriteRight(row, column, us, NumberWidth + 1, us < 10 ? "F1" : "F0", style);
+
+    private const string NotMeasured = "Exit latencies are not measured: they need the BPF engine (kvm_stat --doctor).";
+
+    private static void DrawLatencyRow(ScreenGrid grid, int row, string label, LatencyRows.Row r, TextStyle style)
+    {
+        int column = grid.WriteLeft(row, TableColumn, label, ReasonWidth, style);
+        column = grid.WriteRight(row, column, (long)Math.Round(r.ExitsPerSecond), NumberWidth + 1, style);
+        column = WriteMicroseconds(grid, row, column, r.P50, style);
+        column = WriteMicroseconds(grid, row, column, r.P90, style);
+        column = WriteMicroseconds(grid, row, column, r.P99, style);
+        grid.WriteRight(row, column, r.Share * 100, ShareWidth + 1, "F1", style);
+    }
+}

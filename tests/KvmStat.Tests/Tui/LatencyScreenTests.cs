@@ -1,0 +1,164 @@
+using KvmStat.Guests;
+using KvmStat.Sources;
+using KvmStat.Stats;
+using KvmStat.Tests.Infrastructure;
+using KvmStat.Tui;
+using static KvmStat.Tests.Infrastructure.FakeSource;
+
+namespace KvmStat.Tests.Tui;
+
+/// <summary>The screen's latency view ('l'), from exit-latency histograms the test sets.</summary>
+public class LatencyScreenTests
+{
+    private const int Io = 1, Mmio = 2, Hlt = 4;
+
+    private static readonly StatField[] s_fields =
+    [
+        Counter("kvm_userspace_exit"), Counter("kvm_userspace_exit(IO)", "kvm_userspace_exit"), Counter("kvm_userspace_exit(MMIO)", "kvm_userspace_exit"),
+        Counter("kvm_exit"), Counter("kvm_exit(HLT)", "kvm_exit"),
+    ];
+
+    private readonly FakeTuiBackend _backend = new(Counter("kvm_pio"));
+    private readonly ExitLatencies _latencies = new(s_fields, "ioctl(KVM_RUN)");
+    private readonly ScreenGrid _grid = new(24, 80);
+
+    public LatencyScreenTests() => _backend.Latencies = _latencies;
+
+    private string[] Screen(TuiApp app)
+    {
+        app.Draw(_grid);
+        return _grid.Lines();
+    }
+
+    private static void Key(TuiApp app, char c) => app.OnKey(KvmStat.Tui.Key.Of(c));
+
+    /// <summary>Adds <paramref name="exits"/> in one log2 bucket, that took <paramref name="nanoseconds"/> together.</summary>
+    private static void Add(Dictionary<int, LatencyHistogram> histograms, int field, int bucket, ulong exits, ulong nanoseconds)
+    {
+        if (!histograms.TryGetValue(field, out LatencyHistogram? histogram))
+            histograms[field] = histogram = new LatencyHistogram();
+        histogram.Buckets[bucket] += exits;
+        histogram.Nanoseconds += nanoseconds;
+    }
+
+    /// <summary>"%-24s %8s %8s %8s %8s %6s" from column 1.</summary>
+    private static string Row(string label, long perSecond, string p50, string p90, string p99, string share) =>
+        $" {label,-24}{perSecond,9}{p50,9}{p90,9}{p99,9}{share,7}";
+
+    [Fact]
+    public void LShowsEachReasonsPercentilesAndShareOfTimeAndGoesBack()
+    {
+        var app = new TuiApp(_backend, FieldFilter.Default, 0, null, 3.0, _backend.Time);
+        app.Start();
+        Assert.False(_backend.Opened[^1].Latency);
+        Key(app, 'l');
+        // Measuring starts with the first 'l': a new sampler that asks for latencies.
+        Assert.True(app.ShowsLatency);
+        Assert.True(_backend.Opened[^1].Latency);
+        string[] screen = Screen(app);
+        Assert.Equal("exit latency - summary", screen[0]);
+        Assert.Equal(" Exit reason (handled in)  Exits/s   p50 us   p90 us   p99 us  %Time", screen[2]);
+        Assert.Equal("Collecting data...", screen[4].Trim());
+
+        // In one second: 100 IO exits of 16 to 32 µs (2 ms together), 10 MMIO exits of 131 to 262 µs (3 ms).
+        Add(_latencies.Host, Io, 14, 100, 2_000_000);
+        Add(_latencies.Host, Mmio, 17, 10, 3_000_000);
+        app.Refresh();
+        screen = Screen(app);
+        Assert.Equal("out of the guest: 0.5% of a vCPU, each exit until the next ioctl(KVM_RUN)", screen[1]);
+        // Percentiles interpolate in their bucket: IO's median is the middle of [16384, 32768) ns.
+        Assert.Equal(Row("MMIO (VMM)", 10, "197", "249", "261", "60.0"), screen[3]);
+        Assert.Equal(Row("IO (VMM)", 100, "25", "31", "33", "40.0"), screen[4]);
+        Assert.Equal(Row("Total", 110, "25", "33", "248", "100.0"), screen[5]);
+        Assert.Equal(TextStyle.Bold, _grid.StyleAt(5, 1));
+        Assert.Equal(TextStyle.Reverse, _grid.StyleAt(2, 67));
+
+        // The next second: halts in the kernel only; what came before is not counted again.
+        Add(_latencies.Host, Hlt, 10, 5, 5 * 1500);
+        app.Refresh();
+        screen = Screen(app);
+        Assert.Equal(Row("HLT (kernel)", 5, "1.5", "1.9", "2.0", "100.0"), screen[3]);
+        Assert.Equal("", screen[5]);
+
+        // A second with no exits says so.
+        app.Refresh();
+        Assert.Equal("No exits timed in the last interval", Screen(app)[4].Trim());
+
+        // 'l' again: back to the events, still measuring (no new sampler); and to the latencies again.
+        int opened = _backend.Opened.Count;
+        Key(app, 'l');
+        Assert.Equal("kvm statistics - summary", Screen(app)[0]);
+        Key(app, 'l');
+        Assert.Equal("exit latency - summary", Screen(app)[0]);
+        Assert.Equal(opened, _backend.Opened.Count);
+    }
+
+    [Fact]
+    public void TheHelpListsL()
+    {
+        var app = new TuiApp(_backend, FieldFilter.Default, 0, null, 3.0, _backend.Time);
+        app.Start();
+        Key(app, 'h');
+        Assert.Contains("   l     toggle exit latencies by reason (p50/p90/p99, share of time)", Screen(app));
+    }
+
+    [Fact]
+    public void AWatchedGuestShowsItsOwnLatenciesAndADeadOneIsMarked()
+    {
+        _backend.Guests.Add(new GuestProcess(100, "db"));
+        _backend.Running.Add(100);
+        var app = new TuiApp(_backend, FieldFilter.Default, 100, "db", 3.0, _backend.Time, latency: true);
+        app.Start();
+        Assert.True(_backend.Opened[^1].Latency);
+        Key(app, 'l');
+        var db = new Dictionary<int, LatencyHistogram>();
+        _latencies.Vms[100] = db;
+        Add(db, Io, 12, 4, 4 * 5000);
+        Add(_latencies.Host, Mmio, 17, 10, 3_000_000);
+        app.Refresh();
+        string[] screen = Screen(app);
+        Assert.Equal("exit latency - pid 100 (db)", screen[0]);
+        Assert.Equal(Row("IO (VMM)", 4, "6.1", "7.8", "8.2", "100.0"), screen[3]);
+        Assert.DoesNotContain(screen, l => l.Contains("MMIO", StringComparison.Ordinal));
+
+        _backend.Running.Remove(100);
+        app.Refresh();
+        Assert.Equal("exit latency - pid 100 (db)   Guest is DEAD", Screen(app)[0]);
+    }
+
+    /// <summary>Histograms that start again (another sampler, a slot given back) count from zero, never as a negative interval.</summary>
+    [Fact]
+    public void HistogramsThatStartAgainCountFromZero()
+    {
+        var rows = new LatencyRows();
+        var histograms = new Dictionary<int, LatencyHistogram>();
+        Add(histograms, Io, 14, 100, 2_000_000);
+        rows.Update(histograms, 1);
+        histograms[Io].Clear();
+        Add(histograms, Io, 14, 7, 140_000);
+        rows.Update(histograms, 1);
+        Assert.Equal(7, Assert.Single(rows.Rows).ExitsPerSecond);
+        rows.Update(null, 1);
+        Assert.Empty(rows.Rows);
+        Assert.Equal(0, rows.VcpuShare);
+    }
+
+    [Fact]
+    public void WhereLatenciesCannotBeMeasuredTheLastRowSaysWhyAndCountingGoesOn()
+    {
+        _backend.LatencyRefusal = "--latency needs the BPF engine: perf counters cannot time exits.";
+        var app = new TuiApp(_backend, FieldFilter.Default, 0, null, 3.0, _backend.Time);
+        app.Start();
+        _backend.Add("kvm_pio", 5);
+        Key(app, 'l');
+        Assert.False(_backend.Opened[^1].Latency);
+        app.Refresh();
+        string[] screen = Screen(app);
+        Assert.Equal("Exit latencies are not measured: they need the BPF engine (kvm_stat --doctor).", screen[4].Trim());
+        Assert.StartsWith("exit latencies cannot be measured: --latency needs the BPF engine", screen[23]);
+        Key(app, 'l');
+        _backend.Add("kvm_pio", 7);
+        app.Refresh();
+        Assert.StartsWith(" kvm_pio ", Screen(app)[3]);
+    }
+}
