@@ -61,7 +61,7 @@ internal sealed class TlsKeys
                 case "curve_preferences":
                     List<string> curves = [.. value.AsList(key).Select(Curve)];
                     if (curves.Count > 0)
-                        keys.Notes.Add($"curve_preferences ({string.Join(", ", curves)}): not applied, .NET cannot choose curves; the key exchange uses OpenSSL's (X25519, P-256, P-384, P-521)");
+                        keys.Notes.Add($"curve_preferences ({string.Join(", ", curves)}): not applied, .NET cannot choose curves; the key exchange uses the groups this system's OpenSSL offers by default");
                     break;
                 case "prefer_server_cipher_suites":
                     // Go ignores it since 1.18 (the server always weighs its own order with the client's): so does OpenSSL here.

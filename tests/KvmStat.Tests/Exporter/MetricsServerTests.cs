@@ -275,4 +275,33 @@ public class MetricsServerTests : IDisposable
             Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, version);
         }
     }
+
+    /// <summary>
+    /// min_version TLS10: a client that speaks TLS 1.0 only gets it where this system's OpenSSL
+    /// completes such a handshake; where it does not, the client is refused and a note says that
+    /// TLS 1.2 is the lowest served. Either way the configuration says what is served.
+    /// </summary>
+    [Fact]
+    public async Task MinVersionTls10IsServedWhereOpenSslAllowsItAndSaidWhereNot()
+    {
+        (MetricsServer server, IPEndPoint endpoint) = Start(OneGauge, tls: true, yaml: "  min_version: TLS10\n");
+        using (server)
+        {
+            WebConfig config = WebConfig.Load(Path.Join(_pki.Folder, "web.yml"));
+#pragma warning disable SYSLIB0039 // TLS 1.0 is what is tried here
+            bool offered = config.Tls!.Protocols.HasFlag(System.Security.Authentication.SslProtocols.Tls);
+            System.Security.Authentication.SslProtocols? got = null;
+            try
+            {
+                (got, _) = await Handshake(endpoint, System.Security.Authentication.SslProtocols.Tls);
+            }
+            catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException)
+            {
+            }
+            Assert.Equal(offered ? System.Security.Authentication.SslProtocols.Tls : null, got);
+#pragma warning restore SYSLIB0039
+            Assert.Equal(!offered, config.Notes.Any(n => n.StartsWith("min_version TLS10: this system's OpenSSL refuses TLS 1.0 and 1.1", StringComparison.Ordinal)));
+            Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, (await Handshake(endpoint, System.Security.Authentication.SslProtocols.Tls13)).Item1);
+        }
+    }
 }
