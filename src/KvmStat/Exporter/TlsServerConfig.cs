@@ -1,3 +1,4 @@
+using System.Formats.Asn1;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
@@ -189,15 +190,41 @@ internal sealed class TlsServerConfig
         using var chain = new X509Chain { ChainPolicy = ClientChainPolicy(presented) };
         if (!chain.Build(client) && !EndsAtAClientCa(chain))
             return false;
-        if (ClientAllowedSans.Count == 0)
-            return true;
-        foreach (X509Extension extension in client.Extensions)
+        return ClientAllowedSans.Count == 0 || SubjectAlternativeNames(client).Any(ClientAllowedSans.Contains);
+    }
+
+    /// <summary>
+    /// A certificate's subject alternative names as the exporter-toolkit matches them: DNS names,
+    /// e-mail addresses, IP addresses and URIs; a SAN extension that cannot be read names nothing.
+    /// </summary>
+    internal static List<string> SubjectAlternativeNames(X509Certificate2 certificate)
+    {
+        var names = new List<string>();
+        foreach (X509Extension extension in certificate.Extensions)
         {
-            if (extension is X509SubjectAlternativeNameExtension names
-                && (names.EnumerateDnsNames().Any(ClientAllowedSans.Contains) || names.EnumerateIPAddresses().Any(ip => ClientAllowedSans.Contains(ip.ToString()))))
-                return true;
+            if (extension.Oid?.Value != "2.5.29.17")
+                continue;
+            try
+            {
+                AsnReader list = new AsnReader(extension.RawData, AsnEncodingRules.DER).ReadSequence();
+                while (list.HasData)
+                {
+                    // GeneralName (RFC 5280): rfc822Name [1], dNSName [2], uniformResourceIdentifier [6] are IA5 text, iPAddress [7] octets.
+                    Asn1Tag tag = list.PeekTag();
+                    int kind = tag.TagClass == TagClass.ContextSpecific ? tag.TagValue : -1;
+                    if (kind is 1 or 2 or 6)
+                        names.Add(list.ReadCharacterString(UniversalTagNumber.IA5String, tag));
+                    else if (kind == 7 && list.ReadOctetString(tag) is { Length: 4 or 16 } address)
+                        names.Add(new System.Net.IPAddress(address).ToString());
+                    else if (kind != 7)
+                        list.ReadEncodedValue();
+                }
+            }
+            catch (AsnContentException)
+            {
+            }
         }
-        return false;
+        return names;
     }
 
     /// <summary>

@@ -109,6 +109,20 @@ public class WebConfigTests : IDisposable
         Assert.False(tls.AcceptsClient(_pki.StrangerCertificate));
     }
 
+    /// <summary>client_allowed_sans match every kind of SAN the exporter-toolkit matches: DNS name, e-mail address, IP address, URI.</summary>
+    [Theory]
+    [InlineData("scraper", true)]
+    [InlineData("scraper@example.org", true)]
+    [InlineData("192.0.2.7", true)]
+    [InlineData("spiffe://example.org/scraper", true)]
+    [InlineData("spiffe://example.org/other", false)]
+    public void AllowedSansMatchEveryKindOfName(string san, bool accepted)
+    {
+        WebConfig config = WebConfig.Load(Write("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n" +
+            $"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  client_allowed_sans: [\"{san}\"]\n"));
+        Assert.Equal(accepted, config.Tls!.AcceptsClient(_pki.ClientCertificate));
+    }
+
     [Fact]
     public void AnEmptyFileServesPlainHttpAsBefore()
     {

@@ -28,7 +28,13 @@ internal sealed class TestCertificates : IDisposable
         Ca = caRequest.CreateSelfSigned(now.AddDays(-1), now.AddDays(1));
 
         ServerCertificate = Issue("CN=127.0.0.1", "1.3.6.1.5.5.7.3.1", names => names.AddIpAddress(IPAddress.Loopback), "server");
-        ClientCertificate = Issue("CN=scraper", "1.3.6.1.5.5.7.3.2", names => names.AddDnsName("scraper"), "client");
+        ClientCertificate = Issue("CN=scraper", "1.3.6.1.5.5.7.3.2", names =>
+        {
+            names.AddDnsName("scraper");
+            names.AddEmailAddress("scraper@example.org");
+            names.AddUri(new Uri("spiffe://example.org/scraper"));
+            names.AddIpAddress(IPAddress.Parse("192.0.2.7"));
+        }, "client");
 
         using var strangerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var strangerRequest = new CertificateRequest("CN=stranger", strangerKey, HashAlgorithmName.SHA256);
