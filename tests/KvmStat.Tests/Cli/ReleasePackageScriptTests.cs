@@ -19,6 +19,8 @@ public class ReleasePackageScriptTests
     public void PackageRefusesUncommittedChangesUnlessToldItIsADevelopmentBuild()
     {
         string repository = Directory.CreateTempSubdirectory("kvm_stat-release-").FullName;
+        // dotnet, which the build runs, leaves folders in TMPDIR: one of the test's own.
+        string scratch = Directory.CreateTempSubdirectory("kvm_stat-release-tmp-").FullName;
         try
         {
             Directory.CreateDirectory(Path.Join(repository, "packaging"));
@@ -49,13 +51,14 @@ public class ReleasePackageScriptTests
             Assert.StartsWith("build.sh: uncommitted changes in src/New.cs: ", error);
 
             // --allow-dirty lets it through: it goes on to build, which this copy cannot (it has no project).
-            (code, output, error) = ChildProcess.Run(script, ["package", "--allow-dirty"], s_timeout);
+            (code, output, error) = ChildProcess.Run(script, ["package", "--allow-dirty"], s_timeout, environment: new Dictionary<string, string> { ["TMPDIR"] = scratch });
             Assert.NotEqual(0, code);
             Assert.DoesNotContain("uncommitted changes", output + error);
             Assert.Contains("src/KvmStat/KvmStat.csproj", output + error);
         }
         finally
         {
+            Directory.Delete(scratch, recursive: true);
             Directory.Delete(repository, recursive: true);
         }
     }
