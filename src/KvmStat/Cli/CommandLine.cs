@@ -83,6 +83,11 @@ internal static class CommandLine
     {
         Description = "also time how long each exit keeps a vCPU out of its guest, per reason (BPF engine): p50/p90/p99 fields, JSON buckets, Prometheus histograms",
     };
+    internal static readonly Option<string?> GuestFields = new("--guest-fields")
+    {
+        Description = "with --serve or --json: only the fields whose name matches RE get per-guest values (series, JSON guests); the host's fields are unchanged",
+        HelpName = "RE",
+    };
     internal static readonly Option<bool> ManPage = new("--man-page") { Hidden = true, Description = "print the manual page (troff) and exit" };
     internal static readonly Option<string?> Completion = new("--completion")
     {
@@ -97,7 +102,7 @@ internal static class CommandLine
         var root = new RootCommand(Description)
         {
             Once, Csv, Debugfs, Fields, Guest, IncludePast, Log, LogFile, Pid, Delay, Tracepoints, SkipZero, Verbose,
-            BinaryStats, Qmp, Doctor, Json, Serve, WebConfigFile, Engine, Latency, ManPage, Completion,
+            BinaryStats, Qmp, Doctor, Json, Serve, WebConfigFile, Engine, Latency, GuestFields, ManPage, Completion,
         };
         root.Options.OfType<VersionOption>().Single().Action = new VersionAction();
         return root;
@@ -121,6 +126,7 @@ internal static class CommandLine
             Verbose = result.GetValue(Verbose),
             BinaryStats = result.GetValue(BinaryStats),
             Latency = result.GetValue(Latency),
+            GuestFields = result.GetValue(GuestFields),
             Qmp = result.GetValue(Qmp) ?? [],
             ServeAddress = result.GetValue(Serve) ?? Exporter.ListenAddress.Default,
             WebConfigFile = result.GetValue(WebConfigFile),
@@ -196,6 +202,12 @@ internal static class CommandLine
             throw new UsageException("option --qmp needs a socket path, or auto.");
         if (options.Fields is string fields && fields != "help")
             _ = FieldFilter.Create(fields);
+        if (options.GuestFields is not null && !serving && !json)
+            throw new UsageException("option --guest-fields limits the values of each guest: it goes with --serve or --json.");
+        if (options.GuestFields is "")
+            throw new UsageException("option --guest-fields needs a regular expression.");
+        if (options.GuestFields is string guestFields)
+            _ = FieldFilter.Create(guestFields);
     }
 
     internal static int ParsePid(string text)

@@ -27,6 +27,11 @@ internal sealed record Options
 
     /// <summary>--latency: exit latencies too (the BPF engine).</summary>
     internal bool Latency { get; init; }
+
+    /// <summary>--guest-fields: the fields that get per-guest values in the exporter and JSON (null: every field).</summary>
+    internal string? GuestFields { get; init; }
+
+    internal FieldFilter GuestFilter => GuestFields is null ? FieldFilter.Default : FieldFilter.Create(GuestFields);
     internal IReadOnlyList<string> Qmp { get; init; } = [];
 
     /// <summary>--serve's address (the default when none was given).</summary>

@@ -27,7 +27,7 @@ internal static class ServeMode
         Sampler sampler = session.OpenExporterSampler();
         string engine = sampler.EngineName switch { null => "", "BPF" => "bpf", _ => "perf" };
         using var metrics = new MetricsSampler(sampler, session.Selection.Filter, session.Guests.NameOf, session.Time, sampler.FollowsVms,
-            new ExporterIdentity(BuildVersion.Stamp, engine), reporter.Warn);
+            new ExporterIdentity(BuildVersion.Stamp, engine), session.Options.GuestFilter, reporter.Warn);
         using var server = new MetricsServer(endpoint, metrics.Current, reloader, reporter.Warn);
         try
         {

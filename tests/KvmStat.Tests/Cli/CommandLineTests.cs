@@ -33,6 +33,8 @@ public class CommandLineTests
     [InlineData("-c -1", "-c/--csv requires -l/--log")]
     [InlineData("-z", "-z/--skip-zero-records requires -l/--log")]
     [InlineData("-f (", "\"(\" is not a valid regular expression")]
+    [InlineData("-1 --guest-fields kvm_pio", "option --guest-fields limits the values of each guest: it goes with --serve or --json.")]
+    [InlineData("-1 --json --guest-fields (", "\"(\" is not a valid regular expression")]
     [InlineData("-s 30 -l", "\"30.0\": Delay must be <=25.5")]
     [InlineData("-s 0.01 -l", "\"0.01\": Delay must be >=0.1")]
     [InlineData("-s nan -l", "\"nan\": Delay must be a number")]
@@ -58,7 +60,10 @@ public class CommandLineTests
         Assert.StartsWith("kvm_stat: error: ", error);
     }
 
-    /// <summary>--version names the release (the VERSION file's) and the commit, each as such.</summary>
+    /// <summary>
+    /// --version names the release (the VERSION file's) and the commit, each as such; "+dirty"
+    /// after the commit when the binary was built from a tree with uncommitted changes.
+    /// </summary>
     [Fact]
     public void VersionNamesTheReleaseAndTheCommit()
     {
@@ -66,7 +71,7 @@ public class CommandLineTests
         Assert.Equal(0, code);
         Assert.Empty(error);
         string release = File.ReadAllText(Path.Join(KvmStat.Tests.Architecture.Repository.Root, "VERSION")).Trim();
-        Assert.Matches($@"^kvm_stat {System.Text.RegularExpressions.Regex.Escape(release)} \(commit [0-9a-f]{{12}}\)\n$", output);
+        Assert.Matches($@"^kvm_stat {System.Text.RegularExpressions.Regex.Escape(release)} \(commit [0-9a-f]{{12}}(\+dirty)?\)\n$", output);
     }
 
     [Fact]
