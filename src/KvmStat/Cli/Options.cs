@@ -27,6 +27,9 @@ internal sealed record Options
 
     /// <summary>--latency: exit latencies too (the BPF engine).</summary>
     internal bool Latency { get; init; }
+
+    /// <summary>--vcpus: tracepoints per vCPU thread too (the BPF engine).</summary>
+    internal bool Vcpus { get; init; }
     internal IReadOnlyList<string> Qmp { get; init; } = [];
 
     /// <summary>--serve's address (the default when none was given).</summary>

@@ -33,7 +33,10 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
         continuity.BeginSample();
         AddHost(families, snapshot.Host);
         if (snapshot.Guests is IGuestValues guests)
+        {
             AddGuests(families, guests);
+            VcpuMetrics.Add(families, guests, continuity);
+        }
         if (snapshot.Binary is IReadOnlyList<VmStatsBlocks> binary)
             AddBinary(families, binary);
         if (snapshot.Latencies is ExitLatencies latencies)
@@ -165,18 +168,24 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
             if (buckets.All(b => b == 0))
                 continue;
             StatField reason = latencies.Fields[field];
-            (string, string)[] series = [.. labels, ("event", reason.Parent ?? reason.Name), ("reason", reason.ChildLabel)];
-            ulong cumulative = 0;
-            for (int i = 0; i < buckets.Length; i++)
-            {
-                cumulative += buckets[i];
-                if (i >= FirstServedBucket && i <= LastServedBucket)
-                    family.Add("_bucket", [.. series, ("le", BaseUnits.Float(ExitLatencies.BucketHigh(i) * 1e-9))], cumulative.ToString(CultureInfo.InvariantCulture));
-            }
-            family.Add("_bucket", [.. series, ("le", "+Inf")], cumulative.ToString(CultureInfo.InvariantCulture));
-            family.Add("_sum", series, BaseUnits.Float(histogram.Nanoseconds * 1e-9));
-            family.Add("_count", series, cumulative.ToString(CultureInfo.InvariantCulture));
+            AddHistogram(family, [.. labels, ("event", reason.Parent ?? reason.Name), ("reason", reason.ChildLabel)], histogram);
         }
+    }
+
+    /// <summary>One histogram of exit latencies in seconds: its log2 buckets from 1 µs to 8.6 s, +Inf, its exact sum and its count.</summary>
+    internal static void AddHistogram(MetricFamily family, (string, string)[] series, LatencyHistogram histogram)
+    {
+        ulong[] buckets = histogram.Buckets;
+        ulong cumulative = 0;
+        for (int i = 0; i < buckets.Length; i++)
+        {
+            cumulative += buckets[i];
+            if (i >= FirstServedBucket && i <= LastServedBucket)
+                family.Add("_bucket", [.. series, ("le", BaseUnits.Float(ExitLatencies.BucketHigh(i) * 1e-9))], cumulative.ToString(CultureInfo.InvariantCulture));
+        }
+        family.Add("_bucket", [.. series, ("le", "+Inf")], cumulative.ToString(CultureInfo.InvariantCulture));
+        family.Add("_sum", series, BaseUnits.Float(histogram.Nanoseconds * 1e-9));
+        family.Add("_count", series, cumulative.ToString(CultureInfo.InvariantCulture));
     }
 
     /// <summary>Binary statistics as they are (cumulative since each VM started): one family per statistic.</summary>

@@ -25,4 +25,7 @@ internal sealed class GuestStat(int pid, string name, int fieldCount, VmRowKind 
     internal long[] FieldTotals { get; } = new long[fieldCount];
 
     internal long[] FieldDeltas { get; } = new long[fieldCount];
+
+    /// <summary>Its vCPU threads (--vcpus), by vCPU; empty where not counted.</summary>
+    internal List<VcpuStat> Vcpus { get; } = [];
 }
