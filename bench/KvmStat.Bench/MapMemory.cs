@@ -24,10 +24,16 @@ internal static class MapMemory
         Console.WriteLine("|---|---|---|---|---|");
         foreach (int cpus in new[] { 2, 64, 384 })
         {
-            foreach ((string name, BpfScope scope) in new[] { ("per process (`b`, `--json`, `--serve`)", BpfScope.EveryProcess), ("host's totals (`-1`, `-l`)", BpfScope.Host) })
+            foreach ((string name, BpfScope scope, bool latency) in new[]
             {
-                // The table's room is fixed when it is made: the VMs that run do not change its size.
-                BpfTableLayout layout = BpfTableLayout.For(fields.Count, scope, cpus);
+                ("per process (`b`, `--json`, `--serve`)", BpfScope.EveryProcess, false),
+                ("per process, with `--latency`", BpfScope.EveryProcess, true),
+                ("host's totals (`-1`, `-l`)", BpfScope.Host, false),
+            })
+            {
+                // The table's room is fixed when it is made: the VMs that run do not change its size
+                // (nor do they the latency maps': the kernel charges a hash map for all its entries).
+                BpfTableLayout layout = BpfTableLayout.For(fields.Count, scope, cpus, latency: latency);
                 string size = Mib(layout.MapBytes(reasons));
                 Console.WriteLine($"| {cpus} | {name} | {size} | {size} | {size} |");
             }

@@ -91,6 +91,7 @@ internal static partial class ProgramCost
                 values.Sort();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-44} {values[values.Count / 2],6:F1} [{values[0]:F1}, {values[^1]:F1}]"));
             }
+            LatencyPair(tracefs, host, descriptors, fields, rounds, runs);
             SyscallTax(tracefs, host, descriptors, rounds, runs);
             foreach (BpfProgram program in raw)
                 program.Dispose();
@@ -101,6 +102,46 @@ internal static partial class ProgramCost
         finally
         {
             File.WriteAllText("/proc/sys/kernel/bpf_stats_enabled", enabled);
+        }
+    }
+
+    /// <summary>
+    /// What --latency adds per exit: the exit program that also stamps the thread, and the entry
+    /// program (kvm_entry's) that ends the exit, run in turn as a vCPU would (exit, entry, exit...),
+    /// per process; beside the same exit program without latencies.
+    /// </summary>
+    private static void LatencyPair(Tracefs tracefs, HostPaths host, CounterDescriptors descriptors, List<TracepointField> fields, int rounds, int runs)
+    {
+        using var plain = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, attach: false, scope: BpfScope.EveryProcess);
+        using var timed = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, attach: false, scope: BpfScope.EveryProcess, latencyEntry: BpfPrograms.KvmEntry);
+        BpfProgram without = plain.Programs.Single(p => p.Name == "kvm_userspace_exit");
+        BpfProgram exit = timed.Programs.Single(p => p.Name == "kvm_userspace_exit"), entry = timed.Programs.Single(p => p.Name == BpfPrograms.KvmEntry);
+        var samples = new List<double>[] { [], [], [] };
+        ulong[] io = [2, 0], none = [0];
+        for (int round = 0; round < rounds; round++)
+        {
+            (ulong t0, ulong c0) = Stats(without);
+            for (int i = 0; i < runs; i++)
+                without.TestRun(io);
+            (ulong t1, ulong c1) = Stats(without);
+            samples[0].Add((double)(t1 - t0) / (c1 - c0));
+            (ulong e0, ulong n0) = Stats(exit);
+            (ulong f0, ulong m0) = Stats(entry);
+            for (int i = 0; i < runs; i++)
+            {
+                exit.TestRun(io);
+                entry.TestRun(none);
+            }
+            (ulong e1, ulong n1) = Stats(exit);
+            (ulong f1, ulong m1) = Stats(entry);
+            samples[1].Add((double)(e1 - e0) / (n1 - n0));
+            samples[2].Add((double)(f1 - f0) / (m1 - m0));
+        }
+        string[] names = ["kvm_userspace_exit (per process)", "kvm_userspace_exit (per process, --latency)", "kvm_entry (--latency: ends the exit)"];
+        for (int i = 0; i < names.Length; i++)
+        {
+            samples[i].Sort();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {names[i],-44} {samples[i][samples[i].Count / 2],6:F1} [{samples[i][0]:F1}, {samples[i][^1]:F1}]"));
         }
     }
 

@@ -20,7 +20,7 @@ internal static class LogMode
         session.SayWhetherVmsCanRun(reporter);
         IStatsRenderer renderer = options.Format switch
         {
-            OutputFormat.Json => new JsonRenderer(sink, options.SkipZeroRecords, session.Guests.NameOf),
+            OutputFormat.Json => new JsonRenderer(sink, options.SkipZeroRecords, session.Guests.NameOf, options.GuestFilter),
             OutputFormat.Csv => new LogRenderer(sink, new CsvLogFormat(), options.SkipZeroRecords),
             _ => new LogRenderer(sink, new PlainLogFormat(), options.SkipZeroRecords),
         };

@@ -30,6 +30,11 @@ internal sealed record Options
 
     /// <summary>--vcpus: tracepoints per vCPU thread too (the BPF engine).</summary>
     internal bool Vcpus { get; init; }
+
+    /// <summary>--guest-fields: the fields that get per-guest values in the exporter and JSON (null: every field).</summary>
+    internal string? GuestFields { get; init; }
+
+    internal FieldFilter GuestFilter => GuestFields is null ? FieldFilter.Default : FieldFilter.Create(GuestFields);
     internal IReadOnlyList<string> Qmp { get; init; } = [];
 
     /// <summary>--serve's address (the default when none was given).</summary>

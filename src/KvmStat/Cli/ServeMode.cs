@@ -24,7 +24,7 @@ internal static class ServeMode
         Sampler sampler = session.OpenExporterSampler();
         string engine = sampler.EngineName switch { null => "", "BPF" => "bpf", _ => "perf" };
         using var metrics = new MetricsSampler(sampler, session.Selection.Filter, session.Guests.NameOf, session.Time, sampler.FollowsVms,
-            new ExporterIdentity(BuildVersion.Stamp, engine));
+            new ExporterIdentity(BuildVersion.Stamp, engine), session.Options.GuestFilter);
         using var server = new MetricsServer(endpoint, metrics.Current, reloader, reporter.Warn);
         try
         {

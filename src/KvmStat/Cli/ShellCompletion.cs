@@ -43,7 +43,7 @@ internal static class ShellCompletion
             // A bool option is a flag, though System.CommandLine would take "-d true" too.
             bool takesValue = option.ValueType != typeof(bool) && option.Arity.MaximumNumberOfValues > 0;
             CompletionValue value = !takesValue ? CompletionValue.None
-                : option == CommandLine.Fields ? CompletionValue.Fields
+                : option == CommandLine.Fields || option == CommandLine.GuestFields ? CompletionValue.Fields
                 : option.HelpName is "FILE" or "PATH" ? CompletionValue.Files
                 : words.Length > 0 ? CompletionValue.Words
                 : CompletionValue.Text;

@@ -19,7 +19,7 @@ namespace KvmStat.Exporter;
 /// Which family a field goes to is its <see cref="FieldOrigin"/>. A VM's counter series does not
 /// go backwards when the VM restarts under the same pid (<see cref="SeriesContinuity"/>).
 /// </summary>
-internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> nameOf, SeriesContinuity continuity)
+internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> nameOf, SeriesContinuity continuity, FieldFilter? guestFilter = null)
 {
     private readonly Dictionary<int, string> _names = [];
 
@@ -82,9 +82,18 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
         families.AddRange(debugfs);
     }
 
+    private bool[] _guestShown = [];
+    private FieldSet? _guestShownFor;
+
     private void AddGuests(List<MetricFamily> families, IGuestValues guests)
     {
         FieldSet fields = guests.Fields;
+        // Which fields get per-guest series (--guest-fields), decided once per field set.
+        if (!ReferenceEquals(_guestShownFor, fields))
+        {
+            _guestShownFor = fields;
+            _guestShown = [.. Enumerable.Range(0, fields.Count).Select(i => guestFilter?.Matches(fields[i].Name) ?? true)];
+        }
         var family = new MetricFamily("kvm_guest_events", "counter",
             "KVM tracepoint events of each VM (every thread of its process) since it was first seen.");
         // One series per running VM, idle ones too: what a guest picker or a count of guests needs.
@@ -95,7 +104,7 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
             info.Add("", [("guest", guest.Name), ("pid", pid)], "1");
             foreach (int i in fields.ByName)
             {
-                if (fields[i].IsChild || fields[i].Kind != StatKind.Counter)
+                if (fields[i].IsChild || fields[i].Kind != StatKind.Counter || !_guestShown[i])
                     continue;
                 long value = continuity.Monotonic(guest.Pid, guest.Name, "kvm_guest_events", fields[i].Name, -1, guest.FieldTotals[i]);
                 // Series only for the events a VM raised: thousands of VMs times a hundred tracepoints

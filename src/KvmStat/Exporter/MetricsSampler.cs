@@ -31,13 +31,15 @@ internal sealed class MetricsSampler : IDisposable
     /// the vCPUs of a QEMU older than 8.1: they are read only when scraped.
     /// </param>
     /// <param name="self">What the exporter's own metrics name (its version and engine); none without it.</param>
-    internal MetricsSampler(Sampler sampler, FieldFilter filter, Func<int, string?> nameOf, TimeProvider time, bool followVms, ExporterIdentity? self)
+    /// <param name="guestFilter">The fields that get per-guest series (--guest-fields); every field without it.</param>
+    internal MetricsSampler(Sampler sampler, FieldFilter filter, Func<int, string?> nameOf, TimeProvider time, bool followVms, ExporterIdentity? self,
+        FieldFilter? guestFilter = null)
     {
         _sampler = sampler;
         _time = time;
         _self = self;
         _continuity = new SeriesContinuity(time);
-        _formatter = new MetricsFormatter(filter, nameOf, _continuity);
+        _formatter = new MetricsFormatter(filter, nameOf, _continuity, guestFilter);
         // The baseline: counters count from here.
         _sampler.Sample();
         if (followVms)

@@ -18,9 +18,14 @@ namespace KvmStat.Output;
 ///  "name", "vm": {...}, "vcpus": [{"vcpu", "stats": {...}}]}], each statistic as KVM keeps it since
 ///  its VM started: {"total"} (cumulative) or {"value"}, "unit", or for a histogram "buckets":
 ///  [{"le", "count"}] (cumulative counts, upper bounds in its unit; the last is open) and p50/p90/p99}.
+///  With --guest-fields (<paramref name="guestFilter"/>) the guests and the rows beside them have
+///  only the fields it matches (with their children).
 /// </summary>
-internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<int, string?>? nameOf = null) : IStatsRenderer
+internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<int, string?>? nameOf = null, FieldFilter? guestFilter = null) : IStatsRenderer
 {
+    private bool[]? _guestShown;
+    private FieldSet? _guestShownFor;
+
     private readonly ArrayBufferWriter<byte> _buffer = new(16384);
     private readonly Dictionary<int, string> _names = [];
     private Utf8JsonWriter? _writer;
@@ -74,8 +79,14 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         sink.Write(_buffer.WrittenSpan);
     }
 
-    private static void WriteGuests(Utf8JsonWriter w, IGuestValues guests, ExitLatencies? latencies)
+    private void WriteGuests(Utf8JsonWriter w, IGuestValues guests, ExitLatencies? latencies)
     {
+        if (guestFilter is not null && !ReferenceEquals(_guestShownFor, guests.Fields))
+        {
+            _guestShownFor = guests.Fields;
+            _guestShown = [.. Enumerable.Range(0, guests.Fields.Count).Select(i => guestFilter.Matches(guests.Fields[i].Name))];
+        }
+        bool[]? shown = guestFilter is null ? null : _guestShown;
         w.WriteStartArray("guests");
         foreach (GuestStat guest in guests.Guests)
         {
@@ -83,7 +94,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
             w.WriteNumber("pid", guest.Pid);
             w.WriteString("name", guest.Name);
             w.WritePropertyName("fields");
-            WriteFields(w, guests.Fields, guest.FieldTotals, guest.FieldDeltas);
+            WriteFields(w, guests.Fields, guest.FieldTotals, guest.FieldDeltas, shown);
             if (latencies is not null)
             {
                 w.WritePropertyName("exit_latency");
@@ -105,7 +116,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
                 VmRowKind.ExitedVms => "exited_vms",
                 _ => "unattributed",
             });
-            WriteFields(w, guests.Fields, other.FieldTotals, other.FieldDeltas);
+            WriteFields(w, guests.Fields, other.FieldTotals, other.FieldDeltas, shown);
         }
     }
 
@@ -151,11 +162,13 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
     }
 
     /// <summary>Fields in name order with their children nested under them.</summary>
-    private static void WriteFields(Utf8JsonWriter w, FieldSet fields, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas)
+    private static void WriteFields(Utf8JsonWriter w, FieldSet fields, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas, bool[]? shown = null)
     {
         w.WriteStartObject();
         foreach (int i in fields.TopLevel)
         {
+            if (shown is not null && !shown[i])
+                continue;
             w.WritePropertyName(fields[i].Name);
             WriteField(w, fields, i, totals, deltas);
         }

@@ -33,6 +33,8 @@ public class CommandLineTests
     [InlineData("-c -1", "-c/--csv requires -l/--log")]
     [InlineData("-z", "-z/--skip-zero-records requires -l/--log")]
     [InlineData("-f (", "\"(\" is not a valid regular expression")]
+    [InlineData("-1 --guest-fields kvm_pio", "option --guest-fields limits the values of each guest: it goes with --serve or --json.")]
+    [InlineData("-1 --json --guest-fields (", "\"(\" is not a valid regular expression")]
     [InlineData("-s 30 -l", "\"30.0\": Delay must be <=25.5")]
     [InlineData("-s 0.01 -l", "\"0.01\": Delay must be >=0.1")]
     [InlineData("-s nan -l", "\"nan\": Delay must be a number")]

@@ -37,10 +37,10 @@ public class MetricsSamplerTests
 
     /// <summary>An exporter over sources the test controls: host fields, each VM's, binary statistics.</summary>
     private MetricsSampler Exporter(IStatsSource[]? host = null, IPerVmSource? perVm = null, IVmStatsReader? binary = null,
-        Func<int, string?>? nameOf = null, FieldFilter? filter = null, ExporterIdentity? self = null)
+        Func<int, string?>? nameOf = null, FieldFilter? filter = null, ExporterIdentity? self = null, FieldFilter? guestFilter = null)
     {
         Sampler sampler = Samplers.Of(_time, host ?? [], perVm, nameOf: nameOf, binary: binary);
-        return new MetricsSampler(sampler, filter ?? FieldFilter.Default, nameOf ?? (_ => null), _time, followVms: false, self);
+        return new MetricsSampler(sampler, filter ?? FieldFilter.Default, nameOf ?? (_ => null), _time, followVms: false, self, guestFilter);
     }
 
     private static string Text(MetricsSampler sampler, bool openMetrics = false) =>
@@ -247,5 +247,19 @@ public class MetricsSamplerTests
         guests.Set(42, "kvm_pio", 1);
         _time.Advance(TimeSpan.FromSeconds(1));
         Assert.Contains("kvm_guest_events_total{guest=\"vm42\",pid=\"42\",event=\"kvm_pio\"} 1\n", Text(sampler));
+    }
+
+    /// <summary>--guest-fields: per-guest series only for the fields it matches; every guest still has its info.</summary>
+    [Fact]
+    public void GuestFieldsLimitWhichFieldsGetPerGuestSeries()
+    {
+        var guests = new FakeVmSource(FakeSource.Counter("kvm_pio"), FakeSource.Counter("kvm_mmio"));
+        guests.Set(42, "kvm_pio", 5);
+        guests.Set(42, "kvm_mmio", 3);
+        using MetricsSampler sampler = Exporter(perVm: guests, nameOf: pid => $"vm{pid}", guestFilter: FieldFilter.Create("kvm_mmio"));
+        string text = Text(sampler);
+        Assert.Equal(["kvm_guest_events_total{guest=\"vm42\",pid=\"42\",event=\"kvm_mmio\"} 3"],
+            text.Split('\n').Where(l => l.StartsWith("kvm_guest_events_total{", StringComparison.Ordinal)));
+        Assert.Contains("kvm_guest_info{guest=\"vm42\",pid=\"42\"} 1\n", text);
     }
 }

@@ -12,6 +12,7 @@ internal sealed partial class ChildProcess : IDisposable
     internal const int SIGHUP = 1;
     internal const int SIGINT = 2;
     internal const int SIGKILL = 9;
+    internal const int SIGUSR1 = 10;
     internal const int SIGTERM = 15;
 
     private readonly Process _process;

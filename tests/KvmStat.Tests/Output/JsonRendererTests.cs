@@ -14,11 +14,11 @@ public class JsonRendererTests
         new StatField("halt_wait_ns", null, StatKind.Counter, FieldOrigin.BinaryStats, "ns"), FakeSource.Gauge("pages_4k"));
     private readonly FakeVmSource _vms = new(FakeSource.Counter("kvm_exit"), FakeSource.Counter("kvm_pio"));
 
-    private string Render(Sampler sampler, bool skipZeroRecords = false, int samples = 1)
+    private string Render(Sampler sampler, bool skipZeroRecords = false, int samples = 1, FieldFilter? guestFilter = null)
     {
         var output = new StringWriter();
         using OutputSink sink = OutputSink.Stdout(output);
-        var renderer = new JsonRenderer(sink, skipZeroRecords);
+        var renderer = new JsonRenderer(sink, skipZeroRecords, guestFilter: guestFilter);
         renderer.Start(sampler.Snapshot);
         for (int i = 0; i < samples; i++)
         {
@@ -50,6 +50,19 @@ public class JsonRendererTests
             "\"guests\":[{\"pid\":7,\"name\":\"web\\u00221\",\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":10,\"delta\":7}}}," +
             "{\"pid\":9,\"name\":\"\",\"fields\":{\"kvm_exit\":{\"total\":4,\"delta\":4},\"kvm_pio\":{\"total\":0,\"delta\":0}}}]}\n",
             Render(sampler));
+    }
+
+    /// <summary>--guest-fields: each guest has only the fields it matches; the host's are all there.</summary>
+    [Fact]
+    public void GuestFieldsLimitEachGuestsFields()
+    {
+        using var sampler = Samplers.Of(_time, [_host], _vms, nameOf: _ => "web");
+        sampler.Sample();
+        _vms.Set(7, "kvm_pio", 10);
+        _vms.Set(7, "kvm_exit", 4);
+        string line = Render(sampler, guestFilter: FieldFilter.Create("kvm_pio"));
+        Assert.Contains("\"guests\":[{\"pid\":7,\"name\":\"web\",\"fields\":{\"kvm_pio\":{\"total\":10,\"delta\":10}}}]", line);
+        Assert.Contains("\"fields\":{\"halt_wait_ns\"", line);
     }
 
     [Fact]
