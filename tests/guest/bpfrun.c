@@ -19,6 +19,9 @@
 //                                as QEMU names its vCPU threads)      -> "spawned TID"
 //   on TID COMMAND               thread TID (spawned) runs COMMAND (run or timed) -> its answer
 //   end TID                      thread TID exits, and is joined      -> "ended TID"
+//   churn N FD HEX EXITFD        N threads one after the other, the Ith named "CPU I%4/KVM": each
+//                                runs FD once with HEX, then EXITFD (its exit), and exits
+//                                                                     -> "churned FAILURES"
 //   exit                         exits with status 0
 // It prints "ready PID" first, and dies with the process that started it (PR_SET_PDEATHSIG).
 #define _GNU_SOURCE
@@ -202,6 +205,43 @@ static void give(struct worker *worker, const char *command, int stop)
     pthread_mutex_unlock(&worker->lock);
 }
 
+struct churned {
+    struct job job;
+    int exit_fd, index;
+    long failed;
+};
+
+static void *churn_one(void *argument)
+{
+    struct churned *one = argument;
+    char name[16];
+    snprintf(name, sizeof name, "CPU %d/KVM", one->index % 4);
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+    static const unsigned char none[8];
+    one->failed = run_once(one->job.fd, one->job.context, one->job.size) != 1 || run_once(one->exit_fd, none, sizeof none) != 0;
+    return NULL;
+}
+
+static void churn(char *line, char *answer, size_t size)
+{
+    struct churned one;
+    memset(&one, 0, sizeof one);
+    char hex[256];
+    int count;
+    if (sscanf(line, "churn %d %d %255s %d", &count, &one.job.fd, hex, &one.exit_fd) != 4 || parse(hex, &one.job) != 0) {
+        snprintf(answer, size, "error churn");
+        return;
+    }
+    long failures = 0;
+    for (one.index = 0; one.index < count; one.index++) {
+        pthread_t thread;
+        pthread_create(&thread, NULL, churn_one, &one);
+        pthread_join(thread, NULL);
+        failures += one.failed;
+    }
+    snprintf(answer, size, "churned %ld", failures);
+}
+
 static void timed(char *line, char *answer, size_t size)
 {
     struct job job;
@@ -285,6 +325,8 @@ static void handle(char *line, char *answer, size_t size)
         }
     } else if (strncmp(line, "timed ", 6) == 0) {
         timed(line, answer, size);
+    } else if (strncmp(line, "churn ", 6) == 0) {
+        churn(line, answer, size);
     } else if (strncmp(line, "spawn", 5) == 0 && (line[5] == '\0' || line[5] == ' ')) {
         spawn(line[5] == ' ' ? line + 6 : "", answer, size);
     } else if (sscanf(line, "on %d %n", &tid, &fd) == 1 && find_worker(tid)) {

@@ -81,6 +81,14 @@ internal sealed class EventProcess : IDisposable
         return long.Parse(answer.Split(' ')[1], CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// <paramref name="count"/> threads one after the other, named as QEMU's vCPUs 0 to 3 are: each
+    /// runs <paramref name="program"/> once, then <paramref name="exit"/> (its exit), and exits.
+    /// Returns how many had another result than 1 and 0.
+    /// </summary>
+    internal int Churn(int count, BpfProgram program, ReadOnlySpan<byte> context, BpfProgram exit) =>
+        int.Parse(Ask($"churn {count} {Copy(program)} {Convert.ToHexString(context)} {Copy(exit)}")["churned ".Length..], CultureInfo.InvariantCulture);
+
     /// <summary>Thread <paramref name="tid"/> (spawned) exits; returns once it is joined.</summary>
     internal void End(int tid) => Assert.Equal($"ended {tid}", Ask($"end {tid}"));
 
