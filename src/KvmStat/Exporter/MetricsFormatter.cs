@@ -22,6 +22,7 @@ namespace KvmStat.Exporter;
 internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> nameOf, SeriesContinuity continuity, FieldFilter? guestFilter = null)
 {
     private readonly Dictionary<int, string> _names = [];
+    private readonly VcpuMetrics _vcpus = new();
 
     /// <summary>VMs whose names are kept (for tests of what stays bounded).</summary>
     internal int NamedVms => _names.Count;
@@ -35,7 +36,7 @@ internal sealed class MetricsFormatter(FieldFilter filter, Func<int, string?> na
         if (snapshot.Guests is IGuestValues guests)
         {
             AddGuests(families, guests);
-            VcpuMetrics.Add(families, guests, continuity);
+            _vcpus.Add(families, guests, continuity, guestFilter is null ? null : _guestShown);
         }
         if (snapshot.Binary is IReadOnlyList<VmStatsBlocks> binary)
             AddBinary(families, binary);

@@ -101,7 +101,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
                 WriteLatencies(w, latencies, latencies.Vms.GetValueOrDefault(guest.Pid));
             }
             if (guests.VcpuFields.Count > 0)
-                JsonVcpus.Write(w, guests, guest);
+                JsonVcpus.Write(w, guests, guest, shown);
             w.WriteEndObject();
         }
         w.WriteEndArray();

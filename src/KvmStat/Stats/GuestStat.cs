@@ -28,4 +28,7 @@ internal sealed class GuestStat(int pid, string name, int fieldCount, VmRowKind 
 
     /// <summary>Its vCPU threads (--vcpus), by vCPU; empty where not counted.</summary>
     internal List<VcpuStat> Vcpus { get; } = [];
+
+    /// <summary>By vCPU: what its threads that are gone counted (a vCPU's count goes on over a new thread).</summary>
+    internal Dictionary<int, long[]> VcpusGone { get; } = [];
 }

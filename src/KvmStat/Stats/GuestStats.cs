@@ -90,7 +90,8 @@ internal sealed class GuestStats : IGuestValues
 
     /// <summary>
     /// A VM's vCPU threads now: each keeps its entry (and so its deltas) while its thread runs; a
-    /// vCPU's new thread (the vCPU unplugged and plugged again) counts from zero.
+    /// vCPU's new thread (the vCPU unplugged and plugged again) counts from zero, and what the
+    /// threads that are gone counted stays in the vCPU's <see cref="GuestStat.VcpusGone"/>.
     /// </summary>
     private static void SampleVcpus(GuestStat guest, List<VcpuReading> readings)
     {
@@ -98,6 +99,8 @@ internal sealed class GuestStats : IGuestValues
             return;
         List<VcpuStat> vcpus = guest.Vcpus;
         int kept = vcpus.Count;
+        foreach (VcpuStat vcpu in vcpus)
+            vcpu.Seen = false;
         foreach (VcpuReading reading in readings)
         {
             int found = vcpus.FindIndex(0, kept, v => v.Tid == reading.Tid);
@@ -107,11 +110,24 @@ internal sealed class GuestStats : IGuestValues
                 vcpu.Deltas[i] = found >= 0 && reading.Values[i] >= vcpu.Totals[i] ? reading.Values[i] - vcpu.Totals[i] : reading.Values[i];
                 vcpu.Totals[i] = reading.Values[i];
             }
-            (vcpu.Index, vcpu.Tid, vcpu.Label, vcpu.Latency) = (reading.Index, reading.Tid, reading.Label, reading.Latency);
+            (vcpu.Index, vcpu.Tid, vcpu.Label, vcpu.Latency, vcpu.Seen) = (reading.Index, reading.Tid, reading.Label, reading.Latency, true);
             vcpus.Add(vcpu);
+        }
+        for (int i = 0; i < kept; i++)
+        {
+            if (vcpus[i] is { Seen: false, Index: >= 0 } gone)
+                AddTo(guest.VcpusGone, gone);
         }
         // The entries of this sample, in the reading's order; threads that are gone leave.
         vcpus.RemoveRange(0, kept);
+    }
+
+    private static void AddTo(Dictionary<int, long[]> gone, VcpuStat vcpu)
+    {
+        if (!gone.TryGetValue(vcpu.Index, out long[]? totals))
+            gone[vcpu.Index] = totals = new long[vcpu.Totals.Length];
+        for (int i = 0; i < totals.Length; i++)
+            totals[i] += vcpu.Totals[i];
     }
 
     /// <summary>How the screen names the rows that are no VM.</summary>

@@ -22,4 +22,7 @@ internal sealed class VcpuStat(int fieldCount)
 
     /// <summary>Exits handled in user space, then in the kernel (cumulative); null without exit latencies.</summary>
     internal LatencyHistogram[]? Latency { get; set; }
+
+    /// <summary>Its thread was in the last reading (while a sample matches threads).</summary>
+    internal bool Seen { get; set; }
 }
