@@ -1,3 +1,6 @@
+using System.Text.Json;
+using KvmStat.Exporter;
+using KvmStat.Output;
 using KvmStat.Sources;
 using KvmStat.Sources.Bpf;
 using KvmStat.Stats;
@@ -228,5 +231,54 @@ public class BpfVcpuTests
         int io = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(IO)");
         int hlt = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_exit(HLT)");
         Assert.Equal((100UL, 50UL), (latencies.Vms[vm.Pid][io].Count, latencies.Vms[vm.Pid][hlt].Count));
+    }
+
+    /// <summary>Every output of each VM's vCPUs from the engine's rows: JSON's "vcpus" and the exporter's series and histograms (valid for promtool).</summary>
+    [Fact]
+    public void EveryOutputShowsEachVcpu()
+    {
+        using var engine = new SyntheticEngine(latencyEntry: BpfPrograms.KvmEntry, vcpus: true);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "shown");
+        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
+        engine.MirrorThreads(vm);
+        ExitLatencies latencies = engine.Counters.Latencies!;
+        using Sampler sampler = Samplers.Of(TimeProvider.System, [engine.Engine.OpenHost(0)], engine.Engine.OpenPerVm(), nameOf: _ => "shown",
+            capture: engine.Counters, latencies: latencies);
+        sampler.Sample();
+        Assert.Equal(1, vm.RunOn(cpu1, engine.Program("kvm_pio"), s_pio, count: 3));
+        Assert.Equal(0, vm.TimedOn(cpu0, engine.Program("kvm_userspace_exit"), UserspaceExit(2), TimeSpan.FromMicroseconds(50),
+            engine.Program(BpfPrograms.KvmEntry), s_none, count: 20));
+        sampler.Sample();
+
+        var text = new StringWriter();
+        using (OutputSink sink = OutputSink.Stdout(text))
+            new JsonRenderer(sink, skipZeroRecords: false, _ => "shown").Render(sampler.Snapshot);
+        using JsonDocument json = JsonDocument.Parse(text.ToString());
+        JsonElement guest = Assert.Single(json.RootElement.GetProperty("guests").EnumerateArray(), g => g.GetProperty("pid").GetInt32() == vm.Pid);
+        JsonElement vcpus = guest.GetProperty("vcpus");
+        Assert.Equal(["vcpu0", "vcpu1"], vcpus.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(cpu1, vcpus.GetProperty("vcpu1").GetProperty("tid").GetInt32());
+        Assert.Equal(3, vcpus.GetProperty("vcpu1").GetProperty("fields").GetProperty("kvm_pio").GetProperty("delta").GetInt64());
+        Assert.Equal(20, vcpus.GetProperty("vcpu0").GetProperty("fields").GetProperty("kvm_userspace_exit").GetProperty("total").GetInt64());
+        JsonElement timed = vcpus.GetProperty("vcpu0").GetProperty("exit_latency").GetProperty("kvm_userspace_exit");
+        Assert.Equal(20, timed.GetProperty("exits").GetInt64());
+        Assert.True(timed.GetProperty("time_ns").GetInt64() >= 20 * 50_000, timed.ToString());
+        Assert.Equal(0, json.RootElement.GetProperty("vcpus_lost").GetInt64());
+
+        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, _ => "shown", new SeriesContinuity(TimeProvider.System)).Format(sampler.Snapshot);
+        string metrics = new MetricsWriter(openMetrics: false).Write(families);
+        string labels = $"guest=\"shown\",pid=\"{vm.Pid}\"";
+        Assert.Contains($"kvm_guest_vcpu_events_total{{{labels},vcpu=\"1\",event=\"kvm_pio\"}} 3\n", metrics);
+        Assert.Contains($"kvm_guest_vcpu_events_total{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\"}} 20\n", metrics);
+        Assert.Contains($"kvm_guest_vcpu_exit_handling_seconds_count{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\"}} 20\n", metrics);
+        Assert.Contains($"kvm_guest_vcpu_exit_handling_seconds_bucket{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\",le=\"3.2768E-05\"}} 0\n", metrics);
+        Assert.DoesNotContain("vcpu=\"1\",event=\"kvm_userspace_exit\"", metrics);
+        Assert.Contains("kvm_stat_vcpu_lost_events_total 0\n", metrics);
+        if (File.Exists("/usr/bin/promtool"))
+        {
+            (int code, string output, string error) = ChildProcess.Run("/usr/bin/promtool", ["check", "metrics"], TimeSpan.FromSeconds(30), input: metrics);
+            Assert.True(code == 0, output + error);
+        }
     }
 }
