@@ -86,9 +86,9 @@ internal static class CommandLine
     internal static readonly Option<bool> Vcpus = new("--vcpus")
     {
         Description = "also count each tracepoint per vCPU thread (BPF engine; vCPUs named as QEMU names its threads, \"CPU N/KVM\", else by thread id): " +
-            "children per vCPU with -p/-g (kvm_pio(vcpu0)), each guest's \"vcpus\" in JSON, kvm_guest_vcpu_events_total and with --latency " +
-            "a histogram per vCPU and kind of exit when serving; costs a row per vCPU thread in the kernel (about 12 MiB for 16,384 threads, 21 MiB with --latency) " +
-            "and about 20 ns more per event",
+            "with -p/-g a child per vCPU (kvm_pio(vcpu0)), each guest's \"vcpus\" in JSON, kvm_guest_vcpu_events_total when serving and with --latency " +
+            "a histogram per vCPU and kind of exit; costs rows for 16,384 threads in the kernel (about 13 MiB, 22 MiB with --latency) " +
+            "and about 45 ns more per event",
     };
     internal static readonly Option<string?> GuestFields = new("--guest-fields")
     {

@@ -85,9 +85,12 @@ internal sealed class BpfCounters : ICapture, IDisposable
             _latency = new BpfLatency(_table, new ExitLatencies([.. _fields.Select(f => f.ToStatField())],
                 latencyEntry == BpfPrograms.SyscallEntry ? "ioctl(KVM_RUN)" : latencyEntry));
         verbose?.Invoke(Scope.PerProcess
-            ? $"BPF: {_programs.Loaded.Count} programs, {stride} fields per process, room for {layout.Capacity} processes ({layout.MapBytes(_programs.ReasonMaps.Values.Select(m => m.MaxEntries)) >> 10} KiB of maps)"
-            : $"BPF: {_programs.Loaded.Count} programs, {stride} fields, one row for {(Scope.Pid > 0 ? $"process {Scope.Pid}" : "the host's totals")}");
+            ? $"BPF: {_programs.Loaded.Count} programs, {stride} fields per process, room for {layout.Capacity} processes{ThreadRoom(layout)} ({layout.MapBytes(_programs.ReasonMaps.Values.Select(m => m.MaxEntries)) >> 10} KiB of maps)"
+            : $"BPF: {_programs.Loaded.Count} programs, {stride} fields, one row for {(Scope.Pid > 0 ? $"process {Scope.Pid}" : "the host's totals")}{ThreadRoom(layout)}" +
+                (layout.PerThread ? $" ({layout.MapBytes() >> 10} KiB of maps)" : ""));
     }
+
+    private static string ThreadRoom(BpfTableLayout layout) => layout.PerThread ? $" and {layout.Threads} vCPU threads" : "";
 
     internal BpfScope Scope { get; }
 
