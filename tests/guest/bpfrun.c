@@ -22,6 +22,11 @@
 //   churn N FD HEX EXITFD        N threads one after the other, the Ith named "CPU I%4/KVM": each
 //                                runs FD once with HEX, then EXITFD (its exit), and exits
 //                                                                     -> "churned FAILURES"
+//   fork N FD HEX                N child processes (each a process of its own, as VMs are), which
+//                                wait                                  -> "forked PID..." (N pids)
+//   kick                         child i runs program FD (i % 10) + 1 times with HEX, every child
+//                                once, and waits again                 -> "kicked RETVAL"
+//   release                      the children exit and are reaped      -> "released"
 //   exit                         exits with status 0
 // It prints "ready PID" first, and dies with the process that started it (PR_SET_PDEATHSIG).
 #define _GNU_SOURCE
@@ -35,6 +40,8 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
@@ -116,6 +123,98 @@ static int parse(const char *hex, struct job *job)
     }
     job->size = length / 2;
     return 0;
+}
+
+// The children of "fork": each waits on a pipe of its own for a byte (a kick) and answers on a
+// shared one, so the parent knows every child ran before it answers.
+static pid_t *children;
+static int *kicks, done[2] = { -1, -1 }, child_count;
+
+static void child(int index, struct job job)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // Only the program, its own pipe and the answers' stay open (the others' pipes would keep
+    // them from ending): every other descriptor from 3 up is closed, a range at a time.
+    int keep[3] = { job.fd, kicks[index], done[1] };
+    for (int a = 0; a < 3; a++)
+        for (int b = a + 1; b < 3; b++)
+            if (keep[b] < keep[a]) {
+                int t = keep[a];
+                keep[a] = keep[b];
+                keep[b] = t;
+            }
+    unsigned from = 3;
+    for (int a = 0; a < 3; a++) {
+        if ((unsigned)keep[a] > from)
+            syscall(SYS_close_range, from, (unsigned)keep[a] - 1, 0);
+        from = (unsigned)keep[a] + 1 > from ? (unsigned)keep[a] + 1 : from;
+    }
+    syscall(SYS_close_range, from, ~0U, 0);
+    job.count = index % 10 + 1;
+    char byte;
+    while (read(kicks[index], &byte, 1) == 1) {
+        run(&job);
+        // 0 for success, else the errno (below 256).
+        char answer = (char)(job.result < 0 ? -job.result : 0);
+        if (write(done[1], &answer, 1) != 1)
+            _exit(1);
+    }
+    _exit(0);
+}
+
+static int fork_children(int count, struct job job)
+{
+    // One pipe end per child: the limit of open files goes to its hard maximum.
+    struct rlimit files;
+    getrlimit(RLIMIT_NOFILE, &files);
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+    children = calloc((size_t)count, sizeof *children);
+    kicks = calloc((size_t)count, sizeof *kicks);
+    if (children == NULL || kicks == NULL || pipe(done) != 0)
+        return -1;
+    for (int i = 0; i < count; i++) {
+        int pair[2];
+        if (pipe(pair) != 0)
+            return -1;
+        pid_t pid = fork();
+        if (pid < 0)
+            return -1;
+        if (pid == 0) {
+            kicks[i] = pair[0];
+            child(i, job);
+        }
+        close(pair[0]);
+        kicks[i] = pair[1];
+        children[i] = pid;
+        child_count = i + 1;
+    }
+    return 0;
+}
+
+static long kick_children(void)
+{
+    long result = 0;
+    for (int i = 0; i < child_count; i++)
+        if (write(kicks[i], "k", 1) != 1)
+            return -errno;
+    for (int i = 0; i < child_count; i++) {
+        char answer;
+        if (read(done[0], &answer, 1) != 1)
+            return -EPIPE;
+        if (answer != 0)
+            result = -(long)(unsigned char)answer;
+    }
+    return result;
+}
+
+static void release_children(void)
+{
+    for (int i = 0; i < child_count; i++)
+        close(kicks[i]);
+    for (int i = 0; i < child_count; i++)
+        waitpid(children[i], NULL, 0);
+    child_count = 0;
 }
 
 // A thread that stays: it runs the commands given to it one at a time, until told to end.
@@ -342,6 +441,21 @@ static void handle(char *line, char *answer, size_t size)
                 workers[i] = NULL;
         free(worker);
         snprintf(answer, size, "ended %d", tid);
+    } else if (sscanf(line, "fork %d %d %255s", &job.count, &job.fd, hex) == 3) {
+        int count = job.count;
+        job.cpu = -1; // the children run wherever they are (the scan above may have set it)
+        if (child_count != 0 || parse(hex, &job) != 0 || fork_children(count, job) != 0) {
+            snprintf(answer, size, "error fork %d", errno);
+            return;
+        }
+        size_t used = (size_t)snprintf(answer, size, "forked");
+        for (int i = 0; i < child_count && used < size; i++)
+            used += (size_t)snprintf(answer + used, size - used, " %d", children[i]);
+    } else if (strncmp(line, "kick", 4) == 0) {
+        snprintf(answer, size, "kicked %ld", kick_children());
+    } else if (strncmp(line, "release", 7) == 0) {
+        release_children();
+        snprintf(answer, size, "released");
     } else {
         snprintf(answer, size, "error command");
     }
@@ -352,7 +466,9 @@ int main(void)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("ready %d\n", getpid());
-    char line[512], answer[2048];
+    // Room for "forked" and the pids of thousands of children.
+    static char answer[1 << 16];
+    char line[512];
     while (fgets(line, sizeof line, stdin)) {
         line[strcspn(line, "\n")] = '\0';
         if (strcmp(line, "exit") == 0)

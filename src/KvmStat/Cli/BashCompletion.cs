@@ -12,15 +12,28 @@ internal static class BashCompletion
             # bash completion for kvm_stat, written by "kvm_stat --completion bash" from the definitions of its options.
 
             # The fields "-f help" lists for the sources chosen so far on the line ($1: the command).
+            # tracefs and debugfs are root's: a user gets them from sudo, when it asks no password.
             _kvm_stat_fields()
             {
-                local word sources=()
+                local word sources=() fields
                 for word in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
                     case $word in
                         {{string.Join('|', sourceOptions)}}) sources+=("$word") ;;
                     esac
                 done
-                "$1" "${sources[@]}" -f help 2>/dev/null
+                fields=$("$1" "${sources[@]}" -f help 2>/dev/null)
+                if [[ -z $fields ]] && _kvm_stat_may_sudo; then
+                    fields=$(sudo -n -- "$(type -P "$1" || echo "$1")" "${sources[@]}" -f help 2>/dev/null </dev/null)
+                fi
+                printf '%s\n' "$fields"
+            }
+
+            # {{CompletionSudo.Why}}
+            _kvm_stat_may_sudo()
+            {
+                ((EUID != 0)) && type -P sudo >/dev/null || return 1
+                local groups=" $(id -Gn 2>/dev/null) "
+                [[ {{GroupTest}} ]]
             }
 
             _kvm_stat()
@@ -54,6 +67,9 @@ internal static class BashCompletion
             """);
         return script.ToString();
     }
+
+    /// <summary>"$groups == *" sudo "* || ...": the user is in one of the groups sudo is usually given to.</summary>
+    private static string GroupTest => string.Join(" || ", CompletionSudo.Groups.Select(g => "$groups == *\" " + g + " \"*"));
 
     /// <summary>What fills COMPREPLY after the option (empty: nothing to offer).</summary>
     private static string ValueCommand(CompletionOption option) => option.Value switch

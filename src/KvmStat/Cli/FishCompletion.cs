@@ -12,6 +12,7 @@ internal static class FishCompletion
             # fish completion for kvm_stat, written by "kvm_stat --completion fish" from the definitions of its options.
 
             # The fields "-f help" lists for the sources chosen so far on the line.
+            # tracefs and debugfs are root's: a user gets them from sudo, when it asks no password.
             function __kvm_stat_fields
                 set -l words (commandline -opc)
                 set -l sources
@@ -21,7 +22,22 @@ internal static class FishCompletion
                             set -a sources $word
                     end
                 end
-                $words[1] $sources -f help 2>/dev/null | string trim
+                set -l fields ($words[1] $sources -f help 2>/dev/null | string trim)
+                if test (count $fields) -eq 0; and __kvm_stat_may_sudo
+                    set -l command (command -s $words[1]; or echo $words[1])
+                    set fields (sudo -n -- $command[1] $sources -f help 2>/dev/null </dev/null | string trim)
+                end
+                string join \n -- $fields
+            end
+
+            # {{CompletionSudo.Why}}
+            function __kvm_stat_may_sudo
+                test (id -u) -ne 0; and command -q sudo; or return 1
+                set -l groups (id -Gn 2>/dev/null | string split ' ')
+                for group in {{string.Join(' ', CompletionSudo.Groups)}}
+                    contains -- $group $groups; and return 0
+                end
+                return 1
             end
 
             # No file names except after the options that take one.

@@ -10,10 +10,21 @@ namespace KvmStat.Cli;
 /// </summary>
 internal static class ManPage
 {
-    internal static string Render(RootCommand root)
+    internal static string Render(RootCommand root) =>
+        Render(root, BuildVersion.Release, Date(Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH"), DateTimeOffset.UtcNow));
+
+    /// <summary>
+    /// The page's date: SOURCE_DATE_EPOCH's (build.sh sets it to the commit's time, so that one
+    /// commit makes the same page), else today's.
+    /// </summary>
+    internal static string Date(string? sourceDateEpoch, DateTimeOffset now) =>
+        (long.TryParse(sourceDateEpoch, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long seconds)
+            && seconds <= DateTimeOffset.MaxValue.ToUnixTimeSeconds() ? DateTimeOffset.FromUnixTimeSeconds(seconds) : now).UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    internal static string Render(RootCommand root, string release, string date)
     {
         var man = new StringBuilder();
-        man.Append(".TH KVM_STAT 1 \"\" \"kvm_stat\" \"User Commands\"\n");
+        man.Append($".TH KVM_STAT 1 \"{date}\" \"kvm_stat {Escape(release)}\" \"User Commands\"\n");
         man.Append(".SH NAME\nkvm_stat \\- report what KVM virtual machines make the host kernel do\n");
         man.Append(".SH SYNOPSIS\n.B kvm_stat\n[\\fIOPTIONS\\fR]\n");
         man.Append(".SH DESCRIPTION\n");
@@ -61,6 +72,21 @@ internal static class ManPage
             .TP
             /proc/PID/fd
             statistics descriptors a VMM keeps open (\fB\-\-binary\-stats\fR).
+            .TP
+            kvm_stat\-exporter.service, kvm_stat.service
+            systemd units of the Prometheus exporter and of a CSV log, not enabled on installation: in /lib/systemd/system (Debian), /usr/lib/systemd/system (RPM) or /etc/systemd/system (install.sh).
+            .TP
+            /etc/default/kvm\-stat, /etc/sysconfig/kvm\-stat
+            the units' arguments (KVM_STAT_EXPORTER_ARGS, KVM_STAT_LOG_ARGS): /etc/default on Debian and from install.sh, /etc/sysconfig on RPM systems. A configuration file, kept by upgrades; restart the unit after changing it.
+            .TP
+            /var/log/kvm_stat/kvm_stat.csv
+            the CSV log of kvm_stat.service.
+            .TP
+            /etc/logrotate.d/kvm\-stat
+            rotates that log (the unit reopens it on SIGHUP).
+            .TP
+            /usr/share/kvm\-stat
+            Prometheus alerting rules (kvm_stat.rules.yml, with their tests) and a Grafana dashboard (kvm_stat.grafana.json).
             .SH SEE ALSO
             .BR perf (1),
             .BR qemu-system-x86_64 (1)

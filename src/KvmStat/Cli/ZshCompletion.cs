@@ -13,11 +13,23 @@ internal static class ZshCompletion
             # zsh completion for kvm_stat, written by "kvm_stat --completion zsh" from the definitions of its options.
 
             # The fields "-f help" lists for the sources chosen so far on the line.
+            # tracefs and debugfs are root's: a user gets them from sudo, when it asks no password.
             _kvm_stat_fields() {
               local -a sources fields
               sources=(${(M)words[2,CURRENT-1]:#({{string.Join('|', sourceOptions)}})})
               fields=(${="$(_call_program fields $words[1] $sources -f help 2>/dev/null)"})
+              if (( ! $#fields )) && _kvm_stat_may_sudo; then
+                fields=(${="$(_call_program fields sudo -n -- ${commands[$words[1]]:-$words[1]} $sources -f help 2>/dev/null </dev/null)"})
+              fi
               _wanted fields expl field compadd -a fields
+            }
+
+            # {{CompletionSudo.Why}}
+            _kvm_stat_may_sudo() {
+              (( EUID && $+commands[sudo] )) || return 1
+              local -a groups
+              groups=(${=$(id -Gn 2>/dev/null)})
+              (( ${groups[(I)({{string.Join('|', CompletionSudo.Groups)}})]} ))
             }
 
             _kvm_stat_files_or_words() {

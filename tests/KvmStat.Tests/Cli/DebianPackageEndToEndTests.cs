@@ -13,7 +13,9 @@ namespace KvmStat.Tests.Cli;
 public class DebianPackageEndToEndTests(PackageBuild packages)
 {
     private const string Conffile = "/etc/logrotate.d/kvm-stat";
+    private const string Defaults = "/etc/default/kvm-stat";
     private const string OperatorLine = "# changed by the operator";
+    private const string ExporterUnit = "/lib/systemd/system/kvm_stat-exporter.service";
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(3);
     private static readonly string[] s_units = ["kvm_stat.service", "kvm_stat-exporter.service"];
 
@@ -51,6 +53,7 @@ public class DebianPackageEndToEndTests(PackageBuild packages)
         Assert.False(Installed(), $"kvm-stat is installed on this machine ({Status()}): this test installs and purges it; remove it first (dpkg --purge kvm-stat)");
         Assert.False(File.Exists("/usr/bin/kvm_stat"), "/usr/bin/kvm_stat exists: this test installs the package there; remove it first");
         Assert.False(Path.Exists("/var/log/kvm_stat"), "/var/log/kvm_stat exists: this test makes and expects to purge one");
+        Assert.False(Path.Exists(Defaults), $"{Defaults} exists (./install.sh's?): this test installs the package's; remove it first");
         string deb = packages.Deb(packages.Release, "amd64");
         string[] paths = PackagePaths(deb);
         HashSet<string> existedBefore = [.. paths.Where(Path.Exists)];
@@ -70,6 +73,7 @@ public class DebianPackageEndToEndTests(PackageBuild packages)
             string[] left = [.. paths.Where(p => !existedBefore.Contains(p) && Path.Exists(p))];
             Assert.True(left.Length == 0, "left after purge: " + string.Join(", ", left));
             Assert.False(Path.Exists(Conffile));
+            Assert.False(Path.Exists(Defaults) || Path.Exists(Defaults + ".dpkg-dist"), "purge removes the conffile and the copy dpkg put beside it");
             Assert.False(Path.Exists("/var/log/kvm_stat") || Path.Exists("/var/log/private/kvm_stat"), "purge removes the CSV logs");
             HostState.Take().AssertSameAs(before);
         }
@@ -133,6 +137,9 @@ public class DebianPackageEndToEndTests(PackageBuild packages)
         string[] files = [.. s_units.Select(u => $"/lib/systemd/system/{u}")];
         (int code, string output) = Run("systemd-analyze", ["verify", "--man=no", .. files]);
         Assert.True(code == 0, $"systemd-analyze verify: {output}");
+        // Their arguments are the conffile's.
+        Assert.All(files, f => Assert.Contains("\nEnvironmentFile=-/etc/default/kvm-stat\n", File.ReadAllText(f)));
+        Assert.Contains("KVM_STAT_EXPORTER_ARGS=\"--serve 127.0.0.1:9576\"", File.ReadAllLines(Defaults));
         foreach (string unit in s_units)
             Assert.Equal("disabled", Run("systemctl", "is-enabled", unit).Output.Trim());
         // Nothing started either: no process runs the installed binary.
@@ -162,22 +169,35 @@ public class DebianPackageEndToEndTests(PackageBuild packages)
     }
 
     /// <summary>
-    /// The operator edits the logrotate conffile and enables the exporter; the next version keeps
-    /// both, and replaces every other file (dpkg --verify flags only the edited conffile).
+    /// The operator edits both conffiles and enables the exporter; the next version changed the
+    /// exporter's unit and the arguments' file. The upgrade (answering dpkg's question as apt's
+    /// --force-confold does) replaces the unit, keeps both of the operator's files, and puts the
+    /// package's new arguments' file beside the operator's as .dpkg-dist; the logrotate file, which
+    /// the package did not change, gets none. The exporter stays enabled.
     /// </summary>
     private void CheckUpgradeKeepsTheOperatorsChanges()
     {
-        (int code, string conffiles) = Run("dpkg-query", "--show", "--showformat", "${Conffiles}", "kvm-stat");
-        Assert.Equal(Conffile, conffiles.Trim().Split(' ')[0]);
+        (int code, string conffiles) = Run("dpkg-query", "--show", "--showformat", "${Conffiles}\n", "kvm-stat");
+        Assert.Equal([Defaults, Conffile], conffiles.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim().Split(' ')[0]));
         File.AppendAllText(Conffile, OperatorLine + "\n");
+        File.WriteAllText(Defaults, File.ReadAllText(Defaults).Replace("--serve 127.0.0.1:9576", "--serve *:9576") + OperatorLine + "\n");
+        string operatorsDefaults = File.ReadAllText(Defaults);
         (code, string output) = Run("systemctl", "enable", "kvm_stat-exporter.service");
         Assert.True(code == 0, output);
+        Assert.DoesNotContain(PackageBuild.UpgradedUnitLine, File.ReadAllText(ExporterUnit));
 
-        (code, output) = Dpkg("--install", packages.Deb(packages.Upgrade, "amd64"));
+        (code, output) = Dpkg("--install", "--force-confdef", "--force-confold", packages.Deb(packages.Upgrade, "amd64"));
         Assert.True(code == 0, output);
         Assert.Equal($"ii {packages.UpgradeVersion}", Status());
+        Assert.EndsWith(PackageBuild.UpgradedUnitLine + "\n", File.ReadAllText(ExporterUnit));
         Assert.EndsWith(OperatorLine + "\n", File.ReadAllText(Conffile));
-        Assert.Equal($"??5?????? c {Conffile}", Run("dpkg", "--verify", "kvm-stat").Output.Trim());
+        Assert.False(File.Exists(Conffile + ".dpkg-dist"), "the package did not change the logrotate file: nothing to put beside it");
+        Assert.Equal(operatorsDefaults, File.ReadAllText(Defaults));
+        Assert.EndsWith(PackageBuild.UpgradedDefaultsLine + "\n", File.ReadAllText(Defaults + ".dpkg-dist"));
+        Assert.Contains("KVM_STAT_EXPORTER_ARGS=\"--serve 127.0.0.1:9576\"", File.ReadAllLines(Defaults + ".dpkg-dist"));
+        // Every other file is the new package's: dpkg --verify flags only the edited conffiles.
+        Assert.Equal([$"??5?????? c {Defaults}", $"??5?????? c {Conffile}"],
+            Run("dpkg", "--verify", "kvm-stat").Output.Trim().Split('\n').Order(StringComparer.Ordinal));
         Assert.Equal("enabled", Run("systemctl", "is-enabled", "kvm_stat-exporter.service").Output.Trim());
         Assert.Equal("disabled", Run("systemctl", "is-enabled", "kvm_stat.service").Output.Trim());
     }

@@ -31,6 +31,14 @@ public class ServiceFilesEndToEndTests
         foreach (string option in options)
             Assert.Contains($"\\fB{option.Replace("-", "\\-")}\\fR", page);
         Assert.Contains(".SH INTERACTIVE COMMANDS", page);
+        // The header names the release and the commit's date (build.sh passes SOURCE_DATE_EPOCH).
+        string release = File.ReadAllText(Path.Join(Repository.Root, "VERSION")).Trim();
+        Assert.Matches($@"^\.TH KVM_STAT 1 ""\d{{4}}-\d\d-\d\d"" ""kvm_stat {System.Text.RegularExpressions.Regex.Escape(release)}"" ""User Commands""\n", page);
+        // FILES names what the packages install beside the binary.
+        string files = page[page.IndexOf(".SH FILES", StringComparison.Ordinal)..page.IndexOf(".SH SEE ALSO", StringComparison.Ordinal)].Replace("\\-", "-");
+        foreach (string file in new[] { "kvm_stat-exporter.service", "kvm_stat.service", "/etc/default/kvm-stat", "/etc/sysconfig/kvm-stat",
+            "/etc/logrotate.d/kvm-stat", "/usr/share/kvm-stat", "/var/log/kvm_stat/kvm_stat.csv" })
+            Assert.Contains(file, files);
 
         Assert.SkipUnless(File.Exists("/usr/bin/groff"), "groff is not installed");
         (code, string warnings) = Run("groff", "-man", "-Tutf8", "-ww", "-z", manual);
@@ -59,6 +67,31 @@ public class ServiceFilesEndToEndTests
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Each unit takes its arguments from the configuration file (contrib/kvm_stat.default, installed
+    /// as /etc/default/kvm-stat or /etc/sysconfig/kvm-stat) and has the same default of its own for
+    /// when the file is missing.
+    /// </summary>
+    [Fact]
+    public void TheUnitsTakeTheirArgumentsFromTheConfigurationFile()
+    {
+        Dictionary<string, string> defaults = File.ReadAllLines(Path.Join(Repository.Root, "contrib", "kvm_stat.default"))
+            .Where(l => l.Length > 0 && !l.StartsWith('#')).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1].Trim('"'));
+        Assert.Equal(["KVM_STAT_EXPORTER_ARGS", "KVM_STAT_LOG_ARGS"], defaults.Keys.Order(StringComparer.Ordinal));
+        foreach ((string unit, string variable) in new[] { ("kvm_stat-exporter.service", "KVM_STAT_EXPORTER_ARGS"), ("kvm_stat.service", "KVM_STAT_LOG_ARGS") })
+        {
+            string[] lines = File.ReadAllLines(Path.Join(Repository.Root, "contrib", unit));
+            // The unit's default first: the file, read after it, wins (systemd.exec).
+            int own = Array.IndexOf(lines, $"Environment=\"{variable}={defaults[variable]}\"");
+            int file = Array.IndexOf(lines, "EnvironmentFile=-/etc/default/kvm-stat");
+            Assert.True(own >= 0 && file > own, $"{unit}: Environment={variable} with the file's default, then EnvironmentFile=");
+            // $VAR unbraced: systemd splits it into words, one argument each.
+            Assert.Single(lines, l => l.StartsWith($"ExecStart=/usr/local/bin/kvm_stat ${variable}", StringComparison.Ordinal) && !l.Contains("${", StringComparison.Ordinal));
+        }
+        Assert.Equal("--serve 127.0.0.1:9576", defaults["KVM_STAT_EXPORTER_ARGS"]);
+        Assert.Equal("-dtcz -s 10", defaults["KVM_STAT_LOG_ARGS"]);
     }
 
     /// <summary>Both units run as their own user with a few capabilities and systemd's sandboxing: exposure 3.0 at most.</summary>

@@ -133,6 +133,24 @@ internal sealed class EventProcess : IDisposable
         return copy;
     }
 
+    /// <summary>
+    /// <paramref name="count"/> child processes (processes of their own, as VMs are) that each run
+    /// <paramref name="program"/> with <paramref name="context"/> at every <see cref="KickChildren"/>:
+    /// child i (i from 0) runs it i % 10 + 1 times. Returns their pids in that order.
+    /// </summary>
+    internal int[] ForkChildren(BpfProgram program, ReadOnlySpan<byte> context, int count)
+    {
+        string answer = Ask($"fork {count} {Copy(program)} {Convert.ToHexString(context)}");
+        Assert.StartsWith("forked", answer);
+        return [.. answer.Split(' ').Skip(1).Select(p => int.Parse(p, CultureInfo.InvariantCulture))];
+    }
+
+    /// <summary>Every child runs its events once more; returns when all have (0, or negative if one failed).</summary>
+    internal long KickChildren() => long.Parse(Ask("kick").Split(' ')[1], CultureInfo.InvariantCulture);
+
+    /// <summary>The children exit and are reaped.</summary>
+    internal void ReleaseChildren() => Assert.Equal("released", Ask("release"));
+
     /// <summary>Ends the process (and waits for it).</summary>
     internal void Exit()
     {
