@@ -92,6 +92,7 @@ internal static partial class ProgramCost
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-44} {values[values.Count / 2],6:F1} [{values[0]:F1}, {values[^1]:F1}]"));
             }
             LatencyPair(tracefs, host, descriptors, fields, rounds, runs);
+            VcpuPair(tracefs, host, descriptors, fields, rounds, runs);
             SyscallTax(tracefs, host, descriptors, rounds, runs);
             foreach (BpfProgram program in raw)
                 program.Dispose();
@@ -144,6 +145,41 @@ internal static partial class ProgramCost
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {names[i],-44} {samples[i][samples[i].Count / 2],6:F1} [{samples[i][0]:F1}, {samples[i][^1]:F1}]"));
         }
     }
+
+    /// <summary>
+    /// What --vcpus adds per event: kvm_pio per process, without and with a row per vCPU thread
+    /// (this thread's, found by its id after the first run), interleaved.
+    /// </summary>
+    private static void VcpuPair(Tracefs tracefs, HostPaths host, CounterDescriptors descriptors, List<TracepointField> fields, int rounds, int runs)
+    {
+        using var plain = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, attach: false, scope: BpfScope.EveryProcess);
+        using var threads = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, attach: false, scope: BpfScope.EveryProcess, vcpus: true);
+        using BpfProgram without = Runnable(plain.Programs.Single(p => p.Name == "kvm_pio"));
+        using BpfProgram with = Runnable(threads.Programs.Single(p => p.Name == "kvm_pio"));
+        var samples = new List<double>[] { [], [] };
+        ulong[] pio = [1, 0x3f8, 1, 1];
+        for (int round = 0; round < rounds; round++)
+        {
+            foreach ((BpfProgram program, List<double> into) in new[] { (without, samples[0]), (with, samples[1]) })
+            {
+                (ulong t0, ulong c0) = Stats(program);
+                for (int i = 0; i < runs; i++)
+                    program.TestRun(pio);
+                (ulong t1, ulong c1) = Stats(program);
+                into.Add((double)(t1 - t0) / (c1 - c0));
+            }
+        }
+        string[] names = ["kvm_pio (per process)", "kvm_pio (per process, --vcpus)"];
+        for (int i = 0; i < names.Length; i++)
+        {
+            samples[i].Sort();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {names[i],-44} {samples[i][samples[i].Count / 2],6:F1} [{samples[i][0]:F1}, {samples[i][^1]:F1}]"));
+        }
+    }
+
+    /// <summary>A classic tracepoint program's instructions loaded as a raw tracepoint program, which BPF_PROG_TEST_RUN can run.</summary>
+    private static BpfProgram Runnable(BpfProgram program) =>
+        BpfProgram.Load(KvmStat.Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, program.Code, program.Maps, program.Name);
 
     [LibraryImport("libc.so.6", EntryPoint = "getppid")]
     private static partial int GetParentPid();

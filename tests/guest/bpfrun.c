@@ -15,6 +15,13 @@
 //                                microseconds, then run program EFD with EHEX (an entry), or with
 //                                EFD -1 enter ioctl(KVM_RUN) on /dev/null (the system call an
 //                                entry program on sys_enter sees)      -> "timed RETVAL"
+//   spawn [NAME]                 a thread that stays, named NAME (prctl PR_SET_NAME: "CPU 0/KVM",
+//                                as QEMU names its vCPU threads)      -> "spawned TID"
+//   on TID COMMAND               thread TID (spawned) runs COMMAND (run or timed) -> its answer
+//   end TID                      thread TID exits, and is joined      -> "ended TID"
+//   churn N FD HEX EXITFD        N threads one after the other, the Ith named "CPU I%4/KVM": each
+//                                runs FD once with HEX, then EXITFD (its exit), and exits
+//                                                                     -> "churned FAILURES"
 //   fork N FD HEX                N child processes (each a process of its own, as VMs are), which
 //                                wait                                  -> "forked PID..." (N pids)
 //   kick                         child i runs program FD (i % 10) + 1 times with HEX, every child
@@ -210,107 +217,264 @@ static void release_children(void)
     child_count = 0;
 }
 
+// A thread that stays: it runs the commands given to it one at a time, until told to end.
+struct worker {
+    pthread_t thread;
+    pid_t tid;
+    char name[16];
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    char line[512];
+    char answer[2048];
+    int pending, stop;
+};
+
+#define MAX_WORKERS 64
+static struct worker *workers[MAX_WORKERS];
+
+static void handle(char *line, char *answer, size_t size);
+
+static void *serve(void *argument)
+{
+    struct worker *worker = argument;
+    if (worker->name[0] != '\0')
+        prctl(PR_SET_NAME, worker->name, 0, 0, 0);
+    pthread_mutex_lock(&worker->lock);
+    worker->tid = (pid_t)syscall(SYS_gettid);
+    pthread_cond_broadcast(&worker->changed);
+    while (!worker->stop) {
+        if (!worker->pending) {
+            pthread_cond_wait(&worker->changed, &worker->lock);
+            continue;
+        }
+        pthread_mutex_unlock(&worker->lock);
+        handle(worker->line, worker->answer, sizeof worker->answer);
+        pthread_mutex_lock(&worker->lock);
+        worker->pending = 0;
+        pthread_cond_broadcast(&worker->changed);
+    }
+    pthread_mutex_unlock(&worker->lock);
+    return NULL;
+}
+
+static struct worker *find_worker(pid_t tid)
+{
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (workers[i] && workers[i]->tid == tid)
+            return workers[i];
+    return NULL;
+}
+
+static void spawn(const char *name, char *answer, size_t size)
+{
+    int slot = 0;
+    while (slot < MAX_WORKERS && workers[slot])
+        slot++;
+    struct worker *worker = calloc(1, sizeof *worker);
+    if (slot == MAX_WORKERS || !worker) {
+        free(worker);
+        snprintf(answer, size, "error spawn");
+        return;
+    }
+    snprintf(worker->name, sizeof worker->name, "%s", name);
+    pthread_mutex_init(&worker->lock, NULL);
+    pthread_cond_init(&worker->changed, NULL);
+    pthread_create(&worker->thread, NULL, serve, worker);
+    pthread_mutex_lock(&worker->lock);
+    while (worker->tid == 0)
+        pthread_cond_wait(&worker->changed, &worker->lock);
+    pthread_mutex_unlock(&worker->lock);
+    workers[slot] = worker;
+    snprintf(answer, size, "spawned %d", worker->tid);
+}
+
+// Gives a command to a thread that stays (stop: tells it to end), and waits until it is done.
+static void give(struct worker *worker, const char *command, int stop)
+{
+    pthread_mutex_lock(&worker->lock);
+    if (stop)
+        worker->stop = 1;
+    else {
+        snprintf(worker->line, sizeof worker->line, "%s", command);
+        worker->pending = 1;
+    }
+    pthread_cond_broadcast(&worker->changed);
+    while (worker->pending)
+        pthread_cond_wait(&worker->changed, &worker->lock);
+    pthread_mutex_unlock(&worker->lock);
+}
+
+struct churned {
+    struct job job;
+    int exit_fd, index;
+    long failed;
+};
+
+static void *churn_one(void *argument)
+{
+    struct churned *one = argument;
+    char name[16];
+    snprintf(name, sizeof name, "CPU %d/KVM", one->index % 4);
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+    static const unsigned char none[8];
+    one->failed = run_once(one->job.fd, one->job.context, one->job.size) != 1 || run_once(one->exit_fd, none, sizeof none) != 0;
+    return NULL;
+}
+
+static void churn(char *line, char *answer, size_t size)
+{
+    struct churned one;
+    memset(&one, 0, sizeof one);
+    char hex[256];
+    int count;
+    if (sscanf(line, "churn %d %d %255s %d", &count, &one.job.fd, hex, &one.exit_fd) != 4 || parse(hex, &one.job) != 0) {
+        snprintf(answer, size, "error churn");
+        return;
+    }
+    long failures = 0;
+    for (one.index = 0; one.index < count; one.index++) {
+        pthread_t thread;
+        pthread_create(&thread, NULL, churn_one, &one);
+        pthread_join(thread, NULL);
+        failures += one.failed;
+    }
+    snprintf(answer, size, "churned %ld", failures);
+}
+
+static void timed(char *line, char *answer, size_t size)
+{
+    struct job job;
+    memset(&job, 0, sizeof job);
+    char hex[256], entry_hex[256];
+    long wait_us;
+    int entry_fd;
+    struct job entry;
+    memset(&entry, 0, sizeof entry);
+    if (sscanf(line, "timed %d %d %d %255s %ld %d %255s", &job.fd, &job.cpu, &job.count, hex, &wait_us, &entry_fd, entry_hex) != 7 ||
+        parse(hex, &job) != 0 || parse(entry_hex, &entry) != 0) {
+        snprintf(answer, size, "error timed");
+        return;
+    }
+    if (job.cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(job.cpu, &set);
+        sched_setaffinity(0, sizeof set, &set);
+    }
+    // Real-time priority while timing (root): other tasks on a busy machine do not
+    // preempt the wait and put exits in buckets of milliseconds.
+    struct sched_param realtime = { .sched_priority = 50 }, normal = { .sched_priority = 0 };
+    int raised = sched_setscheduler(0, SCHED_FIFO, &realtime) == 0;
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    long result = 0;
+    // Each exit's time as this process saw it from outside both programs: a bound above
+    // the time the kernel measures between them, as log2 buckets of nanoseconds.
+    long bounds[64] = { 0 };
+    for (int i = 0; i < job.count && result >= 0; i++) {
+        struct timespec before, after;
+        clock_gettime(CLOCK_MONOTONIC, &before);
+        result = run_once(job.fd, job.context, job.size);
+        busy_wait(wait_us);
+        if (entry_fd >= 0)
+            result = result < 0 ? result : run_once(entry_fd, entry.context, entry.size);
+        else
+            ioctl(null, KVM_RUN, 0);
+        clock_gettime(CLOCK_MONOTONIC, &after);
+        unsigned long long ns = (unsigned long long)(after.tv_sec - before.tv_sec) * 1000000000ULL +
+                                (unsigned long long)(after.tv_nsec - before.tv_nsec);
+        bounds[ns < 2 ? 0 : 63 - __builtin_clzll(ns)]++;
+    }
+    close(null);
+    if (raised)
+        sched_setscheduler(0, SCHED_OTHER, &normal);
+    size_t used = (size_t)snprintf(answer, size, "timed %ld", result);
+    for (int b = 0; b < 64 && used < size; b++)
+        if (bounds[b] != 0)
+            used += (size_t)snprintf(answer + used, size - used, " %d:%ld", b, bounds[b]);
+}
+
+// One command, answered in ANSWER; run in the thread that calls it.
+static void handle(char *line, char *answer, size_t size)
+{
+    char command[16], hex[256];
+    struct job job;
+    memset(&job, 0, sizeof job);
+    int pid, fd, tid;
+    if (sscanf(line, "get %d %d", &pid, &fd) == 2) {
+        int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        int copy = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+        snprintf(answer, size, "fd %d", copy < 0 ? -errno : copy);
+    } else if (sscanf(line, "%15s %d %d %d %255s", command, &job.fd, &job.cpu, &job.count, hex) == 5 &&
+               (strcmp(command, "run") == 0 || strcmp(command, "trun") == 0)) {
+        if (parse(hex, &job) != 0) {
+            snprintf(answer, size, "error context");
+            return;
+        }
+        if (strcmp(command, "run") == 0) {
+            cpu_set_t all;
+            sched_getaffinity(0, sizeof all, &all);
+            run(&job);
+            sched_setaffinity(0, sizeof all, &all);
+            snprintf(answer, size, "ran %ld", job.result);
+        } else {
+            pthread_t thread;
+            pthread_create(&thread, NULL, run, &job);
+            pthread_join(thread, NULL);
+            snprintf(answer, size, "ran %ld %d", job.result, job.tid);
+        }
+    } else if (strncmp(line, "timed ", 6) == 0) {
+        timed(line, answer, size);
+    } else if (strncmp(line, "churn ", 6) == 0) {
+        churn(line, answer, size);
+    } else if (strncmp(line, "spawn", 5) == 0 && (line[5] == '\0' || line[5] == ' ')) {
+        spawn(line[5] == ' ' ? line + 6 : "", answer, size);
+    } else if (sscanf(line, "on %d %n", &tid, &fd) == 1 && find_worker(tid)) {
+        struct worker *worker = find_worker(tid);
+        give(worker, line + fd, 0);
+        snprintf(answer, size, "%s", worker->answer);
+    } else if (sscanf(line, "end %d", &tid) == 1 && find_worker(tid)) {
+        struct worker *worker = find_worker(tid);
+        give(worker, NULL, 1);
+        pthread_join(worker->thread, NULL);
+        for (int i = 0; i < MAX_WORKERS; i++)
+            if (workers[i] == worker)
+                workers[i] = NULL;
+        free(worker);
+        snprintf(answer, size, "ended %d", tid);
+    } else if (sscanf(line, "fork %d %d %255s", &job.count, &job.fd, hex) == 3) {
+        int count = job.count;
+        job.cpu = -1; // the children run wherever they are (the scan above may have set it)
+        if (child_count != 0 || parse(hex, &job) != 0 || fork_children(count, job) != 0) {
+            snprintf(answer, size, "error fork %d", errno);
+            return;
+        }
+        size_t used = (size_t)snprintf(answer, size, "forked");
+        for (int i = 0; i < child_count && used < size; i++)
+            used += (size_t)snprintf(answer + used, size - used, " %d", children[i]);
+    } else if (strncmp(line, "kick", 4) == 0) {
+        snprintf(answer, size, "kicked %ld", kick_children());
+    } else if (strncmp(line, "release", 7) == 0) {
+        release_children();
+        snprintf(answer, size, "released");
+    } else {
+        snprintf(answer, size, "error command");
+    }
+}
+
 int main(void)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("ready %d\n", getpid());
-    char line[512], command[16], hex[256];
+    // Room for "forked" and the pids of thousands of children.
+    static char answer[1 << 16];
+    char line[512];
     while (fgets(line, sizeof line, stdin)) {
-        struct job job;
-        memset(&job, 0, sizeof job);
-        int pid, fd;
-        if (sscanf(line, "get %d %d", &pid, &fd) == 2) {
-            int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-            int copy = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-            printf("fd %d\n", copy < 0 ? -errno : copy);
-        } else if (sscanf(line, "%15s %d %d %d %255s", command, &job.fd, &job.cpu, &job.count, hex) == 5 &&
-                   (strcmp(command, "run") == 0 || strcmp(command, "trun") == 0)) {
-            if (parse(hex, &job) != 0) {
-                printf("error context\n");
-                continue;
-            }
-            if (strcmp(command, "run") == 0) {
-                cpu_set_t all;
-                sched_getaffinity(0, sizeof all, &all);
-                run(&job);
-                sched_setaffinity(0, sizeof all, &all);
-                printf("ran %ld\n", job.result);
-            } else {
-                pthread_t thread;
-                pthread_create(&thread, NULL, run, &job);
-                pthread_join(thread, NULL);
-                printf("ran %ld %d\n", job.result, job.tid);
-            }
-        } else if (strncmp(line, "timed ", 6) == 0) {
-            char entry_hex[256];
-            long wait_us;
-            int entry_fd;
-            struct job entry;
-            memset(&entry, 0, sizeof entry);
-            if (sscanf(line, "timed %d %d %d %255s %ld %d %255s", &job.fd, &job.cpu, &job.count, hex, &wait_us, &entry_fd, entry_hex) != 7 ||
-                parse(hex, &job) != 0 || parse(entry_hex, &entry) != 0) {
-                printf("error timed\n");
-                continue;
-            }
-            if (job.cpu >= 0) {
-                cpu_set_t set;
-                CPU_ZERO(&set);
-                CPU_SET(job.cpu, &set);
-                sched_setaffinity(0, sizeof set, &set);
-            }
-            // Real-time priority while timing (root): other tasks on a busy machine do not
-            // preempt the wait and put exits in buckets of milliseconds.
-            struct sched_param realtime = { .sched_priority = 50 }, normal = { .sched_priority = 0 };
-            int raised = sched_setscheduler(0, SCHED_FIFO, &realtime) == 0;
-            int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-            long result = 0;
-            // Each exit's time as this process saw it from outside both programs: a bound above
-            // the time the kernel measures between them, as log2 buckets of nanoseconds.
-            long bounds[64] = { 0 };
-            for (int i = 0; i < job.count && result >= 0; i++) {
-                struct timespec before, after;
-                clock_gettime(CLOCK_MONOTONIC, &before);
-                result = run_once(job.fd, job.context, job.size);
-                busy_wait(wait_us);
-                if (entry_fd >= 0)
-                    result = result < 0 ? result : run_once(entry_fd, entry.context, entry.size);
-                else
-                    ioctl(null, KVM_RUN, 0);
-                clock_gettime(CLOCK_MONOTONIC, &after);
-                unsigned long long ns = (unsigned long long)(after.tv_sec - before.tv_sec) * 1000000000ULL +
-                                        (unsigned long long)(after.tv_nsec - before.tv_nsec);
-                bounds[ns < 2 ? 0 : 63 - __builtin_clzll(ns)]++;
-            }
-            close(null);
-            if (raised)
-                sched_setscheduler(0, SCHED_OTHER, &normal);
-            printf("timed %ld", result);
-            for (int b = 0; b < 64; b++)
-                if (bounds[b] != 0)
-                    printf(" %d:%ld", b, bounds[b]);
-            printf("\n");
-        } else if (sscanf(line, "fork %d %d %255s", &job.count, &job.fd, hex) == 3) {
-            int count = job.count;
-            job.cpu = -1; // the children run wherever they are (the scan above may have set it)
-            if (child_count != 0 || parse(hex, &job) != 0 || fork_children(count, job) != 0) {
-                printf("error fork %d\n", errno);
-                continue;
-            }
-            printf("forked");
-            for (int i = 0; i < child_count; i++)
-                printf(" %d", children[i]);
-            printf("\n");
-        } else if (strncmp(line, "kick", 4) == 0) {
-            printf("kicked %ld\n", kick_children());
-        } else if (strncmp(line, "release", 7) == 0) {
-            release_children();
-            printf("released\n");
-        } else if (strncmp(line, "exit", 4) == 0) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strcmp(line, "exit") == 0)
             return 0;
-        } else {
-            printf("error command\n");
-        }
+        handle(line, answer, sizeof answer);
+        printf("%s\n", answer);
     }
     return 0;
 }

@@ -28,6 +28,9 @@ internal sealed record Options
     /// <summary>--latency: exit latencies too (the BPF engine).</summary>
     internal bool Latency { get; init; }
 
+    /// <summary>--vcpus: tracepoints per vCPU thread too (the BPF engine).</summary>
+    internal bool Vcpus { get; init; }
+
     /// <summary>--guest-fields: the fields that get per-guest values in the exporter and JSON (null: every field).</summary>
     internal string? GuestFields { get; init; }
 

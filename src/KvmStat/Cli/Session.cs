@@ -85,7 +85,8 @@ internal sealed class Session : IDisposable
     internal Sampler OpenSampler()
     {
         bool json = Options.Format == OutputFormat.Json;
-        return Open(new SamplingPlan(Selection, Pid, PerVm: json && Pid == 0, BinaryFields: true, BinaryPerVm: json, Lenient: false, Latency: Options.Latency), Vm);
+        return Open(new SamplingPlan(Selection, Pid, PerVm: json && Pid == 0, BinaryFields: true, BinaryPerVm: json, Lenient: false, Latency: Options.Latency,
+            Vcpus: Options.Vcpus), Vm);
     }
 
     /// <summary>A sampler for a plan (the screen changes its view with new ones), owned until closed or the session ends.</summary>
@@ -108,7 +109,8 @@ internal sealed class Session : IDisposable
     /// is wrong on which host, where an exporter that stopped would only be missing.
     /// </summary>
     internal Sampler OpenExporterSampler() =>
-        Open(new SamplingPlan(Selection, Pid, PerVm: Pid == 0, BinaryFields: false, BinaryPerVm: true, Lenient: true, Latency: Options.Latency), Vm);
+        Open(new SamplingPlan(Selection, Pid, PerVm: Pid == 0, BinaryFields: false, BinaryPerVm: true, Lenient: true, Latency: Options.Latency,
+            Vcpus: Options.Vcpus), Vm);
 
     /// <summary>-p or -g to a pid (0 for all VMs), with plain errors for every way that can fail.</summary>
     internal static (int Pid, string? Name) ResolveVm(Options options, GuestFinder guests)

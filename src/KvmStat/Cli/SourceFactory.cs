@@ -53,7 +53,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             {
                 try
                 {
-                    sources.Host.Add(OpenTracepoints(engine, plan.Pid));
+                    sources.Host.Add(OpenTracepoints(engine, plan.Pid, plan.VcpuChildren ? plan.Selection : null));
                 }
                 catch (EnvironmentException e) when (plan.Lenient)
                 {
@@ -97,7 +97,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         ITracepointEngine engine;
         try
         {
-            engine = Engines.Open(plan.Selection, plan.PerVm, plan.Pid, plan.Latency);
+            engine = Engines.Open(plan.Selection, plan.PerVm, plan.Pid, plan.Latency, plan.CountsVcpus);
         }
         catch (EnvironmentException e) when (plan.Lenient)
         {
@@ -208,10 +208,11 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         return new DebugfsSource(paths, selection, 0, options.IncludePast, new StatFileReader(), reporter.Warn);
     }
 
-    private IStatsSource OpenTracepoints(ITracepointEngine engine, int pid)
+    /// <param name="vcpus">A child per vCPU of each of the VM's tracepoint fields, as this selection keeps them; null for none.</param>
+    private IStatsSource OpenTracepoints(ITracepointEngine engine, int pid, FieldSelection? vcpus)
     {
         long started = time.GetTimestamp();
-        IStatsSource source = engine.OpenHost(pid);
+        IStatsSource source = engine is BpfEngine bpf && vcpus is not null ? bpf.OpenHost(pid, vcpus) : engine.OpenHost(pid);
         string where = source is TracepointSource perf
             ? (pid > 0 ? $"{perf.GroupCount} threads of pid {pid}" : $"{perf.GroupCount} CPUs") + $" ({source.Fields.Count * perf.GroupCount} counters)"
             : pid > 0 ? $"pid {pid}" : "every process";

@@ -44,7 +44,8 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     /// Children cost the BPF engine nothing: it counts every child of a selected parent, whatever is shown.
     /// </summary>
     /// <param name="latency">Measure exit latencies too (BPF only: with perf counters one line says they are not measured).</param>
-    internal ITracepointEngine Open(FieldSelection selection, bool eachVm, int pid, bool latency = false)
+    /// <param name="vcpus">Count per vCPU thread too (BPF only, likewise).</param>
+    internal ITracepointEngine Open(FieldSelection selection, bool eachVm, int pid, bool latency = false, bool vcpus = false)
     {
         if (choice != TracepointEngineChoice.Perf && _bpfUnavailable is null)
         {
@@ -58,7 +59,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
                     _bpfProbed = true;
                 }
                 var bpf = new BpfCounters(Tracefs, fields, paths, counters, reporter.VerboseOrNull, reporter.Warn, scope: BpfScope.For(eachVm, pid),
-                    latencyEntry: latency ? LatencyEntry() : null);
+                    latencyEntry: latency ? LatencyEntry() : null, vcpus: vcpus);
                 Announce("counting with BPF programs (in the kernel)", warn: false);
                 return new BpfEngine(bpf, discovery);
             }
@@ -72,9 +73,12 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             }
         }
         if (_bpfUnavailable is BpfException why)
-            Announce($"counting with perf counters: BPF is not available ({Describe(why)}){(latency ? "; exit latencies are not measured" : "")}", warn: true);
+            Announce($"counting with perf counters: BPF is not available ({Describe(why)}){(latency ? "; exit latencies are not measured" : "")}" +
+                $"{(vcpus ? "; nothing is counted per vCPU" : "")}", warn: true);
         else if (latency)
             throw new UsageException("exit latencies (--latency) are measured by the BPF engine only.", "Leave out --engine perf.");
+        else if (vcpus)
+            throw new UsageException("per-vCPU counts (--vcpus) are counted by the BPF engine only.", "Leave out --engine perf.");
         return new PerfEngine(() => CounterSet(selection), () => CounterSet(selection with { Children = false }), paths, discovery);
     }
 

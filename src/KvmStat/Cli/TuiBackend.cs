@@ -10,7 +10,8 @@ internal sealed class TuiBackend(Session session) : ITuiBackend
     public Sampler OpenSampler(FieldSelection selection, int pid, bool perVm, bool latency)
     {
         WatchedVm? vm = pid > 0 ? new WatchedVm(pid, session.Guests.NameOf(pid) ?? "") : null;
-        return session.Open(new SamplingPlan(selection, pid, perVm, BinaryFields: true, BinaryPerVm: false, Lenient: false, HoldWhenVmExits: true, latency), vm);
+        return session.Open(new SamplingPlan(selection, pid, perVm, BinaryFields: true, BinaryPerVm: false, Lenient: false, HoldWhenVmExits: true, latency,
+            session.Options.Vcpus), vm);
     }
 
     public void Close(IDisposable opened) => session.Close(opened);

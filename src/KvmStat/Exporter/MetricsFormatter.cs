@@ -24,6 +24,7 @@ internal sealed class MetricsFormatter(
 {
     private readonly Dictionary<int, string> _names = [];
     private readonly BinaryFamilies _binary = new(filter, continuity, warn ?? (_ => { }));
+    private readonly VcpuMetrics _vcpus = new();
 
     /// <summary>VMs whose names are kept (for tests of what stays bounded).</summary>
     internal int NamedVms => _names.Count;
@@ -35,7 +36,10 @@ internal sealed class MetricsFormatter(
         continuity.BeginSample();
         AddHost(families, snapshot.Host);
         if (snapshot.Guests is IGuestValues guests)
+        {
             AddGuests(families, guests);
+            _vcpus.Add(families, guests, continuity, guestFilter is null ? null : _guestShown);
+        }
         if (snapshot.Binary is IReadOnlyList<VmStatsBlocks> binary)
             AddBinary(families, binary);
         if (snapshot.Latencies is ExitLatencies latencies)
@@ -176,18 +180,24 @@ internal sealed class MetricsFormatter(
             if (buckets.All(b => b == 0))
                 continue;
             StatField reason = latencies.Fields[field];
-            (string, string)[] series = [.. labels, ("event", reason.Parent ?? reason.Name), ("reason", reason.ChildLabel)];
-            ulong cumulative = 0;
-            for (int i = 0; i < buckets.Length; i++)
-            {
-                cumulative += buckets[i];
-                if (i >= FirstServedBucket && i <= LastServedBucket)
-                    family.Add("_bucket", [.. series, ("le", BaseUnits.Float(ExitLatencies.BucketHigh(i) * 1e-9))], cumulative.ToString(CultureInfo.InvariantCulture));
-            }
-            family.Add("_bucket", [.. series, ("le", "+Inf")], cumulative.ToString(CultureInfo.InvariantCulture));
-            family.Add("_sum", series, BaseUnits.Float(histogram.Nanoseconds * 1e-9));
-            family.Add("_count", series, cumulative.ToString(CultureInfo.InvariantCulture));
+            AddHistogram(family, [.. labels, ("event", reason.Parent ?? reason.Name), ("reason", reason.ChildLabel)], histogram);
         }
+    }
+
+    /// <summary>One histogram of exit latencies in seconds: its log2 buckets from 1 µs to 8.6 s, +Inf, its exact sum and its count.</summary>
+    internal static void AddHistogram(MetricFamily family, (string, string)[] series, LatencyHistogram histogram)
+    {
+        ulong[] buckets = histogram.Buckets;
+        ulong cumulative = 0;
+        for (int i = 0; i < buckets.Length; i++)
+        {
+            cumulative += buckets[i];
+            if (i >= FirstServedBucket && i <= LastServedBucket)
+                family.Add("_bucket", [.. series, ("le", BaseUnits.Float(ExitLatencies.BucketHigh(i) * 1e-9))], cumulative.ToString(CultureInfo.InvariantCulture));
+        }
+        family.Add("_bucket", [.. series, ("le", "+Inf")], cumulative.ToString(CultureInfo.InvariantCulture));
+        family.Add("_sum", series, BaseUnits.Float(histogram.Nanoseconds * 1e-9));
+        family.Add("_count", series, cumulative.ToString(CultureInfo.InvariantCulture));
     }
 
     /// <summary>Binary statistics as they are (cumulative since each VM started): one family per statistic, what one VM says costing that VM only.</summary>

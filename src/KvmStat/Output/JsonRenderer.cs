@@ -11,7 +11,8 @@ namespace KvmStat.Output;
 /// out as valid JSON):
 /// {"timestamp": ISO 8601, "interval_seconds": real length, ["pid", "name" with -p/-g,]
 ///  "fields": {NAME: {"total", "delta"} for counters or {"value"} for instant values, "unit"
-///  where known, "children": {LABEL: {...}}}, "guests": [{"pid", "name", "fields": {...}}],
+///  where known, "children": {LABEL: {...}}}, "guests": [{"pid", "name", "fields": {...}}, with
+///  --vcpus "vcpus": {LABEL: {"tid", "fields": {...}}} (see <see cref="JsonVcpus"/>)],
 ///  with the BPF engine "outside_vms", "exited_vms" and "unattributed" ({...}), which with the guests
 ///  add up to the host's tracepoint fields, and with binary statistics "binary_stats": [{"pid",
 ///  "name", "vm": {...}, "vcpus": [{"vcpu", "stats": {...}}]}], each statistic as KVM keeps it since
@@ -99,9 +100,13 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
                 w.WritePropertyName("exit_latency");
                 WriteLatencies(w, latencies, latencies.Vms.GetValueOrDefault(guest.Pid));
             }
+            if (guests.VcpuFields.Count > 0)
+                JsonVcpus.Write(w, guests, guest, shown);
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        if (guests.VcpuFields.Count > 0)
+            w.WriteNumber("vcpus_lost", guests.VcpusLost);
         // With the BPF engine: what makes the guests add up to the host's fields.
         foreach (GuestStat other in guests.Others)
         {
@@ -124,31 +129,35 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
     {
         w.WriteStartObject();
         foreach ((int field, LatencyHistogram histogram) in (histograms ?? []).OrderBy(h => latencies.Fields[h.Key].Name, StringComparer.Ordinal))
+            WriteLatency(w, latencies.Fields[field].Name, histogram);
+        w.WriteEndObject();
+    }
+
+    /// <summary>One histogram of exit latencies, under <paramref name="name"/>: nothing where it has no exits.</summary>
+    internal static void WriteLatency(Utf8JsonWriter w, string name, LatencyHistogram histogram)
+    {
+        ulong[] buckets = histogram.Buckets;
+        int highest = Array.FindLastIndex(buckets, b => b != 0);
+        if (highest < 0)
+            return;
+        w.WriteStartObject(name);
+        ulong cumulative = 0;
+        w.WriteStartArray("buckets_ns");
+        for (int i = 0; i <= highest; i++)
         {
-            ulong[] buckets = histogram.Buckets;
-            int highest = Array.FindLastIndex(buckets, b => b != 0);
-            if (highest < 0)
-                continue;
-            w.WriteStartObject(latencies.Fields[field].Name);
-            ulong cumulative = 0;
-            w.WriteStartArray("buckets_ns");
-            for (int i = 0; i <= highest; i++)
-            {
-                cumulative += buckets[i];
-                w.WriteStartArray();
-                double high = ExitLatencies.BucketHigh(i);
-                if (double.IsInfinity(high))
-                    w.WriteNullValue();
-                else
-                    w.WriteNumberValue((ulong)high);
-                w.WriteNumberValue(cumulative);
-                w.WriteEndArray();
-            }
+            cumulative += buckets[i];
+            w.WriteStartArray();
+            double high = ExitLatencies.BucketHigh(i);
+            if (double.IsInfinity(high))
+                w.WriteNullValue();
+            else
+                w.WriteNumberValue((ulong)high);
+            w.WriteNumberValue(cumulative);
             w.WriteEndArray();
-            w.WriteNumber("exits", cumulative);
-            w.WriteNumber("time_ns", histogram.Nanoseconds);
-            w.WriteEndObject();
         }
+        w.WriteEndArray();
+        w.WriteNumber("exits", cumulative);
+        w.WriteNumber("time_ns", histogram.Nanoseconds);
         w.WriteEndObject();
     }
 

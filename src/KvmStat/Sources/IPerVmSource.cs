@@ -8,6 +8,12 @@ internal interface IPerVmSource : IDisposable
 {
     IReadOnlyList<StatField> Fields { get; }
 
+    /// <summary>What each vCPU of a reading counts (<see cref="VcpuReading.Values"/>): indexes into <see cref="Fields"/>; empty without per-vCPU counts.</summary>
+    IReadOnlyList<int> VcpuFields => [];
+
+    /// <summary>Events of vCPU threads that could not be counted per vCPU (the engine's table of threads was full), since the start.</summary>
+    long VcpusLost => 0;
+
     /// <summary>Fills <paramref name="readings"/> with one entry per running VM, sorted by pid.</summary>
     void Read(List<VmReading> readings);
 

@@ -9,4 +9,7 @@ internal sealed class VmReading(int pid, int fieldCount, VmRowKind kind = VmRowK
     internal VmRowKind Kind { get; } = kind;
 
     internal long[] Values { get; } = new long[fieldCount];
+
+    /// <summary>Its vCPU threads (--vcpus), by vCPU; empty where not counted.</summary>
+    internal List<VcpuReading> Vcpus { get; } = [];
 }

@@ -25,4 +25,10 @@ internal sealed class GuestStat(int pid, string name, int fieldCount, VmRowKind 
     internal long[] FieldTotals { get; } = new long[fieldCount];
 
     internal long[] FieldDeltas { get; } = new long[fieldCount];
+
+    /// <summary>Its vCPU threads (--vcpus), by vCPU; empty where not counted.</summary>
+    internal List<VcpuStat> Vcpus { get; } = [];
+
+    /// <summary>By vCPU: what its threads that are gone counted (a vCPU's count goes on over a new thread).</summary>
+    internal Dictionary<int, long[]> VcpusGone { get; } = [];
 }

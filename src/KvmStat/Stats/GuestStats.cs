@@ -6,7 +6,8 @@ namespace KvmStat.Stats;
 /// Per-VM totals and deltas over a per-VM source: the screen's 'b' view, JSON's guests, the
 /// exporter's guest series. A VM counts from when it was first seen; its name is read once. Where
 /// the source tells (the BPF engine), more rows make the VMs add up to the host: the events outside
-/// VMs, those of VMs that exited, and those the engine had no room to attribute.
+/// VMs, those of VMs that exited, and those the engine had no room to attribute. With --vcpus each
+/// VM's vCPU threads too, with their own totals and deltas.
 /// </summary>
 internal sealed class GuestStats : IGuestValues
 {
@@ -35,6 +36,10 @@ internal sealed class GuestStats : IGuestValues
     internal int RememberedRows => _previous.Count;
 
     public FieldSet Fields { get; }
+
+    public IReadOnlyList<int> VcpuFields => _source.VcpuFields;
+
+    public long VcpusLost => _source.VcpusLost;
 
     public double IntervalSeconds { get; private set; }
 
@@ -72,6 +77,7 @@ internal sealed class GuestStats : IGuestValues
                 guest.FieldDeltas[i] = reading.Values[i] - previous;
                 guest.FieldTotals[i] = reading.Values[i];
             }
+            SampleVcpus(guest, reading.Vcpus);
             if (guest.Kind == VmRowKind.Vm)
                 _guests.Add(guest);
             else if (known is null)
@@ -80,6 +86,48 @@ internal sealed class GuestStats : IGuestValues
         // The rows of VMs that are gone go now, not at the next sample.
         _previous.Clear();
         SampleCount++;
+    }
+
+    /// <summary>
+    /// A VM's vCPU threads now: each keeps its entry (and so its deltas) while its thread runs; a
+    /// vCPU's new thread (the vCPU unplugged and plugged again) counts from zero, and what the
+    /// threads that are gone counted stays in the vCPU's <see cref="GuestStat.VcpusGone"/>.
+    /// </summary>
+    private static void SampleVcpus(GuestStat guest, List<VcpuReading> readings)
+    {
+        if (readings.Count == 0 && guest.Vcpus.Count == 0)
+            return;
+        List<VcpuStat> vcpus = guest.Vcpus;
+        int kept = vcpus.Count;
+        foreach (VcpuStat vcpu in vcpus)
+            vcpu.Seen = false;
+        foreach (VcpuReading reading in readings)
+        {
+            int found = vcpus.FindIndex(0, kept, v => v.Tid == reading.Tid);
+            VcpuStat vcpu = found >= 0 ? vcpus[found] : new VcpuStat(reading.Values.Length);
+            for (int i = 0; i < reading.Values.Length; i++)
+            {
+                vcpu.Deltas[i] = found >= 0 && reading.Values[i] >= vcpu.Totals[i] ? reading.Values[i] - vcpu.Totals[i] : reading.Values[i];
+                vcpu.Totals[i] = reading.Values[i];
+            }
+            (vcpu.Index, vcpu.Tid, vcpu.Label, vcpu.Latency, vcpu.Seen) = (reading.Index, reading.Tid, reading.Label, reading.Latency, true);
+            vcpus.Add(vcpu);
+        }
+        for (int i = 0; i < kept; i++)
+        {
+            if (vcpus[i] is { Seen: false, Index: >= 0 } gone)
+                AddTo(guest.VcpusGone, gone);
+        }
+        // The entries of this sample, in the reading's order; threads that are gone leave.
+        vcpus.RemoveRange(0, kept);
+    }
+
+    private static void AddTo(Dictionary<int, long[]> gone, VcpuStat vcpu)
+    {
+        if (!gone.TryGetValue(vcpu.Index, out long[]? totals))
+            gone[vcpu.Index] = totals = new long[vcpu.Totals.Length];
+        for (int i = 0; i < totals.Length; i++)
+            totals[i] += vcpu.Totals[i];
     }
 
     /// <summary>How the screen names the rows that are no VM.</summary>

@@ -16,6 +16,12 @@ internal interface IGuestValues
     /// </summary>
     IReadOnlyList<GuestStat> Others { get; }
 
+    /// <summary>What each guest's <see cref="GuestStat.Vcpus"/> count: indexes into <see cref="Fields"/>; empty without --vcpus.</summary>
+    IReadOnlyList<int> VcpuFields { get; }
+
+    /// <summary>Events of vCPU threads that could not be counted per vCPU (no room), since the start.</summary>
+    long VcpusLost { get; }
+
     double IntervalSeconds { get; }
 
     int SampleCount { get; }

@@ -262,4 +262,48 @@ public class MetricsSamplerTests
             text.Split('\n').Where(l => l.StartsWith("kvm_guest_events_total{", StringComparison.Ordinal)));
         Assert.Contains("kvm_guest_info{guest=\"vm42\",pid=\"42\"} 1\n", text);
     }
+
+    /// <summary>
+    /// --vcpus: a series per vCPU and event it raised; a vCPU's series goes on over its threads (the
+    /// old one and its successor in one scrape, then the new one alone: never backwards, never
+    /// counted twice); a thread of no known vCPU is named by its id; --guest-fields limits them; the
+    /// events no row was left for are a series of their own.
+    /// </summary>
+    [Fact]
+    public void EachVcpuIsASeriesThatGoesOnOverItsThreads()
+    {
+        var guests = new FakeVmSource(FakeSource.Counter("kvm_pio"), FakeSource.Counter("kvm_mmio"));
+        guests.VcpuFieldIndexes.AddRange([0, 1]);
+        guests.Set(42, "kvm_pio", 20);
+        guests.SetVcpu(42, 100, 0, 5, 0);
+        guests.SetVcpu(42, 101, 1, 2, 1);
+        guests.SetVcpu(42, 300, -1, 1, 0);
+        guests.Lost = 3;
+        using MetricsSampler sampler = Exporter(perVm: guests, nameOf: pid => $"vm{pid}");
+        string[] Series(string text) => [.. text.Split('\n').Where(l => l.StartsWith("kvm_guest_vcpu_events_total{", StringComparison.Ordinal))];
+        string text = Text(sampler);
+        Assert.Equal(
+        [
+            "kvm_guest_vcpu_events_total{guest=\"vm42\",pid=\"42\",vcpu=\"0\",event=\"kvm_pio\"} 5",
+            "kvm_guest_vcpu_events_total{guest=\"vm42\",pid=\"42\",vcpu=\"1\",event=\"kvm_pio\"} 2",
+            "kvm_guest_vcpu_events_total{guest=\"vm42\",pid=\"42\",vcpu=\"1\",event=\"kvm_mmio\"} 1",
+            "kvm_guest_vcpu_events_total{guest=\"vm42\",pid=\"42\",vcpu=\"tid 300\",event=\"kvm_pio\"} 1",
+        ], Series(text));
+        Assert.Contains("kvm_stat_vcpu_lost_events_total 3\n", text);
+
+        // vCPU 1's new thread beside its old one, then alone.
+        guests.SetVcpu(42, 102, 1, 3, 0);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Contains("kvm_guest_vcpu_events_total{guest=\"vm42\",pid=\"42\",vcpu=\"1\",event=\"kvm_pio\"} 5", Series(Text(sampler)));
+        guests.Vcpus[42].RemoveAll(v => v.Tid == 101);
+        guests.SetVcpu(42, 102, 1, 4, 0);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        string[] after = Series(Text(sampler));
+        Assert.Contains("kvm_guest_vcpu_events_total{guest=\"vm42\",pid=\"42\",vcpu=\"1\",event=\"kvm_pio\"} 6", after);
+        Assert.Contains("kvm_guest_vcpu_events_total{guest=\"vm42\",pid=\"42\",vcpu=\"1\",event=\"kvm_mmio\"} 1", after);
+
+        guests.SetVcpu(42, 102, 1, 4, 2);
+        using MetricsSampler limited = Exporter(perVm: guests, nameOf: pid => $"vm{pid}", guestFilter: FieldFilter.Create("kvm_mmio"));
+        Assert.Equal(["kvm_guest_vcpu_events_total{guest=\"vm42\",pid=\"42\",vcpu=\"1\",event=\"kvm_mmio\"} 2"], Series(Text(limited)));
+    }
 }

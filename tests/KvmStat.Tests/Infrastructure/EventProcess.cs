@@ -62,6 +62,36 @@ internal sealed class EventProcess : IDisposable
         return (long.Parse(answer[1], CultureInfo.InvariantCulture), int.Parse(answer[2], CultureInfo.InvariantCulture));
     }
 
+    /// <summary>A thread of this process that stays until <see cref="End"/>, named <paramref name="name"/> (as QEMU names a vCPU thread "CPU 0/KVM"), or unnamed.</summary>
+    internal int Spawn(string? name = null)
+    {
+        string answer = Ask(name is null ? "spawn" : $"spawn {name}");
+        Assert.StartsWith("spawned ", answer);
+        return int.Parse(answer["spawned ".Length..], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Runs <paramref name="program"/> <paramref name="count"/> times on thread <paramref name="tid"/> (spawned); returns its result.</summary>
+    internal long RunOn(int tid, BpfProgram program, ReadOnlySpan<byte> context, int count = 1, int cpu = -1) =>
+        long.Parse(Ask($"on {tid} run {Copy(program)} {cpu} {count} {Convert.ToHexString(context)}").Split(' ')[1], CultureInfo.InvariantCulture);
+
+    /// <summary><see cref="Timed"/> on thread <paramref name="tid"/> (spawned), which ends exits with <paramref name="entry"/>.</summary>
+    internal long TimedOn(int tid, BpfProgram stamp, ReadOnlySpan<byte> stampContext, TimeSpan wait, BpfProgram entry, ReadOnlySpan<byte> entryContext, int count, int cpu = 0)
+    {
+        string answer = Ask($"on {tid} timed {Copy(stamp)} {cpu} {count} {Convert.ToHexString(stampContext)} {(long)wait.TotalMicroseconds} {Copy(entry)} {Convert.ToHexString(entryContext)}");
+        return long.Parse(answer.Split(' ')[1], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> threads one after the other, named as QEMU's vCPUs 0 to 3 are: each
+    /// runs <paramref name="program"/> once, then <paramref name="exit"/> (its exit), and exits.
+    /// Returns how many had another result than 1 and 0.
+    /// </summary>
+    internal int Churn(int count, BpfProgram program, ReadOnlySpan<byte> context, BpfProgram exit) =>
+        int.Parse(Ask($"churn {count} {Copy(program)} {Convert.ToHexString(context)} {Copy(exit)}")["churned ".Length..], CultureInfo.InvariantCulture);
+
+    /// <summary>Thread <paramref name="tid"/> (spawned) exits; returns once it is joined.</summary>
+    internal void End(int tid) => Assert.Equal($"ended {tid}", Ask($"end {tid}"));
+
     /// <summary>
     /// <paramref name="count"/> timed exits: run <paramref name="stamp"/> (an exit), wait
     /// <paramref name="wait"/> (busy), then run <paramref name="entry"/>, or with none call

@@ -14,6 +14,30 @@ internal sealed class FakeVmSource(params StatField[] fields) : IPerVmSource
 
     public IReadOnlyList<StatField> Fields => fields;
 
+    /// <summary>What each vCPU counts (--vcpus): indexes into the fields; none unless set.</summary>
+    internal List<int> VcpuFieldIndexes { get; } = [];
+
+    public IReadOnlyList<int> VcpuFields => VcpuFieldIndexes;
+
+    /// <summary>Each VM's vCPU threads, by pid: reported with the VM's reading.</summary>
+    internal Dictionary<int, List<VcpuReading>> Vcpus { get; } = [];
+
+    internal long Lost { get; set; }
+
+    public long VcpusLost => Lost;
+
+    /// <summary>Sets a vCPU thread of VM <paramref name="pid"/>: its counts, one per <see cref="VcpuFields"/>.</summary>
+    internal VcpuReading SetVcpu(int pid, int tid, int index, params long[] values)
+    {
+        if (!Vcpus.TryGetValue(pid, out List<VcpuReading>? vcpus))
+            Vcpus[pid] = vcpus = [];
+        vcpus.RemoveAll(v => v.Tid == tid);
+        var reading = new VcpuReading(tid, index, index >= 0 ? $"vcpu{index}" : $"tid {tid}", values, null);
+        vcpus.Add(reading);
+        vcpus.Sort((a, b) => (a.Index < 0, a.Index, a.Tid).CompareTo((b.Index < 0, b.Index, b.Tid)));
+        return reading;
+    }
+
     internal void Set(int pid, string field, long value)
     {
         if (!Vms.TryGetValue(pid, out long[]? values))
@@ -28,6 +52,7 @@ internal sealed class FakeVmSource(params StatField[] fields) : IPerVmSource
         {
             var reading = new VmReading(pid, fields.Length);
             values.CopyTo(reading.Values, 0);
+            reading.Vcpus.AddRange(Vcpus.GetValueOrDefault(pid) ?? []);
             readings.Add(reading);
         }
         foreach ((long[]? values, VmRowKind kind) in new[] { (Outside, VmRowKind.OutsideVms), (Exited, VmRowKind.ExitedVms) })

@@ -21,8 +21,9 @@ internal sealed class SyntheticEngine : IDisposable
     private readonly List<BpfProgram> _raw = [];
 
     /// <param name="formats">Format files by tracepoint; kvm_pio and kvm_userspace_exit (from TestData) when not given.</param>
+    /// <param name="vcpus">Count per vCPU thread too (--vcpus), with rows for <paramref name="threads"/> threads (default: as the tool).</param>
     internal SyntheticEngine(ExitReasonSet reasons = ExitReasonSet.Vmx, int? capacity = null, BpfScope? scope = null,
-        Dictionary<string, string>? formats = null, string pattern = "", string? latencyEntry = null)
+        Dictionary<string, string>? formats = null, string pattern = "", string? latencyEntry = null, bool vcpus = false, int? threads = null)
     {
         Fixture = new FixtureRoot();
         Fixture.WriteFile("/sys/devices/system/cpu/possible", File.ReadAllText("/sys/devices/system/cpu/possible"));
@@ -40,7 +41,7 @@ internal sealed class SyntheticEngine : IDisposable
         List<TracepointField> fields = FieldFilter.Create(pattern).Select(TracepointCatalog.Discover(Tracefs, reasons), f => f.Name, f => f.Parent);
         Warnings = [];
         Counters = new BpfCounters(Tracefs, fields, Fixture.Paths, _descriptors, verbose: null, Warnings.Add, capacity, attach: false, scope,
-            latencyEntry: latencyEntry);
+            latencyEntry: latencyEntry, vcpus: vcpus, threads: threads);
         Engine = new BpfEngine(Counters, new VmDiscovery(Fixture.Paths, TimeProvider.System));
     }
 
@@ -78,6 +79,14 @@ internal sealed class SyntheticEngine : IDisposable
         Fixture.AddProcess(pid, ["qemu-system-x86_64", "-name", name]);
         Fixture.MarkRunning(pid);
         Fixture.AddDescriptor(pid, 10, "anon_inode:kvm-vm");
+    }
+
+    /// <summary>The threads of a process as this host's /proc names them (their comm), in the fixture's /proc: where the tool reads them.</summary>
+    internal void MirrorThreads(EventProcess process)
+    {
+        foreach (string task in Directory.EnumerateDirectories($"/proc/{process.Pid}/task"))
+            Fixture.AddThread(process.Pid, int.Parse(Path.GetFileName(task), System.Globalization.CultureInfo.InvariantCulture),
+                File.ReadAllText(Path.Join(task, "comm")).TrimEnd('\n'));
     }
 
     /// <summary>A process the tool can look at, that holds no VM.</summary>

@@ -86,4 +86,34 @@ public class JsonRendererTests
         Assert.Single(lines);
         Assert.Contains("\"kvm_exit\":{\"total\":1,\"delta\":1,", lines[0]);
     }
+
+    /// <summary>
+    /// --vcpus: each guest's vCPU threads by vCPU, with totals and deltas; a vCPU whose old thread
+    /// exited in the interval beside its new one is a key of its own, never the same key twice;
+    /// --guest-fields limits their fields as the guest's.
+    /// </summary>
+    [Fact]
+    public void EachGuestsVcpusWithDeltasAndNoKeyTwice()
+    {
+        _vms.VcpuFieldIndexes.AddRange([0, 1]);
+        _vms.Set(7, "kvm_pio", 9);
+        _vms.SetVcpu(7, 101, 1, 0, 2);
+        _vms.SetVcpu(7, 100, 0, 1, 4);
+        using var sampler = Samplers.Of(_time, [_host], _vms, nameOf: _ => "web");
+        sampler.Sample();
+        _vms.SetVcpu(7, 100, 0, 1, 10);
+        _vms.SetVcpu(7, 102, 1, 0, 3);
+        _vms.SetVcpu(7, 300, -1, 0, 1);
+        _vms.Lost = 5;
+        string line = Render(sampler);
+        Assert.Contains("\"vcpus\":{" +
+            "\"vcpu0\":{\"tid\":100,\"fields\":{\"kvm_exit\":{\"total\":1,\"delta\":0},\"kvm_pio\":{\"total\":10,\"delta\":6}}}," +
+            "\"vcpu1\":{\"tid\":101,\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":2,\"delta\":0}}}," +
+            "\"vcpu1 (tid 102)\":{\"tid\":102,\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":3,\"delta\":3}}}," +
+            "\"tid 300\":{\"tid\":300,\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":1,\"delta\":1}}}}}]," +
+            "\"vcpus_lost\":5", line);
+
+        string limited = Render(sampler, guestFilter: FieldFilter.Create("kvm_pio"));
+        Assert.Contains("\"vcpu0\":{\"tid\":100,\"fields\":{\"kvm_pio\":{\"total\":10,\"delta\":0}}}", limited);
+    }
 }

@@ -138,7 +138,8 @@ internal sealed class TestVm : IDisposable
             Index = index;
             _runSize = runSize;
             Descriptor = CheckIoctl(Interop.Libc.Ioctl(vm._vm, KvmInterop.KVM_CREATE_VCPU, index), "KVM_CREATE_VCPU");
-            _thread = new Thread(Loop) { IsBackground = true, Name = $"vcpu{index}" };
+            // Named as QEMU names its vCPU threads: the tool tells vCPUs apart by these names.
+            _thread = new Thread(Loop) { IsBackground = true, Name = $"CPU {index}/KVM" };
             _thread.Start();
             ThreadId = _tid.Task.GetAwaiter().GetResult();
         }

@@ -12,16 +12,10 @@ namespace KvmStat.Sources.Bpf;
 /// the rest, and takes their slots from processes that exited or run no VM (read once more at the
 /// next capture, then freed). The host's totals, each VM's, the events outside VMs, those of VMs
 /// that exited and those no slot was left for all come from the same capture: they add up exactly.
+/// With vCPU threads (--vcpus) the capture gives each VM (or, with -p, the one watched) its threads (<see cref="BpfThreads"/>).
 /// </summary>
 internal sealed class BpfCounters : ICapture, IDisposable
 {
-    /// <summary>Tracepoints that fire only on a vCPU thread inside KVM_RUN: a process that raised one runs a VM.</summary>
-    private static readonly HashSet<string> s_vcpuOnly = new(StringComparer.Ordinal)
-    {
-        "kvm_entry", "kvm_exit", "kvm_userspace_exit", "kvm_pio", "kvm_mmio", "kvm_fpu", "kvm_emulate_insn",
-        "kvm_cpuid", "kvm_msr", "kvm_hypercall", "kvm_page_fault", "kvm_cr", "kvm_halt_poll_ns",
-    };
-
     private readonly TracepointField[] _fields;
     private readonly GuestFinder _guests;
     private readonly BpfTable _table;
@@ -34,6 +28,8 @@ internal sealed class BpfCounters : ICapture, IDisposable
     private readonly long[] _outsideFinal;
     private readonly Action<string>? _warn;
     private readonly BpfLatency? _latency;
+    private readonly BpfThreads? _threads;
+    private readonly BpfProcess? _watched;
     private long _unattributedReported;
 
     /// <param name="warn">Where to say that events could not be given to a process (the table is full).</param>
@@ -42,19 +38,25 @@ internal sealed class BpfCounters : ICapture, IDisposable
     /// <param name="scope">What the programs tell apart (default: every process).</param>
     /// <param name="cpus">Possible CPUs (default: the host's).</param>
     /// <param name="latencyEntry">Exit latencies too, ended by this raw tracepoint (see <see cref="BpfPrograms"/>), or none.</param>
+    /// <param name="vcpus">Count each vCPU thread too (a row of tracepoint counters per thread).</param>
+    /// <param name="threads">Rows for this many vCPU threads (default: see <see cref="BpfTableLayout.For"/>).</param>
     internal BpfCounters(
         Tracefs tracefs, IReadOnlyList<TracepointField> fields, HostPaths paths, CounterDescriptors perfDescriptors, Action<string>? verbose,
-        Action<string>? warn = null, int? capacity = null, bool attach = true, BpfScope? scope = null, int? cpus = null, string? latencyEntry = null)
+        Action<string>? warn = null, int? capacity = null, bool attach = true, BpfScope? scope = null, int? cpus = null, string? latencyEntry = null,
+        bool vcpus = false, int? threads = null)
     {
         Scope = scope ?? BpfScope.EveryProcess;
         _warn = warn;
         _fields = [.. fields];
+        Paths = paths;
         _guests = new GuestFinder(paths);
         int stride = _fields.Length;
         int possible = cpus ?? OnlineCpus.Parse(SysFile.TryReadText(paths.CpuPossible) ?? "")?.Count ?? Environment.ProcessorCount;
-        var layout = BpfTableLayout.For(stride, Scope, possible, capacity, latency: latencyEntry is not null);
+        Tracepoints = [.. Enumerable.Range(0, stride).Where(i => !_fields[i].IsChild)];
+        var layout = BpfTableLayout.For(stride, Scope, possible, capacity, latency: latencyEntry is not null,
+            threadFields: vcpus ? Tracepoints.Count : 0, threads: threads);
         _bySlot = new BpfProcess?[layout.Rows];
-        _vcpuEvidence = [.. _fields.Select((f, i) => (f, i)).Where(p => !p.f.IsChild && s_vcpuOnly.Contains(p.f.Name)).Select(p => p.i)];
+        _vcpuEvidence = [.. _fields.Select((f, i) => (f, i)).Where(p => !p.f.IsChild && BpfPrograms.VcpuOnly.Contains(p.f.Name)).Select(p => p.i)];
         Totals = new long[stride];
         Unattributed = new long[stride];
         OutsideVms = new long[stride];
@@ -74,17 +76,37 @@ internal sealed class BpfCounters : ICapture, IDisposable
             _table.Dispose();
             throw;
         }
+        if (layout.PerThread)
+        {
+            _threads = new BpfThreads(_table, new VcpuThreads(paths), _guests, warn);
+            _watched = Scope.PerProcess ? null : new BpfProcess(Scope.Pid, 0, stride);
+        }
         if (latencyEntry is not null)
             _latency = new BpfLatency(_table, new ExitLatencies([.. _fields.Select(f => f.ToStatField())],
                 latencyEntry == BpfPrograms.SyscallEntry ? "ioctl(KVM_RUN)" : latencyEntry));
         verbose?.Invoke(Scope.PerProcess
-            ? $"BPF: {_programs.Loaded.Count} programs, {stride} fields per process, room for {layout.Capacity} processes ({layout.MapBytes(_programs.ReasonMaps.Values.Select(m => m.MaxEntries)) >> 10} KiB of maps)"
-            : $"BPF: {_programs.Loaded.Count} programs, {stride} fields, one row for {(Scope.Pid > 0 ? $"process {Scope.Pid}" : "the host's totals")}");
+            ? $"BPF: {_programs.Loaded.Count} programs, {stride} fields per process, room for {layout.Capacity} processes{ThreadRoom(layout)} ({layout.MapBytes(_programs.ReasonMaps.Values.Select(m => m.MaxEntries)) >> 10} KiB of maps)"
+            : $"BPF: {_programs.Loaded.Count} programs, {stride} fields, one row for {(Scope.Pid > 0 ? $"process {Scope.Pid}" : "the host's totals")}{ThreadRoom(layout)}" +
+                (layout.PerThread ? $" ({layout.MapBytes() >> 10} KiB of maps)" : ""));
     }
+
+    private static string ThreadRoom(BpfTableLayout layout) => layout.PerThread ? $" and {layout.Threads} vCPU threads" : "";
 
     internal BpfScope Scope { get; }
 
+    /// <summary>Where the host's /proc is (vCPU threads are named from it).</summary>
+    internal HostPaths Paths { get; }
+
     internal IReadOnlyList<TracepointField> Fields => _fields;
+
+    /// <summary>The fields that are tracepoints (no exit reason), in order: what a vCPU thread's row counts.</summary>
+    internal IReadOnlyList<int> Tracepoints { get; }
+
+    /// <summary>With vCPU threads: per tracepoint, the events of vCPU threads no row was left for; else null.</summary>
+    internal long[]? VcpusLost => _threads?.Lost;
+
+    /// <summary>The table of vCPU threads, for tests of what stays bounded; null without it.</summary>
+    internal BpfThreads? Threads => _threads;
 
     internal BpfTableLayout Layout => _table.Layout;
 
@@ -117,6 +139,10 @@ internal sealed class BpfCounters : ICapture, IDisposable
     /// <summary>Slots in use at the last capture (for tests of what stays bounded).</summary>
     internal int SlotsInUse { get; private set; }
 
+    /// <summary>The vCPU threads of VM <paramref name="pid"/> at the last capture, by vCPU (none without --vcpus).</summary>
+    internal IReadOnlyList<BpfThread> ThreadsOf(int pid) =>
+        _watched is not null ? (pid == _watched.Tgid ? _watched.Threads : []) : _vms.TryGetValue(pid, out BpfProcess? vm) ? vm.Threads : [];
+
     /// <summary>Reads the rows of the slots in use, tells VMs from the rest, and retires the slots of processes that are done.</summary>
     public void Capture()
     {
@@ -124,6 +150,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
         if (!Scope.PerProcess)
         {
             _table.ReadRow(0, Totals);
+            CaptureThreads();
             _latency?.Publish(_vms);
             return;
         }
@@ -171,8 +198,22 @@ internal sealed class BpfCounters : ICapture, IDisposable
         Add(Totals, OutsideVms);
         foreach (BpfProcess vm in _vms.Values)
             Add(Totals, vm.Totals);
+        CaptureThreads();
         _latency?.Publish(_vms);
         ReportUnattributed();
+    }
+
+    /// <summary>Gives each VM (or the one watched) its vCPU threads, by vCPU.</summary>
+    private void CaptureThreads()
+    {
+        if (_threads is null)
+            return;
+        IEnumerable<BpfProcess> vms = _watched is null ? _vms.Values : [_watched];
+        foreach (BpfProcess vm in vms)
+            vm.Threads.Clear();
+        _threads.Capture(tgid => _watched is null ? _vms.GetValueOrDefault(tgid) : tgid == _watched.Tgid ? _watched : null);
+        foreach (BpfProcess vm in vms)
+            vm.Threads.Sort(static (a, b) => (a.Reading.Index < 0, a.Reading.Index, a.Tid).CompareTo((b.Reading.Index < 0, b.Reading.Index, b.Tid)));
     }
 
     /// <summary>A process that is done with its slot: no event finds the slot from now on; its row is read once more at the next capture.</summary>

@@ -19,6 +19,9 @@ internal sealed class BpfEngine(BpfCounters counters, VmDiscovery discovery) : I
 
     public IStatsSource OpenHost(int pid) => new BpfHostSource(counters, pid);
 
+    /// <summary>One VM's fields with a child per vCPU of each tracepoint, as <paramref name="vcpus"/> keeps them (--vcpus).</summary>
+    internal IStatsSource OpenHost(int pid, IFieldSelection vcpus) => new BpfHostSource(counters, pid, vcpus);
+
     public IPerVmSource OpenPerVm()
     {
         if (!counters.Scope.PerProcess)

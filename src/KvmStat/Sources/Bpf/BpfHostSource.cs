@@ -3,6 +3,7 @@ namespace KvmStat.Sources.Bpf;
 /// <summary>
 /// The host's tracepoint fields from the BPF engine's last capture: every process's events (pid 0),
 /// or one process's (-p/-g), counted from its first event; a process that exits keeps its counts.
+/// One process's fields can have a child per vCPU (--vcpus: <see cref="BpfVcpuFields"/>).
 /// </summary>
 internal sealed class BpfHostSource : IStatsSource
 {
@@ -10,13 +11,21 @@ internal sealed class BpfHostSource : IStatsSource
     private readonly int _pid;
     private readonly StatField[] _fields;
     private readonly long[] _last;
+    private readonly BpfVcpuFields? _vcpus;
 
-    internal BpfHostSource(BpfCounters counters, int pid)
+    /// <param name="vcpus">With one process: a child per vCPU of each tracepoint, as this selection keeps them; null for none.</param>
+    internal BpfHostSource(BpfCounters counters, int pid, IFieldSelection? vcpus = null)
     {
         _counters = counters;
         _pid = pid;
-        _fields = [.. counters.Fields.Select(f => f.ToStatField())];
-        _last = new long[_fields.Length];
+        List<StatField> fields = [.. counters.Fields.Select(f => f.ToStatField())];
+        _last = new long[fields.Count];
+        if (vcpus is not null && pid > 0 && counters.Layout.PerThread)
+        {
+            _vcpus = new BpfVcpuFields(counters.Fields, new Guests.VcpuThreads(counters.Paths).List(pid), vcpus);
+            fields.AddRange(_vcpus.Fields);
+        }
+        _fields = [.. fields];
     }
 
     public string Name => "tracepoints (BPF)";
@@ -25,6 +34,7 @@ internal sealed class BpfHostSource : IStatsSource
 
     public void Read(Span<long> values)
     {
+        _vcpus?.Read(_counters.ThreadsOf(_pid), values[_last.Length..]);
         // Programs that count one process (or all) keep it in the one row the totals are.
         if (_pid == 0 || !_counters.Scope.PerProcess)
         {

@@ -6,7 +6,7 @@ namespace KvmStat.Sources.Bpf;
 /// Each VM's tracepoint fields from the BPF engine's last capture, and the rows that make them add
 /// up to the host's: the events outside VM processes, those of VMs that exited, and those no slot
 /// was left for. A VM that has not made an event yet has no slot in the kernel's tables: discovery
-/// lists it with zeros, as the perf engine would.
+/// lists it with zeros, as the perf engine would. With --vcpus each VM's reading has its vCPU threads.
 /// </summary>
 internal sealed class BpfPerVmSource : IPerVmSource
 {
@@ -33,6 +33,10 @@ internal sealed class BpfPerVmSource : IPerVmSource
 
     public IReadOnlyList<StatField> Fields => _fields;
 
+    public IReadOnlyList<int> VcpuFields => _counters.Layout.PerThread ? _counters.Tracepoints : [];
+
+    public long VcpusLost => _counters.VcpusLost?.Sum() ?? 0;
+
     public void Read(List<VmReading> readings)
     {
         _pool.Recycle(readings);
@@ -48,10 +52,17 @@ internal sealed class BpfPerVmSource : IPerVmSource
         foreach (int pid in _pids)
         {
             VmReading reading = _pool.Take(pid);
+            reading.Vcpus.Clear();
             if (_counters.Vms.TryGetValue(pid, out BpfProcess? process))
+            {
                 process.Totals.CopyTo(reading.Values, 0);
+                foreach (BpfThread thread in process.Threads)
+                    reading.Vcpus.Add(thread.Reading);
+            }
             else
+            {
                 Array.Clear(reading.Values);
+            }
             readings.Add(reading);
         }
         _counters.OutsideVms.CopyTo(_outside.Values, 0);

@@ -18,4 +18,7 @@ internal sealed class BpfProcess(int tgid, int slot, int fields)
     /// at the next capture (events that were under way), then the slot is free again.
     /// </summary>
     internal bool Retiring { get; set; }
+
+    /// <summary>Its vCPU threads at the last capture (--vcpus), by vCPU.</summary>
+    internal List<BpfThread> Threads { get; } = [];
 }

@@ -37,20 +37,22 @@ internal sealed class BpfPrograms : IDisposable
         _latencyEntry = latencyEntry;
         try
         {
+            int tracepoint = 0;
             for (int i = 0; i < fields.Count; i++)
             {
                 if (!fields[i].IsChild)
-                    Add(tracefs, fields, i, table, scope, attach);
+                    Add(tracefs, fields, i, tracepoint++, table, scope, attach);
             }
             if (latencyEntry is not null)
             {
-                BpfProgram entry = Load(Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, LatencyProgram.EmitEntry(syscall: latencyEntry == SyscallEntry), table.Maps, latencyEntry);
+                BpfProgram entry = Load(Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, LatencyProgram.EmitEntry(syscall: latencyEntry == SyscallEntry, table.Layout),
+                    table.Maps, latencyEntry);
                 if (attach)
                     _links.Add(entry.AttachRawTracepoint(latencyEntry));
             }
-            if (scope.PerProcess)
+            if (scope.PerProcess || table.Layout.PerThread)
             {
-                BpfProgram exit = Load(Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, CounterProgram.EmitExit(), table.Maps, ExitTracepoint);
+                BpfProgram exit = Load(Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, CounterProgram.EmitExit(table.Layout), table.Maps, ExitTracepoint);
                 if (attach)
                     _links.Add(exit.AttachRawTracepoint(ExitTracepoint));
             }
@@ -76,7 +78,15 @@ internal sealed class BpfPrograms : IDisposable
     /// <summary>Each exit-reason map, by the tracepoint whose program uses it.</summary>
     internal Dictionary<string, BpfMap> ReasonMaps { get; } = new(StringComparer.Ordinal);
 
-    private void Add(Tracefs tracefs, IReadOnlyList<TracepointField> fields, int index, BpfTable table, BpfScope scope, bool attach)
+    /// <summary>Tracepoints that fire only on a vCPU thread inside KVM_RUN: a process that raised one runs a VM, a thread that raised one is a vCPU.</summary>
+    internal static readonly HashSet<string> VcpuOnly = new(StringComparer.Ordinal)
+    {
+        "kvm_entry", "kvm_exit", "kvm_userspace_exit", "kvm_pio", "kvm_mmio", "kvm_fpu", "kvm_emulate_insn",
+        "kvm_cpuid", "kvm_msr", "kvm_hypercall", "kvm_page_fault", "kvm_cr", "kvm_halt_poll_ns",
+    };
+
+    /// <param name="tracepoint">The tracepoint's ordinal among the counted ones: its counter in a thread's row.</param>
+    private void Add(Tracefs tracefs, IReadOnlyList<TracepointField> fields, int index, int tracepoint, BpfTable table, BpfScope scope, bool attach)
     {
         TracepointField parent = fields[index];
         List<TracepointField> children = [.. fields.Where(f => f.Parent == parent.Name)];
@@ -92,7 +102,9 @@ internal sealed class BpfPrograms : IDisposable
         // Exits to user space end at the next entry, whichever ends it; other exits only at kvm_entry.
         bool stamps = reasons is not null && _latencyEntry is not null &&
             (parent.Tracepoint == TracepointCatalog.KvmUserspaceExit || _latencyEntry == KvmEntry);
-        BpfCode code = CounterProgram.Emit(new CounterProgram.Spec(index, reasons, stamps), table.Layout, scope);
+        var spec = new CounterProgram.Spec(index, reasons, stamps, tracepoint, VcpuOnly.Contains(parent.Tracepoint),
+            ExitKind: parent.Tracepoint == TracepointCatalog.KvmUserspaceExit ? 0 : 1);
+        BpfCode code = CounterProgram.Emit(spec, table.Layout, scope);
         BpfProgram program = Load(raw ? Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT : Interop.Abi.BPF_PROG_TYPE_TRACEPOINT, code, maps, parent.Tracepoint);
         if (!attach)
             return;

@@ -5,14 +5,16 @@ namespace KvmStat.Sources.Bpf;
 /// <summary>
 /// The maps of a <see cref="BpfTableLayout"/> (see <see cref="CounterProgram"/> for what each
 /// holds), with what user space does to them: read a row, read whose a slot is, take a process's
-/// slot away, and give a slot back once its last counts are read. Per process, the rows and the
-/// epoch are mapped into this process: a capture reads them without system calls.
+/// slot away, and give a slot back once its last counts are read; the same for the rows of vCPU
+/// threads (--vcpus). Per process, the rows and the epoch are mapped into this process, and so are
+/// the threads' rows: a capture reads them without system calls.
 /// </summary>
 internal sealed class BpfTable : IDisposable
 {
     private readonly Dictionary<string, BpfMap> _maps = new(StringComparer.Ordinal);
     private readonly BpfMapping? _rows;
     private readonly BpfMapping? _epoch;
+    private readonly BpfMapping? _threads;
     private readonly byte[] _perCpuRow;
 
     internal BpfTable(BpfTableLayout layout)
@@ -23,9 +25,18 @@ internal sealed class BpfTable : IDisposable
         {
             if (layout.Latency)
             {
-                Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_LRU_HASH, 4, 16, BpfTableLayout.PendingThreads, LatencyProgram.Pending));
+                Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_LRU_HASH, 4, layout.PendingValueSize, BpfTableLayout.PendingThreads, LatencyProgram.Pending));
                 Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 8, LatencyProgram.BucketValueSize, BpfTableLayout.HistogramBuckets, LatencyProgram.Histograms));
                 Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 1, LatencyProgram.Lost));
+            }
+            if (layout.PerThread)
+            {
+                Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, layout.ThreadRowWords * 8, layout.Threads + 1, ThreadProgram.Rows, Interop.Abi.BPF_F_MMAPABLE));
+                Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 4, 4, layout.Threads, ThreadProgram.Tids));
+                Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_QUEUE, 0, 4, layout.Threads, ThreadProgram.Free));
+                _threads = _maps[ThreadProgram.Rows].MapMemory();
+                for (uint row = 1; row <= layout.Threads; row++)
+                    Push(ThreadProgram.Free, row);
             }
             if (!layout.PerProcess)
             {
@@ -40,7 +51,7 @@ internal sealed class BpfTable : IDisposable
             _rows = _maps[CounterProgram.Counts].MapMemory();
             _epoch = _maps[CounterProgram.Epoch].MapMemory();
             for (uint slot = 1; slot <= layout.Capacity; slot++)
-                PushFree(slot);
+                Push(CounterProgram.Free, slot);
         }
         catch
         {
@@ -104,12 +115,55 @@ internal sealed class BpfTable : IDisposable
         for (int word = 1; word < Layout.RowWords; word++)
             _rows!.Write(first + word, 0);
         _rows!.Write(first, 0);
-        PushFree((uint)slot);
+        Push(CounterProgram.Free, (uint)slot);
     }
 
-    private void PushFree(uint slot)
+    /// <summary>A thread row's owner word (0 while free): the thread id, in use, exited (as a process's).</summary>
+    internal long ThreadOwner(int row) => _threads!.Read((long)row * Layout.ThreadRowWords);
+
+    /// <summary>The process (thread group) of a thread row; 0 while the row is being placed.</summary>
+    internal int ThreadProcess(int row) => (int)_threads!.Read((long)row * Layout.ThreadRowWords + 1);
+
+    /// <summary>A thread row's counters, one per tracepoint.</summary>
+    internal void ReadThreadRow(int row, Span<long> into)
     {
-        int result = _maps[CounterProgram.Free].Update([], BpfMap.Key(ref slot), Interop.Abi.BPF_ANY);
+        long first = (long)row * Layout.ThreadRowWords + 2;
+        for (int i = 0; i < Layout.ThreadFields; i++)
+            into[i] = _threads!.Read(first + i);
+    }
+
+    /// <summary>A thread row's exit latencies of one kind: its buckets into <paramref name="buckets"/>; returns their nanoseconds.</summary>
+    internal ulong ReadThreadLatency(int row, int kind, Span<ulong> buckets)
+    {
+        long first = ((long)row * Layout.ThreadRowWords * 8 + Layout.ThreadLatencyOffset(kind)) / 8;
+        for (int b = 0; b < BpfTableLayout.ThreadLatencyBuckets; b++)
+            buckets[b] = (ulong)_threads!.Read(first + b);
+        return (ulong)_threads!.Read(first + BpfTableLayout.ThreadLatencyBuckets);
+    }
+
+    /// <summary>Takes a running thread's row away: its later events take a new one. The row stays until <see cref="ReleaseThread"/>.</summary>
+    internal void UnassignThread(int tid)
+    {
+        uint key = (uint)tid;
+        int result = _maps[ThreadProgram.Tids].Delete(BpfMap.Key(ref key));
+        // ENOENT: the exit program took it first.
+        if (result != 0 && result != -Interop.Errno.ENOENT)
+            throw new BpfException("removing a thread from the BPF table", -result);
+    }
+
+    /// <summary>A thread row whose last counts have been read: cleared and free again.</summary>
+    internal void ReleaseThread(int row)
+    {
+        long first = (long)row * Layout.ThreadRowWords;
+        for (int word = 1; word < Layout.ThreadRowWords; word++)
+            _threads!.Write(first + word, 0);
+        _threads!.Write(first, 0);
+        Push(ThreadProgram.Free, (uint)row);
+    }
+
+    private void Push(string queue, uint slot)
+    {
+        int result = _maps[queue].Update([], BpfMap.Key(ref slot), Interop.Abi.BPF_ANY);
         if (result != 0)
             throw new BpfException("returning a slot to the BPF table", -result);
     }
@@ -118,6 +172,7 @@ internal sealed class BpfTable : IDisposable
     {
         _rows?.Dispose();
         _epoch?.Dispose();
+        _threads?.Dispose();
         foreach (BpfMap map in _maps.Values)
             map.Dispose();
         _maps.Clear();

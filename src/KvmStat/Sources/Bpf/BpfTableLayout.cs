@@ -6,13 +6,18 @@ namespace KvmStat.Sources.Bpf;
 /// and the fields, never with the CPUs; a row is an owner word (the process, and whether it has
 /// exited) and then one counter per field; slot 0 counts the events of processes for which no slot
 /// was left. For the host's totals or one process: a single row per CPU (no shared cache line
-/// between CPUs on the hottest path).
+/// between CPUs on the hottest path). With --vcpus, a row per vCPU thread besides (see
+/// <see cref="ThreadProgram"/>): an owner word (the thread, and whether it has exited), its process,
+/// a counter per tracepoint and, with latencies, a histogram per kind of exit; row 0 counts the
+/// events of vCPU threads for which no row was left.
 /// </summary>
 /// <param name="Fields">Counters in a row.</param>
 /// <param name="Capacity">Processes with a slot at once (0 without processes to tell apart).</param>
 /// <param name="Cpus">Possible CPUs: per-CPU maps keep a copy for each.</param>
 /// <param name="Latency">Exit latencies too (see <see cref="LatencyProgram"/>): a stamp per thread, and histogram buckets as they are met.</param>
-internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool Latency = false)
+/// <param name="Threads">vCPU threads with a row at once (0: no counting per thread).</param>
+/// <param name="ThreadFields">Counters in a thread's row: one per tracepoint (exit reasons are counted per process only).</param>
+internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool Latency = false, int Threads = 0, int ThreadFields = 0)
 {
     /// <summary>vCPU threads with an exit not yet followed by an entry (least recently used go first).</summary>
     internal const int PendingThreads = 65536;
@@ -25,6 +30,22 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
 
     /// <summary>The kernel memory the counters may take at most.</summary>
     internal const long MemoryBudget = 64L << 20;
+
+    /// <summary>Thread rows at most: the 4,000 VMs of a dense host with 4 vCPUs each, and 384 to spare.</summary>
+    internal const int MaxThreads = 16384;
+
+    /// <summary>The kernel memory the thread rows may take at most.</summary>
+    internal const long ThreadBudget = 32L << 20;
+
+    /// <summary>
+    /// A thread's exit latencies, per kind of exit: log2 buckets of nanoseconds 0 to 33 (the last
+    /// also holds every longer exit, from 8.6 s: the exporter's buckets end there), then the
+    /// nanoseconds they took.
+    /// </summary>
+    internal const int ThreadLatencyBuckets = 34;
+
+    /// <summary>Kinds of exit timed per thread: handled in user space (kvm_userspace_exit), and in the kernel (kvm_exit).</summary>
+    internal const int ExitKinds = 2;
 
     /// <summary>The owner word: the process id, this bit while the slot is in use, and <see cref="OwnerExited"/> once its process has exited.</summary>
     internal const long OwnerInUse = 1L << 32;
@@ -44,20 +65,44 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
     /// <summary>Where field <paramref name="field"/>'s counter is in a row, in bytes.</summary>
     internal int FieldOffset(int field) => (PerProcess ? 8 : 0) + field * 8;
 
+    /// <summary>Counting per vCPU thread (--vcpus).</summary>
+    internal bool PerThread => Threads > 0;
+
+    /// <summary>64-bit words in a thread's row: owner, process, counters, and with latencies per kind of exit its buckets and nanoseconds.</summary>
+    internal int ThreadRowWords => 2 + ThreadFields + (Latency ? ExitKinds * (ThreadLatencyBuckets + 1) : 0);
+
+    /// <summary>Where the counter of the tracepoint of ordinal <paramref name="tracepoint"/> is in a thread's row, in bytes.</summary>
+    internal int ThreadFieldOffset(int tracepoint) => (2 + tracepoint) * 8;
+
+    /// <summary>Where a thread's histogram of a kind of exit starts in its row, in bytes: its buckets, then its nanoseconds.</summary>
+    internal int ThreadLatencyOffset(int kind) => (2 + ThreadFields + kind * (ThreadLatencyBuckets + 1)) * 8;
+
+    /// <summary>An exit's stamp (see <see cref="LatencyProgram.EmitStamp"/>): time, reason, slot, and per thread its row and kind of exit.</summary>
+    internal int PendingValueSize => PerThread ? 24 : 16;
+
     /// <summary>The layout for a scope: as many slots as fit the budget, up to <see cref="MaxSlots"/>.</summary>
-    internal static BpfTableLayout For(int fields, BpfScope scope, int cpus, int? capacity = null, bool latency = false)
+    /// <param name="threadFields">With --vcpus: the tracepoints each vCPU thread's row counts (0: none).</param>
+    /// <param name="threads">Rows for this many threads (default: as many as fit the thread budget, up to <see cref="MaxThreads"/>).</param>
+    internal static BpfTableLayout For(int fields, BpfScope scope, int cpus, int? capacity = null, bool latency = false, int threadFields = 0, int? threads = null)
     {
+        int threadRows = 0;
+        if (threadFields > 0)
+        {
+            long threadRowBytes = new BpfTableLayout(fields, 0, cpus, latency, 1, threadFields).ThreadRowWords * 8L;
+            threadRows = Math.Max(1, threads ?? (int)Math.Min(MaxThreads, ThreadBudget / threadRowBytes - 1));
+        }
         if (!scope.PerProcess)
-            return new BpfTableLayout(fields, 0, cpus, latency);
+            return new BpfTableLayout(fields, 0, cpus, latency, threadRows, threadFields);
         long rowBytes = (fields + 1) * 8L;
         int fit = (int)Math.Min(MaxSlots, MemoryBudget / rowBytes - 1);
-        return new BpfTableLayout(fields, Math.Max(1, capacity ?? fit), cpus, latency);
+        return new BpfTableLayout(fields, Math.Max(1, capacity ?? fit), cpus, latency, threadRows, threadFields);
     }
 
     /// <summary>
     /// The kernel memory of every map, as the kernel charges it (fdinfo "memlock"): the counters,
-    /// per process the table of slots, the free slots, the per-CPU cache and the epoch, and an
-    /// array of reasons (of <paramref name="reasonEntries"/> entries) per tracepoint with children.
+    /// per process the table of slots, the free slots, the per-CPU cache and the epoch, per thread
+    /// its rows, the table of threads and their free rows, and an array of reasons (of
+    /// <paramref name="reasonEntries"/> entries) per tracepoint with children.
     /// </summary>
     internal long MapBytes(IEnumerable<int>? reasonEntries = null)
     {
@@ -66,6 +111,8 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
             : [CounterProgram.Counts];
         if (Latency)
             maps = [.. maps, LatencyProgram.Pending, LatencyProgram.Histograms, LatencyProgram.Lost];
+        if (PerThread)
+            maps = [.. maps, ThreadProgram.Rows, ThreadProgram.Tids, ThreadProgram.Free];
         return maps.Sum(map => BytesOf(map, 0)) + (reasonEntries ?? []).Sum(entries => BytesOf(CounterProgram.Reasons, entries));
     }
 
@@ -79,9 +126,12 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
         CounterProgram.Cache => PerCpuArrayBytes(CacheEntryBytes, 1),
         CounterProgram.Epoch => ArrayBytes(8, 1, mmapable: true),
         CounterProgram.Reasons => ArrayBytes(4, entries, mmapable: false),
-        LatencyProgram.Pending => HashBytes(4, 16, PendingThreads),
+        LatencyProgram.Pending => HashBytes(4, PendingValueSize, PendingThreads),
         LatencyProgram.Histograms => HashBytes(8, LatencyProgram.BucketValueSize, HistogramBuckets),
         LatencyProgram.Lost => PerCpuArrayBytes(8, 1),
+        ThreadProgram.Rows => ArrayBytes(ThreadRowWords * 8, Threads + 1, mmapable: true),
+        ThreadProgram.Tids => HashBytes(4, 4, Threads),
+        ThreadProgram.Free => QueueBytes(4, Threads),
         _ => throw new ArgumentException($"no map {map} in the layout", nameof(map)),
     };
 

@@ -34,7 +34,10 @@ internal static class CounterProgram
     /// <param name="FieldIndex">The tracepoint's own counter in the row.</param>
     /// <param name="Reasons">For exit-reason children: where the reason is, and which child counts each value.</param>
     /// <param name="StampsExits">Also stamp the thread with the time and its reason's child, for exit latencies (<see cref="LatencyProgram"/>).</param>
-    internal sealed record Spec(int FieldIndex, ReasonSpec? Reasons, bool StampsExits = false);
+    /// <param name="Tracepoint">Per vCPU thread (--vcpus): the tracepoint's ordinal, its counter in a thread's row (-1: not per thread).</param>
+    /// <param name="PlacesThreads">Per vCPU thread: it fires on vCPU threads alone, so a thread without a row gets one.</param>
+    /// <param name="ExitKind">For a stamp: 0, an exit handled in user space; 1, in the kernel.</param>
+    internal sealed record Spec(int FieldIndex, ReasonSpec? Reasons, bool StampsExits = false, int Tracepoint = -1, bool PlacesThreads = false, int ExitKind = 0);
 
     /// <param name="Offset">The reason's offset in the record, or in the arguments (8 × its index).</param>
     /// <param name="Size">Its size in bytes (1, 2, 4 or 8).</param>
@@ -59,6 +62,10 @@ internal static class CounterProgram
         else
             a.Mov(R1, 0);
         AddToRow(a, spec, layout);
+        if (layout.PerThread && spec.Tracepoint >= 0)
+            ThreadProgram.EmitCount(a, spec.Tracepoint, layout, spec.PlacesThreads);
+        if (spec.StampsExits && spec.Reasons is not null)
+            LatencyProgram.EmitStamp(a, SlotKey, layout, spec.ExitKind);
         // A classic tracepoint program's result decides whether the kernel passes the event on to
         // the tracepoint's perf events: 0 would hide it from perf stat and every other counter of
         // it on the host. (A raw tracepoint's result is ignored.)
@@ -129,18 +136,21 @@ internal static class CounterProgram
         // The bound and the shift let the verifier see an aligned offset inside the row.
         a.Label("child").JumpIf(BpfCondition.GreaterOrEqual, R1, layout.Fields, "out").Mov(R7, R1).ShiftLeft(R1, 3);
         a.Add(R1, R9).Mov(R2, 1).AtomicAddTo(BpfSize.DoubleWord, R1, checked((short)layout.FieldOffset(0)), R2);
-        if (spec.StampsExits)
-            LatencyProgram.EmitStamp(a, SlotKey);
     }
 
     /// <summary>
     /// On sched_process_exit: when a process's main thread exits, its slot leaves the table, its row
     /// is marked exited (user space takes its last counts, then frees it) and the epoch advances, so
-    /// no CPU's cache sends a later process of the same pid to that row.
+    /// no CPU's cache sends a later process of the same pid to that row. Per vCPU thread, every
+    /// thread's exit does the same with its own row first (<see cref="ThreadProgram.EmitExit"/>).
     /// </summary>
-    internal static BpfCode EmitExit()
+    internal static BpfCode EmitExit(BpfTableLayout layout)
     {
         var a = new BpfAssembler();
+        if (layout.PerThread)
+            ThreadProgram.EmitExit(a);
+        if (!layout.PerProcess)
+            return a.Label("out").Mov(R0, 0).Exit().Build();
         a.Call(Interop.Abi.BPF_FUNC_get_current_pid_tgid).Mov(R6, R0).ShiftRight(R6, 32);
         a.Mov(R7, R0).ShiftLeft(R7, 32).ShiftRight(R7, 32).JumpIf(BpfCondition.NotEqual, R6, R7, "out");
         a.Store(BpfSize.Word, R10, TgidKey, R6);

@@ -10,7 +10,9 @@ namespace KvmStat.Sources.Bpf;
 /// entry (the kvm_entry tracepoint, or where that never fires the ioctl(KVM_RUN) system call),
 /// adds one to the bucket of the time since and the time to its nanoseconds, keyed by slot, field and
 /// bucket (<see cref="Histograms"/>);
-/// an event no entry could be made for is counted in <see cref="Lost"/>.
+/// an event no entry could be made for is counted in <see cref="Lost"/>. Per vCPU thread (--vcpus)
+/// the stamp names the thread's row and the kind of exit too, and the entry program adds the exit
+/// to that row's histogram of its kind (<see cref="ThreadProgram.EmitLatency"/>).
 /// </summary>
 internal static class LatencyProgram
 {
@@ -19,20 +21,25 @@ internal static class LatencyProgram
     /// <summary>A bucket's value: its exits and the nanoseconds they took, two 64-bit counts.</summary>
     internal const int BucketValueSize = 16;
 
-    // Stack slots below those of the counting programs (CounterProgram uses -4 to -32).
-    private const short TidKey = -36, Stamp = -56, StampField = -48, StampSlot = -44;
-    private const short EntryTid = -4, Argument = -16, HistogramKey = -24, FirstValue = -40, LostKey = -44;
+    // Stack slots below those of the counting programs (CounterProgram uses -4 to -32). The stamp:
+    // { u64 time; u32 field; u32 slot; } and per thread { u32 row; u32 kind; }.
+    private const short TidKey = -36, Stamp = -64, StampField = -56, StampSlot = -52, StampRow = -48, StampKind = -44;
+    private const short EntryTid = -4, Argument = -16, HistogramKey = -24, FirstValue = -40, LostKey = -44, BucketSave = -48, EntryRow = -52;
 
     /// <summary>
     /// The stamp an exit program leaves on its thread, appended after it counted the event's
-    /// reason: R7 holds the reason's field, the stack at <paramref name="slotKey"/> the process's slot.
+    /// reason: R7 holds the reason's field, the stack at <paramref name="slotKey"/> the process's
+    /// slot, and per thread at <see cref="ThreadProgram.ThreadKey"/> the thread's row.
     /// </summary>
-    internal static void EmitStamp(BpfAssembler a, short slotKey)
+    /// <param name="kind">The kind of exit (0: handled in user space, 1: in the kernel), for the thread's histograms.</param>
+    internal static void EmitStamp(BpfAssembler a, short slotKey, BpfTableLayout layout, int kind)
     {
         a.Call(Interop.Abi.BPF_FUNC_ktime_get_ns).Store(BpfSize.DoubleWord, R10, Stamp, R0);
         a.Call(Interop.Abi.BPF_FUNC_get_current_pid_tgid).Store(BpfSize.Word, R10, TidKey, R0);
         a.Store(BpfSize.Word, R10, StampField, R7);
         a.Load(BpfSize.Word, R1, R10, slotKey).Store(BpfSize.Word, R10, StampSlot, R1);
+        if (layout.PerThread)
+            a.Load(BpfSize.Word, R1, R10, ThreadProgram.ThreadKey).Store(BpfSize.Word, R10, StampRow, R1).Store(BpfSize.Word, R10, StampKind, kind);
         a.LoadMap(R1, Pending).Mov(R2, R10).Add(R2, TidKey).Mov(R3, R10).Add(R3, Stamp)
             .Mov(R4, (int)Interop.Abi.BPF_ANY).Call(Interop.Abi.BPF_FUNC_map_update_elem);
     }
@@ -41,7 +48,7 @@ internal static class LatencyProgram
     /// The entry program. With <paramref name="syscall"/> it runs on raw_syscalls:sys_enter and
     /// looks further only at ioctl(KVM_RUN) of a thread that has a stamp; else on kvm_entry.
     /// </summary>
-    internal static BpfCode EmitEntry(bool syscall)
+    internal static BpfCode EmitEntry(bool syscall, BpfTableLayout layout)
     {
         var a = new BpfAssembler();
         if (syscall)
@@ -65,6 +72,8 @@ internal static class LatencyProgram
         a.Call(Interop.Abi.BPF_FUNC_ktime_get_ns).Subtract(R0, R7).Mov(R8, R0).Mov(R7, R0);
         a.Store(BpfSize.DoubleWord, R9, 0, 0);
         Log2(a);
+        if (layout.PerThread)
+            ThreadProgram.EmitLatency(a, layout, BucketSave, EntryRow);
         a.Load(BpfSize.Word, R2, R9, 12).Store(BpfSize.Word, R10, HistogramKey, R2);
         a.Load(BpfSize.Word, R2, R9, 8).Store(BpfSize.Half, R10, HistogramKey + 4, R2);
         a.Store(BpfSize.Half, R10, HistogramKey + 6, R1);

@@ -1,0 +1,91 @@
+using System.Globalization;
+using KvmStat.Sources;
+using KvmStat.Stats;
+
+namespace KvmStat.Exporter;
+
+/// <summary>
+/// Each VM's vCPU threads (--vcpus): kvm_guest_vcpu_events_total{guest,pid,vcpu,event}, a series for
+/// each event a vCPU raised (as kvm_guest_events_total, for the fields --guest-fields keeps), with exit
+/// latencies kvm_guest_vcpu_exit_handling_seconds{guest,pid,vcpu,event}, one histogram per kind of
+/// exit (the reasons are per VM only: per vCPU they would multiply the series again), and
+/// kvm_stat_vcpu_lost_events_total. vcpu is the index the binary statistics' kvm_vcpu_* families
+/// give, or "tid 1234" for a thread whose vCPU is not known. A vCPU's events are one series over its
+/// threads: those of its threads now and what those gone counted (a vCPU unplugged and plugged again).
+/// </summary>
+internal sealed class VcpuMetrics
+{
+    private readonly LatencyHistogram[] _summed = [new(), new()];
+    private long[] _totals = [];
+
+    /// <param name="shown">Per field of the guests: whether it gets per-guest series (null: every field).</param>
+    internal void Add(List<MetricFamily> families, IGuestValues guests, SeriesContinuity continuity, bool[]? shown)
+    {
+        if (guests.VcpuFields.Count == 0)
+            return;
+        var events = new MetricFamily("kvm_guest_vcpu_events", "counter",
+            "KVM tracepoint events of each vCPU thread of each VM since its first event (a VM's other threads count in kvm_guest_events_total only).");
+        var latency = new MetricFamily("kvm_guest_vcpu_exit_handling_seconds", "histogram",
+            "Seconds an exit kept each vCPU out of its guest, handled in user space (kvm_userspace_exit) or in the kernel (kvm_exit), until its next entry.");
+        bool timed = false;
+        if (_totals.Length != guests.VcpuFields.Count)
+            _totals = new long[guests.VcpuFields.Count];
+        foreach (GuestStat guest in guests.Guests)
+        {
+            string pid = guest.Pid.ToString(CultureInfo.InvariantCulture);
+            List<VcpuStat> vcpus = guest.Vcpus;
+            // Threads come by vCPU: those of one vCPU are next to each other.
+            for (int first = 0, next; first < vcpus.Count; first = next)
+            {
+                VcpuStat vcpu = vcpus[first];
+                next = first + 1;
+                while (vcpu.Index >= 0 && next < vcpus.Count && vcpus[next].Index == vcpu.Index)
+                    next++;
+                Sum(vcpus, first, next, vcpu.Index >= 0 ? guest.VcpusGone.GetValueOrDefault(vcpu.Index) : null);
+                string id = vcpu.Index >= 0 ? vcpu.Index.ToString(CultureInfo.InvariantCulture) : vcpu.Label;
+                // A vCPU's series goes on when its thread is replaced; a thread of no known vCPU is a series of its own.
+                int series = vcpu.Index >= 0 ? vcpu.Index : -2 - vcpu.Tid;
+                for (int i = 0; i < guests.VcpuFields.Count; i++)
+                {
+                    string name = guests.Fields[guests.VcpuFields[i]].Name;
+                    if (shown is not null && !shown[guests.VcpuFields[i]])
+                        continue;
+                    long value = continuity.Monotonic(guest.Pid, guest.Name, "kvm_guest_vcpu_events", name, series, _totals[i]);
+                    if (value != 0)
+                        events.Counter([("guest", guest.Name), ("pid", pid), ("vcpu", id), ("event", name)], value);
+                }
+                if (vcpu.Latency is null)
+                    continue;
+                timed = true;
+                for (int kind = 0; kind < _summed.Length; kind++)
+                {
+                    if (_summed[kind].Count > 0)
+                        MetricsFormatter.AddHistogram(latency, [("guest", guest.Name), ("pid", pid), ("vcpu", id), ("event", ExitLatencies.Kinds[kind])], _summed[kind]);
+                }
+            }
+        }
+        families.Add(events);
+        if (timed)
+            families.Add(latency);
+        var lost = new MetricFamily("kvm_stat_vcpu_lost_events", "counter",
+            "KVM tracepoint events of vCPU threads kvm_stat could not count per vCPU since it started: its table of threads was full. Nonzero means per-vCPU counts are missing events.");
+        lost.Counter([], guests.VcpusLost);
+        families.Add(lost);
+    }
+
+    /// <summary>The counts of threads [first, next) and of the threads <paramref name="gone"/>, and the histograms of the threads together.</summary>
+    private void Sum(List<VcpuStat> vcpus, int first, int next, long[]? gone)
+    {
+        Array.Clear(_totals);
+        gone?.CopyTo(_totals, 0);
+        foreach (LatencyHistogram histogram in _summed)
+            histogram.Clear();
+        for (int t = first; t < next; t++)
+        {
+            for (int i = 0; i < _totals.Length; i++)
+                _totals[i] += vcpus[t].Totals[i];
+            for (int kind = 0; kind < (vcpus[t].Latency?.Length ?? 0); kind++)
+                _summed[kind].Add(vcpus[t].Latency![kind]);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using KvmStat.Guests;
+
+namespace KvmStat.Sources.Bpf;
+
+/// <summary>
+/// The BPF engine's rows of vCPU threads (--vcpus; see <see cref="ThreadProgram"/>), read at each
+/// capture: each thread goes to its VM, named once, when first seen, by its vCPU
+/// (<see cref="VcpuThreads"/>). A thread that exited, or whose process runs no VM, gives its row
+/// back: read once more at the next capture (events under way), then freed. Events of vCPU threads
+/// for which no row was left are counted in <see cref="Lost"/>, and said.
+/// </summary>
+internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder guests, Action<string>? warn)
+{
+    private readonly BpfThread?[] _byRow = new BpfThread?[table.Layout.Threads + 1];
+    private readonly List<BpfThread> _retiring = [];
+    private readonly ulong[] _buckets = new ulong[BpfTableLayout.ThreadLatencyBuckets];
+    private long _lostReported;
+
+    /// <summary>Per tracepoint: events of vCPU threads for which no row was left, since the start.</summary>
+    internal long[] Lost { get; } = new long[table.Layout.ThreadFields];
+
+    /// <summary>Rows in use at the last capture (for tests of what stays bounded).</summary>
+    internal int RowsInUse { get; private set; }
+
+    /// <param name="vmOf">The VM of a process id, or null where the process is no VM the engine knows (yet).</param>
+    internal void Capture(Func<int, BpfProcess?> vmOf)
+    {
+        FinishRetiring();
+        int used = 0;
+        for (int row = 1; row < _byRow.Length; row++)
+        {
+            long owner = table.ThreadOwner(row);
+            BpfThread? thread = _byRow[row];
+            int tgid = table.ThreadProcess(row);
+            // Free, given back, or being placed (its owner written before its process).
+            if (owner == 0 || thread is { Retiring: true } || tgid == 0)
+                continue;
+            used++;
+            int tid = (int)(uint)owner;
+            if (thread is null || thread.Tid != tid || thread.Tgid != tgid)
+                _byRow[row] = thread = new BpfThread(names.Identify(tgid, tid), tgid, row, table.Layout.ThreadFields, table.Layout.Latency);
+            Read(thread);
+            BpfProcess? vm = vmOf(tgid);
+            // Its events of this interval are its VM's even when it exited in it.
+            vm?.Threads.Add(thread);
+            if ((owner & BpfTableLayout.OwnerExited) != 0)
+                Retire(thread, exited: true);
+            else if (vm is not null)
+                thread.Unclaimed = 0;
+            // A process whose first events came after this capture passed its row is known at the next.
+            else if (++thread.Unclaimed > 1 || !guests.IsRunning(tgid))
+                Retire(thread, exited: false);
+        }
+        RowsInUse = used;
+        table.ReadThreadRow(0, Lost);
+        ReportLost();
+    }
+
+    private void Read(BpfThread thread)
+    {
+        table.ReadThreadRow(thread.Row, thread.Totals);
+        if (thread.Reading.Latency is not LatencyHistogram[] kinds)
+            return;
+        for (int kind = 0; kind < kinds.Length; kind++)
+        {
+            kinds[kind].Nanoseconds = table.ReadThreadLatency(thread.Row, kind, _buckets);
+            _buckets.CopyTo(kinds[kind].Buckets, 0);
+        }
+    }
+
+    private void Retire(BpfThread thread, bool exited)
+    {
+        if (!exited)
+            table.UnassignThread(thread.Tid);
+        thread.Retiring = true;
+        _retiring.Add(thread);
+    }
+
+    /// <summary>The threads that gave their rows back at the last capture: their last events, then their rows go back.</summary>
+    private void FinishRetiring()
+    {
+        foreach (BpfThread thread in _retiring)
+        {
+            Read(thread);
+            table.ReleaseThread(thread.Row);
+            _byRow[thread.Row] = null;
+        }
+        _retiring.Clear();
+    }
+
+    private void ReportLost()
+    {
+        long lost = 0;
+        foreach (long count in Lost)
+            lost += count;
+        if (lost <= _lostReported)
+            return;
+        warn?.Invoke($"{lost} kvm events of vCPU threads ({lost - _lostReported} new) could not be counted per vCPU: " +
+            $"the BPF table has rows for {table.Layout.Threads} threads and is full; they are counted as lost (their VMs' counts have them).");
+        _lostReported = lost;
+    }
+}

@@ -1,0 +1,82 @@
+using KvmStat.Guests;
+using KvmStat.Sources.Tracepoints;
+
+namespace KvmStat.Sources.Bpf;
+
+/// <summary>
+/// With -p/-g and --vcpus: a child per vCPU of each tracepoint field, named as the binary
+/// statistics name theirs (kvm_pio(vcpu0)), for the vCPU threads the VM has when counting starts,
+/// as the selection keeps them (-f kvm_pio shows them, -f 'kvm_pio$' does not). A child counts its
+/// vCPU's threads from their first events; a thread that exits keeps what it counted. Events of the
+/// VM's other threads (its main loop, I/O threads) are the parent's only.
+/// </summary>
+internal sealed class BpfVcpuFields
+{
+    private readonly List<StatField> _fields = [];
+    private readonly List<(int Tracepoint, string Label)> _children = [];
+    private readonly Dictionary<string, long[]> _retired = new(StringComparer.Ordinal);
+    private readonly List<BpfThread> _seen = [];
+    private readonly int _tracepoints;
+
+    /// <param name="fields">The engine's fields; their tracepoints, in order, are what a thread's row counts.</param>
+    internal BpfVcpuFields(IReadOnlyList<TracepointField> fields, IReadOnlyList<VcpuThread> vcpus, IFieldSelection selection)
+    {
+        string[] labels = [.. vcpus.Select(v => v.Label).Distinct(StringComparer.Ordinal)];
+        int tracepoint = 0;
+        foreach (TracepointField field in fields.Where(f => !f.IsChild))
+        {
+            List<StatField> candidates =
+            [
+                field.ToStatField(),
+                .. labels.Select(label => new StatField($"{field.Name}({label})", field.Name, StatKind.Counter, FieldOrigin.Tracepoint, null, label)),
+            ];
+            foreach (StatField chosen in selection.Select(candidates, f => f.Name, f => f.Parent).Where(f => f.IsChild))
+            {
+                _fields.Add(chosen);
+                _children.Add((tracepoint, chosen.Label!));
+            }
+            tracepoint++;
+        }
+        _tracepoints = tracepoint;
+    }
+
+    internal IReadOnlyList<StatField> Fields => _fields;
+
+    /// <summary>Each child's count: its vCPU's threads now, and those gone.</summary>
+    internal void Read(IReadOnlyList<BpfThread> threads, Span<long> values)
+    {
+        // A thread read at the last sample and gone now was read a last time when it gave its row back.
+        foreach (BpfThread gone in _seen)
+        {
+            if (Contains(threads, gone))
+                continue;
+            if (!_retired.TryGetValue(gone.Reading.Label, out long[]? retired))
+                _retired[gone.Reading.Label] = retired = new long[_tracepoints];
+            for (int i = 0; i < retired.Length; i++)
+                retired[i] += gone.Totals[i];
+        }
+        _seen.Clear();
+        _seen.AddRange(threads);
+        for (int child = 0; child < _children.Count; child++)
+        {
+            (int tracepoint, string label) = _children[child];
+            long sum = _retired.TryGetValue(label, out long[]? retired) ? retired[tracepoint] : 0;
+            foreach (BpfThread thread in threads)
+            {
+                if (thread.Reading.Label == label)
+                    sum += thread.Totals[tracepoint];
+            }
+            values[child] = sum;
+        }
+    }
+
+    private static bool Contains(IReadOnlyList<BpfThread> threads, BpfThread thread)
+    {
+        foreach (BpfThread other in threads)
+        {
+            if (ReferenceEquals(other, thread))
+                return true;
+        }
+        return false;
+    }
+}

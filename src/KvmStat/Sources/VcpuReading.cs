@@ -1,0 +1,10 @@
+namespace KvmStat.Sources;
+
+/// <summary>
+/// One vCPU thread of a VM in a per-VM read: its counts since its first event, one per field of
+/// <see cref="IPerVmSource.VcpuFields"/>, and with exit latencies its histogram per kind of exit.
+/// </summary>
+/// <param name="Index">Its vCPU, or -1 where not known (then <paramref name="Label"/> names the thread: "tid 1234").</param>
+/// <param name="Label">"vcpu0", as the binary statistics name their vCPUs, or "tid 1234".</param>
+/// <param name="Latency">Exits handled in user space, then in the kernel; null without exit latencies.</param>
+internal sealed record VcpuReading(int Tid, int Index, string Label, long[] Values, LatencyHistogram[]? Latency);

@@ -1,0 +1,284 @@
+using System.Text.Json;
+using KvmStat.Exporter;
+using KvmStat.Output;
+using KvmStat.Sources;
+using KvmStat.Sources.Bpf;
+using KvmStat.Stats;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Sources.Bpf;
+
+/// <summary>
+/// Counting per vCPU thread (--vcpus), with synthetic events on real threads of a test process:
+/// threads named as QEMU names its vCPU threads ("CPU 0/KVM") run the engine's own programs, and
+/// each thread's row is read back by vCPU.
+/// </summary>
+[Collection(BpfCollection.Name)]
+public class BpfVcpuTests
+{
+    private static readonly byte[] s_pio = SyntheticEngine.Arguments(1, 0x3f8, 1, 1);
+    private static readonly byte[] s_none = SyntheticEngine.Arguments(0);
+
+    /// <summary>kvm_set_irq fires on any thread of a VMM (its main loop raises interrupts): it counts on a thread that has a row, and gives none.</summary>
+    private const string SetIrqFormat = """
+        name: kvm_set_irq
+        ID: 9
+        format:
+        	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
+        	field:unsigned char common_flags;	offset:2;	size:1;	signed:0;
+        	field:unsigned char common_preempt_count;	offset:3;	size:1;	signed:0;
+        	field:int common_pid;	offset:4;	size:4;	signed:1;
+
+        	field:unsigned int gsi;	offset:8;	size:4;	signed:0;
+        	field:int level;	offset:12;	size:4;	signed:1;
+        	field:int irq_source_id;	offset:16;	size:4;	signed:1;
+
+        print fmt: "gsi %u level %d source %d", REC->gsi, REC->level, REC->irq_source_id
+        """;
+
+    private static byte[] UserspaceExit(uint reason) => SyntheticEngine.Arguments(reason, 0);
+
+    private static Dictionary<string, string> Formats() => new()
+    {
+        ["kvm_pio"] = FixtureRoot.TestData("kvm_pio.format"),
+        ["kvm_userspace_exit"] = FixtureRoot.TestData("kvm_userspace_exit.format"),
+        ["kvm_exit"] = FixtureRoot.TestData("kvm_exit.format"),
+        ["kvm_set_irq"] = SetIrqFormat,
+    };
+
+    /// <summary>A thread's count of a tracepoint, by name.</summary>
+    private static long Count(SyntheticEngine engine, BpfThread thread, string tracepoint) =>
+        thread.Totals[engine.Counters.Tracepoints.ToList().FindIndex(i => engine.Counters.Fields[i].Name == tracepoint)];
+
+    [Fact]
+    public void EachVcpuThreadIsCountedUnderItsVcpuAndTheVmKeepsEveryEvent()
+    {
+        using var engine = new SyntheticEngine(formats: Formats(), vcpus: true);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "vcpus");
+        int cpu1 = vm.Spawn("CPU 1/KVM"), cpu0 = vm.Spawn("CPU 0/KVM"), unnamed = vm.Spawn("vcpu-like"), worker = vm.Spawn("worker");
+        engine.MirrorThreads(vm);
+        BpfProgram pio = engine.Program("kvm_pio"), exit = engine.Program("kvm_userspace_exit"), irq = engine.Program("kvm_set_irq");
+        byte[] gsi = engine.Record("kvm_set_irq", "gsi", 4);
+        Assert.Equal(1, vm.RunOn(cpu0, pio, s_pio, count: 5));
+        Assert.Equal(1, vm.RunOn(cpu0, irq, gsi, count: 4));
+        Assert.Equal(1, vm.RunOn(cpu1, pio, s_pio, count: 3));
+        Assert.Equal(1, vm.RunOn(cpu1, exit, UserspaceExit(2), count: 2));
+        Assert.Equal(1, vm.RunOn(unnamed, pio, s_pio, count: 7));
+        // Threads that raise only what any thread raises have no row: the VM's counts have them.
+        Assert.Equal(1, vm.RunOn(worker, irq, gsi, count: 6));
+        Assert.Equal(1, vm.Run(irq, gsi, count: 1));
+        engine.Counters.Capture();
+
+        IReadOnlyList<BpfThread> threads = engine.Counters.ThreadsOf(vm.Pid);
+        Assert.Equal(["vcpu0", "vcpu1", $"tid {unnamed}"], threads.Select(t => t.Reading.Label));
+        Assert.Equal([cpu0, cpu1, unnamed], threads.Select(t => t.Tid));
+        Assert.Equal([0, 1, -1], threads.Select(t => t.Reading.Index));
+        Assert.Equal((5, 4, 0), (Count(engine, threads[0], "kvm_pio"), Count(engine, threads[0], "kvm_set_irq"), Count(engine, threads[0], "kvm_userspace_exit")));
+        Assert.Equal((3, 0, 2), (Count(engine, threads[1], "kvm_pio"), Count(engine, threads[1], "kvm_set_irq"), Count(engine, threads[1], "kvm_userspace_exit")));
+        Assert.Equal(7, Count(engine, threads[2], "kvm_pio"));
+        long[] row = engine.Counters.Vms[vm.Pid].Totals;
+        Assert.Equal((15, 2, 11), (engine.Field(row, "kvm_pio"), engine.Field(row, "kvm_userspace_exit"), engine.Field(row, "kvm_set_irq")));
+        Assert.Equal(3, engine.Counters.Threads!.RowsInUse);
+        Assert.All(engine.Counters.VcpusLost!, v => Assert.Equal(0, v));
+
+        // The per-VM source gives each VM's reading its threads, by vCPU.
+        using IPerVmSource perVm = engine.Engine.OpenPerVm();
+        var readings = new List<VmReading>();
+        perVm.Read(readings);
+        VmReading reading = Assert.Single(readings, r => r.Pid == vm.Pid && r.Kind == VmRowKind.Vm);
+        Assert.Equal(["vcpu0", "vcpu1", $"tid {unnamed}"], reading.Vcpus.Select(v => v.Label));
+        Assert.Equal(["kvm_exit", "kvm_pio", "kvm_set_irq", "kvm_userspace_exit"], perVm.VcpuFields.Select(i => perVm.Fields[i].Name).Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// With -p: a child per vCPU of each tracepoint field (kvm_pio(vcpu0)). A vCPU's thread that
+    /// exits gives its row back (read once more, then freed) and its child keeps what it counted; a
+    /// new thread of the same vCPU counts on in the same child. The VM's other threads count in the parent only.
+    /// </summary>
+    [Fact]
+    public void OneVmsFieldsHaveAChildPerVcpuThatOutlivesItsThread()
+    {
+        using EventProcess vm = EventProcess.Start();
+        using var engine = new SyntheticEngine(formats: Formats(), scope: BpfScope.OneProcess(vm.Pid), vcpus: true);
+        engine.MakeVm(vm.Pid, "one");
+        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
+        engine.MirrorThreads(vm);
+        using IStatsSource source = engine.Engine.OpenHost(vm.Pid, new FieldSelection(FieldFilter.Create("kvm_pio|kvm_userspace_exit"), Children: true));
+        List<string> names = [.. source.Fields.Select(f => f.Name)];
+        Assert.Equal(["kvm_pio(vcpu0)", "kvm_pio(vcpu1)", "kvm_userspace_exit(vcpu0)", "kvm_userspace_exit(vcpu1)"], names.Where(n => n.Contains("(vcpu")));
+        Assert.Equal("kvm_pio", source.Fields[names.IndexOf("kvm_pio(vcpu1)")].Parent);
+        long[] values = new long[names.Count];
+        long Value(string name) => values[names.IndexOf(name)];
+        void Sample()
+        {
+            engine.Counters.Capture();
+            source.Read(values);
+        }
+
+        BpfProgram pio = engine.Program("kvm_pio");
+        Assert.Equal(1, vm.RunOn(cpu0, pio, s_pio, count: 5));
+        Assert.Equal(1, vm.RunOn(cpu1, pio, s_pio, count: 3));
+        Assert.Equal(1, vm.Run(pio, s_pio, count: 2));
+        Sample();
+        Assert.Equal((10, 5, 3), (Value("kvm_pio"), Value("kvm_pio(vcpu0)"), Value("kvm_pio(vcpu1)")));
+
+        Assert.Equal(0, vm.RunOn(cpu1, engine.ExitProgram, s_none));
+        vm.End(cpu1);
+        Sample();
+        Sample();
+        Assert.Equal(2, engine.Counters.Threads!.RowsInUse);
+        Assert.Equal((10, 5, 3), (Value("kvm_pio"), Value("kvm_pio(vcpu0)"), Value("kvm_pio(vcpu1)")));
+
+        // vCPU 1 plugged again: a new thread, the same child.
+        int again = vm.Spawn("CPU 1/KVM");
+        engine.MirrorThreads(vm);
+        Assert.Equal(1, vm.RunOn(again, pio, s_pio, count: 4));
+        Sample();
+        Assert.Equal((14, 5, 7), (Value("kvm_pio"), Value("kvm_pio(vcpu0)"), Value("kvm_pio(vcpu1)")));
+        Assert.Equal(3, engine.Counters.Threads!.RowsInUse);
+    }
+
+    /// <summary>A full table of threads: a thread without a row is counted as lost (never nowhere) and said; its VM's counts are whole; a row freed is taken again.</summary>
+    [Fact]
+    public void AFullTableOfThreadsCountsWhatItCannotPlaceAsLostAndSaysSo()
+    {
+        using var engine = new SyntheticEngine(formats: Formats(), vcpus: true, threads: 1);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "full");
+        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
+        engine.MirrorThreads(vm);
+        BpfProgram pio = engine.Program("kvm_pio");
+        Assert.Equal(1, vm.RunOn(cpu0, pio, s_pio, count: 5));
+        Assert.Equal(1, vm.RunOn(cpu1, pio, s_pio, count: 3));
+        engine.Counters.Capture();
+        Assert.Equal(["vcpu0"], engine.Counters.ThreadsOf(vm.Pid).Select(t => t.Reading.Label));
+        int pioOrdinal = engine.Counters.Tracepoints.ToList().FindIndex(i => engine.Counters.Fields[i].Name == "kvm_pio");
+        Assert.Equal(3, engine.Counters.VcpusLost![pioOrdinal]);
+        Assert.Equal(8, engine.Field(engine.Counters.Vms[vm.Pid].Totals, "kvm_pio"));
+        Assert.Contains(engine.Warnings, w => w.Contains("3 kvm events of vCPU threads", StringComparison.Ordinal) && w.Contains("rows for 1 threads", StringComparison.Ordinal));
+
+        Assert.Equal(0, vm.RunOn(cpu0, engine.ExitProgram, s_none));
+        vm.End(cpu0);
+        engine.Counters.Capture();
+        engine.Counters.Capture();
+        Assert.Equal(0, engine.Counters.Threads!.RowsInUse);
+        Assert.Equal(1, vm.RunOn(cpu1, pio, s_pio, count: 2));
+        engine.Counters.Capture();
+        BpfThread thread = Assert.Single(engine.Counters.ThreadsOf(vm.Pid));
+        Assert.Equal(("vcpu1", 2L), (thread.Reading.Label, Count(engine, thread, "kvm_pio")));
+        Assert.Equal(3, engine.Counters.VcpusLost![pioOrdinal]);
+    }
+
+    /// <summary>
+    /// 10,000 vCPU threads that come and go through a table of 8 rows leave none behind: every
+    /// event counted per vCPU, none lost. So do the threads of a process that runs no VM.
+    /// </summary>
+    [Fact]
+    public void TenThousandThreadsThatComeAndGoLeaveNoRowsBehind()
+    {
+        using var engine = new SyntheticEngine(formats: Formats(), vcpus: true, threads: 8);
+        using EventProcess vm = EventProcess.Start(), other = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "churn");
+        engine.MakeOther(other.Pid);
+        BpfProgram pio = engine.Program("kvm_pio");
+        long counted = 0;
+        for (int round = 0; round < 2500; round++)
+        {
+            Assert.Equal(0, vm.Churn(4, pio, s_pio, engine.ExitProgram));
+            engine.Counters.Capture();
+            counted += engine.Counters.ThreadsOf(vm.Pid).Sum(t => Count(engine, t, "kvm_pio"));
+        }
+        int stays = other.Spawn("CPU 0/KVM");
+        Assert.Equal(1, other.RunOn(stays, pio, s_pio));
+        engine.Counters.Capture();
+        engine.Counters.Capture();
+        engine.Counters.Capture();
+        Assert.Equal(10_000, counted);
+        Assert.Equal(0, engine.Counters.Threads!.RowsInUse);
+        Assert.All(engine.Counters.VcpusLost!, v => Assert.Equal(0, v));
+        Assert.Equal(10_000, engine.Field(engine.Counters.Vms[vm.Pid].Totals, "kvm_pio"));
+    }
+
+    /// <summary>
+    /// With exit latencies: each vCPU thread's exits in its own histogram of their kind (handled in
+    /// user space, or in the kernel), every exit counted, none below the bucket of the time waited.
+    /// </summary>
+    [Fact]
+    public void EachVcpuTimesItsExitsByKind()
+    {
+        using var engine = new SyntheticEngine(latencyEntry: BpfPrograms.KvmEntry, vcpus: true);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "timed");
+        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
+        engine.MirrorThreads(vm);
+        BpfProgram entry = engine.Program(BpfPrograms.KvmEntry);
+        Assert.Equal(0, vm.TimedOn(cpu0, engine.Program("kvm_userspace_exit"), UserspaceExit(2), TimeSpan.FromMicroseconds(20), entry, s_none, count: 100));
+        Assert.Equal(0, vm.TimedOn(cpu1, engine.Program("kvm_exit"), engine.Record("kvm_exit", "exit_reason", 12), TimeSpan.FromMicroseconds(200), entry, s_none, count: 50));
+        engine.Counters.Capture();
+
+        IReadOnlyList<BpfThread> threads = engine.Counters.ThreadsOf(vm.Pid);
+        Assert.Equal(["vcpu0", "vcpu1"], threads.Select(t => t.Reading.Label));
+        LatencyHistogram[] vcpu0 = threads[0].Reading.Latency!, vcpu1 = threads[1].Reading.Latency!;
+        Assert.Equal((100UL, 0UL), (vcpu0[0].Count, vcpu0[1].Count));
+        Assert.Equal((0UL, 50UL), (vcpu1[0].Count, vcpu1[1].Count));
+        Assert.True(vcpu0[0].Buckets.Take(14).All(b => b == 0), string.Join(",", vcpu0[0].Buckets));
+        Assert.True(vcpu1[1].Buckets.Take(17).All(b => b == 0), string.Join(",", vcpu1[1].Buckets));
+        Assert.True(vcpu0[0].Nanoseconds >= 100 * 20_000UL, $"{vcpu0[0].Nanoseconds} ns");
+        Assert.True(vcpu1[1].Nanoseconds >= 50 * 200_000UL, $"{vcpu1[1].Nanoseconds} ns");
+        // The VM's histograms by reason are the same exits.
+        ExitLatencies latencies = engine.Counters.Latencies!;
+        int io = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(IO)");
+        int hlt = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_exit(HLT)");
+        Assert.Equal((100UL, 50UL), (latencies.Vms[vm.Pid][io].Count, latencies.Vms[vm.Pid][hlt].Count));
+    }
+
+    /// <summary>Every output of each VM's vCPUs from the engine's rows: JSON's "vcpus" and the exporter's series and histograms (valid for promtool).</summary>
+    [Fact]
+    public void EveryOutputShowsEachVcpu()
+    {
+        using var engine = new SyntheticEngine(latencyEntry: BpfPrograms.KvmEntry, vcpus: true);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "shown");
+        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
+        engine.MirrorThreads(vm);
+        ExitLatencies latencies = engine.Counters.Latencies!;
+        using Sampler sampler = Samplers.Of(TimeProvider.System, [engine.Engine.OpenHost(0)], engine.Engine.OpenPerVm(), nameOf: _ => "shown",
+            capture: engine.Counters, latencies: latencies);
+        sampler.Sample();
+        Assert.Equal(1, vm.RunOn(cpu1, engine.Program("kvm_pio"), s_pio, count: 3));
+        Assert.Equal(0, vm.TimedOn(cpu0, engine.Program("kvm_userspace_exit"), UserspaceExit(2), TimeSpan.FromMicroseconds(50),
+            engine.Program(BpfPrograms.KvmEntry), s_none, count: 20));
+        sampler.Sample();
+
+        var text = new StringWriter();
+        using (OutputSink sink = OutputSink.Stdout(text))
+            new JsonRenderer(sink, skipZeroRecords: false, _ => "shown").Render(sampler.Snapshot);
+        using JsonDocument json = JsonDocument.Parse(text.ToString());
+        JsonElement guest = Assert.Single(json.RootElement.GetProperty("guests").EnumerateArray(), g => g.GetProperty("pid").GetInt32() == vm.Pid);
+        JsonElement vcpus = guest.GetProperty("vcpus");
+        Assert.Equal(["vcpu0", "vcpu1"], vcpus.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(cpu1, vcpus.GetProperty("vcpu1").GetProperty("tid").GetInt32());
+        Assert.Equal(3, vcpus.GetProperty("vcpu1").GetProperty("fields").GetProperty("kvm_pio").GetProperty("delta").GetInt64());
+        Assert.Equal(20, vcpus.GetProperty("vcpu0").GetProperty("fields").GetProperty("kvm_userspace_exit").GetProperty("total").GetInt64());
+        JsonElement timed = vcpus.GetProperty("vcpu0").GetProperty("exit_latency").GetProperty("kvm_userspace_exit");
+        Assert.Equal(20, timed.GetProperty("exits").GetInt64());
+        Assert.True(timed.GetProperty("time_ns").GetInt64() >= 20 * 50_000, timed.ToString());
+        Assert.Equal(0, json.RootElement.GetProperty("vcpus_lost").GetInt64());
+
+        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, _ => "shown", new SeriesContinuity(TimeProvider.System)).Format(sampler.Snapshot);
+        string metrics = new MetricsWriter(openMetrics: false).Write(families);
+        string labels = $"guest=\"shown\",pid=\"{vm.Pid}\"";
+        Assert.Contains($"kvm_guest_vcpu_events_total{{{labels},vcpu=\"1\",event=\"kvm_pio\"}} 3\n", metrics);
+        Assert.Contains($"kvm_guest_vcpu_events_total{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\"}} 20\n", metrics);
+        Assert.Contains($"kvm_guest_vcpu_exit_handling_seconds_count{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\"}} 20\n", metrics);
+        Assert.Contains($"kvm_guest_vcpu_exit_handling_seconds_bucket{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\",le=\"3.2768E-05\"}} 0\n", metrics);
+        Assert.DoesNotContain("vcpu=\"1\",event=\"kvm_userspace_exit\"", metrics);
+        Assert.Contains("kvm_stat_vcpu_lost_events_total 0\n", metrics);
+        if (File.Exists("/usr/bin/promtool"))
+        {
+            (int code, string output, string error) = ChildProcess.Run("/usr/bin/promtool", ["check", "metrics"], TimeSpan.FromSeconds(30), input: metrics);
+            Assert.True(code == 0, output + error);
+        }
+    }
+}
