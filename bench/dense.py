@@ -134,7 +134,8 @@ def check_json(path, pids_file, kicks):
     last = None
     with open(path) as f:
         for line in f:
-            last = line
+            # A line without its end was cut short when the tool was stopped.
+            last = line if line.endswith("\n") else last
     record = json.loads(last)
     pio = lambda fields: fields.get("kvm_pio", {}).get("total", 0)
     counted = {g["pid"]: pio(g["fields"]) for g in record["guests"]}

@@ -93,11 +93,12 @@ serve() {
 
 cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' /proc/"$1"/stat; }
 
-# log N: CPU per refresh and peak RSS of -l --json -s 1 over $seconds with events every second,
-# then the start-up of -1 --json with the same N VMs.
+# log N LABEL ARGS...: CPU per refresh and peak RSS of -l --json -s 1 ARGS over $seconds with events
+# every second; then, without ARGS, the start-up of -1 --json with the same N VMs.
 log() {
-    local n=$1 out=$BENCH_DIR/log.json err=$BENCH_DIR/log.err logger kicks=1 waited=0 before after lines0 lines1 hz
-    "$tool" --engine bpf -l --json -s 1 --verbose >"$out" 2>"$err" &
+    local n=$1 label=$2 out=$BENCH_DIR/log.json err=$BENCH_DIR/log.err logger kicks=1 waited=0 before after lines0 lines1 hz
+    shift 2
+    "$tool" --engine bpf -l --json -s 1 --verbose "$@" >"$out" 2>"$err" &
     logger=$!
     BENCH_PIDS+=("$logger")
     bench_wait_line "$err" 'counting started'
@@ -119,14 +120,18 @@ log() {
     done
     after=$(cpu_ticks "$logger")
     lines1=$(wc -l <"$out")
-    record "$n" "-l --json -s 1: CPU per refresh (ms)" "$(awk -v t=$((after - before)) -v hz="$hz" -v r=$((lines1 - lines0)) 'BEGIN { print t * 1000 / hz / r }')"
-    record "$n" "-l --json -s 1: record (KB)" "$(tail -1 "$out" | wc -c | awk '{ print $1 / 1000 }')"
-    record "$n" "-l --json -s 1: peak RSS (MB)" "$(awk '/^VmHWM:/ { print $2 / 1024 }' /proc/"$logger"/status)"
+    record "$n" "$label: CPU per refresh (ms)" "$(awk -v t=$((after - before)) -v hz="$hz" -v r=$((lines1 - lines0)) 'BEGIN { print t * 1000 / hz / r }')"
+    record "$n" "$label: peak RSS (MB)" "$(awk '/^VmHWM:/ { print $2 / 1024 }' /proc/"$logger"/status)"
     # The last kick is in the next record but one (a record may be half-written when it came).
     until [ "$(wc -l <"$out")" -ge $((lines1 + 2)) ]; do sleep 0.1; done
-    record "$n" "-l --json -s 1: counts check" "$($helper check-json "$out" "$pids" "$kicks")"
     bench_stop "$logger"
+    record "$n" "$label: record (KB)" "$(head -n "$lines1" "$out" | tail -1 | wc -c | awk '{ print $1 / 1000 }')"
+    record "$n" "$label: counts check" "$($helper check-json "$out" "$pids" "$kicks")"
     : >"$out"
+    if [ $# -gt 0 ]; then
+        vms_end
+        return
+    fi
     # -1 --json with the same VMs: the children run the stopped tool's program, so no events.
     "$startup_bench" startup "$tool" 1 -1 --json --engine bpf >"$BENCH_DIR/startup"
     record "$n" "-1 --json: start-up to first sample (ms)" "$(sed -n 's/^start-up to first sample: median \([0-9.]*\) ms.*/\1/p' "$BENCH_DIR/startup")"
@@ -143,7 +148,9 @@ for ((round = 1; round <= rounds; round++)); do
         bench_settle
         serve "$n" "--serve --guest-fields kvm_pio" --guest-fields kvm_pio
         bench_settle
-        log "$n"
+        log "$n" "-l --json -s 1"
+        bench_settle
+        log "$n" "-l --json -s 1 --guest-fields kvm_pio" --guest-fields kvm_pio
     done
 done
 
