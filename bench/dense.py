@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Helpers of bench/dense.sh: the fixture root whose /proc declares which processes are VMs, the
+descriptor of one of the tool's BPF programs, the check that every guest's count is exact, and
+the table of medians.
+
+usage: dense.py root DIR                      a root for KVM_STAT_ROOT: this host's tracefs, CPUs
+                                              and modules, a CPU with VMX, a /proc of VMs only
+       dense.py vms DIR PIDS-FILE             the processes in PIDS-FILE (one a line) are the VMs
+                                              dense-0, dense-1, ...; no other process is one
+       dense.py program PID NAME              the descriptor of PID that holds BPF program NAME
+       dense.py check-metrics FILE PIDS-FILE KICKS
+       dense.py check-json FILE PIDS-FILE KICKS
+                                              "exact" when every VM's kvm_pio is KICKS x (i % 10 + 1)
+                                              (what bpfrun's child i ran), and the host's total is
+                                              their sum; else what differs
+       dense.py table RESULTS-TSV             the markdown table: median (min-max) per VM count
+"""
+import ctypes
+import json
+import os
+import re
+import shutil
+import statistics
+import struct
+import sys
+from collections import defaultdict
+
+SYS_BPF = 321  # x86_64
+BPF_PROG_GET_FD_BY_ID = 13
+BPF_OBJ_GET_INFO_BY_FD = 15
+# struct bpf_prog_info: the name (16 bytes) follows type, id, tag, lengths, pointers, load time,
+# uid, map count and map ids.
+PROG_INFO_SIZE = 80
+PROG_NAME_OFFSET = 64
+
+
+def make_root(root):
+    for folder in ("sys/kernel", "sys/devices/system/cpu", "proc", "dev"):
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+    os.symlink("/sys/kernel/tracing", os.path.join(root, "sys/kernel/tracing"))
+    os.symlink("/sys/module", os.path.join(root, "sys/module"))
+    for cpus in ("online", "possible"):
+        os.symlink(f"/sys/devices/system/cpu/{cpus}", os.path.join(root, "sys/devices/system/cpu", cpus))
+    # A host that can run VMs: /dev/kvm, and VMX among the CPU's flags (kvm_exit's reasons become
+    # fields, as on an Intel host; this kernel, itself a guest, has neither).
+    open(os.path.join(root, "dev/kvm"), "w").close()
+    with open("/proc/cpuinfo") as real, open(os.path.join(root, "proc/cpuinfo"), "w") as fixture:
+        fixture.write(re.sub(r"^(flags\s*:) ", r"\1 vmx ", real.read(), flags=re.M))
+
+
+def declare_vms(root, pids_file):
+    proc = os.path.join(root, "proc")
+    for entry in os.listdir(proc):
+        if entry.isdigit():
+            shutil.rmtree(os.path.join(proc, entry))
+    for index, pid in enumerate(read_pids(pids_file)):
+        folder = os.path.join(proc, str(pid))
+        os.makedirs(os.path.join(folder, "fd"))
+        os.makedirs(os.path.join(folder, "task", str(pid)))
+        os.makedirs(os.path.join(folder, "ns"))
+        write(folder, "cmdline", f"qemu-system-x86_64\0-name\0dense-{index}\0")
+        write(folder, "comm", "qemu-system-x86\n")
+        write(folder, "status", f"Name:\tqemu-system-x86\nTgid:\t{pid}\nPid:\t{pid}\n")
+        write(folder, "stat", f"{pid} (qemu-system-x86) S 1 {pid} {pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n")
+        os.symlink("anon_inode:kvm-vm", os.path.join(folder, "fd", "10"))
+
+
+def write(folder, name, text):
+    with open(os.path.join(folder, name), "w") as f:
+        f.write(text)
+
+
+def read_pids(path):
+    with open(path) as f:
+        return [int(line) for line in f if line.strip()]
+
+
+def program_name(prog_id):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    attr = ctypes.create_string_buffer(struct.pack("III", prog_id, 0, 0), 128)
+    fd = libc.syscall(SYS_BPF, BPF_PROG_GET_FD_BY_ID, attr, 128)
+    if fd < 0:
+        return None
+    try:
+        info = ctypes.create_string_buffer(PROG_INFO_SIZE)
+        attr = ctypes.create_string_buffer(struct.pack("IIQ", fd, PROG_INFO_SIZE, ctypes.addressof(info)), 128)
+        if libc.syscall(SYS_BPF, BPF_OBJ_GET_INFO_BY_FD, attr, 128) < 0:
+            return None
+        return info.raw[PROG_NAME_OFFSET:PROG_NAME_OFFSET + 16].split(b"\0")[0].decode()
+    finally:
+        os.close(fd)
+
+
+def find_program(pid, name):
+    fdinfo = f"/proc/{pid}/fdinfo"
+    for fd in sorted(os.listdir(fdinfo), key=int):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                match = re.search(r"^prog_id:\s*(\d+)", f.read(), re.M)
+        except OSError:
+            continue
+        if match and program_name(int(match.group(1))) == name:
+            return int(fd)
+    sys.exit(f"dense.py: process {pid} holds no BPF program named {name}")
+
+
+def expected(pids_file, kicks):
+    return {pid: kicks * (index % 10 + 1) for index, pid in enumerate(read_pids(pids_file))}
+
+
+def verdict(counted, want, host):
+    wrong = [pid for pid, count in want.items() if counted.get(pid) != count]
+    extra = len(set(counted) - set(want))
+    problems = []
+    if wrong:
+        pid = wrong[0]
+        problems.append(f"{len(wrong)} of {len(want)} guests wrong (pid {pid}: {counted.get(pid)}, ran {want[pid]})")
+    if extra:
+        problems.append(f"{extra} guests not started")
+    if host != sum(want.values()):
+        problems.append(f"host total {host}, guests ran {sum(want.values())}")
+    return "; ".join(problems) or "exact"
+
+
+def check_metrics(path, pids_file, kicks):
+    text = open(path).read()
+    series = re.findall(r'^kvm_guest_events_total\{guest="dense-\d+",pid="(\d+)",event="kvm_pio"\} (\d+)$', text, re.M)
+    host = re.search(r'^kvm_events_total\{event="kvm_pio"\} (\d+)$', text, re.M)
+    return verdict({int(p): int(c) for p, c in series}, expected(pids_file, kicks), int(host.group(1)) if host else None)
+
+
+def check_json(path, pids_file, kicks):
+    last = None
+    with open(path) as f:
+        for line in f:
+            # A line without its end was cut short when the tool was stopped.
+            last = line if line.endswith("\n") else last
+    record = json.loads(last)
+    pio = lambda fields: fields.get("kvm_pio", {}).get("total", 0)
+    counted = {g["pid"]: pio(g["fields"]) for g in record["guests"]}
+    return verdict(counted, expected(pids_file, kicks), pio(record["fields"]))
+
+
+def table(path):
+    # Lines: VMS <tab> MEASURE <tab> VALUE (numbers) or MEASURE "check" with a verdict.
+    values = defaultdict(list)
+    checks = defaultdict(set)
+    order = []
+    with open(path) as f:
+        for line in f:
+            vms, measure, value = line.rstrip("\n").split("\t")
+            if measure not in order:
+                order.append(measure)
+            if measure.endswith("check"):
+                checks[int(vms), measure].add(value)
+            else:
+                values[int(vms), measure].append(float(value))
+    counts = sorted({vms for vms, _ in list(values) + list(checks)})
+    print("| measure | " + " | ".join(f"{n} VM{'s' if n > 1 else ''}" for n in counts) + " |")
+    print("|---|" + "---|" * len(counts))
+    for measure in order:
+        cells = []
+        for n in counts:
+            if measure.endswith("check"):
+                cells.append(", ".join(sorted(checks[n, measure])) or "—")
+                continue
+            v = values[n, measure]
+            cells.append(f"{fmt(statistics.median(v))} ({fmt(min(v))}–{fmt(max(v))}, {len(v)} runs)" if v else "—")
+        print(f"| {measure} | " + " | ".join(cells) + " |")
+
+
+def fmt(x):
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def main(argv):
+    command = argv[1] if len(argv) > 1 else ""
+    if command == "root" and len(argv) == 3:
+        make_root(argv[2])
+    elif command == "vms" and len(argv) == 4:
+        declare_vms(argv[2], argv[3])
+    elif command == "program" and len(argv) == 4:
+        print(find_program(int(argv[2]), argv[3]))
+    elif command == "check-metrics" and len(argv) == 5:
+        print(check_metrics(argv[2], argv[3], int(argv[4])))
+    elif command == "check-json" and len(argv) == 5:
+        print(check_json(argv[2], argv[3], int(argv[4])))
+    elif command == "table" and len(argv) == 3:
+        table(argv[2])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

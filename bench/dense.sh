@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Everything around the BPF table on a dense host, without KVM: N VM processes that are real
+# processes (children of tests/guest/bpfrun.c) whose events are synthetic: each child runs the
+# tool's own kvm_pio program with BPF_PROG_TEST_RUN (child i: i % 10 + 1 events per kick), so the
+# kernel counts them as that process's. A fixture root (KVM_STAT_ROOT) gives the published binary
+# this host's tracefs, CPUs and modules, and a /proc whose only processes are those VMs.
+# Measured, in rounds of random order: start-up of "-1 --json" (to the first sample, and to the
+# record written and exit), CPU per refresh and peak RSS of "-l --json -s 1" (events every second),
+# and the exporter's scrape time and body size with and without --guest-fields kvm_pio; every
+# count checked exact.
+# Run as root: bench/dense.sh [COUNTS...]   (default: 1 200 4000; DENSE_ROUNDS=3, DENSE_SECONDS=60)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+counts=("$@")
+[ ${#counts[@]} -gt 0 ] || counts=(1 200 4000)
+rounds=${DENSE_ROUNDS:-3}
+seconds=${DENSE_SECONDS:-60}
+scrapes=10
+source bench/lib.sh
+bench_prepare
+bpfrun=$PWD/artifacts/bench/bpfrun
+gcc -O2 -Wall -Wextra -Werror -pthread -o "$bpfrun" tests/guest/bpfrun.c
+dotnet build bench/KvmStat.Bench/KvmStat.Bench.csproj -c Release --nologo -v quiet >/dev/null
+startup_bench=$PWD/artifacts/build/bin/KvmStat.Bench/release/KvmStat.Bench
+trap bench_cleanup EXIT
+helper="python3 bench/dense.py"
+root=$BENCH_DIR/root
+$helper root "$root"
+export KVM_STAT_ROOT=$root
+results=$BENCH_DIR/results.tsv
+pids=$BENCH_DIR/pids
+# kvm_pio's raw tracepoint arguments (vcpu, port, size, count), eight bytes each, little-endian.
+pio=0100000000000000f80300000000000001000000000000000100000000000000
+
+# The event processes' parent: one set of children at a time, each running one tool's program.
+coproc BPFRUN { exec "$bpfrun"; }
+BENCH_PIDS+=("$BPFRUN_PID")
+ask() {
+    echo "$1" >&"${BPFRUN[1]}"
+    IFS= read -r answer <&"${BPFRUN[0]}"
+}
+IFS= read -r answer <&"${BPFRUN[0]}"  # "ready PID"
+
+# vms_of TOOL-PID N: N children that run TOOL's kvm_pio program, the fixture's only VMs.
+vms_of() {
+    local fd
+    fd=$($helper program "$1" kvm_pio)
+    ask "get $1 $fd"
+    ask "fork $2 ${answer#fd } $pio"
+    [[ $answer == forked* ]] || { echo "bench: bpfrun: $answer" >&2; return 1; }
+    tr ' ' '\n' <<<"${answer#forked }" >"$pids"
+    $helper vms "$root" "$pids"
+}
+
+vms_end() {
+    ask release
+    $helper vms "$root" /dev/null
+}
+
+kick() {
+    ask kick
+    [ "$answer" = "kicked 0" ] || { echo "bench: bpfrun: $answer" >&2; return 1; }
+}
+
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$results"; }
+
+# serve N LABEL ARGS...: scrape time and body size of --serve ARGS once all N guests are exact.
+serve() {
+    local n=$1 label=$2 port body waited=0 verdict i
+    shift 2
+    port=$(bench_port)
+    bench_tool bpf --serve "127.0.0.1:$port" "$@"
+    vms_of "$BENCH_TOOL" "$n"
+    kick
+    body=$BENCH_DIR/body
+    until curl -sf "http://127.0.0.1:$port/metrics" -o "$body" &&
+        verdict=$($helper check-metrics "$body" "$pids" 1) && [ "$verdict" = exact ]; do
+        waited=$((waited + 1))
+        [ "$waited" -lt 60 ] || break
+        sleep 0.5
+    done
+    record "$n" "$label: counts check" "$verdict"
+    for ((i = 0; i < scrapes; i++)); do
+        curl -sf "http://127.0.0.1:$port/metrics" -o "$body" -w '%{time_total} %{size_download}\n'
+    done | while read -r time size; do
+        record "$n" "$label: scrape (ms)" "$(awk -v t="$time" 'BEGIN { print t * 1000 }')"
+        record "$n" "$label: body (KB)" "$(awk -v s="$size" 'BEGIN { print s / 1000 }')"
+    done
+    record "$n" "$label: peak RSS (MB)" "$(awk '/^VmHWM:/ { print $2 / 1024 }' /proc/"$BENCH_TOOL"/status)"
+    bench_stop "$BENCH_TOOL"
+    vms_end
+}
+
+cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' /proc/"$1"/stat; }
+
+# log N LABEL ARGS...: CPU per refresh and peak RSS of -l --json -s 1 ARGS over $seconds with events
+# every second; then, without ARGS, the start-up of -1 --json with the same N VMs.
+log() {
+    local n=$1 label=$2 out=$BENCH_DIR/log.json err=$BENCH_DIR/log.err logger kicks=1 waited=0 before after lines0 lines1 hz
+    shift 2
+    "$tool" --engine bpf -l --json -s 1 --verbose "$@" >"$out" 2>"$err" &
+    logger=$!
+    BENCH_PIDS+=("$logger")
+    bench_wait_line "$err" 'counting started'
+    vms_of "$logger" "$n"
+    kick
+    # Until a record has every guest (the /proc scan runs every 3 s).
+    until [ "$(tail -1 "$out" | grep -o '"name":"dense-' | wc -l)" -ge "$n" ]; do
+        waited=$((waited + 1))
+        [ "$waited" -lt 100 ] || { echo "bench: -l --json never listed $n guests" >&2; return 1; }
+        sleep 0.2
+    done
+    hz=$(getconf CLK_TCK)
+    before=$(cpu_ticks "$logger")
+    lines0=$(wc -l <"$out")
+    for ((i = 0; i < seconds; i++)); do
+        sleep 1
+        kick
+        kicks=$((kicks + 1))
+    done
+    after=$(cpu_ticks "$logger")
+    lines1=$(wc -l <"$out")
+    record "$n" "$label: CPU per refresh (ms)" "$(awk -v t=$((after - before)) -v hz="$hz" -v r=$((lines1 - lines0)) 'BEGIN { print t * 1000 / hz / r }')"
+    record "$n" "$label: peak RSS (MB)" "$(awk '/^VmHWM:/ { print $2 / 1024 }' /proc/"$logger"/status)"
+    # The last kick is in the next record but one (a record may be half-written when it came).
+    until [ "$(wc -l <"$out")" -ge $((lines1 + 2)) ]; do sleep 0.1; done
+    bench_stop "$logger"
+    record "$n" "$label: record (KB)" "$(head -n "$lines1" "$out" | tail -1 | wc -c | awk '{ print $1 / 1000 }')"
+    record "$n" "$label: counts check" "$($helper check-json "$out" "$pids" "$kicks")"
+    : >"$out"
+    if [ $# -gt 0 ]; then
+        vms_end
+        return
+    fi
+    # -1 --json with the same VMs: the children run the stopped tool's program, so no events.
+    "$startup_bench" startup "$tool" 1 -1 --json --engine bpf >"$BENCH_DIR/startup"
+    record "$n" "-1 --json: start-up to first sample (ms)" "$(sed -n 's/^start-up to first sample: median \([0-9.]*\) ms.*/\1/p' "$BENCH_DIR/startup")"
+    record "$n" "-1 --json: to the record and exit (ms)" "$(sed -n 's/.*wall time: median \([0-9.]*\) ms.*/\1/p' "$BENCH_DIR/startup")"
+    vms_end
+}
+
+: >"$results"
+for ((round = 1; round <= rounds; round++)); do
+    for n in $(printf '%s\n' "${counts[@]}" | shuf); do
+        echo "round $round: $n VMs" >&2
+        bench_settle
+        serve "$n" "--serve"
+        bench_settle
+        serve "$n" "--serve --guest-fields kvm_pio" --guest-fields kvm_pio
+        bench_settle
+        log "$n" "-l --json -s 1"
+        bench_settle
+        log "$n" "-l --json -s 1 --guest-fields kvm_pio" --guest-fields kvm_pio
+    done
+done
+
+echo "## $(uname -r), $(nproc) CPUs, $(bench_field_count) kvm tracepoints, $rounds rounds in random order, ${seconds} s of -l per round, $scrapes scrapes per round"
+echo
+$helper table "$results"
