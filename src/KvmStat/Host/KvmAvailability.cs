@@ -7,7 +7,7 @@ namespace KvmStat.Host;
 /// (no /dev/kvm: no hardware support, disabled by the firmware, or a kernel that is itself a guest),
 /// or the KVM module not loaded, with the kernel's own words where its log has them.
 /// </summary>
-internal sealed record KvmAvailability(KvmState State, string? KernelReason)
+internal sealed record KvmAvailability(KvmState State, string? KernelReason, bool BuiltIn = true)
 {
     internal bool Usable => State == KvmState.Usable;
 
@@ -15,15 +15,18 @@ internal sealed record KvmAvailability(KvmState State, string? KernelReason)
     {
         if (File.Exists(paths.DevKvm))
             return new KvmAvailability(KvmState.Usable, null);
-        bool loaded = Directory.Exists(Path.Join(paths.SysModule, "kvm"));
-        return new KvmAvailability(loaded ? KvmState.NotUsable : KvmState.NotLoaded, KernelSaid(paths));
+        string module = Path.Join(paths.SysModule, "kvm");
+        bool loaded = Directory.Exists(module);
+        // A loadable module has an initstate; one built into the kernel has none.
+        return new KvmAvailability(loaded ? KvmState.NotUsable : KvmState.NotLoaded, KernelSaid(paths),
+            BuiltIn: !File.Exists(Path.Join(module, "initstate")));
     }
 
     /// <summary>The finding, in one sentence: "KVM is built in but not usable here (no /dev/kvm): ...".</summary>
     internal string Describe() => State switch
     {
         KvmState.Usable => "/dev/kvm present",
-        KvmState.NotUsable => $"KVM is built in but not usable here (no /dev/kvm){Said}",
+        KvmState.NotUsable => $"KVM is {(BuiltIn ? "built in" : "loaded")} but not usable here (no /dev/kvm){Said}",
         _ => $"the KVM module is not loaded (no /sys/module/kvm, no /dev/kvm){Said}",
     };
 

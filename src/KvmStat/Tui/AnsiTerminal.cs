@@ -92,6 +92,8 @@ internal sealed class AnsiTerminal : IDisposable
         }
     }
 
+    // Entering or leaving the alternate screen, best effort: a terminal that is gone has no screen
+    // to switch back, and nothing else is lost with it.
     private static void WriteText(string text) =>
         _ = Interop.Libc.WriteAll(Output, System.Text.Encoding.ASCII.GetBytes(text));
 

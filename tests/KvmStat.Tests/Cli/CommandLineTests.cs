@@ -209,7 +209,8 @@ public class CommandLineTests
         Assert.Contains("KVM is not loaded", error);
         (code, _, error) = Run(fixture.Paths, "-1", "-d");
         Assert.Equal(1, code);
-        Assert.Contains("KVM is not loaded", error);
+        Assert.Contains("the KVM module is not loaded", error);
+        Assert.Contains("modprobe kvm_intel", error);
     }
 
     [Fact]

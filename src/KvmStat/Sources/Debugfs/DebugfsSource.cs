@@ -129,9 +129,13 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
             throw new EnvironmentException(
                 $"debugfs is not mounted (no {paths.DebugfsKvm}).",
                 "Mount it with: mount -t debugfs none /sys/kernel/debug");
-        throw new EnvironmentException(
-            $"KVM is not loaded: debugfs has no kvm folder ({paths.DebugfsKvm}).",
-            "Load the module for this CPU (modprobe kvm_intel or modprobe kvm_amd).");
+        // KVM makes the folder: why it is missing is why KVM is not there, in the kernel's words.
+        KvmAvailability kvm = KvmAvailability.Probe(paths);
+        if (kvm.Usable)
+            throw new EnvironmentException(
+                $"debugfs has no kvm folder ({paths.DebugfsKvm}) although /dev/kvm exists.",
+                "Count with tracepoints instead (kvm_stat without -d).");
+        throw new EnvironmentException($"debugfs has no kvm folder ({paths.DebugfsKvm}): {kvm.Describe()}.", kvm.Fix!);
     }
 
     public void Read(Span<long> values)

@@ -26,7 +26,11 @@ internal static class TraceFormatParser
             if (line.StartsWith("name:", StringComparison.Ordinal))
                 name = line["name:".Length..].Trim();
             else if (line.StartsWith("ID:", StringComparison.Ordinal))
-                _ = int.TryParse(line["ID:".Length..].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out id);
+            {
+                // An ID that does not parse stays -1 (unknown), which the callers refuse.
+                if (!int.TryParse(line["ID:".Length..].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out id))
+                    id = -1;
+            }
             else if (line.StartsWith("field:", StringComparison.Ordinal))
             {
                 TraceField? field = ParseFieldLine(line);
@@ -66,9 +70,16 @@ internal static class TraceFormatParser
         foreach (string part in parts.AsSpan(1))
         {
             if (part.StartsWith("offset:", StringComparison.Ordinal))
-                _ = int.TryParse(part["offset:".Length..], NumberStyles.Integer, CultureInfo.InvariantCulture, out offset);
+            {
+                // A field whose place cannot be read is left out, as if absent: never read at offset 0.
+                if (!int.TryParse(part["offset:".Length..], NumberStyles.Integer, CultureInfo.InvariantCulture, out offset))
+                    return null;
+            }
             else if (part.StartsWith("size:", StringComparison.Ordinal))
-                _ = int.TryParse(part["size:".Length..], NumberStyles.Integer, CultureInfo.InvariantCulture, out size);
+            {
+                if (!int.TryParse(part["size:".Length..], NumberStyles.Integer, CultureInfo.InvariantCulture, out size))
+                    return null;
+            }
             else if (part.StartsWith("signed:", StringComparison.Ordinal))
                 signed = part["signed:".Length..].Trim() == "1";
         }

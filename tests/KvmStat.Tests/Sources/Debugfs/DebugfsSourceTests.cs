@@ -170,6 +170,34 @@ public class DebugfsSourceTests
         Assert.Contains("mount -t debugfs", e.Fix);
     }
 
+    /// <summary>
+    /// debugfs mounted without a kvm folder: why KVM made none is named (not a mount to make), as
+    /// --doctor names it: KVM in the kernel but unusable, built in or a loaded module, or no module.
+    /// </summary>
+    [Theory]
+    [InlineData(true, false, false, "debugfs has no kvm folder", "although /dev/kvm exists", "without -d")]
+    [InlineData(false, true, false, "KVM is built in but not usable here (no /dev/kvm)", "not binding", "No VM can run")]
+    [InlineData(false, true, true, "KVM is loaded but not usable here (no /dev/kvm)", "not binding", "No VM can run")]
+    [InlineData(false, false, false, "the KVM module is not loaded", "debugfs has no kvm folder", "modprobe kvm_intel")]
+    public void AMountedDebugfsWithoutKvmNamesWhyKvmIsNotThere(bool devKvm, bool module, bool loadable, string cause, string more, string fix)
+    {
+        using var fixture = new FixtureRoot();
+        fixture.WriteFile("/sys/kernel/debug/sched/x", "1\n");
+        fixture.WriteFile("/dev/kmsg", "6,255,273444,-;kvm-pvm: this kernel is itself a kvm-pvm guest; not binding\n");
+        if (!devKvm)
+            File.Delete(fixture.Paths.DevKvm);
+        if (!module)
+            Directory.Delete(fixture.Paths.Map("/sys/module/kvm"));
+        if (loadable)
+            fixture.WriteFile("/sys/module/kvm/initstate", "live\n");
+        EnvironmentException e = Assert.Throws<EnvironmentException>(() =>
+            new DebugfsSource(fixture.Paths, FieldFilter.Default, 0, false, new StatFileReader(), _ => { }));
+        Assert.Contains(cause, e.Message);
+        Assert.Contains(more, e.Message);
+        Assert.Contains(fix, e.Fix);
+        Assert.DoesNotContain("mount", e.Fix);
+    }
+
     [Theory]
     [InlineData("1234-15", 1234L << 32 | 15)]
     [InlineData("7-0", 7L << 32)]
