@@ -16,6 +16,7 @@ internal sealed class Signals : ILoopSignals, IDisposable
     // No spinning: a wait between samples is long, and spinning would only add sched_yield calls.
     private static PosixSignalRegistration? s_early;
     private static int s_earlyHangup;
+    private static bool s_hangupsIgnored;
 
     private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
     private readonly List<PosixSignalRegistration> _registrations = [];
@@ -35,14 +36,17 @@ internal sealed class Signals : ILoopSignals, IDisposable
         Register(PosixSignal.SIGTERM, () => Raise(ref _stop));
         // Without a file to reopen, a hangup (the terminal went away) ends the run like SIGTERM:
         // a log still writes its last partial interval instead of dying with it.
+        // Started with hangups ignored (nohup): a mode that would end on one goes on ignoring them.
         if (handleHangup)
             Register(PosixSignal.SIGHUP, () => Raise(ref _hangup));
+        else if (s_hangupsIgnored)
+            Register(PosixSignal.SIGHUP, () => { });
         else
             Register(PosixSignal.SIGHUP, () => Raise(ref _stop));
         // A hangup since start, held by HoldHangups until now: it ends a mode that ends on one; a
         // mode that reloads or reopens reads its files after this, so there is nothing to do again.
         Interlocked.Exchange(ref s_early, null)?.Dispose();
-        if (Interlocked.Exchange(ref s_earlyHangup, 0) == 1 && !handleHangup)
+        if (Interlocked.Exchange(ref s_earlyHangup, 0) == 1 && !handleHangup && !s_hangupsIgnored)
             Raise(ref _stop);
         if (suspending is null)
             return;
@@ -61,12 +65,21 @@ internal sealed class Signals : ILoopSignals, IDisposable
     /// process) until a mode's <see cref="Signals"/> says what it means, so that a reload sent just
     /// after the exporter started (systemctl reload during start-up) never ends it.
     /// </summary>
-    internal static void HoldHangups() =>
+    /// <remarks>
+    /// A SIGHUP ignored since start (nohup) is taken back first: the runtime never catches a signal
+    /// it found ignored, so -L could not reopen its file after logrotate (the log would go on into
+    /// the rotated file, to be compressed and lost) and the exporter could not reload.
+    /// </remarks>
+    internal static void HoldHangups()
+    {
+        if (Interop.Libc.IsIgnored(Interop.Abi.SIGHUP) && Interop.Libc.SetDefault(Interop.Abi.SIGHUP) == 0)
+            s_hangupsIgnored = true;
         s_early = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
             Volatile.Write(ref s_earlyHangup, 1);
         });
+    }
 
     private void Register(PosixSignal signal, Action action) =>
         _registrations.Add(PosixSignalRegistration.Create(signal, context =>

@@ -56,6 +56,10 @@ internal static partial class Interop
         int MADV_RANDOM, int SOL_SOCKET, int SO_PEERCRED,
         [property: CExpression("sizeof(struct ucred)")] int UcredSize,
         int PROT_READ, int PROT_WRITE, int MAP_SHARED, short POLLIN,
+        // sigaction(2): SIGHUP's disposition (a hangup inherited as ignored, as nohup leaves it).
+        int SIGHUP, [property: CExpression("(long)SIG_IGN")] long SigIgnored,
+        [property: CExpression("sizeof(struct sigaction)")] int SigActionSize,
+        [property: CExpression("offsetof(struct sigaction, sa_handler)")] int SigActionHandlerOffset,
         [property: CExpression("sizeof(struct pollfd)")] int PollFdSize,
         // getdents64(2): struct linux_dirent64, which is glibc's struct dirent64.
         [property: CExpression("offsetof(struct dirent64, d_reclen)")] int DirentRecLenOffset,
@@ -99,6 +103,7 @@ internal static partial class Interop
         TermiosSize: 60, TermiosControlCharsOffset: 17, WindowSizeSize: 8,
         RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLimitSize: 16, MADV_RANDOM: 1, SOL_SOCKET: 1, SO_PEERCRED: 17, UcredSize: 12,
         PROT_READ: 1, PROT_WRITE: 2, MAP_SHARED: 1, POLLIN: 1, PollFdSize: 8,
+        SIGHUP: 1, SigIgnored: 1, SigActionSize: 152, SigActionHandlerOffset: 0,
         DirentRecLenOffset: 16, DirentTypeOffset: 18, DirentNameOffset: 19, DT_DIR: 4,
         SYS_ioctl: 16, KVM_RUN: 0xae80, SyscallSecondArgumentOffset: 104);
 

@@ -193,6 +193,46 @@ public class ServiceFilesEndToEndTests
         Assert.All(File.ReadAllLines(log).Skip(1).Concat(File.ReadAllLines(rotated).Skip(1)), line => Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,0$", line));
     }
 
+    /// <summary>
+    /// Under nohup (SIGHUP ignored from the start, which the runtime would leave as it is): -L
+    /// still reopens its file on SIGHUP, and a log to standard output, which a hangup would end,
+    /// ignores it as nohup asks.
+    /// </summary>
+    [Fact]
+    public void UnderNohupSighupStillReopensTheLogAndEndsNothing()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddDebugfsStat("exits", 0);
+        fixture.AddDebugfsStat("7-1/exits", 0);
+        string log = Path.Join(fixture.Root, "kvm_stat.csv");
+        var environment = new Dictionary<string, string> { ["KVM_STAT_ROOT"] = fixture.Root };
+        using ChildProcess logger = ChildProcess.Start("nohup", [PublishedBinary.Path, "-d", "-c", "-L", log, "-s", "0.1", "--verbose"], environment);
+        using ChildProcess plain = ChildProcess.Start("nohup", [PublishedBinary.Path, "-d", "-l", "-s", "0.1", "--verbose"], environment);
+        logger.WaitUntilCounting();
+        plain.WaitUntilCounting();
+        // Started with SIGHUP ignored, the tool catches it all the same.
+        Assert.True(CatchesHangups(logger.Pid) && CatchesHangups(plain.Pid), "SIGHUP caught under nohup");
+
+        File.Move(log, log + ".1");
+        logger.Signal(ChildProcess.SIGHUP);
+        plain.Signal(ChildProcess.SIGHUP);
+        WaitFor(() => File.Exists(log) && File.ReadAllLines(log).Length >= 2);
+        Assert.Equal("timestamp,exits", File.ReadAllLines(log)[0]);
+        int records = OutputParsers.RecordCount(plain.Output.Lines);
+        plain.Output.WaitFor(lines => OutputParsers.RecordCount(lines) >= records + 3, s_timeout, "records after the hangup");
+        Assert.False(plain.HasExited);
+
+        logger.Signal(ChildProcess.SIGTERM);
+        plain.Signal(ChildProcess.SIGTERM);
+        Assert.Equal(0, logger.WaitForExit(s_timeout));
+        Assert.Equal(0, plain.WaitForExit(s_timeout));
+    }
+
+    /// <summary>Whether a process catches SIGHUP (bit 0 of SigCgt in /proc/PID/status).</summary>
+    private static bool CatchesHangups(int pid) =>
+        File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("SigCgt:", StringComparison.Ordinal)) is string line
+        && (Convert.ToUInt64(line["SigCgt:".Length..].Trim(), 16) & 1) == 1;
+
     private static void WaitFor(Func<bool> condition)
     {
         var clock = Stopwatch.StartNew();

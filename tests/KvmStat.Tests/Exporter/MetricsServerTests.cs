@@ -304,4 +304,45 @@ public class MetricsServerTests : IDisposable
             Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, (await Handshake(endpoint, System.Security.Authentication.SslProtocols.Tls13)).Item1);
         }
     }
+
+    /// <summary>
+    /// HTTP/2 as a scraper needs it and no more: the SETTINGS the server sends a new h2 connection
+    /// (over TLS, chosen by ALPN) name 8 streams, a 16 KiB header list, 16 KiB frames and a 96 KiB
+    /// stream window; a setting left out is HTTP/2's default, which must then be the one meant.
+    /// </summary>
+    [Fact]
+    public async Task Http2AnnouncesItsLimitsToEveryConnection()
+    {
+        (MetricsServer server, IPEndPoint endpoint) = Start(OneGauge, tls: true);
+        using (server)
+        {
+            CancellationToken cancel = TestContext.Current.CancellationToken;
+            using var client = new TcpClient();
+            await client.ConnectAsync(endpoint, cancel);
+            await using var tls = new System.Net.Security.SslStream(client.GetStream());
+            await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+            {
+                TargetHost = "127.0.0.1",
+                ApplicationProtocols = [System.Net.Security.SslApplicationProtocol.Http2],
+                RemoteCertificateValidationCallback = (_, _, _, _) => true,
+            }, cancel);
+            Assert.Equal(System.Net.Security.SslApplicationProtocol.Http2, tls.NegotiatedApplicationProtocol);
+            // The client preface and an empty SETTINGS frame; the server's first frame is its SETTINGS.
+            await tls.WriteAsync(Encoding.ASCII.GetBytes("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").Concat(new byte[] { 0, 0, 0, 4, 0, 0, 0, 0, 0 }).ToArray(), cancel);
+            byte[] head = new byte[9];
+            await tls.ReadExactlyAsync(head, cancel);
+            Assert.Equal(4, head[3]);
+            byte[] payload = new byte[(head[0] << 16) | (head[1] << 8) | head[2]];
+            await tls.ReadExactlyAsync(payload, cancel);
+            // HTTP/2's defaults (RFC 9113, 6.5.2), replaced by what the server sends.
+            var settings = new Dictionary<int, long> { [1] = 4096, [3] = long.MaxValue, [4] = 65_535, [5] = 16_384, [6] = long.MaxValue };
+            for (int at = 0; at + 6 <= payload.Length; at += 6)
+                settings[(payload[at] << 8) | payload[at + 1]] = (uint)((payload[at + 2] << 24) | (payload[at + 3] << 16) | (payload[at + 4] << 8) | payload[at + 5]);
+            Assert.Equal(4096, settings[1]);      // HEADER_TABLE_SIZE
+            Assert.Equal(8, settings[3]);         // MAX_CONCURRENT_STREAMS
+            Assert.Equal(96 * 1024, settings[4]); // INITIAL_WINDOW_SIZE
+            Assert.Equal(16 * 1024, settings[5]); // MAX_FRAME_SIZE
+            Assert.Equal(16 * 1024, settings[6]); // MAX_HEADER_LIST_SIZE
+        }
+    }
 }

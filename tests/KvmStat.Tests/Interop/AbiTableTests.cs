@@ -22,6 +22,7 @@ public class AbiTableTests
         #include <errno.h>
         #include <fcntl.h>
         #include <poll.h>
+        #include <signal.h>
         #include <stddef.h>
         #include <sys/ioctl.h>
         #include <sys/mman.h>
