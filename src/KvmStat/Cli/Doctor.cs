@@ -254,6 +254,7 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         var pids = new List<int>();
         new VmDiscovery(paths, time).List(pids);
         var finder = new GuestFinder(paths);
+        var vcpuThreads = new VcpuThreads(paths);
         Dictionary<int, int> held = BinaryStatsProbe.HeldDescriptors(paths).ToDictionary(h => h.Pid, h => h.Descriptors);
         var skipped = new List<string>();
         ILookup<int, string> qmp = QmpSocketDiscovery.Find(paths, skipped.Add).ToLookup(s => s.Pid, s => s.Path);
@@ -264,6 +265,11 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
             var reaches = new List<string> { _bpfCounts ? "tracepoints (per process, BPF)" : "tracepoints (per thread)" };
             reaches.Add(Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*").Any() ? "debugfs folder" : "no debugfs folder");
             reaches.Add(held.TryGetValue(pid, out int count) ? $"{count} held stats descriptors (--binary-stats)" : "no held stats descriptors");
+            // What --vcpus would call its threads: the vCPU index where the name or KVM_RUN tells it.
+            List<VcpuThread> vcpus = vcpuThreads.List(pid);
+            reaches.Add(vcpus.Count > 0
+                ? $"vCPU {string.Join(", ", vcpus.Select(v => v.Index.ToString(CultureInfo.InvariantCulture)).Distinct())} known by {(vcpus.Count == 1 ? "its thread" : "their threads")} (--vcpus)"
+                : "no thread known as a vCPU by its name or KVM_RUN now (--vcpus would show its threads by id)");
             foreach (string socket in qmp[pid])
                 reaches.Add(DescribeQmp(socket, pid));
             if (!qmp[pid].Any())

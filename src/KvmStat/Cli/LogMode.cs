@@ -17,7 +17,17 @@ internal static class LogMode
         using var signals = new Signals(handleHangup: options.LogFile is not null);
         // The log file is opened before the counters, so a bad path fails fast.
         using OutputSink sink = options.LogFile is string file ? OutputSink.AppendTo(file) : OutputSink.Stdout(output);
-        Sampler sampler = session.OpenSampler();
+        Sampler sampler;
+        try
+        {
+            sampler = session.OpenSampler();
+        }
+        catch
+        {
+            // A start that fails leaves no empty log file of its own behind.
+            sink.RemoveIfCreatedAndUnused();
+            throw;
+        }
         session.SayWhetherVmsCanRun(reporter);
         IStatsRenderer renderer = options.Format switch
         {

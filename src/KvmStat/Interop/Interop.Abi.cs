@@ -15,7 +15,7 @@ internal static partial class Interop
     internal sealed record AbiTable(
         string Name,
         // open(2), openat(2), statx(2), getauxval(3).
-        int O_RDONLY, int O_WRONLY, int O_CREAT, int O_APPEND, int O_DIRECTORY, int O_CLOEXEC, int O_PATH, int O_NOFOLLOW, int O_NOCTTY, int O_NONBLOCK,
+        int O_RDONLY, int O_WRONLY, int O_CREAT, int O_EXCL, int O_APPEND, int O_DIRECTORY, int O_CLOEXEC, int O_PATH, int O_NOFOLLOW, int O_NOCTTY, int O_NONBLOCK,
         int AT_FDCWD, int AT_EMPTY_PATH, int STATX_TYPE, int S_IFMT, int S_IFREG,
         [property: CExpression("offsetof(struct statx, stx_mode)")] int StatxModeOffset,
         int AT_SECURE,
@@ -81,7 +81,7 @@ internal static partial class Interop
     // In the order of the table's topics.
     internal static readonly AbiTable X64 = new(
         Name: "x86_64",
-        O_RDONLY: 0, O_WRONLY: 1, O_CREAT: 0x40, O_APPEND: 0x400, O_DIRECTORY: 0x10000, O_CLOEXEC: 0x80000, O_PATH: 0x200000, O_NOFOLLOW: 0x20000,
+        O_RDONLY: 0, O_WRONLY: 1, O_CREAT: 0x40, O_EXCL: 0x80, O_APPEND: 0x400, O_DIRECTORY: 0x10000, O_CLOEXEC: 0x80000, O_PATH: 0x200000, O_NOFOLLOW: 0x20000,
         O_NOCTTY: 0x100, O_NONBLOCK: 0x800, AT_FDCWD: -100, AT_EMPTY_PATH: 0x1000, STATX_TYPE: 1, S_IFMT: 0xF000, S_IFREG: 0x8000,
         StatxModeOffset: 28, AT_SECURE: 23,
         SYS_perf_event_open: 298, SYS_bpf: 321, SYS_close_range: 436, SYS_close: 3, SYS_read: 0, SYS_ppoll: 271, SYS_getppid: 110,

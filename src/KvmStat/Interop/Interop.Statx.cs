@@ -29,12 +29,22 @@ internal static partial class Interop
         /// </summary>
         internal static unsafe (ulong Device, ulong Inode, ulong Size, long Seconds, uint Nanoseconds)? FileVersion(string path)
         {
-            byte* buffer = stackalloc byte[256];
             fixed (byte* name = NulTerminated(path))
-            {
-                if (StatxRaw(Abi.AT_FDCWD, name, 0, StatxBasicStats, buffer) != 0)
-                    return null;
-            }
+                return FileVersion(Abi.AT_FDCWD, name, 0);
+        }
+
+        /// <summary>The same of an open descriptor.</summary>
+        internal static unsafe (ulong Device, ulong Inode, ulong Size, long Seconds, uint Nanoseconds)? FileVersion(int fd)
+        {
+            byte empty = 0;
+            return FileVersion(fd, &empty, Abi.AT_EMPTY_PATH);
+        }
+
+        private static unsafe (ulong Device, ulong Inode, ulong Size, long Seconds, uint Nanoseconds)? FileVersion(int dirfd, byte* name, int flags)
+        {
+            byte* buffer = stackalloc byte[256];
+            if (StatxRaw(dirfd, name, flags, StatxBasicStats, buffer) != 0)
+                return null;
             ulong device = (ulong)*(uint*)(buffer + 136) << 32 | *(uint*)(buffer + 140);
             return (device, *(ulong*)(buffer + 32), *(ulong*)(buffer + 40), *(long*)(buffer + 112), *(uint*)(buffer + 120));
         }

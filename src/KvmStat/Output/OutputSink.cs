@@ -32,7 +32,37 @@ internal sealed class OutputSink : IDisposable
     internal static OutputSink Stdout(TextWriter output) =>
         ReferenceEquals(output, Console.Out) ? new(null, null) : new(null, null, output);
 
-    internal static OutputSink AppendTo(string path) => new(OpenForAppend(path), path);
+    internal static OutputSink AppendTo(string path)
+    {
+        Interop.FileDescriptor file = OpenForAppend(path, out bool created);
+        return new(file, path) { _created = created };
+    }
+
+    private bool _created;
+
+    /// <summary>
+    /// For a start that failed after the file was opened: a log file this sink created and never
+    /// wrote is removed (only while the path still names that file), so a failed start leaves
+    /// nothing behind. A file that was there before is left as it was.
+    /// </summary>
+    internal void RemoveIfCreatedAndUnused()
+    {
+        if (!_created || Path is null || _file is null)
+            return;
+        var mine = Interop.Libc.FileVersion(_file.Number);
+        var named = Interop.Libc.FileVersion(Path);
+        if (mine is { Size: 0 } && named is not null && named.Value.Device == mine.Value.Device && named.Value.Inode == mine.Value.Inode)
+        {
+            try
+            {
+                File.Delete(Path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The start's own error is the one to report; an empty file is all that is left.
+            }
+        }
+    }
 
     /// <summary>True when the log file has no content yet (a CSV header is written only then).</summary>
     internal bool FileIsEmpty()
@@ -56,13 +86,17 @@ internal sealed class OutputSink : IDisposable
     /// waiting for a FIFO's reader (O_NONBLOCK, no effect on a regular file), new files 0640; and
     /// only a regular file: a FIFO or device at the path is refused with a line that says so.
     /// </summary>
-    private static Interop.FileDescriptor OpenForAppend(string path)
+    /// <param name="created">Whether this open made the file (O_EXCL first, then the file that is there).</param>
+    private static Interop.FileDescriptor OpenForAppend(string path, out bool created)
     {
         byte[] pathZ = Interop.NulTerminated(path);
-        int fd = Interop.Libc.Open(
-            pathZ,
-            Interop.Abi.O_WRONLY | Interop.Abi.O_APPEND | Interop.Abi.O_CREAT | Interop.Abi.O_CLOEXEC | Interop.Abi.O_NOFOLLOW | Interop.Abi.O_NOCTTY | Interop.Abi.O_NONBLOCK,
-            mode: 0x1a0 /* 0640 */);
+        int flags = Interop.Abi.O_WRONLY | Interop.Abi.O_APPEND | Interop.Abi.O_CLOEXEC | Interop.Abi.O_NOFOLLOW | Interop.Abi.O_NOCTTY | Interop.Abi.O_NONBLOCK;
+        int fd = Interop.Libc.Open(pathZ, flags | Interop.Abi.O_CREAT | Interop.Abi.O_EXCL, mode: 0x1a0 /* 0640 */);
+        created = fd >= 0;
+        // Something is there (a file, or a link or FIFO that the checks below refuse); removed
+        // meanwhile, the path is created as above.
+        if (fd == -Interop.Errno.EEXIST)
+            fd = Interop.Libc.Open(pathZ, flags | Interop.Abi.O_CREAT, mode: 0x1a0);
         if (fd == -Interop.Errno.ELOOP)
             throw NotAFile(path, "is a symbolic link");
         if (fd == -Interop.Errno.ENXIO)
@@ -90,7 +124,7 @@ internal sealed class OutputSink : IDisposable
     {
         if (Path is null)
             return;
-        Interop.FileDescriptor file = OpenForAppend(Path);
+        Interop.FileDescriptor file = OpenForAppend(Path, out _created);
         _file?.Dispose();
         _file = file;
     }

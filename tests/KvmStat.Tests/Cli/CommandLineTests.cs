@@ -213,6 +213,25 @@ public class CommandLineTests
         Assert.Contains("modprobe kvm_intel", error);
     }
 
+    /// <summary>A start that fails after -L opened its file leaves no empty file of its own behind; a file that was there stays.</summary>
+    [Fact]
+    public void AFailedStartLeavesNoLogFileOfItsOwn()
+    {
+        using var fixture = new FixtureRoot();
+        Directory.Delete(fixture.Paths.Map("/sys/module/kvm"));
+        File.Delete(fixture.Paths.DevKvm);
+        fixture.WriteFile("/sys/kernel/debug/sched/x", "1\n");
+        string log = Path.Join(fixture.Root, "kvm_stat.csv");
+        (int code, _, string error) = Run(fixture.Paths, "-d", "-c", "-L", log);
+        Assert.Equal(1, code);
+        Assert.Contains("the KVM module is not loaded", error);
+        Assert.False(File.Exists(log), "the failed start left its log file");
+        File.WriteAllText(log, "");
+        (code, _, _) = Run(fixture.Paths, "-d", "-c", "-L", log);
+        Assert.Equal(1, code);
+        Assert.True(File.Exists(log), "a file that was there before was removed");
+    }
+
     [Fact]
     public void FieldsHelpListsParentsIndented()
     {

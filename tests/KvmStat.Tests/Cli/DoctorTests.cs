@@ -42,6 +42,8 @@ public class DoctorTests
         fixture.AddDebugfsStat("exits", 0);
         fixture.AddDebugfsStat("1234-11/exits", 5);
         fixture.AddProcess(1234, ["qemu-system-x86_64", "-name", "web\u001b[2J"]);
+        fixture.AddThread(1234, 1236, "CPU 1/KVM");
+        fixture.AddThread(1234, 1235, "CPU 0/KVM");
         (int code, string[] lines) = Run(fixture);
         Assert.Equal("ok    KVM                   /dev/kvm present; modules: kvm, kvm_intel", Line(lines, "KVM"));
         Assert.Equal("ok    exit reasons          Vmx", Line(lines, "exit reasons"));
@@ -56,7 +58,7 @@ public class DoctorTests
         string reach = bpf ? "per process, BPF" : "per thread";
         if (bpf)
             Assert.StartsWith("ok    BPF table             room for 8192 processes; ", Line(lines, "BPF table"));
-        Assert.Contains($@"(web\e[2J) tracepoints ({reach}); debugfs folder; no held stats descriptors; no QMP socket it listens on named on its command line", vm);
+        Assert.Contains($@"(web\e[2J) tracepoints ({reach}); debugfs folder; no held stats descriptors; vCPU 0, 1 known by their threads (--vcpus); no QMP socket it listens on named on its command line", vm);
         Assert.Equal(0, code);
     }
 
