@@ -1,3 +1,4 @@
+using KvmStat.Sources;
 using KvmStat.Stats;
 
 namespace KvmStat.Tui;
@@ -6,6 +7,7 @@ namespace KvmStat.Tui;
 internal sealed partial class TuiApp
 {
     private readonly List<GuestStat> _sortedGuests = [];
+    private readonly List<int> _vcpuParents = [];
 
     /// <summary>The arrow, page, Home and End keys move the selection, which stays on a guest.</summary>
     private void MoveSelection(KeyKind kind)
@@ -59,9 +61,21 @@ internal sealed partial class TuiApp
             deltas += guest.Delta;
         }
         double interval = all.IntervalSeconds;
+        // With 'x' and --vcpus, each guest's vCPUs under it, as children under their parent.
+        IReadOnlyList<int> vcpuFields = _showChildren ? all.VcpuFields : [];
+        // Which of them a guest's row adds up (parent counters), so that a vCPU's row is a share of it.
+        _vcpuParents.Clear();
+        for (int i = 0; i < vcpuFields.Count; i++)
+        {
+            if (!all.Fields.IsChild(vcpuFields[i]) && all.Fields[vcpuFields[i]].Kind == StatKind.Counter)
+                _vcpuParents.Add(i);
+        }
         // Keep the selection in view: scroll when it is below the last data row.
         int capacity = Math.Max(1, grid.Rows - 5);
-        int first = Math.Max(0, _selectedGuest - capacity + 1);
+        int first = Math.Min(_selectedGuest, Math.Max(0, guests.Count - 1));
+        for (int used = guests.Count > 0 ? RowsOf(guests[first], vcpuFields) : 0;
+             first > 0 && used + RowsOf(guests[first - 1], vcpuFields) <= capacity;)
+            used += RowsOf(guests[--first], vcpuFields);
         int row = 3;
         for (int g = first; g < guests.Count && row < grid.Rows - 2; g++)
         {
@@ -73,6 +87,8 @@ internal sealed partial class TuiApp
             if (g == _selectedGuest)
                 grid.Style(row, TableColumn, TableWidth, TextStyle.Reverse);
             row++;
+            if (vcpuFields.Count > 0)
+                row = DrawVcpuRows(grid, row, guest, interval);
         }
         foreach (GuestStat other in all.Others)
         {
@@ -86,16 +102,79 @@ internal sealed partial class TuiApp
         }
         DrawTotal(grid, row, total, Rate(deltas, interval));
         if (row + 1 < grid.Rows - 1)
-            grid.Write(grid.Rows - 1, 0, "Up/Down: select   Enter: events of the selected guest   b: back");
+            grid.Write(grid.Rows - 1, 0, all.VcpuFields.Count > 0
+                ? "Up/Down: select   Enter: events of the selected guest   x: vCPUs   b: back"
+                : "Up/Down: select   Enter: events of the selected guest   b: back");
     }
 
-    private static void DrawGuestRow(ScreenGrid grid, int row, string label, GuestStat guest, long total, double interval)
+    private static void DrawGuestRow(ScreenGrid grid, int row, string label, GuestStat guest, long total, double interval) =>
+        DrawRow(grid, row, label, guest.Total, total, guest.Delta, interval);
+
+    private static void DrawRow(ScreenGrid grid, int row, string label, long value, long total, long delta, double interval)
     {
         int column = grid.WriteLeft(row, TableColumn, label, LabelWidth);
         column = grid.Write(row, column, " ");
-        column = grid.WriteRight(row, column, guest.Total, 10);
-        column = grid.WriteRight(row, column, total > 0 ? guest.Total * 100.0 / total : 0.0, 7, "F1");
+        column = grid.WriteRight(row, column, value, 10);
+        column = grid.WriteRight(row, column, total > 0 ? value * 100.0 / total : 0.0, 7, "F1");
         column = grid.Write(row, column, " ");
-        grid.WriteRight(row, column, Rate(guest.Delta, interval), 8);
+        grid.WriteRight(row, column, Rate(delta, interval), 8);
+    }
+
+    /// <summary>A guest's row and its vCPUs' rows.</summary>
+    private static int RowsOf(GuestStat guest, IReadOnlyList<int> vcpuFields) => 1 + (vcpuFields.Count > 0 ? VcpuRowCount(guest) : 0);
+
+    /// <summary>A row per vCPU thread, and one per vCPU whose threads are all gone.</summary>
+    private static int VcpuRowCount(GuestStat guest)
+    {
+        int count = guest.Vcpus.Count;
+        foreach (int index in guest.VcpusGone.Keys)
+        {
+            if (!HasThread(guest, index))
+                count++;
+        }
+        return count;
+    }
+
+    private static bool HasThread(GuestStat guest, int index)
+    {
+        foreach (VcpuStat vcpu in guest.Vcpus)
+        {
+            if (vcpu.Index == index)
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// A guest's vCPUs, indented, with %Total relative to the guest: each vCPU's events (its
+    /// threads that are gone included, as its children in one VM's view keep them) and their rate.
+    /// </summary>
+    private int DrawVcpuRows(ScreenGrid grid, int row, GuestStat guest, double interval)
+    {
+        foreach (VcpuStat vcpu in guest.Vcpus)
+        {
+            if (row >= grid.Rows - 2)
+                return row;
+            long value = 0, delta = 0;
+            long[]? gone = vcpu.Index >= 0 ? guest.VcpusGone.GetValueOrDefault(vcpu.Index) : null;
+            foreach (int i in _vcpuParents)
+            {
+                value += vcpu.Totals[i] + (gone?[i] ?? 0);
+                delta += vcpu.Deltas[i];
+            }
+            DrawRow(grid, row++, $"  {vcpu.Label}{(vcpu.Index >= 0 ? $" [{vcpu.Tid}]" : "")}", value, guest.Total, delta, interval);
+        }
+        foreach ((int index, long[] gone) in guest.VcpusGone)
+        {
+            if (row >= grid.Rows - 2)
+                return row;
+            if (HasThread(guest, index))
+                continue;
+            long value = 0;
+            foreach (int i in _vcpuParents)
+                value += gone[i];
+            DrawRow(grid, row++, $"  vcpu{index}", value, guest.Total, 0, interval);
+        }
+        return row;
     }
 }

@@ -25,6 +25,12 @@ internal sealed class FakeTuiBackend : ITuiBackend
 
     internal Dictionary<int, Dictionary<string, long>> PerVm { get; } = [];
 
+    /// <summary>A vCPU thread of a VM (--vcpus): its index (-1: not known) and its counts since its first event.</summary>
+    internal sealed record FakeVcpu(int Tid, int Index, Dictionary<string, long> Values);
+
+    /// <summary>Each VM's vCPU threads; with any, the per-VM source counts the parent fields per vCPU too.</summary>
+    internal Dictionary<int, List<FakeVcpu>> VcpusOf { get; } = [];
+
     internal List<(FieldSelection Selection, int Pid, bool PerVm, bool Latency)> Opened { get; } = [];
 
     /// <summary>What the engine measures when a sampler asks for exit latencies (null: it cannot, as perf counters).</summary>
@@ -113,6 +119,9 @@ internal sealed class FakeTuiBackend : ITuiBackend
 
         public IReadOnlyList<StatField> Fields => fields;
 
+        public IReadOnlyList<int> VcpuFields { get; } =
+            backend.VcpusOf.Count == 0 ? [] : [.. Enumerable.Range(0, fields.Length).Where(i => fields[i].Parent is null)];
+
         public void Read(List<VmReading> readings)
         {
             readings.Clear();
@@ -125,6 +134,11 @@ internal sealed class FakeTuiBackend : ITuiBackend
                     _start[pid] = start = [.. fields.Select(f => values.GetValueOrDefault(f.Name))];
                 for (int i = 0; i < fields.Length; i++)
                     reading.Values[i] = values.GetValueOrDefault(fields[i].Name) - start[i];
+                foreach (FakeVcpu vcpu in backend.VcpusOf.GetValueOrDefault(pid) ?? [])
+                {
+                    reading.Vcpus.Add(new VcpuReading(vcpu.Tid, vcpu.Index, vcpu.Index >= 0 ? $"vcpu{vcpu.Index}" : $"tid {vcpu.Tid}",
+                        [.. VcpuFields.Select(i => vcpu.Values.GetValueOrDefault(fields[i].Name))], null));
+                }
                 readings.Add(reading);
             }
         }

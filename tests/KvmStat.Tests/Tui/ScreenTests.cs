@@ -377,6 +377,47 @@ public class ScreenTests
         Assert.Equal("kvm statistics - pid 20 (db)", Screen(app)[0]);
     }
 
+    /// <summary>
+    /// With --vcpus, 'x' in the guest view shows each guest's vCPUs under it (%Total of the guest);
+    /// a vCPU's new thread goes on from what its old one counted, and a vCPU whose threads are all
+    /// gone keeps its row.
+    /// </summary>
+    [Fact]
+    public void XInTheGuestViewShowsEachGuestsVcpus()
+    {
+        _backend.Guests.Add(new GuestProcess(10, "web"));
+        _backend.Running.Add(10);
+        _backend.PerVm[10] = new() { ["kvm_pio"] = 0 };
+        _backend.VcpusOf[10] = [new(11, 0, new() { ["kvm_pio"] = 0 }), new(12, 1, new() { ["kvm_pio"] = 0 }), new(19, -1, new() { ["kvm_pio"] = 0 })];
+        TuiApp app = Start();
+        Keys(app, "b");
+        _backend.PerVm[10]["kvm_pio"] = 400;
+        _backend.VcpusOf[10][0].Values["kvm_pio"] = 300;
+        _backend.VcpusOf[10][1].Values["kvm_pio"] = 100;
+        app.Refresh();
+        string[] screen = Screen(app);
+        Assert.Equal(Row("web [10]", 400, "100.0", 400), screen[3]);
+        Assert.StartsWith(" Total", screen[4]);
+
+        Keys(app, "x");
+        screen = Screen(app);
+        Assert.Equal(Row("web [10]", 400, "100.0", 400), screen[3]);
+        Assert.Equal(Row("  vcpu0 [11]", 300, "75.0", 300), screen[4]);
+        Assert.Equal(Row("  vcpu1 [12]", 100, "25.0", 100), screen[5]);
+        Assert.Equal(Row("  tid 19", 0, "0.0", 0), screen[6]);
+        Assert.StartsWith(" Total                                           400", screen[7]);
+        Assert.Equal("Up/Down: select   Enter: events of the selected guest   x: vCPUs   b: back", screen[23].TrimEnd());
+
+        // vCPU 1 on a new thread; vCPU 0's thread gone.
+        _backend.VcpusOf[10] = [new(13, 1, new() { ["kvm_pio"] = 50 })];
+        _backend.PerVm[10]["kvm_pio"] = 450;
+        app.Refresh();
+        screen = Screen(app);
+        Assert.Equal(Row("  vcpu1 [13]", 150, "33.3", 50), screen[4]);
+        Assert.Equal(Row("  vcpu0", 300, "66.7", 0), screen[5]);
+        Assert.StartsWith(" Total                                           450", screen[6]);
+    }
+
     [Fact]
     public void HostileGuestNamesAreShownEscaped()
     {

@@ -19,29 +19,6 @@ public class BpfFullTableTests
 {
     private static readonly byte[] s_pio = SyntheticEngine.Arguments(1, 0x3f8, 1, 1);
 
-    /// <summary>The screen's backend over samplers of the synthetic engine.</summary>
-    private sealed class Backend(SyntheticEngine engine, Func<int, string?> nameOf) : ITuiBackend
-    {
-        public Sampler OpenSampler(FieldSelection selection, int pid, bool perVm, bool latency) => Open(engine, nameOf, perVm);
-
-        public void Close(IDisposable opened)
-        {
-        }
-
-        public IReadOnlyList<GuestProcess> ListGuests() => [];
-
-        public PidCheck CheckPid(int pid) => new(PidVerdict.Vm, pid);
-
-        public string? NameOf(int pid) => nameOf(pid);
-
-        public IReadOnlyList<int> PidsNamed(string name) => [];
-    }
-
-    /// <summary>A sampler as the tool builds one over the engine (the engine stays the fixture's to close).</summary>
-    private static Sampler Open(SyntheticEngine engine, Func<int, string?> nameOf, bool perVm) =>
-        Samplers.Of(TimeProvider.System, [engine.Engine.OpenHost(0)], perVm ? engine.Engine.OpenPerVm() : null, nameOf: nameOf,
-            capture: engine.Counters);
-
     [Fact]
     public void EventsNoSlotIsLeftForAreCountedAndEveryOutputSaysSo()
     {
@@ -50,7 +27,7 @@ public class BpfFullTableTests
         engine.MakeVm(first.Pid, "first");
         engine.MakeVm(second.Pid, "second");
         string? NameOf(int pid) => pid == first.Pid ? "first" : pid == second.Pid ? "second" : null;
-        Sampler sampler = Open(engine, NameOf, perVm: true);
+        Sampler sampler = SyntheticScreenBackend.Open(engine, NameOf, perVm: true);
         sampler.Sample();
         BpfProgram pio = engine.Program("kvm_pio");
         Assert.Equal(1, first.Run(pio, s_pio, count: 4));
@@ -76,7 +53,7 @@ public class BpfFullTableTests
         Assert.Contains("kvm_events_total{event=\"kvm_pio\"} 10\n", metrics);
 
         // The screen's per-guest view has a row for them.
-        var app = new TuiApp(new Backend(engine, NameOf), FieldFilter.Default, 0, null, 3.0, TimeProvider.System);
+        var app = new TuiApp(new SyntheticScreenBackend(engine, NameOf), FieldFilter.Default, 0, null, 3.0, TimeProvider.System);
         app.Start();
         app.OnKey(Key.Of('b'));
         Assert.Equal(1, first.Run(pio, s_pio, count: 1));

@@ -25,25 +25,6 @@ public class BpfScaleTests
     private const int Others = 20;
     private static readonly byte[] s_pio = SyntheticEngine.Arguments(1, 0x3f8, 1, 1);
 
-    /// <summary>The screen's backend over a sampler of the synthetic engine.</summary>
-    private sealed class Backend(SyntheticEngine engine, Func<int, string?> nameOf) : ITuiBackend
-    {
-        public Sampler OpenSampler(FieldSelection selection, int pid, bool perVm, bool latency) =>
-            Samplers.Of(TimeProvider.System, [engine.Engine.OpenHost(0)], engine.Engine.OpenPerVm(), nameOf: nameOf, capture: engine.Counters);
-
-        public void Close(IDisposable opened)
-        {
-        }
-
-        public IReadOnlyList<GuestProcess> ListGuests() => [];
-
-        public PidCheck CheckPid(int pid) => new(PidVerdict.Vm, pid);
-
-        public string? NameOf(int pid) => nameOf(pid);
-
-        public IReadOnlyList<int> PidsNamed(string name) => [];
-    }
-
     /// <summary>The events child i of a batch raises at each kick (EventProcess.ForkChildren).</summary>
     private static long EventsOf(int index) => index % 10 + 1;
 
@@ -76,7 +57,7 @@ public class BpfScaleTests
         {
             Add(before.ForkChildren(pio, s_pio, Vms / 2), "before", 0);
             string? NameOf(int pid) => names.GetValueOrDefault(pid);
-            var app = new TuiApp(new Backend(engine, NameOf), FieldFilter.Default, 0, null, 3.0, TimeProvider.System);
+            var app = new TuiApp(new SyntheticScreenBackend(engine, NameOf), FieldFilter.Default, 0, null, 3.0, TimeProvider.System);
             app.Start();
             app.OnKey(Key.Of('b'));
             Sampler sampler = Samplers.Of(TimeProvider.System, [engine.Engine.OpenHost(0)], engine.Engine.OpenPerVm(), nameOf: NameOf,

@@ -5,6 +5,7 @@ using KvmStat.Sources;
 using KvmStat.Sources.Bpf;
 using KvmStat.Stats;
 using KvmStat.Tests.Infrastructure;
+using KvmStat.Tui;
 
 namespace KvmStat.Tests.Sources.Bpf;
 
@@ -275,6 +276,23 @@ public class BpfVcpuTests
         Assert.Contains($"kvm_guest_vcpu_exit_handling_seconds_bucket{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\",le=\"3.2768E-05\"}} 0\n", metrics);
         Assert.DoesNotContain("vcpu=\"1\",event=\"kvm_userspace_exit\"", metrics);
         Assert.Contains("kvm_stat_vcpu_lost_events_total 0\n", metrics);
+
+        // The screen's guest view with 'x': the guest's vCPUs under it, each with its thread and its events.
+        var app = new TuiApp(new SyntheticScreenBackend(engine, _ => "shown"), FieldFilter.Default, 0, null, 3.0, TimeProvider.System);
+        app.Start();
+        app.OnKey(Key.Of('b'));
+        app.OnKey(Key.Of('x'));
+        Assert.Equal(1, vm.RunOn(cpu1, engine.Program("kvm_pio"), s_pio, count: 5));
+        app.Refresh();
+        var grid = new ScreenGrid(24, 80);
+        app.Draw(grid);
+        string[] lines = grid.Lines();
+        int row = Array.FindIndex(lines, l => l.StartsWith($" shown [{vm.Pid}] ", StringComparison.Ordinal));
+        Assert.True(row > 0, string.Join("\n", lines));
+        Assert.StartsWith($"   vcpu0 [{cpu0}] ", lines[row + 1]);
+        Assert.StartsWith($"   vcpu1 [{cpu1}] ", lines[row + 2]);
+        // The Total column: vCPU 1's port writes since its thread's first event (3, then 5).
+        Assert.Equal("8", lines[row + 2][42..52].Trim());
         if (File.Exists("/usr/bin/promtool"))
         {
             (int code, string output, string error) = ChildProcess.Run("/usr/bin/promtool", ["check", "metrics"], TimeSpan.FromSeconds(30), input: metrics);
