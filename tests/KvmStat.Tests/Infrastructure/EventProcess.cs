@@ -18,8 +18,17 @@ internal sealed class EventProcess : IDisposable
     private EventProcess()
     {
         _process = ChildProcess.Start(Path.Join(AppContext.BaseDirectory, "bpfrun"), []);
-        string ready = _process.Output.WaitForLine(l => l.StartsWith("ready ", StringComparison.Ordinal), s_timeout, "bpfrun ready");
-        Pid = int.Parse(ready["ready ".Length..], CultureInfo.InvariantCulture);
+        try
+        {
+            string ready = _process.Output.WaitForLine(l => l.StartsWith("ready ", StringComparison.Ordinal), s_timeout, "bpfrun ready");
+            Pid = int.Parse(ready["ready ".Length..], CultureInfo.InvariantCulture);
+        }
+        catch
+        {
+            // Never ready: ended here, since nothing else holds it.
+            _process.Dispose();
+            throw;
+        }
     }
 
     internal int Pid { get; }

@@ -17,10 +17,19 @@ internal sealed class GuestVm : IDisposable
         Name = name;
         Outs = outs;
         MmioWrites = mmio;
-        string ready = process.Output.WaitForLine(l => l.StartsWith("ready ", StringComparison.Ordinal), s_timeout, "guest ready");
-        int[] numbers = [.. ready.Split(' ').Skip(1).Select(n => int.Parse(n, CultureInfo.InvariantCulture))];
-        Pid = numbers[0];
-        Vcpus = numbers.Length - 1;
+        try
+        {
+            string ready = process.Output.WaitForLine(l => l.StartsWith("ready ", StringComparison.Ordinal), s_timeout, "guest ready");
+            int[] numbers = [.. ready.Split(' ').Skip(1).Select(n => int.Parse(n, CultureInfo.InvariantCulture))];
+            Pid = numbers[0];
+            Vcpus = numbers.Length - 1;
+        }
+        catch
+        {
+            // A guest that never got ready is ended here: nothing else holds it.
+            process.Dispose();
+            throw;
+        }
     }
 
     internal static GuestVm Start(string name, int vcpus, int outs, int mmio, bool holdStats = false) =>

@@ -27,7 +27,12 @@ internal sealed class QemuVm : IDisposable
         while (!File.Exists(QmpSocket) && !Directory.EnumerateFileSystemEntries(_folder).Any())
         {
             if (_process.HasExited || clock.Elapsed > TimeSpan.FromSeconds(30))
-                throw new InvalidOperationException($"QEMU did not start: {_process.Error.Text}");
+            {
+                string error = _process.Error.Text;
+                // Nothing else holds a QEMU that did not start: it and its folder go here.
+                Dispose();
+                throw new InvalidOperationException($"QEMU did not start: {error}");
+            }
             Thread.Sleep(20);
         }
     }

@@ -24,8 +24,17 @@ public class BpfLatencyEndToEndTests
     {
         ChildProcess guest = ChildProcess.Start(ChurnGuest.Path,
             ["-name", name, "--vcpus", "1", "--outs", $"{outs}", "--wait", $"0x3f8:{waitUs}", "--stay"]);
-        string ready = guest.Output.WaitForLine(l => l.StartsWith("ready ", StringComparison.Ordinal), s_timeout, "the guest ready");
-        return (guest, int.Parse(ready["ready ".Length..], CultureInfo.InvariantCulture));
+        try
+        {
+            string ready = guest.Output.WaitForLine(l => l.StartsWith("ready ", StringComparison.Ordinal), s_timeout, "the guest ready");
+            return (guest, int.Parse(ready["ready ".Length..], CultureInfo.InvariantCulture));
+        }
+        catch
+        {
+            // A guest that never got ready is ended here: nothing else holds it.
+            guest.Dispose();
+            throw;
+        }
     }
 
     private static void RunGuest(ChildProcess guest)
@@ -53,31 +62,33 @@ public class BpfLatencyEndToEndTests
         string entry = reasons == ExitReasonSet.Unknown ? BpfPrograms.SyscallEntry : BpfPrograms.KvmEntry;
         using var counters = new BpfCounters(tracefs, fields, s_host, descriptors, verbose: null, latencyEntry: entry);
         (ChildProcess fast, int fastPid) = StartGuest($"lat20-{Environment.ProcessId}", outs: 2000, waitUs: 20);
-        (ChildProcess slow, int slowPid) = StartGuest($"lat200-{Environment.ProcessId}", outs: 500, waitUs: 200);
         using (fast)
-        using (slow)
         {
-            RunGuest(fast);
-            RunGuest(slow);
-            counters.Capture();
-            ExitLatencies latencies = counters.Latencies!;
-            int io = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(IO)");
-            foreach ((int pid, int outs, int waitUs) in new[] { (fastPid, 2000, 20), (slowPid, 500, 200) })
+            (ChildProcess slow, int slowPid) = StartGuest($"lat200-{Environment.ProcessId}", outs: 500, waitUs: 200);
+            using (slow)
             {
-                Assert.Equal(outs, Field(counters, counters.Vms[pid].Totals, "kvm_pio"));
-                Assert.Equal(outs, Field(counters, counters.Vms[pid].Totals, "kvm_userspace_exit(IO)"));
-                Assert.Equal(1, Field(counters, counters.Vms[pid].Totals, "kvm_userspace_exit(HLT)"));
-                LatencyHistogram histogram = latencies.Vms[pid][io];
-                ulong[] buckets = histogram.Buckets;
-                string shown = string.Join(",", buckets.Select((c, i) => (c, i)).Where(p => p.c > 0).Select(p => $"{p.i}:{p.c}"));
-                Assert.True((ulong)outs == histogram.Count, $"{waitUs} µs: {histogram.Count} of {outs} exits timed ({shown})");
-                int bucket = (int)Math.Floor(Math.Log2(waitUs * 1000.0));
-                Assert.True(buckets[bucket] >= outs * 0.95, $"{waitUs} µs: {buckets[bucket]} of {outs} exits in bucket {bucket} ({shown})");
-                Assert.True(buckets.Take(bucket).All(c => c == 0), $"{waitUs} µs: exits shorter than the VMM waited ({shown})");
-                Assert.True(histogram.Nanoseconds >= (ulong)outs * (ulong)waitUs * 1000, $"{histogram.Nanoseconds} ns");
-                Assert.False(latencies.Vms[pid].ContainsKey(latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(HLT)")));
+                RunGuest(fast);
+                RunGuest(slow);
+                counters.Capture();
+                ExitLatencies latencies = counters.Latencies!;
+                int io = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(IO)");
+                foreach ((int pid, int outs, int waitUs) in new[] { (fastPid, 2000, 20), (slowPid, 500, 200) })
+                {
+                    Assert.Equal(outs, Field(counters, counters.Vms[pid].Totals, "kvm_pio"));
+                    Assert.Equal(outs, Field(counters, counters.Vms[pid].Totals, "kvm_userspace_exit(IO)"));
+                    Assert.Equal(1, Field(counters, counters.Vms[pid].Totals, "kvm_userspace_exit(HLT)"));
+                    LatencyHistogram histogram = latencies.Vms[pid][io];
+                    ulong[] buckets = histogram.Buckets;
+                    string shown = string.Join(",", buckets.Select((c, i) => (c, i)).Where(p => p.c > 0).Select(p => $"{p.i}:{p.c}"));
+                    Assert.True((ulong)outs == histogram.Count, $"{waitUs} µs: {histogram.Count} of {outs} exits timed ({shown})");
+                    int bucket = (int)Math.Floor(Math.Log2(waitUs * 1000.0));
+                    Assert.True(buckets[bucket] >= outs * 0.95, $"{waitUs} µs: {buckets[bucket]} of {outs} exits in bucket {bucket} ({shown})");
+                    Assert.True(buckets.Take(bucket).All(c => c == 0), $"{waitUs} µs: exits shorter than the VMM waited ({shown})");
+                    Assert.True(histogram.Nanoseconds >= (ulong)outs * (ulong)waitUs * 1000, $"{histogram.Nanoseconds} ns");
+                    Assert.False(latencies.Vms[pid].ContainsKey(latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(HLT)")));
+                }
+                Assert.Equal(0, latencies.Lost);
             }
-            Assert.Equal(0, latencies.Lost);
         }
     }
 
