@@ -19,6 +19,10 @@ if (args.Length >= 1 && args[0] == "programs")
     return ProgramCost.Run(rounds, runs);
 }
 
+// "floor raw|classic": an empty program on every kvm tracepoint until SIGTERM (bench/overhead.sh's floor).
+if (args.Length >= 2 && args[0] == "floor")
+    return ProgramFloor.Run(args[1]);
+
 // "layout": the kernel memory of the BPF engine's maps for some host sizes.
 if (args.Length >= 1 && args[0] == "layout")
     return MapMemory.Run();
