@@ -27,6 +27,13 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
     private FieldSet? _guestShownFor;
 
     private readonly ArrayBufferWriter<byte> _buffer = new(16384);
+
+    // Names encoded once per field set (the host's, the guests'): thousands of guests a record
+    // would otherwise encode and check every name again.
+    private static readonly JsonEncodedText s_total = JsonEncodedText.Encode("total"), s_delta = JsonEncodedText.Encode("delta"),
+        s_value = JsonEncodedText.Encode("value"), s_unit = JsonEncodedText.Encode("unit"), s_children = JsonEncodedText.Encode("children");
+    private FieldSet? _hostNamesFor, _guestNamesFor;
+    private JsonEncodedText[] _hostNames = [], _guestNames = [];
     private readonly Dictionary<int, string> _names = [];
     private Utf8JsonWriter? _writer;
 
@@ -59,7 +66,9 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
             w.WriteString("name", vm.Name);
         }
         w.WritePropertyName("fields");
-        WriteFields(w, host.Fields, host.Totals, host.Deltas);
+        if (!ReferenceEquals(_hostNamesFor, host.Fields))
+            (_hostNamesFor, _hostNames) = (host.Fields, Encode(host.Fields));
+        WriteFields(w, host.Fields, _hostNames, host.Totals, host.Deltas);
         if (snapshot.Guests is IGuestValues guests)
             WriteGuests(w, guests, snapshot.Latencies);
         if (snapshot.Latencies is ExitLatencies latencies)
@@ -87,6 +96,8 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
             _guestShown = [.. Enumerable.Range(0, guests.Fields.Count).Select(i => guestFilter.Matches(guests.Fields[i].Name))];
         }
         bool[]? shown = guestFilter is null ? null : _guestShown;
+        if (!ReferenceEquals(_guestNamesFor, guests.Fields))
+            (_guestNamesFor, _guestNames) = (guests.Fields, Encode(guests.Fields));
         w.WriteStartArray("guests");
         foreach (GuestStat guest in guests.Guests)
         {
@@ -94,7 +105,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
             w.WriteNumber("pid", guest.Pid);
             w.WriteString("name", guest.Name);
             w.WritePropertyName("fields");
-            WriteFields(w, guests.Fields, guest.FieldTotals, guest.FieldDeltas, shown);
+            WriteFields(w, guests.Fields, _guestNames, guest.FieldTotals, guest.FieldDeltas, shown);
             if (latencies is not null)
             {
                 w.WritePropertyName("exit_latency");
@@ -116,7 +127,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
                 VmRowKind.ExitedVms => "exited_vms",
                 _ => "unattributed",
             });
-            WriteFields(w, guests.Fields, other.FieldTotals, other.FieldDeltas, shown);
+            WriteFields(w, guests.Fields, _guestNames, other.FieldTotals, other.FieldDeltas, shown);
         }
     }
 
@@ -162,41 +173,46 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
     }
 
     /// <summary>Fields in name order with their children nested under them.</summary>
-    private static void WriteFields(Utf8JsonWriter w, FieldSet fields, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas, bool[]? shown = null)
+    /// <summary>Each field's name as it is written: a top-level field's name, a child's label.</summary>
+    private static JsonEncodedText[] Encode(FieldSet fields) =>
+        [.. Enumerable.Range(0, fields.Count).Select(i => JsonEncodedText.Encode(fields.IsChild(i) ? fields[i].ChildLabel : fields[i].Name))];
+
+    private static void WriteFields(Utf8JsonWriter w, FieldSet fields, JsonEncodedText[] names, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas,
+        bool[]? shown = null)
     {
         w.WriteStartObject();
         foreach (int i in fields.TopLevel)
         {
             if (shown is not null && !shown[i])
                 continue;
-            w.WritePropertyName(fields[i].Name);
-            WriteField(w, fields, i, totals, deltas);
+            w.WritePropertyName(names[i]);
+            WriteField(w, fields, names, i, totals, deltas);
         }
         w.WriteEndObject();
     }
 
-    private static void WriteField(Utf8JsonWriter w, FieldSet fields, int i, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas)
+    private static void WriteField(Utf8JsonWriter w, FieldSet fields, JsonEncodedText[] names, int i, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas)
     {
         StatField field = fields[i];
         w.WriteStartObject();
         if (field.Kind == StatKind.Counter)
         {
-            w.WriteNumber("total", totals[i]);
-            w.WriteNumber("delta", deltas[i]);
+            w.WriteNumber(s_total, totals[i]);
+            w.WriteNumber(s_delta, deltas[i]);
         }
         else
         {
-            w.WriteNumber("value", totals[i]);
+            w.WriteNumber(s_value, totals[i]);
         }
         if (field.Unit is string unit)
-            w.WriteString("unit", unit);
+            w.WriteString(s_unit, unit);
         if (fields.ChildrenOf(i).Length > 0)
         {
-            w.WriteStartObject("children");
+            w.WriteStartObject(s_children);
             foreach (int child in fields.ChildrenOf(i))
             {
-                w.WritePropertyName(fields[child].ChildLabel);
-                WriteField(w, fields, child, totals, deltas);
+                w.WritePropertyName(names[child]);
+                WriteField(w, fields, names, child, totals, deltas);
             }
             w.WriteEndObject();
         }

@@ -15,7 +15,8 @@ internal sealed class GuestStats : IGuestValues
     private readonly Func<int, string?> _nameOf;
     private readonly List<VmReading> _readings = new(16);
     private readonly List<GuestStat> _guests = new(16);
-    private readonly List<GuestStat> _previous = new(16);
+    // Last sample's VMs by pid while a sample matches readings to them: thousands of VMs stay linear.
+    private readonly Dictionary<int, GuestStat> _previous = new(16);
     private readonly List<GuestStat> _others = new(2);
     private readonly TimeProvider _time;
     private long _lastTimestamp;
@@ -53,7 +54,8 @@ internal sealed class GuestStats : IGuestValues
         _lastTimestamp = now;
 
         _previous.Clear();
-        _previous.AddRange(_guests);
+        foreach (GuestStat guest in _guests)
+            _previous[guest.Pid] = guest;
         _guests.Clear();
         foreach (VmReading reading in _readings)
         {
@@ -63,7 +65,7 @@ internal sealed class GuestStats : IGuestValues
                 if (!Fields.IsChild(i) && Fields[i].Kind == StatKind.Counter)
                     total += reading.Values[i];
             }
-            GuestStat? known = reading.Kind == VmRowKind.Vm ? Find(_previous, reading.Pid) : FindOther(reading.Kind);
+            GuestStat? known = reading.Kind == VmRowKind.Vm ? _previous.GetValueOrDefault(reading.Pid) : FindOther(reading.Kind);
             GuestStat guest = known ?? (reading.Kind == VmRowKind.Vm
                 ? new GuestStat(reading.Pid, _nameOf(reading.Pid) ?? "", reading.Values.Length)
                 : new GuestStat(0, LabelOf(reading.Kind), reading.Values.Length, reading.Kind));
@@ -145,16 +147,6 @@ internal sealed class GuestStats : IGuestValues
         {
             if (other.Kind == kind)
                 return other;
-        }
-        return null;
-    }
-
-    private static GuestStat? Find(List<GuestStat> guests, int pid)
-    {
-        foreach (GuestStat guest in guests)
-        {
-            if (guest.Pid == pid)
-                return guest;
         }
         return null;
     }
