@@ -34,14 +34,11 @@ internal sealed class VcpuMetrics
         {
             string pid = guest.Pid.ToString(CultureInfo.InvariantCulture);
             List<VcpuStat> vcpus = guest.Vcpus;
-            // Threads come by vCPU: those of one vCPU are next to each other.
             for (int first = 0, next; first < vcpus.Count; first = next)
             {
                 VcpuStat vcpu = vcpus[first];
-                next = first + 1;
-                while (vcpu.Index >= 0 && next < vcpus.Count && vcpus[next].Index == vcpu.Index)
-                    next++;
-                Sum(vcpus, first, next, vcpu.Index >= 0 ? guest.VcpusGone.GetValueOrDefault(vcpu.Index) : null);
+                next = guest.EndOfVcpu(first);
+                Sum(vcpus, first, next, guest.GoneOf(vcpu));
                 string id = vcpu.Index >= 0 ? vcpu.Index.ToString(CultureInfo.InvariantCulture) : vcpu.Label;
                 // A vCPU's series goes on when its thread is replaced; a thread of no known vCPU is a series of its own.
                 int series = vcpu.Index >= 0 ? vcpu.Index : -2 - vcpu.Tid;

@@ -123,10 +123,12 @@ internal sealed partial class TuiApp
     /// <summary>A guest's row and its vCPUs' rows.</summary>
     private static int RowsOf(GuestStat guest, IReadOnlyList<int> vcpuFields) => 1 + (vcpuFields.Count > 0 ? VcpuRowCount(guest) : 0);
 
-    /// <summary>A row per vCPU thread, and one per vCPU whose threads are all gone.</summary>
+    /// <summary>A row per vCPU with threads, and one per vCPU whose threads are all gone.</summary>
     private static int VcpuRowCount(GuestStat guest)
     {
-        int count = guest.Vcpus.Count;
+        int count = 0;
+        for (int first = 0; first < guest.Vcpus.Count; first = guest.EndOfVcpu(first))
+            count++;
         foreach (int index in guest.VcpusGone.Keys)
         {
             if (!HasThread(guest, index))
@@ -147,22 +149,29 @@ internal sealed partial class TuiApp
 
     /// <summary>
     /// A guest's vCPUs, indented, with %Total relative to the guest: each vCPU's events (its
-    /// threads that are gone included, as its children in one VM's view keep them) and their rate.
+    /// threads that are gone included, as its children in one VM's view keep them) and their rate,
+    /// named by its newest thread.
     /// </summary>
     private int DrawVcpuRows(ScreenGrid grid, int row, GuestStat guest, double interval)
     {
-        foreach (VcpuStat vcpu in guest.Vcpus)
+        for (int first = 0, next; first < guest.Vcpus.Count; first = next)
         {
             if (row >= grid.Rows - 2)
                 return row;
+            next = guest.EndOfVcpu(first);
             long value = 0, delta = 0;
-            long[]? gone = vcpu.Index >= 0 ? guest.VcpusGone.GetValueOrDefault(vcpu.Index) : null;
+            long[]? gone = guest.GoneOf(guest.Vcpus[first]);
             foreach (int i in _vcpuParents)
             {
-                value += vcpu.Totals[i] + (gone?[i] ?? 0);
-                delta += vcpu.Deltas[i];
+                value += gone?[i] ?? 0;
+                for (int t = first; t < next; t++)
+                {
+                    value += guest.Vcpus[t].Totals[i];
+                    delta += guest.Vcpus[t].Deltas[i];
+                }
             }
-            DrawRow(grid, row++, $"  {vcpu.Label}{(vcpu.Index >= 0 ? $" [{vcpu.Tid}]" : "")}", value, guest.Total, delta, interval);
+            VcpuStat newest = guest.Vcpus[next - 1];
+            DrawRow(grid, row++, $"  {newest.Label}{(newest.Index >= 0 ? $" [{newest.Tid}]" : "")}", value, guest.Total, delta, interval);
         }
         foreach ((int index, long[] gone) in guest.VcpusGone)
         {

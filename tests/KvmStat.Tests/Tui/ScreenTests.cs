@@ -416,6 +416,15 @@ public class ScreenTests
         Assert.Equal(Row("  vcpu1 [13]", 150, "33.3", 50), screen[4]);
         Assert.Equal(Row("  vcpu0", 300, "66.7", 0), screen[5]);
         Assert.StartsWith(" Total                                           450", screen[6]);
+
+        // vCPU 1's old thread beside its new one in one sample: one row for the vCPU, gone threads counted once.
+        _backend.VcpusOf[10] = [new(13, 1, new() { ["kvm_pio"] = 60 }), new(14, 1, new() { ["kvm_pio"] = 20 })];
+        _backend.PerVm[10]["kvm_pio"] = 480;
+        app.Refresh();
+        screen = Screen(app);
+        Assert.Equal(Row("  vcpu1 [14]", 180, "37.5", 30), screen[4]);
+        Assert.Equal(Row("  vcpu0", 300, "62.5", 0), screen[5]);
+        Assert.StartsWith(" Total                                           480", screen[6]);
     }
 
     [Fact]
