@@ -110,8 +110,7 @@ until_all "--serve" sh -c "curl -sf 'http://127.0.0.1:$port/metrics' | grep -c '
 
 echo "bench: every guest makes its writes" >&2
 hz=$(getconf CLK_TCK)
-cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' /proc/"$1"/stat; }
-before=$(cpu_ticks "$logger")
+before=$(bench_cpu_ticks "$logger")
 lines0=$(wc -l <"$log")
 cut -d' ' -f1 "$guests" | xargs kill -USR1
 until [ "$(cat "$BENCH_DIR"/guest-* | grep -c '^done ')" -ge "$n" ]; do sleep 0.5; done
@@ -119,7 +118,7 @@ until [ "$(cat "$BENCH_DIR"/guest-* | grep -c '^done ')" -ge "$n" ]; do sleep 0.
 until [ "$(wc -l <"$log")" -ge $((lines0 + 3)) ]; do sleep 0.2; done
 lines1=$(wc -l <"$log")
 sleep 5
-after=$(cpu_ticks "$logger")
+after=$(bench_cpu_ticks "$logger")
 
 record "-l --json: counts" "$($helper check-json "$log" "$guests" "$prefix")"
 record "-l --json: CPU per refresh (ms)" "$(awk -v t=$((after - before)) -v hz="$hz" -v r=$((lines1 - lines0)) 'BEGIN { printf "%.1f", t * 1000 / hz / r }')"

@@ -130,13 +130,17 @@ def check_metrics(path, pids_file, kicks):
     return verdict({int(p): int(c) for p, c in series}, expected(pids_file, kicks), int(host.group(1)) if host else None)
 
 
-def check_json(path, pids_file, kicks):
+def last_record(path):
+    """The last complete record of a JSON Lines log (a line without its end was cut short when the tool was stopped)."""
     last = None
     with open(path) as f:
         for line in f:
-            # A line without its end was cut short when the tool was stopped.
             last = line if line.endswith("\n") else last
-    record = json.loads(last)
+    return json.loads(last)
+
+
+def check_json(path, pids_file, kicks):
+    record = last_record(path)
     pio = lambda fields: fields.get("kvm_pio", {}).get("total", 0)
     counted = {g["pid"]: pio(g["fields"]) for g in record["guests"]}
     return verdict(counted, expected(pids_file, kicks), pio(record["fields"]))

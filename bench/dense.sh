@@ -91,7 +91,6 @@ serve() {
     vms_end
 }
 
-cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' /proc/"$1"/stat; }
 
 # log N LABEL ARGS...: CPU per refresh and peak RSS of -l --json -s 1 ARGS over $seconds with events
 # every second; then, without ARGS, the start-up of -1 --json with the same N VMs.
@@ -111,14 +110,14 @@ log() {
         sleep 0.2
     done
     hz=$(getconf CLK_TCK)
-    before=$(cpu_ticks "$logger")
+    before=$(bench_cpu_ticks "$logger")
     lines0=$(wc -l <"$out")
     for ((i = 0; i < seconds; i++)); do
         sleep 1
         kick
         kicks=$((kicks + 1))
     done
-    after=$(cpu_ticks "$logger")
+    after=$(bench_cpu_ticks "$logger")
     lines1=$(wc -l <"$out")
     record "$n" "$label: CPU per refresh (ms)" "$(awk -v t=$((after - before)) -v hz="$hz" -v r=$((lines1 - lines0)) 'BEGIN { print t * 1000 / hz / r }')"
     record "$n" "$label: peak RSS (MB)" "$(awk '/^VmHWM:/ { print $2 / 1024 }' /proc/"$logger"/status)"

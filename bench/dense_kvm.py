@@ -7,6 +7,8 @@ import sys
 import urllib.parse
 import urllib.request
 
+from dense import last_record
+
 
 def read_guests(path):
     guests = {}
@@ -28,12 +30,7 @@ def verdict(counted, want, balance=None):
 
 
 def check_json(path, guests_path, prefix):
-    last = None
-    with open(path) as f:
-        for line in f:
-            # A line without its end was cut short when the tool was stopped.
-            last = line if line.endswith("\n") else last
-    record = json.loads(last)
+    record = last_record(path)
     pio = lambda fields: (fields or {}).get("kvm_pio", {}).get("total", 0)
     counted = {g["pid"]: pio(g["fields"]) for g in record["guests"] if g["name"].startswith(prefix)}
     parts = sum(pio(g["fields"]) for g in record["guests"]) + sum(pio(record.get(k)) for k in ("outside_vms", "exited_vms", "unattributed"))

@@ -101,3 +101,6 @@ bench_wait_series() {
         fi
     done
 }
+
+# bench_cpu_ticks PID: the process's CPU time so far (user and system), in clock ticks.
+bench_cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' /proc/"$1"/stat; }

@@ -12,6 +12,8 @@ internal sealed class OutputSink : IDisposable
     private const int StdoutDescriptor = 1;
     private readonly TextWriter? _writer;
     private Interop.FileDescriptor? _file;
+    // Whether the open of the file in use made it (see RemoveIfCreatedAndUnused).
+    private bool _created;
 
     private OutputSink(Interop.FileDescriptor? file, string? path, TextWriter? writer = null)
     {
@@ -37,8 +39,6 @@ internal sealed class OutputSink : IDisposable
         Interop.FileDescriptor file = OpenForAppend(path, out bool created);
         return new(file, path) { _created = created };
     }
-
-    private bool _created;
 
     /// <summary>
     /// For a start that failed after the file was opened: a log file this sink created and never

@@ -200,8 +200,7 @@ public class CommandLineTests
     public void NoKvmAtAllIsNamed()
     {
         using var fixture = new FixtureRoot();
-        Directory.Delete(fixture.Paths.Map("/sys/module/kvm"));
-        File.Delete(fixture.Paths.DevKvm);
+        fixture.RemoveKvm();
         fixture.WriteFile("/sys/kernel/tracing/events/sched/sched_switch/id", "1\n");
         fixture.WriteFile("/sys/kernel/debug/sched/x", "1\n");
         (int code, _, string error) = Run(fixture.Paths, "-1");
@@ -218,8 +217,7 @@ public class CommandLineTests
     public void AFailedStartLeavesNoLogFileOfItsOwn()
     {
         using var fixture = new FixtureRoot();
-        Directory.Delete(fixture.Paths.Map("/sys/module/kvm"));
-        File.Delete(fixture.Paths.DevKvm);
+        fixture.RemoveKvm();
         fixture.WriteFile("/sys/kernel/debug/sched/x", "1\n");
         string log = Path.Join(fixture.Root, "kvm_stat.csv");
         (int code, _, string error) = Run(fixture.Paths, "-d", "-c", "-L", log);

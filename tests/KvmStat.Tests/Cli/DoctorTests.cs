@@ -20,8 +20,7 @@ public class DoctorTests
     public void AHostWithoutTracefsOrKvmFailsAndSaysHowToFixIt()
     {
         using var fixture = new FixtureRoot();
-        Directory.Delete(fixture.Paths.Map("/sys/module/kvm"));
-        File.Delete(fixture.Paths.DevKvm);
+        fixture.RemoveKvm();
         (int code, string[] lines) = Run(fixture);
         Assert.Equal(1, code);
         Assert.StartsWith("fail  KVM                   the KVM module is not loaded (no /sys/module/kvm, no /dev/kvm); modules: none. Load it as root: modprobe kvm_intel", Line(lines, "KVM"));

@@ -71,6 +71,13 @@ internal sealed class FixtureRoot : IDisposable
     /// <summary>A thread of a process, with its name (/proc/PID/task/TID/comm: "CPU 0/KVM" for a QEMU vCPU thread).</summary>
     internal void AddThread(int pid, int tid, string comm) => WriteFile($"/proc/{pid}/task/{tid}/comm", comm + "\n");
 
+    /// <summary>A host without KVM: no kvm module in /sys/module and no /dev/kvm.</summary>
+    internal void RemoveKvm()
+    {
+        Directory.Delete(Paths.Map("/sys/module/kvm"));
+        File.Delete(Paths.DevKvm);
+    }
+
     /// <summary>Gives a process a /proc/PID/stat in state S (sleeping): it is running, not a zombie.</summary>
     internal void MarkRunning(int pid, string comm = "qemu-system-x86") => WriteStat(pid, comm, 'S');
 

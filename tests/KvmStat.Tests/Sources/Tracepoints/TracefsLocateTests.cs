@@ -41,8 +41,7 @@ public class TracefsLocateTests
     {
         using var fixture = new FixtureRoot();
         fixture.WriteFile("/sys/kernel/tracing/events/sched/sched_switch/id", "5\n");
-        Directory.Delete(fixture.Paths.Map("/sys/module/kvm"));
-        File.Delete(fixture.Paths.DevKvm);
+        fixture.RemoveKvm();
         EnvironmentException e = Assert.Throws<EnvironmentException>(() => Tracefs.Locate(fixture.Paths));
         Assert.Contains("KVM is not loaded", e.Message);
         Assert.Contains("modprobe", e.Fix);
