@@ -16,8 +16,9 @@ internal static partial class Interop
         string Name,
         // open(2), openat(2), statx(2), getauxval(3).
         int O_RDONLY, int O_WRONLY, int O_CREAT, int O_EXCL, int O_APPEND, int O_DIRECTORY, int O_CLOEXEC, int O_PATH, int O_NOFOLLOW, int O_NOCTTY, int O_NONBLOCK,
-        int AT_FDCWD, int AT_EMPTY_PATH, int STATX_TYPE, int S_IFMT, int S_IFREG,
+        int AT_FDCWD, int AT_EMPTY_PATH, int AT_SYMLINK_NOFOLLOW, int STATX_TYPE, int STATX_NLINK, int S_IFMT, int S_IFREG, int S_IFLNK,
         [property: CExpression("offsetof(struct statx, stx_mode)")] int StatxModeOffset,
+        [property: CExpression("offsetof(struct statx, stx_nlink)")] int StatxLinksOffset,
         int AT_SECURE,
         // Calls without a libc wrapper, and those the child that takes over descriptors makes without libc.
         long SYS_perf_event_open, long SYS_bpf, long SYS_close_range, long SYS_close, long SYS_read, long SYS_ppoll, long SYS_getppid,
@@ -82,8 +83,8 @@ internal static partial class Interop
     internal static readonly AbiTable X64 = new(
         Name: "x86_64",
         O_RDONLY: 0, O_WRONLY: 1, O_CREAT: 0x40, O_EXCL: 0x80, O_APPEND: 0x400, O_DIRECTORY: 0x10000, O_CLOEXEC: 0x80000, O_PATH: 0x200000, O_NOFOLLOW: 0x20000,
-        O_NOCTTY: 0x100, O_NONBLOCK: 0x800, AT_FDCWD: -100, AT_EMPTY_PATH: 0x1000, STATX_TYPE: 1, S_IFMT: 0xF000, S_IFREG: 0x8000,
-        StatxModeOffset: 28, AT_SECURE: 23,
+        O_NOCTTY: 0x100, O_NONBLOCK: 0x800, AT_FDCWD: -100, AT_EMPTY_PATH: 0x1000, AT_SYMLINK_NOFOLLOW: 0x100,
+        STATX_TYPE: 1, STATX_NLINK: 4, S_IFMT: 0xF000, S_IFREG: 0x8000, S_IFLNK: 0xA000, StatxModeOffset: 28, StatxLinksOffset: 16, AT_SECURE: 23,
         SYS_perf_event_open: 298, SYS_bpf: 321, SYS_close_range: 436, SYS_close: 3, SYS_read: 0, SYS_ppoll: 271, SYS_getppid: 110,
         SYS_setsid: 112, SYS_exit_group: 231, SYS_pidfd_open: 434, SYS_pidfd_getfd: 438,
         BPF_MAP_CREATE: 0, BPF_MAP_LOOKUP_ELEM: 1, BPF_MAP_UPDATE_ELEM: 2, BPF_MAP_DELETE_ELEM: 3, BPF_PROG_LOAD: 5, BPF_RAW_TRACEPOINT_OPEN: 17,

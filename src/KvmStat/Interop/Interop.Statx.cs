@@ -9,13 +9,28 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libc, EntryPoint = "statx", SetLastError = true)]
         private static unsafe partial int StatxRaw(int dirfd, byte* path, int flags, uint mask, byte* buffer);
 
-        /// <summary>The file type bits (S_IFMT) of an open descriptor, from statx(2) (its layout is the same on every architecture); or -errno.</summary>
-        internal static unsafe int FileType(int fd)
+        /// <summary>
+        /// The file type bits (S_IFMT) and the number of hard links of an open descriptor, from
+        /// statx(2) (its layout is the same on every architecture); or -errno as the type.
+        /// </summary>
+        internal static unsafe (int Type, uint Links) FileTypeAndLinks(int fd)
         {
             byte* buffer = stackalloc byte[256];
             byte empty = 0;
-            if (StatxRaw(fd, &empty, Abi.AT_EMPTY_PATH, (uint)Abi.STATX_TYPE, buffer) != 0)
-                return -Errno.Last;
+            if (StatxRaw(fd, &empty, Abi.AT_EMPTY_PATH, (uint)(Abi.STATX_TYPE | Abi.STATX_NLINK), buffer) != 0)
+                return (-Errno.Last, 0);
+            return (*(ushort*)(buffer + Abi.StatxModeOffset) & Abi.S_IFMT, *(uint*)(buffer + Abi.StatxLinksOffset));
+        }
+
+        /// <summary>The file type bits of what is at a path, a symbolic link not followed; or -errno.</summary>
+        internal static unsafe int PathType(string path)
+        {
+            byte* buffer = stackalloc byte[256];
+            fixed (byte* name = NulTerminated(path))
+            {
+                if (StatxRaw(Abi.AT_FDCWD, name, Abi.AT_SYMLINK_NOFOLLOW, (uint)Abi.STATX_TYPE, buffer) != 0)
+                    return -Errno.Last;
+            }
             return *(ushort*)(buffer + Abi.StatxModeOffset) & Abi.S_IFMT;
         }
 

@@ -84,7 +84,8 @@ internal sealed class OutputSink : IDisposable
     /// symbolic link (O_NOFOLLOW: a link planted at the path would make root append to any file),
     /// never taking a terminal as its own (O_NOCTTY), not inherited by children (O_CLOEXEC), without
     /// waiting for a FIFO's reader (O_NONBLOCK, no effect on a regular file), new files 0640; and
-    /// only a regular file: a FIFO or device at the path is refused with a line that says so.
+    /// only a regular file with one name: a FIFO, a device or a hard link at the path is refused with a
+    /// line that says so.
     /// </summary>
     /// <param name="created">Whether this open made the file (O_EXCL first, then the file that is there).</param>
     private static Interop.FileDescriptor OpenForAppend(string path, out bool created)
@@ -102,15 +103,30 @@ internal sealed class OutputSink : IDisposable
         if (fd == -Interop.Errno.ENXIO)
             throw NotAFile(path, "is a FIFO or device");
         if (fd < 0)
+        {
+            // In a sticky folder the kernel refuses another user's link with EACCES before
+            // O_NOFOLLOW is looked at: name what is there rather than blame the folder.
+            if (Interop.Libc.PathType(path) == Interop.Abi.S_IFLNK)
+                throw NotAFile(path, "is a symbolic link");
             throw new EnvironmentException(
                 $"cannot open log file \"{Text.Escape(path)}\": {Interop.Errno.Describe(-fd)}.",
                 "Check that its folder exists and is writable, or choose another file with -L.");
+        }
         var file = new Interop.FileDescriptor(fd);
-        int type = Interop.Libc.FileType(fd);
+        (int type, uint links) = Interop.Libc.FileTypeAndLinks(fd);
         if (type != Interop.Abi.S_IFREG)
         {
             file.Dispose();
             throw NotAFile(path, type < 0 ? $"cannot be examined ({Interop.Errno.Describe(-type)})" : "is a FIFO, device or socket");
+        }
+        // A second name of another file (a hard link planted where protected_hardlinks is off)
+        // would have root append to that file: only a file with one name is written.
+        if (links > 1)
+        {
+            file.Dispose();
+            throw new EnvironmentException(
+                $"log file \"{Text.Escape(path)}\" has {links} hard links: it may be another file's second name, so it is not written to.",
+                "Give -L a path where no file is yet, or remove the file's other names.");
         }
         return file;
     }

@@ -32,6 +32,45 @@ public class OutputSinkTests : IDisposable
         Assert.Equal("precious\n", File.ReadAllText(target));
     }
 
+    /// <summary>
+    /// Another user's link in a sticky folder such as /tmp: the kernel refuses it with EACCES before
+    /// O_NOFOLLOW counts, and the line still says what is there.
+    /// </summary>
+    [Fact]
+    public void AnotherUsersLinkInAStickyFolderIsNamed()
+    {
+        Assert.SkipUnless(Environment.IsPrivilegedProcess, "needs root to give the link to nobody");
+        string sticky = Path.Join(_folder, "sticky");
+        Directory.CreateDirectory(sticky);
+        File.SetUnixFileMode(_folder, (UnixFileMode)0x1ed /* 0755 */);
+        Assert.Equal(0, Chmod(sticky, 0x3ff /* 01777 */));
+        string target = Path.Join(_folder, "target");
+        File.WriteAllText(target, "precious\n");
+        string path = Path.Join(sticky, "log.csv");
+        File.CreateSymbolicLink(path, target);
+        Assert.Equal(0, Lchown(path, 65534, 65534));
+        var e = Assert.Throws<EnvironmentException>(() => OutputSink.AppendTo(path));
+        Assert.Equal($"log file \"{path}\" is a symbolic link, not a regular file: not written to.", e.Message);
+        Assert.Equal("precious\n", File.ReadAllText(target));
+    }
+
+    /// <summary>A hard link to another file (where fs.protected_hardlinks is off) is refused, and that file is not touched.</summary>
+    [Fact]
+    public void AFileWithASecondNameIsRefused()
+    {
+        string target = Path.Join(_folder, "target");
+        File.WriteAllText(target, "precious\n");
+        string path = Path.Join(_folder, "log.csv");
+        Assert.Equal(0, Link(target, path));
+        var e = Assert.Throws<EnvironmentException>(() => OutputSink.AppendTo(path));
+        Assert.Equal($"log file \"{path}\" has 2 hard links: it may be another file's second name, so it is not written to.", e.Message);
+        Assert.Equal("precious\n", File.ReadAllText(target));
+        File.Delete(target);
+        using (OutputSink sink = OutputSink.AppendTo(path))
+            sink.Write("x\n"u8);
+        Assert.Equal("precious\nx\n", File.ReadAllText(path));
+    }
+
     [Fact]
     public void AFifoOrADeviceIsRefusedWithoutWaiting()
     {
@@ -53,4 +92,13 @@ public class OutputSinkTests : IDisposable
 
     [System.Runtime.InteropServices.DllImport("libc.so.6", EntryPoint = "mkfifo")]
     private static extern int Mkfifo(string path, int mode);
+
+    [System.Runtime.InteropServices.DllImport("libc.so.6", EntryPoint = "chmod")]
+    private static extern int Chmod(string path, int mode);
+
+    [System.Runtime.InteropServices.DllImport("libc.so.6", EntryPoint = "lchown")]
+    private static extern int Lchown(string path, int owner, int group);
+
+    [System.Runtime.InteropServices.DllImport("libc.so.6", EntryPoint = "link")]
+    private static extern int Link(string target, string path);
 }
