@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
-tool=$PWD/artifacts/kvm_stat
+. bench/lib.sh
 [ -x "$tool" ] || ./build.sh >/dev/null
 root=$(mktemp -d)
 socket="kvm_stat-bench-$$"
@@ -14,6 +14,7 @@ cleanup() {
     [ -n "$writer" ] && kill "$writer" 2>/dev/null || true
     tmux -L "$socket" kill-server 2>/dev/null || true
     rm -rf "$root"
+    bench_cleanup
 }
 trap cleanup EXIT
 
@@ -30,18 +31,19 @@ perl -e '
         select(undef, undef, undef, 0.05); }' "$root/sys/kernel/debug/kvm/4242-7" &
 writer=$!
 
-cpu_of() { # pid: utime+stime in clock ticks
-    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
-}
 measure() { # label, command
-    tmux -L "$socket" new-session -d -x 120 -y 60 "$2"
+    tmux -L "$socket" new-session -d -x 120 -y 60 "$2 2>$BENCH_DIR/err"
     sleep 2
+    if ! tmux -L "$socket" has-session 2>/dev/null; then
+        echo "$1: did not run: $(head -1 "$BENCH_DIR/err")"
+        return
+    fi
     local pane pid before after
     pane=$(tmux -L "$socket" display-message -p '#{pane_pid}')
     pid=$pane
-    before=$(cpu_of "$pid")
+    before=$(bench_cpu_ticks "$pid")
     sleep "$seconds"
-    after=$(cpu_of "$pid")
+    after=$(bench_cpu_ticks "$pid")
     local rows
     rows=$(tmux -L "$socket" capture-pane -p | grep -cE '^ *[a-z_()A-Z0-9]+ +[0-9]+ +[0-9.]+ +[0-9]+$' || true)
     tmux -L "$socket" kill-server 2>/dev/null || true
