@@ -238,15 +238,25 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         }
     }
 
-    /// <summary>What --latency can time here: exits end at kvm_entry where the kernel traces VM entries, else at the next ioctl(KVM_RUN).</summary>
-    private void CheckLatency(long entries, bool activity)
+    /// <summary>
+    /// What --latency times here, by the choice the tool makes (<see cref="TracepointEngines.LatencyEntry"/>),
+    /// and a warning where what fired contradicts it.
+    /// </summary>
+    internal void CheckLatency(long entries, bool activity)
     {
-        bool traced = entries > 0 || (!activity && ExitReasonSetDetector.Detect(paths) != ExitReasonSet.Unknown);
-        if (traced)
-            Line("ok", "exit latency", "--latency times exits handled in the kernel and in user space, each until the vCPU's next VM entry (kvm_entry)");
-        else
-            Line("warn", "exit latency", $"kvm_entry {(activity ? "never fired although VMs ran" : "is not expected to fire (neither VMX, SVM nor arm64)")}: " +
-                "--latency times only exits to user space, until the vCPU's next ioctl(KVM_RUN), seen by a short program on every system call of the host");
+        if (TracepointEngines.LatencyEntry(paths) == BpfPrograms.KvmEntry)
+        {
+            if (activity && entries == 0)
+                Line("warn", "exit latency", "--latency ends exits at kvm_entry (VMX, SVM or arm64 found), but kvm_entry never fired although VMs ran: " +
+                    "it would time no exit here");
+            else
+                Line("ok", "exit latency", "--latency times exits handled in the kernel and in user space, each until the vCPU's next VM entry (kvm_entry)");
+            return;
+        }
+        string why = entries > 0 ? "kvm_entry fired, but neither VMX, SVM nor arm64 was found to read exit reasons by"
+            : activity ? "kvm_entry never fired although VMs ran" : "kvm_entry is not expected to fire (neither VMX, SVM nor arm64)";
+        Line("warn", "exit latency", $"{why}: --latency times only exits to user space, until the vCPU's next ioctl(KVM_RUN), " +
+            "seen by a short program on every system call of the host");
     }
 
     private void CheckVms()

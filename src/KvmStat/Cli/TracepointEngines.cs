@@ -59,7 +59,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
                     _bpfProbed = true;
                 }
                 var bpf = new BpfCounters(Tracefs, fields, paths, counters, reporter.VerboseOrNull, reporter.Warn, scope: BpfScope.For(eachVm, pid),
-                    latencyEntry: latency ? LatencyEntry() : null, vcpus: vcpus);
+                    latencyEntry: latency ? LatencyEntry(paths) : null, vcpus: vcpus);
                 Announce("counting with BPF programs (in the kernel)", warn: false);
                 return new BpfEngine(bpf, discovery);
             }
@@ -87,7 +87,9 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     /// times exits handled in the kernel; elsewhere (a paravirtual KVM whose kvm_entry never
     /// fires) the vCPU's next ioctl(KVM_RUN), seen on sys_enter, which times exits to user space only.
     /// </summary>
-    private string LatencyEntry() => ExitReasonSetDetector.Detect(paths) == ExitReasonSet.Unknown ? BpfPrograms.SyscallEntry : BpfPrograms.KvmEntry;
+    /// <remarks>--doctor reports this same choice.</remarks>
+    internal static string LatencyEntry(HostPaths paths) =>
+        ExitReasonSetDetector.Detect(paths) == ExitReasonSet.Unknown ? BpfPrograms.SyscallEntry : BpfPrograms.KvmEntry;
 
     private void Announce(string message, bool warn)
     {

@@ -62,6 +62,28 @@ public class DoctorTests
     }
 
     /// <summary>
+    /// What --doctor says --latency times is what the tool chooses (<see cref="TracepointEngines.LatencyEntry"/>),
+    /// and where kvm_entry's firing contradicts that choice it says so.
+    /// </summary>
+    [Theory]
+    [InlineData(true, 5, true, "ok    exit latency          --latency times exits handled in the kernel and in user space, each until the vCPU's next VM entry (kvm_entry)")]
+    [InlineData(true, 0, false, "ok    exit latency          --latency times exits handled in the kernel and in user space, each until the vCPU's next VM entry (kvm_entry)")]
+    [InlineData(true, 0, true, "warn  exit latency          --latency ends exits at kvm_entry (VMX, SVM or arm64 found), but kvm_entry never fired although VMs ran: it would time no exit here")]
+    [InlineData(false, 0, true, "warn  exit latency          kvm_entry never fired although VMs ran: --latency times only exits to user space, until the vCPU's next ioctl(KVM_RUN), seen by a short program on every system call of the host")]
+    [InlineData(false, 0, false, "warn  exit latency          kvm_entry is not expected to fire (neither VMX, SVM nor arm64): --latency times only exits to user space, until the vCPU's next ioctl(KVM_RUN), seen by a short program on every system call of the host")]
+    [InlineData(false, 3, true, "warn  exit latency          kvm_entry fired, but neither VMX, SVM nor arm64 was found to read exit reasons by: --latency times only exits to user space, until the vCPU's next ioctl(KVM_RUN), seen by a short program on every system call of the host")]
+    public void TheLatencyLineSaysWhatTheToolChooses(bool vmx, long entries, bool activity, string expected)
+    {
+        using var fixture = new FixtureRoot();
+        if (vmx)
+            Directory.CreateDirectory(fixture.Paths.Map("/sys/module/kvm_intel"));
+        var output = new StringWriter();
+        new Doctor(fixture.Paths, output, TimeProvider.System).CheckLatency(entries, activity);
+        Assert.Equal(expected, output.ToString().TrimEnd('\n'));
+        Assert.Equal(vmx ? KvmStat.Sources.Bpf.BpfPrograms.KvmEntry : KvmStat.Sources.Bpf.BpfPrograms.SyscallEntry, TracepointEngines.LatencyEntry(fixture.Paths));
+    }
+
+    /// <summary>
     /// KVM in the kernel but no /dev/kvm (this kernel is itself a guest, or the CPU offers no
     /// virtualization): said with the kernel's own reason from its log, and debugfs, mounted, is
     /// not told to be mounted again.

@@ -151,7 +151,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
         {
             _table.ReadRow(0, Totals);
             CaptureThreads();
-            _latency?.Publish(_vms);
+            _latency?.Publish(_vms, Scope.Pid);
             return;
         }
         FinishRetiring();
@@ -199,7 +199,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
         foreach (BpfProcess vm in _vms.Values)
             Add(Totals, vm.Totals);
         CaptureThreads();
-        _latency?.Publish(_vms);
+        _latency?.Publish(_vms, watched: 0);
         ReportUnattributed();
     }
 

@@ -85,8 +85,11 @@ internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
         }
     }
 
-    /// <summary>The host's histograms (every slot and every retired one), and each running VM's.</summary>
-    internal void Publish(IReadOnlyDictionary<int, BpfProcess> vms)
+    /// <summary>
+    /// The host's histograms (every slot and every retired one), and each running VM's; with one
+    /// process watched (-p/-g: its exits alone are stamped, all in slot 0), that one's.
+    /// </summary>
+    internal void Publish(IReadOnlyDictionary<int, BpfProcess> vms, int watched)
     {
         foreach (LatencyHistogram histogram in latencies.Host.Values)
             histogram.Clear();
@@ -98,6 +101,8 @@ internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
                 Histogram(latencies.Host, field).Add(histogram);
         }
         latencies.Vms.Clear();
+        if (watched > 0 && _bySlot.TryGetValue(0, out Dictionary<int, LatencyHistogram>? own))
+            latencies.Vms[watched] = own;
         foreach ((int pid, BpfProcess process) in vms)
         {
             if (_bySlot.TryGetValue(process.Slot, out Dictionary<int, LatencyHistogram>? histograms))

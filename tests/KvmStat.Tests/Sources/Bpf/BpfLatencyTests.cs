@@ -116,6 +116,32 @@ public class BpfLatencyTests
     }
 
     /// <summary>
+    /// With -p/-g the programs stamp the watched process's exits alone, in its one row: they are
+    /// its latencies (the fields of -1/-l, the screen's view), and another process's are not.
+    /// </summary>
+    [Fact]
+    public void AWatchedProcessHasItsOwnLatencies()
+    {
+        using EventProcess vm = EventProcess.Start(), other = EventProcess.Start();
+        using var engine = new SyntheticEngine(scope: BpfScope.OneProcess(vm.Pid), latencyEntry: BpfPrograms.KvmEntry);
+        engine.MakeVm(vm.Pid, "watched");
+        BpfProgram exit = engine.Program("kvm_userspace_exit"), entry = engine.Program(BpfPrograms.KvmEntry);
+        var source = new LatencySource(engine.Counters.Latencies!, vm.Pid);
+        long[] values = new long[source.Fields.Count];
+        source.Read(values);
+        (long io, ulong[] bounds) = vm.TimedWithBounds(exit, UserspaceExit(2), TimeSpan.FromMicroseconds(20), entry, s_none, count: 50);
+        Assert.Equal(0, io);
+        Assert.Equal(0, other.Timed(exit, UserspaceExit(2), TimeSpan.FromMicroseconds(20), entry, s_none, count: 7));
+        engine.Counters.Capture();
+        ExitLatencies latencies = engine.Counters.Latencies!;
+        AssertBucket(Histogram(latencies, vm.Pid, "kvm_userspace_exit(IO)"), TimeSpan.FromMicroseconds(20), bounds);
+        Assert.Equal([vm.Pid], latencies.Vms.Keys);
+        source.Read(values);
+        Assert.Equal(50, values[source.Fields.ToList().FindIndex(f => f.Name == "user_exit_timed(IO)")]);
+        Assert.True(values[source.Fields.ToList().FindIndex(f => f.Name == "user_exit_p50_us(IO)")] >= 16);
+    }
+
+    /// <summary>
     /// A slot given back takes its buckets out of the kernel's table (the host keeps them): a
     /// process that takes the slot later starts from zero. Exits are summed into the host's.
     /// </summary>
