@@ -50,7 +50,7 @@ internal sealed class BpfPrograms : IDisposable
                 if (attach)
                     _links.Add(entry.AttachRawTracepoint(latencyEntry));
             }
-            if (scope.PerProcess || table.Layout.PerThread)
+            if (scope.PerProcess || table.Layout.PerThread || latencyEntry is not null)
             {
                 BpfProgram exit = Load(Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, CounterProgram.EmitExit(table.Layout), table.Maps, ExitTracepoint);
                 if (attach)
@@ -102,8 +102,9 @@ internal sealed class BpfPrograms : IDisposable
         // Exits to user space end at the next entry, whichever ends it; other exits only at kvm_entry.
         bool stamps = reasons is not null && _latencyEntry is not null &&
             (parent.Tracepoint == TracepointCatalog.KvmUserspaceExit || _latencyEntry == KvmEntry);
+        bool userspace = parent.Tracepoint == TracepointCatalog.KvmUserspaceExit;
         var spec = new CounterProgram.Spec(index, reasons, stamps, tracepoint, VcpuOnly.Contains(parent.Tracepoint),
-            ExitKind: parent.Tracepoint == TracepointCatalog.KvmUserspaceExit ? 0 : 1);
+            ExitKind: userspace ? 0 : LatencyProgram.KernelKind, EndsKernelPart: userspace && _latencyEntry == KvmEntry);
         BpfCode code = CounterProgram.Emit(spec, table.Layout, scope);
         BpfProgram program = Load(raw ? Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT : Interop.Abi.BPF_PROG_TYPE_TRACEPOINT, code, maps, parent.Tracepoint);
         if (!attach)

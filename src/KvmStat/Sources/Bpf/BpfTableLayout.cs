@@ -77,8 +77,8 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
     /// <summary>Where a thread's histogram of a kind of exit starts in its row, in bytes: its buckets, then its nanoseconds.</summary>
     internal int ThreadLatencyOffset(int kind) => (2 + ThreadFields + kind * (ThreadLatencyBuckets + 1)) * 8;
 
-    /// <summary>An exit's stamp (see <see cref="LatencyProgram.EmitStamp"/>): time, reason, slot, and per thread its row and kind of exit.</summary>
-    internal int PendingValueSize => PerThread ? 24 : 16;
+    /// <summary>An exit's stamp (see <see cref="LatencyProgram.EmitStamp"/>): time, reason, slot, the thread's row and the kind of exit.</summary>
+    internal int PendingValueSize => LatencyProgram.StampSize;
 
     /// <summary>The layout for a scope: as many slots as fit the budget, up to <see cref="MaxSlots"/>.</summary>
     /// <param name="threadFields">With --vcpus: the tracepoints each vCPU thread's row counts (0: none).</param>

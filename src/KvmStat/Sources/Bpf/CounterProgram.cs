@@ -37,7 +37,9 @@ internal static class CounterProgram
     /// <param name="Tracepoint">Per vCPU thread (--vcpus): the tracepoint's ordinal, its counter in a thread's row (-1: not per thread).</param>
     /// <param name="PlacesThreads">Per vCPU thread: it fires on vCPU threads alone, so a thread without a row gets one.</param>
     /// <param name="ExitKind">For a stamp: 0, an exit handled in user space; 1, in the kernel.</param>
-    internal sealed record Spec(int FieldIndex, ReasonSpec? Reasons, bool StampsExits = false, int Tracepoint = -1, bool PlacesThreads = false, int ExitKind = 0);
+    /// <param name="EndsKernelPart">Before its stamp, end the thread's exit in the kernel (kvm_userspace_exit where kvm_exit stamps too).</param>
+    internal sealed record Spec(int FieldIndex, ReasonSpec? Reasons, bool StampsExits = false, int Tracepoint = -1, bool PlacesThreads = false, int ExitKind = 0,
+        bool EndsKernelPart = false);
 
     /// <param name="Offset">The reason's offset in the record, or in the arguments (8 × its index).</param>
     /// <param name="Size">Its size in bytes (1, 2, 4 or 8).</param>
@@ -65,7 +67,11 @@ internal static class CounterProgram
         if (layout.PerThread && spec.Tracepoint >= 0)
             ThreadProgram.EmitCount(a, spec.Tracepoint, layout, spec.PlacesThreads);
         if (spec.StampsExits && spec.Reasons is not null)
+        {
+            if (spec.EndsKernelPart)
+                LatencyProgram.EmitEndOfKernelPart(a, layout);
             LatencyProgram.EmitStamp(a, SlotKey, layout, spec.ExitKind);
+        }
         // A classic tracepoint program's result decides whether the kernel passes the event on to
         // the tracepoint's perf events: 0 would hide it from perf stat and every other counter of
         // it on the host. (A raw tracepoint's result is ignored.)
@@ -139,7 +145,8 @@ internal static class CounterProgram
     }
 
     /// <summary>
-    /// On sched_process_exit: when a process's main thread exits, its slot leaves the table, its row
+    /// On sched_process_exit (every thread's exit): with latencies the thread's stamp goes. When a
+    /// process's main thread exits, its slot leaves the table, its row
     /// is marked exited (user space takes its last counts, then frees it) and the epoch advances, so
     /// no CPU's cache sends a later process of the same pid to that row. Per vCPU thread, every
     /// thread's exit does the same with its own row first (<see cref="ThreadProgram.EmitExit"/>).
@@ -147,6 +154,8 @@ internal static class CounterProgram
     internal static BpfCode EmitExit(BpfTableLayout layout)
     {
         var a = new BpfAssembler();
+        if (layout.Latency)
+            LatencyProgram.EmitForget(a);
         if (layout.PerThread)
             ThreadProgram.EmitExit(a);
         if (!layout.PerProcess)

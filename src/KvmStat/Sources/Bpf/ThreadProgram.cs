@@ -78,20 +78,21 @@ internal static class ThreadProgram
     /// the last) and its nanoseconds (R7) in the row the stamp at R9 names (none for row 0).
     /// R1 holds the bucket and is kept; R7 and R9 survive.
     /// </summary>
-    internal static void EmitLatency(BpfAssembler a, BpfTableLayout layout, short bucketSave, short rowKey)
+    /// <param name="labels">Put before its labels, so that one program can hold it twice.</param>
+    internal static void EmitLatency(BpfAssembler a, BpfTableLayout layout, short bucketSave, short rowKey, string labels = "")
     {
         a.Store(BpfSize.Word, R10, bucketSave, R1);
-        a.Load(BpfSize.Word, R2, R9, 16).JumpIf(BpfCondition.Equal, R2, 0, "tnone").Store(BpfSize.Word, R10, rowKey, R2);
-        Lookup(a, Rows, rowKey).JumpIf(BpfCondition.Equal, R0, 0, "tnone");
-        a.Load(BpfSize.Word, R3, R9, 20).JumpIf(BpfCondition.NotEqual, R3, 0, "tkernel");
-        a.Add(R0, layout.ThreadLatencyOffset(0)).Jump("thistogram");
-        a.Label("tkernel").Add(R0, layout.ThreadLatencyOffset(1));
-        a.Label("thistogram").Load(BpfSize.Word, R2, R10, bucketSave);
-        a.JumpIf(BpfCondition.Less, R2, BpfTableLayout.ThreadLatencyBuckets, "tbucket").Mov(R2, BpfTableLayout.ThreadLatencyBuckets - 1);
+        a.Load(BpfSize.Word, R2, R9, 16).JumpIf(BpfCondition.Equal, R2, 0, labels + "tnone").Store(BpfSize.Word, R10, rowKey, R2);
+        Lookup(a, Rows, rowKey).JumpIf(BpfCondition.Equal, R0, 0, labels + "tnone");
+        a.Load(BpfSize.Word, R3, R9, 20).JumpIf(BpfCondition.NotEqual, R3, 0, labels + "tkernel");
+        a.Add(R0, layout.ThreadLatencyOffset(0)).Jump(labels + "thistogram");
+        a.Label(labels + "tkernel").Add(R0, layout.ThreadLatencyOffset(1));
+        a.Label(labels + "thistogram").Load(BpfSize.Word, R2, R10, bucketSave);
+        a.JumpIf(BpfCondition.Less, R2, BpfTableLayout.ThreadLatencyBuckets, labels + "tbucket").Mov(R2, BpfTableLayout.ThreadLatencyBuckets - 1);
         // The bound and the shift let the verifier see an aligned offset inside the row.
-        a.Label("tbucket").ShiftLeft(R2, 3).Add(R2, R0).Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R2, 0, R1);
+        a.Label(labels + "tbucket").ShiftLeft(R2, 3).Add(R2, R0).Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R2, 0, R1);
         a.AtomicAddTo(BpfSize.DoubleWord, R0, BpfTableLayout.ThreadLatencyBuckets * 8, R7);
-        a.Label("tnone").Load(BpfSize.Word, R1, R10, bucketSave);
+        a.Label(labels + "tnone").Load(BpfSize.Word, R1, R10, bucketSave);
     }
 
     /// <summary>R0 = the value of <paramref name="map"/> at the key stored at R10+<paramref name="key"/> (or 0).</summary>

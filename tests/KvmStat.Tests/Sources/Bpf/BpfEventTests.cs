@@ -269,7 +269,8 @@ public class BpfEventTests
     /// <summary>
     /// Every program the engine can emit goes through the kernel's verifier: raw tracepoints, and
     /// the record-reading ones for each exit-reason encoding (VMX, SVM with its 0xffffffff reason
-    /// beyond the reason array, arm64's esr_ec), in every scope, with and without children.
+    /// beyond the reason array, arm64's esr_ec), in every scope, with and without children, and
+    /// with exit latencies ended by either entry, with and without vCPU threads.
     /// </summary>
     [Theory]
     [InlineData("Vmx")]
@@ -293,6 +294,17 @@ public class BpfEventTests
                 BpfProgram exit = engine.Counters.Programs.Single(p => p.Name == "kvm_exit");
                 Assert.Equal(pattern == "" ? Interop.Abi.BPF_PROG_TYPE_TRACEPOINT : Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, exit.Type);
                 Assert.Equal(scope.PerProcess, engine.Counters.Programs.Any(p => p.Name == BpfPrograms.ExitTracepoint));
+            }
+            foreach (string entry in new[] { BpfPrograms.KvmEntry, BpfPrograms.SyscallEntry })
+            {
+                foreach (bool vcpus in new[] { false, true })
+                {
+                    using var engine = new SyntheticEngine(Enum.Parse<ExitReasonSet>(encoding), scope: scope, formats: formats, latencyEntry: entry, vcpus: vcpus);
+                    // Every thread's exit takes its stamp, whatever the scope.
+                    Assert.Contains(engine.Counters.Programs, p => p.Name == BpfPrograms.ExitTracepoint);
+                    Assert.Contains(engine.Counters.Programs, p => p.Name == entry);
+                    Assert.True(engine.Counters.Layout.Latency);
+                }
             }
         }
     }

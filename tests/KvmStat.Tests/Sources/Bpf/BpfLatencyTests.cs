@@ -116,6 +116,62 @@ public class BpfLatencyTests
     }
 
     /// <summary>
+    /// A thread that exits in the middle of an exit (SHUTDOWN, a VM killed) takes its stamp with it:
+    /// a later thread given the same id that enters KVM_RUN ends no exit it did not make.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AThreadThatExitsTakesItsStampWithIt(bool perProcess)
+    {
+        using EventProcess vm = EventProcess.Start();
+        using var engine = new SyntheticEngine(scope: perProcess ? BpfScope.EveryProcess : BpfScope.Host, latencyEntry: BpfPrograms.KvmEntry);
+        engine.MakeVm(vm.Pid, "ended");
+        BpfProgram exit = engine.Program("kvm_userspace_exit"), entry = engine.Program(BpfPrograms.KvmEntry);
+        int tid = vm.Spawn();
+        vm.RunOn(tid, exit, UserspaceExit(8));
+        vm.RunOn(tid, engine.ExitProgram, s_none);
+        vm.RunOn(tid, entry, s_none);
+        // Its own exits, stamped and ended, are timed as before.
+        vm.RunOn(tid, exit, UserspaceExit(2));
+        vm.RunOn(tid, entry, s_none);
+        engine.Counters.Capture();
+        ExitLatencies latencies = engine.Counters.Latencies!;
+        int shutdown = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(SHUTDOWN)");
+        int io = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(IO)");
+        Assert.False(latencies.Host.TryGetValue(shutdown, out LatencyHistogram? ended) && ended.Count > 0, $"{ended?.Count} SHUTDOWN exits timed");
+        Assert.Equal(1UL, latencies.Host[io].Count);
+    }
+
+    /// <summary>
+    /// Where kvm_exit stamps too, an exit the kernel hands to user space is timed in two parts: in
+    /// the kernel under its kvm_exit reason, until kvm_userspace_exit, and in user space from there
+    /// to the next entry. Neither overwrites the other.
+    /// </summary>
+    [Fact]
+    public void AnExitHandedToUserSpaceIsTimedInBothParts()
+    {
+        using var engine = new SyntheticEngine(ExitReasonSet.Vmx, latencyEntry: BpfPrograms.KvmEntry);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "both");
+        BpfProgram kernel = engine.Program("kvm_exit"), user = engine.Program("kvm_userspace_exit"), entry = engine.Program(BpfPrograms.KvmEntry);
+        byte[] ioInstruction = engine.Record("kvm_exit", "exit_reason", 30);
+        // kvm_exit(IO_INSTRUCTION), 50 µs, then kvm_userspace_exit(IO) ends that part and stamps its own.
+        (long result, ulong[] bounds) = vm.TimedWithBounds(kernel, ioInstruction, TimeSpan.FromMicroseconds(50), user, UserspaceExit(2), count: 40);
+        Assert.Equal(1, result);
+        // The last one's part in user space ends at the next entry; a kvm_userspace_exit without a
+        // kvm_exit before it (a KVM_RUN that never entered the guest) ends nothing in the kernel.
+        Assert.Equal(0, vm.Run(entry, s_none));
+        vm.Run(user, UserspaceExit(2));
+        vm.Run(entry, s_none);
+        engine.Counters.Capture();
+        ExitLatencies latencies = engine.Counters.Latencies!;
+        AssertBucket(Histogram(latencies, vm.Pid, "kvm_exit(IO_INSTRUCTION)"), TimeSpan.FromMicroseconds(50), bounds);
+        Assert.Equal(2UL, Histogram(latencies, vm.Pid, "kvm_userspace_exit(IO)").Count);
+        Assert.Equal(0, latencies.Lost);
+    }
+
+    /// <summary>
     /// With -p/-g the programs stamp the watched process's exits alone, in its one row: they are
     /// its latencies (the fields of -1/-l, the screen's view), and another process's are not.
     /// </summary>
