@@ -23,7 +23,7 @@ internal sealed class SyntheticEngine : IDisposable
     /// <param name="formats">Format files by tracepoint; kvm_pio and kvm_userspace_exit (from TestData) when not given.</param>
     /// <param name="vcpus">Count per vCPU thread too (--vcpus), with rows for <paramref name="threads"/> threads (default: as the tool).</param>
     internal SyntheticEngine(ExitReasonSet reasons = ExitReasonSet.Vmx, int? capacity = null, BpfScope? scope = null,
-        Dictionary<string, string>? formats = null, string pattern = "", string? latencyEntry = null, bool vcpus = false, int? threads = null)
+        Dictionary<string, string>? formats = null, string pattern = "", string? latencyEntry = null, bool vcpus = false, int? threads = null, int? buckets = null)
     {
         Fixture = new FixtureRoot();
         Fixture.WriteFile("/sys/devices/system/cpu/possible", File.ReadAllText("/sys/devices/system/cpu/possible"));
@@ -41,7 +41,7 @@ internal sealed class SyntheticEngine : IDisposable
         List<TracepointField> fields = FieldFilter.Create(pattern).Select(TracepointCatalog.Discover(Tracefs, reasons), f => f.Name, f => f.Parent);
         Warnings = [];
         Counters = new BpfCounters(Tracefs, fields, Fixture.Paths, _descriptors, verbose: null, Warnings.Add, capacity, attach: false, scope,
-            latencyEntry: latencyEntry, vcpus: vcpus, threads: threads);
+            latencyEntry: latencyEntry, vcpus: vcpus, threads: threads, buckets: buckets);
         Engine = new BpfEngine(Counters, new VmDiscovery(Fixture.Paths, TimeProvider.System));
     }
 

@@ -40,10 +40,11 @@ internal sealed class BpfCounters : ICapture, IDisposable
     /// <param name="latencyEntry">Exit latencies too, ended by this raw tracepoint (see <see cref="BpfPrograms"/>), or none.</param>
     /// <param name="vcpus">Count each vCPU thread too (a row of tracepoint counters per thread).</param>
     /// <param name="threads">Rows for this many vCPU threads (default: see <see cref="BpfTableLayout.For"/>).</param>
+    /// <param name="buckets">Room for this many latency buckets (default: see <see cref="BpfTableLayout.For"/>).</param>
     internal BpfCounters(
         Tracefs tracefs, IReadOnlyList<TracepointField> fields, HostPaths paths, CounterDescriptors perfDescriptors, Action<string>? verbose,
         Action<string>? warn = null, int? capacity = null, bool attach = true, BpfScope? scope = null, int? cpus = null, string? latencyEntry = null,
-        bool vcpus = false, int? threads = null)
+        bool vcpus = false, int? threads = null, int? buckets = null)
     {
         Scope = scope ?? BpfScope.EveryProcess;
         _warn = warn;
@@ -54,7 +55,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
         int possible = cpus ?? OnlineCpus.Parse(SysFile.TryReadText(paths.CpuPossible) ?? "")?.Count ?? Environment.ProcessorCount;
         Tracepoints = [.. Enumerable.Range(0, stride).Where(i => !_fields[i].IsChild)];
         var layout = BpfTableLayout.For(stride, Scope, possible, capacity, latency: latencyEntry is not null,
-            threadFields: vcpus ? Tracepoints.Count : 0, threads: threads);
+            threadFields: vcpus ? Tracepoints.Count : 0, threads: threads, buckets: buckets);
         _bySlot = new BpfProcess?[layout.Rows];
         _vcpuEvidence = [.. _fields.Select((f, i) => (f, i)).Where(p => !p.f.IsChild && BpfPrograms.VcpuOnly.Contains(p.f.Name)).Select(p => p.i)];
         Totals = new long[stride];

@@ -11,8 +11,10 @@ namespace KvmStat.Sources.Bpf;
 /// </summary>
 internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
 {
-    private readonly byte[] _keys = new byte[BpfTableLayout.HistogramBuckets * 8];
-    private readonly byte[] _values = new byte[BpfTableLayout.HistogramBuckets * LatencyProgram.BucketValueSize];
+    // A batch of buckets at a time: a few system calls read the whole table, without buffers its size.
+    private const int Batch = 8192;
+    private readonly byte[] _keys = new byte[Batch * 8];
+    private readonly byte[] _values = new byte[Batch * LatencyProgram.BucketValueSize];
     private readonly Dictionary<int, Dictionary<int, LatencyHistogram>> _bySlot = [];
     private readonly Dictionary<int, List<ulong>> _keysOfSlot = [];
     private readonly Dictionary<int, LatencyHistogram> _retired = [];
@@ -20,7 +22,7 @@ internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
 
     internal ExitLatencies Latencies => latencies;
 
-    /// <summary>Reads every bucket in use (a few system calls for the whole table).</summary>
+    /// <summary>Reads every bucket in use (a system call for each <see cref="Batch"/> of them).</summary>
     internal void Read()
     {
         foreach (Dictionary<int, LatencyHistogram> slot in _bySlot.Values)

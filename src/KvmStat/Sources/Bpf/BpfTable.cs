@@ -26,7 +26,7 @@ internal sealed class BpfTable : IDisposable
             if (layout.Latency)
             {
                 Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_LRU_HASH, 4, layout.PendingValueSize, BpfTableLayout.PendingThreads, LatencyProgram.Pending));
-                Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 8, LatencyProgram.BucketValueSize, BpfTableLayout.HistogramBuckets, LatencyProgram.Histograms));
+                Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 8, LatencyProgram.BucketValueSize, layout.Buckets, LatencyProgram.Histograms));
                 Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 1, LatencyProgram.Lost));
             }
             if (layout.PerThread)

@@ -17,13 +17,18 @@ namespace KvmStat.Sources.Bpf;
 /// <param name="Latency">Exit latencies too (see <see cref="LatencyProgram"/>): a stamp per thread, and histogram buckets as they are met.</param>
 /// <param name="Threads">vCPU threads with a row at once (0: no counting per thread).</param>
 /// <param name="ThreadFields">Counters in a thread's row: one per tracepoint (exit reasons are counted per process only).</param>
-internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool Latency = false, int Threads = 0, int ThreadFields = 0)
+/// <param name="Buckets">With latencies: histogram buckets in use at once (<see cref="HistogramBuckets"/>; fewer in tests of a full table).</param>
+internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool Latency = false, int Threads = 0, int ThreadFields = 0, int Buckets = BpfTableLayout.HistogramBuckets)
 {
     /// <summary>vCPU threads with an exit not yet followed by an entry (least recently used go first).</summary>
     internal const int PendingThreads = 65536;
 
-    /// <summary>Histogram buckets in use at once, over every process and reason: room for 4,000 VMs using 32 each.</summary>
-    internal const int HistogramBuckets = 131072;
+    /// <summary>
+    /// Histogram buckets in use at once, over every process and reason: room for 4,000 VMs using 64
+    /// each (a reason's exits mostly fall in a few buckets; a VM timing its exits to user space
+    /// and, on VMX, a dozen kinds of exit in the kernel meets some tens).
+    /// </summary>
+    internal const int HistogramBuckets = 262144;
 
     /// <summary>Slots at most, however few fields: room for the 4,000 VMs of a dense microVM host and their helpers.</summary>
     internal const int MaxSlots = 8192;
@@ -83,8 +88,11 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
     /// <summary>The layout for a scope: as many slots as fit the budget, up to <see cref="MaxSlots"/>.</summary>
     /// <param name="threadFields">With --vcpus: the tracepoints each vCPU thread's row counts (0: none).</param>
     /// <param name="threads">Rows for this many threads (default: as many as fit the thread budget, up to <see cref="MaxThreads"/>).</param>
-    internal static BpfTableLayout For(int fields, BpfScope scope, int cpus, int? capacity = null, bool latency = false, int threadFields = 0, int? threads = null)
+    /// <param name="buckets">Histogram buckets with latencies (default: <see cref="HistogramBuckets"/>).</param>
+    internal static BpfTableLayout For(int fields, BpfScope scope, int cpus, int? capacity = null, bool latency = false, int threadFields = 0, int? threads = null,
+        int? buckets = null)
     {
+        int bucketRoom = buckets ?? HistogramBuckets;
         int threadRows = 0;
         if (threadFields > 0)
         {
@@ -92,10 +100,10 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
             threadRows = Math.Max(1, threads ?? (int)Math.Min(MaxThreads, ThreadBudget / threadRowBytes - 1));
         }
         if (!scope.PerProcess)
-            return new BpfTableLayout(fields, 0, cpus, latency, threadRows, threadFields);
+            return new BpfTableLayout(fields, 0, cpus, latency, threadRows, threadFields, bucketRoom);
         long rowBytes = (fields + 1) * 8L;
         int fit = (int)Math.Min(MaxSlots, MemoryBudget / rowBytes - 1);
-        return new BpfTableLayout(fields, Math.Max(1, capacity ?? fit), cpus, latency, threadRows, threadFields);
+        return new BpfTableLayout(fields, Math.Max(1, capacity ?? fit), cpus, latency, threadRows, threadFields, bucketRoom);
     }
 
     /// <summary>
@@ -127,7 +135,7 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
         CounterProgram.Epoch => ArrayBytes(8, 1, mmapable: true),
         CounterProgram.Reasons => ArrayBytes(4, entries, mmapable: false),
         LatencyProgram.Pending => HashBytes(4, PendingValueSize, PendingThreads),
-        LatencyProgram.Histograms => HashBytes(8, LatencyProgram.BucketValueSize, HistogramBuckets),
+        LatencyProgram.Histograms => HashBytes(8, LatencyProgram.BucketValueSize, Buckets),
         LatencyProgram.Lost => PerCpuArrayBytes(8, 1),
         ThreadProgram.Rows => ArrayBytes(ThreadRowWords * 8, Threads + 1, mmapable: true),
         ThreadProgram.Tids => HashBytes(4, 4, Threads),

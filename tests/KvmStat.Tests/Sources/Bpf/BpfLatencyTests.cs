@@ -172,6 +172,29 @@ public class BpfLatencyTests
     }
 
     /// <summary>
+    /// A full table of buckets drops no exit in silence: an exit whose bucket finds no room is
+    /// counted as lost (the exporter's kvm_stat_exit_latency_lost_total), and the buckets already
+    /// in the table go on counting.
+    /// </summary>
+    [Fact]
+    public void ExitsWhoseBucketFindsNoRoomAreCountedAsLost()
+    {
+        using var engine = new SyntheticEngine(latencyEntry: BpfPrograms.KvmEntry, buckets: 2);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "full");
+        BpfProgram exit = engine.Program("kvm_userspace_exit"), entry = engine.Program(BpfPrograms.KvmEntry);
+        // Three reasons, so at least three buckets: room for two.
+        foreach ((uint reason, int count) in new[] { (2u, 5), (6u, 4), (5u, 3) })
+            Assert.Equal(0, vm.Timed(exit, UserspaceExit(reason), TimeSpan.FromMicroseconds(20), entry, s_none, count));
+        engine.Counters.Capture();
+        ExitLatencies latencies = engine.Counters.Latencies!;
+        ulong timed = latencies.Host.Values.Aggregate(0UL, (sum, h) => sum + h.Count);
+        Assert.True(latencies.Lost >= 3, $"{latencies.Lost} lost");
+        Assert.Equal(12UL, timed + (ulong)latencies.Lost);
+        Assert.Equal(2, latencies.Host.Values.Sum(h => h.Buckets.Count(b => b > 0)));
+    }
+
+    /// <summary>
     /// With -p/-g the programs stamp the watched process's exits alone, in its one row: they are
     /// its latencies (the fields of -1/-l, the screen's view), and another process's are not.
     /// </summary>
