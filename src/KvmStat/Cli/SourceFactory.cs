@@ -66,7 +66,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             if (engine?.Latencies is ExitLatencies latencies)
             {
                 sources.Latencies = latencies;
-                sources.Host.Add(new LatencySource(latencies, plan.Pid));
+                sources.Host.Add(new LatencySource(latencies, plan.Pid, plan.Selection with { Children = true }));
             }
             // Each VM's binary statistics, where captured, are in the snapshot as they are: no per-VM rows of them too.
             if (plan.PerVm && (engine is not null || !(plan.BinaryPerVm && sources.Binary is not null)))
@@ -227,6 +227,8 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         var names = new SortedSet<string>(StringComparer.Ordinal);
         if (options.UseTracepoints)
             names.UnionWith(Tracefs.ListKvmEvents());
+        if (options.UseTracepoints && options.Latency)
+            names.UnionWith(LatencySource.FamilyNames(kernel: TracepointEngines.LatencyEntry(paths) == BpfPrograms.KvmEntry));
         if (options.Debugfs)
         {
             using var debugfs = new DebugfsSource(paths, new FieldSelection(FieldFilter.Default, Children: false), 0, false, new StatFileReader(), _ => { });

@@ -50,7 +50,12 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
         if (choice != TracepointEngineChoice.Perf && _bpfUnavailable is null)
         {
             // tracefs first: without it neither engine counts, and that is the error to give.
-            List<TracepointField> fields = Selected(selection with { Children = true });
+            // With latencies -f may choose only latency fields (-f user_exit_p99): then no tracepoint is shown.
+            List<TracepointField> fields = Selected(selection with { Children = true }, allowNone: latency);
+            int shown = fields.Count;
+            string? entry = latency ? LatencyEntry(paths) : null;
+            if (entry is not null)
+                fields.AddRange(LatencyNeeds(fields, entry));
             try
             {
                 if (!_bpfProbed)
@@ -59,7 +64,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
                     _bpfProbed = true;
                 }
                 var bpf = new BpfCounters(Tracefs, fields, paths, counters, reporter.VerboseOrNull, reporter.Warn, scope: BpfScope.For(eachVm, pid),
-                    latencyEntry: latency ? LatencyEntry(paths) : null, vcpus: vcpus);
+                    latencyEntry: entry, vcpus: vcpus, shown: shown);
                 Announce("counting with BPF programs (in the kernel)", warn: false);
                 return new BpfEngine(bpf, discovery);
             }
@@ -114,10 +119,21 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
         return $"{e.Message}; the verifier said: {string.Join(" | ", lines.TakeLast(3))}";
     }
 
-    private List<TracepointField> Selected(FieldSelection selection)
+    /// <summary>
+    /// The fields of the tracepoints whose programs stamp exits (kvm_userspace_exit, and kvm_exit
+    /// where kvm_entry ends exits: each with every reason) that the selection left out: counted
+    /// after the selected fields, and not shown.
+    /// </summary>
+    private List<TracepointField> LatencyNeeds(List<TracepointField> selected, string entry)
+    {
+        string[] stamping = entry == BpfPrograms.KvmEntry ? [TracepointCatalog.KvmUserspaceExit, TracepointCatalog.KvmExit] : [TracepointCatalog.KvmUserspaceExit];
+        return [.. Catalog.Where(f => stamping.Contains(f.Tracepoint) && !selected.Exists(s => s.Name == f.Name))];
+    }
+
+    private List<TracepointField> Selected(FieldSelection selection, bool allowNone = false)
     {
         List<TracepointField> selected = selection.Select(Catalog, f => f.Name, f => f.Parent);
-        if (selected.Count == 0)
+        if (selected.Count == 0 && !allowNone)
             throw new UsageException(
                 $"no tracepoint field matches \"{selection.Filter.Pattern}\".",
                 "List the available fields with: kvm_stat -f help");

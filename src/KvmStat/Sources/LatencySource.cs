@@ -23,7 +23,8 @@ internal sealed class LatencySource : IStatsSource
     private readonly ulong[] _interval = new ulong[ExitLatencies.Buckets];
 
     /// <param name="pid">One VM's latencies, or 0 for every process's.</param>
-    internal LatencySource(ExitLatencies latencies, int pid)
+    /// <param name="selection">The fields -f keeps (a reason with its family, as a tracepoint's children), or all.</param>
+    internal LatencySource(ExitLatencies latencies, int pid, IFieldSelection? selection = null)
     {
         _latencies = latencies;
         _pid = pid;
@@ -39,7 +40,23 @@ internal sealed class LatencySource : IStatsSource
             for (int p = 0; p < s_percentiles.Length; p++)
                 AddFamily($"{prefix}_{s_percentiles[p].Label}_us", StatKind.Gauge, "us", kind, p);
         }
+        if (selection is null)
+            return;
+        List<int> kept = selection.Select(Enumerable.Range(0, _fields.Count), i => _fields[i].Name, i => _fields[i].Parent);
+        (StatField, (int, int, int))[] chosen = [.. kept.Select(i => (_fields[i], _map[i]))];
+        _fields.Clear();
+        _map.Clear();
+        foreach ((StatField field, (int, int, int) map) in chosen)
+        {
+            _fields.Add(field);
+            _map.Add(map);
+        }
     }
+
+    /// <summary>The families (parent fields) for -f help: those of exits to user space, and with <paramref name="kernel"/> those in the kernel.</summary>
+    internal static IEnumerable<string> FamilyNames(bool kernel) =>
+        (kernel ? new[] { "user_exit", "kernel_exit" } : ["user_exit"])
+            .SelectMany(prefix => new[] { $"{prefix}_timed", $"{prefix}_time_us" }.Concat(s_percentiles.Select(p => $"{prefix}_{p.Label}_us")));
 
     private void AddFamily(string name, StatKind kind, string? unit, int exitKind, int percentile)
     {

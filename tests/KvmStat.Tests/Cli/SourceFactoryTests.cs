@@ -52,4 +52,67 @@ public class SourceFactoryTests
         Assert.Contains("counting with BPF programs", said.ToString());
         Assert.Equal(before, BpfCollection.OpenBpfObjects());
     }
+
+    /// <summary>
+    /// -f chooses among the latency fields as among the others; the tracepoints that stamp exits
+    /// are counted whatever -f keeps, and shown only when it keeps them.
+    /// </summary>
+    [Theory]
+    [InlineData("user_exit_p99", "user_exit_p99_us", "user_exit_p99_us(IO)", 3)]
+    [InlineData("kvm_pio$", "kvm_pio", null, 4)]
+    [InlineData("kvm_userspace_exit$|user_exit_timed$", "kvm_userspace_exit", "user_exit_timed", 3)]
+    public void LatencyFieldsAreChosenByF(string pattern, string first, string? other, int programs)
+    {
+        using var root = new NoVmsRoot();
+        var paths = new HostPaths(root.Root);
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse(["-1", "-t", "--latency", "--engine", "bpf", "-f", pattern]));
+        using var descriptors = new CounterDescriptors();
+        var said = new StringWriter();
+        var factory = new SourceFactory(options, paths, new Reporter(verbose: true, said), descriptors, TimeProvider.System);
+        var plan = new SamplingPlan(new FieldSelection(FieldFilter.Create(options.Fields), Children: true), 0, PerVm: false, BinaryFields: false, BinaryPerVm: false,
+            Lenient: false, Latency: true);
+        using Sampler sampler = factory.Open(plan, null, new GuestFinder(paths));
+        sampler.Sample();
+        string[] names = [.. Enumerable.Range(0, sampler.Snapshot.Host.Fields.Count).Select(i => sampler.Snapshot.Host.Fields[i].Name)];
+        Assert.Equal(first, names[0]);
+        Assert.All(names, name => Assert.Matches(pattern, name));
+        if (other is null)
+            Assert.DoesNotContain(names, name => name.Contains("exit", StringComparison.Ordinal));
+        else
+            Assert.Contains(other, names);
+        // kvm_userspace_exit's program stamps exits whatever is shown (with the entry and exit programs).
+        Assert.True(said.ToString().Contains($"BPF: {programs} programs", StringComparison.Ordinal), said.ToString());
+    }
+
+    [Fact]
+    public void AnFThatMatchesNoFieldAtAllIsAnErrorWithLatencies()
+    {
+        using var root = new NoVmsRoot();
+        var paths = new HostPaths(root.Root);
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse(["-1", "-t", "--latency", "--engine", "bpf", "-f", "nomatch"]));
+        using var descriptors = new CounterDescriptors();
+        var factory = new SourceFactory(options, paths, new Reporter(verbose: false, new StringWriter()), descriptors, TimeProvider.System);
+        var plan = new SamplingPlan(new FieldSelection(FieldFilter.Create(options.Fields), Children: true), 0, PerVm: false, BinaryFields: false, BinaryPerVm: false,
+            Lenient: false, Latency: true);
+        int before = BpfCollection.OpenBpfObjects();
+        var e = Assert.Throws<UsageException>(() => factory.Open(plan, null, new GuestFinder(paths)));
+        Assert.Equal("no field matches \"nomatch\".", e.Message);
+        Assert.Equal(before, BpfCollection.OpenBpfObjects());
+    }
+
+    [Fact]
+    public void FHelpListsTheLatencyFieldsWithLatency()
+    {
+        using var root = new NoVmsRoot();
+        var paths = new HostPaths(root.Root);
+        using var descriptors = new CounterDescriptors();
+        IReadOnlyList<string> Names(params string[] args) => new SourceFactory(CommandLine.ToOptions(CommandLine.Build().Parse(args)), paths,
+            new Reporter(verbose: false, new StringWriter()), descriptors, TimeProvider.System).ParentFieldNames();
+        IReadOnlyList<string> with = Names("-f", "help", "--latency"), without = Names("-f", "help");
+        Assert.Contains("user_exit_p99_us", with);
+        Assert.Contains("kvm_userspace_exit", with);
+        // kvm_entry ends no exit on this fixture (neither VMX nor SVM): nothing in the kernel is timed.
+        Assert.DoesNotContain("kernel_exit_p99_us", with);
+        Assert.DoesNotContain("user_exit_p99_us", without);
+    }
 }

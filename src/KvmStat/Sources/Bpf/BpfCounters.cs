@@ -41,12 +41,14 @@ internal sealed class BpfCounters : ICapture, IDisposable
     /// <param name="vcpus">Count each vCPU thread too (a row of tracepoint counters per thread).</param>
     /// <param name="threads">Rows for this many vCPU threads (default: see <see cref="BpfTableLayout.For"/>).</param>
     /// <param name="buckets">Room for this many latency buckets (default: see <see cref="BpfTableLayout.For"/>).</param>
+    /// <param name="shown">The first this many fields are shown (default: all); those after are counted for latencies alone.</param>
     internal BpfCounters(
         Tracefs tracefs, IReadOnlyList<TracepointField> fields, HostPaths paths, CounterDescriptors perfDescriptors, Action<string>? verbose,
         Action<string>? warn = null, int? capacity = null, bool attach = true, BpfScope? scope = null, int? cpus = null, string? latencyEntry = null,
-        bool vcpus = false, int? threads = null, int? buckets = null)
+        bool vcpus = false, int? threads = null, int? buckets = null, int? shown = null)
     {
         Scope = scope ?? BpfScope.EveryProcess;
+        Shown = shown ?? fields.Count;
         _warn = warn;
         _fields = [.. fields];
         Paths = paths;
@@ -99,6 +101,9 @@ internal sealed class BpfCounters : ICapture, IDisposable
     internal HostPaths Paths { get; }
 
     internal IReadOnlyList<TracepointField> Fields => _fields;
+
+    /// <summary>How many of <see cref="Fields"/>, from the first, the sources show: the rest stamp exits for latencies only.</summary>
+    internal int Shown { get; }
 
     /// <summary>The fields that are tracepoints (no exit reason), in order: what a vCPU thread's row counts.</summary>
     internal IReadOnlyList<int> Tracepoints { get; }

@@ -18,11 +18,11 @@ internal sealed class BpfHostSource : IStatsSource
     {
         _counters = counters;
         _pid = pid;
-        List<StatField> fields = [.. counters.Fields.Select(f => f.ToStatField())];
-        _last = new long[fields.Count];
+        List<StatField> fields = [.. counters.Fields.Take(counters.Shown).Select(f => f.ToStatField())];
+        _last = new long[counters.Fields.Count];
         if (vcpus is not null && pid > 0 && counters.Layout.PerThread)
         {
-            _vcpus = new BpfVcpuFields(counters.Fields, new Guests.VcpuThreads(counters.Paths).List(pid), vcpus);
+            _vcpus = new BpfVcpuFields([.. counters.Fields.Take(counters.Shown)], new Guests.VcpuThreads(counters.Paths).List(pid), vcpus);
             fields.AddRange(_vcpus.Fields);
         }
         _fields = [.. fields];
@@ -34,16 +34,17 @@ internal sealed class BpfHostSource : IStatsSource
 
     public void Read(Span<long> values)
     {
-        _vcpus?.Read(_counters.ThreadsOf(_pid), values[_last.Length..]);
+        int shown = _counters.Shown;
+        _vcpus?.Read(_counters.ThreadsOf(_pid), values[shown..]);
         // Programs that count one process (or all) keep it in the one row the totals are.
         if (_pid == 0 || !_counters.Scope.PerProcess)
         {
-            _counters.Totals.CopyTo(values);
+            _counters.Totals.AsSpan(0, shown).CopyTo(values);
             return;
         }
         if (_counters.Vms.TryGetValue(_pid, out BpfProcess? process))
             process.Totals.CopyTo(_last, 0);
-        _last.CopyTo(values);
+        _last.AsSpan(0, shown).CopyTo(values);
     }
 
     /// <summary>Nothing of its own: the engine owns the counters.</summary>

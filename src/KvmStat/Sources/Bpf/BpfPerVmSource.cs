@@ -24,16 +24,18 @@ internal sealed class BpfPerVmSource : IPerVmSource
     {
         _counters = counters;
         _discovery = discovery;
-        _fields = [.. counters.Fields.Select(f => f.ToStatField())];
+        _fields = [.. counters.Fields.Take(counters.Shown).Select(f => f.ToStatField())];
         _pool = new VmReadingPool(_fields.Length);
         _outside = new VmReading(0, _fields.Length, VmRowKind.OutsideVms);
         _exited = new VmReading(0, _fields.Length, VmRowKind.ExitedVms);
         _unattributed = new VmReading(0, _fields.Length, VmRowKind.Unattributed);
+        // The fields counted for latencies alone come after those shown, and so do their counters in a thread's row.
+        VcpuFields = counters.Layout.PerThread ? [.. counters.Tracepoints.Where(i => i < counters.Shown)] : [];
     }
 
     public IReadOnlyList<StatField> Fields => _fields;
 
-    public IReadOnlyList<int> VcpuFields => _counters.Layout.PerThread ? _counters.Tracepoints : [];
+    public IReadOnlyList<int> VcpuFields { get; }
 
     public long VcpusLost => _counters.VcpusLost?.Sum() ?? 0;
 
@@ -55,7 +57,7 @@ internal sealed class BpfPerVmSource : IPerVmSource
             reading.Vcpus.Clear();
             if (_counters.Vms.TryGetValue(pid, out BpfProcess? process))
             {
-                process.Totals.CopyTo(reading.Values, 0);
+                process.Totals.AsSpan(0, _fields.Length).CopyTo(reading.Values);
                 foreach (BpfThread thread in process.Threads)
                     reading.Vcpus.Add(thread.Reading);
             }
@@ -65,9 +67,9 @@ internal sealed class BpfPerVmSource : IPerVmSource
             }
             readings.Add(reading);
         }
-        _counters.OutsideVms.CopyTo(_outside.Values, 0);
-        _counters.ExitedVms.CopyTo(_exited.Values, 0);
-        _counters.Unattributed.CopyTo(_unattributed.Values, 0);
+        _counters.OutsideVms.AsSpan(0, _fields.Length).CopyTo(_outside.Values);
+        _counters.ExitedVms.AsSpan(0, _fields.Length).CopyTo(_exited.Values);
+        _counters.Unattributed.AsSpan(0, _fields.Length).CopyTo(_unattributed.Values);
         readings.Add(_outside);
         readings.Add(_exited);
         readings.Add(_unattributed);
