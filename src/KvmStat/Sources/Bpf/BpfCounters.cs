@@ -185,12 +185,13 @@ internal sealed class BpfCounters : ICapture, IDisposable
             {
                 bool? holdsVm = _guests.HoldsVm(tgid);
                 process.IsVm = holdsVm ?? RanVcpu(process.Totals);
-                // A vCPU thread's last event after its main thread exited (a VM killed while it
-                // ran) takes a row the exit program will never mark: a process already gone is done.
-                exited |= holdsVm is null && !_guests.IsRunning(tgid);
+                // A vCPU thread's event after its main thread exited (a VM killed while it ran) takes
+                // a row the exit program will never mark: a process gone, or whose main thread is a
+                // zombie that waits for its last threads, is done.
+                exited |= (holdsVm is null || process.IsVm) && !_guests.IsRunning(tgid);
             }
             if (exited || !process.IsVm)
-                Retire(process, exited);
+                Retire(process);
             if (process.Retiring)
                 Add(process.IsVm ? ExitedVms : OutsideVms, process.Totals);
             else
@@ -223,10 +224,10 @@ internal sealed class BpfCounters : ICapture, IDisposable
     }
 
     /// <summary>A process that is done with its slot: no event finds the slot from now on; its row is read once more at the next capture.</summary>
-    private void Retire(BpfProcess process, bool exited)
+    private void Retire(BpfProcess process)
     {
-        if (!exited)
-            _table.Unassign(process.Tgid);
+        // Also a process found gone: no exit program took its entry when its last thread exited.
+        _table.Unassign(process.Tgid, process.Slot);
         process.Retiring = true;
         _retiring.Add(process);
     }

@@ -95,13 +95,18 @@ internal sealed class BpfTable : IDisposable
     }
 
     /// <summary>
-    /// Takes a running process's slot away: its later events find no slot in the table (and no CPU
-    /// trusts its cache from before), so they start a new one. The row stays until <see cref="Release"/>.
+    /// Takes a process's slot away: its later events find no slot in the table (and no CPU trusts
+    /// its cache from before), so they start a new one. The row stays until <see cref="Release"/>.
+    /// The process's entry goes only while it still names this slot: the exit program may have taken
+    /// it already, and a later process of the same pid may have one of its own.
     /// </summary>
-    internal void Unassign(int tgid)
+    internal void Unassign(int tgid, int slot)
     {
-        uint key = (uint)tgid;
-        int result = _maps[CounterProgram.Slots].Delete(BpfMap.Key(ref key));
+        uint key = (uint)tgid, value = 0;
+        BpfMap slots = _maps[CounterProgram.Slots];
+        int result = slots.Lookup(BpfMap.Key(ref key), MemoryMarshal.AsBytes(new Span<uint>(ref value)));
+        if (result == 0 && value == (uint)slot)
+            result = slots.Delete(BpfMap.Key(ref key));
         // ENOENT: the exit program took it first.
         if (result != 0 && result != -Interop.Errno.ENOENT)
             throw new BpfException("removing a process from the BPF table", -result);

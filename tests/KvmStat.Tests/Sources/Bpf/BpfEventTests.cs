@@ -220,6 +220,50 @@ public class BpfEventTests
         engine.Counters.Capture();
         Assert.Equal(0, engine.Counters.SlotsInUse);
         Assert.Equal(7, engine.Field(engine.Counters.Totals, "kvm_pio"));
+
+        // Its pid used again: the new process has a slot of its own, seen at once, and its exit
+        // gives that slot back once (a slot given back twice would be shared, or fill the queue).
+        using EventProcess again = EventProcess.StartWithPid(vm.Pid);
+        engine.MakeVm(again.Pid, "again");
+        Assert.Equal(1, again.Run(pio, s_pio, count: 3));
+        engine.Counters.Capture();
+        Assert.Equal(3, engine.Field(engine.Counters.Vms[again.Pid].Totals, "kvm_pio"));
+        Assert.Equal(0, again.Run(engine.ExitProgram));
+        engine.Counters.Capture();
+        engine.Counters.Capture();
+        Assert.Equal(0, engine.Counters.SlotsInUse);
+        Assert.Equal(10, engine.Field(engine.Counters.Totals, "kvm_pio"));
+    }
+
+    /// <summary>
+    /// A VM killed while a vCPU thread still runs: its main thread is a zombie that waits for that
+    /// thread, whose events take a new row. That row is a VM that exited, not a running guest for good.
+    /// </summary>
+    [Fact]
+    public void AVmWhoseMainThreadIsAZombieIsAnExitedVm()
+    {
+        using var engine = new SyntheticEngine(capacity: 2);
+        BpfProgram pio = engine.Program("kvm_pio");
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "zombie");
+        Assert.Equal(1, vm.Run(pio, s_pio, count: 5));
+        Assert.Equal(0, vm.Run(engine.ExitProgram));
+        Assert.Equal(1, vm.RunInThread(pio, s_pio, count: 2).Result);
+        engine.Fixture.MarkZombie(vm.Pid);
+        engine.Counters.Capture();
+        Assert.False(engine.Counters.Vms.ContainsKey(vm.Pid));
+        Assert.Equal(7, engine.Field(engine.Counters.ExitedVms, "kvm_pio"));
+        engine.Counters.Capture();
+        Assert.Equal(0, engine.Counters.SlotsInUse);
+        // Both slots are free again, once each: two new processes get one each.
+        using EventProcess a = EventProcess.Start(), b = EventProcess.Start();
+        engine.MakeVm(a.Pid, "a");
+        engine.MakeVm(b.Pid, "b");
+        Assert.Equal(1, a.Run(pio, s_pio));
+        Assert.Equal(1, b.Run(pio, s_pio, count: 2));
+        engine.Counters.Capture();
+        Assert.Equal((1, 2), (engine.Field(engine.Counters.Vms[a.Pid].Totals, "kvm_pio"), engine.Field(engine.Counters.Vms[b.Pid].Totals, "kvm_pio")));
+        Assert.Equal(0, engine.Field(engine.Counters.Unattributed, "kvm_pio"));
     }
 
     /// <summary>The exit program frees a slot only when a process's main thread exits, not another thread.</summary>
