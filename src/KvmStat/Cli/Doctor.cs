@@ -159,10 +159,20 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
     {
         if (!Directory.Exists(paths.DebugfsKvm))
         {
-            // debugfs is mode 0700: to anyone but root a mounted one looks like an empty folder.
-            bool denied = Directory.Exists(paths.Debugfs) && Interop.Libc.GetEUid() != 0;
+            // debugfs is mode 0700: only root, or a process with CAP_DAC_READ_SEARCH, may list it.
             // A mounted debugfs is never empty; without usable KVM it has no kvm folder.
-            bool mounted = !denied && Directory.Exists(paths.Debugfs) && Directory.EnumerateFileSystemEntries(paths.Debugfs).Any();
+            bool denied = false, mounted = false;
+            try
+            {
+                mounted = Directory.Exists(paths.Debugfs) && Directory.EnumerateFileSystemEntries(paths.Debugfs).Any();
+            }
+            catch (UnauthorizedAccessException)
+            {
+                denied = true;
+            }
+            catch (IOException)
+            {
+            }
             Line("fail", "debugfs", denied
                 ? $"cannot read {paths.Debugfs}: permission denied (debugfs is readable by root only). Run kvm_stat as root for -d."
                 : mounted
@@ -230,7 +240,7 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
                 Line("warn", "kvm_exit", $"never fired although VMs ran ({counts}): this hypervisor does not trace VM exits; use the other tracepoints (kvm_userspace_exit, kvm_pio, kvm_mmio...) or binary statistics");
             else
                 Line("warn", "kvm_exit", $"no VM activity to judge by ({counts})");
-            CheckLatency(entries: values[1], activity: values.AsSpan(1).IndexOfAnyExcept(0L) >= 0);
+            CheckLatency(entries: values[1], activity: values.AsSpan(1).IndexOfAnyExcept(0L) >= 0, bpf: _bpfCounts);
         }
         catch (KvmStatException e)
         {
@@ -242,8 +252,14 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
     /// What --latency times here, by the choice the tool makes (<see cref="TracepointEngines.LatencyEntry"/>),
     /// and a warning where what fired contradicts it.
     /// </summary>
-    internal void CheckLatency(long entries, bool activity)
+    /// <param name="bpf">Whether the BPF engine counts here: perf counters cannot time exits.</param>
+    internal void CheckLatency(long entries, bool activity, bool bpf)
     {
+        if (!bpf)
+        {
+            Line("warn", "exit latency", "--latency times nothing here: BPF is not available (see engine), and perf counters cannot time exits");
+            return;
+        }
         if (TracepointEngines.LatencyEntry(paths) == BpfPrograms.KvmEntry)
         {
             if (activity && entries == 0)

@@ -108,10 +108,14 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     }
 
     /// <summary>The step that failed and why; a verifier rejection with the last lines of its log.</summary>
-    internal static string Describe(BpfException e)
+    /// <param name="lockedMemoryLimit">The locked-memory limit that could not be lifted (default: <see cref="BpfSupport.LockedMemoryLimit"/>).</param>
+    internal static string Describe(BpfException e, ulong? lockedMemoryLimit = null)
     {
+        lockedMemoryLimit ??= BpfSupport.LockedMemoryLimit;
         if (e.Errno is Interop.Errno.EPERM or Interop.Errno.EACCES && string.IsNullOrWhiteSpace(e.VerifierLog))
-            return $"{e.Message}: BPF needs CAP_BPF and CAP_PERFMON, or root";
+            return $"{e.Message}: BPF needs CAP_BPF and CAP_PERFMON, or root" + (lockedMemoryLimit is ulong limit
+                ? $"; before Linux 5.11 its maps must also fit the locked-memory limit, {limit >> 10} KiB here (LimitMEMLOCK=infinity in a unit, ulimit -l unlimited in a shell)"
+                : "");
         if (string.IsNullOrWhiteSpace(e.VerifierLog))
             return e.Message;
         // The verifier ends with statistics ("processed 2 insns ..."): what it refused comes before.

@@ -78,8 +78,12 @@ public class DoctorTests
         if (vmx)
             Directory.CreateDirectory(fixture.Paths.Map("/sys/module/kvm_intel"));
         var output = new StringWriter();
-        new Doctor(fixture.Paths, output, TimeProvider.System).CheckLatency(entries, activity);
+        new Doctor(fixture.Paths, output, TimeProvider.System).CheckLatency(entries, activity, bpf: true);
         Assert.Equal(expected, output.ToString().TrimEnd('\n'));
+        output.GetStringBuilder().Clear();
+        new Doctor(fixture.Paths, output, TimeProvider.System).CheckLatency(entries, activity, bpf: false);
+        Assert.Equal("warn  exit latency          --latency times nothing here: BPF is not available (see engine), and perf counters cannot time exits",
+            output.ToString().TrimEnd('\n'));
         Assert.Equal(vmx ? KvmStat.Sources.Bpf.BpfPrograms.KvmEntry : KvmStat.Sources.Bpf.BpfPrograms.SyscallEntry, TracepointEngines.LatencyEntry(fixture.Paths));
     }
 

@@ -4,12 +4,13 @@ namespace KvmStat.Sources.Bpf;
 /// What the BPF engine needs of the kernel, tried before anything is loaded, so that a kernel
 /// without it falls back to perf counters with one line naming what is missing and since which
 /// Linux version it exists: raw tracepoint programs (4.17), queue maps (4.20), arrays mapped into
-/// this process (5.5). Maps are charged to RLIMIT_MEMLOCK before Linux 5.11: the limit is raised
-/// first, as far as it can be.
+/// this process (5.5), batch map lookup (5.6). Maps are charged to RLIMIT_MEMLOCK before Linux
+/// 5.11: the limit is raised first, as far as it can be. Nothing needs BTF: the programs read
+/// tracepoint arguments and records at offsets from tracefs, and no kernel structure.
 /// </summary>
 internal static class BpfSupport
 {
-    /// <summary>Pretends the kernel lacks a feature ("raw_tracepoint", "queue", "mmapable"), to test the fallback; ignored in secure execution.</summary>
+    /// <summary>Pretends the kernel lacks a feature (a name of <see cref="Features"/>), to test the fallback; ignored in secure execution.</summary>
     internal const string PretendVariable = "KVM_STAT_BPF_LACKS";
 
     /// <summary>The features, in the order they are tried, and the Linux version that brought each.</summary>
@@ -18,12 +19,16 @@ internal static class BpfSupport
         ("raw_tracepoint", "raw tracepoint programs", "4.17"),
         ("queue", "queue maps", "4.20"),
         ("mmapable", "BPF arrays mapped into memory", "5.5"),
+        ("batch", "batch map lookup", "5.6"),
     ];
 
     /// <summary>Throws a <see cref="BpfException"/> naming the first feature this kernel lacks.</summary>
     internal static void Require(string? pretendLacking = null)
     {
         pretendLacking ??= Interop.Libc.IsSecureExecution ? null : Environment.GetEnvironmentVariable(PretendVariable);
+        if (!string.IsNullOrEmpty(pretendLacking) && !Array.Exists(Features, f => f.Name == pretendLacking))
+            throw new EnvironmentException($"{PretendVariable}=\"{Text.Escape(pretendLacking)}\" names no feature of the BPF engine.",
+                $"Give one of {string.Join(", ", Features.Select(f => f.Name))}, or unset it.");
         RaiseLockedMemoryLimit();
         foreach ((string name, string what, string since) in Features)
         {
@@ -49,10 +54,18 @@ internal static class BpfSupport
                 case "queue":
                     using (BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_QUEUE, 0, 4, 1, "probe"))
                         return 0;
-                default:
+                case "mmapable":
                     using (BpfMap map = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, 8, 1, "probe", Interop.Abi.BPF_F_MMAPABLE))
                     using (map.MapMemory())
                         return 0;
+                default:
+                    // An empty hash map: a kernel with batch lookup says there is nothing (ENOENT, not an error here).
+                    using (BpfMap map = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 4, 4, 1, "probe"))
+                    {
+                        ulong cursor = 0;
+                        _ = map.LookupBatch(ref cursor, first: true, stackalloc byte[4], stackalloc byte[4]);
+                        return 0;
+                    }
             }
         }
         catch (BpfException e)
@@ -61,17 +74,25 @@ internal static class BpfSupport
         }
     }
 
+    /// <summary>
+    /// The locked-memory limit in bytes when it could not be lifted (a service without
+    /// CAP_SYS_RESOURCE) on a kernel before Linux 5.11, else null: there a map that does not fit it
+    /// is refused with EPERM, which a message must not blame on capabilities alone.
+    /// </summary>
+    internal static ulong? LockedMemoryLimit { get; private set; }
+
     /// <summary>Before Linux 5.11 every map counts against RLIMIT_MEMLOCK (often 64 KiB): lift it, or the soft limit to the hard one.</summary>
     private static void RaiseLockedMemoryLimit()
     {
         var unlimited = new Interop.Libc.RLimit { Current = ulong.MaxValue, Maximum = ulong.MaxValue };
+        LockedMemoryLimit = null;
         if (Interop.Libc.SetRLimit(Interop.Abi.RLIMIT_MEMLOCK, unlimited) == 0)
             return;
-        if (Interop.Libc.GetRLimit(Interop.Abi.RLIMIT_MEMLOCK, out Interop.Libc.RLimit limit) == 0 && limit.Current < limit.Maximum)
-        {
+        if (Interop.Libc.GetRLimit(Interop.Abi.RLIMIT_MEMLOCK, out Interop.Libc.RLimit limit) != 0)
+            return;
+        // Refused, the maps are tried all the same: on Linux 5.11 and later the limit does not count.
+        if (limit.Current < limit.Maximum && Interop.Libc.SetRLimit(Interop.Abi.RLIMIT_MEMLOCK, limit with { Current = limit.Maximum }) == 0)
             limit.Current = limit.Maximum;
-            // Refused, the maps are tried all the same: on Linux 5.11 and later the limit does not count.
-            _ = Interop.Libc.SetRLimit(Interop.Abi.RLIMIT_MEMLOCK, limit);
-        }
+        LockedMemoryLimit = limit.Current == ulong.MaxValue || Environment.OSVersion.Version >= new Version(5, 11) ? null : limit.Current;
     }
 }

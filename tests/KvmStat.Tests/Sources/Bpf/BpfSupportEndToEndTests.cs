@@ -16,10 +16,33 @@ public class BpfSupportEndToEndTests
     [Fact]
     public void ThisKernelHasWhatTheEngineNeeds() => BpfSupport.Require();
 
+    /// <summary>A pretended feature that does not exist is refused, not silently ignored.</summary>
+    [Fact]
+    public void PretendingToLackAnUnknownFeatureIsAnError()
+    {
+        var e = Assert.Throws<EnvironmentException>(() => BpfSupport.Require("mmap"));
+        Assert.Equal("KVM_STAT_BPF_LACKS=\"mmap\" names no feature of the BPF engine.", e.Message);
+        Assert.Equal("Give one of raw_tracepoint, queue, mmapable, batch, or unset it.", e.Fix);
+    }
+
+    /// <summary>Before Linux 5.11 a map beyond the locked-memory limit is refused with EPERM: the line names the limit too, where it could not be lifted.</summary>
+    [Fact]
+    public void ARefusalNamesTheLockedMemoryLimitWhereItCouldNotBeLifted()
+    {
+        var refused = new BpfException("creating the BPF map counts", Interop.Errno.EPERM);
+        Assert.Equal($"{refused.Message}: BPF needs CAP_BPF and CAP_PERFMON, or root; before Linux 5.11 its maps must also fit the locked-memory " +
+            "limit, 64 KiB here (LimitMEMLOCK=infinity in a unit, ulimit -l unlimited in a shell)", KvmStat.Cli.TracepointEngines.Describe(refused, 65536));
+        BpfSupport.Require();
+        // This kernel (5.11 or later) charges no map to the limit, lifted or not: capabilities alone are named.
+        Assert.Null(BpfSupport.LockedMemoryLimit);
+        Assert.Equal($"{refused.Message}: BPF needs CAP_BPF and CAP_PERFMON, or root", KvmStat.Cli.TracepointEngines.Describe(refused));
+    }
+
     [Theory]
     [InlineData("raw_tracepoint", "raw tracepoint programs (Linux 4.17 and later)")]
     [InlineData("queue", "queue maps (Linux 4.20 and later)")]
     [InlineData("mmapable", "BPF arrays mapped into memory (Linux 5.5 and later)")]
+    [InlineData("batch", "batch map lookup (Linux 5.6 and later)")]
     public void AMissingFeatureFallsBackToPerfCountersWithOneLine(string feature, string said)
     {
         Assert.Contains(said, Assert.Throws<BpfException>(() => BpfSupport.Require(feature)).Message);
