@@ -25,8 +25,9 @@ internal sealed class MetricsSampler : IDisposable
     private IReadOnlyList<MetricFamily> _families = [];
 
     /// <param name="followVms">
-    /// Look for new VMs every second between scrapes: per-thread counters count a VM only from when
-    /// they are opened, and a scrape interval of a minute would otherwise lose its first minute.
+    /// Follow VMs every second between scrapes: per-thread counters count a VM only from when they
+    /// are opened, and a scrape interval of a minute would otherwise lose its first minute; the BPF
+    /// engine gives back the slots of exited VMs, which would otherwise wait for the next scrape.
     /// Binary statistics count from each VM's start, and a QMP query each second would interrupt
     /// the vCPUs of a QEMU older than 8.1: they are read only when scraped.
     /// </param>

@@ -17,7 +17,7 @@ internal interface IPerVmSource : IDisposable
     /// <summary>Fills <paramref name="readings"/> with one entry per running VM, sorted by pid.</summary>
     void Read(List<VmReading> readings);
 
-    /// <summary>Between reads: starts counting VMs that started since (a source that counts only what it opened); nothing for the others.</summary>
+    /// <summary>Between reads: starts counting VMs that started since (a source that counts only what it opened), or tidies up after those that exited; nothing for the others.</summary>
     void Follow()
     {
     }

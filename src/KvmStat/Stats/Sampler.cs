@@ -36,8 +36,8 @@ internal sealed class Sampler : IDisposable
     /// <summary>The engine that counts tracepoints ("BPF", "perf counters"), or null without tracepoints.</summary>
     internal string? EngineName => _sources.Engine?.Name;
 
-    /// <summary>Whether the per-VM values count only VMs their source has opened, so that <see cref="Follow"/> is worth calling between samples.</summary>
-    internal bool FollowsVms => _sources.PerVm is not null && _sources.Engine is { Capture: null };
+    /// <summary>Whether there are per-VM values, whose source may have work between samples (<see cref="Follow"/>).</summary>
+    internal bool FollowsVms => _sources.PerVm is not null;
 
     /// <summary>The host's sources, for messages and tests.</summary>
     internal IReadOnlyList<IStatsSource> HostSources => _host.Sources;
@@ -57,7 +57,10 @@ internal sealed class Sampler : IDisposable
         Snapshot.Time = _time.GetLocalNow();
     }
 
-    /// <summary>Between samples: lets a per-VM source that counts only what it has opened pick up new VMs (the perf engine).</summary>
+    /// <summary>
+    /// Between samples: lets a per-VM source that counts only what it has opened pick up new VMs
+    /// (the perf engine), or give back what exited VMs held (the BPF engine's slots).
+    /// </summary>
     internal void Follow() => _sources.PerVm?.Follow();
 
     /// <summary>Starts the counters' totals again from zero (the screen's 'r').</summary>

@@ -75,6 +75,13 @@ internal sealed class BpfPerVmSource : IPerVmSource
         readings.Add(_unattributed);
     }
 
+    /// <summary>
+    /// Between samples (the exporter, every second): a capture gives back the slots of processes
+    /// that are done, so that a long scrape interval on a host where short-lived VMs come and go
+    /// does not fill the table. Their counts wait in the engine for the next sample.
+    /// </summary>
+    public void Follow() => _counters.Capture();
+
     /// <summary>Nothing of its own: the engine owns the counters.</summary>
     public void Dispose()
     {

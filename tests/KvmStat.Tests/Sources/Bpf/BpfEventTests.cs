@@ -236,6 +236,33 @@ public class BpfEventTests
     }
 
     /// <summary>
+    /// The exporter follows VMs every second between scrapes: the engine gives back the slots of
+    /// VMs that exited meanwhile, so short-lived VMs, one after another, never fill the table
+    /// however rarely it is scraped; their counts wait for the next scrape.
+    /// </summary>
+    [Fact]
+    public void FollowingBetweenSamplesGivesBackTheSlotsOfExitedVms()
+    {
+        using var engine = new SyntheticEngine(capacity: 2);
+        BpfProgram pio = engine.Program("kvm_pio");
+        using KvmStat.Stats.Sampler sampler = Samplers.Of(TimeProvider.System, [engine.Engine.OpenHost(0)], engine.Engine.OpenPerVm(), capture: engine.Counters);
+        sampler.Sample();
+        Assert.True(sampler.FollowsVms);
+        for (int i = 0; i < 6; i++)
+        {
+            using EventProcess vm = EventProcess.Start();
+            engine.MakeVm(vm.Pid, $"short{i}");
+            Assert.Equal(1, vm.Run(pio, s_pio, count: 3));
+            Assert.Equal(0, vm.Run(engine.ExitProgram));
+            sampler.Follow();
+        }
+        sampler.Sample();
+        Assert.Equal(0, engine.Field(engine.Counters.Unattributed, "kvm_pio"));
+        Assert.Equal(18, engine.Field(engine.Counters.ExitedVms, "kvm_pio"));
+        Assert.Equal(18, engine.Field(engine.Counters.Totals, "kvm_pio"));
+    }
+
+    /// <summary>
     /// A VM killed while a vCPU thread still runs: its main thread is a zombie that waits for that
     /// thread, whose events take a new row. That row is a VM that exited, not a running guest for good.
     /// </summary>
