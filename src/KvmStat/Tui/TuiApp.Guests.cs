@@ -70,14 +70,23 @@ internal sealed partial class TuiApp
             if (!all.Fields.IsChild(vcpuFields[i]) && all.Fields[vcpuFields[i]].Kind == StatKind.Counter)
                 _vcpuParents.Add(i);
         }
+        // The other rows stay in view below the guests, however many guests there are: they make
+        // the Total the host's, and (unattributed) must never scroll out of sight.
+        int others = 0;
+        foreach (GuestStat other in all.Others)
+        {
+            if (other.Total != 0 || other.Delta != 0)
+                others++;
+        }
+        int guestRows = Math.Max(1, grid.Rows - 5 - others);
         // Keep the selection in view: scroll when it is below the last data row.
-        int capacity = Math.Max(1, grid.Rows - 5);
+        int capacity = guestRows;
         int first = Math.Min(_selectedGuest, Math.Max(0, guests.Count - 1));
         for (int used = guests.Count > 0 ? RowsOf(guests[first], vcpuFields) : 0;
              first > 0 && used + RowsOf(guests[first - 1], vcpuFields) <= capacity;)
             used += RowsOf(guests[--first], vcpuFields);
         int row = 3;
-        for (int g = first; g < guests.Count && row < grid.Rows - 2; g++)
+        for (int g = first; g < guests.Count && row < 3 + guestRows; g++)
         {
             GuestStat guest = guests[g];
             string name = Text.Escape(guest.Name);
@@ -88,7 +97,7 @@ internal sealed partial class TuiApp
                 grid.Style(row, TableColumn, TableWidth, TextStyle.Reverse);
             row++;
             if (vcpuFields.Count > 0)
-                row = DrawVcpuRows(grid, row, guest, interval);
+                row = DrawVcpuRows(grid, row, 3 + guestRows, guest, interval);
         }
         foreach (GuestStat other in all.Others)
         {
@@ -152,11 +161,11 @@ internal sealed partial class TuiApp
     /// threads that are gone included, as its children in one VM's view keep them) and their rate,
     /// named by its newest thread.
     /// </summary>
-    private int DrawVcpuRows(ScreenGrid grid, int row, GuestStat guest, double interval)
+    private int DrawVcpuRows(ScreenGrid grid, int row, int end, GuestStat guest, double interval)
     {
         for (int first = 0, next; first < guest.Vcpus.Count; first = next)
         {
-            if (row >= grid.Rows - 2)
+            if (row >= end)
                 return row;
             next = guest.EndOfVcpu(first);
             long value = 0, delta = 0;

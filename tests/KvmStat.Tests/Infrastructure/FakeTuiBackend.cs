@@ -25,6 +25,9 @@ internal sealed class FakeTuiBackend : ITuiBackend
 
     internal Dictionary<int, Dictionary<string, long>> PerVm { get; } = [];
 
+    /// <summary>The rows the BPF engine adds beside the VMs (events outside VMs, of exited VMs, unattributed), cumulative.</summary>
+    internal Dictionary<VmRowKind, Dictionary<string, long>> Others { get; } = [];
+
     /// <summary>A vCPU thread of a VM (--vcpus): its index (-1: not known) and its counts since its first event.</summary>
     internal sealed record FakeVcpu(int Tid, int Index, Dictionary<string, long> Values);
 
@@ -140,6 +143,13 @@ internal sealed class FakeTuiBackend : ITuiBackend
                         [.. VcpuFields.Select(i => vcpu.Values.GetValueOrDefault(fields[i].Name))], null));
                 }
                 readings.Add(reading);
+            }
+            foreach ((VmRowKind kind, Dictionary<string, long> values) in backend.Others)
+            {
+                var row = new VmReading(0, fields.Length, kind);
+                for (int i = 0; i < fields.Length; i++)
+                    row.Values[i] = values.GetValueOrDefault(fields[i].Name);
+                readings.Add(row);
             }
         }
 

@@ -378,6 +378,41 @@ public class ScreenTests
     }
 
     /// <summary>
+    /// A dense host, more guests than rows: the rows that make the Total the host's (outside VMs,
+    /// unattributed) stay in view below the guests, wherever the selection scrolls.
+    /// </summary>
+    [Fact]
+    public void TheOtherRowsStayInViewWithMoreGuestsThanRows()
+    {
+        for (int pid = 100; pid < 140; pid++)
+        {
+            _backend.Guests.Add(new GuestProcess(pid, $"vm{pid}"));
+            _backend.Running.Add(pid);
+            _backend.PerVm[pid] = new() { ["kvm_pio"] = 0 };
+        }
+        _backend.Others[KvmStat.Sources.VmRowKind.OutsideVms] = new() { ["kvm_pio"] = 0 };
+        _backend.Others[KvmStat.Sources.VmRowKind.Unattributed] = new() { ["kvm_pio"] = 0 };
+        TuiApp app = Start();
+        Keys(app, "b");
+        for (int pid = 100; pid < 140; pid++)
+            _backend.PerVm[pid]["kvm_pio"] = pid;
+        _backend.Others[KvmStat.Sources.VmRowKind.OutsideVms]["kvm_pio"] = 50;
+        _backend.Others[KvmStat.Sources.VmRowKind.Unattributed]["kvm_pio"] = 601;
+        app.Refresh();
+        foreach (KeyKind move in new[] { KeyKind.Home, KeyKind.PageDown, KeyKind.End })
+        {
+            app.OnKey(new Key(move));
+            string[] screen = Screen(app);
+            int unattributed = Array.FindIndex(screen, l => l.StartsWith(" (unattributed)", StringComparison.Ordinal));
+            Assert.True(unattributed > 3, string.Join('\n', screen));
+            Assert.Contains(screen, l => l.StartsWith(" (outside VMs)", StringComparison.Ordinal));
+            Assert.StartsWith(" Total", screen[unattributed + 1]);
+            Assert.Contains($"{Enumerable.Range(100, 40).Sum() + 651}", screen[unattributed + 1]);
+            Assert.Contains(screen, l => l.Contains(move == KeyKind.End ? "vm100 [100]" : "vm139 [139]", StringComparison.Ordinal));
+        }
+    }
+
+    /// <summary>
     /// With --vcpus, 'x' in the guest view shows each guest's vCPUs under it (%Total of the guest);
     /// a vCPU's new thread goes on from what its old one counted, and a vCPU whose threads are all
     /// gone keeps its row.
