@@ -63,13 +63,19 @@ def check_screen(path, guests_path, prefix):
     """The guest rows the screen shows ("NAME [PID]   TOTAL   %   RATE") against what those guests made."""
     want = read_guests(guests_path)
     counted = {}
+    unattributed = 0
     for line in open(path):
         match = re.match(rf"^ {re.escape(prefix)}\d+ \[(\d+)\]\s+(\d+)\s", line)
         if match:
             counted[int(match.group(1))] = int(match.group(2))
+        other = re.match(r"^ \(unattributed\)\s+(\d+)\s", line)
+        if other:
+            unattributed = int(other.group(1))
     if not counted:
         return "no guest row on the screen"
-    return verdict(counted, {pid: want[pid] for pid in counted if pid in want}) + f", {len(counted)} rows shown"
+    result = verdict(counted, {pid: want[pid] for pid in counted if pid in want}) + f", {len(counted)} rows shown"
+    # The screen keeps (unattributed) in view whenever it is not zero: it must not be there.
+    return result + (f", {unattributed} unattributed" if unattributed else "")
 
 
 def scrape_figures(api):
