@@ -23,6 +23,13 @@ if (args.Length >= 1 && args[0] == "programs")
 if (args.Length >= 2 && args[0] == "floor")
     return ProgramFloor.Run(args[1]);
 
+// "scrape [VMS [FIELDS [ROUNDS]]]": the exporter's formatting and writing of a dense host's scrape.
+if (args.Length >= 1 && args[0] == "scrape")
+{
+    int Arg(int index, int otherwise) => args.Length > index ? int.Parse(args[index], System.Globalization.CultureInfo.InvariantCulture) : otherwise;
+    return ScrapeCost.Run(Arg(1, 4000), Arg(2, 40), Arg(3, 15));
+}
+
 // "layout": the kernel memory of the BPF engine's maps for some host sizes.
 if (args.Length >= 1 && args[0] == "layout")
     return MapMemory.Run();

@@ -19,8 +19,10 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
         "<p>KVM statistics for Prometheus: <a href=\"/metrics\">/metrics</a></p></body></html>\n";
 
     private readonly object _lock = new();
-    private (int Sample, int Reloads, string Body)? _text;
-    private (int Sample, int Reloads, string Body)? _openMetrics;
+    private (int Sample, int Reloads, byte[] Body)? _text;
+    private (int Sample, int Reloads, byte[] Body)? _openMetrics;
+    // One writer per format, its buffer kept from scrape to scrape.
+    private readonly MetricsWriter _textWriter = new(openMetrics: false), _openMetricsWriter = new(openMetrics: true);
     private (string Line, DateTime At)? _lastFailure;
 
     public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
@@ -99,7 +101,7 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
             return;
         }
         bool openMetrics = request.Headers.Accept.ToString().Contains("application/openmetrics-text", StringComparison.Ordinal);
-        string body;
+        byte[] body;
         try
         {
             body = Exposition(openMetrics);
@@ -112,8 +114,9 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
             return;
         }
         response.ContentType = openMetrics ? MetricsWriter.OpenMetricsContentType : MetricsWriter.TextContentType;
+        response.ContentLength = body.Length;
         if (!HttpMethods.IsHead(request.Method))
-            await response.WriteAsync(body, context.RequestAborted);
+            await response.Body.WriteAsync(body, context.RequestAborted);
     }
 
     private static Task Text(HttpResponse response, string text, CancellationToken cancel)
@@ -140,17 +143,18 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
     }
 
     /// <summary>The formatted sample; scrapes that share a sample (and the same reloads) share its text too.</summary>
-    private string Exposition(bool openMetrics)
+    private byte[] Exposition(bool openMetrics)
     {
         (IReadOnlyList<MetricFamily> families, int number) = sample();
         lock (_lock)
         {
             int reloads = config?.Attempts ?? 0;
-            ref (int Sample, int Reloads, string Body)? cached = ref openMetrics ? ref _openMetrics : ref _text;
+            ref (int Sample, int Reloads, byte[] Body)? cached = ref openMetrics ? ref _openMetrics : ref _text;
             if (cached is not { } hit || hit.Sample != number || hit.Reloads != reloads)
             {
-                var writer = new MetricsWriter(openMetrics);
-                cached = (number, reloads, writer.Write(config is null ? families : [.. families, .. ReloadFamilies(config)]));
+                MetricsWriter writer = openMetrics ? _openMetricsWriter : _textWriter;
+                // Its own copy: scrapes still sending the last one keep theirs.
+                cached = (number, reloads, writer.WriteUtf8(config is null ? families : [.. families, .. ReloadFamilies(config)]).ToArray());
                 foreach (string dropped in writer.Dropped)
                     warn($"left out of the exposition: {dropped}");
             }

@@ -105,11 +105,12 @@ internal sealed class MetricsFormatter(
         {
             string pid = guest.Pid.ToString(CultureInfo.InvariantCulture);
             info.Add("", [("guest", guest.Name), ("pid", pid)], "1");
+            SeriesContinuity.IndexedSeries series = continuity.Indexed(guest.Pid, guest.Name, "kvm_guest_events", fields.Count);
             foreach (int i in fields.ByName)
             {
                 if (fields[i].IsChild || fields[i].Kind != StatKind.Counter || !_guestShown[i])
                     continue;
-                long value = continuity.Monotonic(guest.Pid, guest.Name, "kvm_guest_events", fields[i].Name, -1, guest.FieldTotals[i]);
+                long value = series.Monotonic(i, guest.FieldTotals[i]);
                 // Series only for the events a VM raised: thousands of VMs times a hundred tracepoints
                 // would be mostly zeros. A series appears with its first event (Prometheus reads a new
                 // counter's first sample as its increase).

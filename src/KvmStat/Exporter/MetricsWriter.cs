@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace KvmStat.Exporter;
@@ -20,19 +21,39 @@ internal sealed class MetricsWriter(bool openMetrics)
     /// <summary>The longest label value written, in characters (a guest name, a reason).</summary>
     internal const int MaxLabelValue = 256;
 
-    private readonly StringBuilder _text = new(64 * 1024);
+    private readonly Utf8Builder _text = new(64 * 1024);
     private readonly List<string> _dropped = [];
+    // A family's label sets written so far, by a 64-bit hash (the sample that had it first), and
+    // told apart exactly in the rare case that two differ with one hash: no string per sample.
+    private readonly Dictionary<ulong, int> _series = [];
+    private readonly HashSet<string> _collided = new(StringComparer.Ordinal);
 
     /// <summary>What the last <see cref="Write"/> left out, one short line each.</summary>
     internal IReadOnlyList<string> Dropped => _dropped;
 
-    /// <summary>The whole exposition of <paramref name="families"/>.</summary>
+    /// <summary>The whole exposition of <paramref name="families"/>, as text (tests).</summary>
     internal string Write(IReadOnlyList<MetricFamily> families)
+    {
+        WriteUtf8(families);
+        return _text.ToString();
+    }
+
+    /// <summary>The whole exposition of <paramref name="families"/> in UTF-8: valid until the next write.</summary>
+    internal ReadOnlyMemory<byte> WriteUtf8(IReadOnlyList<MetricFamily> families)
     {
         _text.Clear();
         _dropped.Clear();
         var taken = new HashSet<string>(StringComparer.Ordinal);
-        var series = new HashSet<string>(StringComparer.Ordinal);
+        // Room for it all at once: growing a buffer of tens of megabytes step by step costs a full
+        // garbage collection at each step on a dense host's first scrape.
+        int all = 0, largest = 0;
+        foreach (MetricFamily family in families)
+        {
+            all += family.Samples.Count;
+            largest = Math.Max(largest, family.Samples.Count);
+        }
+        _text.Reserve(all * 96);
+        _series.EnsureCapacity(largest);
         foreach (MetricFamily family in families)
         {
             if (family.Samples.Count == 0)
@@ -56,12 +77,15 @@ internal sealed class MetricsWriter(bool openMetrics)
             string typed = family.Type == "counter" && !openMetrics ? name + "_total" : name;
             _text.Append("# HELP ").Append(typed).Append(' ').Append(EscapeHelp(family.Help)).Append('\n');
             _text.Append("# TYPE ").Append(typed).Append(' ').Append(family.Type).Append('\n');
-            series.Clear();
-            foreach (MetricSample sample in family.Samples)
+            _series.Clear();
+            _collided.Clear();
+            List<MetricSample> samples = family.Samples;
+            for (int i = 0; i < samples.Count; i++)
             {
+                MetricSample sample = samples[i];
                 if (Problem(family.Type, suffixes, sample) is string problem)
                     _dropped.Add($"a sample of {Short(name)} ({problem})");
-                else if (!series.Add(sample.Suffix + "\0" + string.Join("\0", sample.Labels.Select(l => l.Name + "=" + Cut(l.Value)))))
+                else if (!IsNewSeries(samples, i))
                     _dropped.Add($"a sample of {Short(name)} (its labels are another sample's)");
                 else
                     WriteSample(name, sample);
@@ -69,7 +93,7 @@ internal sealed class MetricsWriter(bool openMetrics)
         }
         if (openMetrics)
             _text.Append("# EOF\n");
-        return _text.ToString();
+        return _text.Written;
     }
 
     /// <summary>The suffixes a family's samples may have, or null for a type that does not exist.</summary>
@@ -91,27 +115,92 @@ internal sealed class MetricsWriter(bool openMetrics)
     /// <summary>Why a sample cannot be written in its family, or null.</summary>
     private static string? Problem(string type, string[] suffixes, MetricSample sample)
     {
-        if (!suffixes.Contains(sample.Suffix))
+        if (Array.IndexOf(suffixes, sample.Suffix) < 0)
             return $"the suffix \"{Short(sample.Suffix)}\" does not fit a {type}";
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach ((string label, _) in sample.Labels)
+        (string Name, string Value)[] labels = sample.Labels;
+        string? le = null;
+        for (int i = 0; i < labels.Length; i++)
         {
-            if (!IsLabelName(label) || !names.Add(label))
+            string label = labels[i].Name;
+            if (!IsLabelName(label) || IndexOf(labels, label) != i)
                 return $"the label name \"{Short(label)}\" is not allowed or repeated";
+            if (label == "le")
+                le = labels[i].Value;
         }
-        if (type == "histogram" && sample.Suffix == "_bucket" != names.Contains("le"))
+        if (type == "histogram" && sample.Suffix == "_bucket" != le is not null)
             return "a histogram bucket needs le, and only a bucket has it";
-        if (type == "histogram" && sample.Suffix == "_bucket" && !IsFloat(sample.Labels.First(l => l.Name == "le").Value))
+        if (le is not null && !IsFloat(le))
             return "a bucket's le is no number";
         return sample.Value.Length is 0 or > 64 ? "no value" : null;
+    }
+
+    /// <summary>The first label named <paramref name="name"/> (a sample has a few: no set needed).</summary>
+    private static int IndexOf((string Name, string Value)[] labels, string name)
+    {
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (labels[i].Name == name)
+                return i;
+        }
+        return -1;
+    }
+
+    /// <summary>Whether sample <paramref name="index"/>'s suffix and labels (as written: values cut) are none of an earlier sample's of its family.</summary>
+    private bool IsNewSeries(List<MetricSample> samples, int index)
+    {
+        MetricSample sample = samples[index];
+        ref int first = ref CollectionsMarshal.GetValueRefOrAddDefault(_series, SeriesHash(sample), out bool seen);
+        if (!seen)
+        {
+            first = index;
+            return true;
+        }
+        if (SameSeries(samples[first], sample))
+            return false;
+        return _collided.Add(sample.Suffix + "\0" + string.Join("\0", sample.Labels.Select(l => l.Name + "=" + Cut(l.Value))));
+    }
+
+    private static bool SameSeries(MetricSample a, MetricSample b)
+    {
+        if (a.Suffix != b.Suffix || a.Labels.Length != b.Labels.Length)
+            return false;
+        for (int i = 0; i < a.Labels.Length; i++)
+        {
+            if (a.Labels[i].Name != b.Labels[i].Name || !Cut(a.Labels[i].Value).AsSpan().SequenceEqual(Cut(b.Labels[i].Value)))
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>FNV-1a over the suffix, label names and values as written, with separators.</summary>
+    private static ulong SeriesHash(MetricSample sample)
+    {
+        ulong hash = 14695981039346656037;
+        hash = Mix(hash, sample.Suffix);
+        foreach ((string name, string value) in sample.Labels)
+        {
+            hash = Mix(hash, name);
+            hash = Mix(hash, value.AsSpan(0, Math.Min(value.Length, MaxLabelValue)));
+        }
+        return hash;
+
+        static ulong Mix(ulong hash, ReadOnlySpan<char> text)
+        {
+            foreach (char c in text)
+                hash = (hash ^ c) * 1099511628211;
+            return (hash ^ 0xFFFF) * 1099511628211;
+        }
     }
 
     private static bool IsFloat(string text) =>
         text is "+Inf" or "-Inf" or "NaN" || double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
 
+    private static readonly System.Buffers.SearchValues<char> s_labelChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+
     private static bool IsLabelName(string name) =>
         name.Length is > 0 and <= 128 && !name.StartsWith("__", StringComparison.Ordinal) && !char.IsAsciiDigit(name[0])
-        && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+        && !name.AsSpan().ContainsAnyExcept(s_labelChars);
 
     private static string Short(string text) => KvmStat.Text.Escape(text.Length <= 80 ? text : text[..80] + "...");
 
@@ -127,8 +216,9 @@ internal sealed class MetricsWriter(bool openMetrics)
             {
                 if (i > 0)
                     _text.Append(',');
+                string value = sample.Labels[i].Value;
                 _text.Append(sample.Labels[i].Name).Append("=\"");
-                AppendLabelValue(Cut(sample.Labels[i].Value));
+                AppendLabelValue(value.AsSpan(0, Math.Min(value.Length, MaxLabelValue)));
                 _text.Append('"');
             }
             _text.Append('}');
@@ -137,8 +227,14 @@ internal sealed class MetricsWriter(bool openMetrics)
     }
 
     /// <summary>Label values may hold anything (guest names are other users' text): \, " and newline are escaped.</summary>
-    private void AppendLabelValue(string value)
+    private void AppendLabelValue(ReadOnlySpan<char> value)
     {
+        // Most values (pids, event names, plain guest names) need nothing: one copy.
+        if (!value.ContainsAnyInRange('\uD800', '\uDFFF') && value.IndexOfAny('\\', '"', '\n') < 0)
+        {
+            _text.Append(value);
+            return;
+        }
         for (int i = 0; i < value.Length; i++)
         {
             char c = value[i];
@@ -154,7 +250,7 @@ internal sealed class MetricsWriter(bool openMetrics)
                     _text.Append("\\n");
                     break;
                 case >= '\uD800' and <= '\uDBFF' when i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]):
-                    _text.Append(c).Append(value[++i]);
+                    _text.Append(value.Slice(i++, 2));
                     break;
                 default:
                     // A lone surrogate cannot be encoded: it becomes U+FFFD rather than invalid UTF-8.

@@ -38,6 +38,29 @@ internal sealed class SeriesContinuity(TimeProvider time)
         internal long LastSeen { get; set; }
 
         internal Dictionary<SeriesKey, Carry> Series { get; } = [];
+
+        internal Dictionary<string, IndexedSeries> Indexed { get; } = new(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// One VM's counters of one family by field index: a dense host's hot path (thousands of VMs
+    /// times tens of events) takes one lookup per VM and family, not one per series.
+    /// </summary>
+    internal sealed class IndexedSeries(int count)
+    {
+        private readonly long[] _last = new long[count];
+        private readonly long[] _offset = new long[count];
+
+        internal int Count => _last.Length;
+
+        /// <summary>As <see cref="Monotonic"/>, for the counter of index <paramref name="index"/>.</summary>
+        internal long Monotonic(int index, long value)
+        {
+            if (value < _last[index])
+                _offset[index] += _last[index];
+            _last[index] = value;
+            return value + _offset[index];
+        }
     }
 
     private readonly Dictionary<int, VmSeries> _vms = [];
@@ -56,15 +79,31 @@ internal sealed class SeriesContinuity(TimeProvider time)
     /// <param name="index">The vCPU of a per-vCPU statistic, or -1.</param>
     internal long Monotonic(int pid, string guest, string family, string name, int index, long value)
     {
-        if (!_vms.TryGetValue(pid, out VmSeries? vm) || vm.Name != guest)
-            _vms[pid] = vm = new VmSeries(guest);
-        vm.Generation = _generation;
-        vm.LastSeen = time.GetTimestamp();
+        VmSeries vm = Seen(pid, guest);
         ref Carry carry = ref CollectionsMarshal.GetValueRefOrAddDefault(vm.Series, new SeriesKey(family, name, index), out bool exists);
         if (exists && value < carry.Last)
             carry.Offset += carry.Last;
         carry.Last = value;
         return value + carry.Offset;
+    }
+
+    /// <summary>The counters of family <paramref name="family"/> of VM <paramref name="pid"/> named <paramref name="guest"/>, <paramref name="count"/> of them by index.</summary>
+    internal IndexedSeries Indexed(int pid, string guest, string family, int count)
+    {
+        VmSeries vm = Seen(pid, guest);
+        if (!vm.Indexed.TryGetValue(family, out IndexedSeries? series) || series.Count != count)
+            vm.Indexed[family] = series = new IndexedSeries(count);
+        return series;
+    }
+
+    /// <summary>The entry of a VM seen in this sample: a new one when its pid now names another guest.</summary>
+    private VmSeries Seen(int pid, string guest)
+    {
+        if (!_vms.TryGetValue(pid, out VmSeries? vm) || vm.Name != guest)
+            _vms[pid] = vm = new VmSeries(guest);
+        vm.Generation = _generation;
+        vm.LastSeen = time.GetTimestamp();
+        return vm;
     }
 
     /// <summary>After a sample: forgets the VMs gone for longer than <see cref="Keep"/>, and the oldest beyond <see cref="MaxGone"/>.</summary>

@@ -58,6 +58,35 @@ public class MetricsWriterTests
         Assert.Equal(4, writer.Dropped.Count);
     }
 
+    /// <summary>
+    /// A label set is told from the others as written (values cut, in order), whatever its hash:
+    /// values that differ only past the cut are one series, a surrogate pair stays whole, and
+    /// thousands of series lose none. The UTF-8 the server sends is the text's.
+    /// </summary>
+    [Fact]
+    public void LabelSetsAreToldApartAsWritten()
+    {
+        var family = new MetricFamily("g", "gauge", "g");
+        string cut = new('x', MetricsWriter.MaxLabelValue);
+        family.Gauge([("guest", cut + "a")], 1);
+        family.Gauge([("guest", cut + "b")], 2);
+        family.Gauge([("guest", "smile \U0001F600")], 3);
+        family.Gauge([("guest", "a"), ("pid", "1")], 4);
+        family.Gauge([("pid", "1"), ("guest", "a")], 5);
+        for (int i = 0; i < 5000; i++)
+            family.Gauge([("guest", $"vm{i}"), ("pid", $"{i}")], i);
+        var writer = new MetricsWriter(false);
+        string text = writer.Write([family]);
+        Assert.Equal(["a sample of g (its labels are another sample's)"], writer.Dropped);
+        Assert.Contains($"g{{guest=\"{cut}\"}} 1\n", text);
+        Assert.DoesNotContain($"g{{guest=\"{cut}\"}} 2\n", text);
+        Assert.Contains("g{guest=\"smile \U0001F600\"} 3\n", text);
+        Assert.Contains("g{guest=\"a\",pid=\"1\"} 4\n", text);
+        Assert.Contains("g{pid=\"1\",guest=\"a\"} 5\n", text);
+        Assert.Equal(5000 + 4, text.Split('\n').Count(l => l.StartsWith("g{", StringComparison.Ordinal)));
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes(text), writer.WriteUtf8([family]).ToArray());
+    }
+
     /// <summary>Families of any names, types, suffixes and labels: promtool parses every exposition.</summary>
     [Fact]
     public void AnyFamiliesMakeAValidExposition()

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Globalization;
+using KvmStat.Exporter;
+using KvmStat.Sources;
+using KvmStat.Stats;
+
+namespace KvmStat.Bench;
+
+/// <summary>
+/// "scrape [VMS [FIELDS [ROUNDS]]]": what the exporter spends on a scrape of a dense host once it
+/// has sampled: the snapshot turned into metric families (<see cref="MetricsFormatter"/>) and
+/// written as text (<see cref="MetricsWriter"/>), for VMS guests that each raised FIELDS
+/// tracepoints (every one a series), rounds of a second's new counts in between. Prints the median,
+/// the spread and the body size.
+/// </summary>
+internal static class ScrapeCost
+{
+    /// <summary>Each VM's counters, growing by its pid's share at every read.</summary>
+    private sealed class DenseVms(int vms, StatField[] fields) : IPerVmSource
+    {
+        private long _reads;
+
+        public IReadOnlyList<StatField> Fields => fields;
+
+        public void Read(List<VmReading> readings)
+        {
+            readings.Clear();
+            _reads++;
+            for (int vm = 0; vm < vms; vm++)
+            {
+                var reading = new VmReading(10_000 + vm, fields.Length);
+                for (int i = 0; i < fields.Length; i++)
+                    reading.Values[i] = _reads * (vm % 10 + i + 1);
+                readings.Add(reading);
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    internal static int Run(int vms, int fieldCount, int rounds)
+    {
+        StatField[] fields = [.. Enumerable.Range(0, fieldCount).Select(i => new StatField($"kvm_event_{i:D3}", null, StatKind.Counter, FieldOrigin.Tracepoint))];
+        var sources = new SamplingSources { PerVm = new DenseVms(vms, fields) };
+        using var sampler = new Sampler(sources, null, pid => $"guest-{pid}", TimeProvider.System);
+        var formatter = new MetricsFormatter(FieldFilter.Default, pid => $"guest-{pid}", new SeriesContinuity(TimeProvider.System));
+        var writer = new MetricsWriter(openMetrics: false);
+        var format = new List<double>();
+        var write = new List<double>();
+        int bytes = 0;
+        sampler.Sample();
+        for (int round = 0; round <= rounds; round++)
+        {
+            sampler.Sample();
+            long started = Stopwatch.GetTimestamp();
+            List<MetricFamily> families = formatter.Format(sampler.Snapshot);
+            long formatted = Stopwatch.GetTimestamp();
+            string body = writer.Write(families);
+            long written = Stopwatch.GetTimestamp();
+            bytes = System.Text.Encoding.UTF8.GetByteCount(body);
+            // The first round is the one a fresh exporter answers: reported apart.
+            if (round == 0)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"first scrape: format {Stopwatch.GetElapsedTime(started, formatted).TotalMilliseconds:F0} ms, write {Stopwatch.GetElapsedTime(formatted, written).TotalMilliseconds:F0} ms"));
+                continue;
+            }
+            format.Add(Stopwatch.GetElapsedTime(started, formatted).TotalMilliseconds);
+            write.Add(Stopwatch.GetElapsedTime(formatted, written).TotalMilliseconds);
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{vms} VMs x {fieldCount} fields: {vms * fieldCount} series, {bytes / 1e6:F1} MB; format {Summary(format)}, write {Summary(write)} ({rounds} rounds)"));
+        return 0;
+    }
+
+    private static string Summary(List<double> values)
+    {
+        values.Sort();
+        return string.Create(CultureInfo.InvariantCulture, $"median {values[values.Count / 2]:F0} ms [{values[0]:F0}, {values[^1]:F0}]");
+    }
+}

@@ -1,0 +1,48 @@
+using System.Text;
+
+namespace KvmStat.Exporter;
+
+/// <summary>
+/// A growable UTF-8 text buffer, kept from one use to the next: an exposition of a dense host
+/// (tens of megabytes) goes out as the bytes it was written in, never a string twice its size.
+/// </summary>
+internal sealed class Utf8Builder(int capacity)
+{
+    private byte[] _bytes = new byte[capacity];
+    private int _length;
+
+    internal ReadOnlyMemory<byte> Written => _bytes.AsMemory(0, _length);
+
+    internal void Clear() => _length = 0;
+
+    internal Utf8Builder Append(char c)
+    {
+        if (c < 0x80)
+        {
+            Reserve(1);
+            _bytes[_length++] = (byte)c;
+            return this;
+        }
+        return Append(new ReadOnlySpan<char>(in c));
+    }
+
+    internal Utf8Builder Append(string text) => Append(text.AsSpan());
+
+    /// <summary>Appends text as UTF-8 (a lone surrogate becomes U+FFFD).</summary>
+    internal Utf8Builder Append(ReadOnlySpan<char> text)
+    {
+        Reserve(Encoding.UTF8.GetMaxByteCount(text.Length));
+        _length += Encoding.UTF8.GetBytes(text, _bytes.AsSpan(_length));
+        return this;
+    }
+
+    public override string ToString() => Encoding.UTF8.GetString(_bytes, 0, _length);
+
+    /// <summary>Makes room for <paramref name="more"/> bytes beyond those written.</summary>
+    internal void Reserve(int more)
+    {
+        if (_length + more <= _bytes.Length)
+            return;
+        Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, _length + more));
+    }
+}
