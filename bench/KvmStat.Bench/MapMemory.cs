@@ -24,16 +24,19 @@ internal static class MapMemory
         Console.WriteLine("|---|---|---|---|---|");
         foreach (int cpus in new[] { 2, 64, 384 })
         {
-            foreach ((string name, BpfScope scope, bool latency) in new[]
+            int tracepoints = fields.Count(f => !f.IsChild);
+            foreach ((string name, BpfScope scope, bool latency, bool vcpus) in new[]
             {
-                ("per process (`b`, `--json`, `--serve`)", BpfScope.EveryProcess, false),
-                ("per process, with `--latency`", BpfScope.EveryProcess, true),
-                ("host's totals (`-1`, `-l`)", BpfScope.Host, false),
+                ("per process (`b`, `--json`, `--serve`)", BpfScope.EveryProcess, false, false),
+                ("per process, with `--latency`", BpfScope.EveryProcess, true, false),
+                ("per process, with `--vcpus`", BpfScope.EveryProcess, false, true),
+                ("per process, with `--vcpus --latency`", BpfScope.EveryProcess, true, true),
+                ("host's totals (`-1`, `-l`)", BpfScope.Host, false, false),
             })
             {
                 // The table's room is fixed when it is made: the VMs that run do not change its size
                 // (nor do they the latency maps': the kernel charges a hash map for all its entries).
-                BpfTableLayout layout = BpfTableLayout.For(fields.Count, scope, cpus, latency: latency);
+                BpfTableLayout layout = BpfTableLayout.For(fields.Count, scope, cpus, latency: latency, threadFields: vcpus ? tracepoints : 0);
                 string size = Mib(layout.MapBytes(reasons));
                 Console.WriteLine($"| {cpus} | {name} | {size} | {size} | {size} |");
             }

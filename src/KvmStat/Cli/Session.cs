@@ -90,7 +90,21 @@ internal sealed class Session : IDisposable
     }
 
     /// <summary>A sampler for a plan (the screen changes its view with new ones), owned until closed or the session ends.</summary>
-    internal Sampler Open(SamplingPlan plan, WatchedVm? vm) => Own(Factory.Open(plan, vm, Guests));
+    internal Sampler Open(SamplingPlan plan, WatchedVm? vm) => GuestFieldsChecked(Own(Factory.Open(plan, vm, Guests)));
+
+    /// <summary>--guest-fields must keep some field of the guests: one that keeps none would leave every guest without values, silently.</summary>
+    private Sampler GuestFieldsChecked(Sampler sampler)
+    {
+        if (Options.GuestFields is not string pattern || sampler.Snapshot.Guests?.Fields is not { Count: > 0 } fields)
+            return sampler;
+        FieldFilter filter = Options.GuestFilter;
+        for (int i = 0; i < fields.Count; i++)
+        {
+            if (filter.Matches(fields[i].Name))
+                return sampler;
+        }
+        throw new UsageException($"--guest-fields \"{Text.Escape(pattern)}\" matches no field of the guests.", "List the available fields with: kvm_stat -f help");
+    }
 
     /// <summary>
     /// Counting works without VMs (it reads what the kernel reports), but where none can run, one

@@ -197,7 +197,8 @@ internal sealed class MetricsFormatter(
                 family.Add("_bucket", [.. series, ("le", BaseUnits.Float(ExitLatencies.BucketHigh(i) * 1e-9))], cumulative.ToString(CultureInfo.InvariantCulture));
         }
         family.Add("_bucket", [.. series, ("le", "+Inf")], cumulative.ToString(CultureInfo.InvariantCulture));
-        family.Add("_sum", series, BaseUnits.Float(histogram.Nanoseconds * 1e-9));
+        // Divided, not multiplied by 1e-9 (inexact): whole nanoseconds print as such, 0.100096599 not 0.10009659900000001.
+        family.Add("_sum", series, BaseUnits.Float(histogram.Nanoseconds / 1e9));
         family.Add("_count", series, cumulative.ToString(CultureInfo.InvariantCulture));
     }
 

@@ -4,7 +4,9 @@ namespace KvmStat.Tui;
 
 /// <summary>
 /// The latency view ('l'): how long each kind of exit kept vCPUs out of the selected guest (or of
-/// every guest) in the last interval. The first 'l' of a run without --latency starts measuring.
+/// every guest) in the last interval. In a run without --latency, 'l' starts measuring and 'l'
+/// again stops it: measuring costs every exit, and where kvm_entry never fires every system call
+/// of the host, so it runs only while the view is asked for.
 /// </summary>
 internal sealed partial class TuiApp
 {
@@ -13,16 +15,28 @@ internal sealed partial class TuiApp
 
     private readonly LatencyRows _latencyRows = new();
     private bool _latency;
+    /// <summary>Measuring was asked for on the command line (--latency): it goes on whatever the view.</summary>
+    private bool _latencyAsked;
 
     internal bool ShowsLatency => _view == View.Latency;
 
-    /// <summary>'l': to the latency view and back. Measuring starts with the first; where it cannot, the last row says why.</summary>
+    /// <summary>
+    /// 'l': to the latency view and back. Measuring starts with the view (where it cannot, the last
+    /// row says why) and, unless --latency asked for it, stops when the view is left.
+    /// </summary>
     private void ToggleLatency()
     {
         if (_view == View.Latency)
         {
             _view = View.Main;
-            RefreshNow();
+            if (_latencyAsked || !_latency)
+            {
+                RefreshNow();
+                return;
+            }
+            _latency = false;
+            Reopen();
+            _notice = "exit latencies: measuring stopped (l starts it again)";
             return;
         }
         bool reopen = !_latency || _view == View.Guests;

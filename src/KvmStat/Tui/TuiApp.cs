@@ -52,7 +52,7 @@ internal sealed partial class TuiApp
     /// <param name="latency">Measure exit latencies from the start (--latency); else from the first 'l'.</param>
     internal TuiApp(ITuiBackend backend, FieldFilter filter, int pid, string? guestName, double delay, TimeProvider time, bool latency = false)
     {
-        _latency = latency;
+        _latency = _latencyAsked = latency;
         _backend = backend;
         _time = time;
         _filter = filter;

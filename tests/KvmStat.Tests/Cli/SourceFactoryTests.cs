@@ -115,4 +115,22 @@ public class SourceFactoryTests
         Assert.DoesNotContain("kernel_exit_p99_us", with);
         Assert.DoesNotContain("user_exit_p99_us", without);
     }
+
+    /// <summary>--guest-fields that keeps no field of the guests is refused, as -f is: every guest would be without values.</summary>
+    [Theory]
+    [InlineData("kvm-pio", true)]
+    [InlineData("kvm_pio", false)]
+    public void GuestFieldsThatKeepNoFieldAreRefused(string pattern, bool refused)
+    {
+        using var root = new NoVmsRoot();
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse(["-l", "--json", "-f", "kvm_(pio|mmio)", "--guest-fields", pattern, "--engine", "bpf"]));
+        using Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, new StringWriter()), TimeProvider.System);
+        if (!refused)
+        {
+            session.OpenSampler();
+            return;
+        }
+        var e = Assert.Throws<UsageException>(() => session.OpenSampler());
+        Assert.Equal($"--guest-fields \"{pattern}\" matches no field of the guests.", e.Message);
+    }
 }

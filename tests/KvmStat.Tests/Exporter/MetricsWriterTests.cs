@@ -87,6 +87,17 @@ public class MetricsWriterTests
         Assert.Equal(System.Text.Encoding.UTF8.GetBytes(text), writer.WriteUtf8([family]).ToArray());
     }
 
+    /// <summary>A histogram's _sum is its whole nanoseconds in seconds, without the noise of multiplying by 1e-9.</summary>
+    [Fact]
+    public void HistogramSumsAreWholeNanoseconds()
+    {
+        var family = new MetricFamily("kvm_exit_handling_seconds", "histogram", "h");
+        var histogram = new KvmStat.Sources.LatencyHistogram { Nanoseconds = 100_096_599 };
+        histogram.Buckets[14] = 3;
+        MetricsFormatter.AddHistogram(family, [("reason", "IO")], histogram);
+        Assert.Contains("kvm_exit_handling_seconds_sum{reason=\"IO\"} 0.100096599\n", new MetricsWriter(false).Write([family]));
+    }
+
     /// <summary>Families of any names, types, suffixes and labels: promtool parses every exposition.</summary>
     [Fact]
     public void AnyFamiliesMakeAValidExposition()

@@ -84,12 +84,30 @@ public class LatencyScreenTests
         app.Refresh();
         Assert.Equal("No exits timed in the last interval", Screen(app)[4].Trim());
 
-        // 'l' again: back to the events, still measuring (no new sampler); and to the latencies again.
-        int opened = _backend.Opened.Count;
+        // 'l' again: back to the events, and measuring stops (a sampler without latencies, said on
+        // the last row); 'l' starts it again.
         Key(app, 'l');
-        Assert.Equal("kvm statistics - summary", Screen(app)[0]);
+        string[] back = Screen(app);
+        Assert.Equal("kvm statistics - summary", back[0]);
+        Assert.False(_backend.Opened[^1].Latency);
+        Assert.Equal("exit latencies: measuring stopped (l starts it again)", back[^1].Trim());
         Key(app, 'l');
         Assert.Equal("exit latency - summary", Screen(app)[0]);
+        Assert.True(_backend.Opened[^1].Latency);
+    }
+
+    /// <summary>With --latency measuring goes on whatever the view: 'l' only shows and leaves it (no new sampler).</summary>
+    [Fact]
+    public void WithLatencyOnTheCommandLineLOnlyChangesTheView()
+    {
+        var app = new TuiApp(_backend, FieldFilter.Default, 0, null, 3.0, _backend.Time, latency: true);
+        app.Start();
+        int opened = _backend.Opened.Count;
+        Assert.True(_backend.Opened[^1].Latency);
+        Key(app, 'l');
+        Assert.Equal("exit latency - summary", Screen(app)[0]);
+        Key(app, 'l');
+        Assert.Equal("kvm statistics - summary", Screen(app)[0]);
         Assert.Equal(opened, _backend.Opened.Count);
     }
 
