@@ -53,8 +53,16 @@ internal static class LatencyProgram
         else
             a.Store(BpfSize.Word, R10, StampRow, 0);
         a.Store(BpfSize.Word, R10, StampKind, kind);
-        a.LoadMap(R1, Pending).Mov(R2, R10).Add(R2, TidKey).Mov(R3, R10).Add(R3, Stamp)
+        // A thread keeps its entry from one exit to the next (it goes when the thread exits): written
+        // in place, only this thread's programs touch it, and an update costs far more than a lookup.
+        a.LoadMap(R1, Pending).Mov(R2, R10).Add(R2, TidKey).Call(Interop.Abi.BPF_FUNC_map_lookup_elem);
+        a.JumpIf(BpfCondition.Equal, R0, 0, "snew");
+        for (short word = 0; word < StampSize; word += 8)
+            a.Load(BpfSize.DoubleWord, R1, R10, (short)(Stamp + word)).Store(BpfSize.DoubleWord, R0, word, R1);
+        a.Jump("sdone");
+        a.Label("snew").LoadMap(R1, Pending).Mov(R2, R10).Add(R2, TidKey).Mov(R3, R10).Add(R3, Stamp)
             .Mov(R4, (int)Interop.Abi.BPF_ANY).Call(Interop.Abi.BPF_FUNC_map_update_elem);
+        a.Label("sdone");
     }
 
     /// <summary>
