@@ -74,7 +74,8 @@ internal sealed class VcpuMetrics
     private void Sum(List<VcpuStat> vcpus, int first, int next, long[]? gone)
     {
         Array.Clear(_totals);
-        gone?.CopyTo(_totals, 0);
+        // A thread counts every tracepoint of the engine; the first VcpuFields.Count are those shown.
+        gone?.AsSpan(0, _totals.Length).CopyTo(_totals);
         foreach (LatencyHistogram histogram in _summed)
             histogram.Clear();
         for (int t = first; t < next; t++)

@@ -46,6 +46,25 @@ public class MetricsSamplerTests
     private static string Text(MetricsSampler sampler, bool openMetrics = false) =>
         new MetricsWriter(openMetrics).Write(sampler.Current().Families);
 
+    /// <summary>
+    /// A vCPU thread counts every tracepoint the engine counts, more than are shown when -f leaves
+    /// some to latencies alone: its series are the shown ones, through a new thread of the vCPU too.
+    /// </summary>
+    [Fact]
+    public void AVcpusNewThreadGoesOnWhenThreadsCountHiddenTracepoints()
+    {
+        var guests = new FakeVmSource(FakeSource.Counter("kvm_pio"));
+        guests.VcpuFieldIndexes.Add(0);
+        guests.Set(100, "kvm_pio", 5);
+        guests.SetVcpu(100, 101, 1, 3, 9);
+        using MetricsSampler sampler = Exporter(perVm: guests, nameOf: _ => "vm");
+        _time.Advance(TimeSpan.FromSeconds(1));
+        guests.Vcpus[100].Clear();
+        guests.SetVcpu(100, 102, 1, 1, 4);
+        string text = Text(sampler);
+        Assert.Contains("kvm_guest_vcpu_events_total{guest=\"vm\",pid=\"100\",vcpu=\"1\",event=\"kvm_pio\"} 4\n", text);
+    }
+
     [Fact]
     public void HostFieldsGoToTheirFamiliesByOrigin()
     {
