@@ -25,7 +25,7 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
     /// <param name="vmOf">The VM of a process id, or null where the process is no VM the engine knows (yet).</param>
     internal void Capture(Func<int, BpfProcess?> vmOf)
     {
-        FinishRetiring();
+        FinishRetiring(vmOf);
         int used = 0;
         for (int row = 1; row < _byRow.Length; row++)
         {
@@ -76,12 +76,17 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
         _retiring.Add(thread);
     }
 
-    /// <summary>The threads that gave their rows back at the last capture: their last events, then their rows go back.</summary>
-    private void FinishRetiring()
+    /// <summary>
+    /// The threads that gave their rows back at the last capture: their last events, then their rows
+    /// go back. Each is its VM's once more with them: a capture between samples (the exporter's
+    /// follow) may have been the last to see it, and no sample would have its last events.
+    /// </summary>
+    private void FinishRetiring(Func<int, BpfProcess?> vmOf)
     {
         foreach (BpfThread thread in _retiring)
         {
             Read(thread);
+            vmOf(thread.Tgid)?.Threads.Add(thread);
             table.ReleaseThread(thread.Row);
             _byRow[thread.Row] = null;
         }

@@ -183,13 +183,17 @@ public class BpfVcpuTests
         engine.MakeVm(vm.Pid, "churn");
         engine.MakeOther(other.Pid);
         BpfProgram pio = engine.Program("kvm_pio");
-        long counted = 0;
+        // A thread's count as the last capture that listed it read it (a thread that exited is listed
+        // once more, by the capture that frees its row).
+        var threads = new Dictionary<BpfThread, long>(ReferenceEqualityComparer.Instance);
         for (int round = 0; round < 2500; round++)
         {
             Assert.Equal(0, vm.Churn(4, pio, s_pio, engine.ExitProgram));
             engine.Counters.Capture();
-            counted += engine.Counters.ThreadsOf(vm.Pid).Sum(t => Count(engine, t, "kvm_pio"));
+            foreach (BpfThread thread in engine.Counters.ThreadsOf(vm.Pid))
+                threads[thread] = Count(engine, thread, "kvm_pio");
         }
+        long counted = threads.Values.Sum();
         int stays = other.Spawn("CPU 0/KVM");
         Assert.Equal(1, other.RunOn(stays, pio, s_pio));
         engine.Counters.Capture();
@@ -232,6 +236,41 @@ public class BpfVcpuTests
         int io = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(IO)");
         int hlt = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_exit(HLT)");
         Assert.Equal((100UL, 50UL), (latencies.Vms[vm.Pid][io].Count, latencies.Vms[vm.Pid][hlt].Count));
+    }
+
+    /// <summary>
+    /// The exporter follows VMs between scrapes with a capture of its own: a vCPU thread that made
+    /// its last events and exited just before it keeps them in the next sample, and after.
+    /// </summary>
+    [Fact]
+    public void AThreadThatExitedBetweenSamplesKeepsItsLastEvents()
+    {
+        using var engine = new SyntheticEngine(vcpus: true);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "follow");
+        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
+        engine.MirrorThreads(vm);
+        using Sampler sampler = Samplers.Of(TimeProvider.System, [engine.Engine.OpenHost(0)], engine.Engine.OpenPerVm(), nameOf: _ => "follow",
+            capture: engine.Counters);
+        BpfProgram pio = engine.Program("kvm_pio");
+        // kvm_pio's counter in a vCPU's counts (one per tracepoint, in their order).
+        int counter = engine.Counters.Tracepoints.ToList().FindIndex(i => engine.Counters.Fields[i].Name == "kvm_pio");
+        Assert.Equal(1, vm.RunOn(cpu0, pio, s_pio));
+        Assert.Equal(1, vm.RunOn(cpu1, pio, s_pio, count: 3));
+        sampler.Sample();
+        Assert.Equal(1, vm.RunOn(cpu1, pio, s_pio, count: 4));
+        Assert.Equal(0, vm.RunOn(cpu1, engine.ExitProgram, s_none));
+        vm.End(cpu1);
+        sampler.Follow();
+        for (int i = 0; i < 2; i++)
+        {
+            sampler.Sample();
+            GuestStat guest = Assert.Single(sampler.Snapshot.Guests!.Guests);
+            long vcpu1 = guest.VcpusGone.GetValueOrDefault(1)?[counter] ?? 0;
+            foreach (VcpuStat thread in guest.Vcpus.Where(v => v.Index == 1))
+                vcpu1 += thread.Totals[counter];
+            Assert.Equal(7, vcpu1);
+        }
     }
 
     /// <summary>Every output of each VM's vCPUs from the engine's rows: JSON's "vcpus" and the exporter's series and histograms (valid for promtool).</summary>
