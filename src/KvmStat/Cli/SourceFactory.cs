@@ -80,7 +80,10 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
                     sources.Unopened.Add(Unopened("each VM's values", e));
                 }
             }
-            if (!plan.Lenient && sources.Host.Sum(s => s.Fields.Count) == 0)
+            // The exporter serves what opened, but an -f that matches nothing (latency fields
+            // included) is a mistake there too: nothing would be served.
+            bool nothingOpened = sources.Unopened.Count == 0 && engine is not null && sources.PerVm is null;
+            if ((!plan.Lenient || nothingOpened) && sources.Host.Sum(s => s.Fields.Count) == 0)
                 throw new UsageException($"no field matches \"{plan.Selection.Filter.Pattern}\".", "List the available fields with: kvm_stat -f help");
             return new Sampler(sources, vm, guests.NameOf, time, plan.HoldWhenVmExits ? guests.IsRunning : null);
         }

@@ -21,6 +21,8 @@ internal sealed class MetricsSampler : IDisposable
     private readonly MetricsFormatter _formatter;
     private readonly ITimer? _follower;
     private readonly ExporterIdentity? _self;
+    private readonly Action<string>? _warn;
+    private string? _followFailure;
     private long _sampledAt;
     private IReadOnlyList<MetricFamily> _families = [];
 
@@ -40,6 +42,7 @@ internal sealed class MetricsSampler : IDisposable
         _sampler = sampler;
         _time = time;
         _self = self;
+        _warn = warn;
         _continuity = new SeriesContinuity(time);
         _formatter = new MetricsFormatter(filter, nameOf, _continuity, guestFilter, warn);
         // The baseline: counters count from here.
@@ -51,10 +54,27 @@ internal sealed class MetricsSampler : IDisposable
     /// <summary>Counts the samples taken, so that a formatted exposition can be reused until the next.</summary>
     internal int SampleNumber { get; private set; }
 
-    private void Follow()
+    /// <summary>
+    /// On the timer's thread, where an exception would end the process: a failure is said once
+    /// (until following works again) and the next scrape samples as usual.
+    /// </summary>
+    internal void Follow()
     {
         lock (_lock)
-            _sampler.Follow();
+        {
+            try
+            {
+                _sampler.Follow();
+                _followFailure = null;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                string line = "following VMs between scrapes failed: " + KvmStat.Text.Escape(e is KvmStatException ? e.Message : $"internal error: {e.GetType().Name}: {e.Message}");
+                if (line != _followFailure)
+                    _warn?.Invoke(line);
+                _followFailure = line;
+            }
+        }
     }
 
     /// <summary>The families of a sample at most half a second old; scrapes within that time share one.</summary>

@@ -11,4 +11,7 @@ internal enum FieldOrigin
 
     /// <summary>KVM's binary statistics (held descriptors or QMP).</summary>
     BinaryStats,
+
+    /// <summary>Exit latencies as fields (--latency): the exporter serves them as histograms, not as these.</summary>
+    ExitLatency,
 }

@@ -60,12 +60,12 @@ internal sealed class LatencySource : IStatsSource
 
     private void AddFamily(string name, StatKind kind, string? unit, int exitKind, int percentile)
     {
-        _fields.Add(new StatField(name, null, kind, FieldOrigin.Tracepoint, unit));
+        _fields.Add(new StatField(name, null, kind, FieldOrigin.ExitLatency, unit));
         _map.Add((exitKind, -1, percentile));
         foreach (int reason in _reasonsOfKind[exitKind])
         {
             string label = _latencies.Fields[reason].ChildLabel;
-            _fields.Add(new StatField($"{name}({label})", name, kind, FieldOrigin.Tracepoint, unit, label));
+            _fields.Add(new StatField($"{name}({label})", name, kind, FieldOrigin.ExitLatency, unit, label));
             _map.Add((exitKind, reason, percentile));
         }
     }

@@ -184,7 +184,7 @@ internal sealed partial class TuiApp
         }
         foreach ((int index, long[] gone) in guest.VcpusGone)
         {
-            if (row >= grid.Rows - 2)
+            if (row >= end)
                 return row;
             if (HasThread(guest, index))
                 continue;

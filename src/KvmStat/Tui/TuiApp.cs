@@ -88,9 +88,16 @@ internal sealed partial class TuiApp
         RefreshSoon();
     }
 
-    /// <summary>What the sampler counts: the fields of the -f the run started with (every field without one), children included.</summary>
-    private Sampler Open() =>
-        _backend.OpenSampler(new FieldSelection(_counted, Children: true), _view == View.Guests ? 0 : _pid, perVm: _view == View.Guests, _latency);
+    /// <summary>
+    /// What the sampler counts: the fields of the -f the run started with (every field without one),
+    /// children included; exit latencies with --latency, or while the latency view is shown (a
+    /// key that leaves it, whichever, stops measuring).
+    /// </summary>
+    private Sampler Open()
+    {
+        _latency &= _latencyAsked || _view == View.Latency;
+        return _backend.OpenSampler(new FieldSelection(_counted, Children: true), _view == View.Guests ? 0 : _pid, perVm: _view == View.Guests, _latency);
+    }
 
     /// <summary>Shows fields that match <paramref name="filter"/>: counted already, unless the run started with a -f that leaves them out.</summary>
     private void SetFilter(FieldFilter filter)
@@ -236,7 +243,8 @@ internal sealed partial class TuiApp
     /// <summary>'c': every VM, every field, the events view; counts anew only if what is counted changes.</summary>
     private void ClearFilters()
     {
-        bool recount = _pid != 0 || _view == View.Guests || !_counted.IsDefault;
+        // Leaving the latency view stops measuring unless --latency asked for it.
+        bool recount = _pid != 0 || _view == View.Guests || !_counted.IsDefault || (_latency && !_latencyAsked);
         _filter = FieldFilter.Default;
         _counted = FieldFilter.Default;
         _pid = 0;

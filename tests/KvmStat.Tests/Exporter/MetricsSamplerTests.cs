@@ -47,6 +47,33 @@ public class MetricsSamplerTests
         new MetricsWriter(openMetrics).Write(sampler.Current().Families);
 
     /// <summary>
+    /// Following VMs runs on a timer's thread, where an exception would end the process: a failure
+    /// is said once while it lasts, scrapes go on, and a failure after a success is said again.
+    /// </summary>
+    [Fact]
+    public void AFailureToFollowVmsIsSaidOnceAndScrapesGoOn()
+    {
+        var guests = new FakeVmSource(FakeSource.Counter("kvm_pio"));
+        guests.Set(100, "kvm_pio", 5);
+        var warnings = new List<string>();
+        Sampler inner = Samplers.Of(_time, [], guests, nameOf: _ => "vm");
+        using var sampler = new MetricsSampler(inner, FieldFilter.Default, _ => "vm", _time, followVms: false, null, warn: warnings.Add);
+        guests.FollowFails = new EnvironmentException("the BPF map cannot be read: EIO.", "fix");
+        sampler.Follow();
+        sampler.Follow();
+        Assert.Equal(["following VMs between scrapes failed: the BPF map cannot be read: EIO."], warnings);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Contains("kvm_guest_info{guest=\"vm\",pid=\"100\"} 1\n", Text(sampler));
+        guests.FollowFails = null;
+        sampler.Follow();
+        Assert.Equal(1, guests.Followed);
+        guests.FollowFails = new InvalidOperationException("bug");
+        sampler.Follow();
+        Assert.Equal("following VMs between scrapes failed: internal error: InvalidOperationException: bug", warnings[^1]);
+        Assert.Equal(2, warnings.Count);
+    }
+
+    /// <summary>
     /// A vCPU thread counts every tracepoint the engine counts, more than are shown when -f leaves
     /// some to latencies alone: its series are the shown ones, through a new thread of the vCPU too.
     /// </summary>

@@ -24,6 +24,18 @@ internal sealed class FakeVmSource(params StatField[] fields) : IPerVmSource
 
     internal long Lost { get; set; }
 
+    /// <summary>What <see cref="Follow"/> throws, when set.</summary>
+    internal Exception? FollowFails { get; set; }
+
+    internal int Followed { get; private set; }
+
+    public void Follow()
+    {
+        if (FollowFails is not null)
+            throw FollowFails;
+        Followed++;
+    }
+
     public long VcpusLost => Lost;
 
     /// <summary>Sets a vCPU thread of VM <paramref name="pid"/>: its counts, one per <see cref="VcpuFields"/>.</summary>

@@ -96,6 +96,27 @@ public class LatencyScreenTests
         Assert.True(_backend.Opened[^1].Latency);
     }
 
+    /// <summary>Any key that leaves the latency view for another (b, c, a pid) stops measuring, as 'l' does.</summary>
+    [Theory]
+    [InlineData("b")]
+    [InlineData("c")]
+    [InlineData("p100\r")]
+    public void EveryWayOutOfTheLatencyViewStopsMeasuring(string keys)
+    {
+        _backend.Guests.Add(new GuestProcess(100, "db"));
+        _backend.Running.Add(100);
+        var app = new TuiApp(_backend, FieldFilter.Default, 0, null, 3.0, _backend.Time);
+        app.Start();
+        Key(app, 'l');
+        Assert.True(_backend.Opened[^1].Latency);
+        int opened = _backend.Opened.Count;
+        foreach (char c in keys)
+            app.OnKey(c == '\r' ? new KvmStat.Tui.Key(KeyKind.Enter) : KvmStat.Tui.Key.Of(c));
+        Assert.False(app.ShowsLatency);
+        Assert.True(_backend.Opened.Count > opened);
+        Assert.False(_backend.Opened[^1].Latency);
+    }
+
     /// <summary>With --latency measuring goes on whatever the view: 'l' only shows and leaves it (no new sampler).</summary>
     [Fact]
     public void WithLatencyOnTheCommandLineLOnlyChangesTheView()

@@ -462,6 +462,33 @@ public class ScreenTests
         Assert.StartsWith(" Total                                           480", screen[6]);
     }
 
+    /// <summary>More vCPUs whose threads are all gone than rows: the outside VMs and Total rows stay in view below them.</summary>
+    [Fact]
+    public void GoneVcpusLeaveTheOtherRowsInView()
+    {
+        _backend.Guests.Add(new GuestProcess(10, "web"));
+        _backend.Running.Add(10);
+        _backend.PerVm[10] = new() { ["kvm_pio"] = 0 };
+        _backend.Others[KvmStat.Sources.VmRowKind.OutsideVms] = new() { ["kvm_pio"] = 0 };
+        _backend.VcpusOf[10] = [.. Enumerable.Range(0, 40).Select(i => new FakeTuiBackend.FakeVcpu(100 + i, i, new() { ["kvm_pio"] = 0 }))];
+        TuiApp app = Start();
+        Keys(app, "b");
+        foreach (FakeTuiBackend.FakeVcpu vcpu in _backend.VcpusOf[10])
+            vcpu.Values["kvm_pio"] = 10;
+        _backend.PerVm[10]["kvm_pio"] = 400;
+        _backend.Others[KvmStat.Sources.VmRowKind.OutsideVms]["kvm_pio"] = 7;
+        app.Refresh();
+        Keys(app, "x");
+        // Every thread but vCPU 0's gone: 39 rows of vCPUs without threads.
+        _backend.VcpusOf[10] = [new(100, 0, new() { ["kvm_pio"] = 10 })];
+        app.Refresh();
+        string[] screen = Screen(app);
+        Assert.Contains(screen, l => l.StartsWith("   vcpu39", StringComparison.Ordinal) || l.StartsWith("   vcpu1 ", StringComparison.Ordinal));
+        int outside = Array.FindIndex(screen, l => l.StartsWith(" (outside VMs)", StringComparison.Ordinal));
+        Assert.True(outside > 3, string.Join('\n', screen));
+        Assert.StartsWith(" Total", screen[outside + 1]);
+    }
+
     [Fact]
     public void HostileGuestNamesAreShownEscaped()
     {
