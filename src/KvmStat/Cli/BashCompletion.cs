@@ -5,6 +5,7 @@ namespace KvmStat.Cli;
 /// <summary>kvm_stat's bash completion (installed as /usr/share/bash-completion/completions/kvm_stat).</summary>
 internal static class BashCompletion
 {
+    // Long: the script's text, top to bottom, is easier to read whole than cut into pieces.
     internal static string Render(IReadOnlyList<CompletionOption> options, string[] sourceOptions)
     {
         var script = new StringBuilder();

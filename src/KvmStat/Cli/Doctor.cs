@@ -14,7 +14,7 @@ namespace KvmStat.Cli;
 /// is "ok", "warn" or "fail" with the finding and, where useful, what to do. The exit status is 1
 /// when a check failed, so scripts can tell a host that cannot be monitored.
 /// </summary>
-internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider time)
+internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimeProvider time)
 {
     private readonly CounterDescriptors _descriptors = new();
     private const string Tracepoint = "kvm_exit";
@@ -136,7 +136,8 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
         }
         catch (KvmStatException e)
         {
-            Line("warn", "engine", $"perf counters: BPF cannot be tried ({e.Message})");
+            // A run stops on it too (a setting of this environment, not a kernel that lacks something).
+            Line("fail", "engine", $"{e.Message}{(e.Fix is null ? "" : " " + e.Fix)}");
         }
     }
 
@@ -273,52 +274,5 @@ internal sealed class Doctor(HostPaths paths, TextWriter output, TimeProvider ti
             : activity ? "kvm_entry never fired although VMs ran" : "kvm_entry is not expected to fire (neither VMX, SVM nor arm64)";
         Line("warn", "exit latency", $"{why}: --latency times only exits to user space, until the vCPU's next ioctl(KVM_RUN), " +
             "seen by a short program on every system call of the host");
-    }
-
-    private void CheckVms()
-    {
-        var pids = new List<int>();
-        new VmDiscovery(paths, time).List(pids);
-        var finder = new GuestFinder(paths);
-        var vcpuThreads = new VcpuThreads(paths);
-        Dictionary<int, int> held = BinaryStatsProbe.HeldDescriptors(paths).ToDictionary(h => h.Pid, h => h.Descriptors);
-        var skipped = new List<string>();
-        ILookup<int, string> qmp = QmpSocketDiscovery.Find(paths, skipped.Add).ToLookup(s => s.Pid, s => s.Path);
-        Line(pids.Count > 0 ? "ok" : "warn", "VMs", pids.Count > 0 ? $"{pids.Count} running" : "none running");
-        foreach (int pid in pids)
-        {
-            string name = Text.Escape(finder.NameOf(pid) ?? "");
-            var reaches = new List<string> { _bpfCounts ? "tracepoints (per process, BPF)" : "tracepoints (per thread)" };
-            reaches.Add(Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*").Any() ? "debugfs folder" : "no debugfs folder");
-            reaches.Add(held.TryGetValue(pid, out int count) ? $"{count} held stats descriptors (--binary-stats)" : "no held stats descriptors");
-            // What --vcpus would call its threads: the vCPU index where the name or KVM_RUN tells it.
-            List<VcpuThread> vcpus = vcpuThreads.List(pid);
-            reaches.Add(vcpus.Count > 0
-                ? $"vCPU {string.Join(", ", vcpus.Select(v => v.Index.ToString(CultureInfo.InvariantCulture)).Distinct())} known by {(vcpus.Count == 1 ? "its thread" : "their threads")} (--vcpus)"
-                : "no thread known as a vCPU by its name or KVM_RUN now (--vcpus would show its threads by id)");
-            foreach (string socket in qmp[pid])
-                reaches.Add(DescribeQmp(socket, pid));
-            if (!qmp[pid].Any())
-                reaches.Add("no QMP socket it listens on named on its command line");
-            Line("", $"  pid {pid}", $"{(name.Length > 0 ? $"({name}) " : "")}{string.Join("; ", reaches)}");
-        }
-        // Sockets a command line names but its process does not listen on are not connected to.
-        foreach (string reason in skipped)
-            Line("warn", "QMP", reason);
-    }
-
-    private string DescribeQmp(string socket, int pid)
-    {
-        long started = time.GetTimestamp();
-        try
-        {
-            using QmpConnection connection = QmpConnection.Open(socket, expectedPeer: pid, time, via: QmpSocketDiscovery.Reach(paths, pid, socket));
-            string pauses = connection.Version < new Version(8, 1) ? ", each query-stats briefly interrupts the vCPUs" : "";
-            return $"QMP {Text.Escape(socket)} (QEMU {connection.Version.ToString(3)}{pauses}; answered in {time.GetElapsedTime(started).TotalMilliseconds:0} ms)";
-        }
-        catch (KvmStatException e)
-        {
-            return $"QMP {Text.Escape(socket)}: {e.Message}";
-        }
     }
 }

@@ -21,6 +21,7 @@ internal static class ManPage
         (long.TryParse(sourceDateEpoch, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long seconds)
             && seconds <= DateTimeOffset.MaxValue.ToUnixTimeSeconds() ? DateTimeOffset.FromUnixTimeSeconds(seconds) : now).UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 
+    // Long: the page's sections in their order, read like the page itself.
     internal static string Render(RootCommand root, string release, string date)
     {
         var man = new StringBuilder();

@@ -98,12 +98,14 @@ internal sealed class Session : IDisposable
         if (Options.GuestFields is not string pattern || sampler.Snapshot.Guests?.Fields is not { Count: > 0 } fields)
             return sampler;
         FieldFilter filter = Options.GuestFilter;
+        // It chooses events, with their reasons (children) or without: a pattern that matches only reasons keeps nothing.
         for (int i = 0; i < fields.Count; i++)
         {
-            if (filter.Matches(fields[i].Name))
+            if (!fields[i].IsChild && filter.Matches(fields[i].Name))
                 return sampler;
         }
-        throw new UsageException($"--guest-fields \"{Text.Escape(pattern)}\" matches no field of the guests.", "List the available fields with: kvm_stat -f help");
+        throw new UsageException($"--guest-fields \"{Text.Escape(pattern)}\" matches no event of the guests (it chooses events, each with its reasons).",
+            "List the events with: kvm_stat -f help (each guest's exit latencies, with --latency, do not depend on it).");
     }
 
     /// <summary>

@@ -230,7 +230,8 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         var names = new SortedSet<string>(StringComparer.Ordinal);
         if (options.UseTracepoints)
             names.UnionWith(Tracefs.ListKvmEvents());
-        if (options.UseTracepoints && options.Latency)
+        // Perf counters time nothing: a run with --engine perf refuses --latency.
+        if (options.UseTracepoints && options.Latency && options.Engine != TracepointEngineChoice.Perf)
             names.UnionWith(LatencySource.FamilyNames(kernel: TracepointEngines.LatencyEntry(paths) == BpfPrograms.KvmEntry));
         if (options.Debugfs)
         {

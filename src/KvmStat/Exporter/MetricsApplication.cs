@@ -65,22 +65,8 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
         }
         foreach ((string name, string value) in web?.Headers ?? [])
             response.Headers[name] = value;
-        if (web?.Auth is { Enabled: true } auth)
-        {
-            UInt128 client = ConnectionGate.ClientOf(context.Connection.RemoteIpAddress is { } address ? new IPEndPoint(address, 0) : null);
-            AuthResult result = await auth.AcceptsAsync(request.Headers.Authorization.ToString(), client, context.RequestAborted);
-            if (result != AuthResult.Accepted)
-            {
-                // The same answer whether the user or the password was wrong; too many checks of this client waiting: 429 at once.
-                response.StatusCode = result == AuthResult.Busy ? StatusCodes.Status429TooManyRequests : StatusCodes.Status401Unauthorized;
-                if (result == AuthResult.Busy)
-                    response.Headers.RetryAfter = "1";
-                else
-                    response.Headers.WWWAuthenticate = "Basic realm=\"kvm_stat\"";
-                await Text(response, result == AuthResult.Busy ? "Too many logins waiting from this client\n" : "Unauthorized\n", context.RequestAborted);
-                return;
-            }
-        }
+        if (web?.Auth is { Enabled: true } auth && !await AuthorizedAsync(context, auth))
+            return;
         string path = request.Path.Value ?? "/";
         if (path is not ("/metrics" or "/"))
         {
@@ -117,6 +103,23 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
         response.ContentLength = body.Length;
         if (!HttpMethods.IsHead(request.Method))
             await response.Body.WriteAsync(body, context.RequestAborted);
+    }
+
+    /// <summary>Basic authentication: false after answering 401 (the same whether the user or the password was wrong) or 429 (too many checks of this client waiting).</summary>
+    private static async Task<bool> AuthorizedAsync(HttpContext context, BasicAuth auth)
+    {
+        HttpResponse response = context.Response;
+        UInt128 client = ConnectionGate.ClientOf(context.Connection.RemoteIpAddress is { } address ? new IPEndPoint(address, 0) : null);
+        AuthResult result = await auth.AcceptsAsync(context.Request.Headers.Authorization.ToString(), client, context.RequestAborted);
+        if (result == AuthResult.Accepted)
+            return true;
+        response.StatusCode = result == AuthResult.Busy ? StatusCodes.Status429TooManyRequests : StatusCodes.Status401Unauthorized;
+        if (result == AuthResult.Busy)
+            response.Headers.RetryAfter = "1";
+        else
+            response.Headers.WWWAuthenticate = "Basic realm=\"kvm_stat\"";
+        await Text(response, result == AuthResult.Busy ? "Too many logins waiting from this client\n" : "Unauthorized\n", context.RequestAborted);
+        return false;
     }
 
     private static Task Text(HttpResponse response, string text, CancellationToken cancel)

@@ -77,7 +77,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
             w.WriteString("entry", latencies.Entry);
             w.WriteNumber("lost", latencies.Lost);
             w.WritePropertyName("reasons");
-            WriteLatencies(w, latencies, snapshot.Vm is WatchedVm one ? latencies.Vms.GetValueOrDefault(one.Pid) : latencies.Host);
+            JsonLatencies.Write(w, latencies, snapshot.Vm is WatchedVm one ? latencies.Vms.GetValueOrDefault(one.Pid) : latencies.Host);
             w.WriteEndObject();
         }
         if (snapshot.Binary is IReadOnlyList<VmStatsBlocks> binary)
@@ -109,7 +109,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
             if (latencies is not null)
             {
                 w.WritePropertyName("exit_latency");
-                WriteLatencies(w, latencies, latencies.Vms.GetValueOrDefault(guest.Pid));
+                JsonLatencies.Write(w, latencies, latencies.Vms.GetValueOrDefault(guest.Pid));
             }
             if (guests.VcpuFields.Count > 0)
                 JsonVcpus.Write(w, guests, guest, shown);
@@ -131,48 +131,6 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         }
     }
 
-    /// <summary>
-    /// Each timed reason: its exits, the nanoseconds they took together, and their log2 buckets as
-    /// [upper bound in ns, exits up to it] pairs, cumulative, up to the highest bucket used (the
-    /// last bound null: no upper bound).
-    /// </summary>
-    private static void WriteLatencies(Utf8JsonWriter w, ExitLatencies latencies, Dictionary<int, LatencyHistogram>? histograms)
-    {
-        w.WriteStartObject();
-        foreach ((int field, LatencyHistogram histogram) in (histograms ?? []).OrderBy(h => latencies.Fields[h.Key].Name, StringComparer.Ordinal))
-            WriteLatency(w, latencies.Fields[field].Name, histogram);
-        w.WriteEndObject();
-    }
-
-    /// <summary>One histogram of exit latencies, under <paramref name="name"/>: nothing where it has no exits.</summary>
-    internal static void WriteLatency(Utf8JsonWriter w, string name, LatencyHistogram histogram)
-    {
-        ulong[] buckets = histogram.Buckets;
-        int highest = Array.FindLastIndex(buckets, b => b != 0);
-        if (highest < 0)
-            return;
-        w.WriteStartObject(name);
-        ulong cumulative = 0;
-        w.WriteStartArray("buckets_ns");
-        for (int i = 0; i <= highest; i++)
-        {
-            cumulative += buckets[i];
-            w.WriteStartArray();
-            double high = ExitLatencies.BucketHigh(i);
-            if (double.IsInfinity(high))
-                w.WriteNullValue();
-            else
-                w.WriteNumberValue((ulong)high);
-            w.WriteNumberValue(cumulative);
-            w.WriteEndArray();
-        }
-        w.WriteEndArray();
-        w.WriteNumber("exits", cumulative);
-        w.WriteNumber("time_ns", histogram.Nanoseconds);
-        w.WriteEndObject();
-    }
-
-    /// <summary>Fields in name order with their children nested under them.</summary>
     /// <summary>Each field's name as it is written: a top-level field's name, a child's label.</summary>
     private static JsonEncodedText[] Encode(FieldSet fields) =>
         [.. Enumerable.Range(0, fields.Count).Select(i => JsonEncodedText.Encode(fields.IsChild(i) ? fields[i].ChildLabel : fields[i].Name))];

@@ -41,7 +41,7 @@ internal static class JsonVcpus
             {
                 w.WriteStartObject("exit_latency");
                 for (int kind = 0; kind < kinds.Length; kind++)
-                    JsonRenderer.WriteLatency(w, ExitLatencies.Kinds[kind], kinds[kind]);
+                    JsonLatencies.WriteOne(w, ExitLatencies.Kinds[kind], kinds[kind]);
                 w.WriteEndObject();
             }
             w.WriteEndObject();

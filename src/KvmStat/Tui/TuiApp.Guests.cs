@@ -52,39 +52,15 @@ internal sealed partial class TuiApp
             return;
         }
         List<GuestStat> guests = SortedGuests(all);
-        // With the BPF engine the other rows (events outside VMs, of VMs that exited, of processes it
-        // had no room to tell apart) make the Total the host's.
-        long total = 0, deltas = 0;
-        foreach (GuestStat guest in guests.Concat(all.Others))
-        {
-            total += guest.Total;
-            deltas += guest.Delta;
-        }
+        (long total, long deltas, int others) = HostTotals(guests, all.Others);
         double interval = all.IntervalSeconds;
         // With 'x' and --vcpus, each guest's vCPUs under it, as children under their parent.
         IReadOnlyList<int> vcpuFields = _showChildren ? all.VcpuFields : [];
-        // Which of them a guest's row adds up (parent counters), so that a vCPU's row is a share of it.
-        _vcpuParents.Clear();
-        for (int i = 0; i < vcpuFields.Count; i++)
-        {
-            if (!all.Fields.IsChild(vcpuFields[i]) && all.Fields[vcpuFields[i]].Kind == StatKind.Counter)
-                _vcpuParents.Add(i);
-        }
+        SetVcpuParents(all, vcpuFields);
         // The other rows stay in view below the guests, however many guests there are: they make
         // the Total the host's, and (unattributed) must never scroll out of sight.
-        int others = 0;
-        foreach (GuestStat other in all.Others)
-        {
-            if (other.Total != 0 || other.Delta != 0)
-                others++;
-        }
         int guestRows = Math.Max(1, grid.Rows - 5 - others);
-        // Keep the selection in view: scroll when it is below the last data row.
-        int capacity = guestRows;
-        int first = Math.Min(_selectedGuest, Math.Max(0, guests.Count - 1));
-        for (int used = guests.Count > 0 ? RowsOf(guests[first], vcpuFields) : 0;
-             first > 0 && used + RowsOf(guests[first - 1], vcpuFields) <= capacity;)
-            used += RowsOf(guests[--first], vcpuFields);
+        int first = FirstInView(guests, vcpuFields, guestRows);
         int row = 3;
         for (int g = first; g < guests.Count && row < 3 + guestRows; g++)
         {
@@ -114,6 +90,51 @@ internal sealed partial class TuiApp
             grid.Write(grid.Rows - 1, 0, all.VcpuFields.Count > 0
                 ? "Up/Down: select   Enter: events of the selected guest   x: vCPUs   b: back"
                 : "Up/Down: select   Enter: events of the selected guest   b: back");
+    }
+
+    /// <summary>
+    /// With the BPF engine the other rows (events outside VMs, of VMs that exited, of processes it
+    /// had no room to tell apart) make the Total the host's; those with events are shown.
+    /// </summary>
+    private static (long Total, long Deltas, int ShownOthers) HostTotals(List<GuestStat> guests, IReadOnlyList<GuestStat> others)
+    {
+        long total = 0, deltas = 0;
+        int shown = 0;
+        foreach (GuestStat guest in guests)
+        {
+            total += guest.Total;
+            deltas += guest.Delta;
+        }
+        for (int i = 0; i < others.Count; i++)
+        {
+            GuestStat other = others[i];
+            total += other.Total;
+            deltas += other.Delta;
+            if (other.Total != 0 || other.Delta != 0)
+                shown++;
+        }
+        return (total, deltas, shown);
+    }
+
+    /// <summary>Which of the vCPU fields a guest's row adds up (parent counters), so that a vCPU's row is a share of it.</summary>
+    private void SetVcpuParents(IGuestValues all, IReadOnlyList<int> vcpuFields)
+    {
+        _vcpuParents.Clear();
+        for (int i = 0; i < vcpuFields.Count; i++)
+        {
+            if (!all.Fields.IsChild(vcpuFields[i]) && all.Fields[vcpuFields[i]].Kind == StatKind.Counter)
+                _vcpuParents.Add(i);
+        }
+    }
+
+    /// <summary>The first guest drawn: the selection stays in view, scrolled to when it is below the last data row.</summary>
+    private int FirstInView(List<GuestStat> guests, IReadOnlyList<int> vcpuFields, int capacity)
+    {
+        int first = Math.Min(_selectedGuest, Math.Max(0, guests.Count - 1));
+        for (int used = guests.Count > 0 ? RowsOf(guests[first], vcpuFields) : 0;
+             first > 0 && used + RowsOf(guests[first - 1], vcpuFields) <= capacity;)
+            used += RowsOf(guests[--first], vcpuFields);
+        return first;
     }
 
     private static void DrawGuestRow(ScreenGrid grid, int row, string label, GuestStat guest, long total, double interval) =>

@@ -25,6 +25,44 @@ public partial class LayoutTests
             !t.IsNested && t.Namespace is string ns && (ns == "KvmStat" || ns.StartsWith("KvmStat.", StringComparison.Ordinal)) &&
             !t.Name.Contains('<') && t.GetCustomAttribute<CompilerGeneratedAttribute>() is null);
 
+    /// <summary>
+    /// No source file over 300 lines, and no method over 60 without a "// Long:" comment above it
+    /// saying why. Methods are found by their braces at a type's indentation (4 or 8 spaces).
+    /// </summary>
+    [Fact]
+    public void FilesAndMethodsStayShort()
+    {
+        var found = new List<string>();
+        foreach (string file in Directory.EnumerateFiles(Source, "*.cs", SearchOption.AllDirectories))
+        {
+            string[] lines = File.ReadAllLines(file);
+            string name = Path.GetRelativePath(Source, file);
+            if (lines.Length > 300)
+                found.Add($"{name}: {lines.Length} lines");
+            foreach (string indent in new[] { "    ", "        " })
+            {
+                int open = -1;
+                for (int i = 1; i < lines.Length; i++)
+                {
+                    if (lines[i] == indent + "{" && lines[i - 1].StartsWith(indent, StringComparison.Ordinal) && lines[i - 1].Contains('(')
+                        && !lines[i - 1].Contains(" class ", StringComparison.Ordinal) && !lines[i - 1].Contains(" struct ", StringComparison.Ordinal))
+                        open = i;
+                    else if (lines[i] == indent + "}" && open > 0)
+                    {
+                        int length = i - open + 2;
+                        int above = open - 2;
+                        while (above >= 0 && lines[above].TrimStart().StartsWith("//", StringComparison.Ordinal) && !lines[above].Contains("// Long:", StringComparison.Ordinal))
+                            above--;
+                        if (length > 60 && !(above >= 0 && lines[above].Contains("// Long:", StringComparison.Ordinal)))
+                            found.Add($"{name}:{open}: {lines[open - 1].Trim()} ({length} lines)");
+                        open = -1;
+                    }
+                }
+            }
+        }
+        Assert.True(found.Count == 0, "too long:\n" + string.Join('\n', found.Order()));
+    }
+
     [Fact]
     public void EveryTypeIsInAFileNamedAfterItInTheFolderOfItsNamespace()
     {

@@ -117,23 +117,29 @@ public class SourceFactoryTests
         // kvm_entry ends no exit on this fixture (neither VMX nor SVM): nothing in the kernel is timed.
         Assert.DoesNotContain("kernel_exit_p99_us", with);
         Assert.DoesNotContain("user_exit_p99_us", without);
+        Assert.DoesNotContain("user_exit_p99_us", Names("-f", "help", "--latency", "--engine", "perf"));
     }
 
     /// <summary>--guest-fields that keeps no field of the guests is refused, as -f is: every guest would be without values.</summary>
     [Theory]
-    [InlineData("kvm-pio", true)]
-    [InlineData("kvm_pio", false)]
-    public void GuestFieldsThatKeepNoFieldAreRefused(string pattern, bool refused)
+    [InlineData("kvm-pio", "--json", true)]
+    [InlineData("kvm_pio", "--json", false)]
+    [InlineData(@"kvm_userspace_exit\(", "--json", true)]
+    [InlineData(@"kvm_userspace_exit\(", "--serve", true)]
+    [InlineData(@"kvm_userspace_exit", "--serve", false)]
+    public void GuestFieldsThatKeepNoFieldAreRefused(string pattern, string mode, bool refused)
     {
         using var root = new NoVmsRoot();
-        Options options = CommandLine.ToOptions(CommandLine.Build().Parse(["-l", "--json", "-f", "kvm_(pio|mmio)", "--guest-fields", pattern, "--engine", "bpf"]));
+        string[] output = mode == "--json" ? ["-l", "--json"] : ["--serve", "127.0.0.1:9576"];
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse([.. output, "-f", "kvm_(pio|mmio|userspace_exit)", "--guest-fields", pattern, "--engine", "bpf"]));
         using Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, new StringWriter()), TimeProvider.System);
+        Sampler Open() => mode == "--json" ? session.OpenSampler() : session.OpenExporterSampler();
         if (!refused)
         {
-            session.OpenSampler();
+            Open();
             return;
         }
-        var e = Assert.Throws<UsageException>(() => session.OpenSampler());
-        Assert.Equal($"--guest-fields \"{pattern}\" matches no field of the guests.", e.Message);
+        var e = Assert.Throws<UsageException>(Open);
+        Assert.Equal($"--guest-fields \"{Text.Escape(pattern)}\" matches no event of the guests (it chooses events, each with its reasons).", e.Message);
     }
 }

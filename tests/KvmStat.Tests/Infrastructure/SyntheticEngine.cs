@@ -21,9 +21,11 @@ internal sealed class SyntheticEngine : IDisposable
     private readonly List<BpfProgram> _raw = [];
 
     /// <param name="formats">Format files by tracepoint; kvm_pio and kvm_userspace_exit (from TestData) when not given.</param>
+    /// <param name="hidden">A tracepoint counted but not shown (-f left it to latencies alone).</param>
     /// <param name="vcpus">Count per vCPU thread too (--vcpus), with rows for <paramref name="threads"/> threads (default: as the tool).</param>
     internal SyntheticEngine(ExitReasonSet reasons = ExitReasonSet.Vmx, int? capacity = null, BpfScope? scope = null,
-        Dictionary<string, string>? formats = null, string pattern = "", string? latencyEntry = null, bool vcpus = false, int? threads = null, int? buckets = null)
+        Dictionary<string, string>? formats = null, string pattern = "", string? latencyEntry = null, bool vcpus = false, int? threads = null, int? buckets = null,
+        string? hidden = null)
     {
         Fixture = new FixtureRoot();
         Fixture.WriteFile("/sys/devices/system/cpu/possible", File.ReadAllText("/sys/devices/system/cpu/possible"));
@@ -39,9 +41,12 @@ internal sealed class SyntheticEngine : IDisposable
             Fixture.AddTracepoint(name, id++, format);
         Tracefs = Tracefs.Locate(Fixture.Paths);
         List<TracepointField> fields = FieldFilter.Create(pattern).Select(TracepointCatalog.Discover(Tracefs, reasons), f => f.Name, f => f.Parent);
+        // A hidden tracepoint (and its reasons) comes last and is not shown, as one counted only to stamp exits for latencies.
+        int shown = fields.Count(f => (f.Parent ?? f.Name) != hidden);
+        fields = [.. fields.Where(f => (f.Parent ?? f.Name) != hidden), .. fields.Where(f => (f.Parent ?? f.Name) == hidden)];
         Warnings = [];
         Counters = new BpfCounters(Tracefs, fields, Fixture.Paths, _descriptors, verbose: null, Warnings.Add, capacity, attach: false, scope,
-            latencyEntry: latencyEntry, vcpus: vcpus, threads: threads, buckets: buckets);
+            latencyEntry: latencyEntry, vcpus: vcpus, threads: threads, buckets: buckets, shown: shown);
         Engine = new BpfEngine(Counters, new VmDiscovery(Fixture.Paths, TimeProvider.System));
     }
 

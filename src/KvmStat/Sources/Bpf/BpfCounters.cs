@@ -81,7 +81,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
         }
         if (layout.PerThread)
         {
-            _threads = new BpfThreads(_table, new VcpuThreads(paths), _guests, warn);
+            _threads = new BpfThreads(_table, new VcpuThreads(paths), _guests, warn, Tracepoints.Count(i => i < Shown));
             _watched = Scope.PerProcess ? null : new BpfProcess(Scope.Pid, 0, stride);
         }
         if (latencyEntry is not null)
@@ -110,6 +110,9 @@ internal sealed class BpfCounters : ICapture, IDisposable
 
     /// <summary>With vCPU threads: per tracepoint, the events of vCPU threads no row was left for; else null.</summary>
     internal long[]? VcpusLost => _threads?.Lost;
+
+    /// <summary>Those of <see cref="VcpusLost"/> of the shown fields, as every output counts them (0 without vCPU threads).</summary>
+    internal long VcpusLostShown => _threads?.LostShown ?? 0;
 
     /// <summary>The table of vCPU threads, for tests of what stays bounded; null without it.</summary>
     internal BpfThreads? Threads => _threads;
@@ -263,8 +266,9 @@ internal sealed class BpfCounters : ICapture, IDisposable
     /// <summary>Events that found no slot are counted and said once each time their number grows.</summary>
     private void ReportUnattributed()
     {
+        // The shown fields only, as every output counts them: the stamping tracepoints of latencies are not kvm events the user chose.
         long unattributed = 0;
-        for (int i = 0; i < _fields.Length; i++)
+        for (int i = 0; i < Shown; i++)
         {
             if (!_fields[i].IsChild)
                 unattributed += Unattributed[i];

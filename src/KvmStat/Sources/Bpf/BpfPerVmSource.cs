@@ -37,7 +37,7 @@ internal sealed class BpfPerVmSource : IPerVmSource
 
     public IReadOnlyList<int> VcpuFields { get; }
 
-    public long VcpusLost => _counters.VcpusLost?.Sum() ?? 0;
+    public long VcpusLost => _counters.VcpusLostShown;
 
     public void Read(List<VmReading> readings)
     {

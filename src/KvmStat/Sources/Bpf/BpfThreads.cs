@@ -9,7 +9,8 @@ namespace KvmStat.Sources.Bpf;
 /// back: read once more at the next capture (events under way), then freed. Events of vCPU threads
 /// for which no row was left are counted in <see cref="Lost"/>, and said.
 /// </summary>
-internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder guests, Action<string>? warn)
+/// <param name="shownFields">How many of the thread fields, from the first, are shown: the rest stamp exits for latencies only, and their lost events are not said.</param>
+internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder guests, Action<string>? warn, int shownFields)
 {
     private readonly BpfThread?[] _byRow = new BpfThread?[table.Layout.Threads + 1];
     private readonly List<BpfThread> _retiring = [];
@@ -18,6 +19,18 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
 
     /// <summary>Per tracepoint: events of vCPU threads for which no row was left, since the start.</summary>
     internal long[] Lost { get; } = new long[table.Layout.ThreadFields];
+
+    /// <summary>The events of <see cref="Lost"/> of the shown fields.</summary>
+    internal long LostShown
+    {
+        get
+        {
+            long lost = 0;
+            for (int i = 0; i < shownFields; i++)
+                lost += Lost[i];
+            return lost;
+        }
+    }
 
     /// <summary>Rows in use at the last capture (for tests of what stays bounded).</summary>
     internal int RowsInUse { get; private set; }
@@ -95,9 +108,7 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
 
     private void ReportLost()
     {
-        long lost = 0;
-        foreach (long count in Lost)
-            lost += count;
+        long lost = LostShown;
         if (lost <= _lostReported)
             return;
         warn?.Invoke($"{lost} kvm events of vCPU threads ({lost - _lostReported} new) could not be counted per vCPU: " +

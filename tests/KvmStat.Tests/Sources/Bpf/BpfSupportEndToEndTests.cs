@@ -23,6 +23,14 @@ public class BpfSupportEndToEndTests
         var e = Assert.Throws<EnvironmentException>(() => BpfSupport.Require("mmap"));
         Assert.Equal("KVM_STAT_BPF_LACKS=\"mmap\" names no feature of the BPF engine.", e.Message);
         Assert.Equal("Give one of raw_tracepoint, queue, mmapable, batch, or unset it.", e.Fix);
+        // --doctor says what a run would do: stop on it.
+        var environment = new Dictionary<string, string> { [BpfSupport.PretendVariable] = "mmap" };
+        (int code, string output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor");
+        Assert.Equal(1, code);
+        Assert.Contains($"fail  engine                {e.Message} {e.Fix}\n", output);
+        (code, _, string error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "kvm_pio");
+        Assert.Equal(1, code);
+        Assert.StartsWith($"kvm_stat: error: {e.Message}", error);
     }
 
     /// <summary>Before Linux 5.11 a map beyond the locked-memory limit is refused with EPERM: the line names the limit too, where it could not be lifted.</summary>

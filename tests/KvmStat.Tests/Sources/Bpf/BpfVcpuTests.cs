@@ -172,6 +172,38 @@ public class BpfVcpuTests
     }
 
     /// <summary>
+    /// A tracepoint -f leaves to latencies alone is counted, but its events are no lost or
+    /// unattributed kvm events the outputs and warnings speak of: those count the shown fields.
+    /// </summary>
+    [Fact]
+    public void EventsOfHiddenTracepointsAreNotSaidLostOrUnattributed()
+    {
+        using var engine = new SyntheticEngine(formats: Formats(), vcpus: true, threads: 1, capacity: 1, hidden: "kvm_userspace_exit");
+        using EventProcess vm = EventProcess.Start(), other = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "full");
+        engine.MakeVm(other.Pid, "other");
+        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
+        engine.MirrorThreads(vm);
+        BpfProgram exit = engine.Program("kvm_userspace_exit");
+        Assert.Equal(1, vm.RunOn(cpu0, exit, UserspaceExit(2), count: 2));
+        Assert.Equal(1, vm.RunOn(cpu1, exit, UserspaceExit(2), count: 3));
+        Assert.Equal(1, other.Run(exit, UserspaceExit(2), count: 4));
+        engine.Counters.Capture();
+        int ordinal = engine.Counters.Tracepoints.ToList().FindIndex(i => engine.Counters.Fields[i].Name == "kvm_userspace_exit");
+        // Counted: cpu1 and the other VM's thread found no row (3 + 4), the other VM no slot.
+        Assert.Equal(7, engine.Counters.VcpusLost![ordinal]);
+        Assert.Equal(4, engine.Counters.Unattributed[engine.Counters.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit")]);
+        // Not spoken of.
+        Assert.Equal(0, engine.Counters.VcpusLostShown);
+        Assert.Empty(engine.Warnings);
+
+        Assert.Equal(1, vm.RunOn(cpu1, engine.Program("kvm_pio"), s_pio, count: 5));
+        engine.Counters.Capture();
+        Assert.Equal(5, engine.Counters.VcpusLostShown);
+        Assert.Contains(engine.Warnings, w => w.StartsWith("5 kvm events of vCPU threads", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// 10,000 vCPU threads that come and go through a table of 8 rows leave none behind: every
     /// event counted per vCPU, none lost. So do the threads of a process that runs no VM.
     /// </summary>

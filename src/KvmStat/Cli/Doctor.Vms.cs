@@ -1,0 +1,57 @@
+using System.Globalization;
+using KvmStat.Guests;
+using KvmStat.Sources;
+using KvmStat.Sources.BinaryStats;
+
+namespace KvmStat.Cli;
+
+/// <summary>--doctor's last check: each running VM and what reaches it (tracepoints, debugfs, binary statistics, QMP, vCPU threads).</summary>
+internal sealed partial class Doctor
+{
+    private void CheckVms()
+    {
+        var pids = new List<int>();
+        new VmDiscovery(paths, time).List(pids);
+        var finder = new GuestFinder(paths);
+        var vcpuThreads = new VcpuThreads(paths);
+        Dictionary<int, int> held = BinaryStatsProbe.HeldDescriptors(paths).ToDictionary(h => h.Pid, h => h.Descriptors);
+        var skipped = new List<string>();
+        ILookup<int, string> qmp = QmpSocketDiscovery.Find(paths, skipped.Add).ToLookup(s => s.Pid, s => s.Path);
+        Line(pids.Count > 0 ? "ok" : "warn", "VMs", pids.Count > 0 ? $"{pids.Count} running" : "none running");
+        foreach (int pid in pids)
+        {
+            string name = Text.Escape(finder.NameOf(pid) ?? "");
+            var reaches = new List<string> { _bpfCounts ? "tracepoints (per process, BPF)" : "tracepoints (per thread)" };
+            reaches.Add(Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*").Any() ? "debugfs folder" : "no debugfs folder");
+            reaches.Add(held.TryGetValue(pid, out int count) ? $"{count} held stats descriptors (--binary-stats)" : "no held stats descriptors");
+            // What --vcpus would call its threads: the vCPU index where the name or KVM_RUN tells it.
+            List<VcpuThread> vcpus = vcpuThreads.List(pid);
+            reaches.Add(vcpus.Count > 0
+                ? $"vCPU {string.Join(", ", vcpus.Select(v => v.Index.ToString(CultureInfo.InvariantCulture)).Distinct())} known by {(vcpus.Count == 1 ? "its thread" : "their threads")} (--vcpus)"
+                : "no thread known as a vCPU by its name or KVM_RUN now (--vcpus would show its threads by id)");
+            foreach (string socket in qmp[pid])
+                reaches.Add(DescribeQmp(socket, pid));
+            if (!qmp[pid].Any())
+                reaches.Add("no QMP socket it listens on named on its command line");
+            Line("", $"  pid {pid}", $"{(name.Length > 0 ? $"({name}) " : "")}{string.Join("; ", reaches)}");
+        }
+        // Sockets a command line names but its process does not listen on are not connected to.
+        foreach (string reason in skipped)
+            Line("warn", "QMP", reason);
+    }
+
+    private string DescribeQmp(string socket, int pid)
+    {
+        long started = time.GetTimestamp();
+        try
+        {
+            using QmpConnection connection = QmpConnection.Open(socket, expectedPeer: pid, time, via: QmpSocketDiscovery.Reach(paths, pid, socket));
+            string pauses = connection.Version < new Version(8, 1) ? ", each query-stats briefly interrupts the vCPUs" : "";
+            return $"QMP {Text.Escape(socket)} (QEMU {connection.Version.ToString(3)}{pauses}; answered in {time.GetElapsedTime(started).TotalMilliseconds:0} ms)";
+        }
+        catch (KvmStatException e)
+        {
+            return $"QMP {Text.Escape(socket)}: {e.Message}";
+        }
+    }
+}
