@@ -41,7 +41,8 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     /// <summary>
     /// The engine for a selection. Its BPF programs tell processes apart only when each VM's values
     /// are wanted: for the host's totals, or one VM's, a lighter program costs the guests less.
-    /// Children cost the BPF engine nothing: it counts every child of a selected parent, whatever is shown.
+    /// Children cost the BPF engine nothing: where -f chooses some reasons of a tracepoint it counts
+    /// them all, and shows the chosen ones.
     /// </summary>
     /// <param name="latency">Measure exit latencies too (BPF only: with perf counters one line says they are not measured).</param>
     /// <param name="vcpus">Count per vCPU thread too (BPF only, likewise).</param>
@@ -53,6 +54,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             // With latencies -f may choose only latency fields (-f user_exit_p99): then no tracepoint is shown.
             List<TracepointField> fields = Selected(selection with { Children = true }, allowNone: latency);
             int shown = fields.Count;
+            fields.AddRange(TracepointCatalog.UnselectedSiblings(fields, Catalog));
             string? entry = latency ? LatencyEntry(paths) : null;
             if (entry is not null)
                 fields.AddRange(LatencyNeeds(fields, entry));

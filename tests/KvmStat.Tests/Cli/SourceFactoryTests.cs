@@ -1,6 +1,7 @@
 using KvmStat.Cli;
 using KvmStat.Guests;
 using KvmStat.Host;
+using KvmStat.Sources.Bpf;
 using KvmStat.Sources.Perf;
 using KvmStat.Stats;
 using KvmStat.Tests.Infrastructure;
@@ -118,6 +119,31 @@ public class SourceFactoryTests
         Assert.DoesNotContain("kernel_exit_p99_us", with);
         Assert.DoesNotContain("user_exit_p99_us", without);
         Assert.DoesNotContain("user_exit_p99_us", Names("-f", "help", "--latency", "--engine", "perf"));
+    }
+
+    /// <summary>
+    /// -f choosing some reasons of a tracepoint: the BPF engine counts every reason of it (each event
+    /// goes to one child) and shows the chosen ones; a tracepoint chosen without reasons reads none.
+    /// </summary>
+    [Fact]
+    public void TheBpfEngineCountsTheReasonsFLeftOutAndShowsTheChosen()
+    {
+        using var root = new NoVmsRoot();
+        var paths = new HostPaths(root.Root);
+        using var descriptors = new CounterDescriptors();
+        var engines = new TracepointEngines(TracepointEngineChoice.Bpf, paths, new Reporter(verbose: false, new StringWriter()), descriptors,
+            new VmDiscovery(paths, TimeProvider.System));
+        BpfCounters Open(string pattern) =>
+            Assert.IsType<BpfEngine>(engines.Open(new FieldSelection(FieldFilter.Create(pattern), Children: true), eachVm: true, pid: 0)).Counters;
+
+        using (BpfCounters some = Open(@"kvm_userspace_exit\(IO\)"))
+        {
+            Assert.Equal(["kvm_userspace_exit", "kvm_userspace_exit(IO)"], some.Fields.Take(some.Shown).Select(f => f.Name).Order());
+            Assert.Contains(some.Fields.Skip(some.Shown), f => f.Name == "kvm_userspace_exit(OTHER)");
+            Assert.All(some.Fields.Skip(some.Shown), f => Assert.Equal("kvm_userspace_exit", f.Parent));
+        }
+        using BpfCounters none = Open("kvm_userspace_exit$");
+        Assert.Equal(["kvm_userspace_exit"], none.Fields.Select(f => f.Name));
     }
 
     /// <summary>--guest-fields that keeps no field of the guests is refused, as -f is: every guest would be without values.</summary>

@@ -40,10 +40,13 @@ internal sealed class SyntheticEngine : IDisposable
         foreach ((string name, string format) in formats)
             Fixture.AddTracepoint(name, id++, format);
         Tracefs = Tracefs.Locate(Fixture.Paths);
-        List<TracepointField> fields = FieldFilter.Create(pattern).Select(TracepointCatalog.Discover(Tracefs, reasons), f => f.Name, f => f.Parent);
+        IReadOnlyList<TracepointField> catalog = TracepointCatalog.Discover(Tracefs, reasons);
+        List<TracepointField> fields = FieldFilter.Create(pattern).Select(catalog, f => f.Name, f => f.Parent);
         // A hidden tracepoint (and its reasons) comes last and is not shown, as one counted only to stamp exits for latencies.
         int shown = fields.Count(f => (f.Parent ?? f.Name) != hidden);
         fields = [.. fields.Where(f => (f.Parent ?? f.Name) != hidden), .. fields.Where(f => (f.Parent ?? f.Name) == hidden)];
+        // As the tool does: the reasons -f leaves out of a tracepoint it counts some reasons of.
+        fields.AddRange(TracepointCatalog.UnselectedSiblings(fields[..shown], catalog));
         Warnings = [];
         Counters = new BpfCounters(Tracefs, fields, Fixture.Paths, _descriptors, verbose: null, Warnings.Add, capacity, attach: false, scope,
             latencyEntry: latencyEntry, vcpus: vcpus, threads: threads, buckets: buckets, shown: shown);

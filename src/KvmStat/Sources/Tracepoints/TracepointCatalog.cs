@@ -28,6 +28,18 @@ internal static class TracepointCatalog
         return fields;
     }
 
+    /// <summary>
+    /// The reasons a selection leaves out of a tracepoint it counts some reasons of: a program that
+    /// reads the reason gives every event to one child, so they are counted (and not shown) for
+    /// those the selection chose to be exact and the parent to be counted once.
+    /// </summary>
+    internal static IEnumerable<TracepointField> UnselectedSiblings(IReadOnlyList<TracepointField> selected, IReadOnlyList<TracepointField> catalog)
+    {
+        var names = new HashSet<string>(selected.Select(f => f.Name), StringComparer.Ordinal);
+        var parents = new HashSet<string>(selected.Where(f => f.IsChild).Select(f => f.Parent!), StringComparer.Ordinal);
+        return catalog.Where(f => f.Parent is string parent && parents.Contains(parent) && !names.Contains(f.Name));
+    }
+
     /// <summary>The child that counts every reason neither table names: the children always add up to their parent.</summary>
     internal const string OtherReasons = "OTHER";
 

@@ -128,6 +128,30 @@ public class BpfEventTests
     }
 
     /// <summary>
+    /// -f that chooses some reasons of a tracepoint: the others are counted once, on the parent
+    /// alone (no child to give them to, and never the parent a second time).
+    /// </summary>
+    [Theory]
+    [InlineData(@"kvm_userspace_exit\(IO\)")]
+    [InlineData(@"kvm_userspace_exit\((IO|MMIO)\)")]
+    public void ReasonsThatFNamesNotAreCountedOnlyOnTheirParent(string pattern)
+    {
+        using var engine = new SyntheticEngine(pattern: pattern);
+        // Not shown: the reasons -f left out.
+        Assert.DoesNotContain(engine.Counters.Fields.Take(engine.Counters.Shown), f => f.Name is "kvm_userspace_exit(OTHER)" or "kvm_userspace_exit(HLT)");
+        BpfProgram program = engine.Program("kvm_userspace_exit");
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "some");
+        foreach ((uint reason, int count) in new[] { (2u, 4), (6u, 3), (5u, 1), (4000u, 2) })
+            Assert.Equal(1, vm.Run(program, UserspaceExit(reason), count));
+        engine.Counters.Capture();
+        long[] row = engine.Counters.Vms[vm.Pid].Totals;
+        Assert.Equal(10, engine.Field(row, "kvm_userspace_exit"));
+        Assert.Equal(4, engine.Field(row, "kvm_userspace_exit(IO)"));
+        Assert.Equal(10, engine.Field(engine.Counters.Totals, "kvm_userspace_exit"));
+    }
+
+    /// <summary>
     /// A process that runs no VM is counted outside VMs and loses its slot at the capture that finds
     /// it; its later events take a new slot (never slot 0: no CPU's cache still points at the old
     /// one), and once it holds a VM they are its own.
