@@ -22,7 +22,7 @@ internal sealed partial class Doctor
         {
             string name = Text.Escape(finder.NameOf(pid) ?? "");
             var reaches = new List<string> { _bpfCounts ? "tracepoints (per process, BPF)" : "tracepoints (per thread)" };
-            reaches.Add(Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*").Any() ? "debugfs folder" : "no debugfs folder");
+            reaches.Add(HasDebugfsFolder(pid) ? "debugfs folder" : "no debugfs folder");
             reaches.Add(held.TryGetValue(pid, out int count) ? $"{count} held stats descriptors (--binary-stats)" : "no held stats descriptors");
             // What --vcpus would call its threads: the vCPU index where the name or KVM_RUN tells it.
             List<VcpuThread> vcpus = vcpuThreads.List(pid);
@@ -38,6 +38,19 @@ internal sealed partial class Doctor
         // Sockets a command line names but its process does not listen on are not connected to.
         foreach (string reason in skipped)
             Line("warn", "QMP", reason);
+    }
+
+    /// <summary>Whether debugfs has the VM's folder; without debugfs (not mounted, not readable) it has none.</summary>
+    private bool HasDebugfsFolder(int pid)
+    {
+        try
+        {
+            return Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*").Any();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private string DescribeQmp(string socket, int pid)

@@ -4,7 +4,8 @@ namespace KvmStat.Sources;
 /// How tracepoint fields are counted for a field selection: with BPF programs that aggregate in
 /// the kernel per process (Bpf/BpfEngine), or with perf counters per CPU or per thread
 /// (Perf/PerfEngine). Both give the host's fields (all VMs, or one with a pid) and each VM's. The
-/// engine owns what counts: disposing it stops counting, whatever its sources do.
+/// BPF engine owns its programs (disposing it detaches them, whatever its sources do); perf
+/// counters belong to the source that opened them (one that fails to open closes what it opened).
 /// </summary>
 internal interface ITracepointEngine : IDisposable
 {

@@ -109,7 +109,9 @@ internal sealed class LatencySource : IStatsSource
         total = nanoseconds = 0;
         if (histograms is null)
             return;
-        foreach (int field in reason >= 0 ? [reason] : _reasonsOfKind[kind])
+        // A span over the one reason: the refresh loop allocates nothing.
+        ReadOnlySpan<int> fields = reason >= 0 ? new ReadOnlySpan<int>(ref reason) : _reasonsOfKind[kind];
+        foreach (int field in fields)
         {
             if (!histograms.TryGetValue(field, out LatencyHistogram? histogram))
                 continue;

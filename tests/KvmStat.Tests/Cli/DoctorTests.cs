@@ -30,6 +30,20 @@ public class DoctorTests
         Assert.StartsWith("warn  VMs                   none running", Line(lines, "VMs"));
     }
 
+    /// <summary>A VM on a host without debugfs: its line says so, and the check goes on.</summary>
+    [Fact]
+    public void AVmOnAHostWithoutDebugfsHasNoDebugfsFolder()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddProcess(1234, ["qemu-system-x86_64", "-name", "web"]);
+        fixture.AddDescriptor(1234, 12, "anon_inode:kvm-vm");
+        (int code, string[] lines) = Run(fixture);
+        Assert.Equal(1, code);
+        Assert.Equal("ok    VMs                   1 running", Line(lines, "VMs"));
+        Assert.Contains("(web) tracepoints (", Assert.Single(lines, l => l.Contains("pid 1234")));
+        Assert.Contains("; no debugfs folder; ", Assert.Single(lines, l => l.Contains("pid 1234")));
+    }
+
     [Fact]
     public void AHostWithTracepointsDebugfsAndAVm()
     {

@@ -27,8 +27,9 @@ internal static class LatencyProgram
     /// <summary>A stamp: { u64 time; u32 field; u32 slot; u32 row; u32 kind; }.</summary>
     internal const int StampSize = 24;
 
-    // Stack slots below those of the counting programs (CounterProgram uses -4 to -32, ThreadProgram
-    // -68 to -76).
+    // Stack slots. The stamp's (-36 to -64) are free when it is written; it reads the counting
+    // part's slot (CounterProgram's -16) and row (ThreadProgram's -76). The end of an exit reuses
+    // slots the counting part no longer needs (-4, -24 to -52), never -16 or -76; -80 keeps R7.
     private const short TidKey = -36, Stamp = -64, StampField = -56, StampSlot = -52, StampRow = -48, StampKind = -44;
     private const short EntryTid = -4, Argument = -16, HistogramKey = -24, FirstValue = -40, LostKey = -44, BucketSave = -48, EntryRow = -52;
     private const short SavedReason = -80;

@@ -15,7 +15,8 @@ internal static class ThreadProgram
 {
     internal const string Rows = "threads", Tids = "tids", Free = "tfree";
 
-    // Stack slots below those of the counting and latency programs (down to -64).
+    // Stack slots below those of the counting programs (-4 to -32) and the exit stamp (-36 to -64);
+    // the stamp reads ThreadKey.
     internal const short ThreadKey = -76;
     private const short ThreadTid = -68, NewRow = -72;
 

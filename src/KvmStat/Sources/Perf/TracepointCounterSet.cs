@@ -78,7 +78,11 @@ internal sealed class TracepointCounterSet
                 _descriptors.Track(group.Descriptors);
                 int errno = group.Enable();
                 if (errno != 0)
-                    throw new EnvironmentException($"cannot enable perf counters: {Interop.Errno.Describe(errno)}");
+                {
+                    Release(group);
+                    throw new EnvironmentException($"cannot enable perf counters: {Interop.Errno.Describe(errno)}.",
+                        "Check that perf events are enabled in this kernel (CONFIG_PERF_EVENTS), or count with BPF: --engine bpf.");
+                }
                 _validated = true;
                 return group;
             }

@@ -30,11 +30,21 @@ internal sealed class TracepointSource : IStatsSource
         // Open the first group before sizing the field array: it may drop rejected children.
         set.Reserve(cpus.Count, $"{cpus.Count} CPUs");
         var groups = new List<PerfCounterGroup>(cpus.Count);
-        foreach (int cpu in cpus)
+        try
         {
-            // Null when the CPU went offline between reading the list and opening it.
-            if (set.TryOpenForCpu(cpu) is PerfCounterGroup group)
-                groups.Add(group);
+            foreach (int cpu in cpus)
+            {
+                // Null when the CPU went offline between reading the list and opening it.
+                if (set.TryOpenForCpu(cpu) is PerfCounterGroup group)
+                    groups.Add(group);
+            }
+        }
+        catch
+        {
+            // A CPU that fails: the others' counters stop too, nothing counts on for nobody.
+            foreach (PerfCounterGroup group in groups)
+                set.Release(group);
+            throw;
         }
         var source = new TracepointSource(set, process: null);
         source._cpuGroups.AddRange(groups);
@@ -44,7 +54,15 @@ internal sealed class TracepointSource : IStatsSource
     internal static TracepointSource ForProcess(TracepointCounterSet set, HostPaths paths, int pid)
     {
         var process = new ProcessCounters(set, paths, pid);
-        process.Sync();
+        try
+        {
+            process.Sync();
+        }
+        catch
+        {
+            process.Release();
+            throw;
+        }
         return new TracepointSource(set, process);
     }
 

@@ -218,6 +218,11 @@ public class BpfLatencyTests
         source.Read(values);
         Assert.Equal(50, values[source.Fields.ToList().FindIndex(f => f.Name == "user_exit_timed(IO)")]);
         Assert.True(values[source.Fields.ToList().FindIndex(f => f.Name == "user_exit_p50_us(IO)")] >= 16);
+        // Read is on the refresh loop's path: it allocates nothing.
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+            source.Read(values);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
     /// <summary>

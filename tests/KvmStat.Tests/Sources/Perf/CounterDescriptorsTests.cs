@@ -57,4 +57,23 @@ public partial class CounterDescriptorsTests
         Assert.False(Directory.Exists($"/proc/{child.Pid}"));
         GC.KeepAlive(source);
     }
+
+    /// <summary>
+    /// A CPU whose counters cannot open (here one that does not exist) fails the open, and the
+    /// counters already opened on the other CPUs stop with it: none stays open, counting.
+    /// </summary>
+    [Fact]
+    public void ACpuThatFailsToOpenLeavesNoCountersOfTheOthersOpen()
+    {
+        Tracefs tracefs = Tracefs.Locate(s_host);
+        using var descriptors = new CounterDescriptors();
+        List<TracepointField> fields = [.. new[] { "kvm_pio", "kvm_mmio" }.Select(n => new TracepointField(n, n, null, null))];
+        var set = new TracepointCounterSet(tracefs, fields, descriptors, verbose: null);
+        var e = Assert.ThrowsAny<KvmStatException>(() => TracepointSource.ForAllCpus(set, [.. OnlineCpus.Read(s_host), 4095]));
+        Assert.StartsWith("the kernel refused to count tracepoint kvm_pio", e.Message);
+        // Released descriptors close in the background: await it.
+        for (DateTime deadline = DateTime.UtcNow.AddSeconds(10); descriptors.OpenCount > 0 && DateTime.UtcNow < deadline;)
+            Thread.Sleep(10);
+        Assert.Equal(0, descriptors.OpenCount);
+    }
 }
