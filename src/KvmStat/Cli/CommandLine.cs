@@ -216,6 +216,8 @@ internal static class CommandLine
             throw new UsageException("option --guest-fields needs a regular expression.");
         if (options.GuestFields is string guestFields)
             _ = FieldFilter.Create(guestFields);
+        if (options.Latency && !options.UseTracepoints)
+            throw new UsageException("option --latency times exits with the tracepoint engine: add -t.");
         ValidateVcpus(options, once || logging, json, serving);
     }
 

@@ -84,7 +84,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             // included) is a mistake there too: nothing would be served.
             bool nothingOpened = sources.Unopened.Count == 0 && engine is not null && sources.PerVm is null;
             if ((!plan.Lenient || nothingOpened) && sources.Host.Sum(s => s.Fields.Count) == 0)
-                throw new UsageException($"no field matches \"{plan.Selection.Filter.Pattern}\".", "List the available fields with: kvm_stat -f help");
+                throw new UsageException($"no field matches \"{plan.Selection.Filter.Pattern}\".", NoFieldFix(plan.Selection.Filter));
             return new Sampler(sources, vm, guests.NameOf, time, plan.HoldWhenVmExits ? guests.IsRunning : null);
         }
         catch
@@ -223,6 +223,12 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             $"tracepoints: {Tracefs.Root}, {source.Fields.Count} fields on {where} with {engine.Name}, opened in {time.GetElapsedTime(started).TotalMilliseconds:F1} ms"));
         return source;
     }
+
+    /// <summary>The fix for an -f that matches no field: where it names exit latencies, what they need.</summary>
+    internal static string NoFieldFix(FieldFilter filter) =>
+        LatencySource.FamilyNames(kernel: true).Any(filter.Matches)
+            ? "Exit latencies (user_exit_*, kernel_exit_*) are fields only with --latency, counted by the BPF engine; list the fields with: kvm_stat -f help --latency"
+            : "List the available fields with: kvm_stat -f help";
 
     /// <summary>-f help: the parent fields of the chosen sources.</summary>
     internal IReadOnlyList<string> ParentFieldNames()

@@ -83,7 +83,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             Announce($"counting with perf counters: BPF is not available ({Describe(why)}){(latency ? "; exit latencies are not measured" : "")}" +
                 $"{(vcpus ? "; nothing is counted per vCPU" : "")}", warn: true);
         else if (latency)
-            throw new UsageException("exit latencies (--latency) are measured by the BPF engine only.", "Leave out --engine perf.");
+            throw new UsageException("exit latencies are timed by the BPF engine only.", "Leave out --engine perf.");
         else if (vcpus)
             throw new UsageException("per-vCPU counts (--vcpus) are counted by the BPF engine only.", "Leave out --engine perf.");
         return new PerfEngine(() => CounterSet(selection), () => CounterSet(selection with { Children = false }), paths, discovery);
@@ -141,8 +141,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
         List<TracepointField> selected = selection.Select(Catalog, f => f.Name, f => f.Parent);
         if (selected.Count == 0 && !allowNone)
             throw new UsageException(
-                $"no tracepoint field matches \"{selection.Filter.Pattern}\".",
-                "List the available fields with: kvm_stat -f help");
+                $"no tracepoint field matches \"{selection.Filter.Pattern}\".", SourceFactory.NoFieldFix(selection.Filter));
         return selected;
     }
 

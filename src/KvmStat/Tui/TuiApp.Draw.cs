@@ -118,7 +118,8 @@ internal sealed partial class TuiApp
         long total = 0, childTotal = 0, parentDeltas = 0;
         for (int i = 0; i < fields.Count; i++)
         {
-            if (fields[i].Kind != StatKind.Counter || !_shown[i])
+            // Exit latencies (exits timed, microseconds) are no events: the Total is the events'.
+            if (fields[i].Kind != StatKind.Counter || !_shown[i] || fields[i].Origin == FieldOrigin.ExitLatency)
                 continue;
             if (!fields.IsChild(i))
             {
@@ -147,7 +148,10 @@ internal sealed partial class TuiApp
         if (field.Kind != StatKind.Counter)
             return;
         long of = parent >= 0 ? totals[parent] : total;
-        column = grid.WriteRight(row, column, of > 0 ? totals[i] * 100.0 / of : 0.0, 7, "F1");
+        if (parent < 0 && field.Origin == FieldOrigin.ExitLatency)
+            column = grid.Write(row, column, "       ");
+        else
+            column = grid.WriteRight(row, column, of > 0 ? totals[i] * 100.0 / of : 0.0, 7, "F1");
         column = grid.Write(row, column, " ");
         grid.WriteRight(row, column, Rate(stats.Deltas[i], stats.IntervalSeconds), 8);
     }

@@ -54,7 +54,7 @@ internal sealed partial class TuiApp
             string why = _error;
             _latency = false;
             Reopen();
-            _notice = $"exit latencies cannot be measured: {why}";
+            _notice = why;
         }
     }
 
@@ -112,7 +112,7 @@ internal sealed partial class TuiApp
     private static int WriteMicroseconds(ScreenGrid grid, int row, int column, double us, TextStyle style) =>
         grid.WriteRight(row, column, us, NumberWidth + 1, us < 10 ? "F1" : "F0", style);
 
-    private const string NotMeasured = "Exit latencies are not measured: they need the BPF engine (kvm_stat --doctor).";
+    private const string NotMeasured = "Exit latencies are not measured: the last row says why.";
 
     private static void DrawLatencyRow(ScreenGrid grid, int row, string label, LatencyRows.Row r, TextStyle style)
     {

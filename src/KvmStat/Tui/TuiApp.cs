@@ -126,7 +126,7 @@ internal sealed partial class TuiApp
         }
         catch (KvmStatException e)
         {
-            _error = e.Message;
+            _error = e.Fix is null ? e.Message : $"{e.Message} {e.Fix}";
         }
         RefreshSoon();
     }

@@ -38,6 +38,7 @@ public class CommandLineTests
     [InlineData("-1 --vcpus", "option --vcpus shows each vCPU of a VM: with -1, -l or -L add -p/-g (a child per vCPU) or --json (each guest's vCPUs).")]
     [InlineData("-l --vcpus", "add -p/-g (a child per vCPU) or --json")]
     [InlineData("-1 -d -p 1 --vcpus", "option --vcpus counts tracepoints per vCPU thread: add -t.")]
+    [InlineData("-1 -d --latency", "option --latency times exits with the tracepoint engine: add -t.")]
     [InlineData("--serve 127.0.0.1:9576 -p 1 --vcpus", "with -p/-g the exporter serves no VM's own series: leave out -p/-g.")]
     [InlineData("-s 30 -l", "\"30.0\": Delay must be <=25.5")]
     [InlineData("-s 0.01 -l", "\"0.01\": Delay must be >=0.1")]

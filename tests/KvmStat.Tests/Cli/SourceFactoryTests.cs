@@ -85,6 +85,23 @@ public class SourceFactoryTests
         Assert.True(said.ToString().Contains($"BPF: {programs} programs", StringComparison.Ordinal), said.ToString());
     }
 
+    /// <summary>-f naming exit latencies without --latency: the fix says what they need, for either engine.</summary>
+    [Theory]
+    [InlineData("bpf", "user_exit_p99", true)]
+    [InlineData("perf", "kernel_exit", true)]
+    [InlineData("bpf", "nomatch", false)]
+    public void AnFOfExitLatenciesWithoutLatencySaysWhatTheyNeed(string engine, string pattern, bool latencyHint)
+    {
+        using var root = new NoVmsRoot();
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse(["-1", "-t", "--engine", engine, "-f", pattern]));
+        using Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, new StringWriter()), TimeProvider.System);
+        var e = Assert.Throws<UsageException>(() => session.OpenSampler());
+        Assert.Equal($"no tracepoint field matches \"{pattern}\".", e.Message);
+        Assert.Equal(latencyHint
+            ? "Exit latencies (user_exit_*, kernel_exit_*) are fields only with --latency, counted by the BPF engine; list the fields with: kvm_stat -f help --latency"
+            : "List the available fields with: kvm_stat -f help", e.Fix);
+    }
+
     /// <summary>The exporter (lenient: it serves what opened) refuses it too: it would serve nothing.</summary>
     [Theory]
     [InlineData(false)]

@@ -68,7 +68,7 @@ internal sealed class FakeTuiBackend : ITuiBackend
     {
         Opened.Add((selection, pid, perVm, latency));
         if (latency && LatencyRefusal is not null)
-            throw new UsageException(LatencyRefusal);
+            throw new UsageException(LatencyRefusal, "Leave out --engine perf.");
         List<StatField> fields = selection.Select(_catalog, f => f.Name, f => f.Parent);
         if (fields.Count == 0)
             throw new UsageException($"no field matches \"{selection.Filter.Pattern}\".");

@@ -1,4 +1,5 @@
 using KvmStat.Guests;
+using KvmStat.Sources;
 using KvmStat.Stats;
 using KvmStat.Tests.Infrastructure;
 using KvmStat.Tui;
@@ -82,6 +83,27 @@ public class ScreenTests
         Assert.Equal(Row("kvm_mmio", 1000, "52.6", 900), screen[3]);
         Assert.Equal(Row("kvm_pio", 600, "31.6", 0), screen[4]);
         Assert.Equal(TotalRow(1900, 900), screen[6]);
+    }
+
+    /// <summary>
+    /// With --latency the exit-latency fields (exits timed, microseconds) are rows of their own but
+    /// no events: they add nothing to the Total, and have no share of it.
+    /// </summary>
+    [Fact]
+    public void ExitLatencyFieldsAreNotAddedToTheTotal()
+    {
+        var backend = new FakeTuiBackend(Counter("kvm_pio"), Counter("kvm_mmio"),
+            new StatField("user_exit_time_us", null, StatKind.Counter, FieldOrigin.ExitLatency, "us"));
+        var app = new TuiApp(backend, FieldFilter.Default, 0, null, 3.0, backend.Time);
+        app.Start();
+        backend.Add("kvm_pio", 600);
+        backend.Add("kvm_mmio", 400);
+        backend.Add("user_exit_time_us", 5000);
+        app.Refresh();
+        string[] screen = Screen(app);
+        Assert.Equal($" {"user_exit_time_us",-40} {5000,10}        {5000,8}", screen[3]);
+        Assert.Equal(Row("kvm_pio", 600, "60.0", 600), screen[4]);
+        Assert.Equal(TotalRow(1000, 1000), screen[6]);
     }
 
     [Fact]
