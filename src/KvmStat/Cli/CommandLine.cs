@@ -81,7 +81,8 @@ internal static class CommandLine
     };
     internal static readonly Option<bool> Latency = new("--latency")
     {
-        Description = "also time how long each exit keeps a vCPU out of its guest, per reason (BPF engine): p50/p90/p99 fields, JSON buckets, Prometheus histograms",
+        Description = "also time how long each exit keeps a vCPU out of its guest, per reason (BPF engine): p50/p90/p99 fields, JSON buckets, Prometheus histograms; " +
+            "off by default, for its cost (where kvm_entry does not fire, a short program runs on every system call of the host); on the screen l starts and stops it",
     };
     internal static readonly Option<bool> Vcpus = new("--vcpus")
     {

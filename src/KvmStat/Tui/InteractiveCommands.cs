@@ -24,7 +24,7 @@ internal static class InteractiveCommands
 
     internal const string OtherKeys = "Any other key refreshes statistics immediately";
 
-    internal const string GuestView = "In the guest view: Up/Down select a guest, Enter shows its events, x its vCPUs.";
+    internal const string GuestView = "In the guest view: Up/Down select a guest, Enter shows its events, x its vCPUs (with --vcpus).";
 
     /// <summary>"   b     toggle events by guests (honors filters)", one line per key.</summary>
     internal static IEnumerable<string> Lines() => Keys.Select(k => $"   {k.Key}     {k.Meaning}");
