@@ -242,37 +242,12 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
             else
                 Line("warn", "kvm_exit", $"no VM activity to judge by ({counts})");
             CheckLatency(entries: values[1], activity: values.AsSpan(1).IndexOfAnyExcept(0L) >= 0, bpf: _bpfCounts);
+            if (_bpfCounts)
+                CheckLatencyPrograms(tracefs);
         }
         catch (KvmStatException e)
         {
             Line("fail", "kvm_exit", $"cannot count: {e.Message}");
         }
-    }
-
-    /// <summary>
-    /// What --latency times here, by the choice the tool makes (<see cref="TracepointEngines.LatencyEntry"/>),
-    /// and a warning where what fired contradicts it.
-    /// </summary>
-    /// <param name="bpf">Whether the BPF engine counts here: perf counters cannot time exits.</param>
-    internal void CheckLatency(long entries, bool activity, bool bpf)
-    {
-        if (!bpf)
-        {
-            Line("warn", "exit latency", "--latency times nothing here: BPF is not available (see engine), and perf counters cannot time exits");
-            return;
-        }
-        if (TracepointEngines.LatencyEntry(paths) == BpfPrograms.KvmEntry)
-        {
-            if (activity && entries == 0)
-                Line("warn", "exit latency", "--latency ends exits at kvm_entry (VMX, SVM or arm64 found), but kvm_entry never fired although VMs ran: " +
-                    "it would time no exit here");
-            else
-                Line("ok", "exit latency", "--latency times exits handled in the kernel and in user space, each until the vCPU's next VM entry (kvm_entry)");
-            return;
-        }
-        string why = entries > 0 ? "kvm_entry fired, but neither VMX, SVM nor arm64 was found to read exit reasons by"
-            : activity ? "kvm_entry never fired although VMs ran" : "kvm_entry is not expected to fire (neither VMX, SVM nor arm64)";
-        Line("warn", "exit latency", $"{why}: --latency times only exits to user space, until the vCPU's next ioctl(KVM_RUN), " +
-            "seen by a short program on every system call of the host");
     }
 }

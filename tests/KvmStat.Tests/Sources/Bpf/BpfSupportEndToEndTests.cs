@@ -16,6 +16,14 @@ public class BpfSupportEndToEndTests
     [Fact]
     public void ThisKernelHasWhatTheEngineNeeds() => BpfSupport.Require();
 
+    /// <summary>--doctor loads --latency's programs as a run would (through the verifier, not attached).</summary>
+    [Fact]
+    public void TheDoctorLoadsTheLatencyPrograms()
+    {
+        (_, string output, _) = ChildProcess.RunTool(s_timeout, "--doctor");
+        Assert.Matches(@"\nok    latency programs      \d+ programs for --latency pass this kernel's verifier \(ending exits at (kvm_entry|ioctl\(KVM_RUN\))\)\n", output);
+    }
+
     /// <summary>A pretended feature that does not exist is refused, not silently ignored.</summary>
     [Fact]
     public void PretendingToLackAnUnknownFeatureIsAnError()
@@ -68,5 +76,6 @@ public class BpfSupportEndToEndTests
 
         (_, output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor");
         Assert.Contains($"warn  engine                perf counters: BPF is not available (this kernel lacks {said}: ", output);
+        Assert.DoesNotContain("latency programs", output);
     }
 }

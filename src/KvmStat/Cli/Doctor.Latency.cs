@@ -1,0 +1,57 @@
+using KvmStat.Sources.Bpf;
+using KvmStat.Sources.Tracepoints;
+
+namespace KvmStat.Cli;
+
+/// <summary>--doctor's exit-latency lines: what --latency times here, and whether its programs load.</summary>
+internal sealed partial class Doctor
+{
+    /// <summary>
+    /// What --latency times here, by the choice the tool makes (<see cref="TracepointEngines.LatencyEntry"/>),
+    /// and a warning where what fired contradicts it.
+    /// </summary>
+    /// <param name="bpf">Whether the BPF engine counts here: perf counters cannot time exits.</param>
+    internal void CheckLatency(long entries, bool activity, bool bpf)
+    {
+        if (!bpf)
+        {
+            Line("warn", "exit latency", "--latency times nothing here: BPF is not available (see engine), and perf counters cannot time exits");
+            return;
+        }
+        if (TracepointEngines.LatencyEntry(paths) == BpfPrograms.KvmEntry)
+        {
+            if (activity && entries == 0)
+                Line("warn", "exit latency", "--latency ends exits at kvm_entry (VMX, SVM or arm64 found), but kvm_entry never fired although VMs ran: " +
+                    "it would time no exit here");
+            else
+                Line("ok", "exit latency", "--latency times exits handled in the kernel and in user space, each until the vCPU's next VM entry (kvm_entry)");
+            return;
+        }
+        string why = entries > 0 ? "kvm_entry fired, but neither VMX, SVM nor arm64 was found to read exit reasons by"
+            : activity ? "kvm_entry never fired although VMs ran" : "kvm_entry is not expected to fire (neither VMX, SVM nor arm64)";
+        Line("warn", "exit latency", $"{why}: --latency times only exits to user space, until the vCPU's next ioctl(KVM_RUN), " +
+            "seen by a short program on every system call of the host");
+    }
+
+    /// <summary>
+    /// Whether --latency's programs (the stamping exits and the entry that ends them) pass this
+    /// kernel's verifier, as a run would load them; loaded, not attached, so nothing is timed meanwhile.
+    /// </summary>
+    private void CheckLatencyPrograms(Tracefs tracefs)
+    {
+        string entry = TracepointEngines.LatencyEntry(paths);
+        string[] stamping = entry == BpfPrograms.KvmEntry ? [TracepointCatalog.KvmUserspaceExit, TracepointCatalog.KvmExit] : [TracepointCatalog.KvmUserspaceExit];
+        List<TracepointField> fields = [.. TracepointCatalog.Discover(tracefs, ExitReasonSetDetector.Detect(paths)).Where(f => stamping.Contains(f.Tracepoint))];
+        if (fields.Count == 0)
+            return;
+        try
+        {
+            using var programs = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null, attach: false, latencyEntry: entry);
+            Line("ok", "latency programs", $"{programs.Programs.Count} programs for --latency pass this kernel's verifier (ending exits at {(entry == BpfPrograms.KvmEntry ? "kvm_entry" : "ioctl(KVM_RUN)")})");
+        }
+        catch (BpfException e)
+        {
+            Line("fail", "latency programs", $"--latency would fail here: {TracepointEngines.Describe(e)}");
+        }
+    }
+}
