@@ -16,8 +16,9 @@ namespace KvmStat.Exporter;
 /// <item>kvm_vm_NAME{guest,pid} and kvm_vcpu_NAME{guest,pid,vcpu}: binary statistics in base units,
 /// cumulative ones as counters, instant and peak ones as gauges, histograms as histograms.</item>
 /// </list>
-/// Which family a field goes to is its <see cref="FieldOrigin"/>. A VM's counter series does not
-/// go backwards when the VM restarts under the same pid (<see cref="SeriesContinuity"/>).
+/// Which family a field goes to is its <see cref="FieldOrigin"/>. A VM's counters count from its
+/// process's first event: a new VM under a dead one's pid starts from zero, never from the dead
+/// VM's counts; a running VM's binary statistics never go backwards (<see cref="SeriesContinuity"/>).
 /// </summary>
 internal sealed class MetricsFormatter(
     FieldFilter filter, Func<int, string?> nameOf, SeriesContinuity continuity, FieldFilter? guestFilter = null, Action<string>? warn = null)
@@ -38,7 +39,7 @@ internal sealed class MetricsFormatter(
         if (snapshot.Guests is IGuestValues guests)
         {
             AddGuests(families, guests);
-            _vcpus.Add(families, guests, continuity, guestFilter is null ? null : _guestShown);
+            _vcpus.Add(families, guests, guestFilter is null ? null : _guestShown);
         }
         if (snapshot.Binary is IReadOnlyList<VmStatsBlocks> binary)
             AddBinary(families, binary);
@@ -105,12 +106,12 @@ internal sealed class MetricsFormatter(
         {
             string pid = guest.Pid.ToString(CultureInfo.InvariantCulture);
             info.Add("", [("guest", guest.Name), ("pid", pid)], "1");
-            SeriesContinuity.IndexedSeries series = continuity.Indexed(guest.Pid, guest.Name, "kvm_guest_events", fields.Count);
             foreach (int i in fields.ByName)
             {
                 if (fields[i].IsChild || fields[i].Kind != StatKind.Counter || !_guestShown[i])
                     continue;
-                long value = series.Monotonic(i, guest.FieldTotals[i]);
+                // Counted from the process's first event: a new process under a dead VM's pid starts from zero.
+                long value = guest.FieldTotals[i];
                 // Series only for the events a VM raised: thousands of VMs times a hundred tracepoints
                 // would be mostly zeros. A series appears with its first event (Prometheus reads a new
                 // counter's first sample as its increase).

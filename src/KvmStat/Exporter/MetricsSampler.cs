@@ -43,7 +43,7 @@ internal sealed class MetricsSampler : IDisposable
         _time = time;
         _self = self;
         _warn = warn;
-        _continuity = new SeriesContinuity(time);
+        _continuity = new SeriesContinuity();
         _formatter = new MetricsFormatter(filter, nameOf, _continuity, guestFilter, warn);
         // The baseline: counters count from here.
         _sampler.Sample();

@@ -19,7 +19,7 @@ internal sealed class VcpuMetrics
     private long[] _totals = [];
 
     /// <param name="shown">Per field of the guests: whether it gets per-guest series (null: every field).</param>
-    internal void Add(List<MetricFamily> families, IGuestValues guests, SeriesContinuity continuity, bool[]? shown)
+    internal void Add(List<MetricFamily> families, IGuestValues guests, bool[]? shown)
     {
         if (guests.VcpuFields.Count == 0)
             return;
@@ -40,14 +40,14 @@ internal sealed class VcpuMetrics
                 next = guest.EndOfVcpu(first);
                 Sum(vcpus, first, next, guest.GoneOf(vcpu));
                 string id = vcpu.Index >= 0 ? vcpu.Index.ToString(CultureInfo.InvariantCulture) : vcpu.Label;
-                // A vCPU's series goes on when its thread is replaced; a thread of no known vCPU is a series of its own.
-                int series = vcpu.Index >= 0 ? vcpu.Index : -2 - vcpu.Tid;
+                // A vCPU's series goes on when its thread is replaced (the gone threads' counts are in
+                // its sum); a thread of no known vCPU is a series of its own, named by its id.
                 for (int i = 0; i < guests.VcpuFields.Count; i++)
                 {
                     string name = guests.Fields[guests.VcpuFields[i]].Name;
                     if (shown is not null && !shown[guests.VcpuFields[i]])
                         continue;
-                    long value = continuity.Monotonic(guest.Pid, guest.Name, "kvm_guest_vcpu_events", name, series, _totals[i]);
+                    long value = _totals[i];
                     if (value != 0)
                         events.Counter([("guest", guest.Name), ("pid", pid), ("vcpu", id), ("event", name)], value);
                 }
