@@ -30,7 +30,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
     private readonly BpfLatency? _latency;
     private readonly BpfThreads? _threads;
     private readonly BpfProcess? _watched;
-    private long _unattributedReported;
+    private GrowthReport _unattributedReport;
 
     /// <param name="warn">Where to say that events could not be given to a process (the table is full).</param>
     /// <param name="capacity">Slots for this many processes (default: see <see cref="BpfTableLayout.For"/>).</param>
@@ -263,7 +263,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
         return false;
     }
 
-    /// <summary>Events that found no slot are counted and said once each time their number grows.</summary>
+    /// <summary>Events that found no slot are counted, and said at the first and each time their number doubles.</summary>
     private void ReportUnattributed()
     {
         // The shown fields only, as every output counts them: the stamping tracepoints of latencies are not kvm events the user chose.
@@ -273,11 +273,10 @@ internal sealed class BpfCounters : ICapture, IDisposable
             if (!_fields[i].IsChild)
                 unattributed += Unattributed[i];
         }
-        if (unattributed <= _unattributedReported)
+        if (!_unattributedReport.Due(unattributed, out long grown))
             return;
-        _warn?.Invoke($"{unattributed} kvm events ({unattributed - _unattributedReported} new) could not be attributed to a process: " +
-            $"the BPF table has room for {Capacity} processes and is full; they are counted as unattributed.");
-        _unattributedReported = unattributed;
+        _warn?.Invoke($"{unattributed} kvm events ({grown} new) could not be attributed to a process: " +
+            $"the BPF table has room for {Capacity} processes and is full; they are counted as unattributed (said again when their number doubles).");
     }
 
     private static void Add(long[] into, long[] values)

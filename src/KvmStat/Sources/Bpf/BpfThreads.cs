@@ -15,7 +15,7 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
     private readonly BpfThread?[] _byRow = new BpfThread?[table.Layout.Threads + 1];
     private readonly List<BpfThread> _retiring = [];
     private readonly ulong[] _buckets = new ulong[BpfTableLayout.ThreadLatencyBuckets];
-    private long _lostReported;
+    private GrowthReport _lostReport;
 
     /// <summary>Per tracepoint: events of vCPU threads for which no row was left, since the start.</summary>
     internal long[] Lost { get; } = new long[table.Layout.ThreadFields];
@@ -109,10 +109,9 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
     private void ReportLost()
     {
         long lost = LostShown;
-        if (lost <= _lostReported)
+        if (!_lostReport.Due(lost, out long grown))
             return;
-        warn?.Invoke($"{lost} kvm events of vCPU threads ({lost - _lostReported} new) could not be counted per vCPU: " +
-            $"the BPF table has rows for {table.Layout.Threads} threads and is full; they are counted as lost (their VMs' counts have them).");
-        _lostReported = lost;
+        warn?.Invoke($"{lost} kvm events of vCPU threads ({grown} new) could not be counted per vCPU: " +
+            $"the BPF table has rows for {table.Layout.Threads} threads and is full; they are counted as lost (their VMs' counts have them; said again when their number doubles).");
     }
 }
