@@ -33,8 +33,11 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
     /// <summary>Slots at most, however few fields: room for the 4,000 VMs of a dense microVM host and their helpers.</summary>
     internal const int MaxSlots = 8192;
 
-    /// <summary>The kernel memory the counters may take at most.</summary>
+    /// <summary>The kernel memory every map of the engine may take at most together (the counts, latency and thread tables).</summary>
     internal const long MemoryBudget = 64L << 20;
+
+    /// <summary>Kept within the budget for the maps of exit reasons, made after the layout: a few arrays of at most 4,096 entries.</summary>
+    internal const long ReasonMapsMargin = 64L << 10;
 
     /// <summary>Thread rows at most: the 4,000 VMs of a dense host with 4 vCPUs each, and 384 to spare.</summary>
     internal const int MaxThreads = 16384;
@@ -101,9 +104,21 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
         }
         if (!scope.PerProcess)
             return new BpfTableLayout(fields, 0, cpus, latency, threadRows, threadFields, bucketRoom);
-        long rowBytes = (fields + 1) * 8L;
-        int fit = (int)Math.Min(MaxSlots, MemoryBudget / rowBytes - 1);
-        return new BpfTableLayout(fields, Math.Max(1, capacity ?? fit), cpus, latency, threadRows, threadFields, bucketRoom);
+        if (capacity is int given)
+            return new BpfTableLayout(fields, Math.Max(1, given), cpus, latency, threadRows, threadFields, bucketRoom);
+        // As many slots as the budget leaves beside the other maps (latencies and thread rows take
+        // theirs first), up to MaxSlots: a slot costs its row, its entry in the table of slots and
+        // one in the free queue.
+        var layout = new BpfTableLayout(fields, MaxSlots, cpus, latency, threadRows, threadFields, bucketRoom);
+        long over = layout.MapBytes() + ReasonMapsMargin - MemoryBudget;
+        while (over > 0 && layout.Capacity > 1)
+        {
+            long slotBytes = (fields + 1) * 8L + 64;
+            int fewer = (int)Math.Min(layout.Capacity - 1, (over + slotBytes - 1) / slotBytes);
+            layout = layout with { Capacity = layout.Capacity - fewer };
+            over = layout.MapBytes() + ReasonMapsMargin - MemoryBudget;
+        }
+        return layout;
     }
 
     /// <summary>
