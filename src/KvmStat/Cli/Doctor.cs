@@ -53,7 +53,12 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
         Line(exitReasons == ExitReasonSet.Unknown ? "warn" : "ok", "exit reasons",
             exitReasons == ExitReasonSet.Unknown
                 ? "neither VMX nor SVM (no kvm_intel/kvm_amd module, no vmx/svm CPU flag): kvm_exit gets no per-reason children"
-                : exitReasons.ToString());
+                : exitReasons switch
+                {
+                    ExitReasonSet.Vmx => "VMX (Intel): kvm_exit's children are VMX exit reasons",
+                    ExitReasonSet.Svm => "SVM (AMD): kvm_exit's children are SVM exit codes",
+                    _ => "arm64: kvm_exit's children are exception classes (esr_ec)",
+                });
 
         Tracefs? tracefs = CheckTracefs();
         if (tracefs is not null)

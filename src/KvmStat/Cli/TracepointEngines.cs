@@ -86,7 +86,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             throw new UsageException("exit latencies are timed by the BPF engine only.", "Leave out --engine perf.");
         else if (vcpus)
             throw new UsageException("per-vCPU counts (--vcpus) are counted by the BPF engine only.", "Leave out --engine perf.");
-        return new PerfEngine(() => CounterSet(selection), () => CounterSet(selection with { Children = false }), paths, discovery);
+        return new PerfEngine(() => CounterSet(selection), () => CounterSet(selection with { Children = false }), paths, discovery, reporter.Warn);
     }
 
     /// <summary>

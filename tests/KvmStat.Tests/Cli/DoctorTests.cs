@@ -59,7 +59,7 @@ public class DoctorTests
         fixture.AddThread(1234, 1235, "CPU 0/KVM");
         (int code, string[] lines) = Run(fixture);
         Assert.Equal("ok    KVM                   /dev/kvm present; modules: kvm, kvm_intel", Line(lines, "KVM"));
-        Assert.Equal("ok    exit reasons          Vmx", Line(lines, "exit reasons"));
+        Assert.Equal("ok    exit reasons          VMX (Intel): kvm_exit's children are VMX exit reasons", Line(lines, "exit reasons"));
         Assert.Equal($"ok    tracefs               {fixture.Paths.Map("/sys/kernel/tracing")}: 2 kvm tracepoints; exit-reason names from the kernel's format files", Line(lines, "tracefs"));
         Assert.StartsWith("ok    debugfs", Line(lines, "debugfs"));
         Assert.Contains("1 statistics readable", Line(lines, "debugfs"));

@@ -7,7 +7,9 @@ namespace KvmStat.Sources.Perf;
 /// <summary>
 /// Tracepoint counts per VM: a counter group on every thread of every VM process, so VMs are told
 /// apart without debugfs (which lockdown disables). VMs and their threads are followed as they
-/// start and stop; a VM that stops leaves the list.
+/// start and stop; a VM that stops leaves the list. A VM whose counters cannot open (a dense host
+/// beyond the open-file limit) is left out until it exits, and said: the others and the host's
+/// totals go on.
 /// </summary>
 internal sealed class PerVmTracepointSource : IPerVmSource
 {
@@ -22,9 +24,15 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     private readonly StatField[] _fields;
     private readonly Func<int, ProcessCounters?> _open;
     private readonly Action<ProcessCounters> _release;
+    private readonly Action<string>? _warn;
+    private readonly HashSet<int> _refused = [];
+    private readonly List<ProcessCounters> _failed = [];
+    private GrowthReport _refusedReport;
+    private long _refusedCount;
 
-    internal PerVmTracepointSource(TracepointCounterSet set, HostPaths paths, VmDiscovery discovery)
+    internal PerVmTracepointSource(TracepointCounterSet set, HostPaths paths, VmDiscovery discovery, Action<string>? warn = null)
     {
+        _warn = warn;
         _set = set;
         _paths = paths;
         _discovery = discovery;
@@ -34,7 +42,7 @@ internal sealed class PerVmTracepointSource : IPerVmSource
         _fields = new StatField[set.Fields.Count];
         for (int i = 0; i < _fields.Length; i++)
             _fields[i] = set.Fields[i].ToStatField();
-        _open = pid => _finder.IsRunning(pid) ? new ProcessCounters(_set, _paths, pid) : null;
+        _open = pid => !_refused.Contains(pid) && _finder.IsRunning(pid) ? new ProcessCounters(_set, _paths, pid) : null;
         _release = vm => vm.Release();
     }
 
@@ -50,7 +58,13 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     {
         _discovery.List(_pids);
         SortedMerge.Sync(_pids, _vms, PidOf, _open, _release);
+        // A refused VM that exited: its pid may run another VM later.
+        if (_refused.Count > 0)
+            _refused.RemoveWhere(pid => _pids.BinarySearch(pid) < 0);
     }
+
+    /// <summary>VMs left out since the start because their counters could not open.</summary>
+    internal long RefusedVms => _refusedCount;
 
     public void Read(List<VmReading> readings)
     {
@@ -59,7 +73,15 @@ internal sealed class PerVmTracepointSource : IPerVmSource
         _pool.Recycle(readings);
         foreach (ProcessCounters vm in _vms)
         {
-            vm.Sync();
+            try
+            {
+                vm.Sync();
+            }
+            catch (KvmStatException e)
+            {
+                Refuse(vm, e);
+                continue;
+            }
             if (!vm.Alive)
                 continue;
             Array.Clear(_sums);
@@ -69,6 +91,23 @@ internal sealed class PerVmTracepointSource : IPerVmSource
                 reading.Values[i] = (long)_sums[i];
             readings.Add(reading);
         }
+        if (_failed.Count > 0)
+        {
+            foreach (ProcessCounters vm in _failed)
+                _vms.Remove(vm);
+            _failed.Clear();
+        }
+    }
+
+    private void Refuse(ProcessCounters vm, KvmStatException e)
+    {
+        vm.Release();
+        _refused.Add(vm.Pid);
+        _failed.Add(vm);
+        _refusedCount++;
+        if (_refusedReport.Due(_refusedCount, out _))
+            _warn?.Invoke($"{_refusedCount} VMs are left out of the per-VM counts (the host's totals have their events): {e.Message}" +
+                $"{(e.Fix is null ? "" : " " + e.Fix)} (said again when their number doubles)");
     }
 
     public void Dispose()

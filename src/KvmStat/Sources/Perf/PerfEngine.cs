@@ -9,7 +9,9 @@ namespace KvmStat.Sources.Perf;
 /// VM, or each VM). Each VM's counters are opened when the VM is first seen, for parent fields
 /// only (exit reasons per thread would multiply the descriptors).
 /// </summary>
-internal sealed class PerfEngine(Func<TracepointCounterSet> hostSet, Func<TracepointCounterSet> perVmSet, HostPaths paths, VmDiscovery discovery) : ITracepointEngine
+/// <param name="warn">Where a VM whose counters cannot open (too few open files) is said.</param>
+internal sealed class PerfEngine(Func<TracepointCounterSet> hostSet, Func<TracepointCounterSet> perVmSet, HostPaths paths, VmDiscovery discovery,
+    Action<string>? warn = null) : ITracepointEngine
 {
     public string Name => "perf counters";
 
@@ -19,7 +21,7 @@ internal sealed class PerfEngine(Func<TracepointCounterSet> hostSet, Func<Tracep
         ? TracepointSource.ForProcess(hostSet(), paths, pid)
         : TracepointSource.ForAllCpus(hostSet(), OnlineCpus.Read(paths));
 
-    public IPerVmSource OpenPerVm() => new PerVmTracepointSource(perVmSet(), paths, discovery);
+    public IPerVmSource OpenPerVm() => new PerVmTracepointSource(perVmSet(), paths, discovery, warn);
 
     /// <summary>Nothing of its own: each source closes its counters (in the background).</summary>
     public void Dispose()

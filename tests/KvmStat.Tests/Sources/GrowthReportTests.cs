@@ -1,6 +1,6 @@
-using KvmStat.Sources.Bpf;
+using KvmStat.Sources;
 
-namespace KvmStat.Tests.Sources.Bpf;
+namespace KvmStat.Tests.Sources;
 
 public class GrowthReportTests
 {

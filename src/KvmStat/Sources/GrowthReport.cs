@@ -1,4 +1,4 @@
-namespace KvmStat.Sources.Bpf;
+namespace KvmStat.Sources;
 
 /// <summary>
 /// When a count that only grows is worth a line on stderr: its first event, then each time it has
