@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using KvmStat.Sources.BinaryStats;
 
 namespace KvmStat.Exporter;
 
@@ -273,7 +274,6 @@ internal sealed class MetricsWriter(bool openMetrics)
         return builder.ToString();
     }
 
-    /// <summary>A float in both formats ("+Inf" for infinity).</summary>
-    internal static string Float(double value) =>
-        double.IsPositiveInfinity(value) ? "+Inf" : value.ToString("R", CultureInfo.InvariantCulture);
+    /// <summary>A float in both formats ("+Inf", "-Inf", "NaN"): one way to write them, <see cref="BaseUnits.Float"/>.</summary>
+    internal static string Float(double value) => BaseUnits.Float(value);
 }

@@ -17,6 +17,8 @@ public class MetricsWriterTests
         Assert.Equal("_9lives", MetricsWriter.SanitizeName("9lives"));
         Assert.Equal("+Inf", MetricsWriter.Float(double.PositiveInfinity));
         Assert.Equal("0.5", MetricsWriter.Float(0.5));
+        Assert.Equal("-Inf", MetricsWriter.Float(double.NegativeInfinity));
+        Assert.Equal("NaN", MetricsWriter.Float(double.NaN));
     }
 
     /// <summary>A family whose name another took (itself, or once made a name: a-b and a_b; x and a counter x's x_total) is left out and named, never an exception.</summary>
