@@ -14,7 +14,7 @@ namespace KvmStat.Sources.Bpf;
 /// that exited and those no slot was left for all come from the same capture: they add up exactly.
 /// With vCPU threads (--vcpus) the capture gives each VM (or, with -p, the one watched) its threads (<see cref="BpfThreads"/>).
 /// </summary>
-internal sealed class BpfCounters : ICapture, IDisposable
+internal sealed partial class BpfCounters : ICapture, IDisposable
 {
     private readonly TracepointField[] _fields;
     private readonly GuestFinder _guests;
@@ -152,8 +152,7 @@ internal sealed class BpfCounters : ICapture, IDisposable
     internal IReadOnlyList<BpfThread> ThreadsOf(int pid) =>
         _watched is not null ? (pid == _watched.Tgid ? _watched.Threads : []) : _vms.TryGetValue(pid, out BpfProcess? vm) ? vm.Threads : [];
 
-    /// <summary>Reads the rows of the slots in use, tells VMs from the rest, and retires the slots of processes that are done.</summary>
-    public void Capture()
+    private void CaptureTables()
     {
         _latency?.Read();
         if (!Scope.PerProcess)
@@ -261,22 +260,6 @@ internal sealed class BpfCounters : ICapture, IDisposable
                 return true;
         }
         return false;
-    }
-
-    /// <summary>Events that found no slot are counted, and said at the first and each time their number doubles.</summary>
-    private void ReportUnattributed()
-    {
-        // The shown fields only, as every output counts them: the stamping tracepoints of latencies are not kvm events the user chose.
-        long unattributed = 0;
-        for (int i = 0; i < Shown; i++)
-        {
-            if (!_fields[i].IsChild)
-                unattributed += Unattributed[i];
-        }
-        if (!_unattributedReport.Due(unattributed, out long grown))
-            return;
-        _warn?.Invoke($"{unattributed} kvm events ({grown} new) could not be attributed to a process: " +
-            $"the BPF table has room for {Capacity} processes and is full; they are counted as unattributed (said again when their number doubles).");
     }
 
     private static void Add(long[] into, long[] values)

@@ -1,0 +1,36 @@
+namespace KvmStat.Sources.Bpf;
+
+/// <summary>What the counters say when something goes wrong: a table the kernel refuses to read, a table full of processes.</summary>
+internal sealed partial class BpfCounters
+{
+    /// <summary>Reads the rows of the slots in use, tells VMs from the rest, and retires the slots of processes that are done.</summary>
+    public void Capture()
+    {
+        try
+        {
+            CaptureTables();
+        }
+        catch (BpfException e)
+        {
+            // The kernel refused a map operation mid-run: a plain error, as at the start.
+            throw new EnvironmentException($"reading the BPF engine's tables failed: {e.Message}.",
+                "Run kvm_stat again; if it fails again, count with perf counters: --engine perf.");
+        }
+    }
+
+    /// <summary>Events that found no slot are counted, and said at the first and each time their number doubles.</summary>
+    private void ReportUnattributed()
+    {
+        // The shown fields only, as every output counts them: the stamping tracepoints of latencies are not kvm events the user chose.
+        long unattributed = 0;
+        for (int i = 0; i < Shown; i++)
+        {
+            if (!_fields[i].IsChild)
+                unattributed += Unattributed[i];
+        }
+        if (!_unattributedReport.Due(unattributed, out long grown))
+            return;
+        _warn?.Invoke($"{unattributed} kvm events ({grown} new) could not be attributed to a process: " +
+            $"the BPF table has room for {Capacity} processes and is full; they are counted as unattributed (said again when their number doubles).");
+    }
+}
