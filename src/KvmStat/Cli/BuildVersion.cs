@@ -16,9 +16,6 @@ internal static class BuildVersion
     /// <summary>The release, as the packages are named: "1.0.0", or a pre-release such as "1.0.0~rc1".</summary>
     internal static string Release => Stamp.Split('+')[0];
 
-    /// <summary>The commit (a full hash), or null for a build outside a git checkout.</summary>
-    internal static string? Commit => Stamp.Split('+') is [_, { Length: > 0 } commit, ..] ? commit : null;
-
     /// <summary>What --version prints.</summary>
     internal static string Line => LineOf(Stamp);
 

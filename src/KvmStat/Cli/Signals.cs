@@ -98,9 +98,6 @@ internal sealed class Signals : ILoopSignals, IDisposable
 
     public bool StopRequested => Volatile.Read(ref _stop) == 1;
 
-    /// <summary>Asks the loop to finish, as SIGTERM does (the screen's 'q', an ended input).</summary>
-    internal void RequestStop() => Raise(ref _stop);
-
     /// <summary>True once per SIGHUP received (log file and exporter).</summary>
     public bool TakeHangup() => Take(ref _hangup);
 

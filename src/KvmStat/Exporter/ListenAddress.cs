@@ -6,7 +6,6 @@ namespace KvmStat.Exporter;
 /// <summary>Where --serve listens: "PORT", "HOST:PORT", "[IPv6]:PORT"; HOST an address, "localhost", or "*" for all interfaces.</summary>
 internal static class ListenAddress
 {
-    internal const int DefaultPort = 9576;
     internal const string Default = "127.0.0.1:9576";
 
     /// <summary>The endpoint; the default is loopback only: all interfaces only when asked.</summary>

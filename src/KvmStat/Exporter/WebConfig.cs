@@ -48,9 +48,6 @@ internal sealed partial class WebConfig
     /// <summary>Checks basic_auth_users' passwords; made with the configuration, so a reload starts it anew.</summary>
     internal BasicAuth Auth { get; private init; } = new(new Dictionary<string, string>());
 
-    /// <summary>The bcrypt hash of a user's password, or null for a user not configured.</summary>
-    internal string? HashOf(string user) => Users.TryGetValue(user, out string? hash) ? hash : null;
-
     [GeneratedRegex(@"^\$2[abxy]?\$(?<cost>[0-9]{2})\$[./A-Za-z0-9]{53}$")]
     private static partial Regex BcryptHash();
 

@@ -2,7 +2,7 @@ namespace KvmStat.Sources;
 
 /// <summary>
 /// Which fields a source opens, decided above the sources (Stats.FieldSelection: the -f filter, and
-/// whether child fields are shown at all): opening a counter costs, so a source opens only these.
+/// whether child fields are opened at all): opening a counter costs, so a source opens only these.
 /// </summary>
 internal interface IFieldSelection
 {

@@ -4,7 +4,8 @@ namespace KvmStat.Stats;
 
 /// <summary>
 /// Which fields a source opens: those the filter selects (children bring their parents), and
-/// children at all only when they will be shown (the screen hides them until 'x').
+/// children only with <see cref="Children"/> (every output and the screen count them; the perf
+/// engine's per-VM counters and -f help's list of parents leave them out).
 /// </summary>
 internal sealed record FieldSelection(FieldFilter Filter, bool Children) : IFieldSelection
 {

@@ -39,9 +39,6 @@ internal sealed class Sampler : IDisposable
     /// <summary>Whether there are per-VM values, whose source may have work between samples (<see cref="Follow"/>).</summary>
     internal bool FollowsVms => _sources.PerVm is not null;
 
-    /// <summary>The host's sources, for messages and tests.</summary>
-    internal IReadOnlyList<IStatsSource> HostSources => _host.Sources;
-
     internal void Sample()
     {
         if (Snapshot.Vm is WatchedVm vm && _isRunning is not null && !(Snapshot.VmAlive = _isRunning(vm.Pid)))

@@ -42,17 +42,6 @@ internal sealed class StatsCollector : IFieldValues
 
     internal IReadOnlyList<IStatsSource> Sources => _sources;
 
-    /// <summary>The source that provides field <paramref name="index"/>.</summary>
-    internal IStatsSource SourceOf(int index)
-    {
-        for (int s = _sources.Length - 1; s >= 0; s--)
-        {
-            if (index >= _offsets[s])
-                return _sources[s];
-        }
-        throw new ArgumentOutOfRangeException(nameof(index));
-    }
-
     public FieldSet Fields => _fields;
 
     public ReadOnlySpan<long> Totals => _totals;

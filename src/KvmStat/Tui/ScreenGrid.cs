@@ -35,8 +35,6 @@ internal sealed class ScreenGrid
         _styles.AsSpan(0, Rows * Columns).Clear();
     }
 
-    internal char CharAt(int row, int column) => _chars[row * Columns + column];
-
     internal TextStyle StyleAt(int row, int column) => _styles[row * Columns + column];
 
     internal ReadOnlySpan<char> RowChars(int row) => _chars.AsSpan(row * Columns, Columns);

@@ -97,7 +97,7 @@ internal sealed partial class TuiApp
             if (row >= grid.Rows - 2)
                 break;
             StatField reason = latencies.Fields[r.Field];
-            string where = reason.Parent == "kvm_userspace_exit" ? "VMM" : "kernel";
+            string where = reason.Parent == Sources.Tracepoints.TracepointCatalog.KvmUserspaceExit ? "VMM" : "kernel";
             DrawLatencyRow(grid, row++, $"{Text.Escape(reason.ChildLabel)} ({where})", r, TextStyle.None);
         }
         if (row == 3)

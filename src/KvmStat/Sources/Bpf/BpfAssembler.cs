@@ -13,8 +13,6 @@ internal sealed class BpfAssembler
     private readonly List<(int Instruction, string Label)> _jumps = [];
     private readonly List<(int Instruction, string Map)> _maps = [];
 
-    internal int Count => _instructions.Count;
-
     private BpfAssembler Emit(byte code, BpfRegister destination, BpfRegister source, short offset, int immediate)
     {
         _instructions.Add(new BpfInstruction(code, destination, source, offset, immediate));

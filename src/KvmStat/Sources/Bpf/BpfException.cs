@@ -4,8 +4,6 @@ namespace KvmStat.Sources.Bpf;
 internal sealed class BpfException(string step, int errno, string? verifierLog = null)
     : Exception($"{step}: {Interop.Errno.Describe(errno)}")
 {
-    internal string Step { get; } = step;
-
     internal int Errno { get; } = errno;
 
     /// <summary>What the verifier said when it rejected a program (null for other steps).</summary>

@@ -25,9 +25,6 @@ internal readonly record struct BpfInstruction(byte Code, BpfRegister Destinatio
     /// <summary>The first half of a 64-bit constant load (the next instruction holds the upper half).</summary>
     internal bool IsWide => Code == (ClassLd | (byte)BpfSize.DoubleWord | ModeImmediate);
 
-    /// <summary>A jump whose offset counts instructions from the next one (calls and exits aside).</summary>
-    internal bool IsBranch => Class == ClassJmp && (Code & 0xf0) is not (JumpCall or JumpExit);
-
     internal void Encode(Span<byte> slot)
     {
         slot[0] = Code;

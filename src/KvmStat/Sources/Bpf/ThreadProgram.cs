@@ -31,7 +31,7 @@ internal static class ThreadProgram
     {
         a.Store(BpfSize.Word, R10, ThreadKey, 0);
         a.Call(Interop.Abi.BPF_FUNC_get_current_pid_tgid).Mov(R6, R0).ShiftRight(R6, 32).Store(BpfSize.Word, R10, ThreadTid, R0);
-        Lookup(a, Tids, ThreadTid).JumpIf(BpfCondition.NotEqual, R0, 0, "tfound");
+        CounterProgram.Lookup(a, Tids, ThreadTid).JumpIf(BpfCondition.NotEqual, R0, 0, "tfound");
         if (!mayPlace)
         {
             a.Jump("tdone");
@@ -44,19 +44,19 @@ internal static class ThreadProgram
                 .Mov(R4, (int)Interop.Abi.BPF_NOEXIST).Call(Interop.Abi.BPF_FUNC_map_update_elem);
             a.JumpIf(BpfCondition.Equal, R0, 0, "tplaced");
             a.LoadMap(R1, Free).Mov(R2, R10).Add(R2, NewRow).Mov(R3, 0).Call(Interop.Abi.BPF_FUNC_map_push_elem);
-            Lookup(a, Tids, ThreadTid).JumpIf(BpfCondition.NotEqual, R0, 0, "tfound");
+            CounterProgram.Lookup(a, Tids, ThreadTid).JumpIf(BpfCondition.NotEqual, R0, 0, "tfound");
             a.Label("tlost").Mov(R1, 0).Jump("tslot");
 
             // The process first, then the owner: user space takes a row as a thread's once its owner is set.
             a.Label("tplaced");
-            Lookup(a, Rows, NewRow).JumpIf(BpfCondition.Equal, R0, 0, "tdone");
+            CounterProgram.Lookup(a, Rows, NewRow).JumpIf(BpfCondition.Equal, R0, 0, "tdone");
             a.Store(BpfSize.DoubleWord, R0, 8, R6);
             a.LoadImmediate64(R1, BpfTableLayout.OwnerInUse).Load(BpfSize.Word, R2, R10, ThreadTid).Add(R1, R2).Store(BpfSize.DoubleWord, R0, 0, R1);
             a.Load(BpfSize.Word, R1, R10, NewRow).Jump("tslot");
         }
         a.Label("tfound").Load(BpfSize.Word, R1, R0, 0);
         a.Label("tslot").Store(BpfSize.Word, R10, ThreadKey, R1);
-        Lookup(a, Rows, ThreadKey).JumpIf(BpfCondition.Equal, R0, 0, "tdone");
+        CounterProgram.Lookup(a, Rows, ThreadKey).JumpIf(BpfCondition.Equal, R0, 0, "tdone");
         a.Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R0, checked((short)layout.ThreadFieldOffset(tracepoint)), R1);
         a.Label("tdone");
     }
@@ -65,9 +65,9 @@ internal static class ThreadProgram
     internal static void EmitExit(BpfAssembler a)
     {
         a.Call(Interop.Abi.BPF_FUNC_get_current_pid_tgid).Store(BpfSize.Word, R10, ThreadTid, R0);
-        Lookup(a, Tids, ThreadTid).JumpIf(BpfCondition.Equal, R0, 0, "tgone");
+        CounterProgram.Lookup(a, Tids, ThreadTid).JumpIf(BpfCondition.Equal, R0, 0, "tgone");
         a.Load(BpfSize.Word, R1, R0, 0).Store(BpfSize.Word, R10, ThreadKey, R1);
-        Lookup(a, Rows, ThreadKey).JumpIf(BpfCondition.Equal, R0, 0, "tunrowed");
+        CounterProgram.Lookup(a, Rows, ThreadKey).JumpIf(BpfCondition.Equal, R0, 0, "tunrowed");
         a.LoadImmediate64(R1, BpfTableLayout.OwnerInUse | BpfTableLayout.OwnerExited).Load(BpfSize.Word, R2, R10, ThreadTid).Add(R1, R2)
             .Store(BpfSize.DoubleWord, R0, 0, R1);
         a.Label("tunrowed").LoadMap(R1, Tids).Mov(R2, R10).Add(R2, ThreadTid).Call(Interop.Abi.BPF_FUNC_map_delete_elem);
@@ -84,7 +84,7 @@ internal static class ThreadProgram
     {
         a.Store(BpfSize.Word, R10, bucketSave, R1);
         a.Load(BpfSize.Word, R2, R9, 16).JumpIf(BpfCondition.Equal, R2, 0, labels + "tnone").Store(BpfSize.Word, R10, rowKey, R2);
-        Lookup(a, Rows, rowKey).JumpIf(BpfCondition.Equal, R0, 0, labels + "tnone");
+        CounterProgram.Lookup(a, Rows, rowKey).JumpIf(BpfCondition.Equal, R0, 0, labels + "tnone");
         a.Load(BpfSize.Word, R3, R9, 20).JumpIf(BpfCondition.NotEqual, R3, 0, labels + "tkernel");
         a.Add(R0, layout.ThreadLatencyOffset(0)).Jump(labels + "thistogram");
         a.Label(labels + "tkernel").Add(R0, layout.ThreadLatencyOffset(1));
@@ -97,6 +97,4 @@ internal static class ThreadProgram
     }
 
     /// <summary>R0 = the value of <paramref name="map"/> at the key stored at R10+<paramref name="key"/> (or 0).</summary>
-    private static BpfAssembler Lookup(BpfAssembler a, string map, short key) =>
-        a.LoadMap(R1, map).Mov(R2, R10).Add(R2, key).Call(Interop.Abi.BPF_FUNC_map_lookup_elem);
 }

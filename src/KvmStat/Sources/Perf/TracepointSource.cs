@@ -70,9 +70,6 @@ internal sealed class TracepointSource : IStatsSource
 
     public IReadOnlyList<StatField> Fields => _fields;
 
-    /// <summary>For -p/-g: false once the watched VM has exited.</summary>
-    internal bool TargetAlive => _process?.Alive ?? true;
-
     internal int GroupCount => _process?.ThreadCount ?? _cpuGroups.Count;
 
     public void Read(Span<long> values)
