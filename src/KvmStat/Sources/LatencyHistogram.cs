@@ -21,6 +21,27 @@ internal sealed class LatencyHistogram
         }
     }
 
+    /// <summary>
+    /// Adds what this histogram gained since <paramref name="before"/> to <paramref name="into"/>, and
+    /// returns those exits and their nanoseconds. One that went down anywhere started again (its
+    /// process's slot was given back): all of it is new. Every output's interval is this one.
+    /// </summary>
+    internal ulong GainedSince(LatencyHistogram? before, Span<ulong> into, out ulong nanoseconds)
+    {
+        bool restarted = before is null || Nanoseconds < before.Nanoseconds;
+        for (int b = 0; b < Buckets.Length && !restarted; b++)
+            restarted = Buckets[b] < before!.Buckets[b];
+        ulong exits = 0;
+        for (int b = 0; b < Buckets.Length; b++)
+        {
+            ulong gained = Buckets[b] - (restarted ? 0 : before!.Buckets[b]);
+            into[b] += gained;
+            exits += gained;
+        }
+        nanoseconds = Nanoseconds - (restarted ? 0 : before!.Nanoseconds);
+        return exits;
+    }
+
     internal void Clear()
     {
         Array.Clear(Buckets);

@@ -115,14 +115,9 @@ internal sealed class LatencySource : IStatsSource
         {
             if (!histograms.TryGetValue(field, out LatencyHistogram? histogram))
                 continue;
-            ulong[] buckets = histogram.Buckets;
-            ulong[]? previous = _previous.GetValueOrDefault(field)?.Buckets;
+            histogram.GainedSince(_previous.GetValueOrDefault(field), _interval, out _);
             nanoseconds += histogram.Nanoseconds;
-            for (int b = 0; b < buckets.Length; b++)
-            {
-                total += buckets[b];
-                _interval[b] += previous is null || buckets[b] < previous[b] ? buckets[b] : buckets[b] - previous[b];
-            }
+            total += histogram.Count;
         }
     }
 

@@ -69,17 +69,8 @@ internal sealed class LatencyRows
     {
         if (!_previous.TryGetValue(field, out LatencyHistogram? previous))
             _previous[field] = previous = new LatencyHistogram();
-        // A count that went down belongs to a histogram that started again: all of it is new.
-        bool restarted = histogram.Nanoseconds < previous.Nanoseconds;
-        for (int b = 0; b < _interval.Length && !restarted; b++)
-            restarted = histogram.Buckets[b] < previous.Buckets[b];
-        ulong exits = 0;
-        for (int b = 0; b < _interval.Length; b++)
-        {
-            _interval[b] = histogram.Buckets[b] - (restarted ? 0 : previous.Buckets[b]);
-            exits += _interval[b];
-        }
-        nanoseconds = histogram.Nanoseconds - (restarted ? 0 : previous.Nanoseconds);
+        Array.Clear(_interval);
+        ulong exits = histogram.GainedSince(previous, _interval, out nanoseconds);
         histogram.CopyTo(previous);
         return exits;
     }
