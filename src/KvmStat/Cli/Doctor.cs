@@ -62,7 +62,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
 
         Tracefs? tracefs = CheckTracefs();
         if (tracefs is not null)
-            CheckEngine(tracefs);
+            CheckEngine(tracefs, exitReasons);
         CheckDebugfs(kvm);
         CheckFileLimit(tracefs);
         if (tracefs is not null && euid == 0)
@@ -122,7 +122,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
     /// Whether BPF programs load and attach here (the default engine), or why perf counters count
     /// instead. The programs keep counting every process while the other checks run, for <see cref="CheckTable"/>.
     /// </summary>
-    private void CheckEngine(Tracefs tracefs)
+    private void CheckEngine(Tracefs tracefs, ExitReasonSet exitReasons)
     {
         string[] events = [.. tracefs.ListKvmEvents()];
         if (events.Length == 0)
@@ -130,10 +130,15 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
         try
         {
             BpfSupport.Require();
-            _table = new BpfCounters(tracefs, [.. events.Select(e => new TracepointField(e, e, null, null))], paths, _descriptors, verbose: null);
+            // The table a per-VM run makes (every field, exit reasons included): its memory is what
+            // the kernel must allow (before Linux 5.11, within the locked-memory limit).
+            IReadOnlyList<TracepointField> fields = TracepointCatalog.Discover(tracefs, exitReasons);
+            _table = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null);
             _table.Capture();
             _bpfCounts = true;
-            Line("ok", "engine", $"BPF: programs load and attach ({events.Length} tracepoints); kvm events are counted per process in the kernel, from each process's first event");
+            Line("ok", "engine", string.Create(CultureInfo.InvariantCulture,
+                $"BPF: programs load and attach ({events.Length} tracepoints, {fields.Count} fields; {_table.Layout.MapBytes() / 1048576.0:0.0} MiB of maps, as a per-VM run); ") +
+                "kvm events are counted per process in the kernel, from each process's first event");
         }
         catch (BpfException e)
         {

@@ -70,7 +70,14 @@ public class DoctorTests
         bool bpf = Line(lines, "engine").StartsWith("ok    engine                BPF", StringComparison.Ordinal);
         string reach = bpf ? "per process, BPF" : "per thread";
         if (bpf)
+        {
             Assert.StartsWith("ok    BPF table             room for 8192 processes; ", Line(lines, "BPF table"));
+            // The table a per-VM run makes: every field, exit reasons included.
+            int fields = KvmStat.Sources.Tracepoints.TracepointCatalog.Discover(KvmStat.Sources.Tracepoints.Tracefs.Locate(fixture.Paths),
+                KvmStat.Sources.Tracepoints.ExitReasonSet.Vmx).Count;
+            Assert.True(fields > 2);
+            Assert.Contains($"(2 tracepoints, {fields} fields; ", Line(lines, "engine"));
+        }
         Assert.Contains($@"(web\e[2J) tracepoints ({reach}); debugfs folder; no held stats descriptors; vCPU 0, 1 known by their threads (--vcpus); no QMP socket it listens on named on its command line", vm);
         Assert.Equal(0, code);
     }
