@@ -17,6 +17,8 @@ internal sealed partial class TuiApp
     private bool _latency;
     /// <summary>Measuring was asked for on the command line (--latency): it goes on whatever the view.</summary>
     private bool _latencyAsked;
+    /// <summary>The view was opened from the guest view, for its selected guest: 'l' goes back there.</summary>
+    private bool _latencyFromGuests;
 
     internal bool ShowsLatency => _view == View.Latency;
 
@@ -26,6 +28,16 @@ internal sealed partial class TuiApp
     /// </summary>
     private void ToggleLatency()
     {
+        if (_view == View.Latency && _latencyFromGuests)
+        {
+            // Back to the guests, all of them.
+            _latencyFromGuests = false;
+            _pid = 0;
+            _guestName = null;
+            _view = View.Guests;
+            Reopen();
+            return;
+        }
         if (_view == View.Latency)
         {
             _view = View.Main;
@@ -40,6 +52,14 @@ internal sealed partial class TuiApp
             return;
         }
         bool reopen = !_latency || _view == View.Guests;
+        if (_view == View.Guests && _sampler?.Snapshot.Guests is { Guests.Count: > 0 } guests)
+        {
+            // The selected guest's exits, as Enter shows its events.
+            _pid = SortedGuests(guests)[_selectedGuest].Pid;
+            _guestName = _backend.NameOf(_pid);
+            _guestDead = false;
+            _latencyFromGuests = true;
+        }
         _view = View.Latency;
         if (!reopen)
         {

@@ -96,6 +96,7 @@ internal sealed partial class TuiApp
     private Sampler Open()
     {
         _latency &= _latencyAsked || _view == View.Latency;
+        _latencyFromGuests &= _view == View.Latency;
         return _backend.OpenSampler(new FieldSelection(_counted, Children: true), _view == View.Guests ? 0 : _pid, perVm: _view == View.Guests, _latency);
     }
 
@@ -196,6 +197,12 @@ internal sealed partial class TuiApp
         switch (command)
         {
             case 'b':
+                if (_latencyFromGuests)
+                {
+                    // The guest was the latency view's, picked in the guest view: not one to watch.
+                    _pid = 0;
+                    _guestName = null;
+                }
                 _view = _view == View.Guests ? View.Main : View.Guests;
                 _selectedGuest = 0;
                 Reopen();

@@ -165,6 +165,54 @@ public class LatencyScreenTests
         Assert.Equal("exit latency - pid 100 (db)   Guest is DEAD", Screen(app)[0]);
     }
 
+    /// <summary>
+    /// 'l' in the guest view shows the selected guest's exits, and 'l' again goes back to the guest
+    /// view, whose footer stays; 'b' from there goes to the guests too, and 'b' again to the summary.
+    /// </summary>
+    [Fact]
+    public void LInTheGuestViewShowsTheSelectedGuestAndGoesBackThere()
+    {
+        _backend.Guests.Add(new GuestProcess(100, "db"));
+        _backend.Guests.Add(new GuestProcess(200, "web"));
+        _backend.Running.UnionWith([100, 200]);
+        _backend.PerVm[100] = new() { ["kvm_pio"] = 0 };
+        _backend.PerVm[200] = new() { ["kvm_pio"] = 0 };
+        var app = new TuiApp(_backend, FieldFilter.Default, 0, null, 3.0, _backend.Time);
+        app.Start();
+        Key(app, 'b');
+        app.Refresh();
+        // web raises more: it comes first, db second.
+        _backend.PerVm[100]["kvm_pio"] = 5;
+        _backend.PerVm[200]["kvm_pio"] = 50;
+        app.Refresh();
+        app.OnKey(new KvmStat.Tui.Key(KeyKind.Down));
+        Key(app, 'l');
+        Assert.Equal((100, false, true), (_backend.Opened[^1].Pid, _backend.Opened[^1].PerVm, _backend.Opened[^1].Latency));
+        var db = new Dictionary<int, LatencyHistogram>();
+        _latencies.Vms[100] = db;
+        Add(db, Io, 12, 4, 4 * 5000);
+        app.Refresh();
+        string[] screen = Screen(app);
+        Assert.Equal("exit latency - pid 100 (db)", screen[0]);
+        Assert.Equal(Row("IO (VMM)", 4, "6.1", "7.8", "8.2", "100.0"), screen[3]);
+
+        Key(app, 'l');
+        Assert.Equal((0, true, false), (_backend.Opened[^1].Pid, _backend.Opened[^1].PerVm, _backend.Opened[^1].Latency));
+        app.Refresh();
+        app.Refresh();
+        screen = Screen(app);
+        Assert.Equal("kvm statistics - per guest", screen[0]);
+        Assert.StartsWith("Up/Down: select", screen[^1]);
+
+        app.OnKey(new KvmStat.Tui.Key(KeyKind.Down));
+        Key(app, 'l');
+        Key(app, 'b');
+        Assert.Equal("kvm statistics - per guest", Screen(app)[0]);
+        Key(app, 'b');
+        Assert.Equal("kvm statistics - summary", Screen(app)[0]);
+        Assert.Equal(0, _backend.Opened[^1].Pid);
+    }
+
     /// <summary>Histograms that start again (another sampler, a slot given back) count from zero, never as a negative interval.</summary>
     [Fact]
     public void HistogramsThatStartAgainCountFromZero()
