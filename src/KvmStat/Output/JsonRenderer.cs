@@ -14,7 +14,7 @@ namespace KvmStat.Output;
 ///  where known, "children": {LABEL: {...}}}, "guests": [{"pid", "name", "fields": {...}}, with
 ///  --vcpus "vcpus": {LABEL: {"tid", "fields": {...}}} (see <see cref="JsonVcpus"/>)],
 ///  with the BPF engine "outside_vms", "exited_vms" and "unattributed" ({...}), which with the guests
-///  add up to the host's tracepoint fields, and with binary statistics "binary_stats": [{"pid",
+///  add up to the host's tracepoint fields (there a counter that never counted is left out: absent is 0), and with binary statistics "binary_stats": [{"pid",
 ///  "name", "vm": {...}, "vcpus": [{"vcpu", "stats": {...}}]}], each statistic as KVM keeps it since
 ///  its VM started: {"total"} (cumulative) or {"value"}, "unit", or for a histogram "buckets":
 ///  [{"le", "count"}] (cumulative counts, upper bounds in its unit; the last is open) and p50/p90/p99}.
@@ -105,7 +105,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
             w.WriteNumber("pid", guest.Pid);
             w.WriteString("name", guest.Name);
             w.WritePropertyName("fields");
-            WriteFields(w, guests.Fields, _guestNames, guest.FieldTotals, guest.FieldDeltas, shown);
+            WriteFields(w, guests.Fields, _guestNames, guest.FieldTotals, guest.FieldDeltas, shown, counted: true);
             if (latencies is not null)
             {
                 w.WritePropertyName("exit_latency");
@@ -127,7 +127,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
                 VmRowKind.ExitedVms => "exited_vms",
                 _ => "unattributed",
             });
-            WriteFields(w, guests.Fields, _guestNames, other.FieldTotals, other.FieldDeltas, shown);
+            WriteFields(w, guests.Fields, _guestNames, other.FieldTotals, other.FieldDeltas, shown, counted: true);
         }
     }
 
@@ -135,21 +135,26 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
     private static JsonEncodedText[] Encode(FieldSet fields) =>
         [.. Enumerable.Range(0, fields.Count).Select(i => JsonEncodedText.Encode(fields.IsChild(i) ? fields[i].ChildLabel : fields[i].Name))];
 
+    /// <param name="counted">Only the counters that counted (total or delta not 0), and gauges: a guest's fields, which
+    /// thousands of guests times a hundred fields would make mostly zeros (an absent counter is 0).</param>
     private static void WriteFields(Utf8JsonWriter w, FieldSet fields, JsonEncodedText[] names, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas,
-        bool[]? shown = null)
+        bool[]? shown = null, bool counted = false)
     {
         w.WriteStartObject();
         foreach (int i in fields.TopLevel)
         {
             if (shown is not null && !shown[i])
                 continue;
+            if (counted && fields[i].Kind == StatKind.Counter && totals[i] == 0 && deltas[i] == 0)
+                continue;
             w.WritePropertyName(names[i]);
-            WriteField(w, fields, names, i, totals, deltas);
+            WriteField(w, fields, names, i, totals, deltas, counted);
         }
         w.WriteEndObject();
     }
 
-    private static void WriteField(Utf8JsonWriter w, FieldSet fields, JsonEncodedText[] names, int i, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas)
+    private static void WriteField(Utf8JsonWriter w, FieldSet fields, JsonEncodedText[] names, int i, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas,
+        bool counted = false)
     {
         StatField field = fields[i];
         w.WriteStartObject();
@@ -169,8 +174,10 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
             w.WriteStartObject(s_children);
             foreach (int child in fields.ChildrenOf(i))
             {
+                if (counted && fields[child].Kind == StatKind.Counter && totals[child] == 0 && deltas[child] == 0)
+                    continue;
                 w.WritePropertyName(names[child]);
-                WriteField(w, fields, names, child, totals, deltas);
+                WriteField(w, fields, names, child, totals, deltas, counted);
             }
             w.WriteEndObject();
         }

@@ -47,8 +47,9 @@ public class JsonRendererTests
             "\"halt_wait_ns\":{\"total\":5000,\"delta\":5000,\"unit\":\"ns\"}," +
             "\"kvm_exit\":{\"total\":30,\"delta\":30,\"children\":{\"HLT\":{\"total\":20,\"delta\":20},\"IO\":{\"total\":10,\"delta\":10}}}," +
             "\"pages_4k\":{\"value\":512}}," +
-            "\"guests\":[{\"pid\":7,\"name\":\"web\\u00221\",\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":10,\"delta\":7}}}," +
-            "{\"pid\":9,\"name\":\"\",\"fields\":{\"kvm_exit\":{\"total\":4,\"delta\":4},\"kvm_pio\":{\"total\":0,\"delta\":0}}}]}\n",
+            // A guest's counters that never counted are left out (0).
+            "\"guests\":[{\"pid\":7,\"name\":\"web\\u00221\",\"fields\":{\"kvm_pio\":{\"total\":10,\"delta\":7}}}," +
+            "{\"pid\":9,\"name\":\"\",\"fields\":{\"kvm_exit\":{\"total\":4,\"delta\":4}}}]}\n",
             Render(sampler));
     }
 

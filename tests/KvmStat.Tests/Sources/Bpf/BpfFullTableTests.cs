@@ -40,10 +40,11 @@ public class BpfFullTableTests
             new JsonRenderer(sink, skipZeroRecords: false, NameOf).Render(sampler.Snapshot);
         using JsonDocument json = JsonDocument.Parse(text.ToString());
         JsonElement root = json.RootElement;
-        long Total(JsonElement fields) => fields.GetProperty("kvm_pio").GetProperty("total").GetInt64();
+        // A counter that never counted is left out of a guest's fields (and the rows beside them): 0.
+        long Total(JsonElement fields) => fields.TryGetProperty("kvm_pio", out JsonElement pio) ? pio.GetProperty("total").GetInt64() : 0;
         Assert.Equal(10, Total(root.GetProperty("fields")));
         Assert.Equal(6, Total(root.GetProperty("unattributed")));
-        Assert.Equal(4, Total(Assert.Single(root.GetProperty("guests").EnumerateArray(), g => g.GetProperty("fields").GetProperty("kvm_pio").GetProperty("total").GetInt64() > 0).GetProperty("fields")));
+        Assert.Equal(4, Total(Assert.Single(root.GetProperty("guests").EnumerateArray(), g => Total(g.GetProperty("fields")) > 0).GetProperty("fields")));
         Assert.Equal(0, Total(root.GetProperty("outside_vms")) + Total(root.GetProperty("exited_vms")));
 
         // The exporter.
