@@ -241,7 +241,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
             var source = TracepointSource.ForAllCpus(set, OnlineCpus.Read(paths));
             long[] values = new long[names.Length];
             // Counting for a while is the check itself: the process has nothing else to do meanwhile.
-            Thread.Sleep(duration);
+            Task.Delay(duration, time).GetAwaiter().GetResult();
             source.Read(values);
             string counts = string.Create(CultureInfo.InvariantCulture,
                 $"in {duration.TotalSeconds:0.#} s: {string.Join(", ", names.Select((n, i) => $"{n} {values[i]}"))}");

@@ -18,7 +18,7 @@ internal static class ServeMode
         // needs nothing more, the file being read after it.
         using var signals = new Signals(handleHangup: true);
         // Read before anything is counted: a mistake in it ends the tool before a port is opened.
-        WebConfig? config = session.Options.WebConfigFile is string file ? WebConfig.Load(file) : null;
+        WebConfig? config = session.Options.WebConfigFile is string file ? WebConfig.Load(file, session.Time) : null;
         if (config is { UsesTls: false, Users.Count: > 0 })
             reporter.Warn("basic_auth_users without tls_server_config: passwords cross the network unencrypted.");
         foreach (string note in config?.Notes ?? [])
@@ -28,7 +28,7 @@ internal static class ServeMode
         string engine = sampler.EngineName switch { null => "", "BPF" => "bpf", _ => "perf" };
         using var metrics = new MetricsSampler(sampler, session.Selection.Filter, session.Guests.NameOf, session.Time, sampler.FollowsVms,
             new ExporterIdentity(BuildVersion.Stamp, engine), session.Options.GuestFilter, reporter.Warn);
-        using var server = new MetricsServer(endpoint, metrics.Current, reloader, reporter.Warn);
+        using var server = new MetricsServer(endpoint, metrics.Current, session.Time, reloader, reporter.Warn);
         try
         {
             server.Start();

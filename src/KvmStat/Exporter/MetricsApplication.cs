@@ -11,7 +11,7 @@ namespace KvmStat.Exporter;
 /// sample or formatting fails gets "500" with one short line naming why, which also goes to the
 /// log (once, until the failure changes or a minute passes); never an empty answer.
 /// </summary>
-internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Families, int SampleNumber)> sample, WebConfigReloader? config, Action<string> warn) : IHttpApplication<HttpContext>
+internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Families, int SampleNumber)> sample, WebConfigReloader? config, TimeProvider time, Action<string> warn) : IHttpApplication<HttpContext>
 {
     private static readonly TimeSpan s_repeatFailure = TimeSpan.FromMinutes(1);
     private const string Index =
@@ -23,7 +23,7 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
     private (int Sample, int Reloads, byte[] Body)? _openMetrics;
     // One writer per format, its buffer kept from scrape to scrape.
     private readonly MetricsWriter _textWriter = new(openMetrics: false), _openMetricsWriter = new(openMetrics: true);
-    private (string Line, DateTime At)? _lastFailure;
+    private (string Line, DateTimeOffset At)? _lastFailure;
 
     public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
 
@@ -135,7 +135,7 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
         string line = what + ": " + (why.Length <= 300 ? why : why[..300] + "...");
         lock (_lock)
         {
-            DateTime now = DateTime.UtcNow;
+            DateTimeOffset now = time.GetUtcNow();
             if (_lastFailure is not { } last || last.Line != line || now - last.At > s_repeatFailure)
             {
                 _lastFailure = (line, now);

@@ -54,7 +54,8 @@ internal sealed partial class WebConfig
     /// <summary>bcrypt's cost is 2^cost rounds; the format allows 4 to 31 (a cost of 31 takes days per check).</summary>
     internal const int MinBcryptCost = 4, MaxBcryptCost = 31;
 
-    internal static WebConfig Load(string path)
+    /// <param name="time">The clock of <c>rate_limit</c>'s bucket.</param>
+    internal static WebConfig Load(string path, TimeProvider time)
     {
         string text;
         try
@@ -77,7 +78,7 @@ internal sealed partial class WebConfig
         string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? "/";
         try
         {
-            return FromMapping(root, folder, Path.GetFullPath(path));
+            return FromMapping(root, folder, Path.GetFullPath(path), time);
         }
         catch (FormatException e)
         {
@@ -85,7 +86,7 @@ internal sealed partial class WebConfig
         }
     }
 
-    private static WebConfig FromMapping(YamlTree.Mapping root, string folder, string file)
+    private static WebConfig FromMapping(YamlTree.Mapping root, string folder, string file, TimeProvider time)
     {
         TlsServerConfig? tls = null;
         (bool Http2, List<(string, string)> Headers) http = (true, []);
@@ -106,7 +107,7 @@ internal sealed partial class WebConfig
                     users = ReadUsers(value.AsMapping(key));
                     break;
                 case "rate_limit":
-                    rateLimit = ReadRateLimit(value.AsMapping(key), notes);
+                    rateLimit = ReadRateLimit(value.AsMapping(key), notes, time);
                     break;
                 default:
                     throw value.Error($"unknown key {key} (kvm_stat reads tls_server_config, http_server_config, basic_auth_users and rate_limit)");
@@ -193,7 +194,7 @@ internal sealed partial class WebConfig
     }
 
     /// <summary>rate_limit: interval (a Go duration; 0 turns it off) and burst.</summary>
-    private static TokenBucket? ReadRateLimit(YamlTree.Mapping section, List<string> notes)
+    private static TokenBucket? ReadRateLimit(YamlTree.Mapping section, List<string> notes, TimeProvider time)
     {
         TimeSpan interval = TimeSpan.Zero;
         int burst = 0;
@@ -218,7 +219,7 @@ internal sealed partial class WebConfig
             return null;
         if (burst == 0)
             notes.Add("rate_limit: burst 0 lets no request through (as in the exporter-toolkit): every request is answered 429");
-        return new TokenBucket(interval, burst, TimeProvider.System);
+        return new TokenBucket(interval, burst, time);
     }
 
     private static EnvironmentException Problem(string path, string problem, string? fix = null) =>

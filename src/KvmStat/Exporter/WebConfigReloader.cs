@@ -50,7 +50,7 @@ internal sealed class WebConfigReloader : IDisposable
             WebConfig next;
             try
             {
-                next = WebConfig.Load(_path);
+                next = WebConfig.Load(_path, _time);
                 if (next.UsesTls != _current.UsesTls)
                     throw new EnvironmentException($"--web-config-file {Text.Escape(_path)}: TLS cannot be turned {(next.UsesTls ? "on" : "off")} while serving (restart kvm_stat for that)");
             }

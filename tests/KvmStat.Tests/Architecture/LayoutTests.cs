@@ -99,6 +99,26 @@ public partial class LayoutTests
         Assert.True(wrong.Count == 0, string.Join('\n', wrong));
     }
 
+    /// <summary>Interop/ as dotnet/runtime keeps it: a native call a file, named after the call (syscall(2) aside).</summary>
+    [Fact]
+    public void EachInteropFileImportsOneNativeCallNamedLikeIt()
+    {
+        var wrong = new List<string>();
+        foreach (string file in Directory.EnumerateFiles(Path.Join(Source, "Interop"), "*.cs"))
+        {
+            string[] entries = [.. LibraryImportEntry().Matches(File.ReadAllText(file)).Select(m => m.Groups[1].Value)];
+            string name = Path.GetFileNameWithoutExtension(file)["Interop.".Length..].ToLowerInvariant();
+            if (entries.Length > 1)
+                wrong.Add($"{Path.GetFileName(file)} imports {string.Join(", ", entries)}");
+            else if (entries is [string entry] && entry != "syscall" && !entry.Replace("_", "", StringComparison.Ordinal).StartsWith(name, StringComparison.Ordinal))
+                wrong.Add($"{Path.GetFileName(file)} imports {entry}");
+        }
+        Assert.True(wrong.Count == 0, "one native call a file, named after it:\n" + string.Join('\n', wrong));
+    }
+
+    [GeneratedRegex(@"\[LibraryImport\([^)]*EntryPoint = ""(\w+)""")]
+    private static partial Regex LibraryImportEntry();
+
     [Fact]
     public void FoldersDependOnlyOnTheLayersBelowThem()
     {

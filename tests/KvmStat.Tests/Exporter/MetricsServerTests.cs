@@ -31,11 +31,11 @@ public class MetricsServerTests : IDisposable
         if (tls || yaml is not null)
         {
             File.WriteAllText(path, (tls ? "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n" : "") + yaml);
-            web = WebConfig.Load(path);
+            web = WebConfig.Load(path, TimeProvider.System);
         }
         if (web is not null)
             config = new WebConfigReloader(path, web, _log.Add, TimeProvider.System, watch: false);
-        var server = new MetricsServer(endpoint, sample, config, line => { lock (_log) _log.Add(line); }, gate);
+        var server = new MetricsServer(endpoint, sample, TimeProvider.System, config, line => { lock (_log) _log.Add(line); }, gate);
         server.Start();
         return (server, endpoint);
     }
@@ -287,7 +287,7 @@ public class MetricsServerTests : IDisposable
         (MetricsServer server, IPEndPoint endpoint) = Start(OneGauge, tls: true, yaml: "  min_version: TLS10\n");
         using (server)
         {
-            WebConfig config = WebConfig.Load(Path.Join(_pki.Folder, "web.yml"));
+            WebConfig config = WebConfig.Load(Path.Join(_pki.Folder, "web.yml"), TimeProvider.System);
 #pragma warning disable SYSLIB0039 // TLS 1.0 is what is tried here
             bool offered = config.Tls!.Protocols.HasFlag(System.Security.Authentication.SslProtocols.Tls);
             System.Security.Authentication.SslProtocols? got = null;

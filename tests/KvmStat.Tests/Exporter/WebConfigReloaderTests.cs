@@ -23,7 +23,7 @@ public class WebConfigReloaderTests : IDisposable
     {
         File.WriteAllText(ConfigPath, Users("alice"));
         File.SetLastWriteTimeUtc(ConfigPath, s_sameTime);
-        using var reloader = new WebConfigReloader(ConfigPath, WebConfig.Load(ConfigPath), _log.Add, TimeProvider.System, watch: false);
+        using var reloader = new WebConfigReloader(ConfigPath, WebConfig.Load(ConfigPath, TimeProvider.System), _log.Add, TimeProvider.System, watch: false);
         Assert.False(reloader.ReloadIfChanged());
         string replacement = Path.Join(_folder, "web.yml.new");
         File.WriteAllText(replacement, Users("carol"));
@@ -39,7 +39,7 @@ public class WebConfigReloaderTests : IDisposable
     public void AHeaderValueThatCannotBeSentKeepsTheSettingsInForce()
     {
         File.WriteAllText(ConfigPath, Users("alice"));
-        using var reloader = new WebConfigReloader(ConfigPath, WebConfig.Load(ConfigPath), _log.Add, TimeProvider.System, watch: false);
+        using var reloader = new WebConfigReloader(ConfigPath, WebConfig.Load(ConfigPath, TimeProvider.System), _log.Add, TimeProvider.System, watch: false);
         File.WriteAllText(ConfigPath, Users("bob") + "http_server_config:\n  headers:\n    Content-Security-Policy: \"a\\u007fb\"\n");
         Assert.False(reloader.Reload());
         Assert.Equal(["alice"], reloader.Current.Users.Keys);

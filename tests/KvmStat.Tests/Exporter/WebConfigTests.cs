@@ -41,7 +41,7 @@ public class WebConfigTests : IDisposable
             basic_auth_users:
               alice: {SecretHash}
               "bob": '{SecretHash}'
-            """));
+            """), TimeProvider.System);
         TlsServerConfig tls = Assert.IsType<TlsServerConfig>(config.Tls);
         Assert.True(config.UsesTls);
         Assert.Equal(TlsServerConfig.ClientAuth.RequireAndVerifyClientCert, tls.ClientAuthType);
@@ -66,6 +66,7 @@ public class WebConfigTests : IDisposable
     {
         static string Indented(string pem) => string.Join("\n", pem.Trim().Split('\n').Select(l => "    " + l));
         string old = "$2$" + BCrypt.Net.BCrypt.HashPassword("secret", 4)[4..];
+        var time = new ManualTime();
         WebConfig config = WebConfig.Load(Write($"""
             tls_server_config:
               cert: |
@@ -84,7 +85,7 @@ public class WebConfigTests : IDisposable
               burst: 3
             basic_auth_users:
               old: "{old}"
-            """));
+            """), time);
         TlsServerConfig tls = Assert.IsType<TlsServerConfig>(config.Tls);
         Assert.Equal(_pki.ServerCertificate.Thumbprint, tls.Certificate.Thumbprint);
         Assert.Single(tls.ClientCas);
@@ -92,6 +93,12 @@ public class WebConfigTests : IDisposable
         Assert.NotNull(tls.CipherSuites);
         Assert.True(tls.Protocols.HasFlag(System.Security.Authentication.SslProtocols.Tls12));
         Assert.Equal((TimeSpan.FromSeconds(90), 3), (config.RateLimit!.Interval, config.RateLimit.Burst));
+        // The bucket runs on the exporter's clock: a token comes back when that clock says 90 s went by.
+        Assert.Equal([true, true, true, false], Enumerable.Range(0, 4).Select(_ => config.RateLimit.TryTake()));
+        time.Advance(TimeSpan.FromSeconds(89));
+        Assert.False(config.RateLimit.TryTake());
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(config.RateLimit.TryTake());
         Assert.Contains(config.Notes, n => n.StartsWith("cipher_suites: applied to TLS 1.2 and below", StringComparison.Ordinal));
         Assert.Contains(config.Notes, n => n.StartsWith("curve_preferences (X25519, CurveP256): not applied", StringComparison.Ordinal));
         Assert.Equal(AuthResult.Accepted, await config.Auth.AcceptsAsync("Basic " + Convert.ToBase64String("old:secret"u8.ToArray()), 1, CancellationToken.None));
@@ -102,7 +109,7 @@ public class WebConfigTests : IDisposable
     public void AnIntermediateInTheClientCaFileIsATrustAnchor()
     {
         WebConfig config = WebConfig.Load(Write("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n" +
-            "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: intermediate.crt\n  client_allowed_sans: [scraper]\n"));
+            "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: intermediate.crt\n  client_allowed_sans: [scraper]\n"), TimeProvider.System);
         TlsServerConfig tls = Assert.IsType<TlsServerConfig>(config.Tls);
         Assert.True(tls.AcceptsClient(_pki.IntermediateClientCertificate));
         Assert.False(tls.AcceptsClient(_pki.ClientCertificate));
@@ -119,14 +126,14 @@ public class WebConfigTests : IDisposable
     public void AllowedSansMatchEveryKindOfName(string san, bool accepted)
     {
         WebConfig config = WebConfig.Load(Write("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n" +
-            $"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  client_allowed_sans: [\"{san}\"]\n"));
+            $"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  client_allowed_sans: [\"{san}\"]\n"), TimeProvider.System);
         Assert.Equal(accepted, config.Tls!.AcceptsClient(_pki.ClientCertificate));
     }
 
     [Fact]
     public void AnEmptyFileServesPlainHttpAsBefore()
     {
-        WebConfig config = WebConfig.Load(Write("# nothing configured\n"));
+        WebConfig config = WebConfig.Load(Write("# nothing configured\n"), TimeProvider.System);
         Assert.False(config.UsesTls);
         Assert.Empty(config.Users);
     }
@@ -159,7 +166,7 @@ public class WebConfigTests : IDisposable
     [InlineData("- a\n- b\n", "must be a mapping")]
     public void AMistakeIsAnErrorNamingItsLine(string yaml, string expected)
     {
-        var e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(Write(yaml)));
+        var e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(Write(yaml), TimeProvider.System));
         Assert.StartsWith($"--web-config-file {Path.Join(_pki.Folder, "web.yml")}: ", e.Message);
         Assert.True(e.Message.Contains(expected), e.Message);
         Assert.NotNull(e.Fix);
@@ -172,7 +179,7 @@ public class WebConfigTests : IDisposable
         string conf = Directory.CreateDirectory(Path.Join(_pki.Folder, "conf")).FullName;
         string path = Path.Join(conf, "web.yml");
         File.WriteAllText(path, $"tls_server_config:\n  cert_file: {Path.Join(_pki.Folder, "server.crt")}\n  key_file: ../server.key\n");
-        WebConfig config = WebConfig.Load(path);
+        WebConfig config = WebConfig.Load(path, TimeProvider.System);
         Assert.True(config.UsesTls);
         Assert.Equal([path, Path.Join(_pki.Folder, "server.crt"), Path.Join(conf, "../server.key")], config.Files);
     }
@@ -197,7 +204,7 @@ public class WebConfigTests : IDisposable
             ...
             ---
             ignored: second document
-            """));
+            """), TimeProvider.System);
         Assert.True(config.UsesTls);
         Assert.False(config.Http2);
         Assert.Equal([("X-Frame-Options", "deny")], config.Headers);
@@ -213,19 +220,19 @@ public class WebConfigTests : IDisposable
         for (int i = 1; i < 10; i++)
             yaml.Append(System.Globalization.CultureInfo.InvariantCulture, $"a{i}: &a{i} [{string.Join(", ", Enumerable.Repeat($"*a{i - 1}", 10))}]\n");
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(Write(yaml.ToString())));
+        var e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(Write(yaml.ToString()), TimeProvider.System));
         Assert.Contains("aliases that expand without end", e.Message);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}");
     }
 
     /// <summary>A TLS section that names nothing serves plain HTTP, as the exporter-toolkit does.</summary>
     [Fact]
-    public void AnEmptyTlsSectionServesPlainHttp() => Assert.False(WebConfig.Load(Write("tls_server_config:\n  cert_file: \"\"\n")).UsesTls);
+    public void AnEmptyTlsSectionServesPlainHttp() => Assert.False(WebConfig.Load(Write("tls_server_config:\n  cert_file: \"\"\n"), TimeProvider.System).UsesTls);
 
     [Fact]
     public void AFileThatCannotBeReadIsNamed()
     {
-        var e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(Path.Join(_pki.Folder, "absent.yml")));
+        var e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(Path.Join(_pki.Folder, "absent.yml"), TimeProvider.System));
         Assert.Contains("absent.yml: cannot be read", e.Message);
     }
 
@@ -244,7 +251,7 @@ public class WebConfigTests : IDisposable
             File.WriteAllText(path, string.Concat(tokens));
             try
             {
-                WebConfig.Load(path);
+                WebConfig.Load(path, TimeProvider.System);
             }
             catch (EnvironmentException e)
             {

@@ -4,6 +4,8 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using KvmStat.Sources.BinaryStats;
+using KvmStat.Sources.Bpf;
 using KvmStat.Tests.TestGuest;
 
 namespace KvmStat.Tests.Native; // the folder Interop/ (a namespace of that name would hide the class Interop)
@@ -127,6 +129,57 @@ public class AbiTableTests
         Check("KVM_GET_STATS_FD", KvmInterop.KVM_GET_STATS_FD);
         (int code, string errors) = Compile("gcc", c.ToString());
         Assert.True(code == 0, $"the kernel headers disagree with the test guest:\n{errors}");
+    }
+
+    /// <summary>
+    /// The values kept beside the code that encodes them, not in the table: the fields of a BPF
+    /// instruction (the same on every architecture) and the layout of KVM's binary statistics.
+    /// </summary>
+    [Fact]
+    public void TheValuesBesideTheTableAreWhatTheHeadersSay()
+    {
+        Assert.SkipUnless(File.Exists("/usr/bin/gcc"), "gcc is not installed (./test.sh installs it)");
+        var c = new StringBuilder("#include <linux/bpf.h>\n#include <linux/kvm.h>\n#include <sys/un.h>\n");
+        void Check(string expression, long value) =>
+            c.Append(CultureInfo.InvariantCulture, $"_Static_assert((long long)({expression}) == {value}LL, \"{expression}: the code has {value}\");\n");
+        Check("sizeof(struct bpf_insn)", BpfInstruction.Size);
+        (string, byte)[] codes =
+        [
+            ("BPF_LD", BpfInstruction.ClassLd), ("BPF_LDX", BpfInstruction.ClassLdx), ("BPF_ST", BpfInstruction.ClassSt),
+            ("BPF_STX", BpfInstruction.ClassStx), ("BPF_JMP", BpfInstruction.ClassJmp), ("BPF_ALU64", BpfInstruction.ClassAlu64),
+            ("BPF_K", BpfInstruction.SourceImmediate), ("BPF_X", BpfInstruction.SourceRegister),
+            ("BPF_IMM", BpfInstruction.ModeImmediate), ("BPF_MEM", BpfInstruction.ModeMemory), ("BPF_ATOMIC", BpfInstruction.ModeAtomic),
+            ("BPF_ADD", BpfInstruction.AluAdd), ("BPF_SUB", BpfInstruction.AluSub), ("BPF_LSH", BpfInstruction.AluLsh),
+            ("BPF_RSH", BpfInstruction.AluRsh), ("BPF_MOV", BpfInstruction.AluMov),
+            ("BPF_JA", BpfInstruction.JumpAlways), ("BPF_CALL", BpfInstruction.JumpCall), ("BPF_EXIT", BpfInstruction.JumpExit),
+            ("BPF_ADD", (byte)BpfInstruction.AtomicAdd),
+            ("BPF_W", (byte)BpfSize.Word), ("BPF_H", (byte)BpfSize.Half), ("BPF_B", (byte)BpfSize.Byte), ("BPF_DW", (byte)BpfSize.DoubleWord),
+            ("BPF_JEQ", (byte)BpfCondition.Equal), ("BPF_JGT", (byte)BpfCondition.Greater), ("BPF_JGE", (byte)BpfCondition.GreaterOrEqual),
+            ("BPF_JNE", (byte)BpfCondition.NotEqual), ("BPF_JLT", (byte)BpfCondition.Less), ("BPF_JLE", (byte)BpfCondition.LessOrEqual),
+            ("BPF_REG_0", (byte)BpfRegister.R0), ("BPF_REG_10", (byte)BpfRegister.R10),
+        ];
+        foreach ((string name, byte value) in codes)
+            Check(name, value);
+        Check("sizeof(struct kvm_stats_header)", KvmStatsLayout.HeaderSize);
+        Check("sizeof(struct kvm_stats_desc)", KvmStatsLayout.DescriptorFixedSize);
+        Check("KVM_STATS_TYPE_SHIFT", KvmStatsLayout.TypeShift);
+        Check("KVM_STATS_UNIT_SHIFT", KvmStatsLayout.UnitShift);
+        Check("KVM_STATS_BASE_SHIFT", KvmStatsLayout.BaseShift);
+        Check("KVM_STATS_TYPE_MASK", KvmStatsLayout.FlagBits << KvmStatsLayout.TypeShift);
+        Check("KVM_STATS_UNIT_MASK", KvmStatsLayout.FlagBits << KvmStatsLayout.UnitShift);
+        Check("KVM_STATS_BASE_MASK", KvmStatsLayout.FlagBits << KvmStatsLayout.BaseShift);
+        Check("KVM_STATS_BASE_POW2 >> KVM_STATS_BASE_SHIFT", KvmStatsLayout.BasePow2);
+        foreach ((string name, KvmStatType type) in new[] { ("CUMULATIVE", KvmStatType.Cumulative), ("INSTANT", KvmStatType.Instant),
+            ("PEAK", KvmStatType.Peak), ("LINEAR_HIST", KvmStatType.LinearHistogram), ("LOG_HIST", KvmStatType.LogHistogram) })
+            Check($"KVM_STATS_TYPE_{name} >> KVM_STATS_TYPE_SHIFT", (long)type);
+        Check("KVM_STATS_TYPE_MAX >> KVM_STATS_TYPE_SHIFT", (long)Enum.GetValues<KvmStatType>().Max());
+        foreach ((string name, KvmStatUnit unit) in new[] { ("NONE", KvmStatUnit.None), ("BYTES", KvmStatUnit.Bytes),
+            ("SECONDS", KvmStatUnit.Seconds), ("CYCLES", KvmStatUnit.Cycles), ("BOOLEAN", KvmStatUnit.Boolean) })
+            Check($"KVM_STATS_UNIT_{name} >> KVM_STATS_UNIT_SHIFT", (long)unit);
+        Check("KVM_STATS_UNIT_MAX >> KVM_STATS_UNIT_SHIFT", (long)Enum.GetValues<KvmStatUnit>().Max());
+        Check("sizeof(((struct sockaddr_un *)0)->sun_path)", QmpSocketDiscovery.MaxSocketPath);
+        (int code, string errors) = Compile("gcc", c.ToString());
+        Assert.True(code == 0, $"the kernel headers disagree with the code:\n{errors}");
     }
 
     private static (int Code, string Errors) Compile(string compiler, string source)

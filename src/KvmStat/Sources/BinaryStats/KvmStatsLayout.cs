@@ -14,6 +14,9 @@ internal sealed class KvmStatsLayout
 {
     internal const int HeaderSize = 24;
     internal const int DescriptorFixedSize = 16;
+    // A descriptor's flags: type, unit and base, four bits each (KVM_STATS_*_SHIFT, _MASK).
+    internal const int TypeShift = 0, UnitShift = 4, BaseShift = 8, FlagBits = 0xF;
+    internal const uint BasePow2 = 1;
     // KVM's name_size is 48; the bounds keep what one descriptor can make this process allocate small.
     private const int MaxNameSize = 256;
     private const int MaxDescriptors = StatNames.MaxStats;
@@ -96,12 +99,12 @@ internal sealed class KvmStatsLayout
             uint bucketSize = MemoryMarshal.Read<uint>(d[12..]);
             string name = CString(d[DescriptorFixedSize..]);
 
-            uint type = flags & 0xF;
-            uint unit = (flags >> 4) & 0xF;
-            uint numberBase = (flags >> 8) & 0xF;
+            uint type = (flags >> TypeShift) & FlagBits;
+            uint unit = (flags >> UnitShift) & FlagBits;
+            uint numberBase = (flags >> BaseShift) & FlagBits;
             if (name.Length == 0)
                 throw new KvmStatsFormatException($"stats descriptor {i} has no name");
-            if (type > (uint)KvmStatType.LogHistogram || unit > (uint)KvmStatUnit.Boolean || numberBase > 1)
+            if (type > (uint)KvmStatType.LogHistogram || unit > (uint)KvmStatUnit.Boolean || numberBase > BasePow2)
                 throw new KvmStatsFormatException($"stats descriptor {name}: unknown type, unit or base (flags 0x{flags:x})");
             if (size == 0 || offset % 8 != 0 || offset > int.MaxValue - size * 8)
                 throw new KvmStatsFormatException($"stats descriptor {name}: bad size {size} or offset {offset}");
@@ -111,7 +114,7 @@ internal sealed class KvmStatsLayout
             if (kind is not (KvmStatType.LinearHistogram or KvmStatType.LogHistogram) && size != 1)
                 throw new KvmStatsFormatException($"stats descriptor {name}: {size} values for a single-valued statistic");
 
-            descriptors.Add(new KvmStatDescriptor(name, kind, (KvmStatUnit)unit, numberBase == 1 ? 2 : 10, exponent, size, (int)offset,
+            descriptors.Add(new KvmStatDescriptor(name, kind, (KvmStatUnit)unit, numberBase == BasePow2 ? 2 : 10, exponent, size, (int)offset,
                 (int)Math.Min(bucketSize, int.MaxValue)));
             dataLength = Math.Max(dataLength, (int)offset + size * 8);
         }

@@ -83,7 +83,7 @@ internal static class QmpSocketDiscovery
     }
 
     /// <summary>sun_path's size, with its NUL.</summary>
-    private const int MaxSocketPath = 108;
+    internal const int MaxSocketPath = 108;
 
     /// <summary>The most QMP sockets taken from one process (QEMU has one or two).</summary>
     private const int MaxSocketsPerProcess = 4;

@@ -6,7 +6,7 @@ internal static partial class Interop
 {
     internal static partial class Libc
     {
-        /// <summary>struct rlimit (16 bytes).</summary>
+        /// <summary>struct rlimit (16 bytes), of getrlimit(2) and setrlimit(2).</summary>
         [StructLayout(LayoutKind.Sequential)]
         internal struct RLimit
         {
@@ -17,13 +17,7 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libc, EntryPoint = "getrlimit", SetLastError = true)]
         private static partial int GetRLimitRaw(int resource, out RLimit limit);
 
-        [LibraryImport(Libraries.Libc, EntryPoint = "setrlimit", SetLastError = true)]
-        private static partial int SetRLimitRaw(int resource, in RLimit limit);
-
         /// <summary>getrlimit(2): 0 or -errno.</summary>
         internal static int GetRLimit(int resource, out RLimit limit) => GetRLimitRaw(resource, out limit) == 0 ? 0 : -Errno.Last;
-
-        /// <summary>setrlimit(2): 0 or -errno.</summary>
-        internal static int SetRLimit(int resource, in RLimit limit) => SetRLimitRaw(resource, limit) == 0 ? 0 : -Errno.Last;
     }
 }

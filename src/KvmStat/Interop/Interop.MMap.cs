@@ -9,9 +9,6 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libc, EntryPoint = "mmap", SetLastError = true)]
         private static partial nint MmapRaw(nint address, nuint length, int protection, int flags, int fd, long offset);
 
-        [LibraryImport(Libraries.Libc, EntryPoint = "munmap", SetLastError = true)]
-        private static partial int MunmapRaw(nint address, nuint length);
-
         /// <summary>mmap(2) of a whole descriptor from offset 0, shared: the address, or -errno.</summary>
         internal static nint MapShared(int fd, nuint length, bool writable)
         {
@@ -19,8 +16,5 @@ internal static partial class Interop
             nint address = MmapRaw(0, length, protection, Abi.MAP_SHARED, fd, 0);
             return address == -1 ? -Errno.Last : address;
         }
-
-        /// <summary>munmap(2): 0 or -errno.</summary>
-        internal static int Unmap(nint address, nuint length) => MunmapRaw(address, length) == 0 ? 0 : -Errno.Last;
     }
 }
