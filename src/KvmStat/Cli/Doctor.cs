@@ -183,6 +183,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
             }
             catch (IOException)
             {
+                // Unmounted or gone while listed: said as not mounted below.
             }
             Line("fail", "debugfs", denied
                 ? $"cannot read {paths.Debugfs}: permission denied (debugfs is readable by root only). Run kvm_stat as root for -d."

@@ -222,6 +222,7 @@ internal sealed class TlsServerConfig
             }
             catch (AsnContentException)
             {
+                // A malformed extension (which the handshake's own checks refuse too): the names read before it stand.
             }
         }
         return names;

@@ -118,6 +118,7 @@ internal sealed class GuestFinder(HostPaths paths)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // debugfs not readable (not root, or unmounted meanwhile): the descriptors tell instead.
         }
         return HoldsVmDescriptor(pid);
     }
@@ -162,6 +163,7 @@ internal sealed class GuestFinder(HostPaths paths)
             }
             catch (IOException)
             {
+                // Closed between the listing and the look at its link: it is no longer there to report.
             }
         }
         return links;

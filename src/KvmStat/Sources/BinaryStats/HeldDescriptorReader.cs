@@ -30,10 +30,17 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
     private readonly HashSet<int> _untrusted = [];
     private readonly Func<int, HeldVm?> _open = pid => new HeldVm(pid);
     private readonly Action<HeldVm> _drop = vm => vm.Close();
+    private readonly Func<int, string> _ownLink;
+    private readonly Action<string> _warn;
 
     /// <param name="discovery">The run's list of VMs (one /proc scan shared by every reader), or a new one.</param>
-    internal HeldDescriptorReader(HostPaths paths, int pid, TimeProvider time, VmDiscovery? discovery = null)
+    /// <param name="ownLink">What a copy is (tests without /dev/kvm stand in for the kernel's name of a statistics descriptor).</param>
+    /// <param name="warn">Where a descriptor that is left out is said (once).</param>
+    internal HeldDescriptorReader(HostPaths paths, int pid, TimeProvider time, VmDiscovery? discovery = null, Func<int, string>? ownLink = null,
+        Action<string>? warn = null)
     {
+        _warn = warn ?? (_ => { });
+        _ownLink = ownLink ?? OwnLink;
         _paths = paths;
         _pid = pid;
         _time = time;
@@ -84,9 +91,16 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         }
     }
 
-    public void ReportHealth(List<SourceHealth> into) =>
+    public void ReportHealth(List<SourceHealth> into)
+    {
         into.Add(new SourceHealth("binary-stats", "", LastCopyError == 0 ? null
             : $"the statistics descriptors VMs hold cannot be copied: {Interop.Errno.Describe(LastCopyError)} (pidfd_getfd needs CAP_SYS_PTRACE)"));
+        foreach (HeldVm vm in _vms)
+        {
+            if (vm.Unreadable is string problem)
+                into.Add(new SourceHealth("binary-stats", $"pid {vm.Blocks.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)}", problem));
+        }
+    }
 
     /// <summary>Processes that offered a descriptor that was no KVM statistics descriptor (for tests).</summary>
     internal IReadOnlyCollection<int> Untrusted => _untrusted;
@@ -109,7 +123,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         {
             foreach ((int target, string link) in links)
             {
-                if (!IsStatsDescriptor(link) || vm.Files.Exists(f => f.TargetFd == target))
+                if (!IsStatsDescriptor(link) || vm.Files.Exists(f => f.TargetFd == target) || vm.UnreadableFds.Contains(target))
                     continue;
                 if (pidfd is null)
                 {
@@ -128,7 +142,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
                     continue;
                 }
                 LastCopyError = 0;
-                if (!IsStatsDescriptor(OwnLink(copy)))
+                if (!IsStatsDescriptor(_ownLink(copy)))
                 {
                     _untrusted.Add(vm.Blocks.Pid);
                     CloseAway(copy);
@@ -140,9 +154,13 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
                     vm.Files.Add((target, file));
                     vm.Blocks.Blocks.Add(file);
                 }
-                catch (KvmStatsFormatException)
+                catch (KvmStatsFormatException e)
                 {
-                    // Not a layout this tool understands: leave that descriptor out.
+                    // Not a layout this tool understands (a newer kernel): that descriptor is left out, said
+                    // in the VM's health, and not copied again.
+                    vm.UnreadableFds.Add(target);
+                    vm.Unreadable = $"statistics descriptor {target} has a layout this tool cannot read ({e.Message}); its statistics are left out";
+                    _warn($"binary statistics of pid {vm.Blocks.Pid}: {vm.Unreadable}.");
                 }
             }
         }
@@ -185,6 +203,11 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         internal List<(int TargetFd, KvmStatsFile File)> Files { get; } = [];
 
         internal DateTimeOffset ScannedAt { get; set; } = DateTimeOffset.MinValue;
+
+        /// <summary>The VM's descriptors whose layout could not be read, and why (the last).</summary>
+        internal HashSet<int> UnreadableFds { get; } = [];
+
+        internal string? Unreadable { get; set; }
 
         /// <summary>Closes the copies at once: a copy keeps the VM's kernel state alive.</summary>
         internal void Close()

@@ -153,7 +153,7 @@ internal sealed class QmpReader : IVmStatsReader
             QmpException qmp => qmp,
             KvmStatsFormatException format => new QmpException(state.Path, $"sent statistics this tool cannot read: {format.Message}"),
             KvmStatException other => new QmpException(state.Path, other.Message),
-            _ => new QmpException(state.Path, $"sent something this tool cannot read ({e.GetType().Name})"),
+            _ => new QmpException(state.Path, $"sent something this tool cannot read ({e.GetType().Name}: {Text.Escape(e.Message.Length <= 120 ? e.Message : e.Message[..120] + "...")})"),
         };
         // Statistics it cannot read are not shown at all (a peer that times out keeps its last numbers):
         // the VM is down, and starts over at its next answer.

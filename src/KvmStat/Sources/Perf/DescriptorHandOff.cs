@@ -60,6 +60,7 @@ internal static class DescriptorHandOff
             }
             catch (InvalidOperationException)
             {
+                // Already in a no-GC region (it covers the fork as well): nothing to end after it.
             }
             child = Interop.Libc.Fork();
             if (child == 0)

@@ -36,11 +36,10 @@ internal static class ExitReasonSetDetector
                 return ExitReasonSet.Unknown;
             }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-        }
-        catch (UnauthorizedAccessException)
-        {
+            // No cpuinfo to read (a fixture root, a locked-down container): Unknown, which --doctor and the
+            // exit-reason fields say as such.
         }
         return ExitReasonSet.Unknown;
     }

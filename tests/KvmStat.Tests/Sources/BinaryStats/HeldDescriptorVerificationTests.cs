@@ -50,4 +50,47 @@ public class HeldDescriptorVerificationTests : IDisposable
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    /// <summary>
+    /// A real statistics descriptor whose layout this tool cannot read (a newer kernel's unit) is
+    /// left out, said in the VM's health, and not copied again at each rescan.
+    /// </summary>
+    [Fact]
+    public void AStatisticsDescriptorOfAnUnknownLayoutIsSaidAndNotCopiedAgain()
+    {
+        string folder = Directory.CreateTempSubdirectory("kvm_stat-unknown-").FullName;
+        try
+        {
+            string file = Path.Join(folder, "stats");
+            File.WriteAllBytes(file, new StatsBlob().Add("exits", 9u << 4, 0, 0, 1).Build());
+            using ChildProcess vmm = ChildProcess.Start("/bin/sh", ["-c", $"exec 7<'{file}'; echo ready; exec sleep 60"]);
+            vmm.Output.WaitForLine(l => l == "ready", TimeSpan.FromSeconds(30), "the VMM ready");
+            int pid = vmm.Pid;
+            _fixture.AddProcess(pid, ["qemu-system-x86_64", "-name", "new"]);
+            _fixture.MarkRunning(pid);
+            _fixture.AddDescriptor(pid, 7, "anon_inode:kvm-vcpu-stats:0");
+            _fixture.AddDescriptor(pid, 8, "anon_inode:kvm-vm");
+            _fixture.AddDebugfsStat($"{pid}-8/exits", 0);
+
+            var time = new ManualTime();
+            int copies = 0;
+            var warnings = new List<string>();
+            using var reader = new HeldDescriptorReader(_fixture.Paths, 0, time, ownLink: _ => { copies++; return "anon_inode:kvm-vcpu-stats:0"; }, warn: warnings.Add);
+            var vms = new List<VmStatsBlocks>();
+            reader.Read(vms);
+            Assert.Empty(vms);
+            var health = new List<KvmStat.Sources.SourceHealth>();
+            reader.ReportHealth(health);
+            KvmStat.Sources.SourceHealth mine = Assert.Single(health, h => h.Target == $"pid {pid}");
+            Assert.StartsWith("statistics descriptor 7 has a layout this tool cannot read (stats descriptor exits: unknown type, unit or base", mine.Problem);
+            time.Advance(TimeSpan.FromSeconds(10));
+            reader.Read(vms);
+            Assert.Equal(1, copies);
+            Assert.Equal([$"binary statistics of pid {pid}: {mine.Problem}."], warnings);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }
