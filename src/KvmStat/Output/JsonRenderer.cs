@@ -252,7 +252,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
             w.WriteEndObject();
         }
         w.WriteEndArray();
-        foreach ((string label, double fraction) in HistogramPercentiles.Shown)
+        foreach ((string label, double fraction) in Percentiles.Shown)
             w.WriteNumber(label, Math.Round(HistogramPercentiles.Percentile(d, buckets, fraction), 3));
     }
 

@@ -10,7 +10,6 @@ namespace KvmStat.Sources;
 /// </summary>
 internal sealed class LatencySource : IStatsSource
 {
-    private static readonly (string Label, double Fraction)[] s_percentiles = [("p50", 0.50), ("p90", 0.90), ("p99", 0.99)];
 
     private readonly ExitLatencies _latencies;
     private readonly int _pid;
@@ -37,8 +36,8 @@ internal sealed class LatencySource : IStatsSource
             string prefix = kind == 0 ? "user_exit" : "kernel_exit";
             AddFamily($"{prefix}_timed", StatKind.Counter, null, kind, Timed);
             AddFamily($"{prefix}_time_us", StatKind.Counter, "us", kind, Time);
-            for (int p = 0; p < s_percentiles.Length; p++)
-                AddFamily($"{prefix}_{s_percentiles[p].Label}_us", StatKind.Gauge, "us", kind, p);
+            for (int p = 0; p < Percentiles.Shown.Length; p++)
+                AddFamily($"{prefix}_{Percentiles.Shown[p].Label}_us", StatKind.Gauge, "us", kind, p);
         }
         if (selection is null)
             return;
@@ -56,7 +55,7 @@ internal sealed class LatencySource : IStatsSource
     /// <summary>The families (parent fields) for -f help: those of exits to user space, and with <paramref name="kernel"/> those in the kernel.</summary>
     internal static IEnumerable<string> FamilyNames(bool kernel) =>
         (kernel ? new[] { "user_exit", "kernel_exit" } : ["user_exit"])
-            .SelectMany(prefix => new[] { $"{prefix}_timed", $"{prefix}_time_us" }.Concat(s_percentiles.Select(p => $"{prefix}_{p.Label}_us")));
+            .SelectMany(prefix => new[] { $"{prefix}_timed", $"{prefix}_time_us" }.Concat(Percentiles.Shown.Select(p => $"{prefix}_{p.Label}_us")));
 
     private void AddFamily(string name, StatKind kind, string? unit, int exitKind, int percentile)
     {
@@ -85,7 +84,7 @@ internal sealed class LatencySource : IStatsSource
             {
                 Timed => (long)total,
                 Time => (long)(nanoseconds / 1000),
-                _ => (long)Math.Round(ExitLatencies.Percentile(_interval, s_percentiles[percentile].Fraction) / 1000),
+                _ => (long)Math.Round(ExitLatencies.Percentile(_interval, Percentiles.Shown[percentile].Fraction) / 1000),
             };
         }
         // The next interval starts from what this read saw.

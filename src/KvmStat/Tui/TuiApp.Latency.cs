@@ -126,7 +126,7 @@ internal sealed partial class TuiApp
             DrawLatencyRow(grid, row, "Total", _latencyRows.All, TextStyle.Bold);
     }
 
-    private static readonly string[] s_headings = ["Exits/s", "p50 us", "p90 us", "p99 us"];
+    private static readonly string[] s_headings = ["Exits/s", .. Percentiles.Shown.Select(p => p.Label + " us")];
 
     /// <summary>Tenths below 10 µs, whole microseconds above.</summary>
     private static int WriteMicroseconds(ScreenGrid grid, int row, int column, double us, TextStyle style) =>

@@ -31,7 +31,7 @@ internal sealed class BinaryStatsFields
         internal KvmStatDescriptor Descriptor { get; } = descriptor;
 
         /// <summary>The field of each shown percentile, or -1 where the filter left it out.</summary>
-        internal int[] PercentileFields { get; } = [.. HistogramPercentiles.Shown.Select(_ => -1)];
+        internal int[] PercentileFields { get; } = [.. Percentiles.Shown.Select(_ => -1)];
 
         /// <summary>What the buckets gained over the interval (as long as the longest histogram seen: QMP gives sizes only with values).</summary>
         internal ulong[] Interval { get; set; } = new ulong[descriptor.Size];
@@ -96,7 +96,7 @@ internal sealed class BinaryStatsFields
         if (descriptor.IsHistogram)
         {
             (string suffix, _) = HistogramPercentiles.DisplayUnit(descriptor);
-            foreach ((string label, _) in HistogramPercentiles.Shown)
+            foreach ((string label, _) in Percentiles.Shown)
                 candidates.Add(new StatField($"{descriptor.Name}_{label}{(suffix.Length > 0 ? "_" + suffix : "")}", null, StatKind.Gauge, FieldOrigin.BinaryStats,
                     suffix.Length > 0 ? suffix : null));
             return candidates;
@@ -126,7 +126,7 @@ internal sealed class BinaryStatsFields
             }
             else if (histogram is not null)
             {
-                // candidates[1..] are the percentiles, in the order of HistogramPercentiles.Shown.
+                // candidates[1..] are the percentiles, in the order of Percentiles.Shown.
                 histogram.PercentileFields[candidates.FindIndex(f => f.Name == field.Name) - 1] = index;
             }
         }

@@ -72,11 +72,11 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
         foreach (BinaryStatsFields.Histogram histogram in _binaryFields.Histograms)
         {
             (_, double factor) = HistogramPercentiles.DisplayUnit(histogram.Descriptor);
-            for (int p = 0; p < HistogramPercentiles.Shown.Length; p++)
+            for (int p = 0; p < Percentiles.Shown.Length; p++)
             {
                 int field = histogram.PercentileFields[p];
                 if (field >= 0)
-                    values[field] = (long)Math.Round(HistogramPercentiles.Percentile(histogram.Descriptor, histogram.Interval, HistogramPercentiles.Shown[p].Fraction) * factor);
+                    values[field] = (long)Math.Round(HistogramPercentiles.Percentile(histogram.Descriptor, histogram.Interval, Percentiles.Shown[p].Fraction) * factor);
             }
             Array.Clear(histogram.Interval);
         }

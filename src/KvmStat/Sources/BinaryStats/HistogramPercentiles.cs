@@ -3,8 +3,6 @@ namespace KvmStat.Sources.BinaryStats;
 /// <summary>Percentiles of a KVM histogram, and the unit they are shown in.</summary>
 internal static class HistogramPercentiles
 {
-    internal static readonly (string Label, double Fraction)[] Shown = [("p50", 0.50), ("p90", 0.90), ("p99", 0.99)];
-
     /// <summary>The unit suffix and the factor from raw values to it: seconds are shown in microseconds.</summary>
     internal static (string Suffix, double Factor) DisplayUnit(KvmStatDescriptor descriptor) => descriptor.Unit switch
     {
