@@ -81,4 +81,8 @@ internal static partial class KvmInterop
 
     [LibraryImport("libc.so.6", EntryPoint = "munmap", SetLastError = true)]
     internal static partial int Munmap(nint address, nuint length);
+
+    /// <summary>The calling thread's id (tests that run a program as a given thread).</summary>
+    [LibraryImport("libc.so.6", EntryPoint = "gettid")]
+    internal static partial int GetTid();
 }

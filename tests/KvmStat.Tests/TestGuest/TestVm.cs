@@ -180,7 +180,7 @@ internal sealed class TestVm : IDisposable
 
         private void Loop()
         {
-            _tid.SetResult(Interop.Libc.GetTid());
+            _tid.SetResult(KvmStat.Tests.TestGuest.KvmInterop.GetTid());
             nint run = KvmInterop.Mmap(0, (nuint)_runSize, KvmInterop.PROT_READ | KvmInterop.PROT_WRITE, KvmInterop.MAP_SHARED, Descriptor, 0);
             try
             {

@@ -24,7 +24,7 @@ public class PerVmRefusalTests
         var warnings = new List<string>();
         var time = new ManualTime();
         using var source = new PerVmTracepointSource(set, fixture.Paths, new VmDiscovery(fixture.Paths, time), warnings.Add);
-        int thread = Interop.Libc.GetTid();
+        int thread = KvmStat.Tests.TestGuest.KvmInterop.GetTid();
         foreach (int pid in new[] { 100_001, 100_002, 100_003 })
         {
             fixture.AddProcess(pid, ["qemu-system-x86_64", "-name", $"vm{pid}"], threads: [thread]);

@@ -22,7 +22,7 @@ public class PerVmTracepointSourceTests
         using var descriptors = new CounterDescriptors();
         var set = new TracepointCounterSet(Tracefs.Locate(fixture.Paths), [new TracepointField("kvm_pio", "kvm_pio", null, null)], descriptors, verbose: null);
         using var source = new PerVmTracepointSource(set, fixture.Paths, new VmDiscovery(fixture.Paths, new ManualTime()));
-        int thread = Interop.Libc.GetTid();
+        int thread = KvmStat.Tests.TestGuest.KvmInterop.GetTid();
         var readings = new List<VmReading>();
         for (int round = 0; round < 10; round++)
         {
