@@ -45,7 +45,7 @@ public class LeastPrivilegeEndToEndTests
     [Fact]
     public void WithoutOneOfThemAPlainLineNamesIt()
     {
-        Kvm.Require();
+        Kvm.RequireTracepoints();
         string[] capabilities = Unprivileged.UnitCapabilities();
         (int code, _, string error) = Run(Unprivileged.Arguments(capabilities.Where(c => c != "dac_read_search"), "-1", "-s", "0.2"));
         Assert.Equal(1, code);

@@ -159,7 +159,7 @@ public partial class ExporterEndToEndTests
     [Fact]
     public async Task SlowAndBrokenClientsDoNotStallScrapes()
     {
-        Kvm.Require();
+        Kvm.RequireTracepoints();
         using var exporter = new Exporter();
         // 60 clients that send half a request and then nothing, and one that never reads its answer.
         var stalled = new List<Socket>();
@@ -230,7 +230,7 @@ public partial class ExporterEndToEndTests
     [Fact]
     public async Task TheIndexNamesMetricsAndUnknownPathsAre404()
     {
-        Kvm.Require();
+        Kvm.RequireTracepoints();
         CancellationToken cancel = TestContext.Current.CancellationToken;
         using var exporter = new Exporter("-f", "kvm_pio");
         using HttpClient client = Loopback.Client();
@@ -257,7 +257,7 @@ public partial class ExporterEndToEndTests
         (code, _, error) = ChildProcess.RunTool(s_timeout, "--serve", "-1");
         Assert.Equal(2, code);
 
-        Kvm.Require();
+        Kvm.RequireTracepoints();
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
         int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;

@@ -30,6 +30,13 @@ internal static class Kvm
     internal static void Require() =>
         Assert.SkipUnless(File.Exists("/dev/kvm"), "/dev/kvm is absent: this host cannot run KVM guests");
 
+    /// <summary>
+    /// For tests that need KVM's tracepoints but no VM (counters opened, programs attached, the
+    /// exporter served): they run wherever the kvm module is loaded, /dev/kvm or not.
+    /// </summary>
+    internal static void RequireTracepoints() =>
+        Assert.SkipUnless(Directory.Exists("/sys/kernel/tracing/events/kvm"), "KVM's tracepoints are absent: the kvm module is not loaded");
+
     /// <summary>Whether kernel lockdown blocks debugfs's cumulative counters (reading one fails).</summary>
     internal static bool DebugfsCountersLockedDown()
     {

@@ -77,7 +77,7 @@ public class BpfEngineEndToEndTests
     [Fact]
     public void ForcingPerfCountersNeedsNoBpf()
     {
-        Kvm.Require();
+        Kvm.RequireTracepoints();
         (int code, _, string error) = ChildProcess.RunTool(s_timeout, "-1", "-s", "0.1", "--engine", "perf", "--verbose", "-f", "kvm_pio");
         Assert.Equal(0, code);
         Assert.Contains("with perf counters", error);

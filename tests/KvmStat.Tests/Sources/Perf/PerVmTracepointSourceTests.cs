@@ -16,7 +16,7 @@ public class PerVmTracepointSourceTests
     [Fact]
     public void TenThousandVmsThatComeAndGoLeaveNoCountersOrDescriptorsBehind()
     {
-        Kvm.Require();
+        Kvm.RequireTracepoints();
         using var fixture = new FixtureRoot();
         fixture.AddTracepoint("kvm_pio", int.Parse(File.ReadAllText("/sys/kernel/tracing/events/kvm/kvm_pio/id").Trim(), CultureInfo.InvariantCulture));
         using var descriptors = new CounterDescriptors();
