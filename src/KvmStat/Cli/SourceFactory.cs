@@ -241,7 +241,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             names.UnionWith(LatencySource.FamilyNames(kernel: TracepointEngines.LatencyEntry(paths) == BpfPrograms.KvmEntry));
         if (options.Debugfs)
         {
-            using var debugfs = new DebugfsSource(paths, new FieldSelection(FieldFilter.Default, Children: false), 0, false, new StatFileReader(), _ => { });
+            using var debugfs = new DebugfsSource(paths, new FieldSelection(FieldFilter.Default, Children: false), 0, false, new StatFileReader(), reporter.Warn);
             names.UnionWith(debugfs.AllFieldNames);
         }
         if (options.BinaryStats || options.UsesQmp)
