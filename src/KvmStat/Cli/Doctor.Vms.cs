@@ -14,7 +14,7 @@ internal sealed partial class Doctor
         new VmDiscovery(paths, time).List(pids);
         var finder = new GuestFinder(paths);
         var vcpuThreads = new VcpuThreads(paths);
-        Dictionary<int, int> held = BinaryStatsProbe.HeldDescriptors(paths).ToDictionary(h => h.Pid, h => h.Descriptors);
+        Dictionary<int, int> held = BinaryStatsProbe.HeldDescriptors(paths, time).ToDictionary(h => h.Pid, h => h.Descriptors);
         var skipped = new List<string>();
         ILookup<int, string> qmp = QmpSocketDiscovery.Find(paths, skipped.Add).ToLookup(s => s.Pid, s => s.Path);
         Line(pids.Count > 0 ? "ok" : "warn", "VMs", pids.Count > 0 ? $"{pids.Count} running" : "none running");
@@ -58,7 +58,7 @@ internal sealed partial class Doctor
         long started = time.GetTimestamp();
         try
         {
-            using QmpConnection connection = QmpConnection.Open(socket, expectedPeer: pid, time, via: QmpSocketDiscovery.Reach(paths, pid, socket));
+            using QmpConnection connection = QmpConnection.Open(socket, time, expectedPeer: pid, via: QmpSocketDiscovery.Reach(paths, pid, socket));
             string pauses = connection.Version < new Version(8, 1) ? ", each query-stats briefly interrupts the vCPUs" : "";
             return $"QMP {Text.Escape(socket)} (QEMU {connection.Version.ToString(3)}{pauses}; answered in {time.GetElapsedTime(started).TotalMilliseconds:0} ms)";
         }

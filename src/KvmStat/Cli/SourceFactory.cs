@@ -141,10 +141,10 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         }
         catch (EnvironmentException e) when (e.Message.Contains("lockdown", StringComparison.Ordinal))
         {
-            throw new EnvironmentException(e.Message, BinaryStatsProbe.LockdownHint(paths));
+            throw new EnvironmentException(e.Message, BinaryStatsProbe.LockdownHint(paths, time));
         }
         if (debugfs.LockedFields.Count > 0 && !(options.BinaryStats || options.UsesQmp))
-            reporter.Warn(BinaryStatsProbe.LockdownHint(paths));
+            reporter.Warn(BinaryStatsProbe.LockdownHint(paths, time));
         if (pid > 0 && !options.UseTracepoints && debugfs.FolderCountFor(pid) == 0)
         {
             debugfs.Dispose();

@@ -1,3 +1,4 @@
+using KvmStat.Guests;
 using System.Globalization;
 using KvmStat.Sources;
 using KvmStat.Sources.BinaryStats;
@@ -23,7 +24,7 @@ namespace KvmStat.Exporter;
 internal sealed class MetricsFormatter(
     FieldFilter filter, Func<int, string?> nameOf, SeriesContinuity continuity, FieldFilter? guestFilter = null, Action<string>? warn = null)
 {
-    private readonly Dictionary<int, string> _names = [];
+    private readonly VmNames _names = new(nameOf);
     private readonly BinaryFamilies _binary = new(filter, continuity, warn ?? (_ => { }));
     private readonly VcpuMetrics _vcpus = new();
 
@@ -33,7 +34,6 @@ internal sealed class MetricsFormatter(
     internal List<MetricFamily> Format(Snapshot snapshot)
     {
         var families = new List<MetricFamily>();
-        ForgetNamesOfGoneVms(snapshot.Binary);
         continuity.BeginSample();
         AddHost(families, snapshot.Host);
         if (snapshot.Guests is IGuestValues guests)
@@ -46,6 +46,9 @@ internal sealed class MetricsFormatter(
         if (snapshot.Latencies is ExitLatencies latencies)
             AddLatencies(families, latencies, snapshot.Guests);
         continuity.EndSample();
+        // Gone VMs' names and warnings go with them.
+        _names.EndRound();
+        _binary.Forget(pid => snapshot.Binary?.Any(vm => vm.Pid == pid) == true);
         return families;
     }
 
@@ -204,22 +207,6 @@ internal sealed class MetricsFormatter(
     }
 
     /// <summary>Binary statistics as they are (cumulative since each VM started): one family per statistic, what one VM says costing that VM only.</summary>
-    private void AddBinary(List<MetricFamily> families, IReadOnlyList<VmStatsBlocks> vms) => _binary.Add(families, vms, NameOf);
+    private void AddBinary(List<MetricFamily> families, IReadOnlyList<VmStatsBlocks> vms) => _binary.Add(families, vms, _names.Of);
 
-    private void ForgetNamesOfGoneVms(IReadOnlyList<VmStatsBlocks>? vms)
-    {
-        foreach (int pid in _names.Keys)
-        {
-            if (vms is null || !vms.Any(vm => vm.Pid == pid))
-                _names.Remove(pid);
-        }
-        _binary.Forget(pid => vms?.Any(vm => vm.Pid == pid) == true);
-    }
-
-    private string NameOf(int pid)
-    {
-        if (!_names.TryGetValue(pid, out string? name))
-            _names[pid] = name = nameOf(pid) ?? "";
-        return name;
-    }
 }

@@ -15,7 +15,7 @@ internal static partial class Interop
         /// </summary>
         internal static unsafe (int Type, uint Links) FileTypeAndLinks(int fd)
         {
-            byte* buffer = stackalloc byte[256];
+            byte* buffer = stackalloc byte[Abi.StatxSize];
             byte empty = 0;
             if (StatxRaw(fd, &empty, Abi.AT_EMPTY_PATH, (uint)(Abi.STATX_TYPE | Abi.STATX_NLINK), buffer) != 0)
                 return (-Errno.Last, 0);
@@ -25,7 +25,7 @@ internal static partial class Interop
         /// <summary>The file type bits of what is at a path, a symbolic link not followed; or -errno.</summary>
         internal static unsafe int PathType(string path)
         {
-            byte* buffer = stackalloc byte[256];
+            byte* buffer = stackalloc byte[Abi.StatxSize];
             fixed (byte* name = NulTerminated(path))
             {
                 if (StatxRaw(Abi.AT_FDCWD, name, Abi.AT_SYMLINK_NOFOLLOW, (uint)Abi.STATX_TYPE, buffer) != 0)
@@ -33,10 +33,6 @@ internal static partial class Interop
             }
             return *(ushort*)(buffer + Abi.StatxModeOffset) & Abi.S_IFMT;
         }
-
-        // struct statx (linux/stat.h), the same on every architecture: stx_ino at 32, stx_size at 40,
-        // stx_mtime (tv_sec, tv_nsec) at 112, stx_dev_major and stx_dev_minor at 136 and 140.
-        private const uint StatxBasicStats = 0x7ff;
 
         /// <summary>
         /// What tells one version of a file from another (a link followed): device, inode, size and
@@ -57,11 +53,13 @@ internal static partial class Interop
 
         private static unsafe (ulong Device, ulong Inode, ulong Size, long Seconds, uint Nanoseconds)? FileVersion(int dirfd, byte* name, int flags)
         {
-            byte* buffer = stackalloc byte[256];
-            if (StatxRaw(dirfd, name, flags, StatxBasicStats, buffer) != 0)
+            byte* buffer = stackalloc byte[Abi.StatxSize];
+            if (StatxRaw(dirfd, name, flags, Abi.STATX_BASIC_STATS, buffer) != 0)
                 return null;
-            ulong device = (ulong)*(uint*)(buffer + 136) << 32 | *(uint*)(buffer + 140);
-            return (device, *(ulong*)(buffer + 32), *(ulong*)(buffer + 40), *(long*)(buffer + 112), *(uint*)(buffer + 120));
+            ulong device = (ulong)*(uint*)(buffer + Abi.StatxDeviceMajorOffset) << 32 | *(uint*)(buffer + Abi.StatxDeviceMinorOffset);
+            byte* modified = buffer + Abi.StatxModifiedOffset;
+            return (device, *(ulong*)(buffer + Abi.StatxInodeOffset), *(ulong*)(buffer + Abi.StatxSizeOffset), *(long*)modified,
+                *(uint*)(modified + Abi.StatxTimestampNanosecondsOffset));
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using KvmStat.Guests;
 using KvmStat.Sources;
 using KvmStat.Sources.BinaryStats;
 using KvmStat.Stats;
@@ -34,8 +35,11 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         s_value = JsonEncodedText.Encode("value"), s_unit = JsonEncodedText.Encode("unit"), s_children = JsonEncodedText.Encode("children");
     private FieldSet? _hostNamesFor, _guestNamesFor;
     private JsonEncodedText[] _hostNames = [], _guestNames = [];
-    private readonly Dictionary<int, string> _names = [];
+    private readonly VmNames _names = new(nameOf);
     private Utf8JsonWriter? _writer;
+
+    /// <summary>VMs whose names are kept (for tests of what stays bounded).</summary>
+    internal int NamedVms => _names.Count;
 
     public void Start(Snapshot snapshot)
     {
@@ -82,6 +86,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         }
         if (snapshot.Binary is IReadOnlyList<VmStatsBlocks> binary)
             WriteBinary(w, binary);
+        _names.EndRound();
         w.WriteEndObject();
         w.Flush();
         _buffer.Write("\n"u8);
@@ -191,7 +196,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         {
             w.WriteStartObject();
             w.WriteNumber("pid", vm.Pid);
-            w.WriteString("name", NameOf(vm.Pid));
+            w.WriteString("name", _names.Of(vm.Pid));
             foreach (IStatsBlock block in vm.Blocks)
             {
                 if (block.VcpuIndex < 0)
@@ -254,14 +259,5 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         w.WriteEndArray();
         foreach ((string label, double fraction) in Percentiles.Shown)
             w.WriteNumber(label, Math.Round(HistogramPercentiles.Percentile(d, buckets, fraction), 3));
-    }
-
-    private string NameOf(int pid)
-    {
-        if (_names.Count > 4096)
-            _names.Clear();
-        if (!_names.TryGetValue(pid, out string? name))
-            _names[pid] = name = nameOf?.Invoke(pid) ?? "";
-        return name;
     }
 }

@@ -119,6 +119,23 @@ public partial class LayoutTests
     [GeneratedRegex(@"\[LibraryImport\([^)]*EntryPoint = ""(\w+)""")]
     private static partial Regex LibraryImportEntry();
 
+    /// <summary>
+    /// One clock: everything that reads or waits for time takes the run's TimeProvider, which only
+    /// Program creates (the manual page's date is a build's, not a run's).
+    /// </summary>
+    [Fact]
+    public void OnlyProgramMakesTheClock()
+    {
+        string[] offenders = [.. SourceFiles()
+            .Where(f => Path.GetFileName(f) is not ("Program.cs" or "ManPage.cs"))
+            .Where(f => OtherClock().IsMatch(File.ReadAllText(f)))
+            .Select(f => Path.GetRelativePath(Source, f))];
+        Assert.True(offenders.Length == 0, "these read or wait for time without the run's TimeProvider: " + string.Join(", ", offenders));
+    }
+
+    [GeneratedRegex(@"\b(DateTime(Offset)?\.(UtcNow|Now)|Thread\.Sleep|Stopwatch|Environment\.TickCount|TimeProvider\.System)\b")]
+    private static partial Regex OtherClock();
+
     [Fact]
     public void FoldersDependOnlyOnTheLayersBelowThem()
     {

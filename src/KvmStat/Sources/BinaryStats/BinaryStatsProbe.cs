@@ -7,10 +7,10 @@ namespace KvmStat.Sources.BinaryStats;
 internal static class BinaryStatsProbe
 {
     /// <summary>The VM processes that keep statistics descriptors open, with how many.</summary>
-    internal static IReadOnlyList<(int Pid, int Descriptors)> HeldDescriptors(HostPaths paths)
+    internal static IReadOnlyList<(int Pid, int Descriptors)> HeldDescriptors(HostPaths paths, TimeProvider time)
     {
         var pids = new List<int>();
-        new VmDiscovery(paths, TimeProvider.System).List(pids);
+        new VmDiscovery(paths, time).List(pids);
         var finder = new GuestFinder(paths);
         var found = new List<(int, int)>();
         foreach (int pid in pids)
@@ -23,9 +23,9 @@ internal static class BinaryStatsProbe
     }
 
     /// <summary>What to tell a user whose debugfs counters are locked down.</summary>
-    internal static string LockdownHint(HostPaths paths)
+    internal static string LockdownHint(HostPaths paths, TimeProvider time)
     {
-        int held = HeldDescriptors(paths).Count;
+        int held = HeldDescriptors(paths, time).Count;
         int qmp = QmpSocketDiscovery.Find(paths).Count;
         if (held > 0 || qmp > 0)
         {

@@ -47,9 +47,8 @@ internal sealed class QmpConnection : IDisposable
     /// <param name="expectedPeer">The QEMU process that must be on the other end (found by --qmp auto), or 0 for a path the user named.</param>
     /// <param name="deadline">A timestamp of <paramref name="time"/> no exchange may go past (the refresh's), or null.</param>
     /// <param name="via">Where to connect when not at <paramref name="path"/> itself (the QEMU's own root, see <see cref="QmpSocketDiscovery.Reach"/>); messages name the path.</param>
-    internal static QmpConnection Open(string path, int expectedPeer = 0, TimeProvider? time = null, long? deadline = null, string? via = null)
+    internal static QmpConnection Open(string path, TimeProvider time, int expectedPeer = 0, long? deadline = null, string? via = null)
     {
-        time ??= TimeProvider.System;
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         var connection = new QmpConnection(path, socket, time, deadline ?? long.MaxValue);
         try

@@ -199,7 +199,7 @@ internal sealed class QmpReader : IVmStatsReader
     /// <summary>One refresh of a socket: a connection, the schemas once, the VM's and the vCPUs' statistics.</summary>
     private void Query(QmpSocketState state, long deadline)
     {
-        using QmpConnection qmp = QmpConnection.Open(state.Path, state.ExpectedPeer, _time, deadline, state.Via);
+        using QmpConnection qmp = QmpConnection.Open(state.Path, _time, state.ExpectedPeer, deadline, state.Via);
         CheckPeer(qmp, state);
         if (state.VmSchema is null || state.VcpuSchema is null)
         {

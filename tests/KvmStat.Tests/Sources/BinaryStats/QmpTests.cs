@@ -55,7 +55,7 @@ public class QmpTests : IDisposable
     {
         Serve(Greeting72, "{\"return\": {}}",
             "{\"event\": \"RESUME\", \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}\r\n{\"return\": [{\"cpu-index\": 0, \"qom-path\": \"/machine/cpu0\"}]}");
-        using QmpConnection qmp = QmpConnection.Open(SocketPath);
+        using QmpConnection qmp = QmpConnection.Open(SocketPath, TimeProvider.System);
         Assert.Equal(new Version(7, 2, 2), qmp.Version);
         Assert.Equal(Environment.ProcessId, qmp.PeerPid);
         using var answer = qmp.Execute("query-cpus-fast");
@@ -65,7 +65,7 @@ public class QmpTests : IDisposable
     [Fact]
     public void AMissingSocketIsNamed()
     {
-        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath));
+        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath, TimeProvider.System));
         Assert.Equal($"QMP socket {SocketPath} does not exist.", e.Message);
         Assert.Contains("-qmp unix:PATH", e.Fix);
     }
@@ -76,7 +76,7 @@ public class QmpTests : IDisposable
         // Bound but never listening, like the socket file of a QEMU that has exited (.NET would unlink it on disposal).
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         socket.Bind(new UnixDomainSocketEndPoint(SocketPath));
-        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath));
+        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath, TimeProvider.System));
         Assert.Contains("refuses connections", e.Message);
     }
 
@@ -84,7 +84,7 @@ public class QmpTests : IDisposable
     public void ASilentSocketIsHeldByAnotherClient()
     {
         Serve(greeting: null);
-        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath));
+        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath, TimeProvider.System));
         Assert.Contains("did not greet within 2 s: another client", e.Message);
         Assert.Contains("second QMP socket", e.Fix);
     }
@@ -95,7 +95,7 @@ public class QmpTests : IDisposable
     {
         using var server = new FakeQmpServer(SocketPath, FakeQmpServer.OneVcpu(5), byteDelay: TimeSpan.FromMilliseconds(300));
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath));
+        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath, TimeProvider.System));
         Assert.Contains("did not greet within 2 s", e.Message);
         Assert.InRange(clock.Elapsed.TotalSeconds, 1.9, 3.5);
     }
@@ -107,7 +107,7 @@ public class QmpTests : IDisposable
         long deadline = TimeProvider.System.GetTimestamp() + (long)(0.8 * TimeProvider.System.TimestampFrequency);
         using var slow = new FakeQmpServer(Path.Join(_folder, "slow.sock"), FakeQmpServer.OneVcpu(5), byteDelay: TimeSpan.FromMilliseconds(100));
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(slow.Path, deadline: deadline));
+        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(slow.Path, TimeProvider.System, deadline: deadline));
         Assert.Matches("did not greet within [0-9]+ ms", e.Message);
         Assert.InRange(clock.Elapsed.TotalSeconds, 0.7, 1.5);
     }
@@ -117,9 +117,9 @@ public class QmpTests : IDisposable
     public void ASocketServedByAnotherProcessIsLeftAlone()
     {
         using var server = new FakeQmpServer(SocketPath, FakeQmpServer.OneVcpu(5));
-        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath, expectedPeer: 1));
+        var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath, TimeProvider.System, expectedPeer: 1));
         Assert.Contains($"is served by process {Environment.ProcessId}, not by QEMU process 1 that names it", e.Message);
-        using (QmpConnection.Open(SocketPath, expectedPeer: Environment.ProcessId))
+        using (QmpConnection.Open(SocketPath, TimeProvider.System, expectedPeer: Environment.ProcessId))
         {
         }
         Assert.Equal(2, server.Sessions);
@@ -183,14 +183,14 @@ public class QmpTests : IDisposable
     public void NotAQmpMonitor()
     {
         Serve("{\"hello\": 1}\r\n");
-        Assert.Contains("did not greet as a QMP monitor", Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath)).Message);
+        Assert.Contains("did not greet as a QMP monitor", Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath, TimeProvider.System)).Message);
     }
 
     [Fact]
     public void QmpErrorsAreReportedWithTheirClass()
     {
         Serve(Greeting72, "{\"return\": {}}", "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command query-stats has not been found\"}}");
-        using QmpConnection qmp = QmpConnection.Open(SocketPath);
+        using QmpConnection qmp = QmpConnection.Open(SocketPath, TimeProvider.System);
         var e = Assert.Throws<QmpException>(() => qmp.Execute("query-stats", "{\"target\":\"vm\"}"));
         Assert.Equal("CommandNotFound", e.ErrorClass);
         Assert.Contains("answered query-stats with CommandNotFound", e.Message);
@@ -379,10 +379,10 @@ public class QmpTests : IDisposable
         using ChildProcess qemu = ChildProcess.Start("unshare", ["--mount", "--propagation", "private", "sh", "-c",
             $"mount -t tmpfs tmpfs '{hidden}' && exec python3 '{script}' '{socket}'"]);
         qemu.Output.WaitForLine(l => l == "ready", TimeSpan.FromSeconds(30), "the server in its own mount namespace listening");
-        Assert.Contains("does not exist", Assert.Throws<QmpException>(() => QmpConnection.Open(socket, expectedPeer: qemu.Pid)).Message);
+        Assert.Contains("does not exist", Assert.Throws<QmpException>(() => QmpConnection.Open(socket, TimeProvider.System, expectedPeer: qemu.Pid)).Message);
         string via = QmpSocketDiscovery.Reach(new HostPaths(), qemu.Pid, socket);
         Assert.Equal($"/proc/{qemu.Pid}/root{socket}", via);
-        using QmpConnection connection = QmpConnection.Open(socket, expectedPeer: qemu.Pid, via: via);
+        using QmpConnection connection = QmpConnection.Open(socket, TimeProvider.System, expectedPeer: qemu.Pid, via: via);
         Assert.Equal(qemu.Pid, connection.PeerPid);
         Assert.Equal(socket, connection.Path);
     }
