@@ -31,7 +31,7 @@ internal static class LogMode
         session.SayWhetherVmsCanRun(reporter);
         IStatsRenderer renderer = options.Format switch
         {
-            OutputFormat.Json => new JsonRenderer(sink, options.SkipZeroRecords, session.Guests.NameOf, options.GuestFilter),
+            OutputFormat.Json => new JsonRenderer(sink, options.SkipZeroRecords, session.Guests.NameOf, options.GuestFilter, session.Selection.Filter),
             OutputFormat.Csv => new LogRenderer(sink, new CsvLogFormat(), options.SkipZeroRecords),
             _ => new LogRenderer(sink, new PlainLogFormat(), options.SkipZeroRecords),
         };

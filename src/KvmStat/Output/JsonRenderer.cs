@@ -20,9 +20,11 @@ namespace KvmStat.Output;
 ///  its VM started: {"total"} (cumulative) or {"value"}, "unit", or for a histogram "buckets":
 ///  [{"le", "count"}] (cumulative counts, upper bounds in its unit; the last is open) and p50/p90/p99}.
 ///  With --guest-fields (<paramref name="guestFilter"/>) the guests and the rows beside them have
-///  only the fields it matches (with their children).
+///  only the fields it matches (with their children); -f (<paramref name="filter"/>) chooses the
+///  binary statistics as it chooses the exporter's.
 /// </summary>
-internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<int, string?>? nameOf = null, FieldFilter? guestFilter = null) : IStatsRenderer
+internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<int, string?>? nameOf = null, FieldFilter? guestFilter = null,
+    FieldFilter? filter = null) : IStatsRenderer
 {
     private bool[]? _guestShown;
     private FieldSet? _guestShownFor;
@@ -202,7 +204,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
                 if (block.VcpuIndex < 0)
                 {
                     w.WritePropertyName("vm");
-                    WriteBlock(w, block);
+                    WriteBlock(w, block, filter);
                 }
             }
             w.WriteStartArray("vcpus");
@@ -213,7 +215,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
                 w.WriteStartObject();
                 w.WriteNumber("vcpu", block.VcpuIndex);
                 w.WritePropertyName("stats");
-                WriteBlock(w, block);
+                WriteBlock(w, block, filter);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -223,11 +225,13 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
     }
 
     /// <summary>A block's statistics as KVM keeps them: raw values in the unit their descriptor names.</summary>
-    private static void WriteBlock(Utf8JsonWriter w, IStatsBlock block)
+    private static void WriteBlock(Utf8JsonWriter w, IStatsBlock block, FieldFilter? filter)
     {
         w.WriteStartObject();
         foreach (KvmStatDescriptor d in block.Descriptors)
         {
+            if (filter is not null && !filter.Matches(d.Name))
+                continue;
             ReadOnlySpan<ulong> values = block.Values(d);
             w.WriteStartObject(d.Name);
             if (d.IsHistogram)

@@ -70,4 +70,28 @@ public class SameQuantityEndToEndTests : IDisposable
         exporter.Signal(ChildProcess.SIGTERM);
         Assert.Equal(0, exporter.WaitForExit(s_timeout));
     }
+
+    /// <summary>-f chooses the same binary statistics in both.</summary>
+    [Fact]
+    public async Task FChoosesTheSameStatisticsInJsonAndTheExporter()
+    {
+        using var server = new FakeQmpServer(Path.Join(_folder, "qmp.sock"), Answers());
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, "-1", "--json", "-s", "0.1", "--qmp", server.Path, "-f", "^(exits|pages_4k)$");
+        Assert.True(code == 0, error);
+        using JsonDocument json = JsonDocument.Parse(output);
+        JsonElement vm = Assert.Single(json.RootElement.GetProperty("binary_stats").EnumerateArray());
+        Assert.Equal(["pages_4k"], vm.GetProperty("vm").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["exits"], Assert.Single(vm.GetProperty("vcpus").EnumerateArray()).GetProperty("stats").EnumerateObject().Select(p => p.Name));
+
+        int port = Loopback.FreePort();
+        using ChildProcess exporter = ChildProcess.StartTool("--serve", $"127.0.0.1:{port}", "--qmp", server.Path, "-f", "^(exits|pages_4k)$", "--verbose");
+        exporter.WaitUntilCounting();
+        using HttpClient client = Loopback.Client();
+        string metrics = await client.GetStringAsync($"http://127.0.0.1:{port}/metrics", TestContext.Current.CancellationToken);
+        string[] families = [.. metrics.Split('\n').Where(l => l.StartsWith("# TYPE kvm_vm", StringComparison.Ordinal) || l.StartsWith("# TYPE kvm_vcpu", StringComparison.Ordinal))
+            .Select(l => l.Split(' ')[2])];
+        Assert.Equal(["kvm_vcpu_exits_total", "kvm_vm_pages_4k"], families.Order(StringComparer.Ordinal));
+        exporter.Signal(ChildProcess.SIGTERM);
+        Assert.Equal(0, exporter.WaitForExit(s_timeout));
+    }
 }
