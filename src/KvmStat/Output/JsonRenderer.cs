@@ -19,8 +19,8 @@ namespace KvmStat.Output;
 ///  "name", "vm": {...}, "vcpus": [{"vcpu", "stats": {...}}]}], each statistic as KVM keeps it since
 ///  its VM started: {"total"} (cumulative) or {"value"}, "unit", or for a histogram "buckets":
 ///  [{"le", "count"}] (cumulative counts, upper bounds in its unit; the last is open) and p50/p90/p99}.
-///  With --guest-fields (<paramref name="guestFilter"/>) the guests and the rows beside them have
-///  only the fields it matches (with their children); -f (<paramref name="filter"/>) chooses the
+///  With --guest-fields (<paramref name="guestFilter"/>) the guests have only the fields it matches
+///  (with their children), the rows beside them every field; -f (<paramref name="filter"/>) chooses the
 ///  binary statistics as it chooses the exporter's.
 /// </summary>
 internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<int, string?>? nameOf = null, FieldFilter? guestFilter = null,
@@ -125,7 +125,8 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         w.WriteEndArray();
         if (guests.VcpuFields.Count > 0)
             w.WriteNumber("vcpus_lost", guests.VcpusLost);
-        // With the BPF engine: what makes the guests add up to the host's fields.
+        // With the BPF engine: what makes the guests add up to the host's fields. Every field, also
+        // those --guest-fields leaves out of the guests: a few rows, and what no guest was given is never hidden.
         foreach (GuestStat other in guests.Others)
         {
             w.WritePropertyName(other.Kind switch
@@ -134,7 +135,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
                 VmRowKind.ExitedVms => "exited_vms",
                 _ => "unattributed",
             });
-            WriteFields(w, guests.Fields, _guestNames, other.FieldTotals, other.FieldDeltas, shown, counted: true);
+            WriteFields(w, guests.Fields, _guestNames, other.FieldTotals, other.FieldDeltas, counted: true);
         }
     }
 
