@@ -93,6 +93,30 @@ internal static class BpfSupport
         // Refused, the maps are tried all the same: on Linux 5.11 and later the limit does not count.
         if (limit.Current < limit.Maximum && Interop.Libc.SetRLimit(Interop.Abi.RLIMIT_MEMLOCK, limit with { Current = limit.Maximum }) == 0)
             limit.Current = limit.Maximum;
-        LockedMemoryLimit = limit.Current == ulong.MaxValue || Environment.OSVersion.Version >= new Version(5, 11) ? null : limit.Current;
+        LockedMemoryLimit = limit.Current == ulong.MaxValue || !MapsChargeLockedMemory(limit) ? null : limit.Current;
+    }
+
+    /// <summary>
+    /// Whether this kernel charges BPF maps to RLIMIT_MEMLOCK (before Linux 5.11, and where memory
+    /// cgroup accounting was not backported): a small map made under a soft limit of 0 tells. The
+    /// limit is put back at once.
+    /// </summary>
+    internal static bool MapsChargeLockedMemory(Interop.Libc.RLimit limit)
+    {
+        if (Interop.Libc.SetRLimit(Interop.Abi.RLIMIT_MEMLOCK, limit with { Current = 0 }) != 0)
+            return Environment.OSVersion.Version < new Version(5, 11);
+        try
+        {
+            using (BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, 8, 1, "probe"))
+                return false;
+        }
+        catch (BpfException e) when (e.Errno is Interop.Errno.EPERM)
+        {
+            return true;
+        }
+        finally
+        {
+            _ = Interop.Libc.SetRLimit(Interop.Abi.RLIMIT_MEMLOCK, limit);
+        }
     }
 }

@@ -51,6 +51,10 @@ public class BpfSupportEndToEndTests
         BpfSupport.Require();
         // This kernel (5.11 or later) charges no map to the limit, lifted or not: capabilities alone are named.
         Assert.Null(BpfSupport.LockedMemoryLimit);
+        Assert.Equal(0, KvmStat.Interop.Libc.GetRLimit(KvmStat.Interop.Abi.RLIMIT_MEMLOCK, out KvmStat.Interop.Libc.RLimit before));
+        Assert.False(BpfSupport.MapsChargeLockedMemory(before));
+        Assert.Equal(0, KvmStat.Interop.Libc.GetRLimit(KvmStat.Interop.Abi.RLIMIT_MEMLOCK, out KvmStat.Interop.Libc.RLimit after));
+        Assert.Equal(before.Current, after.Current);
         Assert.Equal($"{refused.Message}: BPF needs CAP_BPF and CAP_PERFMON, or root", KvmStat.Cli.TracepointEngines.Describe(refused));
     }
 
