@@ -89,5 +89,27 @@ internal static partial class Interop
             internal uint ProgFd;
             private readonly uint _padding;
         }
+
+        /// <summary>BPF_PROG_TEST_RUN's part of union bpf_attr (runs a program once on a context the caller gives).</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct TestRunAttr
+        {
+            internal uint ProgFd;
+            internal uint ReturnValue;
+            internal uint DataSizeIn;
+            internal uint DataSizeOut;
+            internal ulong DataIn;
+            internal ulong DataOut;
+            internal uint Repeat;
+            internal uint Duration;
+            internal uint ContextSizeIn;
+            internal uint ContextSizeOut;
+            internal ulong ContextIn;
+            internal ulong ContextOut;
+            internal uint Flags;
+            internal uint Cpu;
+            internal uint BatchSize;
+            private readonly uint _padding;
+        }
     }
 }

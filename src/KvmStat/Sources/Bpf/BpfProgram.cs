@@ -73,6 +73,29 @@ internal sealed class BpfProgram : IDisposable
         return new Interop.FileDescriptor(fd);
     }
 
+    /// <summary>
+    /// Runs a raw tracepoint program once, now, on the calling thread (the "current" process it
+    /// sees) and on <paramref name="cpu"/> when given: the tracepoint's arguments as 64-bit words.
+    /// Returns the program's result, or -errno when the kernel refused to run it. (The benchmark of
+    /// what each program costs runs them so; the tests run them from bpfrun, in other processes.)
+    /// </summary>
+    internal unsafe long TestRun(ReadOnlySpan<ulong> arguments, int? cpu = null)
+    {
+        fixed (ulong* context = arguments)
+        {
+            var attr = new Interop.Bpf.TestRunAttr
+            {
+                ProgFd = (uint)Descriptor,
+                ContextIn = (ulong)context,
+                ContextSizeIn = (uint)(arguments.Length * 8),
+                Flags = cpu is null ? 0 : Interop.Abi.BPF_F_TEST_RUN_ON_CPU,
+                Cpu = (uint)(cpu ?? 0),
+            };
+            int result = Interop.Bpf.Call(Interop.Abi.BPF_PROG_TEST_RUN, ref attr);
+            return result < 0 ? result : attr.ReturnValue;
+        }
+    }
+
     /// <summary>Runs the program on every hit of a raw tracepoint (no perf event, nothing to wait for at close).</summary>
     internal unsafe Interop.FileDescriptor AttachRawTracepoint(string tracepoint)
     {
