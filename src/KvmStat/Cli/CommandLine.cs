@@ -16,9 +16,9 @@ internal static class CommandLine
         handle (VM exits, I/O, MMIO, halts, page faults...), from tracepoints (default), debugfs,
         or KVM's binary statistics (held descriptors or QEMU's QMP).
 
-        Requirements: root (or CAP_PERFMON and read access to tracefs), tracefs at
-        /sys/kernel/tracing (or /sys/kernel/debug/tracing) for tracepoints, debugfs at
-        /sys/kernel/debug for -d.
+        Requirements: root (or CAP_PERFMON and read access to tracefs; CAP_BPF too for the BPF
+        engine, else perf counters count), tracefs at /sys/kernel/tracing (or
+        /sys/kernel/debug/tracing) for tracepoints, debugfs at /sys/kernel/debug for -d.
 
         Interactive commands:
         {string.Join("\n", InteractiveCommands.Lines())}

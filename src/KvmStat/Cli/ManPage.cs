@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Text;
+using KvmStat.Host;
+using KvmStat.Sources.Bpf;
 using KvmStat.Tui;
 
 namespace KvmStat.Cli;
@@ -64,6 +66,15 @@ internal static class ManPage
             With \fB\-\-serve\fR, SIGHUP reloads \fB\-\-web\-config\-file\fR. Both hold under \fBnohup\fR(1); other modes end on SIGHUP, or ignore it under \fBnohup\fR.
             .SH EXIT STATUS
             0 on success, 1 when the host lacks or refuses something (with the cause and the fix on standard error), 2 for bad command-line input.
+
+            """.Replace("\r", ""));
+        man.Append(".SH ENVIRONMENT\n.TP\n").Append(Escape(BpfSupport.PretendVariable)).Append("=\\fIFEATURE\\fR\n")
+            .Append(Escape($"pretends the kernel lacks a feature of the BPF engine ({string.Join(", ", BpfSupport.Features.Select(f => f.Name))}), to see the " +
+                "fallback to perf counters on a kernel that has everything."))
+            .Append("\n.TP\n").Append(Escape(HostPaths.RootVariable)).Append("=\\fIDIR\\fR\n")
+            .Append(Escape("reads /proc, /sys and debugfs under DIR instead of / (fixture trees, for tests)."))
+            .Append("\n.PP\nBoth are ignored when the tool runs set-user-ID or with file capabilities.\n");
+        man.Append("""
             .SH FILES
             .TP
             /sys/kernel/tracing, /sys/kernel/debug/tracing
