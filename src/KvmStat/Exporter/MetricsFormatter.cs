@@ -124,6 +124,10 @@ internal sealed class MetricsFormatter(
         }
         families.Add(info);
         families.Add(family);
+        var leftOut = new MetricFamily("kvm_stat_vms_left_out", "gauge",
+            "Running VMs kvm_stat cannot count per VM (with perf counters: their counters could not open, see the log); their events are in kvm_events_total. Nonzero means guests are missing.");
+        leftOut.Add("", [], guests.VmsLeftOut.ToString(CultureInfo.InvariantCulture));
+        families.Add(leftOut);
         // With the BPF engine: the events no running VM raised, so that the guests and these add up
         // to kvm_events_total at every scrape.
         if (guests.Others.Count == 0)

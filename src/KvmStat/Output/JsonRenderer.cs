@@ -125,6 +125,9 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         w.WriteEndArray();
         if (guests.VcpuFields.Count > 0)
             w.WriteNumber("vcpus_lost", guests.VcpusLost);
+        // The perf engine's VMs whose counters could not open (absent is 0, as for every count here).
+        if (guests.VmsLeftOut > 0)
+            w.WriteNumber("vms_left_out", guests.VmsLeftOut);
         // With the BPF engine: what makes the guests add up to the host's fields. Every field, also
         // those --guest-fields leaves out of the guests: a few rows, and what no guest was given is never hidden.
         foreach (GuestStat other in guests.Others)

@@ -14,6 +14,9 @@ internal interface IPerVmSource : IDisposable
     /// <summary>Events of vCPU threads that could not be counted per vCPU (the engine's table of threads was full), since the start.</summary>
     long VcpusLost => 0;
 
+    /// <summary>Running VMs left out of the readings because they cannot be counted (their perf counters refused to open); their events are in the host's totals.</summary>
+    int VmsLeftOut => 0;
+
     /// <summary>Fills <paramref name="readings"/> with one entry per running VM, sorted by pid.</summary>
     void Read(List<VmReading> readings);
 

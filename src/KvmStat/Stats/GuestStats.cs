@@ -42,6 +42,8 @@ internal sealed class GuestStats : IGuestValues
 
     public long VcpusLost => _source.VcpusLost;
 
+    public int VmsLeftOut => _source.VmsLeftOut;
+
     public double IntervalSeconds { get; private set; }
 
     public int SampleCount { get; private set; }

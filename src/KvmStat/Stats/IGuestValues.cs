@@ -22,6 +22,9 @@ internal interface IGuestValues
     /// <summary>Events of vCPU threads that could not be counted per vCPU (no room), since the start.</summary>
     long VcpusLost { get; }
 
+    /// <summary>Running VMs not in <see cref="Guests"/> because they cannot be counted (see <see cref="Sources.IPerVmSource.VmsLeftOut"/>).</summary>
+    int VmsLeftOut { get; }
+
     double IntervalSeconds { get; }
 
     int SampleCount { get; }

@@ -197,9 +197,12 @@ public class MetricsSamplerTests
             kvm_events_outside_vms_total{event="kvm_pio"} 34
 
             """.Replace("            ", ""), text);
-        // Without those rows (the perf engine) there is no such family.
-        using var perf = Exporter(perVm: new FakeVmSource(FakeSource.Counter("kvm_pio")), nameOf: _ => "web");
-        Assert.DoesNotContain("outside", Text(perf));
+        Assert.Contains("\nkvm_stat_vms_left_out 0\n", text);
+        // Without those rows (the perf engine) there is no such family; VMs it cannot count are said.
+        using var perf = Exporter(perVm: new FakeVmSource(FakeSource.Counter("kvm_pio")) { VmsLeftOut = 85 }, nameOf: _ => "web");
+        string perfText = Text(perf);
+        Assert.DoesNotContain("outside", perfText);
+        Assert.Contains("\nkvm_stat_vms_left_out 85\n", perfText);
     }
 
     /// <summary>The exporter's cost, build, scrape time and sources, as operators scrape every exporter for.</summary>

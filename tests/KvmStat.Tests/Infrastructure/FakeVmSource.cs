@@ -38,6 +38,8 @@ internal sealed class FakeVmSource(params StatField[] fields) : IPerVmSource
 
     public long VcpusLost => Lost;
 
+    public int VmsLeftOut { get; set; }
+
     /// <summary>Sets a vCPU thread of VM <paramref name="pid"/>: its counts, one per <see cref="VcpuFields"/>.</summary>
     internal VcpuReading SetVcpu(int pid, int tid, int index, params long[] values)
     {

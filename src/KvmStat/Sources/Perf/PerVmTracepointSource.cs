@@ -66,6 +66,8 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     /// <summary>VMs left out since the start because their counters could not open.</summary>
     internal long RefusedVms => _refusedCount;
 
+    public int VmsLeftOut => _refused.Count;
+
     public void Read(List<VmReading> readings)
     {
         Follow();

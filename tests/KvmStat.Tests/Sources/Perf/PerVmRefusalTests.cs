@@ -35,6 +35,7 @@ public class PerVmRefusalTests
         source.Read(readings);
         Assert.Empty(readings);
         Assert.Equal(3, source.RefusedVms);
+        Assert.Equal(3, source.VmsLeftOut);
         Assert.Equal(0, source.TrackedVms);
         Assert.Equal(0, descriptors.OpenCount);
         // Said at the first and when their number doubled (1, 2), not for every VM.
@@ -47,6 +48,7 @@ public class PerVmRefusalTests
         fixture.RemoveProcess(100_003);
         time.Advance(TimeSpan.FromSeconds(10));
         source.Read(readings);
+        Assert.Equal(2, source.VmsLeftOut);
         fixture.AddProcess(100_003, ["qemu-system-x86_64"], threads: [thread]);
         fixture.MarkRunning(100_003);
         fixture.AddDescriptor(100_003, 10, "anon_inode:kvm-vm");
