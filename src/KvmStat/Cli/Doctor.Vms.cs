@@ -40,6 +40,45 @@ internal sealed partial class Doctor
             Line("warn", "QMP", reason);
     }
 
+    /// <summary>
+    /// With perf counters, per-VM views (-p, b, --serve) take a counter per VM thread and field
+    /// beside the host's: how many of the running VMs fit the hard limit, as a run would count them.
+    /// </summary>
+    internal void CheckPerVmFiles(int fields, ulong hostNeeds, ulong hardLimit)
+    {
+        var pids = new List<int>();
+        new VmDiscovery(paths, time).List(pids);
+        if (pids.Count == 0)
+            return;
+        ulong needed = hostNeeds;
+        int fit = 0, threads = 0;
+        foreach (int pid in pids)
+        {
+            int count = ThreadCount(pid);
+            threads += count;
+            needed += (ulong)(count * fields);
+            if (needed <= hardLimit)
+                fit++;
+        }
+        Line(fit == pids.Count ? "ok" : "warn", "per-VM files", fit == pids.Count
+            ? $"perf counters for {pids.Count} VMs ({threads} threads x {fields} tracepoints) and the host's need {needed}: within the hard limit"
+            : $"perf counters for {pids.Count} VMs ({threads} threads x {fields} tracepoints) and the host's need {needed}, over the hard limit {hardLimit}: " +
+              $"per-VM views count {fit} of them and leave out {pids.Count - fit} (vms_left_out). Raise the open-file limit (LimitNOFILE), or let the BPF engine count.");
+    }
+
+    private int ThreadCount(int pid)
+    {
+        try
+        {
+            return Directory.EnumerateDirectories(Path.Join(paths.ProcessDir(pid), "task")).Count();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Gone meanwhile: it needs nothing.
+            return 0;
+        }
+    }
+
     /// <summary>Whether debugfs has the VM's folder; without debugfs (not mounted, not readable) it has none.</summary>
     private bool HasDebugfsFolder(int pid)
     {

@@ -222,6 +222,8 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
         ulong needed = (ulong)(cpus * fields) + 32;
         Line(limit.Maximum >= needed ? "ok" : "fail", "open files",
             $"soft {limit.Current}, hard {limit.Maximum}; system-wide counting of {fields} tracepoints on {cpus} CPUs needs {needed} (the soft limit is raised as needed)");
+        if (!_bpfCounts)
+            CheckPerVmFiles(fields, needed, limit.Maximum);
     }
 
     /// <summary>

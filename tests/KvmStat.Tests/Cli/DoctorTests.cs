@@ -139,4 +139,26 @@ public class DoctorTests
         File.Delete(fixture.Paths.KernelLog);
         Assert.StartsWith("fail  KVM                   KVM is built in but not usable here (no /dev/kvm); modules: kvm.", Line(Run(fixture).Lines, "KVM"));
     }
+
+    /// <summary>With perf counters, --doctor says how many running VMs per-VM views can count within the hard limit, as a run would leave the others out.</summary>
+    [Fact]
+    public void PerfCountersSayHowManyVmsFitTheOpenFileLimit()
+    {
+        using var fixture = new FixtureRoot();
+        foreach (int pid in new[] { 2001, 2002, 2003 })
+        {
+            fixture.AddProcess(pid, ["qemu-system-x86_64"], threads: [pid, pid + 100]);
+            fixture.MarkRunning(pid);
+            fixture.AddDescriptor(pid, 10, "anon_inode:kvm-vm");
+        }
+        string Check(ulong hardLimit)
+        {
+            var output = new StringWriter();
+            new Doctor(fixture.Paths, output, TimeProvider.System).CheckPerVmFiles(fields: 100, hostNeeds: 232, hardLimit);
+            return output.ToString().TrimEnd('\n');
+        }
+        Assert.Equal("ok    per-VM files          perf counters for 3 VMs (6 threads x 100 tracepoints) and the host's need 832: within the hard limit", Check(832));
+        Assert.Equal("warn  per-VM files          perf counters for 3 VMs (6 threads x 100 tracepoints) and the host's need 832, over the hard limit 831: " +
+            "per-VM views count 2 of them and leave out 1 (vms_left_out). Raise the open-file limit (LimitNOFILE), or let the BPF engine count.", Check(831));
+    }
 }
