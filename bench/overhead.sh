@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.."
 rounds=${1:-15}
 writes=${2:-1000000}
 seed=${SEED:-$RANDOM}
+[ -e /dev/kvm ] || { echo "bench: no /dev/kvm: this benchmark runs a real guest (KvmStat.Bench programs measures the programs without KVM)" >&2; exit 1; }
 source bench/lib.sh
 bench_prepare
 dotnet build bench/KvmStat.Bench/KvmStat.Bench.csproj -c Release --nologo -v quiet >/dev/null

@@ -55,6 +55,30 @@ public class SourceFactoryTests
     }
 
     /// <summary>
+    /// The same with kvm_exit on a VMX host: its program reads the exit reason from the record and
+    /// is attached through a perf event, closed in the background. That event is closed too, so the
+    /// program runs no more.
+    /// </summary>
+    [Fact]
+    public void ASourceThatFailsAfterTheEngineLeavesNoPerfEventAttached()
+    {
+        using var root = new NoVmsRoot();
+        Directory.CreateDirectory(Path.Join(root.Root, "sys/module/kvm_intel"));
+        var paths = new HostPaths(root.Root);
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse(["-1", "-t", "--binary-stats", "--engine", "bpf", "-f", "kvm_exit"]));
+        using var descriptors = new CounterDescriptors();
+        var factory = new SourceFactory(options, paths, new Reporter(verbose: true, new StringWriter()), descriptors, TimeProvider.System);
+        var plan = new SamplingPlan(new FieldSelection(FieldFilter.Create(options.Fields), Children: true), 0, PerVm: false, BinaryFields: true, BinaryPerVm: false, Lenient: false);
+        int before = BpfCollection.OpenBpfObjects();
+
+        Assert.Throws<EnvironmentException>(() => factory.Open(plan, null, new GuestFinder(paths)));
+
+        Assert.Equal(before, BpfCollection.OpenBpfObjects());
+        Assert.True(SpinWait.SpinUntil(() => descriptors.OpenCount == 0, TimeSpan.FromSeconds(30)),
+            $"{descriptors.OpenCount} perf events of kvm_exit's program still open");
+    }
+
+    /// <summary>
     /// -f chooses among the latency fields as among the others; the tracepoints that stamp exits
     /// are counted whatever -f keeps, and shown only when it keeps them.
     /// </summary>
