@@ -86,7 +86,10 @@ internal sealed partial class TuiApp
             return;
         }
         DrawTotal(grid, row, total, Rate(deltas, interval));
-        if (row + 1 < grid.Rows - 1)
+        // VMs the engine cannot count are never out of sight: the line takes the keys' place.
+        if (all.VmsLeftOut > 0)
+            grid.Write(grid.Rows - 1, 0, $"{all.VmsLeftOut} running VMs left out: their perf counters could not open (the open-file limit)", TextStyle.Reverse);
+        else if (row + 1 < grid.Rows - 1)
             grid.Write(grid.Rows - 1, 0, all.VcpuFields.Count > 0
                 ? "Up/Down: select   Enter: events of the selected guest   x: vCPUs   b: back"
                 : "Up/Down: select   Enter: events of the selected guest   b: back");

@@ -28,6 +28,9 @@ internal sealed class FakeTuiBackend : ITuiBackend
     /// <summary>The rows the BPF engine adds beside the VMs (events outside VMs, of exited VMs, unattributed), cumulative.</summary>
     internal Dictionary<VmRowKind, Dictionary<string, long>> Others { get; } = [];
 
+    /// <summary>Running VMs the per-VM source cannot count (perf counters that could not open).</summary>
+    internal int VmsLeftOut { get; set; }
+
     /// <summary>A vCPU thread of a VM (--vcpus): its index (-1: not known) and its counts since its first event.</summary>
     internal sealed record FakeVcpu(int Tid, int Index, Dictionary<string, long> Values);
 
@@ -124,6 +127,8 @@ internal sealed class FakeTuiBackend : ITuiBackend
 
         public IReadOnlyList<int> VcpuFields { get; } =
             backend.VcpusOf.Count == 0 ? [] : [.. Enumerable.Range(0, fields.Length).Where(i => fields[i].Parent is null)];
+
+        public int VmsLeftOut => backend.VmsLeftOut;
 
         public void Read(List<VmReading> readings)
         {

@@ -432,6 +432,10 @@ public class ScreenTests
             Assert.Contains($"{Enumerable.Range(100, 40).Sum() + 651}", screen[unattributed + 1]);
             Assert.Contains(screen, l => l.Contains(move == KeyKind.End ? "vm100 [100]" : "vm139 [139]", StringComparison.Ordinal));
         }
+        // VMs the engine cannot count are said on the last line, wherever the list is.
+        _backend.VmsLeftOut = 3;
+        app.Refresh();
+        Assert.StartsWith("3 running VMs left out: their perf counters could not open (the open-file limit)", Screen(app)[^1]);
     }
 
     /// <summary>
