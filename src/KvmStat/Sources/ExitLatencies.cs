@@ -34,26 +34,13 @@ internal sealed class ExitLatencies(IReadOnlyList<StatField> fields, string entr
     /// <summary>The upper bound of a bucket in nanoseconds (+Inf for the last).</summary>
     internal static double BucketHigh(int bucket) => bucket == Buckets - 1 ? double.PositiveInfinity : Math.Pow(2, bucket + 1);
 
-    /// <summary>The value below which <paramref name="fraction"/> of the exits fall, interpolated in its bucket; 0 without exits.</summary>
-    internal static double Percentile(ReadOnlySpan<ulong> buckets, double fraction)
+    /// <summary>The value below which <paramref name="fraction"/> of the exits fall (<see cref="Percentiles.Of"/>), in nanoseconds.</summary>
+    internal static double Percentile(ReadOnlySpan<ulong> buckets, double fraction) => Percentiles.Of(buckets, fraction, default(Log2Nanoseconds));
+
+    private readonly struct Log2Nanoseconds : Percentiles.IBounds
     {
-        ulong total = 0;
-        foreach (ulong count in buckets)
-            total += count;
-        if (total == 0)
-            return 0;
-        double rank = fraction * total, before = 0;
-        for (int i = 0; i < buckets.Length; i++)
-        {
-            if (buckets[i] == 0)
-                continue;
-            if (before + buckets[i] >= rank)
-            {
-                double low = BucketLow(i), high = i == Buckets - 1 ? low * 2 : BucketHigh(i);
-                return low + (high - low) * Math.Clamp((rank - before) / buckets[i], 0, 1);
-            }
-            before += buckets[i];
-        }
-        return BucketLow(buckets.Length - 1);
+        public double Low(int bucket) => BucketLow(bucket);
+
+        public double High(int bucket) => BucketHigh(bucket);
     }
 }

@@ -30,33 +30,14 @@ internal static class HistogramPercentiles
         _ => null,
     };
 
-    /// <summary>
-    /// The value below which <paramref name="fraction"/> of the samples fall, interpolated linearly
-    /// inside its bucket (the open last bucket gives its lower bound); 0 without samples.
-    /// </summary>
-    internal static double Percentile(KvmStatDescriptor descriptor, ReadOnlySpan<ulong> buckets, double fraction)
+    /// <summary>The value below which <paramref name="fraction"/> of the samples fall (<see cref="Percentiles.Of"/>), in the statistic's unit.</summary>
+    internal static double Percentile(KvmStatDescriptor descriptor, ReadOnlySpan<ulong> buckets, double fraction) =>
+        Percentiles.Of(buckets, fraction, new DescriptorBounds(descriptor));
+
+    private readonly struct DescriptorBounds(KvmStatDescriptor descriptor) : Percentiles.IBounds
     {
-        ulong total = 0;
-        foreach (ulong count in buckets)
-            total += count;
-        if (total == 0)
-            return 0;
-        double rank = fraction * total;
-        double before = 0;
-        for (int i = 0; i < buckets.Length; i++)
-        {
-            if (buckets[i] == 0)
-                continue;
-            if (before + buckets[i] >= rank)
-            {
-                double low = descriptor.BucketLow(i);
-                if (i == buckets.Length - 1)
-                    return low;
-                double high = descriptor.BucketHigh(i);
-                return low + (high - low) * Math.Clamp((rank - before) / buckets[i], 0, 1);
-            }
-            before += buckets[i];
-        }
-        return descriptor.BucketLow(buckets.Length - 1);
+        public double Low(int bucket) => descriptor.BucketLow(bucket);
+
+        public double High(int bucket) => descriptor.BucketHigh(bucket);
     }
 }
