@@ -64,7 +64,7 @@ internal sealed class LatencySource : IStatsSource
         foreach (int reason in _reasonsOfKind[exitKind])
         {
             string label = _latencies.Fields[reason].ChildLabel;
-            _fields.Add(new StatField($"{name}({label})", name, kind, FieldOrigin.ExitLatency, unit, label));
+            _fields.Add(StatField.Child(name, label, kind, FieldOrigin.ExitLatency, unit));
             _map.Add((exitKind, reason, percentile));
         }
     }

@@ -12,4 +12,11 @@ internal sealed record StatField(string Name, string? Parent, StatKind Kind, Fie
 
     /// <summary>What a child adds to its parent's name ("HLT", "vcpu0"); a parent's own name.</summary>
     internal string ChildLabel => Label ?? Name;
+
+    /// <summary>A child's name, as every source, output and -f writes it: "parent(label)".</summary>
+    internal static string ChildName(string parent, string label) => $"{parent}({label})";
+
+    /// <summary>A child field of <paramref name="parent"/>: named <see cref="ChildName"/>, with its label.</summary>
+    internal static StatField Child(string parent, string label, StatKind kind, FieldOrigin origin, string? unit = null) =>
+        new(ChildName(parent, label), parent, kind, origin, unit, label);
 }

@@ -140,7 +140,7 @@ internal sealed class BinaryStatsFields
 
     private static string VcpuLabel(int vcpu) => "vcpu" + vcpu.ToString(CultureInfo.InvariantCulture);
 
-    private static string ChildName(string name, int vcpu) => $"{name}({VcpuLabel(vcpu)})";
+    private static string ChildName(string name, int vcpu) => StatField.ChildName(name, VcpuLabel(vcpu));
 
     private static StatKind KindOf(KvmStatDescriptor descriptor) =>
         descriptor.Type is KvmStatType.Cumulative || descriptor.IsHistogram ? StatKind.Counter : StatKind.Gauge;

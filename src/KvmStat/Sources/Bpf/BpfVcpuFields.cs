@@ -28,7 +28,7 @@ internal sealed class BpfVcpuFields
             List<StatField> candidates =
             [
                 field.ToStatField(),
-                .. labels.Select(label => new StatField($"{field.Name}({label})", field.Name, StatKind.Counter, FieldOrigin.Tracepoint, null, label)),
+                .. labels.Select(label => StatField.Child(field.Name, label, StatKind.Counter, FieldOrigin.Tracepoint)),
             ];
             foreach (StatField chosen in selection.Select(candidates, f => f.Name, f => f.Parent).Where(f => f.IsChild))
             {

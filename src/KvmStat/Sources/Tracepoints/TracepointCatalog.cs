@@ -79,10 +79,10 @@ internal static class TracepointCatalog
         {
             string reason = seen.Add(name) ? name : name + "_" + value.ToString(CultureInfo.InvariantCulture);
             string filter = field + "==" + FilterValue(value, traceField).ToString(CultureInfo.InvariantCulture);
-            children.Add(new TracepointField($"{tracepoint}({reason})", tracepoint, filter, tracepoint) { ReasonField = field, ReasonValue = value, Label = reason });
+            children.Add(new TracepointField(StatField.ChildName(tracepoint, reason), tracepoint, filter, tracepoint) { ReasonField = field, ReasonValue = value, Label = reason });
         }
         string others = string.Join("&&", reasons.Select(r => field + "!=" + FilterValue(r.Value, traceField).ToString(CultureInfo.InvariantCulture)));
-        children.Add(new TracepointField($"{tracepoint}({OtherReasons})", tracepoint, others, tracepoint) { ReasonField = field, Label = OtherReasons });
+        children.Add(new TracepointField(StatField.ChildName(tracepoint, OtherReasons), tracepoint, others, tracepoint) { ReasonField = field, Label = OtherReasons });
         return children;
     }
 
