@@ -128,10 +128,18 @@ internal sealed class MetricsFormatter(
             "Running VMs kvm_stat cannot count per VM (with perf counters: their counters could not open, see the log); their events are in kvm_events_total. Nonzero means guests are missing.");
         leftOut.Add("", [], guests.VmsLeftOut.ToString(CultureInfo.InvariantCulture));
         families.Add(leftOut);
-        // With the BPF engine: the events no running VM raised, so that the guests and these add up
-        // to kvm_events_total at every scrape.
+        AddOthers(families, guests);
+    }
+
+    /// <summary>
+    /// With the BPF engine: the events no running VM raised, so that the guests and these add up
+    /// to kvm_events_total at every scrape.
+    /// </summary>
+    private static void AddOthers(List<MetricFamily> families, IGuestValues guests)
+    {
         if (guests.Others.Count == 0)
             return;
+        FieldSet fields = guests.Fields;
         var outside = new MetricFamily("kvm_events_outside_vms", "counter",
             "KVM tracepoint events not raised by a running VM (kernel threads ageing guest memory, other processes, VMs that exited) since kvm_stat started.");
         var unattributed = new MetricFamily("kvm_stat_unattributed_events", "counter",
