@@ -109,7 +109,8 @@ def expected(pids_file, kicks):
     return {pid: kicks * (index % 10 + 1) for index, pid in enumerate(read_pids(pids_file))}
 
 
-def verdict(counted, want, host):
+def verdict(counted, want, host, outside, unattributed):
+    """Every guest what its process ran, and guests + outside VMs (exited ones too) + unattributed = the host."""
     wrong = [pid for pid, count in want.items() if counted.get(pid) != count]
     extra = len(set(counted) - set(want))
     problems = []
@@ -120,14 +121,21 @@ def verdict(counted, want, host):
         problems.append(f"{extra} guests not started")
     if host != sum(want.values()):
         problems.append(f"host total {host}, guests ran {sum(want.values())}")
+    if unattributed:
+        problems.append(f"{unattributed} events unattributed")
+    if host is not None and sum(counted.values()) + outside + unattributed != host:
+        problems.append(f"guests {sum(counted.values())} + outside {outside} + unattributed {unattributed} is not the host's {host}")
     return "; ".join(problems) or "exact"
 
 
 def check_metrics(path, pids_file, kicks):
     text = open(path).read()
     series = re.findall(r'^kvm_guest_events_total\{guest="dense-\d+",pid="(\d+)",event="kvm_pio"\} (\d+)$', text, re.M)
-    host = re.search(r'^kvm_events_total\{event="kvm_pio"\} (\d+)$', text, re.M)
-    return verdict({int(p): int(c) for p, c in series}, expected(pids_file, kicks), int(host.group(1)) if host else None)
+    def total(family):
+        found = re.search(r'^' + family + r'\{event="kvm_pio"\} (\d+)$', text, re.M)
+        return int(found.group(1)) if found else None
+    return verdict({int(p): int(c) for p, c in series}, expected(pids_file, kicks), total("kvm_events_total"),
+                   total("kvm_events_outside_vms_total") or 0, total("kvm_stat_unattributed_events_total") or 0)
 
 
 def last_record(path):
@@ -143,7 +151,8 @@ def check_json(path, pids_file, kicks):
     record = last_record(path)
     pio = lambda fields: fields.get("kvm_pio", {}).get("total", 0)
     counted = {g["pid"]: pio(g["fields"]) for g in record["guests"]}
-    return verdict(counted, expected(pids_file, kicks), pio(record["fields"]))
+    outside = pio(record.get("outside_vms", {})) + pio(record.get("exited_vms", {}))
+    return verdict(counted, expected(pids_file, kicks), pio(record["fields"]), outside, pio(record.get("unattributed", {})))
 
 
 def table(path):
