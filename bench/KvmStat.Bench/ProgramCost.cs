@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using KvmStat.Sources;
 using KvmStat.Host;
 using KvmStat.Sources.Bpf;
 using KvmStat.Sources.Perf;

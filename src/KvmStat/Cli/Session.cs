@@ -1,7 +1,6 @@
 using KvmStat.Guests;
 using KvmStat.Host;
 using KvmStat.Sources;
-using KvmStat.Sources.Perf;
 using KvmStat.Sources.Tracepoints;
 using KvmStat.Stats;
 

@@ -136,6 +136,17 @@ public partial class LayoutTests
     [GeneratedRegex(@"\b(DateTime(Offset)?\.(UtcNow|Now)|Thread\.Sleep|Stopwatch|Environment\.TickCount|TimeProvider\.System)\b")]
     private static partial Regex OtherClock();
 
+    /// <summary>The two engines are two ways of reading side by side: what both need (the owner of perf event descriptors, the open-file limit) is in Sources/, never in the other's folder.</summary>
+    [Fact]
+    public void TheEnginesDoNotUseEachOther()
+    {
+        string[] offenders = [.. new[] { ("Bpf", "Perf"), ("Perf", "Bpf") }
+            .SelectMany(pair => Directory.EnumerateFiles(Path.Join(Source, "Sources", pair.Item1), "*.cs")
+                .Where(f => Regex.IsMatch(File.ReadAllText(f), $@"\bKvmStat\.Sources\.{pair.Item2}\b"))
+                .Select(f => $"{Path.GetRelativePath(Source, f)} uses Sources.{pair.Item2}"))];
+        Assert.True(offenders.Length == 0, string.Join('\n', offenders));
+    }
+
     [Fact]
     public void FoldersDependOnlyOnTheLayersBelowThem()
     {

@@ -1,3 +1,4 @@
+using KvmStat.Sources;
 using KvmStat.Cli;
 using KvmStat.Tests.Infrastructure;
 

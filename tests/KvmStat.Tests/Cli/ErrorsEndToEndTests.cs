@@ -1,3 +1,4 @@
+using KvmStat.Sources;
 using KvmStat.Tests.Infrastructure;
 
 namespace KvmStat.Tests.Cli;

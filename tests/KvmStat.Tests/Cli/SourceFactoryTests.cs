@@ -1,3 +1,4 @@
+using KvmStat.Sources;
 using KvmStat.Cli;
 using KvmStat.Guests;
 using KvmStat.Host;

@@ -1,6 +1,5 @@
 using KvmStat.Guests;
 using KvmStat.Host;
-using KvmStat.Sources.Perf;
 using KvmStat.Sources.Tracepoints;
 
 namespace KvmStat.Sources.Bpf;

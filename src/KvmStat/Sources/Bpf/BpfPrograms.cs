@@ -1,4 +1,3 @@
-using KvmStat.Sources.Perf;
 using KvmStat.Sources.Tracepoints;
 
 namespace KvmStat.Sources.Bpf;

@@ -417,7 +417,7 @@ public class BpfEventTests
         List<TracepointField> fields = KvmStat.Stats.FieldFilter.Create("kvm_(exit|userspace_exit)").Select(
             TracepointCatalog.Discover(tracefs, ExitReasonSet.Vmx), f => f.Name, f => f.Parent);
         Assert.Contains(fields, f => f.Parent == "kvm_exit");
-        using var descriptors = new KvmStat.Sources.Perf.CounterDescriptors();
+        using var descriptors = new KvmStat.Sources.CounterDescriptors();
         int before = BpfCollection.OpenBpfObjects();
         using (var counters = new BpfCounters(tracefs, fields, host, descriptors, verbose: null))
         {

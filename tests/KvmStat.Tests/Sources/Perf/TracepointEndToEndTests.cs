@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using KvmStat.Sources;
 using KvmStat.Tests.Infrastructure;
 
 namespace KvmStat.Tests.Sources.Perf;

@@ -5,7 +5,7 @@ using KvmStat.Sources.Perf;
 using KvmStat.Sources.Tracepoints;
 using KvmStat.Tests.Infrastructure;
 
-namespace KvmStat.Tests.Sources.Perf;
+namespace KvmStat.Tests.Sources;
 
 /// <summary>
 /// The end of a run's perf descriptors, in-process: the same fork as the published binary makes

@@ -1,4 +1,4 @@
-namespace KvmStat.Sources.Perf;
+namespace KvmStat.Sources;
 
 /// <summary>
 /// A child that holds descriptors this process gave up (see <see cref="DescriptorHandOff"/>). It

@@ -1,7 +1,7 @@
 using KvmStat.Host;
 using KvmStat.Sources.Tracepoints;
 
-namespace KvmStat.Sources.Perf;
+namespace KvmStat.Sources;
 
 /// <summary>
 /// Owns the perf descriptors of a run. Closing the last perf event of a tracepoint makes the kernel

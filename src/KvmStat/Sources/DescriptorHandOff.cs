@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace KvmStat.Sources.Perf;
+namespace KvmStat.Sources;
 
 /// <summary>
 /// The fork behind <see cref="CounterDescriptors.Dispose"/>: a child that inherits some descriptors,

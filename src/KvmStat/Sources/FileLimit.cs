@@ -1,6 +1,6 @@
 using KvmStat.Sources.Tracepoints;
 
-namespace KvmStat.Sources.Perf;
+namespace KvmStat.Sources;
 
 /// <summary>
 /// Every counter is a file descriptor (CPUs or threads × fields), far beyond the usual soft limit
