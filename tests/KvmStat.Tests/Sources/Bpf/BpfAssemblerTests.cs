@@ -142,6 +142,47 @@ public class BpfAssemblerTests
             Bytes(code));
     }
 
+    /// <summary>
+    /// Every other instruction the emitter makes, as the kernel's macros in include/linux/filter.h
+    /// build them (code = class | op | source, then dst | src << 4, off, imm, little-endian): the
+    /// encodings pinned without clang.
+    /// </summary>
+    [Fact]
+    public void EveryInstructionIsEncodedAsTheKernelsMacrosBuildIt()
+    {
+        BpfCode code = new BpfAssembler()
+            .Mov(R0, 1)                                     // BPF_MOV64_IMM(BPF_REG_0, 1)
+            .Mov(R6, R1)                                    // BPF_MOV64_REG(BPF_REG_6, BPF_REG_1)
+            .Add(R2, -8)                                    // BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, -8)
+            .Add(R1, R2)                                    // BPF_ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_2)
+            .Subtract(R1, R2)                               // BPF_ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_2)
+            .ShiftLeft(R1, 3)                               // BPF_ALU64_IMM(BPF_LSH, BPF_REG_1, 3)
+            .ShiftRight(R1, 32)                             // BPF_ALU64_IMM(BPF_RSH, BPF_REG_1, 32)
+            .Load(BpfSize.DoubleWord, R1, R6, 8)            // BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_6, 8)
+            .Store(BpfSize.Word, R10, -4, R1)               // BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_1, -4)
+            .AtomicAddTo(BpfSize.DoubleWord, R0, 0, R1)     // BPF_ATOMIC_OP(BPF_DW, BPF_ADD, BPF_REG_0, BPF_REG_1, 0)
+            .Call(1)                                        // BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem)
+            .LoadImmediate64(R3, 0x1_0000_0002)             // BPF_LD_IMM64(BPF_REG_3, 0x100000002)
+            .Exit()                                         // BPF_EXIT_INSN()
+            .Build();
+        Assert.Equal(
+            [0xb7, 0x00, 0, 0, 0x01, 0, 0, 0,
+             0xbf, 0x16, 0, 0, 0, 0, 0, 0,
+             0x07, 0x02, 0, 0, 0xf8, 0xff, 0xff, 0xff,
+             0x0f, 0x21, 0, 0, 0, 0, 0, 0,
+             0x1f, 0x21, 0, 0, 0, 0, 0, 0,
+             0x67, 0x01, 0, 0, 0x03, 0, 0, 0,
+             0x77, 0x01, 0, 0, 0x20, 0, 0, 0,
+             0x79, 0x61, 0x08, 0x00, 0, 0, 0, 0,
+             0x63, 0x1a, 0xfc, 0xff, 0, 0, 0, 0,
+             0xdb, 0x10, 0, 0, 0, 0, 0, 0,
+             0x85, 0x00, 0, 0, 0x01, 0, 0, 0,
+             0x18, 0x03, 0, 0, 0x02, 0, 0, 0,
+             0x00, 0x00, 0, 0, 0x01, 0, 0, 0,
+             0x95, 0x00, 0, 0, 0, 0, 0, 0],
+            Bytes(code));
+    }
+
     /// <summary>BPF_LD_MAP_FD(BPF_REG_1, fd): ld_imm64 with src_reg BPF_PSEUDO_MAP_FD and the descriptor, the map's at load.</summary>
     [Fact]
     public void AMapIsNamedInTheProgramAndGivenItsDescriptorAtLoad()
