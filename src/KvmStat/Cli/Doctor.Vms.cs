@@ -1,5 +1,6 @@
 using System.Globalization;
 using KvmStat.Guests;
+using KvmStat.Host;
 using KvmStat.Sources;
 using KvmStat.Sources.BinaryStats;
 
@@ -8,10 +9,22 @@ namespace KvmStat.Cli;
 /// <summary>--doctor's last check: each running VM and what reaches it (tracepoints, debugfs, binary statistics, QMP, vCPU threads).</summary>
 internal sealed partial class Doctor
 {
+    private List<int>? _vms;
+
+    /// <summary>The running VMs, listed once for every check that looks at them.</summary>
+    private List<int> RunningVms()
+    {
+        if (_vms is null)
+        {
+            _vms = [];
+            new VmDiscovery(paths, time).List(_vms);
+        }
+        return _vms;
+    }
+
     private void CheckVms()
     {
-        var pids = new List<int>();
-        new VmDiscovery(paths, time).List(pids);
+        List<int> pids = RunningVms();
         var finder = new GuestFinder(paths);
         var vcpuThreads = new VcpuThreads(paths);
         Dictionary<int, int> held = BinaryStatsProbe.HeldDescriptors(paths, time).ToDictionary(h => h.Pid, h => h.Descriptors);
@@ -46,8 +59,7 @@ internal sealed partial class Doctor
     /// </summary>
     internal void CheckPerVmFiles(int fields, ulong hostNeeds, ulong hardLimit)
     {
-        var pids = new List<int>();
-        new VmDiscovery(paths, time).List(pids);
+        List<int> pids = RunningVms();
         if (pids.Count == 0)
             return;
         ulong needed = hostNeeds;
@@ -66,17 +78,11 @@ internal sealed partial class Doctor
               $"per-VM views count {fit} of them and leave out {pids.Count - fit} (vms_left_out). Raise the open-file limit (LimitNOFILE), or let the BPF engine count.");
     }
 
+    /// <summary>A VM's threads as the perf engine lists them (ProcessCounters); a process gone meanwhile has none.</summary>
     private int ThreadCount(int pid)
     {
-        try
-        {
-            return Directory.EnumerateDirectories(Path.Join(paths.ProcessDir(pid), "task")).Count();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Gone meanwhile: it needs nothing.
-            return 0;
-        }
+        var tids = new List<long>();
+        return new DirectoryScanner(Path.Join(paths.ProcessDir(pid), "task")).TryScan(tids, DirectoryScanner.ParsePositive) == 0 ? tids.Count : 0;
     }
 
     /// <summary>Whether debugfs has the VM's folder; without debugfs (not mounted, not readable) it has none.</summary>

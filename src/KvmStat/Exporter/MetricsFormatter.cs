@@ -1,5 +1,5 @@
-using KvmStat.Guests;
 using System.Globalization;
+using KvmStat.Guests;
 using KvmStat.Sources;
 using KvmStat.Sources.BinaryStats;
 using KvmStat.Stats;

@@ -40,9 +40,6 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
     private readonly VmNames _names = new(nameOf);
     private Utf8JsonWriter? _writer;
 
-    /// <summary>VMs whose names are kept (for tests of what stays bounded).</summary>
-    internal int NamedVms => _names.Count;
-
     public void Start(Snapshot snapshot)
     {
     }
@@ -156,13 +153,16 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         {
             if (shown is not null && !shown[i])
                 continue;
-            if (counted && fields[i].Kind == StatKind.Counter && totals[i] == 0 && deltas[i] == 0)
+            if (counted && NeverCounted(fields, i, totals, deltas))
                 continue;
             w.WritePropertyName(names[i]);
             WriteField(w, fields, names, i, totals, deltas, counted);
         }
         w.WriteEndObject();
     }
+
+    private static bool NeverCounted(FieldSet fields, int i, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas) =>
+        fields[i].Kind == StatKind.Counter && totals[i] == 0 && deltas[i] == 0;
 
     private static void WriteField(Utf8JsonWriter w, FieldSet fields, JsonEncodedText[] names, int i, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas,
         bool counted = false)
@@ -185,7 +185,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
             w.WriteStartObject(s_children);
             foreach (int child in fields.ChildrenOf(i))
             {
-                if (counted && fields[child].Kind == StatKind.Counter && totals[child] == 0 && deltas[child] == 0)
+                if (counted && NeverCounted(fields, child, totals, deltas))
                     continue;
                 w.WritePropertyName(names[child]);
                 WriteField(w, fields, names, child, totals, deltas, counted);

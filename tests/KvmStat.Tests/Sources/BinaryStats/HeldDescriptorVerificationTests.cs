@@ -16,6 +16,16 @@ public class HeldDescriptorVerificationTests : IDisposable
 
     public void Dispose() => _fixture.Dispose();
 
+    /// <summary>A running VM process in the fixture whose descriptor 7 its /proc says is a vCPU's statistics.</summary>
+    private void AddVm(int pid, string name)
+    {
+        _fixture.AddProcess(pid, ["qemu-system-x86_64", "-name", name]);
+        _fixture.MarkRunning(pid);
+        _fixture.AddDescriptor(pid, 7, "anon_inode:kvm-vcpu-stats:0");
+        _fixture.AddDescriptor(pid, 8, "anon_inode:kvm-vm");
+        _fixture.AddDebugfsStat($"{pid}-8/exits", 0);
+    }
+
     [Fact]
     public void AFileOfferedAsAStatisticsDescriptorIsNeverRead()
     {
@@ -30,11 +40,7 @@ public class HeldDescriptorVerificationTests : IDisposable
                 ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", $"exec 7<'{file}'; echo ready; exec sleep 60"]);
             impostor.Output.WaitForLine(l => l == "ready", TimeSpan.FromSeconds(30), "the impostor ready");
             int pid = impostor.Pid;
-            _fixture.AddProcess(pid, ["qemu-system-x86_64", "-name", "evil"]);
-            _fixture.MarkRunning(pid);
-            _fixture.AddDescriptor(pid, 7, "anon_inode:kvm-vcpu-stats:0");
-            _fixture.AddDescriptor(pid, 8, "anon_inode:kvm-vm");
-            _fixture.AddDebugfsStat($"{pid}-8/exits", 0);
+            AddVm(pid, "evil");
 
             using var reader = new HeldDescriptorReader(_fixture.Paths, 0, new ManualTime());
             var vms = new List<VmStatsBlocks>();
@@ -66,11 +72,7 @@ public class HeldDescriptorVerificationTests : IDisposable
             using ChildProcess vmm = ChildProcess.Start("/bin/sh", ["-c", $"exec 7<'{file}'; echo ready; exec sleep 60"]);
             vmm.Output.WaitForLine(l => l == "ready", TimeSpan.FromSeconds(30), "the VMM ready");
             int pid = vmm.Pid;
-            _fixture.AddProcess(pid, ["qemu-system-x86_64", "-name", "new"]);
-            _fixture.MarkRunning(pid);
-            _fixture.AddDescriptor(pid, 7, "anon_inode:kvm-vcpu-stats:0");
-            _fixture.AddDescriptor(pid, 8, "anon_inode:kvm-vm");
-            _fixture.AddDebugfsStat($"{pid}-8/exits", 0);
+            AddVm(pid, "new");
 
             var time = new ManualTime();
             int copies = 0;
