@@ -3,10 +3,15 @@ namespace KvmStat.Sources;
 /// <summary>
 /// One exit reason's latencies: how many exits fell in each log2 bucket of nanoseconds, and the
 /// exact time they took together (the kernel adds each exit's nanoseconds beside its bucket's count).
+/// Cumulative; the capture also keeps what it held at the capture before, so the last interval is
+/// the sampler's, the same for every output that shows one.
 /// </summary>
 internal sealed class LatencyHistogram
 {
     internal ulong[] Buckets { get; } = new ulong[ExitLatencies.Buckets];
+
+    /// <summary>What this histogram held at the capture before the last (null: it is new since).</summary>
+    private LatencyHistogram? _before;
 
     internal ulong Nanoseconds { get; set; }
 
@@ -24,9 +29,9 @@ internal sealed class LatencyHistogram
     /// <summary>
     /// Adds what this histogram gained since <paramref name="before"/> to <paramref name="into"/>, and
     /// returns those exits and their nanoseconds. One that went down anywhere started again (its
-    /// process's slot was given back): all of it is new. Every output's interval is this one.
+    /// process's slot was given back): all of it is new.
     /// </summary>
-    internal ulong GainedSince(LatencyHistogram? before, Span<ulong> into, out ulong nanoseconds)
+    private ulong GainedSince(LatencyHistogram? before, Span<ulong> into, out ulong nanoseconds)
     {
         bool restarted = before is null || Nanoseconds < before.Nanoseconds;
         for (int b = 0; b < Buckets.Length && !restarted; b++)
@@ -41,6 +46,18 @@ internal sealed class LatencyHistogram
         nanoseconds = Nanoseconds - (restarted ? 0 : before!.Nanoseconds);
         return exits;
     }
+
+    /// <summary>
+    /// Adds what the last interval gained (from the capture before to the last) to
+    /// <paramref name="into"/>, and returns those exits and their nanoseconds.
+    /// </summary>
+    internal ulong LastInterval(Span<ulong> into, out ulong nanoseconds) => GainedSince(_before, into, out nanoseconds);
+
+    /// <summary>
+    /// A capture is about to refill this histogram: what it holds now is where the next interval
+    /// starts. The capture calls it once per sample, before it clears and refills.
+    /// </summary>
+    internal void StartCapture() => CopyTo(_before ??= new LatencyHistogram());
 
     internal void Clear()
     {

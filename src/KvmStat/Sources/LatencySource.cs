@@ -18,7 +18,6 @@ internal sealed class LatencySource : IStatsSource
     private readonly List<(int Kind, int Reason, int Percentile)> _map = [];
     private const int Timed = -1, Time = -2;
     private readonly int[][] _reasonsOfKind;
-    private readonly Dictionary<int, LatencyHistogram> _previous = [];
     private readonly ulong[] _interval = new ulong[ExitLatencies.Buckets];
 
     /// <param name="pid">One VM's latencies, or 0 for every process's.</param>
@@ -87,20 +86,11 @@ internal sealed class LatencySource : IStatsSource
                 _ => (long)Math.Round(ExitLatencies.Percentile(_interval, Percentiles.Shown[percentile].Fraction) / 1000),
             };
         }
-        // The next interval starts from what this read saw.
-        if (histograms is null)
-            return;
-        foreach ((int field, LatencyHistogram histogram) in histograms)
-        {
-            if (!_previous.TryGetValue(field, out LatencyHistogram? previous))
-                _previous[field] = previous = new LatencyHistogram();
-            histogram.CopyTo(previous);
-        }
     }
 
     /// <summary>
-    /// What one reason (or every reason of a kind, with -1) gained since the last read, into the
-    /// interval buffer; and its exits and nanoseconds since counting began.
+    /// What one reason (or every reason of a kind, with -1) gained in the sampler's last interval,
+    /// into the interval buffer; and its exits and nanoseconds since counting began.
     /// </summary>
     private void Interval(Dictionary<int, LatencyHistogram>? histograms, int kind, int reason, out ulong total, out ulong nanoseconds)
     {
@@ -114,7 +104,7 @@ internal sealed class LatencySource : IStatsSource
         {
             if (!histograms.TryGetValue(field, out LatencyHistogram? histogram))
                 continue;
-            histogram.GainedSince(_previous.GetValueOrDefault(field), _interval, out _);
+            histogram.LastInterval(_interval, out _);
             nanoseconds += histogram.Nanoseconds;
             total += histogram.Count;
         }

@@ -3,22 +3,19 @@ using KvmStat.Sources;
 namespace KvmStat.Tui;
 
 /// <summary>
-/// What the latency view ('l') shows, worked out once per refresh from the cumulative histograms
-/// of one VM or of the host, against those of the refresh before: per exit reason over the last
-/// interval, exits per second, p50/p90/p99 and the share of the time exits kept vCPUs out of their
+/// What the latency view ('l') shows, worked out once per refresh from the last interval of the
+/// histograms of one VM or of the host (the sampler's interval, as every output's): per exit reason, exits per second, p50/p90/p99 and the share of the time exits kept vCPUs out of their
 /// guests; and the same for every reason together. Rows by share of time, the largest first.
 /// </summary>
 internal sealed class LatencyRows
 {
     internal readonly record struct Row(int Field, double ExitsPerSecond, double P50, double P90, double P99, double Share);
 
-    private readonly Dictionary<int, LatencyHistogram> _previous = [];
     private readonly ulong[] _interval = new ulong[ExitLatencies.Buckets];
     private readonly ulong[] _all = new ulong[ExitLatencies.Buckets];
     private readonly List<Row> _rows = [];
     private readonly List<ulong> _nanoseconds = [];
     private readonly Comparison<Row> _byShare = (a, b) => b.Share != a.Share ? b.Share.CompareTo(a.Share) : a.Field.CompareTo(b.Field);
-    private Dictionary<int, LatencyHistogram>? _from;
 
     /// <summary>The reasons with exits in the last interval.</summary>
     internal IReadOnlyList<Row> Rows => _rows;
@@ -29,7 +26,7 @@ internal sealed class LatencyRows
     /// <summary>vCPU time exits took in the last interval, in seconds per second (1: one whole vCPU).</summary>
     internal double VcpuShare { get; private set; }
 
-    /// <summary>Compares <paramref name="histograms"/> (null: none measured) with what the last update saw.</summary>
+    /// <summary>The last interval of <paramref name="histograms"/> (null: none measured), <paramref name="seconds"/> long.</summary>
     internal void Update(Dictionary<int, LatencyHistogram>? histograms, double seconds)
     {
         _rows.Clear();
@@ -37,16 +34,12 @@ internal sealed class LatencyRows
         Array.Clear(_all);
         All = default;
         VcpuShare = 0;
-        // Another VM's or another sampler's histograms: the interval starts now.
-        if (!ReferenceEquals(histograms, _from))
-            _previous.Clear();
-        _from = histograms;
         if (histograms is null || seconds <= 0)
             return;
         ulong totalNanoseconds = 0, totalExits = 0;
         foreach ((int field, LatencyHistogram histogram) in histograms)
         {
-            ulong exits = Interval(field, histogram, out ulong nanoseconds);
+            ulong exits = Interval(histogram, out ulong nanoseconds);
             if (exits == 0)
                 continue;
             totalExits += exits;
@@ -64,15 +57,11 @@ internal sealed class LatencyRows
         VcpuShare = totalNanoseconds / 1e9 / seconds;
     }
 
-    /// <summary>One reason's exits since the last update, into the interval buffer; the histogram is kept for the next.</summary>
-    private ulong Interval(int field, LatencyHistogram histogram, out ulong nanoseconds)
+    /// <summary>One reason's exits in the last interval, into the interval buffer.</summary>
+    private ulong Interval(LatencyHistogram histogram, out ulong nanoseconds)
     {
-        if (!_previous.TryGetValue(field, out LatencyHistogram? previous))
-            _previous[field] = previous = new LatencyHistogram();
         Array.Clear(_interval);
-        ulong exits = histogram.GainedSince(previous, _interval, out nanoseconds);
-        histogram.CopyTo(previous);
-        return exits;
+        return histogram.LastInterval(_interval, out nanoseconds);
     }
 
     /// <summary>The <paramref name="percentile"/>th of <see cref="Percentiles.Shown"/>, in microseconds.</summary>

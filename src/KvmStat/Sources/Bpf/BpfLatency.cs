@@ -28,7 +28,10 @@ internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
         foreach (Dictionary<int, LatencyHistogram> slot in _bySlot.Values)
         {
             foreach (LatencyHistogram histogram in slot.Values)
+            {
+                histogram.StartCapture();
                 histogram.Clear();
+            }
         }
         foreach (List<ulong> keys in _keysOfSlot.Values)
             keys.Clear();
@@ -94,7 +97,10 @@ internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
     internal void Publish(IReadOnlyDictionary<int, BpfProcess> vms, int watched)
     {
         foreach (LatencyHistogram histogram in latencies.Host.Values)
+        {
+            histogram.StartCapture();
             histogram.Clear();
+        }
         foreach ((int field, LatencyHistogram histogram) in _retired)
             Histogram(latencies.Host, field).Add(histogram);
         foreach (Dictionary<int, LatencyHistogram> slot in _bySlot.Values)

@@ -218,11 +218,47 @@ public class BpfLatencyTests
         source.Read(values);
         Assert.Equal(50, values[source.Fields.ToList().FindIndex(f => f.Name == "user_exit_timed(IO)")]);
         Assert.True(values[source.Fields.ToList().FindIndex(f => f.Name == "user_exit_p50_us(IO)")] >= 16);
+        // The percentiles are of the capture's last interval: the next one holds only its own exits.
+        Assert.Equal(0, vm.Timed(exit, UserspaceExit(2), TimeSpan.FromMicroseconds(300), entry, s_none, count: 5));
+        engine.Counters.Capture();
+        source.Read(values);
+        Assert.Equal(55, values[source.Fields.ToList().FindIndex(f => f.Name == "user_exit_timed(IO)")]);
+        Assert.True(values[source.Fields.ToList().FindIndex(f => f.Name == "user_exit_p50_us(IO)")] >= 256);
         // Read is on the refresh loop's path: it allocates nothing.
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 100; i++)
             source.Read(values);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    /// <summary>
+    /// The host's percentiles (every process's, without -p/-g) are of the capture's last interval
+    /// too: a second interval of slow exits is not mixed with the first's fast ones, whoever reads.
+    /// </summary>
+    [Fact]
+    public void TheHostsPercentilesAreOfTheLastInterval()
+    {
+        using var engine = new SyntheticEngine(latencyEntry: BpfPrograms.KvmEntry);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "host");
+        BpfProgram exit = engine.Program("kvm_userspace_exit"), entry = engine.Program(BpfPrograms.KvmEntry);
+        LatencySource first = new(engine.Counters.Latencies!, 0), second = new(engine.Counters.Latencies!, 0);
+        int timed = first.Fields.ToList().FindIndex(f => f.Name == "user_exit_timed(IO)");
+        int p50 = first.Fields.ToList().FindIndex(f => f.Name == "user_exit_p50_us(IO)");
+        long[] values = new long[first.Fields.Count];
+        Assert.Equal(0, vm.Timed(exit, UserspaceExit(2), TimeSpan.FromMicroseconds(20), entry, s_none, count: 50));
+        engine.Counters.Capture();
+        first.Read(values);
+        Assert.InRange(values[p50], 16, 255);
+        Assert.Equal(0, vm.Timed(exit, UserspaceExit(2), TimeSpan.FromMicroseconds(300), entry, s_none, count: 5));
+        engine.Counters.Capture();
+        // A source that never read before sees the same interval as one that did.
+        foreach (LatencySource source in new[] { first, second })
+        {
+            source.Read(values);
+            Assert.Equal(55, values[timed]);
+            Assert.True(values[p50] >= 256, $"{values[p50]} µs");
+        }
     }
 
     /// <summary>
