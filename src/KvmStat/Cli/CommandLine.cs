@@ -103,7 +103,7 @@ internal static class CommandLine
         Description = "print the completion script for SHELL (bash, zsh or fish) and exit",
         HelpName = "SHELL",
     };
-    internal static readonly Option<bool> Doctor = new("--doctor") { Description = "report what this host offers and why a source does not work, then exit" };
+    internal static readonly Option<bool> Doctor = new("--doctor") { Description = "report what this host offers and why a source does not work, then exit; with --engine and -p/-g, for that engine and VM" };
 
     internal static RootCommand Build()
     {

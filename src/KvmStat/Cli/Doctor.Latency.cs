@@ -13,6 +13,12 @@ internal sealed partial class Doctor
     /// <param name="bpf">Whether the BPF engine counts here: perf counters cannot time exits.</param>
     internal void CheckLatency(long entries, bool activity, bool bpf)
     {
+        if (request.Engine == TracepointEngineChoice.Perf)
+        {
+            // What a run with --latency --engine perf says, as it stops.
+            Line("warn", "exit latency", "--latency times nothing with --engine perf: exit latencies are timed by the BPF engine only");
+            return;
+        }
         if (!bpf)
         {
             Line("warn", "exit latency", "--latency times nothing here: BPF is not available (see engine), and perf counters cannot time exits");
@@ -46,7 +52,9 @@ internal sealed partial class Doctor
             return;
         try
         {
-            using var programs = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null, attach: false, latencyEntry: entry);
+            using var programs = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null,
+                // Not attached: nothing counts, so nothing goes unattributed.
+                warn: _ => { }, attach: false, latencyEntry: entry);
             Line("ok", "latency programs", $"{programs.Programs.Count} programs for --latency pass this kernel's verifier (ending exits at {(entry == BpfPrograms.KvmEntry ? "kvm_entry" : "ioctl(KVM_RUN)")})");
         }
         catch (BpfException e)

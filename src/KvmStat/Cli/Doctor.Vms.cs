@@ -10,16 +10,42 @@ namespace KvmStat.Cli;
 internal sealed partial class Doctor
 {
     private List<int>? _vms;
+    private int _watched;
 
-    /// <summary>The running VMs, listed once for every check that looks at them.</summary>
+    /// <summary>The running VMs (the watched one alone with -p/-g), listed once for every check that looks at them.</summary>
     private List<int> RunningVms()
     {
         if (_vms is null)
         {
             _vms = [];
-            new VmDiscovery(paths, time).List(_vms);
+            if (_watched > 0)
+                _vms.Add(_watched);
+            else
+                new VmDiscovery(paths, time).List(_vms);
         }
         return _vms;
+    }
+
+    /// <summary>
+    /// With -p/-g: the VM a run would watch, found as a run finds it, or why a run would stop.
+    /// Where none is found the checks look at every VM, so the one meant can be picked out.
+    /// </summary>
+    private void CheckWatchedVm()
+    {
+        if (request.Pid == 0 && request.Guest is null)
+            return;
+        var finder = new GuestFinder(paths);
+        try
+        {
+            (int pid, _) = Session.ResolveVm(new Options { Pid = request.Pid, Guest = request.Guest }, finder);
+            _watched = pid;
+            string name = Text.Escape(finder.NameOf(pid) ?? "");
+            Line("ok", "watched VM", $"pid {pid}{(name.Length > 0 ? $" ({name})" : "")}: the checks of VMs look at it alone");
+        }
+        catch (EnvironmentException e)
+        {
+            Line("fail", "watched VM", $"{e.Message} {e.Fix} Every running VM is listed below.");
+        }
     }
 
     private void CheckVms()
@@ -30,7 +56,8 @@ internal sealed partial class Doctor
         Dictionary<int, int> held = BinaryStatsProbe.HeldDescriptors(paths, time).ToDictionary(h => h.Pid, h => h.Descriptors);
         var skipped = new List<string>();
         ILookup<int, string> qmp = QmpSocketDiscovery.Find(paths, skipped.Add).ToLookup(s => s.Pid, s => s.Path);
-        Line(pids.Count > 0 ? "ok" : "warn", "VMs", pids.Count > 0 ? $"{pids.Count} running" : "none running");
+        if (_watched == 0)
+            Line(pids.Count > 0 ? "ok" : "warn", "VMs", pids.Count > 0 ? $"{pids.Count} running" : "none running");
         foreach (int pid in pids)
         {
             string name = Text.Escape(finder.NameOf(pid) ?? "");

@@ -12,9 +12,10 @@ namespace KvmStat.Cli;
 /// <summary>
 /// --doctor: what this host offers to a KVM monitor, and why a source does not work. Each line
 /// is "ok", "warn" or "fail" with the finding and, where useful, what to do. The exit status is 1
-/// when a check failed, so scripts can tell a host that cannot be monitored.
+/// when a check failed, so scripts can tell a host that cannot be monitored. With --engine it
+/// checks the engine a run would count with, with -p/-g the one VM a run would watch.
 /// </summary>
-internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimeProvider time)
+internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimeProvider time, DoctorRequest request)
 {
     private readonly CounterDescriptors _descriptors = new();
     private const string Tracepoint = "kvm_exit";
@@ -37,6 +38,10 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
 
     private int Check(TimeSpan activityCheck)
     {
+        if (request.Unused.Count > 0)
+            Line("note", "options", $"{string.Join(", ", request.Unused.Select(Text.Escape))} {(request.Unused.Count == 1 ? "does" : "do")} not change what --doctor checks " +
+                "(every source, every output); it takes --engine, and -p or -g for one VM");
+        CheckWatchedVm();
         uint euid = Interop.Libc.GetEUid();
         string? paranoid = SysFile.TryReadText(paths.PerfEventParanoid)?.Trim();
         bool perfmon = CheckPrivileges(euid);
@@ -127,18 +132,30 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
         string[] events = [.. tracefs.ListKvmEvents()];
         if (events.Length == 0)
             return;
+        if (request.Engine == TracepointEngineChoice.Perf)
+        {
+            Line("ok", "engine", $"perf counters (--engine perf): {events.Length} tracepoints, a counter per CPU and tracepoint; per-guest counts need a counter per VM thread and field");
+            return;
+        }
         try
         {
             BpfSupport.Require();
             // The table a per-VM run makes (every field, exit reasons included): its memory is what
             // the kernel must allow (before Linux 5.11, within the locked-memory limit).
             IReadOnlyList<TracepointField> fields = TracepointCatalog.Discover(tracefs, exitReasons);
-            _table = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null);
+            // Events it cannot attribute are the table's own check (CheckTable), not a warning of the run.
+            _table = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null, warn: _ => { });
             _table.Capture();
             _bpfCounts = true;
             Line("ok", "engine", string.Create(CultureInfo.InvariantCulture,
                 $"BPF: programs load and attach ({events.Length} tracepoints, {fields.Count} fields; {_table.Layout.MapBytes() / 1048576.0:0.0} MiB of maps, as a per-VM run); ") +
                 "kvm events are counted per process in the kernel, from each process's first event");
+        }
+        catch (BpfException e) when (request.Engine == TracepointEngineChoice.Bpf)
+        {
+            // As a run with --engine bpf: it stops.
+            EnvironmentException refusal = TracepointEngines.BpfRequired(e);
+            Line("fail", "engine", $"{refusal.Message} {refusal.Fix}");
         }
         catch (BpfException e)
         {

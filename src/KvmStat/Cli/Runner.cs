@@ -31,7 +31,7 @@ internal static class Runner
                 output.Write(ShellCompletion.Render(root, options.CompletionShell!));
                 return 0;
             case RunMode.Doctor:
-                return new Doctor(paths, output, time).Run(TimeSpan.FromSeconds(1));
+                return new Doctor(paths, output, time, DoctorRequest.Of(options, Given(result))).Run(TimeSpan.FromSeconds(1));
         }
 
         // The session owns everything that counts; its end hands the counters to a closing child.
@@ -45,6 +45,12 @@ internal static class Runner
             _ => ScreenMode.Run(session, reporter),
         };
     }
+
+    /// <summary>The options on the command line (not those left at their defaults), by name and as typed.</summary>
+    private static IEnumerable<(string Name, string Typed)> Given(ParseResult result) =>
+        result.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
+            .Where(r => !r.Implicit)
+            .Select(r => (r.Option.Name, r.IdentifierToken?.Value ?? r.Option.Name));
 
     /// <summary>-f help: the parent fields of the chosen sources, one per line, indented by two spaces.</summary>
     private static int ListFields(Session session, TextWriter output)

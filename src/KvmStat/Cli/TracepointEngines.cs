@@ -76,7 +76,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             }
             catch (BpfException e)
             {
-                throw new EnvironmentException($"BPF counting is not available: {Describe(e)}", "Count with perf counters instead: --engine perf (or leave --engine out).");
+                throw BpfRequired(e);
             }
         }
         if (_bpfUnavailable is BpfException why)
@@ -88,6 +88,10 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             throw new UsageException("per-vCPU counts (--vcpus) are counted by the BPF engine only.", "Leave out --engine perf.");
         return new PerfEngine(() => CounterSet(selection), () => CounterSet(selection with { Children = false }), paths, discovery, reporter.Warn);
     }
+
+    /// <summary>Why a run with --engine bpf stops where BPF cannot count (--doctor says the same).</summary>
+    internal static EnvironmentException BpfRequired(BpfException e) =>
+        new($"BPF counting is not available: {Describe(e)}", "Count with perf counters instead: --engine perf (or leave --engine out).");
 
     /// <summary>
     /// What ends an exit: where the kernel traces VM entries (VMX, SVM, arm64) kvm_entry, which also

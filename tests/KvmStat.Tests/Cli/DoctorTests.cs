@@ -7,10 +7,10 @@ namespace KvmStat.Tests.Cli;
 /// <summary>--doctor on fixture hosts: what it finds and says, and its exit status.</summary>
 public class DoctorTests
 {
-    private static (int Code, string[] Lines) Run(FixtureRoot fixture)
+    private static (int Code, string[] Lines) Run(FixtureRoot fixture, DoctorRequest? request = null)
     {
         var output = new StringWriter();
-        int code = new Doctor(fixture.Paths, output, TimeProvider.System).Run(TimeSpan.Zero);
+        int code = new Doctor(fixture.Paths, output, TimeProvider.System, request ?? DoctorRequest.Host).Run(TimeSpan.Zero);
         return (code, output.ToString().TrimEnd('\n').Split('\n'));
     }
 
@@ -100,11 +100,15 @@ public class DoctorTests
         if (vmx)
             Directory.CreateDirectory(fixture.Paths.Map("/sys/module/kvm_intel"));
         var output = new StringWriter();
-        new Doctor(fixture.Paths, output, TimeProvider.System).CheckLatency(entries, activity, bpf: true);
+        new Doctor(fixture.Paths, output, TimeProvider.System, DoctorRequest.Host).CheckLatency(entries, activity, bpf: true);
         Assert.Equal(expected, output.ToString().TrimEnd('\n'));
         output.GetStringBuilder().Clear();
-        new Doctor(fixture.Paths, output, TimeProvider.System).CheckLatency(entries, activity, bpf: false);
+        new Doctor(fixture.Paths, output, TimeProvider.System, DoctorRequest.Host).CheckLatency(entries, activity, bpf: false);
         Assert.Equal("warn  exit latency          --latency times nothing here: BPF is not available (see engine), and perf counters cannot time exits",
+            output.ToString().TrimEnd('\n'));
+        output.GetStringBuilder().Clear();
+        new Doctor(fixture.Paths, output, TimeProvider.System, DoctorRequest.Host with { Engine = TracepointEngineChoice.Perf }).CheckLatency(entries, activity, bpf: true);
+        Assert.Equal("warn  exit latency          --latency times nothing with --engine perf: exit latencies are timed by the BPF engine only",
             output.ToString().TrimEnd('\n'));
         Assert.Equal(vmx ? KvmStat.Sources.Bpf.BpfPrograms.KvmEntry : KvmStat.Sources.Bpf.BpfPrograms.SyscallEntry, TracepointEngines.LatencyEntry(fixture.Paths));
     }
@@ -155,11 +159,83 @@ public class DoctorTests
         string Check(ulong hardLimit)
         {
             var output = new StringWriter();
-            new Doctor(fixture.Paths, output, TimeProvider.System).CheckPerVmFiles(fields: 100, hostNeeds: 232, hardLimit);
+            new Doctor(fixture.Paths, output, TimeProvider.System, DoctorRequest.Host).CheckPerVmFiles(fields: 100, hostNeeds: 232, hardLimit);
             return output.ToString().TrimEnd('\n');
         }
         Assert.Equal("ok    per-VM files          perf counters for 3 VMs (6 threads x 100 tracepoints) and the host's need 832: within the hard limit", Check(832));
         Assert.Equal("warn  per-VM files          perf counters for 3 VMs (6 threads x 100 tracepoints) and the host's need 832, over the hard limit 831: " +
             "per-VM views count 2 of them and leave out 1 (vms_left_out). Raise the open-file limit (LimitNOFILE), or let the BPF engine count.", Check(831));
+    }
+    private static FixtureRoot TwoVms()
+    {
+        var fixture = new FixtureRoot();
+        foreach ((int pid, string name) in new[] { (2001, "web"), (2002, "db") })
+        {
+            fixture.AddProcess(pid, ["qemu-system-x86_64", "-name", name]);
+            fixture.MarkRunning(pid);
+            fixture.AddDescriptor(pid, 10, "anon_inode:kvm-vm");
+        }
+        fixture.AddProcess(2003, ["sleep", "100"], comm: "sleep");
+        fixture.MarkRunning(2003, "sleep");
+        return fixture;
+    }
+
+    /// <summary>With -p or -g the VM checks look at the VM a run would watch, found as a run finds it.</summary>
+    [Theory]
+    [InlineData(2002, null, "pid 2002 (db)")]
+    [InlineData(0, "web", "pid 2001 (web)")]
+    public void WithPOrGTheVmChecksLookAtTheWatchedVmAlone(int pid, string? guest, string watched)
+    {
+        using FixtureRoot fixture = TwoVms();
+        (_, string[] lines) = Run(fixture, DoctorRequest.Host with { Pid = pid, Guest = guest });
+        Assert.Equal($"ok    watched VM            {watched}: the checks of VMs look at it alone", Line(lines, "watched VM"));
+        string vm = Assert.Single(lines, l => l.StartsWith("        pid 20", StringComparison.Ordinal));
+        Assert.StartsWith($"        {watched[..8]} ", vm);
+        Assert.DoesNotContain(lines, l => l[6..].StartsWith("VMs ", StringComparison.Ordinal));
+    }
+
+    /// <summary>Where a run would stop on -p or -g, --doctor fails with the same words, and lists every VM to pick from.</summary>
+    [Theory]
+    [InlineData(2009, null, "no process with pid 2009 is running. Check the pid of the VM (its QEMU process), e.g. with ps.")]
+    [InlineData(2003, null, "process 2003 (sleep) is not running a KVM virtual machine. Give the pid of a VM process, such as a QEMU that runs with KVM.")]
+    [InlineData(0, "mail", "no guest by the name \"mail\" found. Names come from QEMU's -name option; kvm_stat -p PID selects a VM by pid.")]
+    public void AWatchedVmARunCannotFindFailsAsTheRunWould(int pid, string? guest, string said)
+    {
+        using FixtureRoot fixture = TwoVms();
+        (int code, string[] lines) = Run(fixture, DoctorRequest.Host with { Pid = pid, Guest = guest });
+        Assert.Equal(1, code);
+        Assert.Equal($"fail  watched VM            {said} Every running VM is listed below.", Line(lines, "watched VM"));
+        Assert.Equal("ok    VMs                   2 running", Line(lines, "VMs"));
+        Assert.Equal(2, lines.Count(l => l.StartsWith("        pid 200", StringComparison.Ordinal)));
+    }
+
+    /// <summary>
+    /// --engine perf: the engine line and every line that depends on it (per-VM files, --latency)
+    /// are about perf counters, as a run with it counts, however well BPF would work here.
+    /// </summary>
+    [Fact]
+    public void EnginePerfIsCheckedAsARunWithItCounts()
+    {
+        using FixtureRoot fixture = TwoVms();
+        fixture.AddTracepoint("kvm_pio", 1, FixtureRoot.TestData("kvm_pio.format"));
+        fixture.AddTracepoint("kvm_userspace_exit", 2, FixtureRoot.TestData("kvm_userspace_exit.format"));
+        (_, string[] lines) = Run(fixture, DoctorRequest.Host with { Engine = TracepointEngineChoice.Perf });
+        Assert.Equal("ok    engine                perf counters (--engine perf): 2 tracepoints, a counter per CPU and tracepoint; per-guest counts need a counter per VM thread and field",
+            Line(lines, "engine"));
+        Assert.StartsWith("ok    per-VM files          perf counters for 2 VMs", Line(lines, "per-VM files"));
+        Assert.DoesNotContain(lines, l => l.Contains("BPF table", StringComparison.Ordinal));
+        string[] vms = [.. lines.Where(l => l.StartsWith("        pid 200", StringComparison.Ordinal))];
+        Assert.Equal(2, vms.Length);
+        Assert.All(vms, l => Assert.Contains("tracepoints (per thread)", l));
+    }
+
+    /// <summary>Options that do not change the checks are named on the first line, not dropped in silence.</summary>
+    [Fact]
+    public void OptionsThatDoNotChangeTheChecksAreNamed()
+    {
+        using var fixture = new FixtureRoot();
+        (_, string[] lines) = Run(fixture, DoctorRequest.Host with { Unused = ["-s", "--json"] });
+        Assert.Equal("note  options               -s, --json do not change what --doctor checks (every source, every output); it takes --engine, and -p or -g for one VM", lines[0]);
+        Assert.DoesNotContain(Run(fixture).Lines, l => l.StartsWith("note", StringComparison.Ordinal));
     }
 }

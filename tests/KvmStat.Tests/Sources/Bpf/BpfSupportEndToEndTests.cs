@@ -81,5 +81,24 @@ public class BpfSupportEndToEndTests
         (_, output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor");
         Assert.Contains($"warn  engine                perf counters: BPF is not available (this kernel lacks {said}: ", output);
         Assert.DoesNotContain("latency programs", output);
+
+        // --doctor --engine bpf says what a run with it does: stop.
+        (code, output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor", "--engine", "bpf");
+        Assert.Equal(1, code);
+        Assert.Contains($"fail  engine                BPF counting is not available: this kernel lacks {said}", output);
+        Assert.Contains("Count with perf counters instead: --engine perf (or leave --engine out).\n", output);
+    }
+
+    /// <summary>--doctor takes --engine (here perf, where BPF works) and names the options that do not change its checks, as typed.</summary>
+    [Fact]
+    public void TheDoctorChecksTheEngineAskedForAndNamesWhatItDoesNotUse()
+    {
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, "--doctor", "-s", "2", "--engine", "perf", "-f", "kvm_pio", "--once");
+        Assert.Equal("", error);
+        string[] lines = output.Split('\n');
+        Assert.Equal("note  options               -s, -f, --once do not change what --doctor checks (every source, every output); it takes --engine, and -p or -g for one VM", lines[0]);
+        Assert.Single(lines, l => l.StartsWith("ok    engine                perf counters (--engine perf): ", StringComparison.Ordinal));
+        Assert.DoesNotContain("BPF table", output);
+        Assert.True(code is 0 or 1);
     }
 }

@@ -1,0 +1,18 @@
+namespace KvmStat.Cli;
+
+/// <summary>
+/// What a --doctor run was asked, beside --doctor: the engine a run would count with (--engine),
+/// the VM it would watch (-p/-g), and the options given that do not change what it checks.
+/// </summary>
+internal sealed record DoctorRequest(TracepointEngineChoice Engine, int Pid, string? Guest, IReadOnlyList<string> Unused)
+{
+    /// <summary>The options --doctor takes; the others it names as not changing its checks.</summary>
+    internal static readonly string[] Taken = ["--doctor", "--engine", "--pid", "--guest"];
+
+    /// <summary>Every source, the engine a run would choose, every VM.</summary>
+    internal static DoctorRequest Host { get; } = new(TracepointEngineChoice.Auto, 0, null, []);
+
+    /// <param name="given">Each option on the command line: its name, and what was typed for it (-s for --set-delay).</param>
+    internal static DoctorRequest Of(Options options, IEnumerable<(string Name, string Typed)> given) =>
+        new(options.Engine, options.Pid, options.Guest, [.. given.Where(g => !Taken.Contains(g.Name)).Select(g => g.Typed).Distinct()]);
+}
