@@ -48,9 +48,9 @@ internal static partial class ProgramCost
             List<TracepointField> fields = FieldFilter.Create("kvm_(pio|exit|userspace_exit)").Select(catalog, f => f.Name, f => f.Parent);
             var engines = new Dictionary<string, BpfCounters>
             {
-                ["host"] = new(tracefs, fields, host, descriptors, verbose: null, attach: false, scope: BpfScope.Host),
-                ["one process"] = new(tracefs, fields, host, descriptors, verbose: null, attach: false, scope: BpfScope.OneProcess(Environment.ProcessId)),
-                ["per process"] = new(tracefs, fields, host, descriptors, verbose: null, attach: false, scope: BpfScope.EveryProcess),
+                ["host"] = new(tracefs, fields, host, descriptors, verbose: null, warn: _ => { }, attach: false, scope: BpfScope.Host),
+                ["one process"] = new(tracefs, fields, host, descriptors, verbose: null, warn: _ => { }, attach: false, scope: BpfScope.OneProcess(Environment.ProcessId)),
+                ["per process"] = new(tracefs, fields, host, descriptors, verbose: null, warn: _ => { }, attach: false, scope: BpfScope.EveryProcess),
             };
             var variants = new List<(string Name, BpfProgram Program, ulong[] Context)>();
             using BpfProgram empty = BpfProgram.Load(KvmStat.Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT,
@@ -114,8 +114,8 @@ internal static partial class ProgramCost
     /// </summary>
     private static void LatencyPair(Tracefs tracefs, HostPaths host, CounterDescriptors descriptors, List<TracepointField> fields, int rounds, int runs)
     {
-        using var plain = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, attach: false, scope: BpfScope.EveryProcess);
-        using var timed = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, attach: false, scope: BpfScope.EveryProcess, latencyEntry: BpfPrograms.KvmEntry);
+        using var plain = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, warn: _ => { }, attach: false, scope: BpfScope.EveryProcess);
+        using var timed = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, warn: _ => { }, attach: false, scope: BpfScope.EveryProcess, latencyEntry: BpfPrograms.KvmEntry);
         BpfProgram without = plain.Programs.Single(p => p.Name == "kvm_userspace_exit");
         BpfProgram exit = timed.Programs.Single(p => p.Name == "kvm_userspace_exit"), entry = timed.Programs.Single(p => p.Name == BpfPrograms.KvmEntry);
         var samples = new List<double>[] { [], [], [] };
@@ -153,8 +153,8 @@ internal static partial class ProgramCost
     /// </summary>
     private static void VcpuPair(Tracefs tracefs, HostPaths host, CounterDescriptors descriptors, List<TracepointField> fields, int rounds, int runs)
     {
-        using var plain = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, attach: false, scope: BpfScope.EveryProcess);
-        using var threads = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, attach: false, scope: BpfScope.EveryProcess, vcpus: true);
+        using var plain = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, warn: _ => { }, attach: false, scope: BpfScope.EveryProcess);
+        using var threads = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, warn: _ => { }, attach: false, scope: BpfScope.EveryProcess, vcpus: true);
         using BpfProgram without = Runnable(plain.Programs.Single(p => p.Name == "kvm_pio"));
         using BpfProgram with = Runnable(threads.Programs.Single(p => p.Name == "kvm_pio"));
         var samples = new List<double>[] { [], [] };
@@ -200,7 +200,7 @@ internal static partial class ProgramCost
         for (int round = 0; round < rounds; round++)
         {
             without.Add(TimeSyscalls(runs));
-            using var counters = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, scope: BpfScope.EveryProcess, latencyEntry: BpfPrograms.SyscallEntry);
+            using var counters = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, warn: _ => { }, scope: BpfScope.EveryProcess, latencyEntry: BpfPrograms.SyscallEntry);
             BpfProgram entry = counters.Programs.Single(p => p.Name == BpfPrograms.SyscallEntry);
             (ulong time0, ulong count0) = Stats(entry);
             with.Add(TimeSyscalls(runs));

@@ -27,8 +27,8 @@ internal static class ServeMode
         Sampler sampler = session.OpenExporterSampler();
         string engine = sampler.EngineName switch { null => "", "BPF" => "bpf", _ => "perf" };
         using var metrics = new MetricsSampler(sampler, session.Selection.Filter, session.Guests.NameOf, session.Time, sampler.FollowsVms,
-            new ExporterIdentity(BuildVersion.Stamp, engine), session.Options.GuestFilter, reporter.Warn);
-        using var server = new MetricsServer(endpoint, metrics.Current, session.Time, reloader, reporter.Warn);
+            new ExporterIdentity(BuildVersion.Stamp, engine), reporter.Warn, session.Options.GuestFilter);
+        using var server = new MetricsServer(endpoint, metrics.Current, session.Time, reporter.Warn, reloader);
         try
         {
             server.Start();

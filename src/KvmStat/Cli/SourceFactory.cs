@@ -162,7 +162,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         var readers = new List<IVmStatsReader>();
         _held = null;
         if (options.BinaryStats)
-            readers.Add(_held = new HeldDescriptorReader(paths, pid, time, Discovery, warn: reporter.Warn));
+            readers.Add(_held = new HeldDescriptorReader(paths, pid, time, reporter.Warn, Discovery));
         if (options.UsesQmp)
         {
             var qmp = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time, reporter.VerboseOrNull, failFirstRead: !lenient);

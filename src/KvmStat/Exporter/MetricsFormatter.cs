@@ -22,10 +22,10 @@ namespace KvmStat.Exporter;
 /// VM's counts; a running VM's binary statistics never go backwards (<see cref="SeriesContinuity"/>).
 /// </summary>
 internal sealed class MetricsFormatter(
-    FieldFilter filter, Func<int, string?> nameOf, SeriesContinuity continuity, FieldFilter? guestFilter = null, Action<string>? warn = null)
+    FieldFilter filter, Func<int, string?> nameOf, SeriesContinuity continuity, Action<string> warn, FieldFilter? guestFilter = null)
 {
     private readonly VmNames _names = new(nameOf);
-    private readonly BinaryFamilies _binary = new(filter, continuity, warn ?? (_ => { }));
+    private readonly BinaryFamilies _binary = new(filter, continuity, warn);
     private readonly VcpuMetrics _vcpus = new();
 
     /// <summary>VMs whose names are kept (for tests of what stays bounded).</summary>

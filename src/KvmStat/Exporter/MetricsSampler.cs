@@ -21,7 +21,7 @@ internal sealed class MetricsSampler : IDisposable
     private readonly MetricsFormatter _formatter;
     private readonly ITimer? _follower;
     private readonly ExporterIdentity? _self;
-    private readonly Action<string>? _warn;
+    private readonly Action<string> _warn;
     private string? _followFailure;
     private long _sampledAt;
     private IReadOnlyList<MetricFamily> _families = [];
@@ -37,14 +37,14 @@ internal sealed class MetricsSampler : IDisposable
     /// <param name="guestFilter">The fields that get per-guest series (--guest-fields); every field without it.</param>
     /// <param name="warn">Where to say, once per VM, that a VM's statistics were left out.</param>
     internal MetricsSampler(Sampler sampler, FieldFilter filter, Func<int, string?> nameOf, TimeProvider time, bool followVms, ExporterIdentity? self,
-        FieldFilter? guestFilter = null, Action<string>? warn = null)
+        Action<string> warn, FieldFilter? guestFilter = null)
     {
         _sampler = sampler;
         _time = time;
         _self = self;
         _warn = warn;
         _continuity = new SeriesContinuity();
-        _formatter = new MetricsFormatter(filter, nameOf, _continuity, guestFilter, warn);
+        _formatter = new MetricsFormatter(filter, nameOf, _continuity, warn, guestFilter);
         // The baseline: counters count from here.
         _sampler.Sample();
         if (followVms)
@@ -71,7 +71,7 @@ internal sealed class MetricsSampler : IDisposable
             {
                 string line = "following VMs between scrapes failed: " + KvmStat.Text.Escape(e is KvmStatException ? e.Message : $"internal error: {e.GetType().Name}: {e.Message}");
                 if (line != _followFailure)
-                    _warn?.Invoke(line);
+                    _warn(line);
                 _followFailure = line;
             }
         }

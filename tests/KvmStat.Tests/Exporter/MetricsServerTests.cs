@@ -35,7 +35,7 @@ public class MetricsServerTests : IDisposable
         }
         if (web is not null)
             config = new WebConfigReloader(path, web, _log.Add, TimeProvider.System, watch: false);
-        var server = new MetricsServer(endpoint, sample, TimeProvider.System, config, line => { lock (_log) _log.Add(line); }, gate);
+        var server = new MetricsServer(endpoint, sample, TimeProvider.System, line => { lock (_log) _log.Add(line); }, config, gate);
         server.Start();
         return (server, endpoint);
     }

@@ -36,10 +36,9 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
     /// <param name="discovery">The run's list of VMs (one /proc scan shared by every reader), or a new one.</param>
     /// <param name="ownLink">What a copy is (tests without /dev/kvm stand in for the kernel's name of a statistics descriptor).</param>
     /// <param name="warn">Where a descriptor that is left out is said (once).</param>
-    internal HeldDescriptorReader(HostPaths paths, int pid, TimeProvider time, VmDiscovery? discovery = null, Func<int, string>? ownLink = null,
-        Action<string>? warn = null)
+    internal HeldDescriptorReader(HostPaths paths, int pid, TimeProvider time, Action<string> warn, VmDiscovery? discovery = null, Func<int, string>? ownLink = null)
     {
-        _warn = warn ?? (_ => { });
+        _warn = warn;
         _ownLink = ownLink ?? OwnLink;
         _paths = paths;
         _pid = pid;

@@ -30,7 +30,7 @@ internal sealed partial class BpfCounters
         }
         if (!_unattributedReport.Due(unattributed, out long grown))
             return;
-        _warn?.Invoke($"{unattributed} kvm events ({grown} new) could not be attributed to a process: " +
+        _warn($"{unattributed} kvm events ({grown} new) could not be attributed to a process: " +
             $"the BPF table has room for {Capacity} processes and is full; they are counted as unattributed (said again when their number doubles).");
     }
 }

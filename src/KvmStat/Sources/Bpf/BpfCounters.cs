@@ -25,7 +25,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     private readonly int[] _vcpuEvidence;
     private readonly long[] _exitedFinal;
     private readonly long[] _outsideFinal;
-    private readonly Action<string>? _warn;
+    private readonly Action<string> _warn;
     private readonly BpfLatency? _latency;
     private readonly BpfThreads? _threads;
     private readonly BpfProcess? _watched;
@@ -43,7 +43,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     /// <param name="shown">The first this many fields are shown (default: all); those after are counted for latencies alone.</param>
     internal BpfCounters(
         Tracefs tracefs, IReadOnlyList<TracepointField> fields, HostPaths paths, CounterDescriptors perfDescriptors, Action<string>? verbose,
-        Action<string>? warn = null, int? capacity = null, bool attach = true, BpfScope? scope = null, int? cpus = null, string? latencyEntry = null,
+        Action<string> warn, int? capacity = null, bool attach = true, BpfScope? scope = null, int? cpus = null, string? latencyEntry = null,
         bool vcpus = false, int? threads = null, int? buckets = null, int? shown = null)
     {
         Scope = scope ?? BpfScope.EveryProcess;

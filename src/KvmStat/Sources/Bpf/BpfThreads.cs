@@ -10,7 +10,7 @@ namespace KvmStat.Sources.Bpf;
 /// for which no row was left are counted in <see cref="Lost"/>, and said.
 /// </summary>
 /// <param name="shownFields">How many of the thread fields, from the first, are shown: the rest stamp exits for latencies only, and their lost events are not said.</param>
-internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder guests, Action<string>? warn, int shownFields)
+internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder guests, Action<string> warn, int shownFields)
 {
     private readonly BpfThread?[] _byRow = new BpfThread?[table.Layout.Threads + 1];
     private readonly List<BpfThread> _retiring = [];
@@ -111,7 +111,7 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
         long lost = LostShown;
         if (!_lostReport.Due(lost, out long grown))
             return;
-        warn?.Invoke($"{lost} kvm events of vCPU threads ({grown} new) could not be counted per vCPU: " +
+        warn($"{lost} kvm events of vCPU threads ({grown} new) could not be counted per vCPU: " +
             $"the BPF table has rows for {table.Layout.Threads} threads and is full; they are counted as lost (their VMs' counts have them; said again when their number doubles).");
     }
 }

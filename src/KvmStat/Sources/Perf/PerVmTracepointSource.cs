@@ -24,13 +24,13 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     private readonly StatField[] _fields;
     private readonly Func<int, ProcessCounters?> _open;
     private readonly Action<ProcessCounters> _release;
-    private readonly Action<string>? _warn;
+    private readonly Action<string> _warn;
     private readonly HashSet<int> _refused = [];
     private readonly List<ProcessCounters> _failed = [];
     private GrowthReport _refusedReport;
     private long _refusedCount;
 
-    internal PerVmTracepointSource(TracepointCounterSet set, HostPaths paths, VmDiscovery discovery, Action<string>? warn = null)
+    internal PerVmTracepointSource(TracepointCounterSet set, HostPaths paths, VmDiscovery discovery, Action<string> warn)
     {
         _warn = warn;
         _set = set;
@@ -108,7 +108,7 @@ internal sealed class PerVmTracepointSource : IPerVmSource
         _failed.Add(vm);
         _refusedCount++;
         if (_refusedReport.Due(_refusedCount, out _))
-            _warn?.Invoke($"{_refusedCount} VMs are left out of the per-VM counts (the host's totals have their events): {e.Message}" +
+            _warn($"{_refusedCount} VMs are left out of the per-VM counts (the host's totals have their events): {e.Message}" +
                 $"{(e.Fix is null ? "" : " " + e.Fix)} (said again when their number doubles)");
     }
 

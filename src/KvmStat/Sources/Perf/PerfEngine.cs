@@ -11,7 +11,7 @@ namespace KvmStat.Sources.Perf;
 /// </summary>
 /// <param name="warn">Where a VM whose counters cannot open (too few open files) is said.</param>
 internal sealed class PerfEngine(Func<TracepointCounterSet> hostSet, Func<TracepointCounterSet> perVmSet, HostPaths paths, VmDiscovery discovery,
-    Action<string>? warn = null) : ITracepointEngine
+    Action<string> warn) : ITracepointEngine
 {
     public string Name => "perf counters";
 

@@ -11,7 +11,7 @@ public class HeldDescriptorReaderTests
         using var fixture = new FixtureRoot();
         fixture.AddDebugfsStat("exits", 0);
         var time = new ManualTime();
-        using var reader = new HeldDescriptorReader(fixture.Paths, 0, time);
+        using var reader = new HeldDescriptorReader(fixture.Paths, 0, time, _ => { });
         var vms = new List<VmStatsBlocks>();
         for (int round = 0; round < 10; round++)
         {

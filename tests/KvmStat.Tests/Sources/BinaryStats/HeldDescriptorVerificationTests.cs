@@ -42,7 +42,7 @@ public class HeldDescriptorVerificationTests : IDisposable
             int pid = impostor.Pid;
             AddVm(pid, "evil");
 
-            using var reader = new HeldDescriptorReader(_fixture.Paths, 0, new ManualTime());
+            using var reader = new HeldDescriptorReader(_fixture.Paths, 0, new ManualTime(), _ => { });
             var vms = new List<VmStatsBlocks>();
             reader.Read(vms);
             Assert.Empty(vms);

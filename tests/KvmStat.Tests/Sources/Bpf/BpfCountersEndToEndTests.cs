@@ -19,7 +19,7 @@ public class BpfCountersEndToEndTests
         Tracefs tracefs = Tracefs.Locate(s_host);
         IReadOnlyList<TracepointField> catalog = TracepointCatalog.Discover(tracefs, ExitReasonSetDetector.Detect(s_host));
         List<TracepointField> fields = KvmStat.Stats.FieldFilter.Create(pattern).Select(catalog, f => f.Name, f => f.Parent);
-        return new BpfCounters(tracefs, fields, s_host, descriptors, verbose: null);
+        return new BpfCounters(tracefs, fields, s_host, descriptors, verbose: null, warn: _ => { });
     }
 
     private static long Field(BpfCounters counters, long[] totals, string name) =>
@@ -152,8 +152,8 @@ public class BpfCountersEndToEndTests
         using var watched = GuestVm.Start($"scope1-{Environment.ProcessId}", vcpus: 2, outs: 40, mmio: 0);
         using var other = GuestVm.Start($"scope2-{Environment.ProcessId}", vcpus: 1, outs: 25, mmio: 0);
         using var descriptors = new CounterDescriptors();
-        using var host = new BpfCounters(tracefs, fields, s_host, descriptors, verbose: null, scope: BpfScope.Host);
-        using var one = new BpfCounters(tracefs, fields, s_host, descriptors, verbose: null, scope: BpfScope.OneProcess(watched.Pid));
+        using var host = new BpfCounters(tracefs, fields, s_host, descriptors, verbose: null, warn: _ => { }, scope: BpfScope.Host);
+        using var one = new BpfCounters(tracefs, fields, s_host, descriptors, verbose: null, warn: _ => { }, scope: BpfScope.OneProcess(watched.Pid));
         watched.Run();
         other.Run();
         host.Capture();

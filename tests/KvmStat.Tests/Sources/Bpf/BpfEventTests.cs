@@ -419,7 +419,7 @@ public class BpfEventTests
         Assert.Contains(fields, f => f.Parent == "kvm_exit");
         using var descriptors = new KvmStat.Sources.CounterDescriptors();
         int before = BpfCollection.OpenBpfObjects();
-        using (var counters = new BpfCounters(tracefs, fields, host, descriptors, verbose: null))
+        using (var counters = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, warn: _ => { }))
         {
             Assert.Equal(Interop.Abi.BPF_PROG_TYPE_TRACEPOINT, counters.Programs.Single(p => p.Name == "kvm_exit").Type);
             Assert.Equal(Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT, counters.Programs.Single(p => p.Name == "kvm_userspace_exit").Type);

@@ -60,7 +60,7 @@ public class BpfLatencyEndToEndTests
             TracepointCatalog.Discover(tracefs, reasons), f => f.Name, f => f.Parent);
         // What ends an exit, as the tool chooses it: kvm_entry where VMX, SVM or arm64 trace it.
         string entry = reasons == ExitReasonSet.Unknown ? BpfPrograms.SyscallEntry : BpfPrograms.KvmEntry;
-        using var counters = new BpfCounters(tracefs, fields, s_host, descriptors, verbose: null, latencyEntry: entry);
+        using var counters = new BpfCounters(tracefs, fields, s_host, descriptors, verbose: null, warn: _ => { }, latencyEntry: entry);
         (ChildProcess fast, int fastPid) = StartGuest($"lat20-{Environment.ProcessId}", outs: 2000, waitUs: 20);
         using (fast)
         {

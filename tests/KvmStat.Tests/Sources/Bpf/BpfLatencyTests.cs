@@ -338,7 +338,7 @@ public class BpfLatencyTests
         Assert.Equal(time, io.GetProperty("time_ns").GetInt64() / 1000);
         Assert.Equal("kvm_entry", json.RootElement.GetProperty("exit_latency").GetProperty("entry").GetString());
 
-        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, _ => "shown", new SeriesContinuity()).Format(sampler.Snapshot);
+        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, _ => "shown", new SeriesContinuity(), _ => { }).Format(sampler.Snapshot);
         string metrics = new MetricsWriter(openMetrics: false).Write(families);
         // Latency fields are histograms there, never event counters too.
         Assert.DoesNotContain("user_exit_", metrics);
