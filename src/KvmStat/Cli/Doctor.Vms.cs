@@ -53,7 +53,7 @@ internal sealed partial class Doctor
         List<int> pids = RunningVms();
         var finder = new GuestFinder(paths);
         var vcpuThreads = new VcpuThreads(paths);
-        Dictionary<int, int> held = BinaryStatsProbe.HeldDescriptors(paths, time).ToDictionary(h => h.Pid, h => h.Descriptors);
+        Dictionary<int, int> held = BinaryStatsProbe.HeldDescriptors(paths, pids).ToDictionary(h => h.Pid, h => h.Descriptors);
         var skipped = new List<string>();
         ILookup<int, string> qmp = QmpSocketDiscovery.Find(paths, skipped.Add).ToLookup(s => s.Pid, s => s.Path);
         if (_watched == 0)

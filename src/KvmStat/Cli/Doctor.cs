@@ -222,7 +222,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
         Line(locked == 0 ? "ok" : "warn", "debugfs",
             locked == 0
                 ? $"{paths.DebugfsKvm}: {readable} statistics readable"
-                : $"{paths.DebugfsKvm}: {locked} of {locked + readable} statistics blocked (EPERM: kernel lockdown{(lockdown is null ? "" : $" {lockdown}")}); only instant values readable. {BinaryStatsProbe.LockdownHint(paths, time)}");
+                : $"{paths.DebugfsKvm}: {locked} of {locked + readable} statistics blocked (EPERM: kernel lockdown{(lockdown is null ? "" : $" {lockdown}")}); only instant values readable. {BinaryStatsProbe.LockdownHint(paths, RunningVms())}");
     }
 
     private void CheckFileLimit(Tracefs? tracefs)

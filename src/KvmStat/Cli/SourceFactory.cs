@@ -28,6 +28,14 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     /// <summary>The one list of running VMs every per-VM source shares (its /proc scan is cached).</summary>
     internal VmDiscovery Discovery => _discovery ??= new VmDiscovery(paths, time);
 
+    /// <summary>The running VMs, from the run's one list.</summary>
+    private List<int> RunningVms()
+    {
+        var pids = new List<int>();
+        Discovery.List(pids);
+        return pids;
+    }
+
     /// <summary>What counts tracepoints (BPF or perf counters) for a field selection.</summary>
     internal TracepointEngines Engines => _engines ??= new TracepointEngines(options.Engine, paths, reporter, counters, Discovery);
 
@@ -141,10 +149,10 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         }
         catch (EnvironmentException e) when (e.Message.Contains("lockdown", StringComparison.Ordinal))
         {
-            throw new EnvironmentException(e.Message, BinaryStatsProbe.LockdownHint(paths, time));
+            throw new EnvironmentException(e.Message, BinaryStatsProbe.LockdownHint(paths, RunningVms()));
         }
         if (debugfs.LockedFields.Count > 0 && !(options.BinaryStats || options.UsesQmp))
-            reporter.Warn(BinaryStatsProbe.LockdownHint(paths, time));
+            reporter.Warn(BinaryStatsProbe.LockdownHint(paths, RunningVms()));
         if (pid > 0 && !options.UseTracepoints && debugfs.FolderCountFor(pid) == 0)
         {
             debugfs.Dispose();

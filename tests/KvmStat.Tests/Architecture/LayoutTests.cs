@@ -136,6 +136,20 @@ public partial class LayoutTests
     [GeneratedRegex(@"\b(DateTime(Offset)?\.(UtcNow|Now)|Thread\.Sleep|Stopwatch|Environment\.TickCount|TimeProvider\.System)\b")]
     private static partial Regex OtherClock();
 
+    /// <summary>
+    /// One list of running VMs per run: only the run's composition (SourceFactory) and --doctor
+    /// make a VmDiscovery; every reader that looks for VMs is handed it.
+    /// </summary>
+    [Fact]
+    public void OnlyARunAndTheDoctorListVms()
+    {
+        string[] makers = [.. SourceFiles()
+            .Where(f => File.ReadAllText(f).Contains("new VmDiscovery(", StringComparison.Ordinal))
+            .Select(f => Path.GetRelativePath(Source, f))
+            .Order(StringComparer.Ordinal)];
+        Assert.Equal([Path.Join("Cli", "Doctor.Vms.cs"), Path.Join("Cli", "SourceFactory.cs")], makers);
+    }
+
     /// <summary>The two engines are two ways of reading side by side: what both need (the owner of perf event descriptors, the open-file limit) is in Sources/, never in the other's folder.</summary>
     [Fact]
     public void TheEnginesDoNotUseEachOther()

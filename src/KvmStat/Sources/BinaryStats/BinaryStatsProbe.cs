@@ -6,11 +6,9 @@ namespace KvmStat.Sources.BinaryStats;
 /// <summary>Which ways to KVM's binary statistics this host offers right now (for hints and --doctor).</summary>
 internal static class BinaryStatsProbe
 {
-    /// <summary>The VM processes that keep statistics descriptors open, with how many.</summary>
-    internal static IReadOnlyList<(int Pid, int Descriptors)> HeldDescriptors(HostPaths paths, TimeProvider time)
+    /// <summary>Which of the VM processes <paramref name="pids"/> (the run's list) keep statistics descriptors open, with how many.</summary>
+    internal static IReadOnlyList<(int Pid, int Descriptors)> HeldDescriptors(HostPaths paths, IReadOnlyList<int> pids)
     {
-        var pids = new List<int>();
-        new VmDiscovery(paths, time).List(pids);
         var finder = new GuestFinder(paths);
         var found = new List<(int, int)>();
         foreach (int pid in pids)
@@ -22,10 +20,10 @@ internal static class BinaryStatsProbe
         return found;
     }
 
-    /// <summary>What to tell a user whose debugfs counters are locked down.</summary>
-    internal static string LockdownHint(HostPaths paths, TimeProvider time)
+    /// <summary>What to tell a user whose debugfs counters are locked down, of the running VMs <paramref name="pids"/>.</summary>
+    internal static string LockdownHint(HostPaths paths, IReadOnlyList<int> pids)
     {
-        int held = HeldDescriptors(paths, time).Count;
+        int held = HeldDescriptors(paths, pids).Count;
         int qmp = QmpSocketDiscovery.Find(paths).Count;
         if (held > 0 || qmp > 0)
         {

@@ -33,17 +33,17 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
     private readonly Func<int, string> _ownLink;
     private readonly Action<string> _warn;
 
-    /// <param name="discovery">The run's list of VMs (one /proc scan shared by every reader), or a new one.</param>
+    /// <param name="discovery">The run's list of VMs (one /proc scan shared by every reader).</param>
     /// <param name="ownLink">What a copy is (tests without /dev/kvm stand in for the kernel's name of a statistics descriptor).</param>
     /// <param name="warn">Where a descriptor that is left out is said (once).</param>
-    internal HeldDescriptorReader(HostPaths paths, int pid, TimeProvider time, Action<string> warn, VmDiscovery? discovery = null, Func<int, string>? ownLink = null)
+    internal HeldDescriptorReader(HostPaths paths, int pid, TimeProvider time, Action<string> warn, VmDiscovery discovery, Func<int, string>? ownLink = null)
     {
         _warn = warn;
         _ownLink = ownLink ?? OwnLink;
         _paths = paths;
         _pid = pid;
         _time = time;
-        _discovery = discovery ?? new VmDiscovery(paths, time);
+        _discovery = discovery;
         _finder = new GuestFinder(paths);
     }
 

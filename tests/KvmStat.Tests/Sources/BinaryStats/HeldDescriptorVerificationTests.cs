@@ -1,3 +1,4 @@
+using KvmStat.Guests;
 using KvmStat.Sources.BinaryStats;
 using KvmStat.Tests.Infrastructure;
 
@@ -42,7 +43,8 @@ public class HeldDescriptorVerificationTests : IDisposable
             int pid = impostor.Pid;
             AddVm(pid, "evil");
 
-            using var reader = new HeldDescriptorReader(_fixture.Paths, 0, new ManualTime(), _ => { });
+            var time = new ManualTime();
+            using var reader = new HeldDescriptorReader(_fixture.Paths, 0, time, _ => { }, new VmDiscovery(_fixture.Paths, time));
             var vms = new List<VmStatsBlocks>();
             reader.Read(vms);
             Assert.Empty(vms);
@@ -77,7 +79,7 @@ public class HeldDescriptorVerificationTests : IDisposable
             var time = new ManualTime();
             int copies = 0;
             var warnings = new List<string>();
-            using var reader = new HeldDescriptorReader(_fixture.Paths, 0, time, ownLink: _ => { copies++; return "anon_inode:kvm-vcpu-stats:0"; }, warn: warnings.Add);
+            using var reader = new HeldDescriptorReader(_fixture.Paths, 0, time, discovery: new VmDiscovery(_fixture.Paths, time), ownLink: _ => { copies++; return "anon_inode:kvm-vcpu-stats:0"; }, warn: warnings.Add);
             var vms = new List<VmStatsBlocks>();
             reader.Read(vms);
             Assert.Empty(vms);
