@@ -9,9 +9,12 @@ namespace KvmStat.Guests;
 /// </summary>
 internal sealed class GuestFinder(HostPaths paths)
 {
-    /// <summary>Every process whose command line carries a -name, by pid.</summary>
+    /// <summary>
+    /// Every process whose command line carries a -name and that holds a VM (or where that cannot
+    /// be told, as <see cref="CheckPid"/> decides), by pid: any user may name a process as a guest.
+    /// </summary>
     internal IReadOnlyList<GuestProcess> ListGuests() =>
-        ListProcesses(pid => NameOf(pid) is string name ? new GuestProcess(pid, name) : null);
+        ListProcesses(pid => NameOf(pid) is string name && HoldsVm(pid) != false ? new GuestProcess(pid, name) : null);
 
     /// <summary>Every process that holds a KVM VM descriptor (a /proc scan: slower than debugfs).</summary>
     internal IReadOnlyList<GuestProcess> ListVmProcesses() =>

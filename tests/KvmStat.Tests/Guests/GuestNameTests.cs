@@ -103,11 +103,17 @@ public class GuestNameTests
         fixture.AddProcess(312, ["qemu", "-name", "guest=alpha,debug-threads=on"]);
         fixture.AddProcess(400, ["qemu", "-name", "beta"]);
         fixture.AddProcess(500, ["bash"]);
+        foreach (int vm in new[] { 12, 312, 400 })
+            fixture.AddDescriptor(vm, 10, "anon_inode:kvm-vm");
+        // Any user may name a process like a guest: one that holds no VM is none.
+        fixture.AddProcess(600, ["python3", "impostor.py", "-name", "alpha"]);
+        fixture.AddDescriptor(600, 3, "/dev/null");
         var finder = new GuestFinder(fixture.Paths);
 
         Assert.Equal([new GuestProcess(12, "alpha"), new GuestProcess(312, "alpha"), new GuestProcess(400, "beta")], finder.ListGuests());
         Assert.Equal([12, 312], finder.PidsNamed("alpha"));
         Assert.Empty(finder.PidsNamed("alp"));
+        Assert.Equal("alpha", finder.NameOf(600));
         Assert.Null(finder.NameOf(500));
         Assert.Null(finder.NameOf(999));
     }
