@@ -35,10 +35,12 @@ internal static class LogMode
             OutputFormat.Csv => new LogRenderer(sink, new CsvLogFormat(), options.SkipZeroRecords),
             _ => new LogRenderer(sink, new PlainLogFormat(), options.SkipZeroRecords),
         };
-        return Run(sampler, options.Delay, signals, session.Time, renderer, sink, () => reporter.Verbose("counting started"));
+        return Run(sampler, options.Delay, signals, session.Time, renderer, sink, () => reporter.Verbose("counting started"), reporter.Warn);
     }
 
-    internal static int Run(Sampler sampler, double delay, ILoopSignals signals, TimeProvider time, IStatsRenderer renderer, OutputSink sink, Action ready)
+    /// <param name="warn">Where a log file that cannot be reopened on SIGHUP is said (records go on to the file open before).</param>
+    internal static int Run(Sampler sampler, double delay, ILoopSignals signals, TimeProvider time, IStatsRenderer renderer, OutputSink sink, Action ready,
+        Action<string> warn)
     {
         Snapshot snapshot = sampler.Snapshot;
         renderer.Start(snapshot);
@@ -62,10 +64,7 @@ internal static class LogMode
                     return 0;
                 }
                 if (signals.TakeHangup())
-                {
-                    sink.Reopen();
-                    renderer.Reopened(snapshot);
-                }
+                    Reopen(sink, renderer, snapshot, warn);
                 long now = time.GetTimestamp();
                 if (now >= due)
                     break;
@@ -78,5 +77,24 @@ internal static class LogMode
             if (late > interval)
                 n += late / interval;
         }
+    }
+
+    /// <summary>
+    /// SIGHUP: the log file again by its name (logrotate moved the old one away). Where the name
+    /// now holds what may not be written (a link, another user's file), logging goes on into the
+    /// file open before, so no record is lost; the next SIGHUP tries again.
+    /// </summary>
+    private static void Reopen(OutputSink sink, IStatsRenderer renderer, Snapshot snapshot, Action<string> warn)
+    {
+        try
+        {
+            sink.Reopen();
+        }
+        catch (EnvironmentException e)
+        {
+            warn($"{e.Message} Records go on to the file open before; the next SIGHUP tries again.");
+            return;
+        }
+        renderer.Reopened(snapshot);
     }
 }

@@ -10,16 +10,16 @@ internal static partial class Interop
         private static unsafe partial int StatxRaw(int dirfd, byte* path, int flags, uint mask, byte* buffer);
 
         /// <summary>
-        /// The file type bits (S_IFMT) and the number of hard links of an open descriptor, from
-        /// statx(2) (its layout is the same on every architecture); or -errno as the type.
+        /// The file type bits (S_IFMT), the number of hard links and the owner of an open descriptor,
+        /// from statx(2) (its layout is the same on every architecture); or -errno as the type.
         /// </summary>
-        internal static unsafe (int Type, uint Links) FileTypeAndLinks(int fd)
+        internal static unsafe (int Type, uint Links, uint Owner) FileTypeLinksAndOwner(int fd)
         {
             byte* buffer = stackalloc byte[Abi.StatxSize];
             byte empty = 0;
-            if (StatxRaw(fd, &empty, Abi.AT_EMPTY_PATH, (uint)(Abi.STATX_TYPE | Abi.STATX_NLINK), buffer) != 0)
-                return (-Errno.Last, 0);
-            return (*(ushort*)(buffer + Abi.StatxModeOffset) & Abi.S_IFMT, *(uint*)(buffer + Abi.StatxLinksOffset));
+            if (StatxRaw(fd, &empty, Abi.AT_EMPTY_PATH, (uint)(Abi.STATX_TYPE | Abi.STATX_NLINK | Abi.STATX_UID), buffer) != 0)
+                return (-Errno.Last, 0, 0);
+            return (*(ushort*)(buffer + Abi.StatxModeOffset) & Abi.S_IFMT, *(uint*)(buffer + Abi.StatxLinksOffset), *(uint*)(buffer + Abi.StatxUidOffset));
         }
 
         /// <summary>The file type bits of what is at a path, a symbolic link not followed; or -errno.</summary>

@@ -113,7 +113,7 @@ internal sealed class OutputSink : IDisposable
                 "Check that its folder exists and is writable, or choose another file with -L.");
         }
         var file = new Interop.FileDescriptor(fd);
-        (int type, uint links) = Interop.Libc.FileTypeAndLinks(fd);
+        (int type, uint links, uint owner) = Interop.Libc.FileTypeLinksAndOwner(fd);
         if (type != Interop.Abi.S_IFREG)
         {
             file.Dispose();
@@ -127,6 +127,16 @@ internal sealed class OutputSink : IDisposable
             throw new EnvironmentException(
                 $"log file \"{Text.Escape(path)}\" has {links} hard links: it may be another file's second name, so it is not written to.",
                 "Give -L a path where no file is yet, or remove the file's other names.");
+        }
+        // A file another user owns may hold what they wrote, and stays theirs to read and rewrite:
+        // records are appended only to this user's own file (or root's).
+        uint self = Interop.Libc.GetEUid();
+        if (owner != self && owner != 0)
+        {
+            file.Dispose();
+            throw new EnvironmentException(
+                $"log file \"{Text.Escape(path)}\" belongs to uid {owner}, not to this user (uid {self}): another user could read and rewrite it, so it is not written to.",
+                "Give -L a path in a folder only you can write, or remove that file.");
         }
         return file;
     }

@@ -90,7 +90,7 @@ public class BatchModeTests
                     waits.Stop = true;
                 }
             };
-            Assert.Equal(0, LogMode.Run(sampler, 1.0, waits, _time, new LogRenderer(sink, new CsvLogFormat(), false), sink, () => { }));
+            Assert.Equal(0, LogMode.Run(sampler, 1.0, waits, _time, new LogRenderer(sink, new CsvLogFormat(), false), sink, () => { }, _ => { }));
             string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.Equal("timestamp,kvm_pio", lines[0]);
             Assert.Equal(lastCount == 0 ? 2 : 3, lines.Length);
@@ -122,7 +122,7 @@ public class BatchModeTests
                     _source.Set("kvm_pio", 3);
                 }
             };
-            Assert.Equal(0, LogMode.Run(sampler, 10.0, waits, _time, new LogRenderer(sink, new CsvLogFormat(), false), sink, () => { }));
+            Assert.Equal(0, LogMode.Run(sampler, 10.0, waits, _time, new LogRenderer(sink, new CsvLogFormat(), false), sink, () => { }, _ => { }));
             // Renamed away after its header: the first interval's record goes into the new file, with a header.
             Assert.Equal(["timestamp,kvm_pio"], File.ReadAllLines(log + ".1"));
             string[] lines = File.ReadAllLines(log);

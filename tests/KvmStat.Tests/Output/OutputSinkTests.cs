@@ -71,6 +71,23 @@ public class OutputSinkTests : IDisposable
         Assert.Equal("precious\nx\n", File.ReadAllText(path));
     }
 
+    /// <summary>
+    /// A file another user made where the log goes (in a sticky folder such as /tmp) is theirs to
+    /// read and rewrite, and may hold their records: refused, and left as it was.
+    /// </summary>
+    [Fact]
+    public void AnotherUsersFileIsRefused()
+    {
+        Assert.SkipUnless(Environment.IsPrivilegedProcess, "needs root to give the file to nobody");
+        string path = Path.Join(_folder, "log.csv");
+        File.WriteAllText(path, "2020-01-01 00:00:00,999999\n");
+        Assert.Equal(0, Lchown(path, 65534, 65534));
+        var e = Assert.Throws<EnvironmentException>(() => OutputSink.AppendTo(path));
+        Assert.Equal($"log file \"{path}\" belongs to uid 65534, not to this user (uid 0): another user could read and rewrite it, so it is not written to.", e.Message);
+        Assert.Equal("Give -L a path in a folder only you can write, or remove that file.", e.Fix);
+        Assert.Equal("2020-01-01 00:00:00,999999\n", File.ReadAllText(path));
+    }
+
     [Fact]
     public void AFifoOrADeviceIsRefusedWithoutWaiting()
     {
