@@ -21,7 +21,7 @@ internal sealed partial class Doctor
             if (_watched > 0)
                 _vms.Add(_watched);
             else
-                new VmDiscovery(paths, time).List(_vms);
+                new VmDiscovery(paths, time, message => Line("warn", "VMs", message)).List(_vms);
         }
         return _vms;
     }
@@ -55,7 +55,7 @@ internal sealed partial class Doctor
         var vcpuThreads = new VcpuThreads(paths);
         Dictionary<int, int> held = BinaryStatsProbe.HeldDescriptors(paths, pids).ToDictionary(h => h.Pid, h => h.Descriptors);
         var skipped = new List<string>();
-        ILookup<int, string> qmp = QmpSocketDiscovery.Find(paths, skipped.Add).ToLookup(s => s.Pid, s => s.Path);
+        ILookup<int, string> qmp = QmpSocketDiscovery.Find(paths, pids, skipped.Add).ToLookup(s => s.Pid, s => s.Path);
         if (_watched == 0)
             Line(pids.Count > 0 ? "ok" : "warn", "VMs", pids.Count > 0 ? $"{pids.Count} running" : "none running");
         foreach (int pid in pids)

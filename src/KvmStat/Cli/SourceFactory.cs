@@ -26,7 +26,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     internal HostPaths Paths => paths;
 
     /// <summary>The one list of running VMs every per-VM source shares (its /proc scan is cached).</summary>
-    internal VmDiscovery Discovery => _discovery ??= new VmDiscovery(paths, time);
+    internal VmDiscovery Discovery => _discovery ??= new VmDiscovery(paths, time, reporter.Warn);
 
     /// <summary>The running VMs, from the run's one list.</summary>
     private List<int> RunningVms()
@@ -173,7 +173,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             readers.Add(_held = new HeldDescriptorReader(paths, pid, time, reporter.Warn, Discovery));
         if (options.UsesQmp)
         {
-            var qmp = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time, reporter.VerboseOrNull, failFirstRead: !lenient);
+            var qmp = new QmpReader(options.QmpSockets, paths, options.Delay, reporter.Warn, time, Discovery, reporter.VerboseOrNull, failFirstRead: !lenient);
             readers.Add(pid > 0 ? new OneVmReader(qmp, pid) : qmp);
         }
         return readers.Count == 1 ? readers[0] : new CombinedReader(readers);

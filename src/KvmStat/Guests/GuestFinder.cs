@@ -131,8 +131,9 @@ internal sealed class GuestFinder(HostPaths paths)
     /// process that runs a VM has. A debugfs folder names the pid that created the VM, which may
     /// have handed it on and exited, its pid then reused by anyone. Null when it cannot be told.
     /// </summary>
-    internal bool? HoldsVmDescriptor(int pid) =>
-        DescriptorLinks(pid) is { } links ? links.Exists(d => d.Link == "anon_inode:kvm-vm") : null;
+    internal bool? HoldsVmDescriptor(int pid) => (_probe ??= new VmDescriptorProbe(paths)).Holds(pid, out _);
+
+    private VmDescriptorProbe? _probe;
 
     /// <summary>
     /// A process's descriptors and what they link to (/proc/PID/fd), or null when they cannot be

@@ -4,18 +4,31 @@ namespace KvmStat.Guests;
 
 /// <summary>
 /// Lists the processes that run KVM VMs: from the debugfs folder names (PID-FD), one directory
-/// read, which lockdown does not hide; without debugfs, from /proc (descriptors that link to
-/// anon_inode:kvm-vm), which is slower and so done at most every few seconds.
+/// read, which lockdown does not hide; without debugfs, from /proc (a process that holds an
+/// anon_inode:kvm-vm descriptor), at most every few seconds and within a budget of descriptors
+/// each time, since any user may hold a million of them: the VMs found before are looked at again
+/// first (one descriptor each), then the other processes in turn, from where the last scan stopped.
 /// </summary>
-internal sealed class VmDiscovery(HostPaths paths, TimeProvider time)
+/// <param name="warn">Where it is said, once, that the processes hold more descriptors than one scan looks at.</param>
+internal sealed class VmDiscovery(HostPaths paths, TimeProvider time, Action<string> warn)
 {
+    /// <summary>Descriptors one /proc scan looks at, at most (a quarter of a second of system calls on a 2-CPU test machine).</summary>
+    internal const int ScanBudget = 65536;
+
     private static readonly Func<ReadOnlySpan<byte>, long> s_parseFolder = Guests.VmFolderName.Parse;
     private static readonly TimeSpan s_procScanInterval = TimeSpan.FromSeconds(3);
 
     private readonly DirectoryScanner _debugfs = new(paths.DebugfsKvm);
+    private readonly DirectoryScanner _proc = new(paths.Proc);
     private readonly List<long> _keys = new(16);
-    private readonly GuestFinder _finder = new(paths);
-    private readonly List<int> _fromProc = [];
+    private readonly VmDescriptorProbe _probe = new(paths);
+    // The VM processes found through /proc, with the number of the VM descriptor each holds.
+    private readonly SortedDictionary<int, int> _fromProc = [];
+    private readonly List<int> _gone = [];
+    // The processes of the current round through /proc, and the next one to look at.
+    private readonly List<long> _round = [];
+    private int _next;
+    private bool _warned;
     private DateTimeOffset _procScannedAt = DateTimeOffset.MinValue;
 
     /// <summary>Fills <paramref name="pids"/> with the VM processes, sorted, without duplicates.</summary>
@@ -33,12 +46,46 @@ internal sealed class VmDiscovery(HostPaths paths, TimeProvider time)
             return;
         }
         if (time.GetUtcNow() - _procScannedAt > s_procScanInterval)
+            ScanProc(ScanBudget);
+        pids.AddRange(_fromProc.Keys);
+    }
+
+    /// <summary>One scan of /proc within <paramref name="budget"/> descriptors (a parameter for tests).</summary>
+    internal void ScanProc(int budget)
+    {
+        _procScannedAt = time.GetUtcNow();
+        long start = _probe.Examined;
+        _gone.Clear();
+        foreach ((int pid, int fd) in _fromProc)
         {
-            _fromProc.Clear();
-            foreach (GuestProcess process in _finder.ListVmProcesses())
-                _fromProc.Add(process.Pid);
-            _procScannedAt = time.GetUtcNow();
+            if (!_probe.StillHolds(pid, fd))
+                _gone.Add(pid);
         }
-        pids.AddRange(_fromProc);
+        foreach (int pid in _gone)
+        {
+            // Exited, or moved its VM to another descriptor: looked at again in full.
+            _fromProc.Remove(pid);
+            if (_probe.Holds(pid, out int fd) == true)
+                _fromProc[pid] = fd;
+        }
+        if (_next >= _round.Count)
+        {
+            // A new round: every process there is now.
+            _next = 0;
+            if (_proc.TryScan(_round, DirectoryScanner.ParsePositive) != 0)
+                _round.Clear();
+        }
+        while (_next < _round.Count && _probe.Examined - start < budget)
+        {
+            int pid = (int)_round[_next++];
+            if (!_fromProc.ContainsKey(pid) && _probe.Holds(pid, out int fd) == true)
+                _fromProc[pid] = fd;
+        }
+        if (_next < _round.Count && !_warned)
+        {
+            _warned = true;
+            warn($"finding VMs through /proc: the processes hold more descriptors than one scan looks at ({budget}), so a new VM may be found " +
+                 "only after several scans of 3 s. Mount debugfs (mount -t debugfs none /sys/kernel/debug) to find VMs at once.");
+        }
     }
 }

@@ -174,7 +174,7 @@ public class SourceFactoryTests
         var paths = new HostPaths(root.Root);
         using var descriptors = new CounterDescriptors();
         var engines = new TracepointEngines(TracepointEngineChoice.Bpf, paths, new Reporter(verbose: false, new StringWriter()), descriptors,
-            new VmDiscovery(paths, TimeProvider.System));
+            new VmDiscovery(paths, TimeProvider.System, _ => { }));
         BpfCounters Open(string pattern) =>
             Assert.IsType<BpfEngine>(engines.Open(new FieldSelection(FieldFilter.Create(pattern), Children: true), eachVm: true, pid: 0)).Counters;
 

@@ -50,7 +50,7 @@ internal sealed class SyntheticEngine : IDisposable
         Warnings = [];
         Counters = new BpfCounters(Tracefs, fields, Fixture.Paths, _descriptors, verbose: null, Warnings.Add, capacity, attach: false, scope,
             latencyEntry: latencyEntry, vcpus: vcpus, threads: threads, buckets: buckets, shown: shown);
-        Engine = new BpfEngine(Counters, new VmDiscovery(Fixture.Paths, TimeProvider.System));
+        Engine = new BpfEngine(Counters, new VmDiscovery(Fixture.Paths, TimeProvider.System, _ => { }));
     }
 
     internal FixtureRoot Fixture { get; }

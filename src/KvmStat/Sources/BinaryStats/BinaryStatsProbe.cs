@@ -24,7 +24,7 @@ internal static class BinaryStatsProbe
     internal static string LockdownHint(HostPaths paths, IReadOnlyList<int> pids)
     {
         int held = HeldDescriptors(paths, pids).Count;
-        int qmp = QmpSocketDiscovery.Find(paths).Count;
+        int qmp = QmpSocketDiscovery.Find(paths, pids).Count;
         if (held > 0 || qmp > 0)
         {
             var ways = new List<string>();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using KvmStat.Guests;
 using KvmStat.Host;
 
 namespace KvmStat.Sources.BinaryStats;
@@ -22,7 +23,15 @@ namespace KvmStat.Sources.BinaryStats;
 /// <see cref="StatNames"/>.
 /// </para>
 /// </summary>
-internal sealed class QmpReader : IVmStatsReader
+/// <param name="sockets">The --qmp paths, or null for --qmp auto.</param>
+/// <param name="discovery">The run's list of VMs: --qmp auto looks for sockets of those alone.</param>
+/// <param name="verbose">Where to say which sockets --qmp auto left out, and why.</param>
+/// <param name="failFirstRead">
+/// A first read that reaches no VM throws (the one-shot and log modes end with that error);
+/// false for the exporter, which serves the reason as a down source instead.
+/// </param>
+internal sealed class QmpReader(IReadOnlyList<string>? sockets, HostPaths paths, double delay, Action<string> warn, TimeProvider time, VmDiscovery discovery,
+    Action<string>? verbose = null, bool failFirstRead = true) : IVmStatsReader
 {
     private static readonly Version s_noInterruption = new(8, 1);
     private static readonly TimeSpan s_autoRescan = TimeSpan.FromSeconds(5);
@@ -41,34 +50,18 @@ internal sealed class QmpReader : IVmStatsReader
     /// <summary>The most one refresh spends on QMP, all sockets together.</summary>
     internal static readonly TimeSpan RefreshBudget = TimeSpan.FromSeconds(2.5);
 
-    private readonly IReadOnlyList<string>? _explicitSockets;
-    private readonly HostPaths _paths;
-    private readonly double _delay;
-    private readonly Action<string> _warn;
-    private readonly Action<string>? _verbose;
-    private readonly TimeProvider _time;
+    private readonly IReadOnlyList<string>? _explicitSockets = sockets;
+    private readonly HostPaths _paths = paths;
+    private readonly double _delay = delay;
+    private readonly Action<string> _warn = warn;
+    private readonly VmDiscovery _discovery = discovery;
+    private readonly List<int> _vms = [];
+    private readonly Action<string>? _verbose = verbose;
+    private readonly TimeProvider _time = time;
     private readonly List<string> _problems = [];
     private readonly Dictionary<string, QmpSocketState> _sockets = new(StringComparer.Ordinal);
     private DateTimeOffset _discoveredAt = DateTimeOffset.MinValue;
-    private bool _firstRead;
-
-    /// <param name="sockets">The --qmp paths, or null for --qmp auto.</param>
-    /// <param name="verbose">Where to say which sockets --qmp auto left out, and why.</param>
-    /// <param name="failFirstRead">
-    /// A first read that reaches no VM throws (the one-shot and log modes end with that error);
-    /// false for the exporter, which serves the reason as a down source instead.
-    /// </param>
-    internal QmpReader(IReadOnlyList<string>? sockets, HostPaths paths, double delay, Action<string> warn, TimeProvider time, Action<string>? verbose = null,
-        bool failFirstRead = true)
-    {
-        _firstRead = failFirstRead;
-        _time = time;
-        _verbose = verbose;
-        _explicitSockets = sockets;
-        _paths = paths;
-        _delay = delay;
-        _warn = warn;
-    }
+    private bool _firstRead = failFirstRead;
 
     /// <summary>Sockets known now (for tests of what stays bounded).</summary>
     internal int TrackedSockets => _sockets.Count;
@@ -184,7 +177,8 @@ internal sealed class QmpReader : IVmStatsReader
             return;
         _discoveredAt = _time.GetUtcNow();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach ((int pid, string path) in QmpSocketDiscovery.Find(_paths, _verbose))
+        _discovery.List(_vms);
+        foreach ((int pid, string path) in QmpSocketDiscovery.Find(_paths, _vms, _verbose))
         {
             if (seen.Count >= MaxSockets)
                 break;

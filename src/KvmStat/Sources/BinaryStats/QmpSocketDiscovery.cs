@@ -20,14 +20,17 @@ namespace KvmStat.Sources.BinaryStats;
 /// </summary>
 internal static class QmpSocketDiscovery
 {
-    /// <summary>The sockets QEMU processes listen on; those that fail a check are named to <paramref name="skipped"/>.</summary>
-    internal static IReadOnlyList<(int Pid, string Path)> Find(HostPaths paths, Action<string>? skipped = null)
+    /// <summary>
+    /// The sockets the QEMUs among the VM processes <paramref name="vms"/> (the run's list, so other
+    /// processes cost nothing) listen on; those that fail a check are named to <paramref name="skipped"/>.
+    /// </summary>
+    internal static IReadOnlyList<(int Pid, string Path)> Find(HostPaths paths, IReadOnlyList<int> vms, Action<string>? skipped = null)
     {
         var finder = new GuestFinder(paths);
         var found = new List<(int, string)>();
         // One table per network namespace: QEMUs usually share the host's.
         var tables = new Dictionary<string, UnixSocketTable?>(StringComparer.Ordinal);
-        foreach (int pid in ProcessIds(paths))
+        foreach (int pid in vms)
         {
             string? cmdline = finder.ReadCmdline(pid);
             if (cmdline is null || !cmdline.Contains("qemu", StringComparison.Ordinal))
@@ -117,24 +120,6 @@ internal static class QmpSocketDiscovery
                 inodes.Add(inode);
         }
         return inodes;
-    }
-
-    private static IEnumerable<int> ProcessIds(HostPaths paths)
-    {
-        IEnumerable<string> entries;
-        try
-        {
-            entries = Directory.EnumerateDirectories(paths.Proc).ToList();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            yield break;
-        }
-        foreach (string entry in entries)
-        {
-            if (int.TryParse(Path.GetFileName(entry), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid))
-                yield return pid;
-        }
     }
 
     /// <summary>The QMP socket paths of one QEMU command line (argv).</summary>

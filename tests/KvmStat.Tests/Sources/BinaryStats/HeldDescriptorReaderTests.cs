@@ -12,7 +12,7 @@ public class HeldDescriptorReaderTests
         using var fixture = new FixtureRoot();
         fixture.AddDebugfsStat("exits", 0);
         var time = new ManualTime();
-        using var reader = new HeldDescriptorReader(fixture.Paths, 0, time, _ => { }, new VmDiscovery(fixture.Paths, time));
+        using var reader = new HeldDescriptorReader(fixture.Paths, 0, time, _ => { }, new VmDiscovery(fixture.Paths, time, _ => { }));
         var vms = new List<VmStatsBlocks>();
         for (int round = 0; round < 10; round++)
         {

@@ -44,7 +44,7 @@ public class HeldDescriptorVerificationTests : IDisposable
             AddVm(pid, "evil");
 
             var time = new ManualTime();
-            using var reader = new HeldDescriptorReader(_fixture.Paths, 0, time, _ => { }, new VmDiscovery(_fixture.Paths, time));
+            using var reader = new HeldDescriptorReader(_fixture.Paths, 0, time, _ => { }, new VmDiscovery(_fixture.Paths, time, _ => { }));
             var vms = new List<VmStatsBlocks>();
             reader.Read(vms);
             Assert.Empty(vms);
@@ -79,7 +79,7 @@ public class HeldDescriptorVerificationTests : IDisposable
             var time = new ManualTime();
             int copies = 0;
             var warnings = new List<string>();
-            using var reader = new HeldDescriptorReader(_fixture.Paths, 0, time, discovery: new VmDiscovery(_fixture.Paths, time), ownLink: _ => { copies++; return "anon_inode:kvm-vcpu-stats:0"; }, warn: warnings.Add);
+            using var reader = new HeldDescriptorReader(_fixture.Paths, 0, time, discovery: new VmDiscovery(_fixture.Paths, time, _ => { }), ownLink: _ => { copies++; return "anon_inode:kvm-vcpu-stats:0"; }, warn: warnings.Add);
             var vms = new List<VmStatsBlocks>();
             reader.Read(vms);
             Assert.Empty(vms);

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using CsCheck;
 using System.Text;
+using KvmStat.Guests;
 using KvmStat.Sources.BinaryStats;
 using KvmStat.Host;
 using KvmStat.Tests.Infrastructure;
@@ -137,7 +138,7 @@ public class QmpTests : IDisposable
         using var good = new FakeQmpServer(SocketPath, FakeQmpServer.OneVcpu(7));
         using var silent = new FakeQmpServer(Path.Join(_folder, "silent.sock"), FakeQmpServer.OneVcpu(5), silent: true);
         var warnings = new List<string>();
-        using var reader = new QmpReader([silent.Path, good.Path], new HostPaths(), delay: 1, warnings.Add, TimeProvider.System);
+        using var reader = new QmpReader([silent.Path, good.Path], new HostPaths(), delay: 1, warnings.Add, TimeProvider.System, new VmDiscovery(new HostPaths(), TimeProvider.System, _ => { }));
         var vms = new List<VmStatsBlocks>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         reader.Read(vms);
@@ -168,7 +169,7 @@ public class QmpTests : IDisposable
             // CsCheck samples on several threads at once: a socket each.
             string path = Path.Join(_folder, $"hostile{Interlocked.Increment(ref iteration)}.sock");
             using var server = new FakeQmpServer(path, answers, greeting: seed % 4 == 0 ? hostile : null);
-            using var reader = new QmpReader([path], new HostPaths(), delay: 3, _ => { }, TimeProvider.System);
+            using var reader = new QmpReader([path], new HostPaths(), delay: 3, _ => { }, TimeProvider.System, new VmDiscovery(new HostPaths(), TimeProvider.System, _ => { }));
             try
             {
                 reader.Read([]);
@@ -200,7 +201,7 @@ public class QmpTests : IDisposable
     public void TooOldAQemuIsNamed()
     {
         Serve(Greeting72.Replace("\"minor\": 2", "\"minor\": 0"), "{\"return\": {}}");
-        using var reader = new QmpReader([SocketPath], new HostPaths(), delay: 3, _ => { }, TimeProvider.System);
+        using var reader = new QmpReader([SocketPath], new HostPaths(), delay: 3, _ => { }, TimeProvider.System, new VmDiscovery(new HostPaths(), TimeProvider.System, _ => { }));
         var e = Assert.Throws<QmpException>(() => reader.Read([]));
         Assert.Contains("QEMU 7.0.2, which has no query-stats", e.Message);
         Assert.Contains("7.1 or later", e.Fix);
@@ -224,7 +225,7 @@ public class QmpTests : IDisposable
         string cpus = """{"return": [{"cpu-index": 0, "qom-path": "/machine/cpu0"}, {"cpu-index": 1, "qom-path": "/machine/cpu1"}]}""";
         Serve(Greeting72.Replace("\"minor\": 2", "\"minor\": 1").Replace("\"major\": 7", "\"major\": 9"),
             "{\"return\": {}}", Schemas.ReplaceLineEndings(" "), vm, vcpu.ReplaceLineEndings(" "), cpus);
-        using var reader = new QmpReader([SocketPath], new HostPaths(), delay: 3, _ => { }, TimeProvider.System);
+        using var reader = new QmpReader([SocketPath], new HostPaths(), delay: 3, _ => { }, TimeProvider.System, new VmDiscovery(new HostPaths(), TimeProvider.System, _ => { }));
         var vms = new List<VmStatsBlocks>();
         reader.Read(vms);
 
@@ -284,7 +285,7 @@ public class QmpTests : IDisposable
             fixture.WriteFile($"/proc/{pid}/net/unix", table);
         fixture.WriteFile("/proc/net/unix", "Num       RefCount Protocol Flags    Type St Inode Path\n");
         var skipped = new List<string>();
-        IReadOnlyList<(int Pid, string Path)> found = QmpSocketDiscovery.Find(fixture.Paths, skipped.Add);
+        IReadOnlyList<(int Pid, string Path)> found = QmpSocketDiscovery.Find(fixture.Paths, [100, 200, 300, 400, 500, 600], skipped.Add);
         Assert.Equal([(100, "/run/good.sock"), (300, Path.Join(fixture.Paths.Map("/proc/300"), "cwd", "relative.sock"))], found);
         Assert.Equal(["QMP socket /run/root-service.sock named by process 200: skipped, that process does not listen on it",
             "QMP sockets named by process 500: skipped, that process holds no KVM VM",
@@ -297,7 +298,7 @@ public class QmpTests : IDisposable
     {
         using var fixture = new FixtureRoot();
         var time = new ManualTime();
-        using var reader = new QmpReader(sockets: null, fixture.Paths, delay: 3, _ => { }, time);
+        using var reader = new QmpReader(sockets: null, fixture.Paths, delay: 3, _ => { }, time, new VmDiscovery(fixture.Paths, time, _ => { }));
         for (int round = 0; round < 10; round++)
         {
             var table = new System.Text.StringBuilder("Num       RefCount Protocol Flags    Type St Inode Path\n");
@@ -398,7 +399,7 @@ public class QmpTests : IDisposable
         using var slow = new FakeQmpServer(Path.Join(_folder, "a-slow.sock"), FakeQmpServer.OneVcpu(5), byteDelay: TimeSpan.FromMilliseconds(15));
         using var good = new FakeQmpServer(Path.Join(_folder, "b-good.sock"), FakeQmpServer.OneVcpu(7));
         var warnings = new List<string>();
-        using var reader = new QmpReader([slow.Path, good.Path], new HostPaths(), delay: 1, warnings.Add, TimeProvider.System);
+        using var reader = new QmpReader([slow.Path, good.Path], new HostPaths(), delay: 1, warnings.Add, TimeProvider.System, new VmDiscovery(new HostPaths(), TimeProvider.System, _ => { }));
         var vms = new List<VmStatsBlocks>();
         reader.Read(vms);
         IStatsBlock vcpu = Assert.Single(vms).Blocks[1];

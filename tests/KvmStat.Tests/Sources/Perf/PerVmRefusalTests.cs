@@ -23,7 +23,7 @@ public class PerVmRefusalTests
             [.. Enumerable.Range(0, fields).Select(_ => new TracepointField("kvm_pio", "kvm_pio", null, null))], descriptors, verbose: null);
         var warnings = new List<string>();
         var time = new ManualTime();
-        using var source = new PerVmTracepointSource(set, fixture.Paths, new VmDiscovery(fixture.Paths, time), warnings.Add);
+        using var source = new PerVmTracepointSource(set, fixture.Paths, new VmDiscovery(fixture.Paths, time, _ => { }), warnings.Add);
         int thread = KvmStat.Tests.TestGuest.KvmInterop.GetTid();
         foreach (int pid in new[] { 100_001, 100_002, 100_003 })
         {

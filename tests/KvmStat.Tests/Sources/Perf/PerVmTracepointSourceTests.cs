@@ -21,7 +21,7 @@ public class PerVmTracepointSourceTests
         fixture.AddTracepoint("kvm_pio", int.Parse(File.ReadAllText("/sys/kernel/tracing/events/kvm/kvm_pio/id").Trim(), CultureInfo.InvariantCulture));
         using var descriptors = new CounterDescriptors();
         var set = new TracepointCounterSet(Tracefs.Locate(fixture.Paths), [new TracepointField("kvm_pio", "kvm_pio", null, null)], descriptors, verbose: null);
-        using var source = new PerVmTracepointSource(set, fixture.Paths, new VmDiscovery(fixture.Paths, new ManualTime()), _ => { });
+        using var source = new PerVmTracepointSource(set, fixture.Paths, new VmDiscovery(fixture.Paths, new ManualTime(), _ => { }), _ => { });
         int thread = KvmStat.Tests.TestGuest.KvmInterop.GetTid();
         var readings = new List<VmReading>();
         for (int round = 0; round < 10; round++)

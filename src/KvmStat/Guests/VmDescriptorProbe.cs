@@ -1,0 +1,111 @@
+using KvmStat.Host;
+
+namespace KvmStat.Guests;
+
+/// <summary>
+/// Whether a process holds a KVM VM descriptor (anon_inode:kvm-vm), from /proc/PID/fd read with
+/// getdents64 and readlinkat into reused buffers, stopping at the first one. A process chooses how
+/// many descriptors it holds, so at most <see cref="MaxDescriptors"/> of each are looked at: the
+/// kernel lists them by number and gives each new descriptor the lowest free number, and a VMM
+/// creates its VM early, so a VM's descriptor is among its first.
+/// </summary>
+internal sealed class VmDescriptorProbe(HostPaths paths)
+{
+    internal const int MaxDescriptors = 4096;
+
+    private readonly byte[] _entries = new byte[16384];
+    private readonly byte[] _link = new byte[32];
+    private readonly byte[] _nameZ = new byte[24];
+
+    private static ReadOnlySpan<byte> VmLink => "anon_inode:kvm-vm"u8;
+
+    /// <summary>Descriptors looked at since this probe was made: what the probes cost, for a budget.</summary>
+    internal long Examined { get; private set; }
+
+    /// <summary>
+    /// True (with the descriptor's number) when the process holds a VM descriptor among its first
+    /// <see cref="MaxDescriptors"/>; false when not; null when it cannot be told (the process is
+    /// gone, or its descriptors are another user's to read: that takes CAP_SYS_PTRACE).
+    /// </summary>
+    internal bool? Holds(int pid, out int descriptor)
+    {
+        descriptor = -1;
+        int folder = Interop.Libc.Open(Interop.NulTerminated(Path.Join(paths.ProcessDir(pid), "fd")),
+            Interop.Abi.O_RDONLY | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
+        if (folder < 0)
+            return null;
+        try
+        {
+            int looked = 0;
+            while (true)
+            {
+                nint n = Interop.Libc.GetDents64(folder, _entries);
+                if (n < 0)
+                    return null;
+                if (n == 0)
+                    return false;
+                ReadOnlySpan<byte> entries = _entries.AsSpan(0, (int)n);
+                while (entries.Length > Interop.Abi.DirentNameOffset)
+                {
+                    int length = BitConverter.ToUInt16(entries.Slice(Interop.Abi.DirentRecLenOffset, 2));
+                    if (length <= Interop.Abi.DirentNameOffset || length > entries.Length)
+                        return null;
+                    ReadOnlySpan<byte> name = entries[Interop.Abi.DirentNameOffset..length];
+                    entries = entries[length..];
+                    int end = name.IndexOf((byte)0);
+                    name = end >= 0 ? name[..end] : name;
+                    long fd = DirectoryScanner.ParseNonNegative(name);
+                    if (fd < 0 || name.Length >= _nameZ.Length)
+                        continue;
+                    bool? vm = IsVm(folder, name);
+                    if (vm is null)
+                        return null;
+                    if (vm == true)
+                    {
+                        descriptor = (int)fd;
+                        return true;
+                    }
+                    if (++looked >= MaxDescriptors)
+                        return false;
+                }
+            }
+        }
+        finally
+        {
+            // A close of a folder only read from cannot lose anything.
+            _ = Interop.Libc.Close(folder);
+        }
+    }
+
+    /// <summary>Whether descriptor <paramref name="fd"/> of the process still is a VM descriptor (one look, for a VM found before).</summary>
+    internal bool StillHolds(int pid, int fd)
+    {
+        int folder = Interop.Libc.Open(Interop.NulTerminated(Path.Join(paths.ProcessDir(pid), "fd")),
+            Interop.Abi.O_RDONLY | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
+        if (folder < 0)
+            return false;
+        try
+        {
+            Span<byte> name = stackalloc byte[12];
+            fd.TryFormat(name, out int written, provider: System.Globalization.CultureInfo.InvariantCulture);
+            return IsVm(folder, name[..written]) == true;
+        }
+        finally
+        {
+            _ = Interop.Libc.Close(folder);
+        }
+    }
+
+    /// <summary>One descriptor's link: a VM's or not; null where links cannot be read (another user's).</summary>
+    private bool? IsVm(int folder, ReadOnlySpan<byte> name)
+    {
+        name.CopyTo(_nameZ);
+        _nameZ[name.Length] = 0;
+        Examined++;
+        nint n = Interop.Libc.ReadLinkAt(folder, _nameZ.AsSpan(0, name.Length + 1), _link);
+        if (n == -Interop.Errno.EACCES || n == -Interop.Errno.EPERM)
+            return null;
+        // Closed between the listing and the look: not a VM's descriptor now.
+        return n > 0 && _link.AsSpan(0, (int)n).SequenceEqual(VmLink);
+    }
+}

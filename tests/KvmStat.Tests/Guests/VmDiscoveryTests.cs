@@ -1,0 +1,92 @@
+using KvmStat.Guests;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Guests;
+
+/// <summary>Finding VMs through /proc (no debugfs) within a budget: any user may hold a million descriptors.</summary>
+public class VmDiscoveryTests
+{
+    private static void AddVm(FixtureRoot fixture, int pid, int fd)
+    {
+        fixture.AddProcess(pid, ["qemu-system-x86_64"]);
+        fixture.AddDescriptor(pid, fd, "anon_inode:kvm-vm");
+    }
+
+    private static void AddHoarder(FixtureRoot fixture, int pid, int descriptors)
+    {
+        fixture.AddProcess(pid, ["python3", "hoard.py"], comm: "python3");
+        for (int fd = 0; fd < descriptors; fd++)
+            fixture.AddDescriptor(pid, fd, "/dev/null");
+    }
+
+    /// <summary>
+    /// A scan looks at no more descriptors than its budget: a process that holds many delays the
+    /// VMs after it by a scan or two (said once), never hides them, and the VMs found before are
+    /// looked at again first, for one descriptor each.
+    /// </summary>
+    [Fact]
+    public void AScanStaysWithinItsBudgetAndGoesOnWhereTheLastStopped()
+    {
+        using var fixture = new FixtureRoot();
+        AddVm(fixture, 100, 7);
+        AddHoarder(fixture, 200, 300);
+        AddVm(fixture, 300, 9);
+        var warnings = new List<string>();
+        var discovery = new VmDiscovery(fixture.Paths, new ManualTime(), warnings.Add);
+        var pids = new List<int>();
+
+        // 100 (one look, its VM at the first descriptor), then the hoarder's 300 use up a budget of 250.
+        discovery.ScanProc(budget: 250);
+        discovery.List(pids);
+        Assert.Equal([100], pids);
+        Assert.StartsWith("finding VMs through /proc: the processes hold more descriptors than one scan looks at (250)", Assert.Single(warnings));
+        // The next scan goes on after the hoarder: 300 is found.
+        discovery.ScanProc(budget: 250);
+        discovery.List(pids);
+        Assert.Equal([100, 300], pids);
+        // A VM that exited leaves the list at the next scan; one said once.
+        fixture.RemoveProcess(100);
+        discovery.ScanProc(budget: 250);
+        discovery.List(pids);
+        Assert.Equal([300], pids);
+        Assert.Single(warnings);
+    }
+
+    /// <summary>
+    /// At most <see cref="VmDescriptorProbe.MaxDescriptors"/> of one process are looked at (the
+    /// kernel lists them lowest numbers first, and a VMM's VM descriptor is among its first); a VM
+    /// descriptor ends the look at once; a process that is gone cannot be told.
+    /// </summary>
+    [Fact]
+    public void AProcessIsLookedAtUpToItsFirstDescriptors()
+    {
+        using var fixture = new FixtureRoot();
+        AddHoarder(fixture, 200, VmDescriptorProbe.MaxDescriptors + 100);
+        AddVm(fixture, 300, 4000);
+        var probe = new VmDescriptorProbe(fixture.Paths);
+        Assert.False(probe.Holds(200, out _));
+        Assert.Equal(VmDescriptorProbe.MaxDescriptors, probe.Examined);
+        Assert.True(probe.Holds(300, out int fd));
+        Assert.Equal((4000, VmDescriptorProbe.MaxDescriptors + 1L), (fd, probe.Examined));
+        Assert.True(probe.StillHolds(300, 4000));
+        Assert.False(probe.StillHolds(300, 3));
+        Assert.Null(probe.Holds(999, out _));
+    }
+
+    /// <summary>The kernel lists a process's descriptors lowest numbers first: what the cap relies on.</summary>
+    [Fact]
+    public void TheKernelListsDescriptorsByNumber()
+    {
+        using var files = new DisposableList();
+        for (int i = 0; i < 40; i++)
+            files.Add(File.OpenHandle("/dev/null"));
+        string[] names = [.. Directory.EnumerateFileSystemEntries($"/proc/{Environment.ProcessId}/fd").Select(Path.GetFileName).OfType<string>()];
+        int[] numbers = [.. names.Select(int.Parse)];
+        Assert.Equal(numbers.Order(), numbers);
+    }
+
+    private sealed class DisposableList : List<IDisposable>, IDisposable
+    {
+        public void Dispose() => ForEach(d => d.Dispose());
+    }
+}
