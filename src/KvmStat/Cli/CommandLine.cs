@@ -215,8 +215,8 @@ internal static class CommandLine
             throw new UsageException("option --guest-fields limits the values of each guest: it goes with --serve or --json.");
         if (options.GuestFields is "")
             throw new UsageException("option --guest-fields needs a regular expression.");
-        if (options.GuestFields is string guestFields)
-            _ = FieldFilter.Create(guestFields);
+        if (options.GuestFields is string guestFields && !FieldFilter.TryCreate(guestFields, out _, out string? error))
+            throw new UsageException($"option --guest-fields: \"{Text.EscapeControls(guestFields)}\" is not a valid regular expression: {error}");
         if (options.Latency && !options.UseTracepoints)
             throw new UsageException("option --latency times exits with the tracepoint engine: add -t.");
         ValidateVcpus(options, once || logging, json, serving);

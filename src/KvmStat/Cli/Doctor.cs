@@ -177,10 +177,11 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
         _table = null;
         table.Capture();
         long unattributed = table.Fields.Select((f, i) => table.Unattributed[i]).Sum();
-        string seen = $"room for {table.Capacity} processes; {table.SlotsInUse} raised kvm events meanwhile ({table.Vms.Count} of them VMs)";
+        // Slots in use at the last look: processes that are not VMs give theirs back at each capture.
+        string seen = $"room for {table.Capacity} processes; {table.SlotsInUse} in use at the last look ({table.Vms.Count} of them VMs)";
         Line(unattributed == 0 ? "ok" : "warn", "BPF table", unattributed == 0
-            ? $"{seen}; every event attributed to its process"
-            : $"{seen}; {unattributed} events could not be attributed: more processes raise kvm events than the table has room for");
+            ? $"{seen}; every event meanwhile attributed to its process"
+            : $"{seen}; {unattributed} events meanwhile could not be attributed: more processes raised kvm events at once than the table has room for");
     }
 
     private void CheckDebugfs(KvmAvailability kvm)

@@ -61,7 +61,7 @@ internal static class ManPage
 
         man.Append("""
             .SH SIGNALS
-            SIGINT and SIGTERM end the tool cleanly: a log writes a last record for the partial interval and flushes it, and the screen restores the terminal.
+            SIGINT and SIGTERM end the tool cleanly: a log writes a last record for the partial interval when anything was counted in it, and the screen restores the terminal.
             With \fB\-L\fR, SIGHUP reopens the log file by name (for logrotate); a CSV header is written into a new, empty file.
             With \fB\-\-serve\fR, SIGHUP reloads \fB\-\-web\-config\-file\fR. Both hold under \fBnohup\fR(1); other modes end on SIGHUP, or ignore it under \fBnohup\fR.
             .SH EXIT STATUS

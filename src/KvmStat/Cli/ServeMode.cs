@@ -33,9 +33,14 @@ internal static class ServeMode
         {
             server.Start();
         }
-        catch (IOException e)
+        // Kestrel says a port in use as an IOException, and an address not of this host, or a port
+        // below 1024 without CAP_NET_BIND_SERVICE, as the socket's own error.
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
         {
-            throw new EnvironmentException($"cannot listen on {endpoint}: {e.Message}", "Choose another address with --serve HOST:PORT.");
+            string fix = e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AccessDenied }
+                ? "Ports below 1024 need root or CAP_NET_BIND_SERVICE: choose another with --serve HOST:PORT."
+                : "Choose an address of this host and a free port with --serve HOST:PORT.";
+            throw new EnvironmentException($"cannot listen on {endpoint}: {e.Message}.", fix);
         }
         reporter.Verbose($"serving {(config?.UsesTls == true ? "https" : "http")}://{endpoint}/metrics{(config?.Users.Count > 0 ? " (basic authentication)" : "")}");
         reporter.Verbose("counting started");

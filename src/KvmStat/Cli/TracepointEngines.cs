@@ -91,7 +91,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
 
     /// <summary>Why a run with --engine bpf stops where BPF cannot count (--doctor says the same).</summary>
     internal static EnvironmentException BpfRequired(BpfException e) =>
-        new($"BPF counting is not available: {Describe(e)}", "Count with perf counters instead: --engine perf (or leave --engine out).");
+        new($"BPF counting is not available: {Describe(e)}.", "Count with perf counters instead: --engine perf (or leave --engine out).");
 
     /// <summary>
     /// What ends an exit: where the kernel traces VM entries (VMX, SVM, arm64) kvm_entry, which also

@@ -20,7 +20,8 @@ internal static class ListenAddress
             portText = text[(colon + 1)..];
         }
         if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
-            throw new UsageException($"\"{text}\" is not a valid address to serve on: the port must be 1 to 65535.", $"For example --serve {Default}.");
+            throw new UsageException($"\"{Text.EscapeControls(text)}\" is not a valid address to serve on: it is PORT, HOST:PORT or [IPv6]:PORT, and the port must be 1 to 65535.",
+                $"For example --serve {Default}.");
         if (host.StartsWith('[') && host.EndsWith(']'))
             host = host[1..^1];
         IPAddress? address = host switch
@@ -30,7 +31,8 @@ internal static class ListenAddress
             _ => IPAddress.TryParse(host, out IPAddress? parsed) ? parsed : null,
         };
         return address is null
-            ? throw new UsageException($"\"{host}\" is not an IP address to serve on.", "Give an address (127.0.0.1, ::1, 0.0.0.0, *) and a port, e.g. --serve 127.0.0.1:9576.")
+            ? throw new UsageException($"\"{Text.EscapeControls(text)}\" is not a valid address to serve on: \"{Text.EscapeControls(host)}\" is not an IP address.",
+                "Give an address (127.0.0.1, ::1, 0.0.0.0, *) and a port, e.g. --serve 127.0.0.1:9576.")
             : new IPEndPoint(address, port);
     }
 }

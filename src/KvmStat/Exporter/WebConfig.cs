@@ -64,7 +64,8 @@ internal sealed partial class WebConfig
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw Problem(path, $"cannot be read: {e.Message}", "Check the path given to --web-config-file.");
+            // .NET says a folder is "denied": say what it is.
+            throw Problem(path, Directory.Exists(path) ? "is a folder, not a file" : $"cannot be read: {e.Message}", "Check the path given to --web-config-file.");
         }
         YamlTree.Mapping root;
         try

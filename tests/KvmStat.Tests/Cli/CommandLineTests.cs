@@ -34,7 +34,7 @@ public class CommandLineTests
     [InlineData("-z", "-z/--skip-zero-records requires -l/--log")]
     [InlineData("-f (", "\"(\" is not a valid regular expression")]
     [InlineData("-1 --guest-fields kvm_pio", "option --guest-fields limits the values of each guest: it goes with --serve or --json.")]
-    [InlineData("-1 --json --guest-fields (", "\"(\" is not a valid regular expression")]
+    [InlineData("-1 --json --guest-fields (", "option --guest-fields: \"(\" is not a valid regular expression")]
     [InlineData("-1 --vcpus", "option --vcpus shows each vCPU of a VM: with -1, -l or -L add -p/-g (a child per vCPU) or --json (each guest's vCPUs).")]
     [InlineData("-l --vcpus", "add -p/-g (a child per vCPU) or --json")]
     [InlineData("-1 -d -p 1 --vcpus", "option --vcpus counts tracepoints per vCPU thread: add -t.")]
@@ -163,6 +163,8 @@ public class CommandLineTests
         using var fixture = new FixtureRoot();
         fixture.AddProcess(12, ["qemu", "-name", "twin"]);
         fixture.AddProcess(13, ["qemu", "-name", "twin"]);
+        fixture.AddDescriptor(12, 9, "anon_inode:kvm-vm");
+        fixture.AddDescriptor(13, 9, "anon_inode:kvm-vm");
 
         (int code, _, string error) = Run(fixture.Paths, "-1", "-g", "nobody");
         Assert.Equal(1, code);

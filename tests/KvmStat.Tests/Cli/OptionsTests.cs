@@ -68,6 +68,9 @@ public class OptionsTests
     [InlineData("127.0.0.1:65536", "the port must be 1 to 65535")]
     [InlineData("host:80", "is not an IP address")]
     [InlineData("127.0.0.1:", "the port must be 1 to 65535")]
+    [InlineData("badaddr", "\"badaddr\" is not a valid address to serve on: it is PORT, HOST:PORT or [IPv6]:PORT, and the port must be 1 to 65535.")]
+    [InlineData("[::1", "\"[::1\" is not a valid address to serve on: \"[:\" is not an IP address.")]
+    [InlineData("\u001b[2J:80", "\"\\e[2J:80\" is not a valid address to serve on")]
     public void BadServeAddresses(string text, string message) =>
         Assert.Contains(message, Assert.Throws<UsageException>(() => ListenAddress.Parse(text)).Message);
 }

@@ -265,5 +265,18 @@ public partial class ExporterEndToEndTests
         Assert.Equal(1, code);
         Assert.Contains($"cannot listen on 127.0.0.1:{port}", error);
         Assert.DoesNotContain("   at ", error);
+
+        // An address of no interface of this host (nothing is sent to it), and a privileged port as nobody.
+        (code, _, error) = ChildProcess.RunTool(s_timeout, "--serve", "192.0.2.1:9000", "-f", "kvm_pio");
+        Assert.Equal(1, code);
+        Assert.Equal("kvm_stat: error: cannot listen on 192.0.2.1:9000: Cannot assign requested address.\n" +
+            "kvm_stat: Choose an address of this host and a free port with --serve HOST:PORT.", error);
+        if (Environment.IsPrivilegedProcess)
+        {
+            // The unit's capabilities count; CAP_NET_BIND_SERVICE is not among them.
+            (code, _, error) = ChildProcess.Run("setpriv", Unprivileged.Arguments(Unprivileged.UnitCapabilities(), "--serve", "127.0.0.1:80", "-f", "kvm_pio"), s_timeout);
+            Assert.Equal(1, code);
+            Assert.Contains("cannot listen on 127.0.0.1:80: Permission denied.\nkvm_stat: Ports below 1024 need root or CAP_NET_BIND_SERVICE", error);
+        }
     }
 }

@@ -234,6 +234,8 @@ public class WebConfigTests : IDisposable
     {
         var e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(Path.Join(_pki.Folder, "absent.yml"), TimeProvider.System));
         Assert.Contains("absent.yml: cannot be read", e.Message);
+        e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(_pki.Folder, TimeProvider.System));
+        Assert.EndsWith(": is a folder, not a file", e.Message.TrimEnd('.'));
     }
 
     /// <summary>Any text: a configuration or an error with a line, never another exception.</summary>

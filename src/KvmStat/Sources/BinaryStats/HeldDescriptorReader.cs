@@ -179,6 +179,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // Closed, or not readable: "" is no statistics descriptor, and the copy is not taken.
             return "";
         }
     }

@@ -123,6 +123,7 @@ internal sealed class QmpConnection : IDisposable
         }
         catch (SocketException)
         {
+            // No peer to ask (the socket closed meanwhile): 0 is no process, and the caller refuses it.
             return 0;
         }
     }

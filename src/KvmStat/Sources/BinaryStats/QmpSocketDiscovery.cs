@@ -101,6 +101,7 @@ internal static class QmpSocketDiscovery
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // Gone, or not readable: the process's own table is read below, under a key of its own.
             namespaceLink = "";
         }
         string key = namespaceLink.Length > 0 ? namespaceLink : $"pid {pid}";
