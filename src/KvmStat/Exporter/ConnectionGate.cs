@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using KvmStat.Host;
 using Microsoft.AspNetCore.Connections;
 
 namespace KvmStat.Exporter;
@@ -14,7 +15,8 @@ namespace KvmStat.Exporter;
 /// many addresses of one connection each pushes out its own older connections before a scraper's
 /// newer one. It runs before TLS, so unfinished handshakes count too.
 /// </summary>
-internal sealed class ConnectionGate(int perClient, int total)
+/// <param name="loopbackUsers">A loopback client is its local user (false in tests that play many clients from one process).</param>
+internal sealed class ConnectionGate(int perClient, int total, bool loopbackUsers = true)
 {
     private readonly object _lock = new();
     private readonly Dictionary<UInt128, LinkedList<(ConnectionContext Connection, long Admitted)>> _clients = [];
@@ -32,17 +34,17 @@ internal sealed class ConnectionGate(int perClient, int total)
     }
 
     /// <summary>The share of each client and the whole, from the open-file limit (each connection is a descriptor).</summary>
-    internal static ConnectionGate ForThisProcess()
+    internal static ConnectionGate ForThisProcess(bool loopbackUsers = true)
     {
         ulong limit = Interop.Libc.GetRLimit(Interop.Abi.RLIMIT_NOFILE, out Interop.Libc.RLimit rlimit) == 0 ? rlimit.Current : 1024;
         // Half the descriptors left for connections: the rest are counters, files and the runtime's.
         int total = (int)Math.Clamp((long)Math.Min(limit, int.MaxValue) / 2, 64, 1024);
-        return new ConnectionGate(perClient: Math.Min(32, total / 4), total);
+        return new ConnectionGate(perClient: Math.Min(32, total / 4), total, loopbackUsers);
     }
 
     internal Func<ConnectionDelegate, ConnectionDelegate> Middleware => next => async connection =>
     {
-        UInt128 client = ClientOf(connection.RemoteEndPoint);
+        UInt128 client = ClientOf(connection.RemoteEndPoint, connection.LocalEndPoint);
         LinkedListNode<(ConnectionContext, long)> node;
         ConnectionContext? evicted;
         lock (_lock)
@@ -104,11 +106,20 @@ internal sealed class ConnectionGate(int perClient, int total)
         return oldest.Value.Connection;
     }
 
-    /// <summary>An IPv4 address (also when mapped into IPv6), or the /64 of an IPv6 address; unix sockets are one client.</summary>
-    internal static UInt128 ClientOf(EndPoint? endpoint)
+    /// <summary>
+    /// An IPv4 address (also when mapped into IPv6), or the /64 of an IPv6 address; a loopback
+    /// client is its local user instead (the owner of its socket, with <paramref name="local"/>, the
+    /// server's end), since any user may connect from each of the 16 million addresses of
+    /// 127.0.0.0/8; unix sockets are one client.
+    /// </summary>
+    internal UInt128 ClientOf(EndPoint? endpoint, EndPoint? local) => Client(endpoint, loopbackUsers ? local : null);
+
+    internal static UInt128 Client(EndPoint? endpoint, EndPoint? local = null)
     {
-        if (endpoint is not IPEndPoint { Address: IPAddress address })
+        if (endpoint is not IPEndPoint { Address: IPAddress address } remote)
             return 0;
+        if (IPAddress.IsLoopback(address) && local is IPEndPoint server && TcpSocketOwner.Of(remote, server) is uint user)
+            return ((UInt128)3 << 64) | user;
         if (address.IsIPv4MappedToIPv6)
             address = address.MapToIPv4();
         Span<byte> bytes = stackalloc byte[16];

@@ -11,7 +11,8 @@ namespace KvmStat.Exporter;
 /// sample or formatting fails gets "500" with one short line naming why, which also goes to the
 /// log (once, until the failure changes or a minute passes); never an empty answer.
 /// </summary>
-internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Families, int SampleNumber)> sample, WebConfigReloader? config, TimeProvider time, Action<string> warn) : IHttpApplication<HttpContext>
+internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Families, int SampleNumber)> sample, WebConfigReloader? config, TimeProvider time, Action<string> warn,
+    ConnectionGate gate) : IHttpApplication<HttpContext>
 {
     private static readonly TimeSpan s_repeatFailure = TimeSpan.FromMinutes(1);
     private const string Index =
@@ -65,7 +66,7 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
         }
         foreach ((string name, string value) in web?.Headers ?? [])
             response.Headers[name] = value;
-        if (web?.Auth is { Enabled: true } auth && !await AuthorizedAsync(context, auth))
+        if (web?.Auth is { Enabled: true } auth && !await AuthorizedAsync(context, auth, gate))
             return;
         string path = request.Path.Value ?? "/";
         if (path is not ("/metrics" or "/"))
@@ -106,10 +107,13 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
     }
 
     /// <summary>Basic authentication: false after answering 401 (the same whether the user or the password was wrong) or 429 (too many checks of this client waiting).</summary>
-    private static async Task<bool> AuthorizedAsync(HttpContext context, BasicAuth auth)
+    private static async Task<bool> AuthorizedAsync(HttpContext context, BasicAuth auth, ConnectionGate gate)
     {
         HttpResponse response = context.Response;
-        UInt128 client = ConnectionGate.ClientOf(context.Connection.RemoteIpAddress is { } address ? new IPEndPoint(address, 0) : null);
+        ConnectionInfo connection = context.Connection;
+        UInt128 client = gate.ClientOf(
+            connection.RemoteIpAddress is { } address ? new IPEndPoint(address, connection.RemotePort) : null,
+            connection.LocalIpAddress is { } own ? new IPEndPoint(own, connection.LocalPort) : null);
         AuthResult result = await auth.AcceptsAsync(context.Request.Headers.Authorization.ToString(), client, context.RequestAborted);
         if (result == AuthResult.Accepted)
             return true;

@@ -65,7 +65,7 @@ internal sealed class MetricsServer(
         });
         var transport = new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new SocketTransportOptions()), NullLoggerFactory.Instance);
         _server = new KestrelServer(Microsoft.Extensions.Options.Options.Create(options), transport, NullLoggerFactory.Instance);
-        _server.StartAsync(new MetricsApplication(sample, config, time, warn), CancellationToken.None).GetAwaiter().GetResult();
+        _server.StartAsync(new MetricsApplication(sample, config, time, warn, Gate), CancellationToken.None).GetAwaiter().GetResult();
     }
 
     /// <summary>What a scraper needs and no more: a request line and a few headers, no body; Prometheus uses one HTTP/2 stream.</summary>

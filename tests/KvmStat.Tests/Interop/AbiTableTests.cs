@@ -34,6 +34,10 @@ public class AbiTableTests
         #include <sys/stat.h>
         #include <sys/syscall.h>
         #include <termios.h>
+        #include <netinet/in.h>
+        #include <linux/netlink.h>
+        #include <linux/sock_diag.h>
+        #include <linux/inet_diag.h>
         #include <linux/perf_event.h>
         #include <linux/bpf.h>
         #include <linux/kvm.h>

@@ -1,0 +1,61 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+
+namespace KvmStat.Host;
+
+/// <summary>
+/// The user that owns a TCP socket of this host, asked of the kernel with sock_diag(7) by the
+/// socket's exact addresses: for a loopback client of the exporter, the local user behind it,
+/// whatever loopback address (any of 127.0.0.0/8) it chose. One request and one answer, no table read.
+/// </summary>
+internal static class TcpSocketOwner
+{
+    /// <summary>The owner of the socket bound to <paramref name="local"/> and connected to <paramref name="remote"/>, or null when the kernel does not say.</summary>
+    internal static uint? Of(IPEndPoint local, IPEndPoint remote)
+    {
+        if (local.AddressFamily != remote.AddressFamily)
+            return null;
+        Interop.AbiTable abi = Interop.Abi;
+        Span<byte> request = stackalloc byte[abi.NetlinkHeaderSize + abi.InetDiagRequestSize];
+        request.Clear();
+        // struct nlmsghdr: length, type, flags, sequence, port id.
+        BinaryPrimitives.WriteUInt32LittleEndian(request, (uint)request.Length);
+        BinaryPrimitives.WriteUInt16LittleEndian(request[4..], (ushort)abi.SOCK_DIAG_BY_FAMILY);
+        BinaryPrimitives.WriteUInt16LittleEndian(request[6..], (ushort)abi.NLM_F_REQUEST);
+        Span<byte> diag = request[abi.NetlinkHeaderSize..];
+        diag[0] = (byte)(local.AddressFamily == AddressFamily.InterNetworkV6 ? abi.AF_INET6 : abi.AF_INET);
+        diag[1] = (byte)abi.IPPROTO_TCP;
+        BinaryPrimitives.WriteUInt32LittleEndian(diag[abi.InetDiagStatesOffset..], uint.MaxValue);
+        // struct inet_diag_sockid, ports and addresses in network order; no cookie.
+        Span<byte> id = diag[abi.InetDiagRequestIdOffset..];
+        BinaryPrimitives.WriteUInt16BigEndian(id, (ushort)local.Port);
+        BinaryPrimitives.WriteUInt16BigEndian(id[abi.InetDiagDestinationPortOffset..], (ushort)remote.Port);
+        if (!local.Address.TryWriteBytes(id[abi.InetDiagSourceOffset..(abi.InetDiagSourceOffset + 16)], out _)
+            || !remote.Address.TryWriteBytes(id[abi.InetDiagDestinationOffset..(abi.InetDiagDestinationOffset + 16)], out _))
+            return null;
+        BinaryPrimitives.WriteUInt32LittleEndian(id[abi.InetDiagCookieOffset..], abi.INET_DIAG_NOCOOKIE);
+        BinaryPrimitives.WriteUInt32LittleEndian(id[(abi.InetDiagCookieOffset + 4)..], abi.INET_DIAG_NOCOOKIE);
+
+        int fd = Interop.Libc.Socket(abi.AF_NETLINK, abi.SOCK_DGRAM | abi.SOCK_CLOEXEC, abi.NETLINK_SOCK_DIAG);
+        if (fd < 0)
+            return null;
+        try
+        {
+            if (Interop.Libc.Send(fd, request) != request.Length)
+                return null;
+            Span<byte> answer = stackalloc byte[512];
+            nint n = Interop.Libc.Recv(fd, answer);
+            // One message: an inet_diag_msg, or NLMSG_ERROR (no such socket).
+            if (n < abi.NetlinkHeaderSize + abi.InetDiagUidOffset + 4
+                || BinaryPrimitives.ReadUInt16LittleEndian(answer[4..]) != abi.SOCK_DIAG_BY_FAMILY)
+                return null;
+            return BinaryPrimitives.ReadUInt32LittleEndian(answer[(abi.NetlinkHeaderSize + abi.InetDiagUidOffset)..]);
+        }
+        finally
+        {
+            // A close of a socket only asked of cannot lose anything.
+            _ = Interop.Libc.Close(fd);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using System.Net;
+using System.Net.Sockets;
+using KvmStat.Exporter;
+using KvmStat.Host;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Host;
+
+/// <summary>Who a loopback client of the exporter is: the local user that owns its socket, from any of 127.0.0.0/8.</summary>
+public class TcpSocketOwnerTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>This process's own connections, from two loopback addresses: one user, one client; an address not connected, no owner.</summary>
+    [Fact]
+    public void ALoopbackClientIsItsUserWhateverItsAddress()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var server = (IPEndPoint)listener.LocalEndpoint;
+        using var first = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        using var second = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        first.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.7"), 0));
+        second.Bind(new IPEndPoint(IPAddress.Parse("127.3.2.1"), 0));
+        first.Connect(server);
+        second.Connect(server);
+        uint self = KvmStat.Interop.Libc.GetEUid();
+        Assert.Equal(self, TcpSocketOwner.Of((IPEndPoint)first.LocalEndPoint!, server));
+        Assert.Equal(self, TcpSocketOwner.Of((IPEndPoint)second.LocalEndPoint!, server));
+        Assert.Equal(ConnectionGate.Client(first.LocalEndPoint, server), ConnectionGate.Client(second.LocalEndPoint, server));
+        Assert.Null(TcpSocketOwner.Of(new IPEndPoint(IPAddress.Parse("127.0.0.9"), 1), server));
+        // Without the server's end, or from another host, the address is the client, as before.
+        Assert.NotEqual(ConnectionGate.Client(first.LocalEndPoint), ConnectionGate.Client(second.LocalEndPoint));
+        // A gate told to (tests that play many clients) takes each address as a client.
+        Assert.NotEqual(new ConnectionGate(4, 32, loopbackUsers: false).ClientOf(first.LocalEndPoint, server),
+            new ConnectionGate(4, 32, loopbackUsers: false).ClientOf(second.LocalEndPoint, server));
+        Assert.Equal(new ConnectionGate(4, 32).ClientOf(first.LocalEndPoint, server), new ConnectionGate(4, 32).ClientOf(second.LocalEndPoint, server));
+        Assert.NotEqual(ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("192.0.2.1"), 5), server),
+            ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("192.0.2.2"), 5), server));
+    }
+
+    /// <summary>Another user's connection is that user's: nobody from any loopback address is one client, apart from root.</summary>
+    [Fact]
+    public void AnotherUsersConnectionIsThatUsers()
+    {
+        Assert.SkipUnless(Environment.IsPrivilegedProcess, "needs root to connect as nobody");
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var server = (IPEndPoint)listener.LocalEndpoint;
+        string script = $"import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.44',0))\ns.connect(('127.0.0.1',{server.Port}))\nprint('ready',flush=True)\nsys.stdin.read()\n";
+        using ChildProcess nobody = ChildProcess.Start("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c", script]);
+        nobody.Output.WaitForLine(l => l == "ready", s_timeout, "nobody connected");
+        using Socket accepted = listener.AcceptSocket();
+        var client = (IPEndPoint)accepted.RemoteEndPoint!;
+        Assert.Equal(IPAddress.Parse("127.0.0.44"), client.Address);
+        Assert.Equal(65534u, TcpSocketOwner.Of(client, server));
+        Assert.Equal(((UInt128)3 << 64) | 65534, ConnectionGate.Client(client, server));
+    }
+}
