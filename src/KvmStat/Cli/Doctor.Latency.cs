@@ -16,7 +16,8 @@ internal sealed partial class Doctor
         if (request.Engine == TracepointEngineChoice.Perf)
         {
             // What a run with --latency --engine perf says, as it stops.
-            Line("warn", "exit latency", "--latency times nothing with --engine perf: exit latencies are timed by the BPF engine only");
+            Line(request.Latency ? "fail" : "warn", "exit latency", "--latency times nothing with --engine perf: exit latencies are timed by the BPF engine only" +
+                (request.Latency ? ". Leave out --engine perf." : ""));
             return;
         }
         if (!bpf)

@@ -26,28 +26,6 @@ internal sealed partial class Doctor
         return _vms;
     }
 
-    /// <summary>
-    /// With -p/-g: the VM a run would watch, found as a run finds it, or why a run would stop.
-    /// Where none is found the checks look at every VM, so the one meant can be picked out.
-    /// </summary>
-    private void CheckWatchedVm()
-    {
-        if (request.Pid == 0 && request.Guest is null)
-            return;
-        var finder = new GuestFinder(paths);
-        try
-        {
-            (int pid, _) = Session.ResolveVm(new Options { Pid = request.Pid, Guest = request.Guest }, finder);
-            _watched = pid;
-            string name = Text.Escape(finder.NameOf(pid) ?? "");
-            Line("ok", "watched VM", $"pid {pid}{(name.Length > 0 ? $" ({name})" : "")}: the checks of VMs look at it alone");
-        }
-        catch (EnvironmentException e)
-        {
-            Line("fail", "watched VM", $"{e.Message} {e.Fix} Every running VM is listed below.");
-        }
-    }
-
     private void CheckVms()
     {
         List<int> pids = RunningVms();

@@ -38,10 +38,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
 
     private int Check(TimeSpan activityCheck)
     {
-        if (request.Unused.Count > 0)
-            Line("note", "options", $"{string.Join(", ", request.Unused.Select(Text.Escape))} {(request.Unused.Count == 1 ? "does" : "do")} not change what --doctor checks " +
-                "(every source, every output); it takes --engine, and -p or -g for one VM");
-        CheckWatchedVm();
+        CheckRequest();
         uint euid = Interop.Libc.GetEUid();
         string? paranoid = SysFile.TryReadText(paths.PerfEventParanoid)?.Trim();
         bool perfmon = CheckPrivileges(euid);

@@ -110,6 +110,11 @@ public class DoctorTests
         new Doctor(fixture.Paths, output, TimeProvider.System, DoctorRequest.Host with { Engine = TracepointEngineChoice.Perf }).CheckLatency(entries, activity, bpf: true);
         Assert.Equal("warn  exit latency          --latency times nothing with --engine perf: exit latencies are timed by the BPF engine only",
             output.ToString().TrimEnd('\n'));
+        // Asked for with --latency, it is what stops a run.
+        output.GetStringBuilder().Clear();
+        new Doctor(fixture.Paths, output, TimeProvider.System, DoctorRequest.Host with { Engine = TracepointEngineChoice.Perf, Latency = true }).CheckLatency(entries, activity, bpf: true);
+        Assert.Equal("fail  exit latency          --latency times nothing with --engine perf: exit latencies are timed by the BPF engine only. Leave out --engine perf.",
+            output.ToString().TrimEnd('\n'));
         Assert.Equal(vmx ? KvmStat.Sources.Bpf.BpfPrograms.KvmEntry : KvmStat.Sources.Bpf.BpfPrograms.SyscallEntry, TracepointEngines.LatencyEntry(fixture.Paths));
     }
 
@@ -235,7 +240,23 @@ public class DoctorTests
     {
         using var fixture = new FixtureRoot();
         (_, string[] lines) = Run(fixture, DoctorRequest.Host with { Unused = ["-s", "--json"] });
-        Assert.Equal("note  options               -s, --json do not change what --doctor checks (every source, every output); it takes --engine, and -p or -g for one VM", lines[0]);
+        Assert.Equal("note  options               -s, --json do not change what --doctor checks (every source, every output); it takes --engine, --latency, --web-config-file, and -p or -g for one VM", lines[0]);
         Assert.DoesNotContain(Run(fixture).Lines, l => l.StartsWith("note", StringComparison.Ordinal));
+    }
+
+    /// <summary>--web-config-file is loaded as the exporter loads it at start: a broken one fails as the run would stop.</summary>
+    [Fact]
+    public void AWebConfigFileIsLoadedAsTheExporterLoadsIt()
+    {
+        using var fixture = new FixtureRoot();
+        string good = fixture.Paths.Map("/etc/web.yml"), broken = fixture.Paths.Map("/etc/broken.yml");
+        fixture.WriteFile("/etc/web.yml", "basic_auth_users:\n  alice: " + BCrypt.Net.BCrypt.HashPassword("secret", 4) + "\n");
+        fixture.WriteFile("/etc/broken.yml", "basic_auth_user: {}\n");
+        (int code, string[] lines) = Run(fixture, DoctorRequest.Host with { WebConfigFile = good });
+        Assert.Equal($"ok    web config            {good}: plain HTTP, basic authentication", Line(lines, "web config"));
+        (code, lines) = Run(fixture, DoctorRequest.Host with { WebConfigFile = broken });
+        Assert.Equal(1, code);
+        Assert.StartsWith($"fail  web config            --web-config-file {broken}: ", Line(lines, "web config"));
+        Assert.DoesNotContain(Run(fixture).Lines, l => l.Contains("web config", StringComparison.Ordinal));
     }
 }
