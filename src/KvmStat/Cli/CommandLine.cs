@@ -201,7 +201,8 @@ internal static class CommandLine
             throw new UsageException("option --serve is a mode of its own: it does not go with -1, -l, -L or --json.");
         if (serving)
             _ = Exporter.ListenAddress.Parse(options.ServeAddress);
-        if (options.WebConfigFile is not null && !serving)
+        // --doctor loads it as the exporter would.
+        if (options.WebConfigFile is not null && !serving && options.Mode != RunMode.Doctor)
             throw new UsageException("option --web-config-file configures the metrics endpoint: it goes with --serve.");
         if (options.WebConfigFile is "")
             throw new UsageException("option --web-config-file needs a file name.");

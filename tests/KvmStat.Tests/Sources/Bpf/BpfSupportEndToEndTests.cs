@@ -100,5 +100,10 @@ public class BpfSupportEndToEndTests
         Assert.Single(lines, l => l.StartsWith("ok    engine                perf counters (--engine perf): ", StringComparison.Ordinal));
         Assert.DoesNotContain("BPF table", output);
         Assert.True(code is 0 or 1);
+
+        // --web-config-file alone goes with --doctor, which loads it.
+        (code, output, error) = ChildProcess.RunTool(s_timeout, "--doctor", "--web-config-file", "/nonexistent.yml");
+        Assert.Equal(("", 1), (error, code));
+        Assert.Contains("fail  web config            --web-config-file /nonexistent.yml: cannot be read: ", output);
     }
 }
