@@ -48,10 +48,13 @@ internal sealed class GuestStats : IGuestValues
 
     public int SampleCount { get; private set; }
 
-    internal void Sample()
+    /// <summary>Reads every VM once, reading the clock itself.</summary>
+    internal void Sample() => Sample(_time.GetTimestamp());
+
+    /// <summary>Reads every VM once; <paramref name="now"/> is the sample's one moment (<see cref="Sampler"/>).</summary>
+    internal void Sample(long now)
     {
         _source.Read(_readings);
-        long now = _time.GetTimestamp();
         IntervalSeconds = SampleCount == 0 ? 0 : (now - _lastTimestamp) / (double)_time.TimestampFrequency;
         _lastTimestamp = now;
 

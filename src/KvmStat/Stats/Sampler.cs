@@ -43,15 +43,19 @@ internal sealed class Sampler : IDisposable
     {
         if (Snapshot.Vm is WatchedVm vm && _isRunning is not null && !(Snapshot.VmAlive = _isRunning(vm.Pid)))
             return;
+        // One moment for the whole sample, taken as the captures begin: the interval of every value
+        // and the record's time are the same, however long reading a large host takes.
+        long now = _time.GetTimestamp();
+        DateTimeOffset time = _time.GetLocalNow();
         foreach (ICapture capture in _sources.Captures)
             capture.Capture();
-        _host.Sample();
-        _guests?.Sample();
+        _host.Sample(now);
+        _guests?.Sample(now);
         Snapshot.Health.Clear();
         Snapshot.Health.AddRange(_opened);
         _sources.Binary?.ReportHealth(Snapshot.Health);
         Snapshot.Health.AddRange(_sources.Unopened);
-        Snapshot.Time = _time.GetLocalNow();
+        Snapshot.Time = time;
     }
 
     /// <summary>

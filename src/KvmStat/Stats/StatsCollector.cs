@@ -52,8 +52,11 @@ internal sealed class StatsCollector : IFieldValues
 
     public int SampleCount { get; private set; }
 
-    /// <summary>Reads every source once and updates totals and deltas.</summary>
-    internal void Sample()
+    /// <summary>Reads every source once and updates totals and deltas, reading the clock itself.</summary>
+    internal void Sample() => Sample(_time.GetTimestamp());
+
+    /// <summary>Reads every source once and updates totals and deltas; <paramref name="now"/> is the sample's one moment (<see cref="Sampler"/>).</summary>
+    internal void Sample(long now)
     {
         for (int s = 0; s < _sources.Length; s++)
         {
@@ -61,7 +64,6 @@ internal sealed class StatsCollector : IFieldValues
             _sources[s].Read(_raw.AsSpan(_offsets[s], count));
         }
 
-        long now = _time.GetTimestamp();
         IntervalSeconds = SampleCount == 0 ? 0 : (now - _lastTimestamp) / (double)_time.TimestampFrequency;
         _lastTimestamp = now;
 

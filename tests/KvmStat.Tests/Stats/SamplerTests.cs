@@ -1,0 +1,38 @@
+using KvmStat.Sources;
+using KvmStat.Stats;
+using KvmStat.Tests.Infrastructure;
+
+namespace KvmStat.Tests.Stats;
+
+public class SamplerTests
+{
+    /// <summary>A capture that takes as long as it likes (a large host under load).</summary>
+    private sealed class SlowCapture(ManualTime time, Queue<TimeSpan> takes) : ICapture
+    {
+        public void Capture() => time.Advance(takes.Dequeue());
+    }
+
+    /// <summary>
+    /// A sample is one moment, taken as its captures begin: the interval of its values and its time
+    /// agree however long each capture takes, so records' times and intervals add up alike.
+    /// </summary>
+    [Fact]
+    public void ASampleIsOneMomentHoweverLongItsCaptureTakes()
+    {
+        var time = new ManualTime();
+        var capture = new SlowCapture(time, new([TimeSpan.FromSeconds(0.2), TimeSpan.FromSeconds(4.5), TimeSpan.FromSeconds(0.1)]));
+        using Sampler sampler = Samplers.Of(time, [new FakeSource(FakeSource.Counter("kvm_pio"))], capture: capture);
+        DateTimeOffset start = time.GetLocalNow();
+        sampler.Sample();
+        DateTimeOffset first = sampler.Snapshot.Time;
+        Assert.Equal(start, first);
+        time.Advance(TimeSpan.FromSeconds(1));
+        sampler.Sample();
+        DateTimeOffset second = sampler.Snapshot.Time;
+        Assert.Equal((second - first).TotalSeconds, sampler.Snapshot.IntervalSeconds, 9);
+        time.Advance(TimeSpan.FromSeconds(1));
+        sampler.Sample();
+        Assert.Equal((sampler.Snapshot.Time - second).TotalSeconds, sampler.Snapshot.IntervalSeconds, 9);
+        Assert.Equal(5.5, sampler.Snapshot.IntervalSeconds, 9);
+    }
+}
