@@ -33,6 +33,9 @@ internal sealed class BcryptQueue(int perClient = 4, int clients = 1024)
     /// <summary>Queues a check of <paramref name="client"/>; null when that client already has its share waiting (or too many clients wait).</summary>
     internal Task<bool>? TryRun(UInt128 client, Func<bool> check, CancellationToken cancel)
     {
+        // A client that has gone already holds no place in the queue.
+        if (cancel.IsCancellationRequested)
+            return Task.FromCanceled<bool>(cancel);
         var job = new Job(check, cancel);
         lock (_lock)
         {

@@ -110,7 +110,9 @@ internal sealed class ConnectionGate(int perClient, int total, bool loopbackUser
     /// An IPv4 address (also when mapped into IPv6), or the /64 of an IPv6 address; a loopback
     /// client is its local user instead (the owner of its socket, with <paramref name="local"/>, the
     /// server's end), since any user may connect from each of the 16 million addresses of
-    /// 127.0.0.0/8; unix sockets are one client.
+    /// 127.0.0.0/8, also as IPv4-mapped addresses of a server on every address; a loopback client
+    /// the kernel cannot name (its socket closed and orphaned, or gone) is one client with all such;
+    /// unix sockets are one client.
     /// </summary>
     internal UInt128 ClientOf(EndPoint? endpoint, EndPoint? local) => Client(endpoint, loopbackUsers ? local : null);
 
@@ -118,10 +120,15 @@ internal sealed class ConnectionGate(int perClient, int total, bool loopbackUser
     {
         if (endpoint is not IPEndPoint { Address: IPAddress address } remote)
             return 0;
-        if (IPAddress.IsLoopback(address) && local is IPEndPoint server && TcpSocketOwner.Of(remote, server) is uint user)
-            return ((UInt128)3 << 64) | user;
         if (address.IsIPv4MappedToIPv6)
             address = address.MapToIPv4();
+        if (IPAddress.IsLoopback(address) && local is IPEndPoint { Address: IPAddress own } server)
+        {
+            // An IPv4 client of a server on every address is an IPv4 socket: asked of as one.
+            if (own.IsIPv4MappedToIPv6)
+                server = new IPEndPoint(own.MapToIPv4(), server.Port);
+            return TcpSocketOwner.Of(new IPEndPoint(address, remote.Port), server) is uint user ? ((UInt128)3 << 64) | user : (UInt128)4 << 64;
+        }
         Span<byte> bytes = stackalloc byte[16];
         address.TryWriteBytes(bytes, out int written);
         if (address.AddressFamily == AddressFamily.InterNetwork)

@@ -113,17 +113,23 @@ internal sealed class GuestFinder(HostPaths paths)
     /// </summary>
     internal bool? HoldsVm(int pid)
     {
+        bool listed = false;
         try
         {
-            if (Directory.Exists(paths.DebugfsKvm) &&
-                Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*").Any())
-                return true;
+            if (Directory.Exists(paths.DebugfsKvm))
+            {
+                if (Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*").Any())
+                    return true;
+                listed = true;
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // debugfs not readable (not root, or unmounted meanwhile): the descriptors tell instead.
         }
-        return HoldsVmDescriptor(pid);
+        // debugfs lists every VM by the pid that made it: a pid it does not list, whose descriptors
+        // cannot be read (without CAP_SYS_PTRACE), made none, whatever it calls itself.
+        return HoldsVmDescriptor(pid) ?? (listed ? false : null);
     }
 
     /// <summary>

@@ -30,6 +30,8 @@ internal sealed class VmDescriptorProbe(HostPaths paths)
     internal bool? Holds(int pid, out int descriptor)
     {
         descriptor = -1;
+        // Each process costs at least its folder's open and listing, descriptors or not.
+        Examined++;
         int folder = Interop.Libc.Open(Interop.NulTerminated(Path.Join(paths.ProcessDir(pid), "fd")),
             Interop.Abi.O_RDONLY | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
         if (folder < 0)

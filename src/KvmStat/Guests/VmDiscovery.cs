@@ -12,7 +12,7 @@ namespace KvmStat.Guests;
 /// <param name="warn">Where it is said, once, that the processes hold more descriptors than one scan looks at.</param>
 internal sealed class VmDiscovery(HostPaths paths, TimeProvider time, Action<string> warn)
 {
-    /// <summary>Descriptors one /proc scan looks at, at most (a quarter of a second of system calls on a 2-CPU test machine).</summary>
+    /// <summary>Descriptors (and processes) one /proc scan looks at, at most (0.25-0.5 s of system calls on a 2-CPU test machine).</summary>
     internal const int ScanBudget = 65536;
 
     private static readonly Func<ReadOnlySpan<byte>, long> s_parseFolder = Guests.VmFolderName.Parse;

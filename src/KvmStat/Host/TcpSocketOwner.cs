@@ -47,8 +47,11 @@ internal static class TcpSocketOwner
             Span<byte> answer = stackalloc byte[512];
             nint n = Interop.Libc.Recv(fd, answer);
             // One message: an inet_diag_msg, or NLMSG_ERROR (no such socket).
-            if (n < abi.NetlinkHeaderSize + abi.InetDiagUidOffset + 4
+            if (n < abi.NetlinkHeaderSize + abi.InetDiagInodeOffset + 4
                 || BinaryPrimitives.ReadUInt16LittleEndian(answer[4..]) != abi.SOCK_DIAG_BY_FAMILY)
+                return null;
+            // A socket its process closed (orphaned, or in TIME_WAIT) has no inode, and the kernel says uid 0 for it: no owner.
+            if (BinaryPrimitives.ReadUInt32LittleEndian(answer[(abi.NetlinkHeaderSize + abi.InetDiagInodeOffset)..]) == 0)
                 return null;
             return BinaryPrimitives.ReadUInt32LittleEndian(answer[(abi.NetlinkHeaderSize + abi.InetDiagUidOffset)..]);
         }

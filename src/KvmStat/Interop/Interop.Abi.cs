@@ -77,6 +77,7 @@ internal static partial class Interop
         [property: CExpression("offsetof(struct inet_diag_sockid, idiag_dst)")] int InetDiagDestinationOffset,
         [property: CExpression("offsetof(struct inet_diag_sockid, idiag_cookie)")] int InetDiagCookieOffset,
         [property: CExpression("offsetof(struct inet_diag_msg, idiag_uid)")] int InetDiagUidOffset,
+        [property: CExpression("offsetof(struct inet_diag_msg, idiag_inode)")] int InetDiagInodeOffset,
         int PROT_READ, int PROT_WRITE, int MAP_SHARED, short POLLIN,
         // sigaction(2): SIGHUP's disposition (a hangup inherited as ignored, as nohup leaves it).
         int SIGHUP, [property: CExpression("(long)SIG_IGN")] long SigIgnored,
@@ -130,7 +131,7 @@ internal static partial class Interop
         AF_NETLINK: 16, SOCK_DGRAM: 2, SOCK_CLOEXEC: 0x80000, NETLINK_SOCK_DIAG: 4, SOCK_DIAG_BY_FAMILY: 20, NLM_F_REQUEST: 1, NLMSG_ERROR: 2,
         AF_INET: 2, AF_INET6: 10, IPPROTO_TCP: 6, INET_DIAG_NOCOOKIE: 0xffffffff, NetlinkHeaderSize: 16, InetDiagRequestSize: 56,
         InetDiagStatesOffset: 4, InetDiagRequestIdOffset: 8, InetDiagDestinationPortOffset: 2, InetDiagSourceOffset: 4, InetDiagDestinationOffset: 20,
-        InetDiagCookieOffset: 40, InetDiagUidOffset: 64,
+        InetDiagCookieOffset: 40, InetDiagUidOffset: 64, InetDiagInodeOffset: 68,
         PROT_READ: 1, PROT_WRITE: 2, MAP_SHARED: 1, POLLIN: 1, PollFdSize: 8,
         SIGHUP: 1, SigIgnored: 1, SigActionSize: 152, SigActionHandlerOffset: 0,
         DirentRecLenOffset: 16, DirentTypeOffset: 18, DirentNameOffset: 19, DT_DIR: 4,

@@ -163,4 +163,24 @@ public class GuestNameTests
         Assert.True(finder.HoldsVm(312));
         Assert.False(finder.HoldsVm(12));
     }
+
+    /// <summary>
+    /// Where a process's descriptors cannot be read (a service without CAP_SYS_PTRACE, or a
+    /// process gone) but debugfs lists the VMs, a pid it does not list made no VM: a process named
+    /// like a guest is none. Without debugfs either, it cannot be told, and -p/-g accept it.
+    /// </summary>
+    [Fact]
+    public void DebugfsTellsWhereDescriptorsCannotBeRead()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddProcess(600, ["python3", "impostor.py", "-name", "web01"]);
+        fixture.MarkRunning(600, "python3");
+        Directory.Delete(fixture.Paths.Map("/proc/600/fd"));
+        var finder = new GuestFinder(fixture.Paths);
+        Assert.Null(finder.HoldsVm(600));
+        fixture.AddDebugfsStat("700-12/exits", 1);
+        Assert.False(finder.HoldsVm(600));
+        Assert.Empty(finder.PidsNamed("web01"));
+        Assert.Equal(KvmStat.Guests.PidVerdict.NotVm, finder.CheckPid(600).Verdict);
+    }
 }

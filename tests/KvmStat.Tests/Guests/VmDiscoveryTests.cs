@@ -64,10 +64,11 @@ public class VmDiscoveryTests
         AddHoarder(fixture, 200, VmDescriptorProbe.MaxDescriptors + 100);
         AddVm(fixture, 300, 4000);
         var probe = new VmDescriptorProbe(fixture.Paths);
+        // A process costs one for its folder, and one for each descriptor looked at.
         Assert.False(probe.Holds(200, out _));
-        Assert.Equal(VmDescriptorProbe.MaxDescriptors, probe.Examined);
+        Assert.Equal(1 + VmDescriptorProbe.MaxDescriptors, probe.Examined);
         Assert.True(probe.Holds(300, out int fd));
-        Assert.Equal((4000, VmDescriptorProbe.MaxDescriptors + 1L), (fd, probe.Examined));
+        Assert.Equal((4000, VmDescriptorProbe.MaxDescriptors + 3L), (fd, probe.Examined));
         Assert.True(probe.StillHolds(300, 4000));
         Assert.False(probe.StillHolds(300, 3));
         Assert.Null(probe.Holds(999, out _));

@@ -56,4 +56,31 @@ public class TcpSocketOwnerTests
         Assert.Equal(65534u, TcpSocketOwner.Of(client, server));
         Assert.Equal(((UInt128)3 << 64) | 65534, ConnectionGate.Client(client, server));
     }
+
+    /// <summary>
+    /// A server on every address sees an IPv4 client as an IPv4-mapped address: it is still its user.
+    /// A client whose socket its process closed (orphaned, owned by no one the kernel names) is one
+    /// client with every such, never root.
+    /// </summary>
+    [Fact]
+    public void MappedAndClosedLoopbackClients()
+    {
+        using var listener = new TcpListener(IPAddress.IPv6Any, 0);
+        listener.Server.DualMode = true;
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        client.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.8"), 0));
+        client.Connect(new IPEndPoint(IPAddress.Loopback, port));
+        using Socket accepted = listener.AcceptSocket();
+        Assert.True(((IPEndPoint)accepted.RemoteEndPoint!).Address.IsIPv4MappedToIPv6);
+        UInt128 user = ((UInt128)3 << 64) | KvmStat.Interop.Libc.GetEUid();
+        Assert.Equal(user, ConnectionGate.Client(accepted.RemoteEndPoint, accepted.LocalEndPoint));
+
+        // Closed by its process while the server holds its end: orphaned, in FIN_WAIT2.
+        EndPoint closedRemote = accepted.RemoteEndPoint!;
+        client.Close();
+        UInt128 unnamed = (UInt128)4 << 64;
+        Assert.Equal(unnamed, ConnectionGate.Client(closedRemote, accepted.LocalEndPoint));
+    }
 }
