@@ -22,13 +22,13 @@ internal static partial class Interop
             return (*(ushort*)(buffer + Abi.StatxModeOffset) & Abi.S_IFMT, *(uint*)(buffer + Abi.StatxLinksOffset), *(uint*)(buffer + Abi.StatxUidOffset));
         }
 
-        /// <summary>The file type bits of what is at a path, a symbolic link not followed; or -errno.</summary>
-        internal static unsafe int PathType(string path)
+        /// <summary>The file type bits of what is at a path, a symbolic link not followed (or followed); or -errno.</summary>
+        internal static unsafe int PathType(string path, bool followLink = false)
         {
             byte* buffer = stackalloc byte[Abi.StatxSize];
             fixed (byte* name = NulTerminated(path))
             {
-                if (StatxRaw(Abi.AT_FDCWD, name, Abi.AT_SYMLINK_NOFOLLOW, (uint)Abi.STATX_TYPE, buffer) != 0)
+                if (StatxRaw(Abi.AT_FDCWD, name, followLink ? 0 : Abi.AT_SYMLINK_NOFOLLOW, (uint)Abi.STATX_TYPE, buffer) != 0)
                     return -Errno.Last;
             }
             return *(ushort*)(buffer + Abi.StatxModeOffset) & Abi.S_IFMT;

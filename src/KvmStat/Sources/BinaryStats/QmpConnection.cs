@@ -78,6 +78,9 @@ internal sealed class QmpConnection : IDisposable
             // .NET reports a missing path and a socket nobody listens on alike: look at the path itself.
             if (!EntryExists(via ?? path))
                 throw new QmpException(path, "does not exist", "Check the path in QEMU's -qmp unix:PATH,server=on,wait=off option.");
+            int type = Interop.Libc.PathType(via ?? path, followLink: true);
+            if (type >= 0 && type != Interop.Abi.S_IFSOCK)
+                throw new QmpException(path, "is not a socket", "Give --qmp the socket of QEMU's -qmp unix:PATH,server=on,wait=off option.");
             throw e.SocketErrorCode switch
             {
                 SocketError.AccessDenied => new QmpException(path, "cannot be opened: permission denied", "Run kvm_stat as root, or give it CAP_DAC_OVERRIDE to reach other users' sockets."),

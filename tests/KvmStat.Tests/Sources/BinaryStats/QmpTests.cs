@@ -79,6 +79,12 @@ public class QmpTests : IDisposable
         socket.Bind(new UnixDomainSocketEndPoint(SocketPath));
         var e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath, TimeProvider.System));
         Assert.Contains("refuses connections", e.Message);
+        // A file that is no socket at all says so.
+        File.WriteAllText(SocketPath + ".txt", "x");
+        e = Assert.Throws<QmpException>(() => QmpConnection.Open(SocketPath + ".txt", TimeProvider.System));
+        Assert.Equal($"QMP socket {SocketPath}.txt is not a socket.", e.Message);
+        Assert.Contains("-qmp unix:PATH", e.Fix);
+        File.Delete(SocketPath + ".txt");
     }
 
     [Fact]
