@@ -42,10 +42,11 @@ internal static class TcpSocketOwner
             return null;
         try
         {
-            if (Interop.Libc.Send(fd, request) != request.Length)
+            // On a datagram socket write and read send and take one message each, as send and recv do.
+            if (Interop.Libc.WriteAll(fd, request) != 0)
                 return null;
             Span<byte> answer = stackalloc byte[512];
-            nint n = Interop.Libc.Recv(fd, answer);
+            nint n = Interop.Libc.ReadRetrying(fd, answer);
             // One message: an inet_diag_msg, or NLMSG_ERROR (no such socket).
             if (n < abi.NetlinkHeaderSize + abi.InetDiagInodeOffset + 4
                 || BinaryPrimitives.ReadUInt16LittleEndian(answer[4..]) != abi.SOCK_DIAG_BY_FAMILY)
