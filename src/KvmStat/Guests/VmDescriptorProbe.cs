@@ -32,8 +32,7 @@ internal sealed class VmDescriptorProbe(HostPaths paths)
         descriptor = -1;
         // Each process costs at least its folder's open and listing, descriptors or not.
         Examined++;
-        int folder = Interop.Libc.Open(Interop.NulTerminated(Path.Join(paths.ProcessDir(pid), "fd")),
-            Interop.Abi.O_RDONLY | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
+        int folder = OpenFolder(pid);
         if (folder < 0)
             return null;
         try
@@ -47,15 +46,8 @@ internal sealed class VmDescriptorProbe(HostPaths paths)
                 if (n == 0)
                     return false;
                 ReadOnlySpan<byte> entries = _entries.AsSpan(0, (int)n);
-                while (entries.Length > Interop.Abi.DirentNameOffset)
+                while (DirectoryScanner.NextName(ref entries, out ReadOnlySpan<byte> name))
                 {
-                    int length = BitConverter.ToUInt16(entries.Slice(Interop.Abi.DirentRecLenOffset, 2));
-                    if (length <= Interop.Abi.DirentNameOffset || length > entries.Length)
-                        return null;
-                    ReadOnlySpan<byte> name = entries[Interop.Abi.DirentNameOffset..length];
-                    entries = entries[length..];
-                    int end = name.IndexOf((byte)0);
-                    name = end >= 0 ? name[..end] : name;
                     long fd = DirectoryScanner.ParseNonNegative(name);
                     if (fd < 0 || name.Length >= _nameZ.Length)
                         continue;
@@ -70,6 +62,9 @@ internal sealed class VmDescriptorProbe(HostPaths paths)
                     if (++looked >= MaxDescriptors)
                         return false;
                 }
+                // A record that does not fit: the listing cannot be trusted.
+                if (entries.Length > Interop.Abi.DirentNameOffset)
+                    return null;
             }
         }
         finally
@@ -82,8 +77,7 @@ internal sealed class VmDescriptorProbe(HostPaths paths)
     /// <summary>Whether descriptor <paramref name="fd"/> of the process still is a VM descriptor (one look, for a VM found before).</summary>
     internal bool StillHolds(int pid, int fd)
     {
-        int folder = Interop.Libc.Open(Interop.NulTerminated(Path.Join(paths.ProcessDir(pid), "fd")),
-            Interop.Abi.O_RDONLY | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
+        int folder = OpenFolder(pid);
         if (folder < 0)
             return false;
         try
@@ -97,6 +91,10 @@ internal sealed class VmDescriptorProbe(HostPaths paths)
             _ = Interop.Libc.Close(folder);
         }
     }
+
+    /// <summary>/proc/PID/fd, opened to list it and read links in it; or -errno.</summary>
+    private int OpenFolder(int pid) =>
+        Interop.Libc.Open(Interop.NulTerminated(Path.Join(paths.ProcessDir(pid), "fd")), Interop.Abi.O_RDONLY | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
 
     /// <summary>One descriptor's link: a VM's or not; null where links cannot be read (another user's).</summary>
     private bool? IsVm(int folder, ReadOnlySpan<byte> name)

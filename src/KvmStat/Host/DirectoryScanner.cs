@@ -52,20 +52,32 @@ internal sealed class DirectoryScanner
 
     internal static void ParseEntries(ReadOnlySpan<byte> entries, List<long> keys, Func<ReadOnlySpan<byte>, long> parse)
     {
-        while (entries.Length > Interop.Abi.DirentNameOffset)
+        while (NextName(ref entries, out ReadOnlySpan<byte> name))
         {
-            int length = BitConverter.ToUInt16(entries.Slice(Interop.Abi.DirentRecLenOffset, 2));
-            if (length <= Interop.Abi.DirentNameOffset || length > entries.Length)
-                break;
-            ReadOnlySpan<byte> name = entries[Interop.Abi.DirentNameOffset..length];
-            int end = name.IndexOf((byte)0);
-            if (end >= 0)
-                name = name[..end];
             long key = parse(name);
             if (key >= 0)
                 keys.Add(key);
-            entries = entries[length..];
         }
+    }
+
+    /// <summary>
+    /// The name of the next entry of a getdents64 buffer, which it leaves behind; false at the end,
+    /// or at a record that does not fit (then <paramref name="entries"/> still holds it).
+    /// </summary>
+    internal static bool NextName(ref ReadOnlySpan<byte> entries, out ReadOnlySpan<byte> name)
+    {
+        name = default;
+        if (entries.Length <= Interop.Abi.DirentNameOffset)
+            return false;
+        int length = BitConverter.ToUInt16(entries.Slice(Interop.Abi.DirentRecLenOffset, 2));
+        if (length <= Interop.Abi.DirentNameOffset || length > entries.Length)
+            return false;
+        name = entries[Interop.Abi.DirentNameOffset..length];
+        int end = name.IndexOf((byte)0);
+        if (end >= 0)
+            name = name[..end];
+        entries = entries[length..];
+        return true;
     }
 
     /// <summary>A decimal number from 0 such as a descriptor, or -1.</summary>
