@@ -39,8 +39,11 @@ internal sealed class BasicAuth
 
     private static int Cost(string hash) => int.Parse(hash.AsSpan(hash.IndexOf('$', 1) + 1, 2), CultureInfo.InvariantCulture);
 
-    /// <summary>Whether an Authorization header names a user and that user's password; <paramref name="client"/> is whose queue the check waits in.</summary>
-    internal async ValueTask<AuthResult> AcceptsAsync(string? authorization, UInt128 client, CancellationToken cancel)
+    /// <summary>
+    /// Whether an Authorization header names a user and that user's password; <paramref name="client"/>
+    /// says whose queue the check waits in, asked only when a check is needed (a remembered outcome is not).
+    /// </summary>
+    internal async ValueTask<AuthResult> AcceptsAsync(string? authorization, Func<UInt128> client, CancellationToken cancel)
     {
         if (Credentials(authorization) is not (string user, string password))
             return AuthResult.Refused;
@@ -48,7 +51,7 @@ internal sealed class BasicAuth
         UInt128 key = _cache.KeyOf(user, known ? hash! : Unknown, password);
         if (_cache.Lookup(key) is bool remembered)
             return remembered && known ? AuthResult.Accepted : AuthResult.Refused;
-        Task<bool>? check = _queue.TryRun(client, () => Check(password, known ? hash : null), cancel);
+        Task<bool>? check = _queue.TryRun(client(), () => Check(password, known ? hash : null), cancel);
         if (check is null)
             return AuthResult.Busy;
         bool matches = await check.WaitAsync(cancel).ConfigureAwait(false);

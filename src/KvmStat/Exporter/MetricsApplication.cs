@@ -111,10 +111,11 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
     {
         HttpResponse response = context.Response;
         ConnectionInfo connection = context.Connection;
-        UInt128 client = gate.ClientOf(
+        // Who the client is costs a question to the kernel for loopback: asked only for a bcrypt check.
+        UInt128 Client() => gate.ClientOf(
             connection.RemoteIpAddress is { } address ? new IPEndPoint(address, connection.RemotePort) : null,
             connection.LocalIpAddress is { } own ? new IPEndPoint(own, connection.LocalPort) : null);
-        AuthResult result = await auth.AcceptsAsync(context.Request.Headers.Authorization.ToString(), client, context.RequestAborted);
+        AuthResult result = await auth.AcceptsAsync(context.Request.Headers.Authorization.ToString(), Client, context.RequestAborted);
         if (result == AuthResult.Accepted)
             return true;
         response.StatusCode = result == AuthResult.Busy ? StatusCodes.Status429TooManyRequests : StatusCodes.Status401Unauthorized;

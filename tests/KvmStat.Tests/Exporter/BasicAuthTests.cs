@@ -20,7 +20,7 @@ public class BasicAuthTests
     private static async Task<double> Milliseconds(BasicAuth auth, string header)
     {
         var clock = Stopwatch.StartNew();
-        Assert.Equal(AuthResult.Refused, await auth.AcceptsAsync(header, 1, CancellationToken.None));
+        Assert.Equal(AuthResult.Refused, await auth.AcceptsAsync(header, () => 1, CancellationToken.None));
         return clock.Elapsed.TotalMilliseconds;
     }
 
@@ -43,7 +43,7 @@ public class BasicAuthTests
         BasicAuth auth = Auth(new Dictionary<string, string> { ["alice"] = s_aliceHash });
         double ratio = await Ratio(auth, "mallory", "alice");
         Assert.True(ratio is > 0.5 and < 2.0, $"an unknown user takes {ratio:F2} times what a wrong password takes");
-        Assert.Equal(AuthResult.Accepted, await auth.AcceptsAsync(Header("alice", "secret"), 1, CancellationToken.None));
+        Assert.Equal(AuthResult.Accepted, await auth.AcceptsAsync(Header("alice", "secret"), () => 1, CancellationToken.None));
     }
 
     /// <summary>Users of costs 5 and 9: a wrong password of the cheap one costs what an unknown user (checked at 9) costs.</summary>
@@ -57,7 +57,7 @@ public class BasicAuthTests
         });
         double ratio = await Ratio(auth, "cheap", "mallory");
         Assert.True(ratio is > 0.6 and < 1.6, $"a wrong password of the cost-5 user takes {ratio:F2} times what an unknown user takes");
-        Assert.Equal(AuthResult.Accepted, await auth.AcceptsAsync(Header("cheap", "secret"), 1, CancellationToken.None));
+        Assert.Equal(AuthResult.Accepted, await auth.AcceptsAsync(Header("cheap", "secret"), () => 1, CancellationToken.None));
     }
 
     /// <summary>Sixteen failed logins at once, from threads and clients of their own: bcrypt never runs twice at the same time.</summary>
@@ -69,7 +69,7 @@ public class BasicAuthTests
         Task[] logins = [.. Enumerable.Range(0, 16).Select(i => Task.Factory.StartNew(() =>
         {
             start.Wait();
-            return auth.AcceptsAsync(Header("alice", $"wrong{i}"), (UInt128)i, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            return auth.AcceptsAsync(Header("alice", $"wrong{i}"), () => (UInt128)i, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))];
         start.Set();
         await Task.WhenAll(logins);
@@ -87,10 +87,10 @@ public class BasicAuthTests
         BasicAuth auth = Auth(new Dictionary<string, string> { ["alice"] = s_aliceHash });
         double one = await Milliseconds(auth, Header("alice", "warm-up"));
         var clock = Stopwatch.StartNew();
-        Task<AuthResult>[] flood = [.. Enumerable.Range(0, 60).Select(i => auth.AcceptsAsync(Header("alice", $"flood{i}"), 7, CancellationToken.None).AsTask())];
+        Task<AuthResult>[] flood = [.. Enumerable.Range(0, 60).Select(i => auth.AcceptsAsync(Header("alice", $"flood{i}"), () => 7, CancellationToken.None).AsTask())];
         double floodAnswered = clock.Elapsed.TotalMilliseconds;
         clock.Restart();
-        Assert.Equal(AuthResult.Accepted, await auth.AcceptsAsync(Header("alice", "secret"), 8, CancellationToken.None));
+        Assert.Equal(AuthResult.Accepted, await auth.AcceptsAsync(Header("alice", "secret"), () => 8, CancellationToken.None));
         double scraper = clock.Elapsed.TotalMilliseconds;
         AuthResult[] results = await Task.WhenAll(flood);
         Assert.True(results.Count(r => r == AuthResult.Busy) >= 50, $"refused at once: {results.Count(r => r == AuthResult.Busy)} of 60");
@@ -103,12 +103,12 @@ public class BasicAuthTests
     public async Task VerifiedPasswordsOutliveAReloadThatKeepsTheHash()
     {
         var users = new Dictionary<string, string> { ["alice"] = s_aliceHash };
-        Assert.Equal(AuthResult.Accepted, await Auth(users).AcceptsAsync(Header("alice", "secret"), 1, CancellationToken.None));
+        Assert.Equal(AuthResult.Accepted, await Auth(users).AcceptsAsync(Header("alice", "secret"), () => 1, CancellationToken.None));
         Assert.Equal(1, _queue.Runs);
-        Assert.Equal(AuthResult.Accepted, await Auth(new Dictionary<string, string>(users)).AcceptsAsync(Header("alice", "secret"), 1, CancellationToken.None));
+        Assert.Equal(AuthResult.Accepted, await Auth(new Dictionary<string, string>(users)).AcceptsAsync(Header("alice", "secret"), () => 1, CancellationToken.None));
         Assert.Equal(1, _queue.Runs);
         BasicAuth changed = Auth(new Dictionary<string, string> { ["alice"] = BCrypt.Net.BCrypt.HashPassword("other", 4) });
-        Assert.Equal(AuthResult.Refused, await changed.AcceptsAsync(Header("alice", "secret"), 1, CancellationToken.None));
+        Assert.Equal(AuthResult.Refused, await changed.AcceptsAsync(Header("alice", "secret"), () => 1, CancellationToken.None));
         Assert.Equal(2, _queue.Runs);
     }
 
@@ -118,5 +118,5 @@ public class BasicAuthTests
     [InlineData("Basic !!!")]
     [InlineData("Basic YWxpY2U=")] // "alice" without a colon
     public async Task MalformedHeadersAreRefusedWithoutAnError(string? header) =>
-        Assert.Equal(AuthResult.Refused, await Auth(new Dictionary<string, string> { ["alice"] = s_aliceHash }).AcceptsAsync(header, 1, CancellationToken.None));
+        Assert.Equal(AuthResult.Refused, await Auth(new Dictionary<string, string> { ["alice"] = s_aliceHash }).AcceptsAsync(header, () => 1, CancellationToken.None));
 }

@@ -101,7 +101,7 @@ public class WebConfigTests : IDisposable
         Assert.True(config.RateLimit.TryTake());
         Assert.Contains(config.Notes, n => n.StartsWith("cipher_suites: applied to TLS 1.2 and below", StringComparison.Ordinal));
         Assert.Contains(config.Notes, n => n.StartsWith("curve_preferences (X25519, CurveP256): not applied", StringComparison.Ordinal));
-        Assert.Equal(AuthResult.Accepted, await config.Auth.AcceptsAsync("Basic " + Convert.ToBase64String("old:secret"u8.ToArray()), 1, CancellationToken.None));
+        Assert.Equal(AuthResult.Accepted, await config.Auth.AcceptsAsync("Basic " + Convert.ToBase64String("old:secret"u8.ToArray()), () => 1, CancellationToken.None));
     }
 
     /// <summary>A client CA file that holds an intermediate only: its clients are let in (every CA given is a trust anchor, as in Go), the root's others are not.</summary>
