@@ -103,7 +103,7 @@ internal static class CommandLine
         Description = "print the completion script for SHELL (bash, zsh or fish) and exit",
         HelpName = "SHELL",
     };
-    internal static readonly Option<bool> Doctor = new("--doctor") { Description = "report what this host offers and why a source does not work, then exit; with --engine and -p/-g, for that engine and VM" };
+    internal static readonly Option<bool> Doctor = new("--doctor") { Description = "report what this host offers and why a source does not work, then exit; with --engine, -p/-g, -f, --latency and --web-config-file, what a run with them would do" };
 
     internal static RootCommand Build()
     {
@@ -249,10 +249,14 @@ internal static class CommandLine
     {
         SampleInterval.Verdict.NotANumber => throw new UsageException(
             $"\"{text}\": Delay must be a number of seconds from {SampleInterval.Format(SampleInterval.Min)} to {SampleInterval.Format(SampleInterval.Max)}."),
-        SampleInterval.Verdict.TooShort => throw new UsageException($"\"{PythonFloat(delay)}\": Delay must be >={SampleInterval.Format(SampleInterval.Min)}"),
-        SampleInterval.Verdict.TooLong => throw new UsageException($"\"{PythonFloat(delay)}\": Delay must be <={SampleInterval.Format(SampleInterval.Max)}"),
+        SampleInterval.Verdict.TooShort => throw new UsageException($"\"{PythonFloat(delay)}\": Delay must be >={SampleInterval.Format(SampleInterval.Min)}", DelayFix),
+        SampleInterval.Verdict.TooLong => throw new UsageException($"\"{PythonFloat(delay)}\": Delay must be <={SampleInterval.Format(SampleInterval.Max)}", DelayFix),
         _ => delay,
     };
+
+    /// <summary>The reference's words name one bound; the fix names both.</summary>
+    private static string DelayFix =>
+        $"Give -s/--set-delay a number of seconds from {SampleInterval.Format(SampleInterval.Min)} to {SampleInterval.Format(SampleInterval.Max)}.";
 
     /// <summary>Python's repr of a float, which the reference's messages show: 30 → "30.0".</summary>
     internal static string PythonFloat(double value)

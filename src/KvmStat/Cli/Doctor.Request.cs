@@ -1,5 +1,9 @@
 using KvmStat.Exporter;
 using KvmStat.Guests;
+using KvmStat.Sources;
+using KvmStat.Sources.Bpf;
+using KvmStat.Sources.Tracepoints;
+using KvmStat.Stats;
 
 namespace KvmStat.Cli;
 
@@ -10,7 +14,7 @@ internal sealed partial class Doctor
     {
         if (request.Unused.Count > 0)
             Line("note", "options", $"{string.Join(", ", request.Unused.Select(Text.Escape))} {(request.Unused.Count == 1 ? "does" : "do")} not change what --doctor checks " +
-                "(every source, every output); it takes --engine, --latency, --web-config-file, and -p or -g for one VM");
+                "(every source, every output); it takes --engine, --latency, --web-config-file, -f, and -p or -g for one VM");
         CheckWatchedVm();
         CheckWebConfig();
     }
@@ -53,4 +57,43 @@ internal sealed partial class Doctor
             Line("fail", "watched VM", $"{e.Message} {e.Fix} Every running VM is listed below.");
         }
     }
+    /// <summary>
+    /// With -f: the fields a run would keep of this host's tracepoints (and exit latencies with
+    /// --latency), and of debugfs, which a run reads with -d; where it keeps no tracepoint field a
+    /// run without -d stops, as it would. Binary statistics, named per VM, are not looked at.
+    /// </summary>
+    private void CheckFields(Tracefs? tracefs, ExitReasonSet exitReasons)
+    {
+        if (request.Fields is not FieldFilter filter)
+            return;
+        var selection = new FieldSelection(filter, Children: true);
+        List<string> tracepoints = tracefs is null ? [] : selection.Select(TracepointCatalog.Discover(tracefs, exitReasons), f => f.Name, f => f.Parent).ConvertAll(f => f.Name);
+        if (tracefs is not null && request.Latency && request.Engine != TracepointEngineChoice.Perf)
+            tracepoints.AddRange(LatencySource.FamilyNames(kernel: TracepointEngines.LatencyEntry(paths) == BpfPrograms.KvmEntry).Where(filter.Matches));
+        List<string> debugfs = DebugfsNames().FindAll(filter.Matches);
+        string pattern = Text.EscapeControls(filter.Pattern);
+        if (tracepoints.Count > 0)
+            Line("ok", "fields", $"-f \"{pattern}\" keeps {Names(tracepoints)} of the tracepoints" + (debugfs.Count > 0 ? $", and {Names(debugfs)} of debugfs with -d" : ""));
+        else if (debugfs.Count > 0)
+            Line("warn", "fields", $"-f \"{pattern}\" keeps no tracepoint field, {Names(debugfs)} of debugfs: a run needs -d (without it, it stops)");
+        else
+            Line("fail", "fields", $"no {(tracefs is null ? "" : "tracepoint or ")}debugfs field matches \"{pattern}\": a run stops. {SourceFactory.NoFieldFix(filter)}");
+    }
+
+    private List<string> DebugfsNames()
+    {
+        try
+        {
+            return Directory.Exists(paths.DebugfsKvm) ? [.. Directory.EnumerateFiles(paths.DebugfsKvm).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)] : [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Unreadable debugfs is its own check's finding.
+            return [];
+        }
+    }
+
+    /// <summary>"3 fields (a, b, c)", the first few named.</summary>
+    private static string Names(List<string> names) =>
+        $"{names.Count} field{(names.Count == 1 ? "" : "s")} ({string.Join(", ", names.Take(6).Select(Text.Escape))}{(names.Count > 6 ? ", ..." : "")})";
 }

@@ -65,6 +65,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
         Tracefs? tracefs = CheckTracefs();
         if (tracefs is not null)
             CheckEngine(tracefs, exitReasons);
+        CheckFields(tracefs, exitReasons);
         CheckDebugfs(kvm);
         CheckFileLimit(tracefs);
         if (tracefs is not null && euid == 0)

@@ -89,8 +89,9 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
                 }
             }
             // The exporter serves what opened, but an -f that matches nothing (latency fields
-            // included) is a mistake there too: nothing would be served.
-            bool nothingOpened = sources.Unopened.Count == 0 && engine is not null && sources.PerVm is null;
+            // included) is a mistake there too: nothing would be served. Without an engine, each
+            // VM's values (but binary statistics, served as they are) are of the host's selection.
+            bool nothingOpened = sources.Unopened.Count == 0 && sources.Binary is null && (engine is null || sources.PerVm is null);
             if ((!plan.Lenient || nothingOpened) && sources.Host.Sum(s => s.Fields.Count) == 0)
                 throw new UsageException($"no field matches \"{plan.Selection.Filter.Pattern}\".", NoFieldFix(plan.Selection.Filter));
             return new Sampler(sources, vm, guests.NameOf, time, plan.HoldWhenVmExits ? guests.IsRunning : null);
@@ -102,12 +103,22 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         }
     }
 
-    /// <summary>The plan's engine, owned by <paramref name="sources"/>; null when the exporter serves tracepoints as down.</summary>
+    /// <summary>
+    /// The plan's engine, owned by <paramref name="sources"/>; null when the exporter serves tracepoints
+    /// as down, or when -f keeps no tracepoint field but other sources are read.
+    /// </summary>
     private ITracepointEngine? OpenEngineFor(SamplingPlan plan, SamplingSources sources)
     {
         ITracepointEngine engine;
         try
         {
+            if (!plan.Latency && !Engines.Selects(plan.Selection))
+            {
+                // As the reference's tracepoint provider left with no fields: the other sources' fields are shown.
+                if (options.Debugfs || options.BinaryStats || options.UsesQmp)
+                    return null;
+                throw new UsageException($"no tracepoint field matches \"{plan.Selection.Filter.Pattern}\".", NoFieldFix(plan.Selection.Filter));
+            }
             engine = Engines.Open(plan.Selection, plan.PerVm, plan.Pid, plan.Latency, plan.CountsVcpus);
         }
         catch (EnvironmentException e) when (plan.Lenient)

@@ -140,6 +140,9 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
         return [.. Catalog.Where(f => stamping.Contains(f.Tracepoint) && !selected.Exists(s => s.Name == f.Name))];
     }
 
+    /// <summary>Whether the selection keeps any tracepoint field (a child brings its parent).</summary>
+    internal bool Selects(FieldSelection selection) => Selected(selection with { Children = true }, allowNone: true).Count > 0;
+
     private List<TracepointField> Selected(FieldSelection selection, bool allowNone = false)
     {
         List<TracepointField> selected = selection.Select(Catalog, f => f.Name, f => f.Parent);

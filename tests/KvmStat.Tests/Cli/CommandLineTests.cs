@@ -65,6 +65,16 @@ public class CommandLineTests
         Assert.StartsWith("kvm_stat: error: ", error);
     }
 
+    /// <summary>A delay out of range: the reference's words, then the range.</summary>
+    [Theory]
+    [InlineData("0")]
+    [InlineData("30")]
+    public void ADelayOutOfRangeNamesTheRange(string delay)
+    {
+        (_, _, string error) = Run("-l", "-s", delay);
+        Assert.EndsWith("\nkvm_stat: Give -s/--set-delay a number of seconds from 0.1 to 25.5.\n", error);
+    }
+
     /// <summary>
     /// --version names the release (the VERSION file's) and the commit, each as such; "+dirty"
     /// after the commit when the binary was built from a tree with uncommitted changes.

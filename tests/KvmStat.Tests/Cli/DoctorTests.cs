@@ -240,8 +240,31 @@ public class DoctorTests
     {
         using var fixture = new FixtureRoot();
         (_, string[] lines) = Run(fixture, DoctorRequest.Host with { Unused = ["-s", "--json"] });
-        Assert.Equal("note  options               -s, --json do not change what --doctor checks (every source, every output); it takes --engine, --latency, --web-config-file, and -p or -g for one VM", lines[0]);
+        Assert.Equal("note  options               -s, --json do not change what --doctor checks (every source, every output); it takes --engine, --latency, --web-config-file, -f, and -p or -g for one VM", lines[0]);
         Assert.DoesNotContain(Run(fixture).Lines, l => l.StartsWith("note", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// -f is matched as a run matches it: against the tracepoints (and exit latencies with
+    /// --latency), and debugfs, which a run reads with -d; a pattern that keeps nothing fails.
+    /// </summary>
+    [Theory]
+    [InlineData("kvm_userspace_exit\\(IO\\)", false, "ok    fields                -f \"kvm_userspace_exit\\(IO\\)\" keeps 2 fields (kvm_userspace_exit, kvm_userspace_exit(IO)) of the tracepoints")]
+    [InlineData("kvm_userspace_exit$|pages", false, "ok    fields                -f \"kvm_userspace_exit$|pages\" keeps 1 field (kvm_userspace_exit) of the tracepoints, and 2 fields (pages_1g, pages_4k) of debugfs with -d")]
+    [InlineData("pages_4k", false, "warn  fields                -f \"pages_4k\" keeps no tracepoint field, 1 field (pages_4k) of debugfs: a run needs -d (without it, it stops)")]
+    [InlineData("user_exit_p99", true, "ok    fields                -f \"user_exit_p99\" keeps 1 field (user_exit_p99_us) of the tracepoints")]
+    [InlineData("user_exit_p99", false, "fail  fields                no tracepoint or debugfs field matches \"user_exit_p99\": a run stops. Exit latencies (user_exit_*, kernel_exit_*) are fields only with --latency, counted by the BPF engine; list the fields with: kvm_stat -f help --latency")]
+    [InlineData("xyz", false, "fail  fields                no tracepoint or debugfs field matches \"xyz\": a run stops. List the available fields with: kvm_stat -f help")]
+    public void FIsMatchedAsARunMatchesIt(string pattern, bool latency, string expected)
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddTracepoint("kvm_userspace_exit", 2, FixtureRoot.TestData("kvm_userspace_exit.format"));
+        fixture.AddDebugfsStat("pages_4k", 3, writable: false);
+        fixture.AddDebugfsStat("pages_1g", 0, writable: false);
+        (int code, string[] lines) = Run(fixture, DoctorRequest.Host with { Fields = KvmStat.Stats.FieldFilter.Create(pattern), Latency = latency });
+        Assert.Equal(expected, Line(lines, "fields"));
+        Assert.Equal(expected.StartsWith("fail", StringComparison.Ordinal), code == 1 && lines.Count(l => l.StartsWith("fail", StringComparison.Ordinal)) == 1);
+        Assert.DoesNotContain(Run(fixture).Lines, l => l.Length > 6 && l[6..].StartsWith("fields ", StringComparison.Ordinal));
     }
 
     /// <summary>--web-config-file is loaded as the exporter loads it at start: a broken one fails as the run would stop.</summary>

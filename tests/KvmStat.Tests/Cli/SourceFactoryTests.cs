@@ -210,4 +210,51 @@ public class SourceFactoryTests
         var e = Assert.Throws<UsageException>(Open);
         Assert.Equal($"--guest-fields \"{Text.Escape(pattern)}\" matches no event of the guests (it chooses events, each with its reasons).", e.Message);
     }
+    /// <summary>
+    /// An -f that keeps only debugfs fields shows them, as the reference's tracepoint provider left
+    /// with no field does: no tracepoint program is loaded for nothing. With tracepoints alone it
+    /// is an error, and the exporter refuses an -f that keeps nothing of any source.
+    /// </summary>
+    [Theory]
+    [InlineData("pages_4k", false, null)]
+    [InlineData("pages_4k", true, null)]
+    [InlineData("nomatch", false, "no field matches \"nomatch\".")]
+    [InlineData("nomatch", true, "no field matches \"nomatch\".")]
+    public void AnFOfDebugfsFieldsOnlyOpensNoEngine(string pattern, bool lenient, string? error)
+    {
+        using var root = new NoVmsRoot();
+        Directory.CreateDirectory(Path.Join(root.Root, "sys/kernel/debug/kvm"));
+        File.WriteAllText(Path.Join(root.Root, "sys/kernel/debug/kvm/pages_4k"), "7\n");
+        File.SetUnixFileMode(Path.Join(root.Root, "sys/kernel/debug/kvm/pages_4k"), UnixFileMode.UserRead);
+        // The host's value is the sum of the VMs' folders.
+        Directory.CreateDirectory(Path.Join(root.Root, "sys/kernel/debug/kvm/1234-11"));
+        File.WriteAllText(Path.Join(root.Root, "sys/kernel/debug/kvm/1234-11/pages_4k"), "7\n");
+        var paths = new HostPaths(root.Root);
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse(["-1", "-t", "-d", "--engine", "bpf", "-f", pattern]));
+        using var descriptors = new CounterDescriptors();
+        var factory = new SourceFactory(options, paths, new Reporter(verbose: false, new StringWriter()), descriptors, TimeProvider.System);
+        var plan = new SamplingPlan(new FieldSelection(FieldFilter.Create(options.Fields), Children: true), 0, PerVm: lenient, BinaryFields: false, BinaryPerVm: false,
+            Lenient: lenient);
+        int before = BpfCollection.OpenBpfObjects();
+        if (error is not null)
+        {
+            Assert.Equal(error, Assert.Throws<UsageException>(() => factory.Open(plan, null, new GuestFinder(paths))).Message);
+            return;
+        }
+        using Sampler sampler = factory.Open(plan, null, new GuestFinder(paths));
+        sampler.Sample();
+        Assert.Equal(before, BpfCollection.OpenBpfObjects());
+        Assert.Equal(1, sampler.Snapshot.Host.Fields.Count);
+        Assert.Equal("pages_4k", sampler.Snapshot.Host.Fields[0].Name);
+        Assert.Equal(7, sampler.Snapshot.Host.Totals[0]);
+    }
+
+    [Fact]
+    public void AnFThatKeepsNoTracepointFieldIsAnErrorWithTracepointsAlone()
+    {
+        using var root = new NoVmsRoot();
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse(["-1", "-t", "-f", "pages_4k"]));
+        using Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, new StringWriter()), TimeProvider.System);
+        Assert.Equal("no tracepoint field matches \"pages_4k\".", Assert.Throws<UsageException>(() => session.OpenSampler()).Message);
+    }
 }
