@@ -4,11 +4,19 @@ namespace KvmStat.Sources.Bpf;
 internal sealed partial class BpfCounters
 {
     /// <summary>Reads the rows of the slots in use, tells VMs from the rest, and retires the slots of processes that are done.</summary>
-    public void Capture()
+    public void Capture() => Capture(sample: true);
+
+    /// <summary>
+    /// A capture between samples (the exporter's, every second), which gives back the slots and rows
+    /// of what is done: vCPU threads that left meanwhile stay their VMs' until the next sample has them.
+    /// </summary>
+    internal void Follow() => Capture(sample: false);
+
+    private void Capture(bool sample)
     {
         try
         {
-            CaptureTables();
+            CaptureTables(sample);
         }
         catch (BpfException e)
         {

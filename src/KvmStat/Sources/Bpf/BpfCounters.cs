@@ -151,13 +151,13 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     internal IReadOnlyList<BpfThread> ThreadsOf(int pid) =>
         _watched is not null ? (pid == _watched.Tgid ? _watched.Threads : []) : _vms.TryGetValue(pid, out BpfProcess? vm) ? vm.Threads : [];
 
-    private void CaptureTables()
+    private void CaptureTables(bool sample)
     {
         _latency?.Read();
         if (!Scope.PerProcess)
         {
             _table.ReadRow(0, Totals);
-            CaptureThreads();
+            CaptureThreads(sample);
             _latency?.Publish(_vms, Scope.Pid);
             return;
         }
@@ -206,20 +206,20 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         Add(Totals, OutsideVms);
         foreach (BpfProcess vm in _vms.Values)
             Add(Totals, vm.Totals);
-        CaptureThreads();
+        CaptureThreads(sample);
         _latency?.Publish(_vms, watched: 0);
         ReportUnattributed();
     }
 
     /// <summary>Gives each VM (or the one watched) its vCPU threads, by vCPU.</summary>
-    private void CaptureThreads()
+    private void CaptureThreads(bool sample)
     {
         if (_threads is null)
             return;
         IEnumerable<BpfProcess> vms = _watched is null ? _vms.Values : [_watched];
         foreach (BpfProcess vm in vms)
             vm.Threads.Clear();
-        _threads.Capture(tgid => _watched is null ? _vms.GetValueOrDefault(tgid) : tgid == _watched.Tgid ? _watched : null);
+        _threads.Capture(tgid => _watched is null ? _vms.GetValueOrDefault(tgid) : tgid == _watched.Tgid ? _watched : null, sample);
         foreach (BpfProcess vm in vms)
             vm.Threads.Sort(static (a, b) => (a.Reading.Index < 0, a.Reading.Index, a.Tid).CompareTo((b.Reading.Index < 0, b.Reading.Index, b.Tid)));
     }

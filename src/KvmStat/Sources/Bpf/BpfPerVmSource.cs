@@ -80,7 +80,7 @@ internal sealed class BpfPerVmSource : IPerVmSource
     /// that are done, so that a long scrape interval on a host where short-lived VMs come and go
     /// does not fill the table. Their counts wait in the engine for the next sample.
     /// </summary>
-    public void Follow() => _counters.Capture();
+    public void Follow() => _counters.Follow();
 
     /// <summary>Nothing of its own: the engine owns the counters.</summary>
     public void Dispose()

@@ -14,6 +14,7 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
 {
     private readonly BpfThread?[] _byRow = new BpfThread?[table.Layout.Threads + 1];
     private readonly List<BpfThread> _retiring = [];
+    private readonly List<BpfThread> _departed = [];
     private readonly ulong[] _buckets = new ulong[BpfTableLayout.ThreadLatencyBuckets];
     private GrowthReport _lostReport;
 
@@ -35,10 +36,16 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
     /// <summary>Rows in use at the last capture (for tests of what stays bounded).</summary>
     internal int RowsInUse { get; private set; }
 
+    /// <summary>Threads that left since the last sample, kept for it (for tests of what stays bounded).</summary>
+    internal int Departed => _departed.Count;
+
     /// <param name="vmOf">The VM of a process id, or null where the process is no VM the engine knows (yet).</param>
-    internal void Capture(Func<int, BpfProcess?> vmOf)
+    /// <param name="sample">A sample's capture, rather than one between samples (the exporter's follow).</param>
+    internal void Capture(Func<int, BpfProcess?> vmOf, bool sample = true)
     {
         FinishRetiring(vmOf);
+        if (sample)
+            _departed.Clear();
         int used = 0;
         for (int row = 1; row < _byRow.Length; row++)
         {
@@ -91,19 +98,31 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
 
     /// <summary>
     /// The threads that gave their rows back at the last capture: their last events, then their rows
-    /// go back. Each is its VM's once more with them: a capture between samples (the exporter's
-    /// follow) may have been the last to see it, and no sample would have its last events.
+    /// go back. Each stays its VM's, with them, until a sample's capture: the captures between
+    /// samples (the exporter's follows) may have been the last to see it, and no sample would have
+    /// its last events.
     /// </summary>
     private void FinishRetiring(Func<int, BpfProcess?> vmOf)
     {
         foreach (BpfThread thread in _retiring)
         {
             Read(thread);
-            vmOf(thread.Tgid)?.Threads.Add(thread);
             table.ReleaseThread(thread.Row);
             _byRow[thread.Row] = null;
+            _departed.Add(thread);
         }
         _retiring.Clear();
+        // Nothing grows while no sample comes (no scrape): those of VMs that are gone leave at once,
+        // and beyond a table's worth of rows the oldest go (their VMs' counts keep their events).
+        if (_departed.Count > _byRow.Length)
+            _departed.RemoveRange(0, _departed.Count - _byRow.Length);
+        for (int i = _departed.Count - 1; i >= 0; i--)
+        {
+            if (vmOf(_departed[i].Tgid) is BpfProcess vm)
+                vm.Threads.Add(_departed[i]);
+            else
+                _departed.RemoveAt(i);
+        }
     }
 
     private void ReportLost()

@@ -238,6 +238,29 @@ public class BpfVcpuTests
     }
 
     /// <summary>
+    /// The exporter's follows keep the threads that left for the next sample; with no sample (no
+    /// scrape) for a long time they stay bounded: a table's worth at most, none of a VM that is gone.
+    /// </summary>
+    [Fact]
+    public void ThreadsKeptForTheNextSampleStayBoundedWithoutSamples()
+    {
+        using var engine = new SyntheticEngine(formats: Formats(), vcpus: true, threads: 8);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "churn");
+        BpfProgram pio = engine.Program("kvm_pio");
+        for (int round = 0; round < 250; round++)
+        {
+            Assert.Equal(0, vm.Churn(4, pio, s_pio, engine.ExitProgram));
+            engine.Counters.Follow();
+            Assert.InRange(engine.Counters.Threads!.Departed, 0, 9);
+        }
+        Assert.Equal(9, engine.Counters.Threads!.Departed);
+        engine.Counters.Capture();
+        Assert.Equal(0, engine.Counters.Threads!.Departed);
+        Assert.Equal(1000, engine.Field(engine.Counters.Vms[vm.Pid].Totals, "kvm_pio"));
+    }
+
+    /// <summary>
     /// With exit latencies: each vCPU thread's exits in its own histogram of their kind (handled in
     /// user space, or in the kernel), every exit counted, none below the bucket of the time waited.
     /// </summary>
@@ -271,11 +294,15 @@ public class BpfVcpuTests
     }
 
     /// <summary>
-    /// The exporter follows VMs between scrapes with a capture of its own: a vCPU thread that made
-    /// its last events and exited just before it keeps them in the next sample, and after.
+    /// The exporter follows VMs between scrapes with a capture of its own, once a second: a vCPU
+    /// thread that made its last events and exited just before one, or several, keeps them in the
+    /// next sample, and after.
     /// </summary>
-    [Fact]
-    public void AThreadThatExitedBetweenSamplesKeepsItsLastEvents()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(14)]
+    public void AThreadThatExitedBetweenSamplesKeepsItsLastEvents(int follows)
     {
         using var engine = new SyntheticEngine(vcpus: true);
         using EventProcess vm = EventProcess.Start();
@@ -293,7 +320,8 @@ public class BpfVcpuTests
         Assert.Equal(1, vm.RunOn(cpu1, pio, s_pio, count: 4));
         Assert.Equal(0, vm.RunOn(cpu1, engine.ExitProgram, s_none));
         vm.End(cpu1);
-        sampler.Follow();
+        for (int i = 0; i < follows; i++)
+            sampler.Follow();
         for (int i = 0; i < 2; i++)
         {
             sampler.Sample();
