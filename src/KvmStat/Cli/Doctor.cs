@@ -174,7 +174,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
         using BpfCounters table = _table;
         _table = null;
         table.Capture();
-        long unattributed = table.Fields.Select((f, i) => table.Unattributed[i]).Sum();
+        long unattributed = table.UnattributedEvents;
         // Slots in use at the last look: processes that are not VMs give theirs back at each capture.
         string seen = $"room for {table.Capacity} processes; {table.SlotsInUse} in use at the last look ({table.Vms.Count} of them VMs)";
         Line(unattributed == 0 ? "ok" : "warn", "BPF table", unattributed == 0

@@ -40,7 +40,7 @@ internal static class ServeMode
             string fix = e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AccessDenied }
                 ? "Ports below 1024 need root or CAP_NET_BIND_SERVICE: choose another with --serve HOST:PORT."
                 : "Choose an address of this host and a free port with --serve HOST:PORT.";
-            throw new EnvironmentException($"cannot listen on {endpoint}: {e.Message}.", fix);
+            throw new EnvironmentException($"cannot listen on {endpoint}: {SocketError(e).TrimEnd('.')}.", fix);
         }
         reporter.Verbose($"serving {(config?.UsesTls == true ? "https" : "http")}://{endpoint}/metrics{(config?.Users.Count > 0 ? " (basic authentication)" : "")}");
         reporter.Verbose("counting started");
@@ -60,5 +60,16 @@ internal static class ServeMode
             }
             signals.Wait(Timeout.InfiniteTimeSpan);
         }
+    }
+
+    /// <summary>The socket's own words where Kestrel wraps them ("Failed to bind to address http://...: address already in use."): the address is said already.</summary>
+    private static string SocketError(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Net.Sockets.SocketException socket)
+                return socket.Message;
+        }
+        return e.Message;
     }
 }

@@ -263,8 +263,8 @@ public partial class ExporterEndToEndTests
         int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
         (code, _, error) = ChildProcess.RunTool(s_timeout, "--serve", $"127.0.0.1:{port}", "-f", "kvm_pio");
         Assert.Equal(1, code);
-        Assert.Contains($"cannot listen on 127.0.0.1:{port}", error);
-        Assert.DoesNotContain("   at ", error);
+        Assert.Equal($"kvm_stat: error: cannot listen on 127.0.0.1:{port}: Address already in use.\n" +
+            "kvm_stat: Choose an address of this host and a free port with --serve HOST:PORT.", error);
 
         // An address of no interface of this host (nothing is sent to it), and a privileged port as nobody.
         (code, _, error) = ChildProcess.RunTool(s_timeout, "--serve", "192.0.2.1:9000", "-f", "kvm_pio");

@@ -26,19 +26,36 @@ internal sealed partial class BpfCounters
         }
     }
 
+    /// <summary>
+    /// Events that found no slot, since the start, as every output counts them: those of the shown
+    /// fields (the stamping tracepoints of latencies are not kvm events the user chose), each once
+    /// (an exit reason's events are its tracepoint's too).
+    /// </summary>
+    internal long UnattributedEvents
+    {
+        get
+        {
+            long unattributed = 0;
+            for (int i = 0; i < Shown; i++)
+            {
+                if (!_fields[i].IsChild)
+                    unattributed += Unattributed[i];
+            }
+            return unattributed;
+        }
+    }
+
     /// <summary>Events that found no slot are counted, and said at the first and each time their number doubles.</summary>
     private void ReportUnattributed()
     {
-        // The shown fields only, as every output counts them: the stamping tracepoints of latencies are not kvm events the user chose.
-        long unattributed = 0;
-        for (int i = 0; i < Shown; i++)
-        {
-            if (!_fields[i].IsChild)
-                unattributed += Unattributed[i];
-        }
+        long unattributed = UnattributedEvents;
         if (!_unattributedReport.Due(unattributed, out long grown))
             return;
         _warn($"{unattributed} kvm events ({grown} new) could not be attributed to a process: " +
-            $"the BPF table has room for {Capacity} processes and is full; they are counted as unattributed (said again when their number doubles).");
+            $"the BPF table has room for {Capacity} processes and is full; they are counted as unattributed (said again when their number doubles). " +
+            (Capacity < BpfTableLayout.MaxSlots
+                ? "Fewer fields (-f), or no --latency or --vcpus, leave the table room for more processes; "
+                : "") +
+            "processes that run no VM give their slots back at each capture, so a shorter -s makes room sooner.");
     }
 }

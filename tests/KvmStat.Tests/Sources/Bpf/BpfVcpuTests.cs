@@ -203,6 +203,22 @@ public class BpfVcpuTests
         Assert.Contains(engine.Warnings, w => w.StartsWith("5 kvm events of vCPU threads", StringComparison.Ordinal));
     }
 
+    /// <summary>An exit no slot was left for is one unattributed event, though its reason's child counts it too: so the warning and --doctor count.</summary>
+    [Fact]
+    public void AnUnattributedExitCountsOnceWithItsReason()
+    {
+        using var engine = new SyntheticEngine(formats: Formats(), capacity: 1);
+        using EventProcess vm = EventProcess.Start(), other = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "vm");
+        engine.MakeVm(other.Pid, "other");
+        BpfProgram exit = engine.Program("kvm_userspace_exit");
+        Assert.Equal(1, vm.Run(exit, UserspaceExit(2), count: 1));
+        Assert.Equal(1, other.Run(exit, UserspaceExit(2), count: 4));
+        engine.Counters.Capture();
+        Assert.Equal(4, engine.Counters.UnattributedEvents);
+        Assert.Contains(engine.Warnings, w => w.StartsWith("4 kvm events (4 new) could not be attributed", StringComparison.Ordinal));
+    }
+
     /// <summary>
     /// 10,000 vCPU threads that come and go through a table of 8 rows leave none behind: every
     /// event counted per vCPU, none lost. So do the threads of a process that runs no VM.
