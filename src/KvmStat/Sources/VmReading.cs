@@ -8,6 +8,12 @@ internal sealed class VmReading(int pid, int fieldCount, VmRowKind kind = VmRowK
 
     internal VmRowKind Kind { get; } = kind;
 
+    /// <summary>
+    /// Which process under its pid, where the source can tell a new process under a dead one's pid
+    /// (the BPF engine: each of its slots' processes); 0 where it cannot.
+    /// </summary>
+    internal long Instance { get; set; }
+
     internal long[] Values { get; } = new long[fieldCount];
 
     /// <summary>Its vCPU threads (--vcpus), by vCPU; empty where not counted.</summary>

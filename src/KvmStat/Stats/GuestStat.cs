@@ -16,6 +16,9 @@ internal sealed class GuestStat(int pid, string name, int fieldCount, VmRowKind 
 
     internal VmRowKind Kind { get; } = kind;
 
+    /// <summary>Its process among those under its pid (<see cref="Sources.VmReading.Instance"/>).</summary>
+    internal long Instance { get; init; }
+
     /// <summary>The parent counters summed: the per-guest view's row.</summary>
     internal long Total { get; set; }
 

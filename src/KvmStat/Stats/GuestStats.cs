@@ -4,7 +4,8 @@ namespace KvmStat.Stats;
 
 /// <summary>
 /// Per-VM totals and deltas over a per-VM source: the screen's 'b' view, JSON's guests, the
-/// exporter's guest series. A VM counts from when it was first seen; its name is read once. Where
+/// exporter's guest series. A VM counts from when it was first seen; its name is read once (a new
+/// process under a dead VM's pid, where the source tells them apart, is a new VM). Where
 /// the source tells (the BPF engine), more rows make the VMs add up to the host: the events outside
 /// VMs, those of VMs that exited, and those the engine had no room to attribute. With --vcpus each
 /// VM's vCPU threads too, with their own totals and deltas.
@@ -71,8 +72,11 @@ internal sealed class GuestStats : IGuestValues
                     total += reading.Values[i];
             }
             GuestStat? known = reading.Kind == VmRowKind.Vm ? _previous.GetValueOrDefault(reading.Pid) : FindOther(reading.Kind);
+            // A new process under a dead VM's pid is a new VM: its own name, its counts from zero.
+            if (known is not null && known.Instance != reading.Instance)
+                known = null;
             GuestStat guest = known ?? (reading.Kind == VmRowKind.Vm
-                ? new GuestStat(reading.Pid, _nameOf(reading.Pid) ?? "", reading.Values.Length)
+                ? new GuestStat(reading.Pid, _nameOf(reading.Pid) ?? "", reading.Values.Length) { Instance = reading.Instance }
                 : new GuestStat(0, LabelOf(reading.Kind), reading.Values.Length, reading.Kind));
             guest.Delta = total - guest.Total;
             guest.Total = total;

@@ -7,6 +7,9 @@ internal sealed class FakeVmSource(params StatField[] fields) : IPerVmSource
 {
     internal SortedDictionary<int, long[]> Vms { get; } = [];
 
+    /// <summary>Which process each VM's pid is (<see cref="VmReading.Instance"/>); 0 where not set.</summary>
+    internal Dictionary<int, long> Instances { get; } = [];
+
     /// <summary>The rows the BPF engine adds (events outside VMs, of exited VMs), when set.</summary>
     internal long[]? Outside { get; set; }
 
@@ -64,7 +67,7 @@ internal sealed class FakeVmSource(params StatField[] fields) : IPerVmSource
         readings.Clear();
         foreach ((int pid, long[] values) in Vms)
         {
-            var reading = new VmReading(pid, fields.Length);
+            var reading = new VmReading(pid, fields.Length) { Instance = Instances.GetValueOrDefault(pid) };
             values.CopyTo(reading.Values, 0);
             reading.Vcpus.AddRange(Vcpus.GetValueOrDefault(pid) ?? []);
             readings.Add(reading);

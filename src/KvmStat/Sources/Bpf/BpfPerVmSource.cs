@@ -57,12 +57,14 @@ internal sealed class BpfPerVmSource : IPerVmSource
             reading.Vcpus.Clear();
             if (_counters.Vms.TryGetValue(pid, out BpfProcess? process))
             {
+                reading.Instance = process.Instance;
                 process.Totals.AsSpan(0, _fields.Length).CopyTo(reading.Values);
                 foreach (BpfThread thread in process.Threads)
                     reading.Vcpus.Add(thread.Reading);
             }
             else
             {
+                reading.Instance = 0;
                 Array.Clear(reading.Values);
             }
             readings.Add(reading);

@@ -3,7 +3,12 @@ namespace KvmStat.Sources.Bpf;
 /// <summary>One process that holds a slot of the BPF table: its counts since its first event, and whether it runs a VM.</summary>
 internal sealed class BpfProcess(int tgid, int slot, int fields)
 {
+    private static long s_instances;
+
     internal int Tgid { get; } = tgid;
+
+    /// <summary>This process among all that held a slot, from 1: a new process under a dead one's pid has another.</summary>
+    internal long Instance { get; } = Interlocked.Increment(ref s_instances);
 
     internal int Slot { get; } = slot;
 
