@@ -77,7 +77,7 @@ internal sealed partial class Doctor
         else if (debugfs.Count > 0)
             Line("warn", "fields", $"-f \"{pattern}\" keeps no tracepoint field, {Names(debugfs)} of debugfs: a run needs -d (without it, it stops)");
         else
-            Line("fail", "fields", $"no {(tracefs is null ? "" : "tracepoint or ")}debugfs field matches \"{pattern}\": a run stops. {SourceFactory.NoFieldFix(filter)}");
+            Line("fail", "fields", $"no {(tracefs is null ? "" : "tracepoint or ")}debugfs field matches \"{pattern}\": a run stops. {SourceFactory.NoFieldFix(filter, request.Latency)}");
     }
 
     private List<string> DebugfsNames()

@@ -93,7 +93,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             // VM's values (but binary statistics, served as they are) are of the host's selection.
             bool nothingOpened = sources.Unopened.Count == 0 && sources.Binary is null && (engine is null || sources.PerVm is null);
             if ((!plan.Lenient || nothingOpened) && sources.Host.Sum(s => s.Fields.Count) == 0)
-                throw new UsageException($"no field matches \"{plan.Selection.Filter.Pattern}\".", NoFieldFix(plan.Selection.Filter));
+                throw new UsageException($"no field matches \"{plan.Selection.Filter.Pattern}\".", NoFieldFix(plan.Selection.Filter, plan.Latency));
             return new Sampler(sources, vm, guests.NameOf, time, plan.HoldWhenVmExits ? guests.IsRunning : null);
         }
         catch
@@ -244,10 +244,11 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     }
 
     /// <summary>The fix for an -f that matches no field: where it names exit latencies, what they need.</summary>
-    internal static string NoFieldFix(FieldFilter filter) =>
-        LatencySource.FamilyNames(kernel: true).Any(filter.Matches)
-            ? "Exit latencies (user_exit_*, kernel_exit_*) are fields only with --latency, counted by the BPF engine; list the fields with: kvm_stat -f help --latency"
-            : "List the available fields with: kvm_stat -f help";
+    /// <param name="latency">--latency was given: the latencies it names were still not there.</param>
+    internal static string NoFieldFix(FieldFilter filter, bool latency = false) =>
+        !LatencySource.FamilyNames(kernel: true).Any(filter.Matches) ? "List the available fields with: kvm_stat -f help"
+        : latency ? "Exit latencies are fields only when the BPF engine counts, and kernel_exit_* only where kvm_entry fires (VMX, SVM, arm64); list the fields with: kvm_stat -f help --latency"
+        : "Exit latencies (user_exit_*, kernel_exit_*) are fields only with --latency, counted by the BPF engine; list the fields with: kvm_stat -f help --latency";
 
     /// <summary>-f help: the parent fields of the chosen sources.</summary>
     internal IReadOnlyList<string> ParentFieldNames()

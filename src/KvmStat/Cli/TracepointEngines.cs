@@ -86,7 +86,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             throw new UsageException("exit latencies are timed by the BPF engine only.", "Leave out --engine perf.");
         else if (vcpus)
             throw new UsageException("per-vCPU counts (--vcpus) are counted by the BPF engine only.", "Leave out --engine perf.");
-        return new PerfEngine(() => CounterSet(selection), () => CounterSet(selection with { Children = false }), paths, discovery, reporter.Warn);
+        return new PerfEngine(() => CounterSet(selection, latency), () => CounterSet(selection with { Children = false }, latency), paths, discovery, reporter.Warn);
     }
 
     /// <summary>Why a run with --engine bpf stops where BPF cannot count (--doctor says the same).</summary>
@@ -143,15 +143,16 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     /// <summary>Whether the selection keeps any tracepoint field (a child brings its parent).</summary>
     internal bool Selects(FieldSelection selection) => Selected(selection with { Children = true }, allowNone: true).Count > 0;
 
-    private List<TracepointField> Selected(FieldSelection selection, bool allowNone = false)
+    /// <param name="latency">--latency was given (for the fix of a selection of latencies alone).</param>
+    private List<TracepointField> Selected(FieldSelection selection, bool allowNone = false, bool latency = false)
     {
         List<TracepointField> selected = selection.Select(Catalog, f => f.Name, f => f.Parent);
         if (selected.Count == 0 && !allowNone)
             throw new UsageException(
-                $"no tracepoint field matches \"{selection.Filter.Pattern}\".", SourceFactory.NoFieldFix(selection.Filter));
+                $"no tracepoint field matches \"{selection.Filter.Pattern}\".", SourceFactory.NoFieldFix(selection.Filter, latency));
         return selected;
     }
 
-    private TracepointCounterSet CounterSet(FieldSelection selection) =>
-        new(Tracefs, Selected(selection), counters, reporter.VerboseOrNull);
+    private TracepointCounterSet CounterSet(FieldSelection selection, bool latency) =>
+        new(Tracefs, Selected(selection, latency: latency), counters, reporter.VerboseOrNull);
 }

@@ -76,6 +76,12 @@ internal sealed partial class TuiApp
             Reopen();
             _notice = why;
         }
+        else if (_sampler is { Snapshot.Latencies: null })
+        {
+            // The engine fell back to perf counters (BPF is not available): counting goes on, untimed.
+            _latency = false;
+            _notice = NoBpfEngine;
+        }
     }
 
     /// <summary>The histograms the view shows: the watched VM's, or every process's.</summary>
@@ -133,6 +139,8 @@ internal sealed partial class TuiApp
         grid.WriteRight(row, column, us, NumberWidth + 1, us < 10 ? "F1" : "F0", style);
 
     private const string NotMeasured = "Exit latencies are not measured: the last row says why.";
+
+    private const string NoBpfEngine = "no exit latencies: BPF is not available here (kvm_stat --doctor says why)";
 
     private static void DrawLatencyRow(ScreenGrid grid, int row, string label, LatencyRows.Row r, TextStyle style)
     {

@@ -74,6 +74,12 @@ public class BpfSupportEndToEndTests
         string line = Assert.Single(Kvm.WithoutNoVmLine(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
         Assert.StartsWith($"kvm_stat: counting with perf counters: BPF is not available (this kernel lacks {said}: ", line);
 
+        // Exit latencies alone, asked for where the fallback cannot time them: why they are not there.
+        (code, _, error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "--latency", "-f", "user_exit");
+        Assert.Equal(2, code);
+        Assert.EndsWith("kvm_stat: error: no tracepoint field matches \"user_exit\".\nkvm_stat: Exit latencies are fields only when the BPF engine counts, " +
+            "and kernel_exit_* only where kvm_entry fires (VMX, SVM, arm64); list the fields with: kvm_stat -f help --latency", error);
+
         (code, _, error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "kvm_pio", "--engine", "bpf");
         Assert.Equal(1, code);
         Assert.StartsWith($"kvm_stat: error: BPF counting is not available: this kernel lacks {said}", error);
