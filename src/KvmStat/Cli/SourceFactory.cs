@@ -158,7 +158,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         {
             debugfs = new DebugfsSource(paths, selection, pid, options.IncludePast, new StatFileReader(), reporter.Warn);
         }
-        catch (EnvironmentException e) when (e.Message.Contains("lockdown", StringComparison.Ordinal))
+        catch (DebugfsLockedException e) when (e.Lockdown)
         {
             throw new EnvironmentException(e.Message, BinaryStatsProbe.LockdownHint(paths, RunningVms()));
         }

@@ -7,7 +7,7 @@ internal static partial class Interop
     internal static partial class Libc
     {
         [LibraryImport(Libraries.Libc, EntryPoint = "pread64", SetLastError = true)]
-        internal static unsafe partial nint PRead(int fd, byte* buffer, nuint count, long offset);
+        private static unsafe partial nint PRead(int fd, byte* buffer, nuint count, long offset);
 
         /// <summary>pread(2) that retries on EINTR; returns bytes read or -errno.</summary>
         internal static unsafe nint PReadRetrying(int fd, Span<byte> buffer, long offset)

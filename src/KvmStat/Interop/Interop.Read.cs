@@ -7,7 +7,7 @@ internal static partial class Interop
     internal static partial class Libc
     {
         [LibraryImport(Libraries.Libc, EntryPoint = "read", SetLastError = true)]
-        internal static unsafe partial nint Read(int fd, byte* buffer, nuint count);
+        private static unsafe partial nint Read(int fd, byte* buffer, nuint count);
 
         /// <summary>read(2) that retries on EINTR; returns bytes read or -errno.</summary>
         internal static unsafe nint ReadRetrying(int fd, Span<byte> buffer) => FillRetrying(&Read, fd, buffer);

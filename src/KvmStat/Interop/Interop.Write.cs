@@ -7,7 +7,7 @@ internal static partial class Interop
     internal static partial class Libc
     {
         [LibraryImport(Libraries.Libc, EntryPoint = "write", SetLastError = true)]
-        internal static unsafe partial nint Write(int fd, byte* buffer, nuint count);
+        private static unsafe partial nint Write(int fd, byte* buffer, nuint count);
 
         /// <summary>Writes all of <paramref name="data"/>, retrying on EINTR and short writes; 0 or -errno.</summary>
         internal static unsafe int WriteAll(int fd, ReadOnlySpan<byte> data)

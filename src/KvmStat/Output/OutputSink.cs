@@ -75,6 +75,8 @@ internal sealed class OutputSink : IDisposable
         }
         catch (IOException)
         {
+            // Gone since it was opened (or unreadable): a header first loses nothing, and the write
+            // that follows says what is wrong with the file.
             return true;
         }
     }

@@ -74,6 +74,8 @@ internal sealed class FieldFilter : IFieldSelection
         }
         catch (RegexMatchTimeoutException)
         {
+            // Names come from outside too (a VM's binary statistics): one that makes the pattern run
+            // for a second is left out rather than stopping the run, as a name it does not match is.
             return false;
         }
     }

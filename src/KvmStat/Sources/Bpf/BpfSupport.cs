@@ -116,6 +116,7 @@ internal static class BpfSupport
         }
         finally
         {
+            // Raising the soft limit back to where it was, never above the hard limit, cannot be refused.
             _ = Interop.Libc.SetRLimit(Interop.Abi.RLIMIT_MEMLOCK, limit);
         }
     }

@@ -81,9 +81,10 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
                 : "this user may not read them (EACCES)";
             string sample = string.Join(", ", locked.Take(4)) + (locked.Count > 4 ? ", ..." : "");
             if (_fields.Length == 0)
-                throw new EnvironmentException(
+                throw new DebugfsLockedException(
                     $"none of the {locked.Count} selected debugfs statistics can be read ({sample}): {cause}.",
-                    "Use tracepoints instead (the default, -t); under lockdown debugfs shows only instant values such as pages_4k.");
+                    "Use tracepoints instead (the default, -t); under lockdown debugfs shows only instant values such as pages_4k.",
+                    lockdown: lockErrno == Interop.Errno.EPERM);
             warn($"{locked.Count} of {locked.Count + _fields.Length} debugfs statistics are left out ({sample}): {cause}.");
         }
     }

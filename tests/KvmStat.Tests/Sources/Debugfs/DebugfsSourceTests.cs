@@ -154,10 +154,11 @@ public class DebugfsSourceTests
     public void WhenEverySelectedFieldIsLockedItIsAnError()
     {
         using FixtureRoot fixture = TwoVms();
-        EnvironmentException e = Assert.Throws<EnvironmentException>(() =>
+        DebugfsLockedException e = Assert.Throws<DebugfsLockedException>(() =>
             new DebugfsSource(fixture.Paths, FieldFilter.Create("exits"), 0, false, new LockedDown("exits"), _ => { }));
         Assert.Contains("lockdown", e.Message);
         Assert.Contains("tracepoints", e.Fix);
+        Assert.True(e.Lockdown);
     }
 
     [Fact]
