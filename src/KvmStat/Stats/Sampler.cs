@@ -5,7 +5,9 @@ namespace KvmStat.Stats;
 /// <summary>
 /// The one sampling path: each call captures every reading of a run once (the engine's tables, the
 /// binary statistics), then reads the host's sources and each VM's into the <see cref="Snapshot"/>
-/// that every output formats. The mode decides when; nothing else samples.
+/// that every output formats. The mode decides when; nothing else samples (a binary-statistics
+/// source learns its fields from one capture when it opens, and between samples the per-VM source
+/// may follow VMs: <see cref="Follow"/>).
 /// </summary>
 internal sealed class Sampler : IDisposable
 {
