@@ -53,6 +53,16 @@ internal sealed partial class Doctor
             return;
         try
         {
+            // As a run: where the kernel lacks what latencies need, it says so and counts on.
+            BpfSupport.RequireForLatency();
+        }
+        catch (BpfException e)
+        {
+            Line("warn", "latency programs", $"--latency times nothing here: {TracepointEngines.Describe(e)}; counting goes on with BPF programs");
+            return;
+        }
+        try
+        {
             using var programs = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null,
                 // Not attached: nothing counts, so nothing goes unattributed.
                 warn: _ => { }, attach: false, latencyEntry: entry);

@@ -247,7 +247,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     /// <param name="latency">--latency was given: the latencies it names were still not there.</param>
     internal static string NoFieldFix(FieldFilter filter, bool latency = false) =>
         !LatencySource.FamilyNames(kernel: true).Any(filter.Matches) ? "List the available fields with: kvm_stat -f help"
-        : latency ? "Exit latencies are fields only when the BPF engine counts, and kernel_exit_* only where kvm_entry fires (VMX, SVM, arm64); list the fields with: kvm_stat -f help --latency"
+        : latency ? "Exit latencies are fields only where the BPF engine can time exits (kvm_stat --doctor says whether it can), and kernel_exit_* only where kvm_entry fires (VMX, SVM, arm64); list the fields with: kvm_stat -f help --latency"
         : "Exit latencies (user_exit_*, kernel_exit_*) are fields only with --latency, counted by the BPF engine; list the fields with: kvm_stat -f help --latency";
 
     /// <summary>-f help: the parent fields of the chosen sources.</summary>

@@ -19,6 +19,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     private IReadOnlyList<TracepointField>? _catalog;
     private BpfException? _bpfUnavailable;
     private bool _bpfProbed;
+    private bool? _latencyProbed;
     private bool _announced;
 
     internal Tracefs Tracefs => _tracefs ??= Tracefs.Locate(paths);
@@ -55,9 +56,6 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             List<TracepointField> fields = Selected(selection with { Children = true }, allowNone: latency);
             int shown = fields.Count;
             fields.AddRange(TracepointCatalog.UnselectedSiblings(fields, Catalog));
-            string? entry = latency ? LatencyEntry(paths) : null;
-            if (entry is not null)
-                fields.AddRange(LatencyNeeds(fields, entry));
             try
             {
                 if (!_bpfProbed)
@@ -65,6 +63,12 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
                     BpfSupport.Require();
                     _bpfProbed = true;
                 }
+                string? entry = latency && CanTimeExits() ? LatencyEntry(paths) : null;
+                if (entry is not null)
+                    fields.AddRange(LatencyNeeds(fields, entry));
+                else if (shown == 0)
+                    // -f chose exit latencies alone, and they are not measured.
+                    throw new UsageException($"no tracepoint field matches \"{selection.Filter.Pattern}\".", SourceFactory.NoFieldFix(selection.Filter, latency));
                 var bpf = new BpfCounters(Tracefs, fields, paths, counters, reporter.VerboseOrNull, reporter.Warn, scope: BpfScope.For(eachVm, pid),
                     latencyEntry: entry, vcpus: vcpus, shown: shown);
                 Announce("counting with BPF programs (in the kernel)", warn: false);
@@ -87,6 +91,28 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
         else if (vcpus)
             throw new UsageException("per-vCPU counts (--vcpus) are counted by the BPF engine only.", "Leave out --engine perf.");
         return new PerfEngine(() => CounterSet(selection, latency), () => CounterSet(selection with { Children = false }, latency), paths, discovery, reporter.Warn);
+    }
+
+    /// <summary>
+    /// Whether this kernel has what exit latencies need beyond counting; where it lacks it, one line
+    /// says so and the engine counts without them (on a kernel that counts, latencies are no reason
+    /// to fall back to perf counters, which time nothing).
+    /// </summary>
+    private bool CanTimeExits()
+    {
+        if (_latencyProbed is bool known)
+            return known;
+        try
+        {
+            BpfSupport.RequireForLatency();
+            _latencyProbed = true;
+        }
+        catch (BpfException e)
+        {
+            reporter.Warn($"exit latencies are not measured: {Describe(e)}; counting goes on with BPF programs");
+            _latencyProbed = false;
+        }
+        return _latencyProbed.Value;
     }
 
     /// <summary>Why a run with --engine bpf stops where BPF cannot count (--doctor says the same).</summary>

@@ -78,7 +78,7 @@ internal sealed partial class TuiApp
         }
         else if (_sampler is { Snapshot.Latencies: null })
         {
-            // The engine fell back to perf counters (BPF is not available): counting goes on, untimed.
+            // The engine cannot time exits here (BPF is not available, or lacks what latencies need): counting goes on, untimed.
             _latency = false;
             _notice = NoBpfEngine;
         }
@@ -140,7 +140,7 @@ internal sealed partial class TuiApp
 
     private const string NotMeasured = "Exit latencies are not measured: the last row says why.";
 
-    private const string NoBpfEngine = "no exit latencies: BPF is not available here (kvm_stat --doctor says why)";
+    private const string NoBpfEngine = "no exit latencies: this kernel cannot time exits (kvm_stat --doctor says why)";
 
     private static void DrawLatencyRow(ScreenGrid grid, int row, string label, LatencyRows.Row r, TextStyle style)
     {

@@ -254,7 +254,7 @@ public class DoctorTests
     [InlineData("pages_4k", false, "warn  fields                -f \"pages_4k\" keeps no tracepoint field, 1 field (pages_4k) of debugfs: a run needs -d (without it, it stops)")]
     [InlineData("user_exit_p99", true, "ok    fields                -f \"user_exit_p99\" keeps 1 field (user_exit_p99_us) of the tracepoints")]
     [InlineData("user_exit_p99", false, "fail  fields                no tracepoint or debugfs field matches \"user_exit_p99\": a run stops. Exit latencies (user_exit_*, kernel_exit_*) are fields only with --latency, counted by the BPF engine; list the fields with: kvm_stat -f help --latency")]
-    [InlineData("kernel_exit", true, "fail  fields                no tracepoint or debugfs field matches \"kernel_exit\": a run stops. Exit latencies are fields only when the BPF engine counts, and kernel_exit_* only where kvm_entry fires (VMX, SVM, arm64); list the fields with: kvm_stat -f help --latency")]
+    [InlineData("kernel_exit", true, "fail  fields                no tracepoint or debugfs field matches \"kernel_exit\": a run stops. Exit latencies are fields only where the BPF engine can time exits (kvm_stat --doctor says whether it can), and kernel_exit_* only where kvm_entry fires (VMX, SVM, arm64); list the fields with: kvm_stat -f help --latency")]
     [InlineData("xyz", false, "fail  fields                no tracepoint or debugfs field matches \"xyz\": a run stops. List the available fields with: kvm_stat -f help")]
     public void FIsMatchedAsARunMatchesIt(string pattern, bool latency, string expected)
     {

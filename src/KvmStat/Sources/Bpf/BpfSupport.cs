@@ -4,7 +4,8 @@ namespace KvmStat.Sources.Bpf;
 /// What the BPF engine needs of the kernel, tried before anything is loaded, so that a kernel
 /// without it falls back to perf counters with one line naming what is missing and since which
 /// Linux version it exists: raw tracepoint programs (4.17), queue maps (4.20), arrays mapped into
-/// this process (5.5), batch map lookup (5.6). Maps are charged to RLIMIT_MEMLOCK before Linux
+/// this process (5.5); exit latencies need batch map lookup (5.6) too, and without it are not
+/// measured while the engine counts. Maps are charged to RLIMIT_MEMLOCK before Linux
 /// 5.11: the limit is raised first, as far as it can be. Nothing needs BTF: the programs read
 /// tracepoint arguments and records at offsets from tracefs, and no kernel structure.
 /// </summary>
@@ -13,25 +14,33 @@ internal static class BpfSupport
     /// <summary>Pretends the kernel lacks a feature (a name of <see cref="Features"/>), to test the fallback; ignored in secure execution.</summary>
     internal const string PretendVariable = "KVM_STAT_BPF_LACKS";
 
-    /// <summary>The features, in the order they are tried, and the Linux version that brought each.</summary>
-    internal static readonly (string Name, string What, string Since)[] Features =
+    /// <summary>The features, in the order they are tried, the Linux version that brought each, and whether only exit latencies need it.</summary>
+    internal static readonly (string Name, string What, string Since, bool LatencyOnly)[] Features =
     [
-        ("raw_tracepoint", "raw tracepoint programs", "4.17"),
-        ("queue", "queue maps", "4.20"),
-        ("mmapable", "BPF arrays mapped into memory", "5.5"),
-        ("batch", "batch map lookup", "5.6"),
+        ("raw_tracepoint", "raw tracepoint programs", "4.17", false),
+        ("queue", "queue maps", "4.20", false),
+        ("mmapable", "BPF arrays mapped into memory", "5.5", false),
+        ("batch", "batch map lookup", "5.6", true),
     ];
 
-    /// <summary>Throws a <see cref="BpfException"/> naming the first feature this kernel lacks.</summary>
-    internal static void Require(string? pretendLacking = null)
+    /// <summary>Throws a <see cref="BpfException"/> naming the first feature counting needs that this kernel lacks.</summary>
+    internal static void Require(string? pretendLacking = null) => Require(latency: false, pretendLacking);
+
+    /// <summary>Throws a <see cref="BpfException"/> naming the first feature exit latencies need beyond counting that this kernel lacks.</summary>
+    internal static void RequireForLatency(string? pretendLacking = null) => Require(latency: true, pretendLacking);
+
+    private static void Require(bool latency, string? pretendLacking)
     {
         pretendLacking ??= Interop.Libc.IsSecureExecution ? null : Environment.GetEnvironmentVariable(PretendVariable);
         if (!string.IsNullOrEmpty(pretendLacking) && !Array.Exists(Features, f => f.Name == pretendLacking))
             throw new EnvironmentException($"{PretendVariable}=\"{Text.Escape(pretendLacking)}\" names no feature of the BPF engine.",
                 $"Give one of {string.Join(", ", Features.Select(f => f.Name))}, or unset it.");
-        RaiseLockedMemoryLimit();
-        foreach ((string name, string what, string since) in Features)
+        if (!latency)
+            RaiseLockedMemoryLimit();
+        foreach ((string name, string what, string since, bool latencyOnly) in Features)
         {
+            if (latencyOnly != latency)
+                continue;
             int errno = name == pretendLacking ? Interop.Errno.EINVAL : Try(name);
             // Refused for lack of privilege is not lacking: the caller names the capabilities.
             if (errno is Interop.Errno.EPERM or Interop.Errno.EACCES)

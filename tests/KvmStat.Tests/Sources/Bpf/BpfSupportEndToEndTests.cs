@@ -62,7 +62,6 @@ public class BpfSupportEndToEndTests
     [InlineData("raw_tracepoint", "raw tracepoint programs (Linux 4.17 and later)")]
     [InlineData("queue", "queue maps (Linux 4.20 and later)")]
     [InlineData("mmapable", "BPF arrays mapped into memory (Linux 5.5 and later)")]
-    [InlineData("batch", "batch map lookup (Linux 5.6 and later)")]
     public void AMissingFeatureFallsBackToPerfCountersWithOneLine(string feature, string said)
     {
         Assert.Contains(said, Assert.Throws<BpfException>(() => BpfSupport.Require(feature)).Message);
@@ -77,8 +76,8 @@ public class BpfSupportEndToEndTests
         // Exit latencies alone, asked for where the fallback cannot time them: why they are not there.
         (code, _, error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "--latency", "-f", "user_exit");
         Assert.Equal(2, code);
-        Assert.EndsWith("kvm_stat: error: no tracepoint field matches \"user_exit\".\nkvm_stat: Exit latencies are fields only when the BPF engine counts, " +
-            "and kernel_exit_* only where kvm_entry fires (VMX, SVM, arm64); list the fields with: kvm_stat -f help --latency", error);
+        Assert.EndsWith("kvm_stat: error: no tracepoint field matches \"user_exit\".\nkvm_stat: Exit latencies are fields only where the BPF engine can time exits " +
+            "(kvm_stat --doctor says whether it can), and kernel_exit_* only where kvm_entry fires (VMX, SVM, arm64); list the fields with: kvm_stat -f help --latency", error);
 
         (code, _, error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "kvm_pio", "--engine", "bpf");
         Assert.Equal(1, code);
@@ -93,6 +92,42 @@ public class BpfSupportEndToEndTests
         Assert.Equal(1, code);
         Assert.Contains($"fail  engine                BPF counting is not available: this kernel lacks {said}", output);
         Assert.Contains("Count with perf counters instead: --engine perf (or leave --engine out).\n", output);
+    }
+
+    /// <summary>
+    /// A kernel that counts with BPF but lacks what exit latencies need (batch lookup, Linux 5.6):
+    /// counting stays with BPF; with --latency one line says latencies are not measured, and
+    /// --doctor says the same.
+    /// </summary>
+    [Fact]
+    public void WithoutBatchLookupBpfCountsAndOnlyLatenciesAreLeftOut()
+    {
+        Assert.Contains("batch map lookup (Linux 5.6 and later)", Assert.Throws<BpfException>(() => BpfSupport.RequireForLatency("batch")).Message);
+        BpfSupport.Require("batch");
+        var environment = new Dictionary<string, string> { [BpfSupport.PretendVariable] = "batch" };
+
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "kvm_pio", "--verbose");
+        Assert.Equal(0, code);
+        Assert.StartsWith("kvm_pio ", output);
+        Assert.Contains("kvm_stat: counting with BPF programs (in the kernel)", error);
+        Assert.DoesNotContain("perf counters", error);
+
+        (code, output, error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "kvm_pio", "--latency");
+        Assert.Equal(0, code);
+        Assert.StartsWith("kvm_pio ", output);
+        string line = Assert.Single(Kvm.WithoutNoVmLine(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        Assert.StartsWith("kvm_stat: exit latencies are not measured: this kernel lacks batch map lookup (Linux 5.6 and later): ", line);
+        Assert.EndsWith("; counting goes on with BPF programs", line);
+
+        // Exit latencies alone: no field, and why.
+        (code, _, error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "user_exit", "--latency");
+        Assert.Equal(2, code);
+        Assert.DoesNotContain("perf counters", error);
+        Assert.Contains("kvm_stat: error: no tracepoint field matches \"user_exit\".\nkvm_stat: Exit latencies are fields only where the BPF engine can time exits", error);
+
+        (_, output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor");
+        Assert.Contains("ok    engine                BPF: programs load and attach", output);
+        Assert.Contains("warn  latency programs      --latency times nothing here: this kernel lacks batch map lookup (Linux 5.6 and later): ", output);
     }
 
     /// <summary>--doctor takes --engine (here perf, where BPF works) and names the options that do not change its checks, as typed.</summary>
