@@ -10,11 +10,14 @@ internal sealed class DirectoryScanner
 {
     private readonly byte[] _pathZ;
     private readonly byte[] _buffer = new byte[8192];
+    private readonly int _directory;
 
-    internal DirectoryScanner(string path)
+    /// <param name="directory">An open directory <paramref name="path"/> is relative to (a process's /proc folder, which stays that process's); by default the working directory.</param>
+    internal DirectoryScanner(string path, int? directory = null)
     {
         Path = path;
         _pathZ = Interop.NulTerminated(path);
+        _directory = directory ?? Interop.Abi.AT_FDCWD;
     }
 
     internal string Path { get; }
@@ -26,7 +29,7 @@ internal sealed class DirectoryScanner
     internal int TryScan(List<long> keys, Func<ReadOnlySpan<byte>, long> parse)
     {
         keys.Clear();
-        int fd = Interop.Libc.Open(_pathZ, Interop.Abi.O_RDONLY | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
+        int fd = Interop.Libc.OpenAt(_directory, _pathZ, Interop.Abi.O_RDONLY | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
         if (fd < 0)
             return -fd;
         try

@@ -53,11 +53,25 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     /// <summary>VM processes whose threads are counted (for tests of what stays bounded).</summary>
     internal int TrackedVms => _vms.Count;
 
-    /// <summary>Opens counters for VMs that started since the last read and closes those of VMs that stopped.</summary>
+    /// <summary>
+    /// Opens counters for VMs that started since the last read and closes those of VMs that stopped;
+    /// a VM that exited while its pid is still listed (another process took it, or the list is a
+    /// few seconds old) is counted anew if a VM runs under it.
+    /// </summary>
     public void Follow()
     {
         _discovery.List(_pids);
         SortedMerge.Sync(_pids, _vms, PidOf, _open, _release);
+        for (int i = _vms.Count - 1; i >= 0; i--)
+        {
+            if (_vms[i].Alive)
+                continue;
+            _vms[i].Release();
+            if (_open(_vms[i].Pid) is ProcessCounters next)
+                _vms[i] = next;
+            else
+                _vms.RemoveAt(i);
+        }
         // A refused VM that exited: its pid may run another VM later.
         if (_refused.Count > 0)
             _refused.RemoveWhere(pid => _pids.BinarySearch(pid) < 0);
@@ -89,6 +103,7 @@ internal sealed class PerVmTracepointSource : IPerVmSource
             Array.Clear(_sums);
             vm.ReadInto(_sums);
             VmReading reading = _pool.Take(vm.Pid);
+            reading.Instance = vm.Instance;
             for (int i = 0; i < _sums.Length; i++)
                 reading.Values[i] = (long)_sums[i];
             readings.Add(reading);

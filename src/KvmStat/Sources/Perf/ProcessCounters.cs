@@ -6,11 +6,16 @@ namespace KvmStat.Sources.Perf;
 /// <summary>
 /// Counter groups for every thread of one process (a VM: its vCPU threads and the rest).
 /// New threads are picked up when <see cref="Sync"/> runs; the counts of threads that exit are
-/// kept, so totals never go backwards.
+/// kept, so totals never go backwards. Its threads are listed through a descriptor of its /proc
+/// folder, which stays this process's: once it exits, a new process under its pid is not taken
+/// for it (the list fails, and it is no longer <see cref="Alive"/>).
 /// </summary>
 internal sealed class ProcessCounters
 {
+    private static long s_instances;
     private readonly TracepointCounterSet _set;
+    private int _folder;
+    private readonly int _folderErrno;
     private static readonly Func<ReadOnlySpan<byte>, long> s_parseTid = DirectoryScanner.ParsePositive;
     private readonly DirectoryScanner _tasks;
     private readonly List<long> _tids = new(64);
@@ -23,7 +28,10 @@ internal sealed class ProcessCounters
     {
         _set = set;
         Pid = pid;
-        _tasks = new DirectoryScanner(Path.Join(paths.ProcessDir(pid), "task"));
+        _folder = Interop.Libc.Open(Interop.NulTerminated(paths.ProcessDir(pid)), Interop.Abi.O_PATH | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
+        // Gone already: the first list fails, as for a process that exits later.
+        _tasks = new DirectoryScanner("task", _folder);
+        _folderErrno = _folder < 0 ? -_folder : 0;
         _retired = new ulong[set.Fields.Count];
         _open = tid => _set.TryOpenForThread((int)tid);
         _retire = Retire;
@@ -32,6 +40,9 @@ internal sealed class ProcessCounters
     private static long ThreadOf(PerfCounterGroup group) => group.Pid;
 
     internal int Pid { get; }
+
+    /// <summary>This process among all counted, from 1: a new process under a dead one's pid has another.</summary>
+    internal long Instance { get; } = Interlocked.Increment(ref s_instances);
 
     /// <summary>False once the process has exited (its counts stay).</summary>
     internal bool Alive { get; private set; } = true;
@@ -43,6 +54,10 @@ internal sealed class ProcessCounters
     {
         if (!Alive)
             return;
+        // Out of descriptors is no exit: the caller leaves the VM out and says so, as when its counters cannot open.
+        if (_folderErrno is Interop.Errno.EMFILE or Interop.Errno.ENFILE)
+            throw new EnvironmentException($"too many open files while opening /proc/{Pid} ({Interop.Errno.Describe(_folderErrno)}).",
+                "Raise the open-file limit (ulimit -n), or select fewer fields with -f.");
         // A process whose threads have all exited is a zombie with an empty task list.
         if (_tasks.TryScan(_tids, s_parseTid) != 0 || _tids.Count == 0)
         {
@@ -70,6 +85,10 @@ internal sealed class ProcessCounters
             _set.Release(group);
         _groups.Clear();
         Alive = false;
+        if (_folder >= 0)
+            // A descriptor only looked through (O_PATH): its close loses nothing.
+            _ = Interop.Libc.Close(_folder);
+        _folder = -1;
     }
 
     internal void ReadInto(Span<ulong> sums)

@@ -13,15 +13,36 @@ namespace KvmStat.Tests.Sources.Perf;
 [Trait("Category", KvmCollection.Category)]
 public class PerVmTracepointSourceTests
 {
+    /// <summary>A fixture whose VMs' threads are counted on kvm_pio (the real tracepoint's id).</summary>
+    private sealed class PioVms : IDisposable
+    {
+        internal PioVms()
+        {
+            Fixture.AddTracepoint("kvm_pio", int.Parse(File.ReadAllText("/sys/kernel/tracing/events/kvm/kvm_pio/id").Trim(), CultureInfo.InvariantCulture));
+            var set = new TracepointCounterSet(Tracefs.Locate(Fixture.Paths), [new TracepointField("kvm_pio", "kvm_pio", null, null)], Descriptors, verbose: null);
+            Source = new PerVmTracepointSource(set, Fixture.Paths, new VmDiscovery(Fixture.Paths, new ManualTime(), _ => { }), _ => { });
+        }
+
+        internal FixtureRoot Fixture { get; } = new();
+
+        internal CounterDescriptors Descriptors { get; } = new();
+
+        internal PerVmTracepointSource Source { get; }
+
+        public void Dispose()
+        {
+            Source.Dispose();
+            Descriptors.Dispose();
+            Fixture.Dispose();
+        }
+    }
+
     [Fact]
     public void TenThousandVmsThatComeAndGoLeaveNoCountersOrDescriptorsBehind()
     {
         Kvm.RequireTracepoints();
-        using var fixture = new FixtureRoot();
-        fixture.AddTracepoint("kvm_pio", int.Parse(File.ReadAllText("/sys/kernel/tracing/events/kvm/kvm_pio/id").Trim(), CultureInfo.InvariantCulture));
-        using var descriptors = new CounterDescriptors();
-        var set = new TracepointCounterSet(Tracefs.Locate(fixture.Paths), [new TracepointField("kvm_pio", "kvm_pio", null, null)], descriptors, verbose: null);
-        using var source = new PerVmTracepointSource(set, fixture.Paths, new VmDiscovery(fixture.Paths, new ManualTime(), _ => { }), _ => { });
+        using var vms = new PioVms();
+        (FixtureRoot fixture, CounterDescriptors descriptors, PerVmTracepointSource source) = (vms.Fixture, vms.Descriptors, vms.Source);
         int thread = KvmStat.Tests.TestGuest.KvmInterop.GetTid();
         var readings = new List<VmReading>();
         for (int round = 0; round < 10; round++)
@@ -51,5 +72,39 @@ public class PerVmTracepointSourceTests
                 Thread.Sleep(10);
             Assert.Equal(0, descriptors.OpenCount);
         }
+    }
+
+    /// <summary>
+    /// A VM that exits while its pid stays listed, and a new VM under that pid: the new one is counted
+    /// anew (another instance, from zero), never through the dead one's counters.
+    /// </summary>
+    [Fact]
+    public void ANewVmUnderADeadVmsPidIsCountedAnew()
+    {
+        Kvm.RequireTracepoints();
+        using var vms = new PioVms();
+        (FixtureRoot fixture, CounterDescriptors descriptors, PerVmTracepointSource source) = (vms.Fixture, vms.Descriptors, vms.Source);
+        int thread = KvmStat.Tests.TestGuest.KvmInterop.GetTid();
+        const int Pid = 100_001;
+        fixture.AddProcess(Pid, ["qemu-system-x86_64", "-name", "alpha"], threads: [thread]);
+        fixture.MarkRunning(Pid);
+        fixture.AddDebugfsStat($"{Pid}-12/exits", 0);
+        var readings = new List<VmReading>();
+        source.Read(readings);
+        long alpha = Assert.Single(readings).Instance;
+        Assert.NotEqual(0, alpha);
+
+        fixture.RemoveProcess(Pid);
+        fixture.AddProcess(Pid, ["qemu-system-x86_64", "-name", "beta"], threads: [thread]);
+        fixture.MarkRunning(Pid);
+        // The read that finds alpha gone shows neither; the next counts beta.
+        source.Read(readings);
+        Assert.Empty(readings);
+        source.Read(readings);
+        long beta = Assert.Single(readings).Instance;
+        Assert.NotEqual(alpha, beta);
+        Assert.Equal(1, source.TrackedVms);
+        source.Read(readings);
+        Assert.Equal(beta, Assert.Single(readings).Instance);
     }
 }
