@@ -129,7 +129,7 @@ public partial class OperatorEndToEndTests : IDisposable
         using var guest = GuestVm.Start($"dashboard-{Environment.ProcessId}", vcpus: 2, outs: 50, mmio: 3);
         using var qemu = new QemuVm($"dashboard-qemu-{Environment.ProcessId}", vcpus: 1);
         int port = Loopback.FreePort();
-        using ChildProcess exporter = ChildProcess.StartTool("--serve", $"127.0.0.1:{port}", "-t", "--qmp", qemu.QmpSocket, "--latency", "--verbose");
+        using ChildProcess exporter = ChildProcess.StartTool("--serve", $"127.0.0.1:{port}", "-t", "--qmp", qemu.QmpSocket, "--latency", "--vcpus", "--verbose");
         exporter.WaitUntilCounting();
         using var prometheus = new PrometheusServer($"""
             - job_name: kvm_stat
