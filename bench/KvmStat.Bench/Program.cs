@@ -23,6 +23,14 @@ if (args.Length >= 1 && args[0] == "programs")
 if (args.Length >= 2 && args[0] == "floor")
     return ProgramFloor.Run(args[1]);
 
+// "attach [ROUNDS [CALLS]]": what a raw and a classic attach cost each event of a tracepoint.
+if (args.Length >= 1 && args[0] == "attach")
+{
+    int rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 31;
+    int calls = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000;
+    return AttachCost.Run(rounds, calls);
+}
+
 // "scrape [VMS [FIELDS [ROUNDS]]]": the exporter's formatting and writing of a dense host's scrape.
 if (args.Length >= 1 && args[0] == "scrape")
 {
