@@ -2,6 +2,7 @@ using KvmStat.Exporter;
 using KvmStat.Guests;
 using KvmStat.Sources;
 using KvmStat.Sources.Bpf;
+using KvmStat.Sources.Debugfs;
 using KvmStat.Sources.Tracepoints;
 using KvmStat.Stats;
 
@@ -68,32 +69,30 @@ internal sealed partial class Doctor
             return;
         var selection = new FieldSelection(filter, Children: true);
         List<string> tracepoints = tracefs is null ? [] : selection.Select(TracepointCatalog.Discover(tracefs, exitReasons), f => f.Name, f => f.Parent).ConvertAll(f => f.Name);
-        if (tracefs is not null && request.Latency && request.Engine != TracepointEngineChoice.Perf)
+        // As a run: latency fields only where the BPF engine counts and can time exits.
+        if (tracefs is not null && request.Latency && _bpfCounts && CanTimeExits())
             tracepoints.AddRange(LatencySource.FamilyNames(kernel: TracepointEngines.LatencyEntry(paths) == BpfPrograms.KvmEntry).Where(filter.Matches));
-        List<string> debugfs = DebugfsNames().FindAll(filter.Matches);
+        List<string> debugfs = DebugfsSource.StatNames(paths).FindAll(filter.Matches);
         string pattern = Text.EscapeControls(filter.Pattern);
         if (tracepoints.Count > 0)
-            Line("ok", "fields", $"-f \"{pattern}\" keeps {Names(tracepoints)} of the tracepoints" + (debugfs.Count > 0 ? $", and {Names(debugfs)} of debugfs with -d" : ""));
+            Line("ok", "fields", $"-f \"{pattern}\" keeps {SourceFactory.FieldNames(tracepoints)} of the tracepoints" + (debugfs.Count > 0 ? $", and {SourceFactory.FieldNames(debugfs)} of debugfs with -d" : ""));
         else if (debugfs.Count > 0)
-            Line("warn", "fields", $"-f \"{pattern}\" keeps no tracepoint field, {Names(debugfs)} of debugfs: a run needs -d (without it, it stops)");
+            Line("warn", "fields", $"-f \"{pattern}\" keeps no tracepoint field, {SourceFactory.FieldNames(debugfs)} of debugfs: a run needs -d (without it, it stops)");
         else
             Line("fail", "fields", $"no {(tracefs is null ? "" : "tracepoint or ")}debugfs field matches \"{pattern}\": a run stops. {SourceFactory.NoFieldFix(filter, request.Latency)}");
     }
 
-    private List<string> DebugfsNames()
+    private static bool CanTimeExits()
     {
         try
         {
-            return Directory.Exists(paths.DebugfsKvm) ? [.. Directory.EnumerateFiles(paths.DebugfsKvm).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)] : [];
+            BpfSupport.RequireForLatency();
+            return true;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (BpfException)
         {
-            // Unreadable debugfs is its own check's finding.
-            return [];
+            // The latency programs' check says why.
+            return false;
         }
     }
-
-    /// <summary>"3 fields (a, b, c)", the first few named.</summary>
-    private static string Names(List<string> names) =>
-        $"{names.Count} field{(names.Count == 1 ? "" : "s")} ({string.Join(", ", names.Take(6).Select(Text.Escape))}{(names.Count > 6 ? ", ..." : "")})";
 }

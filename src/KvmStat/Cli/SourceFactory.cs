@@ -117,7 +117,9 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
                 // As the reference's tracepoint provider left with no fields: the other sources' fields are shown.
                 if (options.Debugfs || options.BinaryStats || options.UsesQmp)
                     return null;
-                throw new UsageException($"no tracepoint field matches \"{plan.Selection.Filter.Pattern}\".", NoFieldFix(plan.Selection.Filter));
+                List<string> debugfs = DebugfsSource.StatNames(paths).FindAll(plan.Selection.Filter.Matches);
+                throw new UsageException($"no tracepoint field matches \"{plan.Selection.Filter.Pattern}\".", debugfs.Count == 0 ? NoFieldFix(plan.Selection.Filter)
+                    : $"It names {FieldNames(debugfs)} of debugfs: read debugfs with -d (-d -t for both).");
             }
             engine = Engines.Open(plan.Selection, plan.PerVm, plan.Pid, plan.Latency, plan.CountsVcpus);
         }
@@ -242,6 +244,10 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             $"tracepoints: {Tracefs.Root}, {source.Fields.Count} fields on {where} with {engine.Name}, opened in {time.GetElapsedTime(started).TotalMilliseconds:F1} ms"));
         return source;
     }
+
+    /// <summary>"3 fields (a, b, c)", the first few named.</summary>
+    internal static string FieldNames(List<string> names) =>
+        $"{names.Count} field{(names.Count == 1 ? "" : "s")} ({string.Join(", ", names.Take(6).Select(Text.Escape))}{(names.Count > 6 ? ", ..." : "")})";
 
     /// <summary>The fix for an -f that matches no field: where it names exit latencies, what they need.</summary>
     /// <param name="latency">--latency was given: the latencies it names were still not there.</param>

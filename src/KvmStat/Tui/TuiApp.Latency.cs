@@ -140,7 +140,7 @@ internal sealed partial class TuiApp
 
     private const string NotMeasured = "Exit latencies are not measured: the last row says why.";
 
-    private const string NoBpfEngine = "no exit latencies: this kernel cannot time exits (kvm_stat --doctor says why)";
+    private const string NoBpfEngine = "no exit latencies here: exits cannot be timed (kvm_stat --doctor says why)";
 
     private static void DrawLatencyRow(ScreenGrid grid, int row, string label, LatencyRows.Row r, TextStyle style)
     {

@@ -254,7 +254,18 @@ public class SourceFactoryTests
     {
         using var root = new NoVmsRoot();
         Options options = CommandLine.ToOptions(CommandLine.Build().Parse(["-1", "-t", "-f", "pages_4k"]));
-        using Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, new StringWriter()), TimeProvider.System);
-        Assert.Equal("no tracepoint field matches \"pages_4k\".", Assert.Throws<UsageException>(() => session.OpenSampler()).Message);
+        using (Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, new StringWriter()), TimeProvider.System))
+        {
+            UsageException e = Assert.Throws<UsageException>(() => session.OpenSampler());
+            Assert.Equal(("no tracepoint field matches \"pages_4k\".", "List the available fields with: kvm_stat -f help"), (e.Message, e.Fix));
+        }
+        // Where debugfs has it, the fix says how to read it.
+        Directory.CreateDirectory(Path.Join(root.Root, "sys/kernel/debug/kvm"));
+        File.WriteAllText(Path.Join(root.Root, "sys/kernel/debug/kvm/pages_4k"), "3\n");
+        using (Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, new StringWriter()), TimeProvider.System))
+        {
+            UsageException e = Assert.Throws<UsageException>(() => session.OpenSampler());
+            Assert.Equal("It names 1 field (pages_4k) of debugfs: read debugfs with -d (-d -t for both).", e.Fix);
+        }
     }
 }

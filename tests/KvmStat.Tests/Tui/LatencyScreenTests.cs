@@ -260,7 +260,7 @@ public class LatencyScreenTests
     /// </summary>
     [Theory]
     [InlineData(true, "exit latencies are timed by the BPF engine only. Leave out --engine perf.")]
-    [InlineData(false, "no exit latencies: this kernel cannot time exits (kvm_stat --doctor says why)")]
+    [InlineData(false, "no exit latencies here: exits cannot be timed (kvm_stat --doctor says why)")]
     public void WhereLatenciesCannotBeMeasuredTheLastRowSaysWhyAndCountingGoesOn(bool refused, string why)
     {
         if (refused)

@@ -56,6 +56,6 @@ internal sealed partial class BpfCounters
             (Capacity < BpfTableLayout.MaxSlots
                 ? "Fewer fields (-f), or no --latency or --vcpus, leave the table room for more processes; "
                 : "") +
-            "processes that run no VM give their slots back at each capture, so a shorter -s makes room sooner.");
+            "processes that run no VM give their slots back at each capture (each -s interval, each second when serving).");
     }
 }

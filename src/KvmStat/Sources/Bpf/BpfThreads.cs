@@ -112,17 +112,20 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
             _departed.Add(thread);
         }
         _retiring.Clear();
-        // Nothing grows while no sample comes (no scrape): those of VMs that are gone leave at once,
-        // and beyond a table's worth of rows the oldest go (their VMs' counts keep their events).
+        // Nothing grows while no sample comes (no scrape): those of VMs that are gone leave at once
+        // (in one pass), and beyond a table's worth of rows the oldest go (their VMs' counts keep
+        // their events).
+        int kept = 0;
+        for (int i = 0; i < _departed.Count; i++)
+        {
+            if (vmOf(_departed[i].Tgid) is not null)
+                _departed[kept++] = _departed[i];
+        }
+        _departed.RemoveRange(kept, _departed.Count - kept);
         if (_departed.Count > _byRow.Length)
             _departed.RemoveRange(0, _departed.Count - _byRow.Length);
-        for (int i = _departed.Count - 1; i >= 0; i--)
-        {
-            if (vmOf(_departed[i].Tgid) is BpfProcess vm)
-                vm.Threads.Add(_departed[i]);
-            else
-                _departed.RemoveAt(i);
-        }
+        foreach (BpfThread thread in _departed)
+            vmOf(thread.Tgid)!.Threads.Add(thread);
     }
 
     private void ReportLost()

@@ -89,6 +89,19 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         }
     }
 
+    /// <summary>The statistics KVM publishes in debugfs, sorted; none where debugfs cannot be listed (its own check, or the run that reads it, says why).</summary>
+    internal static List<string> StatNames(HostPaths paths)
+    {
+        try
+        {
+            return Directory.Exists(paths.DebugfsKvm) ? [.. Directory.EnumerateFiles(paths.DebugfsKvm).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)] : [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
     /// <summary>Every statistic file KVM publishes, readable or not (for -f help).</summary>
     internal IReadOnlyList<string> AllFieldNames { get; }
 

@@ -14,7 +14,7 @@ internal sealed class ProcessCounters
 {
     private static long s_instances;
     private readonly TracepointCounterSet _set;
-    private int _folder;
+    private readonly Interop.FileDescriptor _folder;
     private readonly int _folderErrno;
     private static readonly Func<ReadOnlySpan<byte>, long> s_parseTid = DirectoryScanner.ParsePositive;
     private readonly DirectoryScanner _tasks;
@@ -28,10 +28,11 @@ internal sealed class ProcessCounters
     {
         _set = set;
         Pid = pid;
-        _folder = Interop.Libc.Open(Interop.NulTerminated(paths.ProcessDir(pid)), Interop.Abi.O_PATH | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
+        int folder = Interop.Libc.Open(Interop.NulTerminated(paths.ProcessDir(pid)), Interop.Abi.O_PATH | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
+        _folderErrno = folder < 0 ? -folder : 0;
+        _folder = new Interop.FileDescriptor(folder);
         // Gone already: the first list fails, as for a process that exits later.
-        _tasks = new DirectoryScanner("task", _folder);
-        _folderErrno = _folder < 0 ? -_folder : 0;
+        _tasks = new DirectoryScanner("task", folder);
         _retired = new ulong[set.Fields.Count];
         _open = tid => _set.TryOpenForThread((int)tid);
         _retire = Retire;
@@ -54,12 +55,11 @@ internal sealed class ProcessCounters
     {
         if (!Alive)
             return;
-        // Out of descriptors is no exit: the caller leaves the VM out and says so, as when its counters cannot open.
-        if (_folderErrno is Interop.Errno.EMFILE or Interop.Errno.ENFILE)
-            throw new EnvironmentException($"too many open files while opening /proc/{Pid} ({Interop.Errno.Describe(_folderErrno)}).",
-                "Raise the open-file limit (ulimit -n), or select fewer fields with -f.");
+        ThrowIfOutOfDescriptors(_folderErrno);
+        int errno = _tasks.TryScan(_tids, s_parseTid);
+        ThrowIfOutOfDescriptors(errno);
         // A process whose threads have all exited is a zombie with an empty task list.
-        if (_tasks.TryScan(_tids, s_parseTid) != 0 || _tids.Count == 0)
+        if (errno != 0 || _tids.Count == 0)
         {
             Alive = false;
             foreach (PerfCounterGroup group in _groups)
@@ -69,6 +69,14 @@ internal sealed class ProcessCounters
         }
 
         SortedMerge.Sync(_tids, _groups, ThreadOf, _open, _retire);
+    }
+
+    /// <summary>Out of descriptors is no exit: the caller leaves the VM out and says so, as when its counters cannot open.</summary>
+    private void ThrowIfOutOfDescriptors(int errno)
+    {
+        if (errno is Interop.Errno.EMFILE or Interop.Errno.ENFILE)
+            throw new EnvironmentException($"too many open files while listing the threads of process {Pid} ({Interop.Errno.Describe(errno)}).",
+                "Raise the hard open-file limit (ulimit -Hn, or LimitNOFILE= in a systemd unit), or select fewer fields with -f.");
     }
 
     /// <summary>A thread that exited: what its counters counted stays, so totals never go backwards.</summary>
@@ -85,10 +93,8 @@ internal sealed class ProcessCounters
             _set.Release(group);
         _groups.Clear();
         Alive = false;
-        if (_folder >= 0)
-            // A descriptor only looked through (O_PATH): its close loses nothing.
-            _ = Interop.Libc.Close(_folder);
-        _folder = -1;
+        // A descriptor only looked through (O_PATH): its close loses nothing. Nothing lists through it after this (not Alive).
+        _folder.Dispose();
     }
 
     internal void ReadInto(Span<ulong> sums)

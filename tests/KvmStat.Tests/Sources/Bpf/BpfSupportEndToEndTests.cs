@@ -125,7 +125,8 @@ public class BpfSupportEndToEndTests
         Assert.DoesNotContain("perf counters", error);
         Assert.Contains("kvm_stat: error: no tracepoint field matches \"user_exit\".\nkvm_stat: Exit latencies are fields only where the BPF engine can time exits", error);
 
-        (_, output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor");
+        (_, output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor", "-f", "user_exit_p99", "--latency");
+        Assert.Contains("fail  fields                no tracepoint or debugfs field matches \"user_exit_p99\": a run stops.", output);
         Assert.Contains("ok    engine                BPF: programs load and attach", output);
         Assert.Contains("warn  latency programs      --latency times nothing here: this kernel lacks batch map lookup (Linux 5.6 and later): ", output);
     }

@@ -58,6 +58,7 @@ public class PerVmTracepointSourceTests
             Assert.Equal(pids, readings.Select(r => r.Pid));
             Assert.Equal(1000, source.TrackedVms);
             Assert.Equal(1000, descriptors.OpenCount);
+            Assert.Equal(1000, FoldersHeld(fixture));
             foreach (int pid in pids)
             {
                 fixture.RemoveDebugfsVm($"{pid}-12");
@@ -71,7 +72,28 @@ public class PerVmTracepointSourceTests
             while (descriptors.OpenCount > 0 && clock.Elapsed < TimeSpan.FromSeconds(60))
                 Thread.Sleep(10);
             Assert.Equal(0, descriptors.OpenCount);
+            Assert.Equal(0, FoldersHeld(fixture));
         }
+    }
+
+    /// <summary>This process's descriptors of the fixture's /proc folders (each counted VM holds one).</summary>
+    private static int FoldersHeld(FixtureRoot fixture)
+    {
+        string proc = fixture.Paths.Map("/proc") + "/";
+        int held = 0;
+        foreach (string fd in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            try
+            {
+                if (File.ResolveLinkTarget(fd, returnFinalTarget: false)?.FullName.StartsWith(proc, StringComparison.Ordinal) == true)
+                    held++;
+            }
+            catch (IOException)
+            {
+                // A descriptor closed meanwhile (another test's): not one of these.
+            }
+        }
+        return held;
     }
 
     /// <summary>
