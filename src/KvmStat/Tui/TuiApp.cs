@@ -239,6 +239,9 @@ internal sealed partial class TuiApp
                 break;
             case 'x':
                 _showChildren = !_showChildren;
+                // In the guest view x shows vCPUs, which only --vcpus counts: say so rather than do nothing.
+                if (_view == View.Guests && _sampler?.Snapshot.Guests is { VcpuFields.Count: 0 })
+                    _notice = "x shows each guest's vCPUs only with --vcpus (kvm_stat --vcpus)";
                 RefreshNow();
                 break;
             default:

@@ -438,6 +438,23 @@ public class ScreenTests
         Assert.StartsWith("3 running VMs left out: their perf counters could not open (the open-file limit)", Screen(app)[^1]);
     }
 
+    /// <summary>Without --vcpus, 'x' in the guest view has no vCPUs to show: the last row says what would.</summary>
+    [Fact]
+    public void XInTheGuestViewWithoutVcpusSaysWhatItNeeds()
+    {
+        _backend.Guests.Add(new GuestProcess(10, "web"));
+        _backend.Running.Add(10);
+        _backend.PerVm[10] = new() { ["kvm_pio"] = 0 };
+        TuiApp app = Start();
+        Keys(app, "b");
+        _backend.PerVm[10]["kvm_pio"] = 400;
+        app.Refresh();
+        Keys(app, "x");
+        string[] screen = Screen(app);
+        Assert.Equal(Row("web [10]", 400, "100.0", 400), screen[3]);
+        Assert.Equal("x shows each guest's vCPUs only with --vcpus (kvm_stat --vcpus)", screen[23].Trim());
+    }
+
     /// <summary>
     /// With --vcpus, 'x' in the guest view shows each guest's vCPUs under it (%Total of the guest);
     /// a vCPU's new thread goes on from what its old one counted, and a vCPU whose threads are all
