@@ -211,18 +211,35 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         ReportUnattributed();
     }
 
-    /// <summary>Gives each VM (or the one watched) its vCPU threads, by vCPU.</summary>
+    /// <summary>Gives each VM (or the one watched) its vCPU threads, by vCPU; on the refresh loop's path, so it allocates nothing.</summary>
     private void CaptureThreads(bool sample)
     {
         if (_threads is null)
             return;
-        IEnumerable<BpfProcess> vms = _watched is null ? _vms.Values : [_watched];
-        foreach (BpfProcess vm in vms)
-            vm.Threads.Clear();
-        _threads.Capture(tgid => _watched is null ? _vms.GetValueOrDefault(tgid) : tgid == _watched.Tgid ? _watched : null, sample);
-        foreach (BpfProcess vm in vms)
-            vm.Threads.Sort(static (a, b) => (a.Reading.Index < 0, a.Reading.Index, a.Tid).CompareTo((b.Reading.Index < 0, b.Reading.Index, b.Tid)));
+        if (_watched is not null)
+            _watched.Threads.Clear();
+        else
+        {
+            foreach (BpfProcess vm in _vms.Values)
+                vm.Threads.Clear();
+        }
+        _threads.Capture(_vmOf ??= VmOf, sample);
+        if (_watched is not null)
+            _watched.Threads.Sort(s_byVcpu);
+        else
+        {
+            foreach (BpfProcess vm in _vms.Values)
+                vm.Threads.Sort(s_byVcpu);
+        }
     }
+
+    private static readonly Comparison<BpfThread> s_byVcpu =
+        static (a, b) => (a.Reading.Index < 0, a.Reading.Index, a.Tid).CompareTo((b.Reading.Index < 0, b.Reading.Index, b.Tid));
+
+    private Func<int, BpfProcess?>? _vmOf;
+
+    /// <summary>The VM a thread's process is, at this capture (the one watched with -p/-g).</summary>
+    private BpfProcess? VmOf(int tgid) => _watched is null ? _vms.GetValueOrDefault(tgid) : tgid == _watched.Tgid ? _watched : null;
 
     /// <summary>A process that is done with its slot: no event finds the slot from now on; its row is read once more at the next capture.</summary>
     private void Retire(BpfProcess process)

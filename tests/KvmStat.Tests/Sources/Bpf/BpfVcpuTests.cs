@@ -203,6 +203,28 @@ public class BpfVcpuTests
         Assert.Contains(engine.Warnings, w => w.StartsWith("5 kvm events of vCPU threads", StringComparison.Ordinal));
     }
 
+    /// <summary>A capture is on the refresh loop's path: with vCPU threads in steady state (no thread or VM comes or goes) it allocates nothing.</summary>
+    [Fact]
+    public void ACaptureWithVcpuThreadsAllocatesNothing()
+    {
+        using var engine = new SyntheticEngine(vcpus: true);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "steady");
+        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
+        engine.MirrorThreads(vm);
+        BpfProgram pio = engine.Program("kvm_pio");
+        Assert.Equal(1, vm.RunOn(cpu0, pio, s_pio));
+        Assert.Equal(1, vm.RunOn(cpu1, pio, s_pio));
+        for (int i = 0; i < 3; i++)
+            engine.Counters.Capture();
+        Assert.Equal(2, engine.Counters.ThreadsOf(vm.Pid).Count);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+            engine.Counters.Capture();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(2, engine.Counters.ThreadsOf(vm.Pid).Count);
+    }
+
     /// <summary>An exit no slot was left for is one unattributed event, though its reason's child counts it too: so the warning and --doctor count.</summary>
     [Fact]
     public void AnUnattributedExitCountsOnceWithItsReason()
