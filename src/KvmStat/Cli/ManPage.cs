@@ -70,7 +70,7 @@ internal static class ManPage
             """.Replace("\r", ""));
         man.Append(".SH ENVIRONMENT\n.TP\n").Append(Escape(BpfSupport.PretendVariable)).Append("=\\fIFEATURE\\fR\n")
             .Append(Escape($"pretends the kernel lacks a feature of the BPF engine ({string.Join(", ", BpfSupport.Features.Select(f => f.Name))}), to see the " +
-                "fallback to perf counters on a kernel that has everything."))
+                "fallback to perf counters on a kernel that has everything (batch leaves only exit latencies out)."))
             .Append("\n.TP\n").Append(Escape(HostPaths.RootVariable)).Append("=\\fIDIR\\fR\n")
             .Append(Escape("reads /proc, /sys and debugfs under DIR instead of / (fixture trees, for tests)."))
             .Append("\n.PP\nBoth are ignored when the tool runs set-user-ID or with file capabilities.\n");
