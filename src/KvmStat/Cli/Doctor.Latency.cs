@@ -6,6 +6,9 @@ namespace KvmStat.Cli;
 /// <summary>--doctor's exit-latency lines: what --latency times here, and whether its programs load.</summary>
 internal sealed partial class Doctor
 {
+    /// <summary>Why exits cannot be timed here (null where they can), probed once for the checks that ask.</summary>
+    private readonly Lazy<BpfException?> _latencyRefusal = new(BpfSupport.LatencyRefusal);
+
     /// <summary>
     /// What --latency times here, by the choice the tool makes (<see cref="TracepointEngines.LatencyEntry"/>),
     /// and a warning where what fired contradicts it.
@@ -51,14 +54,10 @@ internal sealed partial class Doctor
         List<TracepointField> fields = [.. TracepointCatalog.Discover(tracefs, ExitReasonSetDetector.Detect(paths)).Where(f => stamping.Contains(f.Tracepoint))];
         if (fields.Count == 0)
             return;
-        try
+        // As a run: where the kernel lacks what latencies need, it says so and counts on.
+        if (_latencyRefusal.Value is BpfException refusal)
         {
-            // As a run: where the kernel lacks what latencies need, it says so and counts on.
-            BpfSupport.RequireForLatency();
-        }
-        catch (BpfException e)
-        {
-            Line("warn", "latency programs", $"--latency times nothing here: {TracepointEngines.Describe(e)}; counting goes on with BPF programs");
+            Line("warn", "latency programs", $"--latency times nothing here: {TracepointEngines.Describe(refusal)}; counting goes on with BPF programs");
             return;
         }
         try

@@ -70,7 +70,7 @@ internal sealed partial class Doctor
         var selection = new FieldSelection(filter, Children: true);
         List<string> tracepoints = tracefs is null ? [] : selection.Select(TracepointCatalog.Discover(tracefs, exitReasons), f => f.Name, f => f.Parent).ConvertAll(f => f.Name);
         // As a run: latency fields only where the BPF engine counts and can time exits.
-        if (tracefs is not null && request.Latency && _bpfCounts && CanTimeExits())
+        if (tracefs is not null && request.Latency && _bpfCounts && _latencyRefusal.Value is null)
             tracepoints.AddRange(LatencySource.FamilyNames(kernel: TracepointEngines.LatencyEntry(paths) == BpfPrograms.KvmEntry).Where(filter.Matches));
         List<string> debugfs = DebugfsSource.StatNames(paths).FindAll(filter.Matches);
         string pattern = Text.EscapeControls(filter.Pattern);
@@ -80,19 +80,5 @@ internal sealed partial class Doctor
             Line("warn", "fields", $"-f \"{pattern}\" keeps no tracepoint field, {SourceFactory.FieldNames(debugfs)} of debugfs: a run needs -d (without it, it stops)");
         else
             Line("fail", "fields", $"no {(tracefs is null ? "" : "tracepoint or ")}debugfs field matches \"{pattern}\": a run stops. {SourceFactory.NoFieldFix(filter, request.Latency)}");
-    }
-
-    private static bool CanTimeExits()
-    {
-        try
-        {
-            BpfSupport.RequireForLatency();
-            return true;
-        }
-        catch (BpfException)
-        {
-            // The latency programs' check says why.
-            return false;
-        }
     }
 }

@@ -118,7 +118,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
                 if (options.Debugfs || options.BinaryStats || options.UsesQmp)
                     return null;
                 List<string> debugfs = DebugfsSource.StatNames(paths).FindAll(plan.Selection.Filter.Matches);
-                throw new UsageException($"no tracepoint field matches \"{plan.Selection.Filter.Pattern}\".", debugfs.Count == 0 ? NoFieldFix(plan.Selection.Filter)
+                throw NoTracepointField(plan.Selection.Filter, debugfs.Count == 0 ? NoFieldFix(plan.Selection.Filter)
                     : $"It names {FieldNames(debugfs)} of debugfs: read debugfs with -d (-d -t for both).");
             }
             engine = Engines.Open(plan.Selection, plan.PerVm, plan.Pid, plan.Latency, plan.CountsVcpus);
@@ -244,6 +244,9 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             $"tracepoints: {Tracefs.Root}, {source.Fields.Count} fields on {where} with {engine.Name}, opened in {time.GetElapsedTime(started).TotalMilliseconds:F1} ms"));
         return source;
     }
+
+    /// <summary>A run whose -f keeps no tracepoint field where only tracepoints are read.</summary>
+    internal static UsageException NoTracepointField(FieldFilter filter, string fix) => new($"no tracepoint field matches \"{filter.Pattern}\".", fix);
 
     /// <summary>"3 fields (a, b, c)", the first few named.</summary>
     internal static string FieldNames(List<string> names) =>

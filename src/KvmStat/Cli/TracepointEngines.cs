@@ -51,8 +51,9 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     {
         if (choice != TracepointEngineChoice.Perf && _bpfUnavailable is null)
         {
-            // tracefs first: without it neither engine counts, and that is the error to give.
-            // With latencies -f may choose only latency fields (-f user_exit_p99): then no tracepoint is shown.
+            // tracefs first: without it neither engine counts, and that is the error to give; and a
+            // selection of nothing before any fallback is said. With latencies -f may choose only
+            // latency fields (-f user_exit_p99): then no tracepoint is shown.
             List<TracepointField> fields = Selected(selection with { Children = true }, allowNone: latency);
             int shown = fields.Count;
             fields.AddRange(TracepointCatalog.UnselectedSiblings(fields, Catalog));
@@ -68,7 +69,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
                     fields.AddRange(LatencyNeeds(fields, entry));
                 else if (shown == 0)
                     // -f chose exit latencies alone, and they are not measured.
-                    throw new UsageException($"no tracepoint field matches \"{selection.Filter.Pattern}\".", SourceFactory.NoFieldFix(selection.Filter, latency));
+                    throw SourceFactory.NoTracepointField(selection.Filter, SourceFactory.NoFieldFix(selection.Filter, latency));
                 var bpf = new BpfCounters(Tracefs, fields, paths, counters, reporter.VerboseOrNull, reporter.Warn, scope: BpfScope.For(eachVm, pid),
                     latencyEntry: entry, vcpus: vcpus, shown: shown);
                 Announce("counting with BPF programs (in the kernel)", warn: false);
@@ -102,16 +103,10 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     {
         if (_latencyProbed is bool known)
             return known;
-        try
-        {
-            BpfSupport.RequireForLatency();
-            _latencyProbed = true;
-        }
-        catch (BpfException e)
-        {
-            reporter.Warn($"exit latencies are not measured: {Describe(e)}; counting goes on with BPF programs");
-            _latencyProbed = false;
-        }
+        BpfException? refusal = BpfSupport.LatencyRefusal();
+        if (refusal is not null)
+            reporter.Warn($"exit latencies are not measured: {Describe(refusal)}; counting goes on with BPF programs");
+        _latencyProbed = refusal is null;
         return _latencyProbed.Value;
     }
 
@@ -174,8 +169,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     {
         List<TracepointField> selected = selection.Select(Catalog, f => f.Name, f => f.Parent);
         if (selected.Count == 0 && !allowNone)
-            throw new UsageException(
-                $"no tracepoint field matches \"{selection.Filter.Pattern}\".", SourceFactory.NoFieldFix(selection.Filter, latency));
+            throw SourceFactory.NoTracepointField(selection.Filter, SourceFactory.NoFieldFix(selection.Filter, latency));
         return selected;
     }
 

@@ -29,6 +29,20 @@ internal static class BpfSupport
     /// <summary>Throws a <see cref="BpfException"/> naming the first feature exit latencies need beyond counting that this kernel lacks.</summary>
     internal static void RequireForLatency(string? pretendLacking = null) => Require(latency: true, pretendLacking);
 
+    /// <summary>Why exit latencies cannot be timed on this kernel (what <see cref="RequireForLatency"/> throws), or null where they can.</summary>
+    internal static BpfException? LatencyRefusal()
+    {
+        try
+        {
+            RequireForLatency();
+            return null;
+        }
+        catch (BpfException e)
+        {
+            return e;
+        }
+    }
+
     private static void Require(bool latency, string? pretendLacking)
     {
         pretendLacking ??= Interop.Libc.IsSecureExecution ? null : Environment.GetEnvironmentVariable(PretendVariable);
