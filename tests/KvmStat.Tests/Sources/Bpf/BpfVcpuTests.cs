@@ -47,6 +47,14 @@ public class BpfVcpuTests
         ["kvm_set_irq"] = SetIrqFormat,
     };
 
+    /// <summary>Two vCPU threads of <paramref name="vm"/>, named as QEMU names them, and known to the engine.</summary>
+    private static (int Cpu0, int Cpu1) TwoVcpus(SyntheticEngine engine, EventProcess vm)
+    {
+        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
+        engine.MirrorThreads(vm);
+        return (cpu0, cpu1);
+    }
+
     /// <summary>A thread's count of a tracepoint, by name.</summary>
     private static long Count(SyntheticEngine engine, BpfThread thread, string tracepoint) =>
         thread.Totals[engine.Counters.Tracepoints.ToList().FindIndex(i => engine.Counters.Fields[i].Name == tracepoint)];
@@ -103,8 +111,7 @@ public class BpfVcpuTests
         using EventProcess vm = EventProcess.Start();
         using var engine = new SyntheticEngine(formats: Formats(), scope: BpfScope.OneProcess(vm.Pid), vcpus: true);
         engine.MakeVm(vm.Pid, "one");
-        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
-        engine.MirrorThreads(vm);
+        (int cpu0, int cpu1) = TwoVcpus(engine, vm);
         using IStatsSource source = engine.Engine.OpenHost(vm.Pid, new FieldSelection(FieldFilter.Create("kvm_pio|kvm_userspace_exit"), Children: true));
         List<string> names = [.. source.Fields.Select(f => f.Name)];
         Assert.Equal(["kvm_pio(vcpu0)", "kvm_pio(vcpu1)", "kvm_userspace_exit(vcpu0)", "kvm_userspace_exit(vcpu1)"], names.Where(n => n.Contains("(vcpu")));
@@ -147,8 +154,7 @@ public class BpfVcpuTests
         using var engine = new SyntheticEngine(formats: Formats(), vcpus: true, threads: 1);
         using EventProcess vm = EventProcess.Start();
         engine.MakeVm(vm.Pid, "full");
-        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
-        engine.MirrorThreads(vm);
+        (int cpu0, int cpu1) = TwoVcpus(engine, vm);
         BpfProgram pio = engine.Program("kvm_pio");
         Assert.Equal(1, vm.RunOn(cpu0, pio, s_pio, count: 5));
         Assert.Equal(1, vm.RunOn(cpu1, pio, s_pio, count: 3));
@@ -182,8 +188,7 @@ public class BpfVcpuTests
         using EventProcess vm = EventProcess.Start(), other = EventProcess.Start();
         engine.MakeVm(vm.Pid, "full");
         engine.MakeVm(other.Pid, "other");
-        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
-        engine.MirrorThreads(vm);
+        (int cpu0, int cpu1) = TwoVcpus(engine, vm);
         BpfProgram exit = engine.Program("kvm_userspace_exit");
         Assert.Equal(1, vm.RunOn(cpu0, exit, UserspaceExit(2), count: 2));
         Assert.Equal(1, vm.RunOn(cpu1, exit, UserspaceExit(2), count: 3));
@@ -212,8 +217,7 @@ public class BpfVcpuTests
         using var engine = new SyntheticEngine(vcpus: vcpus);
         using EventProcess vm = EventProcess.Start();
         engine.MakeVm(vm.Pid, "steady");
-        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
-        engine.MirrorThreads(vm);
+        (int cpu0, int cpu1) = TwoVcpus(engine, vm);
         BpfProgram pio = engine.Program("kvm_pio");
         Assert.Equal(1, vm.RunOn(cpu0, pio, s_pio));
         Assert.Equal(1, vm.RunOn(cpu1, pio, s_pio));
@@ -310,8 +314,7 @@ public class BpfVcpuTests
         using var engine = new SyntheticEngine(latencyEntry: BpfPrograms.KvmEntry, vcpus: true);
         using EventProcess vm = EventProcess.Start();
         engine.MakeVm(vm.Pid, "timed");
-        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
-        engine.MirrorThreads(vm);
+        (int cpu0, int cpu1) = TwoVcpus(engine, vm);
         BpfProgram entry = engine.Program(BpfPrograms.KvmEntry);
         Assert.Equal(0, vm.TimedOn(cpu0, engine.Program("kvm_userspace_exit"), UserspaceExit(2), TimeSpan.FromMicroseconds(20), entry, s_none, count: 100));
         Assert.Equal(0, vm.TimedOn(cpu1, engine.Program("kvm_exit"), engine.Record("kvm_exit", "exit_reason", 12), TimeSpan.FromMicroseconds(200), entry, s_none, count: 50));
@@ -347,8 +350,7 @@ public class BpfVcpuTests
         using var engine = new SyntheticEngine(vcpus: true);
         using EventProcess vm = EventProcess.Start();
         engine.MakeVm(vm.Pid, "follow");
-        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
-        engine.MirrorThreads(vm);
+        (int cpu0, int cpu1) = TwoVcpus(engine, vm);
         using Sampler sampler = Samplers.Of(TimeProvider.System, [engine.Engine.OpenHost(0)], engine.Engine.OpenPerVm(), nameOf: _ => "follow",
             capture: engine.Counters);
         BpfProgram pio = engine.Program("kvm_pio");
@@ -380,8 +382,7 @@ public class BpfVcpuTests
         using var engine = new SyntheticEngine(latencyEntry: BpfPrograms.KvmEntry, vcpus: true);
         using EventProcess vm = EventProcess.Start();
         engine.MakeVm(vm.Pid, "shown");
-        int cpu0 = vm.Spawn("CPU 0/KVM"), cpu1 = vm.Spawn("CPU 1/KVM");
-        engine.MirrorThreads(vm);
+        (int cpu0, int cpu1) = TwoVcpus(engine, vm);
         ExitLatencies latencies = engine.Counters.Latencies!;
         using Sampler sampler = Samplers.Of(TimeProvider.System, [engine.Engine.OpenHost(0)], engine.Engine.OpenPerVm(), nameOf: _ => "shown",
             capture: engine.Counters, latencies: latencies);

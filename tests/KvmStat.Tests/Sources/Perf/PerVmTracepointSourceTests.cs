@@ -105,7 +105,7 @@ public class PerVmTracepointSourceTests
     {
         Kvm.RequireTracepoints();
         using var vms = new PioVms();
-        (FixtureRoot fixture, CounterDescriptors descriptors, PerVmTracepointSource source) = (vms.Fixture, vms.Descriptors, vms.Source);
+        (FixtureRoot fixture, PerVmTracepointSource source) = (vms.Fixture, vms.Source);
         int thread = KvmStat.Tests.TestGuest.KvmInterop.GetTid();
         const int Pid = 100_001;
         fixture.AddProcess(Pid, ["qemu-system-x86_64", "-name", "alpha"], threads: [thread]);
