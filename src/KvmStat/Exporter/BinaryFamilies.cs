@@ -42,7 +42,7 @@ internal sealed class BinaryFamilies(FieldFilter filter, SeriesContinuity contin
     /// <summary>Forgets the log lines said for VMs that are gone.</summary>
     internal void Forget(Func<int, bool> running) => _warned.RemoveWhere(w => !running(w.Pid));
 
-    internal void Add(List<MetricFamily> families, IReadOnlyList<VmStatsBlocks> vms, Func<int, string> nameOf)
+    internal void Add(List<MetricFamily> families, IReadOnlyList<VmStatsBlocks> vms, Func<int, long, string> nameOf)
     {
         Dictionary<Definition, Claim> claims = Claims(vms);
         (Dictionary<(bool, string), Definition> accepted, Dictionary<int, string> conflicts) = Resolve(claims);
@@ -52,7 +52,7 @@ internal sealed class BinaryFamilies(FieldFilter filter, SeriesContinuity contin
             "Series of a VM's binary statistics left out of this scrape: a statistic that differs from other VMs', or more than one VM may add.");
         foreach (VmStatsBlocks vm in vms)
         {
-            string guest = nameOf(vm.Pid);
+            string guest = nameOf(vm.Pid, vm.Instance);
             string pid = vm.Pid.ToString(CultureInfo.InvariantCulture);
             int series = 0, bytes = 0, left = 0;
             foreach (IStatsBlock block in vm.Blocks)
@@ -76,7 +76,7 @@ internal sealed class BinaryFamilies(FieldFilter filter, SeriesContinuity contin
                     Definition definition = accepted[(vcpu, d.Name)];
                     if (!built.TryGetValue(definition, out MetricFamily? target))
                         built[definition] = target = NewFamily(claims[definition].Template, vcpu);
-                    AddSeries(target, vm.Pid, guest, pid, block, d);
+                    AddSeries(target, vm, guest, pid, block, d);
                 }
             }
             if (left == 0)
@@ -163,7 +163,7 @@ internal sealed class BinaryFamilies(FieldFilter filter, SeriesContinuity contin
             : new MetricFamily(prefix + StatNames.Exported(template), template.Type == KvmStatType.Cumulative ? "counter" : "gauge", help);
     }
 
-    private void AddSeries(MetricFamily family, int vmPid, string guest, string pid, IStatsBlock block, KvmStatDescriptor descriptor)
+    private void AddSeries(MetricFamily family, VmStatsBlocks vm, string guest, string pid, IStatsBlock block, KvmStatDescriptor descriptor)
     {
         ReadOnlySpan<ulong> values = block.Values(descriptor);
         (string, string)[] labels = block.VcpuIndex >= 0
@@ -183,7 +183,7 @@ internal sealed class BinaryFamilies(FieldFilter filter, SeriesContinuity contin
         else if (descriptor.Type == KvmStatType.Cumulative)
         {
             string prefix = block.VcpuIndex >= 0 ? "kvm_vcpu_" : "kvm_vm_";
-            family.Add("_total", labels, BaseUnits.Value(descriptor, continuity.Monotonic(vmPid, guest, prefix, descriptor.Name, block.VcpuIndex, (long)values[0])));
+            family.Add("_total", labels, BaseUnits.Value(descriptor, continuity.Monotonic(vm.Pid, vm.Instance, prefix, descriptor.Name, block.VcpuIndex, (long)values[0])));
         }
         else
         {

@@ -8,10 +8,10 @@ namespace KvmStat.Exporter;
 /// value is carried into them (a Prometheus counter that decreases reads as a reset and loses
 /// what was counted between two scrapes).
 /// <para>
-/// Only while the VM runs: a VM missing from a sample has ended, and a process that later runs a
-/// VM under the same pid and name is another VM, whose counters start from zero as a new
-/// process's (it never inherits a dead VM's counts; Prometheus reads the drop as a reset, and
-/// the dead VM's last events are in the exited VMs' counts). The entries are those of the VMs of
+/// Only while the VM runs: a VM missing from a sample has ended, and another process under the
+/// same pid (another instance, even between two samples and under the same name) is another VM,
+/// whose counters start from zero as a new process's (it never inherits a dead VM's counts;
+/// Prometheus reads the drop as a reset, and the dead VM's last events are in the exited VMs' counts). The entries are those of the VMs of
 /// the last sample: they do not grow with the VMs that came and went.
 /// </para>
 /// </summary>
@@ -25,9 +25,9 @@ internal sealed class SeriesContinuity
         internal long Offset;
     }
 
-    private sealed class VmSeries(string name)
+    private sealed class VmSeries(long instance)
     {
-        internal string Name { get; } = name;
+        internal long Instance { get; } = instance;
 
         internal int Generation { get; set; }
 
@@ -44,13 +44,14 @@ internal sealed class SeriesContinuity
     internal void BeginSample() => _generation++;
 
     /// <summary>
-    /// The value to export for a counter of VM <paramref name="pid"/> named <paramref name="guest"/>:
-    /// <paramref name="value"/> plus what the series counted before the running VM's counter last started from zero.
+    /// The value to export for a counter of VM <paramref name="pid"/>, process <paramref name="instance"/> under it
+    /// (<see cref="Sources.BinaryStats.VmStatsBlocks.Instance"/>): <paramref name="value"/> plus what the
+    /// series counted before the running VM's counter last started from zero.
     /// </summary>
     /// <param name="index">The vCPU of a per-vCPU statistic, or -1.</param>
-    internal long Monotonic(int pid, string guest, string family, string name, int index, long value)
+    internal long Monotonic(int pid, long instance, string family, string name, int index, long value)
     {
-        VmSeries vm = Seen(pid, guest);
+        VmSeries vm = Seen(pid, instance);
         ref Carry carry = ref CollectionsMarshal.GetValueRefOrAddDefault(vm.Series, new SeriesKey(family, name, index), out bool exists);
         if (exists && value < carry.Last)
             carry.Offset += carry.Last;
@@ -58,11 +59,11 @@ internal sealed class SeriesContinuity
         return value + carry.Offset;
     }
 
-    /// <summary>The entry of a VM seen in this sample: a new one when its pid now names another guest.</summary>
-    private VmSeries Seen(int pid, string guest)
+    /// <summary>The entry of a VM seen in this sample: a new one when its pid is now another process's.</summary>
+    private VmSeries Seen(int pid, long instance)
     {
-        if (!_vms.TryGetValue(pid, out VmSeries? vm) || vm.Name != guest)
-            _vms[pid] = vm = new VmSeries(guest);
+        if (!_vms.TryGetValue(pid, out VmSeries? vm) || vm.Instance != instance)
+            _vms[pid] = vm = new VmSeries(instance);
         vm.Generation = _generation;
         return vm;
     }

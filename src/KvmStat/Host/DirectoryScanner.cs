@@ -26,9 +26,20 @@ internal sealed class DirectoryScanner
     /// Fills <paramref name="keys"/> (sorted) with <paramref name="parse"/> of each entry name,
     /// skipping names it maps to a negative number. Returns 0, or the errno of a failed open or read.
     /// </summary>
-    internal int TryScan(List<long> keys, Func<ReadOnlySpan<byte>, long> parse)
+    internal int TryScan(List<long> keys, Func<ReadOnlySpan<byte>, long> parse) => TryScan(keys, parse, s_addKey);
+
+    /// <summary>
+    /// As <see cref="TryScan(List{long}, Func{ReadOnlySpan{byte}, long})"/>, each key with its entry's
+    /// inode: an entry removed and made again under the same name (a debugfs folder) is another inode.
+    /// </summary>
+    internal int TryScan(List<(long Key, ulong Inode)> entries, Func<ReadOnlySpan<byte>, long> parse) => TryScan(entries, parse, s_addEntry);
+
+    private static readonly Action<List<long>, long, ulong> s_addKey = (keys, key, _) => keys.Add(key);
+    private static readonly Action<List<(long, ulong)>, long, ulong> s_addEntry = (entries, key, inode) => entries.Add((key, inode));
+
+    private int TryScan<T>(List<T> into, Func<ReadOnlySpan<byte>, long> parse, Action<List<T>, long, ulong> add)
     {
-        keys.Clear();
+        into.Clear();
         int fd = Interop.Libc.OpenAt(_directory, _pathZ, Interop.Abi.O_RDONLY | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
         if (fd < 0)
             return -fd;
@@ -41,7 +52,7 @@ internal sealed class DirectoryScanner
                     return (int)-n;
                 if (n == 0)
                     break;
-                ParseEntries(_buffer.AsSpan(0, (int)n), keys, parse);
+                ParseEntries(_buffer.AsSpan(0, (int)n), into, parse, add);
             }
         }
         finally
@@ -49,17 +60,20 @@ internal sealed class DirectoryScanner
             // A close of a descriptor only read from cannot lose anything.
             _ = Interop.Libc.Close(fd);
         }
-        keys.Sort();
+        into.Sort();
         return 0;
     }
 
-    internal static void ParseEntries(ReadOnlySpan<byte> entries, List<long> keys, Func<ReadOnlySpan<byte>, long> parse)
+    internal static void ParseEntries(ReadOnlySpan<byte> entries, List<long> keys, Func<ReadOnlySpan<byte>, long> parse) =>
+        ParseEntries(entries, keys, parse, s_addKey);
+
+    private static void ParseEntries<T>(ReadOnlySpan<byte> entries, List<T> into, Func<ReadOnlySpan<byte>, long> parse, Action<List<T>, long, ulong> add)
     {
-        while (NextName(ref entries, out ReadOnlySpan<byte> name))
+        while (NextEntry(ref entries, out ReadOnlySpan<byte> name, out ulong inode))
         {
             long key = parse(name);
             if (key >= 0)
-                keys.Add(key);
+                add(into, key, inode);
         }
     }
 
@@ -67,14 +81,18 @@ internal sealed class DirectoryScanner
     /// The name of the next entry of a getdents64 buffer, which it leaves behind; false at the end,
     /// or at a record that does not fit (then <paramref name="entries"/> still holds it).
     /// </summary>
-    internal static bool NextName(ref ReadOnlySpan<byte> entries, out ReadOnlySpan<byte> name)
+    internal static bool NextName(ref ReadOnlySpan<byte> entries, out ReadOnlySpan<byte> name) => NextEntry(ref entries, out name, out _);
+
+    private static bool NextEntry(ref ReadOnlySpan<byte> entries, out ReadOnlySpan<byte> name, out ulong inode)
     {
         name = default;
+        inode = 0;
         if (entries.Length <= Interop.Abi.DirentNameOffset)
             return false;
         int length = BitConverter.ToUInt16(entries.Slice(Interop.Abi.DirentRecLenOffset, 2));
         if (length <= Interop.Abi.DirentNameOffset || length > entries.Length)
             return false;
+        inode = BitConverter.ToUInt64(entries.Slice(Interop.Abi.DirentInodeOffset, 8));
         name = entries[Interop.Abi.DirentNameOffset..length];
         int end = name.IndexOf((byte)0);
         if (end >= 0)

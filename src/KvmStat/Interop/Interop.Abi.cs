@@ -85,6 +85,7 @@ internal static partial class Interop
         [property: CExpression("offsetof(struct sigaction, sa_handler)")] int SigActionHandlerOffset,
         [property: CExpression("sizeof(struct pollfd)")] int PollFdSize,
         // getdents64(2): struct linux_dirent64, which is glibc's struct dirent64.
+        [property: CExpression("offsetof(struct dirent64, d_ino)")] int DirentInodeOffset,
         [property: CExpression("offsetof(struct dirent64, d_reclen)")] int DirentRecLenOffset,
         [property: CExpression("offsetof(struct dirent64, d_type)")] int DirentTypeOffset,
         [property: CExpression("offsetof(struct dirent64, d_name)")] int DirentNameOffset,
@@ -134,7 +135,7 @@ internal static partial class Interop
         InetDiagCookieOffset: 40, InetDiagUidOffset: 64, InetDiagInodeOffset: 68,
         PROT_READ: 1, PROT_WRITE: 2, MAP_SHARED: 1, POLLIN: 1, PollFdSize: 8,
         SIGHUP: 1, SigIgnored: 1, SigActionSize: 152, SigActionHandlerOffset: 0,
-        DirentRecLenOffset: 16, DirentTypeOffset: 18, DirentNameOffset: 19, DT_DIR: 4,
+        DirentInodeOffset: 0, DirentRecLenOffset: 16, DirentTypeOffset: 18, DirentNameOffset: 19, DT_DIR: 4,
         SYS_ioctl: 16, KVM_RUN: 0xae80, SyscallSecondArgumentOffset: 104);
 
     internal static readonly AbiTable Arm64 = X64 with

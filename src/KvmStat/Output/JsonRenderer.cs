@@ -202,7 +202,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         {
             w.WriteStartObject();
             w.WriteNumber("pid", vm.Pid);
-            w.WriteString("name", _names.Of(vm.Pid));
+            w.WriteString("name", _names.Of(vm.Pid, vm.Instance));
             foreach (IStatsBlock block in vm.Blocks)
             {
                 if (block.VcpuIndex < 0)

@@ -9,8 +9,9 @@ internal sealed class VmReading(int pid, int fieldCount, VmRowKind kind = VmRowK
     internal VmRowKind Kind { get; } = kind;
 
     /// <summary>
-    /// Which process under its pid, where the source can tell a new process under a dead one's pid
-    /// (the BPF engine: each of its slots' processes); 0 where it cannot.
+    /// Which process under its pid: a new process under a dead VM's pid is another instance (the
+    /// BPF engine's slot processes, the perf engine's counted processes, binary statistics' blocks,
+    /// a pid's debugfs folders made anew), so that it never inherits the dead VM's counts or name.
     /// </summary>
     internal long Instance { get; set; }
 

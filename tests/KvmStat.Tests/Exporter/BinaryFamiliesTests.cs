@@ -32,7 +32,7 @@ public class BinaryFamiliesTests
     private string Exposition(BinaryFamilies binary, params VmStatsBlocks[] vms)
     {
         var families = new List<MetricFamily>();
-        binary.Add(families, vms, pid => $"vm{pid}");
+        binary.Add(families, vms, (pid, _) => $"vm{pid}");
         var writer = new MetricsWriter(openMetrics: false);
         string text = writer.Write(families);
         Assert.Empty(writer.Dropped);

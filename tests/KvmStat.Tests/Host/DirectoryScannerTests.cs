@@ -41,10 +41,39 @@ public class DirectoryScannerTests
         }
     }
 
+    /// <summary>Each entry comes with its inode, so a folder made again under the same name is told apart.</summary>
+    [Fact]
+    public void EntriesComeWithTheirInodes()
+    {
+        string folder = Directory.CreateTempSubdirectory("kvm_stat-inodes-").FullName;
+        try
+        {
+            string entry = Path.Join(folder, "12-7"), again = Path.Join(folder, "again");
+            Directory.CreateDirectory(entry);
+            var scanner = new DirectoryScanner(folder);
+            var entries = new List<(long Key, ulong Inode)>();
+            Assert.Equal(0, scanner.TryScan(entries, KvmStat.Guests.VmFolderName.Parse));
+            ulong first = Interop.Libc.FileVersion(entry)!.Value.Inode;
+            Assert.Equal([(12L << 32 | 7, first)], entries);
+            // Made anew while the first still exists: another inode, under the same name.
+            Directory.CreateDirectory(again);
+            Directory.Delete(entry);
+            Directory.Move(again, entry);
+            Assert.Equal(0, scanner.TryScan(entries, KvmStat.Guests.VmFolderName.Parse));
+            ulong second = Interop.Libc.FileVersion(entry)!.Value.Inode;
+            Assert.NotEqual(first, second);
+            Assert.Equal([(12L << 32 | 7, second)], entries);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Fact]
     public void AFolderThatIsGoneIsAnErrorNotAnEmptyList()
     {
         var scanner = new DirectoryScanner("/proc/999999999/task");
-        Assert.Equal(Interop.Errno.ENOENT, scanner.TryScan([], DirectoryScanner.ParsePositive));
+        Assert.Equal(Interop.Errno.ENOENT, scanner.TryScan(new List<long>(), DirectoryScanner.ParsePositive));
     }
 }

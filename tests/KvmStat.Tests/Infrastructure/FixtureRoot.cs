@@ -79,13 +79,14 @@ internal sealed class FixtureRoot : IDisposable
     }
 
     /// <summary>Gives a process a /proc/PID/stat in state S (sleeping): it is running, not a zombie.</summary>
-    internal void MarkRunning(int pid, string comm = "qemu-system-x86") => WriteStat(pid, comm, 'S');
+    /// <param name="start">When it started (clock ticks after boot): another process under the same pid has another.</param>
+    internal void MarkRunning(int pid, string comm = "qemu-system-x86", long start = 100) => WriteStat(pid, comm, 'S', start);
 
     /// <summary>Gives a process a /proc/PID/stat in state Z: it has exited, and its parent has not reaped it yet.</summary>
     internal void MarkZombie(int pid, string comm = "qemu-system-x86") => WriteStat(pid, comm, 'Z');
 
-    private void WriteStat(int pid, string comm, char state) =>
-        WriteFile($"/proc/{pid}/stat", $"{pid} ({comm}) {state} 1 {pid} {pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n");
+    private void WriteStat(int pid, string comm, char state, long start = 100) =>
+        WriteFile($"/proc/{pid}/stat", $"{pid} ({comm}) {state} 1 {pid} {pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 {start} 0 0\n");
 
     /// <summary>A descriptor of a process: /proc/PID/fd/FD links to <paramref name="target"/> ("socket:[123]", "anon_inode:kvm-vm").</summary>
     internal void AddDescriptor(int pid, int fd, string target)

@@ -91,6 +91,7 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
         foreach (VmStatsBlocks vm in _capture.Vms)
         {
             VmReading reading = _pool.Take(vm.Pid);
+            reading.Instance = vm.Instance;
             Array.Clear(reading.Values);
             foreach (IStatsBlock block in vm.Blocks)
                 Accumulate(block, reading.Values, histograms: false);

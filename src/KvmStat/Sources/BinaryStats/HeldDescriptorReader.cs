@@ -27,8 +27,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
     private readonly GuestFinder _finder;
     private readonly List<int> _pids = [];
     private readonly List<HeldVm> _vms = []; // sorted by pid
-    private readonly HashSet<int> _untrusted = [];
-    private readonly Func<int, HeldVm?> _open = pid => new HeldVm(pid);
+    private readonly Func<int, HeldVm?> _open;
     private readonly Action<HeldVm> _drop = vm => vm.Close();
     private readonly Func<int, string> _ownLink;
     private readonly Action<string> _warn;
@@ -45,6 +44,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         _time = time;
         _discovery = discovery;
         _finder = new GuestFinder(paths);
+        _open = pid => _finder.StartOf(pid) is long start ? new HeldVm(pid, start) : null;
     }
 
     /// <summary>VM processes followed (for tests of what stays bounded).</summary>
@@ -62,17 +62,23 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
             _discovery.List(_pids);
 
         SortedMerge.Sync(_pids, _vms, PidOf, _open, _drop);
-        _untrusted.RemoveWhere(pid => _pids.BinarySearch(pid) < 0);
 
         vms.Clear();
         for (int i = 0; i < _vms.Count; i++)
         {
             HeldVm vm = _vms[i];
-            if (!_finder.IsRunning(vm.Blocks.Pid))
+            long? start = _finder.StartOf(vm.Blocks.Pid);
+            if (start != vm.Start)
             {
-                _vms.RemoveAt(i--);
+                // Exited, or a new process under its pid: the copies (which keep the dead VM's
+                // statistics alive) go at once, and a new process is followed as a new VM.
                 vm.Close();
-                continue;
+                if (start is not long newStart)
+                {
+                    _vms.RemoveAt(i--);
+                    continue;
+                }
+                _vms[i] = vm = new HeldVm(vm.Blocks.Pid, newStart);
             }
             if (_time.GetUtcNow() - vm.ScannedAt > s_rescanInterval)
                 Scan(vm);
@@ -102,7 +108,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
     }
 
     /// <summary>Processes that offered a descriptor that was no KVM statistics descriptor (for tests).</summary>
-    internal IReadOnlyCollection<int> Untrusted => _untrusted;
+    internal IReadOnlyCollection<int> Untrusted => [.. _vms.Where(vm => vm.Untrusted).Select(PidOf)];
 
     /// <summary>A link of /proc/PID/fd that is a KVM statistics descriptor: kvm-vm-stats, or kvm-vcpu-stats:N.</summary>
     internal static bool IsStatsDescriptor(string link) =>
@@ -112,7 +118,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
     private void Scan(HeldVm vm)
     {
         vm.ScannedAt = _time.GetUtcNow();
-        if (_untrusted.Contains(vm.Blocks.Pid))
+        if (vm.Untrusted)
             return;
         List<(int Fd, string Link)>? links = _finder.DescriptorLinks(vm.Blocks.Pid);
         if (links is null)
@@ -124,16 +130,9 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
             {
                 if (!IsStatsDescriptor(link) || vm.Files.Exists(f => f.TargetFd == target) || vm.UnreadableFds.Contains(target))
                     continue;
+                pidfd ??= OpenPidfd(vm);
                 if (pidfd is null)
-                {
-                    int opened = Interop.Libc.PidfdOpen(vm.Blocks.Pid);
-                    if (opened < 0)
-                    {
-                        LastCopyError = -opened;
-                        return;
-                    }
-                    pidfd = new Interop.FileDescriptor(opened);
-                }
+                    return;
                 int copy = Interop.Libc.PidfdGetfd(pidfd.Number, target);
                 if (copy < 0)
                 {
@@ -143,7 +142,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
                 LastCopyError = 0;
                 if (!IsStatsDescriptor(_ownLink(copy)))
                 {
-                    _untrusted.Add(vm.Blocks.Pid);
+                    vm.Untrusted = true;
                     CloseAway(copy);
                     return;
                 }
@@ -168,6 +167,26 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
             pidfd?.Dispose();
         }
         vm.Blocks.Blocks.Sort((a, b) => a.VcpuIndex.CompareTo(b.VcpuIndex));
+    }
+
+    /// <summary>
+    /// A pidfd of the VM's process; null where it cannot be had (the reason kept for the messages)
+    /// or where the pid is now another process's.
+    /// </summary>
+    private Interop.FileDescriptor? OpenPidfd(HeldVm vm)
+    {
+        int opened = Interop.Libc.PidfdOpen(vm.Blocks.Pid);
+        if (opened < 0)
+        {
+            LastCopyError = -opened;
+            return null;
+        }
+        var pidfd = new Interop.FileDescriptor(opened);
+        // The pidfd is of the process followed only if that one still runs under the pid now.
+        if (_finder.StartOf(vm.Blocks.Pid) == vm.Start)
+            return pidfd;
+        pidfd.Dispose();
+        return null;
     }
 
     /// <summary>What a descriptor of this process is (its /proc/self/fd link: the kernel's name for it), or "" when unknown.</summary>
@@ -196,9 +215,15 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         _vms.Clear();
     }
 
-    private sealed class HeldVm(int pid)
+    /// <param name="start">When the process started (<see cref="GuestFinder.StartOf"/>): which process under the pid this is.</param>
+    private sealed class HeldVm(int pid, long start)
     {
         internal VmStatsBlocks Blocks { get; } = new(pid);
+
+        internal long Start { get; } = start;
+
+        /// <summary>It offered a descriptor that was no KVM statistics descriptor: not copied from again.</summary>
+        internal bool Untrusted { get; set; }
 
         internal List<(int TargetFd, KvmStatsFile File)> Files { get; } = [];
 

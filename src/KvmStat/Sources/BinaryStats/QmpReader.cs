@@ -55,6 +55,7 @@ internal sealed class QmpReader(IReadOnlyList<string>? sockets, HostPaths paths,
     private readonly double _delay = delay;
     private readonly Action<string> _warn = warn;
     private readonly VmDiscovery _discovery = discovery;
+    private readonly GuestFinder _finder = new(paths);
     private readonly List<int> _vms = [];
     private readonly Action<string>? _verbose = verbose;
     private readonly TimeProvider _time = time;
@@ -222,9 +223,14 @@ internal sealed class QmpReader(IReadOnlyList<string>? sockets, HostPaths paths,
     {
         if (qmp.Version < new Version(7, 1))
             throw new QmpException(state.Path, $"belongs to QEMU {qmp.Version.ToString(3)}, which has no query-stats", "Binary statistics through QMP need QEMU 7.1 or later.");
-        // Another QEMU on the same path (the VM restarted): its statistics start anew, in new blocks.
-        if (state.Blocks.Pid == 0 || (qmp.PeerPid > 0 && qmp.PeerPid != state.Blocks.Pid))
+        // Another QEMU on the same path (the VM restarted, maybe under the dead one's pid): its
+        // statistics start anew, in new blocks.
+        long peerStart = qmp.PeerPid > 0 ? _finder.StartOf(qmp.PeerPid) ?? 0 : 0;
+        if (state.Blocks.Pid == 0 || (qmp.PeerPid > 0 && (qmp.PeerPid != state.Blocks.Pid || peerStart != state.PeerStart)))
+        {
             state.StartOver(qmp.PeerPid);
+            state.PeerStart = peerStart;
+        }
         if (!state.WarnedAboutInterruptions && qmp.Version < s_noInterruption && _delay < 1.0)
         {
             state.WarnedAboutInterruptions = true;

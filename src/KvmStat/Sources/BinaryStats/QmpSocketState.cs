@@ -17,6 +17,9 @@ internal sealed class QmpSocketState(string path, int pid)
     /// <summary>The VM's blocks as last read, under the pid of the QEMU that answered (0 before any answer).</summary>
     internal VmStatsBlocks Blocks { get; set; } = new(pid);
 
+    /// <summary>When the QEMU that answered started (<see cref="Guests.GuestFinder.StartOf"/>; 0 when unknown): a new one under its pid starts over.</summary>
+    internal long PeerStart { get; set; }
+
     internal IReadOnlyList<KvmStatDescriptor>? VmSchema { get; set; }
     internal IReadOnlyList<KvmStatDescriptor>? VcpuSchema { get; set; }
     internal QmpBlock? VmBlock { get; set; }

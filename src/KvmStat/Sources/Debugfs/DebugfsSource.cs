@@ -20,15 +20,16 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
     private readonly StatFileReader _reader;
     private readonly StatField[] _fields;
     private readonly DirectoryScanner _scanner;
-    private readonly List<long> _folderKeys = new(16);
-    private readonly List<VmFolder> _folders = new(16); // sorted by key
+    private readonly List<(long Key, ulong Inode)> _folderKeys = new(16);
+    private readonly List<VmFolder> _folders = new(16); // sorted by key and inode
     private readonly long[] _retired;
     private readonly VmReadingPool _pool;
-    private readonly List<long> _wanted = new(16);
-    private readonly Func<long, VmFolder?> _open;
+    private readonly List<(long Key, ulong Inode)> _wanted = new(16);
+    private readonly Func<(long Key, ulong Inode), VmFolder?> _open;
     private readonly Action<VmFolder> _retire;
     private readonly FolderReaders _folderReaders;
     private bool _started;
+    private long _instances;
 
     internal DebugfsSource(
         HostPaths paths, IFieldSelection selection, int pid, bool includePast, StatFileReader reader, Action<string> warn)
@@ -68,7 +69,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         }
         _fields = [.. readable];
         _retired = new long[_fields.Length];
-        _open = key => new VmFolder(key, Path.Join(_kvmDir, $"{key >> 32}-{key & 0xffffffff}"), _fields.Length);
+        _open = id => new VmFolder(id.Key, id.Inode, Path.Join(_kvmDir, $"{id.Key >> 32}-{id.Key & 0xffffffff}"), _fields.Length);
         _retire = folder => folder.AddTo(_retired, _fields, countersOnly: true);
         _folderReaders = new FolderReaders(_reader, [.. _fields.Select(f => Interop.NulTerminated(f.Name))]);
         _pool = new VmReadingPool(_fields.Length);
@@ -119,7 +120,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
     internal int FolderCountFor(int pid)
     {
         var keys = new List<long>();
-        if (_scanner.TryScan(keys, s_parseFolder) != 0)
+        if (new DirectoryScanner(_kvmDir).TryScan(keys, s_parseFolder) != 0)
             return 0;
         return keys.Count(key => (int)(key >> 32) == pid);
     }
@@ -160,21 +161,32 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
             folder.AddTo(values, _fields);
     }
 
-    /// <summary>Per-VM values: the folders of one pid summed (a VM process may hold several VMs).</summary>
+    /// <summary>
+    /// Per-VM values: the folders of one pid summed (a VM process may hold several VMs). A pid none
+    /// of whose folders were there at the last read is a new instance (a new process under a dead
+    /// one's pid, or its VMs made anew), which counts from zero.
+    /// </summary>
     public void Read(List<VmReading> readings)
     {
         Refresh();
         _pool.Recycle(readings);
-        foreach (VmFolder folder in _folders)
+        for (int first = 0, next; first < _folders.Count; first = next)
         {
-            int pid = (int)(folder.Key >> 32);
-            if (readings.Count == 0 || readings[^1].Pid != pid)
+            int pid = _folders[first].Pid;
+            long instance = 0;
+            for (next = first; next < _folders.Count && _folders[next].Pid == pid; next++)
+                instance = Math.Max(instance, _folders[next].Instance);
+            if (instance == 0)
+                instance = ++_instances;
+            VmReading reading = _pool.Take(pid);
+            reading.Instance = instance;
+            Array.Clear(reading.Values);
+            for (int f = first; f < next; f++)
             {
-                VmReading reading = _pool.Take(pid);
-                Array.Clear(reading.Values);
-                readings.Add(reading);
+                _folders[f].Instance = instance;
+                _folders[f].AddTo(reading.Values, _fields);
             }
-            folder.AddTo(readings[^1].Values, _fields);
+            readings.Add(reading);
         }
     }
 
@@ -202,16 +214,17 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         if (_scanner.TryScan(_folderKeys, s_parseFolder) != 0)
             _folderKeys.Clear();
         _wanted.Clear();
-        foreach (long key in _folderKeys)
+        foreach ((long key, ulong inode) in _folderKeys)
         {
             if (_pid == 0 || (int)(key >> 32) == _pid)
-                _wanted.Add(key);
+                _wanted.Add((key, inode));
         }
-        // A folder that vanished keeps what its counters added (so totals never go backwards).
+        // A folder that vanished keeps what its counters added (so totals never go backwards); one
+        // made again under the same name (another inode) is another VM, which counts from its start.
         SortedMerge.Sync(_wanted, _folders, KeyOf, _open, _retire);
     }
 
-    private static long KeyOf(VmFolder folder) => folder.Key;
+    private static (long, ulong) KeyOf(VmFolder folder) => (folder.Key, folder.Inode);
 
     public void Dispose() => _folderReaders.Dispose();
 }

@@ -12,9 +12,10 @@ internal sealed class VmFolder
     private readonly long[] _current;
     private readonly long[] _baseline;
 
-    internal VmFolder(long key, string path, int fieldCount)
+    internal VmFolder(long key, ulong inode, string path, int fieldCount)
     {
         Key = key;
+        Inode = inode;
         _pathZ = Interop.NulTerminated(path);
         _current = new long[fieldCount];
         _baseline = new long[fieldCount];
@@ -22,6 +23,14 @@ internal sealed class VmFolder
 
     /// <summary>pid &lt;&lt; 32 | fd, as <see cref="Guests.VmFolderName.Parse"/> gives it.</summary>
     internal long Key { get; }
+
+    /// <summary>The folder's inode: a VM made under a dead one's folder name has another.</summary>
+    internal ulong Inode { get; }
+
+    internal int Pid => (int)(Key >> 32);
+
+    /// <summary>Which process under its pid it belongs to (0 until its first per-VM read).</summary>
+    internal long Instance { get; set; }
 
     /// <summary>Seen for the first time at this refresh: its baseline is set once it has been read.</summary>
     internal bool IsNew { get; set; } = true;

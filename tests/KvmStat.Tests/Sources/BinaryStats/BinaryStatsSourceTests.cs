@@ -191,6 +191,9 @@ public class BinaryStatsSourceTests
         b[0].Data[0][0] += 4;
         ReadVms(source, readings);
         Assert.Equal([(100, 3L), (200, 4L)], readings.Select(r => (r.Pid, r.Values[0])));
+        // Each reading names its process among those under its pid (a new one under 100 is another VM).
+        Assert.Equal(reader.Vms.Select(vm => vm.Instance), readings.Select(r => r.Instance));
+        Assert.NotEqual(readings[0].Instance, readings[1].Instance);
     }
 
     /// <summary>Blocks of VMs that come and go are let go; what their counters counted stays in the totals.</summary>

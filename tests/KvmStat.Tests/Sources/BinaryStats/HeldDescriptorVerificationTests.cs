@@ -14,8 +14,28 @@ namespace KvmStat.Tests.Sources.BinaryStats;
 public class HeldDescriptorVerificationTests : IDisposable
 {
     private readonly FixtureRoot _fixture = new();
+    private readonly string _folder = Directory.CreateTempSubdirectory("kvm_stat-held-").FullName;
 
-    public void Dispose() => _fixture.Dispose();
+    public void Dispose()
+    {
+        _fixture.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    /// <summary>A real process whose descriptor 7 is a file holding <paramref name="blob"/>; as user nobody where asked.</summary>
+    private ChildProcess Holding(byte[] blob, bool asNobody = false)
+    {
+        string file = Path.Join(_folder, "stats");
+        File.WriteAllBytes(file, blob);
+        File.SetUnixFileMode(_folder, (UnixFileMode)0x1ed); // 0755 and 0644: nobody reads the file
+        File.SetUnixFileMode(file, (UnixFileMode)0x1a4);
+        string script = $"exec 7<'{file}'; echo ready; exec sleep 60";
+        ChildProcess process = asNobody
+            ? ChildProcess.Start("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", script])
+            : ChildProcess.Start("/bin/sh", ["-c", script]);
+        process.Output.WaitForLine(l => l == "ready", TimeSpan.FromSeconds(30), "the process ready");
+        return process;
+    }
 
     /// <summary>A running VM process in the fixture whose descriptor 7 its /proc says is a vCPU's statistics.</summary>
     private void AddVm(int pid, string name)
@@ -30,33 +50,51 @@ public class HeldDescriptorVerificationTests : IDisposable
     [Fact]
     public void AFileOfferedAsAStatisticsDescriptorIsNeverRead()
     {
-        string folder = Directory.CreateTempSubdirectory("kvm_stat-offered-").FullName;
-        try
-        {
-            string file = Path.Join(folder, "stats");
-            File.WriteAllBytes(file, new StatsBlob().Add("exits", KvmStatType.Cumulative, KvmStatUnit.None, 0, 666).Build());
-            File.SetUnixFileMode(folder, (UnixFileMode)0x1ed); // 0755: nobody reads the file
-            File.SetUnixFileMode(file, (UnixFileMode)0x1a4);
-            using ChildProcess impostor = ChildProcess.Start("setpriv",
-                ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", $"exec 7<'{file}'; echo ready; exec sleep 60"]);
-            impostor.Output.WaitForLine(l => l == "ready", TimeSpan.FromSeconds(30), "the impostor ready");
-            int pid = impostor.Pid;
-            AddVm(pid, "evil");
+        using ChildProcess impostor = Holding(new StatsBlob().Add("exits", KvmStatType.Cumulative, KvmStatUnit.None, 0, 666).Build(), asNobody: true);
+        int pid = impostor.Pid;
+        AddVm(pid, "evil");
 
-            var time = new ManualTime();
-            using var reader = new HeldDescriptorReader(_fixture.Paths, 0, time, _ => { }, new VmDiscovery(_fixture.Paths, time, _ => { }));
-            var vms = new List<VmStatsBlocks>();
-            reader.Read(vms);
-            Assert.Empty(vms);
-            Assert.Equal([pid], reader.Untrusted);
-            // Not copied from again while it runs.
-            reader.Read(vms);
-            Assert.Empty(vms);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        var time = new ManualTime();
+        using var reader = new HeldDescriptorReader(_fixture.Paths, 0, time, _ => { }, new VmDiscovery(_fixture.Paths, time, _ => { }));
+        var vms = new List<VmStatsBlocks>();
+        reader.Read(vms);
+        Assert.Empty(vms);
+        Assert.Equal([pid], reader.Untrusted);
+        // Not copied from again while it runs.
+        reader.Read(vms);
+        Assert.Empty(vms);
+    }
+
+    /// <summary>
+    /// A new process under a followed VM's pid (its start time differs) is a new VM: the copies of
+    /// the dead one's descriptors are let go, the new one's are copied even where they have the
+    /// same numbers, and its blocks are a new instance (which JSON and the exporter name anew).
+    /// </summary>
+    [Fact]
+    public void ANewProcessUnderAFollowedVmsPidIsANewVm()
+    {
+        using ChildProcess vmm = Holding(new StatsBlob().Add("exits", KvmStatType.Cumulative, KvmStatUnit.None, 0, 5).Build());
+        int pid = vmm.Pid;
+        AddVm(pid, "first");
+
+        var time = new ManualTime();
+        int copies = 0;
+        using var reader = new HeldDescriptorReader(_fixture.Paths, 0, time, discovery: new VmDiscovery(_fixture.Paths, time, _ => { }), ownLink: _ => { copies++; return "anon_inode:kvm-vcpu-stats:0"; }, warn: _ => { });
+        var vms = new List<VmStatsBlocks>();
+        reader.Read(vms);
+        VmStatsBlocks first = Assert.Single(vms);
+        IStatsBlock firstBlock = Assert.Single(first.Blocks);
+        reader.Read(vms);
+        Assert.Same(first, Assert.Single(vms));
+
+        _fixture.MarkRunning(pid, start: 200);
+        reader.Read(vms);
+        VmStatsBlocks second = Assert.Single(vms);
+        Assert.Equal(pid, second.Pid);
+        Assert.NotEqual(first.Instance, second.Instance);
+        Assert.NotSame(firstBlock, Assert.Single(second.Blocks));
+        Assert.Equal(2, copies);
+        Assert.Equal(1, reader.TrackedVms);
     }
 
     /// <summary>
@@ -66,35 +104,24 @@ public class HeldDescriptorVerificationTests : IDisposable
     [Fact]
     public void AStatisticsDescriptorOfAnUnknownLayoutIsSaidAndNotCopiedAgain()
     {
-        string folder = Directory.CreateTempSubdirectory("kvm_stat-unknown-").FullName;
-        try
-        {
-            string file = Path.Join(folder, "stats");
-            File.WriteAllBytes(file, new StatsBlob().Add("exits", 9u << 4, 0, 0, 1).Build());
-            using ChildProcess vmm = ChildProcess.Start("/bin/sh", ["-c", $"exec 7<'{file}'; echo ready; exec sleep 60"]);
-            vmm.Output.WaitForLine(l => l == "ready", TimeSpan.FromSeconds(30), "the VMM ready");
-            int pid = vmm.Pid;
-            AddVm(pid, "new");
+        using ChildProcess vmm = Holding(new StatsBlob().Add("exits", 9u << 4, 0, 0, 1).Build());
+        int pid = vmm.Pid;
+        AddVm(pid, "new");
 
-            var time = new ManualTime();
-            int copies = 0;
-            var warnings = new List<string>();
-            using var reader = new HeldDescriptorReader(_fixture.Paths, 0, time, discovery: new VmDiscovery(_fixture.Paths, time, _ => { }), ownLink: _ => { copies++; return "anon_inode:kvm-vcpu-stats:0"; }, warn: warnings.Add);
-            var vms = new List<VmStatsBlocks>();
-            reader.Read(vms);
-            Assert.Empty(vms);
-            var health = new List<KvmStat.Sources.SourceHealth>();
-            reader.ReportHealth(health);
-            KvmStat.Sources.SourceHealth mine = Assert.Single(health, h => h.Target == $"pid {pid}");
-            Assert.StartsWith("statistics descriptor 7 has a layout this tool cannot read (stats descriptor exits: unknown type, unit or base", mine.Problem);
-            time.Advance(TimeSpan.FromSeconds(10));
-            reader.Read(vms);
-            Assert.Equal(1, copies);
-            Assert.Equal([$"binary statistics of pid {pid}: {mine.Problem}."], warnings);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        var time = new ManualTime();
+        int copies = 0;
+        var warnings = new List<string>();
+        using var reader = new HeldDescriptorReader(_fixture.Paths, 0, time, discovery: new VmDiscovery(_fixture.Paths, time, _ => { }), ownLink: _ => { copies++; return "anon_inode:kvm-vcpu-stats:0"; }, warn: warnings.Add);
+        var vms = new List<VmStatsBlocks>();
+        reader.Read(vms);
+        Assert.Empty(vms);
+        var health = new List<KvmStat.Sources.SourceHealth>();
+        reader.ReportHealth(health);
+        KvmStat.Sources.SourceHealth mine = Assert.Single(health, h => h.Target == $"pid {pid}");
+        Assert.StartsWith("statistics descriptor 7 has a layout this tool cannot read (stats descriptor exits: unknown type, unit or base", mine.Problem);
+        time.Advance(TimeSpan.FromSeconds(10));
+        reader.Read(vms);
+        Assert.Equal(1, copies);
+        Assert.Equal([$"binary statistics of pid {pid}: {mine.Problem}."], warnings);
     }
 }

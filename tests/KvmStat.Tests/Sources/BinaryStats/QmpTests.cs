@@ -255,6 +255,37 @@ public class QmpTests : IDisposable
     }
 
     /// <summary>
+    /// A new QEMU on the same socket under the dead one's pid (another start time) starts over: its
+    /// schemas are asked again and its blocks are a new instance, never the dead VM's continued.
+    /// </summary>
+    [Fact]
+    public void ANewQemuUnderTheSamePidStartsOver()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.MarkRunning(Environment.ProcessId, start: 100);
+        string[] script = ["{\"return\": {}}",
+            """{"return": [{"provider": "kvm", "target": "vcpu", "stats": [{"name": "exits", "type": "cumulative", "exponent": 0}]}, {"provider": "kvm", "target": "vm", "stats": []}]}""",
+            """{"return": []}""",
+            """{"return": [{"provider": "kvm", "qom-path": "/machine/cpu0", "stats": [{"name": "exits", "value": 5}]}]}""",
+            """{"return": [{"cpu-index": 0, "qom-path": "/machine/cpu0"}]}"""];
+        using var reader = new QmpReader([SocketPath], fixture.Paths, delay: 3, _ => { }, TimeProvider.System, new VmDiscovery(fixture.Paths, TimeProvider.System, _ => { }));
+        var vms = new List<VmStatsBlocks>();
+        Thread first = Serve(Greeting72, script);
+        reader.Read(vms);
+        long dead = Assert.Single(vms).Instance;
+        first.Join();
+        File.Delete(SocketPath);
+
+        fixture.MarkRunning(Environment.ProcessId, start: 200);
+        Serve(Greeting72, script);
+        reader.Read(vms);
+        VmStatsBlocks born = Assert.Single(vms);
+        Assert.Equal(Environment.ProcessId, born.Pid);
+        Assert.NotEqual(dead, born.Instance);
+        Assert.Equal([5UL], born.Blocks[0].Values(born.Blocks[0].Descriptors[0]).ToArray());
+    }
+
+    /// <summary>
     /// --qmp auto takes a socket only from the QEMU that listens on it: a command line that names
     /// another service's socket gets nothing connected to it, and says why under --verbose.
     /// </summary>

@@ -136,6 +136,40 @@ public class DebugfsSourceTests
         Assert.Equal(1064, Value(source, values, "pages_4k"));
     }
 
+    /// <summary>
+    /// A VM made under a dead VM's folder name (a new process under its pid, with the same VM
+    /// descriptor number) is another VM: the host keeps what the dead one counted, and the new one
+    /// counts from its start as a new instance of the pid.
+    /// </summary>
+    [Fact]
+    public void AVmMadeAgainUnderADeadVmsFolderNameCountsAnew()
+    {
+        using FixtureRoot fixture = TwoVms();
+        using var source = new DebugfsSource(fixture.Paths, FieldFilter.Default, 0, false, new StatFileReader(), _ => { });
+        var readings = new List<VmReading>();
+        source.Read(readings);
+        fixture.SetDebugfsStat("12-5/exits", 150);
+        source.Read(readings);
+        VmReading dead = readings.Single(r => r.Pid == 12);
+        (long deadInstance, long deadExits) = (dead.Instance, dead.Values[0]);
+        Assert.Equal(50, deadExits);
+        long instanceOf312 = readings.Single(r => r.Pid == 312).Instance;
+
+        // Made while the old folder still exists, so that it is surely another inode.
+        fixture.AddDebugfsStat("again/exits", 7);
+        fixture.AddDebugfsStat("again/halt_exits", 0);
+        fixture.AddDebugfsStat("again/pages_4k", 10, writable: false);
+        fixture.RemoveDebugfsVm("12-5");
+        Directory.Move(fixture.Paths.Map("/sys/kernel/debug/kvm/again"), fixture.Paths.Map("/sys/kernel/debug/kvm/12-5"));
+
+        Assert.Equal(57, Value(source, Read(source), "exits"));
+        source.Read(readings);
+        VmReading born = readings.Single(r => r.Pid == 12);
+        Assert.Equal(7, born.Values[0]);
+        Assert.NotEqual(deadInstance, born.Instance);
+        Assert.Equal(instanceOf312, readings.Single(r => r.Pid == 312).Instance);
+    }
+
     [Fact]
     public void LockedDownCountersAreLeftOutAndNamedNeverZero()
     {
