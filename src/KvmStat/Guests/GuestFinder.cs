@@ -44,39 +44,13 @@ internal sealed class GuestFinder(HostPaths paths)
     }
 
     /// <summary>True while the process exists and is not a zombie.</summary>
-    internal bool IsRunning(int pid) => RunningStat(pid, out _);
+    internal bool IsRunning(int pid) => ProcessStat.TryRead(StatPathZ(pid), out _);
 
-    /// <summary>
-    /// When a running (not zombie) process started, in clock ticks after boot (field 22 of
-    /// /proc/PID/stat), or null when it is not running. A pid is reused; a pid with its start
-    /// time names one process for good.
-    /// </summary>
-    internal long? StartOf(int pid)
-    {
-        if (!RunningStat(pid, out string? stat))
-            return null;
-        // Field 22 is the 20th after the ')' that ends the command name.
-        ReadOnlySpan<char> rest = stat.AsSpan(stat.LastIndexOf(')') + 2);
-        for (int field = 3; field < 22; field++)
-        {
-            int space = rest.IndexOf(' ');
-            if (space < 0)
-                return null;
-            rest = rest[(space + 1)..];
-        }
-        int end = rest.IndexOfAny(' ', '\n');
-        return long.TryParse(end < 0 ? rest : rest[..end], NumberStyles.None, CultureInfo.InvariantCulture, out long start) ? start : null;
-    }
+    /// <summary>When a running process started (<see cref="ProcessStat"/>), or null when it is not running.</summary>
+    internal long? StartOf(int pid) => ProcessStat.TryRead(StatPathZ(pid), out long start) ? start : null;
 
-    private bool RunningStat(int pid, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? stat)
-    {
-        stat = ReadText(Path.Join(paths.ProcessDir(pid), "stat"));
-        if (stat is null)
-            return false;
-        // "pid (comm) S ...": the state follows the last ')' (comm may contain anything).
-        int close = stat.LastIndexOf(')');
-        return close >= 0 && close + 2 < stat.Length && stat[close + 2] is not ('Z' or 'X');
-    }
+    /// <summary>The NUL-terminated path of a process's /proc/PID/stat, for <see cref="ProcessStat.TryRead"/>.</summary>
+    internal byte[] StatPathZ(int pid) => Interop.NulTerminated(Path.Join(paths.ProcessDir(pid), "stat"));
 
     /// <summary>The guest name of a process, or null when it has no -name (or is gone).</summary>
     internal string? NameOf(int pid)

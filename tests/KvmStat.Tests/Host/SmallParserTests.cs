@@ -20,6 +20,21 @@ public class SmallParserTests
     [InlineData("3-1")]
     public void RejectsBadCpuLists(string text) => Assert.Null(OnlineCpus.Parse(text));
 
+    /// <summary>/proc/PID/stat: running unless Z or X (after the last ')', whatever the name holds), and field 22, the start time.</summary>
+    [Theory]
+    [InlineData("42 (qemu) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 987654 0 0\n", true, 987654L)]
+    [InlineData("42 (a) Z (b) R 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 55 0 0\n", true, 55L)]
+    [InlineData("42 (qemu) Z 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 55 0 0\n", false, 0L)]
+    [InlineData("42 (qemu) X 1", false, 0L)]
+    [InlineData("42 (qemu) S 1 42", true, 0L)]
+    [InlineData("42 (qemu)", false, 0L)]
+    [InlineData("", false, 0L)]
+    public void ParsesProcessStat(string stat, bool running, long start)
+    {
+        Assert.Equal(running, KvmStat.Guests.ProcessStat.TryParse(Encoding.ASCII.GetBytes(stat), out long parsed));
+        Assert.Equal(start, parsed);
+    }
+
     [Fact]
     public void ParsesDirectoryEntries()
     {

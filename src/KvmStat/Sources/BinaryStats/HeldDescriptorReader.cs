@@ -44,7 +44,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         _time = time;
         _discovery = discovery;
         _finder = new GuestFinder(paths);
-        _open = pid => _finder.StartOf(pid) is long start ? new HeldVm(pid, start) : null;
+        _open = pid => _finder.StatPathZ(pid) is byte[] statZ && ProcessStat.TryRead(statZ, out long start) ? new HeldVm(pid, start, statZ) : null;
     }
 
     /// <summary>VM processes followed (for tests of what stays bounded).</summary>
@@ -67,18 +67,18 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         for (int i = 0; i < _vms.Count; i++)
         {
             HeldVm vm = _vms[i];
-            long? start = _finder.StartOf(vm.Blocks.Pid);
-            if (start != vm.Start)
+            bool running = ProcessStat.TryRead(vm.StatPathZ, out long start);
+            if (!running || start != vm.Start)
             {
                 // Exited, or a new process under its pid: the copies (which keep the dead VM's
                 // statistics alive) go at once, and a new process is followed as a new VM.
                 vm.Close();
-                if (start is not long newStart)
+                if (!running)
                 {
                     _vms.RemoveAt(i--);
                     continue;
                 }
-                _vms[i] = vm = new HeldVm(vm.Blocks.Pid, newStart);
+                _vms[i] = vm = new HeldVm(vm.Blocks.Pid, start, vm.StatPathZ);
             }
             if (_time.GetUtcNow() - vm.ScannedAt > s_rescanInterval)
                 Scan(vm);
@@ -183,7 +183,7 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
         }
         var pidfd = new Interop.FileDescriptor(opened);
         // The pidfd is of the process followed only if that one still runs under the pid now.
-        if (_finder.StartOf(vm.Blocks.Pid) == vm.Start)
+        if (ProcessStat.TryRead(vm.StatPathZ, out long start) && start == vm.Start)
             return pidfd;
         pidfd.Dispose();
         return null;
@@ -216,11 +216,14 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
     }
 
     /// <param name="start">When the process started (<see cref="GuestFinder.StartOf"/>): which process under the pid this is.</param>
-    private sealed class HeldVm(int pid, long start)
+    /// <param name="statPathZ">Its /proc/PID/stat, checked at every read.</param>
+    private sealed class HeldVm(int pid, long start, byte[] statPathZ)
     {
         internal VmStatsBlocks Blocks { get; } = new(pid);
 
         internal long Start { get; } = start;
+
+        internal byte[] StatPathZ { get; } = statPathZ;
 
         /// <summary>It offered a descriptor that was no KVM statistics descriptor: not copied from again.</summary>
         internal bool Untrusted { get; set; }

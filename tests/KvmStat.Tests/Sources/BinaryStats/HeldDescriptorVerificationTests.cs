@@ -97,6 +97,24 @@ public class HeldDescriptorVerificationTests : IDisposable
         Assert.Equal(1, reader.TrackedVms);
     }
 
+    /// <summary>A refresh of VMs already followed (no rescan due) allocates nothing: it runs at every interval.</summary>
+    [Fact]
+    public void AReadInSteadyStateAllocatesNothing()
+    {
+        using ChildProcess vmm = Holding(new StatsBlob().Add("exits", KvmStatType.Cumulative, KvmStatUnit.None, 0, 5).Build());
+        AddVm(vmm.Pid, "steady");
+        var time = new ManualTime();
+        using var reader = new HeldDescriptorReader(_fixture.Paths, 0, time, discovery: new VmDiscovery(_fixture.Paths, time, _ => { }), ownLink: _ => "anon_inode:kvm-vcpu-stats:0", warn: _ => { });
+        var vms = new List<VmStatsBlocks>();
+        reader.Read(vms);
+        reader.Read(vms);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+            reader.Read(vms);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Single(vms);
+    }
+
     /// <summary>
     /// A real statistics descriptor whose layout this tool cannot read (a newer kernel's unit) is
     /// left out, said in the VM's health, and not copied again at each rescan.
