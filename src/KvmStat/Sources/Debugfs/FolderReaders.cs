@@ -24,8 +24,9 @@ internal sealed class FolderReaders(StatFileReader reader, byte[][] namesZ) : ID
         int helpers = Math.Min(Environment.ProcessorCount, 8) - 1;
         if (helpers <= 0 || folders.Count < 2 * PerThread)
         {
-            foreach (VmFolder folder in folders)
-                folder.Read(reader, namesZ);
+            // By index: a foreach over the interface would box an enumerator at every refresh.
+            for (int i = 0; i < folders.Count; i++)
+                folders[i].Read(reader, namesZ);
             return;
         }
         lock (_lock)

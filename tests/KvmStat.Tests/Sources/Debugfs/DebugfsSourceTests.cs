@@ -170,6 +170,29 @@ public class DebugfsSourceTests
         Assert.Equal(instanceOf312, readings.Single(r => r.Pid == 312).Instance);
     }
 
+    /// <summary>A refresh of the VMs already followed allocates nothing, for the host and per VM.</summary>
+    [Fact]
+    public void AReadInSteadyStateAllocatesNothing()
+    {
+        using FixtureRoot fixture = TwoVms();
+        using var source = new DebugfsSource(fixture.Paths, FieldFilter.Default, 0, false, new StatFileReader(), _ => { });
+        var readings = new List<VmReading>();
+        long[] host = new long[source.Fields.Count];
+        for (int i = 0; i < 1000; i++)
+        {
+            source.Read(host);
+            source.Read(readings);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            source.Read(host);
+            source.Read(readings);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(2, readings.Count);
+    }
+
     [Fact]
     public void LockedDownCountersAreLeftOutAndNamedNeverZero()
     {
