@@ -35,4 +35,34 @@ public class SamplerTests
         Assert.Equal((sampler.Snapshot.Time - second).TotalSeconds, sampler.Snapshot.IntervalSeconds, 9);
         Assert.Equal(5.5, sampler.Snapshot.IntervalSeconds, 9);
     }
+
+    /// <summary>A sample of VMs already followed (host totals and each VM's values) allocates nothing: it runs at every interval.</summary>
+    [Fact]
+    public void ASampleInSteadyStateAllocatesNothing()
+    {
+        using var fixture = new FixtureRoot();
+        foreach (string folder in new[] { "", "12-5/", "312-9/" })
+        {
+            fixture.AddDebugfsStat(folder + "exits", 100);
+            fixture.AddDebugfsStat(folder + "pages_4k", 1000, writable: false);
+        }
+        var time = new ManualTime();
+        var selection = FieldFilter.Default;
+        var host = new KvmStat.Sources.Debugfs.DebugfsSource(fixture.Paths, selection, 0, false, new KvmStat.Sources.Debugfs.StatFileReader(), _ => { });
+        var perVm = new KvmStat.Sources.Debugfs.DebugfsSource(fixture.Paths, selection, 0, false, new KvmStat.Sources.Debugfs.StatFileReader(), _ => { });
+        using Sampler sampler = Samplers.Of(time, [host], perVm, nameOf: pid => $"vm{pid}");
+        for (int i = 0; i < 1000; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            sampler.Sample();
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            sampler.Sample();
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(2, sampler.Snapshot.Guests!.Guests.Count);
+    }
 }
