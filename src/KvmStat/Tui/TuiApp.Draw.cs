@@ -1,3 +1,4 @@
+using System.Globalization;
 using KvmStat.Sources;
 using KvmStat.Stats;
 
@@ -58,7 +59,34 @@ internal sealed partial class TuiApp
             grid.Write(row++, 0, message.AsSpan(at, Math.Min(grid.Columns, message.Length - at)));
     }
 
-    private void DrawHeader(ScreenGrid grid, string title, string firstColumn)
+    private readonly char[] _title = new char[128];
+
+    /// <summary>
+    /// "WHAT - pid N (name)", the name escaped and cut, or "WHAT - summary"; formatted into a buffer
+    /// kept for it, so that a draw allocates nothing.
+    /// </summary>
+    private ReadOnlySpan<char> Title(string what)
+    {
+        Span<char> title = _title;
+        int written;
+        bool fits;
+        if (_pid <= 0)
+        {
+            fits = title.TryWrite(CultureInfo.InvariantCulture, $"{what} - summary", out written);
+        }
+        else
+        {
+            string name = Text.Escape(_guestName ?? "");
+            ReadOnlySpan<char> shown = name.Length > MaxGuestNameLength ? name.AsSpan(0, MaxGuestNameLength) : name;
+            string cut = name.Length > MaxGuestNameLength ? "..." : "";
+            fits = name.Length > 0
+                ? title.TryWrite(CultureInfo.InvariantCulture, $"{what} - pid {_pid} ({shown}{cut})", out written)
+                : title.TryWrite(CultureInfo.InvariantCulture, $"{what} - pid {_pid}", out written);
+        }
+        return title[..(fits ? written : 0)];
+    }
+
+    private void DrawHeader(ScreenGrid grid, ReadOnlySpan<char> title, string firstColumn)
     {
         int end = grid.Write(0, 0, title, TextStyle.Bold);
         if (_guestDead && _view == View.Main)
@@ -80,8 +108,7 @@ internal sealed partial class TuiApp
 
     private void DrawMain(ScreenGrid grid)
     {
-        string title = _pid > 0 ? $"kvm statistics - pid {_pid} {TitleName()}".TrimEnd() : "kvm statistics - summary";
-        DrawHeader(grid, title, "Event");
+        DrawHeader(grid, Title("kvm statistics"), "Event");
         if (_sampler is null || _sampler.Snapshot.SampleCount < 2)
         {
             if (_error is null)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using KvmStat.Sources;
 using KvmStat.Stats;
 
@@ -8,6 +9,11 @@ internal sealed partial class TuiApp
 {
     private readonly List<GuestStat> _sortedGuests = [];
     private readonly List<int> _vcpuParents = [];
+
+    /// <summary>Where a guest's or vCPU's row label is formatted: a draw allocates nothing.</summary>
+    private readonly char[] _label = new char[128];
+
+    private Comparison<GuestStat>? _guestOrder;
 
     /// <summary>The arrow, page, Home and End keys move the selection, which stays on a guest.</summary>
     private void MoveSelection(KeyKind kind)
@@ -30,14 +36,15 @@ internal sealed partial class TuiApp
     {
         _sortedGuests.Clear();
         _sortedGuests.AddRange(guests.Guests);
-        _sortedGuests.Sort((a, b) =>
+        _guestOrder ??= (a, b) =>
         {
             if (!_sortByTotal && a.Delta != b.Delta)
                 return b.Delta.CompareTo(a.Delta);
             if (a.Total != b.Total)
                 return b.Total.CompareTo(a.Total);
             return a.Pid.CompareTo(b.Pid);
-        });
+        };
+        _sortedGuests.Sort(_guestOrder);
         return _sortedGuests;
     }
 
@@ -65,18 +72,16 @@ internal sealed partial class TuiApp
         for (int g = first; g < guests.Count && row < 3 + guestRows; g++)
         {
             GuestStat guest = guests[g];
-            string name = Text.Escape(guest.Name);
-            if (name.Length > 30)
-                name = name[..30] + "...";
-            DrawGuestRow(grid, row, name.Length > 0 ? $"{name} [{guest.Pid}]" : $"[{guest.Pid}]", guest, total, interval);
+            DrawGuestRow(grid, row, GuestLabel(guest), guest, total, interval);
             if (g == _selectedGuest)
                 grid.Style(row, TableColumn, TableWidth, TextStyle.Reverse);
             row++;
             if (vcpuFields.Count > 0)
                 row = DrawVcpuRows(grid, row, 3 + guestRows, guest, interval);
         }
-        foreach (GuestStat other in all.Others)
+        for (int i = 0; i < all.Others.Count; i++)
         {
+            GuestStat other = all.Others[i];
             if ((other.Total != 0 || other.Delta != 0) && row < grid.Rows - 2)
                 DrawGuestRow(grid, row++, other.Name, other, total, interval);
         }
@@ -140,10 +145,23 @@ internal sealed partial class TuiApp
         return first;
     }
 
-    private static void DrawGuestRow(ScreenGrid grid, int row, string label, GuestStat guest, long total, double interval) =>
+    /// <summary>"name [pid]": the name escaped and cut at 30 characters.</summary>
+    private ReadOnlySpan<char> GuestLabel(GuestStat guest)
+    {
+        string name = Text.Escape(guest.Name);
+        ReadOnlySpan<char> shown = name.Length > 30 ? name.AsSpan(0, 30) : name;
+        string cut = name.Length > 30 ? "..." : "";
+        int written;
+        bool fits = name.Length > 0
+            ? _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"{shown}{cut} [{guest.Pid}]", out written)
+            : _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"[{guest.Pid}]", out written);
+        return _label.AsSpan(0, fits ? written : 0);
+    }
+
+    private static void DrawGuestRow(ScreenGrid grid, int row, ReadOnlySpan<char> label, GuestStat guest, long total, double interval) =>
         DrawRow(grid, row, label, guest.Total, total, guest.Delta, interval);
 
-    private static void DrawRow(ScreenGrid grid, int row, string label, long value, long total, long delta, double interval)
+    private static void DrawRow(ScreenGrid grid, int row, ReadOnlySpan<char> label, long value, long total, long delta, double interval)
     {
         int column = grid.WriteLeft(row, TableColumn, label, LabelWidth);
         column = grid.Write(row, column, " ");
@@ -204,7 +222,11 @@ internal sealed partial class TuiApp
                 }
             }
             VcpuStat newest = guest.Vcpus[next - 1];
-            DrawRow(grid, row++, $"  {newest.Label}{(newest.Index >= 0 ? $" [{newest.Tid}]" : "")}", value, guest.Total, delta, interval);
+            int written;
+            bool fits = newest.Index >= 0
+                ? _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"  {newest.Label} [{newest.Tid}]", out written)
+                : _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"  {newest.Label}", out written);
+            DrawRow(grid, row++, _label.AsSpan(0, fits ? written : 0), value, guest.Total, delta, interval);
         }
         foreach ((int index, long[] gone) in guest.VcpusGone)
         {
@@ -215,7 +237,8 @@ internal sealed partial class TuiApp
             long value = 0;
             foreach (int i in _vcpuParents)
                 value += gone[i];
-            DrawRow(grid, row++, $"  vcpu{index}", value, guest.Total, 0, interval);
+            bool fits = _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"  vcpu{index}", out int written);
+            DrawRow(grid, row++, _label.AsSpan(0, fits ? written : 0), value, guest.Total, 0, interval);
         }
         return row;
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using KvmStat.Sources;
 
 namespace KvmStat.Tui;
@@ -92,8 +93,7 @@ internal sealed partial class TuiApp
 
     private void DrawLatency(ScreenGrid grid)
     {
-        string title = _pid > 0 ? $"exit latency - pid {_pid} {TitleName()}".TrimEnd() : "exit latency - summary";
-        int end = grid.Write(0, 0, title, TextStyle.Bold);
+        int end = grid.Write(0, 0, Title("exit latency"), TextStyle.Bold);
         if (_guestDead)
             grid.Write(0, end + 2, " Guest is DEAD ", TextStyle.Reverse | TextStyle.Bold);
         int column = grid.WriteLeft(2, TableColumn, "Exit reason (handled in)", ReasonWidth, TextStyle.Reverse);
@@ -118,13 +118,16 @@ internal sealed partial class TuiApp
         column = grid.Write(1, column, "% of a vCPU, each exit until the next ");
         grid.Write(1, column, latencies.Entry);
         int row = 3;
-        foreach (LatencyRows.Row r in _latencyRows.Rows)
+        // By index: a foreach over the interface would box an enumerator at every draw.
+        for (int i = 0; i < _latencyRows.Rows.Count; i++)
         {
+            LatencyRows.Row r = _latencyRows.Rows[i];
             if (row >= grid.Rows - 2)
                 break;
             StatField reason = latencies.Fields[r.Field];
             string where = reason.Parent == Sources.Tracepoints.TracepointCatalog.KvmUserspaceExit ? "VMM" : "kernel";
-            DrawLatencyRow(grid, row++, $"{Text.Escape(reason.ChildLabel)} ({where})", r, TextStyle.None);
+            bool fits = _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"{Text.Escape(reason.ChildLabel)} ({where})", out int written);
+            DrawLatencyRow(grid, row++, _label.AsSpan(0, fits ? written : 0), r, TextStyle.None);
         }
         if (row == 3)
             grid.Write(4, 1, "No exits timed in the last interval");
@@ -142,7 +145,7 @@ internal sealed partial class TuiApp
 
     private const string NoBpfEngine = "no exit latencies here: exits cannot be timed (kvm_stat --doctor says why)";
 
-    private static void DrawLatencyRow(ScreenGrid grid, int row, string label, LatencyRows.Row r, TextStyle style)
+    private static void DrawLatencyRow(ScreenGrid grid, int row, ReadOnlySpan<char> label, LatencyRows.Row r, TextStyle style)
     {
         int column = grid.WriteLeft(row, TableColumn, label, ReasonWidth, style);
         column = grid.WriteRight(row, column, (long)Math.Round(r.ExitsPerSecond), NumberWidth + 1, style);

@@ -281,13 +281,6 @@ internal sealed partial class TuiApp
     }
 
     /// <summary>The current guest name for the title: escaped, cut at 48 characters.</summary>
-    private string TitleName()
-    {
-        string name = Text.Escape(_guestName ?? "");
-        if (name.Length > MaxGuestNameLength)
-            name = name[..MaxGuestNameLength] + "...";
-        return name.Length > 0 ? $"({name})" : "";
-    }
 
     internal static string FormatDelay(double delay) => delay.ToString("0.0", CultureInfo.InvariantCulture);
 }

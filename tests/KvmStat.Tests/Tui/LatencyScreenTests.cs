@@ -177,6 +177,29 @@ public class LatencyScreenTests
         Assert.Equal("exit latency - pid 100 (db)   Guest is DEAD", Screen(app)[0]);
     }
 
+    /// <summary>Drawing a watched guest's latency view, and its events, allocates nothing once it runs.</summary>
+    [Fact]
+    public void DrawingAWatchedGuestsViewsAllocatesNothing()
+    {
+        _backend.Guests.Add(new GuestProcess(100, "db"));
+        _backend.Running.Add(100);
+        var app = new TuiApp(_backend, FieldFilter.Default, 100, "db", 3.0, _backend.Time, latency: true);
+        app.Start();
+        var db = new Dictionary<int, LatencyHistogram>();
+        _latencies.Vms[100] = db;
+        Add(db, Io, 12, 4, 4 * 5000);
+        app.Refresh();
+        app.Refresh();
+        foreach (char view in "ll")
+        {
+            Key(app, view);
+            Assert.Equal(0, Allocations.InSteadyState(() => app.Draw(_grid)));
+        }
+        Assert.Equal("kvm statistics - pid 100 (db)", _grid.RowText(0));
+        Key(app, 'l');
+        Assert.Equal(Row("IO (VMM)", 4, "6.1", "7.8", "8.2", "100.0"), Screen(app)[3]);
+    }
+
     /// <summary>
     /// 'l' in the guest view shows the selected guest's exits, and 'l' again goes back to the guest
     /// view, whose footer stays; 'b' from there goes to the guests too, and 'b' again to the summary.

@@ -47,6 +47,49 @@ public class ScreenTests
 
     private static string TotalRow(long total, long rate) => $" {"Total",-40} {total,10}        {rate,8}";
 
+    /// <summary>A refresh and a draw of the screen allocate nothing once it runs: they happen at every interval.</summary>
+    [Fact]
+    public void ARefreshAndADrawAllocateNothingInSteadyState()
+    {
+        TuiApp app = Start();
+        void Round()
+        {
+            _backend.Add("kvm_exit", 300);
+            _backend.Add("kvm_exit(HLT)", 100);
+            _backend.Add("kvm_pio", 7);
+            app.Refresh();
+            app.Draw(_grid);
+        }
+        Assert.Equal(0, Allocations.InSteadyState(Round));
+        // With children shown (x): the same.
+        Keys(app, "x");
+        Assert.Equal(0, Allocations.InSteadyState(Round));
+    }
+
+    /// <summary>The guest view's draw allocates nothing once it runs (this backend's own per-VM reads do, so only the draw is measured).</summary>
+    [Fact]
+    public void TheGuestViewsDrawAllocatesNothingInSteadyState()
+    {
+        _backend.Guests.AddRange([new GuestProcess(10, "web"), new GuestProcess(20, "db")]);
+        _backend.Running.UnionWith([10, 20]);
+        _backend.PerVm[10] = new() { ["kvm_pio"] = 10 };
+        _backend.PerVm[20] = new() { ["kvm_pio"] = 20 };
+        _backend.Others[VmRowKind.OutsideVms] = new() { ["kvm_pio"] = 5 };
+        _backend.VcpusOf[10] = [new(11, 0, new() { ["kvm_pio"] = 0 }), new(19, -1, new() { ["kvm_pio"] = 0 })];
+        TuiApp app = Start();
+        Keys(app, "bx");
+        _backend.PerVm[10]["kvm_pio"] = 310;
+        _backend.VcpusOf[10][0].Values["kvm_pio"] = 300;
+        app.Refresh();
+        // vCPU 0's thread gone: its row stays.
+        _backend.VcpusOf[10] = [new(19, -1, new() { ["kvm_pio"] = 0 })];
+        app.Refresh();
+        Assert.Equal(0, Allocations.InSteadyState(() => app.Draw(_grid)));
+        Assert.Equal(Row("web [10]", 300, "98.4", 0), _grid.RowText(3));
+        Assert.Equal(Row("  tid 19", 0, "0.0", 0), _grid.RowText(4));
+        Assert.Equal(Row("  vcpu0", 300, "100.0", 0), _grid.RowText(5));
+    }
+
     [Fact]
     public void ShowsTheReferenceLayoutSortedByRateThenTotal()
     {
