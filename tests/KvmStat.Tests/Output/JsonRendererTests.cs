@@ -53,6 +53,35 @@ public class JsonRendererTests
             Render(sampler));
     }
 
+    /// <summary>A record of the host and its guests, written to a file, allocates nothing once it runs (-L --json at every interval).</summary>
+    [Fact]
+    public void ARecordWithGuestsAllocatesNothingInSteadyState()
+    {
+        string folder = Directory.CreateTempSubdirectory("kvm_stat-json-").FullName;
+        try
+        {
+            using var sampler = Samplers.Of(_time, [_host], _vms, nameOf: pid => $"vm{pid}");
+            _vms.Set(7, "kvm_pio", 3);
+            _vms.Set(9, "kvm_exit", 4);
+            sampler.Sample();
+            using (OutputSink sink = OutputSink.AppendTo(Path.Join(folder, "log")))
+            {
+                var renderer = new JsonRenderer(sink, skipZeroRecords: false, nameOf: pid => $"vm{pid}");
+                renderer.Start(sampler.Snapshot);
+                _host.Set("kvm_exit", 5);
+                _time.Advance(TimeSpan.FromSeconds(1));
+                sampler.Sample();
+                // The record alone: this test's per-VM source allocates its readings.
+                Assert.Equal(0, Allocations.InSteadyState(() => renderer.Render(sampler.Snapshot)));
+            }
+            Assert.Contains("\"name\":\"vm9\"", File.ReadLines(Path.Join(folder, "log")).Last());
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     /// <summary>--guest-fields: each guest has only the fields it matches; the host's are all there.</summary>
     [Fact]
     public void GuestFieldsLimitEachGuestsFields()
