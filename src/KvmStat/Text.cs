@@ -6,6 +6,12 @@ namespace KvmStat;
 /// <summary>Makes untrusted text (guest names, other users' command lines) safe to print.</summary>
 internal static class Text
 {
+    /// <summary>The longest untrusted text written whole where it is a value (a guest name in JSON or a label); longer text is cut.</summary>
+    internal const int MaxValueLength = 256;
+
+    /// <summary>The text cut to <see cref="MaxValueLength"/> characters: another user's 5 MB guest name must not make every record 5 MB.</summary>
+    internal static string Cut(string text) => text.Length <= MaxValueLength ? text : text[..MaxValueLength];
+
     /// <summary>
     /// Control characters (C0, DEL, C1) and bidirectional overrides become visible escapes
     /// (\e, \n, \x9b, \u202e), so a hostile VM name cannot move the cursor, retitle or recolour

@@ -20,7 +20,7 @@ internal sealed class MetricsWriter(bool openMetrics)
     internal const string OpenMetricsContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
     /// <summary>The longest label value written, in characters (a guest name, a reason).</summary>
-    internal const int MaxLabelValue = 256;
+    internal const int MaxLabelValue = Text.MaxValueLength;
 
     private readonly Utf8Builder _text = new(64 * 1024);
     private readonly List<string> _dropped = [];
@@ -205,7 +205,7 @@ internal sealed class MetricsWriter(bool openMetrics)
 
     private static string Short(string text) => KvmStat.Text.Escape(text.Length <= 80 ? text : text[..80] + "...");
 
-    private static string Cut(string value) => value.Length <= MaxLabelValue ? value : value[..MaxLabelValue];
+    private static string Cut(string value) => Text.Cut(value);
 
     private void WriteSample(string family, MetricSample sample)
     {

@@ -66,7 +66,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         if (snapshot.Vm is WatchedVm vm)
         {
             w.WriteNumber("pid", vm.Pid);
-            w.WriteString("name", vm.Name);
+            w.WriteString("name", Text.Cut(vm.Name));
         }
         w.WritePropertyName("fields");
         if (!ReferenceEquals(_hostNamesFor, host.Fields))
@@ -106,7 +106,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
             GuestStat guest = guests.Guests[g];
             w.WriteStartObject();
             w.WriteNumber("pid", guest.Pid);
-            w.WriteString("name", guest.Name);
+            w.WriteString("name", Text.Cut(guest.Name));
             w.WritePropertyName("fields");
             WriteFields(w, guests.Fields, _guestNames, guest.FieldTotals, guest.FieldDeltas, shown, counted: true);
             if (latencies is not null)
@@ -209,7 +209,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         {
             w.WriteStartObject();
             w.WriteNumber("pid", vm.Pid);
-            w.WriteString("name", _names.Of(vm.Pid, vm.Instance));
+            w.WriteString("name", Text.Cut(_names.Of(vm.Pid, vm.Instance)));
             foreach (IStatsBlock block in vm.Blocks)
             {
                 if (block.VcpuIndex < 0)

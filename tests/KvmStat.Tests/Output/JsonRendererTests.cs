@@ -82,6 +82,19 @@ public class JsonRendererTests
         }
     }
 
+    /// <summary>Another user's guest name of a megabyte is cut at 256 characters, as the exporter's labels are: records stay small.</summary>
+    [Fact]
+    public void LongGuestNamesAreCut()
+    {
+        string huge = new('n', 1 << 20);
+        using var sampler = Samplers.Of(_time, [_host], _vms, nameOf: _ => huge);
+        _vms.Set(7, "kvm_pio", 3);
+        sampler.Sample();
+        string line = Render(sampler);
+        Assert.Contains($"\"name\":\"{new string('n', 256)}\",", line);
+        Assert.InRange(line.Length, 300, 2000);
+    }
+
     /// <summary>--guest-fields: each guest has only the fields it matches; the host's are all there.</summary>
     [Fact]
     public void GuestFieldsLimitEachGuestsFields()
