@@ -14,7 +14,7 @@ namespace KvmStat.Output;
 ///  "fields": {NAME: {"total", "delta"} for counters or {"value"} for instant values, "unit"
 ///  where known, "children": {LABEL: {...}}}, "guests": [{"pid", "name", "fields": {...}}, with
 ///  --vcpus "vcpus": {LABEL: {"tid", "fields": {...}}} (see <see cref="JsonVcpus"/>)],
-///  with the BPF engine "outside_vms", "exited_vms" and "unattributed" ({...}), which with the guests
+///  with the BPF engine "outside_vms", "exited_vms" and "unattributed" ({...}; with debugfs "exited_vms"), which with the guests
 ///  add up to the host's tracepoint fields (there a counter that never counted is left out: absent is 0), and with binary statistics "binary_stats": [{"pid",
 ///  "name", "vm": {...}, "vcpus": [{"vcpu", "stats": {...}}]}], each statistic as KVM keeps it since
 ///  its VM started: {"total"} (cumulative) or {"value"}, "unit", or for a histogram "buckets":

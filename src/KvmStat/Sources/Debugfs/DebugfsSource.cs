@@ -23,6 +23,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
     private readonly List<(long Key, ulong Inode)> _folderKeys = new(16);
     private readonly List<VmFolder> _folders = new(16); // sorted by key and inode
     private readonly long[] _retired;
+    private readonly VmReading _exited;
     private readonly VmReadingPool _pool;
     private readonly List<(long Key, ulong Inode)> _wanted = new(16);
     private readonly Func<(long Key, ulong Inode), VmFolder?> _open;
@@ -69,6 +70,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         }
         _fields = [.. readable];
         _retired = new long[_fields.Length];
+        _exited = new VmReading(0, _fields.Length, VmRowKind.ExitedVms);
         _open = id => new VmFolder(id.Key, id.Inode, Path.Join(_kvmDir, $"{id.Key >> 32}-{id.Key & 0xffffffff}"), _fields.Length);
         _retire = folder => folder.AddTo(_retired, _fields, countersOnly: true);
         _folderReaders = new FolderReaders(_reader, [.. _fields.Select(f => Interop.NulTerminated(f.Name))]);
@@ -164,7 +166,8 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
     /// <summary>
     /// Per-VM values: the folders of one pid summed (a VM process may hold several VMs). A pid none
     /// of whose folders were there at the last read is a new instance (a new process under a dead
-    /// one's pid, or its VMs made anew), which counts from zero.
+    /// one's pid, or its VMs made anew), which counts from zero. A row of the VMs that exited makes
+    /// the guests add up to the host's counters.
     /// </summary>
     public void Read(List<VmReading> readings)
     {
@@ -188,6 +191,9 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
             }
             readings.Add(reading);
         }
+        // What VMs that exited counted: with the guests, the host's counters.
+        _retired.CopyTo(_exited.Values, 0);
+        readings.Add(_exited);
     }
 
     /// <summary>Follows the folders that come and go, then reads every one of them once.</summary>

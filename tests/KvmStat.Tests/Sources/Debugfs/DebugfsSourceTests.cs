@@ -61,7 +61,7 @@ public class DebugfsSourceTests
             for (int vm = 0; vm < 1000; vm++)
                 fixture.AddDebugfsStat($"{round * 1000 + vm + 1}-12/exits", 0);
             source.Read(readings);
-            Assert.Equal(1000, readings.Count);
+            Assert.Equal(1000, readings.Count(r => r.Kind == VmRowKind.Vm));
             Assert.Equal(1000, source.FolderCount);
             for (int vm = 0; vm < 1000; vm++)
                 fixture.SetDebugfsStat($"{round * 1000 + vm + 1}-12/exits", 3);
@@ -70,7 +70,7 @@ public class DebugfsSourceTests
             for (int vm = 0; vm < 1000; vm++)
                 fixture.RemoveDebugfsVm($"{round * 1000 + vm + 1}-12");
             source.Read(readings);
-            Assert.Empty(readings);
+            Assert.Equal((round + 1) * 3000, Assert.Single(readings).Values[0]);
             Assert.Equal(0, source.FolderCount);
             source.Read(host);
             Assert.Equal((round + 1) * 3000, host[0]);
@@ -134,6 +134,14 @@ public class DebugfsSourceTests
         long[] values = Read(source);
         Assert.Equal(57, Value(source, values, "exits"));
         Assert.Equal(1064, Value(source, values, "pages_4k"));
+
+        // Each VM's values: the guests and the VMs that exited add up to the host's counters.
+        var readings = new List<VmReading>();
+        source.Read(readings);
+        int exits = source.Fields.ToList().FindIndex(f => f.Name == "exits");
+        Assert.Equal([(312, VmRowKind.Vm, 0L), (40, VmRowKind.Vm, 7L), (0, VmRowKind.ExitedVms, 50L)],
+            readings.Select(r => (r.Pid, r.Kind, r.Values[exits])).OrderBy(r => r.Kind).ThenByDescending(r => r.Pid));
+        Assert.Equal(57, readings.Sum(r => r.Values[exits]));
     }
 
     /// <summary>
@@ -183,7 +191,7 @@ public class DebugfsSourceTests
             source.Read(host);
             source.Read(readings);
         }));
-        Assert.Equal(2, readings.Count);
+        Assert.Equal(2, readings.Count(r => r.Kind == VmRowKind.Vm));
     }
 
     [Fact]
