@@ -29,6 +29,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
     private readonly Func<(long Key, ulong Inode), VmFolder?> _open;
     private readonly Action<VmFolder> _retire;
     private readonly FolderReaders _folderReaders;
+    private readonly Action<string> _warn;
     private bool _started;
     private long _instances;
 
@@ -36,6 +37,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         HostPaths paths, IFieldSelection selection, int pid, bool includePast, StatFileReader reader, Action<string> warn)
     {
         _kvmDir = Locate(paths);
+        _warn = warn;
         _pid = pid;
         _includePast = includePast;
         _reader = reader;
@@ -203,6 +205,13 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         _folderReaders.ReadAll(_folders);
         foreach (VmFolder folder in _folders)
         {
+            // Never a silent zero: a file that holds no number is said once, and keeps its last value.
+            if (folder.Unreadable.Field >= 0 && !folder.Said)
+            {
+                folder.Said = true;
+                string what = folder.Unreadable.Errno == Interop.Errno.ERANGE ? "a number beyond a signed 64-bit count" : "no decimal number";
+                _warn($"debugfs {folder.Pid}-{folder.Key & 0xffffffff}/{_fields[folder.Unreadable.Field].Name} holds {what}: it keeps its last value (0 at first).");
+            }
             if (!folder.IsNew)
                 continue;
             // VMs that exist when the tool starts count from now (unless -i); later ones from their start.

@@ -43,6 +43,8 @@ internal class StatFileReader
             value = signed;
             return 0;
         }
-        return Interop.Errno.EINVAL;
+        // Digits alone that parse as neither: a number too large for either.
+        ReadOnlySpan<byte> digits = text.StartsWith("-"u8) ? text[1..] : text;
+        return !digits.IsEmpty && digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0 ? Interop.Errno.ERANGE : Interop.Errno.EINVAL;
     }
 }

@@ -35,7 +35,16 @@ internal sealed class VmFolder
     /// <summary>Seen for the first time at this refresh: its baseline is set once it has been read.</summary>
     internal bool IsNew { get; set; } = true;
 
-    /// <summary>Reads every file; one that cannot be read (the VM went away) keeps its last value.</summary>
+    /// <summary>
+    /// A statistic whose file held no number this tool reads (EINVAL, or ERANGE beyond a signed
+    /// 64-bit count), and that errno, from the last read; (-1, 0) for none. It keeps its last value.
+    /// </summary>
+    internal (int Field, int Errno) Unreadable { get; private set; } = (-1, 0);
+
+    /// <summary>Its unreadable statistic has been said (once a folder).</summary>
+    internal bool Said { get; set; }
+
+    /// <summary>Reads every file; one that cannot be read (the VM went away, or no number) keeps its last value.</summary>
     internal void Read(StatFileReader reader, byte[][] namesZ)
     {
         int directory = Interop.Libc.Open(_pathZ, Interop.Abi.O_PATH | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
@@ -45,8 +54,11 @@ internal sealed class VmFolder
         {
             for (int i = 0; i < namesZ.Length; i++)
             {
-                if (reader.TryReadInt64(directory, namesZ[i], out long value) == 0)
+                int errno = reader.TryReadInt64(directory, namesZ[i], out long value);
+                if (errno == 0)
                     _current[i] = value;
+                else if (errno is Interop.Errno.EINVAL or Interop.Errno.ERANGE)
+                    Unreadable = (i, errno);
             }
         }
         finally

@@ -194,6 +194,24 @@ public class DebugfsSourceTests
         Assert.Equal(2, readings.Count(r => r.Kind == VmRowKind.Vm));
     }
 
+    /// <summary>A file that holds no number (or one beyond a signed 64-bit count) is said once, and keeps its last value: never a silent zero.</summary>
+    [Fact]
+    public void AFileThatHoldsNoNumberIsSaidOnceAndKeepsItsLastValue()
+    {
+        using FixtureRoot fixture = TwoVms();
+        var warnings = new List<string>();
+        using var source = new DebugfsSource(fixture.Paths, FieldFilter.Default, 0, false, new StatFileReader(), warnings.Add);
+        _ = Read(source);
+        fixture.SetDebugfsStat("12-5/exits", 130);
+        Assert.Equal(30, Value(source, Read(source), "exits"));
+        File.WriteAllText(fixture.Paths.Map("/sys/kernel/debug/kvm/12-5/exits"), "hello\n");
+        File.WriteAllText(fixture.Paths.Map("/sys/kernel/debug/kvm/312-9/halt_exits"), "99999999999999999999999\n");
+        Assert.Equal(30, Value(source, Read(source), "exits"));
+        Assert.Equal(0, Value(source, Read(source), "halt_exits"));
+        Assert.Equal(["debugfs 12-5/exits holds no decimal number: it keeps its last value (0 at first).",
+            "debugfs 312-9/halt_exits holds a number beyond a signed 64-bit count: it keeps its last value (0 at first)."], warnings);
+    }
+
     [Fact]
     public void LockedDownCountersAreLeftOutAndNamedNeverZero()
     {
