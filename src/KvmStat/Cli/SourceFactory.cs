@@ -254,8 +254,13 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
 
     /// <summary>The fix for an -f that matches no field: where it names exit latencies, what they need.</summary>
     /// <param name="latency">--latency was given: the latencies it names were still not there.</param>
+    /// <summary>A child's name as -1 shows it, kvm_exit(HLT), which as a regular expression is a group and matches no field.</summary>
+    private static readonly System.Text.RegularExpressions.Regex s_childName = new(@"\w\(\w+\)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
     internal static string NoFieldFix(FieldFilter filter, bool latency = false) =>
-        !LatencySource.FamilyNames(kernel: true).Any(filter.Matches) ? "List the available fields with: kvm_stat -f help"
+        s_childName.IsMatch(filter.Pattern)
+            ? $"-f is a regular expression, where ( and ) group: to name a child as kvm_stat -1 shows it, escape them: -f '{System.Text.RegularExpressions.Regex.Escape(filter.Pattern)}'"
+        : !LatencySource.FamilyNames(kernel: true).Any(filter.Matches) ? "List the available fields with: kvm_stat -f help"
         : latency ? "Exit latencies are fields only where the BPF engine can time exits (kvm_stat --doctor says whether it can), and kernel_exit_* only where kvm_entry fires (VMX, SVM, arm64); list the fields with: kvm_stat -f help --latency"
         : "Exit latencies (user_exit_*, kernel_exit_*) are fields only with --latency, counted by the BPF engine; list the fields with: kvm_stat -f help --latency";
 
