@@ -24,8 +24,9 @@ internal sealed class QmpBlock(IReadOnlyList<KvmStatDescriptor> schema, int vcpu
     {
         if (QmpStats.String(result, "provider") is string provider && provider != "kvm")
             return;
+        // A result of this provider without its statistics is no answer to read: never zeros made up.
         if (!QmpStats.TryGetProperty(result, "stats", out JsonElement stats))
-            return;
+            throw new KvmStatsFormatException("a query-stats result without \"stats\"");
         if (stats.ValueKind == JsonValueKind.Array && stats.GetArrayLength() > StatNames.MaxStats)
             throw new KvmStatsFormatException($"a query-stats result of {stats.GetArrayLength()} statistics (at most {StatNames.MaxStats})");
         foreach (JsonElement stat in QmpStats.Items(stats, "the stats of a query-stats result"))

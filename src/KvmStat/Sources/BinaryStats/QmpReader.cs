@@ -121,6 +121,9 @@ internal sealed class QmpReader(IReadOnlyList<string>? sockets, HostPaths paths,
                 try
                 {
                     Query(state, refreshDeadline);
+                    // A failure was said: its end is said too, so that a log tells an outage from an idle VM.
+                    if (state.LastProblem is not null)
+                        _problems.Add($"QMP socket {Text.Escape(state.Path)} answers again.");
                     state.Succeeded();
                     state.LastTook = _time.GetTimestamp() - started;
                 }

@@ -254,6 +254,52 @@ public class QmpTests : IDisposable
         Assert.Equal([12UL], only.Blocks[0].Values(only.Blocks[0].Descriptors[0]).ToArray());
     }
 
+    /// <summary>A first exchange with a QEMU of one vCPU: capabilities, schemas, the VM's and the vCPU's statistics, the vCPUs' indexes.</summary>
+    private static readonly string[] s_oneVcpu = ["{\"return\": {}}",
+        """{"return": [{"provider": "kvm", "target": "vcpu", "stats": [{"name": "exits", "type": "cumulative", "exponent": 0}]}, {"provider": "kvm", "target": "vm", "stats": []}]}""",
+        """{"return": []}""",
+        """{"return": [{"provider": "kvm", "qom-path": "/machine/cpu0", "stats": [{"name": "exits", "value": 5}]}]}""",
+        """{"return": [{"cpu-index": 0, "qom-path": "/machine/cpu0"}]}"""];
+
+    /// <summary>An outage is said once, and so is its end: a log tells a VM that could not be read from an idle one.</summary>
+    [Fact]
+    public void AnOutageIsSaidAndSoIsItsEnd()
+    {
+        var time = new ManualTime();
+        var warnings = new List<string>();
+        using var reader = new QmpReader([SocketPath], new HostPaths(), delay: 3, warnings.Add, time, new VmDiscovery(new HostPaths(), time, _ => { }));
+        var vms = new List<VmStatsBlocks>();
+        Thread first = Serve(Greeting72, s_oneVcpu);
+        reader.Read(vms);
+        first.Join();
+        File.Delete(SocketPath);
+        reader.Read(vms);
+        reader.Read(vms);
+        Assert.Equal([$"QMP socket {SocketPath} does not exist. Tried again in 10 s."], warnings);
+
+        time.Advance(TimeSpan.FromSeconds(11));
+        // The same QEMU: the schemas and vCPU indexes it gave are kept.
+        Serve(Greeting72, s_oneVcpu[0], s_oneVcpu[2], s_oneVcpu[3].Replace("5", "8", StringComparison.Ordinal));
+        reader.Read(vms);
+        Assert.Equal($"QMP socket {SocketPath} answers again.", warnings[^1]);
+        Assert.Equal(2, warnings.Count);
+        VmStatsBlocks vm = Assert.Single(vms);
+        Assert.Equal([8UL], vm.Blocks[0].Values(vm.Blocks[0].Descriptors[0]).ToArray());
+    }
+
+    /// <summary>A query-stats result without its statistics is an answer this tool cannot read, never zeros.</summary>
+    [Fact]
+    public void AResultWithoutStatsIsNoZero()
+    {
+        var warnings = new List<string>();
+        using var reader = new QmpReader([SocketPath], new HostPaths(), delay: 3, warnings.Add, TimeProvider.System, new VmDiscovery(new HostPaths(), TimeProvider.System, _ => { }));
+        Serve(Greeting72, s_oneVcpu[0], s_oneVcpu[1], s_oneVcpu[2],
+            """{"return": [{"qom-path": "/machine/cpu0", "providers": [{"provider": "kvm", "stats": [{"name": "exits", "value": 5}]}]}]}""",
+            s_oneVcpu[4]);
+        var e = Assert.Throws<QmpException>(() => reader.Read([]));
+        Assert.Equal($"QMP socket {SocketPath} sent statistics this tool cannot read: a query-stats result without \"stats\".", e.Message);
+    }
+
     /// <summary>
     /// A new QEMU on the same socket under the dead one's pid (another start time) starts over: its
     /// schemas are asked again and its blocks are a new instance, never the dead VM's continued.
@@ -263,11 +309,7 @@ public class QmpTests : IDisposable
     {
         using var fixture = new FixtureRoot();
         fixture.MarkRunning(Environment.ProcessId, start: 100);
-        string[] script = ["{\"return\": {}}",
-            """{"return": [{"provider": "kvm", "target": "vcpu", "stats": [{"name": "exits", "type": "cumulative", "exponent": 0}]}, {"provider": "kvm", "target": "vm", "stats": []}]}""",
-            """{"return": []}""",
-            """{"return": [{"provider": "kvm", "qom-path": "/machine/cpu0", "stats": [{"name": "exits", "value": 5}]}]}""",
-            """{"return": [{"cpu-index": 0, "qom-path": "/machine/cpu0"}]}"""];
+        string[] script = s_oneVcpu;
         using var reader = new QmpReader([SocketPath], fixture.Paths, delay: 3, _ => { }, TimeProvider.System, new VmDiscovery(fixture.Paths, TimeProvider.System, _ => { }));
         var vms = new List<VmStatsBlocks>();
         Thread first = Serve(Greeting72, script);
