@@ -41,9 +41,6 @@ internal sealed class QmpReader(IReadOnlyList<string>? sockets, HostPaths paths,
     /// <summary>The most vCPUs of one VM (KVM's limit on x86).</summary>
     internal const int MaxVcpus = 4096;
 
-    /// <summary>The longest QOM path of a vCPU (QEMU's are like /machine/unattached/device[0]).</summary>
-    private const int MaxQomPath = 256;
-
     /// <summary>The most sockets followed at once (--qmp auto on a host of many QEMUs).</summary>
     private const int MaxSockets = 4096;
 
@@ -213,7 +210,7 @@ internal sealed class QmpReader(IReadOnlyList<string>? sockets, HostPaths paths,
                 state.VmBlock.Fill(result);
             }
         }
-        QueryVcpus(qmp, state, state.VcpuSchema);
+        QmpVcpus.Query(qmp, state, state.VcpuSchema);
 
         state.Blocks.Blocks.Clear();
         if (state.VmBlock is not null)
@@ -238,52 +235,6 @@ internal sealed class QmpReader(IReadOnlyList<string>? sockets, HostPaths paths,
         {
             state.WarnedAboutInterruptions = true;
             _warn($"QEMU {qmp.Version.ToString(3)} at {state.Path} makes every vCPU leave the guest for each query-stats (fixed in 8.1): at -s {_delay.ToString(CultureInfo.InvariantCulture)} that is {Math.Round(1 / _delay, 1).ToString(CultureInfo.InvariantCulture)} times a second.");
-        }
-    }
-
-    /// <summary>Each vCPU's statistics, a block per QOM path with the vCPU's index; vCPUs no longer named are forgotten.</summary>
-    private static void QueryVcpus(QmpConnection qmp, QmpSocketState state, IReadOnlyList<KvmStatDescriptor> schema)
-    {
-        using JsonDocument vcpus = qmp.Execute("query-stats", "{\"target\":\"vcpu\",\"providers\":[{\"provider\":\"kvm\"}]}");
-        JsonElement answer = vcpus.RootElement.GetProperty("return");
-        if (answer.ValueKind == JsonValueKind.Array && answer.GetArrayLength() > MaxVcpus)
-            throw new KvmStatsFormatException($"{answer.GetArrayLength()} vCPUs (at most {MaxVcpus})");
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var indexes = new HashSet<int>();
-        foreach (JsonElement result in QmpStats.Items(answer, "the answer to query-stats"))
-        {
-            string qomPath = QmpStats.String(result, "qom-path") ?? "";
-            if (qomPath.Length > MaxQomPath || !seen.Add(qomPath))
-                throw new KvmStatsFormatException($"a vCPU's QOM path \"{QmpStats.Shorten(qomPath)}\" is too long or repeated");
-            if (!state.VcpuBlocks.TryGetValue(qomPath, out QmpBlock? block))
-            {
-                if (!state.CpuIndexByPath.ContainsKey(qomPath))
-                    LearnCpuIndexes(qmp, state);
-                block = new QmpBlock(schema, state.CpuIndexByPath.GetValueOrDefault(qomPath, state.VcpuBlocks.Count));
-                state.VcpuBlocks[qomPath] = block;
-            }
-            // Two vCPUs of one index would be one series twice.
-            if (!indexes.Add(block.VcpuIndex))
-                throw new KvmStatsFormatException($"two vCPUs have the index {block.VcpuIndex}");
-            block.Fill(result);
-        }
-        // vCPUs the answer no longer names (unplugged, or a peer that makes up paths) are forgotten.
-        foreach (string gone in state.VcpuBlocks.Keys.Where(path => !seen.Contains(path)).ToList())
-            state.VcpuBlocks.Remove(gone);
-    }
-
-    private static void LearnCpuIndexes(QmpConnection qmp, QmpSocketState state)
-    {
-        using JsonDocument cpus = qmp.Execute("query-cpus-fast");
-        JsonElement answer = cpus.RootElement.GetProperty("return");
-        if (answer.ValueKind == JsonValueKind.Array && answer.GetArrayLength() > MaxVcpus)
-            throw new KvmStatsFormatException($"{answer.GetArrayLength()} CPUs (at most {MaxVcpus})");
-        state.CpuIndexByPath.Clear();
-        foreach (JsonElement cpu in QmpStats.Items(answer, "the answer to query-cpus-fast"))
-        {
-            int index = QmpStats.Int(cpu, "cpu-index", -1);
-            if (QmpStats.String(cpu, "qom-path") is { Length: <= MaxQomPath } path && index is >= 0 and < MaxVcpus * 16)
-                state.CpuIndexByPath[path] = index;
         }
     }
 
