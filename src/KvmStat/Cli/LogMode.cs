@@ -32,7 +32,7 @@ internal static class LogMode
         IStatsRenderer renderer = options.Format switch
         {
             OutputFormat.Json => new JsonRenderer(sink, options.SkipZeroRecords, session.Guests.NameOf, options.GuestFilter, session.Selection.Filter),
-            OutputFormat.Csv => new LogRenderer(sink, new CsvLogFormat(), options.SkipZeroRecords),
+            OutputFormat.Csv => new LogRenderer(sink, new CsvLogFormat(), options.SkipZeroRecords, reporter.Warn),
             _ => new LogRenderer(sink, new PlainLogFormat(), options.SkipZeroRecords),
         };
         return Run(sampler, options.Delay, signals, session.Time, renderer, sink, () => reporter.Verbose("counting started"), reporter.Warn);

@@ -8,7 +8,8 @@ namespace KvmStat.Output;
 /// only when the file is empty (so appending to yesterday's file does not repeat it).
 /// With -z, records whose deltas are all zero are skipped.
 /// </summary>
-internal sealed class LogRenderer(OutputSink sink, ILogFormat format, bool skipZeroRecords) : IStatsRenderer
+/// <param name="warn">Where a log file that begins with another header is said (its columns no longer name the records appended).</param>
+internal sealed class LogRenderer(OutputSink sink, ILogFormat format, bool skipZeroRecords, Action<string>? warn = null) : IStatsRenderer
 {
     internal const int BannerRepeat = 20;
 
@@ -24,12 +25,22 @@ internal sealed class LogRenderer(OutputSink sink, ILogFormat format, bool skipZ
     {
         _recordsSinceHeader = 0;
         _headerJustWritten = true;
-        if (format.HeaderOnlyIntoEmptyFile && sink.IsFile && !sink.FileIsEmpty())
-            return;
         _line.Clear();
         format.AppendHeader(_line, host);
+        if (format.HeaderOnlyIntoEmptyFile && sink.IsFile && !sink.FileIsEmpty())
+        {
+            // Another run's fields (or another format) began the file: its header would misname these columns.
+            if (sink.FirstLine() is string first && !_line.Written.TrimEnd((byte)'\n').SequenceEqual(System.Text.Encoding.UTF8.GetBytes(first)))
+            {
+                warn?.Invoke($"log file \"{Text.Escape(sink.Path!)}\" begins with another header than these records' (\"{Text.Escape(Shorten(first))}\"): " +
+                    "its columns do not name them. Give -L another file for these fields, or the -f of the run that began it.");
+            }
+            return;
+        }
         sink.Write(_line.Written);
     }
+
+    private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "...";
 
     public void Render(Snapshot snapshot)
     {

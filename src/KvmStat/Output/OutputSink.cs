@@ -82,6 +82,27 @@ internal sealed class OutputSink : IDisposable
     }
 
     /// <summary>
+    /// The log file's first line (from its first 64 KiB), read through the file open for appending,
+    /// not through its path (another user may have put something else there since); null without one.
+    /// </summary>
+    internal string? FirstLine()
+    {
+        if (_file is null)
+            return null;
+        int fd = Interop.Libc.Open(Interop.NulTerminated($"/proc/self/fd/{_file.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)}"),
+            Interop.Abi.O_RDONLY | Interop.Abi.O_CLOEXEC | Interop.Abi.O_NONBLOCK);
+        if (fd < 0)
+            return null;
+        using var reading = new Interop.FileDescriptor(fd);
+        byte[] buffer = new byte[64 * 1024];
+        nint n = Interop.Libc.PReadRetrying(fd, buffer, 0);
+        if (n <= 0)
+            return null;
+        int end = buffer.AsSpan(0, (int)n).IndexOf((byte)'\n');
+        return Encoding.UTF8.GetString(buffer, 0, end < 0 ? (int)n : end);
+    }
+
+    /// <summary>
     /// Opens the log as a root-run tool must in a folder others may write: never through a
     /// symbolic link (O_NOFOLLOW: a link planted at the path would make root append to any file),
     /// never taking a terminal as its own (O_NOCTTY), not inherited by children (O_CLOEXEC), without

@@ -93,14 +93,36 @@ public class RendererTests : IDisposable
         Assert.Equal(["timestamp,kvm_exit,kvm_exit(HLT),kvm_pio", "2026-11-27 09:05:03,0,0,2"], File.ReadAllLines(LogFile));
     }
 
+    /// <summary>Records appended under another run's header (other fields, or a plain log) would be misnamed by it: said, and appended as the reference does.</summary>
+    [Theory]
+    [InlineData("timestamp,kvm_exit,kvm_pio\n2026-11-26 00:00:00,1,1\n", "timestamp,kvm_exit,kvm_pio")]
+    [InlineData(" kvm_exit kvm_pio\n", " kvm_exit kvm_pio")]
+    public void CsvRecordsAppendedUnderAnotherHeaderAreSaid(string existing, string header)
+    {
+        File.WriteAllText(LogFile, existing);
+        var warnings = new List<string>();
+        using (OutputSink sink = OutputSink.AppendTo(LogFile))
+        {
+            var renderer = new LogRenderer(sink, new CsvLogFormat(), skipZeroRecords: false, warnings.Add);
+            renderer.Start(Snapshot);
+            Interval(5, 1);
+            renderer.Render(Snapshot);
+        }
+        Assert.Equal([$"log file \"{LogFile}\" begins with another header than these records' (\"{header}\"): its columns do not name them. " +
+            "Give -L another file for these fields, or the -f of the run that began it."], warnings);
+        Assert.Equal("2026-11-27 09:05:03,1,0,5", File.ReadAllLines(LogFile)[^1]);
+    }
+
     [Fact]
     public void CsvHeaderGoesOnlyIntoAnEmptyFileAndAgainAfterRotation()
     {
         File.WriteAllText(LogFile, "timestamp,kvm_exit,kvm_exit(HLT),kvm_pio\n2026-11-26 00:00:00,1,0,1\n");
         using (OutputSink sink = OutputSink.AppendTo(LogFile))
         {
-            var renderer = new LogRenderer(sink, new CsvLogFormat(), skipZeroRecords: false);
+            var warnings = new List<string>();
+            var renderer = new LogRenderer(sink, new CsvLogFormat(), skipZeroRecords: false, warnings.Add);
             renderer.Start(Snapshot);
+            Assert.Empty(warnings);
             Interval(5, 1);
             renderer.Render(Snapshot);
 
