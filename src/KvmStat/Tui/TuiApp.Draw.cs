@@ -145,8 +145,7 @@ internal sealed partial class TuiApp
         long total = 0, childTotal = 0, parentDeltas = 0;
         for (int i = 0; i < fields.Count; i++)
         {
-            // Exit latencies (exits timed, microseconds) are no events: the Total is the events'.
-            if (fields[i].Kind != StatKind.Counter || !_shown[i] || fields[i].Origin == FieldOrigin.ExitLatency)
+            if (fields[i].Kind != StatKind.Counter || !_shown[i] || !CountsEvents(fields[i]))
                 continue;
             if (!fields.IsChild(i))
             {
@@ -175,13 +174,19 @@ internal sealed partial class TuiApp
         if (field.Kind != StatKind.Counter)
             return;
         long of = parent >= 0 ? totals[parent] : total;
-        if (parent < 0 && field.Origin == FieldOrigin.ExitLatency)
+        if (parent < 0 && !CountsEvents(field))
             column = grid.Write(row, column, "       ");
         else
             column = grid.WriteRight(row, column, of > 0 ? totals[i] * 100.0 / of : 0.0, 7, "F1");
         column = grid.Write(row, column, " ");
         grid.WriteRight(row, column, Rate(stats.Deltas[i], stats.IntervalSeconds), 8);
     }
+
+    /// <summary>
+    /// Whether a counter counts events, which the Total adds up: not exit latencies (exits timed,
+    /// microseconds), nor a statistic of a unit (nanoseconds waited, bytes), which would drown the events.
+    /// </summary>
+    private static bool CountsEvents(StatField field) => field.Origin != FieldOrigin.ExitLatency && field.Unit is null;
 
     /// <summary>The bold Total row: "%-40s %10d        %8s", the rate left blank when zero.</summary>
     private static void DrawTotal(ScreenGrid grid, int row, long total, long rate)

@@ -90,6 +90,25 @@ public class ScreenTests
         Assert.Equal(Row("  vcpu0", 300, "100.0", 0), _grid.RowText(5));
     }
 
+    /// <summary>A statistic of a unit (nanoseconds waited) is shown, but is no events: the Total and every %Total are the events'.</summary>
+    [Fact]
+    public void StatisticsOfAUnitStayOutOfTheTotal()
+    {
+        var backend = new FakeTuiBackend(Counter("kvm_pio"), Counter("exits"),
+            new StatField("halt_wait_ns", null, StatKind.Counter, FieldOrigin.BinaryStats, "ns"));
+        var app = new TuiApp(backend, FieldFilter.Default, 0, null, 3.0, backend.Time);
+        app.Start();
+        backend.Add("kvm_pio", 300);
+        backend.Add("exits", 100);
+        backend.Add("halt_wait_ns", 5_000_000);
+        app.Refresh();
+        string[] screen = Screen(app);
+        Assert.Equal($" {"halt_wait_ns",-40} {5_000_000,10}        {5_000_000,8}", screen[3]);
+        Assert.Equal(Row("kvm_pio", 300, "75.0", 300), screen[4]);
+        Assert.Equal(Row("exits", 100, "25.0", 100), screen[5]);
+        Assert.Equal(TotalRow(400, 400), screen[6]);
+    }
+
     [Fact]
     public void ShowsTheReferenceLayoutSortedByRateThenTotal()
     {
