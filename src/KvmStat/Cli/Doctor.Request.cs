@@ -48,10 +48,14 @@ internal sealed partial class Doctor
         var finder = new GuestFinder(paths);
         try
         {
-            (int pid, _) = Session.ResolveVm(new Options { Pid = request.Pid, Guest = request.Guest }, finder);
+            string? unconfirmed = null;
+            (int pid, _) = Session.ResolveVm(new Options { Pid = request.Pid, Guest = request.Guest }, finder, said => unconfirmed = said);
             _watched = pid;
             string name = Text.Escape(finder.NameOf(pid) ?? "");
-            Line("ok", "watched VM", $"pid {pid}{(name.Length > 0 ? $" ({name})" : "")}: the checks of VMs look at it alone");
+            if (unconfirmed is not null)
+                Line("warn", "watched VM", $"{unconfirmed} The checks of VMs look at it alone.");
+            else
+                Line("ok", "watched VM", $"pid {pid}{(name.Length > 0 ? $" ({name})" : "")}: the checks of VMs look at it alone");
         }
         catch (EnvironmentException e)
         {

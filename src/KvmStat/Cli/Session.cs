@@ -44,7 +44,7 @@ internal sealed class Session : IDisposable
     internal static Session Resolve(Options options, HostPaths paths, Reporter reporter, TimeProvider time)
     {
         var guests = new GuestFinder(paths);
-        (int pid, string? name) = ResolveVm(options, guests);
+        (int pid, string? name) = ResolveVm(options, guests, reporter.Warn);
         var counters = new CounterDescriptors(reporter.VerboseOrNull);
         var factory = new SourceFactory(options, paths, reporter, counters, time);
         return new Session(options, factory, guests, pid > 0 ? new WatchedVm(pid, name ?? "") : null, time, counters);
@@ -128,7 +128,8 @@ internal sealed class Session : IDisposable
             Vcpus: Options.Vcpus), Vm);
 
     /// <summary>-p or -g to a pid (0 for all VMs), with plain errors for every way that can fail.</summary>
-    internal static (int Pid, string? Name) ResolveVm(Options options, GuestFinder guests)
+    /// <param name="warn">Where a pid taken for a VM without proof is said.</param>
+    internal static (int Pid, string? Name) ResolveVm(Options options, GuestFinder guests, Action<string>? warn = null)
     {
         if (options.Guest is string name)
         {
@@ -148,6 +149,8 @@ internal sealed class Session : IDisposable
 
         int pid = options.Pid;
         PidCheck check = guests.CheckPid(pid);
+        if (check.Verdict == PidVerdict.Unconfirmed)
+            warn?.Invoke($"cannot tell whether process {pid} ({Text.Escape(guests.CommandOf(pid))}) runs a KVM VM (neither debugfs nor its descriptors can be read): its events are counted as a VM's.");
         return check.Verdict switch
         {
             PidVerdict.NotRunning => throw new EnvironmentException(

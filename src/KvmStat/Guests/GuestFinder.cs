@@ -84,7 +84,7 @@ internal sealed class GuestFinder(HostPaths paths)
             return new PidCheck(PidVerdict.NotRunning, pid);
         if (ThreadGroupOf(pid) is int process && process != pid)
             return new PidCheck(PidVerdict.Thread, process);
-        return new PidCheck(HoldsVm(pid) == false ? PidVerdict.NotVm : PidVerdict.Vm, pid);
+        return new PidCheck(HoldsVm(pid) switch { false => PidVerdict.NotVm, true => PidVerdict.Vm, null => PidVerdict.Unconfirmed }, pid);
     }
 
     /// <summary>The thread-group id (process id) of a task id, from /proc/ID/status; null when gone.</summary>

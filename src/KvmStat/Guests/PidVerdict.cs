@@ -3,8 +3,11 @@ namespace KvmStat.Guests;
 /// <summary>Whether a pid names a VM the user may watch (-p, the screen's pid prompt), and if not, why.</summary>
 internal enum PidVerdict
 {
-    /// <summary>A running process that holds a KVM VM, or one where that cannot be told (no permission to look).</summary>
+    /// <summary>A running process that holds a KVM VM.</summary>
     Vm,
+
+    /// <summary>A running process of which it cannot be told whether it holds a VM (neither debugfs nor its descriptors can be read): taken for one, and said.</summary>
+    Unconfirmed,
 
     /// <summary>No process has the pid, or it has exited (a zombie).</summary>
     NotRunning,

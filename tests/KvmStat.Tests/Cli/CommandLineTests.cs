@@ -155,6 +155,18 @@ public class CommandLineTests
         Assert.Contains("process 800 (bash) is not running a KVM virtual machine", error);
     }
 
+    /// <summary>A process of which it cannot be told whether it runs a VM is watched as one, and that is said: never silently.</summary>
+    [Fact]
+    public void APidThatCannotBeCheckedIsSaid()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddProcess(801, ["init"], comm: "init");
+        fixture.MarkRunning(801, "init");
+        Directory.Delete(fixture.Paths.Map("/proc/801/fd"));
+        (_, _, string error) = Run(fixture.Paths, "-1", "-p", "801");
+        Assert.Contains("cannot tell whether process 801 (init) runs a KVM VM (neither debugfs nor its descriptors can be read): its events are counted as a VM's.", error);
+    }
+
     [Fact]
     public void AnExitedProcessIsNotRunning()
     {

@@ -199,6 +199,17 @@ public class DoctorTests
         Assert.DoesNotContain(lines, l => l[6..].StartsWith("VMs ", StringComparison.Ordinal));
     }
 
+    /// <summary>A pid of which it cannot be told whether it runs a VM: --doctor warns as a run does.</summary>
+    [Fact]
+    public void AWatchedPidThatCannotBeCheckedIsAWarning()
+    {
+        using FixtureRoot fixture = TwoVms();
+        Directory.Delete(fixture.Paths.Map("/proc/2003/fd"));
+        (_, string[] lines) = Run(fixture, DoctorRequest.Host with { Pid = 2003 });
+        Assert.Equal("warn  watched VM            cannot tell whether process 2003 (sleep) runs a KVM VM (neither debugfs nor its descriptors can be read): " +
+            "its events are counted as a VM's. The checks of VMs look at it alone.", Line(lines, "watched VM"));
+    }
+
     /// <summary>Where a run would stop on -p or -g, --doctor fails with the same words, and lists every VM to pick from.</summary>
     [Theory]
     [InlineData(2009, null, "no process with pid 2009 is running. Check the pid of the VM (its QEMU process), e.g. with ps.")]

@@ -178,6 +178,7 @@ public class GuestNameTests
         Directory.Delete(fixture.Paths.Map("/proc/600/fd"));
         var finder = new GuestFinder(fixture.Paths);
         Assert.Null(finder.HoldsVm(600));
+        Assert.Equal(KvmStat.Guests.PidVerdict.Unconfirmed, finder.CheckPid(600).Verdict);
         fixture.AddDebugfsStat("700-12/exits", 1);
         Assert.False(finder.HoldsVm(600));
         Assert.Empty(finder.PidsNamed("web01"));
