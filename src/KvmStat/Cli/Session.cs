@@ -142,6 +142,8 @@ internal sealed class Session : IDisposable
                 throw new EnvironmentException(
                     $"several guests are named \"{Text.Escape(name)}\" (pids: {string.Join(" ", pids)}).",
                     "Use \"-p\" to specify the desired pid.");
+            if (guests.HoldsVm(pids[0]) is null)
+                SayUnconfirmed(pids[0], guests, warn);
             return (pids[0], name);
         }
         if (options.Pid == 0)
@@ -150,7 +152,7 @@ internal sealed class Session : IDisposable
         int pid = options.Pid;
         PidCheck check = guests.CheckPid(pid);
         if (check.Verdict == PidVerdict.Unconfirmed)
-            warn?.Invoke($"cannot tell whether process {pid} ({Text.Escape(guests.CommandOf(pid))}) runs a KVM VM (neither debugfs nor its descriptors can be read): its events are counted as a VM's.");
+            SayUnconfirmed(pid, guests, warn);
         return check.Verdict switch
         {
             PidVerdict.NotRunning => throw new EnvironmentException(
@@ -163,4 +165,7 @@ internal sealed class Session : IDisposable
             _ => (pid, guests.NameOf(pid)),
         };
     }
+
+    private static void SayUnconfirmed(int pid, GuestFinder guests, Action<string>? warn) =>
+        warn?.Invoke($"cannot tell whether process {pid} ({Text.Escape(guests.CommandOf(pid))}) runs a KVM VM (neither debugfs nor its descriptors can be read): its events are counted as a VM's.");
 }

@@ -160,11 +160,14 @@ public class CommandLineTests
     public void APidThatCannotBeCheckedIsSaid()
     {
         using var fixture = new FixtureRoot();
-        fixture.AddProcess(801, ["init"], comm: "init");
+        fixture.AddProcess(801, ["init", "-name", "init"], comm: "init");
         fixture.MarkRunning(801, "init");
         Directory.Delete(fixture.Paths.Map("/proc/801/fd"));
-        (_, _, string error) = Run(fixture.Paths, "-1", "-p", "801");
-        Assert.Contains("cannot tell whether process 801 (init) runs a KVM VM (neither debugfs nor its descriptors can be read): its events are counted as a VM's.", error);
+        foreach (string[] args in new[] { new[] { "-1", "-p", "801" }, ["-1", "-g", "init"] })
+        {
+            (_, _, string error) = Run(fixture.Paths, args);
+            Assert.Contains("cannot tell whether process 801 (init) runs a KVM VM (neither debugfs nor its descriptors can be read): its events are counted as a VM's.", error);
+        }
     }
 
     [Fact]
