@@ -129,4 +129,26 @@ public class PerVmTracepointSourceTests
         source.Read(readings);
         Assert.Equal(beta, Assert.Single(readings).Instance);
     }
+
+    /// <summary>A read of VMs already counted (and a follow between reads) allocates nothing: the refresh loop and the exporter's second.</summary>
+    [Fact]
+    public void AReadInSteadyStateAllocatesNothing()
+    {
+        Kvm.RequireTracepoints();
+        using var vms = new PioVms();
+        int thread = KvmStat.Tests.TestGuest.KvmInterop.GetTid();
+        foreach (int pid in new[] { 100_001, 100_002 })
+        {
+            vms.Fixture.AddProcess(pid, ["qemu-system-x86_64", "-name", $"vm{pid}"], threads: [thread]);
+            vms.Fixture.MarkRunning(pid);
+            vms.Fixture.AddDebugfsStat($"{pid}-12/exits", 0);
+        }
+        var readings = new List<VmReading>();
+        Assert.Equal(0, Allocations.InSteadyState(() =>
+        {
+            vms.Source.Follow();
+            vms.Source.Read(readings);
+        }));
+        Assert.Equal(2, readings.Count);
+    }
 }
