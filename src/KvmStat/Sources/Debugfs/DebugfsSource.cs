@@ -124,7 +124,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
     internal int FolderCountFor(int pid)
     {
         var keys = new List<long>();
-        if (new DirectoryScanner(_kvmDir).TryScan(keys, s_parseFolder) != 0)
+        if (_scanner.TryScan(keys, s_parseFolder) != 0)
             return 0;
         return keys.Count(key => (int)(key >> 32) == pid);
     }
