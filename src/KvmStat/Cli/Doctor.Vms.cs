@@ -39,7 +39,10 @@ internal sealed partial class Doctor
         foreach (int pid in pids)
         {
             string name = Text.Escape(finder.NameOf(pid) ?? "");
-            var reaches = new List<string> { _bpfCounts ? "tracepoints (per process, BPF)" : "tracepoints (per thread)" };
+            var reaches = new List<string>
+            {
+                !_tracepoints ? "no tracepoints (see tracefs)" : _bpfCounts ? "tracepoints (per process, BPF)" : "tracepoints (per thread)",
+            };
             reaches.Add(HasDebugfsFolder(pid) ? "debugfs folder" : "no debugfs folder");
             reaches.Add(held.TryGetValue(pid, out int count) ? $"{count} held stats descriptors (--binary-stats)" : "no held stats descriptors");
             // What --vcpus would call its threads: the vCPU index where the name or KVM_RUN tells it.

@@ -21,6 +21,9 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
     private const string Tracepoint = "kvm_exit";
     private bool _failed;
     private bool _bpfCounts;
+
+    /// <summary>Whether tracefs's KVM tracepoints were found (what reaches each VM says so).</summary>
+    private bool _tracepoints;
     private BpfCounters? _table;
 
     internal int Run(TimeSpan activityCheck)
@@ -63,6 +66,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
                 });
 
         Tracefs? tracefs = CheckTracefs();
+        _tracepoints = tracefs is not null;
         if (tracefs is not null)
             CheckEngine(tracefs, exitReasons);
         CheckFields(tracefs, exitReasons);
