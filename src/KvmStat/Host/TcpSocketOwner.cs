@@ -62,4 +62,19 @@ internal static class TcpSocketOwner
             _ = Interop.Libc.Close(fd);
         }
     }
+
+    /// <summary>
+    /// Whether sock_diag can be asked here: 0, or the errno of the netlink socket (a sandbox that
+    /// allows no AF_NETLINK, such as RestrictAddressFamilies without it).
+    /// </summary>
+    internal static int Unavailable()
+    {
+        Interop.AbiTable abi = Interop.Abi;
+        int fd = Interop.Libc.Socket(abi.AF_NETLINK, abi.SOCK_DGRAM | abi.SOCK_CLOEXEC, abi.NETLINK_SOCK_DIAG);
+        if (fd < 0)
+            return -fd;
+        // A close of a socket never used cannot lose anything.
+        _ = Interop.Libc.Close(fd);
+        return 0;
+    }
 }

@@ -111,6 +111,11 @@ public class ServiceFilesEndToEndTests
             Assert.Contains("DynamicUser=yes", text);
             Assert.Contains("AmbientCapabilities=CAP_BPF CAP_PERFMON CAP_DAC_READ_SEARCH\n", text);
             Assert.Contains("CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_DAC_READ_SEARCH\n", text);
+            // Bounded whatever other users do; the exporter asks sock_diag which local user is behind a client.
+            Assert.Matches(@"\nMemoryMax=\d+[MG]\n", text);
+            Assert.Matches(@"\nTasksMax=\d+\n", text);
+            if (unit.EndsWith("exporter.service", StringComparison.Ordinal))
+                Assert.Contains("RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK\n", text);
         }
     }
 

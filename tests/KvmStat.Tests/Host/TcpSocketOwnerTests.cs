@@ -11,6 +11,10 @@ public class TcpSocketOwnerTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>sock_diag can be asked here (the exporter warns at start where it cannot).</summary>
+    [Fact]
+    public void SockDiagIsAvailableHere() => Assert.Equal(0, TcpSocketOwner.Unavailable());
+
     /// <summary>This process's own connections, from two loopback addresses: one user, one client; an address not connected, no owner.</summary>
     [Fact]
     public void ALoopbackClientIsItsUserWhateverItsAddress()
