@@ -7,7 +7,7 @@ namespace KvmStat.Host;
 /// (no /dev/kvm: no hardware support, disabled by the firmware, or a kernel that is itself a guest),
 /// or the KVM module not loaded, with the kernel's own words where its log has them.
 /// </summary>
-internal sealed record KvmAvailability(KvmState State, string? KernelReason, bool BuiltIn = true)
+internal sealed record KvmAvailability(KvmState State, string? KernelReason, bool BuiltIn = true, bool NodeHidden = false)
 {
     internal bool Usable => State == KvmState.Usable;
 
@@ -15,6 +15,10 @@ internal sealed record KvmAvailability(KvmState State, string? KernelReason, boo
     {
         if (File.Exists(paths.DevKvm))
             return new KvmAvailability(KvmState.Usable, null);
+        // The kernel made its device, but this process's /dev does not show it: a sandbox's
+        // (systemd's PrivateDevices), where VMs run all the same.
+        if (Directory.Exists(paths.Map("/sys/class/misc/kvm")))
+            return new KvmAvailability(KvmState.Usable, null, NodeHidden: true);
         string module = Path.Join(paths.SysModule, "kvm");
         bool loaded = Directory.Exists(module);
         // A loadable module has an initstate; one built into the kernel has none.
@@ -25,7 +29,7 @@ internal sealed record KvmAvailability(KvmState State, string? KernelReason, boo
     /// <summary>The finding, in one sentence: "KVM is built in but not usable here (no /dev/kvm): ...".</summary>
     internal string Describe() => State switch
     {
-        KvmState.Usable => "/dev/kvm present",
+        KvmState.Usable => NodeHidden ? "the kernel's KVM device exists (/sys/class/misc/kvm), though this process's /dev does not show it (a sandbox)" : "/dev/kvm present",
         KvmState.NotUsable => $"KVM is {(BuiltIn ? "built in" : "loaded")} but not usable here (no /dev/kvm){Said}",
         _ => $"the KVM module is not loaded (no /sys/module/kvm, no /dev/kvm){Said}",
     };
