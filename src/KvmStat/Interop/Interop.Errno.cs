@@ -26,10 +26,12 @@ internal static partial class Interop
         internal const int EINVAL = 22;
         internal const int ENFILE = 23;
         internal const int EMFILE = 24;
+        internal const int ENOSPC = 28;
         internal const int EPIPE = 32;
         internal const int ERANGE = 34;
         internal const int ELOOP = 40;
         internal const int EOPNOTSUPP = 95;
+        internal const int EDQUOT = 122;
 
         /// <summary>The errno a call with SetLastError left, for the wrappers' own use.</summary>
         internal static int Last => Marshal.GetLastPInvokeError();

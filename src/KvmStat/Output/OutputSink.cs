@@ -87,20 +87,52 @@ internal sealed class OutputSink : IDisposable
     /// </summary>
     internal string? FirstLine()
     {
-        if (_file is null)
+        if (_file is null || ReadableCopy(_file) is not Interop.FileDescriptor reading)
             return null;
-        int fd = Interop.Libc.Open(Interop.NulTerminated($"/proc/self/fd/{_file.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)}"),
-            Interop.Abi.O_RDONLY | Interop.Abi.O_CLOEXEC | Interop.Abi.O_NONBLOCK);
-        if (fd < 0)
-            return null;
-        using var reading = new Interop.FileDescriptor(fd);
-        byte[] buffer = new byte[64 * 1024];
-        nint n = Interop.Libc.PReadRetrying(fd, buffer, 0);
-        if (n <= 0)
-            return null;
-        int end = buffer.AsSpan(0, (int)n).IndexOf((byte)'\n');
-        return Encoding.UTF8.GetString(buffer, 0, end < 0 ? (int)n : end);
+        using (reading)
+        {
+            byte[] buffer = new byte[64 * 1024];
+            nint n = Interop.Libc.PReadRetrying(reading.Number, buffer, 0);
+            if (n <= 0)
+                return null;
+            int end = buffer.AsSpan(0, (int)n).IndexOf((byte)'\n');
+            return Encoding.UTF8.GetString(buffer, 0, end < 0 ? (int)n : end);
+        }
     }
+
+    /// <summary>The file open for appending, opened again for reading (through the descriptor: the same file, whatever its path names now).</summary>
+    private static Interop.FileDescriptor? ReadableCopy(Interop.FileDescriptor file)
+    {
+        int fd = Interop.Libc.Open(Interop.NulTerminated($"/proc/self/fd/{file.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)}"),
+            Interop.Abi.O_RDONLY | Interop.Abi.O_CLOEXEC | Interop.Abi.O_NONBLOCK);
+        return fd < 0 ? null : new Interop.FileDescriptor(fd);
+    }
+
+    /// <summary>
+    /// A record cut short (a write that failed with the disk full, a process killed mid-write) is
+    /// cut back to the last whole record, so that records appended now start on a line of their
+    /// own. Only the tail after the last newline, and only within the last 64 KiB, goes.
+    /// </summary>
+    private static void CutPartialRecord(Interop.FileDescriptor file)
+    {
+        if (Interop.Libc.FileVersion(file.Number) is not { Size: > 0 } version || ReadableCopy(file) is not Interop.FileDescriptor reading)
+            return;
+        using (reading)
+        {
+            int length = (int)Math.Min((ulong)(64 * 1024), version.Size);
+            byte[] tail = new byte[length];
+            long from = (long)version.Size - length;
+            nint n = Interop.Libc.PReadRetrying(reading.Number, tail, from);
+            if (n != length || tail[^1] == (byte)'\n')
+                return;
+            int last = tail.AsSpan().LastIndexOf((byte)'\n');
+            // No newline in 64 KiB: no log of records; left as it is. A cut that fails leaves the
+            // fragment, which the next record only follows.
+            if (last >= 0)
+                _ = Interop.Libc.FTruncate(file.Number, from + last + 1);
+        }
+    }
+
 
     /// <summary>
     /// Opens the log as a root-run tool must in a folder others may write: never through a
@@ -161,6 +193,7 @@ internal sealed class OutputSink : IDisposable
                 $"log file \"{Text.Escape(path)}\" belongs to uid {owner}, not to this user (uid {self}): another user could read and rewrite it, so it is not written to.",
                 "Give -L a path in a folder only you can write, or remove that file.");
         }
+        CutPartialRecord(file);
         return file;
     }
 
@@ -191,7 +224,10 @@ internal sealed class OutputSink : IDisposable
         if (-result == Interop.Errno.EPIPE)
             throw new OutputClosedException();
         throw new EnvironmentException(
-            $"cannot write to {(Path is null ? "standard output" : $"\"{Text.Escape(Path)}\"")}: {Interop.Errno.Describe(-result)}.");
+            $"cannot write to {(Path is null ? "standard output" : $"\"{Text.Escape(Path)}\"")}: {Interop.Errno.Describe(-result)}.",
+            -result is Interop.Errno.ENOSPC or Interop.Errno.EDQUOT
+                ? "Free space on its file system (or raise the quota), or log elsewhere: a run started again appends whole records after the last whole one."
+                : "Check the file and its file system; a run started again appends whole records after the last whole one.");
     }
 
     public void Dispose()

@@ -19,6 +19,61 @@ public class OutputSinkTests : IDisposable
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, File.GetUnixFileMode(path));
     }
 
+    /// <summary>
+    /// A record cut short (the disk was full, the process killed mid-write) is cut back when the
+    /// log is opened again, so that records go on from a whole line; whole logs, and a file without
+    /// one whole line, are left as they are.
+    /// </summary>
+    [Theory]
+    [InlineData("a,1\nb,2\n2026", "a,1\nb,2\nc,3\n")]
+    [InlineData("a,1\nb,2\n", "a,1\nb,2\nc,3\n")]
+    [InlineData("no newline", "no newlinec,3\n")]
+    [InlineData("", "c,3\n")]
+    public void ARecordCutShortIsCutBackWhenTheLogIsOpenedAgain(string before, string after)
+    {
+        string path = Path.Join(_folder, "log.csv");
+        File.WriteAllText(path, before);
+        using (OutputSink sink = OutputSink.AppendTo(path))
+            sink.Write("c,3\n"u8);
+        Assert.Equal(after, File.ReadAllText(path));
+    }
+
+    /// <summary>A full disk ends the run with the cause and the fix; the next run goes on from the last whole record.</summary>
+    [Fact]
+    public void AFullDiskSaysHowToGoOnAndTheNextRunAppendsWholeRecords()
+    {
+        string mount = Path.Join(_folder, "small");
+        Directory.CreateDirectory(mount);
+        Assert.SkipUnless(Environment.UserName == "root", "mounting a small tmpfs needs root");
+        Assert.Equal(0, Infrastructure.ChildProcess.Run("mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", mount], TimeSpan.FromSeconds(30)).Code);
+        try
+        {
+            string path = Path.Join(mount, "log.csv"), filler = Path.Join(mount, "filler");
+            File.WriteAllBytes(filler, new byte[8192]);
+            byte[] record = "2026-12-06 23:07:10,1,2,3\n"u8.ToArray();
+            void FillUp()
+            {
+                using OutputSink sink = OutputSink.AppendTo(path);
+                while (true)
+                    sink.Write(record);
+            }
+            var e = Assert.Throws<EnvironmentException>(FillUp);
+            Assert.Equal($"cannot write to \"{path}\": No space left on device.", e.Message);
+            Assert.StartsWith("Free space on its file system (or raise the quota), or log elsewhere", e.Fix);
+            Assert.NotEqual('\n', File.ReadAllText(path)[^1]);
+            File.Delete(filler);
+            using (OutputSink sink = OutputSink.AppendTo(path))
+                sink.Write("next\n"u8);
+            string[] lines = File.ReadAllText(path).Split('\n');
+            Assert.Equal("next", lines[^2]);
+            Assert.All(lines[..^2], line => Assert.Equal("2026-12-06 23:07:10,1,2,3", line));
+        }
+        finally
+        {
+            Infrastructure.ChildProcess.Run("umount", [mount], TimeSpan.FromSeconds(30));
+        }
+    }
+
     /// <summary>A link planted where the log goes (to /etc/passwd, say) is refused, and its target is not touched.</summary>
     [Fact]
     public void ASymbolicLinkIsRefused()
