@@ -60,9 +60,10 @@ internal static class ServeMode
                 return 0;
             if (signals.TakeHangup())
             {
-                if (reloader?.Reload() == true)
-                    reporter.Verbose("web configuration reloaded");
-                else if (reloader is null)
+                // A reload says itself what is in force, or why the settings in force stay.
+                if (reloader is not null)
+                    reloader.Reload();
+                else
                     reporter.Verbose("SIGHUP: no --web-config-file to reload");
                 continue;
             }

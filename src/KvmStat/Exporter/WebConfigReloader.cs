@@ -52,7 +52,10 @@ internal sealed class WebConfigReloader : IDisposable
             {
                 next = WebConfig.Load(_path, _time);
                 if (next.UsesTls != _current.UsesTls)
-                    throw new EnvironmentException($"--web-config-file {Text.Escape(_path)}: TLS cannot be turned {(next.UsesTls ? "on" : "off")} while serving (restart kvm_stat for that)");
+                    throw new EnvironmentException($"--web-config-file {Text.Escape(_path)}: TLS cannot be turned {(next.UsesTls ? "on" : "off")} while serving (restart kvm_stat for that).");
+                // A file caught half written (an editor that empties it, then writes) must not open the door.
+                if (next.Users.Count == 0 && _current.Users.Count > 0)
+                    throw new EnvironmentException($"--web-config-file {Text.Escape(_path)}: basic authentication cannot be turned off while serving (restart kvm_stat for that).");
             }
             catch (EnvironmentException e)
             {
@@ -69,6 +72,9 @@ internal sealed class WebConfigReloader : IDisposable
             }
             Volatile.Write(ref _current, next);
             _fingerprint = Fingerprint(next.Files);
+            // What is in force from now on, in the log: a change of who may scrape is never silent.
+            _warn($"the web configuration was reloaded: {(next.UsesTls ? "TLS" : "plain HTTP")}, " +
+                (next.Users.Count == 0 ? "no basic authentication." : $"basic authentication for {next.Users.Count} user{(next.Users.Count == 1 ? "" : "s")}."));
             LastReloadSucceeded = true;
             LastSuccess = _time.GetUtcNow();
             return true;

@@ -48,4 +48,23 @@ public class WebConfigReloaderTests : IDisposable
         Assert.Contains("not reloaded, the settings in force stay", line);
         Assert.Contains("line 5: the value of Content-Security-Policy holds a control or non-ASCII character", line);
     }
+
+    /// <summary>
+    /// Each reload says what is in force; a file emptied of its users (as an editor leaves it half
+    /// written) never turns basic authentication off while serving.
+    /// </summary>
+    [Fact]
+    public void AReloadSaysWhatIsInForceAndNeverDropsAuthentication()
+    {
+        File.WriteAllText(ConfigPath, Users("alice"));
+        using var reloader = new WebConfigReloader(ConfigPath, WebConfig.Load(ConfigPath, TimeProvider.System), _log.Add, TimeProvider.System, watch: false);
+        File.WriteAllText(ConfigPath, Users("bob").TrimEnd() + "\n  carol: " + WebConfigTests.SecretHash + "\n");
+        Assert.True(reloader.Reload());
+        Assert.Equal(["the web configuration was reloaded: plain HTTP, basic authentication for 2 users."], _log);
+
+        File.WriteAllText(ConfigPath, "");
+        Assert.False(reloader.Reload());
+        Assert.Equal(["bob", "carol"], reloader.Current.Users.Keys.Order());
+        Assert.Equal($"the web configuration was not reloaded, the settings in force stay: --web-config-file {ConfigPath}: basic authentication cannot be turned off while serving (restart kvm_stat for that).", _log[^1]);
+    }
 }
