@@ -217,7 +217,7 @@ internal static class CommandLine
         if (options.GuestFields is "")
             throw new UsageException("option --guest-fields needs a regular expression.");
         if (options.GuestFields is string guestFields && !FieldFilter.TryCreate(guestFields, out _, out string? error))
-            throw new UsageException($"option --guest-fields: \"{Text.EscapeControls(guestFields)}\" is not a valid regular expression: {error}");
+            throw new UsageException($"option --guest-fields: \"{Text.EscapeControls(guestFields)}\" is not a valid regular expression: {error}", FieldFilter.RegexFix);
         if (options.Latency && !options.UseTracepoints)
             throw new UsageException("option --latency times exits with the tracepoint engine: add -t.");
         ValidateVcpus(options, once || logging, json, serving);

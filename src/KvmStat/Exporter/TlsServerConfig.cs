@@ -140,7 +140,7 @@ internal sealed class TlsServerConfig
         }
         catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
         {
-            throw section.Error($"{what} with {(keys.KeyFile is null ? "the inline key" : "the key " + keys.KeyFile)} cannot be loaded: {e.Message}");
+            throw Unloadable(section, $"{what} with {(keys.KeyFile is null ? "the inline key" : "the key " + keys.KeyFile)} cannot be loaded", e);
         }
     }
 
@@ -156,10 +156,23 @@ internal sealed class TlsServerConfig
         }
         catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
         {
-            throw section.Error($"{what} cannot be loaded: {e.Message}");
+            throw Unloadable(section, $"{what} cannot be loaded", e);
         }
         return cas.Count > 0 ? cas : throw section.Error($"{what} holds no certificate");
     }
+
+    /// <summary>
+    /// Why a certificate, key or CA could not be loaded, in plain words: a file that cannot be read
+    /// is said as such (its fix is the file's, not the format's), never in the runtime's wording.
+    /// </summary>
+    private static FormatException Unloadable(YamlTree.Node section, string what, Exception e) => e switch
+    {
+        UnauthorizedAccessException => new WebConfigFileException(section.Error($"{what}: permission denied").Message),
+        FileNotFoundException or DirectoryNotFoundException => new WebConfigFileException(section.Error($"{what}: no such file").Message),
+        ArgumentException when e.Message.Contains("does not match", StringComparison.Ordinal) => section.Error($"{what}: the key is not the certificate's"),
+        ArgumentException argument => section.Error($"{what}: {argument.Message.Replace($" (Parameter '{argument.ParamName}')", "", StringComparison.Ordinal)}"),
+        _ => section.Error($"{what}: {e.Message}"),
+    };
 
     /// <summary>
     /// How client certificates are checked: against the client CAs only, offline (an issuer URL in a

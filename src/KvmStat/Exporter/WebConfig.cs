@@ -81,6 +81,10 @@ internal sealed partial class WebConfig
         {
             return FromMapping(root, folder, Path.GetFullPath(path), time);
         }
+        catch (WebConfigFileException e)
+        {
+            throw Problem(path, e.Message, "Check that the files it names exist and that the user kvm_stat runs as can read them (the exporter's unit runs as a user of its own).");
+        }
         catch (FormatException e)
         {
             throw Problem(path, e.Message);

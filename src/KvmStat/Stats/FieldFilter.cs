@@ -36,8 +36,11 @@ internal sealed class FieldFilter : IFieldSelection
             return Default;
         return TryCreate(pattern, out FieldFilter? filter, out string? error)
             ? filter
-            : throw new UsageException($"\"{pattern}\" is not a valid regular expression: {error}");
+            : throw new UsageException($"\"{Text.EscapeControls(pattern)}\" is not a valid regular expression: {error}", RegexFix);
     }
+
+    /// <summary>What to do about a pattern that is no regular expression.</summary>
+    internal const string RegexFix = "Fields are chosen by a regular expression (kvm_stat -f help lists them): a backslash makes ( ) [ ] * + ? . stand for themselves.";
 
     internal static bool TryCreate(string pattern, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out FieldFilter? filter, out string? error)
     {

@@ -32,6 +32,23 @@ public class WebConfigEndToEndTests : IDisposable
         return (tool, $"https://127.0.0.1:{port}/metrics");
     }
 
+    /// <summary>A key the exporter's user cannot read (root reads any file: run as nobody) is said as such, with the file's fix.</summary>
+    [Fact]
+    public void AKeyTheUserCannotReadIsSaidWithTheFilesFix()
+    {
+        string locked = Path.Join(_pki.Folder, "locked.key");
+        File.Copy(Path.Join(_pki.Folder, "server.key"), locked);
+        File.WriteAllText(ConfigPath, "tls_server_config:\n  cert_file: server.crt\n  key_file: locked.key\n");
+        File.SetUnixFileMode(_pki.Folder, (UnixFileMode)0x1ed);
+        foreach (string file in Directory.EnumerateFiles(_pki.Folder))
+            File.SetUnixFileMode(file, file == locked ? UnixFileMode.None : (UnixFileMode)0x1a4);
+        (int code, _, string error) = ChildProcess.Run("setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", PublishedBinary.Path, "--serve", "127.0.0.1:1", "--web-config-file", ConfigPath], s_timeout);
+        Assert.Equal(1, code);
+        Assert.Equal($"kvm_stat: error: --web-config-file {ConfigPath}: line 1: the certificate {_pki.Folder}/server.crt with the key {locked} cannot be loaded: permission denied\n" +
+            "kvm_stat: Check that the files it names exist and that the user kvm_stat runs as can read them (the exporter's unit runs as a user of its own).", error.TrimEnd('\n'));
+    }
+
     private static HttpRequestMessage Get(string url, string? user, string? password)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, url);

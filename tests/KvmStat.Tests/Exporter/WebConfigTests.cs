@@ -172,6 +172,19 @@ public class WebConfigTests : IDisposable
         Assert.NotNull(e.Fix);
     }
 
+    /// <summary>A certificate or key that cannot be had is said in plain words, with the file's fix where the file is the cause.</summary>
+    [Theory]
+    [InlineData("cert_file: missing.crt\n  key_file: server.key", "line 1: the certificate {0}/missing.crt with the key {0}/server.key cannot be loaded: no such file", true)]
+    [InlineData("cert_file: server.crt\n  key_file: chain.key", "line 1: the certificate {0}/server.crt with the key {0}/chain.key cannot be loaded: the key is not the certificate's", false)]
+    public void AnUnloadableCertificateIsSaidPlainly(string files, string said, bool fileFix)
+    {
+        said = string.Format(System.Globalization.CultureInfo.InvariantCulture, said, _pki.Folder);
+        string yaml = $"tls_server_config:\n  {files}\n";
+        var e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(Write(yaml), TimeProvider.System));
+        Assert.Equal($"--web-config-file {Path.Join(_pki.Folder, "web.yml")}: {said}", e.Message);
+        Assert.Equal(fileFix, e.Fix!.StartsWith("Check that the files it names exist", StringComparison.Ordinal));
+    }
+
     /// <summary>Paths as the exporter-toolkit takes them: absolute ones as they are (as deployments write them), relative ones from the file's folder.</summary>
     [Fact]
     public void AbsolutePathsStayAndRelativeOnesAreFromTheFilesFolder()
