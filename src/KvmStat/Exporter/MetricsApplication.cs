@@ -87,7 +87,7 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
             await response.WriteAsync(Index, context.RequestAborted);
             return;
         }
-        bool openMetrics = request.Headers.Accept.ToString().Contains("application/openmetrics-text", StringComparison.Ordinal);
+        bool openMetrics = WantsOpenMetrics(request.Headers.Accept);
         byte[] body;
         try
         {
@@ -184,5 +184,25 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
 
     public void DisposeContext(HttpContext context, Exception? exception)
     {
+    }
+
+    /// <summary>
+    /// Whether the Accept header prefers OpenMetrics: offered with a quality above 0 and not below
+    /// that of the text format (or of anything, */*). Prometheus asks for OpenMetrics first.
+    /// </summary>
+    internal static bool WantsOpenMetrics(Microsoft.Extensions.Primitives.StringValues accept)
+    {
+        if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParseList(accept, out IList<Microsoft.Net.Http.Headers.MediaTypeHeaderValue>? types))
+            return false;
+        double open = 0, text = 0;
+        foreach (Microsoft.Net.Http.Headers.MediaTypeHeaderValue type in types)
+        {
+            double quality = type.Quality ?? 1;
+            if (type.MediaType.Equals("application/openmetrics-text", StringComparison.OrdinalIgnoreCase))
+                open = Math.Max(open, quality);
+            else if (type.MediaType.Equals("text/plain", StringComparison.OrdinalIgnoreCase) || type.MediaType.Equals("*/*", StringComparison.Ordinal))
+                text = Math.Max(text, quality);
+        }
+        return open > 0 && open >= text;
     }
 }

@@ -42,6 +42,18 @@ public class MetricsServerTests : IDisposable
         return (server, endpoint);
     }
 
+    /// <summary>OpenMetrics where the Accept header prefers it (as Prometheus asks), the text format otherwise, and never where its quality is 0.</summary>
+    [Theory]
+    [InlineData("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1", true)]
+    [InlineData("application/openmetrics-text; version=1.0.0; charset=utf-8", true)]
+    [InlineData("application/openmetrics-text;version=1.0.0;q=0", false)]
+    [InlineData("text/plain;q=0.9,application/openmetrics-text;q=0.5", false)]
+    [InlineData("text/html,application/xhtml+xml,*/*;q=0.8", false)]
+    [InlineData("", false)]
+    [InlineData("garbage;;;", false)]
+    public void OpenMetricsIsServedWhereTheAcceptHeaderPrefersIt(string accept, bool openMetrics) =>
+        Assert.Equal(openMetrics, MetricsApplication.WantsOpenMetrics(accept));
+
     /// <summary>A sample that throws: a short text 500 that says why, and the same line in the log.</summary>
     [Fact]
     public async Task AFailedScrapeAnswersWhyAndLogsIt()
