@@ -61,6 +61,9 @@ internal static class Text
         return false;
     }
 
+    /// <summary>A character that moves a terminal or reorders text (C0, DEL, C1, bidirectional controls), which <see cref="EscapeControls"/> makes visible.</summary>
+    internal static bool IsControl(char c) => IsUnsafe(c, escapeBackslash: false);
+
     private static bool IsUnsafe(char c, bool escapeBackslash) =>
         c < ' ' || c == '\x7f' || (c == '\\' && escapeBackslash) || (c >= '\x80' && c < '\xa0') ||
         c is >= '\u202a' and <= '\u202e' || c is >= '\u2066' and <= '\u2069' || c is '\u200e' or '\u200f';

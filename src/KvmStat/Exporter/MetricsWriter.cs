@@ -227,11 +227,20 @@ internal sealed class MetricsWriter(bool openMetrics)
         _text.Append(' ').Append(sample.Value).Append('\n');
     }
 
-    /// <summary>Label values may hold anything (guest names are other users' text): \, " and newline are escaped.</summary>
+    /// <summary>The characters a label value cannot hold as they are: the format's own, and controls.</summary>
+    private static readonly System.Buffers.SearchValues<char> s_special = System.Buffers.SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Select(c => (char)c), '\\', '"', .. Enumerable.Range(0x7f, 0x21).Select(c => (char)c),
+            '\u200e', '\u200f', .. Enumerable.Range(0x202a, 5).Select(c => (char)c), .. Enumerable.Range(0x2066, 4).Select(c => (char)c)]);
+
+    /// <summary>
+    /// Label values may hold anything (guest names are other users' text): \, " and newline are
+    /// escaped as the format says, and controls are made visible as the screen shows them (\e, \x07),
+    /// so that a scrape read in a terminal (curl) cannot move or retitle it.
+    /// </summary>
     private void AppendLabelValue(ReadOnlySpan<char> value)
     {
         // Most values (pids, event names, plain guest names) need nothing: one copy.
-        if (!value.ContainsAnyInRange('\uD800', '\uDFFF') && value.IndexOfAny('\\', '"', '\n') < 0)
+        if (!value.ContainsAnyInRange('\uD800', '\uDFFF') && value.IndexOfAny(s_special) < 0)
         {
             _text.Append(value);
             return;
@@ -252,6 +261,9 @@ internal sealed class MetricsWriter(bool openMetrics)
                     break;
                 case >= '\uD800' and <= '\uDBFF' when i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]):
                     _text.Append(value.Slice(i++, 2));
+                    break;
+                case var control when Text.IsControl(control):
+                    _text.Append(Text.EscapeControls(control.ToString()).Replace("\\", "\\\\", StringComparison.Ordinal));
                     break;
                 default:
                     // A lone surrogate cannot be encoded: it becomes U+FFFD rather than invalid UTF-8.

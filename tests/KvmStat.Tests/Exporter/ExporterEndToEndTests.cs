@@ -106,12 +106,12 @@ public partial class ExporterEndToEndTests
         string text = exporter.Scrape();
         (int code, string lint) = RunTool("promtool", ["check", "metrics"], text);
         Assert.True(code == 0 && lint.Trim().Length == 0, $"promtool: {lint}");
-        Assert.Contains($"kvm_guest_events_total{{guest=\"prom\\\"tool\\\\ \u001b[1m\\n\u00e9\",pid=\"{guest.Pid}\",event=\"kvm_pio\"}} 60", text);
+        Assert.Contains($"kvm_guest_events_total{{guest=\"prom\\\"tool\\\\ \\\\e[1m\\n\u00e9\",pid=\"{guest.Pid}\",event=\"kvm_pio\"}} 60", text);
         Assert.Contains("# TYPE kvm_events_total counter", text);
         Assert.Contains("# TYPE kvm_vcpu_halt_wait_hist_seconds histogram", text);
-        Assert.Contains($"kvm_vcpu_halt_wait_hist_seconds_bucket{{guest=\"prom\\\"tool\\\\ \u001b[1m\\n\u00e9\",pid=\"{guest.Pid}\",vcpu=\"0\",le=\"+Inf\"}} ", text);
+        Assert.Contains($"kvm_vcpu_halt_wait_hist_seconds_bucket{{guest=\"prom\\\"tool\\\\ \\\\e[1m\\n\u00e9\",pid=\"{guest.Pid}\",vcpu=\"0\",le=\"+Inf\"}} ", text);
         Assert.Contains("# TYPE kvm_vcpu_halt_wait_seconds_total counter", text);
-        string vcpu1 = $"{{guest=\"prom\\\"tool\\\\ \u001b[1m\\n\u00e9\",pid=\"{guest.Pid}\",vcpu=\"1\"}}";
+        string vcpu1 = $"{{guest=\"prom\\\"tool\\\\ \\\\e[1m\\n\u00e9\",pid=\"{guest.Pid}\",vcpu=\"1\"}}";
         Assert.Contains($"kvm_vcpu_mmio_exits_total{vcpu1} 2", text);
         Assert.Contains($"kvm_vcpu_halt_exits_total{vcpu1} 1", text);
         // 30 port writes, 2 MMIO writes and a halt; KVM's exits also counts those the host causes.

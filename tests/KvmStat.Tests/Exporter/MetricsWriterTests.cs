@@ -14,6 +14,10 @@ public class MetricsWriterTests
         Assert.Equal(
             "# HELP kvm_odd_name help with \\\\ and\\nnewline\n# TYPE kvm_odd_name gauge\nkvm_odd_name{guest=\"a\\\\b\\\"c\\nd\uFFFD\"} 3\n",
             new MetricsWriter(openMetrics: false).Write([family]));
+        // Controls in another user's guest name are made visible: a scrape read in a terminal stays a text.
+        var hostile = new MetricFamily("kvm_guest_info", "gauge", "guests");
+        hostile.Gauge([("guest", "a\u001b]0;owned\u0007b\u202e\u009b")], 1);
+        Assert.EndsWith("kvm_guest_info{guest=\"a\\\\e]0;owned\\\\x07b\\\\u202e\\\\x9b\"} 1\n", new MetricsWriter(openMetrics: false).Write([hostile]));
         Assert.Equal("_9lives", MetricsWriter.SanitizeName("9lives"));
         Assert.Equal("+Inf", MetricsWriter.Float(double.PositiveInfinity));
         Assert.Equal("0.5", MetricsWriter.Float(0.5));
