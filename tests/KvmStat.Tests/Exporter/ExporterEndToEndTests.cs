@@ -82,6 +82,26 @@ public partial class ExporterEndToEndTests
         }
     }
 
+    /// <summary>
+    /// Where netlink sockets are not allowed (a unit's RestrictAddressFamilies without AF_NETLINK),
+    /// the exporter serves, and says at start that every local user is then one client.
+    /// </summary>
+    [Fact]
+    public async Task WithoutSockDiagTheExporterSaysEveryLocalUserIsOneClient()
+    {
+        int port = Loopback.FreePort();
+        using ChildProcess tool = ChildProcess.Start(Path.Join(AppContext.BaseDirectory, "nonetlink"),
+            [PublishedBinary.Path, "--serve", $"127.0.0.1:{port}", "--verbose", "-f", "kvm_pio$"]);
+        tool.WaitUntilCounting();
+        string said = tool.Error.WaitForLine(l => l.Contains("sock_diag", StringComparison.Ordinal), s_timeout, "the sock_diag warning");
+        Assert.Equal("kvm_stat: the local user behind each loopback client cannot be asked of the kernel (sock_diag: Address family not supported by protocol): " +
+            "every local user shares one client's connections and password checks. Allow netlink sockets (AF_NETLINK in the unit's RestrictAddressFamilies).", said);
+        using HttpClient client = Loopback.Client();
+        Assert.Contains("kvm_events_total{event=\"kvm_pio\"}", await client.GetStringAsync($"http://127.0.0.1:{port}/metrics", TestContext.Current.CancellationToken));
+        tool.Signal(ChildProcess.SIGTERM);
+        Assert.Equal(0, tool.WaitForExit(s_timeout));
+    }
+
     private static (int Code, string Output) RunTool(string file, string[] arguments, string input)
     {
         (int code, string output, string error) = ChildProcess.Run(file, arguments, s_timeout, input);
