@@ -20,8 +20,9 @@ internal static class ProcessStat
         int fd = Interop.Libc.Open(statPathZ, Interop.Abi.O_RDONLY | Interop.Abi.O_CLOEXEC);
         if (fd < 0)
             return false;
-        // The fields up to the start time fit: the command name is at most 64 bytes.
-        Span<byte> buffer = stackalloc byte[512];
+        // The fields up to the start time fit: a command name of at most 64 bytes, and 19 numbers of
+        // at most 20 digits each before it.
+        Span<byte> buffer = stackalloc byte[1024];
         nint n = Interop.Libc.ReadRetrying(fd, buffer);
         // A close of a descriptor only read from cannot lose anything.
         _ = Interop.Libc.Close(fd);

@@ -35,6 +35,24 @@ public class SmallParserTests
         Assert.Equal(start, parsed);
     }
 
+    /// <summary>The longest stat a process can have before its start time (a 64-byte name, 20-digit numbers) is read whole.</summary>
+    [Fact]
+    public void ReadsTheStartTimeOfTheLongestStat()
+    {
+        string path = Path.GetTempFileName();
+        try
+        {
+            string numbers = string.Join(' ', Enumerable.Repeat("18446744073709551615", 18));
+            File.WriteAllText(path, $"4194304 ({new string(')', 64)}) S {numbers} 12345678901234567 0 0\n");
+            Assert.True(KvmStat.Guests.ProcessStat.TryRead(KvmStat.Interop.NulTerminated(path), out long start));
+            Assert.Equal(12345678901234567, start);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void ParsesDirectoryEntries()
     {
