@@ -20,7 +20,7 @@ internal static class ProcessStat
         int fd = Interop.Libc.Open(statPathZ, Interop.Abi.O_RDONLY | Interop.Abi.O_CLOEXEC);
         if (fd < 0)
             return false;
-        // The fields up to the start time fit: a command name of at most 64 bytes, and 19 numbers of
+        // The fields up to the start time fit: a command name of at most 64 bytes, the state, and 18 numbers of
         // at most 20 digits each before it.
         Span<byte> buffer = stackalloc byte[1024];
         nint n = Interop.Libc.ReadRetrying(fd, buffer);
