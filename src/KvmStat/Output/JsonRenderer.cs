@@ -19,6 +19,7 @@ namespace KvmStat.Output;
 ///  "name", "vm": {...}, "vcpus": [{"vcpu", "stats": {...}}]}], each statistic as KVM keeps it since
 ///  its VM started: {"total"} (cumulative) or {"value"}, "unit", or for a histogram "buckets":
 ///  [{"le", "count"}] (cumulative counts, upper bounds in its unit; the last is open) and p50/p90/p99}.
+///  Sources that could not be read at the sample: "down": [{"source", "target", "problem"}] (absent while all read).
 ///  With --guest-fields (<paramref name="guestFilter"/>) the guests have only the fields it matches
 ///  (with their children), the rows beside them every field; -f (<paramref name="filter"/>) chooses the
 ///  binary statistics as it chooses the exporter's.
@@ -85,11 +86,37 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         }
         if (snapshot.Binary is IReadOnlyList<VmStatsBlocks> binary)
             WriteBinary(w, binary);
+        WriteDown(w, snapshot.Health);
         _names.EndRound();
         w.WriteEndObject();
         w.Flush();
         _buffer.Write("\n"u8);
         sink.Write(_buffer.WrittenSpan);
+    }
+
+    /// <summary>
+    /// The sources that could not be read at this sample, with why ("down": [{"source", "target",
+    /// "problem"}]), so that a record tells an outage (a QMP peer gone) from an idle VM; absent
+    /// while every source reads.
+    /// </summary>
+    private static void WriteDown(Utf8JsonWriter w, List<SourceHealth> health)
+    {
+        bool any = false;
+        foreach (SourceHealth source in health)
+        {
+            if (source.Up)
+                continue;
+            if (!any)
+                w.WriteStartArray("down");
+            any = true;
+            w.WriteStartObject();
+            w.WriteString("source", source.Source);
+            w.WriteString("target", source.Target);
+            w.WriteString("problem", source.Problem);
+            w.WriteEndObject();
+        }
+        if (any)
+            w.WriteEndArray();
     }
 
     private void WriteGuests(Utf8JsonWriter w, IGuestValues guests, ExitLatencies? latencies)

@@ -95,6 +95,32 @@ public class JsonRendererTests
         Assert.InRange(line.Length, 300, 2000);
     }
 
+    /// <summary>A place binary statistics come from that cannot be read now (a QMP peer gone).</summary>
+    private sealed class DownReader : KvmStat.Sources.BinaryStats.IVmStatsReader
+    {
+        internal string? Problem { get; set; }
+
+        public void Read(List<KvmStat.Sources.BinaryStats.VmStatsBlocks> vms) => vms.Clear();
+
+        public void ReportHealth(List<SourceHealth> into) => into.Add(new SourceHealth("qmp", "/run/web.sock", Problem));
+
+        public void Dispose()
+        {
+        }
+    }
+
+    /// <summary>A record says which sources could not be read at its sample, so that an outage is never read as an idle VM.</summary>
+    [Fact]
+    public void ASourceThatIsDownIsInTheRecord()
+    {
+        var reader = new DownReader();
+        using var sampler = Samplers.Of(_time, [_host], binary: reader);
+        sampler.Sample();
+        Assert.DoesNotContain("\"down\"", Render(sampler));
+        reader.Problem = "QMP socket /run/web.sock refuses connections.";
+        Assert.EndsWith(",\"down\":[{\"source\":\"qmp\",\"target\":\"/run/web.sock\",\"problem\":\"QMP socket /run/web.sock refuses connections.\"}]}\n", Render(sampler));
+    }
+
     /// <summary>--guest-fields: each guest has only the fields it matches; the host's are all there.</summary>
     [Fact]
     public void GuestFieldsLimitEachGuestsFields()
