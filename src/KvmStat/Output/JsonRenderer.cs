@@ -86,37 +86,12 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         }
         if (snapshot.Binary is IReadOnlyList<VmStatsBlocks> binary)
             WriteBinary(w, binary);
-        WriteDown(w, snapshot.Health);
+        JsonHealth.WriteDown(w, snapshot.Health);
         _names.EndRound();
         w.WriteEndObject();
         w.Flush();
         _buffer.Write("\n"u8);
         sink.Write(_buffer.WrittenSpan);
-    }
-
-    /// <summary>
-    /// The sources that could not be read at this sample, with why ("down": [{"source", "target",
-    /// "problem"}]), so that a record tells an outage (a QMP peer gone) from an idle VM; absent
-    /// while every source reads.
-    /// </summary>
-    private static void WriteDown(Utf8JsonWriter w, List<SourceHealth> health)
-    {
-        bool any = false;
-        foreach (SourceHealth source in health)
-        {
-            if (source.Up)
-                continue;
-            if (!any)
-                w.WriteStartArray("down");
-            any = true;
-            w.WriteStartObject();
-            w.WriteString("source", source.Source);
-            w.WriteString("target", source.Target);
-            w.WriteString("problem", source.Problem);
-            w.WriteEndObject();
-        }
-        if (any)
-            w.WriteEndArray();
     }
 
     private void WriteGuests(Utf8JsonWriter w, IGuestValues guests, ExitLatencies? latencies)
