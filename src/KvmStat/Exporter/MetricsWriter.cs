@@ -227,10 +227,9 @@ internal sealed class MetricsWriter(bool openMetrics)
         _text.Append(' ').Append(sample.Value).Append('\n');
     }
 
-    /// <summary>The characters a label value cannot hold as they are: the format's own, and controls.</summary>
+    /// <summary>The characters a label value cannot hold as they are: the format's own, and the controls <see cref="Text.IsControl"/> names.</summary>
     private static readonly System.Buffers.SearchValues<char> s_special = System.Buffers.SearchValues.Create(
-        [.. Enumerable.Range(0, 0x20).Select(c => (char)c), '\\', '"', .. Enumerable.Range(0x7f, 0x21).Select(c => (char)c),
-            '\u200e', '\u200f', .. Enumerable.Range(0x202a, 5).Select(c => (char)c), .. Enumerable.Range(0x2066, 4).Select(c => (char)c)]);
+        [.. Enumerable.Range(0, 0x10000).Select(c => (char)c).Where(c => c is '\\' or '"' || Text.IsControl(c))]);
 
     /// <summary>
     /// Label values may hold anything (guest names are other users' text): \, " and newline are

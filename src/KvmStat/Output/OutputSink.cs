@@ -87,25 +87,27 @@ internal sealed class OutputSink : IDisposable
     /// </summary>
     internal string? FirstLine()
     {
-        if (_file is null || ReadableCopy(_file) is not Interop.FileDescriptor reading)
+        if (_file is null || ReadAt(_file, 0, 64 * 1024) is not { Length: > 0 } head)
             return null;
-        using (reading)
-        {
-            byte[] buffer = new byte[64 * 1024];
-            nint n = Interop.Libc.PReadRetrying(reading.Number, buffer, 0);
-            if (n <= 0)
-                return null;
-            int end = buffer.AsSpan(0, (int)n).IndexOf((byte)'\n');
-            return Encoding.UTF8.GetString(buffer, 0, end < 0 ? (int)n : end);
-        }
+        int end = head.AsSpan().IndexOf((byte)'\n');
+        return Encoding.UTF8.GetString(head, 0, end < 0 ? head.Length : end);
     }
 
-    /// <summary>The file open for appending, opened again for reading (through the descriptor: the same file, whatever its path names now).</summary>
-    private static Interop.FileDescriptor? ReadableCopy(Interop.FileDescriptor file)
+    /// <summary>
+    /// Up to <paramref name="length"/> bytes of the file open for appending from <paramref name="offset"/>,
+    /// read through a copy opened for reading by its descriptor (the same file, whatever its path
+    /// names now); null where it cannot be read.
+    /// </summary>
+    private static byte[]? ReadAt(Interop.FileDescriptor file, long offset, int length)
     {
         int fd = Interop.Libc.Open(Interop.NulTerminated($"/proc/self/fd/{file.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)}"),
             Interop.Abi.O_RDONLY | Interop.Abi.O_CLOEXEC | Interop.Abi.O_NONBLOCK);
-        return fd < 0 ? null : new Interop.FileDescriptor(fd);
+        if (fd < 0)
+            return null;
+        using var reading = new Interop.FileDescriptor(fd);
+        byte[] buffer = new byte[length];
+        nint n = Interop.Libc.PReadRetrying(fd, buffer, offset);
+        return n < 0 ? null : buffer[..(int)n];
     }
 
     /// <summary>
@@ -115,24 +117,18 @@ internal sealed class OutputSink : IDisposable
     /// </summary>
     private static void CutPartialRecord(Interop.FileDescriptor file)
     {
-        if (Interop.Libc.FileVersion(file.Number) is not { Size: > 0 } version || ReadableCopy(file) is not Interop.FileDescriptor reading)
+        if (Interop.Libc.FileVersion(file.Number) is not { Size: > 0 } version)
             return;
-        using (reading)
-        {
-            int length = (int)Math.Min((ulong)(64 * 1024), version.Size);
-            byte[] tail = new byte[length];
-            long from = (long)version.Size - length;
-            nint n = Interop.Libc.PReadRetrying(reading.Number, tail, from);
-            if (n != length || tail[^1] == (byte)'\n')
-                return;
-            int last = tail.AsSpan().LastIndexOf((byte)'\n');
-            // No newline in 64 KiB: no log of records; left as it is. A cut that fails leaves the
-            // fragment, which the next record only follows.
-            if (last >= 0)
-                _ = Interop.Libc.FTruncate(file.Number, from + last + 1);
-        }
+        int length = (int)Math.Min((ulong)(64 * 1024), version.Size);
+        long from = (long)version.Size - length;
+        if (ReadAt(file, from, length) is not { } tail || tail.Length != length || tail[^1] == (byte)'\n')
+            return;
+        int last = tail.AsSpan().LastIndexOf((byte)'\n');
+        // No newline in 64 KiB: no log of records; left as it is. A cut that fails leaves the
+        // fragment, which the next record only follows.
+        if (last >= 0)
+            _ = Interop.Libc.FTruncate(file.Number, from + last + 1);
     }
-
 
     /// <summary>
     /// Opens the log as a root-run tool must in a folder others may write: never through a
