@@ -49,8 +49,24 @@ internal sealed class GuestFinder(HostPaths paths)
     /// <summary>When a running process started (<see cref="ProcessStat"/>), or null when it is not running.</summary>
     internal long? StartOf(int pid) => ProcessStat.TryRead(StatPathZ(pid), out long start) ? start : null;
 
-    /// <summary>The NUL-terminated path of a process's /proc/PID/stat, for <see cref="ProcessStat.TryRead"/>.</summary>
-    internal byte[] StatPathZ(int pid) => Interop.NulTerminated(Path.Join(paths.ProcessDir(pid), "stat"));
+    /// <summary>
+    /// The NUL-terminated path of a process's /proc/PID/stat, for <see cref="ProcessStat.TryRead"/>.
+    /// The last one made is kept: a watched VM is asked about at every sample, which allocates nothing.
+    /// </summary>
+    internal byte[] StatPathZ(int pid)
+    {
+        // One immutable pair, read and replaced whole: safe from the exporter's threads too.
+        StatPath? last = _lastStat;
+        if (last is not null && last.Pid == pid)
+            return last.PathZ;
+        var made = new StatPath(pid, Interop.NulTerminated(Path.Join(paths.ProcessDir(pid), "stat")));
+        _lastStat = made;
+        return made.PathZ;
+    }
+
+    private sealed record StatPath(int Pid, byte[] PathZ);
+
+    private StatPath? _lastStat;
 
     /// <summary>The guest name of a process, or null when it has no -name (or is gone).</summary>
     internal string? NameOf(int pid)

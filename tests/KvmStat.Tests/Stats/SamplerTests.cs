@@ -58,4 +58,22 @@ public class SamplerTests
         }));
         Assert.Equal(2, sampler.Snapshot.Guests!.Guests.Count);
     }
+
+    /// <summary>Watching one VM (-p), a sample also asks whether it still runs: that too allocates nothing.</summary>
+    [Fact]
+    public void ASampleOfAWatchedVmAllocatesNothing()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddProcess(12, ["qemu-system-x86_64"]);
+        fixture.MarkRunning(12);
+        var time = new ManualTime();
+        var guests = new KvmStat.Guests.GuestFinder(fixture.Paths);
+        using Sampler sampler = Samplers.Of(time, [new FakeSource(FakeSource.Counter("kvm_pio"))], vm: new WatchedVm(12, "web"), isRunning: guests.IsRunning);
+        Assert.Equal(0, Allocations.InSteadyState(() =>
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            sampler.Sample();
+        }));
+        Assert.True(sampler.Snapshot.VmAlive);
+    }
 }
