@@ -252,11 +252,11 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     internal static string FieldNames(List<string> names) =>
         $"{names.Count} field{(names.Count == 1 ? "" : "s")} ({string.Join(", ", names.Take(6).Select(Text.Escape))}{(names.Count > 6 ? ", ..." : "")})";
 
-    /// <summary>The fix for an -f that matches no field: where it names exit latencies, what they need.</summary>
-    /// <param name="latency">--latency was given: the latencies it names were still not there.</param>
     /// <summary>A child's name as -1 shows it, kvm_exit(HLT), which as a regular expression is a group and matches no field.</summary>
     private static readonly System.Text.RegularExpressions.Regex s_childName = new(@"\w\(\w+\)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
+    /// <summary>The fix for an -f that matches no field: where it names a child, how to escape it; where it names exit latencies, what they need.</summary>
+    /// <param name="latency">--latency was given: the latencies it names were still not there.</param>
     internal static string NoFieldFix(FieldFilter filter, bool latency = false) =>
         s_childName.IsMatch(filter.Pattern)
             ? $"-f is a regular expression, where ( and ) group: to name a child as kvm_stat -1 shows it, escape them: -f '{System.Text.RegularExpressions.Regex.Escape(filter.Pattern)}'"
