@@ -93,7 +93,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             // VM's values (but binary statistics, served as they are) are of the host's selection.
             bool nothingOpened = sources.Unopened.Count == 0 && sources.Binary is null && (engine is null || sources.PerVm is null);
             if ((!plan.Lenient || nothingOpened) && sources.Host.Sum(s => s.Fields.Count) == 0)
-                throw new UsageException($"no field matches \"{plan.Selection.Filter.Pattern}\".", NoFieldFix(plan.Selection.Filter, plan.Latency));
+                throw new UsageException($"no field matches \"{Text.EscapeControls(plan.Selection.Filter.Pattern)}\".", NoFieldFix(plan.Selection.Filter, plan.Latency));
             return new Sampler(sources, vm, guests.NameOf, time, plan.HoldWhenVmExits ? guests.IsRunning : null);
         }
         catch
@@ -246,7 +246,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     }
 
     /// <summary>A run whose -f keeps no tracepoint field where only tracepoints are read.</summary>
-    internal static UsageException NoTracepointField(FieldFilter filter, string fix) => new($"no tracepoint field matches \"{filter.Pattern}\".", fix);
+    internal static UsageException NoTracepointField(FieldFilter filter, string fix) => new($"no tracepoint field matches \"{Text.EscapeControls(filter.Pattern)}\".", fix);
 
     /// <summary>"3 fields (a, b, c)", the first few named.</summary>
     internal static string FieldNames(List<string> names) =>

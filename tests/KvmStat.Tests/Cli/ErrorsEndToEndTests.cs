@@ -24,6 +24,7 @@ public class ErrorsEndToEndTests
     [InlineData("-1|surplus", 2, "Unrecognized command or argument 'surplus'")]
     [InlineData("-f|(|-1", 2, "is not a valid regular expression")]
     [InlineData("-f|[|-1", 2, "a backslash makes ( ) [ ] * + ? . stand for themselves")]
+    [InlineData("-f|nothing\u001b]0;x\u0007|-1", 2, "no tracepoint field matches \"nothing\\e]0;x\\x07\".")]
     [InlineData("-f|kvm_userspace_exit(IO)|-1", 2, "-f is a regular expression, where ( and ) group: to name a child as kvm_stat -1 shows it, escape them: -f 'kvm_userspace_exit\\(IO\\)'")]
     [InlineData("-c|-1", 2, "requires -l/--log")]
     [InlineData("-L|/nonexistent/dir/log", 1, "cannot open log file \"/nonexistent/dir/log\": No such file or directory")]
