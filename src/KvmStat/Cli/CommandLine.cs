@@ -183,8 +183,6 @@ internal static class CommandLine
             throw new UsageException("option -z/--skip-zero-records requires -l/--log or -L/--log-to-file.");
         if (once && logging)
             throw new UsageException("options -1/--once and -l/-L choose different modes: use one of them.");
-        if (log && options.LogFile is not null)
-            throw new UsageException("options -l/--log and -L/--log-to-file both choose where to log: use one of them.");
         if (options.IncludePast && !options.Debugfs)
             throw new UsageException("option -i/--debugfs-include-past applies to debugfs statistics: add -d.");
         if (options.Pid != 0 && options.Guest is not null)
@@ -239,29 +237,23 @@ internal static class CommandLine
 
     internal static int ParsePid(string text)
     {
-        if (int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid > 0)
+        // 0 is every VM, the reference's default.
+        if (int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid >= 0)
             return pid;
-        throw new UsageException($"\"{text}\" is not a valid pid: -p takes a process id, a whole number above 0.");
+        throw new UsageException($"\"{Text.EscapeControls(text)}\" is not a valid pid: -p takes a process id (0: every VM).");
     }
 
     /// <summary>A delay in seconds, like the reference: 0.1 to 25.5, and a number (not nan or inf).</summary>
-    internal static double ParseDelay(string text) => SampleInterval.Parse(text, out double delay) switch
+    internal static double ParseDelay(string text)
     {
-        SampleInterval.Verdict.NotANumber => throw new UsageException(
-            $"\"{text}\": Delay must be a number of seconds from {SampleInterval.Format(SampleInterval.Min)} to {SampleInterval.Format(SampleInterval.Max)}."),
-        SampleInterval.Verdict.TooShort => throw new UsageException($"\"{PythonFloat(delay)}\": Delay must be >={SampleInterval.Format(SampleInterval.Min)}", DelayFix),
-        SampleInterval.Verdict.TooLong => throw new UsageException($"\"{PythonFloat(delay)}\": Delay must be <={SampleInterval.Format(SampleInterval.Max)}", DelayFix),
-        _ => delay,
-    };
+        SampleInterval.Verdict verdict = SampleInterval.Parse(text, out double delay);
+        if (verdict == SampleInterval.Verdict.NotANumber)
+            throw new UsageException(
+                $"\"{Text.EscapeControls(text)}\": Delay must be a number of seconds from {SampleInterval.Format(SampleInterval.Min)} to {SampleInterval.Format(SampleInterval.Max)}.");
+        return SampleInterval.OutOfRange(verdict, delay) is string message ? throw new UsageException(message, DelayFix) : delay;
+    }
 
     /// <summary>The reference's words name one bound; the fix names both.</summary>
     private static string DelayFix =>
         $"Give -s/--set-delay a number of seconds from {SampleInterval.Format(SampleInterval.Min)} to {SampleInterval.Format(SampleInterval.Max)}.";
-
-    /// <summary>Python's repr of a float, which the reference's messages show: 30 → "30.0".</summary>
-    internal static string PythonFloat(double value)
-    {
-        string text = value.ToString("R", CultureInfo.InvariantCulture);
-        return text.Contains('.') || text.Contains('E') ? text : text + ".0";
-    }
 }

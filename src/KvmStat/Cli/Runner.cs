@@ -9,7 +9,7 @@ internal static class Runner
     internal static int Run(string[] args, HostPaths paths, TextWriter output, TextWriter error, TimeProvider time)
     {
         RootCommand root = CommandLine.Build();
-        ParseResult result = root.Parse(args);
+        ParseResult result = root.Parse(LongOptionPrefixes.Expand(root, args));
         if (result.Errors.Count > 0)
         {
             error.WriteLine($"kvm_stat: error: {result.Errors[0].Message}");

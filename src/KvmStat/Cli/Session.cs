@@ -43,11 +43,27 @@ internal sealed class Session : IDisposable
 
     internal static Session Resolve(Options options, HostPaths paths, Reporter reporter, TimeProvider time)
     {
+        options = FallBackToDebugfs(options, paths, reporter);
         var guests = new GuestFinder(paths);
         (int pid, string? name) = ResolveVm(options, guests, reporter.Warn);
         var counters = new CounterDescriptors(reporter.VerboseOrNull);
         var factory = new SourceFactory(options, paths, reporter, counters, time);
         return new Session(options, factory, guests, pid > 0 ? new WatchedVm(pid, name ?? "") : null, time, counters);
+    }
+
+    /// <summary>
+    /// Without tracefs, a run that chose no source counts KVM's debugfs statistics, as the reference
+    /// falls back; -t, and the options only tracepoints serve, insist on tracepoints (and fail, saying how to mount).
+    /// </summary>
+    private static Options FallBackToDebugfs(Options options, HostPaths paths, Reporter reporter)
+    {
+        if (!options.UseTracepoints || options.Tracepoints || options.Latency || options.Vcpus || options.Engine != TracepointEngineChoice.Auto)
+            return options;
+        if (!Tracefs.IsAbsent(paths) || !Directory.Exists(paths.DebugfsKvm))
+            return options;
+        reporter.Warn($"tracefs is not mounted (no {paths.TracingPrimary}/events): counting KVM's debugfs statistics instead, as -d does.");
+        reporter.Warn("For the tracepoints, mount it (mount -t tracefs nodev /sys/kernel/tracing); -t insists on them.");
+        return options with { Debugfs = true };
     }
 
     /// <summary>Keeps what was opened until it is closed, or until the session ends.</summary>

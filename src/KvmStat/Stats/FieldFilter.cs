@@ -66,14 +66,20 @@ internal sealed class FieldFilter : IFieldSelection
         return (dot >= 0 ? message[(dot + 2)..] : message).TrimEnd('.');
     }
 
+    // The pattern is compiled as it was given, never spliced into another: "zz)|(exits" would
+    // otherwise close a wrapping group and match in the middle of names, and "\\" be blamed on a
+    // missing parenthesis.
     private static Regex Compile(string pattern) =>
-        new(@"\A(?:" + pattern + ")", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        new(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
 
     internal bool Matches(string name)
     {
         try
         {
-            return _regex.IsMatch(name);
+            // A match at the start, as Python's re.match: the leftmost match starts there if any does.
+            foreach (ValueMatch match in _regex.EnumerateMatches(name))
+                return match.Index == 0;
+            return false;
         }
         catch (RegexMatchTimeoutException)
         {

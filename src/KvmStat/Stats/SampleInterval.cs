@@ -24,6 +24,24 @@ internal static class SampleInterval
         return seconds > Max ? Verdict.TooLong : Verdict.Valid;
     }
 
+    /// <summary>
+    /// The reference's words for a delay out of range, with the value as Python prints a float
+    /// ("30" → "\"30.0\": Delay must be &lt;=25.5"); null for a valid one or one that is no number.
+    /// </summary>
+    internal static string? OutOfRange(Verdict verdict, double seconds) => verdict switch
+    {
+        Verdict.TooShort => $"\"{PythonFloat(seconds)}\": Delay must be >={Format(Min)}",
+        Verdict.TooLong => $"\"{PythonFloat(seconds)}\": Delay must be <={Format(Max)}",
+        _ => null,
+    };
+
+    /// <summary>Python's repr of a float, which the reference's messages show: 30 → "30.0".</summary>
+    internal static string PythonFloat(double value)
+    {
+        string text = value.ToString("R", CultureInfo.InvariantCulture);
+        return text.Contains('.') || text.Contains('E') ? text : text + ".0";
+    }
+
     /// <summary>"0.1-25.5", for help texts.</summary>
     internal static string Range => $"{Format(Min)}-{Format(Max)}";
 

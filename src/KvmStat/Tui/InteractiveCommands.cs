@@ -11,14 +11,14 @@ internal static class InteractiveCommands
         ('b', "toggle events by guests (honors filters)"),
         ('c', "clear filter"),
         ('f', "filter by regular expression"),
-        ('g', "filter by guest name"),
+        ('g', "filter by guest name/PID"),
         ('h', "display interactive commands reference"),
         ('l', "toggle exit latencies by reason (p50/p90/p99, share of time)"),
         ('o', "toggle sorting order (Total vs CurAvg/s)"),
-        ('p', "filter by PID"),
+        ('p', "filter by guest name/PID"),
         ('q', "quit"),
         ('r', "reset stats"),
-        ('s', "set update interval"),
+        ('s', $"set delay between refreshs (value range: {Stats.SampleInterval.Range} secs)"),
         ('x', "toggle reporting of stats for individual child trace events"),
     ];
 

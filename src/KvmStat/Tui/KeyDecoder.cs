@@ -28,6 +28,9 @@ internal static class KeyDecoder
                 case 0x03:
                     keys.Add(new Key(KeyKind.Interrupt));
                     break;
+                case 0x15:
+                    keys.Add(new Key(KeyKind.ClearLine));
+                    break;
                 case < 0x20:
                     keys.Add(new Key(KeyKind.Other));
                     break;

@@ -13,5 +13,8 @@ internal enum KeyKind
     Home,
     End,
     Interrupt,
+
+    /// <summary>Ctrl-U: erases the prompt's line, as in a shell.</summary>
+    ClearLine,
     Other,
 }

@@ -1,7 +1,4 @@
-using System.Globalization;
-using System.Text;
-using KvmStat.Stats;
-
 namespace KvmStat.Tui;
 
-internal enum PromptKind { Regex, Pid, Guest, Delay }
+/// <summary>What a prompt asks for: a regular expression ('f'), a guest or pid ('g', 'p'), a delay ('s').</summary>
+internal enum PromptKind { Regex, Vm, Delay }

@@ -246,7 +246,10 @@ internal sealed partial class TuiApp
         return rows;
     }
 
-    /// <summary>A child is shown with 'x' when the regex matches it; a parent when the regex matches it or a child shown.</summary>
+    /// <summary>
+    /// A child is shown with 'x' when the regex matches it; a parent when the regex matches it or
+    /// any of its children, shown or not, as the reference's children pull in their parents.
+    /// </summary>
     private void DecideShown(FieldSet fields)
     {
         _shownFor = _filter;
@@ -257,8 +260,9 @@ internal sealed partial class TuiApp
             _shown[i] = _filter.Matches(fields[i].Name);
             foreach (int child in fields.ChildrenOf(i))
             {
-                _shown[child] = _showChildren && _filter.Matches(fields[child].Name);
-                _shown[i] |= _shown[child];
+                bool matches = _filter.Matches(fields[child].Name);
+                _shown[child] = _showChildren && matches;
+                _shown[i] |= matches;
             }
         }
     }

@@ -4,14 +4,14 @@ using KvmStat.Stats;
 
 namespace KvmStat.Tui;
 
-/// <summary>The one-line prompts ('f', 'p', 'g', 's'): their keys, their answers, their drawing.</summary>
+/// <summary>The one-line prompts ('f', 'g' or 'p', 's'): their keys, their answers, their drawing.</summary>
 internal sealed partial class TuiApp
 {
     private void OpenPrompt(PromptKind kind)
     {
         _prompt = new Prompt(kind, _view == View.Guests);
-        // The pid and guest prompts list the running guests: read once, when the prompt opens.
-        if (kind is PromptKind.Pid or PromptKind.Guest)
+        // The guest-or-pid prompt lists the running guests: read once, when the prompt opens.
+        if (kind is PromptKind.Vm)
             _prompt.Guests = _backend.ListGuests();
         _view = View.Prompt;
     }
@@ -30,6 +30,9 @@ internal sealed partial class TuiApp
             case KeyKind.Char when !char.IsControl(key.Char) && prompt.Input.Length < Prompt.MaxInput:
                 prompt.Input.Append(key.Char);
                 return;
+            case KeyKind.ClearLine:
+                prompt.Input.Clear();
+                return;
             case KeyKind.Backspace when prompt.Input.Length > 0:
                 prompt.Input.Length--;
                 return;
@@ -47,42 +50,51 @@ internal sealed partial class TuiApp
     }
 
     /// <summary>
-    /// Applies an answer, or keeps the prompt open with the reference's message for a bad one: each
-    /// kind's Submit applies its answer and returns null, or returns why the answer is refused.
+    /// Applies an answer, or asks again with the reference's message for a bad one (the input
+    /// cleared, as the reference's prompt starts over): each kind's Submit applies its answer and
+    /// returns null, or returns why the answer is refused.
     /// </summary>
     private void Submit(Prompt prompt, string input)
     {
         string? rejection = prompt.Kind switch
         {
             PromptKind.Regex => SubmitRegex(input),
-            PromptKind.Pid => SubmitPid(input),
-            PromptKind.Guest => SubmitGuest(input),
+            PromptKind.Vm => SubmitVm(input),
             PromptKind.Delay => SubmitDelay(input),
             _ => throw new ArgumentOutOfRangeException(nameof(prompt), prompt.Kind, "a prompt of no kind"),
         };
-        if (rejection is not null)
-            prompt.Message = $"\"{Text.EscapeControls(input)}\": {rejection}";
+        if (rejection is null)
+            return;
+        prompt.Message = rejection;
+        prompt.Input.Clear();
     }
+
+    /// <summary>The rejected answer in quotes, made safe to show, and why.</summary>
+    private static string Refused(string input, string why) => $"\"{Text.EscapeControls(input)}\": {why}";
 
     private string? SubmitRegex(string input)
     {
         FieldFilter? filter = FieldFilter.Default;
-        if (input.Length > 0 && !FieldFilter.TryCreate(input, out filter, out string? error))
-            return $"not a valid regular expression: {error}";
+        if (input.Length > 0 && !FieldFilter.TryCreate(input, out filter, out _))
+            return Refused(input, "Not a valid regular expression");
         ClosePrompt();
         SetFilter(filter!);
         return null;
     }
 
-    /// <summary>A pid (0: all VMs) the screen may show: <see cref="GuestFinder.CheckPid"/> decides, in the reference's words.</summary>
-    private string? SubmitPid(string input)
+    /// <summary>
+    /// 'g' and 'p', as the reference's one prompt: nothing or 0 shows all VMs, digits are a pid (that
+    /// <see cref="GuestFinder.CheckPid"/> finds running a VM), anything else a guest's name.
+    /// </summary>
+    private string? SubmitVm(string input)
     {
         int pid = 0;
-        if (input.Length > 0 && !int.TryParse(input.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out pid))
-            return "Not a valid pid";
-        if (pid != 0)
+        string name = input;
+        if (input.Length > 0 && input.All(char.IsAsciiDigit))
         {
-            string? rejection = _backend.CheckPid(pid).Verdict switch
+            if (!int.TryParse(input, NumberStyles.None, CultureInfo.InvariantCulture, out pid))
+                return Refused(input, "Not a running process");
+            string? rejection = pid == 0 ? null : _backend.CheckPid(pid).Verdict switch
             {
                 // A thread is not a process the screen can follow.
                 PidVerdict.NotRunning or PidVerdict.Thread => "Not a running process",
@@ -90,29 +102,22 @@ internal sealed partial class TuiApp
                 _ => null,
             };
             if (rejection is not null)
-                return rejection;
+                return Refused(input, rejection);
+            name = "";
         }
-        _prompt = null;
-        SelectPid(pid);
-        return null;
-    }
-
-    private string? SubmitGuest(string input)
-    {
-        int pid = 0;
-        if (input.Length > 0)
+        else if (input.Length > 0)
         {
             IReadOnlyList<int> pids = _backend.PidsNamed(input);
             if (pids.Count == 0)
-                return "Not an active guest";
+                return Refused(input, "Not an active guest");
             if (pids.Count > 1)
-                return "Multiple matches found, use pid filter instead";
+                return Refused(input, "Multiple matches found, use pid filter instead");
             pid = pids[0];
         }
         _prompt = null;
         SelectPid(pid);
-        if (pid != 0)
-            _guestName = input;
+        if (pid != 0 && name.Length > 0)
+            _guestName = name;
         return null;
     }
 
@@ -121,14 +126,10 @@ internal sealed partial class TuiApp
         double delay = SampleInterval.Default;
         if (input.Length > 0)
         {
-            string? rejection = SampleInterval.Parse(input, out delay) switch
-            {
-                SampleInterval.Verdict.NotANumber => "Invalid value",
-                SampleInterval.Verdict.TooShort => $"Value must be >={SampleInterval.Format(SampleInterval.Min)}",
-                SampleInterval.Verdict.TooLong => $"Value must be <={SampleInterval.Format(SampleInterval.Max)}",
-                _ => null,
-            };
-            if (rejection is not null)
+            SampleInterval.Verdict verdict = SampleInterval.Parse(input, out delay);
+            if (verdict == SampleInterval.Verdict.NotANumber)
+                return Refused(input, "Invalid value");
+            if (SampleInterval.OutOfRange(verdict, delay) is string rejection)
                 return rejection;
         }
         _delay = delay;
@@ -148,11 +149,8 @@ internal sealed partial class TuiApp
                 grid.Write(3, grid.Write(3, 0, "New regex: "), input);
                 grid.Write(5, 0, prompt.Message);
                 break;
-            case PromptKind.Pid:
-                DrawVmPrompt(grid, "Show statistics for specific pid.", "Pid [0 or pid]: ", input, prompt.Message);
-                break;
-            case PromptKind.Guest:
-                DrawVmPrompt(grid, "Show statistics for specific guest.", "Guest [ENTER or guest]: ", input, prompt.Message);
+            case PromptKind.Vm:
+                DrawVmPrompt(grid, input, prompt.Message);
                 break;
             case PromptKind.Delay:
                 grid.Write(0, 0, $"Set update interval (defaults to {FormatDelay(SampleInterval.Default)}s).", TextStyle.Bold);
@@ -162,12 +160,12 @@ internal sealed partial class TuiApp
         }
     }
 
-    /// <summary>The pid and guest prompts: a title, the answer so far, the last rejection, the running guests.</summary>
-    private void DrawVmPrompt(ScreenGrid grid, string title, string label, string input, string message)
+    /// <summary>The guest-or-pid prompt: a title, the answer so far, the last rejection, the running guests.</summary>
+    private void DrawVmPrompt(ScreenGrid grid, string input, string message)
     {
-        grid.Write(0, 0, title, TextStyle.Bold);
+        grid.Write(0, 0, "Show statistics for specific guest or pid.", TextStyle.Bold);
         grid.Write(1, 0, "This might limit the shown data to the trace statistics.");
-        grid.Write(3, grid.Write(3, 0, label), input);
+        grid.Write(3, grid.Write(3, 0, "Guest or pid [ENTER exits]: "), input);
         grid.Write(5, 0, message);
         DrawGuestList(grid, 7, _prompt!.Guests);
     }

@@ -214,7 +214,8 @@ internal sealed partial class TuiApp
                 OpenPrompt(PromptKind.Regex);
                 break;
             case 'g':
-                OpenPrompt(PromptKind.Guest);
+            case 'p':
+                OpenPrompt(PromptKind.Vm);
                 break;
             case 'l':
                 ToggleLatency();
@@ -226,9 +227,6 @@ internal sealed partial class TuiApp
             case 'o':
                 _sortByTotal = !_sortByTotal;
                 RefreshNow();
-                break;
-            case 'p':
-                OpenPrompt(PromptKind.Pid);
                 break;
             case 'r':
                 _sampler?.ResetTotals();

@@ -46,12 +46,12 @@ public class CommandLineTests
     [InlineData("-s inf -l", "\"inf\": Delay must be a number")]
     [InlineData("-s abc -l", "\"abc\": Delay must be a number")]
     [InlineData("-p -5 -1", "not a valid pid")]
-    [InlineData("-p 0 -1", "not a valid pid")]
     [InlineData("-p x12 -1", "not a valid pid")]
     [InlineData("-1 extra", "Unrecognized command or argument 'extra'")]
     [InlineData("--bogus", "Unrecognized command or argument '--bogus'")]
+    [InlineData("--d -1", "ambiguous option: --d could match --debugfs, --debugfs-include-past, --doctor")]
+    [InlineData("--set 30 -l", "\"30.0\": Delay must be <=25.5")]
     [InlineData("-1 -l", "use one of them")]
-    [InlineData("-l -L x", "use one of them")]
     [InlineData("-p 1 -g x -1", "use one of them")]
     [InlineData("-i -1", "-i/--debugfs-include-past applies to debugfs statistics")]
     [InlineData("-s", "Required argument missing")]
@@ -310,5 +310,28 @@ public class CommandLineTests
             "exits                                              0         0\n" +
             "pages_4k                                         300         0\n",
             output);
+    }
+
+    /// <summary>
+    /// As the reference: without tracefs, a run that chose no source falls back to debugfs, saying
+    /// so; -t insists on tracepoints and fails with how to mount tracefs.
+    /// </summary>
+    [Fact]
+    public void WithoutTracefsARunOfNoChosenSourceFallsBackToDebugfs()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddDebugfsStat("exits", 0);
+        fixture.AddDebugfsStat("5-1/exits", 10);
+        (int code, string output, string error) = Run(fixture.Paths, "-1", "-s", "0.1");
+        Assert.Equal(0, code);
+        Assert.Equal("exits                                              0         0\n", output);
+        Assert.Equal(
+            $"kvm_stat: tracefs is not mounted (no {fixture.Paths.TracingPrimary}/events): counting KVM's debugfs statistics instead, as -d does.\n" +
+            "kvm_stat: For the tracepoints, mount it (mount -t tracefs nodev /sys/kernel/tracing); -t insists on them.\n", error);
+
+        (code, _, error) = Run(fixture.Paths, "-1", "-s", "0.1", "-t");
+        Assert.Equal(1, code);
+        Assert.Contains("tracefs is not mounted", error);
+        Assert.Contains("mount -t tracefs nodev /sys/kernel/tracing", error);
     }
 }

@@ -108,8 +108,10 @@ public class CompletionEndToEndTests
         // Field names come from "-f help" with the sources already on the line: -d, the fixture's debugfs.
         Assert.Equal(["halt_exits"], BashComplete(setup, "kvm_stat", "-d", "-f", "hal"));
         Assert.Equal(["exits", "halt_exits", "io_exits"], BashComplete(setup, "kvm_stat", "--debugfs", "--fields", "=", ""));
-        // Without -d the fields are the tracepoints, which the fixture lacks: nothing, and no error on the line.
-        Assert.Empty(BashComplete(setup, "kvm_stat", "-f", "hal"));
+        // Without -t the fields of a host without tracefs are debugfs's, as a run falls back to them;
+        // with -t they are the tracepoints, which the fixture lacks: nothing, and no error on the line.
+        Assert.Equal(["halt_exits"], BashComplete(setup, "kvm_stat", "-f", "hal"));
+        Assert.Empty(BashComplete(setup, "kvm_stat", "-t", "-f", "hal"));
         Assert.Equal(["perf"], BashComplete(setup, "kvm_stat", "--engine", "p"));
         Assert.Empty(BashComplete(setup, "kvm_stat", "-s", ""));
         string log = Path.Join(setup.Folder, "kvm_stat-log.csv");

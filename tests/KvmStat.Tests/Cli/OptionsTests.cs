@@ -7,7 +7,43 @@ namespace KvmStat.Tests.Cli;
 /// <summary>What each command line asks for: the mode, the format and their details.</summary>
 public class OptionsTests
 {
-    private static Options Parse(params string[] args) => CommandLine.ToOptions(CommandLine.Build().Parse(args));
+    private static Options Parse(params string[] args)
+    {
+        System.CommandLine.RootCommand root = CommandLine.Build();
+        return CommandLine.ToOptions(root.Parse(LongOptionPrefixes.Expand(root, args)));
+    }
+
+    /// <summary>As the reference's argparse: any unambiguous start of a long option is that option.</summary>
+    [Fact]
+    public void ALongOptionMayBeShortenedWhileItIsTheOnlyOneSoStarting()
+    {
+        Options options = Parse("--log-to", "/tmp/k.log", "--cs", "--set=0.5", "--fie=exits", "--debugfs-i", "--debugfs", "--tr");
+        Assert.Equal(RunMode.Log, options.Mode);
+        Assert.Equal("/tmp/k.log", options.LogFile);
+        Assert.Equal(OutputFormat.Csv, options.Format);
+        Assert.Equal(0.5, options.Delay);
+        Assert.Equal("exits", options.Fields);
+        Assert.True(options.IncludePast && options.Debugfs && options.Tracepoints);
+        // After "--" nothing is an option.
+        Assert.Equal(["-1", "--", "--tr"], LongOptionPrefixes.Expand(CommandLine.Build(), ["-1", "--", "--tr"]));
+
+        var e = Assert.Throws<UsageException>(() => Parse("--d", "-1"));
+        Assert.Equal("ambiguous option: --d could match --debugfs, --debugfs-include-past, --doctor", e.Message);
+        // Spelled out, an option is itself even where it starts another (--log, --log-to-file).
+        Assert.Equal(RunMode.Log, Parse("--log").Mode);
+        Assert.Null(Parse("--log").LogFile);
+    }
+
+    /// <summary>As the reference: -L with -l logs to the file; -p 0 is every VM.</summary>
+    [Fact]
+    public void LogWithALogFileLogsToTheFileAndPidZeroIsEveryVm()
+    {
+        Options options = Parse("-l", "-L", "/tmp/k.log");
+        Assert.Equal(RunMode.Log, options.Mode);
+        Assert.Equal("/tmp/k.log", options.LogFile);
+        Assert.Equal(0, Parse("-1", "-p", "0").Pid);
+        Assert.Equal(7, Parse("-1", "-p", "7").Pid);
+    }
 
     [Theory]
     [InlineData(RunMode.Screen)]

@@ -38,8 +38,22 @@ public class FieldFilterTests
     }
 
     [Fact]
-    public void AlternationIsAnchoredAsAWhole() =>
+    public void AlternationIsAnchoredAsAWhole()
+    {
         Assert.Equal(["kvm_pio", "kvm_mmio"], Select(FieldFilter.Create("kvm_pio|kvm_mmio")));
+        // Every alternative at the start, as Python's re.match: "exit" is inside kvm_exit, not at its start.
+        Assert.Equal(["kvm_pio"], Select(FieldFilter.Create("exit|kvm_pio")));
+    }
+
+    /// <summary>The pattern is taken as given: no parenthesis in it can close a group of the tool's.</summary>
+    [Theory]
+    [InlineData("zz)|(kvm_pio", "Too many )'s")]
+    [InlineData("\\", "Illegal \\ at end of pattern")]
+    public void APatternThatIsNoExpressionOnItsOwnIsRefusedForWhatItIs(string pattern, string reason)
+    {
+        Assert.False(FieldFilter.TryCreate(pattern, out _, out string? error));
+        Assert.Equal(reason, error);
+    }
 
     [Fact]
     public void ABadExpressionIsAUsageErrorNamingIt()

@@ -64,9 +64,8 @@ public class ScreenEndToEndTests
         pane.WaitFor(s => s[0] == "Show statistics for events matching a regex.", "regex prompt");
         pane.Keys("-l", "kvm_(");
         pane.Keys("Enter");
-        pane.WaitFor(s => s[5].Contains("not a valid regular expression"), "the regex rejected in place");
-        pane.Keys("BSpace");
-        pane.Keys("-l", "pio");
+        pane.WaitFor(s => s[5] == "\"kvm_(\": Not a valid regular expression" && s[3] == "New regex:", "the regex rejected, asked again");
+        pane.Keys("-l", "kvm_pio");
         pane.Keys("Enter");
         pane.WaitFor(s => s[1].Contains("regex filter: kvm_pio"), "the regex applied");
 

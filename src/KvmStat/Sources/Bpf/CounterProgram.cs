@@ -175,7 +175,6 @@ internal static class CounterProgram
         return a.Build();
     }
 
-    /// <summary>R0 = the value of <paramref name="map"/> at the key stored at R10+<paramref name="key"/> (or 0).</summary>
     /// <summary>R0 = the entry of <paramref name="map"/> whose key is on the stack at <paramref name="key"/> (null: none).</summary>
     internal static BpfAssembler Lookup(BpfAssembler a, string map, short key) =>
         a.LoadMap(R1, map).Mov(R2, R10).Add(R2, key).Call(Interop.Abi.BPF_FUNC_map_lookup_elem);

@@ -33,6 +33,13 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
     private bool _started;
     private long _instances;
 
+    /// <summary>
+    /// Sums of nanoseconds, left out as the reference leaves them out: without a unit in debugfs
+    /// they would count as events and drown every other in the Total. The binary statistics carry
+    /// them with their unit (--binary-stats, --qmp).
+    /// </summary>
+    private static readonly HashSet<string> TimeSums = ["halt_poll_fail_ns", "halt_poll_success_ns", "halt_wait_ns"];
+
     internal DebugfsSource(
         HostPaths paths, IFieldSelection selection, int pid, bool includePast, StatFileReader reader, Action<string> warn)
     {
@@ -46,6 +53,8 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         var available = new List<StatField>();
         foreach (string file in Directory.EnumerateFiles(_kvmDir))
         {
+            if (TimeSums.Contains(Path.GetFileName(file)))
+                continue;
             UnixFileMode mode = File.GetUnixFileMode(file);
             bool writable = (mode & (UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0;
             // KVM makes cumulative and peak statistics writable (they can be cleared); instant values read-only.
@@ -99,7 +108,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
     {
         try
         {
-            return Directory.Exists(paths.DebugfsKvm) ? [.. Directory.EnumerateFiles(paths.DebugfsKvm).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)] : [];
+            return Directory.Exists(paths.DebugfsKvm) ? [.. Directory.EnumerateFiles(paths.DebugfsKvm).Select(Path.GetFileName).OfType<string>().Where(name => !TimeSums.Contains(name)).Order(StringComparer.Ordinal)] : [];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -47,6 +47,10 @@ internal sealed class Tracefs
             "Mount it with: mount -t tracefs nodev /sys/kernel/tracing  (or use debugfs statistics with -d).");
     }
 
+    /// <summary>Neither place has tracefs mounted (nor a folder that cannot be read).</summary>
+    internal static bool IsAbsent(HostPaths paths) =>
+        Probe(paths.TracingPrimary) == ProbeResult.Absent && Probe(paths.TracingLegacy) == ProbeResult.Absent;
+
     internal static EnvironmentException KvmNotLoaded(HostPaths paths) =>
         File.Exists(paths.DevKvm) || Directory.Exists(Path.Join(paths.SysModule, "kvm"))
             ? new EnvironmentException(

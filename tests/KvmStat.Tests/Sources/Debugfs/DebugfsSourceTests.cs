@@ -77,6 +77,18 @@ public class DebugfsSourceTests
         }
     }
 
+    /// <summary>As the reference: debugfs's sums of nanoseconds are no fields (they would count as events).</summary>
+    [Fact]
+    public void TheTimeSumsAreLeftOutAsTheReferenceLeavesThemOut()
+    {
+        using FixtureRoot fixture = TwoVms();
+        foreach (string name in new[] { "halt_poll_fail_ns", "halt_poll_success_ns", "halt_wait_ns" })
+            fixture.AddDebugfsStat(name, 5_000_000);
+        using var source = new DebugfsSource(fixture.Paths, FieldFilter.Create("halt"), 0, false, new StatFileReader(), _ => { });
+        Assert.Equal(["halt_exits"], source.Fields.Select(f => f.Name));
+        Assert.DoesNotContain("halt_wait_ns", DebugfsSource.StatNames(fixture.Paths));
+    }
+
     [Fact]
     public void CountersCountFromTheStartAndGaugesShowTheirValue()
     {
