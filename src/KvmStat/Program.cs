@@ -31,7 +31,7 @@ catch (OutputClosedException)
 }
 catch (Exception e)
 {
-    Console.Error.WriteLine($"kvm_stat: internal error: {e.GetType().Name}: {e.Message}");
+    Console.Error.WriteLine($"kvm_stat: internal error: {e.GetType().Name}: {Text.EscapeControls(e.Message)}");
     exitCode = 70;
 }
 Console.Out.Flush();

@@ -13,9 +13,9 @@ internal static class Text
     internal static string Cut(string text) => text.Length <= MaxValueLength ? text : text[..MaxValueLength];
 
     /// <summary>
-    /// Control characters (C0, DEL, C1) and bidirectional overrides become visible escapes
-    /// (\e, \n, \x9b, \u202e), so a hostile VM name cannot move the cursor, retitle or recolour
-    /// the terminal, or reorder what is shown.
+    /// Control characters (C0, DEL, C1), bidirectional controls and invisible characters become
+    /// visible escapes (\e, \n, \x9b, \u202e, \u200b), so a hostile VM name cannot move the cursor,
+    /// retitle or recolour the terminal, reorder what is shown, or pass for another name.
     /// </summary>
     internal static string Escape(string text) => Escape(text, escapeBackslash: true);
 
@@ -61,10 +61,11 @@ internal static class Text
         return false;
     }
 
-    /// <summary>A character that moves a terminal or reorders text (C0, DEL, C1, bidirectional controls), which <see cref="EscapeControls"/> makes visible.</summary>
+    /// <summary>A character that moves a terminal, reorders text or hides (C0, DEL, C1, bidirectional controls, invisible characters), which <see cref="EscapeControls"/> makes visible.</summary>
     internal static bool IsControl(char c) => IsUnsafe(c, escapeBackslash: false);
 
     private static bool IsUnsafe(char c, bool escapeBackslash) =>
         c < ' ' || c == '\x7f' || (c == '\\' && escapeBackslash) || (c >= '\x80' && c < '\xa0') ||
-        c is >= '\u202a' and <= '\u202e' || c is >= '\u2066' and <= '\u2069' || c is '\u200e' or '\u200f';
+        // Bidirectional marks and overrides, zero-width and invisible characters, line and paragraph separators.
+        c is '\u061c' or '\ufeff' || c is >= '\u200b' and <= '\u200f' || c is >= '\u2028' and <= '\u202e' || c is >= '\u2060' and <= '\u2069';
 }

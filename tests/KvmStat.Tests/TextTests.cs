@@ -9,6 +9,8 @@ public class TextTests
     [InlineData("line\nbreak\r", "line\\nbreak\\r")]
     [InlineData("csi\u009b2J", "csi\\x9b2J")]
     [InlineData("rtl\u202eevil", "rtl\\u202eevil")]
+    [InlineData("a\u061cb\u2028c\u2029d", "a\\u061cb\\u2028c\\u2029d")]
+    [InlineData("web\u200b01\ufeff\u2060", "web\\u200b01\\ufeff\\u2060")]
     [InlineData("back\\slash", "back\\\\slash")]
     [InlineData("ünïcödé 名前", "ünïcödé 名前")]
     public void EscapesControlCharacters(string raw, string shown) => Assert.Equal(shown, Text.Escape(raw));

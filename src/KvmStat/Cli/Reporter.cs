@@ -1,6 +1,10 @@
 namespace KvmStat.Cli;
 
-/// <summary>Messages on stderr: warnings always, progress notes with --verbose.</summary>
+/// <summary>
+/// Messages on stderr: warnings always, progress notes with --verbose. Every message has its
+/// control characters made visible here too, whatever its parts escaped: a path or name from
+/// another user that one message forgot to escape still cannot drive the terminal.
+/// </summary>
 internal sealed class Reporter(bool verbose, TextWriter error)
 {
     private Action<string>? _screen;
@@ -10,6 +14,7 @@ internal sealed class Reporter(bool verbose, TextWriter error)
 
     internal void Warn(string message)
     {
+        message = Text.EscapeControls(message);
         if (_screen is not null)
             _screen(message);
         else
@@ -20,6 +25,7 @@ internal sealed class Reporter(bool verbose, TextWriter error)
     {
         if (!verbose)
             return;
+        message = Text.EscapeControls(message);
         if (_screen is not null)
             _screen(message);
         else
@@ -30,8 +36,8 @@ internal sealed class Reporter(bool verbose, TextWriter error)
 
     internal static void Report(KvmStatException e, TextWriter error)
     {
-        error.WriteLine($"kvm_stat: error: {e.Message}");
+        error.WriteLine($"kvm_stat: error: {Text.EscapeControls(e.Message)}");
         if (e.Fix is not null)
-            error.WriteLine($"kvm_stat: {e.Fix}");
+            error.WriteLine($"kvm_stat: {Text.EscapeControls(e.Fix)}");
     }
 }

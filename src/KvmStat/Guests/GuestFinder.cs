@@ -14,7 +14,8 @@ internal sealed class GuestFinder(HostPaths paths)
     /// be told, as <see cref="CheckPid"/> decides), by pid: any user may name a process as a guest.
     /// </summary>
     internal IReadOnlyList<GuestProcess> ListGuests() =>
-        ListProcesses(pid => NameOf(pid) is string name && HoldsVm(pid) != false ? new GuestProcess(pid, name) : null);
+        // Whether it holds a VM first: any user's command line may be megabytes long, a VM's descriptors are few.
+        ListProcesses(pid => HoldsVm(pid) != false && NameOf(pid) is string name ? new GuestProcess(pid, name) : null);
 
     /// <summary>Every process that holds a KVM VM descriptor (a /proc scan: slower than debugfs).</summary>
     internal IReadOnlyList<GuestProcess> ListVmProcesses() =>
@@ -122,28 +123,26 @@ internal sealed class GuestFinder(HostPaths paths)
     internal string CommandOf(int pid) => ReadText(Path.Join(paths.ProcessDir(pid), "comm"))?.TrimEnd('\n') ?? "?";
 
     /// <summary>
-    /// Whether a process holds a KVM VM: a debugfs folder PID-FD, or a descriptor that links to
-    /// anon_inode:kvm-vm. Null when it cannot be told (no permission to look).
+    /// Whether a process holds a KVM VM: a descriptor of its own that links to anon_inode:kvm-vm.
+    /// Where its descriptors cannot be read (without CAP_SYS_PTRACE), debugfs tells whether the
+    /// pid made a VM (a folder PID-FD). Null when neither can tell.
     /// </summary>
     internal bool? HoldsVm(int pid)
     {
-        bool listed = false;
+        // A debugfs folder alone is no proof: it names the pid that made a VM, which may have
+        // handed it on and exited, the pid then anyone's.
+        if (HoldsVmDescriptor(pid) is bool holds)
+            return holds;
         try
         {
             if (Directory.Exists(paths.DebugfsKvm))
-            {
-                if (Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*").Any())
-                    return true;
-                listed = true;
-            }
+                return Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*").Any();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // debugfs not readable (not root, or unmounted meanwhile): the descriptors tell instead.
+            // debugfs not readable (not root, or unmounted meanwhile): nothing tells.
         }
-        // debugfs lists every VM by the pid that made it: a pid it does not list, whose descriptors
-        // cannot be read (without CAP_SYS_PTRACE), made none, whatever it calls itself.
-        return HoldsVmDescriptor(pid) ?? (listed ? false : null);
+        return null;
     }
 
     /// <summary>

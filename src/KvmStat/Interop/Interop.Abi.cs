@@ -31,7 +31,9 @@ internal static partial class Interop
         int AT_SECURE,
         // Calls without a libc wrapper, and those the child that takes over descriptors makes without libc.
         long SYS_perf_event_open, long SYS_bpf, long SYS_close_range, long SYS_close, long SYS_read, long SYS_ppoll, long SYS_getppid,
-        long SYS_setsid, long SYS_exit_group, long SYS_pidfd_open, long SYS_pidfd_getfd,
+        long SYS_setsid, long SYS_exit_group, long SYS_pidfd_open, long SYS_pidfd_getfd, long SYS_openat2,
+        // openat2(2): a path resolved without following any symbolic link.
+        ulong RESOLVE_NO_SYMLINKS, [property: CExpression("sizeof(struct open_how)")] int OpenHowSize,
         // bpf(2): commands, flags, map and program types, helpers.
         int BPF_MAP_CREATE, int BPF_MAP_LOOKUP_ELEM, int BPF_MAP_UPDATE_ELEM, int BPF_MAP_DELETE_ELEM, int BPF_PROG_LOAD, int BPF_RAW_TRACEPOINT_OPEN,
         int BPF_MAP_LOOKUP_BATCH, int BPF_PROG_TEST_RUN,
@@ -112,7 +114,8 @@ internal static partial class Interop
         StatxInodeOffset: 32, StatxSizeOffset: 40, StatxModifiedOffset: 112, StatxDeviceMajorOffset: 136, StatxDeviceMinorOffset: 140,
         StatxTimestampNanosecondsOffset: 8, StatxSize: 256, STATX_BASIC_STATS: 0x7ff, AT_SECURE: 23,
         SYS_perf_event_open: 298, SYS_bpf: 321, SYS_close_range: 436, SYS_close: 3, SYS_read: 0, SYS_ppoll: 271, SYS_getppid: 110,
-        SYS_setsid: 112, SYS_exit_group: 231, SYS_pidfd_open: 434, SYS_pidfd_getfd: 438,
+        SYS_setsid: 112, SYS_exit_group: 231, SYS_pidfd_open: 434, SYS_pidfd_getfd: 438, SYS_openat2: 437,
+        RESOLVE_NO_SYMLINKS: 0x04, OpenHowSize: 24,
         BPF_MAP_CREATE: 0, BPF_MAP_LOOKUP_ELEM: 1, BPF_MAP_UPDATE_ELEM: 2, BPF_MAP_DELETE_ELEM: 3, BPF_PROG_LOAD: 5, BPF_RAW_TRACEPOINT_OPEN: 17,
         BPF_MAP_LOOKUP_BATCH: 24, BPF_PROG_TEST_RUN: 10,
         BPF_F_MMAPABLE: 0x400, BPF_F_TEST_RUN_ON_CPU: 1,

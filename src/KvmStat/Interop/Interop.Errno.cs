@@ -29,6 +29,7 @@ internal static partial class Interop
         internal const int ENOSPC = 28;
         internal const int EPIPE = 32;
         internal const int ERANGE = 34;
+        internal const int ENOSYS = 38;
         internal const int ELOOP = 40;
         internal const int EOPNOTSUPP = 95;
         internal const int EDQUOT = 122;

@@ -34,6 +34,18 @@ internal static partial class Interop
             return *(ushort*)(buffer + Abi.StatxModeOffset) & Abi.S_IFMT;
         }
 
+        /// <summary>The file type bits and owner of what is at a path, a symbolic link not followed; -errno as the type.</summary>
+        internal static unsafe (int Type, uint Owner) PathTypeAndOwner(string path)
+        {
+            byte* buffer = stackalloc byte[Abi.StatxSize];
+            fixed (byte* name = NulTerminated(path))
+            {
+                if (StatxRaw(Abi.AT_FDCWD, name, Abi.AT_SYMLINK_NOFOLLOW, (uint)(Abi.STATX_TYPE | Abi.STATX_UID), buffer) != 0)
+                    return (-Errno.Last, 0);
+            }
+            return (*(ushort*)(buffer + Abi.StatxModeOffset) & Abi.S_IFMT, *(uint*)(buffer + Abi.StatxUidOffset));
+        }
+
         /// <summary>
         /// What tells one version of a file from another (a link followed): device, inode, size and
         /// modification time to the nanosecond; null when it cannot be looked at.

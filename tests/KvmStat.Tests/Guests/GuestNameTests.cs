@@ -136,6 +136,7 @@ public class GuestNameTests
         using var fixture = new FixtureRoot();
         fixture.AddProcess(312, ["qemu"], threads: [312, 313]);
         fixture.AddDebugfsStat("312-7/exits", 5);
+        fixture.AddDescriptor(312, 7, "anon_inode:kvm-vm");
         fixture.AddProcess(313, ["qemu"], tgid: 312);
         fixture.AddProcess(12, ["bash"]);
         fixture.AddProcess(900, ["qemu"]);
@@ -152,14 +153,30 @@ public class GuestNameTests
         Assert.Equal(PidVerdict.NotRunning, finder.CheckPid(4242).Verdict);
     }
 
+    /// <summary>
+    /// A VM is its own descriptor: a debugfs folder names the pid that made a VM, which may have
+    /// handed it on and exited, the pid then anyone's. Only where descriptors cannot be read does
+    /// the folder tell, by the whole pid.
+    /// </summary>
     [Fact]
-    public void AVmIsRecognisedByItsDebugfsFolderWithTheWholePid()
+    public void AVmIsItsDescriptorAndItsDebugfsFolderTellsOnlyWhereDescriptorsCannotBeRead()
     {
         using var fixture = new FixtureRoot();
         fixture.AddProcess(12, ["qemu"]);
-        fixture.AddProcess(312, ["qemu"]);
+        fixture.AddProcess(312, ["qemu", "-name", "victim"]);
+        fixture.MarkRunning(312);
         fixture.AddDebugfsStat("312-7/exits", 5);
         var finder = new GuestFinder(fixture.Paths);
+        Assert.False(finder.HoldsVm(312));
+        Assert.Equal(PidVerdict.NotVm, finder.CheckPid(312).Verdict);
+        Assert.Empty(finder.PidsNamed("victim"));
+
+        fixture.AddDescriptor(312, 7, "anon_inode:kvm-vm");
+        Assert.True(new GuestFinder(fixture.Paths).HoldsVm(312));
+
+        Directory.Delete(fixture.Paths.Map("/proc/312/fd"), recursive: true);
+        Directory.Delete(fixture.Paths.Map("/proc/12/fd"), recursive: true);
+        finder = new GuestFinder(fixture.Paths);
         Assert.True(finder.HoldsVm(312));
         Assert.False(finder.HoldsVm(12));
     }

@@ -41,6 +41,7 @@ public class AbiTableTests
         #include <linux/perf_event.h>
         #include <linux/bpf.h>
         #include <linux/kvm.h>
+        #include <linux/openat2.h>
         #include <asm/ptrace.h>
         #if defined(__x86_64__)
         #define SECOND_SYSCALL_ARGUMENT offsetof(struct pt_regs, rsi)
@@ -107,6 +108,7 @@ public class AbiTableTests
             Assert.Equal(table.WindowSizeSize, Unsafe.SizeOf<KvmStat.Interop.Libc.WindowSize>());
             Assert.Equal(table.RLimitSize, Unsafe.SizeOf<KvmStat.Interop.Libc.RLimit>());
             Assert.Equal(table.PerfEventAttrSize, Unsafe.SizeOf<KvmStat.Interop.Perf.PerfEventAttr>());
+            Assert.Equal(table.OpenHowSize, Unsafe.SizeOf<KvmStat.Interop.Libc.OpenHow>());
         }
     }
 

@@ -21,13 +21,15 @@ public class OutputSinkTests : IDisposable
 
     /// <summary>
     /// A record cut short (the disk was full, the process killed mid-write) is cut back when the
-    /// log is opened again, so that records go on from a whole line; whole logs, and a file without
-    /// one whole line, are left as they are.
+    /// log is opened again, so that records go on from a whole line; whole logs, a file without
+    /// one whole line, and a last line no record begins like (a file of other text) are left as they are.
     /// </summary>
     [Theory]
     [InlineData("a,1\nb,2\n2026", "a,1\nb,2\nc,3\n")]
+    [InlineData("{\"a\":1}\n{\"time\":", "{\"a\":1}\nc,3\n")]
     [InlineData("a,1\nb,2\n", "a,1\nb,2\nc,3\n")]
     [InlineData("no newline", "no newlinec,3\n")]
+    [InlineData("notes\nimportant tail", "notes\nimportant tailc,3\n")]
     [InlineData("", "c,3\n")]
     public void ARecordCutShortIsCutBackWhenTheLogIsOpenedAgain(string before, string after)
     {
@@ -85,6 +87,34 @@ public class OutputSinkTests : IDisposable
         var e = Assert.Throws<EnvironmentException>(() => OutputSink.AppendTo(path));
         Assert.Equal($"log file \"{path}\" is a symbolic link, not a regular file: not written to.", e.Message);
         Assert.Equal("precious\n", File.ReadAllText(target));
+    }
+
+    /// <summary>
+    /// A link among the folders of the path is followed only if this user or root made it: another
+    /// user's link to root's own folder would have root write, and cut, what is there.
+    /// </summary>
+    [Fact]
+    public void AnotherUsersLinkAmongTheFoldersIsRefusedAndThisUsersFollowed()
+    {
+        Assert.SkipUnless(Environment.IsPrivilegedProcess, "needs root to give the link to nobody");
+        string victim = Path.Join(_folder, "victim");
+        Directory.CreateDirectory(victim);
+        File.WriteAllText(Path.Join(victim, "notes"), "line\ntail");
+        string planted = Path.Join(_folder, "planted");
+        File.CreateSymbolicLink(planted, victim);
+        Assert.Equal(0, Lchown(planted, 65534, 65534));
+        var e = Assert.Throws<EnvironmentException>(() => OutputSink.AppendTo(Path.Join(planted, "notes")));
+        Assert.Equal($"the folder \"{planted}\" on the way to log file \"{planted}/notes\" is a symbolic link of uid 65534: not followed, not written to.", e.Message);
+        Assert.Equal("line\ntail", File.ReadAllText(Path.Join(victim, "notes")));
+        Assert.Throws<EnvironmentException>(() => OutputSink.AppendTo(Path.Join(_folder, "planted/../planted/new.log")));
+        Assert.False(File.Exists(Path.Join(victim, "new.log")));
+
+        // This user's own links, relative and absolute, one after the other, are followed.
+        File.CreateSymbolicLink(Path.Join(_folder, "mine"), "victim");
+        File.CreateSymbolicLink(Path.Join(_folder, "chain"), Path.Join(_folder, "mine"));
+        using (OutputSink sink = OutputSink.AppendTo(Path.Join(_folder, "chain", "own.log")))
+            sink.Write("x\n"u8);
+        Assert.Equal("x\n", File.ReadAllText(Path.Join(victim, "own.log")));
     }
 
     /// <summary>

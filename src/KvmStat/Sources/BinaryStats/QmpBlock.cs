@@ -15,6 +15,18 @@ internal sealed class QmpBlock(IReadOnlyList<KvmStatDescriptor> schema, int vcpu
 
     public ReadOnlySpan<ulong> Values(KvmStatDescriptor descriptor) => _values[descriptor.Offset];
 
+    /// <summary>How many values the block holds (a histogram's buckets each): what it costs, for a VM's budget.</summary>
+    internal long ValueCount
+    {
+        get
+        {
+            long count = 0;
+            foreach (ulong[] values in _values)
+                count += values.Length;
+            return count;
+        }
+    }
+
     /// <summary>
     /// Takes the values of one query-stats result ({"provider": "kvm", "stats": [{"name", "value"}...]});
     /// a value that is no count, a list for a single value or a single value for a histogram, and a

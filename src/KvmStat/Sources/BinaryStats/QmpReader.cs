@@ -41,6 +41,13 @@ internal sealed class QmpReader(IReadOnlyList<string>? sockets, HostPaths paths,
     /// <summary>The most vCPUs of one VM (KVM's limit on x86).</summary>
     internal const int MaxVcpus = 4096;
 
+    /// <summary>
+    /// The values (a histogram's buckets each) one QEMU's statistics may hold: 4 MiB. A vCPU has
+    /// some 150 (50 statistics, 3 histograms of 32 buckets), so a VM of 3,000 vCPUs fits; a peer
+    /// that claims more (each answer under the message limit) would make every VM cost a lot.
+    /// </summary>
+    internal const int MaxValuesPerVm = 1 << 19;
+
     /// <summary>The most sockets followed at once (--qmp auto on a host of many QEMUs).</summary>
     private const int MaxSockets = 4096;
 
@@ -210,7 +217,7 @@ internal sealed class QmpReader(IReadOnlyList<string>? sockets, HostPaths paths,
                 state.VmBlock.Fill(result);
             }
         }
-        QmpVcpus.Query(qmp, state, state.VcpuSchema);
+        QmpVcpus.Query(qmp, state, state.VcpuSchema, state.VmBlock?.ValueCount ?? 0);
 
         state.Blocks.Blocks.Clear();
         if (state.VmBlock is not null)
@@ -234,7 +241,7 @@ internal sealed class QmpReader(IReadOnlyList<string>? sockets, HostPaths paths,
         if (!state.WarnedAboutInterruptions && qmp.Version < s_noInterruption && _delay < 1.0)
         {
             state.WarnedAboutInterruptions = true;
-            _warn($"QEMU {qmp.Version.ToString(3)} at {state.Path} makes every vCPU leave the guest for each query-stats (fixed in 8.1): at -s {_delay.ToString(CultureInfo.InvariantCulture)} that is {Math.Round(1 / _delay, 1).ToString(CultureInfo.InvariantCulture)} times a second.");
+            _warn($"QEMU {qmp.Version.ToString(3)} at {Text.Escape(state.Path)} makes every vCPU leave the guest for each query-stats (fixed in 8.1): at -s {_delay.ToString(CultureInfo.InvariantCulture)} that is {Math.Round(1 / _delay, 1).ToString(CultureInfo.InvariantCulture)} times a second.");
         }
     }
 

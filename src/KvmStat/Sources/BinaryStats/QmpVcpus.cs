@@ -9,7 +9,8 @@ internal static class QmpVcpus
     private const int MaxQomPath = 256;
 
     /// <summary>Each vCPU's statistics, a block per QOM path with the vCPU's index; vCPUs no longer named are forgotten.</summary>
-    internal static void Query(QmpConnection qmp, QmpSocketState state, IReadOnlyList<KvmStatDescriptor> schema)
+    /// <param name="held">The values the VM's own block holds: with the vCPUs', at most <see cref="QmpReader.MaxValuesPerVm"/>.</param>
+    internal static void Query(QmpConnection qmp, QmpSocketState state, IReadOnlyList<KvmStatDescriptor> schema, long held)
     {
         using JsonDocument vcpus = qmp.Execute("query-stats", "{\"target\":\"vcpu\",\"providers\":[{\"provider\":\"kvm\"}]}");
         JsonElement answer = vcpus.RootElement.GetProperty("return");
@@ -33,6 +34,14 @@ internal static class QmpVcpus
             if (!indexes.Add(block.VcpuIndex))
                 throw new KvmStatsFormatException($"two vCPUs have the index {block.VcpuIndex}");
             block.Fill(result);
+            held += block.ValueCount;
+            if (held > QmpReader.MaxValuesPerVm)
+            {
+                // What was taken is let go: a VM's statistics over the budget are none.
+                state.VcpuBlocks.Clear();
+                state.VmBlock = null;
+                throw new KvmStatsFormatException($"statistics of more than {QmpReader.MaxValuesPerVm} values (a histogram's buckets each)");
+            }
         }
         // vCPUs the answer no longer names (unplugged, or a peer that makes up paths) are forgotten.
         foreach (string gone in state.VcpuBlocks.Keys.Where(path => !seen.Contains(path)).ToList())

@@ -16,8 +16,8 @@ internal static class StatNames
     /// <summary>The longest name (KVM's limit is 47 bytes).</summary>
     internal const int MaxName = 128;
 
-    /// <summary>The most values of a histogram (KVM's have 32).</summary>
-    internal const int MaxBuckets = 1024;
+    /// <summary>The most values of a histogram (KVM's have 32; room for eight times as many).</summary>
+    internal const int MaxBuckets = 256;
 
     /// <summary>The name a statistic is exported under, its unit in base units: halt_wait_ns (seconds × 10^-9) becomes halt_wait_seconds.</summary>
     internal static string Exported(KvmStatDescriptor descriptor)

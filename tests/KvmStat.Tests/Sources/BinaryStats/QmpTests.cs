@@ -194,6 +194,47 @@ public class QmpTests : IDisposable
             @"\((NullReference|IndexOutOfRange|Argument(Null|OutOfRange)?|InvalidCast|DivideByZero|NotSupported|NotImplemented)Exception:"));
     }
 
+    /// <summary>
+    /// A peer may claim what fits in its messages: a VM's statistics hold at most
+    /// <see cref="QmpReader.MaxValuesPerVm"/> values (513 vCPUs of four 256-bucket histograms are
+    /// more), and a histogram at most 256 buckets, so that no one VM costs the tool much memory.
+    /// </summary>
+    [Fact]
+    public void APeerThatClaimsTooManyValuesIsRefused()
+    {
+        string Answers(int vcpus, int buckets)
+        {
+            string hist = "[" + string.Join(",", Enumerable.Repeat("1", buckets)) + "]";
+            string stats = string.Join(",", Enumerable.Range(0, 4).Select(h => $"{{\"name\": \"h{h}_hist\", \"value\": {hist}}}"));
+            return "{\"return\": [" + string.Join(",", Enumerable.Range(0, vcpus).Select(v => $"{{\"provider\": \"kvm\", \"qom-path\": \"/machine/cpu{v}\", \"stats\": [{stats}]}}")) + "]}";
+        }
+        Dictionary<string, string> Peer(int vcpus, int buckets) => new()
+        {
+            ["qmp_capabilities"] = "{\"return\": {}}",
+            ["query-stats-schemas"] = "{\"return\": [{\"provider\": \"kvm\", \"target\": \"vcpu\", \"stats\": [" +
+                string.Join(",", Enumerable.Range(0, 4).Select(h => $"{{\"name\": \"h{h}_hist\", \"type\": \"log2-histogram\", \"exponent\": 0}}")) + "]}]}",
+            ["query-stats:vm"] = "{\"return\": []}",
+            ["query-stats:vcpu"] = Answers(vcpus, buckets),
+            ["query-cpus-fast"] = "{\"return\": [" + string.Join(",", Enumerable.Range(0, vcpus).Select(v => $"{{\"cpu-index\": {v}, \"qom-path\": \"/machine/cpu{v}\"}}")) + "]}",
+        };
+        foreach ((int vcpus, int buckets, string? refused) in new[] { (512, 256, null), (513, 256, "statistics of more than 524288 values"), (1, 257, "has 257 buckets") })
+        {
+            string path = Path.Join(_folder, $"big{vcpus}-{buckets}.sock");
+            using var server = new FakeQmpServer(path, Peer(vcpus, buckets));
+            using var reader = new QmpReader([path], new HostPaths(), delay: 3, _ => { }, TimeProvider.System, new VmDiscovery(new HostPaths(), TimeProvider.System, _ => { }));
+            var vms = new List<VmStatsBlocks>();
+            if (refused is null)
+            {
+                reader.Read(vms);
+                Assert.Equal(vcpus, Assert.Single(vms).Blocks.Count);
+            }
+            else
+            {
+                Assert.Contains(refused, Assert.Throws<QmpException>(() => reader.Read(vms)).Message);
+            }
+        }
+    }
+
     [Fact]
     public void NotAQmpMonitor()
     {
