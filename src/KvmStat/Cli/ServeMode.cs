@@ -26,7 +26,7 @@ internal static class ServeMode
         using WebConfigReloader? reloader = config is null ? null : new WebConfigReloader(session.Options.WebConfigFile!, config, reporter.Warn, session.Time);
         Sampler sampler = session.OpenExporterSampler();
         string engine = sampler.EngineName switch { null => "", "BPF" => "bpf", _ => "perf" };
-        using var metrics = new MetricsSampler(sampler, session.Selection.Filter, session.Guests.NameOf, session.Time, sampler.FollowsVms,
+        using var metrics = new MetricsSampler(sampler, session.Selection.Filter, session.Time, sampler.FollowsVms,
             new ExporterIdentity(BuildVersion.Stamp, engine), reporter.Warn, session.Options.GuestFilter);
         using var server = new MetricsServer(endpoint, metrics.Current, session.Time, reporter.Warn, reloader);
         try

@@ -42,7 +42,7 @@ internal sealed class BinaryFamilies(FieldFilter filter, SeriesContinuity contin
     /// <summary>Forgets the log lines said for VMs that are gone.</summary>
     internal void Forget(Func<int, bool> running) => _warned.RemoveWhere(w => !running(w.Pid));
 
-    internal void Add(List<MetricFamily> families, IReadOnlyList<VmStatsBlocks> vms, Func<int, long, string> nameOf)
+    internal void Add(List<MetricFamily> families, IReadOnlyList<VmStatsBlocks> vms)
     {
         Dictionary<Definition, Claim> claims = Claims(vms);
         (Dictionary<(bool, string), Definition> accepted, Dictionary<int, string> conflicts) = Resolve(claims);
@@ -52,7 +52,7 @@ internal sealed class BinaryFamilies(FieldFilter filter, SeriesContinuity contin
             "Series of a VM's binary statistics left out of this scrape: a statistic that differs from other VMs', or more than one VM may add.");
         foreach (VmStatsBlocks vm in vms)
         {
-            string guest = nameOf(vm.Pid, vm.Instance);
+            string guest = vm.Name ?? "";
             string pid = vm.Pid.ToString(CultureInfo.InvariantCulture);
             int series = 0, bytes = 0, left = 0;
             foreach (IStatsBlock block in vm.Blocks)

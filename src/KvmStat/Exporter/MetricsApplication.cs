@@ -1,4 +1,5 @@
 using System.Net;
+using KvmStat.Sources.BinaryStats;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -178,7 +179,7 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
         successful.Gauge([], config.LastReloadSucceeded ? 1 : 0);
         var at = new MetricFamily("kvm_stat_web_config_last_reload_success_timestamp_seconds", "gauge",
             "When the settings of --web-config-file in force were read, in seconds since the epoch.");
-        at.Add("", [], MetricsWriter.Float(config.LastSuccess.ToUnixTimeMilliseconds() / 1000.0));
+        at.Add("", [], BaseUnits.Float(config.LastSuccess.ToUnixTimeMilliseconds() / 1000.0));
         return [successful, at];
     }
 

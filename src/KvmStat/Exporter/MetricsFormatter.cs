@@ -22,14 +22,10 @@ namespace KvmStat.Exporter;
 /// VM's counts; a running VM's binary statistics never go backwards (<see cref="SeriesContinuity"/>).
 /// </summary>
 internal sealed class MetricsFormatter(
-    FieldFilter filter, Func<int, string?> nameOf, SeriesContinuity continuity, Action<string> warn, FieldFilter? guestFilter = null)
+    FieldFilter filter, SeriesContinuity continuity, Action<string> warn, FieldFilter? guestFilter = null)
 {
-    private readonly VmNames _names = new(nameOf);
     private readonly BinaryFamilies _binary = new(filter, continuity, warn);
     private readonly VcpuMetrics _vcpus = new();
-
-    /// <summary>VMs whose names are kept (for tests of what stays bounded).</summary>
-    internal int NamedVms => _names.Count;
 
     internal List<MetricFamily> Format(Snapshot snapshot)
     {
@@ -46,8 +42,7 @@ internal sealed class MetricsFormatter(
         if (snapshot.Latencies is ExitLatencies latencies)
             AddLatencies(families, latencies, snapshot.Guests);
         continuity.EndSample();
-        // Gone VMs' names and warnings go with them.
-        _names.EndRound();
+        // Gone VMs' warnings go with them.
         _binary.Forget(pid => snapshot.Binary?.Any(vm => vm.Pid == pid) == true);
         return families;
     }
@@ -219,6 +214,6 @@ internal sealed class MetricsFormatter(
     }
 
     /// <summary>Binary statistics as they are (cumulative since each VM started): one family per statistic, what one VM says costing that VM only.</summary>
-    private void AddBinary(List<MetricFamily> families, IReadOnlyList<VmStatsBlocks> vms) => _binary.Add(families, vms, _names.Of);
+    private void AddBinary(List<MetricFamily> families, IReadOnlyList<VmStatsBlocks> vms) => _binary.Add(families, vms);
 
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using KvmStat.Sources;
+using KvmStat.Sources.BinaryStats;
 using KvmStat.Stats;
 
 namespace KvmStat.Exporter;
@@ -36,7 +37,7 @@ internal sealed class MetricsSampler : IDisposable
     /// <param name="self">What the exporter's own metrics name (its version and engine); none without it.</param>
     /// <param name="guestFilter">The fields that get per-guest series (--guest-fields); every field without it.</param>
     /// <param name="warn">Where to say, once per VM, that a VM's statistics were left out.</param>
-    internal MetricsSampler(Sampler sampler, FieldFilter filter, Func<int, string?> nameOf, TimeProvider time, bool followVms, ExporterIdentity? self,
+    internal MetricsSampler(Sampler sampler, FieldFilter filter, TimeProvider time, bool followVms, ExporterIdentity? self,
         Action<string> warn, FieldFilter? guestFilter = null)
     {
         _sampler = sampler;
@@ -44,7 +45,7 @@ internal sealed class MetricsSampler : IDisposable
         _self = self;
         _warn = warn;
         _continuity = new SeriesContinuity();
-        _formatter = new MetricsFormatter(filter, nameOf, _continuity, warn, guestFilter);
+        _formatter = new MetricsFormatter(filter, _continuity, warn, guestFilter);
         // The baseline: counters count from here.
         _sampler.Sample();
         if (followVms)
@@ -110,7 +111,7 @@ internal sealed class MetricsSampler : IDisposable
         families.Add(build);
         var duration = new MetricFamily("kvm_stat_scrape_duration_seconds", "gauge",
             "Seconds the sample of every source for this scrape took (scrapes within half a second share one sample).");
-        duration.Add("", [], MetricsWriter.Float(took.TotalSeconds));
+        duration.Add("", [], BaseUnits.Float(took.TotalSeconds));
         families.Add(duration);
         var up = new MetricFamily("kvm_stat_source_up", "gauge",
             "1 when a source (a QMP socket: target) could be read at the last sample, 0 when not, with the reason.");
@@ -119,13 +120,13 @@ internal sealed class MetricsSampler : IDisposable
         families.Add(up);
     }
 
-    /// <summary>VMs whose names or series continuity are kept (for tests of what stays bounded).</summary>
-    internal (int Names, int Series) TrackedVms
+    /// <summary>VMs whose series continuity is kept (for tests of what stays bounded).</summary>
+    internal int TrackedVms
     {
         get
         {
             lock (_lock)
-                return (_formatter.NamedVms, _continuity.TrackedVms);
+                return _continuity.TrackedVms;
         }
     }
 
@@ -133,6 +134,7 @@ internal sealed class MetricsSampler : IDisposable
     public void Dispose()
     {
         _follower?.Dispose();
+        // Waits for a Follow that is running on the timer's thread: the session closes the sampler next.
         lock (_lock)
         {
         }

@@ -285,6 +285,4 @@ internal sealed class MetricsWriter(bool openMetrics)
         return builder.ToString();
     }
 
-    /// <summary>A float in both formats ("+Inf", "-Inf", "NaN"): one way to write them, <see cref="BaseUnits.Float"/>.</summary>
-    internal static string Float(double value) => BaseUnits.Float(value);
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using KvmStat.Host;
+using KvmStat.Sources.BinaryStats;
 
 namespace KvmStat.Exporter;
 
@@ -19,7 +20,7 @@ internal static class ProcessMetrics
     internal static void Add(List<MetricFamily> families)
     {
         var cpu = new MetricFamily("process_cpu_seconds", "counter", "Total user and system CPU time spent in seconds.");
-        cpu.Add("_total", [], MetricsWriter.Float(Environment.CpuUsage.TotalTime.TotalSeconds));
+        cpu.Add("_total", [], BaseUnits.Float(Environment.CpuUsage.TotalTime.TotalSeconds));
         families.Add(cpu);
 
         // /proc/self/statm: size and resident, in pages.
@@ -42,7 +43,7 @@ internal static class ProcessMetrics
             Gauge(families, "process_max_fds", "Maximum number of open file descriptors.", (long)Math.Min(limit.Current, long.MaxValue));
 
         var start = new MetricFamily("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
-        start.Add("", [], MetricsWriter.Float(s_startTime.Value));
+        start.Add("", [], BaseUnits.Float(s_startTime.Value));
         families.Add(start);
     }
 

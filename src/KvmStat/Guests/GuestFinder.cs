@@ -17,10 +17,6 @@ internal sealed class GuestFinder(HostPaths paths)
         // Whether it holds a VM first: any user's command line may be megabytes long, a VM's descriptors are few.
         ListProcesses(pid => HoldsVm(pid) != false && NameOf(pid) is string name ? new GuestProcess(pid, name) : null);
 
-    /// <summary>Every process that holds a KVM VM descriptor (a /proc scan: slower than debugfs).</summary>
-    internal IReadOnlyList<GuestProcess> ListVmProcesses() =>
-        ListProcesses(pid => HoldsVmDescriptor(pid) == true ? new GuestProcess(pid, NameOf(pid) ?? "") : null);
-
     /// <summary>The processes <paramref name="select"/> keeps, sorted by pid; those that vanish meanwhile are skipped.</summary>
     private List<GuestProcess> ListProcesses(Func<int, GuestProcess?> select)
     {
@@ -32,6 +28,7 @@ internal sealed class GuestFinder(HostPaths paths)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // A /proc that cannot be listed shows no process: callers say "no guest found" or list none.
             return found;
         }
         foreach (string dir in entries)

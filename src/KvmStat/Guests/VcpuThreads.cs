@@ -24,7 +24,7 @@ internal sealed class VcpuThreads(HostPaths paths)
         return new VcpuThread(tid, index);
     }
 
-    /// <summary>The threads of process <paramref name="pid"/> whose vCPU is known, by vCPU; none when it is gone.</summary>
+    /// <summary>The threads of process <paramref name="pid"/> whose vCPU is known, by vCPU; none when it is gone or its threads cannot be listed (the caller says so).</summary>
     internal List<VcpuThread> List(int pid)
     {
         var vcpus = new List<VcpuThread>();
@@ -35,6 +35,7 @@ internal sealed class VcpuThreads(HostPaths paths)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // Gone, or not to be listed: no vCPU known, which the caller says.
             return vcpus;
         }
         foreach (string task in tasks)

@@ -15,8 +15,15 @@ internal static class JsonLatencies
     internal static void Write(Utf8JsonWriter w, ExitLatencies latencies, Dictionary<int, LatencyHistogram>? histograms)
     {
         w.WriteStartObject();
-        foreach ((int field, LatencyHistogram histogram) in (histograms ?? []).OrderBy(h => latencies.Fields[h.Key].Name, StringComparer.Ordinal))
-            WriteOne(w, latencies.Fields[field].Name, histogram);
+        // In the fields' name order, kept once: sorting here would allocate at every record.
+        if (histograms is not null)
+        {
+            foreach (int field in latencies.ByName)
+            {
+                if (histograms.TryGetValue(field, out LatencyHistogram? histogram))
+                    WriteOne(w, latencies.Fields[field].Name, histogram);
+            }
+        }
         w.WriteEndObject();
     }
 

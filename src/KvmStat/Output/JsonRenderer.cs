@@ -24,8 +24,7 @@ namespace KvmStat.Output;
 ///  (with their children), the rows beside them every field; -f (<paramref name="filter"/>) chooses the
 ///  binary statistics as it chooses the exporter's.
 /// </summary>
-internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<int, string?>? nameOf = null, FieldFilter? guestFilter = null,
-    FieldFilter? filter = null) : IStatsRenderer
+internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldFilter? guestFilter = null, FieldFilter? filter = null) : IStatsRenderer
 {
     private bool[]? _guestShown;
     private FieldSet? _guestShownFor;
@@ -38,7 +37,6 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         s_value = JsonEncodedText.Encode("value"), s_unit = JsonEncodedText.Encode("unit"), s_children = JsonEncodedText.Encode("children");
     private FieldSet? _hostNamesFor, _guestNamesFor;
     private JsonEncodedText[] _hostNames = [], _guestNames = [];
-    private readonly VmNames _names = new(nameOf);
     private Utf8JsonWriter? _writer;
 
     public void Start(Snapshot snapshot)
@@ -87,7 +85,6 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         if (snapshot.Binary is IReadOnlyList<VmStatsBlocks> binary)
             WriteBinary(w, binary);
         JsonHealth.WriteDown(w, snapshot.Health);
-        _names.EndRound();
         w.WriteEndObject();
         w.Flush();
         _buffer.Write("\n"u8);
@@ -211,7 +208,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, Func<i
         {
             w.WriteStartObject();
             w.WriteNumber("pid", vm.Pid);
-            w.WriteString("name", Text.Cut(_names.Of(vm.Pid, vm.Instance)));
+            w.WriteString("name", Text.Cut(vm.Name ?? ""));
             foreach (IStatsBlock block in vm.Blocks)
             {
                 if (block.VcpuIndex < 0)

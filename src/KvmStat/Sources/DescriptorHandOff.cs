@@ -68,10 +68,11 @@ internal static class DescriptorHandOff
             if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
                 GC.EndNoGCRegion();
         }
-        Interop.Libc.Close(readEnd);
+        // The pipe's ends are this process's own: a close of one cannot fail in a way that loses anything.
+        _ = Interop.Libc.Close(readEnd);
         if (child > 0)
             return new HandOff(child, new Interop.FileDescriptor(writeEnd));
-        Interop.Libc.Close(writeEnd);
+        _ = Interop.Libc.Close(writeEnd);
         return null;
     }
 

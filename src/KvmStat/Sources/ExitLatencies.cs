@@ -17,6 +17,9 @@ internal sealed class ExitLatencies(IReadOnlyList<StatField> fields, string entr
     /// <summary>The engine's fields: the histograms' keys are indices into them.</summary>
     internal IReadOnlyList<StatField> Fields { get; } = fields;
 
+    /// <summary>The fields' indices in the order of their names, for outputs that list reasons by name.</summary>
+    internal int[] ByName { get; } = [.. Enumerable.Range(0, fields.Count).OrderBy(i => fields[i].Name, StringComparer.Ordinal)];
+
     /// <summary>What ends an exit here: "kvm_entry", or "ioctl(KVM_RUN)" where kvm_entry never fires.</summary>
     internal string Entry { get; } = entry;
 

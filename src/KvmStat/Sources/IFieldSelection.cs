@@ -1,8 +1,10 @@
 namespace KvmStat.Sources;
 
 /// <summary>
-/// Which fields a source opens, decided above the sources (Stats.FieldSelection: the -f filter, and
-/// whether child fields are opened at all): opening a counter costs, so a source opens only these.
+/// Which fields a source shows, decided above the sources (Stats.FieldSelection: the -f filter, and
+/// whether child fields are shown at all). Where opening a field costs (a perf counter, a debugfs
+/// file), a source opens only these; the BPF engine counts every field of a tracepoint it counts
+/// (its children cost nothing more) and shows these.
 /// </summary>
 internal interface IFieldSelection
 {

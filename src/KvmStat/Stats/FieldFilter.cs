@@ -72,7 +72,28 @@ internal sealed class FieldFilter : IFieldSelection
     private static Regex Compile(string pattern) =>
         new(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
 
+    // What the pattern said of each name (statistic names repeat for every VM and vCPU at every
+    // record): at most MaxAnswers names, which hostile peers cannot grow without bound.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _answers = new(StringComparer.Ordinal);
+    private int _answerCount;
+    internal const int MaxAnswers = 8192;
+
+    /// <summary>Names whose answer is kept (for tests of what stays bounded).</summary>
+    internal int Remembered => Volatile.Read(ref _answerCount);
+
     internal bool Matches(string name)
+    {
+        if (IsDefault)
+            return true;
+        if (_answers.TryGetValue(name, out bool known))
+            return known;
+        bool matches = Match(name);
+        if (Volatile.Read(ref _answerCount) < MaxAnswers && _answers.TryAdd(name, matches))
+            Interlocked.Increment(ref _answerCount);
+        return matches;
+    }
+
+    private bool Match(string name)
     {
         try
         {

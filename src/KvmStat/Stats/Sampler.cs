@@ -17,6 +17,7 @@ internal sealed class Sampler : IDisposable
     private readonly TimeProvider _time;
     private readonly Func<int, bool>? _isRunning;
     private readonly SourceHealth[] _opened;
+    private readonly Func<int, string?> _nameOf;
 
     /// <param name="isRunning">
     /// Whether the watched VM still runs, checked first at each sample: once it has exited, the
@@ -27,6 +28,7 @@ internal sealed class Sampler : IDisposable
         _sources = sources;
         _time = time;
         _isRunning = isRunning;
+        _nameOf = nameOf;
         _host = new StatsCollector(sources.Host, time);
         _guests = sources.PerVm is IPerVmSource perVm ? new GuestStats(perVm, nameOf, time) : null;
         Snapshot = new Snapshot(_host, _guests, sources.Binary, vm, sources.Latencies);
@@ -51,6 +53,7 @@ internal sealed class Sampler : IDisposable
         DateTimeOffset time = _time.GetLocalNow();
         foreach (ICapture capture in _sources.Captures)
             capture.Capture();
+        NameBinaryVms();
         _host.Sample(now);
         _guests?.Sample(now);
         Snapshot.Health.Clear();
@@ -58,6 +61,17 @@ internal sealed class Sampler : IDisposable
         _sources.Binary?.ReportHealth(Snapshot.Health);
         Snapshot.Health.AddRange(_sources.Unopened);
         Snapshot.Time = time;
+    }
+
+    /// <summary>Names each VM of the binary statistics once (a new process under a dead VM's pid is new blocks, named anew).</summary>
+    private void NameBinaryVms()
+    {
+        if (_sources.Binary is not { } binary)
+            return;
+        // By index: a foreach over the interface would box an enumerator at every sample.
+        IReadOnlyList<Sources.BinaryStats.VmStatsBlocks> vms = binary.Vms;
+        for (int i = 0; i < vms.Count; i++)
+            vms[i].Name ??= _nameOf(vms[i].Pid) ?? "";
     }
 
     /// <summary>

@@ -5,7 +5,7 @@ namespace KvmStat.Stats;
 /// <summary>
 /// Turns the sources' raw values into what every output shows: for each field a total (since the
 /// start, or since the last reset) and a delta (since the previous sample), plus the real time
-/// the interval took. <see cref="Sample"/> is the refresh hot path: it does not allocate. The
+/// the interval took. <see cref="Sample(long)"/> is the refresh hot path: it does not allocate. The
 /// sources belong to the sampler's <see cref="SamplingSources"/>, which closes them.
 /// </summary>
 internal sealed class StatsCollector : IFieldValues

@@ -45,7 +45,7 @@ internal sealed partial class TuiApp
         if (_view is View.Main or View.Guests or View.Latency)
         {
             if (_error is not null)
-                grid.Write(grid.Rows - 1, 0, "Error: " + _error, TextStyle.Bold);
+                grid.Write(grid.Rows - 1, grid.Write(grid.Rows - 1, 0, "Error: ", TextStyle.Bold), _error, TextStyle.Bold);
             else if (_notice is not null)
                 grid.Write(grid.Rows - 1, 0, Text.Escape(_notice));
         }
@@ -57,53 +57,6 @@ internal sealed partial class TuiApp
         int row = 0;
         for (int at = 0; at < message.Length && row < grid.Rows && grid.Columns > 0; at += grid.Columns)
             grid.Write(row++, 0, message.AsSpan(at, Math.Min(grid.Columns, message.Length - at)));
-    }
-
-    private readonly char[] _title = new char[128];
-
-    /// <summary>
-    /// "WHAT - pid N (name)", the name escaped and cut, or "WHAT - summary"; formatted into a buffer
-    /// kept for it, so that a draw allocates nothing.
-    /// </summary>
-    private ReadOnlySpan<char> Title(string what)
-    {
-        Span<char> title = _title;
-        int written;
-        bool fits;
-        if (_pid <= 0)
-        {
-            fits = title.TryWrite(CultureInfo.InvariantCulture, $"{what} - summary", out written);
-        }
-        else
-        {
-            string name = Text.Escape(_guestName ?? "");
-            ReadOnlySpan<char> shown = name.Length > MaxGuestNameLength ? name.AsSpan(0, MaxGuestNameLength) : name;
-            string cut = name.Length > MaxGuestNameLength ? "..." : "";
-            fits = name.Length > 0
-                ? title.TryWrite(CultureInfo.InvariantCulture, $"{what} - pid {_pid} ({shown}{cut})", out written)
-                : title.TryWrite(CultureInfo.InvariantCulture, $"{what} - pid {_pid}", out written);
-        }
-        return title[..(fits ? written : 0)];
-    }
-
-    private void DrawHeader(ScreenGrid grid, ReadOnlySpan<char> title, string firstColumn)
-    {
-        int end = grid.Write(0, 0, title, TextStyle.Bold);
-        if (_guestDead && _view == View.Main)
-            grid.Write(0, end + 2, " Guest is DEAD ", TextStyle.Reverse | TextStyle.Bold);
-        if (!_filter.IsDefault)
-        {
-            string regex = Text.EscapeControls(_filter.Pattern);
-            if (regex.Length > MaxRegexLength)
-                regex = regex[..MaxRegexLength] + "...";
-            grid.Write(1, 17, "regex filter: " + regex);
-        }
-        int column = grid.WriteLeft(2, TableColumn, firstColumn, LabelWidth, TextStyle.Reverse);
-        column = grid.Write(2, column, " ", TextStyle.Reverse);
-        column = grid.WriteLeft(2, column, "", 10 - "Total".Length, TextStyle.Reverse);
-        column = grid.Write(2, column, "Total", TextStyle.Reverse);
-        column = grid.Write(2, column, " %Total", TextStyle.Reverse);
-        grid.Write(2, column, " CurAvg/s", TextStyle.Reverse);
     }
 
     private void DrawMain(ScreenGrid grid)

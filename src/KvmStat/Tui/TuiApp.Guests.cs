@@ -93,7 +93,11 @@ internal sealed partial class TuiApp
         DrawTotal(grid, row, total, Rate(deltas, interval));
         // VMs the engine cannot count are never out of sight: the line takes the keys' place.
         if (all.VmsLeftOut > 0)
-            grid.Write(grid.Rows - 1, 0, $"{all.VmsLeftOut} running VMs left out: their perf counters could not open (the open-file limit)", TextStyle.Reverse);
+        {
+            // In parts: a draw allocates nothing.
+            int at = grid.WriteRight(grid.Rows - 1, 0, all.VmsLeftOut, 0, TextStyle.Reverse);
+            grid.Write(grid.Rows - 1, at, " running VMs left out: their perf counters could not open (the open-file limit)", TextStyle.Reverse);
+        }
         else if (row + 1 < grid.Rows - 1)
             grid.Write(grid.Rows - 1, 0, all.VcpuFields.Count > 0
                 ? "Up/Down: select   Enter: events of the selected guest   x: vCPUs   b: back"

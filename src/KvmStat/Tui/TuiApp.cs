@@ -278,7 +278,6 @@ internal sealed partial class TuiApp
         Reopen();
     }
 
-    /// <summary>The current guest name for the title: escaped, cut at 48 characters.</summary>
-
+    /// <summary>A delay as the reference's prompts show it: "3.0".</summary>
     internal static string FormatDelay(double delay) => delay.ToString("0.0", CultureInfo.InvariantCulture);
 }

@@ -32,7 +32,10 @@ public class BinaryFamiliesTests
     private string Exposition(BinaryFamilies binary, params VmStatsBlocks[] vms)
     {
         var families = new List<MetricFamily>();
-        binary.Add(families, vms, (pid, _) => $"vm{pid}");
+        // Named as the sampler names them.
+        foreach (VmStatsBlocks vm in vms)
+            vm.Name ??= $"vm{vm.Pid}";
+        binary.Add(families, vms);
         var writer = new MetricsWriter(openMetrics: false);
         string text = writer.Write(families);
         Assert.Empty(writer.Dropped);

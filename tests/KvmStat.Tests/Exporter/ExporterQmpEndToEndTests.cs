@@ -75,8 +75,14 @@ public class ExporterQmpEndToEndTests : IDisposable
         // Every scrape answers; past the exporter's next look for sockets (every 5 s) too.
         string first = await Scrape(client, url);
         Assert.Contains("kvm_stat_source_up{source=\"qmp\",target=\"\",reason=\"--qmp auto found no QMP socket that a QEMU holding a KVM VM listens on\"} 0", first);
-        await Task.Delay(TimeSpan.FromSeconds(6), TestContext.Current.CancellationToken);
-        string later = await Scrape(client, url);
+        // Past the exporter's next look for sockets: the scrapes that follow make it look again.
+        int looks = tool.Error.Lines.Count(l => l.Contains("--qmp auto: ", StringComparison.Ordinal));
+        string later = first;
+        await Poll.UntilAsync(async () =>
+        {
+            later = await Scrape(client, url);
+            return tool.Error.Lines.Count(l => l.Contains("--qmp auto: ", StringComparison.Ordinal)) > looks;
+        }, s_timeout, "the exporter's next look for QMP sockets");
         Assert.Contains("kvm_stat_source_up{source=\"qmp\",target=\"\"", later);
         Assert.DoesNotContain("evil", first + later);
         Assert.DoesNotContain("session", impostor.Output.Lines);

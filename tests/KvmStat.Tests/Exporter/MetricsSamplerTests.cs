@@ -40,7 +40,7 @@ public class MetricsSamplerTests
         Func<int, string?>? nameOf = null, FieldFilter? filter = null, ExporterIdentity? self = null, FieldFilter? guestFilter = null)
     {
         Sampler sampler = Samplers.Of(_time, host ?? [], perVm, nameOf: nameOf, binary: binary);
-        return new MetricsSampler(sampler, filter ?? FieldFilter.Default, nameOf ?? (_ => null), _time, followVms: false, self, _ => { }, guestFilter);
+        return new MetricsSampler(sampler, filter ?? FieldFilter.Default, _time, followVms: false, self, _ => { }, guestFilter);
     }
 
     private static string Text(MetricsSampler sampler, bool openMetrics = false) =>
@@ -57,7 +57,7 @@ public class MetricsSamplerTests
         guests.Set(100, "kvm_pio", 5);
         var warnings = new List<string>();
         Sampler inner = Samplers.Of(_time, [], guests, nameOf: _ => "vm");
-        using var sampler = new MetricsSampler(inner, FieldFilter.Default, _ => "vm", _time, followVms: false, null, warnings.Add);
+        using var sampler = new MetricsSampler(inner, FieldFilter.Default, _time, followVms: false, null, warnings.Add);
         guests.FollowFails = new EnvironmentException("the BPF map cannot be read: EIO.", "fix");
         sampler.Follow();
         sampler.Follow();
@@ -175,7 +175,7 @@ public class MetricsSamplerTests
             binary.Clear();
             _time.Advance(TimeSpan.FromSeconds(1));
             Assert.DoesNotContain("pid=", Text(sampler));
-            Assert.Equal((0, 0), sampler.TrackedVms);
+            Assert.Equal(0, sampler.TrackedVms);
         }
     }
 

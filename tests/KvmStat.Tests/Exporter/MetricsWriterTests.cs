@@ -1,5 +1,6 @@
 using CsCheck;
 using KvmStat.Exporter;
+using KvmStat.Sources.BinaryStats;
 using KvmStat.Tests.Infrastructure;
 
 namespace KvmStat.Tests.Exporter;
@@ -19,10 +20,10 @@ public class MetricsWriterTests
         hostile.Gauge([("guest", "a\u001b]0;owned\u0007b\u202e\u009b")], 1);
         Assert.EndsWith("kvm_guest_info{guest=\"a\\\\e]0;owned\\\\x07b\\\\u202e\\\\x9b\"} 1\n", new MetricsWriter(openMetrics: false).Write([hostile]));
         Assert.Equal("_9lives", MetricsWriter.SanitizeName("9lives"));
-        Assert.Equal("+Inf", MetricsWriter.Float(double.PositiveInfinity));
-        Assert.Equal("0.5", MetricsWriter.Float(0.5));
-        Assert.Equal("-Inf", MetricsWriter.Float(double.NegativeInfinity));
-        Assert.Equal("NaN", MetricsWriter.Float(double.NaN));
+        Assert.Equal("+Inf", BaseUnits.Float(double.PositiveInfinity));
+        Assert.Equal("0.5", BaseUnits.Float(0.5));
+        Assert.Equal("-Inf", BaseUnits.Float(double.NegativeInfinity));
+        Assert.Equal("NaN", BaseUnits.Float(double.NaN));
     }
 
     /// <summary>A family whose name another took (itself, or once made a name: a-b and a_b; x and a counter x's x_total) is left out and named, never an exception.</summary>

@@ -66,7 +66,7 @@ public class JsonRendererTests
             sampler.Sample();
             using (OutputSink sink = OutputSink.AppendTo(Path.Join(folder, "log")))
             {
-                var renderer = new JsonRenderer(sink, skipZeroRecords: false, nameOf: pid => $"vm{pid}");
+                var renderer = new JsonRenderer(sink, skipZeroRecords: false);
                 renderer.Start(sampler.Snapshot);
                 _host.Set("kvm_exit", 5);
                 _time.Advance(TimeSpan.FromSeconds(1));

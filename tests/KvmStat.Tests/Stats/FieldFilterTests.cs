@@ -62,4 +62,18 @@ public class FieldFilterTests
         Assert.StartsWith("\"(\" is not a valid regular expression", e.Message);
         Assert.Equal(2, e.ExitCode);
     }
+
+    /// <summary>A name's answer is kept (names repeat for every VM and vCPU at every record), for a bounded number of names.</summary>
+    [Fact]
+    public void AnswersAreKeptForABoundedNumberOfNames()
+    {
+        FieldFilter filter = FieldFilter.Create("exits|halt");
+        for (int round = 0; round < 2; round++)
+        {
+            for (int i = 0; i < FieldFilter.MaxAnswers + 2000; i++)
+                Assert.Equal(i % 2 == 0, filter.Matches(i % 2 == 0 ? $"exits{i}" : $"io_exits{i}"));
+        }
+        Assert.Equal(FieldFilter.MaxAnswers, filter.Remembered);
+        Assert.Equal(0, FieldFilter.Default.Remembered);
+    }
 }

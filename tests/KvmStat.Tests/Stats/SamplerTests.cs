@@ -76,4 +76,48 @@ public class SamplerTests
         }));
         Assert.True(sampler.Snapshot.VmAlive);
     }
+
+    private sealed class BinaryVms(List<KvmStat.Sources.BinaryStats.VmStatsBlocks> vms) : KvmStat.Sources.BinaryStats.IVmStatsReader
+    {
+        public void Read(List<KvmStat.Sources.BinaryStats.VmStatsBlocks> into)
+        {
+            into.Clear();
+            into.AddRange(vms);
+        }
+
+        public void ReportHealth(List<SourceHealth> into)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    /// <summary>
+    /// The VMs of the binary statistics are named by the sampler, once for each process (its
+    /// blocks), so that outputs read no /proc; a new process under a dead VM's pid is named anew.
+    /// </summary>
+    [Fact]
+    public void TheSamplerNamesEachVmOfTheBinaryStatisticsOnce()
+    {
+        var vms = new List<KvmStat.Sources.BinaryStats.VmStatsBlocks> { new(7), new(9) };
+        var lookups = new List<int>();
+        string name = "web01";
+        var time = new ManualTime();
+        using Sampler sampler = Samplers.Of(time, [], binary: new BinaryVms(vms), nameOf: pid => { lookups.Add(pid); return pid == 7 ? name : null; });
+        for (int i = 0; i < 3; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            sampler.Sample();
+        }
+        Assert.Equal(["web01", ""], sampler.Snapshot.Binary!.Select(vm => vm.Name));
+        Assert.Equal([7, 9], lookups);
+
+        name = "db01";
+        vms[0] = new(7);
+        sampler.Sample();
+        Assert.Equal("db01", sampler.Snapshot.Binary![0].Name);
+        Assert.Equal([7, 9, 7], lookups);
+    }
 }

@@ -61,6 +61,10 @@ public class ScreenTests
         // With children shown (x): the same.
         Keys(app, "x");
         Assert.Equal(0, Allocations.InSteadyState(Round));
+        // And with a regex, whose line heads the table.
+        Keys(app, "fkvm_\n");
+        Assert.Equal(0, Allocations.InSteadyState(Round));
+        Assert.Equal("                 regex filter: kvm_", _grid.RowText(1));
     }
 
     /// <summary>The guest view's draw allocates nothing once it runs (this backend's own per-VM reads do, so only the draw is measured).</summary>

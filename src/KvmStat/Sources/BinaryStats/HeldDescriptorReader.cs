@@ -20,7 +20,6 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
 {
     private static readonly TimeSpan s_rescanInterval = TimeSpan.FromSeconds(3);
 
-    private readonly HostPaths _paths;
     private readonly int _pid;
     private readonly TimeProvider _time;
     private readonly VmDiscovery _discovery;
@@ -39,7 +38,6 @@ internal sealed class HeldDescriptorReader : IVmStatsReader
     {
         _warn = warn;
         _ownLink = ownLink ?? OwnLink;
-        _paths = paths;
         _pid = pid;
         _time = time;
         _discovery = discovery;

@@ -196,6 +196,7 @@ internal sealed class QmpReader(IReadOnlyList<string>? sockets, HostPaths paths,
         }
         foreach (string gone in _sockets.Keys.Where(p => !seen.Contains(p)).ToList())
             _sockets.Remove(gone);
+        _verbose?.Invoke($"--qmp auto: {seen.Count} QMP socket(s) that a QEMU holding a VM listens on, among {_vms.Count} VM(s); the next look in {s_autoRescan.TotalSeconds:F0} s.");
     }
 
     /// <summary>One refresh of a socket: a connection, the schemas once, the VM's and the vCPUs' statistics.</summary>

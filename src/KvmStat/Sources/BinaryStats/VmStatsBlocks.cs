@@ -14,4 +14,10 @@ internal sealed class VmStatsBlocks(int pid)
     internal long Instance { get; } = Interlocked.Increment(ref s_instances);
 
     internal List<IStatsBlock> Blocks { get; } = [];
+
+    /// <summary>
+    /// The VM's guest name ("" without one), which the sampler looks up once for this instance:
+    /// outputs only read it, and it goes with the VM's blocks.
+    /// </summary>
+    internal string? Name { get; set; }
 }

@@ -1,6 +1,6 @@
 namespace KvmStat.Sources.Bpf;
 
-/// <summary>The comparisons of conditional jumps (unsigned unless the name says signed).</summary>
+/// <summary>The comparisons of conditional jumps, all unsigned (the engine compares pids, indices and reasons).</summary>
 internal enum BpfCondition : byte
 {
     Equal = 0x10,

@@ -1,6 +1,9 @@
 namespace KvmStat.Sources.Bpf;
 
-/// <summary>What the counters say when something goes wrong: a table the kernel refuses to read, a table full of processes.</summary>
+/// <summary>
+/// The counters' capture (at each sample, and between samples to follow VMs), and what they say
+/// when something goes wrong there: a table the kernel refuses to read, a table full of processes.
+/// </summary>
 internal sealed partial class BpfCounters
 {
     /// <summary>Reads the rows of the slots in use, tells VMs from the rest, and retires the slots of processes that are done.</summary>

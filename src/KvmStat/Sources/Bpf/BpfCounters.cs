@@ -26,6 +26,9 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     private readonly long[] _exitedFinal;
     private readonly long[] _outsideFinal;
     private readonly Action<string> _warn;
+
+    /// <summary>Where the engine and what reads it say what they cannot do (a line on stderr, or on the screen).</summary>
+    internal Action<string> Warn => _warn;
     private readonly BpfLatency? _latency;
     private readonly BpfThreads? _threads;
     private readonly BpfProcess? _watched;

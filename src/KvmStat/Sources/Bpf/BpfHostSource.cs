@@ -22,7 +22,11 @@ internal sealed class BpfHostSource : IStatsSource
         _last = new long[counters.Fields.Count];
         if (vcpus is not null && pid > 0 && counters.Layout.PerThread)
         {
-            _vcpus = new BpfVcpuFields([.. counters.Fields.Take(counters.Shown)], new Guests.VcpuThreads(counters.Paths).List(pid), vcpus);
+            List<Guests.VcpuThread> threads = new Guests.VcpuThreads(counters.Paths).List(pid);
+            // No child at all is said, never left to look like a VM whose vCPUs counted nothing.
+            if (threads.Count == 0)
+                counters.Warn($"--vcpus: no thread of process {pid} is known as a vCPU (none named \"CPU N/KVM\" as QEMU names them, none waiting in ioctl(KVM_RUN), or its threads cannot be listed): its fields have no vCPU children.");
+            _vcpus = new BpfVcpuFields([.. counters.Fields.Take(counters.Shown)], threads, vcpus);
             fields.AddRange(_vcpus.Fields);
         }
         _fields = [.. fields];

@@ -61,10 +61,11 @@ internal sealed class BpfVcpuFields
         {
             (int tracepoint, string label) = _children[child];
             long sum = _retired.TryGetValue(label, out long[]? retired) ? retired[tracepoint] : 0;
-            foreach (BpfThread thread in threads)
+            // By index: a foreach over the interface would box an enumerator at every read.
+            for (int t = 0; t < threads.Count; t++)
             {
-                if (thread.Reading.Label == label)
-                    sum += thread.Totals[tracepoint];
+                if (string.Equals(threads[t].Reading.Label, label, StringComparison.Ordinal))
+                    sum += threads[t].Totals[tracepoint];
             }
             values[child] = sum;
         }
@@ -72,9 +73,9 @@ internal sealed class BpfVcpuFields
 
     private static bool Contains(IReadOnlyList<BpfThread> threads, BpfThread thread)
     {
-        foreach (BpfThread other in threads)
+        for (int i = 0; i < threads.Count; i++)
         {
-            if (ReferenceEquals(other, thread))
+            if (ReferenceEquals(threads[i], thread))
                 return true;
         }
         return false;

@@ -95,6 +95,4 @@ internal static class ThreadProgram
         a.AtomicAddTo(BpfSize.DoubleWord, R0, BpfTableLayout.ThreadLatencyBuckets * 8, R7);
         a.Label(labels + "tnone").Load(BpfSize.Word, R1, R10, bucketSave);
     }
-
-    /// <summary>R0 = the value of <paramref name="map"/> at the key stored at R10+<paramref name="key"/> (or 0).</summary>
 }

@@ -37,7 +37,7 @@ public class BpfFullTableTests
         // JSON: the guests, the outside and the unattributed make the host.
         var text = new StringWriter();
         using (OutputSink sink = OutputSink.Stdout(text))
-            new JsonRenderer(sink, skipZeroRecords: false, NameOf).Render(sampler.Snapshot);
+            new JsonRenderer(sink, skipZeroRecords: false).Render(sampler.Snapshot);
         using JsonDocument json = JsonDocument.Parse(text.ToString());
         JsonElement root = json.RootElement;
         // A counter that never counted is left out of a guest's fields (and the rows beside them): 0.
@@ -48,7 +48,7 @@ public class BpfFullTableTests
         Assert.Equal(0, Total(root.GetProperty("outside_vms")) + Total(root.GetProperty("exited_vms")));
 
         // The exporter.
-        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, NameOf, new SeriesContinuity(), _ => { }).Format(sampler.Snapshot);
+        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, new SeriesContinuity(), _ => { }).Format(sampler.Snapshot);
         string metrics = new MetricsWriter(openMetrics: false).Write(families);
         Assert.Contains("kvm_stat_unattributed_events_total{event=\"kvm_pio\"} 6\n", metrics);
         Assert.Contains("kvm_events_total{event=\"kvm_pio\"} 10\n", metrics);

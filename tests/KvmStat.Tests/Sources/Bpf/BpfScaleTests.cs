@@ -63,7 +63,7 @@ public class BpfScaleTests
             Sampler sampler = Samplers.Of(TimeProvider.System, [engine.Engine.OpenHost(0)], engine.Engine.OpenPerVm(), nameOf: NameOf,
                 capture: engine.Counters);
             sampler.Sample();
-            var metrics = new MetricsFormatter(FieldFilter.Default, NameOf, new SeriesContinuity(), _ => { });
+            var metrics = new MetricsFormatter(FieldFilter.Default, new SeriesContinuity(), _ => { });
             _ = metrics.Format(sampler.Snapshot);
             Add(after.ForkChildren(pio, s_pio, Vms / 2 + Others), "after", Others);
             Assert.Equal(0, before.KickChildren());
@@ -74,7 +74,7 @@ public class BpfScaleTests
             // JSON: every guest exact; guests, the outside and exited VMs make the host.
             var text = new StringWriter();
             using (OutputSink sink = OutputSink.Stdout(text))
-                new JsonRenderer(sink, skipZeroRecords: false, NameOf).Render(sampler.Snapshot);
+                new JsonRenderer(sink, skipZeroRecords: false).Render(sampler.Snapshot);
             using JsonDocument json = JsonDocument.Parse(text.ToString());
             JsonElement root = json.RootElement;
             long Total(JsonElement fields) => fields.TryGetProperty("kvm_pio", out JsonElement pioField) ? pioField.GetProperty("total").GetInt64() : 0;

@@ -130,6 +130,8 @@ public class BpfVcpuTests
         Assert.Equal(1, vm.Run(pio, s_pio, count: 2));
         Sample();
         Assert.Equal((10, 5, 3), (Value("kvm_pio"), Value("kvm_pio(vcpu0)"), Value("kvm_pio(vcpu1)")));
+        // A sample of the VM's vCPUs is on the refresh loop's path.
+        Assert.Equal(0, Infrastructure.Allocations.InSteadyState(Sample));
 
         Assert.Equal(0, vm.RunOn(cpu1, engine.ExitProgram, s_none));
         vm.End(cpu1);
@@ -206,6 +208,18 @@ public class BpfVcpuTests
         engine.Counters.Capture();
         Assert.Equal(5, engine.Counters.VcpusLostShown);
         Assert.Contains(engine.Warnings, w => w.StartsWith("5 kvm events of vCPU threads", StringComparison.Ordinal));
+    }
+
+    /// <summary>A VM none of whose threads is known as a vCPU has no vCPU children, and that is said, not left to look like vCPUs that counted nothing.</summary>
+    [Fact]
+    public void AVmWithoutAKnownVcpuThreadIsSaid()
+    {
+        using EventProcess vm = EventProcess.Start();
+        using var engine = new SyntheticEngine(formats: Formats(), scope: BpfScope.OneProcess(vm.Pid), vcpus: true);
+        engine.MakeVm(vm.Pid, "one");
+        using IStatsSource source = engine.Engine.OpenHost(vm.Pid, new FieldSelection(FieldFilter.Create("kvm_pio"), Children: true));
+        Assert.DoesNotContain(source.Fields, f => f.Name.Contains("(vcpu"));
+        Assert.Contains(engine.Warnings, w => w.StartsWith($"--vcpus: no thread of process {vm.Pid} is known as a vCPU", StringComparison.Ordinal));
     }
 
     /// <summary>A capture is on the refresh loop's path: in steady state (no thread or VM comes or goes) it allocates nothing, with vCPU threads or without.</summary>
@@ -394,7 +408,7 @@ public class BpfVcpuTests
 
         var text = new StringWriter();
         using (OutputSink sink = OutputSink.Stdout(text))
-            new JsonRenderer(sink, skipZeroRecords: false, _ => "shown").Render(sampler.Snapshot);
+            new JsonRenderer(sink, skipZeroRecords: false).Render(sampler.Snapshot);
         using JsonDocument json = JsonDocument.Parse(text.ToString());
         JsonElement guest = Assert.Single(json.RootElement.GetProperty("guests").EnumerateArray(), g => g.GetProperty("pid").GetInt32() == vm.Pid);
         JsonElement vcpus = guest.GetProperty("vcpus");
@@ -407,7 +421,7 @@ public class BpfVcpuTests
         Assert.True(timed.GetProperty("time_ns").GetInt64() >= 20 * 50_000, timed.ToString());
         Assert.Equal(0, json.RootElement.GetProperty("vcpus_lost").GetInt64());
 
-        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, _ => "shown", new SeriesContinuity(), _ => { }).Format(sampler.Snapshot);
+        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, new SeriesContinuity(), _ => { }).Format(sampler.Snapshot);
         string metrics = new MetricsWriter(openMetrics: false).Write(families);
         string labels = $"guest=\"shown\",pid=\"{vm.Pid}\"";
         Assert.Contains($"kvm_guest_vcpu_events_total{{{labels},vcpu=\"1\",event=\"kvm_pio\"}} 3\n", metrics);

@@ -1,5 +1,4 @@
 using KvmStat.Guests;
-using System.Diagnostics;
 using System.Globalization;
 using KvmStat.Sources;
 using KvmStat.Sources.Perf;
@@ -68,10 +67,7 @@ public class PerVmTracepointSourceTests
             Assert.Empty(readings);
             Assert.Equal(0, source.TrackedVms);
             // Their descriptors are closed in the background (a close can wait for the kernel).
-            var clock = Stopwatch.StartNew();
-            while (descriptors.OpenCount > 0 && clock.Elapsed < TimeSpan.FromSeconds(60))
-                Thread.Sleep(10);
-            Assert.Equal(0, descriptors.OpenCount);
+            Poll.Until(() => descriptors.OpenCount == 0, TimeSpan.FromSeconds(60), "the background close of the gone VMs' counters");
             Assert.Equal(0, FoldersHeld(fixture));
         }
     }
