@@ -13,9 +13,25 @@ internal sealed class GuestFinder(HostPaths paths)
     /// Every process whose command line carries a -name and that holds a VM (or where that cannot
     /// be told, as <see cref="CheckPid"/> decides), by pid: any user may name a process as a guest.
     /// </summary>
-    internal IReadOnlyList<GuestProcess> ListGuests() =>
-        // Whether it holds a VM first: any user's command line may be megabytes long, a VM's descriptors are few.
-        ListProcesses(pid => HoldsVm(pid) != false && NameOf(pid) is string name ? new GuestProcess(pid, name) : null);
+    internal IReadOnlyList<GuestProcess> ListGuests() => ListProcesses(GuestOf);
+
+    /// <summary>The first bytes of a command line that a list reads of every process.</summary>
+    private const int CmdlineGlance = 64 * 1024;
+
+    /// <summary>
+    /// A process as the guest lists see it. Any user's command line may be megabytes long: a list
+    /// reads the first 64 KiB of each, and the rest only of a process that holds a VM. Whether it
+    /// holds one (its descriptors) is asked only of a process with a -name, or with more to read.
+    /// </summary>
+    private GuestProcess? GuestOf(int pid)
+    {
+        string? head = ReadText(Path.Join(paths.ProcessDir(pid), "cmdline"), CmdlineGlance);
+        if (head is null)
+            return null;
+        if (System.Text.Encoding.UTF8.GetByteCount(head) < CmdlineGlance)
+            return GuestName.FromCmdline(head) is string name && HoldsVm(pid) != false ? new GuestProcess(pid, name) : null;
+        return HoldsVm(pid) != false && NameOf(pid) is string whole ? new GuestProcess(pid, whole) : null;
+    }
 
     /// <summary>The processes <paramref name="select"/> keeps, sorted by pid; those that vanish meanwhile are skipped.</summary>
     private List<GuestProcess> ListProcesses(Func<int, GuestProcess?> select)
@@ -189,5 +205,5 @@ internal sealed class GuestFinder(HostPaths paths)
         return links;
     }
 
-    private static string? ReadText(string path) => SysFile.TryReadText(path);
+    private static string? ReadText(string path, int maxBytes = 16 << 20) => SysFile.TryReadText(path, maxBytes);
 }

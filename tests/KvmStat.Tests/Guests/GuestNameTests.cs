@@ -154,6 +154,26 @@ public class GuestNameTests
     }
 
     /// <summary>
+    /// Any user's command line may be megabytes long: the lists read a whole one only of a process
+    /// that holds a VM, whose -name may come after the first 64 KiB.
+    /// </summary>
+    [Fact]
+    public void ALongCommandLineIsReadWholeOnlyOfAVm()
+    {
+        using var fixture = new FixtureRoot();
+        string padding = new('x', 2 << 20);
+        fixture.AddProcess(600, ["python3", padding, "-name", "impostor"]);
+        fixture.AddProcess(700, ["qemu", padding, "-name", "long"]);
+        fixture.AddDescriptor(700, 9, "anon_inode:kvm-vm");
+        fixture.AddProcess(800, ["qemu", "-name", "short"]);
+        fixture.AddDescriptor(800, 9, "anon_inode:kvm-vm");
+        fixture.AddProcess(900, ["bash"]);
+        foreach (int pid in new[] { 600, 700, 800, 900 })
+            fixture.MarkRunning(pid);
+        Assert.Equal([(700, "long"), (800, "short")], new GuestFinder(fixture.Paths).ListGuests().Select(g => (g.Pid, g.Name)));
+    }
+
+    /// <summary>
     /// A VM is its own descriptor: a debugfs folder names the pid that made a VM, which may have
     /// handed it on and exited, the pid then anyone's. Only where descriptors cannot be read does
     /// the folder tell, by the whole pid.

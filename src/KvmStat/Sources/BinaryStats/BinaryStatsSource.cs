@@ -13,6 +13,9 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
 {
     private sealed class BlockState(int descriptors, int fields)
     {
+        /// <summary>Where each of the block's statistics goes (its descriptors are fixed): looked up by name once, not at every read.</summary>
+        internal BinaryStatsFields.Target?[] Targets { get; } = new BinaryStatsFields.Target?[descriptors];
+
         internal long[] Baseline { get; } = new long[descriptors];
         internal ulong[][] PreviousBuckets { get; } = new ulong[descriptors][];
         internal long[] Contribution { get; } = new long[fields];
@@ -115,6 +118,8 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
         if (isNew)
         {
             state = new BlockState(descriptors.Count, _fields.Length);
+            for (int d = 0; d < descriptors.Count; d++)
+                state.Targets[d] = _binaryFields.TargetOf(block, descriptors[d].Name);
             _states[block] = state;
         }
         state!.Seen = true;
@@ -122,7 +127,7 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
         for (int d = 0; d < descriptors.Count; d++)
         {
             KvmStatDescriptor descriptor = descriptors[d];
-            if (_binaryFields.TargetOf(block, descriptor.Name) is not { } target)
+            if (state.Targets[d] is not { } target)
                 continue;
             ReadOnlySpan<ulong> raw = block.Values(descriptor);
             int child = target.ChildOf(block.VcpuIndex);
