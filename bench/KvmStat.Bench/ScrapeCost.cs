@@ -45,7 +45,7 @@ internal static class ScrapeCost
         StatField[] fields = [.. Enumerable.Range(0, fieldCount).Select(i => new StatField($"kvm_event_{i:D3}", null, StatKind.Counter, FieldOrigin.Tracepoint))];
         var sources = new SamplingSources { PerVm = new DenseVms(vms, fields) };
         using var sampler = new Sampler(sources, null, pid => $"guest-{pid}", TimeProvider.System);
-        var formatter = new MetricsFormatter(FieldFilter.Default, pid => $"guest-{pid}", new SeriesContinuity(), _ => { });
+        var formatter = new MetricsFormatter(FieldFilter.Default, new SeriesContinuity(), _ => { });
         var writer = new MetricsWriter(openMetrics: false);
         var format = new List<double>();
         var write = new List<double>();

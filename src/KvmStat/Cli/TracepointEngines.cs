@@ -70,10 +70,10 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
                 else if (shown == 0)
                     // -f chose exit latencies alone, and they are not measured.
                     throw SourceFactory.NoTracepointField(selection.Filter, SourceFactory.NoFieldFix(selection.Filter, latency));
-                var bpf = new BpfCounters(Tracefs, fields, paths, counters, reporter.VerboseOrNull, reporter.Warn, scope: BpfScope.For(eachVm, pid),
-                    latencyEntry: entry, vcpus: vcpus, shown: shown);
+                var engine = new BpfEngine(new BpfCounters(Tracefs, fields, paths, counters, reporter.VerboseOrNull, reporter.Warn, scope: BpfScope.For(eachVm, pid),
+                    latencyEntry: entry, vcpus: vcpus, shown: shown), discovery);
                 Announce("counting with BPF programs (in the kernel)", warn: false);
-                return new BpfEngine(bpf, discovery);
+                return engine;
             }
             catch (BpfException e) when (choice == TracepointEngineChoice.Auto)
             {

@@ -6,7 +6,8 @@ namespace KvmStat.Guests;
 internal readonly record struct VcpuThread(int Tid, int Index)
 {
     /// <summary>"vcpu2", or where the vCPU is not known the thread: "tid 1234".</summary>
-    internal string Label => Index >= 0
-        ? "vcpu" + Index.ToString(CultureInfo.InvariantCulture)
-        : "tid " + Tid.ToString(CultureInfo.InvariantCulture);
+    internal string Label => Index >= 0 ? LabelOf(Index) : "tid " + Tid.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>"vcpu2": the one way a vCPU is named, by threads and by the binary statistics alike.</summary>
+    internal static string LabelOf(int index) => "vcpu" + index.ToString(CultureInfo.InvariantCulture);
 }

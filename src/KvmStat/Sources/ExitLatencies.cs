@@ -12,7 +12,7 @@ internal sealed class ExitLatencies(IReadOnlyList<StatField> fields, string entr
     internal const int Buckets = 64;
 
     /// <summary>The kinds of exit, in the order of a vCPU's histograms: handled in user space, and in the kernel.</summary>
-    internal static readonly string[] Kinds = ["kvm_userspace_exit", "kvm_exit"];
+    internal static readonly string[] Kinds = [Tracepoints.TracepointCatalog.KvmUserspaceExit, Tracepoints.TracepointCatalog.KvmExit];
 
     /// <summary>The engine's fields: the histograms' keys are indices into them.</summary>
     internal IReadOnlyList<StatField> Fields { get; } = fields;

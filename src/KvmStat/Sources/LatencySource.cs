@@ -32,11 +32,11 @@ internal sealed class LatencySource : IStatsSource
         {
             if (_reasonsOfKind[kind].Length == 0)
                 continue;
-            string prefix = kind == 0 ? "user_exit" : "kernel_exit";
-            AddFamily($"{prefix}_timed", StatKind.Counter, null, kind, Timed);
-            AddFamily($"{prefix}_time_us", StatKind.Counter, "us", kind, Time);
+            string[] names = Families(kind);
+            AddFamily(names[0], StatKind.Counter, null, kind, Timed);
+            AddFamily(names[1], StatKind.Counter, "us", kind, Time);
             for (int p = 0; p < Percentiles.Shown.Length; p++)
-                AddFamily($"{prefix}_{Percentiles.Shown[p].Label}_us", StatKind.Gauge, "us", kind, p);
+                AddFamily(names[2 + p], StatKind.Gauge, "us", kind, p);
         }
         if (selection is null)
             return;
@@ -52,9 +52,14 @@ internal sealed class LatencySource : IStatsSource
     }
 
     /// <summary>The families (parent fields) for -f help: those of exits to user space, and with <paramref name="kernel"/> those in the kernel.</summary>
-    internal static IEnumerable<string> FamilyNames(bool kernel) =>
-        (kernel ? new[] { "user_exit", "kernel_exit" } : ["user_exit"])
-            .SelectMany(prefix => new[] { $"{prefix}_timed", $"{prefix}_time_us" }.Concat(Percentiles.Shown.Select(p => $"{prefix}_{p.Label}_us")));
+    internal static IEnumerable<string> FamilyNames(bool kernel) => Families(0).Concat(kernel ? Families(1) : []);
+
+    /// <summary>The families of a kind of exit (0: to user space, 1: in the kernel): exits timed, their time, each percentile.</summary>
+    private static string[] Families(int kind)
+    {
+        string prefix = kind == 0 ? "user_exit" : "kernel_exit";
+        return [$"{prefix}_timed", $"{prefix}_time_us", .. Percentiles.Shown.Select(p => $"{prefix}_{p.Label}_us")];
+    }
 
     private void AddFamily(string name, StatKind kind, string? unit, int exitKind, int percentile)
     {

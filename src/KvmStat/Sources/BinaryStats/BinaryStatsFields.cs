@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace KvmStat.Sources.BinaryStats;
 
 /// <summary>
@@ -138,7 +136,7 @@ internal sealed class BinaryStatsFields
         return target;
     }
 
-    private static string VcpuLabel(int vcpu) => "vcpu" + vcpu.ToString(CultureInfo.InvariantCulture);
+    private static string VcpuLabel(int vcpu) => Guests.VcpuThread.LabelOf(vcpu);
 
     private static string ChildName(string name, int vcpu) => StatField.ChildName(name, VcpuLabel(vcpu));
 

@@ -72,23 +72,26 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         int parents = _fields.Count(f => !f.IsChild);
         perfDescriptors.EnsureRoom(2 * parents + 10, $"counting {stride} fields with {parents} BPF programs");
         _table = new BpfTable(layout);
+        // Until this constructor returns nothing owns what it made: a failure at any step closes
+        // what is open (programs detach with their descriptors), not a finalizer some time later.
         try
         {
             _programs = new BpfPrograms(tracefs, _fields, _table, Scope, perfDescriptors, attach, latencyEntry);
+            if (layout.PerThread)
+            {
+                _threads = new BpfThreads(_table, new VcpuThreads(paths), _guests, warn, Tracepoints.Count(i => i < Shown));
+                _watched = Scope.PerProcess ? null : new BpfProcess(Scope.Pid, 0, stride);
+            }
+            if (latencyEntry is not null)
+                _latency = new BpfLatency(_table, new ExitLatencies([.. _fields.Select(f => f.ToStatField())],
+                    latencyEntry == BpfPrograms.SyscallEntry ? "ioctl(KVM_RUN)" : latencyEntry));
         }
         catch
         {
+            _programs?.Dispose();
             _table.Dispose();
             throw;
         }
-        if (layout.PerThread)
-        {
-            _threads = new BpfThreads(_table, new VcpuThreads(paths), _guests, warn, Tracepoints.Count(i => i < Shown));
-            _watched = Scope.PerProcess ? null : new BpfProcess(Scope.Pid, 0, stride);
-        }
-        if (latencyEntry is not null)
-            _latency = new BpfLatency(_table, new ExitLatencies([.. _fields.Select(f => f.ToStatField())],
-                latencyEntry == BpfPrograms.SyscallEntry ? "ioctl(KVM_RUN)" : latencyEntry));
         verbose?.Invoke(Scope.PerProcess
             ? $"BPF: {_programs.Loaded.Count} programs, {stride} fields per process, room for {layout.Capacity} processes{ThreadRoom(layout)} ({layout.MapBytes(_programs.ReasonMaps.Values.Select(m => m.MaxEntries)) >> 10} KiB of maps)"
             : $"BPF: {_programs.Loaded.Count} programs, {stride} fields, one row for {(Scope.Pid > 0 ? $"process {Scope.Pid}" : "the host's totals")}{ThreadRoom(layout)}" +
