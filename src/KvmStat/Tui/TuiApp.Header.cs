@@ -34,11 +34,17 @@ internal sealed partial class TuiApp
         return title[..(fits ? written : 0)];
     }
 
+    private const string DeadMarker = "   Guest is DEAD   ";
+
+    /// <summary>The reference's marker of a watched VM that exited: right after the title, within 80 columns, highlighted.</summary>
+    private static void DrawDead(ScreenGrid grid, int titleEnd) =>
+        grid.Write(0, Math.Min(titleEnd, 80 - DeadMarker.Length), DeadMarker, TextStyle.Reverse | TextStyle.Bold);
+
     private void DrawHeader(ScreenGrid grid, ReadOnlySpan<char> title, string firstColumn)
     {
         int end = grid.Write(0, 0, title, TextStyle.Bold);
         if (_guestDead && _view == View.Main)
-            grid.Write(0, end + 2, " Guest is DEAD ", TextStyle.Reverse | TextStyle.Bold);
+            DrawDead(grid, end);
         if (!_filter.IsDefault)
             grid.Write(1, 17, RegexLine());
         int column = grid.WriteLeft(2, TableColumn, firstColumn, LabelWidth, TextStyle.Reverse);

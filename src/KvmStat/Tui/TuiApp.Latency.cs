@@ -95,7 +95,7 @@ internal sealed partial class TuiApp
     {
         int end = grid.Write(0, 0, Title("exit latency"), TextStyle.Bold);
         if (_guestDead)
-            grid.Write(0, end + 2, " Guest is DEAD ", TextStyle.Reverse | TextStyle.Bold);
+            DrawDead(grid, end);
         int column = grid.WriteLeft(2, TableColumn, "Exit reason (handled in)", ReasonWidth, TextStyle.Reverse);
         foreach (string heading in s_headings)
             column = grid.Write(2, grid.Fill(2, column, NumberWidth + 1 - heading.Length, ' ', TextStyle.Reverse), heading, TextStyle.Reverse);

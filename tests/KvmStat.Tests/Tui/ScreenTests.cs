@@ -435,6 +435,9 @@ public class ScreenTests
         app.Refresh();
         string[] screen = Screen(app);
         Assert.Equal("kvm statistics - pid 100 (db)   Guest is DEAD", screen[0]);
+        // The reference's marker: "   Guest is DEAD   " highlighted from the title's end.
+        Assert.Equal(TextStyle.Reverse | TextStyle.Bold, _grid.StyleAt(0, "kvm statistics - pid 100 (db)".Length));
+        Assert.Equal(TextStyle.Reverse | TextStyle.Bold, _grid.StyleAt(0, "kvm statistics - pid 100 (db)   Guest is DEAD  ".Length));
         Assert.Equal(Row("kvm_pio", 42, "100.0", 42), screen[3]);
 
         // The loop looks for a successor after each refresh (Refresh itself only samples).
