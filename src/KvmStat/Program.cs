@@ -10,7 +10,7 @@ ResidentMemory.FaultOnlyWhatRuns();
 AppDomain.CurrentDomain.UnhandledException += (_, e) =>
 {
     // A failure on a background thread: one line, never a stack trace.
-    Console.Error.WriteLine($"kvm_stat: internal error: {(e.ExceptionObject as Exception)?.Message}");
+    Console.Error.WriteLine($"kvm_stat: internal error: {Text.EscapeControls((e.ExceptionObject as Exception)?.Message ?? "")}");
     Console.Error.Flush();
     Interop.Libc.ExitImmediately(70);
 };

@@ -116,6 +116,13 @@ internal static class CommandLine
         return root;
     }
 
+    /// <summary>
+    /// Parses as the reference's argparse reads a command line: long options may be shortened
+    /// (<see cref="LongOptionPrefixes"/>), and no response files ("-f @x" is a pattern, not a file to read).
+    /// </summary>
+    internal static ParseResult Parse(RootCommand root, string[] args) =>
+        root.Parse(LongOptionPrefixes.Expand(root, args), new ParserConfiguration { ResponseFileTokenReplacer = null });
+
     /// <summary>Turns a successful parse into validated <see cref="Options"/>; bad values are usage errors.</summary>
     internal static Options ToOptions(ParseResult result)
     {
@@ -183,8 +190,6 @@ internal static class CommandLine
             throw new UsageException("option -z/--skip-zero-records requires -l/--log or -L/--log-to-file.");
         if (once && logging)
             throw new UsageException("options -1/--once and -l/-L choose different modes: use one of them.");
-        if (options.IncludePast && !options.Debugfs)
-            throw new UsageException("option -i/--debugfs-include-past applies to debugfs statistics: add -d.");
         if (options.Pid != 0 && options.Guest is not null)
             throw new UsageException("options -p/--pid and -g/--guest both choose the VM: use one of them.");
         if (options.LogFile is "")

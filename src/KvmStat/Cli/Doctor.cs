@@ -120,7 +120,11 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
         }
         catch (KvmStatException e)
         {
-            Line("fail", "tracefs", $"{e.Message} {e.Fix}");
+            // As a run finds it: without tracefs, one that names no source counts debugfs instead.
+            string fallback = Tracefs.IsAbsent(paths) && Directory.Exists(paths.DebugfsKvm)
+                ? " A run without -t counts KVM's debugfs statistics instead (as -d)."
+                : "";
+            Line("fail", "tracefs", $"{e.Message} {e.Fix}{fallback}");
             return null;
         }
     }
@@ -213,9 +217,10 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
             return;
         }
         int readable = 0, locked = 0;
-        foreach (string file in Directory.EnumerateFiles(paths.DebugfsKvm))
+        // The statistics -d reads, as it names them.
+        foreach (string name in Sources.Debugfs.DebugfsSource.StatNames(paths))
         {
-            _ = SysFile.TryReadText(file, out int errno);
+            _ = SysFile.TryReadText(Path.Join(paths.DebugfsKvm, name), out int errno);
             if (errno is Interop.Errno.EPERM or Interop.Errno.EACCES)
                 locked++;
             else

@@ -16,6 +16,9 @@ internal sealed record Options
     internal bool Tracepoints { get; init; }
     internal TracepointEngineChoice Engine { get; init; }
     internal bool Debugfs { get; init; }
+
+    /// <summary>Debugfs was chosen for want of tracefs (<see cref="Session"/>), not on the command line.</summary>
+    internal bool FellBackToDebugfs { get; init; }
     internal bool IncludePast { get; init; }
     internal double Delay { get; init; } = SampleInterval.Default;
     internal bool DelayGiven { get; init; }

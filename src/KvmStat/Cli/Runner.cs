@@ -9,10 +9,11 @@ internal static class Runner
     internal static int Run(string[] args, HostPaths paths, TextWriter output, TextWriter error, TimeProvider time)
     {
         RootCommand root = CommandLine.Build();
-        ParseResult result = root.Parse(LongOptionPrefixes.Expand(root, args));
+        ParseResult result = CommandLine.Parse(root, args);
         if (result.Errors.Count > 0)
         {
-            error.WriteLine($"kvm_stat: error: {result.Errors[0].Message}");
+            // The parser quotes what was typed: its control characters made visible, as every line's.
+            error.WriteLine($"kvm_stat: error: {Text.EscapeControls(result.Errors[0].Message)}");
             error.WriteLine("kvm_stat: see kvm_stat --help for the options.");
             return KvmStatException.UsageExitCode;
         }

@@ -21,6 +21,9 @@ internal static class ScreenMode
         using var signals = new Signals(handleHangup: false, suspending: terminal.Deactivate);
         var keyboard = new KeyboardReader(signals.Wake);
         reporter.ShowOn(app.Notice);
+        // Said on stderr before the screen opened, where it is out of sight until the screen closes.
+        if (session.Options.FellBackToDebugfs)
+            reporter.Warn(Session.FallbackNotice(session.Factory.Paths));
         try
         {
             return ScreenLoop.Run(app, terminal, signals, keyboard, session.Time);

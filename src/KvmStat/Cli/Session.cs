@@ -44,6 +44,9 @@ internal sealed class Session : IDisposable
     internal static Session Resolve(Options options, HostPaths paths, Reporter reporter, TimeProvider time)
     {
         options = FallBackToDebugfs(options, paths, reporter);
+        // After the fall-back, which makes -i apply (as the reference's does).
+        if (options.IncludePast && !options.Debugfs)
+            throw new UsageException("option -i/--debugfs-include-past applies to debugfs statistics: add -d.");
         var guests = new GuestFinder(paths);
         (int pid, string? name) = ResolveVm(options, guests, reporter.Warn);
         var counters = new CounterDescriptors(reporter.VerboseOrNull);
@@ -61,10 +64,14 @@ internal sealed class Session : IDisposable
             return options;
         if (!Tracefs.IsAbsent(paths) || !Directory.Exists(paths.DebugfsKvm))
             return options;
-        reporter.Warn($"tracefs is not mounted (no {paths.TracingPrimary}/events): counting KVM's debugfs statistics instead, as -d does.");
+        reporter.Warn(FallbackNotice(paths));
         reporter.Warn("For the tracepoints, mount it (mount -t tracefs nodev /sys/kernel/tracing); -t insists on them.");
-        return options with { Debugfs = true };
+        return options with { Debugfs = true, FellBackToDebugfs = true };
     }
+
+    /// <summary>What a run without tracefs says it counts instead (the screen shows it too, once open).</summary>
+    internal static string FallbackNotice(HostPaths paths) =>
+        $"tracefs is not mounted (no {paths.TracingPrimary}/events): counting KVM's debugfs statistics instead, as -d does.";
 
     /// <summary>Keeps what was opened until it is closed, or until the session ends.</summary>
     internal T Own<T>(T opened)

@@ -24,12 +24,12 @@ internal static class LogFile
     }
 
     /// <summary>
-    /// A record cut short (a write that failed with the disk full, a process killed mid-write) is
-    /// cut back to the last whole record, so that records appended now start on a line of their
-    /// own. Only the tail after the last newline, within the last 64 KiB, and only when it begins
-    /// as a record does, goes.
+    /// Records go on from a whole line. A last line cut short (a write that failed with the disk
+    /// full, a process killed mid-write) that begins as a record does (a date and time, or a JSON
+    /// record's {"timestamp":) is cut back, within the last 64 KiB; any other last line without its
+    /// newline (another file's text, a banner cut short) is ended with one: never cut, never run into.
     /// </summary>
-    private static void CutPartialRecord(Interop.FileDescriptor file)
+    private static void MendTail(Interop.FileDescriptor file)
     {
         if (Interop.Libc.FileVersion(file.Number) is not { Size: > 0 } version)
             return;
@@ -38,12 +38,27 @@ internal static class LogFile
         if (ReadAt(file, from, length) is not { } tail || tail.Length != length || tail[^1] == (byte)'\n')
             return;
         int last = tail.AsSpan().LastIndexOf((byte)'\n');
-        // No newline in 64 KiB: no log of records; left as it is. Nor is a last line that no record
-        // of this tool begins like (a date, a JSON object): the file is something else, and its
-        // text is not this tool's to cut. A cut that fails leaves the fragment, which the next
-        // record only follows.
-        if (last >= 0 && last + 1 < tail.Length && (char.IsAsciiDigit((char)tail[last + 1]) || tail[last + 1] == (byte)'{'))
-            _ = Interop.Libc.FTruncate(file.Number, from + last + 1);
+        // The whole file is the fragment only where all of it was read.
+        if ((last >= 0 || from == 0) && BeginsAsRecord(tail.AsSpan(last + 1)) && Interop.Libc.FTruncate(file.Number, from + last + 1) == 0)
+            return;
+        // A write that fails here fails again with the first record, which says why.
+        _ = Interop.Libc.WriteAll(file.Number, "\n"u8);
+    }
+
+    /// <summary>Whether text is the start of a record: of "YYYY-MM-DD HH:MM:SS" and a space or comma, or of {"timestamp":".</summary>
+    internal static bool BeginsAsRecord(ReadOnlySpan<byte> text)
+    {
+        ReadOnlySpan<byte> stamp = "0000-00-00 00:00:00"u8, json = "{\"timestamp\":\""u8;
+        if (text.IsEmpty)
+            return false;
+        if (text[0] == (byte)'{')
+            return text.Length <= json.Length ? json.StartsWith(text) : text.StartsWith(json);
+        for (int i = 0; i < Math.Min(text.Length, stamp.Length); i++)
+        {
+            if (stamp[i] == (byte)'0' ? !char.IsAsciiDigit((char)text[i]) : text[i] != stamp[i])
+                return false;
+        }
+        return text.Length <= stamp.Length || text[stamp.Length] is (byte)' ' or (byte)',';
     }
 
     /// <summary>
@@ -110,7 +125,7 @@ internal static class LogFile
                 $"log file \"{Text.Escape(path)}\" belongs to uid {owner}, not to this user (uid {self}): another user could read and rewrite it, so it is not written to.",
                 "Give -L a path in a folder only you can write, or remove that file.");
         }
-        CutPartialRecord(file);
+        MendTail(file);
         return file;
     }
 
@@ -149,7 +164,9 @@ internal static class LogFile
     private static string ThroughTrustedLinks(string path)
     {
         uint self = Interop.Libc.GetEUid();
-        var pending = new Stack<string>(System.IO.Path.GetFullPath(path).Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse());
+        // Not GetFullPath: it would take "link/.." away as text, where the kernel goes to the parent of the link's target.
+        string absolute = System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.Join(Directory.GetCurrentDirectory(), path);
+        var pending = new Stack<string>(absolute.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse());
         string resolved = "/";
         for (int links = 0; pending.Count > 1;)
         {

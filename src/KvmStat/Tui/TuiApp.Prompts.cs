@@ -94,7 +94,8 @@ internal sealed partial class TuiApp
         {
             if (!int.TryParse(input, NumberStyles.None, CultureInfo.InvariantCulture, out pid))
                 return Refused(input, "Not a running process");
-            string? rejection = pid == 0 ? null : _backend.CheckPid(pid).Verdict switch
+            // "0" is every VM; "00" names a process that is not there, as the reference finds.
+            string? rejection = pid == 0 ? (input == "0" ? null : "Not a running process") : _backend.CheckPid(pid).Verdict switch
             {
                 // A thread is not a process the screen can follow.
                 PidVerdict.NotRunning or PidVerdict.Thread => "Not a running process",

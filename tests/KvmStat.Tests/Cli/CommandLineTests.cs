@@ -43,7 +43,7 @@ public class CommandLineTests
     [InlineData("-s 30 -l", "\"30.0\": Delay must be <=25.5")]
     [InlineData("-s 0.01 -l", "\"0.01\": Delay must be >=0.1")]
     [InlineData("-s nan -l", "\"nan\": Delay must be a number")]
-    [InlineData("-s inf -l", "\"inf\": Delay must be a number")]
+    [InlineData("-s inf -l", "\"inf\": Delay must be <=25.5")]
     [InlineData("-s abc -l", "\"abc\": Delay must be a number")]
     [InlineData("-p -5 -1", "not a valid pid")]
     [InlineData("-p x12 -1", "not a valid pid")]
@@ -63,6 +63,17 @@ public class CommandLineTests
         Assert.Contains(expected, error);
         Assert.InRange(error.TrimEnd('\n').Split('\n').Length, 1, 2);
         Assert.StartsWith("kvm_stat: error: ", error);
+    }
+
+    /// <summary>What the parser quotes of a bad command line has its control characters made visible.</summary>
+    [Fact]
+    public void AParseErrorShowsNoControlCharacter()
+    {
+        (int code, _, string error) = Run("-1", "--zzz\u001b[31m", "x\u001b]0;t\u0007");
+        Assert.Equal(2, code);
+        Assert.Contains("'--zzz\\e[31m'", error);
+        Assert.DoesNotContain('\u001b', error);
+        Assert.DoesNotContain('\u0007', error);
     }
 
     /// <summary>A delay out of range: the reference's words, then the range.</summary>
@@ -328,6 +339,11 @@ public class CommandLineTests
         Assert.Equal(
             $"kvm_stat: tracefs is not mounted (no {fixture.Paths.TracingPrimary}/events): counting KVM's debugfs statistics instead, as -d does.\n" +
             "kvm_stat: For the tracepoints, mount it (mount -t tracefs nodev /sys/kernel/tracing); -t insists on them.\n", error);
+
+        // -i applies to the debugfs statistics it falls back to.
+        (code, output, _) = Run(fixture.Paths, "-1", "-s", "0.1", "-i");
+        Assert.Equal(0, code);
+        Assert.Equal("exits                                             10         0\n", output);
 
         (code, _, error) = Run(fixture.Paths, "-1", "-s", "0.1", "-t");
         Assert.Equal(1, code);

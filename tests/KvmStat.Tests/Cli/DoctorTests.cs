@@ -31,6 +31,19 @@ public class DoctorTests
         Assert.StartsWith("warn  VMs                   none running", Line(lines, "VMs"));
     }
 
+    /// <summary>Without tracefs, as a run finds it: debugfs is counted instead, and only the statistics -d reads are counted as readable.</summary>
+    [Fact]
+    public void WithoutTracefsTheDoctorSaysARunCountsDebugfs()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddDebugfsStat("exits", 1);
+        fixture.AddDebugfsStat("halt_exits", 1);
+        fixture.AddDebugfsStat("halt_wait_ns", 1);
+        (_, string[] lines) = Run(fixture);
+        Assert.EndsWith("A run without -t counts KVM's debugfs statistics instead (as -d).", Line(lines, "tracefs"));
+        Assert.EndsWith(": 2 statistics readable", Line(lines, "debugfs"));
+    }
+
     /// <summary>A VM on a host without debugfs: its line says so, and the check goes on.</summary>
     [Fact]
     public void AVmOnAHostWithoutDebugfsHasNoDebugfsFolder()

@@ -10,7 +10,7 @@ public class OptionsTests
     private static Options Parse(params string[] args)
     {
         System.CommandLine.RootCommand root = CommandLine.Build();
-        return CommandLine.ToOptions(root.Parse(LongOptionPrefixes.Expand(root, args)));
+        return CommandLine.ToOptions(CommandLine.Parse(root, args));
     }
 
     /// <summary>As the reference's argparse: any unambiguous start of a long option is that option.</summary>
@@ -29,6 +29,15 @@ public class OptionsTests
 
         var e = Assert.Throws<UsageException>(() => Parse("--d", "-1"));
         Assert.Equal("ambiguous option: --d could match --debugfs, --debugfs-include-past, --doctor", e.Message);
+        // A start the reference read as its own option still is (--guest-fields, --serve, --binary-stats are this tool's).
+        Assert.Equal("vm1", Parse("--g", "vm1", "-1").Guest);
+        Assert.Equal(0.2, Parse("--se", "0.2", "-l").Delay);
+        Assert.Equal(RunMode.Batch, Parse("--b").Mode);
+        // An option's value is the option's, whatever it looks like: never expanded, never a response file.
+        Assert.Equal("--log-t", Parse("-L", "--log-t").LogFile);
+        Assert.Equal("--tr", Parse("-1", "-f", "--tr").Fields);
+        Assert.Equal("--d", Parse("-1", "--guest", "--d").Guest);
+        Assert.Equal("@x", Parse("-1", "-f", "@x").Fields);
         // Spelled out, an option is itself even where it starts another (--log, --log-to-file).
         Assert.Equal(RunMode.Log, Parse("--log").Mode);
         Assert.Null(Parse("--log").LogFile);

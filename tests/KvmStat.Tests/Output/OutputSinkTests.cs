@@ -21,15 +21,22 @@ public class OutputSinkTests : IDisposable
 
     /// <summary>
     /// A record cut short (the disk was full, the process killed mid-write) is cut back when the
-    /// log is opened again, so that records go on from a whole line; whole logs, a file without
-    /// one whole line, and a last line no record begins like (a file of other text) are left as they are.
+    /// log is opened again, so that records go on from a whole line; whole logs are left as they
+    /// are, and a last line no record begins like (other text, a banner) is ended, never cut.
     /// </summary>
     [Theory]
     [InlineData("a,1\nb,2\n2026", "a,1\nb,2\nc,3\n")]
-    [InlineData("{\"a\":1}\n{\"time\":", "{\"a\":1}\nc,3\n")]
+    [InlineData("a,1\n2026-12-07 01:3", "a,1\nc,3\n")]
+    [InlineData("a,1\n2026-12-07 01:30:00,5", "a,1\nc,3\n")]
+    [InlineData("2026-12-07 0", "c,3\n")]
+    [InlineData("{\"a\":1}\n{\"timest", "{\"a\":1}\nc,3\n")]
+    [InlineData("{\"timestamp\":\"x\",\"fields\":{}}", "c,3\n")]
     [InlineData("a,1\nb,2\n", "a,1\nb,2\nc,3\n")]
-    [InlineData("no newline", "no newlinec,3\n")]
-    [InlineData("notes\nimportant tail", "notes\nimportant tailc,3\n")]
+    [InlineData("no newline", "no newline\nc,3\n")]
+    [InlineData("notes\nimportant tail", "notes\nimportant tail\nc,3\n")]
+    [InlineData("shopping\n2 apples and 3 pears", "shopping\n2 apples and 3 pears\nc,3\n")]
+    [InlineData("shopping\n12:00 note", "shopping\n12:00 note\nc,3\n")]
+    [InlineData("exits halt_ex", "exits halt_ex\nc,3\n")]
     [InlineData("", "c,3\n")]
     public void ARecordCutShortIsCutBackWhenTheLogIsOpenedAgain(string before, string after)
     {
@@ -108,6 +115,9 @@ public class OutputSinkTests : IDisposable
         Assert.Equal("line\ntail", File.ReadAllText(Path.Join(victim, "notes")));
         Assert.Throws<EnvironmentException>(() => OutputSink.AppendTo(Path.Join(_folder, "planted/../planted/new.log")));
         Assert.False(File.Exists(Path.Join(victim, "new.log")));
+        // ".." after the link is the parent of its target, as the kernel goes: still through it, refused.
+        Assert.Throws<EnvironmentException>(() => OutputSink.AppendTo(Path.Join(planted, "..", "dotdot.log")));
+        Assert.False(File.Exists(Path.Join(_folder, "dotdot.log")));
 
         // This user's own links, relative and absolute, one after the other, are followed.
         File.CreateSymbolicLink(Path.Join(_folder, "mine"), "victim");

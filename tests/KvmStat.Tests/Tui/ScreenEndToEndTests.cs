@@ -271,6 +271,20 @@ public class ScreenEndToEndTests
         pane.WaitFor(s => s.Any(l => l.StartsWith('$')) && !pane.AlternateScreen, "the shell again");
     }
 
+    /// <summary>Without tracefs the screen counts debugfs, and says so on its last line, where it is seen (stderr is behind the screen). Needs no VM.</summary>
+    [Fact]
+    public void WithoutTracefsTheScreenSaysItCountsDebugfs()
+    {
+        Assert.SkipUnless(TmuxPane.Available, "tmux is not installed (./test.sh installs it)");
+        using var fixture = new FixtureRoot();
+        fixture.AddDebugfsStat("exits", 5);
+        using var pane = new TmuxPane(110, 24);
+        pane.Type($"KVM_STAT_ROOT='{fixture.Paths.Map("/")}' '{PublishedBinary.Path}' -s 0.5 2>/dev/null");
+        pane.WaitFor(s => s[0] == "kvm statistics - summary" && s[^1].StartsWith("tracefs is not mounted", StringComparison.Ordinal), "the screen saying it counts debugfs");
+        pane.Keys("q");
+        pane.WaitFor(s => s.Any(l => l.StartsWith('$')) && !pane.AlternateScreen, "the shell again");
+    }
+
     [Fact]
     public void WithoutATerminalTheScreenRefusesPlainly()
     {

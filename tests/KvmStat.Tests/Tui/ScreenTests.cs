@@ -286,6 +286,8 @@ public class ScreenTests
         Assert.Equal("\"4243\": Not a running process", Screen(app)[5]);
         Keys(app, "99999999999\n");
         Assert.Equal("\"99999999999\": Not a running process", Screen(app)[5]);
+        Keys(app, "00\n");
+        Assert.Equal("\"00\": Not a running process", Screen(app)[5]);
         Keys(app, "4242\n");
 
         Assert.Equal(4242, app.Pid);
