@@ -66,6 +66,10 @@ internal static class Text
 
     private static bool IsUnsafe(char c, bool escapeBackslash) =>
         c < ' ' || c == '\x7f' || (c == '\\' && escapeBackslash) || (c >= '\x80' && c < '\xa0') ||
-        // Bidirectional marks and overrides, zero-width and invisible characters, line and paragraph separators.
-        c is '\u061c' or '\ufeff' || c is >= '\u200b' and <= '\u200f' || c is >= '\u2028' and <= '\u202e' || c is >= '\u2060' and <= '\u2069';
+        // Blanks and joiners that pass for nothing or for a space: no-break space, the combining
+        // grapheme joiner, Hangul fillers, Khmer inherent vowels, the braille blank, variation selectors.
+        c is '\u00a0' or '\u034f' or '\u115f' or '\u1160' or '\u17b4' or '\u17b5' or '\u2800' or '\u3164' or '\uffa0' ||
+        c is >= '\u180b' and <= '\u180f' || c is >= '\ufe00' and <= '\ufe0f' ||
+        // Format characters (bidirectional marks and overrides, zero-width ones, the soft hyphen...) and line and paragraph separators.
+        (c >= '\u00ad' && CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator);
 }

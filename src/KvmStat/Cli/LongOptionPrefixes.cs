@@ -31,8 +31,9 @@ internal static class LongOptionPrefixes
                 break;
             if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
             {
-                // The value of -f, -g, -L... is the option's, whatever it looks like.
-                if (takingValues.Contains(arg))
+                // The value of -f, -g, -L... is the option's, whatever it looks like; in a bundle of
+                // short options (-lL) the last one's.
+                if (takingValues.Contains(arg) || (arg.Length > 2 && arg[0] == '-' && takingValues.Contains("-" + arg[^1])))
                     i++;
                 continue;
             }

@@ -89,6 +89,12 @@ internal sealed class GuestFinder(HostPaths paths)
         return cmdline is null ? null : GuestName.FromCmdline(cmdline);
     }
 
+    /// <summary>
+    /// The guest name of a VM's pid, for the rows of VMs (a debugfs folder names the pid that made
+    /// a VM, which may be another process's by now): none unless the process holds a VM.
+    /// </summary>
+    internal string? NameOfVm(int pid) => HoldsVm(pid) != false ? NameOf(pid) : null;
+
     internal string? ReadCmdline(int pid) => ReadText(Path.Join(paths.ProcessDir(pid), "cmdline"));
 
     /// <summary>The pids of the running guests with exactly this name.</summary>
@@ -137,25 +143,52 @@ internal sealed class GuestFinder(HostPaths paths)
 
     /// <summary>
     /// Whether a process holds a KVM VM: a descriptor of its own that links to anon_inode:kvm-vm.
-    /// Where its descriptors cannot be read (without CAP_SYS_PTRACE), debugfs tells whether the
-    /// pid made a VM (a folder PID-FD). Null when neither can tell.
+    /// Where debugfs can be listed, its folders (PID-FD) name every VM by the process that made it
+    /// and that process's descriptor: a process it lists holds a VM if that descriptor still is
+    /// one (or its descriptors cannot be read), and one it does not list made none, which costs
+    /// no look at its descriptors. Without debugfs, its descriptors tell. Null when nothing can tell.
     /// </summary>
     internal bool? HoldsVm(int pid)
     {
-        // A debugfs folder alone is no proof: it names the pid that made a VM, which may have
-        // handed it on and exited, the pid then anyone's.
-        if (HoldsVmDescriptor(pid) is bool holds)
+        _probe ??= new VmDescriptorProbe(paths);
+        if (DebugfsFoldersOf(pid) is List<int> descriptors)
+        {
+            bool? holds = descriptors.Count == 0 ? false : null;
+            foreach (int fd in descriptors)
+            {
+                // A folder names the pid that made a VM, which may have handed it on and exited,
+                // the pid then anyone's: the descriptor must still be a VM's.
+                bool? at = _probe.HoldsAt(pid, fd);
+                if (at != false)
+                    return true;
+                holds = false;
+            }
             return holds;
+        }
+        return HoldsVmDescriptor(pid);
+    }
+
+    /// <summary>The descriptor numbers of the pid's debugfs folders (PID-FD); null where debugfs cannot be listed.</summary>
+    private List<int>? DebugfsFoldersOf(int pid)
+    {
         try
         {
-            if (Directory.Exists(paths.DebugfsKvm))
-                return Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*").Any();
+            if (!Directory.Exists(paths.DebugfsKvm))
+                return null;
+            var descriptors = new List<int>();
+            foreach (string folder in Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*"))
+            {
+                long key = VmFolderName.Parse(System.Text.Encoding.UTF8.GetBytes(Path.GetFileName(folder)));
+                if (key >= 0 && (int)(key >> 32) == pid)
+                    descriptors.Add((int)(key & 0xffffffff));
+            }
+            return descriptors;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // debugfs not readable (not root, or unmounted meanwhile): nothing tells.
+            // debugfs not readable (not root, or unmounted meanwhile): the descriptors tell instead.
+            return null;
         }
-        return null;
     }
 
     /// <summary>

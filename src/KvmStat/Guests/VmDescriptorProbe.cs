@@ -75,16 +75,23 @@ internal sealed class VmDescriptorProbe(HostPaths paths)
     }
 
     /// <summary>Whether descriptor <paramref name="fd"/> of the process still is a VM descriptor (one look, for a VM found before).</summary>
-    internal bool StillHolds(int pid, int fd)
+    internal bool StillHolds(int pid, int fd) => HoldsAt(pid, fd) == true;
+
+    /// <summary>
+    /// Whether descriptor <paramref name="fd"/> of the process is a VM descriptor (one look): false
+    /// when it is not; null where it cannot be told (its links are another user's to read, or its
+    /// descriptors cannot be listed: the process is gone), as <see cref="Holds"/> says.
+    /// </summary>
+    internal bool? HoldsAt(int pid, int fd)
     {
         int folder = OpenFolder(pid);
         if (folder < 0)
-            return false;
+            return null;
         try
         {
             Span<byte> name = stackalloc byte[12];
             fd.TryFormat(name, out int written, provider: System.Globalization.CultureInfo.InvariantCulture);
-            return IsVm(folder, name[..written]) == true;
+            return IsVm(folder, name[..written]);
         }
         finally
         {

@@ -30,6 +30,9 @@ internal sealed class VmDiscovery(HostPaths paths, TimeProvider time, Action<str
     private int _next;
     private bool _warned;
     private DateTimeOffset _procScannedAt = DateTimeOffset.MinValue;
+    // The debugfs folders (as keys) whose descriptor was looked at, and when the looks began.
+    private readonly Dictionary<long, bool> _verified = [];
+    private DateTimeOffset _verifiedAt = DateTimeOffset.MinValue;
 
     /// <summary>Fills <paramref name="pids"/> with the VM processes, sorted, without duplicates.</summary>
     internal void List(List<int> pids)
@@ -37,10 +40,20 @@ internal sealed class VmDiscovery(HostPaths paths, TimeProvider time, Action<str
         pids.Clear();
         if (_debugfs.TryScan(_keys, s_parseFolder) == 0)
         {
+            // A folder names the pid that made a VM, which may have handed it on and exited, the
+            // pid then anyone's: its descriptor must still be a VM's (one look a folder, again
+            // every few seconds; where links cannot be read, the folder is taken at its word).
+            if (time.GetUtcNow() - _verifiedAt > s_procScanInterval)
+            {
+                _verified.Clear();
+                _verifiedAt = time.GetUtcNow();
+            }
             foreach (long key in _keys)
             {
                 int pid = (int)(key >> 32);
-                if (pids.Count == 0 || pids[^1] != pid)
+                if (!_verified.TryGetValue(key, out bool holds))
+                    _verified[key] = holds = _probe.HoldsAt(pid, (int)(key & 0xffffffff)) != false;
+                if (holds && (pids.Count == 0 || pids[^1] != pid))
                     pids.Add(pid);
             }
             return;

@@ -69,6 +69,7 @@ public class DoctorTests
         fixture.AddDebugfsStat("exits", 0);
         fixture.AddDebugfsStat("1234-11/exits", 5);
         fixture.AddProcess(1234, ["qemu-system-x86_64", "-name", "web\u001b[2J"]);
+        fixture.AddDescriptor(1234, 11, "anon_inode:kvm-vm");
         fixture.AddThread(1234, 1236, "CPU 1/KVM");
         fixture.AddThread(1234, 1235, "CPU 0/KVM");
         (int code, string[] lines) = Run(fixture);

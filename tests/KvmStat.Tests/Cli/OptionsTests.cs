@@ -35,6 +35,7 @@ public class OptionsTests
         Assert.Equal(RunMode.Batch, Parse("--b").Mode);
         // An option's value is the option's, whatever it looks like: never expanded, never a response file.
         Assert.Equal("--log-t", Parse("-L", "--log-t").LogFile);
+        Assert.Equal("--log-t", Parse("-lL", "--log-t").LogFile);
         Assert.Equal("--tr", Parse("-1", "-f", "--tr").Fields);
         Assert.Equal("--d", Parse("-1", "--guest", "--d").Guest);
         Assert.Equal("@x", Parse("-1", "-f", "@x").Fields);

@@ -190,9 +190,12 @@ public class GuestNameTests
         Assert.False(finder.HoldsVm(312));
         Assert.Equal(PidVerdict.NotVm, finder.CheckPid(312).Verdict);
         Assert.Empty(finder.PidsNamed("victim"));
+        // The rows of VMs (a debugfs folder's, say) are not named after it either.
+        Assert.Null(finder.NameOfVm(312));
 
         fixture.AddDescriptor(312, 7, "anon_inode:kvm-vm");
         Assert.True(new GuestFinder(fixture.Paths).HoldsVm(312));
+        Assert.Equal("victim", new GuestFinder(fixture.Paths).NameOfVm(312));
 
         Directory.Delete(fixture.Paths.Map("/proc/312/fd"), recursive: true);
         Directory.Delete(fixture.Paths.Map("/proc/12/fd"), recursive: true);

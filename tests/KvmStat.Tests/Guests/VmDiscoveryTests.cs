@@ -20,6 +20,38 @@ public class VmDiscoveryTests
     }
 
     /// <summary>
+    /// A debugfs folder names the pid that made a VM, which may have handed it on and exited, the
+    /// pid then anyone's: a folder's VM is listed only while that pid's descriptor is a VM's (looked
+    /// at once, and again every few seconds); where descriptors cannot be read, the folder tells.
+    /// </summary>
+    [Fact]
+    public void ADebugfsFolderCountsWhileItsPidHoldsItsDescriptor()
+    {
+        using var fixture = new FixtureRoot();
+        var time = new ManualTime();
+        fixture.AddDebugfsStat("exits", 0);
+        fixture.AddDebugfsStat("100-7/exits", 0);
+        fixture.AddDebugfsStat("200-9/exits", 0);
+        fixture.AddDebugfsStat("300-4/exits", 0);
+        AddVm(fixture, 100, 7);
+        fixture.AddProcess(200, ["sleep", "600", "-name", "victim"]);
+        var discovery = new VmDiscovery(fixture.Paths, time, _ => { });
+        var pids = new List<int>();
+        discovery.List(pids);
+        // 300: no process to look at, so no telling: the folder's word.
+        Assert.Equal([100, 300], pids);
+
+        // 100 exits and a process that holds no VM takes its pid: gone at the next look.
+        fixture.RemoveProcess(100);
+        fixture.AddProcess(100, ["sleep", "600"]);
+        discovery.List(pids);
+        Assert.Equal([100, 300], pids);
+        time.Advance(TimeSpan.FromSeconds(4));
+        discovery.List(pids);
+        Assert.Equal([300], pids);
+    }
+
+    /// <summary>
     /// A scan looks at no more descriptors than its budget: a process that holds many delays the
     /// VMs after it by a scan or two (said once), never hides them, and the VMs found before are
     /// looked at again first, for one descriptor each.

@@ -21,6 +21,9 @@ internal sealed class QmpConnection : IDisposable
     private readonly TimeProvider _time;
     private readonly long _overallDeadline;
     private const int MaxMessage = 16 << 20;
+
+    /// <summary>The values (numbers, strings, literals) one message may hold: twice what a VM's statistics may (<see cref="QmpReader.MaxValuesPerVm"/>), names and all.</summary>
+    internal const int MaxValues = 2 * QmpReader.MaxValuesPerVm;
     private byte[] _buffer = new byte[65536];
     private int _start;
     private int _end;
@@ -193,6 +196,35 @@ internal sealed class QmpConnection : IDisposable
         }
     }
 
+    /// <summary>The scalar values of a JSON text, read without building anything; a text that is no JSON throws <see cref="JsonException"/>.</summary>
+    private static int CountValues(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
+        int values = 0;
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.EndObject or JsonTokenType.StartArray or JsonTokenType.EndArray or JsonTokenType.PropertyName))
+                values++;
+        }
+        return values;
+    }
+
+    private JsonDocument Parse(ReadOnlyMemory<byte> line)
+    {
+        try
+        {
+            // Counted before the document is built (some 12 bytes a value, and a copy of the
+            // message): a peer's 8 million buckets of a statistic no schema names cost a look, not a gigabyte.
+            if (CountValues(line.Span) > MaxValues)
+                throw new QmpException(Path, $"sent a message of more than {MaxValues} values");
+            return JsonDocument.Parse(line.ToArray());
+        }
+        catch (JsonException e)
+        {
+            throw new QmpException(Path, $"sent something that is not JSON ({e.Message})");
+        }
+    }
+
     /// <summary>Reads one JSON message (QEMU ends each with CR LF).</summary>
     private JsonDocument ReadMessage(bool greeting)
     {
@@ -205,14 +237,7 @@ internal sealed class QmpConnection : IDisposable
                 _start = newline + 1;
                 if (line.Span.Trim("\r "u8).IsEmpty)
                     continue;
-                try
-                {
-                    return JsonDocument.Parse(line.ToArray());
-                }
-                catch (JsonException e)
-                {
-                    throw new QmpException(Path, $"sent something that is not JSON ({e.Message})");
-                }
+                return Parse(line);
             }
             if (_start > 0)
             {

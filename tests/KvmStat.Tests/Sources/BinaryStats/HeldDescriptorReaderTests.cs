@@ -22,6 +22,7 @@ public class HeldDescriptorReaderTests
                 fixture.AddProcess(pid, ["qemu-system-x86_64", "-name", $"vm{pid}"]);
                 fixture.MarkRunning(pid);
                 fixture.AddDebugfsStat($"{pid}-12/exits", 0);
+                fixture.AddDescriptor(pid, 12, "anon_inode:kvm-vm");
             }
             time.Advance(TimeSpan.FromSeconds(5));
             reader.Read(vms);

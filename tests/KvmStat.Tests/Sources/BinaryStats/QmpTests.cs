@@ -233,6 +233,15 @@ public class QmpTests : IDisposable
                 Assert.Contains(refused, Assert.Throws<QmpException>(() => reader.Read(vms)).Message);
             }
         }
+
+        // Values of a statistic no schema names count too: they are refused before a document is built of them.
+        Dictionary<string, string> unnamed = Peer(1, 32);
+        unnamed["query-stats:vcpu"] = "{\"return\": [{\"provider\": \"kvm\", \"qom-path\": \"/machine/cpu0\", \"stats\": [{\"name\": \"unknown\", \"value\": [" +
+            string.Join(",", Enumerable.Repeat("0", QmpConnection.MaxValues + 1)) + "]}]}]}";
+        string socket = Path.Join(_folder, "unnamed.sock");
+        using var peer = new FakeQmpServer(socket, unnamed);
+        using var unnamedReader = new QmpReader([socket], new HostPaths(), delay: 3, _ => { }, TimeProvider.System, new VmDiscovery(new HostPaths(), TimeProvider.System, _ => { }));
+        Assert.Contains($"sent a message of more than {QmpConnection.MaxValues} values", Assert.Throws<QmpException>(() => unnamedReader.Read([])).Message);
     }
 
     [Fact]

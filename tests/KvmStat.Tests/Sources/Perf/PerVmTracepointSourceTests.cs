@@ -52,6 +52,7 @@ public class PerVmTracepointSourceTests
                 fixture.AddProcess(pid, ["qemu-system-x86_64", "-name", $"vm{pid}"], threads: [thread]);
                 fixture.MarkRunning(pid);
                 fixture.AddDebugfsStat($"{pid}-12/exits", 0);
+                fixture.AddDescriptor(pid, 12, "anon_inode:kvm-vm");
             }
             source.Read(readings);
             Assert.Equal(pids, readings.Select(r => r.Pid));
@@ -107,6 +108,7 @@ public class PerVmTracepointSourceTests
         fixture.AddProcess(Pid, ["qemu-system-x86_64", "-name", "alpha"], threads: [thread]);
         fixture.MarkRunning(Pid);
         fixture.AddDebugfsStat($"{Pid}-12/exits", 0);
+        fixture.AddDescriptor(Pid, 12, "anon_inode:kvm-vm");
         var readings = new List<VmReading>();
         source.Read(readings);
         long alpha = Assert.Single(readings).Instance;
@@ -114,6 +116,7 @@ public class PerVmTracepointSourceTests
 
         fixture.RemoveProcess(Pid);
         fixture.AddProcess(Pid, ["qemu-system-x86_64", "-name", "beta"], threads: [thread]);
+        fixture.AddDescriptor(Pid, 12, "anon_inode:kvm-vm");
         fixture.MarkRunning(Pid);
         // The read that finds alpha gone shows neither; the next counts beta.
         source.Read(readings);
@@ -138,6 +141,7 @@ public class PerVmTracepointSourceTests
             vms.Fixture.AddProcess(pid, ["qemu-system-x86_64", "-name", $"vm{pid}"], threads: [thread]);
             vms.Fixture.MarkRunning(pid);
             vms.Fixture.AddDebugfsStat($"{pid}-12/exits", 0);
+            vms.Fixture.AddDescriptor(pid, 12, "anon_inode:kvm-vm");
         }
         var readings = new List<VmReading>();
         Assert.Equal(0, Allocations.InSteadyState(() =>
