@@ -47,7 +47,7 @@ internal sealed class Session : IDisposable
         // After the fall-back, which makes -i apply (as the reference's does).
         if (options.IncludePast && !options.Debugfs)
             throw new UsageException("option -i/--debugfs-include-past applies to debugfs statistics: add -d.");
-        var guests = new GuestFinder(paths);
+        var guests = new GuestFinder(paths) { Warn = reporter.Warn };
         (int pid, string? name) = ResolveVm(options, guests, reporter.Warn);
         var counters = new CounterDescriptors(reporter.VerboseOrNull);
         var factory = new SourceFactory(options, paths, reporter, counters, time);

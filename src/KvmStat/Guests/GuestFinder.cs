@@ -13,7 +13,48 @@ internal sealed class GuestFinder(HostPaths paths)
     /// Every process whose command line carries a -name and that holds a VM (or where that cannot
     /// be told, as <see cref="CheckPid"/> decides), by pid: any user may name a process as a guest.
     /// </summary>
-    internal IReadOnlyList<GuestProcess> ListGuests() => ListProcesses(GuestOf);
+    internal IReadOnlyList<GuestProcess> ListGuests() => ListGuests(VmDiscovery.ScanBudget);
+
+    /// <summary>Where a guest list says it could not look at every process (null: nowhere).</summary>
+    internal Action<string>? Warn { get; init; }
+
+    private long _listBudgetEnd = long.MaxValue;
+    private int _leftOut;
+
+    /// <summary>
+    /// The guest list, looking at no more than <paramref name="budget"/> descriptors where debugfs
+    /// cannot tell which processes made VMs: any user's processes may share thousands each. Those
+    /// with a -name past the budget are left out, and that is said.
+    /// </summary>
+    internal IReadOnlyList<GuestProcess> ListGuests(int budget)
+    {
+        _probe ??= new VmDescriptorProbe(paths);
+        _listBudgetEnd = _probe.Examined + budget;
+        _leftOut = 0;
+        try
+        {
+            List<GuestProcess> guests = ListProcesses(GuestOf);
+            if (_leftOut > 0)
+                Warn?.Invoke($"{_leftOut} process(es) named as guests were not looked at for a VM: the processes hold more descriptors than one list looks at ({budget}). " +
+                    "Mount debugfs (mount -t debugfs none /sys/kernel/debug) to tell VMs at once.");
+            return guests;
+        }
+        finally
+        {
+            _listBudgetEnd = long.MaxValue;
+        }
+    }
+
+    /// <summary><see cref="HoldsVm"/> within a list's budget: false, and counted as left out, once the budget is spent where only descriptors can tell.</summary>
+    private bool? HoldsVmInList(int pid)
+    {
+        if (_probe is { } probe && probe.Examined >= _listBudgetEnd && !Directory.Exists(paths.DebugfsKvm))
+        {
+            _leftOut++;
+            return false;
+        }
+        return HoldsVm(pid);
+    }
 
     /// <summary>The first bytes of a command line that a list reads of every process.</summary>
     private const int CmdlineGlance = 64 * 1024;
@@ -29,8 +70,8 @@ internal sealed class GuestFinder(HostPaths paths)
         if (head is null)
             return null;
         if (System.Text.Encoding.UTF8.GetByteCount(head) < CmdlineGlance)
-            return GuestName.FromCmdline(head) is string name && HoldsVm(pid) != false ? new GuestProcess(pid, name) : null;
-        return HoldsVm(pid) != false && NameOf(pid) is string whole ? new GuestProcess(pid, whole) : null;
+            return GuestName.FromCmdline(head) is string name && HoldsVmInList(pid) != false ? new GuestProcess(pid, name) : null;
+        return HoldsVmInList(pid) != false && NameOf(pid) is string whole ? new GuestProcess(pid, whole) : null;
     }
 
     /// <summary>The processes <paramref name="select"/> keeps, sorted by pid; those that vanish meanwhile are skipped.</summary>

@@ -174,6 +174,30 @@ public class GuestNameTests
     }
 
     /// <summary>
+    /// Without debugfs only descriptors tell, and any user's processes may share thousands each: a
+    /// list looks at no more than its budget of them, and says how many named processes it left out.
+    /// </summary>
+    [Fact]
+    public void WithoutDebugfsAListLooksAtABudgetOfDescriptorsAndSaysWhatItLeftOut()
+    {
+        using var fixture = new FixtureRoot();
+        foreach (int pid in new[] { 10, 20, 30 })
+        {
+            fixture.AddProcess(pid, ["python3", "-name", "victim"]);
+            for (int fd = 0; fd < 8; fd++)
+                fixture.AddDescriptor(pid, fd, "/dev/null");
+        }
+        fixture.AddProcess(40, ["qemu", "-name", "real"]);
+        fixture.AddDescriptor(40, 0, "anon_inode:kvm-vm");
+        var said = new List<string>();
+        var finder = new GuestFinder(fixture.Paths) { Warn = said.Add };
+        Assert.Equal([(40, "real")], finder.ListGuests().Select(g => (g.Pid, g.Name)));
+        Assert.Empty(said);
+        Assert.Empty(finder.ListGuests(budget: 0));
+        Assert.StartsWith("4 process(es) named as guests were not looked at for a VM", Assert.Single(said));
+    }
+
+    /// <summary>
     /// A VM is its own descriptor: a debugfs folder names the pid that made a VM, which may have
     /// handed it on and exited, the pid then anyone's. Only where descriptors cannot be read does
     /// the folder tell, by the whole pid.
