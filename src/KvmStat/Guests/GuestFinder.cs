@@ -31,6 +31,9 @@ internal sealed class GuestFinder(HostPaths paths)
         _probe ??= new VmDescriptorProbe(paths);
         _listBudgetEnd = _probe.Examined + budget;
         _leftOut = 0;
+        // One look at debugfs's folders serves the whole list.
+        _listing = true;
+        _foldersTaken = false;
         try
         {
             List<GuestProcess> guests = ListProcesses(GuestOf);
@@ -42,13 +45,14 @@ internal sealed class GuestFinder(HostPaths paths)
         finally
         {
             _listBudgetEnd = long.MaxValue;
+            _listing = false;
         }
     }
 
     /// <summary><see cref="HoldsVm"/> within a list's budget: false, and counted as left out, once the budget is spent where only descriptors can tell.</summary>
     private bool? HoldsVmInList(int pid)
     {
-        if (_probe is { } probe && probe.Examined >= _listBudgetEnd && !Directory.Exists(paths.DebugfsKvm))
+        if (_probe is { } probe && probe.Examined >= _listBudgetEnd && !ScanFolders())
         {
             _leftOut++;
             return false;
@@ -192,45 +196,38 @@ internal sealed class GuestFinder(HostPaths paths)
     internal bool? HoldsVm(int pid)
     {
         _probe ??= new VmDescriptorProbe(paths);
-        if (DebugfsFoldersOf(pid) is List<int> descriptors)
+        if (!ScanFolders())
+            return HoldsVmDescriptor(pid);
+        int at = _folders.BinarySearch((long)pid << 32);
+        for (at = at < 0 ? ~at : at; at < _folders.Count && (int)(_folders[at] >> 32) == pid; at++)
         {
-            bool? holds = descriptors.Count == 0 ? false : null;
-            foreach (int fd in descriptors)
-            {
-                // A folder names the pid that made a VM, which may have handed it on and exited,
-                // the pid then anyone's: the descriptor must still be a VM's.
-                bool? at = _probe.HoldsAt(pid, fd);
-                if (at != false)
-                    return true;
-                holds = false;
-            }
-            return holds;
+            // A folder names the pid that made a VM, which may have handed it on and exited, the
+            // pid then anyone's: the descriptor must still be a VM's (or not to be read).
+            if (_probe.HoldsAt(pid, (int)(_folders[at] & 0xffffffff)) != false)
+                return true;
         }
-        return HoldsVmDescriptor(pid);
+        return false;
     }
 
-    /// <summary>The descriptor numbers of the pid's debugfs folders (PID-FD); null where debugfs cannot be listed.</summary>
-    private List<int>? DebugfsFoldersOf(int pid)
+    private readonly List<long> _folders = [];
+    private DirectoryScanner? _debugfs;
+    private bool _listing, _foldersTaken, _foldersListed;
+
+    /// <summary>
+    /// Takes debugfs's VM folders into <see cref="_folders"/> (pid &lt;&lt; 32 | fd, sorted, as
+    /// <see cref="VmDiscovery"/> reads them): anew for each question, once for a whole guest list.
+    /// False where debugfs cannot be listed (not mounted, not root).
+    /// </summary>
+    private bool ScanFolders()
     {
-        try
-        {
-            if (!Directory.Exists(paths.DebugfsKvm))
-                return null;
-            var descriptors = new List<int>();
-            foreach (string folder in Directory.EnumerateDirectories(paths.DebugfsKvm, $"{pid.ToString(CultureInfo.InvariantCulture)}-*"))
-            {
-                long key = VmFolderName.Parse(System.Text.Encoding.UTF8.GetBytes(Path.GetFileName(folder)));
-                if (key >= 0 && (int)(key >> 32) == pid)
-                    descriptors.Add((int)(key & 0xffffffff));
-            }
-            return descriptors;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // debugfs not readable (not root, or unmounted meanwhile): the descriptors tell instead.
-            return null;
-        }
+        if (_listing && _foldersTaken)
+            return _foldersListed;
+        _foldersListed = (_debugfs ??= new DirectoryScanner(paths.DebugfsKvm)).TryScan(_folders, s_parseFolder) == 0;
+        _foldersTaken = _listing;
+        return _foldersListed;
     }
+
+    private static readonly Func<ReadOnlySpan<byte>, long> s_parseFolder = VmFolderName.Parse;
 
     /// <summary>
     /// Whether a process holds a KVM VM descriptor itself (anon_inode:kvm-vm): what only the
