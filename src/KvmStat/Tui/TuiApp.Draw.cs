@@ -47,7 +47,7 @@ internal sealed partial class TuiApp
             if (_error is not null)
                 grid.Write(grid.Rows - 1, grid.Write(grid.Rows - 1, 0, "Error: ", TextStyle.Bold), _error, TextStyle.Bold);
             else if (_notice is not null)
-                grid.Write(grid.Rows - 1, 0, Text.Escape(_notice));
+                grid.Write(grid.Rows - 1, 0, Text.EscapeControls(_notice));
         }
     }
 
