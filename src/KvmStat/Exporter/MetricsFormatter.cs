@@ -25,7 +25,6 @@ internal sealed class MetricsFormatter(
     FieldFilter filter, SeriesContinuity continuity, Action<string> warn, FieldFilter? guestFilter = null)
 {
     private readonly BinaryFamilies _binary = new(filter, continuity, warn);
-    private readonly VcpuMetrics _vcpus = new();
 
     internal List<MetricFamily> Format(Snapshot snapshot)
     {
@@ -35,7 +34,7 @@ internal sealed class MetricsFormatter(
         if (snapshot.Guests is IGuestValues guests)
         {
             AddGuests(families, guests);
-            _vcpus.Add(families, guests, guestFilter is null ? null : _guestShown);
+            VcpuMetrics.Add(families, guests, guestFilter is null ? null : _guestShown);
         }
         if (snapshot.Binary is IReadOnlyList<VmStatsBlocks> binary)
             AddBinary(families, binary);

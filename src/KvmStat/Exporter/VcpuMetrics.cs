@@ -13,13 +13,10 @@ namespace KvmStat.Exporter;
 /// give, or "tid 1234" for a thread whose vCPU is not known. A vCPU's events are one series over its
 /// threads: those of its threads now and what those gone counted (a vCPU unplugged and plugged again).
 /// </summary>
-internal sealed class VcpuMetrics
+internal static class VcpuMetrics
 {
-    private readonly LatencyHistogram[] _summed = [new(), new()];
-    private long[] _totals = [];
-
     /// <param name="shown">Per field of the guests: whether it gets per-guest series (null: every field).</param>
-    internal void Add(List<MetricFamily> families, IGuestValues guests, bool[]? shown)
+    internal static void Add(List<MetricFamily> families, IGuestValues guests, bool[]? shown)
     {
         if (guests.VcpuFields.Count == 0)
             return;
@@ -28,36 +25,28 @@ internal sealed class VcpuMetrics
         var latency = new MetricFamily("kvm_guest_vcpu_exit_handling_seconds", "histogram",
             "Seconds an exit kept each vCPU out of its guest, handled in user space (kvm_userspace_exit) or in the kernel (kvm_exit), until its next entry.");
         bool timed = false;
-        if (_totals.Length != guests.VcpuFields.Count)
-            _totals = new long[guests.VcpuFields.Count];
         foreach (GuestStat guest in guests.Guests)
         {
             string pid = guest.Pid.ToString(CultureInfo.InvariantCulture);
-            List<VcpuStat> vcpus = guest.Vcpus;
-            for (int first = 0, next; first < vcpus.Count; first = next)
+            foreach (VcpuStat vcpu in guest.Vcpus)
             {
-                VcpuStat vcpu = vcpus[first];
-                next = guest.EndOfVcpu(first);
-                Sum(vcpus, first, next, guest.GoneOf(vcpu));
+                // A vCPU's series goes on when its thread is replaced (GuestVcpus sums its threads);
+                // a thread of no known vCPU is a series of its own, named by its id.
                 string id = vcpu.Index >= 0 ? vcpu.Index.ToString(CultureInfo.InvariantCulture) : vcpu.Label;
-                // A vCPU's series goes on when its thread is replaced (the gone threads' counts are in
-                // its sum); a thread of no known vCPU is a series of its own, named by its id.
                 for (int i = 0; i < guests.VcpuFields.Count; i++)
                 {
-                    string name = guests.Fields[guests.VcpuFields[i]].Name;
                     if (shown is not null && !shown[guests.VcpuFields[i]])
                         continue;
-                    long value = _totals[i];
-                    if (value != 0)
-                        events.Counter([("guest", guest.Name), ("pid", pid), ("vcpu", id), ("event", name)], value);
+                    if (vcpu.Totals[i] != 0)
+                        events.Counter([("guest", guest.Name), ("pid", pid), ("vcpu", id), ("event", guests.Fields[guests.VcpuFields[i]].Name)], vcpu.Totals[i]);
                 }
-                if (vcpu.Latency is null)
+                if (vcpu.Latency is not LatencyHistogram[] kinds)
                     continue;
                 timed = true;
-                for (int kind = 0; kind < _summed.Length; kind++)
+                for (int kind = 0; kind < kinds.Length; kind++)
                 {
-                    if (_summed[kind].Count > 0)
-                        MetricsFormatter.AddHistogram(latency, [("guest", guest.Name), ("pid", pid), ("vcpu", id), ("event", ExitLatencies.Kinds[kind])], _summed[kind]);
+                    if (kinds[kind].Count > 0)
+                        MetricsFormatter.AddHistogram(latency, [("guest", guest.Name), ("pid", pid), ("vcpu", id), ("event", ExitLatencies.Kinds[kind])], kinds[kind]);
                 }
             }
         }
@@ -68,22 +57,5 @@ internal sealed class VcpuMetrics
             "KVM tracepoint events of vCPU threads kvm_stat could not count per vCPU since it started: its table of threads was full. Nonzero means per-vCPU counts are missing events.");
         lost.Counter([], guests.VcpusLost);
         families.Add(lost);
-    }
-
-    /// <summary>The counts of threads [first, next) and of the threads <paramref name="gone"/>, and the histograms of the threads together.</summary>
-    private void Sum(List<VcpuStat> vcpus, int first, int next, long[]? gone)
-    {
-        Array.Clear(_totals);
-        // A thread counts every tracepoint of the engine; the first VcpuFields.Count are those shown.
-        gone?.AsSpan(0, _totals.Length).CopyTo(_totals);
-        foreach (LatencyHistogram histogram in _summed)
-            histogram.Clear();
-        for (int t = first; t < next; t++)
-        {
-            for (int i = 0; i < _totals.Length; i++)
-                _totals[i] += vcpus[t].Totals[i];
-            for (int kind = 0; kind < (vcpus[t].Latency?.Length ?? 0); kind++)
-                _summed[kind].Add(vcpus[t].Latency![kind]);
-        }
     }
 }

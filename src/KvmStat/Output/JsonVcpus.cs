@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using KvmStat.Sources;
 using KvmStat.Stats;
@@ -10,8 +9,8 @@ namespace KvmStat.Output;
 /// "delta"}}, with exit latencies "exit_latency": {"kvm_userspace_exit" | "kvm_exit": {"buckets_ns",
 /// "exits", "time_ns"}}}}, LABEL as the binary statistics name their vCPUs ("vcpu0"), or "tid 1234"
 /// for a thread whose vCPU is not known; a field per tracepoint (exit reasons are per VM only). A
-/// second thread of one vCPU in the same sample (its old thread exited in the interval) is
-/// "vcpu0 (tid 1234)": a key is never written twice.
+/// vCPU's counts are those of <see cref="GuestVcpus"/>, as the screen and the exporter show them;
+/// "tid" is its newest thread, null when all its threads are gone.
 /// </summary>
 internal static class JsonVcpus
 {
@@ -19,13 +18,15 @@ internal static class JsonVcpus
     internal static void Write(Utf8JsonWriter w, IGuestValues guests, GuestStat guest, bool[]? shown)
     {
         w.WriteStartObject("vcpus");
-        // Threads come by vCPU: those of one vCPU are next to each other.
-        string? previous = null;
-        foreach (VcpuStat vcpu in guest.Vcpus)
+        // By index: an interface's enumerator would allocate at every record.
+        for (int v = 0; v < guest.Vcpus.Count; v++)
         {
-            w.WriteStartObject(vcpu.Label == previous ? $"{vcpu.Label} (tid {vcpu.Tid.ToString(CultureInfo.InvariantCulture)})" : vcpu.Label);
-            previous = vcpu.Label;
-            w.WriteNumber("tid", vcpu.Tid);
+            VcpuStat vcpu = guest.Vcpus[v];
+            w.WriteStartObject(vcpu.Label);
+            if (vcpu.Tid != 0)
+                w.WriteNumber("tid", vcpu.Tid);
+            else
+                w.WriteNull("tid");
             w.WriteStartObject("fields");
             for (int i = 0; i < guests.VcpuFields.Count; i++)
             {

@@ -29,25 +29,9 @@ internal sealed class GuestStat(int pid, string name, int fieldCount, VmRowKind 
 
     internal long[] FieldDeltas { get; } = new long[fieldCount];
 
-    /// <summary>Its vCPU threads (--vcpus), by vCPU; empty where not counted.</summary>
-    internal List<VcpuStat> Vcpus { get; } = [];
+    /// <summary>Its vCPUs (--vcpus), each over its threads; empty where not counted.</summary>
+    internal IReadOnlyList<VcpuStat> Vcpus => VcpuThreads.Rows;
 
-    /// <summary>By vCPU: what its threads that are gone counted (a vCPU's count goes on over a new thread).</summary>
-    internal Dictionary<int, long[]> VcpusGone { get; } = [];
-
-    /// <summary>
-    /// Where the threads of <see cref="Vcpus"/>[<paramref name="first"/>]'s vCPU end: they come
-    /// together (an old thread beside its replacement in one sample); a thread of no known vCPU is
-    /// one on its own.
-    /// </summary>
-    internal int EndOfVcpu(int first)
-    {
-        int index = Vcpus[first].Index, next = first + 1;
-        while (index >= 0 && next < Vcpus.Count && Vcpus[next].Index == index)
-            next++;
-        return next;
-    }
-
-    /// <summary>What the gone threads of <paramref name="vcpu"/>'s vCPU counted; null for none, or for a thread of no known vCPU.</summary>
-    internal long[]? GoneOf(VcpuStat vcpu) => vcpu.Index >= 0 ? VcpusGone.GetValueOrDefault(vcpu.Index) : null;
+    /// <summary>Where <see cref="Vcpus"/> are summed from the vCPU threads, once per sample.</summary>
+    internal GuestVcpus VcpuThreads { get; } = new();
 }

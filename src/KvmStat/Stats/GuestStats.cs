@@ -8,7 +8,7 @@ namespace KvmStat.Stats;
 /// process under a dead VM's pid, where the source tells them apart, is a new VM). Where
 /// the source tells (the BPF engine), more rows make the VMs add up to the host: the events outside
 /// VMs, those of VMs that exited, and those the engine had no room to attribute. With --vcpus each
-/// VM's vCPU threads too, with their own totals and deltas.
+/// VM's vCPUs too (<see cref="GuestVcpus"/>).
 /// </summary>
 internal sealed class GuestStats : IGuestValues
 {
@@ -88,7 +88,7 @@ internal sealed class GuestStats : IGuestValues
                 guest.FieldDeltas[i] = reading.Values[i] - previous;
                 guest.FieldTotals[i] = reading.Values[i];
             }
-            SampleVcpus(guest, reading.Vcpus);
+            guest.VcpuThreads.Sample(reading.Vcpus);
             if (guest.Kind == VmRowKind.Vm)
                 _guests.Add(guest);
             else if (known is null)
@@ -97,48 +97,6 @@ internal sealed class GuestStats : IGuestValues
         // The rows of VMs that are gone go now, not at the next sample.
         _previous.Clear();
         SampleCount++;
-    }
-
-    /// <summary>
-    /// A VM's vCPU threads now: each keeps its entry (and so its deltas) while its thread runs; a
-    /// vCPU's new thread (the vCPU unplugged and plugged again) counts from zero, and what the
-    /// threads that are gone counted stays in the vCPU's <see cref="GuestStat.VcpusGone"/>.
-    /// </summary>
-    private static void SampleVcpus(GuestStat guest, List<VcpuReading> readings)
-    {
-        if (readings.Count == 0 && guest.Vcpus.Count == 0)
-            return;
-        List<VcpuStat> vcpus = guest.Vcpus;
-        int kept = vcpus.Count;
-        foreach (VcpuStat vcpu in vcpus)
-            vcpu.Seen = false;
-        foreach (VcpuReading reading in readings)
-        {
-            int found = vcpus.FindIndex(0, kept, v => v.Tid == reading.Tid);
-            VcpuStat vcpu = found >= 0 ? vcpus[found] : new VcpuStat(reading.Values.Length);
-            for (int i = 0; i < reading.Values.Length; i++)
-            {
-                vcpu.Deltas[i] = found >= 0 && reading.Values[i] >= vcpu.Totals[i] ? reading.Values[i] - vcpu.Totals[i] : reading.Values[i];
-                vcpu.Totals[i] = reading.Values[i];
-            }
-            (vcpu.Index, vcpu.Tid, vcpu.Label, vcpu.Latency, vcpu.Seen) = (reading.Index, reading.Tid, reading.Label, reading.Latency, true);
-            vcpus.Add(vcpu);
-        }
-        for (int i = 0; i < kept; i++)
-        {
-            if (vcpus[i] is { Seen: false, Index: >= 0 } gone)
-                AddTo(guest.VcpusGone, gone);
-        }
-        // The entries of this sample, in the reading's order; threads that are gone leave.
-        vcpus.RemoveRange(0, kept);
-    }
-
-    private static void AddTo(Dictionary<int, long[]> gone, VcpuStat vcpu)
-    {
-        if (!gone.TryGetValue(vcpu.Index, out long[]? totals))
-            gone[vcpu.Index] = totals = new long[vcpu.Totals.Length];
-        for (int i = 0; i < totals.Length; i++)
-            totals[i] += vcpu.Totals[i];
     }
 
     /// <summary>How the screen names the rows that are no VM.</summary>

@@ -176,31 +176,7 @@ internal sealed partial class TuiApp
     }
 
     /// <summary>A guest's row and its vCPUs' rows.</summary>
-    private static int RowsOf(GuestStat guest, IReadOnlyList<int> vcpuFields) => 1 + (vcpuFields.Count > 0 ? VcpuRowCount(guest) : 0);
-
-    /// <summary>A row per vCPU with threads, and one per vCPU whose threads are all gone.</summary>
-    private static int VcpuRowCount(GuestStat guest)
-    {
-        int count = 0;
-        for (int first = 0; first < guest.Vcpus.Count; first = guest.EndOfVcpu(first))
-            count++;
-        foreach (int index in guest.VcpusGone.Keys)
-        {
-            if (!HasThread(guest, index))
-                count++;
-        }
-        return count;
-    }
-
-    private static bool HasThread(GuestStat guest, int index)
-    {
-        foreach (VcpuStat vcpu in guest.Vcpus)
-        {
-            if (vcpu.Index == index)
-                return true;
-        }
-        return false;
-    }
+    private static int RowsOf(GuestStat guest, IReadOnlyList<int> vcpuFields) => 1 + (vcpuFields.Count > 0 ? guest.Vcpus.Count : 0);
 
     /// <summary>
     /// A guest's vCPUs, indented, with %Total relative to the guest: each vCPU's events (its
@@ -209,40 +185,23 @@ internal sealed partial class TuiApp
     /// </summary>
     private int DrawVcpuRows(ScreenGrid grid, int row, int end, GuestStat guest, double interval)
     {
-        for (int first = 0, next; first < guest.Vcpus.Count; first = next)
+        // By index: an interface's enumerator would allocate at every draw.
+        for (int v = 0; v < guest.Vcpus.Count; v++)
         {
             if (row >= end)
                 return row;
-            next = guest.EndOfVcpu(first);
+            VcpuStat vcpu = guest.Vcpus[v];
             long value = 0, delta = 0;
-            long[]? gone = guest.GoneOf(guest.Vcpus[first]);
             foreach (int i in _vcpuParents)
             {
-                value += gone?[i] ?? 0;
-                for (int t = first; t < next; t++)
-                {
-                    value += guest.Vcpus[t].Totals[i];
-                    delta += guest.Vcpus[t].Deltas[i];
-                }
+                value += vcpu.Totals[i];
+                delta += vcpu.Deltas[i];
             }
-            VcpuStat newest = guest.Vcpus[next - 1];
             int written;
-            bool fits = newest.Index >= 0
-                ? _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"  {newest.Label} [{newest.Tid}]", out written)
-                : _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"  {newest.Label}", out written);
+            bool fits = vcpu.Index >= 0 && vcpu.Tid != 0
+                ? _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"  {vcpu.Label} [{vcpu.Tid}]", out written)
+                : _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"  {vcpu.Label}", out written);
             DrawRow(grid, row++, _label.AsSpan(0, fits ? written : 0), value, guest.Total, delta, interval);
-        }
-        foreach ((int index, long[] gone) in guest.VcpusGone)
-        {
-            if (row >= end)
-                return row;
-            if (HasThread(guest, index))
-                continue;
-            long value = 0;
-            foreach (int i in _vcpuParents)
-                value += gone[i];
-            bool fits = _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"  vcpu{index}", out int written);
-            DrawRow(grid, row++, _label.AsSpan(0, fits ? written : 0), value, guest.Total, 0, interval);
         }
         return row;
     }

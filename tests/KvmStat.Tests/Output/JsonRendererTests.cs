@@ -163,12 +163,13 @@ public class JsonRendererTests
     }
 
     /// <summary>
-    /// --vcpus: each guest's vCPU threads by vCPU, with totals and deltas; a vCPU whose old thread
-    /// exited in the interval beside its new one is a key of its own, never the same key twice;
-    /// --guest-fields limits their fields as the guest's.
+    /// --vcpus: each guest's vCPUs, one key each over its threads, with totals and deltas as the
+    /// screen and the exporter count them: a vCPU's new thread beside its old one adds to it, and
+    /// goes on from it when the old one is gone; a vCPU whose threads are all gone keeps its counts
+    /// (tid null); --guest-fields limits their fields as the guest's.
     /// </summary>
     [Fact]
-    public void EachGuestsVcpusWithDeltasAndNoKeyTwice()
+    public void EachGuestsVcpuIsOneKeyOverItsThreads()
     {
         _vms.VcpuFieldIndexes.AddRange([0, 1]);
         _vms.Set(7, "kvm_pio", 9);
@@ -183,10 +184,15 @@ public class JsonRendererTests
         string line = Render(sampler);
         Assert.Contains("\"vcpus\":{" +
             "\"vcpu0\":{\"tid\":100,\"fields\":{\"kvm_exit\":{\"total\":1,\"delta\":0},\"kvm_pio\":{\"total\":10,\"delta\":6}}}," +
-            "\"vcpu1\":{\"tid\":101,\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":2,\"delta\":0}}}," +
-            "\"vcpu1 (tid 102)\":{\"tid\":102,\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":3,\"delta\":3}}}," +
+            "\"vcpu1\":{\"tid\":102,\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":5,\"delta\":3}}}," +
             "\"tid 300\":{\"tid\":300,\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":1,\"delta\":1}}}}}]," +
             "\"vcpus_lost\":5", line);
+
+        _vms.Vcpus[7].RemoveAll(v => v.Tid == 101);
+        _vms.SetVcpu(7, 102, 1, 0, 4);
+        Assert.Contains("\"vcpu1\":{\"tid\":102,\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":6,\"delta\":1}}}", Render(sampler));
+        _vms.Vcpus[7].RemoveAll(v => v.Tid == 102);
+        Assert.Contains("\"vcpu1\":{\"tid\":null,\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":6,\"delta\":0}}}", Render(sampler));
 
         string limited = Render(sampler, guestFilter: FieldFilter.Create("kvm_pio"));
         Assert.Contains("\"vcpu0\":{\"tid\":100,\"fields\":{\"kvm_pio\":{\"total\":10,\"delta\":0}}}", limited);
