@@ -26,7 +26,6 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     private readonly Action<ProcessCounters> _release;
     private readonly Action<string> _warn;
     private readonly HashSet<int> _refused = [];
-    private readonly List<ProcessCounters> _failed = [];
     private GrowthReport _refusedReport;
     private long _refusedCount;
 
@@ -54,9 +53,11 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     internal int TrackedVms => _vms.Count;
 
     /// <summary>
-    /// Opens counters for VMs that started since the last read and closes those of VMs that stopped;
-    /// a VM that exited while its pid is still listed (another process took it, or the list is a
-    /// few seconds old) is counted anew if a VM runs under it.
+    /// Opens counters for VMs that started since the last read, and for their threads (a thread is
+    /// counted from when its counters open: the exporter follows every second so that a new VM's
+    /// vCPUs count from then, not from the next scrape), and closes those of VMs that stopped; a
+    /// VM that exited while its pid is still listed (another process took it, or the list is a few
+    /// seconds old) is counted anew if a VM runs under it.
     /// </summary>
     public void Follow()
     {
@@ -75,6 +76,19 @@ internal sealed class PerVmTracepointSource : IPerVmSource
         // A refused VM that exited: its pid may run another VM later.
         if (_refused.Count > 0)
             _refused.RemoveWhere(pid => _pids.BinarySearch(pid) < 0);
+        // In pid order: where descriptors run out, the VMs first counted keep theirs.
+        for (int i = 0; i < _vms.Count; i++)
+        {
+            try
+            {
+                _vms[i].Sync();
+            }
+            catch (KvmStatException e)
+            {
+                Refuse(_vms[i], e);
+                _vms.RemoveAt(i--);
+            }
+        }
     }
 
     /// <summary>VMs left out since the start because their counters could not open.</summary>
@@ -89,15 +103,6 @@ internal sealed class PerVmTracepointSource : IPerVmSource
         _pool.Recycle(readings);
         foreach (ProcessCounters vm in _vms)
         {
-            try
-            {
-                vm.Sync();
-            }
-            catch (KvmStatException e)
-            {
-                Refuse(vm, e);
-                continue;
-            }
             if (!vm.Alive)
                 continue;
             Array.Clear(_sums);
@@ -108,19 +113,12 @@ internal sealed class PerVmTracepointSource : IPerVmSource
                 reading.Values[i] = (long)_sums[i];
             readings.Add(reading);
         }
-        if (_failed.Count > 0)
-        {
-            foreach (ProcessCounters vm in _failed)
-                _vms.Remove(vm);
-            _failed.Clear();
-        }
     }
 
     private void Refuse(ProcessCounters vm, KvmStatException e)
     {
         vm.Release();
         _refused.Add(vm.Pid);
-        _failed.Add(vm);
         _refusedCount++;
         if (_refusedReport.Due(_refusedCount, out _))
             _warn($"{_refusedCount} VMs are left out of the per-VM counts (the host's totals have their events): {e.Message}" +

@@ -19,10 +19,12 @@ public class PerVmTracepointSourceTests
         {
             Fixture.AddTracepoint("kvm_pio", int.Parse(File.ReadAllText("/sys/kernel/tracing/events/kvm/kvm_pio/id").Trim(), CultureInfo.InvariantCulture));
             var set = new TracepointCounterSet(Tracefs.Locate(Fixture.Paths), [new TracepointField("kvm_pio", "kvm_pio", null, null)], Descriptors, verbose: null);
-            Source = new PerVmTracepointSource(set, Fixture.Paths, new VmDiscovery(Fixture.Paths, new ManualTime(), _ => { }), _ => { });
+            Source = new PerVmTracepointSource(set, Fixture.Paths, new VmDiscovery(Fixture.Paths, Time, _ => { }), _ => { });
         }
 
         internal FixtureRoot Fixture { get; } = new();
+
+        internal ManualTime Time { get; } = new();
 
         internal CounterDescriptors Descriptors { get; } = new();
 
@@ -91,6 +93,35 @@ public class PerVmTracepointSourceTests
             }
         }
         return held;
+    }
+
+    /// <summary>
+    /// A follow between reads (the exporter's every second) opens a new VM's threads' counters: its
+    /// vCPUs count from then, not from the next scrape; and closes those of a VM that stopped.
+    /// </summary>
+    [Fact]
+    public void AFollowOpensANewVmsThreadsCounters()
+    {
+        Kvm.RequireTracepoints();
+        using var vms = new PioVms();
+        var readings = new List<VmReading>();
+        vms.Source.Read(readings);
+        Assert.Equal(0, vms.Descriptors.OpenCount);
+        const int Pid = 100_001;
+        vms.Fixture.AddProcess(Pid, ["qemu-system-x86_64", "-name", "alpha"], threads: [KvmStat.Tests.TestGuest.KvmInterop.GetTid()]);
+        vms.Fixture.MarkRunning(Pid);
+        vms.Fixture.AddDebugfsStat($"{Pid}-12/exits", 0);
+        vms.Fixture.AddDescriptor(Pid, 12, "anon_inode:kvm-vm");
+        // VmDiscovery lists VMs again after 3 s.
+        vms.Time.Advance(TimeSpan.FromSeconds(4));
+        vms.Source.Follow();
+        Assert.Equal(1, vms.Descriptors.OpenCount);
+        vms.Fixture.RemoveDebugfsVm($"{Pid}-12");
+        vms.Fixture.RemoveProcess(Pid);
+        vms.Time.Advance(TimeSpan.FromSeconds(4));
+        vms.Source.Follow();
+        Assert.Equal(0, vms.Source.TrackedVms);
+        Poll.Until(() => vms.Descriptors.OpenCount == 0, TimeSpan.FromSeconds(60), "the background close of the gone VM's counters");
     }
 
     /// <summary>
