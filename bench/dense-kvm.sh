@@ -14,7 +14,8 @@ n=${1:-4000}
 [ -e /dev/kvm ] || { echo "bench: no /dev/kvm: this benchmark runs real guests (bench/dense.sh measures without KVM)" >&2; exit 1; }
 source bench/lib.sh
 bench_prepare
-command -v prometheus >/dev/null && command -v tmux >/dev/null || apt-get install -y -qq prometheus tmux >/dev/null
+bench_need prometheus prometheus
+bench_need tmux tmux
 helper="python3 bench/dense_kvm.py"
 socket="kvm_stat-dense-$$"
 trap 'tmux -L "$socket" kill-server 2>/dev/null || true; bench_cleanup' EXIT
@@ -22,7 +23,11 @@ prefix="dense-$$-"
 guests=$BENCH_DIR/guests
 : >"$guests"
 results=()
-record() { results+=("| $1 | $2 |"); }
+# Each result is said as it is measured (a later failure keeps it), and the table comes at the end.
+record() {
+    results+=("| $1 | $2 |")
+    echo "bench: $1: $2" >&2
+}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # start_guests FROM TO: guests FROM..TO-1, each waiting for SIGUSR1 to make its writes; returns once all are ready.
@@ -78,9 +83,11 @@ started "--serve" "$BENCH_DIR/serve.err" "$t"
 
 prometheus_port=$(bench_port)
 mkdir -p "$BENCH_DIR/prometheus"
+# A scrape may take as long as its interval: a first scrape of thousands of guests takes most of a second.
 cat >"$BENCH_DIR/prometheus/prometheus.yml" <<EOF
 global:
-  scrape_interval: 1s
+  scrape_interval: 2s
+  scrape_timeout: 2s
 scrape_configs:
   - job_name: kvm_stat
     static_configs:
@@ -88,18 +95,35 @@ scrape_configs:
 EOF
 prometheus --config.file="$BENCH_DIR/prometheus/prometheus.yml" --storage.tsdb.path="$BENCH_DIR/prometheus/data" \
     --web.listen-address="127.0.0.1:$prometheus_port" >"$BENCH_DIR/prometheus/log" 2>&1 &
-BENCH_PIDS+=($!)
+prometheus_pid=$!
+BENCH_PIDS+=("$prometheus_pid")
 api="http://127.0.0.1:$prometheus_port"
+waited=0
+until curl -sf "$api/-/ready" >/dev/null; do
+    waited=$((waited + 1))
+    if ! kill -0 "$prometheus_pid" 2>/dev/null || [ "$waited" -gt 600 ]; then
+        echo "bench: Prometheus did not start:" >&2
+        tail -n 20 "$BENCH_DIR/prometheus/log" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+
+# screen_wait WHAT PATTERN: until the screen shows PATTERN (grep -E), up to 60 s.
+screen_wait() {
+    local waited=0
+    until tmux -L "$socket" capture-pane -p | grep -Eq "$2"; do
+        waited=$((waited + 1))
+        [ "$waited" -lt 600 ] || { echo "bench: the screen never showed $1" >&2; cat "$BENCH_DIR/screen.err" >&2; exit 1; }
+        sleep 0.1
+    done
+}
 
 # The screen, counting only kvm_pio, in its guest view.
 tmux -L "$socket" new-session -d -x 160 -y 60 "$tool --engine bpf -f '^kvm_pio\$' 2>$BENCH_DIR/screen.err"
-waited=0
-until tmux -L "$socket" capture-pane -p | grep -q 'kvm statistics'; do
-    waited=$((waited + 1))
-    [ "$waited" -lt 600 ] || { echo "bench: the screen never drew" >&2; cat "$BENCH_DIR/screen.err" >&2; exit 1; }
-    sleep 0.1
-done
+screen_wait "its first draw" 'kvm statistics'
 tmux -L "$socket" send-keys b
+screen_wait "the guest view" 'kvm statistics - per guest'
 
 echo "bench: starting $((n - n / 2)) guests after the tools" >&2
 start_guests $((n / 2)) "$n"
@@ -108,28 +132,68 @@ start_guests $((n / 2)) "$n"
 until_all "-l --json" sh -c "tail -n 1 '$log' | grep -o '\"name\":\"$prefix' | wc -l"
 until_all "--serve" sh -c "curl -sf 'http://127.0.0.1:$port/metrics' | grep -c '^kvm_guest_info{guest=\"$prefix'"
 
+# alive WHAT PID: the process still runs (else the run ends, saying so).
+alive() {
+    kill -0 "$2" 2>/dev/null && return 0
+    echo "bench: $1 exited" >&2
+    exit 1
+}
+
 echo "bench: every guest makes its writes" >&2
 hz=$(getconf CLK_TCK)
 before=$(bench_cpu_ticks "$logger")
 lines0=$(wc -l <"$log")
 cut -d' ' -f1 "$guests" | xargs kill -USR1
-until [ "$(cat "$BENCH_DIR"/guest-* | grep -c '^done ')" -ge "$n" ]; do sleep 0.5; done
+waited=0
+until [ "$(cat "$BENCH_DIR"/guest-* | grep -c '^done ')" -ge "$n" ]; do
+    waited=$((waited + 1))
+    if [ "$waited" -gt 1200 ]; then
+        echo "bench: only $(cat "$BENCH_DIR"/guest-* | grep -c '^done ') of $n guests made their writes; some of the others said:" >&2
+        grep -L '^done ' "$BENCH_DIR"/guest-* | head -n 5 | xargs tail -n 3 >&2
+        exit 1
+    fi
+    sleep 0.5
+done
 # Two more records and a few more scrapes after the last write.
-until [ "$(wc -l <"$log")" -ge $((lines0 + 3)) ]; do sleep 0.2; done
-lines1=$(wc -l <"$log")
+waited=0
+until [ "$(wc -l <"$log")" -ge $((lines0 + 3)) ]; do
+    alive "kvm_stat -l --json" "$logger"
+    waited=$((waited + 1))
+    [ "$waited" -lt 300 ] || { echo "bench: kvm_stat -l --json wrote no record for 60 s" >&2; exit 1; }
+    sleep 0.2
+done
 sleep 5
+# The records and the CPU time they took, read together.
 after=$(bench_cpu_ticks "$logger")
+lines1=$(wc -l <"$log")
 
 record "-l --json: counts" "$($helper check-json "$log" "$guests" "$prefix")"
 record "-l --json: CPU per refresh (ms)" "$(awk -v t=$((after - before)) -v hz="$hz" -v r=$((lines1 - lines0)) 'BEGIN { printf "%.1f", t * 1000 / hz / r }')"
 record "-l --json: record (KB)" "$(tail -n 2 "$log" | head -n 1 | wc -c | awk '{ print int($1 / 1000) }')"
 record "-l --json: peak RSS (MB)" "$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' /proc/"$logger"/status)"
+alive Prometheus "$prometheus_pid"
 record "Prometheus: counts" "$($helper check-prometheus "$api" "$guests" "$prefix")"
 read -r scrape samples <<<"$($helper scrape "$api")"
 record "--serve: slowest scrape in Prometheus (ms)" "$scrape"
 record "--serve: samples a scrape" "$samples"
 record "--serve: peak RSS (MB)" "$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' /proc/"$exporter"/status)"
-tmux -L "$socket" capture-pane -p >"$BENCH_DIR/screen.txt"
+
+# The guest view shows a page of guests: page down through all of them (Page Down moves the
+# selection 10 guests on), keeping each page, until the last row stays the same.
+alive "the screen" "$(tmux -L "$socket" list-panes -F '#{pane_pid}')"
+page=0
+last=""
+while :; do
+    tmux -L "$socket" capture-pane -p >"$BENCH_DIR/screen-$page.txt"
+    bottom=$(grep -E "^ ${prefix}[0-9]+ \[" "$BENCH_DIR/screen-$page.txt" | tail -n 1 || true)
+    [ -n "$bottom" ] && [ "$bottom" != "$last" ] || break
+    last=$bottom
+    for _ in 1 2 3 4 5; do tmux -L "$socket" send-keys NPage; done
+    page=$((page + 1))
+    [ "$page" -le $((n / 10 + 10)) ] || break
+    sleep 0.3
+done
+cat "$BENCH_DIR"/screen-*.txt >"$BENCH_DIR/screen.txt"
 record "screen's guest view: counts" "$($helper check-screen "$BENCH_DIR/screen.txt" "$guests" "$prefix")"
 
 echo "## $n one-vCPU guests ($((n / 2)) before the tools, the rest after); $(uname -r), $(nproc) CPUs, $(bench_field_count) kvm tracepoints"

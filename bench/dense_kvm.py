@@ -73,7 +73,7 @@ def check_screen(path, guests_path, prefix):
             unattributed = int(other.group(1))
     if not counted:
         return "no guest row on the screen"
-    result = verdict(counted, {pid: want[pid] for pid in counted if pid in want}) + f", {len(counted)} rows shown"
+    result = verdict(counted, {pid: want[pid] for pid in counted if pid in want}) + f", {len(counted)} of {len(want)} guests shown"
     # The screen keeps (unattributed) in view whenever it is not zero: it must not be there.
     return result + (f", {unattributed} unattributed" if unattributed else "")
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers the guest benchmarks share (sourced). Every process started here is remembered and
 # ended by bench_cleanup, which the scripts call on exit.
 BENCH_PIDS=()
@@ -5,11 +6,26 @@ BENCH_DIR=$(mktemp -d)
 tool=$PWD/artifacts/kvm_stat
 guest_binary=$PWD/artifacts/bench/guest
 
-# Builds the tool and the C test guest (tests/guest/guest.c), and installs what the scripts use.
-bench_prepare() {
+# bench_need COMMAND PACKAGE...: installs the packages where COMMAND is missing, without their
+# recommended extras (Prometheus's would start a node exporter that loads the host being measured).
+bench_need() {
+    local command=$1
+    shift
+    command -v "$command" >/dev/null && return 0
     export DEBIAN_FRONTEND=noninteractive
-    command -v curl >/dev/null && command -v gcc >/dev/null && command -v perf >/dev/null \
-        || { apt-get update -qq >/dev/null; apt-get install -y -qq curl gcc libc6-dev linux-perf >/dev/null; }
+    if [ -z "${BENCH_APT_UPDATED:-}" ]; then
+        apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+        BENCH_APT_UPDATED=1
+    fi
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Builds the tool and the C test guest (tests/guest/guest.c), and installs what the scripts use
+# (perf: Debian's linux-perf).
+bench_prepare() {
+    bench_need curl curl
+    bench_need gcc gcc libc6-dev
+    bench_need perf linux-perf
     mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
     ./build.sh >/dev/null
     mkdir -p artifacts/bench
@@ -17,9 +33,11 @@ bench_prepare() {
 }
 
 bench_cleanup() {
-    local pid
+    local pid children
+    # Only those still this shell's children: a pid waited for already may be another process's now.
+    children=" $(ps -o pid= --ppid $$ | tr -s ' \n' '  ') "
     for pid in "${BENCH_PIDS[@]}"; do
-        kill -KILL "$pid" 2>/dev/null || true
+        [[ $children == *" $pid "* ]] && kill -KILL "$pid" 2>/dev/null || true
     done
     for pid in "${BENCH_PIDS[@]}"; do
         wait "$pid" 2>/dev/null || true
@@ -82,8 +100,17 @@ bench_stop() {
 
 # Waits until no kvm_stat runs, hand-off children included: a perf run's descriptors take the kernel
 # about 3 s to release, which would slow the next measurement.
+# Another kvm_stat (a service, a screen elsewhere) would never end: after 30 s it is said and left.
 bench_settle() {
-    while pgrep -x kvm_stat >/dev/null; do sleep 0.2; done
+    local waited=0
+    while pgrep -x kvm_stat >/dev/null; do
+        waited=$((waited + 1))
+        if [ "$waited" -gt 150 ]; then
+            echo "bench: kvm_stat processes not started here are running ($(pgrep -x kvm_stat | tr '\n' ' ')): they count too" >&2
+            break
+        fi
+        sleep 0.2
+    done
     sleep 0.5
 }
 

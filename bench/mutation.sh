@@ -21,6 +21,8 @@ export MutationTesting=true
 # Killed mutant runs leave the tests' temporary files and the runtime's pipes behind: in a folder of their own.
 TMPDIR=$(mktemp -d)
 export TMPDIR
+# Some tests run a process as nobody, which must reach its files there (as under test.sh's folder).
+chmod 755 "$TMPDIR"
 trap 'rm -rf "$TMPDIR"' EXIT
 
 dotnet build tests/KvmStat.Tests/KvmStat.Tests.csproj --nologo -v quiet

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 source bench/lib.sh
 bench_prepare
-command -v hyperfine >/dev/null && command -v strace >/dev/null || apt-get install -y -qq hyperfine strace >/dev/null
+bench_need hyperfine hyperfine
+bench_need strace strace
 trap bench_cleanup EXIT
 
 dotnet build bench/KvmStat.Bench/KvmStat.Bench.csproj -c Release --nologo -v quiet >/dev/null

@@ -11,7 +11,7 @@ counts=("$@")
 seconds=${SCALE_SECONDS:-20}
 source bench/lib.sh
 bench_prepare
-command -v tmux >/dev/null || apt-get install -y -qq tmux >/dev/null
+bench_need tmux tmux
 dotnet build bench/KvmStat.Bench/KvmStat.Bench.csproj -c Release --nologo -v quiet >/dev/null
 startup_bench=$PWD/artifacts/build/bin/KvmStat.Bench/release/KvmStat.Bench
 socket="kvm_stat-scale-$$"

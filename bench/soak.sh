@@ -12,7 +12,7 @@ lifetimes=${1:-3000}
 engine=${2:-bpf}
 source bench/lib.sh
 bench_prepare
-command -v tmux >/dev/null || apt-get install -y -qq tmux >/dev/null
+bench_need tmux tmux
 socket="kvm_stat-soak-$$"
 trap 'tmux -L "$socket" kill-server 2>/dev/null || true; bench_cleanup' EXIT
 

@@ -115,7 +115,11 @@ static void *periodic(void *arg)
     return NULL;
 }
 
-static void *once(void *arg) { run_program(arg); return NULL; }
+// Without --every the vCPU threads exist before "ready" (per-thread counters can open on them
+// first) and wait here until the run starts.
+static pthread_barrier_t start_line;
+
+static void *once(void *arg) { pthread_barrier_wait(&start_line); run_program(arg); return NULL; }
 
 static struct vcpu *create_vm(int vcpus)
 {
@@ -144,10 +148,16 @@ static struct vcpu *create_vm(int vcpus)
     return all;
 }
 
-static void run_once(struct vcpu *all, int vcpus)
+static void start_threads(struct vcpu *all, int vcpus)
 {
+    pthread_barrier_init(&start_line, NULL, (unsigned)vcpus + 1);
     for (int i = 0; i < vcpus; i++)
         pthread_create(&all[i].thread, NULL, once, &all[i]);
+}
+
+static void run_threads(struct vcpu *all, int vcpus)
+{
+    pthread_barrier_wait(&start_line);
     for (int i = 0; i < vcpus; i++)
         pthread_join(all[i].thread, NULL);
 }
@@ -158,7 +168,9 @@ static int churn(int count, int vcpus)
         pid_t child = fork();
         if (child < 0) fail("fork");
         if (child == 0) {
-            run_once(create_vm(vcpus), vcpus);
+            struct vcpu *all = create_vm(vcpus);
+            start_threads(all, vcpus);
+            run_threads(all, vcpus);
             _exit(0);
         }
         int status;
@@ -217,12 +229,13 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    start_threads(all, vcpus);
     printf("ready %d\n", getpid());
     fflush(stdout);
     int signal;
     sigwait(&usr1, &signal);
     long long started = now_ns(), cpu_started = cpu_ns();
-    run_once(all, vcpus);
+    run_threads(all, vcpus);
     printf("done %lld %lld\n", now_ns() - started, cpu_ns() - cpu_started);
     fflush(stdout);
     if (stay)

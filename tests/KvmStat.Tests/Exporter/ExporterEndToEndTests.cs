@@ -24,7 +24,16 @@ public partial class ExporterEndToEndTests
         {
             Port = Loopback.FreePort();
             _process = ChildProcess.StartTool(["--serve", $"127.0.0.1:{Port}", "--verbose", .. extra]);
-            _process.WaitUntilCounting();
+            try
+            {
+                _process.WaitUntilCounting();
+            }
+            catch
+            {
+                // No one else holds an exporter that never said it counts.
+                _process.Dispose();
+                throw;
+            }
         }
 
         internal int Port { get; }
@@ -233,17 +242,20 @@ public partial class ExporterEndToEndTests
             return text;
         }
 
-        var first = GuestVm.Start($"come-{Environment.ProcessId}", vcpus: 1, outs: 20, mmio: 1);
-        exporter.WaitForGuest(first.Pid);
-        first.Run();
-        Check($"pid=\"{first.Pid}\",event=\"kvm_pio\"}} 20");
-        first.Dispose();
+        int firstPid;
+        using (var first = GuestVm.Start($"come-{Environment.ProcessId}", vcpus: 1, outs: 20, mmio: 1))
+        {
+            firstPid = first.Pid;
+            exporter.WaitForGuest(first.Pid);
+            first.Run();
+            Check($"pid=\"{first.Pid}\",event=\"kvm_pio\"}} 20");
+        }
         Check();
         using var second = GuestVm.Start($"go-{Environment.ProcessId}", vcpus: 1, outs: 5, mmio: 1);
         exporter.WaitForGuest(second.Pid);
         second.Run();
         string text = Check($"pid=\"{second.Pid}\",event=\"kvm_pio\"}} 5");
-        Assert.DoesNotContain($"pid=\"{first.Pid}\"", text);
+        Assert.DoesNotContain($"pid=\"{firstPid}\"", text);
         Assert.True(previous["kvm_pio"] >= 25);
     }
 

@@ -28,7 +28,16 @@ public class WebConfigEndToEndTests : IDisposable
         File.WriteAllText(config, yaml);
         int port = Loopback.FreePort();
         ChildProcess tool = ChildProcess.StartTool("--serve", $"127.0.0.1:{port}", "--web-config-file", config, "--verbose", "-f", "kvm_pio");
-        tool.WaitUntilCounting();
+        try
+        {
+            tool.WaitUntilCounting();
+        }
+        catch
+        {
+            // No one else holds an exporter that never said it counts.
+            tool.Dispose();
+            throw;
+        }
         return (tool, $"https://127.0.0.1:{port}/metrics");
     }
 

@@ -39,6 +39,17 @@ internal sealed class QemuVm : IDisposable
 
     internal static bool Available => File.Exists("/usr/bin/qemu-system-x86_64");
 
+    /// <summary>The installed QEMU's version, from its --version line ("QEMU emulator version 7.2.22 (...)").</summary>
+    internal static Version InstalledVersion => s_version.Value;
+
+    private static readonly Lazy<Version> s_version = new(() =>
+    {
+        (int code, string output, string error) = ChildProcess.Run("/usr/bin/qemu-system-x86_64", ["--version"], TimeSpan.FromSeconds(30));
+        System.Text.RegularExpressions.Match version = System.Text.RegularExpressions.Regex.Match(output, @"version (\d+)\.(\d+)");
+        Assert.True(code == 0 && version.Success, $"qemu-system-x86_64 --version: {output}{error}");
+        return new Version(int.Parse(version.Groups[1].Value), int.Parse(version.Groups[2].Value));
+    });
+
     internal string Name { get; }
 
     internal string QmpSocket { get; }

@@ -101,7 +101,7 @@ public class ScreenEndToEndTests
 
         // p: the prompt lists the guests (names escaped); a pid selects that VM.
         pane.Keys("p");
-        string[] prompt = pane.WaitFor(s => s[0] == "Show statistics for specific pid.", "the pid prompt");
+        string[] prompt = pane.WaitFor(s => s[0] == "Show statistics for specific guest or pid.", "the guest-or-pid prompt");
         Assert.Contains(prompt, l => l.Trim() == $"{ports.Pid}  keys-{Environment.ProcessId}\\nx");
         pane.Keys("-l", ports.Pid.ToString());
         pane.Keys("Enter");
@@ -116,7 +116,7 @@ public class ScreenEndToEndTests
         pane.Keys("c");
         pane.WaitFor(s => s[0] == "kvm statistics - summary", "the summary after c");
         pane.Keys("g");
-        pane.WaitFor(s => s[0] == "Show statistics for specific guest.", "the guest prompt");
+        pane.WaitFor(s => s[0] == "Show statistics for specific guest or pid.", "the guest-or-pid prompt after g");
         pane.Keys("-l", memory.Name);
         pane.Keys("Enter");
         pane.WaitFor(s => s[0] == $"kvm statistics - pid {memory.Pid} ({memory.Name})", "the guest's title");
@@ -172,9 +172,9 @@ public class ScreenEndToEndTests
         Require();
         string name = $"dead-{Environment.ProcessId}";
         var guest = GuestVm.Start(name, vcpus: 1, outs: 10, mmio: 1);
-        using var pane = new TmuxPane(100, 30);
         try
         {
+            using var pane = new TmuxPane(100, 30);
             pane.Type($"'{PublishedBinary.Path}' -s 0.2 -p {guest.Pid}");
             pane.WaitFor(s => s[0].StartsWith($"kvm statistics - pid {guest.Pid}"), "the title");
             guest.Run();

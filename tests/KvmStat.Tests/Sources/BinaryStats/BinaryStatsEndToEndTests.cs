@@ -114,6 +114,12 @@ public class BinaryStatsEndToEndTests
         // around the tool's run.
         long counted = OutputParsers.Batch(output)["exits"].Total;
         Assert.InRange(counted, 1, after - before);
+        // Only a QEMU before 8.1 interrupts its vCPUs for query-stats.
+        if (QemuVm.InstalledVersion >= new Version(8, 1))
+        {
+            Assert.DoesNotContain("query-stats", error);
+            return;
+        }
         Assert.Contains("makes every vCPU leave the guest for each query-stats (fixed in 8.1)", error);
         Assert.Contains("2 times a second", error);
     }
