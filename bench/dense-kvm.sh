@@ -3,8 +3,8 @@
 # same without KVM, on synthetic events): N one-vCPU test guests (tests/guest/guest.c), half of
 # them started before the tools and half after, each making (i % 10 + 1) x 10 port writes once
 # every tool counts it. Checked: each guest's kvm_pio in the last record of kvm_stat -l --json, in
-# a real Prometheus scraping kvm_stat --serve every second, and in the rows of the screen's guest
-# view; in the JSON and in Prometheus, the guests, the events outside VMs, those of exited VMs and
+# a real Prometheus scraping kvm_stat --serve every 2 s, and in the rows of the screen's guest
+# view (every page); in the JSON and in Prometheus, the guests, the events outside VMs, those of exited VMs and
 # the unattributed ones make the host's total. Measured: each tool's start-up (to "counting
 # started"), peak RSS, the log's CPU per refresh, and Prometheus's own scrape duration and samples.
 # Run as root: bench/dense-kvm.sh [N]   (default 4000)
