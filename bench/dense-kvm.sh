@@ -178,22 +178,8 @@ record "--serve: slowest scrape in Prometheus (ms)" "$scrape"
 record "--serve: samples a scrape" "$samples"
 record "--serve: peak RSS (MB)" "$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' /proc/"$exporter"/status)"
 
-# The guest view shows a page of guests: page down through all of them (Page Down moves the
-# selection 10 guests on), keeping each page, until the last row stays the same.
 alive "the screen" "$(tmux -L "$socket" list-panes -F '#{pane_pid}')"
-page=0
-last=""
-while :; do
-    tmux -L "$socket" capture-pane -p >"$BENCH_DIR/screen-$page.txt"
-    bottom=$(grep -E "^ ${prefix}[0-9]+ \[" "$BENCH_DIR/screen-$page.txt" | tail -n 1 || true)
-    [ -n "$bottom" ] && [ "$bottom" != "$last" ] || break
-    last=$bottom
-    for _ in 1 2 3 4 5; do tmux -L "$socket" send-keys NPage; done
-    page=$((page + 1))
-    [ "$page" -le $((n / 10 + 10)) ] || break
-    sleep 0.3
-done
-cat "$BENCH_DIR"/screen-*.txt >"$BENCH_DIR/screen.txt"
+bench_screen_pages "$socket" "^ ${prefix}[0-9]+ \\[" "$BENCH_DIR/screen.txt"
 record "screen's guest view: counts" "$($helper check-screen "$BENCH_DIR/screen.txt" "$guests" "$prefix")"
 
 echo "## $n one-vCPU guests ($((n / 2)) before the tools, the rest after); $(uname -r), $(nproc) CPUs, $(bench_field_count) kvm tracepoints"

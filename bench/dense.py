@@ -10,6 +10,7 @@ usage: dense.py root DIR                      a root for KVM_STAT_ROOT: this hos
        dense.py program PID NAME              the descriptor of PID that holds BPF program NAME
        dense.py check-metrics FILE PIDS-FILE KICKS
        dense.py check-json FILE PIDS-FILE KICKS
+       dense.py check-screen FILE PIDS-FILE KICKS   (the screen's guest view, every page)
                                               "exact" when every VM's kvm_pio is KICKS x (i % 10 + 1)
                                               (what bpfrun's child i ran), and the host's total is
                                               their sum; else what differs
@@ -155,6 +156,23 @@ def check_json(path, pids_file, kicks):
     return verdict(counted, expected(pids_file, kicks), pio(record["fields"]), outside, pio(record.get("unattributed", {})))
 
 
+def check_screen(path, pids_file, kicks):
+    """The guest view's rows ("dense-I [PID]  TOTAL  %  RATE"), every page, against what each process ran."""
+    counted, others = {}, {}
+    host = None
+    for line in open(path):
+        row = re.match(r"^ dense-\d+ \[(\d+)\]\s+(\d+)\s", line)
+        if row:
+            counted[int(row.group(1))] = int(row.group(2))
+        other = re.match(r"^ (\((?:outside|exited) VMs\)|\(unattributed\)|Total)\s+(\d+)\s", line)
+        if other:
+            others[other.group(1)] = int(other.group(2))
+    host = others.get("Total")
+    outside = others.get("(outside VMs)", 0) + others.get("(exited VMs)", 0)
+    want = expected(pids_file, kicks)
+    return verdict(counted, want, host, outside, others.get("(unattributed)", 0)) + f", {len(set(counted) & set(want))} of {len(want)} guests seen"
+
+
 def table(path):
     # Lines: VMS <tab> MEASURE <tab> VALUE (numbers) or MEASURE "check" with a verdict.
     values = defaultdict(list)
@@ -199,6 +217,8 @@ def main(argv):
         print(check_metrics(argv[2], argv[3], int(argv[4])))
     elif command == "check-json" and len(argv) == 5:
         print(check_json(argv[2], argv[3], int(argv[4])))
+    elif command == "check-screen" and len(argv) == 5:
+        print(check_screen(argv[2], argv[3], int(argv[4])))
     elif command == "table" and len(argv) == 3:
         table(argv[2])
     else:

@@ -6,15 +6,17 @@
 # this host's tracefs, CPUs and modules, and a /proc whose only processes are those VMs.
 # Measured, in rounds of random order: start-up of "-1 --json" (to the first sample, and to the
 # record written and exit), CPU per refresh and peak RSS of "-l --json -s 1" (events every second),
-# and the exporter's scrape time and body size with and without --guest-fields kvm_pio; every
-# count checked exact.
-# Run as root: bench/dense.sh [COUNTS...]   (default: 1 200 4000; DENSE_ROUNDS=3, DENSE_SECONDS=60)
+# the exporter's scrape time and body size with and without --guest-fields kvm_pio, and the
+# screen's guest view (every page read); every count checked exact.
+# Run as root: bench/dense.sh [COUNTS...]   (default: 1 200 4000; DENSE_ROUNDS=3, DENSE_SECONDS=60,
+# DENSE_STEPS="serve log screen")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(1 200 4000)
 rounds=${DENSE_ROUNDS:-3}
 seconds=${DENSE_SECONDS:-60}
+steps=${DENSE_STEPS:-serve log screen}
 scrapes=10
 source bench/lib.sh
 bench_prepare
@@ -22,7 +24,7 @@ bpfrun=$PWD/artifacts/bench/bpfrun
 gcc -O2 -Wall -Wextra -Werror -pthread -o "$bpfrun" tests/guest/bpfrun.c
 dotnet build bench/KvmStat.Bench/KvmStat.Bench.csproj -c Release --nologo -v quiet >/dev/null
 startup_bench=$PWD/artifacts/build/bin/KvmStat.Bench/release/KvmStat.Bench
-trap bench_cleanup EXIT
+trap 'tmux -L "kvm_stat-dense-$$" kill-server 2>/dev/null || true; bench_cleanup' EXIT
 helper="python3 bench/dense.py"
 root=$BENCH_DIR/root
 $helper root "$root"
@@ -91,6 +93,37 @@ serve() {
     vms_end
 }
 
+# screen N: the screen's guest view with N VMs: every guest's row, page by page, exact (the view
+# follows new VMs every 3 s: a few tries).
+screen() {
+    local n=$1 socket="kvm_stat-dense-$$" tool_pid waited=0 tries verdict=""
+    tmux -L "$socket" new-session -d -x 160 -y 60 "KVM_STAT_ROOT='$root' exec '$tool' --engine bpf -f '^kvm_pio\$' 2>'$BENCH_DIR/screen.err'"
+    until tmux -L "$socket" capture-pane -p | grep -q 'kvm statistics'; do
+        waited=$((waited + 1))
+        [ "$waited" -lt 600 ] || { echo "bench: the screen never drew" >&2; cat "$BENCH_DIR/screen.err" >&2; return 1; }
+        sleep 0.1
+    done
+    tool_pid=$(tmux -L "$socket" list-panes -F '#{pane_pid}')
+    # The screen counts per process from when its guest view is first shown (until then only the
+    # host's totals): the view first, then the events.
+    tmux -L "$socket" send-keys b
+    until tmux -L "$socket" capture-pane -p | grep -q 'kvm statistics - per guest'; do sleep 0.1; done
+    sleep 1
+    vms_of "$tool_pid" "$n"
+    kick
+    for ((tries = 0; tries < 5; tries++)); do
+        sleep 3
+        bench_screen_pages "$socket" '^ dense-[0-9]+ \[' "$BENCH_DIR/screen.txt"
+        verdict=$($helper check-screen "$BENCH_DIR/screen.txt" "$pids" 1)
+        [[ $verdict != exact,* ]] || break
+    done
+    record "$n" "screen's guest view: counts check" "$verdict"
+    record "$n" "screen's guest view: peak RSS (MB)" "$(awk '/^VmHWM:/ { print $2 / 1024 }' /proc/"$tool_pid"/status)"
+    tmux -L "$socket" kill-server
+    waited=0
+    while kill -0 "$tool_pid" 2>/dev/null && [ "$waited" -lt 100 ]; do sleep 0.1; waited=$((waited + 1)); done
+    vms_end
+}
 
 # log N LABEL ARGS...: CPU per refresh and peak RSS of -l --json -s 1 ARGS over $seconds with events
 # every second; then, without ARGS, the start-up of -1 --json with the same N VMs.
@@ -142,14 +175,22 @@ log() {
 for ((round = 1; round <= rounds; round++)); do
     for n in $(printf '%s\n' "${counts[@]}" | shuf); do
         echo "round $round: $n VMs" >&2
-        bench_settle
-        serve "$n" "--serve"
-        bench_settle
-        serve "$n" "--serve --guest-fields kvm_pio" --guest-fields kvm_pio
-        bench_settle
-        log "$n" "-l --json -s 1"
-        bench_settle
-        log "$n" "-l --json -s 1 --guest-fields kvm_pio" --guest-fields kvm_pio
+        if [[ " $steps " == *" serve "* ]]; then
+            bench_settle
+            serve "$n" "--serve"
+            bench_settle
+            serve "$n" "--serve --guest-fields kvm_pio" --guest-fields kvm_pio
+        fi
+        if [[ " $steps " == *" log "* ]]; then
+            bench_settle
+            log "$n" "-l --json -s 1"
+            bench_settle
+            log "$n" "-l --json -s 1 --guest-fields kvm_pio" --guest-fields kvm_pio
+        fi
+        if [[ " $steps " == *" screen "* ]]; then
+            bench_settle
+            screen "$n"
+        fi
     done
 done
 

@@ -131,3 +131,32 @@ bench_wait_series() {
 
 # bench_cpu_ticks PID: the process's CPU time so far (user and system), in clock ticks.
 bench_cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' /proc/"$1"/stat; }
+
+# bench_screen_pages SOCKET PATTERN OUT: the guest view of the screen in tmux server SOCKET shows a
+# page of guests: pages down through all of them, keeping each page, from the top (Home) until the
+# last guest row (a line matching the grep -E PATTERN) stays the same twice (Page Down moves the
+# selection 10 guests on, 5 a step: fewer than a page, so no guest is skipped, and the first step
+# only moves the selection down the first page); OUT gets every page, one after the other.
+bench_screen_pages() {
+    local socket=$1 pattern=$2 out=$3 page=0 last="" bottom same=0
+    : >"$out"
+    tmux -L "$socket" send-keys Home
+    sleep 0.3
+    while [ "$page" -lt 10000 ]; do
+        tmux -L "$socket" capture-pane -p >"$out.page"
+        cat "$out.page" >>"$out"
+        bottom=$(grep -E "$pattern" "$out.page" | tail -n 1 || true)
+        [ -n "$bottom" ] || break
+        if [ "$bottom" = "$last" ]; then
+            same=$((same + 1))
+            [ "$same" -lt 2 ] || break
+        else
+            same=0
+        fi
+        last=$bottom
+        for _ in 1 2 3 4 5; do tmux -L "$socket" send-keys NPage; done
+        page=$((page + 1))
+        sleep 0.3
+    done
+    rm -f "$out.page"
+}
