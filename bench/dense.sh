@@ -194,6 +194,6 @@ for ((round = 1; round <= rounds; round++)); do
     done
 done
 
-echo "## $(uname -r), $(nproc) CPUs, $(bench_field_count) kvm tracepoints, $rounds rounds in random order, ${seconds} s of -l per round, $scrapes scrapes per round"
+echo "## $(uname -r), $(nproc) CPUs, $(bench_field_count) kvm tracepoints, $rounds rounds in random order, steps: $steps (${seconds} s of -l per round, $scrapes scrapes per round)"
 echo
 $helper table "$results"
