@@ -164,7 +164,8 @@ def check_screen(path, pids_file, kicks):
         row = re.match(r"^ dense-\d+ \[(\d+)\]\s+(\d+)\s", line)
         if row:
             counted[int(row.group(1))] = int(row.group(2))
-        other = re.match(r"^ (\((?:outside|exited) VMs\)|\(unattributed\)|Total)\s+(\d+)\s", line)
+        # A row's rate is left out when 0, and tmux drops trailing blanks: a count may end the line.
+        other = re.match(r"^ (\((?:outside|exited) VMs\)|\(unattributed\)|Total)\s+(\d+)(?:\s|$)", line)
         if other:
             others[other.group(1)] = int(other.group(2))
     host = others.get("Total")

@@ -20,6 +20,7 @@ steps=${DENSE_STEPS:-serve log screen}
 scrapes=10
 source bench/lib.sh
 bench_prepare
+bench_need tmux tmux
 bpfrun=$PWD/artifacts/bench/bpfrun
 gcc -O2 -Wall -Wextra -Werror -pthread -o "$bpfrun" tests/guest/bpfrun.c
 dotnet build bench/KvmStat.Bench/KvmStat.Bench.csproj -c Release --nologo -v quiet >/dev/null
@@ -107,7 +108,12 @@ screen() {
     # The screen counts per process from when its guest view is first shown (until then only the
     # host's totals): the view first, then the events.
     tmux -L "$socket" send-keys b
-    until tmux -L "$socket" capture-pane -p | grep -q 'kvm statistics - per guest'; do sleep 0.1; done
+    waited=0
+    until tmux -L "$socket" capture-pane -p 2>/dev/null | grep -q 'kvm statistics - per guest'; do
+        waited=$((waited + 1))
+        [ "$waited" -lt 600 ] || { echo "bench: the screen never showed its guest view" >&2; cat "$BENCH_DIR/screen.err" >&2; return 1; }
+        sleep 0.1
+    done
     sleep 1
     vms_of "$tool_pid" "$n"
     kick
@@ -119,7 +125,7 @@ screen() {
     done
     record "$n" "screen's guest view: counts check" "$verdict"
     record "$n" "screen's guest view: peak RSS (MB)" "$(awk '/^VmHWM:/ { print $2 / 1024 }' /proc/"$tool_pid"/status)"
-    tmux -L "$socket" kill-server
+    tmux -L "$socket" kill-server 2>/dev/null || true
     waited=0
     while kill -0 "$tool_pid" 2>/dev/null && [ "$waited" -lt 100 ]; do sleep 0.1; waited=$((waited + 1)); done
     vms_end

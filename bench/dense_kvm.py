@@ -60,7 +60,7 @@ def check_prometheus(api, guests_path, prefix):
 
 
 def check_screen(path, guests_path, prefix):
-    """The guest rows the screen shows ("NAME [PID]   TOTAL   %   RATE") against what those guests made."""
+    """The guest rows of every page ("NAME [PID]   TOTAL   %   RATE") against what every guest made: one not shown is wrong."""
     want = read_guests(guests_path)
     counted = {}
     unattributed = 0
@@ -68,12 +68,13 @@ def check_screen(path, guests_path, prefix):
         match = re.match(rf"^ {re.escape(prefix)}\d+ \[(\d+)\]\s+(\d+)\s", line)
         if match:
             counted[int(match.group(1))] = int(match.group(2))
-        other = re.match(r"^ \(unattributed\)\s+(\d+)\s", line)
+        # A row's rate is left out when 0, and tmux drops trailing blanks: a count may end the line.
+        other = re.match(r"^ \(unattributed\)\s+(\d+)(?:\s|$)", line)
         if other:
             unattributed = int(other.group(1))
     if not counted:
         return "no guest row on the screen"
-    result = verdict(counted, {pid: want[pid] for pid in counted if pid in want}) + f", {len(counted)} of {len(want)} guests shown"
+    result = verdict(counted, want) + f", {len(set(counted) & set(want))} of {len(want)} guests shown"
     # The screen keeps (unattributed) in view whenever it is not zero: it must not be there.
     return result + (f", {unattributed} unattributed" if unattributed else "")
 

@@ -152,7 +152,7 @@ static void start_threads(struct vcpu *all, int vcpus)
 {
     pthread_barrier_init(&start_line, NULL, (unsigned)vcpus + 1);
     for (int i = 0; i < vcpus; i++)
-        pthread_create(&all[i].thread, NULL, once, &all[i]);
+        if ((errno = pthread_create(&all[i].thread, NULL, once, &all[i])) != 0) fail("pthread_create");
 }
 
 static void run_threads(struct vcpu *all, int vcpus)

@@ -5,7 +5,7 @@ using KvmStat.Stats;
 namespace KvmStat.Exporter;
 
 /// <summary>
-/// Each VM's vCPU threads (--vcpus): kvm_guest_vcpu_events_total{guest,pid,vcpu,event}, a series for
+/// Each VM's vCPUs (--vcpus, <see cref="GuestVcpus"/>): kvm_guest_vcpu_events_total{guest,pid,vcpu,event}, a series for
 /// each event a vCPU raised (as kvm_guest_events_total, for the fields --guest-fields keeps), with exit
 /// latencies kvm_guest_vcpu_exit_handling_seconds{guest,pid,vcpu,event}, one histogram per kind of
 /// exit (the reasons are per VM only: per vCPU they would multiply the series again), and
@@ -21,7 +21,7 @@ internal static class VcpuMetrics
         if (guests.VcpuFields.Count == 0)
             return;
         var events = new MetricFamily("kvm_guest_vcpu_events", "counter",
-            "KVM tracepoint events of each vCPU thread of each VM since its first event (a VM's other threads count in kvm_guest_events_total only).");
+            "KVM tracepoint events of each vCPU of each VM since its first event, over its threads, those gone included (a thread of no known vCPU on its own; a VM's other threads count in kvm_guest_events_total only).");
         var latency = new MetricFamily("kvm_guest_vcpu_exit_handling_seconds", "histogram",
             "Seconds an exit kept each vCPU out of its guest, handled in user space (kvm_userspace_exit) or in the kernel (kvm_exit), until its next entry.");
         bool timed = false;

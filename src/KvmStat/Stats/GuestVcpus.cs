@@ -57,7 +57,8 @@ internal sealed class GuestVcpus
             Thread? thread = null;
             for (int t = 0; t < kept && thread is null; t++)
             {
-                if (_threads[t].Tid == reading.Tid)
+                // Seen: a tid twice in one reading (a thread's row retaken while its old one is listed) is two entries, never one summed twice.
+                if (_threads[t].Tid == reading.Tid && !_threads[t].Seen)
                     thread = _threads[t];
             }
             thread ??= new Thread(reading.Values.Length);
@@ -113,7 +114,8 @@ internal sealed class GuestVcpus
 
     /// <summary>
     /// The row's totals: <paramref name="gone"/>'s and threads [first, next)'s; its deltas: what the
-    /// totals gained (a new row's all it counted, as a new VM's; one that went down started again).
+    /// totals gained (a new row's all it counted, as a new VM's; none where a total went down, which
+    /// no engine does: a vCPU's gone threads stay in it).
     /// </summary>
     private void Sum(VcpuStat row, bool isNew, VcpuStat? gone, int first, int next)
     {
@@ -122,7 +124,7 @@ internal sealed class GuestVcpus
             long total = gone?.Totals[i] ?? 0;
             for (int t = first; t < next; t++)
                 total += _threads[t].Totals[i];
-            row.Deltas[i] = isNew || total < row.Totals[i] ? total : total - row.Totals[i];
+            row.Deltas[i] = isNew ? total : Math.Max(0, total - row.Totals[i]);
             row.Totals[i] = total;
         }
         foreach (LatencyHistogram histogram in row.Latency ?? [])

@@ -46,6 +46,17 @@ public class GuestVcpusTests
         Assert.Equal([0L, 1], vcpus.Rows.Select(r => r.Deltas[0]));
     }
 
+    /// <summary>A tid twice in one reading (a thread's row retaken while its old one is listed) is two entries: each counts once.</summary>
+    [Fact]
+    public void ATidTwiceInOneReadingCountsEachEntryOnce()
+    {
+        var vcpus = new GuestVcpus();
+        vcpus.Sample([Thread(100, 0, 5)]);
+        vcpus.Sample([Thread(100, 0, 6), Thread(100, 0, 2)]);
+        VcpuStat vcpu = Assert.Single(vcpus.Rows);
+        Assert.Equal((8L, 3L), (vcpu.Totals[0], vcpu.Deltas[0]));
+    }
+
     /// <summary>Summing a VM's vCPUs at each sample allocates nothing once its threads stay (the refresh loop).</summary>
     [Fact]
     public void SummingAllocatesNothingInSteadyState()
