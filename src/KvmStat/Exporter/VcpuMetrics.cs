@@ -54,7 +54,7 @@ internal static class VcpuMetrics
         if (timed)
             families.Add(latency);
         var lost = new MetricFamily("kvm_stat_vcpu_lost_events", "counter",
-            "KVM tracepoint events of vCPU threads kvm_stat could not count per vCPU since it started: its table of threads was full. Nonzero means per-vCPU counts are missing events.");
+            "KVM tracepoint events of vCPU threads kvm_stat could not count per vCPU since it started: its table of threads was full, or more vCPUs' threads had gone than it keeps. Nonzero means per-vCPU counts are missing events.");
         lost.Counter([], guests.VcpusLost);
         families.Add(lost);
     }

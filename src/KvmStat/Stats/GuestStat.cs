@@ -33,5 +33,5 @@ internal sealed class GuestStat(int pid, string name, int fieldCount, VmRowKind 
     internal IReadOnlyList<VcpuStat> Vcpus => VcpuThreads.Rows;
 
     /// <summary>Where <see cref="Vcpus"/> are summed from the vCPU threads, once per sample.</summary>
-    internal GuestVcpus VcpuThreads { get; } = new();
+    internal GuestVcpus VcpuThreads { get; init; } = new();
 }

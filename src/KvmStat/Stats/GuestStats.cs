@@ -20,14 +20,22 @@ internal sealed class GuestStats : IGuestValues
     private readonly Dictionary<int, GuestStat> _previous = new(16);
     private readonly List<GuestStat> _others = new(2);
     private readonly TimeProvider _time;
+    private readonly GoneVcpuBudget _goneVcpus;
+    private readonly Action<string>? _warn;
+    private GrowthReport _lostReport;
     private long _lastTimestamp;
 
-    internal GuestStats(IPerVmSource source, Func<int, string?> nameOf, TimeProvider time)
+    /// <param name="goneVcpus">How many vCPUs whose threads are all gone the VMs keep together (<see cref="GoneVcpuBudget"/>).</param>
+    /// <param name="warn">Where to say that events of gone threads beyond them are lost.</param>
+    internal GuestStats(IPerVmSource source, Func<int, string?> nameOf, TimeProvider time, int goneVcpus = GoneVcpuBudget.Default,
+        Action<string>? warn = null)
     {
         _source = source;
         _nameOf = nameOf;
         _time = time;
         Fields = new FieldSet(source.Fields);
+        _goneVcpus = new GoneVcpuBudget(goneVcpus);
+        _warn = warn;
     }
 
     public IReadOnlyList<GuestStat> Guests => _guests;
@@ -41,7 +49,7 @@ internal sealed class GuestStats : IGuestValues
 
     public IReadOnlyList<int> VcpuFields => _source.VcpuFields;
 
-    public long VcpusLost => _source.VcpusLost;
+    public long VcpusLost => _source.VcpusLost + _goneVcpus.LostEvents;
 
     public int VmsLeftOut => _source.VmsLeftOut;
 
@@ -56,6 +64,7 @@ internal sealed class GuestStats : IGuestValues
     internal void Sample(long now)
     {
         _source.Read(_readings);
+        _goneVcpus.ShownFields = _source.VcpuFields.Count;
         IntervalSeconds = SampleCount == 0 ? 0 : (now - _lastTimestamp) / (double)_time.TimestampFrequency;
         _lastTimestamp = now;
 
@@ -75,8 +84,10 @@ internal sealed class GuestStats : IGuestValues
             // A new process under a dead VM's pid is a new VM: its own name, its counts from zero.
             if (known is not null && known.Instance != reading.Instance)
                 known = null;
+            else if (known is not null && reading.Kind == VmRowKind.Vm)
+                _previous.Remove(reading.Pid);
             GuestStat guest = known ?? (reading.Kind == VmRowKind.Vm
-                ? new GuestStat(reading.Pid, _nameOf(reading.Pid) ?? "", reading.Values.Length) { Instance = reading.Instance }
+                ? new GuestStat(reading.Pid, _nameOf(reading.Pid) ?? "", reading.Values.Length) { Instance = reading.Instance, VcpuThreads = new GuestVcpus(_goneVcpus) }
                 : new GuestStat(0, LabelOf(reading.Kind), reading.Values.Length, reading.Kind));
             guest.Delta = total - guest.Total;
             guest.Total = total;
@@ -94,8 +105,13 @@ internal sealed class GuestStats : IGuestValues
             else if (known is null)
                 _others.Add(guest);
         }
-        // The rows of VMs that are gone go now, not at the next sample.
+        // The rows of VMs that are gone go now, not at the next sample, and their gone vCPUs' room with them.
+        foreach (GuestStat gone in _previous.Values)
+            gone.VcpuThreads.Release();
         _previous.Clear();
+        if (_warn is not null && _lostReport.Due(_goneVcpus.LostEvents, out long grown))
+            _warn($"{_goneVcpus.LostEvents} kvm events of exited vCPU threads ({grown} new) are no vCPU's: the running VMs keep {_goneVcpus.Capacity} vCPUs " +
+                "whose threads have all exited, and more threads named as vCPUs exited; they are counted as lost (their VMs' counts have them; said again when their number doubles).");
         SampleCount++;
     }
 

@@ -7,7 +7,7 @@ namespace KvmStat.Stats;
 /// quantity: a row per vCPU (its threads now and what those gone counted), per thread of no known
 /// vCPU, and per vCPU whose threads are all gone. A vCPU's delta is what its row gained.
 /// </summary>
-internal sealed class GuestVcpus
+internal sealed class GuestVcpus(GoneVcpuBudget budget)
 {
     /// <summary>The threads of the last sample, with what they counted then.</summary>
     private readonly List<Thread> _threads = [];
@@ -16,7 +16,19 @@ internal sealed class GuestVcpus
     private List<VcpuStat> _rows = [];
     private List<VcpuStat> _previous = [];
 
+    internal GuestVcpus()
+        : this(new GoneVcpuBudget(GoneVcpuBudget.Default))
+    {
+    }
+
     internal IReadOnlyList<VcpuStat> Rows => _rows;
+
+    /// <summary>The VM is gone: its gone vCPUs give their room back.</summary>
+    internal void Release()
+    {
+        budget.Free += _gone.Count;
+        _gone.Clear();
+    }
 
     internal void Sample(List<VcpuReading> readings)
     {
@@ -78,7 +90,16 @@ internal sealed class GuestVcpus
     private void Retire(Thread thread)
     {
         if (!_gone.TryGetValue(thread.Index, out VcpuStat? gone))
+        {
+            if (budget.Free == 0)
+            {
+                for (int i = 0; i < Math.Min(budget.ShownFields, thread.Totals.Length); i++)
+                    budget.LostEvents += thread.Totals[i];
+                return;
+            }
+            budget.Free--;
             _gone[thread.Index] = gone = new VcpuStat(thread.Totals.Length) { Index = thread.Index, Label = thread.Label };
+        }
         for (int i = 0; i < gone.Totals.Length; i++)
             gone.Totals[i] += thread.Totals[i];
         gone.Latency = Add(gone.Latency, thread.Latency);

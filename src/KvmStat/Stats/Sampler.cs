@@ -23,14 +23,16 @@ internal sealed class Sampler : IDisposable
     /// Whether the watched VM still runs, checked first at each sample: once it has exited, the
     /// snapshot keeps its last values (the screen's "Guest is DEAD"). Null: read on regardless.
     /// </param>
-    internal Sampler(SamplingSources sources, WatchedVm? vm, Func<int, string?> nameOf, TimeProvider time, Func<int, bool>? isRunning = null)
+    /// <param name="warn">Where to say what per-vCPU counts leave out (<see cref="GoneVcpuBudget"/>).</param>
+    internal Sampler(SamplingSources sources, WatchedVm? vm, Func<int, string?> nameOf, TimeProvider time, Func<int, bool>? isRunning = null,
+        Action<string>? warn = null)
     {
         _sources = sources;
         _time = time;
         _isRunning = isRunning;
         _nameOf = nameOf;
         _host = new StatsCollector(sources.Host, time);
-        _guests = sources.PerVm is IPerVmSource perVm ? new GuestStats(perVm, nameOf, time) : null;
+        _guests = sources.PerVm is IPerVmSource perVm ? new GuestStats(perVm, nameOf, time, warn: warn) : null;
         Snapshot = new Snapshot(_host, _guests, sources.Binary, vm, sources.Latencies);
         _opened = OpenedSources(_host, _guests);
     }
