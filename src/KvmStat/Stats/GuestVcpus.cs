@@ -9,12 +9,14 @@ namespace KvmStat.Stats;
 /// </summary>
 internal sealed class GuestVcpus(GoneVcpuBudget budget)
 {
-    /// <summary>The threads of the last sample, with what they counted then.</summary>
-    private readonly List<Thread> _threads = [];
+    /// <summary>The threads of the last sample, with what they counted then, in the reading's order; and by thread id.</summary>
+    private List<Thread> _threads = [], _nextThreads = [];
+    private Dictionary<int, Thread> _byTid = [], _nextByTid = [];
     /// <summary>By vCPU: what its threads that are gone counted, and their exit latencies.</summary>
     private readonly Dictionary<int, VcpuStat> _gone = [];
-    private List<VcpuStat> _rows = [];
-    private List<VcpuStat> _previous = [];
+    /// <summary>The rows, in the order of their first thread (then the vCPUs whose threads are all gone), and by key.</summary>
+    private readonly List<VcpuStat> _rows = [];
+    private Dictionary<int, VcpuStat> _rowByKey = [], _lastRowByKey = [];
 
     internal GuestVcpus()
         : this(new GoneVcpuBudget(GoneVcpuBudget.Default))
@@ -30,61 +32,68 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
         _gone.Clear();
     }
 
+    /// <summary>
+    /// Matches the reading's threads to the last sample's by thread id, keeps what those gone
+    /// counted with their vCPU, and sums each vCPU's threads into its row: in time linear in the
+    /// threads, whatever their order (a VMM may run thousands of threads on its vCPUs).
+    /// </summary>
     internal void Sample(List<VcpuReading> readings)
     {
         if (readings.Count == 0 && _threads.Count == 0 && _rows.Count == 0)
             return;
         MatchThreads(readings);
-        (_previous, _rows) = (_rows, _previous);
+        (_lastRowByKey, _rowByKey) = (_rowByKey, _lastRowByKey);
+        _rowByKey.Clear();
         _rows.Clear();
-        // Threads come by vCPU: those of one vCPU are next to each other.
-        for (int first = 0, next; first < _threads.Count; first = next)
+        foreach (Thread thread in _threads)
         {
-            Thread newest = _threads[first];
-            for (next = first + 1; newest.Index >= 0 && next < _threads.Count && _threads[next].Index == newest.Index; next++)
-                newest = _threads[next];
-            VcpuStat row = Row(newest.Index >= 0 ? newest.Index : ~newest.Tid, newest.Totals.Length, out bool isNew);
-            (row.Index, row.Tid, row.Label) = (newest.Index, newest.Tid, newest.Label);
-            Sum(row, isNew, newest.Index >= 0 ? _gone.GetValueOrDefault(newest.Index) : null, first, next);
+            VcpuStat row = Row(thread.Index >= 0 ? thread.Index : ~thread.Tid, thread.Index, thread.Label, thread.Totals.Length);
+            // The newest thread names the row: threads of one vCPU come oldest first.
+            row.Tid = thread.Tid;
+            for (int i = 0; i < row.Totals.Length; i++)
+                row.Totals[i] += thread.Totals[i];
+            row.Latency = Add(row.Latency, thread.Latency);
         }
         foreach ((int index, VcpuStat gone) in _gone)
         {
-            if (HasThread(index))
-                continue;
-            VcpuStat row = Row(index, gone.Totals.Length, out bool isNew);
-            (row.Index, row.Tid, row.Label) = (index, 0, gone.Label);
-            Sum(row, isNew, gone, 0, 0);
+            if (!_rowByKey.ContainsKey(index))
+                Row(index, index, gone.Label, gone.Totals.Length).Tid = 0;
         }
-        _previous.Clear();
+        // A row's deltas held minus its last totals: now what it gained (none where a total went
+        // down, which no engine does: a vCPU's gone threads stay in it).
+        foreach (VcpuStat row in _rows)
+        {
+            for (int i = 0; i < row.Totals.Length; i++)
+                row.Deltas[i] = Math.Max(0, row.Deltas[i] + row.Totals[i]);
+        }
+        _lastRowByKey.Clear();
     }
 
     /// <summary>Each thread keeps its entry while it runs; what a vCPU's thread that is gone counted goes to the vCPU.</summary>
     private void MatchThreads(List<VcpuReading> readings)
     {
-        int kept = _threads.Count;
-        foreach (Thread thread in _threads)
-            thread.Seen = false;
+        _nextThreads.Clear();
+        _nextByTid.Clear();
         foreach (VcpuReading reading in readings)
         {
-            Thread? thread = null;
-            for (int t = 0; t < kept && thread is null; t++)
-            {
-                // Seen: a tid twice in one reading (a thread's row retaken while its old one is listed) is two entries, never one summed twice.
-                if (_threads[t].Tid == reading.Tid && !_threads[t].Seen)
-                    thread = _threads[t];
-            }
-            thread ??= new Thread(reading.Values.Length);
+            // A tid twice in one reading (a thread's row retaken while its old one is listed) is two entries, never one summed twice.
+            if (!_byTid.Remove(reading.Tid, out Thread? thread))
+                thread = new Thread(reading.Values.Length);
             reading.Values.CopyTo(thread.Totals, 0);
-            (thread.Index, thread.Tid, thread.Label, thread.Latency, thread.Seen) = (reading.Index, reading.Tid, reading.Label, reading.Latency, true);
-            _threads.Add(thread);
+            (thread.Index, thread.Tid, thread.Label, thread.Latency) = (reading.Index, reading.Tid, reading.Label, reading.Latency);
+            _nextThreads.Add(thread);
+            _nextByTid.TryAdd(thread.Tid, thread);
         }
-        for (int i = 0; i < kept; i++)
+        // Those not in the reading are gone.
+        foreach (Thread gone in _byTid.Values)
         {
-            if (_threads[i] is { Seen: false, Index: >= 0 } gone)
+            if (gone.Index >= 0)
                 Retire(gone);
         }
-        // The entries of this sample, in the reading's order; threads that are gone leave.
-        _threads.RemoveRange(0, kept);
+        (_threads, _nextThreads) = (_nextThreads, _threads);
+        (_byTid, _nextByTid) = (_nextByTid, _byTid);
+        _nextThreads.Clear();
+        _nextByTid.Clear();
     }
 
     private void Retire(Thread thread)
@@ -105,54 +114,36 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
         gone.Latency = Add(gone.Latency, thread.Latency);
     }
 
-    private bool HasThread(int index)
-    {
-        foreach (Thread thread in _threads)
-        {
-            if (thread.Index == index)
-                return true;
-        }
-        return false;
-    }
-
-    /// <summary>The row of <paramref name="key"/> at the last sample (its totals are where its delta starts), or a new one.</summary>
-    private VcpuStat Row(int key, int fields, out bool isNew)
-    {
-        VcpuStat? row = null;
-        for (int r = 0; r < _previous.Count && row is null; r++)
-        {
-            if (_previous[r].Key == key)
-            {
-                row = _previous[r];
-                _previous.RemoveAt(r);
-            }
-        }
-        isNew = row is null;
-        row ??= new VcpuStat(fields);
-        _rows.Add(row);
-        return row;
-    }
-
     /// <summary>
-    /// The row's totals: <paramref name="gone"/>'s and threads [first, next)'s; its deltas: what the
-    /// totals gained (a new row's all it counted, as a new VM's; none where a total went down, which
-    /// no engine does: a vCPU's gone threads stay in it).
+    /// The row of <paramref name="key"/> in this sample; at its first thread, the last sample's (its
+    /// deltas set to minus its totals then) or a new one (deltas 0: a new row's delta is all it
+    /// counted, as a new VM's), its totals and latencies set to what its vCPU's gone threads counted.
     /// </summary>
-    private void Sum(VcpuStat row, bool isNew, VcpuStat? gone, int first, int next)
+    private VcpuStat Row(int key, int index, string label, int fields)
     {
-        for (int i = 0; i < row.Totals.Length; i++)
+        if (_rowByKey.TryGetValue(key, out VcpuStat? row))
+            return row;
+        if (_lastRowByKey.Remove(key, out row))
         {
-            long total = gone?.Totals[i] ?? 0;
-            for (int t = first; t < next; t++)
-                total += _threads[t].Totals[i];
-            row.Deltas[i] = isNew ? total : Math.Max(0, total - row.Totals[i]);
-            row.Totals[i] = total;
+            for (int i = 0; i < row.Totals.Length; i++)
+                row.Deltas[i] = -row.Totals[i];
         }
+        else
+        {
+            row = new VcpuStat(fields);
+        }
+        (row.Index, row.Label) = (index, label);
+        VcpuStat? gone = index >= 0 ? _gone.GetValueOrDefault(index) : null;
+        if (gone is null)
+            Array.Clear(row.Totals);
+        else
+            gone.Totals.CopyTo(row.Totals, 0);
         foreach (LatencyHistogram histogram in row.Latency ?? [])
             histogram.Clear();
         row.Latency = Add(row.Latency, gone?.Latency);
-        for (int t = first; t < next; t++)
-            row.Latency = Add(row.Latency, _threads[t].Latency);
+        _rowByKey[key] = row;
+        _rows.Add(row);
+        return row;
     }
 
     /// <summary>Adds <paramref name="kinds"/> to <paramref name="into"/> (made when first needed).</summary>
@@ -177,7 +168,5 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
         internal long[] Totals { get; } = new long[fields];
 
         internal LatencyHistogram[]? Latency { get; set; }
-
-        internal bool Seen { get; set; }
     }
 }

@@ -57,6 +57,15 @@ public class GuestVcpusTests
         Assert.Equal((8L, 3L), (vcpu.Totals[0], vcpu.Deltas[0]));
     }
 
+    /// <summary>Threads of one vCPU apart in a reading are still one vCPU, named by the last of them: never two rows (two JSON keys) of one vCPU.</summary>
+    [Fact]
+    public void ThreadsOfOneVcpuApartInAReadingAreOneRow()
+    {
+        var vcpus = new GuestVcpus();
+        vcpus.Sample([Thread(100, 0, 1), Thread(200, 1, 2), Thread(101, 0, 3)]);
+        Assert.Equal([("vcpu0", 101, 4L), ("vcpu1", 200, 2L)], vcpus.Rows.Select(r => (r.Label, r.Tid, r.Totals[0])));
+    }
+
     /// <summary>Summing a VM's vCPUs at each sample allocates nothing once its threads stay (the refresh loop).</summary>
     [Fact]
     public void SummingAllocatesNothingInSteadyState()
