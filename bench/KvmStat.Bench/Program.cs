@@ -38,6 +38,13 @@ if (args.Length >= 1 && args[0] == "scrape")
     return ScrapeCost.Run(Arg(1, 4000), Arg(2, 40), Arg(3, 15));
 }
 
+// "vcpus [THREADS [ROUNDS]]": summing one VM's vCPU threads into rows (--vcpus) at each sample.
+if (args.Length >= 1 && args[0] == "vcpus")
+{
+    int Arg(int index, int otherwise) => args.Length > index ? int.Parse(args[index], System.Globalization.CultureInfo.InvariantCulture) : otherwise;
+    return VcpuRowsCost.Run(Arg(1, 16_384), Arg(2, 15));
+}
+
 // "layout": the kernel memory of the BPF engine's maps for some host sizes.
 if (args.Length >= 1 && args[0] == "layout")
     return MapMemory.Run();
