@@ -5,15 +5,21 @@ namespace KvmStat.Stats;
 /// <summary>
 /// A VM's vCPUs over its threads, summed once per sample so that every output shows the same
 /// quantity: a row per vCPU (its threads now and what those gone counted), per thread of no known
-/// vCPU, and per vCPU whose threads are all gone. A vCPU's delta is what its row gained.
+/// vCPU, and per vCPU whose threads are all gone. A vCPU's delta is what its row gained. A thread
+/// is its reading (<see cref="VcpuReading"/>: one object for a thread's life), so a thread id used
+/// again while its old thread is still read is another thread.
 /// </summary>
 internal sealed class GuestVcpus(GoneVcpuBudget budget)
 {
-    /// <summary>The threads of the last sample, with what they counted then, in the reading's order; and by thread id.</summary>
+    /// <summary>The threads of the last sample, with what they counted then, in the reading's order; and by reading.</summary>
     private List<Thread> _threads = [], _nextThreads = [];
-    private Dictionary<int, Thread> _byTid = [], _nextByTid = [];
+    private Dictionary<VcpuReading, Thread> _byReading = new(ReferenceEqualityComparer.Instance), _nextByReading = new(ReferenceEqualityComparer.Instance);
     /// <summary>By vCPU: what its threads that are gone counted, and their exit latencies.</summary>
     private readonly Dictionary<int, VcpuStat> _gone = [];
+    /// <summary>The vCPUs of <see cref="_gone"/> without a thread now: those the budget holds.</summary>
+    private readonly HashSet<int> _charged = [];
+    private readonly HashSet<int> _live = [];
+    private readonly List<int> _dropped = [];
     /// <summary>The rows, in the order of their first thread (then the vCPUs whose threads are all gone), and by key.</summary>
     private readonly List<VcpuStat> _rows = [];
     private Dictionary<int, VcpuStat> _rowByKey = [], _lastRowByKey = [];
@@ -28,27 +34,29 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
     /// <summary>The VM is gone: its gone vCPUs give their room back.</summary>
     internal void Release()
     {
-        budget.Free += _gone.Count;
+        budget.Free += _charged.Count;
+        _charged.Clear();
         _gone.Clear();
     }
 
     /// <summary>
-    /// Matches the reading's threads to the last sample's by thread id, keeps what those gone
-    /// counted with their vCPU, and sums each vCPU's threads into its row: in time linear in the
-    /// threads, whatever their order (a VMM may run thousands of threads on its vCPUs).
+    /// Matches the reading's threads to the last sample's, keeps what those gone counted with their
+    /// vCPU, and sums each vCPU's threads into its row: in time linear in the threads, whatever
+    /// their order (a VMM may run thousands of threads on its vCPUs).
     /// </summary>
     internal void Sample(List<VcpuReading> readings)
     {
         if (readings.Count == 0 && _threads.Count == 0 && _rows.Count == 0)
             return;
         MatchThreads(readings);
+        Charge();
         (_lastRowByKey, _rowByKey) = (_rowByKey, _lastRowByKey);
         _rowByKey.Clear();
         _rows.Clear();
         foreach (Thread thread in _threads)
         {
             VcpuStat row = Row(thread.Index >= 0 ? thread.Index : ~thread.Tid, thread.Index, thread.Label, thread.Totals.Length);
-            // The newest thread names the row: threads of one vCPU come oldest first.
+            // The last thread names the row (the BPF engine lists a vCPU's threads by thread id).
             row.Tid = thread.Tid;
             for (int i = 0; i < row.Totals.Length; i++)
                 row.Totals[i] += thread.Totals[i];
@@ -60,7 +68,7 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
                 Row(index, index, gone.Label, gone.Totals.Length).Tid = 0;
         }
         // A row's deltas held minus its last totals: now what it gained (none where a total went
-        // down, which no engine does: a vCPU's gone threads stay in it).
+        // down: a vCPU's gone threads beyond the budget).
         foreach (VcpuStat row in _rows)
         {
             for (int i = 0; i < row.Totals.Length; i++)
@@ -69,49 +77,76 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
         _lastRowByKey.Clear();
     }
 
-    /// <summary>Each thread keeps its entry while it runs; what a vCPU's thread that is gone counted goes to the vCPU.</summary>
+    /// <summary>Each thread keeps its entry while it is read; what a vCPU's thread that is gone counted goes to the vCPU.</summary>
     private void MatchThreads(List<VcpuReading> readings)
     {
-        _nextThreads.Clear();
-        _nextByTid.Clear();
         foreach (VcpuReading reading in readings)
         {
-            // A tid twice in one reading (a thread's row retaken while its old one is listed) is two entries, never one summed twice.
-            if (!_byTid.Remove(reading.Tid, out Thread? thread))
+            if (!_byReading.Remove(reading, out Thread? thread))
                 thread = new Thread(reading.Values.Length);
             reading.Values.CopyTo(thread.Totals, 0);
             (thread.Index, thread.Tid, thread.Label, thread.Latency) = (reading.Index, reading.Tid, reading.Label, reading.Latency);
             _nextThreads.Add(thread);
-            _nextByTid.TryAdd(thread.Tid, thread);
+            _nextByReading.TryAdd(reading, thread);
         }
-        // Those not in the reading are gone.
-        foreach (Thread gone in _byTid.Values)
+        // Those not read again are gone.
+        foreach (Thread gone in _byReading.Values)
         {
             if (gone.Index >= 0)
                 Retire(gone);
         }
         (_threads, _nextThreads) = (_nextThreads, _threads);
-        (_byTid, _nextByTid) = (_nextByTid, _byTid);
+        (_byReading, _nextByReading) = (_nextByReading, _byReading);
         _nextThreads.Clear();
-        _nextByTid.Clear();
+        _nextByReading.Clear();
     }
 
     private void Retire(Thread thread)
     {
         if (!_gone.TryGetValue(thread.Index, out VcpuStat? gone))
-        {
-            if (budget.Free == 0)
-            {
-                for (int i = 0; i < Math.Min(budget.ShownFields, thread.Totals.Length); i++)
-                    budget.LostEvents += thread.Totals[i];
-                return;
-            }
-            budget.Free--;
             _gone[thread.Index] = gone = new VcpuStat(thread.Totals.Length) { Index = thread.Index, Label = thread.Label };
-        }
         for (int i = 0; i < gone.Totals.Length; i++)
             gone.Totals[i] += thread.Totals[i];
         gone.Latency = Add(gone.Latency, thread.Latency);
+    }
+
+    /// <summary>
+    /// The budget holds the vCPUs whose threads are all gone: a vCPU with a thread again gives its
+    /// room back; one without a thread and no room left loses what its gone threads counted.
+    /// </summary>
+    private void Charge()
+    {
+        if (_gone.Count == 0)
+            return;
+        _live.Clear();
+        foreach (Thread thread in _threads)
+        {
+            if (thread.Index >= 0)
+                _live.Add(thread.Index);
+        }
+        foreach ((int index, VcpuStat gone) in _gone)
+        {
+            bool live = _live.Contains(index);
+            if (live && _charged.Remove(index))
+                budget.Free++;
+            else if (!live && !_charged.Contains(index))
+            {
+                if (budget.Free > 0)
+                {
+                    budget.Free--;
+                    _charged.Add(index);
+                }
+                else
+                {
+                    for (int i = 0; i < Math.Min(budget.ShownFields, gone.Totals.Length); i++)
+                        budget.LostEvents += gone.Totals[i];
+                    _dropped.Add(index);
+                }
+            }
+        }
+        foreach (int index in _dropped)
+            _gone.Remove(index);
+        _dropped.Clear();
     }
 
     /// <summary>

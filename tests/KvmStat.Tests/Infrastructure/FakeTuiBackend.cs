@@ -122,6 +122,8 @@ internal sealed class FakeTuiBackend : ITuiBackend
     private sealed class VmSource(FakeTuiBackend backend, StatField[] fields) : IPerVmSource
     {
         private readonly Dictionary<int, long[]> _start = [];
+        // A thread's reading is one object for its life, as the engine's are.
+        private readonly Dictionary<(int Pid, int Tid), VcpuReading> _threads = [];
 
         public IReadOnlyList<StatField> Fields => fields;
 
@@ -144,8 +146,14 @@ internal sealed class FakeTuiBackend : ITuiBackend
                     reading.Values[i] = values.GetValueOrDefault(fields[i].Name) - start[i];
                 foreach (FakeVcpu vcpu in backend.VcpusOf.GetValueOrDefault(pid) ?? [])
                 {
-                    reading.Vcpus.Add(new VcpuReading(vcpu.Tid, vcpu.Index, vcpu.Index >= 0 ? $"vcpu{vcpu.Index}" : $"tid {vcpu.Tid}",
-                        [.. VcpuFields.Select(i => vcpu.Values.GetValueOrDefault(fields[i].Name))], null));
+                    if (!_threads.TryGetValue((pid, vcpu.Tid), out VcpuReading? thread))
+                    {
+                        _threads[(pid, vcpu.Tid)] = thread = new VcpuReading(vcpu.Tid, vcpu.Index, vcpu.Index >= 0 ? $"vcpu{vcpu.Index}" : $"tid {vcpu.Tid}",
+                            new long[VcpuFields.Count], null);
+                    }
+                    for (int i = 0; i < VcpuFields.Count; i++)
+                        thread.Values[i] = vcpu.Values.GetValueOrDefault(fields[VcpuFields[i]].Name);
+                    reading.Vcpus.Add(thread);
                 }
                 readings.Add(reading);
             }

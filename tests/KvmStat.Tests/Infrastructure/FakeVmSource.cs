@@ -48,6 +48,12 @@ internal sealed class FakeVmSource(params StatField[] fields) : IPerVmSource
     {
         if (!Vcpus.TryGetValue(pid, out List<VcpuReading>? vcpus))
             Vcpus[pid] = vcpus = [];
+        // A thread's reading is one object for its life, as the engine's are.
+        if (vcpus.Find(v => v.Tid == tid) is VcpuReading known && known.Values.Length == values.Length)
+        {
+            values.CopyTo(known.Values, 0);
+            return known;
+        }
         vcpus.RemoveAll(v => v.Tid == tid);
         var reading = new VcpuReading(tid, index, index >= 0 ? $"vcpu{index}" : $"tid {tid}", values, null);
         vcpus.Add(reading);
