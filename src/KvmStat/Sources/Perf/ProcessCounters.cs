@@ -50,11 +50,15 @@ internal sealed class ProcessCounters
 
     internal int ThreadCount => _groups.Count;
 
+    /// <summary>How many times its threads were listed (<see cref="Sync"/>).</summary>
+    internal int Syncs { get; private set; }
+
     /// <summary>Opens groups for new threads and retires those of threads that have gone.</summary>
     internal void Sync()
     {
         if (!Alive)
             return;
+        Syncs++;
         ThrowIfOutOfDescriptors(_folderErrno);
         int errno = _tasks.TryScan(_tids, s_parseTid);
         ThrowIfOutOfDescriptors(errno);

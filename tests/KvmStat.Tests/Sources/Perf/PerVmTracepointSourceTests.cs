@@ -125,6 +125,50 @@ public class PerVmTracepointSourceTests
     }
 
     /// <summary>
+    /// Between reads a follow lists the threads of young VMs only (a VMM makes its vCPU threads in its
+    /// first seconds); a read lists every VM's: an older VM's new thread counts from the next read.
+    /// </summary>
+    [Fact]
+    public void AnOlderVmsNewThreadIsOpenedAtTheNextRead()
+    {
+        Kvm.RequireTracepoints();
+        using var vms = new PioVms();
+        const int Pid = 100_001;
+        vms.Fixture.AddProcess(Pid, ["qemu-system-x86_64", "-name", "alpha"], threads: [KvmStat.Tests.TestGuest.KvmInterop.GetTid()]);
+        vms.Fixture.MarkRunning(Pid);
+        vms.Fixture.AddDebugfsStat($"{Pid}-12/exits", 0);
+        vms.Fixture.AddDescriptor(Pid, 12, "anon_inode:kvm-vm");
+        for (int i = 0; i < PerVmTracepointSource.YoungFollows; i++)
+            vms.Source.Follow();
+        Assert.Equal(1, vms.Descriptors.OpenCount);
+
+        int tid = 0;
+        using var ready = new ManualResetEventSlim();
+        using var done = new ManualResetEventSlim();
+        var thread = new Thread(() =>
+        {
+            tid = KvmStat.Tests.TestGuest.KvmInterop.GetTid();
+            ready.Set();
+            done.Wait();
+        });
+        thread.Start();
+        try
+        {
+            ready.Wait(TestContext.Current.CancellationToken);
+            vms.Fixture.AddThread(Pid, tid, "worker");
+            vms.Source.Follow();
+            Assert.Equal(1, vms.Descriptors.OpenCount);
+            vms.Source.Read([]);
+            Assert.Equal(2, vms.Descriptors.OpenCount);
+        }
+        finally
+        {
+            done.Set();
+            thread.Join();
+        }
+    }
+
+    /// <summary>
     /// A VM that exits while its pid stays listed, and a new VM under that pid: the new one is counted
     /// anew (another instance, from zero), never through the dead one's counters.
     /// </summary>
