@@ -9,11 +9,13 @@ namespace KvmStat.Tests.Infrastructure;
 internal sealed class TmuxPane : IDisposable
 {
     private readonly string _socket = $"kvm_stat-test-{Environment.ProcessId}-{Guid.NewGuid():N}";
+    private readonly string _socketPath;
 
     internal TmuxPane(int columns, int rows)
     {
         Run("new-session", "-d", "-x", columns.ToString(), "-y", rows.ToString(), "env", "PS1=$ ", "TERM=xterm-256color",
             "bash", "--norc", "--noprofile");
+        _socketPath = Run("display-message", "-p", "#{socket_path}").Trim();
         Run("set-option", "-g", "status", "off");
         WaitFor(lines => lines.Any(l => l.StartsWith('$')), "the shell prompt");
     }
@@ -80,5 +82,8 @@ internal sealed class TmuxPane : IDisposable
         catch (InvalidOperationException)
         {
         }
+        // The server leaves its socket file behind.
+        if (_socketPath.Length > 0)
+            File.Delete(_socketPath);
     }
 }
