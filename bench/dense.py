@@ -156,18 +156,24 @@ def check_json(path, pids_file, kicks):
     return verdict(counted, expected(pids_file, kicks), pio(record["fields"]), outside, pio(record.get("unattributed", {})))
 
 
-def check_screen(path, pids_file, kicks):
-    """The guest view's rows ("dense-I [PID]  TOTAL  %  RATE"), every page, against what each process ran."""
+def screen_rows(path, prefix):
+    """The screen's guest view, every page: each guest's Total by pid (rows "PREFIX-I [PID]  TOTAL  %  RATE"),
+    and the other rows' ("(outside VMs)", "(exited VMs)", "(unattributed)", "Total") by label."""
     counted, others = {}, {}
-    host = None
     for line in open(path):
-        row = re.match(r"^ dense-\d+ \[(\d+)\]\s+(\d+)\s", line)
+        row = re.match(rf"^ {re.escape(prefix)}\d+ \[(\d+)\]\s+(\d+)\s", line)
         if row:
             counted[int(row.group(1))] = int(row.group(2))
         # A row's rate is left out when 0, and tmux drops trailing blanks: a count may end the line.
         other = re.match(r"^ (\((?:outside|exited) VMs\)|\(unattributed\)|Total)\s+(\d+)(?:\s|$)", line)
         if other:
             others[other.group(1)] = int(other.group(2))
+    return counted, others
+
+
+def check_screen(path, pids_file, kicks):
+    """The guest view's rows, every page, against what each process ran."""
+    counted, others = screen_rows(path, "dense-")
     host = others.get("Total")
     outside = others.get("(outside VMs)", 0) + others.get("(exited VMs)", 0)
     want = expected(pids_file, kicks)

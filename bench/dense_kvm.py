@@ -2,12 +2,11 @@
 what the guest made (the GUESTS file: "PID WRITES" lines), and the host's total against the guests,
 the events outside VMs, those of exited VMs and the unattributed ones."""
 import json
-import re
 import sys
 import urllib.parse
 import urllib.request
 
-from dense import last_record
+from dense import last_record, screen_rows
 
 
 def read_guests(path):
@@ -62,16 +61,8 @@ def check_prometheus(api, guests_path, prefix):
 def check_screen(path, guests_path, prefix):
     """The guest rows of every page ("NAME [PID]   TOTAL   %   RATE") against what every guest made: one not shown is wrong."""
     want = read_guests(guests_path)
-    counted = {}
-    unattributed = 0
-    for line in open(path):
-        match = re.match(rf"^ {re.escape(prefix)}\d+ \[(\d+)\]\s+(\d+)\s", line)
-        if match:
-            counted[int(match.group(1))] = int(match.group(2))
-        # A row's rate is left out when 0, and tmux drops trailing blanks: a count may end the line.
-        other = re.match(r"^ \(unattributed\)\s+(\d+)(?:\s|$)", line)
-        if other:
-            unattributed = int(other.group(1))
+    counted, others = screen_rows(path, prefix)
+    unattributed = others.get("(unattributed)", 0)
     if not counted:
         return "no guest row on the screen"
     result = verdict(counted, want) + f", {len(set(counted) & set(want))} of {len(want)} guests shown"
