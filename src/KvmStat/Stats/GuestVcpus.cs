@@ -11,9 +11,8 @@ namespace KvmStat.Stats;
 /// </summary>
 internal sealed class GuestVcpus(GoneVcpuBudget budget)
 {
-    /// <summary>The threads of the last sample, with what they counted then, in the reading's order; and by reading.</summary>
-    private List<Thread> _threads = [], _nextThreads = [];
-    private Dictionary<VcpuReading, Thread> _byReading = new(ReferenceEqualityComparer.Instance), _nextByReading = new(ReferenceEqualityComparer.Instance);
+    /// <summary>The threads of the last sample: a reading holds what its thread counted when last read.</summary>
+    private HashSet<VcpuReading> _threads = new(ReferenceEqualityComparer.Instance), _nextThreads = new(ReferenceEqualityComparer.Instance);
     /// <summary>By vCPU: what its threads that are gone counted, and their exit latencies.</summary>
     private readonly Dictionary<int, VcpuStat> _gone = [];
     /// <summary>The vCPUs of <see cref="_gone"/> without a thread now: those the budget holds.</summary>
@@ -49,17 +48,17 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
         if (readings.Count == 0 && _threads.Count == 0 && _rows.Count == 0)
             return;
         MatchThreads(readings);
-        Charge();
+        Charge(readings);
         (_lastRowByKey, _rowByKey) = (_rowByKey, _lastRowByKey);
         _rowByKey.Clear();
         _rows.Clear();
-        foreach (Thread thread in _threads)
+        foreach (VcpuReading thread in readings)
         {
-            VcpuStat row = Row(thread.Index >= 0 ? thread.Index : ~thread.Tid, thread.Index, thread.Label, thread.Totals.Length);
+            VcpuStat row = Row(thread.Index >= 0 ? thread.Index : ~thread.Tid, thread.Index, thread.Label, thread.Values.Length);
             // The last thread names the row (the BPF engine lists a vCPU's threads by thread id).
             row.Tid = thread.Tid;
             for (int i = 0; i < row.Totals.Length; i++)
-                row.Totals[i] += thread.Totals[i];
+                row.Totals[i] += thread.Values[i];
             row.Latency = Add(row.Latency, thread.Latency);
         }
         foreach ((int index, VcpuStat gone) in _gone)
@@ -77,36 +76,29 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
         _lastRowByKey.Clear();
     }
 
-    /// <summary>Each thread keeps its entry while it is read; what a vCPU's thread that is gone counted goes to the vCPU.</summary>
+    /// <summary>What a vCPU's thread that is no longer read counted goes to the vCPU.</summary>
     private void MatchThreads(List<VcpuReading> readings)
     {
         foreach (VcpuReading reading in readings)
         {
-            if (!_byReading.Remove(reading, out Thread? thread))
-                thread = new Thread(reading.Values.Length);
-            reading.Values.CopyTo(thread.Totals, 0);
-            (thread.Index, thread.Tid, thread.Label, thread.Latency) = (reading.Index, reading.Tid, reading.Label, reading.Latency);
-            _nextThreads.Add(thread);
-            _nextByReading.TryAdd(reading, thread);
+            _threads.Remove(reading);
+            _nextThreads.Add(reading);
         }
-        // Those not read again are gone.
-        foreach (Thread gone in _byReading.Values)
+        foreach (VcpuReading gone in _threads)
         {
             if (gone.Index >= 0)
                 Retire(gone);
         }
         (_threads, _nextThreads) = (_nextThreads, _threads);
-        (_byReading, _nextByReading) = (_nextByReading, _byReading);
         _nextThreads.Clear();
-        _nextByReading.Clear();
     }
 
-    private void Retire(Thread thread)
+    private void Retire(VcpuReading thread)
     {
         if (!_gone.TryGetValue(thread.Index, out VcpuStat? gone))
-            _gone[thread.Index] = gone = new VcpuStat(thread.Totals.Length) { Index = thread.Index, Label = thread.Label };
+            _gone[thread.Index] = gone = new VcpuStat(thread.Values.Length) { Index = thread.Index, Label = thread.Label };
         for (int i = 0; i < gone.Totals.Length; i++)
-            gone.Totals[i] += thread.Totals[i];
+            gone.Totals[i] += thread.Values[i];
         gone.Latency = Add(gone.Latency, thread.Latency);
     }
 
@@ -114,12 +106,12 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
     /// The budget holds the vCPUs whose threads are all gone: a vCPU with a thread again gives its
     /// room back; one without a thread and no room left loses what its gone threads counted.
     /// </summary>
-    private void Charge()
+    private void Charge(List<VcpuReading> readings)
     {
         if (_gone.Count == 0)
             return;
         _live.Clear();
-        foreach (Thread thread in _threads)
+        foreach (VcpuReading thread in readings)
         {
             if (thread.Index >= 0)
                 _live.Add(thread.Index);
@@ -190,18 +182,5 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
         for (int kind = 0; kind < kinds.Length; kind++)
             into[kind].Add(kinds[kind]);
         return into;
-    }
-
-    private sealed class Thread(int fields)
-    {
-        internal int Tid { get; set; }
-
-        internal int Index { get; set; }
-
-        internal string Label { get; set; } = "";
-
-        internal long[] Totals { get; } = new long[fields];
-
-        internal LatencyHistogram[]? Latency { get; set; }
     }
 }
