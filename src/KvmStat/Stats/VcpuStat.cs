@@ -26,7 +26,4 @@ internal sealed class VcpuStat(int fieldCount)
 
     /// <summary>Exits handled in user space, then in the kernel (cumulative); null without exit latencies.</summary>
     internal LatencyHistogram[]? Latency { get; set; }
-
-    /// <summary>Who it is across samples: its vCPU, or its thread where the vCPU is not known.</summary>
-    internal int Key => Index >= 0 ? Index : ~Tid;
 }
