@@ -18,7 +18,7 @@ namespace KvmStat.Exporter;
 /// </list>
 /// Either is counted in kvm_stat_vm_series_dropped{guest,pid,reason} and said in one log line per VM.
 /// </summary>
-internal sealed class BinaryFamilies(FieldFilter filter, SeriesContinuity continuity, Action<string> warn,
+internal sealed class BinaryFamilies(FieldFilter filter, Action<string> warn,
     int maxSeries = BinaryFamilies.MaxSeriesPerVm, int maxBytes = BinaryFamilies.MaxBytesPerVm)
 {
     /// <summary>A vCPU has about 150 series (some 50 statistics, 3 histograms of 32 buckets): room for a VM of 256 vCPUs.</summary>
@@ -76,7 +76,7 @@ internal sealed class BinaryFamilies(FieldFilter filter, SeriesContinuity contin
                     Definition definition = accepted[(vcpu, d.Name)];
                     if (!built.TryGetValue(definition, out MetricFamily? target))
                         built[definition] = target = NewFamily(claims[definition].Template, vcpu);
-                    AddSeries(target, vm, guest, pid, block, d);
+                    AddSeries(target, guest, pid, block, d);
                 }
             }
             if (left == 0)
@@ -163,7 +163,7 @@ internal sealed class BinaryFamilies(FieldFilter filter, SeriesContinuity contin
             : new MetricFamily(prefix + StatNames.Exported(template), template.Type == KvmStatType.Cumulative ? "counter" : "gauge", help);
     }
 
-    private void AddSeries(MetricFamily family, VmStatsBlocks vm, string guest, string pid, IStatsBlock block, KvmStatDescriptor descriptor)
+    private static void AddSeries(MetricFamily family, string guest, string pid, IStatsBlock block, KvmStatDescriptor descriptor)
     {
         ReadOnlySpan<ulong> values = block.Values(descriptor);
         (string, string)[] labels = block.VcpuIndex >= 0
@@ -182,8 +182,9 @@ internal sealed class BinaryFamilies(FieldFilter filter, SeriesContinuity contin
         }
         else if (descriptor.Type == KvmStatType.Cumulative)
         {
-            string prefix = block.VcpuIndex >= 0 ? "kvm_vcpu_" : "kvm_vm_";
-            family.Add("_total", labels, BaseUnits.Value(descriptor, continuity.Monotonic(vm.Pid, vm.Instance, prefix, descriptor.Name, block.VcpuIndex, (long)values[0])));
+            // As KVM counts it: a counter that starts again from zero (a vCPU made again) is a reset
+            // to Prometheus, whose rate() and increase() count from zero across it.
+            family.Add("_total", labels, BaseUnits.Value(descriptor, (long)values[0]));
         }
         else
         {

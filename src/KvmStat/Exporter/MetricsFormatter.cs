@@ -19,17 +19,17 @@ namespace KvmStat.Exporter;
 /// </list>
 /// Which family a field goes to is its <see cref="FieldOrigin"/>. A VM's counters count from its
 /// process's first event: a new VM under a dead one's pid starts from zero, never from the dead
-/// VM's counts; a running VM's binary statistics never go backwards (<see cref="SeriesContinuity"/>).
+/// VM's counts. Binary statistics are the snapshot's values, only put in base units
+/// (<see cref="BaseUnits"/>): one statistic is the same quantity here and in every other output.
 /// </summary>
 internal sealed class MetricsFormatter(
-    FieldFilter filter, SeriesContinuity continuity, Action<string> warn, FieldFilter? guestFilter = null)
+    FieldFilter filter, Action<string> warn, FieldFilter? guestFilter = null)
 {
-    private readonly BinaryFamilies _binary = new(filter, continuity, warn);
+    private readonly BinaryFamilies _binary = new(filter, warn);
 
     internal List<MetricFamily> Format(Snapshot snapshot)
     {
         var families = new List<MetricFamily>();
-        continuity.BeginSample();
         AddHost(families, snapshot.Host);
         if (snapshot.Guests is IGuestValues guests)
         {
@@ -40,7 +40,6 @@ internal sealed class MetricsFormatter(
             AddBinary(families, binary);
         if (snapshot.Latencies is ExitLatencies latencies)
             AddLatencies(families, latencies, snapshot.Guests);
-        continuity.EndSample();
         // Gone VMs' warnings go with them.
         _binary.Forget(pid => snapshot.Binary?.Any(vm => vm.Pid == pid) == true);
         return families;

@@ -18,7 +18,6 @@ internal sealed class MetricsSampler : IDisposable
     private readonly object _lock = new();
     private readonly Sampler _sampler;
     private readonly TimeProvider _time;
-    private readonly SeriesContinuity _continuity;
     private readonly MetricsFormatter _formatter;
     private readonly ITimer? _follower;
     private readonly ExporterIdentity? _self;
@@ -44,8 +43,7 @@ internal sealed class MetricsSampler : IDisposable
         _time = time;
         _self = self;
         _warn = warn;
-        _continuity = new SeriesContinuity();
-        _formatter = new MetricsFormatter(filter, _continuity, warn, guestFilter);
+        _formatter = new MetricsFormatter(filter, warn, guestFilter);
         // The baseline: counters count from here.
         _sampler.Sample();
         if (followVms)
@@ -118,16 +116,6 @@ internal sealed class MetricsSampler : IDisposable
         foreach (SourceHealth health in snapshot.Health)
             up.Gauge([("source", health.Source), ("target", health.Target), ("reason", health.Problem ?? "")], health.Up ? 1 : 0);
         families.Add(up);
-    }
-
-    /// <summary>VMs whose series continuity is kept (for tests of what stays bounded).</summary>
-    internal int TrackedVms
-    {
-        get
-        {
-            lock (_lock)
-                return _continuity.TrackedVms;
-        }
     }
 
     /// <summary>Stops following VMs; the sampler belongs to the session, which closes it.</summary>

@@ -43,7 +43,7 @@ public class BinaryFamiliesTests
     }
 
     private BinaryFamilies Binary(int maxSeries = BinaryFamilies.MaxSeriesPerVm, int maxBytes = BinaryFamilies.MaxBytesPerVm) =>
-        new(FieldFilter.Default, new SeriesContinuity(), _log.Add, maxSeries, maxBytes);
+        new(FieldFilter.Default, _log.Add, maxSeries, maxBytes);
 
     private static int Series(string text, int pid) => text.Split('\n').Count(l => l.StartsWith("kvm_v", StringComparison.Ordinal) && l.Contains($"pid=\"{pid}\""));
 

@@ -27,7 +27,7 @@ public class SameQuantityEndToEndTests : IDisposable
             "{\"provider\": \"kvm\", \"target\": \"vm\", \"stats\": [{\"name\": \"pages_4k\", \"type\": \"instant\", \"exponent\": 0}]}]}",
         ["query-stats:vm"] = "{\"return\": [{\"provider\": \"kvm\", \"stats\": [{\"name\": \"pages_4k\", \"value\": 512}]}]}",
         ["query-stats:vcpu"] = "{\"return\": [{\"provider\": \"kvm\", \"qom-path\": \"/machine/cpu0\", \"stats\": [" +
-            "{\"name\": \"exits\", \"value\": 130}, {\"name\": \"halt_wait_ns\", \"value\": 1500000000}, {\"name\": \"halt_wait_hist\", \"value\": [1, 2, 3, 0, 4]}]}]}",
+            "{\"name\": \"exits\", \"value\": 130}, {\"name\": \"halt_wait_ns\", \"value\": 130000}, {\"name\": \"halt_wait_hist\", \"value\": [1, 2, 3, 0, 4]}]}]}",
         ["query-cpus-fast"] = "{\"return\": [{\"cpu-index\": 0, \"qom-path\": \"/machine/cpu0\"}]}",
     };
 
@@ -43,7 +43,7 @@ public class SameQuantityEndToEndTests : IDisposable
         Assert.Equal(512, vm.GetProperty("vm").GetProperty("pages_4k").GetProperty("value").GetInt64());
         Assert.Equal(130, vcpu.GetProperty("exits").GetProperty("total").GetInt64());
         JsonElement waited = vcpu.GetProperty("halt_wait_ns");
-        Assert.Equal(("ns", 1_500_000_000L), (waited.GetProperty("unit").GetString(), waited.GetProperty("total").GetInt64()));
+        Assert.Equal(("ns", 130_000L), (waited.GetProperty("unit").GetString(), waited.GetProperty("total").GetInt64()));
         JsonElement histogram = vcpu.GetProperty("halt_wait_hist");
         (double? Le, long Count)[] buckets = [.. histogram.GetProperty("buckets").EnumerateArray()
             .Select(b => (b.GetProperty("le").ValueKind == JsonValueKind.Null ? (double?)null : b.GetProperty("le").GetDouble(), b.GetProperty("count").GetInt64()))];
@@ -60,11 +60,12 @@ public class SameQuantityEndToEndTests : IDisposable
         string vcpuLabels = $"{{guest=\"\",pid=\"{pid}\",vcpu=\"0\"";
         Assert.Equal(512, Sample($"kvm_vm_pages_4k{{guest=\"\",pid=\"{pid}\"}}"));
         Assert.Equal(130, Sample($"kvm_vcpu_exits_total{vcpuLabels}}}"));
-        // The same quantity in base units: nanoseconds times 10^-9.
-        Assert.Equal(waited.GetProperty("total").GetInt64() * 1e-9, Sample($"kvm_vcpu_halt_wait_seconds_total{vcpuLabels}}}"), 12);
+        // The same quantity in base units, exactly: the nanoseconds as a decimal of seconds.
+        Assert.Equal(waited.GetProperty("total").GetInt64() / 1e9, Sample($"kvm_vcpu_halt_wait_seconds_total{vcpuLabels}}}"));
+        Assert.Contains($"kvm_vcpu_halt_wait_seconds_total{vcpuLabels}}} 0.00013\n", metrics);
         foreach ((double? le, long count) in buckets)
         {
-            string bound = le is double value ? (value * 1e-9).ToString("R", CultureInfo.InvariantCulture) : "+Inf";
+            string bound = le is double value ? (value / 1e9).ToString("R", CultureInfo.InvariantCulture) : "+Inf";
             Assert.Equal(count, Sample($"kvm_vcpu_halt_wait_hist_seconds_bucket{vcpuLabels},le=\"{bound}\"}}"));
         }
         exporter.Signal(ChildProcess.SIGTERM);

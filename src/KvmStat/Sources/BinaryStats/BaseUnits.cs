@@ -4,8 +4,9 @@ namespace KvmStat.Sources.BinaryStats;
 
 /// <summary>
 /// A binary statistic's values in base units (seconds, bytes), as Prometheus wants them: the raw
-/// value times the scale its descriptor gives (its name: <see cref="StatNames.Exported"/>). Every
-/// output that converts does it here, so one statistic is one quantity.
+/// value put in the unit its descriptor gives (<see cref="KvmStatDescriptor.InUnit"/>; its name:
+/// <see cref="StatNames.Exported"/>). Every output that converts does it here, so one statistic is
+/// one quantity.
 /// </summary>
 internal static class BaseUnits
 {
@@ -15,11 +16,11 @@ internal static class BaseUnits
 
     /// <summary>A raw value in base units, as text (exact integers stay integers).</summary>
     internal static string Value(KvmStatDescriptor descriptor, long raw) =>
-        Converts(descriptor) ? Float(raw * descriptor.Scale) : raw.ToString(CultureInfo.InvariantCulture);
+        Converts(descriptor) ? Float(descriptor.InUnit(raw)) : raw.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The upper bound of a histogram bucket in base units (+Inf for the last, open bucket).</summary>
     internal static double BucketUpperBound(KvmStatDescriptor descriptor, int bucket, int buckets) =>
-        bucket == buckets - 1 ? double.PositiveInfinity : descriptor.BucketHigh(bucket) * descriptor.Scale;
+        bucket == buckets - 1 ? double.PositiveInfinity : descriptor.InUnit(descriptor.BucketHigh(bucket));
 
     /// <summary>A floating-point value as Prometheus and OpenMetrics write it.</summary>
     internal static string Float(double value) =>

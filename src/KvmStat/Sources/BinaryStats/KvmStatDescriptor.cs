@@ -18,7 +18,14 @@ internal sealed record KvmStatDescriptor(
     internal bool IsHistogram => Type is KvmStatType.LinearHistogram or KvmStatType.LogHistogram;
 
     /// <summary>The factor that turns a raw value into the unit (10^-9 for nanoseconds).</summary>
-    internal double Scale => Math.Pow(Base, Exponent);
+    internal double Scale => InUnit(1);
+
+    /// <summary>
+    /// A raw value in the unit. A negative exponent divides by base^-exponent, which is exact as a
+    /// double for every power of ten KVM gives: 130000 ns is 0.00013 s, where times 10^-9 (itself
+    /// not exact) would be 0.00013000000000000002.
+    /// </summary>
+    internal double InUnit(double raw) => Exponent < 0 ? raw / Math.Pow(Base, -Exponent) : raw * Math.Pow(Base, Exponent);
 
     /// <summary>
     /// The lower bound of histogram bucket <paramref name="bucket"/>, in raw units. A log2

@@ -48,7 +48,7 @@ public class BpfFullTableTests
         Assert.Equal(0, Total(root.GetProperty("outside_vms")) + Total(root.GetProperty("exited_vms")));
 
         // The exporter.
-        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, new SeriesContinuity(), _ => { }).Format(sampler.Snapshot);
+        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, _ => { }).Format(sampler.Snapshot);
         string metrics = new MetricsWriter(openMetrics: false).Write(families);
         Assert.Contains("kvm_stat_unattributed_events_total{event=\"kvm_pio\"} 6\n", metrics);
         Assert.Contains("kvm_events_total{event=\"kvm_pio\"} 10\n", metrics);

@@ -350,7 +350,7 @@ public class BpfLatencyTests
             File.Delete(log);
         }
 
-        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, new SeriesContinuity(), _ => { }).Format(sampler.Snapshot);
+        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, _ => { }).Format(sampler.Snapshot);
         string metrics = new MetricsWriter(openMetrics: false).Write(families);
         // Latency fields are histograms there, never event counters too.
         Assert.DoesNotContain("user_exit_", metrics);

@@ -63,7 +63,7 @@ public class BpfScaleTests
             Sampler sampler = Samplers.Of(TimeProvider.System, [engine.Engine.OpenHost(0)], engine.Engine.OpenPerVm(), nameOf: NameOf,
                 capture: engine.Counters);
             sampler.Sample();
-            var metrics = new MetricsFormatter(FieldFilter.Default, new SeriesContinuity(), _ => { });
+            var metrics = new MetricsFormatter(FieldFilter.Default, _ => { });
             _ = metrics.Format(sampler.Snapshot);
             Add(after.ForkChildren(pio, s_pio, Vms / 2 + Others), "after", Others);
             Assert.Equal(0, before.KickChildren());

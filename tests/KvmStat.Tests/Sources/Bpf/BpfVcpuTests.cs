@@ -418,7 +418,7 @@ public class BpfVcpuTests
         Assert.True(timed.GetProperty("time_ns").GetInt64() >= 20 * 50_000, timed.ToString());
         Assert.Equal(0, json.RootElement.GetProperty("vcpus_lost").GetInt64());
 
-        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, new SeriesContinuity(), _ => { }).Format(sampler.Snapshot);
+        List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, _ => { }).Format(sampler.Snapshot);
         string metrics = new MetricsWriter(openMetrics: false).Write(families);
         string labels = $"guest=\"shown\",pid=\"{vm.Pid}\"";
         Assert.Contains($"kvm_guest_vcpu_events_total{{{labels},vcpu=\"1\",event=\"kvm_pio\"}} 3\n", metrics);
