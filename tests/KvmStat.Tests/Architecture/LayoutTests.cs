@@ -42,19 +42,25 @@ public partial class LayoutTests
             foreach (string indent in new[] { "    ", "        " })
             {
                 int open = -1;
+                int signature = -1;
                 for (int i = 1; i < lines.Length; i++)
                 {
-                    if (lines[i] == indent + "{" && lines[i - 1].StartsWith(indent, StringComparison.Ordinal) && lines[i - 1].Contains('(')
-                        && !lines[i - 1].Contains(" class ", StringComparison.Ordinal) && !lines[i - 1].Contains(" struct ", StringComparison.Ordinal))
-                        open = i;
+                    // A signature may go over several lines, each after the first indented deeper.
+                    int start = i - 1;
+                    while (start > 0 && lines[start].StartsWith(indent + " ", StringComparison.Ordinal))
+                        start--;
+                    string header = string.Join(' ', lines[start..i]);
+                    if (lines[i] == indent + "{" && lines[start].StartsWith(indent, StringComparison.Ordinal) && header.Contains('(')
+                        && !new[] { " class ", " struct ", " record ", " interface " }.Any(k => header.Contains(k, StringComparison.Ordinal)))
+                        (open, signature) = (i, start);
                     else if (lines[i] == indent + "}" && open > 0)
                     {
-                        int length = i - open + 2;
-                        int above = open - 2;
+                        int length = i - signature + 1;
+                        int above = signature - 1;
                         while (above >= 0 && lines[above].TrimStart().StartsWith("//", StringComparison.Ordinal) && !lines[above].Contains("// Long:", StringComparison.Ordinal))
                             above--;
                         if (length > 60 && !(above >= 0 && lines[above].Contains("// Long:", StringComparison.Ordinal)))
-                            found.Add($"{name}:{open}: {lines[open - 1].Trim()} ({length} lines)");
+                            found.Add($"{name}:{signature + 1}: {lines[signature].Trim()} ({length} lines)");
                         open = -1;
                     }
                 }

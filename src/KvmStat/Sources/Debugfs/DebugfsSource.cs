@@ -50,17 +50,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         _reader = reader;
         _scanner = new DirectoryScanner(_kvmDir);
 
-        var available = new List<StatField>();
-        foreach (string file in Directory.EnumerateFiles(_kvmDir))
-        {
-            if (TimeSums.Contains(Path.GetFileName(file)))
-                continue;
-            UnixFileMode mode = File.GetUnixFileMode(file);
-            bool writable = (mode & (UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0;
-            // KVM makes cumulative and peak statistics writable (they can be cleared); instant values read-only.
-            available.Add(new StatField(Path.GetFileName(file), null, writable ? StatKind.Counter : StatKind.Gauge, FieldOrigin.Debugfs));
-        }
-        available.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        List<StatField> available = Available(_kvmDir);
         AllFieldNames = available.ConvertAll(f => f.Name);
 
         var readable = new List<StatField>();
@@ -87,20 +77,40 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
         _folderReaders = new FolderReaders(_reader, [.. _fields.Select(f => Interop.NulTerminated(f.Name))]);
         _pool = new VmReadingPool(_fields.Length);
         LockedFields = locked;
-
         if (locked.Count > 0)
+            SayLocked(locked, lockErrno, _fields.Length, warn);
+    }
+
+    /// <summary>The statistic files of <paramref name="kvmDir"/> as fields, sorted by name.</summary>
+    private static List<StatField> Available(string kvmDir)
+    {
+        var available = new List<StatField>();
+        foreach (string file in Directory.EnumerateFiles(kvmDir))
         {
-            string cause = lockErrno == Interop.Errno.EPERM
-                ? "kernel lockdown forbids reading them (EPERM)"
-                : "this user may not read them (EACCES)";
-            string sample = string.Join(", ", locked.Take(4)) + (locked.Count > 4 ? ", ..." : "");
-            if (_fields.Length == 0)
-                throw new DebugfsLockedException(
-                    $"none of the {locked.Count} selected debugfs statistics can be read ({sample}): {cause}.",
-                    "Use tracepoints instead (the default, -t); under lockdown debugfs shows only instant values such as pages_4k.",
-                    lockdown: lockErrno == Interop.Errno.EPERM);
-            warn($"{locked.Count} of {locked.Count + _fields.Length} debugfs statistics are left out ({sample}): {cause}.");
+            if (TimeSums.Contains(Path.GetFileName(file)))
+                continue;
+            UnixFileMode mode = File.GetUnixFileMode(file);
+            bool writable = (mode & (UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0;
+            // KVM makes cumulative and peak statistics writable (they can be cleared); instant values read-only.
+            available.Add(new StatField(Path.GetFileName(file), null, writable ? StatKind.Counter : StatKind.Gauge, FieldOrigin.Debugfs));
         }
+        available.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return available;
+    }
+
+    /// <summary>Names the selected statistics that cannot be read, once; an error when none can.</summary>
+    private static void SayLocked(List<string> locked, int errno, int readable, Action<string> warn)
+    {
+        string cause = errno == Interop.Errno.EPERM
+            ? "kernel lockdown forbids reading them (EPERM)"
+            : "this user may not read them (EACCES)";
+        string sample = string.Join(", ", locked.Take(4)) + (locked.Count > 4 ? ", ..." : "");
+        if (readable == 0)
+            throw new DebugfsLockedException(
+                $"none of the {locked.Count} selected debugfs statistics can be read ({sample}): {cause}.",
+                "Use tracepoints instead (the default, -t); under lockdown debugfs shows only instant values such as pages_4k.",
+                lockdown: errno == Interop.Errno.EPERM);
+        warn($"{locked.Count} of {locked.Count + readable} debugfs statistics are left out ({sample}): {cause}.");
     }
 
     /// <summary>The statistics KVM publishes in debugfs, sorted; none where debugfs cannot be listed (its own check, or the run that reads it, says why).</summary>
