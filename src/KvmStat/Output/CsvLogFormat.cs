@@ -26,9 +26,8 @@ internal sealed class CsvLogFormat : ILogFormat
     public void AppendRecord(LineBuilder line, IFieldValues host, DateTimeOffset time)
     {
         line.AppendTimestamp(time);
-        ReadOnlySpan<long> deltas = host.Deltas;
         foreach (int i in host.Fields.ByName)
-            line.Append(',').Append(deltas[i]);
+            line.Append(',').Append(ILogFormat.Value(host, i));
         line.NewLine();
     }
 }

@@ -1,3 +1,4 @@
+using KvmStat.Sources;
 using KvmStat.Stats;
 
 namespace KvmStat.Output;
@@ -14,4 +15,11 @@ internal interface ILogFormat
     void AppendHeader(LineBuilder line, IFieldValues host);
 
     void AppendRecord(LineBuilder line, IFieldValues host, DateTimeOffset time);
+
+    /// <summary>
+    /// What a record gives for a field: a counter's change in the interval, a gauge's value (a
+    /// percentile of the interval, pages in use): the change of a latency would read as a latency.
+    /// </summary>
+    internal static long Value(IFieldValues host, int field) =>
+        host.Fields[field].Kind == StatKind.Gauge ? host.Totals[field] : host.Deltas[field];
 }

@@ -2,7 +2,7 @@ using KvmStat.Stats;
 
 namespace KvmStat.Output;
 
-/// <summary>The reference's plain log: "name name ... " then "YYYY-MM-DD HH:MM:SS" and " %9d" per field.</summary>
+/// <summary>The reference's plain log: "name name ... " then "YYYY-MM-DD HH:MM:SS" and " %9d" per field (<see cref="ILogFormat.Value"/>).</summary>
 internal sealed class PlainLogFormat : ILogFormat
 {
     public bool RepeatsHeader => true;
@@ -19,9 +19,8 @@ internal sealed class PlainLogFormat : ILogFormat
     public void AppendRecord(LineBuilder line, IFieldValues host, DateTimeOffset time)
     {
         line.AppendTimestamp(time);
-        ReadOnlySpan<long> deltas = host.Deltas;
         foreach (int i in host.Fields.ByName)
-            line.Append(' ').AppendRight(deltas[i], 9);
+            line.Append(' ').AppendRight(ILogFormat.Value(host, i), 9);
         line.NewLine();
     }
 }

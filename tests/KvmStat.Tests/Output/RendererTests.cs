@@ -93,6 +93,38 @@ public class RendererTests : IDisposable
         Assert.Equal(["timestamp,kvm_exit,kvm_exit(HLT),kvm_pio", "2026-11-27 09:05:03,0,0,2"], File.ReadAllLines(LogFile));
     }
 
+    /// <summary>A gauge (a latency percentile, pages in use) is logged as its value, a counter as its change: a p50 going from 25 to 20 is 20, never -5.</summary>
+    [Fact]
+    public void LogsGiveAGaugesValueAndACountersChange()
+    {
+        var source = new FakeSource(FakeSource.Counter("kvm_pio"), FakeSource.Gauge("user_exit_p50_us"));
+        using Sampler sampler = Samplers.Of(_time, [source]);
+        sampler.Sample();
+        string csvFile = LogFile + ".csv";
+        using (OutputSink plainSink = OutputSink.AppendTo(LogFile))
+        using (OutputSink csvSink = OutputSink.AppendTo(csvFile))
+        {
+            var plain = new LogRenderer(plainSink, new PlainLogFormat(), skipZeroRecords: false);
+            var csv = new LogRenderer(csvSink, new CsvLogFormat(), skipZeroRecords: false);
+            plain.Start(sampler.Snapshot);
+            csv.Start(sampler.Snapshot);
+            foreach ((long pio, long p50) in new[] { (10L, 25L), (15L, 20L), (15L, 20L) })
+            {
+                source.Set("kvm_pio", pio);
+                source.Set("user_exit_p50_us", p50);
+                sampler.Sample();
+                plain.Render(sampler.Snapshot);
+                csv.Render(sampler.Snapshot);
+            }
+        }
+        Assert.Equal(
+            ["kvm_pio user_exit_p50_us ", "2026-11-27 09:05:03        10        25", "2026-11-27 09:05:03         5        20", "2026-11-27 09:05:03         0        20"],
+            File.ReadAllLines(LogFile));
+        Assert.Equal(
+            ["timestamp,kvm_pio,user_exit_p50_us", "2026-11-27 09:05:03,10,25", "2026-11-27 09:05:03,5,20", "2026-11-27 09:05:03,0,20"],
+            File.ReadAllLines(csvFile));
+    }
+
     /// <summary>Records appended under another run's header (other fields, or a plain log) would be misnamed by it: said, and appended as the reference does.</summary>
     [Theory]
     [InlineData("timestamp,kvm_exit,kvm_pio\n2026-11-26 00:00:00,1,1\n", "timestamp,kvm_exit,kvm_pio")]
