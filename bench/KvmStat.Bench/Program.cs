@@ -31,11 +31,11 @@ if (args.Length >= 1 && args[0] == "attach")
     return AttachCost.Run(rounds, calls);
 }
 
-// "scrape [VMS [FIELDS [ROUNDS]]]": the exporter's formatting and writing of a dense host's scrape.
+// "scrape [VMS [FIELDS [ROUNDS [REASONS]]]]": the exporter's formatting and writing of a dense host's scrape.
 if (args.Length >= 1 && args[0] == "scrape")
 {
     int Arg(int index, int otherwise) => args.Length > index ? int.Parse(args[index], System.Globalization.CultureInfo.InvariantCulture) : otherwise;
-    return ScrapeCost.Run(Arg(1, 4000), Arg(2, 40), Arg(3, 15));
+    return ScrapeCost.Run(Arg(1, 4000), Arg(2, 40), Arg(3, 15), Arg(4, 0));
 }
 
 // "vcpus [THREADS [ROUNDS]]": summing one VM's vCPU threads into rows (--vcpus) at each sample.

@@ -7,11 +7,12 @@ using KvmStat.Stats;
 namespace KvmStat.Bench;
 
 /// <summary>
-/// "scrape [VMS [FIELDS [ROUNDS]]]": what the exporter spends on a scrape of a dense host once it
-/// has sampled: the snapshot turned into metric families (<see cref="MetricsFormatter"/>) and
-/// written as text (<see cref="MetricsWriter"/>), for VMS guests that each raised FIELDS
-/// tracepoints (every one a series), rounds of a second's new counts in between. Prints the median,
-/// the spread and the body size.
+/// "scrape [VMS [FIELDS [ROUNDS [REASONS]]]]": what the exporter spends on a scrape of a dense host
+/// once it has sampled: the snapshot turned into metric families (<see cref="MetricsFormatter"/>)
+/// and written as text (<see cref="MetricsWriter"/>), for VMS guests that each raised FIELDS
+/// tracepoints (every one a series) and, as with --latency, timed exits of REASONS kinds (each a
+/// histogram), rounds of a second's new counts in between. Prints the median, the spread, the body
+/// size and the memory the process peaked at.
 /// </summary>
 internal static class ScrapeCost
 {
@@ -40,12 +41,34 @@ internal static class ScrapeCost
         }
     }
 
-    internal static int Run(int vms, int fieldCount, int rounds)
+    /// <summary>Each VM's latency histograms: <paramref name="reasons"/> kinds of exit to user space, spread over 8 buckets about 10-100 us.</summary>
+    private static ExitLatencies Latencies(int vms, int reasons)
+    {
+        StatField parent = new("kvm_userspace_exit", null, StatKind.Counter, FieldOrigin.Tracepoint);
+        StatField[] fields = [parent, .. Enumerable.Range(0, reasons).Select(r => new StatField($"kvm_userspace_exit(R{r:D2})", parent.Name, StatKind.Counter, FieldOrigin.Tracepoint))];
+        var latencies = new ExitLatencies(fields, "ioctl(KVM_RUN)");
+        for (int vm = 0; vm < vms; vm++)
+        {
+            var histograms = new Dictionary<int, LatencyHistogram>();
+            for (int r = 1; r <= reasons; r++)
+            {
+                var histogram = new LatencyHistogram();
+                for (int b = 13; b < 21; b++)
+                    histogram.Buckets[b] = (ulong)(vm + r + b);
+                histogram.Nanoseconds = 1_000_000UL * (ulong)(vm + r);
+                histograms[r] = histogram;
+            }
+            latencies.Vms[10_000 + vm] = histograms;
+        }
+        return latencies;
+    }
+
+    internal static int Run(int vms, int fieldCount, int rounds, int reasons)
     {
         StatField[] fields = [.. Enumerable.Range(0, fieldCount).Select(i => new StatField($"kvm_event_{i:D3}", null, StatKind.Counter, FieldOrigin.Tracepoint))];
-        var sources = new SamplingSources { PerVm = new DenseVms(vms, fields) };
+        var sources = new SamplingSources { PerVm = new DenseVms(vms, fields), Latencies = reasons > 0 ? Latencies(vms, reasons) : null };
         using var sampler = new Sampler(sources, null, pid => $"guest-{pid}", TimeProvider.System);
-        var formatter = new MetricsFormatter(FieldFilter.Default, new SeriesContinuity(), _ => { });
+        var formatter = new MetricsFormatter(FieldFilter.Default, _ => { });
         var writer = new MetricsWriter(openMetrics: false);
         var format = new List<double>();
         var write = new List<double>();
@@ -57,9 +80,9 @@ internal static class ScrapeCost
             long started = Stopwatch.GetTimestamp();
             List<MetricFamily> families = formatter.Format(sampler.Snapshot);
             long formatted = Stopwatch.GetTimestamp();
-            string body = writer.Write(families);
+            // As the exporter sends it: UTF-8 in the writer's buffer.
+            bytes = writer.WriteUtf8(families).Length;
             long written = Stopwatch.GetTimestamp();
-            bytes = System.Text.Encoding.UTF8.GetByteCount(body);
             // The first round is the one a fresh exporter answers: reported apart.
             if (round == 0)
             {
@@ -71,7 +94,7 @@ internal static class ScrapeCost
             write.Add(Stopwatch.GetElapsedTime(formatted, written).TotalMilliseconds);
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{vms} VMs x {fieldCount} fields: {vms * fieldCount} series, {bytes / 1e6:F1} MB; format {Summary(format)}, write {Summary(write)} ({rounds} rounds)"));
+            $"{vms} VMs x {fieldCount} fields{(reasons > 0 ? $" + {reasons} exit histograms" : "")}: {bytes / 1e6:F1} MB; format {Summary(format)}, write {Summary(write)} ({rounds} rounds); working set {Environment.WorkingSet / 1e6:F0} MB now, {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB at most"));
         return 0;
     }
 

@@ -176,7 +176,7 @@ internal sealed class BinaryFamilies(FieldFilter filter, Action<string> warn,
             {
                 cumulative += values[i];
                 string upper = BaseUnits.Float(BaseUnits.BucketUpperBound(descriptor, i, values.Length));
-                family.Add("_bucket", [.. labels, ("le", upper)], cumulative.ToString(CultureInfo.InvariantCulture));
+                family.Bucket(labels, upper, cumulative);
             }
             // No _count: KVM histograms have no sum, and OpenMetrics allows _count only with _sum. The +Inf bucket is the count.
         }

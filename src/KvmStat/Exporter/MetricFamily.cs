@@ -22,4 +22,8 @@ internal sealed class MetricFamily(string name, string type, string help)
 
     internal void Add(string suffix, (string Name, string Value)[] labels, string value) =>
         Samples.Add(new MetricSample(suffix, labels, value));
+
+    /// <summary>A histogram's bucket: its series' labels (shared by its buckets) and its upper bound.</summary>
+    internal void Bucket((string Name, string Value)[] labels, string le, ulong cumulative) =>
+        Samples.Add(new MetricSample("_bucket", labels, cumulative.ToString(CultureInfo.InvariantCulture), le));
 }

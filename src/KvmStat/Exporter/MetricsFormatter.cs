@@ -92,7 +92,7 @@ internal sealed class MetricsFormatter(
         if (!ReferenceEquals(_guestShownFor, fields))
         {
             _guestShownFor = fields;
-            _guestShown = [.. Enumerable.Range(0, fields.Count).Select(i => guestFilter?.Matches(fields[i].Name) ?? true)];
+            _guestShown = guestFilter?.MatchesEach(fields.All) ?? [.. fields.All.Select(_ => true)];
         }
         var family = new MetricFamily("kvm_guest_events", "counter",
             "KVM tracepoint events of each VM (every thread of its process) since it was first seen.");
@@ -159,22 +159,34 @@ internal sealed class MetricsFormatter(
     /// <summary>The log2 buckets served: 2^10 ns (about 1 µs) to 2^33 ns (about 8.6 s), and +Inf.</summary>
     private const int FirstServedBucket = 9, LastServedBucket = 32;
 
+    /// <summary>The served buckets' upper bounds in seconds, written once.</summary>
+    private static readonly string[] s_latencyBounds = [.. Enumerable.Range(FirstServedBucket, LastServedBucket - FirstServedBucket + 1)
+        .Select(i => BaseUnits.Float(ExitLatencies.BucketHigh(i) / 1e9))];
+
+    private bool[] _guestReasons = [];
+    private ExitLatencies? _guestReasonsFor;
+
     /// <summary>
     /// Exit latencies as histograms in seconds: kvm_exit_handling_seconds{event,reason} for the host,
     /// kvm_guest_exit_handling_seconds{guest,pid,event,reason} for each VM, only for reasons that
-    /// were timed; and how many exits could not be.
+    /// were timed (each VM's only for the reasons --guest-fields matches); and how many exits could not be.
     /// </summary>
-    private static void AddLatencies(List<MetricFamily> families, ExitLatencies latencies, IGuestValues? guests)
+    private void AddLatencies(List<MetricFamily> families, ExitLatencies latencies, IGuestValues? guests)
     {
+        if (!ReferenceEquals(_guestReasonsFor, latencies))
+        {
+            _guestReasonsFor = latencies;
+            _guestReasons = guestFilter?.MatchesEach(latencies.Fields) ?? [.. latencies.Fields.Select(_ => true)];
+        }
         const string How = "Seconds an exit kept a vCPU out of its guest, by exit reason: handled in user space (kvm_userspace_exit) or in the kernel (kvm_exit), until the vCPU's next entry";
         var host = new MetricFamily("kvm_exit_handling_seconds", "histogram", $"{How} ({latencies.Entry}), every process.");
-        AddHistograms(host, latencies, latencies.Host, []);
+        AddHistograms(host, latencies, latencies.Host, [], null);
         families.Add(host);
         var perGuest = new MetricFamily("kvm_guest_exit_handling_seconds", "histogram", $"{How} ({latencies.Entry}), each VM.");
         foreach (GuestStat guest in guests?.Guests ?? [])
         {
             if (latencies.Vms.TryGetValue(guest.Pid, out Dictionary<int, LatencyHistogram>? histograms))
-                AddHistograms(perGuest, latencies, histograms, [("guest", guest.Name), ("pid", guest.Pid.ToString(CultureInfo.InvariantCulture))]);
+                AddHistograms(perGuest, latencies, histograms, [("guest", guest.Name), ("pid", guest.Pid.ToString(CultureInfo.InvariantCulture))], _guestReasons);
         }
         families.Add(perGuest);
         var lost = new MetricFamily("kvm_stat_exit_latency_lost", "counter", "Exits whose time could not be kept: the table of latency buckets was full.");
@@ -182,12 +194,11 @@ internal sealed class MetricsFormatter(
         families.Add(lost);
     }
 
-    private static void AddHistograms(MetricFamily family, ExitLatencies latencies, Dictionary<int, LatencyHistogram> histograms, (string, string)[] labels)
+    private static void AddHistograms(MetricFamily family, ExitLatencies latencies, Dictionary<int, LatencyHistogram> histograms, (string, string)[] labels, bool[]? shown)
     {
         foreach ((int field, LatencyHistogram histogram) in histograms.OrderBy(h => latencies.Fields[h.Key].Name, StringComparer.Ordinal))
         {
-            ulong[] buckets = histogram.Buckets;
-            if (buckets.All(b => b == 0))
+            if (shown?[field] == false || histogram.Buckets.AsSpan().IndexOfAnyExcept(0UL) < 0)
                 continue;
             StatField reason = latencies.Fields[field];
             AddHistogram(family, [.. labels, ("event", reason.Parent ?? reason.Name), ("reason", reason.ChildLabel)], histogram);
@@ -203,9 +214,9 @@ internal sealed class MetricsFormatter(
         {
             cumulative += buckets[i];
             if (i >= FirstServedBucket && i <= LastServedBucket)
-                family.Add("_bucket", [.. series, ("le", BaseUnits.Float(ExitLatencies.BucketHigh(i) * 1e-9))], cumulative.ToString(CultureInfo.InvariantCulture));
+                family.Bucket(series, s_latencyBounds[i - FirstServedBucket], cumulative);
         }
-        family.Add("_bucket", [.. series, ("le", "+Inf")], cumulative.ToString(CultureInfo.InvariantCulture));
+        family.Bucket(series, "+Inf", cumulative);
         // Divided, not multiplied by 1e-9 (inexact): whole nanoseconds print as such, 0.100096599 not 0.10009659900000001.
         family.Add("_sum", series, BaseUnits.Float(histogram.Nanoseconds / 1e9));
         family.Add("_count", series, cumulative.ToString(CultureInfo.InvariantCulture));

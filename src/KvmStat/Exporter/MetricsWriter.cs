@@ -119,11 +119,11 @@ internal sealed class MetricsWriter(bool openMetrics)
         if (Array.IndexOf(suffixes, sample.Suffix) < 0)
             return $"the suffix \"{Short(sample.Suffix)}\" does not fit a {type}";
         (string Name, string Value)[] labels = sample.Labels;
-        string? le = null;
+        string? le = sample.Le;
         for (int i = 0; i < labels.Length; i++)
         {
             string label = labels[i].Name;
-            if (!IsLabelName(label) || IndexOf(labels, label) != i)
+            if (!IsLabelName(label) || IndexOf(labels, label) != i || (label == "le" && sample.Le is not null))
                 return $"the label name \"{Short(label)}\" is not allowed or repeated";
             if (label == "le")
                 le = labels[i].Value;
@@ -158,12 +158,12 @@ internal sealed class MetricsWriter(bool openMetrics)
         }
         if (SameSeries(samples[first], sample))
             return false;
-        return _collided.Add(sample.Suffix + "\0" + string.Join("\0", sample.Labels.Select(l => l.Name + "=" + Cut(l.Value))));
+        return _collided.Add(sample.Suffix + "\0" + string.Join("\0", sample.Labels.Select(l => l.Name + "=" + Cut(l.Value))) + "\0le=" + sample.Le);
     }
 
     private static bool SameSeries(MetricSample a, MetricSample b)
     {
-        if (a.Suffix != b.Suffix || a.Labels.Length != b.Labels.Length)
+        if (a.Suffix != b.Suffix || a.Labels.Length != b.Labels.Length || a.Le != b.Le)
             return false;
         for (int i = 0; i < a.Labels.Length; i++)
         {
@@ -183,6 +183,8 @@ internal sealed class MetricsWriter(bool openMetrics)
             hash = Mix(hash, name);
             hash = Mix(hash, value.AsSpan(0, Math.Min(value.Length, MaxLabelValue)));
         }
+        if (sample.Le is string le)
+            hash = Mix(Mix(hash, "le"), le);
         return hash;
 
         static ulong Mix(ulong hash, ReadOnlySpan<char> text)
@@ -210,7 +212,7 @@ internal sealed class MetricsWriter(bool openMetrics)
     private void WriteSample(string family, MetricSample sample)
     {
         _text.Append(family).Append(sample.Suffix);
-        if (sample.Labels.Length > 0)
+        if (sample.Labels.Length > 0 || sample.Le is not null)
         {
             _text.Append('{');
             for (int i = 0; i < sample.Labels.Length; i++)
@@ -220,6 +222,12 @@ internal sealed class MetricsWriter(bool openMetrics)
                 string value = sample.Labels[i].Value;
                 _text.Append(sample.Labels[i].Name).Append("=\"");
                 AppendLabelValue(value.AsSpan(0, Math.Min(value.Length, MaxLabelValue)));
+                _text.Append('"');
+            }
+            if (sample.Le is string le)
+            {
+                _text.Append(sample.Labels.Length > 0 ? ",le=\"" : "le=\"");
+                AppendLabelValue(le);
                 _text.Append('"');
             }
             _text.Append('}');

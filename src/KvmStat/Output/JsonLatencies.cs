@@ -10,9 +10,10 @@ internal static class JsonLatencies
     /// <summary>
     /// Each timed reason: its exits, the nanoseconds they took together, and their log2 buckets as
     /// [upper bound in ns, exits up to it] pairs, cumulative, up to the highest bucket used (the
-    /// last bound null: no upper bound).
+    /// last bound null: no upper bound). With <paramref name="shown"/>, only the reasons it holds true
+    /// (--guest-fields).
     /// </summary>
-    internal static void Write(Utf8JsonWriter w, ExitLatencies latencies, Dictionary<int, LatencyHistogram>? histograms)
+    internal static void Write(Utf8JsonWriter w, ExitLatencies latencies, Dictionary<int, LatencyHistogram>? histograms, bool[]? shown = null)
     {
         w.WriteStartObject();
         // In the fields' name order, kept once: sorting here would allocate at every record.
@@ -20,7 +21,7 @@ internal static class JsonLatencies
         {
             foreach (int field in latencies.ByName)
             {
-                if (histograms.TryGetValue(field, out LatencyHistogram? histogram))
+                if (shown?[field] != false && histograms.TryGetValue(field, out LatencyHistogram? histogram))
                     WriteOne(w, latencies.Fields[field].Name, histogram);
             }
         }

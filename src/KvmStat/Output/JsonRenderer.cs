@@ -28,6 +28,8 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
 {
     private bool[]? _guestShown;
     private FieldSet? _guestShownFor;
+    private bool[]? _guestReasons;
+    private ExitLatencies? _guestReasonsFor;
 
     private readonly ArrayBufferWriter<byte> _buffer = new(16384);
 
@@ -94,7 +96,9 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
     private void WriteGuests(Utf8JsonWriter w, IGuestValues guests, ExitLatencies? latencies)
     {
         if (guestFilter is not null && !ReferenceEquals(_guestShownFor, guests.Fields))
-            (_guestShownFor, _guestShown) = (guests.Fields, Shown(guestFilter, guests.Fields));
+            (_guestShownFor, _guestShown) = (guests.Fields, guestFilter.MatchesEach(guests.Fields.All));
+        if (guestFilter is not null && latencies is not null && !ReferenceEquals(_guestReasonsFor, latencies))
+            (_guestReasonsFor, _guestReasons) = (latencies, guestFilter.MatchesEach(latencies.Fields));
         bool[]? shown = guestFilter is null ? null : _guestShown;
         if (!ReferenceEquals(_guestNamesFor, guests.Fields))
             (_guestNamesFor, _guestNames) = (guests.Fields, Encode(guests.Fields));
@@ -111,7 +115,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
             if (latencies is not null)
             {
                 w.WritePropertyName("exit_latency");
-                JsonLatencies.Write(w, latencies, latencies.Vms.GetValueOrDefault(guest.Pid));
+                JsonLatencies.Write(w, latencies, latencies.Vms.GetValueOrDefault(guest.Pid), guestFilter is null ? null : _guestReasons);
             }
             if (guests.VcpuFields.Count > 0)
                 JsonVcpus.Write(w, guests, guest, shown);
@@ -142,9 +146,6 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
     /// Which guest fields --guest-fields keeps. A method of its own: a lambda in the record's path
     /// that captured a parameter would allocate its closure at every record.
     /// </summary>
-    private static bool[] Shown(FieldFilter filter, FieldSet fields) =>
-        [.. Enumerable.Range(0, fields.Count).Select(i => filter.Matches(fields[i].Name))];
-
     /// <summary>Each field's name as it is written: a top-level field's name, a child's label.</summary>
     private static JsonEncodedText[] Encode(FieldSet fields) =>
         [.. Enumerable.Range(0, fields.Count).Select(i => JsonEncodedText.Encode(fields.IsChild(i) ? fields[i].ChildLabel : fields[i].Name))];

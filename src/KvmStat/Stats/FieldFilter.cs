@@ -81,6 +81,9 @@ internal sealed class FieldFilter : IFieldSelection
     /// <summary>Names whose answer is kept (for tests of what stays bounded).</summary>
     internal int Remembered => Volatile.Read(ref _answerCount);
 
+    /// <summary>Whether each of <paramref name="fields"/> matches, by index: decided once for a field set.</summary>
+    internal bool[] MatchesEach(IReadOnlyList<StatField> fields) => [.. fields.Select(f => Matches(f.Name))];
+
     internal bool Matches(string name)
     {
         if (IsDefault)

@@ -66,6 +66,27 @@ public class MetricsWriterTests
     }
 
     /// <summary>
+    /// A bucket's bound given apart from its series' labels is written as their last label, a series
+    /// of its own by it; given twice (a label too), or not a number, the bucket is left out.
+    /// </summary>
+    [Fact]
+    public void ABucketsBoundIsItsLastLabel()
+    {
+        var family = new MetricFamily("h", "histogram", "h");
+        (string, string)[] series = [("guest", "a\"b")];
+        family.Bucket(series, "0.5", 1);
+        family.Bucket(series, "+Inf", 2);
+        family.Bucket(series, "+Inf", 3);
+        family.Bucket([("le", "1")], "2", 4);
+        family.Bucket([], "x", 5);
+        family.Bucket([], "1", 6);
+        var writer = new MetricsWriter(false);
+        Assert.Equal("# HELP h h\n# TYPE h histogram\nh_bucket{guest=\"a\\\"b\",le=\"0.5\"} 1\nh_bucket{guest=\"a\\\"b\",le=\"+Inf\"} 2\nh_bucket{le=\"1\"} 6\n",
+            writer.Write([family]));
+        Assert.Equal(3, writer.Dropped.Count);
+    }
+
+    /// <summary>
     /// A label set is told from the others as written (values cut, in order), whatever its hash:
     /// values that differ only past the cut are one series, a surrogate pair stays whole, and
     /// thousands of series lose none. The UTF-8 the server sends is the text's.

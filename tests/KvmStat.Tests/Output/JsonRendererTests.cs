@@ -122,6 +122,19 @@ public class JsonRendererTests
     }
 
     /// <summary>--guest-fields: each guest has only the fields it matches; the host's are all there.</summary>
+    /// <summary>--guest-fields limits each guest's exit_latency to the reasons it matches, as the exporter's; the host's keep every reason.</summary>
+    [Fact]
+    public void GuestFieldsLimitEachGuestsExitLatencies()
+    {
+        using var sampler = Samplers.Of(_time, [_host], _vms, nameOf: _ => "web", latencies: LatencyFixture.Io3Mmio2(7));
+        _vms.Set(7, "kvm_pio", 1);
+        sampler.Sample();
+        string line = Render(sampler, guestFilter: FieldFilter.Create(@"kvm_userspace_exit\(IO"));
+        Assert.Contains("\"exit_latency\":{\"kvm_userspace_exit(IO)\":{\"buckets_ns\":[", line);
+        Assert.Equal(2, line.Split("\"kvm_userspace_exit(MMIO)\"").Length);
+        Assert.Equal(3, Render(sampler).Split("\"kvm_userspace_exit(MMIO)\"").Length);
+    }
+
     [Fact]
     public void GuestFieldsLimitEachGuestsFields()
     {
