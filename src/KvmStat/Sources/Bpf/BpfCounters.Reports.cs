@@ -55,10 +55,10 @@ internal sealed partial class BpfCounters
         if (!_unattributedReport.Due(unattributed, out long grown))
             return;
         _warn($"{unattributed} kvm events ({grown} new) could not be attributed to a process: " +
-            $"the BPF table has room for {Capacity} processes and is full; they are counted as unattributed (said again when their number doubles). " +
+            $"the BPF table has room for {Capacity} processes and is full; they are counted as unattributed, and VMs without a slot as left out (said again when their number doubles). " +
             (Capacity < BpfTableLayout.MaxSlots
                 ? "Fewer fields (-f), or no --latency or --vcpus, leave the table room for more processes; "
-                : "") +
+                : $"{BpfTableLayout.MaxSlots} processes are the most it holds: beyond them, --engine perf counts each VM apart (an open file per vCPU thread and tracepoint); ") +
             "processes that run no VM give their slots back at each capture (each -s interval, each second when serving).");
     }
 }

@@ -6,7 +6,9 @@ namespace KvmStat.Sources.Bpf;
 /// Each VM's tracepoint fields from the BPF engine's last capture, and the rows that make them add
 /// up to the host's: the events outside VM processes, those of VMs that exited, and those no slot
 /// was left for. A VM that has not made an event yet has no slot in the kernel's tables: discovery
-/// lists it with zeros, as the perf engine would. With --vcpus each VM's reading has its vCPU threads.
+/// lists it with zeros, as the perf engine would, unless the table was full or events found no slot
+/// since the last read: then it may have made events that no slot was left for, and it is left out
+/// (<see cref="VmsLeftOut"/>), never shown as idle. With --vcpus each VM's reading has its vCPU threads.
 /// </summary>
 internal sealed class BpfPerVmSource : IPerVmSource
 {
@@ -19,6 +21,7 @@ internal sealed class BpfPerVmSource : IPerVmSource
     private readonly VmReading _outside;
     private readonly VmReading _exited;
     private readonly VmReading _unattributed;
+    private long _unattributedBefore;
 
     internal BpfPerVmSource(BpfCounters counters, VmDiscovery discovery)
     {
@@ -39,15 +42,26 @@ internal sealed class BpfPerVmSource : IPerVmSource
 
     public long VcpusLost => _counters.VcpusLostShown;
 
+    /// <summary>Running VMs without a slot at the last read while the table was full (their events are unattributed).</summary>
+    public int VmsLeftOut { get; private set; }
+
     public void Read(List<VmReading> readings)
     {
         _pool.Recycle(readings);
         _pids.Clear();
         _pids.AddRange(_counters.Vms.Keys);
         _discovery.List(_discovered);
+        long unattributed = _counters.UnattributedEvents;
+        bool full = _counters.SlotsInUse >= _counters.Capacity || unattributed > _unattributedBefore;
+        _unattributedBefore = unattributed;
+        VmsLeftOut = 0;
         foreach (int pid in _discovered)
         {
-            if (!_counters.Vms.ContainsKey(pid))
+            if (_counters.Vms.ContainsKey(pid))
+                continue;
+            if (full)
+                VmsLeftOut++;
+            else
                 _pids.Add(pid);
         }
         _pids.Sort();

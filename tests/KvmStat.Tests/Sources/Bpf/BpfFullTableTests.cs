@@ -44,7 +44,10 @@ public class BpfFullTableTests
         long Total(JsonElement fields) => fields.TryGetProperty("kvm_pio", out JsonElement pio) ? pio.GetProperty("total").GetInt64() : 0;
         Assert.Equal(10, Total(root.GetProperty("fields")));
         Assert.Equal(6, Total(root.GetProperty("unattributed")));
-        Assert.Equal(4, Total(Assert.Single(root.GetProperty("guests").EnumerateArray(), g => Total(g.GetProperty("fields")) > 0).GetProperty("fields")));
+        // The VM no slot was left for is never shown as an idle guest: it is left out, and said so.
+        JsonElement guest = Assert.Single(root.GetProperty("guests").EnumerateArray());
+        Assert.Equal(("first", 4L), (guest.GetProperty("name").GetString(), Total(guest.GetProperty("fields"))));
+        Assert.Equal(1, root.GetProperty("vms_left_out").GetInt32());
         Assert.Equal(0, Total(root.GetProperty("outside_vms")) + Total(root.GetProperty("exited_vms")));
 
         // The exporter.
@@ -52,6 +55,8 @@ public class BpfFullTableTests
         string metrics = new MetricsWriter(openMetrics: false).Write(families);
         Assert.Contains("kvm_stat_unattributed_events_total{event=\"kvm_pio\"} 6\n", metrics);
         Assert.Contains("kvm_events_total{event=\"kvm_pio\"} 10\n", metrics);
+        Assert.Contains("kvm_stat_vms_left_out 1\n", metrics);
+        Assert.DoesNotContain("guest=\"second\"", metrics);
 
         // The screen's per-guest view has a row for them.
         var app = new TuiApp(new SyntheticScreenBackend(engine, NameOf), FieldFilter.Default, 0, null, 3.0, TimeProvider.System);
@@ -64,7 +69,7 @@ public class BpfFullTableTests
         app.Draw(grid);
         Assert.True(grid.Lines().Any(line => System.Text.RegularExpressions.Regex.IsMatch(line, @"^ \(unattributed\) +8 ")), string.Join("\n", grid.Lines()));
 
-        Assert.Contains(engine.Warnings, w => w.Contains("could not be attributed to a process") && w.Contains("room for 1 processes")
+        Assert.Contains(engine.Warnings, w => w.Contains("could not be attributed to a process") && w.Contains("room for 1 processes and is full; they are counted as unattributed, and VMs without a slot as left out")
             && w.EndsWith("Fewer fields (-f), or no --latency or --vcpus, leave the table room for more processes; processes that run no VM give their slots back at each capture (each -s interval, each second when serving).", StringComparison.Ordinal));
     }
 }
