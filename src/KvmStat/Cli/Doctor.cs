@@ -146,15 +146,18 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
         try
         {
             BpfSupport.Require();
-            // The table a per-VM run makes (every field, exit reasons included): its memory is what
-            // the kernel must allow (before Linux 5.11, within the locked-memory limit).
+            // The table a per-VM run with these options makes (every field, exit reasons included;
+            // latencies and vCPU rows if asked): its memory is what the kernel must allow (before
+            // Linux 5.11, within the locked-memory limit).
             IReadOnlyList<TracepointField> fields = TracepointCatalog.Discover(tracefs, exitReasons);
+            string? entry = request.Latency && _latencyRefusal.Value is null ? TracepointEngines.LatencyEntry(paths) : null;
             // Events it cannot attribute are the table's own check (CheckTable), not a warning of the run.
-            _table = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null, warn: _ => { });
+            _table = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null, warn: _ => { }, latencyEntry: entry, vcpus: request.Vcpus);
             _table.Capture();
             _bpfCounts = true;
+            string asRun = (entry is null ? "" : " --latency") + (request.Vcpus ? " --vcpus" : "");
             Line("ok", "engine", string.Create(CultureInfo.InvariantCulture,
-                $"BPF: programs load and attach ({events.Length} tracepoints, {fields.Count} fields; {_table.Layout.MapBytes() / 1048576.0:0.0} MiB of maps, as a per-VM run); ") +
+                $"BPF: programs load and attach ({events.Length} tracepoints, {fields.Count} fields; {_table.Layout.MapBytes() / 1048576.0:0.0} MiB of maps, as a per-VM run{asRun}); ") +
                 "kvm events are counted per process in the kernel, from each process's first event");
         }
         catch (BpfException e) when (request.Engine == TracepointEngineChoice.Bpf)

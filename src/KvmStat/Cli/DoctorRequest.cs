@@ -11,13 +11,16 @@ namespace KvmStat.Cli;
 internal sealed record DoctorRequest(TracepointEngineChoice Engine, int Pid, string? Guest, IReadOnlyList<string> Unused)
 {
     /// <summary>The options --doctor takes; the others it names as not changing its checks.</summary>
-    internal static readonly string[] Taken = ["--doctor", "--engine", "--pid", "--guest", "--latency", "--web-config-file", "--fields"];
+    internal static readonly string[] Taken = ["--doctor", "--engine", "--pid", "--guest", "--latency", "--vcpus", "--web-config-file", "--fields"];
 
     /// <summary>Every source, the engine a run would choose, every VM.</summary>
     internal static DoctorRequest Host { get; } = new(TracepointEngineChoice.Auto, 0, null, []);
 
     /// <summary>--latency: a run would time exits (with --engine perf it stops).</summary>
     internal bool Latency { get; init; }
+
+    /// <summary>--vcpus: a run's table has a row per vCPU thread too.</summary>
+    internal bool Vcpus { get; init; }
 
     /// <summary>--web-config-file: the file a run would load, and stop on where it is broken.</summary>
     internal string? WebConfigFile { get; init; }
@@ -30,6 +33,7 @@ internal sealed record DoctorRequest(TracepointEngineChoice Engine, int Pid, str
         new(options.Engine, options.Pid, options.Guest, [.. given.Where(g => !Taken.Contains(g.Name)).Select(g => g.Typed).Distinct()])
         {
             Latency = options.Latency,
+            Vcpus = options.Vcpus,
             WebConfigFile = options.WebConfigFile,
             Fields = options.Fields is string pattern ? FieldFilter.Create(pattern) : null,
         };

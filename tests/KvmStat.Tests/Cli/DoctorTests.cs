@@ -267,13 +267,36 @@ public class DoctorTests
         Assert.All(vms, l => Assert.Contains("tracepoints (per thread)", l));
     }
 
+    /// <summary>
+    /// The engine's line gives the maps a per-VM run with the same options makes: --latency adds its
+    /// stamps and buckets, --vcpus a row per vCPU thread (before Linux 5.11 all of it must fit the
+    /// locked-memory limit, so a smaller figure could pass a run that falls back).
+    /// </summary>
+    [Fact]
+    public void TheEnginesMapsAreThoseOfARunWithTheSameOptions()
+    {
+        using var fixture = new FixtureRoot();
+        // The host's tracepoints, which the programs attach to.
+        foreach (string name in new[] { "kvm_exit", "kvm_userspace_exit" })
+            fixture.AddTracepoint(name, int.Parse(File.ReadAllText($"/sys/kernel/tracing/events/kvm/{name}/id").Trim(), System.Globalization.CultureInfo.InvariantCulture),
+                FixtureRoot.TestData(name + ".format"));
+        string engine = Line(Run(fixture).Lines, "engine");
+        if (!engine.StartsWith("ok    engine                BPF", StringComparison.Ordinal))
+            Assert.Skip("BPF cannot count on this host: " + engine);
+        double MiB(string line) => double.Parse(System.Text.RegularExpressions.Regex.Match(line, @"; ([0-9.]+) MiB of maps").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        string both = Line(Run(fixture, DoctorRequest.Host with { Latency = true, Vcpus = true }).Lines, "engine");
+        Assert.Contains("MiB of maps, as a per-VM run --latency --vcpus)", both);
+        Assert.True(MiB(both) > MiB(Line(Run(fixture, DoctorRequest.Host with { Latency = true }).Lines, "engine")));
+        Assert.True(MiB(Line(Run(fixture, DoctorRequest.Host with { Latency = true }).Lines, "engine")) > MiB(engine), engine);
+    }
+
     /// <summary>Options that do not change the checks are named on the first line, not dropped in silence.</summary>
     [Fact]
     public void OptionsThatDoNotChangeTheChecksAreNamed()
     {
         using var fixture = new FixtureRoot();
         (_, string[] lines) = Run(fixture, DoctorRequest.Host with { Unused = ["-s", "--json"] });
-        Assert.Equal("note  options               -s, --json do not change what --doctor checks (every source, every output); it takes --engine, --latency, --web-config-file, -f, and -p or -g for one VM", lines[0]);
+        Assert.Equal("note  options               -s, --json do not change what --doctor checks (every source, every output); it takes --engine, --latency, --vcpus, --web-config-file, -f, and -p or -g for one VM", lines[0]);
         Assert.DoesNotContain(Run(fixture).Lines, l => l.StartsWith("note", StringComparison.Ordinal));
     }
 
