@@ -13,7 +13,10 @@ internal sealed class GuestFinder(HostPaths paths)
     /// Every process whose command line carries a -name and that holds a VM (or where that cannot
     /// be told, as <see cref="CheckPid"/> decides), by pid: any user may name a process as a guest.
     /// </summary>
-    internal IReadOnlyList<GuestProcess> ListGuests() => ListGuests(VmDiscovery.ScanBudget);
+    internal IReadOnlyList<GuestProcess> ListGuests() => ListGuests(ListBudget);
+
+    /// <summary>The descriptors a guest list looks at, at most (tests make it small).</summary>
+    internal int ListBudget { get; init; } = VmDiscovery.ScanBudget;
 
     /// <summary>Where a guest list says it could not look at every process (null: nowhere).</summary>
     internal Action<string>? Warn { get; init; }
@@ -68,14 +71,17 @@ internal sealed class GuestFinder(HostPaths paths)
     /// reads the first 64 KiB of each, and the rest only of a process that holds a VM. Whether it
     /// holds one (its descriptors) is asked only of a process with a -name, or with more to read.
     /// </summary>
-    private GuestProcess? GuestOf(int pid)
+    private GuestProcess? GuestOf(int pid) => GuestOf(pid, wanted: null, HoldsVmInList);
+
+    /// <param name="wanted">Only a process of this name (null: any name), asked about its descriptors only then.</param>
+    private GuestProcess? GuestOf(int pid, string? wanted, Func<int, bool?> holdsVm)
     {
         string? head = ReadText(Path.Join(paths.ProcessDir(pid), "cmdline"), CmdlineGlance);
         if (head is null)
             return null;
         if (System.Text.Encoding.UTF8.GetByteCount(head) < CmdlineGlance)
-            return GuestName.FromCmdline(head) is string name && HoldsVmInList(pid) != false ? new GuestProcess(pid, name) : null;
-        return HoldsVmInList(pid) != false && NameOf(pid) is string whole ? new GuestProcess(pid, whole) : null;
+            return GuestName.FromCmdline(head) is string name && (wanted is null || name == wanted) && holdsVm(pid) != false ? new GuestProcess(pid, name) : null;
+        return holdsVm(pid) != false && NameOf(pid) is string whole && (wanted is null || whole == wanted) ? new GuestProcess(pid, whole) : null;
     }
 
     /// <summary>The processes <paramref name="select"/> keeps, sorted by pid; those that vanish meanwhile are skipped.</summary>
@@ -145,13 +151,9 @@ internal sealed class GuestFinder(HostPaths paths)
     /// <summary>The pids of the running guests with exactly this name.</summary>
     internal IReadOnlyList<int> PidsNamed(string name)
     {
-        var pids = new List<int>();
-        foreach (GuestProcess guest in ListGuests())
-        {
-            if (guest.Name == name)
-                pids.Add(guest.Pid);
-        }
-        return pids;
+        // Only the processes of that name are asked about their descriptors, so no budget runs out
+        // before them on a host of thousands of VMs (a list of every guest looks at 65,536 at most).
+        return [.. ListProcesses(pid => GuestOf(pid, name, HoldsVm)).Select(g => g.Pid)];
     }
 
     /// <summary>

@@ -198,6 +198,28 @@ public class GuestNameTests
     }
 
     /// <summary>
+    /// -g NAME asks only the processes of that name about their descriptors: on a host of thousands
+    /// of VMs without debugfs, a guest a budgeted list of every guest would not reach is found.
+    /// </summary>
+    [Fact]
+    public void AGuestByNameIsFoundWhateverTheOtherProcessesHold()
+    {
+        using var fixture = new FixtureRoot();
+        foreach (int pid in new[] { 10, 20, 30 })
+        {
+            fixture.AddProcess(pid, ["qemu", "-name", $"vm{pid}"]);
+            for (int fd = 0; fd < 8; fd++)
+                fixture.AddDescriptor(pid, fd, "/dev/null");
+            fixture.AddDescriptor(pid, 8, "anon_inode:kvm-vm");
+        }
+        var finder = new GuestFinder(fixture.Paths) { ListBudget = 1 };
+        Assert.Single(finder.ListGuests());
+        foreach (int pid in new[] { 10, 20, 30 })
+            Assert.Equal([pid], finder.PidsNamed($"vm{pid}"));
+        Assert.Empty(finder.PidsNamed("vm"));
+    }
+
+    /// <summary>
     /// A VM is its own descriptor: a debugfs folder names the pid that made a VM, which may have
     /// handed it on and exited, the pid then anyone's. Only where descriptors cannot be read does
     /// the folder tell, by the whole pid.
