@@ -95,6 +95,7 @@ internal sealed class VmDescriptorProbe(HostPaths paths)
         }
         finally
         {
+            // A close of a folder only read from cannot lose anything.
             _ = Interop.Libc.Close(folder);
         }
     }

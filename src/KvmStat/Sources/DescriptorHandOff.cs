@@ -89,6 +89,8 @@ internal static class DescriptorHandOff
             _ = Interop.ForkChild.Syscall(plan->GetPpid, 0, 0, 0, 0, 0);
             return;
         }
+        // Out of the tool's session and process group, so that Ctrl-C or a hang-up does not end the closing; a child
+        // that stays in it (setsid failing) still closes, so nothing is lost either way.
         _ = Interop.ForkChild.Syscall(plan->SetSid, 0, 0, 0, 0, 0);
         uint next = 0;
         for (int i = 0; i <= plan->KeepCount; i++)
@@ -101,6 +103,7 @@ internal static class DescriptorHandOff
             // close_range(2) is from Linux 5.9: before, close one by one up to the highest open.
             if (Interop.ForkChild.Syscall(plan->CloseRange, first, last, 0, 0, 0) == 0)
                 continue;
+            // Most of these numbers are not open (EBADF): nothing to report of a close in the child.
             for (uint fd = first; fd <= last && fd <= plan->Highest; fd++)
                 _ = Interop.ForkChild.Syscall(plan->Close, fd, 0, 0, 0, 0);
         }

@@ -61,13 +61,14 @@ internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
                 break;
         }
         uint zero = 0;
-        if (table.Maps[LatencyProgram.Lost].Lookup(BpfMap.Key(ref zero), _lost) == 0)
-        {
-            long lost = 0;
-            foreach (long perCpu in MemoryMarshal.Cast<byte, long>(_lost))
-                lost += perCpu;
-            latencies.Lost = lost;
-        }
+        int result = table.Maps[LatencyProgram.Lost].Lookup(BpfMap.Key(ref zero), _lost);
+        // As the counters' rows: a count that cannot be read is a failure said, never a stale number.
+        if (result != 0)
+            throw new BpfException("reading the count of exits whose time was lost", -result);
+        long lost = 0;
+        foreach (long perCpu in MemoryMarshal.Cast<byte, long>(_lost))
+            lost += perCpu;
+        latencies.Lost = lost;
     }
 
     /// <summary>A slot given back: its buckets stay in the host's, and leave the kernel's table.</summary>
