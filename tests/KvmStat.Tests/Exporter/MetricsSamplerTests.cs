@@ -260,8 +260,8 @@ public class MetricsSamplerTests
         Assert.Contains("kvm_vcpu_halt_wait_seconds_total{guest=\"db\",pid=\"77\",vcpu=\"0\"} 1.5\n", text);
         Assert.Contains("""
             # TYPE kvm_vcpu_halt_wait_hist_seconds histogram
-            kvm_vcpu_halt_wait_hist_seconds_bucket{guest="db",pid="77",vcpu="0",le="1E-09"} 1
-            kvm_vcpu_halt_wait_hist_seconds_bucket{guest="db",pid="77",vcpu="0",le="2E-09"} 3
+            kvm_vcpu_halt_wait_hist_seconds_bucket{guest="db",pid="77",vcpu="0",le="1e-09"} 1
+            kvm_vcpu_halt_wait_hist_seconds_bucket{guest="db",pid="77",vcpu="0",le="2e-09"} 3
             kvm_vcpu_halt_wait_hist_seconds_bucket{guest="db",pid="77",vcpu="0",le="+Inf"} 6
 
             """.Replace("            ", ""), text);

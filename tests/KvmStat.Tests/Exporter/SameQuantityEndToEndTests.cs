@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using KvmStat.Sources.BinaryStats;
 using KvmStat.Tests.Infrastructure;
 
 namespace KvmStat.Tests.Exporter;
@@ -65,7 +66,7 @@ public class SameQuantityEndToEndTests : IDisposable
         Assert.Contains($"kvm_vcpu_halt_wait_seconds_total{vcpuLabels}}} 0.00013\n", metrics);
         foreach ((double? le, long count) in buckets)
         {
-            string bound = le is double value ? (value / 1e9).ToString("R", CultureInfo.InvariantCulture) : "+Inf";
+            string bound = le is double value ? BaseUnits.Float(value / 1e9) : "+Inf";
             Assert.Equal(count, Sample($"kvm_vcpu_halt_wait_hist_seconds_bucket{vcpuLabels},le=\"{bound}\"}}"));
         }
         exporter.Signal(ChildProcess.SIGTERM);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using KvmStat.Sources.BinaryStats;
 using KvmStat.Tests.Infrastructure;
 
 namespace KvmStat.Tests.Exporter;
@@ -61,7 +62,7 @@ public class SameQuantityQemuEndToEndTests
         Assert.Equal(before.Buckets.Select(b => b.Le), after.Buckets.Select(b => b.Le));
         for (int i = 0; i < before.Buckets.Length; i++)
         {
-            string bound = before.Buckets[i].Le is double le ? (le * 1e-9).ToString("R", CultureInfo.InvariantCulture) : "+Inf";
+            string bound = before.Buckets[i].Le is double le ? BaseUnits.Float(le / 1e9) : "+Inf";
             Assert.InRange(Sample($"kvm_vcpu_halt_wait_hist_seconds_bucket{labels},le=\"{bound}\"}}"), before.Buckets[i].Count, after.Buckets[i].Count);
         }
     }

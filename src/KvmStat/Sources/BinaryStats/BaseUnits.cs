@@ -22,10 +22,20 @@ internal static class BaseUnits
     internal static double BucketUpperBound(KvmStatDescriptor descriptor, int bucket, int buckets) =>
         bucket == buckets - 1 ? double.PositiveInfinity : descriptor.InUnit(descriptor.BucketHigh(bucket));
 
-    /// <summary>A floating-point value as Prometheus and OpenMetrics write it.</summary>
-    internal static string Float(double value) =>
-        double.IsPositiveInfinity(value) ? "+Inf"
-        : double.IsNegativeInfinity(value) ? "-Inf"
-        : double.IsNaN(value) ? "NaN"
-        : value.ToString("R", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// A floating-point value as Prometheus and OpenMetrics write it: the shortest that reads back
+    /// the same, with a lower-case exponent (1.024e-06) as the Prometheus client libraries write a
+    /// bucket's le, so that a query naming le="1.024e-06" finds it.
+    /// </summary>
+    internal static string Float(double value)
+    {
+        if (double.IsPositiveInfinity(value))
+            return "+Inf";
+        if (double.IsNegativeInfinity(value))
+            return "-Inf";
+        if (double.IsNaN(value))
+            return "NaN";
+        string text = value.ToString("R", CultureInfo.InvariantCulture);
+        return text.Contains('E', StringComparison.Ordinal) ? text.Replace('E', 'e') : text;
+    }
 }

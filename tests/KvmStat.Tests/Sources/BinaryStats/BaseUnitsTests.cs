@@ -33,7 +33,7 @@ public class BaseUnitsTests
     public void HistogramBoundsAreTheirDecimalsInSeconds()
     {
         KvmStatDescriptor histogram = Seconds(-9, KvmStatType.LogHistogram);
-        Assert.Equal("1E-09", BaseUnits.Float(BaseUnits.BucketUpperBound(histogram, 0, 32)));
+        Assert.Equal("1e-09", BaseUnits.Float(BaseUnits.BucketUpperBound(histogram, 0, 32)));
         Assert.Equal("0.000131072", BaseUnits.Float(BaseUnits.BucketUpperBound(histogram, 17, 32)));
         Assert.Equal("+Inf", BaseUnits.Float(BaseUnits.BucketUpperBound(histogram, 31, 32)));
     }

@@ -364,7 +364,7 @@ public class BpfLatencyTests
         long Bucket(string le) => long.Parse(Assert.Single(metrics.Split('\n'),
             l => l.StartsWith($"kvm_exit_handling_seconds_bucket{{event=\"kvm_userspace_exit\",reason=\"IO\",le=\"{le}\"}} ", StringComparison.Ordinal)).Split(' ')[1],
             System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Equal(0, Bucket("6.5536E-05"));
+        Assert.Equal(0, Bucket("6.5536e-05"));
         Assert.Equal((long)(kernel[16] + kernel[15]), Bucket("0.000131072"));
         if (File.Exists("/usr/bin/promtool"))
         {

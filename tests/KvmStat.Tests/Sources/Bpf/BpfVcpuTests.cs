@@ -424,7 +424,7 @@ public class BpfVcpuTests
         Assert.Contains($"kvm_guest_vcpu_events_total{{{labels},vcpu=\"1\",event=\"kvm_pio\"}} 3\n", metrics);
         Assert.Contains($"kvm_guest_vcpu_events_total{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\"}} 20\n", metrics);
         Assert.Contains($"kvm_guest_vcpu_exit_handling_seconds_count{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\"}} 20\n", metrics);
-        Assert.Contains($"kvm_guest_vcpu_exit_handling_seconds_bucket{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\",le=\"3.2768E-05\"}} 0\n", metrics);
+        Assert.Contains($"kvm_guest_vcpu_exit_handling_seconds_bucket{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\",le=\"3.2768e-05\"}} 0\n", metrics);
         Assert.DoesNotContain("vcpu=\"1\",event=\"kvm_userspace_exit\"", metrics);
         Assert.Contains("kvm_stat_vcpu_lost_events_total 0\n", metrics);
 
