@@ -48,6 +48,36 @@ internal sealed partial class BpfCounters
         }
     }
 
+    /// <summary>Exits counted before a run that timed none says so: as many as this with none timed is no chance.</summary>
+    internal const long UntimedExits = 1000;
+
+    private bool _untimedSaid;
+
+    /// <summary>
+    /// Exits stamped and counted, none timed and none lost: what ends an exit here never fired (a
+    /// kvm_entry this host's KVM does not trace, say). Said once, as the doctor says it, never a
+    /// view of latencies that stays empty in silence.
+    /// </summary>
+    private void ReportUntimed()
+    {
+        if (_latency is null || _untimedSaid)
+            return;
+        long stamped = 0;
+        foreach (int i in _stamping)
+            stamped += Totals[i];
+        ExitLatencies latencies = _latency.Latencies;
+        if (stamped < UntimedExits || latencies.Lost > 0)
+            return;
+        foreach (LatencyHistogram histogram in latencies.Host.Values)
+        {
+            if (histogram.Buckets.AsSpan().IndexOfAnyExcept(0UL) >= 0)
+                return;
+        }
+        _untimedSaid = true;
+        _warn($"--latency: {stamped} exits counted and none timed: what ends an exit here ({latencies.Entry}) has not fired. " +
+            "kvm_stat --doctor says whether it fires on this host; where it does not, exit latencies cannot be measured.");
+    }
+
     /// <summary>Events that found no slot are counted, and said at the first and each time their number doubles.</summary>
     private void ReportUnattributed()
     {

@@ -81,6 +81,36 @@ public class BpfLatencyTests
         Assert.Equal(0, latencies.Lost);
     }
 
+    /// <summary>
+    /// A run that stamps exits and never sees one end (kvm_entry chosen where it does not fire)
+    /// says so once, when enough exits were counted that none timed is no chance.
+    /// </summary>
+    [Fact]
+    public void ExitsCountedAndNoneTimedAreSaidOnce()
+    {
+        using var engine = new SyntheticEngine(latencyEntry: BpfPrograms.KvmEntry);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "untimed");
+        BpfProgram exit = engine.Program("kvm_userspace_exit");
+        vm.Run(exit, UserspaceExit(2), count: (int)BpfCounters.UntimedExits - 1);
+        engine.Counters.Capture();
+        Assert.DoesNotContain(engine.Warnings, w => w.Contains("none timed", StringComparison.Ordinal));
+        vm.Run(exit, UserspaceExit(2));
+        engine.Counters.Capture();
+        engine.Counters.Capture();
+        Assert.Equal("--latency: 1000 exits counted and none timed: what ends an exit here (kvm_entry) has not fired. " +
+            "kvm_stat --doctor says whether it fires on this host; where it does not, exit latencies cannot be measured.",
+            Assert.Single(engine.Warnings, w => w.Contains("none timed", StringComparison.Ordinal)));
+
+        // One exit that ends is enough to show that exits end.
+        using var timed = new SyntheticEngine(latencyEntry: BpfPrograms.KvmEntry);
+        timed.MakeVm(vm.Pid, "timed");
+        vm.Run(timed.Program("kvm_userspace_exit"), UserspaceExit(2), count: (int)BpfCounters.UntimedExits);
+        vm.Run(timed.Program(BpfPrograms.KvmEntry), s_none);
+        timed.Counters.Capture();
+        Assert.DoesNotContain(timed.Warnings, w => w.Contains("none timed", StringComparison.Ordinal));
+    }
+
     /// <summary>Where kvm_entry never fires, the next ioctl(KVM_RUN) ends an exit to user space: the real system call, seen by the entry program on sys_enter.</summary>
     [Fact]
     public void WhereKvmEntryNeverFiresTheNextKvmRunEndsAnExit()
