@@ -136,7 +136,8 @@ def check_metrics(path, pids_file, kicks):
         found = re.search(r'^' + family + r'\{event="kvm_pio"\} (\d+)$', text, re.M)
         return int(found.group(1)) if found else None
     return verdict({int(p): int(c) for p, c in series}, expected(pids_file, kicks), total("kvm_events_total"),
-                   total("kvm_events_outside_vms_total") or 0, total("kvm_stat_unattributed_events_total") or 0)
+                   (total("kvm_events_outside_vms_total") or 0) + (total("kvm_events_exited_vms_total") or 0),
+                   total("kvm_stat_unattributed_events_total") or 0)
 
 
 def last_record(path):

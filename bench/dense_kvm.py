@@ -54,7 +54,8 @@ def check_prometheus(api, guests_path, prefix):
     # One evaluation time: every term from the same scrape.
     host = scalar(api, 'kvm_events_total{event="kvm_pio"}')
     parts = scalar(api, ' + '.join(f'(sum({family}{{event="kvm_pio"}}) or vector(0))' for family in
-                                   ("kvm_guest_events_total", "kvm_events_outside_vms_total", "kvm_stat_unattributed_events_total")))
+                                   ("kvm_guest_events_total", "kvm_events_outside_vms_total", "kvm_events_exited_vms_total",
+                                    "kvm_stat_unattributed_events_total")))
     return verdict(counted, read_guests(guests_path), (host, parts))
 
 

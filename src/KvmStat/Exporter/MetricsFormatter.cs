@@ -11,7 +11,7 @@ namespace KvmStat.Exporter;
 /// <list type="bullet">
 /// <item>kvm_events_total{event} and kvm_event_reasons_total{event,reason}: tracepoint fields of the host;</item>
 /// <item>kvm_guest_events_total{guest,pid,event}: tracepoint fields of each VM, and with the BPF engine
-/// kvm_events_outside_vms_total{event} and kvm_stat_unattributed_events_total{event}, which with the
+/// kvm_events_outside_vms_total{event}, kvm_events_exited_vms_total{event} and kvm_stat_unattributed_events_total{event}, which with the
 /// guests add up to kvm_events_total;</item>
 /// <item>kvm_debugfs_NAME: debugfs statistics;</item>
 /// <item>kvm_vm_NAME{guest,pid} and kvm_vcpu_NAME{guest,pid,vcpu}: binary statistics in base units,
@@ -134,25 +134,37 @@ internal sealed class MetricsFormatter(
             return;
         FieldSet fields = guests.Fields;
         var outside = new MetricFamily("kvm_events_outside_vms", "counter",
-            "KVM tracepoint events not raised by a running VM (kernel threads ageing guest memory, other processes, VMs that exited) since kvm_stat started.");
+            "KVM tracepoint events of processes that run no VM (kernel threads ageing guest memory, other processes) since kvm_stat started.");
+        var exited = new MetricFamily("kvm_events_exited_vms", "counter",
+            "KVM tracepoint events of VMs that exited since kvm_stat started, from their first event to their last.");
         var unattributed = new MetricFamily("kvm_stat_unattributed_events", "counter",
             "KVM tracepoint events kvm_stat could not give to a process since it started: its table of processes was full. Nonzero means per-guest counts are missing events.");
         foreach (int i in fields.ByName)
         {
             if (fields[i].IsChild || fields[i].Kind != StatKind.Counter)
                 continue;
-            long sum = 0, lost = 0;
+            long notVms = 0, gone = 0, lost = 0;
             foreach (GuestStat other in guests.Others)
             {
-                if (other.Kind == VmRowKind.Unattributed)
-                    lost += other.FieldTotals[i];
-                else
-                    sum += other.FieldTotals[i];
+                switch (other.Kind)
+                {
+                    case VmRowKind.Unattributed:
+                        lost += other.FieldTotals[i];
+                        break;
+                    case VmRowKind.ExitedVms:
+                        gone += other.FieldTotals[i];
+                        break;
+                    default:
+                        notVms += other.FieldTotals[i];
+                        break;
+                }
             }
-            outside.Counter([("event", fields[i].Name)], sum);
+            outside.Counter([("event", fields[i].Name)], notVms);
+            exited.Counter([("event", fields[i].Name)], gone);
             unattributed.Counter([("event", fields[i].Name)], lost);
         }
         families.Add(outside);
+        families.Add(exited);
         families.Add(unattributed);
     }
 

@@ -192,9 +192,12 @@ public class MetricsSamplerTests
         using var sampler = Exporter(perVm: guests, nameOf: _ => "web");
         string text = Text(sampler);
         Assert.Contains("""
-            # HELP kvm_events_outside_vms_total KVM tracepoint events not raised by a running VM (kernel threads ageing guest memory, other processes, VMs that exited) since kvm_stat started.
+            # HELP kvm_events_outside_vms_total KVM tracepoint events of processes that run no VM (kernel threads ageing guest memory, other processes) since kvm_stat started.
             # TYPE kvm_events_outside_vms_total counter
-            kvm_events_outside_vms_total{event="kvm_pio"} 34
+            kvm_events_outside_vms_total{event="kvm_pio"} 4
+            # HELP kvm_events_exited_vms_total KVM tracepoint events of VMs that exited since kvm_stat started, from their first event to their last.
+            # TYPE kvm_events_exited_vms_total counter
+            kvm_events_exited_vms_total{event="kvm_pio"} 30
 
             """.Replace("            ", ""), text);
         Assert.Contains("\nkvm_stat_vms_left_out 0\n", text);
