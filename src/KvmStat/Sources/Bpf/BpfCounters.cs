@@ -74,6 +74,9 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         // A program and its link per tracepoint, and the maps, are descriptors too.
         int parents = _fields.Count(f => !f.IsChild);
         perfDescriptors.EnsureRoom(2 * parents + 10, $"counting {stride} fields with {parents} BPF programs");
+        // Where a kernel before 5.11 is pretended, its refusal of maps beyond the locked-memory limit.
+        if (BpfSupport.PretendsLockedMemory && (ulong)layout.MapBytes() > BpfSupport.LockedMemoryLimit)
+            throw new BpfException("creating the BPF map counts", Interop.Errno.EPERM);
         _table = new BpfTable(layout);
         // Until this constructor returns nothing owns what it made: a failure at any step closes
         // what is open (programs detach with their descriptors), not a finalizer some time later.

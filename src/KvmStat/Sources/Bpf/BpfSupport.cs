@@ -11,8 +11,23 @@ namespace KvmStat.Sources.Bpf;
 /// </summary>
 internal static class BpfSupport
 {
-    /// <summary>Pretends the kernel lacks a feature (a name of <see cref="Features"/>), to test the fallback; ignored in secure execution.</summary>
+    /// <summary>
+    /// Pretends the kernel lacks a feature (a name of <see cref="Features"/>, or <see cref="Memlock"/>),
+    /// to test the fallback; ignored in secure execution.
+    /// </summary>
     internal const string PretendVariable = "KVM_STAT_BPF_LACKS";
+
+    /// <summary>
+    /// Pretends a kernel before Linux 5.11 (maps charged to RLIMIT_MEMLOCK) under the common 64 KiB
+    /// limit that cannot be lifted: the maps are refused as that kernel refuses them (EPERM).
+    /// </summary>
+    internal const string Memlock = "memlock";
+
+    /// <summary>The locked-memory limit <see cref="Memlock"/> pretends.</summary>
+    private const ulong PretendedLimit = 64 << 10;
+
+    /// <summary>Whether <see cref="Memlock"/> is pretended: the maps must fit <see cref="LockedMemoryLimit"/>.</summary>
+    internal static bool PretendsLockedMemory { get; private set; }
 
     /// <summary>The features, in the order they are tried, the Linux version that brought each, and whether only exit latencies need it.</summary>
     internal static readonly (string Name, string What, string Since, bool LatencyOnly)[] Features =
@@ -46,11 +61,16 @@ internal static class BpfSupport
     private static void Require(bool latency, string? pretendLacking)
     {
         pretendLacking ??= Interop.Libc.IsSecureExecution ? null : Environment.GetEnvironmentVariable(PretendVariable);
-        if (!string.IsNullOrEmpty(pretendLacking) && !Array.Exists(Features, f => f.Name == pretendLacking))
+        if (!string.IsNullOrEmpty(pretendLacking) && pretendLacking != Memlock && !Array.Exists(Features, f => f.Name == pretendLacking))
             throw new EnvironmentException($"{PretendVariable}=\"{Text.Escape(pretendLacking)}\" names no feature of the BPF engine.",
-                $"Give one of {string.Join(", ", Features.Select(f => f.Name))}, or unset it.");
+                $"Give one of {string.Join(", ", Features.Select(f => f.Name))}, {Memlock}, or unset it.");
         if (!latency)
+        {
             RaiseLockedMemoryLimit();
+            PretendsLockedMemory = pretendLacking == Memlock;
+            if (PretendsLockedMemory)
+                LockedMemoryLimit = PretendedLimit;
+        }
         foreach ((string name, string what, string since, bool latencyOnly) in Features)
         {
             if (latencyOnly != latency)

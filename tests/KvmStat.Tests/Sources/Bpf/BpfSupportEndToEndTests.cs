@@ -30,7 +30,7 @@ public class BpfSupportEndToEndTests
     {
         var e = Assert.Throws<EnvironmentException>(() => BpfSupport.Require("mmap"));
         Assert.Equal("KVM_STAT_BPF_LACKS=\"mmap\" names no feature of the BPF engine.", e.Message);
-        Assert.Equal("Give one of raw_tracepoint, queue, mmapable, batch, or unset it.", e.Fix);
+        Assert.Equal("Give one of raw_tracepoint, queue, mmapable, batch, memlock, or unset it.", e.Fix);
         // --doctor says what a run would do: stop on it.
         var environment = new Dictionary<string, string> { [BpfSupport.PretendVariable] = "mmap" };
         (int code, string output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor");
@@ -92,6 +92,32 @@ public class BpfSupportEndToEndTests
         Assert.Equal(1, code);
         Assert.Contains($"fail  engine                BPF counting is not available: this kernel lacks {said}", output);
         Assert.Contains("Count with perf counters instead: --engine perf (or leave --engine out).\n", output);
+    }
+
+    /// <summary>
+    /// A kernel before Linux 5.11 charges BPF maps to the locked-memory limit: where that limit is
+    /// 64 KiB and cannot be lifted, the maps are refused, a run falls back to perf counters with one
+    /// line that names the limit and how to lift it, and --doctor says the same.
+    /// </summary>
+    [Fact]
+    public void MapsBeyondTheLockedMemoryLimitFallBackToPerfCountersWithOneLine()
+    {
+        var environment = new Dictionary<string, string> { [BpfSupport.PretendVariable] = BpfSupport.Memlock };
+        const string Refused = "BPF is not available (creating the BPF map counts: Operation not permitted: BPF needs CAP_BPF and CAP_PERFMON, or root; " +
+            "before Linux 5.11 its maps must also fit the locked-memory limit, 64 KiB here (LimitMEMLOCK=infinity in a unit, ulimit -l unlimited in a shell))";
+        // The host's totals alone fit (a row per CPU); the table of processes a per-guest view needs does not.
+        (int code, string output, string error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "kvm_pio", "--json");
+        Assert.Equal(0, code);
+        Assert.StartsWith("{\"timestamp\":", output);
+        Assert.Equal($"kvm_stat: counting with perf counters: {Refused}", Assert.Single(Kvm.WithoutNoVmLine(error.Split('\n', StringSplitOptions.RemoveEmptyEntries))));
+        (code, _, error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "kvm_pio");
+        Assert.Equal(0, code);
+        Assert.Empty(Kvm.WithoutNoVmLine(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        (_, output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor");
+        Assert.Contains($"warn  engine                perf counters: {Refused}; ", output);
+        // Without the pretence the same maps are made: this kernel charges none to the limit.
+        (_, output, _) = ChildProcess.RunTool(s_timeout, "--doctor");
+        Assert.Contains("ok    engine                BPF", output);
     }
 
     /// <summary>
