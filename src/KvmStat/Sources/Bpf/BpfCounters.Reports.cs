@@ -1,3 +1,5 @@
+using KvmStat.Sources.Tracepoints;
+
 namespace KvmStat.Sources.Bpf;
 
 /// <summary>
@@ -20,6 +22,7 @@ internal sealed partial class BpfCounters
         try
         {
             CaptureTables(sample);
+            ReportUntimed();
         }
         catch (BpfException e)
         {
@@ -48,10 +51,23 @@ internal sealed partial class BpfCounters
         }
     }
 
+    /// <summary>Events of processes for which no slot was left (the table was full), since the start.</summary>
+    internal long[] Unattributed { get; }
+
     /// <summary>Exits counted before a run that timed none says so: as many as this with none timed is no chance.</summary>
     internal const long UntimedExits = 1000;
 
     private bool _untimedSaid;
+
+    /// <summary>The fields of the tracepoints that stamp exits (with --latency).</summary>
+    private readonly int[] _stamping = [];
+
+    /// <summary>The fields of the tracepoints whose programs stamp exits that <paramref name="entry"/> ends.</summary>
+    private int[] StampingFields(string entry)
+    {
+        string[] stamping = entry == BpfPrograms.KvmEntry ? [TracepointCatalog.KvmUserspaceExit, TracepointCatalog.KvmExit] : [TracepointCatalog.KvmUserspaceExit];
+        return [.. Tracepoints.Where(i => stamping.Contains(_fields[i].Name))];
+    }
 
     /// <summary>
     /// Exits stamped and counted, none timed and none lost: what ends an exit here never fired (a

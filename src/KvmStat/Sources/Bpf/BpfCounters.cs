@@ -30,9 +30,6 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     /// <summary>Where the engine and what reads it say what they cannot do (a line on stderr, or on the screen).</summary>
     internal Action<string> Warn => _warn;
     private readonly BpfLatency? _latency;
-
-    /// <summary>The fields of the tracepoints that stamp exits (with --latency).</summary>
-    private readonly int[] _stamping = [];
     private readonly BpfThreads? _threads;
     private readonly BpfProcess? _watched;
     private GrowthReport _unattributedReport;
@@ -89,12 +86,8 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
                 _watched = Scope.PerProcess ? null : new BpfProcess(Scope.Pid, 0, stride);
             }
             if (latencyEntry is not null)
-            {
-                _latency = new BpfLatency(_table, new ExitLatencies([.. _fields.Select(f => f.ToStatField())],
-                    latencyEntry == BpfPrograms.SyscallEntry ? "ioctl(KVM_RUN)" : latencyEntry));
-                string[] stamping = latencyEntry == BpfPrograms.KvmEntry ? [TracepointCatalog.KvmUserspaceExit, TracepointCatalog.KvmExit] : [TracepointCatalog.KvmUserspaceExit];
-                _stamping = [.. Tracepoints.Where(i => stamping.Contains(_fields[i].Name))];
-            }
+                (_latency, _stamping) = (new BpfLatency(_table, new ExitLatencies([.. _fields.Select(f => f.ToStatField())],
+                    latencyEntry == BpfPrograms.SyscallEntry ? "ioctl(KVM_RUN)" : latencyEntry)), StampingFields(latencyEntry));
         }
         catch
         {
@@ -145,9 +138,6 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     /// <summary>Since the programs were attached: every event of every process.</summary>
     internal long[] Totals { get; }
 
-    /// <summary>Events of processes for which no slot was left (the table was full), since the start.</summary>
-    internal long[] Unattributed { get; }
-
     /// <summary>Events of processes that run no VM, since the start.</summary>
     internal long[] OutsideVms { get; }
 
@@ -175,7 +165,6 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
             _table.ReadRow(0, Totals);
             CaptureThreads(sample);
             _latency?.Publish(_vms, Scope.Pid);
-            ReportUntimed();
             return;
         }
         FinishRetiring();
@@ -226,7 +215,6 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         CaptureThreads(sample);
         _latency?.Publish(_vms, watched: 0);
         ReportUnattributed();
-        ReportUntimed();
     }
 
     /// <summary>Gives each VM (or the one watched) its vCPU threads, by vCPU; on the refresh loop's path, so it allocates nothing.</summary>
