@@ -14,6 +14,8 @@ internal sealed partial class TuiApp
     /// <summary>"%-24s %8s %8s %8s %8s %6s": reason, Exits/s, p50, p90, p99 (µs), %Time.</summary>
     private const int ReasonWidth = 24, NumberWidth = 8, ShareWidth = 6;
 
+    private const string MeasuringStopped = "exit latencies: measuring stopped (l starts it again)";
+
     private readonly LatencyRows _latencyRows = new();
     private bool _latency;
     /// <summary>Measuring was asked for on the command line (--latency): it goes on whatever the view.</summary>
@@ -49,9 +51,12 @@ internal sealed partial class TuiApp
             }
             _latency = false;
             Reopen();
-            _notice = "exit latencies: measuring stopped (l starts it again)";
+            _notice = MeasuringStopped;
             return;
         }
+        // Measuring again: what said it stopped no longer holds.
+        if (ReferenceEquals(_notice, MeasuringStopped))
+            _notice = null;
         bool reopen = !_latency || _view == View.Guests;
         if (_view == View.Guests && _sampler?.Snapshot.Guests is { Guests.Count: > 0 } guests)
         {
@@ -130,9 +135,14 @@ internal sealed partial class TuiApp
             DrawLatencyRow(grid, row++, _label.AsSpan(0, fits ? written : 0), r, TextStyle.None);
         }
         if (row == 3)
+        {
             grid.Write(4, 1, "No exits timed in the last interval");
-        else
-            DrawLatencyRow(grid, row, "Total", _latencyRows.All, TextStyle.Bold);
+            return;
+        }
+        // Reasons the screen has no room for are in the Total, and said there (they take the least time).
+        int hidden = _latencyRows.Rows.Count - (row - 3);
+        bool said = _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"Total ({hidden} not shown)", out int length);
+        DrawLatencyRow(grid, row, hidden > 0 && said ? _label.AsSpan(0, length) : "Total", _latencyRows.All, TextStyle.Bold);
     }
 
     private static readonly string[] s_headings = ["Exits/s", .. Percentiles.Shown.Select(p => p.Label + " us")];

@@ -106,6 +106,27 @@ public class LatencyScreenTests
         Key(app, 'l');
         Assert.Equal("exit latency - summary", Screen(app)[0]);
         Assert.True(_backend.Opened[^1].Latency);
+        // Measuring again: the line that said it stopped is gone.
+        Assert.DoesNotContain("measuring stopped", Screen(app)[^1], StringComparison.Ordinal);
+    }
+
+    /// <summary>Reasons a short screen has no room for are in the Total, which says how many are not shown.</summary>
+    [Fact]
+    public void ReasonsBeyondTheScreenAreSaidInTheTotal()
+    {
+        var app = new TuiApp(_backend, FieldFilter.Default, 0, null, 3.0, _backend.Time);
+        app.Start();
+        Key(app, 'l');
+        Add(_latencies.Host, Io, 14, 100, 2_000_000);
+        Add(_latencies.Host, Mmio, 17, 10, 3_000_000);
+        Add(_latencies.Host, Hlt, 10, 5, 5 * 1500);
+        app.Refresh();
+        var small = new ScreenGrid(7, 80);
+        app.Draw(small);
+        string[] screen = small.Lines();
+        Assert.Equal(["MMIO (VMM)", "IO (VMM)", "Total (1 not shown)"], screen[3..6].Select(l => l[1..25].Trim()));
+        app.Draw(_grid);
+        Assert.Equal("Total", _grid.Lines()[6][1..25].Trim());
     }
 
     /// <summary>Any key that leaves the latency view for another (b, c, a pid) stops measuring, as 'l' does.</summary>
