@@ -184,24 +184,42 @@ static int churn(int count, int vcpus)
     return 0;
 }
 
+/* A whole non-negative number (0x... too) up to max, or the run stops: a typo must not become 0. */
+static long number(const char *option, const char *text, long max)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 0);
+    if (errno || end == text || *end || value < 0 || value > max) {
+        fprintf(stderr, "guest: %s takes a number from 0 to %ld, not \"%s\"\n", option, max, text);
+        exit(2);
+    }
+    return value;
+}
+
 int main(int argc, char **argv)
 {
     int vcpus = 1, churn_count = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--two-ports")) { use_two_ports = 1; continue; }
         if (!strcmp(argv[i], "--stay")) { stay = 1; continue; }
-        if (i + 1 >= argc) break;
-        if (!strcmp(argv[i], "--wait") && wait_count < 4) {
-            char *colon = strchr(argv[++i], ':');
-            if (!colon) { fprintf(stderr, "guest: --wait takes PORT:US\n"); return 2; }
-            waits[wait_count].port = (unsigned)strtoul(argv[i], NULL, 0);
-            waits[wait_count++].us = strtol(colon + 1, NULL, 10);
+        if (i + 1 >= argc) { fprintf(stderr, "guest: %s takes a value\n", argv[i]); return 2; }
+        const char *option = argv[i], *value = argv[++i];
+        if (!strcmp(option, "--wait")) {
+            const char *colon = strchr(value, ':');
+            if (!colon || wait_count == 4) { fprintf(stderr, "guest: --wait takes PORT:US, at most 4 times\n"); return 2; }
+            char port[16];
+            snprintf(port, sizeof port, "%.*s", (int)(colon - value), value);
+            waits[wait_count].port = (unsigned)number("--wait's port", port, 0xffff);
+            waits[wait_count++].us = number("--wait's microseconds", colon + 1, 10000000);
         }
-        else if (!strcmp(argv[i], "--vcpus")) vcpus = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--outs")) outs = (unsigned)strtoul(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--every")) every_ms = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--lifetime")) lifetime_ms = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--churn")) churn_count = atoi(argv[++i]);
+        else if (!strcmp(option, "--vcpus")) vcpus = (int)number(option, value, 4096);
+        else if (!strcmp(option, "--outs")) outs = (unsigned)number(option, value, 0xffffffffL);
+        else if (!strcmp(option, "--every")) every_ms = (int)number(option, value, 3600000);
+        else if (!strcmp(option, "--lifetime")) lifetime_ms = (int)number(option, value, 86400000);
+        else if (!strcmp(option, "--churn")) churn_count = (int)number(option, value, 1000000);
+        /* -name NAME is read from the command line by the tool, as QEMU's. */
+        else if (strcmp(option, "-name")) { fprintf(stderr, "guest: unknown option %s\n", option); return 2; }
     }
     if (vcpus < 1 || outs < 1) { fprintf(stderr, "guest: --vcpus and --outs must be at least 1\n"); return 2; }
     prctl(PR_SET_PDEATHSIG, SIGKILL);
