@@ -9,7 +9,8 @@ namespace KvmStat.Tui;
 /// </summary>
 internal sealed class LatencyRows
 {
-    internal readonly record struct Row(int Field, double ExitsPerSecond, double P50, double P90, double P99, double Share);
+    /// <param name="Mean">Microseconds an exit took on average: exact (the kernel adds each exit's time), where the percentiles are read from log2 buckets.</param>
+    internal readonly record struct Row(int Field, double ExitsPerSecond, double Mean, double P50, double P90, double P99, double Share);
 
     private readonly ulong[] _interval = new ulong[ExitLatencies.Buckets];
     private readonly ulong[] _all = new ulong[ExitLatencies.Buckets];
@@ -46,14 +47,14 @@ internal sealed class LatencyRows
             totalNanoseconds += nanoseconds;
             for (int b = 0; b < _interval.Length; b++)
                 _all[b] += _interval[b];
-            _rows.Add(new Row(field, exits / seconds, Microseconds(_interval, 0), Microseconds(_interval, 1), Microseconds(_interval, 2), 0));
+            _rows.Add(new Row(field, exits / seconds, nanoseconds / 1000.0 / exits, Microseconds(_interval, 0), Microseconds(_interval, 1), Microseconds(_interval, 2), 0));
             _nanoseconds.Add(nanoseconds);
         }
         for (int r = 0; r < _rows.Count; r++)
             _rows[r] = _rows[r] with { Share = totalNanoseconds > 0 ? (double)_nanoseconds[r] / totalNanoseconds : 0 };
         _rows.Sort(_byShare);
         if (totalExits > 0)
-            All = new Row(-1, totalExits / seconds, Microseconds(_all, 0), Microseconds(_all, 1), Microseconds(_all, 2), 1);
+            All = new Row(-1, totalExits / seconds, totalNanoseconds / 1000.0 / totalExits, Microseconds(_all, 0), Microseconds(_all, 1), Microseconds(_all, 2), 1);
         VcpuShare = totalNanoseconds / 1e9 / seconds;
     }
 

@@ -11,7 +11,7 @@ namespace KvmStat.Tui;
 /// </summary>
 internal sealed partial class TuiApp
 {
-    /// <summary>"%-24s %8s %8s %8s %8s %6s": reason, Exits/s, p50, p90, p99 (µs), %Time.</summary>
+    /// <summary>"%-24s %8s %8s %8s %8s %8s %6s": reason, Exits/s, mean, p50, p90, p99 (µs), %Time.</summary>
     private const int ReasonWidth = 24, NumberWidth = 8, ShareWidth = 6;
 
     private const string MeasuringStopped = "exit latencies: measuring stopped (l starts it again)";
@@ -145,7 +145,7 @@ internal sealed partial class TuiApp
         DrawLatencyRow(grid, row, hidden > 0 && said ? _label.AsSpan(0, length) : "Total", _latencyRows.All, TextStyle.Bold);
     }
 
-    private static readonly string[] s_headings = ["Exits/s", .. Percentiles.Shown.Select(p => p.Label + " us")];
+    private static readonly string[] s_headings = ["Exits/s", "mean us", .. Percentiles.Shown.Select(p => p.Label + " us")];
 
     /// <summary>Tenths below 10 µs, whole microseconds above.</summary>
     private static int WriteMicroseconds(ScreenGrid grid, int row, int column, double us, TextStyle style) =>
@@ -159,6 +159,7 @@ internal sealed partial class TuiApp
     {
         int column = grid.WriteLeft(row, TableColumn, label, ReasonWidth, style);
         column = grid.WriteRight(row, column, (long)Math.Round(r.ExitsPerSecond), NumberWidth + 1, style);
+        column = WriteMicroseconds(grid, row, column, r.Mean, style);
         column = WriteMicroseconds(grid, row, column, r.P50, style);
         column = WriteMicroseconds(grid, row, column, r.P90, style);
         column = WriteMicroseconds(grid, row, column, r.P99, style);
