@@ -22,6 +22,10 @@ internal sealed class BpfPerVmSource : IPerVmSource
     private readonly VmReading _exited;
     private readonly VmReading _unattributed;
     private long _unattributedBefore;
+    // VMs without a slot that may have lost events: left out until they have one, never listed as
+    // idle in between (the table's fullness comes and goes as other processes give slots back).
+    private readonly HashSet<int> _leftOut = [];
+    private readonly List<int> _stillLeftOut = new(16);
 
     internal BpfPerVmSource(BpfCounters counters, VmDiscovery discovery)
     {
@@ -42,7 +46,7 @@ internal sealed class BpfPerVmSource : IPerVmSource
 
     public long VcpusLost => _counters.VcpusLostShown;
 
-    /// <summary>Running VMs without a slot at the last read while the table was full (their events are unattributed).</summary>
+    /// <summary>Running VMs without a slot at the last read since the table was full (their events are unattributed).</summary>
     public int VmsLeftOut { get; private set; }
 
     public void Read(List<VmReading> readings)
@@ -54,16 +58,20 @@ internal sealed class BpfPerVmSource : IPerVmSource
         long unattributed = _counters.UnattributedEvents;
         bool full = _counters.SlotsInUse >= _counters.Capacity || unattributed > _unattributedBefore;
         _unattributedBefore = unattributed;
-        VmsLeftOut = 0;
+        _stillLeftOut.Clear();
         foreach (int pid in _discovered)
         {
             if (_counters.Vms.ContainsKey(pid))
                 continue;
-            if (full)
-                VmsLeftOut++;
+            if (full || _leftOut.Contains(pid))
+                _stillLeftOut.Add(pid);
             else
                 _pids.Add(pid);
         }
+        _leftOut.Clear();
+        foreach (int pid in _stillLeftOut)
+            _leftOut.Add(pid);
+        VmsLeftOut = _leftOut.Count;
         _pids.Sort();
         foreach (int pid in _pids)
         {

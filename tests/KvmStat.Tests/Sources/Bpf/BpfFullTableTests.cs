@@ -19,6 +19,40 @@ public class BpfFullTableTests
 {
     private static readonly byte[] s_pio = SyntheticEngine.Arguments(1, 0x3f8, 1, 1);
 
+    /// <summary>
+    /// A VM that found no slot stays left out while it has none, though the table has room again
+    /// (a process that runs no VM gave its slot back): never listed as idle in between; with its
+    /// next event it has a slot and is a guest again, counted from there.
+    /// </summary>
+    [Fact]
+    public void AVmLeftOutStaysLeftOutUntilItHasASlot()
+    {
+        using var engine = new SyntheticEngine(capacity: 2);
+        using EventProcess first = EventProcess.Start(), second = EventProcess.Start(), other = EventProcess.Start();
+        engine.MakeVm(first.Pid, "first");
+        engine.MakeVm(second.Pid, "second");
+        string? NameOf(int pid) => pid == first.Pid ? "first" : pid == second.Pid ? "second" : null;
+        using Sampler sampler = SyntheticScreenBackend.Open(engine, NameOf, perVm: true);
+        sampler.Sample();
+        BpfProgram pio = engine.Program("kvm_pio");
+        first.Run(pio, s_pio);
+        other.Run(pio, s_pio);
+        second.Run(pio, s_pio, count: 3);
+        (string Guests, int LeftOut) Sample()
+        {
+            sampler.Sample();
+            IGuestValues guests = sampler.Snapshot.Guests!;
+            return (string.Join(",", guests.Guests.Select(g => g.Name).Order(StringComparer.Ordinal)), guests.VmsLeftOut);
+        }
+        Assert.Equal(("first", 1), Sample());
+        // The process that runs no VM gave its slot back: the table has room, and nothing new went unattributed.
+        Assert.Equal(("first", 1), Sample());
+        Assert.True(engine.Counters.SlotsInUse < engine.Counters.Capacity);
+        Assert.Equal(("first", 1), Sample());
+        second.Run(pio, s_pio);
+        Assert.Equal(("first,second", 0), Sample());
+    }
+
     [Fact]
     public void EventsNoSlotIsLeftForAreCountedAndEveryOutputSaysSo()
     {
