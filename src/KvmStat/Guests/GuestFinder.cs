@@ -15,6 +15,9 @@ internal sealed class GuestFinder(HostPaths paths)
     /// </summary>
     internal IReadOnlyList<GuestProcess> ListGuests() => ListGuests(ListBudget);
 
+    /// <summary>Descriptors looked at so far (for tests of what a question costs).</summary>
+    internal long DescriptorsExamined => _probe?.Examined ?? 0;
+
     /// <summary>The descriptors a guest list looks at, at most (tests make it small).</summary>
     internal int ListBudget { get; init; } = VmDiscovery.ScanBudget;
 
@@ -81,7 +84,11 @@ internal sealed class GuestFinder(HostPaths paths)
             return null;
         if (System.Text.Encoding.UTF8.GetByteCount(head) < CmdlineGlance)
             return GuestName.FromCmdline(head) is string name && (wanted is null || name == wanted) && holdsVm(pid) != false ? new GuestProcess(pid, name) : null;
-        return holdsVm(pid) != false && NameOf(pid) is string whole && (wanted is null || whole == wanted) ? new GuestProcess(pid, whole) : null;
+        // A list of every guest asks about the descriptors first (within its budget) rather than read
+        // every long command line whole; one name asks only the processes of that name.
+        if (wanted is not null)
+            return NameOf(pid) == wanted && holdsVm(pid) != false ? new GuestProcess(pid, wanted) : null;
+        return holdsVm(pid) != false && NameOf(pid) is string whole ? new GuestProcess(pid, whole) : null;
     }
 
     /// <summary>The processes <paramref name="select"/> keeps, sorted by pid; those that vanish meanwhile are skipped.</summary>
@@ -153,7 +160,17 @@ internal sealed class GuestFinder(HostPaths paths)
     {
         // Only the processes of that name are asked about their descriptors, so no budget runs out
         // before them on a host of thousands of VMs (a list of every guest looks at 65,536 at most).
-        return [.. ListProcesses(pid => GuestOf(pid, name, HoldsVm)).Select(g => g.Pid)];
+        // One look at debugfs's folders serves them all, as for a list.
+        _listing = true;
+        _foldersTaken = false;
+        try
+        {
+            return [.. ListProcesses(pid => GuestOf(pid, name, HoldsVm)).Select(g => g.Pid)];
+        }
+        finally
+        {
+            _listing = false;
+        }
     }
 
     /// <summary>

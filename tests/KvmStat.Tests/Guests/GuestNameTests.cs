@@ -217,6 +217,19 @@ public class GuestNameTests
         foreach (int pid in new[] { 10, 20, 30 })
             Assert.Equal([pid], finder.PidsNamed($"vm{pid}"));
         Assert.Empty(finder.PidsNamed("vm"));
+
+        // A process of another name is never asked, whatever the length of its command line.
+        long Cost()
+        {
+            long before = finder.DescriptorsExamined;
+            Assert.Equal([10], finder.PidsNamed("vm10"));
+            return finder.DescriptorsExamined - before;
+        }
+        long alone = Cost();
+        fixture.AddProcess(40, ["python3", new string('x', 70_000), "-name", "other"]);
+        for (int fd = 0; fd < 8; fd++)
+            fixture.AddDescriptor(40, fd, "/dev/null");
+        Assert.Equal(alone, Cost());
     }
 
     /// <summary>
