@@ -158,16 +158,17 @@ internal sealed class MetricsWriter(bool openMetrics)
         }
         if (SameSeries(samples[first], sample))
             return false;
-        return _collided.Add(sample.Suffix + "\0" + string.Join("\0", sample.Labels.Select(l => l.Name + "=" + Cut(l.Value))) + "\0le=" + sample.Le);
+        return _collided.Add(sample.Suffix + "\0" + string.Join("\0", Enumerable.Range(0, sample.LabelCount).Select(sample.LabelAt).Select(l => l.Name + "=" + Cut(l.Value))));
     }
 
     private static bool SameSeries(MetricSample a, MetricSample b)
     {
-        if (a.Suffix != b.Suffix || a.Labels.Length != b.Labels.Length || a.Le != b.Le)
+        if (a.Suffix != b.Suffix || a.LabelCount != b.LabelCount)
             return false;
-        for (int i = 0; i < a.Labels.Length; i++)
+        for (int i = 0; i < a.LabelCount; i++)
         {
-            if (a.Labels[i].Name != b.Labels[i].Name || !Cut(a.Labels[i].Value).AsSpan().SequenceEqual(Cut(b.Labels[i].Value)))
+            ((string Name, string Value) x, (string Name, string Value) y) = (a.LabelAt(i), b.LabelAt(i));
+            if (x.Name != y.Name || !Cut(x.Value).AsSpan().SequenceEqual(Cut(y.Value)))
                 return false;
         }
         return true;

@@ -80,10 +80,12 @@ public class MetricsWriterTests
         family.Bucket([("le", "1")], "2", 4);
         family.Bucket([], "x", 5);
         family.Bucket([], "1", 6);
+        // The same series given as a label and as a bound: written once.
+        family.Add("_bucket", [("le", "1")], "7");
         var writer = new MetricsWriter(false);
         Assert.Equal("# HELP h h\n# TYPE h histogram\nh_bucket{guest=\"a\\\"b\",le=\"0.5\"} 1\nh_bucket{guest=\"a\\\"b\",le=\"+Inf\"} 2\nh_bucket{le=\"1\"} 6\n",
             writer.Write([family]));
-        Assert.Equal(3, writer.Dropped.Count);
+        Assert.Equal(4, writer.Dropped.Count);
     }
 
     /// <summary>
