@@ -203,12 +203,17 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--two-ports")) { use_two_ports = 1; continue; }
         if (!strcmp(argv[i], "--stay")) { stay = 1; continue; }
+        static const char *const valued[] = { "--wait", "--vcpus", "--outs", "--every", "--lifetime", "--churn", "-name" };
+        int known = 0;
+        for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
+            known |= !strcmp(argv[i], valued[k]);
+        if (!known) { fprintf(stderr, "guest: unknown option %s\n", argv[i]); return 2; }
         if (i + 1 >= argc) { fprintf(stderr, "guest: %s takes a value\n", argv[i]); return 2; }
         const char *option = argv[i], *value = argv[++i];
         if (!strcmp(option, "--wait")) {
             const char *colon = strchr(value, ':');
-            if (!colon || wait_count == 4) { fprintf(stderr, "guest: --wait takes PORT:US, at most 4 times\n"); return 2; }
             char port[16];
+            if (!colon || wait_count == 4 || colon - value >= (long)sizeof port) { fprintf(stderr, "guest: --wait takes PORT:US, at most 4 times\n"); return 2; }
             snprintf(port, sizeof port, "%.*s", (int)(colon - value), value);
             waits[wait_count].port = (unsigned)number("--wait's port", port, 0xffff);
             waits[wait_count++].us = number("--wait's microseconds", colon + 1, 10000000);
@@ -219,7 +224,6 @@ int main(int argc, char **argv)
         else if (!strcmp(option, "--lifetime")) lifetime_ms = (int)number(option, value, 86400000);
         else if (!strcmp(option, "--churn")) churn_count = (int)number(option, value, 1000000);
         /* -name NAME is read from the command line by the tool, as QEMU's. */
-        else if (strcmp(option, "-name")) { fprintf(stderr, "guest: unknown option %s\n", option); return 2; }
     }
     if (vcpus < 1 || outs < 1) { fprintf(stderr, "guest: --vcpus and --outs must be at least 1\n"); return 2; }
     prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -142,10 +142,6 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
         }
     }
 
-    /// <summary>
-    /// Which guest fields --guest-fields keeps. A method of its own: a lambda in the record's path
-    /// that captured a parameter would allocate its closure at every record.
-    /// </summary>
     /// <summary>Each field's name as it is written: a top-level field's name, a child's label.</summary>
     private static JsonEncodedText[] Encode(FieldSet fields) =>
         [.. Enumerable.Range(0, fields.Count).Select(i => JsonEncodedText.Encode(fields.IsChild(i) ? fields[i].ChildLabel : fields[i].Name))];

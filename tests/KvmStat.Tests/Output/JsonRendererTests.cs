@@ -121,7 +121,6 @@ public class JsonRendererTests
         Assert.EndsWith(",\"down\":[{\"source\":\"qmp\",\"target\":\"/run/web.sock\",\"problem\":\"QMP socket /run/web.sock refuses connections.\"}]}\n", Render(sampler));
     }
 
-    /// <summary>--guest-fields: each guest has only the fields it matches; the host's are all there.</summary>
     /// <summary>--guest-fields limits each guest's exit_latency to the reasons it matches, as the exporter's; the host's keep every reason.</summary>
     [Fact]
     public void GuestFieldsLimitEachGuestsExitLatencies()
@@ -135,6 +134,7 @@ public class JsonRendererTests
         Assert.Equal(3, Render(sampler).Split("\"kvm_userspace_exit(MMIO)\"").Length);
     }
 
+    /// <summary>--guest-fields: each guest has only the fields it matches; the host's are all there.</summary>
     [Fact]
     public void GuestFieldsLimitEachGuestsFields()
     {

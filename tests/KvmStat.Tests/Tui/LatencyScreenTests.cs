@@ -51,7 +51,7 @@ public class LatencyScreenTests
             histogram.StartCapture();
     }
 
-    /// <summary>"%-24s %8s %8s %8s %8s %6s" from column 1.</summary>
+    /// <summary>"%-24s %8s %8s %8s %8s %8s %6s" from column 1: reason, Exits/s, mean, p50, p90, p99, %Time.</summary>
     private static string Row(string label, long perSecond, string mean, string p50, string p90, string p99, string share) =>
         $" {label,-24}{perSecond,9}{mean,9}{p50,9}{p90,9}{p99,9}{share,7}";
 
