@@ -163,7 +163,23 @@ internal sealed class BinaryFamilies(FieldFilter filter, Action<string> warn,
             : new MetricFamily(prefix + StatNames.Exported(template), template.Type == KvmStatType.Cumulative ? "counter" : "gauge", help);
     }
 
-    private static void AddSeries(MetricFamily family, string guest, string pid, IStatsBlock block, KvmStatDescriptor descriptor)
+    // A histogram's bucket bounds as written, by what decides them: formatted once, not for every
+    // vCPU at every scrape. Bounded by the kinds of histogram in force (a VM that differs is left out).
+    private readonly Dictionary<(KvmStatType, KvmStatUnit, int, int, int, int), string[]> _bounds = [];
+
+    private string[] BoundsOf(KvmStatDescriptor descriptor, int buckets)
+    {
+        var key = (descriptor.Type, descriptor.Unit, descriptor.Base, descriptor.Exponent, descriptor.BucketSize, buckets);
+        if (!_bounds.TryGetValue(key, out string[]? bounds))
+        {
+            if (_bounds.Count >= 64)
+                _bounds.Clear();
+            _bounds[key] = bounds = [.. Enumerable.Range(0, buckets).Select(i => BaseUnits.Float(BaseUnits.BucketUpperBound(descriptor, i, buckets)))];
+        }
+        return bounds;
+    }
+
+    private void AddSeries(MetricFamily family, string guest, string pid, IStatsBlock block, KvmStatDescriptor descriptor)
     {
         ReadOnlySpan<ulong> values = block.Values(descriptor);
         (string, string)[] labels = block.VcpuIndex >= 0
@@ -172,11 +188,11 @@ internal sealed class BinaryFamilies(FieldFilter filter, Action<string> warn,
         if (descriptor.IsHistogram)
         {
             ulong cumulative = 0;
+            string[] bounds = BoundsOf(descriptor, values.Length);
             for (int i = 0; i < values.Length; i++)
             {
                 cumulative += values[i];
-                string upper = BaseUnits.Float(BaseUnits.BucketUpperBound(descriptor, i, values.Length));
-                family.Bucket(labels, upper, cumulative);
+                family.Bucket(labels, bounds[i], cumulative);
             }
             // No _count: KVM histograms have no sum, and OpenMetrics allows _count only with _sum. The +Inf bucket is the count.
         }
