@@ -9,4 +9,8 @@ namespace KvmStat.Sources;
 /// <param name="Index">Its vCPU, or -1 where not known (then <paramref name="Label"/> names the thread: "tid 1234").</param>
 /// <param name="Label">"vcpu0", as the binary statistics name their vCPUs, or "tid 1234".</param>
 /// <param name="Latency">Exits handled in user space, then in the kernel; null without exit latencies.</param>
-internal sealed record VcpuReading(int Tid, int Index, string Label, long[] Values, LatencyHistogram[]? Latency);
+internal sealed record VcpuReading(int Tid, int Index, string Label, long[] Values, LatencyHistogram[]? Latency)
+{
+    /// <summary>The last sample of Stats.GuestVcpus that read it: tells its thread from the last sample's without a set of them.</summary>
+    internal long Sampled { get; set; }
+}

@@ -32,6 +32,11 @@ internal sealed class GuestStat(int pid, string name, int fieldCount, VmRowKind 
     /// <summary>Its vCPUs (--vcpus), each over its threads; empty where not counted.</summary>
     internal IReadOnlyList<VcpuStat> Vcpus => VcpuThreads.Rows;
 
-    /// <summary>Where <see cref="Vcpus"/> are summed from the vCPU threads, once per sample.</summary>
-    internal GuestVcpus VcpuThreads { get; init; } = new();
+    /// <summary>
+    /// Where <see cref="Vcpus"/> are summed from the vCPU threads, once per sample: a VM's is given,
+    /// the rows that are no VM's make theirs when first asked.
+    /// </summary>
+    internal GuestVcpus VcpuThreads { get => _vcpuThreads ??= new(); init => _vcpuThreads = value; }
+
+    private GuestVcpus? _vcpuThreads;
 }

@@ -11,17 +11,22 @@ namespace KvmStat.Stats;
 /// </summary>
 internal sealed class GuestVcpus(GoneVcpuBudget budget)
 {
+    /// <summary>Tells this sample from every other, of any VM: a thread or row marked with it is in this sample.</summary>
+    private static long s_samples;
+    private long _sample;
     /// <summary>The threads of the last sample: a reading holds what its thread counted when last read.</summary>
-    private HashSet<VcpuReading> _threads = new(ReferenceEqualityComparer.Instance), _nextThreads = new(ReferenceEqualityComparer.Instance);
-    /// <summary>By vCPU: what its threads that are gone counted, and their exit latencies.</summary>
-    private readonly Dictionary<int, VcpuStat> _gone = [];
-    /// <summary>The vCPUs of <see cref="_gone"/> without a thread now: those the budget holds.</summary>
-    private readonly HashSet<int> _charged = [];
-    private readonly HashSet<int> _live = [];
-    private readonly List<int> _dropped = [];
-    /// <summary>The rows, in the order of their first thread (then the vCPUs whose threads are all gone), and by key.</summary>
+    private List<VcpuReading> _threads = [], _nextThreads = [];
+    /// <summary>
+    /// By vCPU: what its threads that are gone counted, and their exit latencies; with the vCPUs the
+    /// budget holds, made when a thread first goes (most VMs never lose one: a dense host keeps
+    /// thousands of these).
+    /// </summary>
+    private Dictionary<int, VcpuStat>? _gone;
+    private HashSet<int>? _charged, _live;
+    private List<int>? _dropped;
+    /// <summary>The rows, in the order of their first thread (then the vCPUs whose threads are all gone), and by key (this sample's and the last's).</summary>
     private readonly List<VcpuStat> _rows = [];
-    private Dictionary<int, VcpuStat> _rowByKey = [], _lastRowByKey = [];
+    private readonly Dictionary<int, VcpuStat> _rowByKey = [];
 
     internal GuestVcpus()
         : this(new GoneVcpuBudget(GoneVcpuBudget.Default))
@@ -33,9 +38,9 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
     /// <summary>The VM is gone: its gone vCPUs give their room back.</summary>
     internal void Release()
     {
-        budget.Free += _charged.Count;
-        _charged.Clear();
-        _gone.Clear();
+        budget.Free += _charged?.Count ?? 0;
+        _charged?.Clear();
+        _gone?.Clear();
     }
 
     /// <summary>
@@ -47,12 +52,11 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
     {
         if (readings.Count == 0 && _threads.Count == 0 && _rows.Count == 0)
             return;
+        _sample = Interlocked.Increment(ref s_samples);
         MatchThreads(readings);
         Charge(readings);
-        (_lastRowByKey, _rowByKey) = (_rowByKey, _lastRowByKey);
-        _rowByKey.Clear();
         _rows.Clear();
-        foreach (VcpuReading thread in readings)
+        foreach (VcpuReading thread in _threads)
         {
             VcpuStat row = Row(thread.Index >= 0 ? thread.Index : ~thread.Tid, thread.Index, thread.Label, thread.Values.Length);
             // The last thread names the row (the BPF engine lists a vCPU's threads by thread id).
@@ -61,10 +65,13 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
                 row.Totals[i] += thread.Values[i];
             row.Latency = Add(row.Latency, thread.Latency);
         }
-        foreach ((int index, VcpuStat gone) in _gone)
+        if (_gone is not null)
         {
-            if (!_rowByKey.ContainsKey(index))
-                Row(index, index, gone.Label, gone.Totals.Length).Tid = 0;
+            foreach ((int index, VcpuStat gone) in _gone)
+            {
+                if (_rowByKey.GetValueOrDefault(index)?.Sampled != _sample)
+                    Row(index, index, gone.Label, gone.Totals.Length).Tid = 0;
+            }
         }
         // A row's deltas held minus its last totals: now what it gained (none where a total went
         // down: a vCPU's gone threads beyond the budget).
@@ -73,7 +80,12 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
             for (int i = 0; i < row.Totals.Length; i++)
                 row.Deltas[i] = Math.Max(0, row.Deltas[i] + row.Totals[i]);
         }
-        _lastRowByKey.Clear();
+        // The last sample's rows not in this one go.
+        foreach ((int key, VcpuStat row) in _rowByKey)
+        {
+            if (row.Sampled != _sample)
+                _rowByKey.Remove(key);
+        }
     }
 
     /// <summary>What a vCPU's thread that is no longer read counted goes to the vCPU.</summary>
@@ -81,13 +93,15 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
     {
         foreach (VcpuReading reading in readings)
         {
-            _threads.Remove(reading);
+            if (reading.Sampled == _sample)
+                continue;
+            reading.Sampled = _sample;
             _nextThreads.Add(reading);
         }
-        foreach (VcpuReading gone in _threads)
+        foreach (VcpuReading thread in _threads)
         {
-            if (gone.Index >= 0)
-                Retire(gone);
+            if (thread.Sampled != _sample && thread.Index >= 0)
+                Retire(thread);
         }
         (_threads, _nextThreads) = (_nextThreads, _threads);
         _nextThreads.Clear();
@@ -95,6 +109,7 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
 
     private void Retire(VcpuReading thread)
     {
+        _gone ??= [];
         if (!_gone.TryGetValue(thread.Index, out VcpuStat? gone))
             _gone[thread.Index] = gone = new VcpuStat(thread.Values.Length) { Index = thread.Index, Label = thread.Label };
         for (int i = 0; i < gone.Totals.Length; i++)
@@ -108,8 +123,9 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
     /// </summary>
     private void Charge(List<VcpuReading> readings)
     {
-        if (_gone.Count == 0)
+        if (_gone is null || _gone.Count == 0)
             return;
+        (_charged, _live, _dropped) = (_charged ?? [], _live ?? [], _dropped ?? []);
         _live.Clear();
         foreach (VcpuReading thread in readings)
         {
@@ -148,9 +164,9 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
     /// </summary>
     private VcpuStat Row(int key, int index, string label, int fields)
     {
-        if (_rowByKey.TryGetValue(key, out VcpuStat? row))
+        if (_rowByKey.TryGetValue(key, out VcpuStat? row) && row.Sampled == _sample)
             return row;
-        if (_lastRowByKey.Remove(key, out row))
+        if (row is not null)
         {
             for (int i = 0; i < row.Totals.Length; i++)
                 row.Deltas[i] = -row.Totals[i];
@@ -159,8 +175,8 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
         {
             row = new VcpuStat(fields);
         }
-        (row.Index, row.Label) = (index, label);
-        VcpuStat? gone = index >= 0 ? _gone.GetValueOrDefault(index) : null;
+        (row.Index, row.Label, row.Sampled) = (index, label, _sample);
+        VcpuStat? gone = index >= 0 ? _gone?.GetValueOrDefault(index) : null;
         if (gone is null)
             Array.Clear(row.Totals);
         else

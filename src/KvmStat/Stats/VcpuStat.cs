@@ -26,4 +26,7 @@ internal sealed class VcpuStat(int fieldCount)
 
     /// <summary>Exits handled in user space, then in the kernel (cumulative); null without exit latencies.</summary>
     internal LatencyHistogram[]? Latency { get; set; }
+
+    /// <summary>The last sample of <see cref="GuestVcpus"/> that showed it.</summary>
+    internal long Sampled { get; set; }
 }

@@ -7,6 +7,8 @@ internal static class Allocations
     private static readonly Lazy<bool> s_instrumented = new(() =>
         typeof(KvmStat.Text).Assembly.GetTypes().Any(t => t.Namespace?.StartsWith("Coverlet.Core.Instrumentation", StringComparison.Ordinal) == true));
 
+    internal static bool Instrumented => s_instrumented.Value;
+
     /// <summary>Bytes <paramref name="step"/> allocates over <paramref name="rounds"/> runs, after <paramref name="warmUp"/> runs (the JIT's tiers allocate at first).</summary>
     internal static long InSteadyState(Action step, int warmUp = 1000, int rounds = 100)
     {
