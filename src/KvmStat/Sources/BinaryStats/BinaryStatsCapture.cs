@@ -2,8 +2,9 @@ namespace KvmStat.Sources.BinaryStats;
 
 /// <summary>
 /// KVM's binary statistics of every VM reached, read once per sample (QMP, or descriptors a VMM
-/// holds): the host's fields (<see cref="BinaryStatsSource"/>), each VM's, JSON and the exporter
-/// all format this one reading, so a statistic is the same quantity in each of them.
+/// holds): the host's fields (<see cref="BinaryStatsSource"/>: counted from the tool's start, as the
+/// reference counts), each VM's, JSON's binary_stats and the exporter all take this one reading, so
+/// a statistic as KVM keeps it is the same quantity in JSON's binary_stats and the exporter.
 /// </summary>
 internal sealed class BinaryStatsCapture(IVmStatsReader reader) : ICapture, IDisposable
 {

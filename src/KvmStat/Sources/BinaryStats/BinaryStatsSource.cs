@@ -66,14 +66,18 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
     {
         BeginRead();
         _retired.CopyTo(values);
-        foreach (VmStatsBlocks vm in _capture.Vms)
+        // By index: a foreach over an IReadOnlyList allocates its enumerator, at every refresh.
+        IReadOnlyList<VmStatsBlocks> vms = _capture.Vms;
+        for (int v = 0; v < vms.Count; v++)
         {
-            foreach (IStatsBlock block in vm.Blocks)
+            foreach (IStatsBlock block in vms[v].Blocks)
                 Accumulate(block, values, histograms: true);
         }
         RetireUnseen(values);
-        foreach (BinaryStatsFields.Histogram histogram in _binaryFields.Histograms)
+        IReadOnlyList<BinaryStatsFields.Histogram> histograms = _binaryFields.Histograms;
+        for (int h = 0; h < histograms.Count; h++)
         {
+            BinaryStatsFields.Histogram histogram = histograms[h];
             (_, double factor) = HistogramPercentiles.DisplayUnit(histogram.Descriptor);
             for (int p = 0; p < Percentiles.Shown.Length; p++)
             {

@@ -110,13 +110,32 @@ public class BinaryStatsSourceTests
     }
 
     [Fact]
-    public void TheDefaultSelectionLeavesOutPerVcpuChildrenButNotPercentiles()
+    public void ASelectionWithoutChildrenLeavesOutPerVcpuChildrenButNotPercentiles()
     {
         var reader = new Reader();
         reader.AddVm(100, vcpus: 2);
         using var source = Open(reader, new FieldSelection(FieldFilter.Default, Children: false), "");
         Assert.DoesNotContain(source.Fields, f => f.IsChild);
         Assert.Contains(source.Fields, f => f.Name == "halt_wait_hist_p50_us");
+    }
+
+    /// <summary>A read of the host's values is on the refresh loop's path (IStatsSource.Read): nothing allocated once the VMs stay.</summary>
+    [Fact]
+    public void AReadAllocatesNothingInSteadyState()
+    {
+        var reader = new Reader();
+        reader.AddVm(100, vcpus: 2);
+        Block vcpu = reader.AddVm(200, vcpus: 1).Vcpus[0];
+        using var source = Open(reader, s_all, "");
+        long[] values = new long[source.Fields.Count];
+        BinaryStatsCapture capture = s_captures.TryGetValue(source, out BinaryStatsCapture? c) ? c : throw new InvalidOperationException();
+        Assert.Equal(0, Infrastructure.Allocations.InSteadyState(() =>
+        {
+            vcpu.Data[2][3]++;
+            capture.Capture();
+            source.Read(values);
+        }, warmUp: 1000, rounds: 100));
+        Assert.Equal(1099, values[source.Fields.Select(f => f.Name).ToList().IndexOf("halt_wait_hist")]);
     }
 
     [Fact]
