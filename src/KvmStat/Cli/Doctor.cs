@@ -269,7 +269,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
         var set = new TracepointCounterSet(tracefs, [.. names.Select(n => new TracepointField(n, n, null, null))], counters, verbose: null);
         try
         {
-            var source = TracepointSource.ForAllCpus(set, OnlineCpus.Read(paths));
+            using var source = TracepointSource.ForAllCpus(set, OnlineCpus.Read(paths));
             long[] values = new long[names.Length];
             // Counting for a while is the check itself: the process has nothing else to do meanwhile.
             Task.Delay(duration, time).GetAwaiter().GetResult();

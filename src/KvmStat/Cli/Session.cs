@@ -91,10 +91,9 @@ internal sealed class Session : IDisposable
     public void Dispose()
     {
         _counters.EndRun();
-        foreach (IDisposable opened in _open)
-            opened.Dispose();
+        IDisposable[] owned = [.. _open, _counters];
         _open.Clear();
-        _counters.Dispose();
+        Disposables.DisposeEach(owned);
     }
 
     /// <summary>What -f selects (by default every field, children included, as the reference counts).</summary>

@@ -28,6 +28,8 @@ internal sealed class WebConfigReloader : IDisposable
         _fingerprint = Fingerprint(initial.Files);
         LastSuccess = time.GetUtcNow();
         if (watch)
+            // Whether it reloaded is in the log already (Reload says each outcome); a failure other
+            // than the file's is an internal error, which the process's handler reports.
             _watcher = time.CreateTimer(_ => _ = ReloadIfChanged(), null, s_watch, s_watch);
     }
 
@@ -91,6 +93,7 @@ internal sealed class WebConfigReloader : IDisposable
         }
         return Reload();
     }
+
     /// <summary>
     /// What identifies the files' versions: device, inode, size and modification time (to the
     /// nanosecond) of each, links followed (a missing file counts too). A file replaced by another

@@ -45,15 +45,10 @@ internal sealed class SamplingSources : IDisposable
     /// <summary>Closes the sources, then what they read from, each once.</summary>
     public void Dispose()
     {
-        foreach (IStatsSource source in Host)
-            source.Dispose();
+        IDisposable?[] owned = [.. Host, PerVm, Binary, Engine];
         Host.Clear();
-        PerVm?.Dispose();
-        PerVm = null;
-        Binary?.Dispose();
-        Binary = null;
+        (PerVm, Binary, Engine) = (null, null, null);
         Captures.Clear();
-        Engine?.Dispose();
-        Engine = null;
+        Disposables.DisposeEach(owned);
     }
 }

@@ -22,9 +22,9 @@ internal sealed class FakeSource(params StatField[] fields) : IStatsSource
 
     public void Read(Span<long> values) => Values.CopyTo(values);
 
-    public void Dispose()
-    {
-    }
+    internal bool Disposed { get; private set; }
+
+    public void Dispose() => Disposed = true;
 
     /// <summary>A counter; a child's label is what its name adds to its parent's in parentheses.</summary>
     internal static StatField Counter(string name, string? parent = null) =>
