@@ -53,20 +53,19 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
                 sources.Binary = new BinaryStatsCapture(OpenBinaryReader(plan.Pid, plan.Lenient));
                 sources.Captures.Add(sources.Binary);
             }
-            if (options.Debugfs)
-                TryOpen(plan, sources, "debugfs", () => OpenDebugfs(plan.Selection, plan.Pid));
+            if (options.Debugfs && TryOpen(plan, sources, "debugfs", () => OpenDebugfs(plan.Selection, plan.Pid)) is { } debugfs)
+                sources.Host.Add(debugfs);
             if (plan.BinaryFields && sources.Binary is not null)
                 sources.Host.Add(OpenBinaryFields(sources.Binary, plan.Selection, plan.Pid));
             if (engine is not null)
             {
-                try
+                // Perf counters open lazily: a user the kernel refuses learns it only here.
+                if (TryOpen(plan, sources, "tracepoints", () => OpenTracepoints(engine, plan.Pid, plan.VcpuChildren ? plan.Selection : null)) is { } tracepoints)
                 {
-                    sources.Host.Add(OpenTracepoints(engine, plan.Pid, plan.VcpuChildren ? plan.Selection : null));
+                    sources.Host.Add(tracepoints);
                 }
-                catch (EnvironmentException e) when (plan.Lenient)
+                else
                 {
-                    // Perf counters open lazily: a user the kernel refuses learns it only here.
-                    sources.Unopened.Add(Unopened("tracepoints", e));
                     sources.DropEngine();
                     engine = null;
                 }
@@ -78,16 +77,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             }
             // Each VM's binary statistics, where captured, are in the snapshot as they are: no per-VM rows of them too.
             if (plan.PerVm && (engine is not null || !(plan.BinaryPerVm && sources.Binary is not null)))
-            {
-                try
-                {
-                    sources.PerVm = OpenPerVm(plan.Selection, engine, sources.Binary);
-                }
-                catch (EnvironmentException e) when (plan.Lenient)
-                {
-                    sources.Unopened.Add(Unopened("each VM's values", e));
-                }
-            }
+                sources.PerVm = TryOpen(plan, sources, "each VM's values", () => OpenPerVm(plan.Selection, engine, sources.Binary));
             // The exporter serves what opened, but an -f that matches nothing (latency fields
             // included) is a mistake there too: nothing would be served. Without an engine, each
             // VM's values (but binary statistics, served as they are) are of the host's selection.
@@ -134,15 +124,18 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         return engine;
     }
 
-    private void TryOpen(SamplingPlan plan, SamplingSources sources, string name, Func<IStatsSource> open)
+    /// <summary>What <paramref name="open"/> opens; for the exporter (lenient), null when the host refuses it, which is then served as down.</summary>
+    private T? TryOpen<T>(SamplingPlan plan, SamplingSources sources, string name, Func<T> open)
+        where T : class
     {
         try
         {
-            sources.Host.Add(open());
+            return open();
         }
         catch (EnvironmentException e) when (plan.Lenient)
         {
             sources.Unopened.Add(Unopened(name, e));
+            return null;
         }
     }
 

@@ -157,8 +157,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     /// </summary>
     private List<TracepointField> LatencyNeeds(List<TracepointField> selected, string entry)
     {
-        string[] stamping = entry == BpfPrograms.KvmEntry ? [TracepointCatalog.KvmUserspaceExit, TracepointCatalog.KvmExit] : [TracepointCatalog.KvmUserspaceExit];
-        return [.. Catalog.Where(f => stamping.Contains(f.Tracepoint) && !selected.Exists(s => s.Name == f.Name))];
+        return [.. Catalog.Where(f => BpfPrograms.StampsExits(f.Tracepoint, entry) && !selected.Exists(s => s.Name == f.Name))];
     }
 
     /// <summary>Whether the selection keeps any tracepoint field (a child brings its parent).</summary>

@@ -65,8 +65,7 @@ internal sealed partial class BpfCounters
     /// <summary>The fields of the tracepoints whose programs stamp exits that <paramref name="entry"/> ends.</summary>
     private int[] StampingFields(string entry)
     {
-        string[] stamping = entry == BpfPrograms.KvmEntry ? [TracepointCatalog.KvmUserspaceExit, TracepointCatalog.KvmExit] : [TracepointCatalog.KvmUserspaceExit];
-        return [.. Tracepoints.Where(i => stamping.Contains(_fields[i].Name))];
+        return [.. Tracepoints.Where(i => BpfPrograms.StampsExits(_fields[i].Name, entry))];
     }
 
     /// <summary>

@@ -69,6 +69,15 @@ internal sealed class BpfPrograms : IDisposable
     /// <summary>The raw tracepoints that end an exit, for latencies: a vCPU's next VM entry, or (where kvm_entry never fires) its next system call.</summary>
     internal const string KvmEntry = "kvm_entry", SyscallEntry = "sys_enter";
 
+    /// <summary>
+    /// Whether the program of <paramref name="tracepoint"/> stamps exits for latencies ended by
+    /// <paramref name="entry"/> (null without latencies): exits to user space end at the next
+    /// entry, whichever ends it; kvm_exit's only at kvm_entry. The one answer for the programs,
+    /// the fields counted for them and the check that exits were timed.
+    /// </summary>
+    internal static bool StampsExits(string tracepoint, string? entry) =>
+        entry is not null && (tracepoint == TracepointCatalog.KvmUserspaceExit || (tracepoint == TracepointCatalog.KvmExit && entry == KvmEntry));
+
     private readonly string? _latencyEntry;
 
     /// <summary>The loaded programs: one per counted tracepoint, named after it, and the exit program.</summary>
@@ -99,8 +108,7 @@ internal sealed class BpfPrograms : IDisposable
         }
         bool raw = reasons is null || reasons.Source == CounterProgram.ReasonSource.Argument;
         // Exits to user space end at the next entry, whichever ends it; other exits only at kvm_entry.
-        bool stamps = reasons is not null && _latencyEntry is not null &&
-            (parent.Tracepoint == TracepointCatalog.KvmUserspaceExit || _latencyEntry == KvmEntry);
+        bool stamps = reasons is not null && StampsExits(parent.Tracepoint, _latencyEntry);
         bool userspace = parent.Tracepoint == TracepointCatalog.KvmUserspaceExit;
         var spec = new CounterProgram.Spec(index, reasons, stamps, tracepoint, VcpuOnly.Contains(parent.Tracepoint),
             ExitKind: userspace ? 0 : LatencyProgram.KernelKind, EndsKernelPart: userspace && _latencyEntry == KvmEntry);
