@@ -57,9 +57,6 @@ internal sealed class GuestStats : IGuestValues
 
     public int SampleCount { get; private set; }
 
-    /// <summary>Reads every VM once, reading the clock itself.</summary>
-    internal void Sample() => Sample(_time.GetTimestamp());
-
     /// <summary>Reads every VM once; <paramref name="now"/> is the sample's one moment (<see cref="Sampler"/>).</summary>
     internal void Sample(long now)
     {

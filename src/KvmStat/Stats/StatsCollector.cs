@@ -52,9 +52,6 @@ internal sealed class StatsCollector : IFieldValues
 
     public int SampleCount { get; private set; }
 
-    /// <summary>Reads every source once and updates totals and deltas, reading the clock itself.</summary>
-    internal void Sample() => Sample(_time.GetTimestamp());
-
     /// <summary>Reads every source once and updates totals and deltas; <paramref name="now"/> is the sample's one moment (<see cref="Sampler"/>).</summary>
     internal void Sample(long now)
     {

@@ -11,7 +11,8 @@ namespace KvmStat.Tui;
 /// shown: every field is counted from the start. A new sampler is opened only when what is
 /// counted changes (a VM, the per-guest view, or a regex beyond the -f the run started with).
 /// Cli.ScreenLoop drives it with real time and a real terminal; tests drive it directly. Its
-/// parts: the drawing (TuiApp.Draw), the per-guest view (TuiApp.Guests), the prompts (TuiApp.Prompts).
+/// parts: the drawing (TuiApp.Draw), its header (TuiApp.Header), the per-guest view
+/// (TuiApp.Guests), the exit latencies (TuiApp.Latency), the prompts (TuiApp.Prompts).
 /// </summary>
 internal sealed partial class TuiApp
 {

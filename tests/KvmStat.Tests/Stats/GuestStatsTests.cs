@@ -17,13 +17,13 @@ public class GuestStatsTests
             for (int pid = round * 1000 + 1; pid <= (round + 1) * 1000; pid++)
                 vms.Set(pid, "kvm_pio", pid);
             time.Advance(TimeSpan.FromSeconds(1));
-            stats.Sample();
+            stats.Sample(time.GetTimestamp());
             Assert.Equal(1000, stats.Guests.Count);
             Assert.Equal(round * 1000 + 1, stats.Guests[0].Pid);
             Assert.Equal($"vm{round * 1000 + 1}", stats.Guests[0].Name);
             vms.Vms.Clear();
             time.Advance(TimeSpan.FromSeconds(1));
-            stats.Sample();
+            stats.Sample(time.GetTimestamp());
             Assert.Empty(stats.Guests);
             Assert.Equal(0, stats.RememberedRows);
         }
@@ -45,9 +45,9 @@ public class GuestStatsTests
         vms.Set(10, "kvm_pio", 100);
         for (int index = 0; index < 5; index++)
             vms.SetVcpu(10, 1000 + index, index, 10 + index);
-        stats.Sample();
+        stats.Sample(time.GetTimestamp());
         vms.Vcpus[10].Clear();
-        stats.Sample();
+        stats.Sample(time.GetTimestamp());
         // Two vCPUs kept; the threads of vCPUs 2, 3 and 4 counted 12 + 13 + 14.
         Assert.Equal([0, 1], stats.Guests[0].Vcpus.Select(v => v.Index));
         Assert.Equal(39, stats.VcpusLost);
@@ -55,12 +55,12 @@ public class GuestStatsTests
             "and more threads named as vCPUs exited; they are counted as lost (their VMs' counts have them; said again when their number doubles)."], warnings);
 
         vms.Vms.Clear();
-        stats.Sample();
+        stats.Sample(time.GetTimestamp());
         vms.Set(20, "kvm_pio", 1);
         vms.SetVcpu(20, 2000, 7, 5);
-        stats.Sample();
+        stats.Sample(time.GetTimestamp());
         vms.Vcpus[20].Clear();
-        stats.Sample();
+        stats.Sample(time.GetTimestamp());
         Assert.Equal((7, 5L), (Assert.Single(stats.Guests[0].Vcpus).Index, stats.Guests[0].Vcpus[0].Totals[0]));
         Assert.Equal(39, stats.VcpusLost);
         Assert.Single(warnings);
@@ -79,20 +79,20 @@ public class GuestStatsTests
         var stats = new GuestStats(vms, _ => name, time);
         vms.Set(42, "kvm_pio", 5);
         vms.Instances[42] = 1;
-        stats.Sample();
+        stats.Sample(time.GetTimestamp());
         time.Advance(TimeSpan.FromSeconds(1));
-        stats.Sample();
+        stats.Sample(time.GetTimestamp());
         Assert.Equal(("alpha", 5L, 0L), (stats.Guests[0].Name, stats.Guests[0].Total, stats.Guests[0].Delta));
         (name, vms.Instances[42]) = ("beta", 2);
         vms.Set(42, "kvm_pio", 1);
         time.Advance(TimeSpan.FromSeconds(1));
-        stats.Sample();
+        stats.Sample(time.GetTimestamp());
         GuestStat beta = Assert.Single(stats.Guests);
         Assert.Equal(("beta", 1L, 1L, 1L), (beta.Name, beta.Total, beta.Delta, beta.FieldDeltas[0]));
         // The same process again: the same guest.
         vms.Set(42, "kvm_pio", 3);
         time.Advance(TimeSpan.FromSeconds(1));
-        stats.Sample();
+        stats.Sample(time.GetTimestamp());
         Assert.Same(beta, Assert.Single(stats.Guests));
         Assert.Equal((3L, 2L), (beta.Total, beta.Delta));
     }

@@ -15,13 +15,13 @@ public class StatsCollectorTests
 
         tracepoints.Set("kvm_pio", 5);
         debugfs.Set("pages_4k", 100);
-        stats.Sample();
+        stats.Sample(TimeProvider.System.GetTimestamp());
         Assert.Equal([5, 0, 100, 0], stats.Totals.ToArray());
         Assert.Equal([5, 0, 100, 0], stats.Deltas.ToArray());
 
         tracepoints.Set("kvm_pio", 12);
         debugfs.Set("pages_4k", 90);
-        stats.Sample();
+        stats.Sample(TimeProvider.System.GetTimestamp());
         Assert.Equal([12, 0, 90, 0], stats.Totals.ToArray());
         Assert.Equal([7, 0, -10, 0], stats.Deltas.ToArray());
     }
@@ -33,10 +33,10 @@ public class StatsCollectorTests
         var stats = new StatsCollector([source], TimeProvider.System);
         source.Set("kvm_pio", 40);
         source.Set("pages_4k", 8);
-        stats.Sample();
+        stats.Sample(TimeProvider.System.GetTimestamp());
         stats.ResetTotals();
         source.Set("kvm_pio", 45);
-        stats.Sample();
+        stats.Sample(TimeProvider.System.GetTimestamp());
         Assert.Equal([5, 8], stats.Totals.ToArray());
         Assert.Equal([5, 0], stats.Deltas.ToArray());
     }
@@ -46,12 +46,12 @@ public class StatsCollectorTests
     {
         var source = new FakeSource(FakeSource.Counter("a"), FakeSource.Counter("b"), FakeSource.Gauge("c"));
         var stats = new StatsCollector([source], TimeProvider.System);
-        stats.Sample();
+        stats.Sample(TimeProvider.System.GetTimestamp());
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 1000; i++)
         {
             source.Set("a", i);
-            stats.Sample();
+            stats.Sample(TimeProvider.System.GetTimestamp());
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
