@@ -188,7 +188,7 @@ internal sealed class MetricsFormatter(
         if (!ReferenceEquals(_guestReasonsFor, latencies))
         {
             _guestReasonsFor = latencies;
-            _guestReasons = guestFilter?.MatchesEach(latencies.Fields) ?? [.. latencies.Fields.Select(_ => true)];
+            _guestReasons = guestFilter?.MatchesEach(latencies.Fields.All) ?? [.. latencies.Fields.All.Select(_ => true)];
         }
         const string How = "Seconds an exit kept a vCPU out of its guest, by exit reason: handled in user space (kvm_userspace_exit) or in the kernel (kvm_exit), until the vCPU's next entry";
         var host = new MetricFamily("kvm_exit_handling_seconds", "histogram", $"{How} ({latencies.Entry}), every process.");
@@ -213,7 +213,8 @@ internal sealed class MetricsFormatter(
             if (shown?[field] == false || histogram.Buckets.AsSpan().IndexOfAnyExcept(0UL) < 0)
                 continue;
             StatField reason = latencies.Fields[field];
-            AddHistogram(family, [.. labels, ("event", reason.Parent ?? reason.Name), ("reason", reason.ChildLabel)], histogram);
+            int kind = latencies.KindOf(field);
+            AddHistogram(family, [.. labels, ("event", kind >= 0 ? ExitLatencies.Kinds[kind] : reason.Name), ("reason", reason.ChildLabel)], histogram);
         }
     }
 

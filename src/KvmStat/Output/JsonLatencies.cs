@@ -19,7 +19,7 @@ internal static class JsonLatencies
         // In the fields' name order, kept once: sorting here would allocate at every record.
         if (histograms is not null)
         {
-            foreach (int field in latencies.ByName)
+            foreach (int field in latencies.Fields.ByName)
             {
                 if (shown?[field] != false && histograms.TryGetValue(field, out LatencyHistogram? histogram))
                     WriteOne(w, latencies.Fields[field].Name, histogram);

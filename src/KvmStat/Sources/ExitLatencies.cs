@@ -14,11 +14,19 @@ internal sealed class ExitLatencies(IReadOnlyList<StatField> fields, string entr
     /// <summary>The kinds of exit, in the order of a vCPU's histograms: handled in user space, and in the kernel.</summary>
     internal static readonly string[] Kinds = [Tracepoints.TracepointCatalog.KvmUserspaceExit, Tracepoints.TracepointCatalog.KvmExit];
 
-    /// <summary>The engine's fields: the histograms' keys are indices into them.</summary>
-    internal IReadOnlyList<StatField> Fields { get; } = fields;
+    /// <summary>An exit handled in user space, in <see cref="Kinds"/> and <see cref="KindOf"/>.</summary>
+    internal const int UserSpace = 0;
 
-    /// <summary>The fields' indices in the order of their names, for outputs that list reasons by name.</summary>
-    internal int[] ByName { get; } = [.. Enumerable.Range(0, fields.Count).OrderBy(i => fields[i].Name, StringComparer.Ordinal)];
+    /// <summary>The engine's fields: the histograms' keys are indices into them.</summary>
+    internal FieldSet Fields { get; } = new(fields);
+
+    private readonly int[] _kinds = KindsOf(new FieldSet(fields));
+
+    /// <summary>The kind of exit a field is a reason of (an index into <see cref="Kinds"/>), or -1 for a field that is no reason.</summary>
+    internal int KindOf(int field) => _kinds[field];
+
+    private static int[] KindsOf(FieldSet fields) =>
+        [.. Enumerable.Range(0, fields.Count).Select(i => fields.ParentOf(i) is int p and >= 0 ? Array.IndexOf(Kinds, fields[p].Name) : -1)];
 
     /// <summary>What ends an exit here: "kvm_entry", or "ioctl(KVM_RUN)" where kvm_entry never fires.</summary>
     internal string Entry { get; } = entry;

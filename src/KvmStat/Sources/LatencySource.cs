@@ -27,7 +27,7 @@ internal sealed class LatencySource : IStatsSource
         _latencies = latencies;
         _pid = pid;
         string[] kinds = ExitLatencies.Kinds;
-        _reasonsOfKind = [.. kinds.Select(kind => Enumerable.Range(0, latencies.Fields.Count).Where(i => latencies.Fields[i].Parent == kind).ToArray())];
+        _reasonsOfKind = [.. kinds.Select((_, kind) => Enumerable.Range(0, latencies.Fields.Count).Where(i => latencies.KindOf(i) == kind).ToArray())];
         for (int kind = 0; kind < kinds.Length; kind++)
         {
             if (_reasonsOfKind[kind].Length == 0)

@@ -130,7 +130,7 @@ internal sealed partial class TuiApp
             if (row >= grid.Rows - 2)
                 break;
             StatField reason = latencies.Fields[r.Field];
-            string where = reason.Parent == Sources.Tracepoints.TracepointCatalog.KvmUserspaceExit ? "VMM" : "kernel";
+            string where = latencies.KindOf(r.Field) == ExitLatencies.UserSpace ? "VMM" : "kernel";
             bool fits = _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"{Text.Escape(reason.ChildLabel)} ({where})", out int written);
             DrawLatencyRow(grid, row++, _label.AsSpan(0, fits ? written : 0), r, TextStyle.None);
         }

@@ -71,7 +71,7 @@ public class BpfLatencyEndToEndTests
                 RunGuest(slow);
                 counters.Capture();
                 ExitLatencies latencies = counters.Latencies!;
-                int io = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(IO)");
+                int io = latencies.Fields.IndexOf("kvm_userspace_exit(IO)");
                 foreach ((int pid, int outs, int waitUs) in new[] { (fastPid, 2000, 20), (slowPid, 500, 200) })
                 {
                     Assert.Equal(outs, Field(counters, counters.Vms[pid].Totals, "kvm_pio"));
@@ -85,7 +85,7 @@ public class BpfLatencyEndToEndTests
                     Assert.True(buckets[bucket] >= outs * 0.95, $"{waitUs} µs: {buckets[bucket]} of {outs} exits in bucket {bucket} ({shown})");
                     Assert.True(buckets.Take(bucket).All(c => c == 0), $"{waitUs} µs: exits shorter than the VMM waited ({shown})");
                     Assert.True(histogram.Nanoseconds >= (ulong)outs * (ulong)waitUs * 1000, $"{histogram.Nanoseconds} ns");
-                    Assert.False(latencies.Vms[pid].ContainsKey(latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(HLT)")));
+                    Assert.False(latencies.Vms[pid].ContainsKey(latencies.Fields.IndexOf("kvm_userspace_exit(HLT)")));
                 }
                 Assert.Equal(0, latencies.Lost);
             }

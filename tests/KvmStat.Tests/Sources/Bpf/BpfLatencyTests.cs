@@ -26,7 +26,7 @@ public class BpfLatencyTests
 
     private static LatencyHistogram Histogram(ExitLatencies latencies, int pid, string field)
     {
-        int index = latencies.Fields.ToList().FindIndex(f => f.Name == field);
+        int index = latencies.Fields.IndexOf(field);
         return latencies.Vms[pid][index];
     }
 
@@ -167,8 +167,8 @@ public class BpfLatencyTests
         vm.RunOn(tid, entry, s_none);
         engine.Counters.Capture();
         ExitLatencies latencies = engine.Counters.Latencies!;
-        int shutdown = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(SHUTDOWN)");
-        int io = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(IO)");
+        int shutdown = latencies.Fields.IndexOf("kvm_userspace_exit(SHUTDOWN)");
+        int io = latencies.Fields.IndexOf("kvm_userspace_exit(IO)");
         Assert.False(latencies.Host.TryGetValue(shutdown, out LatencyHistogram? ended) && ended.Count > 0, $"{ended?.Count} SHUTDOWN exits timed");
         Assert.Equal(1UL, latencies.Host[io].Count);
     }
@@ -312,7 +312,7 @@ public class BpfLatencyTests
         engine.Counters.Capture();
         ExitLatencies latencies = engine.Counters.Latencies!;
         Assert.Equal(3UL, Histogram(latencies, second.Pid, "kvm_userspace_exit(IO)").Count);
-        int io = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(IO)");
+        int io = latencies.Fields.IndexOf("kvm_userspace_exit(IO)");
         Assert.Equal(13UL, latencies.Host[io].Count);
         // The host keeps the time of the slot given back: 13 exits of at least 20 µs.
         Assert.True(latencies.Host[io].Nanoseconds >= 13 * 20_000, $"{latencies.Host[io].Nanoseconds} ns");
@@ -343,7 +343,7 @@ public class BpfLatencyTests
         Assert.Equal(0, vm.Timed(engine.Program("kvm_userspace_exit"), UserspaceExit(2), TimeSpan.FromMicroseconds(100), engine.Program(BpfPrograms.KvmEntry), s_none, count: 50));
         sampler.Sample();
         // The kernel's buckets (the timing tests above check them against the clock): every output formats these.
-        ulong[] kernel = latencies.Host[latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(IO)")].Buckets;
+        ulong[] kernel = latencies.Host[latencies.Fields.IndexOf("kvm_userspace_exit(IO)")].Buckets;
 
         // Fields: the median of IO exits in microseconds, as the buckets give it (every exit took at least 100 µs); the p99 not below it.
         long p50 = sampler.Snapshot.Host.Totals[sampler.Snapshot.Host.Fields.IndexOf("user_exit_p50_us(IO)")];

@@ -345,8 +345,8 @@ public class BpfVcpuTests
         Assert.True(vcpu1[1].Nanoseconds >= 50 * 200_000UL, $"{vcpu1[1].Nanoseconds} ns");
         // The VM's histograms by reason are the same exits.
         ExitLatencies latencies = engine.Counters.Latencies!;
-        int io = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit(IO)");
-        int hlt = latencies.Fields.ToList().FindIndex(f => f.Name == "kvm_exit(HLT)");
+        int io = latencies.Fields.IndexOf("kvm_userspace_exit(IO)");
+        int hlt = latencies.Fields.IndexOf("kvm_exit(HLT)");
         Assert.Equal((100UL, 50UL), (latencies.Vms[vm.Pid][io].Count, latencies.Vms[vm.Pid][hlt].Count));
     }
 
