@@ -19,6 +19,19 @@ internal static partial class Interop
         /// <summary>The descriptor's number, for calls made while this object is held.</summary>
         internal int Number => (int)handle;
 
+        /// <summary>
+        /// Closes it now; 0, or -errno for an owner that must know (a log file: close(2) can report
+        /// a write-back that failed, EIO on NFS). Dispose and the finalizer close without asking.
+        /// </summary>
+        internal int CloseReporting()
+        {
+            if (IsClosed || IsInvalid)
+                return 0;
+            int fd = (int)handle;
+            SetHandleAsInvalid();
+            return Libc.Close(fd);
+        }
+
         protected override bool ReleaseHandle() => Libc.Close((int)handle) == 0;
     }
 }

@@ -92,8 +92,9 @@ internal sealed class OutputSink : IDisposable
         if (Path is null)
             return;
         Interop.FileDescriptor file = LogFile.Open(Path, out _created);
-        _file?.Dispose();
+        Interop.FileDescriptor? old = _file;
         _file = file;
+        CloseChecked(old);
     }
 
     internal void Write(ReadOnlySpan<byte> data)
@@ -115,9 +116,22 @@ internal sealed class OutputSink : IDisposable
                 : "Check the file and its file system; a run started again appends whole records after the last whole one.");
     }
 
+    /// <summary>Closes the log file; a close that fails (a write-back the kernel could not make) may have lost records, and says so.</summary>
     public void Dispose()
     {
-        _file?.Dispose();
+        Interop.FileDescriptor? file = _file;
         _file = null;
+        CloseChecked(file);
+    }
+
+    private void CloseChecked(Interop.FileDescriptor? file)
+    {
+        int result = file?.CloseReporting() ?? 0;
+        if (result < 0)
+        {
+            throw new EnvironmentException(
+                $"closing \"{Text.Escape(Path ?? "")}\" failed: {Interop.Errno.Describe(-result)}; records written to it may not have reached it.",
+                "Check the file and its file system; a run started again appends whole records after the last whole one.");
+        }
     }
 }

@@ -47,6 +47,24 @@ public class OutputSinkTests : IDisposable
         Assert.Equal(after, File.ReadAllText(path));
     }
 
+    /// <summary>
+    /// A close that fails (NFS reports a write-back that failed there, EIO) may have lost records:
+    /// the run ends saying so, never in silence. Here the sink holds a descriptor number no process
+    /// can have open (above the open-file limit), whose close fails with EBADF.
+    /// </summary>
+    [Fact]
+    public void ACloseThatFailsIsSaid()
+    {
+        string path = Path.Join(_folder, "log.csv");
+        OutputSink sink = OutputSink.AppendTo(path);
+        System.Reflection.FieldInfo file = typeof(OutputSink).GetField("_file", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
+        using (var real = (Interop.FileDescriptor)file.GetValue(sink)!)
+            file.SetValue(sink, new Interop.FileDescriptor(1 << 30));
+        EnvironmentException e = Assert.Throws<EnvironmentException>(sink.Dispose);
+        Assert.Equal($"closing \"{path}\" failed: Bad file descriptor; records written to it may not have reached it.", e.Message);
+        sink.Dispose();
+    }
+
     /// <summary>A full disk ends the run with the cause and the fix; the next run goes on from the last whole record.</summary>
     [Fact]
     public void AFullDiskSaysHowToGoOnAndTheNextRunAppendsWholeRecords()
