@@ -107,27 +107,33 @@ internal sealed class ConnectionGate(int perClient, int total, bool loopbackUser
     }
 
     /// <summary>
-    /// An IPv4 address (also when mapped into IPv6), or the /64 of an IPv6 address; a loopback
-    /// client is its local user instead (the owner of its socket, with <paramref name="local"/>, the
-    /// server's end), since any user may connect from each of the 16 million addresses of
-    /// 127.0.0.0/8, also as IPv4-mapped addresses of a server on every address; a loopback client
-    /// the kernel cannot name (its socket closed and orphaned, or gone) is one client with all such;
-    /// unix sockets are one client.
+    /// A client of this host is its local user (the owner of its socket, asked of the kernel with
+    /// <paramref name="local"/>, the server's end), whatever address it comes from: any user may
+    /// connect from each of the 16 million addresses of 127.0.0.0/8, from each of the host's own
+    /// addresses (where a local scraper that names the host by its address comes from too), and
+    /// with IP_FREEBIND from an address it does not have (a remote scraper's). A client of another
+    /// host is its IPv4 address (also when mapped into IPv6), or the /64 of its IPv6 address. A
+    /// loopback client the kernel cannot name (its socket closed and orphaned, or gone) is one
+    /// client with all such; unix sockets are one client.
     /// </summary>
     internal UInt128 ClientOf(EndPoint? endpoint, EndPoint? local) => Client(endpoint, loopbackUsers ? local : null);
 
-    internal static UInt128 Client(EndPoint? endpoint, EndPoint? local = null)
+    /// <param name="owner">Who owns the client's socket on this host (<see cref="TcpSocketOwner.Of"/>; tests play other hosts).</param>
+    internal static UInt128 Client(EndPoint? endpoint, EndPoint? local = null, Func<IPEndPoint, IPEndPoint, uint?>? owner = null)
     {
         if (endpoint is not IPEndPoint { Address: IPAddress address } remote)
             return 0;
         if (address.IsIPv4MappedToIPv6)
             address = address.MapToIPv4();
-        if (IPAddress.IsLoopback(address) && local is IPEndPoint { Address: IPAddress own } server)
+        if (local is IPEndPoint { Address: IPAddress own } server)
         {
             // An IPv4 client of a server on every address is an IPv4 socket: asked of as one.
             if (own.IsIPv4MappedToIPv6)
                 server = new IPEndPoint(own.MapToIPv4(), server.Port);
-            return TcpSocketOwner.Of(new IPEndPoint(address, remote.Port), server) is uint user ? ((UInt128)3 << 64) | user : (UInt128)4 << 64;
+            if ((owner ?? TcpSocketOwner.Of)(new IPEndPoint(address, remote.Port), server) is uint user)
+                return ((UInt128)3 << 64) | user;
+            if (IPAddress.IsLoopback(address))
+                return (UInt128)4 << 64;
         }
         Span<byte> bytes = stackalloc byte[16];
         address.TryWriteBytes(bytes, out int written);

@@ -43,6 +43,27 @@ public class TcpSocketOwnerTests
             ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("192.0.2.2"), 5), server));
     }
 
+    /// <summary>
+    /// A client on this host is its user from any address: one of the host's own (a local scraper
+    /// that names the host, among local users connecting there) or one taken with IP_FREEBIND; a
+    /// client of another host is its address, an IPv6 one its /64. Here the owner is played (tests
+    /// connect over loopback only); the real answer for loopback is above.
+    /// </summary>
+    [Fact]
+    public void AClientOnThisHostIsItsUserFromAnyAddress()
+    {
+        var server = new IPEndPoint(IPAddress.Parse("10.0.0.1"), 9576);
+        var peer = new IPEndPoint(IPAddress.Parse("10.0.0.1"), 40000);
+        Assert.Equal(((UInt128)3 << 64) | 65534, ConnectionGate.Client(peer, server, (_, _) => 65534));
+        Assert.Equal(((UInt128)3 << 64) | 0, ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("10.0.0.2"), 40001), server, (_, _) => 0));
+        UInt128 remote = ConnectionGate.Client(peer, server, (_, _) => null);
+        Assert.Equal(((UInt128)1 << 64) | 0x0A000001, remote);
+        var server6 = new IPEndPoint(IPAddress.Parse("fd99::1"), 9576);
+        Assert.Equal(((UInt128)3 << 64) | 65534, ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("fd99::5"), 40000), server6, (_, _) => 65534));
+        Assert.Equal(ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("fd99::5"), 1), server6, (_, _) => null),
+            ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("fd99::6"), 2), server6, (_, _) => null));
+    }
+
     /// <summary>Another user's connection is that user's: nobody from any loopback address is one client, apart from root.</summary>
     [Fact]
     public void AnotherUsersConnectionIsThatUsers()
