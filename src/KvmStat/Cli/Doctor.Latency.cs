@@ -50,8 +50,7 @@ internal sealed partial class Doctor
     private void CheckLatencyPrograms(Tracefs tracefs)
     {
         string entry = TracepointEngines.LatencyEntry(paths);
-        string[] stamping = entry == BpfPrograms.KvmEntry ? [TracepointCatalog.KvmUserspaceExit, TracepointCatalog.KvmExit] : [TracepointCatalog.KvmUserspaceExit];
-        List<TracepointField> fields = [.. TracepointCatalog.Discover(tracefs, ExitReasonSetDetector.Detect(paths)).Where(f => stamping.Contains(f.Tracepoint))];
+        List<TracepointField> fields = [.. TracepointCatalog.Discover(tracefs, ExitReasonSetDetector.Detect(paths)).Where(f => BpfPrograms.StampsExits(f.Tracepoint, entry))];
         if (fields.Count == 0)
             return;
         // As a run: where the kernel lacks what latencies need, it says so and counts on.

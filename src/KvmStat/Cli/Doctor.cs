@@ -1,6 +1,7 @@
 using System.Globalization;
 using KvmStat.Guests;
 using KvmStat.Sources;
+using KvmStat.Stats;
 using KvmStat.Sources.BinaryStats;
 using KvmStat.Sources.Bpf;
 using KvmStat.Sources.Perf;
@@ -71,9 +72,12 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
             CheckEngine(tracefs, exitReasons);
         CheckFields(tracefs, exitReasons);
         CheckDebugfs(kvm);
-        CheckFileLimit(tracefs);
-        if (tracefs is not null && euid == 0)
+        CheckFileLimit(tracefs, exitReasons);
+        // Counting every CPU needs root, CAP_PERFMON or perf_event_paranoid -1 (the units' capabilities do).
+        if (tracefs is not null && (perfmon || paranoid == "-1"))
             CheckExitActivity(tracefs, activityCheck);
+        else if (tracefs is not null)
+            Line("warn", "kvm_exit", "not checked: counting on every CPU needs root or CAP_PERFMON (or perf_event_paranoid -1), and so do exit latencies");
         CheckTable();
         CheckVms();
         return _failed ? 1 : 0;
@@ -236,7 +240,8 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
                 : $"{paths.DebugfsKvm}: {locked} of {locked + readable} statistics blocked (EPERM: kernel lockdown{(lockdown is null ? "" : $" {lockdown}")}); only instant values readable. {BinaryStatsProbe.LockdownHint(paths, RunningVms())}");
     }
 
-    private void CheckFileLimit(Tracefs? tracefs)
+    /// <summary>What a run with perf counters needs: a counter per field a run counts (-f's, every exit reason's child among them) on each CPU.</summary>
+    private void CheckFileLimit(Tracefs? tracefs, ExitReasonSet exitReasons)
     {
         if (Interop.Libc.GetRLimit(Interop.Abi.RLIMIT_NOFILE, out Interop.Libc.RLimit limit) != 0)
             return;
@@ -246,10 +251,11 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
             Line("warn", "open files", $"soft {limit.Current}, hard {limit.Maximum}; what counting needs is unknown without tracefs");
             return;
         }
-        int fields = tracefs.ListKvmEvents().Count;
-        ulong needed = (ulong)(cpus * fields) + 32;
+        var selection = new FieldSelection(request.Fields ?? FieldFilter.Default, Children: true);
+        int fields = selection.Select(TracepointCatalog.Discover(tracefs, exitReasons), f => f.Name, f => f.Parent).Count;
+        ulong needed = (ulong)(cpus * fields) + FileLimit.Spare;
         Line(limit.Maximum >= needed ? "ok" : "fail", "open files",
-            $"soft {limit.Current}, hard {limit.Maximum}; system-wide counting of {fields} tracepoints on {cpus} CPUs needs {needed} (the soft limit is raised as needed)");
+            $"soft {limit.Current}, hard {limit.Maximum}; system-wide counting of {fields} fields on {cpus} CPUs needs {needed} (the soft limit is raised as needed)");
         if (!_bpfCounts)
             CheckPerVmFiles(fields, needed, limit.Maximum);
     }

@@ -9,7 +9,7 @@ namespace KvmStat.Sources;
 internal static class FileLimit
 {
     // Standard streams, the runtime's own, tracefs and /proc reads, a log file, sockets.
-    private const ulong Spare = 32;
+    internal const ulong Spare = 32;
 
     /// <summary>Makes room for <paramref name="descriptors"/> open files of counters in all, or explains why it cannot.</summary>
     internal static void EnsureRoom(int descriptors, string purpose)
