@@ -45,7 +45,7 @@ internal sealed class GuestFinder(HostPaths paths)
             List<GuestProcess> guests = ListProcesses(GuestOf);
             if (_leftOut > 0)
                 Warn?.Invoke($"{_leftOut} process(es) named as guests were not looked at for a VM: the processes hold more descriptors than one list looks at ({budget}). " +
-                    "Mount debugfs (mount -t debugfs none /sys/kernel/debug) to tell VMs at once.");
+                    VmDiscovery.AtOnce(paths));
             return guests;
         }
         finally

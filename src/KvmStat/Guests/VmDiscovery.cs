@@ -98,7 +98,30 @@ internal sealed class VmDiscovery(HostPaths paths, TimeProvider time, Action<str
         {
             _warned = true;
             warn($"finding VMs through /proc: the processes hold more descriptors than one scan looks at ({budget}), so a new VM may be found " +
-                 "only after several scans of 3 s. Mount debugfs (mount -t debugfs none /sys/kernel/debug) to find VMs at once.");
+                 $"only after several scans of 3 s. {AtOnce(paths)}");
         }
+    }
+
+    /// <summary>
+    /// What would find VMs at once, where /proc is too slow: debugfs, said as mounting it where it
+    /// is not mounted; where it is, its kvm folder is missing because KVM is (no process runs a VM).
+    /// </summary>
+    internal static string AtOnce(HostPaths paths)
+    {
+        bool mounted;
+        try
+        {
+            mounted = Directory.Exists(paths.Debugfs) && Directory.EnumerateFileSystemEntries(paths.Debugfs).Any();
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            mounted = false;
+        }
+        if (!mounted)
+            return "Mount debugfs (mount -t debugfs none /sys/kernel/debug) to find VMs at once.";
+        KvmAvailability kvm = KvmAvailability.Probe(paths);
+        return kvm.Usable
+            ? $"debugfs, which would find them at once, has no {paths.DebugfsKvm} although /dev/kvm is present."
+            : $"No process runs a VM here: {kvm.Describe()}.";
     }
 }

@@ -52,6 +52,22 @@ public class VmDiscoveryTests
     }
 
     /// <summary>
+    /// Where /proc is too slow, what would find VMs at once: mounting debugfs where it is not
+    /// mounted; where it is, its kvm folder is missing because no VM can run here, which is said,
+    /// never a mount that is there already.
+    /// </summary>
+    [Fact]
+    public void WhatFindsVmsAtOnceIsSaidAsThisHostStands()
+    {
+        using var fixture = new FixtureRoot();
+        Assert.Equal("Mount debugfs (mount -t debugfs none /sys/kernel/debug) to find VMs at once.", VmDiscovery.AtOnce(fixture.Paths));
+        fixture.WriteFile("/sys/kernel/debug/tracing/README", "");
+        Assert.Equal($"debugfs, which would find them at once, has no {fixture.Paths.DebugfsKvm} although /dev/kvm is present.", VmDiscovery.AtOnce(fixture.Paths));
+        fixture.RemoveKvm();
+        Assert.Equal("No process runs a VM here: the KVM module is not loaded (no /sys/module/kvm, no /dev/kvm).", VmDiscovery.AtOnce(fixture.Paths));
+    }
+
+    /// <summary>
     /// A scan looks at no more descriptors than its budget: a process that holds many delays the
     /// VMs after it by a scan or two (said once), never hides them, and the VMs found before are
     /// looked at again first, for one descriptor each.
