@@ -28,8 +28,9 @@ internal sealed partial class Doctor
         try
         {
             WebConfig config = WebConfig.Load(path, time);
-            Line("ok", "web config", $"{Text.Escape(path)}: {(config.UsesTls ? "TLS" : "plain HTTP")}, " +
-                $"{(config.Auth.Enabled ? "basic authentication" : "no authentication")}");
+            // What the exporter says of it at start, said here too.
+            Line(config.Notes.Count == 0 ? "ok" : "warn", "web config", $"{Text.Escape(path)}: {(config.UsesTls ? "TLS" : "plain HTTP")}, " +
+                $"{(config.Auth.Enabled ? "basic authentication" : "no authentication")}{string.Concat(config.Notes.Select(n => $"; {n}"))}");
         }
         catch (KvmStatException e)
         {

@@ -19,8 +19,6 @@ internal static class ServeMode
         using var signals = new Signals(handleHangup: true);
         // Read before anything is counted: a mistake in it ends the tool before a port is opened.
         WebConfig? config = session.Options.WebConfigFile is string file ? WebConfig.Load(file, session.Time) : null;
-        if (config is { UsesTls: false, Users.Count: > 0 })
-            reporter.Warn("basic_auth_users without tls_server_config: passwords cross the network unencrypted.");
         foreach (string note in config?.Notes ?? [])
             reporter.Warn($"--web-config-file: {note}.");
         using WebConfigReloader? reloader = config is null ? null : new WebConfigReloader(session.Options.WebConfigFile!, config, reporter.Warn, session.Time);

@@ -118,6 +118,8 @@ internal sealed partial class WebConfig
                     throw value.Error($"unknown key {key} (kvm_stat reads tls_server_config, http_server_config, basic_auth_users and rate_limit)");
             }
         }
+        if (tls is null && users.Count > 0)
+            notes.Add("basic_auth_users without tls_server_config: passwords cross the network unencrypted");
         return new WebConfig
         {
             Tls = tls,

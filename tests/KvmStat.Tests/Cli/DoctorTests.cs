@@ -326,16 +326,23 @@ public class DoctorTests
         Assert.DoesNotContain(Run(fixture).Lines, l => l.Length > 6 && l[6..].StartsWith("fields ", StringComparison.Ordinal));
     }
 
-    /// <summary>--web-config-file is loaded as the exporter loads it at start: a broken one fails as the run would stop.</summary>
+    /// <summary>
+    /// --web-config-file is loaded as the exporter loads it at start: a broken one fails as the run
+    /// would stop, and what the run warns of it (passwords over plain HTTP) is a warning here too.
+    /// </summary>
     [Fact]
     public void AWebConfigFileIsLoadedAsTheExporterLoadsIt()
     {
         using var fixture = new FixtureRoot();
-        string good = fixture.Paths.Map("/etc/web.yml"), broken = fixture.Paths.Map("/etc/broken.yml");
-        fixture.WriteFile("/etc/web.yml", "basic_auth_users:\n  alice: " + BCrypt.Net.BCrypt.HashPassword("secret", 4) + "\n");
+        string good = fixture.Paths.Map("/etc/web.yml"), plain = fixture.Paths.Map("/etc/plain.yml"), broken = fixture.Paths.Map("/etc/broken.yml");
+        fixture.WriteFile("/etc/plain.yml", "basic_auth_users:\n  alice: " + BCrypt.Net.BCrypt.HashPassword("secret", 4) + "\n");
+        fixture.WriteFile("/etc/web.yml", "http_server_config:\n  http2: false\n");
         fixture.WriteFile("/etc/broken.yml", "basic_auth_user: {}\n");
         (int code, string[] lines) = Run(fixture, DoctorRequest.Host with { WebConfigFile = good });
-        Assert.Equal($"ok    web config            {good}: plain HTTP, basic authentication", Line(lines, "web config"));
+        Assert.Equal($"ok    web config            {good}: plain HTTP, no authentication", Line(lines, "web config"));
+        (code, lines) = Run(fixture, DoctorRequest.Host with { WebConfigFile = plain });
+        Assert.Equal($"warn  web config            {plain}: plain HTTP, basic authentication; basic_auth_users without tls_server_config: passwords cross the network unencrypted",
+            Line(lines, "web config"));
         (code, lines) = Run(fixture, DoctorRequest.Host with { WebConfigFile = broken });
         Assert.Equal(1, code);
         Assert.StartsWith($"fail  web config            --web-config-file {broken}: ", Line(lines, "web config"));
