@@ -19,4 +19,7 @@ internal class KvmStatException : Exception
     internal int ExitCode { get; }
 
     internal string? Fix { get; }
+
+    /// <summary>The cause and the fix on one line (--doctor), the cause ended as a sentence.</summary>
+    internal string CauseAndFix => Fix is null ? Message : $"{Message}{(Message.EndsWith('.') ? "" : ".")} {Fix}";
 }

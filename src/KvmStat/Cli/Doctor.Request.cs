@@ -34,7 +34,7 @@ internal sealed partial class Doctor
         }
         catch (KvmStatException e)
         {
-            Line("fail", "web config", e.Fix is null ? e.Message : $"{e.Message} {e.Fix}");
+            Line("fail", "web config", e.CauseAndFix);
         }
     }
 
@@ -60,7 +60,7 @@ internal sealed partial class Doctor
         }
         catch (EnvironmentException e)
         {
-            Line("fail", "watched VM", $"{e.Message} {e.Fix} Every running VM is listed below.");
+            Line("fail", "watched VM", $"{e.CauseAndFix} Every running VM is listed below.");
         }
     }
     /// <summary>

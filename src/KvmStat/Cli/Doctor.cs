@@ -128,7 +128,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
             string fallback = Tracefs.IsAbsent(paths) && Directory.Exists(paths.DebugfsKvm)
                 ? " A run without -t counts KVM's debugfs statistics instead (as -d)."
                 : "";
-            Line("fail", "tracefs", $"{e.Message} {e.Fix}{fallback}");
+            Line("fail", "tracefs", $"{e.CauseAndFix}{fallback}");
             return null;
         }
     }

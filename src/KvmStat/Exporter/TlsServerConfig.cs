@@ -121,8 +121,8 @@ internal sealed class TlsServerConfig
         string what = keys.CertFile is null ? "the inline cert" : $"the certificate {keys.CertFile}";
         try
         {
-            string certPem = keys.CertFile is null ? keys.Cert! : File.ReadAllText(keys.CertFile);
-            string keyPem = keys.KeyFile is null ? keys.Key! : File.ReadAllText(keys.KeyFile);
+            string certPem = keys.CertFile is null ? keys.Cert! : ConfigFile.ReadText(keys.CertFile);
+            string keyPem = keys.KeyFile is null ? keys.Key! : ConfigFile.ReadText(keys.KeyFile);
             using var pem = X509Certificate2.CreateFromPem(certPem, keyPem);
             // A certificate made from PEM keeps its key in memory only; TLS on Linux takes it as it is.
             X509Certificate2 certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
@@ -152,7 +152,7 @@ internal sealed class TlsServerConfig
         string what = keys.CaFile is null ? "the inline client_ca" : $"the client CA file {keys.CaFile}";
         try
         {
-            cas.ImportFromPem(keys.CaFile is null ? keys.Ca! : File.ReadAllText(keys.CaFile));
+            cas.ImportFromPem(keys.CaFile is null ? keys.Ca! : ConfigFile.ReadText(keys.CaFile));
         }
         catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
         {
@@ -169,6 +169,8 @@ internal sealed class TlsServerConfig
     {
         UnauthorizedAccessException => new WebConfigFileException(section.Error($"{what}: permission denied").Message),
         FileNotFoundException or DirectoryNotFoundException => new WebConfigFileException(section.Error($"{what}: no such file").Message),
+        // Not a regular file, too large, or unreadable (ConfigFile): the file's fix too.
+        IOException => new WebConfigFileException(section.Error($"{what}: {e.Message}").Message),
         ArgumentException when e.Message.Contains("does not match", StringComparison.Ordinal) => section.Error($"{what}: the key is not the certificate's"),
         ArgumentException argument => section.Error($"{what}: {argument.Message.Replace($" (Parameter '{argument.ParamName}')", "", StringComparison.Ordinal)}"),
         _ => section.Error($"{what}: {e.Message}"),

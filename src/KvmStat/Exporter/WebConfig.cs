@@ -60,12 +60,11 @@ internal sealed partial class WebConfig
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = ConfigFile.ReadText(path, pipe: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // .NET says a folder is "denied": say what it is.
-            throw Problem(path, Directory.Exists(path) ? "is a folder, not a file" : $"cannot be read: {e.Message}", "Check the path given to --web-config-file.");
+            throw Problem(path, e is FileNotFoundException or UnauthorizedAccessException ? $"cannot be read: {e.Message}" : e.Message, "Check the path given to --web-config-file.");
         }
         YamlTree.Mapping root;
         try

@@ -176,9 +176,16 @@ public class WebConfigTests : IDisposable
     [Theory]
     [InlineData("cert_file: missing.crt\n  key_file: server.key", "line 1: the certificate {0}/missing.crt with the key {0}/server.key cannot be loaded: no such file", true)]
     [InlineData("cert_file: server.crt\n  key_file: chain.key", "line 1: the certificate {0}/server.crt with the key {0}/chain.key cannot be loaded: the key is not the certificate's", false)]
+    [InlineData("cert_file: /dev/zero\n  key_file: server.key", "line 1: the certificate /dev/zero with the key {0}/server.key cannot be loaded: is not a regular file (a device or socket, or a FIFO)", true)]
+    [InlineData("cert_file: server.crt\n  key_file: key.fifo", "line 1: the certificate {0}/server.crt with the key {0}/key.fifo cannot be loaded: is not a regular file (a device or socket, or a FIFO)", true)]
+    [InlineData("cert_file: large.crt\n  key_file: server.key", "line 1: the certificate {0}/large.crt with the key {0}/server.key cannot be loaded: is larger than 4 MiB", true)]
     public void AnUnloadableCertificateIsSaidPlainly(string files, string said, bool fileFix)
     {
         said = string.Format(System.Globalization.CultureInfo.InvariantCulture, said, _pki.Folder);
+        // A device would fill memory, a FIFO nobody writes to would hold the start for ever.
+        if (!File.Exists(Path.Join(_pki.Folder, "key.fifo")))
+            Assert.Equal(0, ChildProcess.Run("mkfifo", [Path.Join(_pki.Folder, "key.fifo")], TimeSpan.FromSeconds(30)).Code);
+        File.WriteAllText(Path.Join(_pki.Folder, "large.crt"), new string('A', ConfigFile.MaxBytes + 1));
         string yaml = $"tls_server_config:\n  {files}\n";
         var e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(Write(yaml), TimeProvider.System));
         Assert.Equal($"--web-config-file {Path.Join(_pki.Folder, "web.yml")}: {said}", e.Message);
@@ -249,6 +256,8 @@ public class WebConfigTests : IDisposable
         Assert.Contains("absent.yml: cannot be read", e.Message);
         e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(_pki.Folder, TimeProvider.System));
         Assert.EndsWith(": is a folder, not a file", e.Message.TrimEnd('.'));
+        e = Assert.Throws<EnvironmentException>(() => WebConfig.Load("/dev/zero", TimeProvider.System));
+        Assert.EndsWith(": is not a regular file or a pipe (a device or socket)", e.Message.TrimEnd('.'));
     }
 
     /// <summary>Any text: a configuration or an error with a line, never another exception.</summary>
