@@ -113,7 +113,21 @@ internal static class CommandLine
             BinaryStats, Qmp, Doctor, Json, Serve, WebConfigFile, Engine, Latency, Vcpus, GuestFields, ManPage, Completion,
         };
         root.Options.OfType<VersionOption>().Single().Action = new VersionAction();
+        foreach (Option<string?> option in new[] { Fields, Guest, LogFile, Pid, Delay })
+            LastWins(option);
         return root;
+    }
+
+    /// <summary>
+    /// As the reference's argparse stores an option's value: given again, the last one counts
+    /// ("-s 1 -s 3" is 3 seconds; a wrapper script's default can be overridden after it). One
+    /// value each time: "-s 1 3" is still an extra argument.
+    /// </summary>
+    private static void LastWins(Option<string?> option)
+    {
+        option.Arity = ArgumentArity.OneOrMore;
+        option.AllowMultipleArgumentsPerToken = false;
+        option.CustomParser = result => result.Tokens[^1].Value;
     }
 
     /// <summary>
@@ -204,6 +218,8 @@ internal static class CommandLine
             throw new UsageException("option --serve is a mode of its own: it does not go with -1, -l, -L or --json.");
         if (serving)
             _ = Exporter.ListenAddress.Parse(options.ServeAddress);
+        if (serving && options.DelayGiven)
+            throw new UsageException("option -s/--set-delay sets the refresh of the screen and of -l/-L: it does not go with --serve, which samples at each scrape (Prometheus's scrape_interval).");
         // --doctor loads it as the exporter would.
         if (options.WebConfigFile is not null && !serving && options.Mode != RunMode.Doctor)
             throw new UsageException("option --web-config-file configures the metrics endpoint: it goes with --serve.");

@@ -55,6 +55,8 @@ public class CommandLineTests
     [InlineData("-p 1 -g x -1", "use one of them")]
     [InlineData("-i -1", "-i/--debugfs-include-past applies to debugfs statistics")]
     [InlineData("-s", "Required argument missing")]
+    [InlineData("-1 -s 1 3", "Unrecognized command or argument '3'")]
+    [InlineData("-s 0.5 --serve 127.0.0.1:9576", "option -s/--set-delay sets the refresh of the screen and of -l/-L: it does not go with --serve, which samples at each scrape (Prometheus's scrape_interval).")]
     public void BadInputIsAUsageErrorInOneOrTwoLines(string args, string expected)
     {
         (int code, string output, string error) = Run(args.Split(' '));

@@ -13,6 +13,15 @@ public class OptionsTests
         return CommandLine.ToOptions(CommandLine.Parse(root, args));
     }
 
+    /// <summary>As the reference's argparse stores a value: an option given again takes the last one (a wrapper's default overridden after it).</summary>
+    [Fact]
+    public void AnOptionGivenAgainTakesTheLastValue()
+    {
+        Options options = Parse("-l", "-s", "1", "-f", "kvm_mmio", "--set-delay", "3", "-f", "kvm_pio", "-g", "a", "-g", "b");
+        Assert.Equal((3.0, "kvm_pio", "b"), (options.Delay, options.Fields, options.Guest));
+        Assert.Equal(("/tmp/b.log", 12), (Parse("-L", "/tmp/a.log", "-L", "/tmp/b.log").LogFile, Parse("-1", "-p", "11", "-p", "12").Pid));
+    }
+
     /// <summary>As the reference's argparse: any unambiguous start of a long option is that option.</summary>
     [Fact]
     public void ALongOptionMayBeShortenedWhileItIsTheOnlyOneSoStarting()
