@@ -208,6 +208,9 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     {
         if (options.UsesQmp)
             return (pid > 0 ? $"no QMP socket given belongs to process {pid}." : "no QMP socket answered.", null);
+        // Where no VM can run, that is why, not QEMU's version.
+        if (KvmAvailability.Probe(paths) is { Usable: false } kvm)
+            return ($"no VM runs here: {kvm.Describe()}.", kvm.Fix);
         string who = pid > 0 ? $"process {pid} keeps no" : "no running VM keeps";
         return ($"{who} KVM binary statistics descriptors open (QEMU keeps them from version 8.1).", "For an older QEMU use its QMP socket: --qmp PATH or --qmp auto.");
     }

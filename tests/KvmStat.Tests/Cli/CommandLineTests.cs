@@ -251,6 +251,12 @@ public class CommandLineTests
         Assert.Equal(1, code);
         Assert.Contains("the KVM module is not loaded", error);
         Assert.Contains("modprobe kvm_intel", error);
+        // Binary statistics name the same cause, not QEMU's version.
+        (code, _, error) = Run(fixture.Paths, "-1", "--binary-stats");
+        Assert.Equal(1, code);
+        Assert.Contains("no VM's binary statistics could be read: no VM runs here: the KVM module is not loaded", error);
+        Assert.Contains("modprobe kvm_intel", error);
+        Assert.DoesNotContain("QEMU", error);
     }
 
     /// <summary>A start that fails after -L opened its file leaves no empty file of its own behind; a file that was there stays.</summary>
