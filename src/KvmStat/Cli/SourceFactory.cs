@@ -139,10 +139,15 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         }
     }
 
+    /// <summary>Causes said of sources served as down: a second source down for one of them says so in a word.</summary>
+    private readonly HashSet<string> _saidDown = new(StringComparer.Ordinal);
+
     /// <summary>A source the exporter serves as down from the start: one warning says why and how to fix it.</summary>
     internal SourceHealth Unopened(string source, EnvironmentException e)
     {
-        reporter.Warn($"{source} cannot be read, served as down (kvm_stat_source_up 0): {e.Message}{(e.Fix is null ? "" : " " + e.Fix)}");
+        reporter.Warn(_saidDown.Add(e.Message)
+            ? $"{source} cannot be read, served as down (kvm_stat_source_up 0): {e.CauseAndFix}"
+            : $"{source} cannot be read for the same cause, served as down (kvm_stat_source_up 0).");
         return new SourceHealth(source, "", e.Message);
     }
 

@@ -35,6 +35,26 @@ public class SourceFactoryTests
         public void Dispose() => Directory.Delete(Root, recursive: true);
     }
 
+    /// <summary>The exporter serves as down what the host refuses, each cause said once: -d's host and per-VM sources share theirs.</summary>
+    [Fact]
+    public void SourcesDownForOneCauseSayItOnce()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.RemoveKvm();
+        fixture.WriteFile("/sys/kernel/debug/sched/x", "1\n");
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse(["--serve", "127.0.0.1:9576", "-d"]));
+        var said = new StringWriter();
+        using var descriptors = new CounterDescriptors();
+        var factory = new SourceFactory(options, fixture.Paths, new Reporter(verbose: false, said), descriptors, TimeProvider.System);
+        var plan = new SamplingPlan(new FieldSelection(FieldFilter.Default, Children: true), 0, PerVm: true, BinaryFields: false, BinaryPerVm: true, Lenient: true);
+        factory.Open(plan, null, new GuestFinder(fixture.Paths)).Dispose();
+        string[] lines = said.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("kvm_stat: debugfs cannot be read, served as down (kvm_stat_source_up 0): debugfs has no kvm folder", lines[0]);
+        Assert.Contains("modprobe kvm_intel", lines[0]);
+        Assert.Equal("kvm_stat: each VM's values cannot be read for the same cause, served as down (kvm_stat_source_up 0).", lines[1]);
+    }
+
     [Fact]
     public void ASourceThatFailsAfterTheEngineLeavesNoProgramAttached()
     {
