@@ -14,7 +14,7 @@ namespace KvmStat.Tests.Cli;
 public class SourceFactoryTests
 {
     /// <summary>
-    /// This host's tracefs and CPU lists, and a /proc with no process in it: the BPF engine opens
+    /// This host's tracefs and CPU lists, /dev/kvm, and a /proc with no process in it: the BPF engine opens
     /// (real programs on real tracepoints), and no VM keeps binary statistics descriptors.
     /// </summary>
     private sealed class NoVmsRoot : IDisposable
@@ -28,6 +28,9 @@ public class SourceFactoryTests
             foreach (string list in new[] { "online", "possible" })
                 File.CreateSymbolicLink(Path.Join(Root, "sys/devices/system/cpu", list), "/sys/devices/system/cpu/" + list);
             Directory.CreateDirectory(Path.Join(Root, "proc"));
+            // A KVM host (where no VM can run, that is what a missing VM's statistics are said by).
+            Directory.CreateDirectory(Path.Join(Root, "dev"));
+            File.WriteAllText(Path.Join(Root, "dev/kvm"), "");
         }
 
         internal string Root { get; }
