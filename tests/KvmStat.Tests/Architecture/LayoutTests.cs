@@ -39,7 +39,7 @@ public partial class LayoutTests
             string name = Path.GetRelativePath(Source, file);
             if (lines.Length > 300)
                 found.Add($"{name}: {lines.Length} lines");
-            foreach (string indent in new[] { "    ", "        " })
+            foreach (string indent in Enumerable.Range(1, 6).Select(depth => new string(' ', 4 * depth)))
             {
                 int open = -1;
                 int signature = -1;
