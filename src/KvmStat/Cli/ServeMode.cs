@@ -42,13 +42,12 @@ internal static class ServeMode
         }
         reporter.Verbose($"serving {(config?.UsesTls == true ? "https" : "http")}://{endpoint}/metrics{(config?.Users.Count > 0 ? " (basic authentication)" : "")}");
         reporter.Verbose("counting started");
-        // Without sock_diag every loopback client is one client: a local user could take the room
-        // (connections, password checks) that the scraper needs.
-        if (endpoint.Address is var listening && (IPAddress.IsLoopback(listening) || listening.Equals(IPAddress.Any) || listening.Equals(IPAddress.IPv6Any))
-            && Host.TcpSocketOwner.Unavailable() is int errno and > 0)
+        // Without sock_diag every client on this host is its address: a local user could take the
+        // room (connections, password checks) that a scraper on this host needs, on any address.
+        if (Host.TcpSocketOwner.Unavailable() is int errno and > 0)
         {
-            reporter.Warn($"the local user behind each loopback client cannot be asked of the kernel (sock_diag: {Interop.Errno.Describe(errno)}): " +
-                "every local user shares one client's connections and password checks. Allow netlink sockets (AF_NETLINK in the unit's RestrictAddressFamilies).");
+            reporter.Warn($"the local user behind each client on this host cannot be asked of the kernel (sock_diag: {Interop.Errno.Describe(errno)}): " +
+                "every local user is one client over loopback, and the client of the address it comes from over the host's others. Allow netlink sockets (AF_NETLINK in the unit's RestrictAddressFamilies).");
         }
         session.SayWhetherVmsCanRun(reporter);
         while (true)

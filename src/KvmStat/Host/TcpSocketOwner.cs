@@ -51,10 +51,18 @@ internal static class TcpSocketOwner
             if (n < abi.NetlinkHeaderSize + abi.InetDiagInodeOffset + 4
                 || BinaryPrimitives.ReadUInt16LittleEndian(answer[4..]) != abi.SOCK_DIAG_BY_FAMILY)
                 return null;
-            // A socket its process closed (orphaned, or in TIME_WAIT) has no inode, and the kernel says uid 0 for it: no owner.
-            if (BinaryPrimitives.ReadUInt32LittleEndian(answer[(abi.NetlinkHeaderSize + abi.InetDiagInodeOffset)..]) == 0)
+            Span<byte> message = answer[abi.NetlinkHeaderSize..(int)n];
+            // Where no connected socket has these addresses the kernel answers with a socket
+            // listening on the client's port (anyone's, on any port from 1024): not the client's.
+            // Only a socket of exactly the ports and addresses asked is (its interface aside).
+            int addresses = abi.InetDiagDestinationOffset + 16;
+            if (message[abi.InetDiagMessageStateOffset] == abi.TCP_LISTEN
+                || !message.Slice(abi.InetDiagMessageIdOffset, addresses).SequenceEqual(id[..addresses]))
                 return null;
-            return BinaryPrimitives.ReadUInt32LittleEndian(answer[(abi.NetlinkHeaderSize + abi.InetDiagUidOffset)..]);
+            // A socket its process closed (orphaned, or in TIME_WAIT) has no inode, and the kernel says uid 0 for it: no owner.
+            if (BinaryPrimitives.ReadUInt32LittleEndian(message[abi.InetDiagInodeOffset..]) == 0)
+                return null;
+            return BinaryPrimitives.ReadUInt32LittleEndian(message[abi.InetDiagUidOffset..]);
         }
         finally
         {

@@ -103,8 +103,8 @@ public partial class ExporterEndToEndTests
             [PublishedBinary.Path, "--serve", $"127.0.0.1:{port}", "--verbose", "-f", "kvm_pio$"]);
         tool.WaitUntilCounting();
         string said = tool.Error.WaitForLine(l => l.Contains("sock_diag", StringComparison.Ordinal), s_timeout, "the sock_diag warning");
-        Assert.Equal("kvm_stat: the local user behind each loopback client cannot be asked of the kernel (sock_diag: Address family not supported by protocol): " +
-            "every local user shares one client's connections and password checks. Allow netlink sockets (AF_NETLINK in the unit's RestrictAddressFamilies).", said);
+        Assert.Equal("kvm_stat: the local user behind each client on this host cannot be asked of the kernel (sock_diag: Address family not supported by protocol): " +
+            "every local user is one client over loopback, and the client of the address it comes from over the host's others. Allow netlink sockets (AF_NETLINK in the unit's RestrictAddressFamilies).", said);
         using HttpClient client = Loopback.Client();
         Assert.Contains("kvm_events_total{event=\"kvm_pio\"}", await client.GetStringAsync($"http://127.0.0.1:{port}/metrics", TestContext.Current.CancellationToken));
         tool.Signal(ChildProcess.SIGTERM);

@@ -64,6 +64,25 @@ public class TcpSocketOwnerTests
             ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("fd99::6"), 2), server6, (_, _) => null));
     }
 
+    /// <summary>
+    /// The kernel's exact lookup falls back to a listening socket on the client's port: a client
+    /// of another host whose source port a local user listens on (any port from 1024 needs no
+    /// privilege) is not that user, nor is a loopback client whose socket is gone.
+    /// </summary>
+    [Fact]
+    public void AListenerOnTheClientsPortIsNotItsOwner()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var server = (IPEndPoint)listener.LocalEndpoint;
+        using var squatter = new TcpListener(IPAddress.Any, 0);
+        squatter.Start();
+        int port = ((IPEndPoint)squatter.LocalEndpoint).Port;
+        Assert.Null(TcpSocketOwner.Of(new IPEndPoint(IPAddress.Parse("127.0.0.9"), port), server));
+        Assert.Null(TcpSocketOwner.Of(new IPEndPoint(IPAddress.Parse("192.0.2.1"), port), server));
+        Assert.Equal(((UInt128)1 << 64) | 0xC0000201, ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("192.0.2.1"), port), server));
+    }
+
     /// <summary>Another user's connection is that user's: nobody from any loopback address is one client, apart from root.</summary>
     [Fact]
     public void AnotherUsersConnectionIsThatUsers()

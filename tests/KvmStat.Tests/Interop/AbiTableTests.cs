@@ -35,6 +35,7 @@ public class AbiTableTests
         #include <sys/syscall.h>
         #include <termios.h>
         #include <netinet/in.h>
+        #include <netinet/tcp.h>
         #include <linux/netlink.h>
         #include <linux/sock_diag.h>
         #include <linux/inet_diag.h>
