@@ -61,6 +61,7 @@ internal static class LogMode
                     sampler.Sample();
                     if (Counts.AnyNonZero(snapshot.Host.Deltas))
                         renderer.Render(snapshot);
+                    sink.Close();
                     return 0;
                 }
                 if (signals.TakeHangup())
@@ -88,7 +89,8 @@ internal static class LogMode
     {
         try
         {
-            sink.Reopen();
+            if (sink.Reopen() is string closeFailed)
+                warn(closeFailed);
         }
         catch (EnvironmentException e)
         {

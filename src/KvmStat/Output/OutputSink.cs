@@ -86,15 +86,19 @@ internal sealed class OutputSink : IDisposable
         return Encoding.UTF8.GetString(head, 0, end < 0 ? head.Length : end);
     }
 
-    /// <summary>Closes the log file and opens it again by name (logrotate moved the old one away).</summary>
-    internal void Reopen()
+    /// <summary>
+    /// Opens the log file again by name (logrotate moved the old one away) and closes the old one;
+    /// returns why records written to the old one may be lost where its close failed, or null.
+    /// </summary>
+    internal string? Reopen()
     {
         if (Path is null)
-            return;
+            return null;
         Interop.FileDescriptor file = LogFile.Open(Path, out _created);
         Interop.FileDescriptor? old = _file;
         _file = file;
-        CloseChecked(old);
+        int result = old?.CloseReporting() ?? 0;
+        return result < 0 ? $"{CloseFailed(result)} Records go on to the file open now." : null;
     }
 
     internal void Write(ReadOnlySpan<byte> data)
@@ -116,22 +120,26 @@ internal sealed class OutputSink : IDisposable
                 : "Check the file and its file system; a run started again appends whole records after the last whole one.");
     }
 
-    /// <summary>Closes the log file; a close that fails (a write-back the kernel could not make) may have lost records, and says so.</summary>
-    public void Dispose()
+    /// <summary>
+    /// Closes the log file at the end of a run; a close that fails (a write-back the kernel could
+    /// not make, EIO on NFS) may have lost records, and ends the run saying so.
+    /// </summary>
+    internal void Close()
     {
         Interop.FileDescriptor? file = _file;
         _file = null;
-        CloseChecked(file);
-    }
-
-    private void CloseChecked(Interop.FileDescriptor? file)
-    {
         int result = file?.CloseReporting() ?? 0;
         if (result < 0)
-        {
-            throw new EnvironmentException(
-                $"closing \"{Text.Escape(Path ?? "")}\" failed: {Interop.Errno.Describe(-result)}; records written to it may not have reached it.",
-                "Check the file and its file system; a run started again appends whole records after the last whole one.");
-        }
+            throw new EnvironmentException(CloseFailed(result), "Check the file and its file system; a run started again appends whole records after the last whole one.");
+    }
+
+    private string CloseFailed(int result) =>
+        $"closing \"{Text.Escape(Path ?? "")}\" failed: {Interop.Errno.Describe(-result)}; records written to it may not have reached it.";
+
+    /// <summary>Closes what a run that failed leaves open, without a second error in place of the first (<see cref="Close"/> is the end of a run that went well).</summary>
+    public void Dispose()
+    {
+        _file?.Dispose();
+        _file = null;
     }
 }

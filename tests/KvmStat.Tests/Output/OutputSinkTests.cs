@@ -49,20 +49,41 @@ public class OutputSinkTests : IDisposable
 
     /// <summary>
     /// A close that fails (NFS reports a write-back that failed there, EIO) may have lost records:
-    /// the run ends saying so, never in silence. Here the sink holds a descriptor number no process
-    /// can have open (above the open-file limit), whose close fails with EBADF.
+    /// at the end of a run it ends the run saying so; at a reopen (logrotate) it is said and records
+    /// go on to the new file; a run that already failed keeps its own error (Dispose says nothing
+    /// more). Here the sink holds a descriptor number no process can have open (above the
+    /// open-file limit), whose close fails with EBADF.
     /// </summary>
     [Fact]
     public void ACloseThatFailsIsSaid()
     {
         string path = Path.Join(_folder, "log.csv");
-        OutputSink sink = OutputSink.AppendTo(path);
+        string said = $"closing \"{path}\" failed: Bad file descriptor; records written to it may not have reached it.";
+        using (OutputSink sink = OutputSink.AppendTo(path))
+        {
+            BreakClose(sink);
+            EnvironmentException e = Assert.Throws<EnvironmentException>(sink.Close);
+            Assert.Equal(said, e.Message);
+        }
+        using (OutputSink sink = OutputSink.AppendTo(path))
+        {
+            BreakClose(sink);
+            Assert.Equal(said + " Records go on to the file open now.", sink.Reopen());
+            sink.Write("after\n"u8);
+            Assert.Null(sink.Reopen());
+            sink.Close();
+        }
+        Assert.Equal("after\n", File.ReadAllText(path));
+        using (OutputSink sink = OutputSink.AppendTo(path))
+            BreakClose(sink);
+    }
+
+    /// <summary>Puts a descriptor whose close fails in the sink's place, closing the real one.</summary>
+    private static void BreakClose(OutputSink sink)
+    {
         System.Reflection.FieldInfo file = typeof(OutputSink).GetField("_file", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
         using (var real = (Interop.FileDescriptor)file.GetValue(sink)!)
             file.SetValue(sink, new Interop.FileDescriptor(1 << 30));
-        EnvironmentException e = Assert.Throws<EnvironmentException>(sink.Dispose);
-        Assert.Equal($"closing \"{path}\" failed: Bad file descriptor; records written to it may not have reached it.", e.Message);
-        sink.Dispose();
     }
 
     /// <summary>A full disk ends the run with the cause and the fix; the next run goes on from the last whole record.</summary>
