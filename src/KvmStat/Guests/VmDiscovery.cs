@@ -106,22 +106,40 @@ internal sealed class VmDiscovery(HostPaths paths, TimeProvider time, Action<str
     /// What would find VMs at once, where /proc is too slow: debugfs, said as mounting it where it
     /// is not mounted; where it is, its kvm folder is missing because KVM is (no process runs a VM).
     /// </summary>
-    internal static string AtOnce(HostPaths paths)
+    /// <param name="unreadable">Taken as a user who may not list debugfs's folder (tests run as root).</param>
+    internal static string AtOnce(HostPaths paths, bool unreadable = false)
     {
-        bool mounted;
-        try
-        {
-            mounted = Directory.Exists(paths.Debugfs) && Directory.EnumerateFileSystemEntries(paths.Debugfs).Any();
-        }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-        {
-            mounted = false;
-        }
-        if (!mounted)
+        // debugfs's folder is root's, mounted or not: for another user the mount table tells.
+        bool? mounted = unreadable ? null : HasEntries(paths.Debugfs);
+        if (mounted is null && IsDebugfsMounted(paths))
+            return "debugfs, which would find them at once, is readable by root only: run as root, or give CAP_DAC_READ_SEARCH.";
+        if (mounted != true)
             return "Mount debugfs (mount -t debugfs none /sys/kernel/debug) to find VMs at once.";
         KvmAvailability kvm = KvmAvailability.Probe(paths);
         return kvm.Usable
             ? $"debugfs, which would find them at once, has no {paths.DebugfsKvm} although /dev/kvm is present."
             : $"No process runs a VM here: {kvm.Describe()}.";
     }
+
+    /// <summary>Whether a folder has anything in it; null where this user may not list it.</summary>
+    private static bool? HasEntries(string folder)
+    {
+        try
+        {
+            return Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any();
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Whether this process's mount table has debugfs at /sys/kernel/debug (its fifth field the mount point, the fstype after " - ").</summary>
+    private static bool IsDebugfsMounted(HostPaths paths) =>
+        (SysFile.TryReadText(Path.Join(paths.Proc, "self", "mountinfo")) ?? "").Split('\n').Any(line =>
+            line.Split(' ') is { Length: > 4 } fields && fields[4] == "/sys/kernel/debug" && line.Contains(" - debugfs ", StringComparison.Ordinal));
 }

@@ -68,6 +68,20 @@ public class VmDiscoveryTests
     }
 
     /// <summary>
+    /// debugfs's folder is root's (mode 0700), mounted or not: for another user, who cannot list
+    /// it, the mount table tells the fix (root or CAP_DAC_READ_SEARCH where it is mounted).
+    /// </summary>
+    [Fact]
+    public void DebugfsThatOnlyRootMayReadIsSaidSo()
+    {
+        using var fixture = new FixtureRoot();
+        Assert.Equal("Mount debugfs (mount -t debugfs none /sys/kernel/debug) to find VMs at once.", VmDiscovery.AtOnce(fixture.Paths, unreadable: true));
+        fixture.WriteFile("/proc/self/mountinfo", "22 1 0:21 / /sys rw - sysfs sysfs rw\n44 22 0:8 / /sys/kernel/debug rw,relatime - debugfs none rw\n");
+        Assert.Equal("debugfs, which would find them at once, is readable by root only: run as root, or give CAP_DAC_READ_SEARCH.",
+            VmDiscovery.AtOnce(fixture.Paths, unreadable: true));
+    }
+
+    /// <summary>
     /// A scan looks at no more descriptors than its budget: a process that holds many delays the
     /// VMs after it by a scan or two (said once), never hides them, and the VMs found before are
     /// looked at again first, for one descriptor each.
