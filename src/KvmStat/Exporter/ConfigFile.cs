@@ -4,30 +4,63 @@ namespace KvmStat.Exporter;
 
 /// <summary>
 /// The files --web-config-file names (itself, certificates, keys, CAs), read whole: a regular file
-/// (the configuration may also come through a pipe, as from a shell's &lt;(...)) of at most
-/// <see cref="MaxBytes"/>, so that a device (/dev/zero) cannot fill memory, and a FIFO named as a
-/// certificate cannot hold the exporter's start or a reload for ever. Failures are the exceptions
-/// .NET's own file reads throw, which their callers already say in plain words.
+/// (the configuration at start may also come through a pipe, as from a shell's &lt;(...)) of at
+/// most <see cref="MaxBytes"/>, so that a device (/dev/zero) cannot fill memory, and a FIFO named
+/// as a certificate cannot hold the exporter's start or a reload for ever. The type is that of
+/// the descriptor read (opened without waiting for a FIFO's writer), not of a path looked at
+/// before. Failures are the exceptions .NET's own file reads throw, which their callers already
+/// say in plain words.
 /// </summary>
 internal static class ConfigFile
 {
     /// <summary>Far above any configuration or certificate bundle.</summary>
     internal const int MaxBytes = 4 << 20;
 
-    /// <param name="pipe">Whether a pipe or FIFO is taken too (the configuration, read once at start and at each reload).</param>
+    /// <param name="pipe">Whether a pipe or FIFO is taken too (the configuration at start; it waits for the writer).</param>
     internal static string ReadText(string path, bool pipe = false)
     {
-        int type = Interop.Libc.PathType(path, followLink: true);
-        if (type == -Interop.Errno.ENOENT || type == -Interop.Errno.ENOTDIR)
-            throw new FileNotFoundException($"{path}: no such file", path);
-        if (type == -Interop.Errno.EACCES)
-            throw new UnauthorizedAccessException($"{path}: permission denied");
-        if (type < 0)
-            throw new IOException(Interop.Errno.Describe(-type));
-        if (type != Interop.Abi.S_IFREG && !(pipe && type == Interop.Abi.S_IFIFO))
-            throw new IOException(Directory.Exists(path) ? "is a folder, not a file" : $"is not a regular file{(pipe ? " or a pipe" : "")} (a device or socket{(pipe ? "" : ", or a FIFO")})");
-        string text = Host.SysFile.TryReadText(path, out int errno, MaxBytes + 1)
-            ?? throw (errno == Interop.Errno.EACCES ? new UnauthorizedAccessException($"{path}: permission denied") : new IOException(Interop.Errno.Describe(errno)));
-        return Encoding.UTF8.GetByteCount(text) > MaxBytes ? throw new IOException($"is larger than {MaxBytes >> 20} MiB") : text;
+        int fd = Interop.Libc.Open(Encoding.UTF8.GetBytes(path + "\0"), Interop.Abi.O_RDONLY | Interop.Abi.O_CLOEXEC | (pipe ? 0 : Interop.Abi.O_NONBLOCK));
+        if (fd < 0)
+        {
+            throw -fd switch
+            {
+                Interop.Errno.ENOENT or Interop.Errno.ENOTDIR => new FileNotFoundException($"{path}: no such file", path),
+                Interop.Errno.EACCES or Interop.Errno.EPERM => new UnauthorizedAccessException($"{path}: permission denied"),
+                int errno => new IOException(Interop.Errno.Describe(errno)),
+            };
+        }
+        try
+        {
+            int type = Interop.Libc.FileTypeLinksAndOwner(fd).Type;
+            if (type == Interop.Abi.S_IFDIR)
+                throw new IOException("is a folder, not a file");
+            if (type != Interop.Abi.S_IFREG && !(pipe && type == Interop.Abi.S_IFIFO))
+                throw new IOException($"is not a regular file{(pipe ? " or a pipe" : "")} (a device or socket{(pipe ? "" : ", or a FIFO")})");
+            return Read(fd);
+        }
+        finally
+        {
+            // A close of a descriptor only read from cannot lose anything.
+            _ = Interop.Libc.Close(fd);
+        }
+    }
+
+    private static string Read(int fd)
+    {
+        byte[] buffer = new byte[16384];
+        int filled = 0;
+        while (true)
+        {
+            if (filled == buffer.Length)
+                Array.Resize(ref buffer, Math.Min(buffer.Length * 2, MaxBytes + 1));
+            nint n = Interop.Libc.ReadRetrying(fd, buffer.AsSpan(filled));
+            if (n < 0)
+                throw new IOException(Interop.Errno.Describe((int)-n));
+            if (n == 0)
+                return Encoding.UTF8.GetString(buffer, 0, filled);
+            filled += (int)n;
+            if (filled > MaxBytes)
+                throw new IOException($"is larger than {MaxBytes >> 20} MiB");
+        }
     }
 }

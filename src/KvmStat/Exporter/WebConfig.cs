@@ -55,12 +55,13 @@ internal sealed partial class WebConfig
     internal const int MinBcryptCost = 4, MaxBcryptCost = 31;
 
     /// <param name="time">The clock of <c>rate_limit</c>'s bucket.</param>
-    internal static WebConfig Load(string path, TimeProvider time)
+    /// <param name="reload">Read again while serving: a pipe, read once at start, is refused then, never waited on.</param>
+    internal static WebConfig Load(string path, TimeProvider time, bool reload = false)
     {
         string text;
         try
         {
-            text = ConfigFile.ReadText(path, pipe: true);
+            text = ConfigFile.ReadText(path, pipe: !reload);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -52,7 +52,7 @@ internal sealed class WebConfigReloader : IDisposable
             WebConfig next;
             try
             {
-                next = WebConfig.Load(_path, _time);
+                next = WebConfig.Load(_path, _time, reload: true);
                 if (next.UsesTls != _current.UsesTls)
                     throw new EnvironmentException($"--web-config-file {Text.Escape(_path)}: TLS cannot be turned {(next.UsesTls ? "on" : "off")} while serving (restart kvm_stat for that).");
                 // A file caught half written (an editor that empties it, then writes) must not open the door.

@@ -16,7 +16,7 @@ internal static partial class Interop
         string Name,
         // open(2), openat(2), statx(2), getauxval(3).
         int O_RDONLY, int O_WRONLY, int O_CREAT, int O_EXCL, int O_APPEND, int O_DIRECTORY, int O_CLOEXEC, int O_PATH, int O_NOFOLLOW, int O_NOCTTY, int O_NONBLOCK,
-        int AT_FDCWD, int AT_EMPTY_PATH, int AT_SYMLINK_NOFOLLOW, int STATX_TYPE, int STATX_NLINK, int STATX_UID, int S_IFMT, int S_IFREG, int S_IFLNK, int S_IFSOCK, int S_IFIFO,
+        int AT_FDCWD, int AT_EMPTY_PATH, int AT_SYMLINK_NOFOLLOW, int STATX_TYPE, int STATX_NLINK, int STATX_UID, int S_IFMT, int S_IFREG, int S_IFLNK, int S_IFSOCK, int S_IFIFO, int S_IFDIR,
         [property: CExpression("offsetof(struct statx, stx_mode)")] int StatxModeOffset,
         [property: CExpression("offsetof(struct statx, stx_nlink)")] int StatxLinksOffset,
         [property: CExpression("offsetof(struct statx, stx_uid)")] int StatxUidOffset,
@@ -112,7 +112,7 @@ internal static partial class Interop
         Name: "x86_64",
         O_RDONLY: 0, O_WRONLY: 1, O_CREAT: 0x40, O_EXCL: 0x80, O_APPEND: 0x400, O_DIRECTORY: 0x10000, O_CLOEXEC: 0x80000, O_PATH: 0x200000, O_NOFOLLOW: 0x20000,
         O_NOCTTY: 0x100, O_NONBLOCK: 0x800, AT_FDCWD: -100, AT_EMPTY_PATH: 0x1000, AT_SYMLINK_NOFOLLOW: 0x100,
-        STATX_TYPE: 1, STATX_NLINK: 4, STATX_UID: 8, S_IFMT: 0xF000, S_IFREG: 0x8000, S_IFLNK: 0xA000, S_IFSOCK: 0xC000, S_IFIFO: 0x1000, StatxModeOffset: 28, StatxLinksOffset: 16,
+        STATX_TYPE: 1, STATX_NLINK: 4, STATX_UID: 8, S_IFMT: 0xF000, S_IFREG: 0x8000, S_IFLNK: 0xA000, S_IFSOCK: 0xC000, S_IFIFO: 0x1000, S_IFDIR: 0x4000, StatxModeOffset: 28, StatxLinksOffset: 16,
         StatxUidOffset: 20,
         StatxInodeOffset: 32, StatxSizeOffset: 40, StatxModifiedOffset: 112, StatxDeviceMajorOffset: 136, StatxDeviceMinorOffset: 140,
         StatxTimestampNanosecondsOffset: 8, StatxSize: 256, STATX_BASIC_STATS: 0x7ff, AT_SECURE: 23,

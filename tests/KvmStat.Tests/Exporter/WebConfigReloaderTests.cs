@@ -34,6 +34,29 @@ public class WebConfigReloaderTests : IDisposable
         Assert.False(reloader.ReloadIfChanged());
     }
 
+    /// <summary>
+    /// A configuration that came through a pipe is read once, at start: a reload (SIGHUP) finds a
+    /// FIFO with no writer and says so at once, the settings in force staying; it never waits
+    /// (the main loop would hear no SIGTERM).
+    /// </summary>
+    [Fact]
+    public async Task AReloadNeverWaitsOnAPipe()
+    {
+        string fifo = Path.Join(_folder, "web.fifo");
+        Assert.Equal(0, ChildProcess.Run("mkfifo", [fifo], TimeSpan.FromSeconds(30)).Code);
+        CancellationToken cancel = TestContext.Current.CancellationToken;
+        // Opening a FIFO to write waits for its reader: on a thread of its own.
+        Task write = Task.Run(() => File.WriteAllText(fifo, Users("alice")), cancel);
+        WebConfig start = WebConfig.Load(fifo, TimeProvider.System);
+        await write;
+        using var reloader = new WebConfigReloader(fifo, start, _log.Add, TimeProvider.System, watch: false);
+        Task<bool> reload = Task.Run(reloader.Reload, cancel);
+        Assert.Same(reload, await Task.WhenAny(reload, Task.Delay(TimeSpan.FromSeconds(30), cancel)));
+        Assert.False(await reload);
+        Assert.Equal(["alice"], reloader.Current.Users.Keys);
+        Assert.Contains("is not a regular file (a device or socket, or a FIFO)", Assert.Single(_log));
+    }
+
     /// <summary>A header value that would fail every request: the reload is refused, the settings in force stay, one line says why.</summary>
     [Fact]
     public void AHeaderValueThatCannotBeSentKeepsTheSettingsInForce()

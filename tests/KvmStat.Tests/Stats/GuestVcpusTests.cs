@@ -81,6 +81,10 @@ public class GuestVcpusTests
         var vcpus = new GuestVcpus();
         vcpus.Sample([Thread(100, 0, 1), Thread(200, 1, 2), Thread(101, 0, 3)]);
         Assert.Equal([("vcpu0", 101, 4L), ("vcpu1", 200, 2L)], vcpus.Rows.Select(r => (r.Label, r.Tid, r.Totals[0])));
+        // One thread listed twice is still one thread: counted once.
+        VcpuReading twice = Thread(300, 2, 5);
+        vcpus.Sample([twice, twice]);
+        Assert.Equal([("vcpu2", 5L, 5L)], vcpus.Rows.Where(r => r.Index == 2).Select(r => (r.Label, r.Totals[0], r.Deltas[0])));
     }
 
     /// <summary>
