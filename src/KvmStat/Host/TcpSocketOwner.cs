@@ -55,9 +55,7 @@ internal static class TcpSocketOwner
             // Where no connected socket has these addresses the kernel answers with a socket
             // listening on the client's port (anyone's, on any port from 1024): not the client's.
             // Only a socket of exactly the ports and addresses asked is (its interface aside).
-            int addresses = abi.InetDiagDestinationOffset + 16;
-            if (message[abi.InetDiagMessageStateOffset] == abi.TCP_LISTEN
-                || !message.Slice(abi.InetDiagMessageIdOffset, addresses).SequenceEqual(id[..addresses]))
+            if (message[abi.InetDiagMessageStateOffset] == abi.TCP_LISTEN || !IsSocketAsked(message[abi.InetDiagMessageIdOffset..], local, remote))
                 return null;
             // A socket its process closed (orphaned, or in TIME_WAIT) has no inode, and the kernel says uid 0 for it: no owner.
             if (BinaryPrimitives.ReadUInt32LittleEndian(message[abi.InetDiagInodeOffset..]) == 0)
@@ -69,6 +67,33 @@ internal static class TcpSocketOwner
             // A close of a socket only asked of cannot lose anything.
             _ = Interop.Libc.Close(fd);
         }
+    }
+
+    /// <summary>
+    /// Whether the answer's socket (its inet_diag_sockid) has the ports and addresses asked: an IPv4
+    /// client may hold an IPv6 socket (a dual-stack one, as .NET's and Java's clients open), which the
+    /// kernel finds for an IPv4 question and names with IPv4-mapped addresses.
+    /// </summary>
+    private static bool IsSocketAsked(ReadOnlySpan<byte> id, IPEndPoint local, IPEndPoint remote)
+    {
+        Interop.AbiTable abi = Interop.Abi;
+        if (BinaryPrimitives.ReadUInt16BigEndian(id) != local.Port || BinaryPrimitives.ReadUInt16BigEndian(id[abi.InetDiagDestinationPortOffset..]) != remote.Port)
+            return false;
+        return IsAddress(id.Slice(abi.InetDiagSourceOffset, 16), local.Address) && IsAddress(id.Slice(abi.InetDiagDestinationOffset, 16), remote.Address);
+    }
+
+    /// <summary>16 bytes of an inet_diag_sockid address: an IPv4 one in the first 4 (the rest 0), or an IPv6 one, IPv4-mapped for an IPv4 peer of an IPv6 socket.</summary>
+    private static bool IsAddress(ReadOnlySpan<byte> field, IPAddress address)
+    {
+        Span<byte> expected = stackalloc byte[16];
+        expected.Clear();
+        address.TryWriteBytes(expected, out _);
+        if (field.SequenceEqual(expected))
+            return true;
+        if (address.AddressFamily != AddressFamily.InterNetwork)
+            return false;
+        address.MapToIPv6().TryWriteBytes(expected, out _);
+        return field.SequenceEqual(expected);
     }
 
     /// <summary>

@@ -65,6 +65,23 @@ public class TcpSocketOwnerTests
     }
 
     /// <summary>
+    /// A dual-stack client (an IPv6 socket connected to an IPv4 address, as .NET's and Java's
+    /// clients open them) is its user too: the kernel finds it for the IPv4 question and names it
+    /// with IPv4-mapped addresses.
+    /// </summary>
+    [Fact]
+    public void ADualStackClientIsItsUser()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        Assert.True(client.DualMode);
+        client.Connect(new IPEndPoint(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port));
+        using Socket accepted = listener.AcceptSocket();
+        Assert.Equal(((UInt128)3 << 64) | KvmStat.Interop.Libc.GetEUid(), ConnectionGate.Client(accepted.RemoteEndPoint, accepted.LocalEndPoint));
+    }
+
+    /// <summary>
     /// The kernel's exact lookup falls back to a listening socket on the client's port: a client
     /// of another host whose source port a local user listens on (any port from 1024 needs no
     /// privilege) is not that user, nor is a loopback client whose socket is gone.
