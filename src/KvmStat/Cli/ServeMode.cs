@@ -14,11 +14,14 @@ internal static class ServeMode
     internal static int Run(Session session, Reporter reporter)
     {
         IPEndPoint endpoint = ListenAddress.Parse(session.Options.ServeAddress);
-        // Signals first: a SIGHUP from here on reloads; one before is held since start (Program) and
-        // needs nothing more, the file being read after it.
-        using var signals = new Signals(handleHangup: true);
         // Read before anything is counted: a mistake in it ends the tool before a port is opened.
+        // Before SIGINT and SIGTERM are taken: a pipe (a FIFO) whose writer never comes holds the
+        // read, and they must still end the tool then.
         WebConfig? config = session.Options.WebConfigFile is string file ? WebConfig.Load(file, session.Time) : null;
+        // A SIGHUP from here on reloads; one before is held since start (Program) and needs
+        // nothing more: a change to the files after they were read is seen by the reloader's look
+        // at them each second.
+        using var signals = new Signals(handleHangup: true);
         foreach (string note in config?.Notes ?? [])
             reporter.Warn($"--web-config-file: {note}.");
         using WebConfigReloader? reloader = config is null ? null : new WebConfigReloader(session.Options.WebConfigFile!, config, reporter.Warn, session.Time);

@@ -109,16 +109,17 @@ internal sealed class VmDiscovery(HostPaths paths, TimeProvider time, Action<str
     /// <param name="unreadable">Taken as a user who may not list debugfs's folder (tests run as root).</param>
     internal static string AtOnce(HostPaths paths, bool unreadable = false)
     {
-        // debugfs's folder is root's, mounted or not: for another user the mount table tells.
+        // Where no VM can run, that is the answer, whoever asks.
+        KvmAvailability kvm = KvmAvailability.Probe(paths);
+        if (!kvm.Usable)
+            return $"No process runs a VM here: {kvm.Describe()}.";
+        // Mounted, debugfs is root's: for another user, who cannot list it, the mount table tells.
         bool? mounted = unreadable ? null : HasEntries(paths.Debugfs);
         if (mounted is null && IsDebugfsMounted(paths))
             return "debugfs, which would find them at once, is readable by root only: run as root, or give CAP_DAC_READ_SEARCH.";
         if (mounted != true)
             return "Mount debugfs (mount -t debugfs none /sys/kernel/debug) to find VMs at once.";
-        KvmAvailability kvm = KvmAvailability.Probe(paths);
-        return kvm.Usable
-            ? $"debugfs, which would find them at once, has no {paths.DebugfsKvm} although /dev/kvm is present."
-            : $"No process runs a VM here: {kvm.Describe()}.";
+        return $"debugfs, which would find them at once, has no {paths.DebugfsKvm} although /dev/kvm is present.";
     }
 
     /// <summary>Whether a folder has anything in it; null where this user may not list it.</summary>

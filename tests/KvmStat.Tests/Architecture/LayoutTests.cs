@@ -27,7 +27,7 @@ public partial class LayoutTests
 
     /// <summary>
     /// No source file over 300 lines, and no method over 60 without a "// Long:" comment above it
-    /// saying why. Methods are found by their braces at a type's indentation (4 or 8 spaces).
+    /// saying why. Methods are found by their braces at any indentation (a nested type's, a local function).
     /// </summary>
     [Fact]
     public void FilesAndMethodsStayShort()

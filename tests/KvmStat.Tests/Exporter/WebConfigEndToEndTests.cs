@@ -303,6 +303,27 @@ public class WebConfigEndToEndTests : IDisposable
         Assert.Equal(0, tool.WaitForExit(s_timeout));
     }
 
+    /// <summary>
+    /// A configuration FIFO whose writer never comes holds the start (as any pipe read would), but
+    /// SIGTERM still ends it: the file is read before the exporter takes SIGTERM for its own.
+    /// </summary>
+    [Fact]
+    public void SigtermEndsAStartWaitingOnAConfigurationPipe()
+    {
+        string fifo = Path.Join(_pki.Folder, "never.fifo");
+        Assert.Equal(0, ChildProcess.Run("mkfifo", [fifo], s_timeout).Code);
+        using ChildProcess tool = ChildProcess.StartTool("--serve", $"127.0.0.1:{Loopback.FreePort()}", "--web-config-file", fifo, "-f", "kvm_pio");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        // Waiting for the FIFO's writer, in the kernel's words.
+        while (!tool.HasExited && File.ReadAllText($"/proc/{tool.Pid}/wchan") != "wait_for_partner")
+        {
+            Assert.True(clock.Elapsed < s_timeout, "the exporter never opened its configuration");
+            Thread.Yield();
+        }
+        tool.Signal(ChildProcess.SIGTERM);
+        Assert.Equal(128 + 15, tool.WaitForExit(s_timeout));
+    }
+
     /// <summary>The server gives no HTTP answer at all (the handshake refused, the connection closed): not a 401 or 500 either.</summary>
     private static async Task AssertNoAnswer(HttpClient client, string url, CancellationToken cancel)
     {

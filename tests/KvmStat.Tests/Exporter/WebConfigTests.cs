@@ -179,6 +179,7 @@ public class WebConfigTests : IDisposable
     [InlineData("cert_file: /dev/zero\n  key_file: server.key", "line 1: the certificate /dev/zero with the key {0}/server.key cannot be loaded: is not a regular file (a device or socket, or a FIFO)", true)]
     [InlineData("cert_file: server.crt\n  key_file: key.fifo", "line 1: the certificate {0}/server.crt with the key {0}/key.fifo cannot be loaded: is not a regular file (a device or socket, or a FIFO)", true)]
     [InlineData("cert_file: large.crt\n  key_file: server.key", "line 1: the certificate {0}/large.crt with the key {0}/server.key cannot be loaded: is larger than 4 MiB", true)]
+    [InlineData("cert_file: server.sock\n  key_file: server.key", "line 1: the certificate {0}/server.sock with the key {0}/server.key cannot be loaded: is not a regular file (a device or socket, or a FIFO)", true)]
     public void AnUnloadableCertificateIsSaidPlainly(string files, string said, bool fileFix)
     {
         said = string.Format(System.Globalization.CultureInfo.InvariantCulture, said, _pki.Folder);
@@ -186,6 +187,9 @@ public class WebConfigTests : IDisposable
         if (!File.Exists(Path.Join(_pki.Folder, "key.fifo")))
             Assert.Equal(0, ChildProcess.Run("mkfifo", [Path.Join(_pki.Folder, "key.fifo")], TimeSpan.FromSeconds(30)).Code);
         File.WriteAllText(Path.Join(_pki.Folder, "large.crt"), new string('A', ConfigFile.MaxBytes + 1));
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        if (!File.Exists(Path.Join(_pki.Folder, "server.sock")))
+            socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Join(_pki.Folder, "server.sock")));
         string yaml = $"tls_server_config:\n  {files}\n";
         var e = Assert.Throws<EnvironmentException>(() => WebConfig.Load(Write(yaml), TimeProvider.System));
         Assert.Equal($"--web-config-file {Path.Join(_pki.Folder, "web.yml")}: {said}", e.Message);

@@ -52,9 +52,9 @@ public class VmDiscoveryTests
     }
 
     /// <summary>
-    /// Where /proc is too slow, what would find VMs at once: mounting debugfs where it is not
-    /// mounted; where it is, its kvm folder is missing because no VM can run here, which is said,
-    /// never a mount that is there already.
+    /// Where /proc is too slow, what would find VMs at once: where no VM can run here, that (by
+    /// anyone, mounted or not); else mounting debugfs where it is not mounted, never a mount that
+    /// is there already.
     /// </summary>
     [Fact]
     public void WhatFindsVmsAtOnceIsSaidAsThisHostStands()
@@ -65,6 +65,7 @@ public class VmDiscoveryTests
         Assert.Equal($"debugfs, which would find them at once, has no {fixture.Paths.DebugfsKvm} although /dev/kvm is present.", VmDiscovery.AtOnce(fixture.Paths));
         fixture.RemoveKvm();
         Assert.Equal("No process runs a VM here: the KVM module is not loaded (no /sys/module/kvm, no /dev/kvm).", VmDiscovery.AtOnce(fixture.Paths));
+        Assert.Equal("No process runs a VM here: the KVM module is not loaded (no /sys/module/kvm, no /dev/kvm).", VmDiscovery.AtOnce(fixture.Paths, unreadable: true));
     }
 
     /// <summary>
