@@ -1,8 +1,9 @@
 namespace KvmStat.Exporter;
 
 /// <summary>
-/// Where bcrypt checks wait for the one core they may use: a queue per client (a peer address, or
-/// for loopback its local user, as <see cref="ConnectionGate.ClientOf"/> counts them), served in turn, one check of each client
+/// Where bcrypt checks wait for the one core they may use: a queue per client (a client on this
+/// host its local user, another host's its address, as <see cref="ConnectionGate.ClientOf"/>
+/// counts them), served in turn, one check of each client
 /// with work waiting before another of the same. A client that floods the server with failed
 /// logins makes only its own queue long, and a full queue refuses at once (the caller answers
 /// 429): a correct scraper waits for at most one check of each other client. The worker runs only

@@ -15,8 +15,8 @@ namespace KvmStat.Exporter;
 /// many addresses of one connection each pushes out its own older connections before a scraper's
 /// newer one. It runs before TLS, so unfinished handshakes count too.
 /// </summary>
-/// <param name="loopbackUsers">A loopback client is its local user (false in tests that play many clients from one process).</param>
-internal sealed class ConnectionGate(int perClient, int total, bool loopbackUsers = true)
+/// <param name="localUsers">A client on this host is its local user (false in tests that play many clients from one process).</param>
+internal sealed class ConnectionGate(int perClient, int total, bool localUsers = true)
 {
     private readonly object _lock = new();
     private readonly Dictionary<UInt128, LinkedList<(ConnectionContext Connection, long Admitted)>> _clients = [];
@@ -34,12 +34,12 @@ internal sealed class ConnectionGate(int perClient, int total, bool loopbackUser
     }
 
     /// <summary>The share of each client and the whole, from the open-file limit (each connection is a descriptor).</summary>
-    internal static ConnectionGate ForThisProcess(bool loopbackUsers = true)
+    internal static ConnectionGate ForThisProcess(bool localUsers = true)
     {
         ulong limit = Interop.Libc.GetRLimit(Interop.Abi.RLIMIT_NOFILE, out Interop.Libc.RLimit rlimit) == 0 ? rlimit.Current : 1024;
         // Half the descriptors left for connections: the rest are counters, files and the runtime's.
         int total = (int)Math.Clamp((long)Math.Min(limit, int.MaxValue) / 2, 64, 1024);
-        return new ConnectionGate(perClient: Math.Min(32, total / 4), total, loopbackUsers);
+        return new ConnectionGate(perClient: Math.Min(32, total / 4), total, localUsers);
     }
 
     internal Func<ConnectionDelegate, ConnectionDelegate> Middleware => next => async connection =>
@@ -116,7 +116,7 @@ internal sealed class ConnectionGate(int perClient, int total, bool loopbackUser
     /// loopback client the kernel cannot name (its socket closed and orphaned, or gone) is one
     /// client with all such; unix sockets are one client.
     /// </summary>
-    internal UInt128 ClientOf(EndPoint? endpoint, EndPoint? local) => Client(endpoint, loopbackUsers ? local : null);
+    internal UInt128 ClientOf(EndPoint? endpoint, EndPoint? local) => Client(endpoint, localUsers ? local : null);
 
     /// <param name="owner">Who owns the client's socket on this host (<see cref="TcpSocketOwner.Of"/>; tests play other hosts).</param>
     internal static UInt128 Client(EndPoint? endpoint, EndPoint? local = null, Func<IPEndPoint, IPEndPoint, uint?>? owner = null)

@@ -112,7 +112,7 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
     {
         HttpResponse response = context.Response;
         ConnectionInfo connection = context.Connection;
-        // Who the client is costs a question to the kernel for loopback: asked only for a bcrypt check.
+        // Who the client is costs a question to the kernel: asked only for a bcrypt check.
         UInt128 Client() => gate.ClientOf(
             connection.RemoteIpAddress is { } address ? new IPEndPoint(address, connection.RemotePort) : null,
             connection.LocalIpAddress is { } own ? new IPEndPoint(own, connection.LocalPort) : null);

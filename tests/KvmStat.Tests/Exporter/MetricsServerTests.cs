@@ -37,7 +37,7 @@ public class MetricsServerTests : IDisposable
             config = new WebConfigReloader(path, web, _log.Add, TimeProvider.System, watch: false);
         // These tests play many clients from one process, each by its loopback address.
         var server = new MetricsServer(endpoint, sample, TimeProvider.System, line => { lock (_log) _log.Add(line); }, config,
-            gate ?? ConnectionGate.ForThisProcess(loopbackUsers: false));
+            gate ?? ConnectionGate.ForThisProcess(localUsers: false));
         server.Start();
         return (server, endpoint);
     }
@@ -227,7 +227,7 @@ public class MetricsServerTests : IDisposable
     [Fact]
     public async Task AFloodFromManyAddressesPushesOutItsOwnOlderConnections()
     {
-        var gate = new ConnectionGate(perClient: 4, total: 32, loopbackUsers: false);
+        var gate = new ConnectionGate(perClient: 4, total: 32, localUsers: false);
         (MetricsServer server, IPEndPoint endpoint) = Start(OneGauge, gate: gate);
         var held = new List<Socket>();
         try

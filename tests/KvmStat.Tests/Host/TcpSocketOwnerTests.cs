@@ -36,8 +36,8 @@ public class TcpSocketOwnerTests
         // Without the server's end, or from another host, the address is the client, as before.
         Assert.NotEqual(ConnectionGate.Client(first.LocalEndPoint), ConnectionGate.Client(second.LocalEndPoint));
         // A gate told to (tests that play many clients) takes each address as a client.
-        Assert.NotEqual(new ConnectionGate(4, 32, loopbackUsers: false).ClientOf(first.LocalEndPoint, server),
-            new ConnectionGate(4, 32, loopbackUsers: false).ClientOf(second.LocalEndPoint, server));
+        Assert.NotEqual(new ConnectionGate(4, 32, localUsers: false).ClientOf(first.LocalEndPoint, server),
+            new ConnectionGate(4, 32, localUsers: false).ClientOf(second.LocalEndPoint, server));
         Assert.Equal(new ConnectionGate(4, 32).ClientOf(first.LocalEndPoint, server), new ConnectionGate(4, 32).ClientOf(second.LocalEndPoint, server));
         Assert.NotEqual(ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("192.0.2.1"), 5), server),
             ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("192.0.2.2"), 5), server));
