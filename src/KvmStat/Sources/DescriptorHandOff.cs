@@ -86,6 +86,7 @@ internal static class DescriptorHandOff
     {
         if (plan->DryRun != 0)
         {
+            // The dry run only proves the path runs in-process (its result is nothing to act on).
             _ = Interop.ForkChild.Syscall(plan->GetPpid, 0, 0, 0, 0, 0);
             return;
         }
@@ -121,6 +122,7 @@ internal static class DescriptorHandOff
                 Interop.ForkChild.Syscall(plan->Read, plan->ReadEnd, (long)scratch, 1, 0, 0) == 0)
                 break;
         }
+        // exit_group does not return.
         _ = Interop.ForkChild.Syscall(plan->ExitGroup, 0, 0, 0, 0, 0);
     }
 }
