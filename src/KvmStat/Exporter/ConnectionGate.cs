@@ -112,7 +112,8 @@ internal sealed class ConnectionGate(int perClient, int total, bool localUsers =
     /// connect from each of the 16 million addresses of 127.0.0.0/8, from each of the host's own
     /// addresses (where a local scraper that names the host by its address comes from too), and
     /// with IP_FREEBIND from an address it does not have (a remote scraper's). A client of another
-    /// host is its IPv4 address (also when mapped into IPv6), or the /64 of its IPv6 address. A
+    /// host is its IPv4 address (also when mapped into IPv6), or the /64 of its IPv6 address (a
+    /// link-local one, all in fe80::/64, its interface identifier). A
     /// loopback client the kernel cannot name (its socket closed and orphaned, or gone) is one
     /// client with all such; unix sockets are one client.
     /// </summary>
@@ -139,6 +140,9 @@ internal sealed class ConnectionGate(int perClient, int total, bool localUsers =
         address.TryWriteBytes(bytes, out int written);
         if (address.AddressFamily == AddressFamily.InterNetwork)
             return ((UInt128)1 << 64) | System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes);
+        // Every link-local address is in fe80::/64, whatever host and link: by its own interface identifier.
+        if (address.IsIPv6LinkLocal)
+            return ((UInt128)5 << 64) | System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes[8..written]);
         return ((UInt128)2 << 64) | System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes[..written]);
     }
 }

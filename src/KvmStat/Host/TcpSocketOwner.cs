@@ -34,6 +34,9 @@ internal static class TcpSocketOwner
         if (!local.Address.TryWriteBytes(id[abi.InetDiagSourceOffset..(abi.InetDiagSourceOffset + 16)], out _)
             || !remote.Address.TryWriteBytes(id[abi.InetDiagDestinationOffset..(abi.InetDiagDestinationOffset + 16)], out _))
             return null;
+        // A link-local client's socket is bound to its link, which the lookup must name to find it.
+        if (local.Address.IsIPv6LinkLocal)
+            BinaryPrimitives.WriteUInt32LittleEndian(id[abi.InetDiagInterfaceOffset..], (uint)local.Address.ScopeId);
         BinaryPrimitives.WriteUInt32LittleEndian(id[abi.InetDiagCookieOffset..], abi.INET_DIAG_NOCOOKIE);
         BinaryPrimitives.WriteUInt32LittleEndian(id[(abi.InetDiagCookieOffset + 4)..], abi.INET_DIAG_NOCOOKIE);
 

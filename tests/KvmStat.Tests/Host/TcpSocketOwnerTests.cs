@@ -62,6 +62,9 @@ public class TcpSocketOwnerTests
         Assert.Equal(((UInt128)3 << 64) | 65534, ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("fd99::5"), 40000), server6, (_, _) => 65534));
         Assert.Equal(ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("fd99::5"), 1), server6, (_, _) => null),
             ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("fd99::6"), 2), server6, (_, _) => null));
+        // Every link-local address is in fe80::/64: there each is a client of its own.
+        Assert.NotEqual(ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("fe80::5%1"), 1), server6, (_, _) => null),
+            ConnectionGate.Client(new IPEndPoint(IPAddress.Parse("fe80::6%1"), 2), server6, (_, _) => null));
     }
 
     /// <summary>
