@@ -56,20 +56,7 @@ internal static class ConfigFile
 
     private static string Read(int fd)
     {
-        byte[] buffer = new byte[16384];
-        int filled = 0;
-        while (true)
-        {
-            if (filled == buffer.Length)
-                Array.Resize(ref buffer, Math.Min(buffer.Length * 2, MaxBytes + 1));
-            nint n = Interop.Libc.ReadRetrying(fd, buffer.AsSpan(filled));
-            if (n < 0)
-                throw new IOException(Interop.Errno.Describe((int)-n));
-            if (n == 0)
-                return Encoding.UTF8.GetString(buffer, 0, filled);
-            filled += (int)n;
-            if (filled > MaxBytes)
-                throw new IOException($"is larger than {MaxBytes >> 20} MiB");
-        }
+        string text = Host.SysFile.TryReadText(fd, out int errno, MaxBytes + 1, out int bytes) ?? throw new IOException(Interop.Errno.Describe(errno));
+        return bytes > MaxBytes ? throw new IOException($"is larger than {MaxBytes >> 20} MiB") : text;
     }
 }

@@ -15,7 +15,6 @@ internal static class SysFile
     internal static string? TryReadText(string path, out int errno, int maxBytes = 16 << 20)
     {
         byte[] pathZ = ArrayPool<byte>.Shared.Rent(Interop.NulTerminatedLength(path));
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(16384);
         try
         {
             _ = Interop.NulTerminated(path, pathZ);
@@ -27,28 +26,7 @@ internal static class SysFile
             }
             try
             {
-                int filled = 0;
-                while (filled < maxBytes)
-                {
-                    if (filled == buffer.Length)
-                    {
-                        byte[] larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                        buffer.AsSpan(0, filled).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = larger;
-                    }
-                    nint n = Interop.Libc.ReadRetrying(fd, buffer.AsSpan(filled, Math.Min(buffer.Length, maxBytes) - filled));
-                    if (n < 0)
-                    {
-                        errno = (int)-n;
-                        return null;
-                    }
-                    if (n == 0)
-                        break;
-                    filled += (int)n;
-                }
-                errno = 0;
-                return Encoding.UTF8.GetString(buffer, 0, filled);
+                return TryReadText(fd, out errno, maxBytes, out _);
             }
             finally
             {
@@ -58,8 +36,42 @@ internal static class SysFile
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
             ArrayPool<byte>.Shared.Return(pathZ);
+        }
+    }
+
+    /// <summary>An open descriptor's text to its end or <paramref name="maxBytes"/>, and how many bytes that was; null with the errno where a read fails.</summary>
+    internal static string? TryReadText(int fd, out int errno, int maxBytes, out int bytes)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(16384);
+        try
+        {
+            int filled = 0;
+            while (filled < maxBytes)
+            {
+                if (filled == buffer.Length)
+                {
+                    byte[] larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, filled).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                nint n = Interop.Libc.ReadRetrying(fd, buffer.AsSpan(filled, Math.Min(buffer.Length, maxBytes) - filled));
+                if (n < 0)
+                {
+                    (errno, bytes) = ((int)-n, filled);
+                    return null;
+                }
+                if (n == 0)
+                    break;
+                filled += (int)n;
+            }
+            (errno, bytes) = (0, filled);
+            return Encoding.UTF8.GetString(buffer, 0, filled);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
