@@ -203,22 +203,10 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
         {
             // debugfs is mode 0700: only root, or a process with CAP_DAC_READ_SEARCH, may list it.
             // A mounted debugfs is never empty; without usable KVM it has no kvm folder.
-            bool denied = false, mounted = false;
-            try
-            {
-                mounted = Directory.Exists(paths.Debugfs) && Directory.EnumerateFileSystemEntries(paths.Debugfs).Any();
-            }
-            catch (UnauthorizedAccessException)
-            {
-                denied = true;
-            }
-            catch (IOException)
-            {
-                // Unmounted or gone while listed: said as not mounted below.
-            }
-            Line("fail", "debugfs", denied
+            bool? mounted = DebugfsMount.Listed(paths);
+            Line("fail", "debugfs", mounted is null
                 ? $"cannot read {paths.Debugfs}: permission denied (debugfs is readable by root only). Run kvm_stat as root for -d."
-                : mounted
+                : mounted == true
                     ? $"mounted, but no {paths.DebugfsKvm}: KVM makes that folder, and {(kvm.Usable ? "it is missing although /dev/kvm is present" : kvm.Describe())}"
                     : $"not mounted (no {paths.DebugfsKvm}): mount -t debugfs none /sys/kernel/debug (as root)");
             return;

@@ -114,33 +114,11 @@ internal sealed class VmDiscovery(HostPaths paths, TimeProvider time, Action<str
         if (!kvm.Usable)
             return $"No process runs a VM here: {kvm.Describe()}.";
         // Mounted, debugfs is root's: for another user, who cannot list it, the mount table tells.
-        bool? mounted = unreadable ? null : HasEntries(paths.Debugfs);
-        if (mounted is null && IsDebugfsMounted(paths))
+        bool? mounted = unreadable ? null : DebugfsMount.Listed(paths);
+        if (mounted is null && DebugfsMount.InMountTable(paths))
             return "debugfs, which would find them at once, is readable by root only: run as root, or give CAP_DAC_READ_SEARCH.";
         if (mounted != true)
             return "Mount debugfs (mount -t debugfs none /sys/kernel/debug) to find VMs at once.";
         return $"debugfs, which would find them at once, has no {paths.DebugfsKvm} although /dev/kvm is present.";
     }
-
-    /// <summary>Whether a folder has anything in it; null where this user may not list it.</summary>
-    private static bool? HasEntries(string folder)
-    {
-        try
-        {
-            return Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any();
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Whether this process's mount table has debugfs at /sys/kernel/debug (its fifth field the mount point, the fstype after " - ").</summary>
-    private static bool IsDebugfsMounted(HostPaths paths) =>
-        (SysFile.TryReadText(Path.Join(paths.Proc, "self", "mountinfo")) ?? "").Split('\n').Any(line =>
-            line.Split(' ') is { Length: > 4 } fields && fields[4] == "/sys/kernel/debug" && line.Contains(" - debugfs ", StringComparison.Ordinal));
 }

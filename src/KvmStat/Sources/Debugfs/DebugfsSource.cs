@@ -152,18 +152,12 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
     {
         if (Directory.Exists(paths.DebugfsKvm))
             return paths.DebugfsKvm;
-        bool mounted;
-        try
-        {
-            mounted = Directory.Exists(paths.Debugfs) && Directory.EnumerateFileSystemEntries(paths.Debugfs).Any();
-        }
-        catch (UnauthorizedAccessException)
-        {
+        bool? mounted = DebugfsMount.Listed(paths);
+        if (mounted is null)
             throw new EnvironmentException(
                 $"cannot read {paths.Debugfs}: permission denied (debugfs is readable by root only).",
                 "Run kvm_stat as root (e.g. with sudo), or give it CAP_DAC_READ_SEARCH: kvm_stat --doctor lists what each source needs.");
-        }
-        if (!mounted)
+        if (mounted == false)
             throw new EnvironmentException(
                 $"debugfs is not mounted (no {paths.DebugfsKvm}).",
                 "Mount it with: mount -t debugfs none /sys/kernel/debug");
