@@ -50,7 +50,7 @@ internal sealed partial class Doctor
     private void CheckLatencyPrograms(Tracefs tracefs)
     {
         string entry = TracepointEngines.LatencyEntry(paths);
-        List<TracepointField> fields = [.. TracepointCatalog.Discover(tracefs, ExitReasonSetDetector.Detect(paths)).Where(f => BpfPrograms.StampsExits(f.Tracepoint, entry))];
+        List<TracepointField> fields = [.. Catalog(tracefs, ExitReasonSetDetector.Detect(paths)).Where(f => BpfPrograms.StampsExits(f.Tracepoint, entry))];
         if (fields.Count == 0)
             return;
         // As a run: where the kernel lacks what latencies need, it says so and counts on.

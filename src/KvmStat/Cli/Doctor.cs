@@ -26,6 +26,10 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
     /// <summary>Whether tracefs's KVM tracepoints were found (what reaches each VM says so).</summary>
     private bool _tracepoints;
     private BpfCounters? _table;
+    private IReadOnlyList<TracepointField>? _catalog;
+
+    /// <summary>The fields a run would count of this host's tracepoints (their format files read once for every check).</summary>
+    private IReadOnlyList<TracepointField> Catalog(Tracefs tracefs, ExitReasonSet exitReasons) => _catalog ??= TracepointCatalog.Discover(tracefs, exitReasons);
 
     internal int Run(TimeSpan activityCheck)
     {
@@ -153,7 +157,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
             // The table a per-VM run with these options makes (every field, exit reasons included;
             // latencies and vCPU rows if asked): its memory is what the kernel must allow (before
             // Linux 5.11, within the locked-memory limit).
-            IReadOnlyList<TracepointField> fields = TracepointCatalog.Discover(tracefs, exitReasons);
+            IReadOnlyList<TracepointField> fields = Catalog(tracefs, exitReasons);
             string? entry = request.Latency && _latencyRefusal.Value is null ? TracepointEngines.LatencyEntry(paths) : null;
             // Events it cannot attribute are the table's own check (CheckTable), not a warning of the run.
             _table = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null, warn: _ => { }, latencyEntry: entry, vcpus: request.Vcpus);
@@ -240,7 +244,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
             return;
         }
         var selection = new FieldSelection(request.Fields ?? FieldFilter.Default, Children: true);
-        int fields = selection.Select(TracepointCatalog.Discover(tracefs, exitReasons), f => f.Name, f => f.Parent).Count;
+        int fields = selection.Select(Catalog(tracefs, exitReasons), f => f.Name, f => f.Parent).Count;
         ulong needed = (ulong)(cpus * fields) + FileLimit.Spare;
         Line(limit.Maximum >= needed ? "ok" : "fail", "open files",
             $"soft {limit.Current}, hard {limit.Maximum}; system-wide counting of {fields} fields on {cpus} CPUs needs {needed} (the soft limit is raised as needed)");
