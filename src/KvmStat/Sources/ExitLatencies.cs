@@ -20,10 +20,11 @@ internal sealed class ExitLatencies(IReadOnlyList<StatField> fields, string entr
     /// <summary>The engine's fields: the histograms' keys are indices into them.</summary>
     internal FieldSet Fields { get; } = new(fields);
 
-    private readonly int[] _kinds = KindsOf(new FieldSet(fields));
+    /// <summary>Each field's kind, from <see cref="Fields"/> when first asked (the same array whoever makes it first).</summary>
+    private int[]? _kinds;
 
     /// <summary>The kind of exit a field is a reason of (an index into <see cref="Kinds"/>), or -1 for a field that is no reason.</summary>
-    internal int KindOf(int field) => _kinds[field];
+    internal int KindOf(int field) => (_kinds ??= KindsOf(Fields))[field];
 
     private static int[] KindsOf(FieldSet fields) =>
         [.. Enumerable.Range(0, fields.Count).Select(i => fields.ParentOf(i) is int p and >= 0 ? Array.IndexOf(Kinds, fields[p].Name) : -1)];
