@@ -10,6 +10,7 @@ namespace KvmStat.Output;
 internal sealed class OutputSink : IDisposable
 {
     private const int StdoutDescriptor = 1;
+    private const string CheckTheFile = "Check the file and its file system; a run started again appends whole records after the last whole one.";
     private readonly TextWriter? _writer;
     private Interop.FileDescriptor? _file;
     // Whether the open of the file in use made it (see RemoveIfCreatedAndUnused).
@@ -117,7 +118,7 @@ internal sealed class OutputSink : IDisposable
             $"cannot write to {(Path is null ? "standard output" : $"\"{Text.Escape(Path)}\"")}: {Interop.Errno.Describe(-result)}.",
             -result is Interop.Errno.ENOSPC or Interop.Errno.EDQUOT
                 ? "Free space on its file system (or raise the quota), or log elsewhere: a run started again appends whole records after the last whole one."
-                : "Check the file and its file system; a run started again appends whole records after the last whole one.");
+                : CheckTheFile);
     }
 
     /// <summary>
@@ -130,7 +131,7 @@ internal sealed class OutputSink : IDisposable
         _file = null;
         int result = file?.CloseReporting() ?? 0;
         if (result < 0)
-            throw new EnvironmentException(CloseFailed(result), "Check the file and its file system; a run started again appends whole records after the last whole one.");
+            throw new EnvironmentException(CloseFailed(result), CheckTheFile);
     }
 
     private string CloseFailed(int result) =>
