@@ -42,7 +42,7 @@ internal static class JsonLatencies
         {
             cumulative += buckets[i];
             w.WriteStartArray();
-            double high = ExitLatencies.BucketHigh(i);
+            double high = ExitLatencies.BucketHigh(i, buckets.Length);
             if (double.IsInfinity(high))
                 w.WriteNullValue();
             else

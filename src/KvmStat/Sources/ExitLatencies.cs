@@ -43,11 +43,15 @@ internal sealed class ExitLatencies(IReadOnlyList<StatField> fields, string entr
     /// <summary>The lower bound of a bucket in nanoseconds.</summary>
     internal static double BucketLow(int bucket) => bucket == 0 ? 0 : Math.Pow(2, bucket);
 
-    /// <summary>The upper bound of a bucket in nanoseconds (+Inf for the last).</summary>
-    internal static double BucketHigh(int bucket) => bucket == Buckets - 1 ? double.PositiveInfinity : Math.Pow(2, bucket + 1);
+    /// <summary>The upper bound of a bucket in nanoseconds (+Inf for the last of <paramref name="buckets"/>: it is open).</summary>
+    internal static double BucketHigh(int bucket, int buckets = Buckets) => bucket == buckets - 1 ? double.PositiveInfinity : Math.Pow(2, bucket + 1);
 
-    /// <summary>The value below which <paramref name="fraction"/> of the exits fall (<see cref="Percentiles.Of"/>), in nanoseconds.</summary>
-    internal static double Percentile(ReadOnlySpan<ulong> buckets, double fraction) => Percentiles.Of(buckets, fraction, default(Log2Nanoseconds));
+    /// <summary>
+    /// The value below which <paramref name="fraction"/> of the exits fall (<see cref="Percentiles.Of"/>),
+    /// in nanoseconds, placed inside its bucket by the exits' exact <paramref name="nanoseconds"/>.
+    /// </summary>
+    internal static double Percentile(ReadOnlySpan<ulong> buckets, double fraction, ulong nanoseconds) =>
+        Percentiles.Of(buckets, fraction, default(Log2Nanoseconds), nanoseconds);
 
     private readonly struct Log2Nanoseconds : Percentiles.IBounds
     {

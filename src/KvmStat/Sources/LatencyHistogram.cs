@@ -6,9 +6,10 @@ namespace KvmStat.Sources;
 /// Cumulative; the capture also keeps what it held at the capture before, so the last interval is
 /// the sampler's, the same for every output that shows one.
 /// </summary>
-internal sealed class LatencyHistogram
+/// <param name="buckets">How many log2 buckets, the last open: a VM's reach 2^63 ns, a vCPU thread's 2^33 (<see cref="Bpf.BpfTableLayout.ThreadLatencyBuckets"/>).</param>
+internal sealed class LatencyHistogram(int buckets = ExitLatencies.Buckets)
 {
-    internal ulong[] Buckets { get; } = new ulong[ExitLatencies.Buckets];
+    internal ulong[] Buckets { get; } = new ulong[buckets];
 
     /// <summary>What this histogram held at the capture before the last (null: it is new since).</summary>
     private LatencyHistogram? _before;
@@ -57,7 +58,7 @@ internal sealed class LatencyHistogram
     /// A capture is about to refill this histogram: what it holds now is where the next interval
     /// starts. The capture calls it once per sample, before it clears and refills.
     /// </summary>
-    internal void StartCapture() => CopyTo(_before ??= new LatencyHistogram());
+    internal void StartCapture() => CopyTo(_before ??= new LatencyHistogram(Buckets.Length));
 
     internal void Clear()
     {

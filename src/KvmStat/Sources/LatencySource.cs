@@ -83,24 +83,24 @@ internal sealed class LatencySource : IStatsSource
         for (int i = 0; i < _fields.Count; i++)
         {
             (int kind, int reason, int percentile) = _map[i];
-            Interval(histograms, kind, reason, out ulong total, out ulong nanoseconds);
+            Interval(histograms, kind, reason, out ulong total, out ulong nanoseconds, out ulong intervalNanoseconds);
             values[i] = percentile switch
             {
                 Timed => (long)total,
                 Time => (long)(nanoseconds / 1000),
-                _ => (long)Math.Round(ExitLatencies.Percentile(_interval, Percentiles.Shown[percentile].Fraction) / 1000),
+                _ => (long)Math.Round(ExitLatencies.Percentile(_interval, Percentiles.Shown[percentile].Fraction, intervalNanoseconds) / 1000),
             };
         }
     }
 
     /// <summary>
     /// What one reason (or every reason of a kind, with -1) gained in the sampler's last interval,
-    /// into the interval buffer; and its exits and nanoseconds since counting began.
+    /// into the interval buffer with its nanoseconds; and its exits and nanoseconds since counting began.
     /// </summary>
-    private void Interval(Dictionary<int, LatencyHistogram>? histograms, int kind, int reason, out ulong total, out ulong nanoseconds)
+    private void Interval(Dictionary<int, LatencyHistogram>? histograms, int kind, int reason, out ulong total, out ulong nanoseconds, out ulong intervalNanoseconds)
     {
         Array.Clear(_interval);
-        total = nanoseconds = 0;
+        total = nanoseconds = intervalNanoseconds = 0;
         if (histograms is null)
             return;
         // A span over the one reason: the refresh loop allocates nothing.
@@ -109,7 +109,8 @@ internal sealed class LatencySource : IStatsSource
         {
             if (!histograms.TryGetValue(field, out LatencyHistogram? histogram))
                 continue;
-            histogram.LastInterval(_interval, out _);
+            histogram.LastInterval(_interval, out ulong gained);
+            intervalNanoseconds += gained;
             nanoseconds += histogram.Nanoseconds;
             total += histogram.Count;
         }

@@ -194,7 +194,7 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
     {
         if (kinds is null)
             return into;
-        into ??= [.. kinds.Select(_ => new LatencyHistogram())];
+        into ??= [.. kinds.Select(k => new LatencyHistogram(k.Buckets.Length))];
         for (int kind = 0; kind < kinds.Length; kind++)
             into[kind].Add(kinds[kind]);
         return into;

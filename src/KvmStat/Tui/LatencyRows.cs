@@ -47,14 +47,14 @@ internal sealed class LatencyRows
             totalNanoseconds += nanoseconds;
             for (int b = 0; b < _interval.Length; b++)
                 _all[b] += _interval[b];
-            _rows.Add(new Row(field, exits / seconds, nanoseconds / 1000.0 / exits, Microseconds(_interval, 0), Microseconds(_interval, 1), Microseconds(_interval, 2), 0));
+            _rows.Add(new Row(field, exits / seconds, nanoseconds / 1000.0 / exits, Microseconds(_interval, 0, nanoseconds), Microseconds(_interval, 1, nanoseconds), Microseconds(_interval, 2, nanoseconds), 0));
             _nanoseconds.Add(nanoseconds);
         }
         for (int r = 0; r < _rows.Count; r++)
             _rows[r] = _rows[r] with { Share = totalNanoseconds > 0 ? (double)_nanoseconds[r] / totalNanoseconds : 0 };
         _rows.Sort(_byShare);
         if (totalExits > 0)
-            All = new Row(-1, totalExits / seconds, totalNanoseconds / 1000.0 / totalExits, Microseconds(_all, 0), Microseconds(_all, 1), Microseconds(_all, 2), 1);
+            All = new Row(-1, totalExits / seconds, totalNanoseconds / 1000.0 / totalExits, Microseconds(_all, 0, totalNanoseconds), Microseconds(_all, 1, totalNanoseconds), Microseconds(_all, 2, totalNanoseconds), 1);
         VcpuShare = totalNanoseconds / 1e9 / seconds;
     }
 
@@ -66,5 +66,6 @@ internal sealed class LatencyRows
     }
 
     /// <summary>The <paramref name="percentile"/>th of <see cref="Percentiles.Shown"/>, in microseconds.</summary>
-    private static double Microseconds(ReadOnlySpan<ulong> buckets, int percentile) => ExitLatencies.Percentile(buckets, Percentiles.Shown[percentile].Fraction) / 1000;
+    private static double Microseconds(ReadOnlySpan<ulong> buckets, int percentile, ulong nanoseconds) =>
+        ExitLatencies.Percentile(buckets, Percentiles.Shown[percentile].Fraction, nanoseconds) / 1000;
 }

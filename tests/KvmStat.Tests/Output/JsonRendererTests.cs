@@ -210,4 +210,23 @@ public class JsonRendererTests
         string limited = Render(sampler, guestFilter: FieldFilter.Create("kvm_pio"));
         Assert.Contains("\"vcpu0\":{\"tid\":100,\"fields\":{\"kvm_pio\":{\"total\":10,\"delta\":0}}}", limited);
     }
+    /// <summary>A vCPU's histogram holds everything from 2^33 ns (8.6 s) in its last bucket: a vCPU out for ten minutes is no "up to 17 s".</summary>
+    [Fact]
+    public void AVcpusLastBucketHasNoUpperBound()
+    {
+        var histogram = new LatencyHistogram(34);
+        histogram.Buckets[10] = 1;
+        histogram.Buckets[33] = 2;
+        histogram.Nanoseconds = 1500 + 2 * 600_000_000_000UL;
+        using var stream = new MemoryStream();
+        using (var w = new System.Text.Json.Utf8JsonWriter(stream))
+        {
+            w.WriteStartObject();
+            JsonLatencies.WriteOne(w, "kvm_userspace_exit", histogram);
+            w.WriteEndObject();
+        }
+        string json = System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        Assert.Contains("[2048,1]", json);
+        Assert.Contains("[8589934592,1],[null,3]]", json);
+    }
 }

@@ -70,16 +70,17 @@ public class LatencyScreenTests
         Assert.Equal(" Exit reason (handled in)  Exits/s  mean us   p50 us   p90 us   p99 us  %Time", screen[2]);
         Assert.Equal("Collecting data...", screen[4].Trim());
 
-        // In one second: 100 IO exits of 16 to 32 µs (2 ms together), 10 MMIO exits of 131 to 262 µs (3 ms).
+        // In one second: 100 IO exits of 16 to 32 µs (2 ms together), 10 MMIO exits of 262 to 524 µs (3 ms).
         Add(_latencies.Host, Io, 14, 100, 2_000_000);
-        Add(_latencies.Host, Mmio, 17, 10, 3_000_000);
+        Add(_latencies.Host, Mmio, 18, 10, 3_000_000);
         app.Refresh();
         screen = Screen(app);
         Assert.Equal("out of the guest: 0.5% of a vCPU, each exit until the next ioctl(KVM_RUN)", screen[1]);
-        // Percentiles interpolate in their bucket: IO's median is the middle of [16384, 32768) ns.
-        Assert.Equal(Row("MMIO (VMM)", 10, "300", "197", "249", "261", "60.0"), screen[3]);
-        Assert.Equal(Row("IO (VMM)", 100, "20", "25", "31", "33", "40.0"), screen[4]);
-        Assert.Equal(Row("Total", 110, "45", "25", "33", "248", "100.0"), screen[5]);
+        // Percentiles are placed in their bucket by the exits' time: IO's median is their mean of 20 µs
+        // (spread over [16.4, 23.6) µs), not the middle of [16.4, 32.8); the Total's p99 is an MMIO exit.
+        Assert.Equal(Row("MMIO (VMM)", 10, "300", "300", "330", "337", "60.0"), screen[3]);
+        Assert.Equal(Row("IO (VMM)", 100, "20", "20", "23", "24", "40.0"), screen[4]);
+        Assert.Equal(Row("Total", 110, "45", "20", "22", "343", "100.0"), screen[5]);
         Assert.Equal(TextStyle.Bold, _grid.StyleAt(5, 1));
         Assert.Equal(TextStyle.Reverse, _grid.StyleAt(2, 67));
 
@@ -118,7 +119,7 @@ public class LatencyScreenTests
         app.Start();
         Key(app, 'l');
         Add(_latencies.Host, Io, 14, 100, 2_000_000);
-        Add(_latencies.Host, Mmio, 17, 10, 3_000_000);
+        Add(_latencies.Host, Mmio, 18, 10, 3_000_000);
         Add(_latencies.Host, Hlt, 10, 5, 5 * 1500);
         app.Refresh();
         var small = new ScreenGrid(7, 80);
@@ -186,11 +187,11 @@ public class LatencyScreenTests
         var db = new Dictionary<int, LatencyHistogram>();
         _latencies.Vms[100] = db;
         Add(db, Io, 12, 4, 4 * 5000);
-        Add(_latencies.Host, Mmio, 17, 10, 3_000_000);
+        Add(_latencies.Host, Mmio, 18, 10, 3_000_000);
         app.Refresh();
         string[] screen = Screen(app);
         Assert.Equal("exit latency - pid 100 (db)", screen[0]);
-        Assert.Equal(Row("IO (VMM)", 4, "5.0", "6.1", "7.8", "8.2", "100.0"), screen[3]);
+        Assert.Equal(Row("IO (VMM)", 4, "5.0", "5.0", "5.7", "5.9", "100.0"), screen[3]);
         Assert.DoesNotContain(screen, l => l.Contains("MMIO", StringComparison.Ordinal));
 
         _backend.Running.Remove(100);
@@ -218,7 +219,7 @@ public class LatencyScreenTests
         }
         Assert.Equal("kvm statistics - pid 100 (db)", _grid.RowText(0));
         Key(app, 'l');
-        Assert.Equal(Row("IO (VMM)", 4, "5.0", "6.1", "7.8", "8.2", "100.0"), Screen(app)[3]);
+        Assert.Equal(Row("IO (VMM)", 4, "5.0", "5.0", "5.7", "5.9", "100.0"), Screen(app)[3]);
     }
 
     /// <summary>
@@ -250,7 +251,7 @@ public class LatencyScreenTests
         app.Refresh();
         string[] screen = Screen(app);
         Assert.Equal("exit latency - pid 100 (db)", screen[0]);
-        Assert.Equal(Row("IO (VMM)", 4, "5.0", "6.1", "7.8", "8.2", "100.0"), screen[3]);
+        Assert.Equal(Row("IO (VMM)", 4, "5.0", "5.0", "5.7", "5.9", "100.0"), screen[3]);
 
         Key(app, 'l');
         Assert.Equal((0, true, false), (_backend.Opened[^1].Pid, _backend.Opened[^1].PerVm, _backend.Opened[^1].Latency));

@@ -10,7 +10,7 @@ internal sealed class BpfThread
         Tgid = tgid;
         Row = row;
         Reading = new VcpuReading(thread.Tid, thread.Index, thread.Label, new long[tracepoints],
-            latency ? [.. Enumerable.Range(0, BpfTableLayout.ExitKinds).Select(_ => new LatencyHistogram())] : null);
+            latency ? [.. Enumerable.Range(0, BpfTableLayout.ExitKinds).Select(_ => new LatencyHistogram(BpfTableLayout.ThreadLatencyBuckets))] : null);
     }
 
     internal int Tid => Reading.Tid;

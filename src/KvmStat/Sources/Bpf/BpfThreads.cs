@@ -15,7 +15,6 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
     private readonly BpfThread?[] _byRow = new BpfThread?[table.Layout.Threads + 1];
     private readonly List<BpfThread> _retiring = [];
     private readonly List<BpfThread> _departed = [];
-    private readonly ulong[] _buckets = new ulong[BpfTableLayout.ThreadLatencyBuckets];
     private GrowthReport _lostReport;
 
     /// <summary>Per tracepoint: events of vCPU threads for which no row was left, since the start.</summary>
@@ -83,8 +82,7 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
             return;
         for (int kind = 0; kind < kinds.Length; kind++)
         {
-            kinds[kind].Nanoseconds = table.ReadThreadLatency(thread.Row, kind, _buckets);
-            _buckets.CopyTo(kinds[kind].Buckets, 0);
+            kinds[kind].Nanoseconds = table.ReadThreadLatency(thread.Row, kind, kinds[kind].Buckets);
         }
     }
 

@@ -319,14 +319,16 @@ public class BpfLatencyTests
     }
 
     [Theory]
-    [InlineData(new ulong[] { 0, 0, 0, 0, 10 }, 0.5, 24)]     // bucket 4 holds [16, 32) ns: its middle
-    [InlineData(new ulong[] { 10 }, 0.99, 1.98)]              // bucket 0 holds 0 and 1 ns: [0, 2)
-    [InlineData(new ulong[] { 0, 0, 0, 0 }, 0.5, 0)]
-    public void PercentilesInterpolateInTheirBucket(ulong[] counts, double fraction, double expected)
+    [InlineData(new ulong[] { 0, 0, 0, 0, 10 }, 240, 0.5, 24)]  // bucket 4 holds [16, 32) ns: exits of 24 ns on average, its middle
+    [InlineData(new ulong[] { 0, 0, 0, 0, 10 }, 300, 0.5, 30)]  // of 30 ns: spread over [28, 32)
+    [InlineData(new ulong[] { 0, 0, 0, 0, 10 }, 160, 0.9, 16)]  // all of 16 ns: its start
+    [InlineData(new ulong[] { 10 }, 10, 0.99, 1.98)]            // bucket 0 holds 0 and 1 ns: [0, 2)
+    [InlineData(new ulong[] { 0, 0, 0, 0 }, 0, 0.5, 0)]
+    public void PercentilesInterpolateInTheirBucket(ulong[] counts, ulong nanoseconds, double fraction, double expected)
     {
         ulong[] buckets = new ulong[ExitLatencies.Buckets];
         counts.CopyTo(buckets, 0);
-        Assert.Equal(expected, ExitLatencies.Percentile(buckets, fraction), 6);
+        Assert.Equal(expected, ExitLatencies.Percentile(buckets, fraction, nanoseconds), 6);
     }
 
     /// <summary>Every output formats the same histograms: p99 fields, JSON's buckets, the exporter's histograms (valid for promtool).</summary>
@@ -343,12 +345,14 @@ public class BpfLatencyTests
         Assert.Equal(0, vm.Timed(engine.Program("kvm_userspace_exit"), UserspaceExit(2), TimeSpan.FromMicroseconds(100), engine.Program(BpfPrograms.KvmEntry), s_none, count: 50));
         sampler.Sample();
         // The kernel's buckets (the timing tests above check them against the clock): every output formats these.
-        ulong[] kernel = latencies.Host[latencies.Fields.IndexOf("kvm_userspace_exit(IO)")].Buckets;
+        LatencyHistogram ioExits = latencies.Host[latencies.Fields.IndexOf("kvm_userspace_exit(IO)")];
+        ulong[] kernel = ioExits.Buckets;
 
-        // Fields: the median of IO exits in microseconds, as the buckets give it (every exit took at least 100 µs); the p99 not below it.
+        // Fields: the median of IO exits in microseconds, as the buckets and their time give it (every
+        // exit took at least 100 µs: the middle of their bucket, 98 µs, would be below); the p99 not below it.
         long p50 = sampler.Snapshot.Host.Totals[sampler.Snapshot.Host.Fields.IndexOf("user_exit_p50_us(IO)")];
-        Assert.Equal((long)Math.Round(ExitLatencies.Percentile(kernel, 0.5) / 1000), p50);
-        Assert.True(p50 >= 65, $"{p50} µs");
+        Assert.Equal((long)Math.Round(ExitLatencies.Percentile(kernel, 0.5, ioExits.Nanoseconds) / 1000), p50);
+        Assert.True(p50 >= 100, $"{p50} µs");
         Assert.True(sampler.Snapshot.Host.Totals[sampler.Snapshot.Host.Fields.IndexOf("user_exit_p99_us(IO)")] >= p50);
         Assert.Equal(50, sampler.Snapshot.Host.Totals[sampler.Snapshot.Host.Fields.IndexOf("user_exit_timed(IO)")]);
         // The time they took: 50 exits of at least 100 µs, each below its bucket's bound of 131 µs (or an interrupt's more).
