@@ -199,9 +199,9 @@ internal static class CommandLine
         bool json = result.GetValue(Json);
         bool serving = result.GetResult(Serve) is not null;
         if (csv && !logging)
-            throw new UsageException("option -c/--csv requires -l/--log or -L/--log-to-file.");
+            throw UsageException.Checked("option -c/--csv requires -l/--log or -L/--log-to-file.");
         if (options.SkipZeroRecords && !logging)
-            throw new UsageException("option -z/--skip-zero-records requires -l/--log or -L/--log-to-file.");
+            throw UsageException.Checked("option -z/--skip-zero-records requires -l/--log or -L/--log-to-file.");
         if (once && logging)
             throw new UsageException("options -1/--once and -l/-L choose different modes: use one of them.");
         if (options.Pid != 0 && options.Guest is not null)
@@ -271,7 +271,7 @@ internal static class CommandLine
         if (verdict == SampleInterval.Verdict.NotANumber)
             throw new UsageException(
                 $"\"{Text.EscapeControls(text)}\": Delay must be a number of seconds from {SampleInterval.Format(SampleInterval.Min)} to {SampleInterval.Format(SampleInterval.Max)}.");
-        return SampleInterval.OutOfRange(verdict, delay) is string message ? throw new UsageException(message, DelayFix) : delay;
+        return SampleInterval.OutOfRange(verdict, delay) is string message ? throw UsageException.Checked(message, DelayFix) : delay;
     }
 
     /// <summary>The reference's words name one bound; the fix names both.</summary>

@@ -65,11 +65,12 @@ internal static class ManPage
             With \fB\-L\fR, SIGHUP reopens the log file by name (for logrotate); a CSV header is written into a new, empty file.
             With \fB\-\-serve\fR, SIGHUP reloads \fB\-\-web\-config\-file\fR. Both hold under \fBnohup\fR(1); other modes end on SIGHUP, or ignore it under \fBnohup\fR.
             .SH EXIT STATUS
-            0 on success, 1 when the host lacks or refuses something (with the cause and the fix on standard error), 2 for bad command-line input.
+            0 on success, 1 when the host lacks or refuses something (with the cause and the fix on standard error), 2 for bad command-line input; 1, as in the reference, for \fB\-c\fR or \fB\-z\fR without \fB\-l\fR/\fB\-L\fR, a bad \fB\-f\fR expression or a delay out of range.
 
             """.Replace("\r", ""));
         man.Append(".SH ENVIRONMENT\n.TP\n").Append(Escape(BpfSupport.PretendVariable)).Append("=\\fIFEATURE\\fR\n")
-            .Append(Escape($"pretends the kernel lacks a feature of the BPF engine ({string.Join(", ", BpfSupport.Features.Select(f => f.Name))}), to see the " +
+            .Append(Escape($"pretends the kernel lacks a feature of the BPF engine ({string.Join(", ", BpfSupport.Features.Select(f => f.Name))}, or {BpfSupport.Memlock}: " +
+                "a kernel before 5.11 that charges BPF maps to the locked-memory limit), to see the " +
                 "fallback to perf counters on a kernel that has everything (batch leaves only exit latencies out)."))
             .Append("\n.TP\n").Append(Escape(HostPaths.RootVariable)).Append("=\\fIDIR\\fR\n")
             .Append(Escape("reads /proc, /sys and debugfs under DIR instead of / (fixture trees, for tests)."))

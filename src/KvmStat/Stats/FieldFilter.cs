@@ -36,7 +36,7 @@ internal sealed class FieldFilter : IFieldSelection
             return Default;
         return TryCreate(pattern, out FieldFilter? filter, out string? error)
             ? filter
-            : throw new UsageException($"\"{Text.EscapeControls(pattern)}\" is not a valid regular expression: {error}", RegexFix);
+            : throw UsageException.Checked($"\"{Text.EscapeControls(pattern)}\" is not a valid regular expression: {error}", RegexFix);
     }
 
     /// <summary>What to do about a pattern that is no regular expression.</summary>

@@ -100,10 +100,10 @@ public class Arm64EndToEndTests
     {
         Require();
         (int code, _, string error) = Run(null, "-1", "-s", "30");
-        Assert.Equal(2, code);
+        Assert.Equal(1, code);
         Assert.Equal("kvm_stat: error: \"30.0\": Delay must be <=25.5\nkvm_stat: Give -s/--set-delay a number of seconds from 0.1 to 25.5.", error.Trim());
         (code, _, error) = Run(null, "-c");
-        Assert.Equal(2, code);
+        Assert.Equal(1, code);
         Assert.Contains("requires -l/--log", error);
         Assert.DoesNotContain("   at ", error);
     }

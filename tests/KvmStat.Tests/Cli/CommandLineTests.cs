@@ -30,37 +30,38 @@ public class CommandLineTests
     }
 
     [Theory]
-    [InlineData("-c -1", "-c/--csv requires -l/--log")]
-    [InlineData("-z", "-z/--skip-zero-records requires -l/--log")]
-    [InlineData("-f (", "\"(\" is not a valid regular expression")]
-    [InlineData("-1 --guest-fields kvm_pio", "option --guest-fields limits the values of each guest: it goes with --serve or --json.")]
-    [InlineData("-1 --json --guest-fields (", "option --guest-fields: \"(\" is not a valid regular expression")]
-    [InlineData("-1 --vcpus", "option --vcpus shows each vCPU of a VM: with -1, -l or -L add -p/-g (a child per vCPU) or --json (each guest's vCPUs).")]
-    [InlineData("-l --vcpus", "add -p/-g (a child per vCPU) or --json")]
-    [InlineData("-1 -d -p 1 --vcpus", "option --vcpus counts tracepoints per vCPU thread: add -t.")]
-    [InlineData("-1 -d --latency", "option --latency times exits with the tracepoint engine: add -t.")]
-    [InlineData("--serve 127.0.0.1:9576 -p 1 --vcpus", "with -p/-g the exporter serves no VM's own series: leave out -p/-g.")]
-    [InlineData("-s 30 -l", "\"30.0\": Delay must be <=25.5")]
-    [InlineData("-s 0.01 -l", "\"0.01\": Delay must be >=0.1")]
-    [InlineData("-s nan -l", "\"nan\": Delay must be a number")]
-    [InlineData("-s inf -l", "\"inf\": Delay must be <=25.5")]
-    [InlineData("-s abc -l", "\"abc\": Delay must be a number")]
-    [InlineData("-p -5 -1", "not a valid pid")]
-    [InlineData("-p x12 -1", "not a valid pid")]
-    [InlineData("-1 extra", "Unrecognized command or argument 'extra'")]
-    [InlineData("--bogus", "Unrecognized command or argument '--bogus'")]
-    [InlineData("--d -1", "ambiguous option: --d could match --debugfs, --debugfs-include-past, --doctor")]
-    [InlineData("--set 30 -l", "\"30.0\": Delay must be <=25.5")]
-    [InlineData("-1 -l", "use one of them")]
-    [InlineData("-p 1 -g x -1", "use one of them")]
-    [InlineData("-i -1", "-i/--debugfs-include-past applies to debugfs statistics")]
-    [InlineData("-s", "Required argument missing")]
-    [InlineData("-1 -s 1 3", "Unrecognized command or argument '3'")]
-    [InlineData("-s 0.5 --serve 127.0.0.1:9576", "option -s/--set-delay sets the refresh of the screen and of -l/-L: it does not go with --serve, which samples at each scrape (Prometheus's scrape_interval).")]
-    public void BadInputIsAUsageErrorInOneOrTwoLines(string args, string expected)
+    [InlineData("-c -1", "-c/--csv requires -l/--log", 1)]
+    [InlineData("-z", "-z/--skip-zero-records requires -l/--log", 1)]
+    [InlineData("-f (", "\"(\" is not a valid regular expression", 1)]
+    [InlineData("-1 --guest-fields kvm_pio", "option --guest-fields limits the values of each guest: it goes with --serve or --json.", 2)]
+    [InlineData("-1 --json --guest-fields (", "option --guest-fields: \"(\" is not a valid regular expression", 2)]
+    [InlineData("-1 --vcpus", "option --vcpus shows each vCPU of a VM: with -1, -l or -L add -p/-g (a child per vCPU) or --json (each guest's vCPUs).", 2)]
+    [InlineData("-l --vcpus", "add -p/-g (a child per vCPU) or --json", 2)]
+    [InlineData("-1 -d -p 1 --vcpus", "option --vcpus counts tracepoints per vCPU thread: add -t.", 2)]
+    [InlineData("-1 -d --latency", "option --latency times exits with the tracepoint engine: add -t.", 2)]
+    [InlineData("--serve 127.0.0.1:9576 -p 1 --vcpus", "with -p/-g the exporter serves no VM's own series: leave out -p/-g.", 2)]
+    [InlineData("-s 30 -l", "\"30.0\": Delay must be <=25.5", 1)]
+    [InlineData("-s 0.01 -l", "\"0.01\": Delay must be >=0.1", 1)]
+    [InlineData("-s nan -l", "\"nan\": Delay must be a number", 2)]
+    [InlineData("-s inf -l", "\"inf\": Delay must be <=25.5", 1)]
+    [InlineData("-s abc -l", "\"abc\": Delay must be a number", 2)]
+    [InlineData("-p -5 -1", "not a valid pid", 2)]
+    [InlineData("-p x12 -1", "not a valid pid", 2)]
+    [InlineData("-1 extra", "Unrecognized command or argument 'extra'", 2)]
+    [InlineData("--bogus", "Unrecognized command or argument '--bogus'", 2)]
+    [InlineData("--d -1", "ambiguous option: --d could match --debugfs, --debugfs-include-past, --doctor", 2)]
+    [InlineData("--set 30 -l", "\"30.0\": Delay must be <=25.5", 1)]
+    [InlineData("-1 -l", "use one of them", 2)]
+    [InlineData("-p 1 -g x -1", "use one of them", 2)]
+    [InlineData("-i -1", "-i/--debugfs-include-past applies to debugfs statistics", 2)]
+    [InlineData("-s", "Required argument missing", 2)]
+    [InlineData("-1 -s 1 3", "Unrecognized command or argument '3'", 2)]
+    [InlineData("-s 0.5 --serve 127.0.0.1:9576", "option -s/--set-delay sets the refresh of the screen and of -l/-L: it does not go with --serve, which samples at each scrape (Prometheus's scrape_interval).", 2)]
+    public void BadInputIsAUsageErrorInOneOrTwoLines(string args, string expected, int status)
     {
         (int code, string output, string error) = Run(args.Split(' '));
-        Assert.Equal(2, code);
+        // 1 where the reference checks the line itself (its sys.exit), 2 where its argparse refuses it.
+        Assert.Equal(status, code);
         Assert.Empty(output);
         Assert.Contains(expected, error);
         Assert.InRange(error.TrimEnd('\n').Split('\n').Length, 1, 2);

@@ -17,5 +17,7 @@ public class ManPageTests
         Assert.Contains($"\n{BpfSupport.PretendVariable}=\\fIFEATURE\\fR\n", section);
         Assert.Contains($"\n{HostPaths.RootVariable}=\\fIDIR\\fR\n", section);
         Assert.All(BpfSupport.Features, f => Assert.Contains(f.Name, section));
+        // The variable takes memlock too (a kernel that charges maps to the locked-memory limit).
+        Assert.Contains(BpfSupport.Memlock, section);
     }
 }
