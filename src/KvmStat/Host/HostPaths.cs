@@ -41,7 +41,6 @@ internal sealed class HostPaths
     internal string Debugfs => Map("/sys/kernel/debug");
     internal string DebugfsKvm => Map("/sys/kernel/debug/kvm");
     internal string CpuOnline => Map("/sys/devices/system/cpu/online");
-    internal string CpuPossible => Map("/sys/devices/system/cpu/possible");
     internal string CpuInfo => Map("/proc/cpuinfo");
     internal string SysModule => Map("/sys/module");
     internal string DevKvm => Map("/dev/kvm");

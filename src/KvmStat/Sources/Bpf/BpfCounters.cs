@@ -38,7 +38,6 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     /// <param name="capacity">Slots for this many processes (default: see <see cref="BpfTableLayout.For"/>).</param>
     /// <param name="attach">False loads the programs into the verifier without attaching them (tests).</param>
     /// <param name="scope">What the programs tell apart (default: every process).</param>
-    /// <param name="cpus">Possible CPUs (default: the host's).</param>
     /// <param name="latencyEntry">Exit latencies too, ended by this raw tracepoint (see <see cref="BpfPrograms"/>), or none.</param>
     /// <param name="vcpus">Count each vCPU thread too (a row of tracepoint counters per thread).</param>
     /// <param name="threads">Rows for this many vCPU threads (default: see <see cref="BpfTableLayout.For"/>).</param>
@@ -46,7 +45,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     /// <param name="shown">The first this many fields are shown (default: all); those after are counted for latencies alone.</param>
     internal BpfCounters(
         Tracefs tracefs, IReadOnlyList<TracepointField> fields, HostPaths paths, CounterDescriptors perfDescriptors, Action<string>? verbose,
-        Action<string> warn, int? capacity = null, bool attach = true, BpfScope? scope = null, int? cpus = null, string? latencyEntry = null,
+        Action<string> warn, int? capacity = null, bool attach = true, BpfScope? scope = null, string? latencyEntry = null,
         bool vcpus = false, int? threads = null, int? buckets = null, int? shown = null)
     {
         Scope = scope ?? BpfScope.EveryProcess;
@@ -56,7 +55,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         Paths = paths;
         _guests = new GuestFinder(paths);
         int stride = _fields.Length;
-        int possible = cpus ?? OnlineCpus.Parse(SysFile.TryReadText(paths.CpuPossible) ?? "")?.Count ?? Environment.ProcessorCount;
+        int possible = OnlineCpus.Possible();
         Tracepoints = [.. Enumerable.Range(0, stride).Where(i => !_fields[i].IsChild)];
         var layout = BpfTableLayout.For(stride, Scope, possible, capacity, latency: latencyEntry is not null,
             threadFields: vcpus ? Tracepoints.Count : 0, threads: threads, buckets: buckets);
