@@ -84,7 +84,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             bool nothingOpened = sources.Unopened.Count == 0 && sources.Binary is null && (engine is null || sources.PerVm is null);
             if ((!plan.Lenient || nothingOpened) && sources.Host.Sum(s => s.Fields.Count) == 0)
                 throw new UsageException($"no field matches \"{Text.EscapeControls(plan.Selection.Filter.Pattern)}\".", NoFieldFix(plan.Selection.Filter, plan.Latency));
-            return new Sampler(sources, vm, guests.NameOfVm, time, plan.HoldWhenVmExits ? guests.IsRunning : null, reporter.Warn);
+            return new Sampler(sources, vm, guests.NameOfVm, time, plan.HoldWhenVmExits ? guests.IsRunning : null, reporter.Warn, guests);
         }
         catch
         {

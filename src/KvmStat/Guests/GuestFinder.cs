@@ -7,13 +7,16 @@ namespace KvmStat.Guests;
 /// Finds VM processes and their names by reading /proc directly (no ps subprocess), tolerating
 /// processes that vanish in the middle of a scan.
 /// </summary>
-internal sealed class GuestFinder(HostPaths paths)
+internal sealed partial class GuestFinder(HostPaths paths)
 {
     /// <summary>
     /// Every process whose command line carries a -name and that holds a VM (or where that cannot
     /// be told, as <see cref="CheckPid"/> decides), by pid: any user may name a process as a guest.
     /// </summary>
     internal IReadOnlyList<GuestProcess> ListGuests() => ListGuests(ListBudget);
+
+    /// <summary>Listings of debugfs's VM folders so far (for tests of what a question costs).</summary>
+    internal long FolderListings { get; private set; }
 
     /// <summary>Descriptors looked at so far (for tests of what a question costs).</summary>
     internal long DescriptorsExamined => _probe?.Examined ?? 0;
@@ -38,8 +41,7 @@ internal sealed class GuestFinder(HostPaths paths)
         _listBudgetEnd = _probe.Examined + budget;
         _leftOut = 0;
         // One look at debugfs's folders serves the whole list.
-        _listing = true;
-        _foldersTaken = false;
+        using Look look = OneLook();
         try
         {
             List<GuestProcess> guests = ListProcesses(GuestOf);
@@ -51,7 +53,6 @@ internal sealed class GuestFinder(HostPaths paths)
         finally
         {
             _listBudgetEnd = long.MaxValue;
-            _listing = false;
         }
     }
 
@@ -161,16 +162,8 @@ internal sealed class GuestFinder(HostPaths paths)
         // Only the processes of that name are asked about their descriptors, so no budget runs out
         // before them on a host of thousands of VMs (a list of every guest looks at 65,536 at most).
         // One look at debugfs's folders serves them all, as for a list.
-        _listing = true;
-        _foldersTaken = false;
-        try
-        {
-            return [.. ListProcesses(pid => GuestOf(pid, name, HoldsVm)).Select(g => g.Pid)];
-        }
-        finally
-        {
-            _listing = false;
-        }
+        using Look look = OneLook();
+        return [.. ListProcesses(pid => GuestOf(pid, name, HoldsVm)).Select(g => g.Pid)];
     }
 
     /// <summary>
@@ -204,49 +197,6 @@ internal sealed class GuestFinder(HostPaths paths)
 
     /// <summary>The short command name of a process (/proc/PID/comm), for messages.</summary>
     internal string CommandOf(int pid) => ReadText(Path.Join(paths.ProcessDir(pid), "comm"))?.TrimEnd('\n') ?? "?";
-
-    /// <summary>
-    /// Whether a process holds a KVM VM: a descriptor of its own that links to anon_inode:kvm-vm.
-    /// Where debugfs can be listed, its folders (PID-FD) name every VM by the process that made it
-    /// and that process's descriptor: a process it lists holds a VM if that descriptor still is
-    /// one (or its descriptors cannot be read), and one it does not list made none, which costs
-    /// no look at its descriptors. Without debugfs, its descriptors tell. Null when nothing can tell.
-    /// </summary>
-    internal bool? HoldsVm(int pid)
-    {
-        _probe ??= new VmDescriptorProbe(paths);
-        if (!ScanFolders())
-            return HoldsVmDescriptor(pid);
-        int at = _folders.BinarySearch((long)pid << 32);
-        for (at = at < 0 ? ~at : at; at < _folders.Count && (int)(_folders[at] >> 32) == pid; at++)
-        {
-            // A folder names the pid that made a VM, which may have handed it on and exited, the
-            // pid then anyone's: the descriptor must still be a VM's (or not to be read).
-            if (_probe.HoldsAt(pid, (int)(_folders[at] & 0xffffffff)) != false)
-                return true;
-        }
-        return false;
-    }
-
-    private readonly List<long> _folders = [];
-    private DirectoryScanner? _debugfs;
-    private bool _listing, _foldersTaken, _foldersListed;
-
-    /// <summary>
-    /// Takes debugfs's VM folders into <see cref="_folders"/> (pid &lt;&lt; 32 | fd, sorted, as
-    /// <see cref="VmDiscovery"/> reads them): anew for each question, once for a whole guest list.
-    /// False where debugfs cannot be listed (not mounted, not root).
-    /// </summary>
-    private bool ScanFolders()
-    {
-        if (_listing && _foldersTaken)
-            return _foldersListed;
-        _foldersListed = (_debugfs ??= new DirectoryScanner(paths.DebugfsKvm)).TryScan(_folders, s_parseFolder) == 0;
-        _foldersTaken = _listing;
-        return _foldersListed;
-    }
-
-    private static readonly Func<ReadOnlySpan<byte>, long> s_parseFolder = VmFolderName.Parse;
 
     /// <summary>
     /// Whether a process holds a KVM VM descriptor itself (anon_inode:kvm-vm): what only the

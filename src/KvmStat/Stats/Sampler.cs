@@ -1,3 +1,4 @@
+using KvmStat.Guests;
 using KvmStat.Sources;
 
 namespace KvmStat.Stats;
@@ -18,15 +19,18 @@ internal sealed class Sampler : IDisposable
     private readonly Func<int, bool>? _isRunning;
     private readonly SourceHealth[] _opened;
     private readonly Func<int, string?> _nameOf;
+    private readonly GuestFinder? _finder;
 
     /// <param name="isRunning">
     /// Whether the watched VM still runs, checked first at each sample: once it has exited, the
     /// snapshot keeps its last values (the screen's "Guest is DEAD"). Null: read on regardless.
     /// </param>
     /// <param name="warn">Where to say what per-vCPU counts leave out (<see cref="GoneVcpuBudget"/>).</param>
+    /// <param name="finder">Where <paramref name="nameOf"/> asks: one look at the host's VMs answers a whole sample's questions (<see cref="GuestFinder.OneLook"/>).</param>
     internal Sampler(SamplingSources sources, WatchedVm? vm, Func<int, string?> nameOf, TimeProvider time, Func<int, bool>? isRunning = null,
-        Action<string>? warn = null)
+        Action<string>? warn = null, GuestFinder? finder = null)
     {
+        _finder = finder;
         _sources = sources;
         _time = time;
         _isRunning = isRunning;
@@ -53,6 +57,7 @@ internal sealed class Sampler : IDisposable
         // and the record's time are the same, however long reading a large host takes.
         long now = _time.GetTimestamp();
         DateTimeOffset time = _time.GetLocalNow();
+        using GuestFinder.Look look = _finder?.OneLook() ?? default;
         foreach (ICapture capture in _sources.Captures)
             capture.Capture();
         NameBinaryVms();

@@ -8,7 +8,8 @@ namespace KvmStat.Tests.Infrastructure;
 internal static class Samplers
 {
     internal static Sampler Of(TimeProvider time, IStatsSource[] host, IPerVmSource? perVm = null, WatchedVm? vm = null,
-        Func<int, string?>? nameOf = null, Func<int, bool>? isRunning = null, IVmStatsReader? binary = null, ITracepointEngine? engine = null, ICapture? capture = null, ExitLatencies? latencies = null)
+        Func<int, string?>? nameOf = null, Func<int, bool>? isRunning = null, IVmStatsReader? binary = null, ITracepointEngine? engine = null, ICapture? capture = null, ExitLatencies? latencies = null,
+        KvmStat.Guests.GuestFinder? finder = null)
     {
         var sources = new SamplingSources { PerVm = perVm, Engine = engine, Latencies = latencies };
         if ((capture ?? engine?.Capture) is ICapture taken)
@@ -19,6 +20,6 @@ internal static class Samplers
             sources.Captures.Add(sources.Binary);
         }
         sources.Host.AddRange(host);
-        return new Sampler(sources, vm, nameOf ?? (_ => null), time, isRunning);
+        return new Sampler(sources, vm, nameOf ?? (_ => null), time, isRunning, finder: finder);
     }
 }

@@ -59,6 +59,26 @@ public class SamplerTests
         Assert.Equal(2, sampler.Snapshot.Guests!.Guests.Count);
     }
 
+    /// <summary>The VMs new at a sample are named after one listing of debugfs's folders, not one each.</summary>
+    [Fact]
+    public void ASampleNamesItsNewVmsAfterOneLookAtTheHost()
+    {
+        using var fixture = new FixtureRoot();
+        foreach (int pid in new[] { 12, 13, 14 })
+        {
+            fixture.AddProcess(pid, ["qemu-system-x86_64", "-name", $"vm{pid}"]);
+            fixture.MarkRunning(pid);
+            fixture.AddDescriptor(pid, 5, "anon_inode:kvm-vm");
+            fixture.AddDebugfsStat($"{pid}-5/exits", 100);
+        }
+        var finder = new KvmStat.Guests.GuestFinder(fixture.Paths);
+        var perVm = new KvmStat.Sources.Debugfs.DebugfsSource(fixture.Paths, FieldFilter.Default, 0, false, new KvmStat.Sources.Debugfs.StatFileReader(), _ => { });
+        using Sampler sampler = Samplers.Of(new ManualTime(), [], perVm, nameOf: finder.NameOfVm, finder: finder);
+        sampler.Sample();
+        Assert.Equal(["vm12", "vm13", "vm14"], sampler.Snapshot.Guests!.Guests.Select(g => g.Name).Order());
+        Assert.Equal(1, finder.FolderListings);
+    }
+
     /// <summary>Watching one VM (-p), a sample also asks whether it still runs: that too allocates nothing.</summary>
     [Fact]
     public void ASampleOfAWatchedVmAllocatesNothing()

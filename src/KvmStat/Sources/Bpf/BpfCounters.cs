@@ -126,6 +126,9 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
 
     internal BpfTableLayout Layout => _table.Layout;
 
+    /// <summary>Where the capture asks which processes hold VMs.</summary>
+    internal GuestFinder Guests => _guests;
+
     /// <summary>The loaded programs (one per tracepoint, and the exit program), for tests that run them.</summary>
     internal IReadOnlyList<BpfProgram> Programs => _programs.Loaded;
 
@@ -170,6 +173,24 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         _vms.Clear();
         Array.Copy(_exitedFinal, ExitedVms, ExitedVms.Length);
         Array.Copy(_outsideFinal, OutsideVms, OutsideVms.Length);
+        SlotsInUse = ReadSlots();
+        _table.ReadRow(0, Unattributed);
+        Array.Clear(Totals);
+        Add(Totals, Unattributed);
+        Add(Totals, ExitedVms);
+        Add(Totals, OutsideVms);
+        foreach (BpfProcess vm in _vms.Values)
+            Add(Totals, vm.Totals);
+        CaptureThreads(sample);
+        _latency?.Publish(_vms, watched: 0);
+        ReportUnattributed();
+    }
+
+    /// <summary>Reads every slot in use: a VM's into <see cref="_vms"/>, what is done retired into the exited or outside rows. Returns the slots in use.</summary>
+    private int ReadSlots()
+    {
+        // One listing of the host's VMs answers every process new at this capture.
+        using GuestFinder.Look look = _guests.OneLook();
         int used = 0;
         for (int slot = 1; slot < _bySlot.Length; slot++)
         {
@@ -203,17 +224,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
             else
                 _vms[tgid] = process;
         }
-        SlotsInUse = used;
-        _table.ReadRow(0, Unattributed);
-        Array.Clear(Totals);
-        Add(Totals, Unattributed);
-        Add(Totals, ExitedVms);
-        Add(Totals, OutsideVms);
-        foreach (BpfProcess vm in _vms.Values)
-            Add(Totals, vm.Totals);
-        CaptureThreads(sample);
-        _latency?.Publish(_vms, watched: 0);
-        ReportUnattributed();
+        return used;
     }
 
     /// <summary>Gives each VM (or the one watched) its vCPU threads, by vCPU; on the refresh loop's path, so it allocates nothing.</summary>
@@ -245,29 +256,6 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
 
     /// <summary>The VM a thread's process is, at this capture (the one watched with -p/-g).</summary>
     private BpfProcess? VmOf(int tgid) => _watched is null ? _vms.GetValueOrDefault(tgid) : tgid == _watched.Tgid ? _watched : null;
-
-    /// <summary>A process that is done with its slot: no event finds the slot from now on; its row is read once more at the next capture.</summary>
-    private void Retire(BpfProcess process)
-    {
-        // Also a process found gone: no exit program took its entry when its last thread exited.
-        _table.Unassign(process.Tgid, process.Slot);
-        process.Retiring = true;
-        _retiring.Add(process);
-    }
-
-    /// <summary>The processes retired at the last capture: their last events, then their slots go back.</summary>
-    private void FinishRetiring()
-    {
-        foreach (BpfProcess process in _retiring)
-        {
-            _table.ReadRow(process.Slot, process.Totals);
-            Add(process.IsVm ? _exitedFinal : _outsideFinal, process.Totals);
-            _latency?.Retire(process.Slot);
-            _table.Release(process.Slot);
-            _bySlot[process.Slot] = null;
-        }
-        _retiring.Clear();
-    }
 
     /// <summary>
     /// Whether a process that cannot be looked at (it exited before this capture, or its descriptors
