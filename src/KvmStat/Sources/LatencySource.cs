@@ -16,7 +16,7 @@ internal sealed class LatencySource : IStatsSource
     private readonly List<StatField> _fields = [];
     /// <summary>Which field is which: a percentile's index, or <see cref="Timed"/>, or <see cref="Time"/>.</summary>
     private readonly List<(int Kind, int Reason, int Percentile)> _map = [];
-    private const int Timed = -1, Time = -2;
+    private const int Timed = -1, Time = -2, Lost = -3;
     private readonly int[][] _reasonsOfKind;
     private readonly ulong[] _interval = new ulong[ExitLatencies.Buckets];
 
@@ -38,6 +38,12 @@ internal sealed class LatencySource : IStatsSource
             for (int p = 0; p < Percentiles.Shown.Length; p++)
                 AddFamily(names[2 + p], StatKind.Gauge, "us", kind, p);
         }
+        // Exits the full table could not time (every process's, even with -p/-g): never a silent gap.
+        if (_fields.Count > 0)
+        {
+            _fields.Add(new StatField(LostField, null, StatKind.Counter, FieldOrigin.ExitLatency, null));
+            _map.Add((-1, -1, Lost));
+        }
         if (selection is null)
             return;
         List<int> kept = selection.Select(Enumerable.Range(0, _fields.Count), i => _fields[i].Name, i => _fields[i].Parent);
@@ -51,8 +57,11 @@ internal sealed class LatencySource : IStatsSource
         }
     }
 
+    /// <summary>Exits whose time could not be kept since the start (the table of buckets was full), every process's.</summary>
+    internal const string LostField = "exit_latency_lost";
+
     /// <summary>The families (parent fields) for -f help: those of exits to user space, and with <paramref name="kernel"/> those in the kernel.</summary>
-    internal static IEnumerable<string> FamilyNames(bool kernel) => Families(0).Concat(kernel ? Families(1) : []);
+    internal static IEnumerable<string> FamilyNames(bool kernel) => Families(0).Concat(kernel ? Families(1) : []).Append(LostField);
 
     /// <summary>The families of a kind of exit (0: to user space, 1: in the kernel): exits timed, their time, each percentile.</summary>
     private static string[] Families(int kind)
@@ -83,6 +92,11 @@ internal sealed class LatencySource : IStatsSource
         for (int i = 0; i < _fields.Count; i++)
         {
             (int kind, int reason, int percentile) = _map[i];
+            if (percentile == Lost)
+            {
+                values[i] = _latencies.Lost;
+                continue;
+            }
             Interval(histograms, kind, reason, out ulong total, out ulong nanoseconds, out ulong intervalNanoseconds);
             values[i] = percentile switch
             {

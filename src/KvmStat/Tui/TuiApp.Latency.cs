@@ -117,6 +117,11 @@ internal sealed partial class TuiApp
             grid.Write(4, 1, NotMeasured);
             return;
         }
+        // Exits the full table could not time are said on the last row (where an error or a notice
+        // is not), never left out of the rows in silence.
+        if (latencies.Lost > 0 && _label.AsSpan().TryWrite(CultureInfo.InvariantCulture,
+            $"{latencies.Lost} exits not timed since the start: the table of latency buckets is full", out int lost))
+            grid.Write(grid.Rows - 1, 0, _label.AsSpan(0, lost));
         // How much vCPU time exits took each second, as a share of one vCPU; and what ends an exit here.
         column = grid.Write(1, 0, "out of the guest: ");
         column = grid.WriteRight(1, column, _latencyRows.VcpuShare * 100, 0, "F1");

@@ -111,6 +111,21 @@ public class LatencyScreenTests
         Assert.DoesNotContain("measuring stopped", Screen(app)[^1], StringComparison.Ordinal);
     }
 
+    /// <summary>Exits the full table could not time are said on the last row, never left out of the rows in silence.</summary>
+    [Fact]
+    public void ExitsThatCouldNotBeTimedAreSaid()
+    {
+        var app = new TuiApp(_backend, FieldFilter.Default, 0, null, 3.0, _backend.Time);
+        app.Start();
+        Key(app, 'l');
+        Add(_latencies.Host, Io, 14, 100, 2_000_000);
+        app.Refresh();
+        Assert.Equal("", Screen(app)[^1]);
+        _latencies.Lost = 42;
+        app.Refresh();
+        Assert.Equal("42 exits not timed since the start: the table of latency buckets is full", Screen(app)[^1]);
+    }
+
     /// <summary>Reasons a short screen has no room for are in the Total, which says how many are not shown.</summary>
     [Fact]
     public void ReasonsBeyondTheScreenAreSaidInTheTotal()

@@ -23,6 +23,7 @@ internal sealed partial class BpfCounters
         {
             CaptureTables(sample);
             ReportUntimed();
+            ReportUntimeable();
         }
         catch (BpfException e)
         {
@@ -91,6 +92,17 @@ internal sealed partial class BpfCounters
         _untimedSaid = true;
         _warn($"--latency: {stamped} exits counted and none timed: what ends an exit here ({latencies.Entry}) has not fired. " +
             "kvm_stat --doctor says whether it fires on this host; where it does not, exit latencies cannot be measured.");
+    }
+
+    private GrowthReport _lostLatencyReport;
+
+    /// <summary>Exits whose time the full table of buckets could not keep are counted, and said at the first and each time their number doubles.</summary>
+    private void ReportUntimeable()
+    {
+        if (_latency is null || !_lostLatencyReport.Due(_latency.Latencies.Lost, out long grown))
+            return;
+        _warn($"--latency: {_latency.Latencies.Lost} exits ({grown} new) could not be timed: the table of latency buckets has room for {_table.Layout.Buckets} and is full " +
+            "(said again when their number doubles; every output counts them: exit_latency_lost, kvm_stat_exit_latency_lost_total). Fewer VMs timed at once (-p/-g) leave it room.");
     }
 
     /// <summary>Events that found no slot are counted, and said at the first and each time their number doubles.</summary>

@@ -222,6 +222,15 @@ public class BpfLatencyTests
         Assert.True(latencies.Lost >= 3, $"{latencies.Lost} lost");
         Assert.Equal(12UL, timed + (ulong)latencies.Lost);
         Assert.Equal(2, latencies.Host.Values.Sum(h => h.Buckets.Count(b => b > 0)));
+        // Said on stderr (once until it doubles), and a field of -1 and -l.
+        string said = Assert.Single(engine.Warnings, w => w.Contains("could not be timed", StringComparison.Ordinal));
+        Assert.StartsWith($"--latency: {latencies.Lost} exits ({latencies.Lost} new) could not be timed: the table of latency buckets has room for 2 and is full", said);
+        engine.Counters.Capture();
+        Assert.Single(engine.Warnings, w => w.Contains("could not be timed", StringComparison.Ordinal));
+        var fields = new LatencySource(latencies, 0);
+        long[] values = new long[fields.Fields.Count];
+        fields.Read(values);
+        Assert.Equal(latencies.Lost, values[fields.Fields.ToList().FindIndex(f => f.Name == LatencySource.LostField)]);
     }
 
     /// <summary>
