@@ -4,15 +4,19 @@ using KvmStat.Host;
 namespace KvmStat.Guests;
 
 /// <summary>
-/// Which vCPU each thread of a VM runs, from /proc: QEMU names its vCPU threads "CPU N/KVM" (N,
-/// its CPU index, is what its monitor calls CPU #N); a thread of another VMM is known while it
-/// waits in ioctl(KVM_RUN) (/proc/PID/task/TID/syscall) on a descriptor of vCPU N
+/// Which vCPU each thread of a VM runs, from /proc: by the name its VMM gives it (QEMU "CPU N/KVM",
+/// with -name ...,debug-threads=on as libvirt starts it, N its CPU index, what its monitor calls
+/// CPU #N; Firecracker "fc_vcpu N", Cloud Hypervisor "vcpuN", kvmtool "kvm-vcpu-N"); else while
+/// it waits in ioctl(KVM_RUN) (/proc/PID/task/TID/syscall) on a descriptor of vCPU N
 /// (anon_inode:kvm-vcpu:N, KVM's vCPU id). Any other thread is named by its id. A thread that
 /// exits while it is read is one whose vCPU is not known.
 /// </summary>
 internal sealed class VcpuThreads(HostPaths paths)
 {
-    private const string QemuPrefix = "CPU ", QemuSuffix = "/KVM", VcpuLink = "anon_inode:kvm-vcpu:";
+    private const string VcpuLink = "anon_inode:kvm-vcpu:";
+
+    /// <summary>How VMMs name their vCPU threads: a prefix, the vCPU's number, a suffix.</summary>
+    private static readonly (string Prefix, string Suffix)[] s_names = [("CPU ", "/KVM"), ("fc_vcpu ", ""), ("vcpu", ""), ("kvm-vcpu-", "")];
 
     /// <summary>The vCPU of a thread of process <paramref name="pid"/> (-1 where not known).</summary>
     internal VcpuThread Identify(int pid, int tid)
@@ -48,14 +52,17 @@ internal sealed class VcpuThreads(HostPaths paths)
         return vcpus;
     }
 
-    /// <summary>N of QEMU's vCPU thread name "CPU N/KVM" (a comm file's text), else -1.</summary>
+    /// <summary>N of a VMM's vCPU thread name ("CPU N/KVM", "fc_vcpu N", "vcpuN", "kvm-vcpu-N"; a comm file's text), else -1.</summary>
     internal static int IndexFromName(string? comm)
     {
         ReadOnlySpan<char> name = comm.AsSpan().TrimEnd('\n');
-        if (!name.StartsWith(QemuPrefix, StringComparison.Ordinal) || !name.EndsWith(QemuSuffix, StringComparison.Ordinal))
-            return -1;
-        ReadOnlySpan<char> number = name[QemuPrefix.Length..^QemuSuffix.Length];
-        return int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out int index) ? index : -1;
+        foreach ((string prefix, string suffix) in s_names)
+        {
+            if (name.Length > prefix.Length + suffix.Length && name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(suffix, StringComparison.Ordinal) &&
+                int.TryParse(name[prefix.Length..^suffix.Length], NumberStyles.None, CultureInfo.InvariantCulture, out int index))
+                return index;
+        }
+        return -1;
     }
 
     /// <summary>

@@ -17,7 +17,14 @@ public class VcpuThreadsTests
     [InlineData("CPU /KVM\n", -1)]
     [InlineData("qemu-system-x86\n", -1)]
     [InlineData(null, -1)]
-    public void QemuNamesItsVcpuThreadsCpuNSlashKvm(string? comm, int index) => Assert.Equal(index, VcpuThreads.IndexFromName(comm));
+    [InlineData("fc_vcpu 3\n", 3)]
+    [InlineData("vcpu12\n", 12)]
+    [InlineData("kvm-vcpu-5\n", 5)]
+    [InlineData("vcpu\n", -1)]
+    [InlineData("vcpu-x\n", -1)]
+    [InlineData("fc_vcpu\n", -1)]
+    [InlineData("vcpu_worker1\n", -1)]
+    public void VmmsNameTheirVcpuThreads(string? comm, int index) => Assert.Equal(index, VcpuThreads.IndexFromName(comm));
 
     [Fact]
     public void AThreadInKvmRunNamesItsDescriptor()

@@ -25,7 +25,7 @@ internal sealed class BpfHostSource : IStatsSource
             List<Guests.VcpuThread> threads = new Guests.VcpuThreads(counters.Paths).List(pid);
             // No child at all is said, never left to look like a VM whose vCPUs counted nothing.
             if (threads.Count == 0)
-                counters.Warn($"--vcpus: no thread of process {pid} is known as a vCPU (none named \"CPU N/KVM\" as QEMU names them, none waiting in ioctl(KVM_RUN), or its threads cannot be listed): its fields have no vCPU children.");
+                counters.Warn($"--vcpus: no thread of process {pid} is known as a vCPU (none named as VMMs name vCPU threads, QEMU's \"CPU N/KVM\" with -name ...,debug-threads=on, none waiting in ioctl(KVM_RUN), or its threads cannot be listed): its fields have no vCPU children.");
             _vcpus = new BpfVcpuFields([.. counters.Fields.Take(counters.Shown)], threads, vcpus);
             fields.AddRange(_vcpus.Fields);
         }

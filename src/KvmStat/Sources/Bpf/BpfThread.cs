@@ -29,6 +29,9 @@ internal sealed class BpfThread
     /// <summary>It gave its row back at the last capture (it exited, or its process runs no VM): read once more at the next, then freed.</summary>
     internal bool Retiring { get; set; }
 
+    /// <summary>Captures that asked again which vCPU it runs, while none was known.</summary>
+    internal int Unidentified { get; set; }
+
     /// <summary>Captures in a row at which its process was no VM the engine knows.</summary>
     internal int Unclaimed { get; set; }
 }

@@ -20,6 +20,9 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
     /// <summary>Per tracepoint: events of vCPU threads for which no row was left, since the start.</summary>
     internal long[] Lost { get; } = new long[table.Layout.ThreadFields];
 
+    /// <summary>Captures at which a thread of no known vCPU is asked again which it runs; then it stays its thread id.</summary>
+    internal const int IdentifyTries = 60;
+
     /// <summary>The events of <see cref="Lost"/> of the shown fields.</summary>
     internal long LostShown
     {
@@ -58,6 +61,12 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
             int tid = (int)(uint)owner;
             if (thread is null || thread.Tid != tid || thread.Tgid != tgid)
                 _byRow[row] = thread = new BpfThread(names.Identify(tgid, tid), tgid, row, table.Layout.ThreadFields, table.Layout.Latency);
+            else if (thread.Reading.Index < 0 && thread.Unidentified++ < IdentifyTries && names.Identify(tgid, tid) is { Index: >= 0 } known)
+            {
+                // A busy vCPU thread of a VMM that names none is found in ioctl(KVM_RUN) only while it
+                // waits there: asked again at each capture until it is (its row's counts go on under its vCPU).
+                _byRow[row] = thread = new BpfThread(known, tgid, row, table.Layout.ThreadFields, table.Layout.Latency) { Unclaimed = thread.Unclaimed };
+            }
             Read(thread);
             BpfProcess? vm = vmOf(tgid);
             // Its events of this interval are its VM's even when it exited in it.

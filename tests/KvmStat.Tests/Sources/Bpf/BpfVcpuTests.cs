@@ -101,6 +101,35 @@ public class BpfVcpuTests
     }
 
     /// <summary>
+    /// A vCPU thread of a VMM that names none is known by the vCPU descriptor it waits on in
+    /// ioctl(KVM_RUN), which a busy one is seldom seen doing: it is asked again at each capture
+    /// until it is, and its counts go on under its vCPU.
+    /// </summary>
+    [Fact]
+    public void AThreadFirstSeenRunningIsKnownWhenItIsSeenInKvmRun()
+    {
+        using var engine = new SyntheticEngine(formats: Formats(), vcpus: true);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "busy");
+        int busy = vm.Spawn("worker");
+        engine.MirrorThreads(vm);
+        BpfProgram pio = engine.Program("kvm_pio");
+        Assert.Equal(1, vm.RunOn(busy, pio, s_pio, count: 4));
+        engine.Counters.Capture();
+        Assert.Equal($"tid {busy}", Assert.Single(engine.Counters.ThreadsOf(vm.Pid)).Reading.Label);
+
+        // Seen waiting in ioctl(12, KVM_RUN), descriptor 12 being vCPU 2's.
+        string ioctl = Interop.Abi.SYS_ioctl.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        engine.Fixture.WriteFile($"/proc/{vm.Pid}/task/{busy}/syscall", $"{ioctl} 0xc 0x{Interop.Abi.KVM_RUN:x} 0x0 0x0 0x0 0x0 0x7ffd 0x7f01\n");
+        engine.Fixture.AddDescriptor(vm.Pid, 12, "anon_inode:kvm-vcpu:2");
+        Assert.Equal(1, vm.RunOn(busy, pio, s_pio, count: 3));
+        engine.Counters.Capture();
+        BpfThread known = Assert.Single(engine.Counters.ThreadsOf(vm.Pid));
+        Assert.Equal(("vcpu2", 2, busy), (known.Reading.Label, known.Reading.Index, known.Tid));
+        Assert.Equal(7, Count(engine, known, "kvm_pio"));
+    }
+
+    /// <summary>
     /// With -p: a child per vCPU of each tracepoint field (kvm_pio(vcpu0)). A vCPU's thread that
     /// exits gives its row back (read once more, then freed) and its child keeps what it counted; a
     /// new thread of the same vCPU counts on in the same child. The VM's other threads count in the parent only.
