@@ -82,7 +82,7 @@ internal sealed partial class TuiApp
         }
         else if (row > 4)
         {
-            DrawTotal(grid, row, total, Rate(parentDeltas, stats.IntervalSeconds));
+            DrawTotal(grid, row, total, parentDeltas, stats.IntervalSeconds);
         }
     }
 
@@ -141,15 +141,18 @@ internal sealed partial class TuiApp
     /// </summary>
     private static bool CountsEvents(StatField field) => field.Origin != FieldOrigin.ExitLatency && field.Unit is null;
 
-    /// <summary>The bold Total row: "%-40s %10d        %8s", the rate left blank when zero.</summary>
-    private static void DrawTotal(ScreenGrid grid, int row, long total, long rate)
+    /// <summary>
+    /// The bold Total row: "%-40s %10d        %8s", the rate left blank where nothing happened in the
+    /// interval, and 0 where something did at less than one a second (the reference's "if tcur > 0").
+    /// </summary>
+    private static void DrawTotal(ScreenGrid grid, int row, long total, long delta, double interval)
     {
         int column = grid.WriteLeft(row, TableColumn, "Total", LabelWidth, TextStyle.Bold);
         column = grid.Write(row, column, " ", TextStyle.Bold);
         column = grid.WriteRight(row, column, total, 10, TextStyle.Bold);
         column = grid.Fill(row, column, 8, ' ', TextStyle.Bold);
-        if (rate > 0)
-            grid.WriteRight(row, column, rate, 8, TextStyle.Bold);
+        if (delta > 0)
+            grid.WriteRight(row, column, Rate(delta, interval), 8, TextStyle.Bold);
     }
 
     private static long Rate(long delta, double interval) =>

@@ -90,7 +90,7 @@ internal sealed partial class TuiApp
             grid.Write(4, 1, "No running guests found");
             return;
         }
-        DrawTotal(grid, row, total, Rate(deltas, interval));
+        DrawTotal(grid, row, total, deltas, interval);
         // VMs the engine cannot count are never out of sight: the line takes the keys' place.
         if (all.VmsLeftOut > 0)
         {

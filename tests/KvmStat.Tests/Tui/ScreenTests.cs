@@ -110,6 +110,23 @@ public class ScreenTests
         Assert.Equal(TotalRow(400, 400), screen[6]);
     }
 
+    /// <summary>The Total's CurAvg/s is blank when nothing happened in the interval, and 0 when less than one event a second did, as the reference's.</summary>
+    [Fact]
+    public void TheTotalsRateIsZeroForAFewEventsAndBlankForNone()
+    {
+        TuiApp app = Start();
+        _backend.Add("kvm_pio", 100);
+        _backend.Add("kvm_mmio", 100);
+        app.Refresh();
+        // One event in a three-second interval: a rate of 0.33, shown as 0.
+        _backend.Add("kvm_pio", 1);
+        _backend.Time.Advance(TimeSpan.FromSeconds(2));
+        app.Refresh();
+        Assert.Equal(TotalRow(201, 0), Screen(app)[5]);
+        app.Refresh();
+        Assert.Equal($" {"Total",-40} {201,10}", Screen(app)[5]);
+    }
+
     [Fact]
     public void ShowsTheReferenceLayoutSortedByRateThenTotal()
     {
