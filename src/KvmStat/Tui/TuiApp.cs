@@ -23,7 +23,12 @@ internal sealed partial class TuiApp
     /// <summary>"%-40s %10s%7s %8s": label, total, %Total, CurAvg/s.</summary>
     internal const int TableWidth = 40 + 1 + 10 + 7 + 1 + 8;
 
-    internal const int MinColumns = TableColumn + TableWidth;
+    /// <summary>
+    /// Below this the screen says it is too small. A narrower terminal than the table (a split
+    /// pane) shows what fits, cut on the right, as the reference's curses screen does: the names
+    /// and totals first.
+    /// </summary>
+    internal const int MinColumns = 24;
     internal const int MinRows = 6;
     private const int LabelWidth = 40;
     private const int MaxGuestNameLength = 48;

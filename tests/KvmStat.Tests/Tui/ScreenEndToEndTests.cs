@@ -70,8 +70,10 @@ public class ScreenEndToEndTests
         pane.WaitFor(s => s[1].Contains("regex filter: kvm_pio"), "the regex applied");
 
         // A terminal too small, then big again.
-        pane.Resize(40, 8);
-        pane.WaitFor(s => s[0].StartsWith("Terminal too small (40x8)"), "too-small message");
+        pane.Resize(60, 8);
+        pane.WaitFor(s => s[0] == "kvm statistics - summary" && s[2].TrimEnd() == " Event                                         Total %Total", "the table cut on the right");
+        pane.Resize(20, 8);
+        pane.WaitFor(s => s[0].StartsWith("Terminal too small (20x8)"), "too-small message");
         pane.Resize(100, 30);
         pane.WaitFor(s => s[1].Contains("regex filter: kvm_pio"), "redrawn at full size");
 

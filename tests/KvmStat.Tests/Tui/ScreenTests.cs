@@ -433,7 +433,12 @@ public class ScreenTests
         _grid.Resize(4, 30);
         app.Draw(_grid);
         Assert.Equal("Terminal too small (30x4): kvm", _grid.RowText(0));
-        Assert.Equal("_stat needs at least 68x6.", _grid.RowText(1));
+        Assert.Equal("_stat needs at least 24x6.", _grid.RowText(1));
+        // Narrower than the table (a split pane): what fits, cut on the right.
+        _grid.Resize(8, 60);
+        app.Draw(_grid);
+        Assert.Equal("kvm statistics - summary", _grid.RowText(0));
+        Assert.Equal($" {"kvm_pio",-40} {1,10}{"100.0",7}", _grid.RowText(3));
         _grid.Resize(24, 80);
         app.Draw(_grid);
         Assert.Equal("kvm statistics - summary", _grid.RowText(0));
