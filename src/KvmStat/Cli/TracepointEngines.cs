@@ -20,7 +20,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     private BpfException? _bpfUnavailable;
     private bool _bpfProbed;
     private bool? _latencyProbed;
-    private bool _announced;
+    private string? _announced;
 
     internal Tracefs Tracefs => _tracefs ??= Tracefs.Locate(paths);
 
@@ -123,11 +123,12 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     internal static string LatencyEntry(HostPaths paths) =>
         ExitReasonSetDetector.Detect(paths) == ExitReasonSet.Unknown ? BpfPrograms.SyscallEntry : BpfPrograms.KvmEntry;
 
+    /// <summary>Says which engine counts, once for each change: the screen's b can take a per-VM engine where the first was BPF.</summary>
     private void Announce(string message, bool warn)
     {
-        if (_announced)
+        if (_announced == message)
             return;
-        _announced = true;
+        _announced = message;
         if (warn)
             reporter.Warn(message);
         else
@@ -136,12 +137,18 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
 
     /// <summary>The step that failed and why; a verifier rejection with the last lines of its log.</summary>
     /// <param name="lockedMemoryLimit">The locked-memory limit that could not be lifted (default: <see cref="BpfSupport.LockedMemoryLimit"/>).</param>
-    internal static string Describe(BpfException e, ulong? lockedMemoryLimit = null)
+    /// <param name="root">Whether this process is root (default: whether it is), which has every capability BPF needs.</param>
+    internal static string Describe(BpfException e, ulong? lockedMemoryLimit = null, bool? root = null)
     {
         lockedMemoryLimit ??= BpfSupport.LockedMemoryLimit;
+        root ??= Environment.IsPrivilegedProcess;
+        const string Lift = "LimitMEMLOCK=infinity in a unit, ulimit -l unlimited in a shell";
+        // Root has every capability BPF needs: what refuses it there is the locked-memory limit.
+        if (e.Errno is Interop.Errno.EPERM && string.IsNullOrWhiteSpace(e.VerifierLog) && lockedMemoryLimit is ulong rootLimit && root == true)
+            return $"{e.Message}: before Linux 5.11 BPF maps must fit the locked-memory limit, {rootLimit >> 10} KiB here ({Lift})";
         if (e.Errno is Interop.Errno.EPERM or Interop.Errno.EACCES && string.IsNullOrWhiteSpace(e.VerifierLog))
             return $"{e.Message}: BPF needs CAP_BPF and CAP_PERFMON, or root" + (lockedMemoryLimit is ulong limit
-                ? $"; before Linux 5.11 its maps must also fit the locked-memory limit, {limit >> 10} KiB here (LimitMEMLOCK=infinity in a unit, ulimit -l unlimited in a shell)"
+                ? $"; before Linux 5.11 its maps must also fit the locked-memory limit, {limit >> 10} KiB here ({Lift})"
                 : "");
         if (string.IsNullOrWhiteSpace(e.VerifierLog))
             return e.Message;

@@ -1,3 +1,4 @@
+using KvmStat.Sources.Bpf;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using KvmStat.Tests.Infrastructure;
@@ -207,6 +208,24 @@ public class ScreenEndToEndTests
         Assert.Equal(0, Kill(ChildOf(pane.ShellPid), ChildProcess.SIGHUP));
         pane.WaitFor(s => s.Any(l => l == "EXIT=0"), "a clean exit after SIGHUP");
         Assert.False(pane.AlternateScreen);
+    }
+
+    /// <summary>
+    /// Where the host's totals fit a kernel's locked-memory limit and the table of processes does
+    /// not (before Linux 5.11), b's per-guest view counts with perf counters, and the screen says
+    /// so, with what the maps need. Needs no VM.
+    /// </summary>
+    [Fact]
+    public void AFallbackToPerfCountersForTheGuestViewIsSaid()
+    {
+        Assert.SkipUnless(TmuxPane.Available, "tmux is not installed (./test.sh installs it)");
+        using var pane = new TmuxPane(200, 24);
+        pane.Type($"{BpfSupport.PretendVariable}={BpfSupport.Memlock} '{PublishedBinary.Path}' -s 0.5 -f 'kvm_pio$'");
+        pane.WaitFor(s => s[0] == "kvm statistics - summary", "the screen");
+        pane.Keys("b");
+        pane.WaitFor(s => s[^1].Contains("counting with perf counters: BPF is not available (creating the BPF map counts (", StringComparison.Ordinal) &&
+            s[^1].Contains(" MiB of maps in all)", StringComparison.Ordinal), "the fallback said on the last row");
+        pane.Keys("q");
     }
 
     /// <summary>

@@ -72,8 +72,16 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         perfDescriptors.EnsureRoom(2 * parents + 10, $"counting {stride} fields with {parents} BPF programs");
         // Where a kernel before 5.11 is pretended, its refusal of maps beyond the locked-memory limit.
         if (BpfSupport.PretendsLockedMemory && (ulong)layout.MapBytes() > BpfSupport.LockedMemoryLimit)
-            throw new BpfException("creating the BPF map counts", Interop.Errno.EPERM);
-        _table = new BpfTable(layout);
+            throw new BpfException("creating the BPF map counts", Interop.Errno.EPERM).WithMapBytes(layout.MapBytes());
+        try
+        {
+            _table = new BpfTable(layout);
+        }
+        catch (BpfException e) when (e.Errno == Interop.Errno.EPERM)
+        {
+            // Where maps are charged to a locked-memory limit, what they need is what to allow.
+            throw e.WithMapBytes(layout.MapBytes());
+        }
         // Until this constructor returns nothing owns what it made: a failure at any step closes
         // what is open (programs detach with their descriptors), not a finalizer some time later.
         try

@@ -47,7 +47,10 @@ public class BpfSupportEndToEndTests
     {
         var refused = new BpfException("creating the BPF map counts", Interop.Errno.EPERM);
         Assert.Equal($"{refused.Message}: BPF needs CAP_BPF and CAP_PERFMON, or root; before Linux 5.11 its maps must also fit the locked-memory " +
-            "limit, 64 KiB here (LimitMEMLOCK=infinity in a unit, ulimit -l unlimited in a shell)", KvmStat.Cli.TracepointEngines.Describe(refused, 65536));
+            "limit, 64 KiB here (LimitMEMLOCK=infinity in a unit, ulimit -l unlimited in a shell)", KvmStat.Cli.TracepointEngines.Describe(refused, 65536, root: false));
+        // Root has the capabilities: the limit is what refused it.
+        Assert.Equal($"{refused.Message}: before Linux 5.11 BPF maps must fit the locked-memory " +
+            "limit, 64 KiB here (LimitMEMLOCK=infinity in a unit, ulimit -l unlimited in a shell)", KvmStat.Cli.TracepointEngines.Describe(refused, 65536, root: true));
         BpfSupport.Require();
         // This kernel (5.11 or later) charges no map to the limit, lifted or not: capabilities alone are named.
         Assert.Null(BpfSupport.LockedMemoryLimit);
@@ -55,7 +58,7 @@ public class BpfSupportEndToEndTests
         Assert.False(BpfSupport.MapsChargeLockedMemory(before));
         Assert.Equal(0, KvmStat.Interop.Libc.GetRLimit(KvmStat.Interop.Abi.RLIMIT_MEMLOCK, out KvmStat.Interop.Libc.RLimit after));
         Assert.Equal(before.Current, after.Current);
-        Assert.Equal($"{refused.Message}: BPF needs CAP_BPF and CAP_PERFMON, or root", KvmStat.Cli.TracepointEngines.Describe(refused));
+        Assert.Equal($"{refused.Message}: BPF needs CAP_BPF and CAP_PERFMON, or root", KvmStat.Cli.TracepointEngines.Describe(refused, root: false));
     }
 
     [Theory]
@@ -103,18 +106,25 @@ public class BpfSupportEndToEndTests
     public void MapsBeyondTheLockedMemoryLimitFallBackToPerfCountersWithOneLine()
     {
         var environment = new Dictionary<string, string> { [BpfSupport.PretendVariable] = BpfSupport.Memlock };
-        const string Refused = "BPF is not available (creating the BPF map counts: Operation not permitted: BPF needs CAP_BPF and CAP_PERFMON, or root; " +
-            "before Linux 5.11 its maps must also fit the locked-memory limit, 64 KiB here (LimitMEMLOCK=infinity in a unit, ulimit -l unlimited in a shell))";
+        // As root, the limit is named first (root has the capabilities), with what the maps need.
+        const string Refused = "BPF is not available (creating the BPF map counts (N MiB of maps in all): Operation not permitted: " +
+            "before Linux 5.11 BPF maps must fit the locked-memory limit, 64 KiB here (LimitMEMLOCK=infinity in a unit, ulimit -l unlimited in a shell))";
+        static string Sized(string text) => System.Text.RegularExpressions.Regex.Replace(text, @"\(\d+\.\d MiB of maps in all\)", "(N MiB of maps in all)");
         // The host's totals alone fit (a row per CPU); the table of processes a per-guest view needs does not.
         (int code, string output, string error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "kvm_pio", "--json");
         Assert.Equal(0, code);
         Assert.StartsWith("{\"timestamp\":", output);
-        Assert.Equal($"kvm_stat: counting with perf counters: {Refused}", Assert.Single(Kvm.WithoutNoVmLine(error.Split('\n', StringSplitOptions.RemoveEmptyEntries))));
+        Assert.Equal($"kvm_stat: counting with perf counters: {Refused}", Sized(Assert.Single(Kvm.WithoutNoVmLine(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)))));
         (code, _, error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "kvm_pio");
         Assert.Equal(0, code);
         Assert.Empty(Kvm.WithoutNoVmLine(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        // --doctor says what runs do: BPF for the host's totals, perf counters for per-VM runs.
         (_, output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor");
-        Assert.Contains($"warn  engine                perf counters: {Refused}; ", output);
+        Assert.Contains("warn  engine                BPF for the host's totals (-1, -l, the screen's first view); per-VM runs (the screen's b, --serve, --json's guests) " +
+            $"count with perf counters: {Refused[..^1].Replace("BPF is not available (", "BPF is not available for them (", StringComparison.Ordinal)})", Sized(output));
+        (_, output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor", "--engine", "bpf");
+        Assert.Contains("per-VM runs (the screen's b, --serve, --json's guests) stop with --engine bpf: BPF counting is not available: creating the BPF map counts", output);
+        Assert.DoesNotContain("fail  engine", output);
         // Without the pretence the same maps are made: this kernel charges none to the limit.
         (_, output, _) = ChildProcess.RunTool(s_timeout, "--doctor");
         Assert.Contains("ok    engine                BPF", output);

@@ -1,0 +1,104 @@
+using System.Globalization;
+using KvmStat.Guests;
+using KvmStat.Sources;
+using KvmStat.Stats;
+using KvmStat.Sources.BinaryStats;
+using KvmStat.Sources.Bpf;
+using KvmStat.Sources.Perf;
+using KvmStat.Sources.Tracepoints;
+using KvmStat.Host;
+
+namespace KvmStat.Cli;
+
+/// <summary>--doctor's checks of the tracepoint engine: whether BPF programs load here, and how its table of processes fared.</summary>
+internal sealed partial class Doctor
+{
+    /// <summary>
+    /// Whether BPF programs load and attach here (the default engine), or why perf counters count
+    /// instead. The programs keep counting every process while the other checks run, for <see cref="CheckTable"/>.
+    /// </summary>
+    private void CheckEngine(Tracefs tracefs, ExitReasonSet exitReasons)
+    {
+        string[] events = [.. tracefs.ListKvmEvents()];
+        if (events.Length == 0)
+            return;
+        if (request.Engine == TracepointEngineChoice.Perf)
+        {
+            Line("ok", "engine", $"perf counters (--engine perf): {events.Length} tracepoints, a counter per CPU and tracepoint; per-guest counts need a counter per VM thread and field");
+            return;
+        }
+        try
+        {
+            BpfSupport.Require();
+            // The table a per-VM run with these options makes (every field, exit reasons included;
+            // latencies and vCPU rows if asked): its memory is what the kernel must allow (before
+            // Linux 5.11, within the locked-memory limit).
+            IReadOnlyList<TracepointField> fields = Catalog(tracefs, exitReasons);
+            string? entry = request.Latency && _latencyRefusal.Value is null ? TracepointEngines.LatencyEntry(paths) : null;
+            // Events it cannot attribute are the table's own check (CheckTable), not a warning of the run.
+            _table = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null, warn: _ => { }, latencyEntry: entry, vcpus: request.Vcpus);
+            _table.Capture();
+            _bpfCounts = true;
+            string asRun = (entry is null ? "" : " --latency") + (request.Vcpus ? " --vcpus" : "");
+            Line("ok", "engine", string.Create(CultureInfo.InvariantCulture,
+                $"BPF: programs load and attach ({events.Length} tracepoints, {fields.Count} fields; {_table.Layout.MapBytes() / 1048576.0:0.0} MiB of maps, as a per-VM run{asRun}); ") +
+                "kvm events are counted per process in the kernel, from each process's first event");
+        }
+        catch (BpfException e) when (HostTableLoads(tracefs, exitReasons))
+        {
+            // A kernel that charges maps to a small locked-memory limit: the host's totals, a row
+            // per CPU, fit where the table of processes does not. Said as runs of each kind go.
+            string perVm = request.Engine == TracepointEngineChoice.Bpf
+                ? $"per-VM runs (the screen's b, --serve, --json's guests) stop with --engine bpf: {TracepointEngines.BpfRequired(e).Message}"
+                : $"per-VM runs (the screen's b, --serve, --json's guests) count with perf counters: BPF is not available for them ({TracepointEngines.Describe(e)})";
+            Line("warn", "engine", $"BPF for the host's totals (-1, -l, the screen's first view); {perVm}");
+        }
+        catch (BpfException e) when (request.Engine == TracepointEngineChoice.Bpf)
+        {
+            // As a run with --engine bpf: it stops.
+            EnvironmentException refusal = TracepointEngines.BpfRequired(e);
+            Line("fail", "engine", $"{refusal.Message} {refusal.Fix}");
+        }
+        catch (BpfException e)
+        {
+            Line("warn", "engine", $"perf counters: BPF is not available ({TracepointEngines.Describe(e)}); per-guest counts need a counter per VM thread and field");
+        }
+        catch (KvmStatException e)
+        {
+            // A run stops on it too (a setting of this environment, not a kernel that lacks something).
+            Line("fail", "engine", $"{e.Message}{(e.Fix is null ? "" : " " + e.Fix)}");
+        }
+    }
+
+    /// <summary>Whether the lighter table of the host's totals alone (as -1 and -l count with) loads where a per-VM run's did not.</summary>
+    private bool HostTableLoads(Tracefs tracefs, ExitReasonSet exitReasons)
+    {
+        try
+        {
+            // A kernel that lacks what the engine needs refuses it whatever the table (as a run).
+            BpfSupport.Require();
+            using var host = new BpfCounters(tracefs, Catalog(tracefs, exitReasons), paths, _descriptors, verbose: null, warn: _ => { }, scope: BpfScope.Host);
+            return true;
+        }
+        catch (BpfException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>How the BPF engine's table of processes fared while the checks ran: room, processes, and any events it could not attribute.</summary>
+    private void CheckTable()
+    {
+        if (_table is null)
+            return;
+        using BpfCounters table = _table;
+        _table = null;
+        table.Capture();
+        long unattributed = table.UnattributedEvents;
+        // Slots in use at the last look: processes that are not VMs give theirs back at each capture.
+        string seen = $"room for {table.Capacity} processes; {table.SlotsInUse} in use at the last look ({table.Vms.Count} of them VMs)";
+        Line(unattributed == 0 ? "ok" : "warn", "BPF table", unattributed == 0
+            ? $"{seen}; every event meanwhile attributed to its process"
+            : $"{seen}; {unattributed} events meanwhile could not be attributed: more processes raised kvm events at once than the table has room for");
+    }
+}
