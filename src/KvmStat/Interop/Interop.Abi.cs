@@ -40,7 +40,7 @@ internal static partial class Interop
         uint BPF_F_MMAPABLE, uint BPF_F_TEST_RUN_ON_CPU,
         uint BPF_MAP_TYPE_HASH, uint BPF_MAP_TYPE_ARRAY, uint BPF_MAP_TYPE_PERCPU_ARRAY, uint BPF_MAP_TYPE_QUEUE, uint BPF_MAP_TYPE_LRU_HASH,
         uint BPF_PROG_TYPE_TRACEPOINT, uint BPF_PROG_TYPE_RAW_TRACEPOINT,
-        ulong BPF_ANY, ulong BPF_NOEXIST, int BPF_PSEUDO_MAP_FD,
+        ulong BPF_ANY, ulong BPF_NOEXIST, ulong BPF_EXIST, int BPF_PSEUDO_MAP_FD,
         int BPF_FUNC_map_lookup_elem, int BPF_FUNC_map_update_elem, int BPF_FUNC_get_current_pid_tgid, int BPF_FUNC_map_push_elem,
         int BPF_FUNC_map_pop_elem, int BPF_FUNC_map_delete_elem, int BPF_FUNC_ktime_get_ns, int BPF_FUNC_probe_read_kernel,
         // union bpf_attr: where the fields of the structures in Interop.Bpf lie.
@@ -125,7 +125,7 @@ internal static partial class Interop
         BPF_F_MMAPABLE: 0x400, BPF_F_TEST_RUN_ON_CPU: 1,
         BPF_MAP_TYPE_HASH: 1, BPF_MAP_TYPE_ARRAY: 2, BPF_MAP_TYPE_PERCPU_ARRAY: 6, BPF_MAP_TYPE_QUEUE: 22, BPF_MAP_TYPE_LRU_HASH: 9,
         BPF_PROG_TYPE_TRACEPOINT: 5, BPF_PROG_TYPE_RAW_TRACEPOINT: 17,
-        BPF_ANY: 0, BPF_NOEXIST: 1, BPF_PSEUDO_MAP_FD: 1,
+        BPF_ANY: 0, BPF_NOEXIST: 1, BPF_EXIST: 2, BPF_PSEUDO_MAP_FD: 1,
         BPF_FUNC_map_lookup_elem: 1, BPF_FUNC_map_update_elem: 2, BPF_FUNC_get_current_pid_tgid: 14, BPF_FUNC_map_push_elem: 87,
         BPF_FUNC_map_pop_elem: 88, BPF_FUNC_map_delete_elem: 3, BPF_FUNC_ktime_get_ns: 5, BPF_FUNC_probe_read_kernel: 113,
         TestRunContextOffset: 48, TestRunCpuOffset: 68, MapCreateNameOffset: 28, ProgLoadNameOffset: 48, ProgLoadAttachTypeOffset: 68,

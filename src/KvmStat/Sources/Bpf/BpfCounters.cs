@@ -25,6 +25,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     private readonly int[] _vcpuEvidence;
     private readonly long[] _exitedFinal;
     private readonly long[] _outsideFinal;
+    private readonly long[] _outsideRow;
     private readonly Action<string> _warn;
 
     /// <summary>Where the engine and what reads it say what they cannot do (a line on stderr, or on the screen).</summary>
@@ -67,21 +68,11 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         ExitedVms = new long[stride];
         _exitedFinal = new long[stride];
         _outsideFinal = new long[stride];
+        _outsideRow = new long[stride];
         // A program and its link per tracepoint, and the maps, are descriptors too.
         int parents = _fields.Count(f => !f.IsChild);
         perfDescriptors.EnsureRoom(2 * parents + 10, $"counting {stride} fields with {parents} BPF programs");
-        // Where a kernel before 5.11 is pretended, its refusal of maps beyond the locked-memory limit.
-        if (BpfSupport.PretendsLockedMemory && (ulong)layout.MapBytes() > BpfSupport.LockedMemoryLimit)
-            throw new BpfException("creating the BPF map counts", Interop.Errno.EPERM).WithMapBytes(layout.MapBytes());
-        try
-        {
-            _table = new BpfTable(layout);
-        }
-        catch (BpfException e) when (e.Errno == Interop.Errno.EPERM)
-        {
-            // Where maps are charged to a locked-memory limit, what they need is what to allow.
-            throw e.WithMapBytes(layout.MapBytes());
-        }
+        _table = BpfTable.Open(layout);
         // Until this constructor returns nothing owns what it made: a failure at any step closes
         // what is open (programs detach with their descriptors), not a finalizer some time later.
         try
@@ -181,6 +172,9 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         _vms.Clear();
         Array.Copy(_exitedFinal, ExitedVms, ExitedVms.Length);
         Array.Copy(_outsideFinal, OutsideVms, OutsideVms.Length);
+        // What processes that run no VM counted since they gave their slots back.
+        _table.ReadRow(_table.Layout.OutsideSlot, _outsideRow);
+        Add(OutsideVms, _outsideRow);
         SlotsInUse = ReadSlots();
         _table.ReadRow(0, Unattributed);
         Array.Clear(Totals);
@@ -226,7 +220,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
                 exited |= (holdsVm is null || process.IsVm) && !_guests.IsRunning(tgid);
             }
             if (exited || !process.IsVm)
-                Retire(process);
+                Retire(process, exited);
             if (process.Retiring)
                 Add(process.IsVm ? ExitedVms : OutsideVms, process.Totals);
             else

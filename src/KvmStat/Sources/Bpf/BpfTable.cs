@@ -43,8 +43,8 @@ internal sealed class BpfTable : IDisposable
                 Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_PERCPU_ARRAY, 4, layout.RowWords * 8, 1, CounterProgram.Counts));
                 return;
             }
-            Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, layout.RowWords * 8, layout.Rows, CounterProgram.Counts, Interop.Abi.BPF_F_MMAPABLE));
-            Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 4, 4, layout.Capacity, CounterProgram.Slots));
+            Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, layout.RowWords * 8, layout.CountRows, CounterProgram.Counts, Interop.Abi.BPF_F_MMAPABLE));
+            Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 4, 4, layout.Capacity + BpfTableLayout.OutsideRoom, CounterProgram.Slots));
             Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_QUEUE, 0, 4, layout.Capacity, CounterProgram.Free));
             Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_PERCPU_ARRAY, 4, BpfTableLayout.CacheEntryBytes, 1, CounterProgram.Cache));
             Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, 8, 1, CounterProgram.Epoch, Interop.Abi.BPF_F_MMAPABLE));
@@ -57,6 +57,22 @@ internal sealed class BpfTable : IDisposable
         {
             Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The maps of a layout; a refusal of them says what they take together (what a locked-memory limit must allow).</summary>
+    internal static BpfTable Open(BpfTableLayout layout)
+    {
+        // Where a kernel before 5.11 is pretended, its refusal of maps beyond the locked-memory limit.
+        if (BpfSupport.PretendsLockedMemory && (ulong)layout.MapBytes() > BpfSupport.LockedMemoryLimit)
+            throw new BpfException("creating the BPF map counts", Interop.Errno.EPERM).WithMapBytes(layout.MapBytes());
+        try
+        {
+            return new BpfTable(layout);
+        }
+        catch (BpfException e) when (e.Errno == Interop.Errno.EPERM)
+        {
+            throw e.WithMapBytes(layout.MapBytes());
         }
     }
 
@@ -108,6 +124,39 @@ internal sealed class BpfTable : IDisposable
         if (result == 0 && value == (uint)slot)
             result = slots.Delete(BpfMap.Key(ref key));
         // ENOENT: the exit program took it first.
+        if (result != 0 && result != -Interop.Errno.ENOENT)
+            throw new BpfException("removing a process from the BPF table", -result);
+        _epoch!.Add(0, 1);
+    }
+
+    /// <summary>
+    /// A process that runs no VM gives its slot back and keeps counting, in the row of processes
+    /// outside VMs: its entry names that row from now on (no CPU trusts its cache from before), so
+    /// it takes no slot again. Only while its entry still names <paramref name="slot"/>: where the
+    /// exit program took it meanwhile, nothing is put back for a pid that may be anyone's next.
+    /// The slot's row stays until <see cref="Release"/>.
+    /// </summary>
+    internal void MarkOutside(int tgid, int slot)
+    {
+        uint key = (uint)tgid, value = 0, outside = (uint)Layout.OutsideSlot;
+        BpfMap slots = _maps[CounterProgram.Slots];
+        int result = slots.Lookup(BpfMap.Key(ref key), MemoryMarshal.AsBytes(new Span<uint>(ref value)));
+        if (result == 0 && value == (uint)slot)
+            result = slots.Update(BpfMap.Key(ref key), BpfMap.Key(ref outside), Interop.Abi.BPF_EXIST);
+        // ENOENT: the exit program took it first.
+        if (result != 0 && result != -Interop.Errno.ENOENT)
+            throw new BpfException("moving a process that runs no VM to the row outside VMs", -result);
+        _epoch!.Add(0, 1);
+    }
+
+    /// <summary>A process counted outside VMs no longer is (there is no room to keep it so): its next event takes a slot.</summary>
+    internal void Forget(int tgid)
+    {
+        uint key = (uint)tgid, value = 0;
+        BpfMap slots = _maps[CounterProgram.Slots];
+        int result = slots.Lookup(BpfMap.Key(ref key), MemoryMarshal.AsBytes(new Span<uint>(ref value)));
+        if (result == 0 && value == (uint)Layout.OutsideSlot)
+            result = slots.Delete(BpfMap.Key(ref key));
         if (result != 0 && result != -Interop.Errno.ENOENT)
             throw new BpfException("removing a process from the BPF table", -result);
         _epoch!.Add(0, 1);

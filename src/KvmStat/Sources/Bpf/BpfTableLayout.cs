@@ -5,7 +5,8 @@ namespace KvmStat.Sources.Bpf;
 /// one shared row per slot that every CPU adds to atomically, so the table grows with the slots
 /// and the fields, never with the CPUs; a row is an owner word (the process, and whether it has
 /// exited) and then one counter per field; slot 0 counts the events of processes for which no slot
-/// was left. For the host's totals or one process: a single row per CPU (no shared cache line
+/// was left, and one more row (<see cref="OutsideSlot"/>) those of processes found to run no VM,
+/// which keep no slot: their entry in the table of slots names that row until they exit. For the host's totals or one process: a single row per CPU (no shared cache line
 /// between CPUs on the hottest path). With --vcpus, a row per vCPU thread besides (see
 /// <see cref="ThreadProgram"/>): an owner word (the thread, and whether it has exited), its process,
 /// a counter per tracepoint and, with latencies, a histogram per kind of exit; row 0 counts the
@@ -32,6 +33,13 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
 
     /// <summary>Slots at most, however few fields: room for the 4,000 VMs of a dense microVM host and their helpers.</summary>
     internal const int MaxSlots = 8192;
+
+    /// <summary>
+    /// Processes that run no VM whose events are counted in the <see cref="OutsideSlot"/> row at once
+    /// (vhost workers and kworkers that raise interrupts for guests, say): entries of the table of
+    /// slots beside the slots; past them the oldest go back to taking a slot for a capture.
+    /// </summary>
+    internal const int OutsideRoom = 8192;
 
     /// <summary>The kernel memory every map of the engine may take at most together (the counts, latency and thread tables).</summary>
     internal const long MemoryBudget = 64L << 20;
@@ -69,6 +77,12 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
     internal int RowWords => PerProcess ? Fields + 1 : Fields;
 
     internal int Rows => PerProcess ? Capacity + 1 : 1;
+
+    /// <summary>The row of the events of processes that run no VM, after the slots' rows (per process only).</summary>
+    internal int OutsideSlot => Capacity + 1;
+
+    /// <summary>Rows of the counters' map: the slots', slot 0's, and per process the <see cref="OutsideSlot"/> row.</summary>
+    internal int CountRows => PerProcess ? Rows + 1 : 1;
 
     /// <summary>Where field <paramref name="field"/>'s counter is in a row, in bytes.</summary>
     internal int FieldOffset(int field) => (PerProcess ? 8 : 0) + field * 8;
@@ -142,9 +156,9 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
     /// <summary>What one map of this layout costs; <paramref name="entries"/> counts only for a map of reasons.</summary>
     internal long BytesOf(string map, int entries) => map switch
     {
-        CounterProgram.Counts when PerProcess => ArrayBytes(RowWords * 8, Rows, mmapable: true),
+        CounterProgram.Counts when PerProcess => ArrayBytes(RowWords * 8, CountRows, mmapable: true),
         CounterProgram.Counts => PerCpuArrayBytes(RowWords * 8, 1),
-        CounterProgram.Slots => HashBytes(4, 4, Capacity),
+        CounterProgram.Slots => HashBytes(4, 4, Capacity + OutsideRoom),
         CounterProgram.Free => QueueBytes(4, Capacity),
         CounterProgram.Cache => PerCpuArrayBytes(CacheEntryBytes, 1),
         CounterProgram.Epoch => ArrayBytes(8, 1, mmapable: true),

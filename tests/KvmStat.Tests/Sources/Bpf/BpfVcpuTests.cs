@@ -101,6 +101,71 @@ public class BpfVcpuTests
     }
 
     /// <summary>
+    /// A process that runs no VM and keeps raising events (a kworker or vhost worker raising guests'
+    /// interrupts) gives its slot back once and counts on in the row outside VMs: it never takes a
+    /// slot again, so thousands of them cannot fill the table; an event only a vCPU raises (it runs
+    /// one now) gives it a slot again, and it is a VM from the next capture.
+    /// </summary>
+    [Fact]
+    public void AProcessOutsideVmsTakesNoSlotAgainUntilItRunsAVcpu()
+    {
+        using var engine = new SyntheticEngine(formats: Formats());
+        using EventProcess worker = EventProcess.Start();
+        engine.MakeOther(worker.Pid);
+        BpfProgram irq = engine.Program("kvm_set_irq"), pio = engine.Program("kvm_pio");
+        byte[] gsi = engine.Record("kvm_set_irq", "gsi", 4);
+        long expected = 0;
+        for (int capture = 0; capture < 4; capture++)
+        {
+            for (int cpu = 0; cpu < Math.Min(2, Environment.ProcessorCount); cpu++)
+                Assert.Equal(1, worker.Run(irq, gsi, count: 3, cpu: cpu));
+            expected += 3 * Math.Min(2, Environment.ProcessorCount);
+            engine.Counters.Capture();
+            Assert.Equal(expected, engine.Field(engine.Counters.OutsideVms, "kvm_set_irq"));
+            Assert.Equal(expected, engine.Field(engine.Counters.Totals, "kvm_set_irq"));
+            // The slot it took at its first event goes back at the capture after; none is taken again.
+            Assert.Equal(capture == 0 ? 1 : 0, engine.Counters.SlotsInUse);
+        }
+        Assert.All(engine.Counters.Unattributed, v => Assert.Equal(0, v));
+
+        // It makes a VM and runs a vCPU: a slot again, a VM from the capture that reads it.
+        engine.Fixture.AddDescriptor(worker.Pid, 10, "anon_inode:kvm-vm");
+        Assert.Equal(1, worker.Run(pio, s_pio, count: 5));
+        Assert.Equal(1, worker.Run(irq, gsi, count: 2));
+        engine.Counters.Capture();
+        Assert.Equal((5, 2), (engine.Field(engine.Counters.Vms[worker.Pid].Totals, "kvm_pio"), engine.Field(engine.Counters.Vms[worker.Pid].Totals, "kvm_set_irq")));
+        Assert.Equal(expected, engine.Field(engine.Counters.OutsideVms, "kvm_set_irq"));
+    }
+
+    /// <summary>A process counted outside VMs that exits leaves no mark: a VM that gets its pid next is counted as itself.</summary>
+    [Fact]
+    public void APidOfAProcessOutsideVmsUsedAgainIsNotOutside()
+    {
+        using var engine = new SyntheticEngine(formats: Formats());
+        BpfProgram irq = engine.Program("kvm_set_irq");
+        byte[] gsi = engine.Record("kvm_set_irq", "gsi", 4);
+        int pid;
+        using (EventProcess worker = EventProcess.Start())
+        {
+            pid = worker.Pid;
+            engine.MakeOther(pid);
+            Assert.Equal(1, worker.Run(irq, gsi, count: 4));
+            engine.Counters.Capture();
+            engine.Counters.Capture();
+            Assert.Equal(1, worker.Run(irq, gsi, count: 3));
+            Assert.Equal(0, worker.Run(engine.ExitProgram));
+            worker.Exit();
+        }
+        engine.MakeVm(pid, "next");
+        using EventProcess vm = EventProcess.StartWithPid(pid);
+        Assert.Equal(1, vm.Run(irq, gsi, count: 2));
+        engine.Counters.Capture();
+        Assert.Equal(2, engine.Field(engine.Counters.Vms[pid].Totals, "kvm_set_irq"));
+        Assert.Equal(7, engine.Field(engine.Counters.OutsideVms, "kvm_set_irq"));
+        Assert.Equal(9, engine.Field(engine.Counters.Totals, "kvm_set_irq"));
+    }
+
+    /// <summary>
     /// A vCPU thread of a VMM that names none is known by the vCPU descriptor it waits on in
     /// ioctl(KVM_RUN), which a busy one is seldom seen doing: it is asked again at each capture
     /// until it is, and its counts go on under its vCPU.
