@@ -32,6 +32,9 @@ internal sealed class ExitLatencies(IReadOnlyList<StatField> fields, string entr
     /// <summary>What ends an exit here: "kvm_entry", or "ioctl(KVM_RUN)" where kvm_entry never fires.</summary>
     internal string Entry { get; } = entry;
 
+    /// <summary>Where kvm_entry ends exits, one the kernel hands to user space is timed as two parts: its kvm_exit reason's, then its kvm_userspace_exit reason's.</summary>
+    internal bool TimesTwoParts => Entry == Bpf.BpfPrograms.KvmEntry;
+
     internal Dictionary<int, LatencyHistogram> Host { get; } = [];
 
     /// <summary>Each running VM's, by pid.</summary>

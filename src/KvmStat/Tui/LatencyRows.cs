@@ -24,27 +24,35 @@ internal sealed class LatencyRows
     /// <summary>Every reason together (its share is 1 when any exit was timed).</summary>
     internal Row All { get; private set; }
 
-    /// <summary>vCPU time exits took in the last interval, in seconds per second (1: one whole vCPU).</summary>
+    /// <summary>vCPU time exits other than halts took in the last interval, in seconds per second (1: one whole vCPU).</summary>
     internal double VcpuShare { get; private set; }
 
-    /// <summary>The last interval of <paramref name="histograms"/> (null: none measured), <paramref name="seconds"/> long.</summary>
-    internal void Update(Dictionary<int, LatencyHistogram>? histograms, double seconds)
+    /// <summary>vCPU time halts took (a halted vCPU waits for work: idle, not slow), in seconds per second.</summary>
+    internal double HaltShare { get; private set; }
+
+    /// <summary>The last interval of <paramref name="histograms"/> (null: none measured), <paramref name="seconds"/> long, of <paramref name="latencies"/>' fields.</summary>
+    internal void Update(ExitLatencies? latencies, Dictionary<int, LatencyHistogram>? histograms, double seconds)
     {
         _rows.Clear();
         _nanoseconds.Clear();
         Array.Clear(_all);
         All = default;
-        VcpuShare = 0;
-        if (histograms is null || seconds <= 0)
+        VcpuShare = HaltShare = 0;
+        if (latencies is null || histograms is null || seconds <= 0)
             return;
-        ulong totalNanoseconds = 0, totalExits = 0;
+        ulong totalNanoseconds = 0, haltNanoseconds = 0, userExits = 0, kernelExits = 0;
         foreach ((int field, LatencyHistogram histogram) in histograms)
         {
             ulong exits = Interval(histogram, out ulong nanoseconds);
             if (exits == 0)
                 continue;
-            totalExits += exits;
+            if (latencies.KindOf(field) == ExitLatencies.UserSpace)
+                userExits += exits;
+            else
+                kernelExits += exits;
             totalNanoseconds += nanoseconds;
+            if (IsHalt(latencies.Fields[field].ChildLabel))
+                haltNanoseconds += nanoseconds;
             for (int b = 0; b < _interval.Length; b++)
                 _all[b] += _interval[b];
             _rows.Add(new Row(field, exits / seconds, nanoseconds / 1000.0 / exits, Microseconds(_interval, 0, nanoseconds), Microseconds(_interval, 1, nanoseconds), Microseconds(_interval, 2, nanoseconds), 0));
@@ -53,10 +61,17 @@ internal sealed class LatencyRows
         for (int r = 0; r < _rows.Count; r++)
             _rows[r] = _rows[r] with { Share = totalNanoseconds > 0 ? (double)_nanoseconds[r] / totalNanoseconds : 0 };
         _rows.Sort(_byShare);
+        // Where kvm_entry ends exits, one handed to user space is two parts (kvm_exit's reason in the
+        // kernel, kvm_userspace_exit's in user space): every exit begins with kvm_exit, counted once.
+        ulong totalExits = latencies.TimesTwoParts ? kernelExits : userExits + kernelExits;
         if (totalExits > 0)
             All = new Row(-1, totalExits / seconds, totalNanoseconds / 1000.0 / totalExits, Microseconds(_all, 0, totalNanoseconds), Microseconds(_all, 1, totalNanoseconds), Microseconds(_all, 2, totalNanoseconds), 1);
-        VcpuShare = totalNanoseconds / 1e9 / seconds;
+        VcpuShare = (totalNanoseconds - haltNanoseconds) / 1e9 / seconds;
+        HaltShare = haltNanoseconds / 1e9 / seconds;
     }
+
+    /// <summary>A halt: HLT (x86, in the kernel or in user space), WFI/WFx (arm64).</summary>
+    private static bool IsHalt(string? reason) => reason is "HLT" or "WFI" or "WFx";
 
     /// <summary>One reason's exits in the last interval, into the interval buffer.</summary>
     private ulong Interval(LatencyHistogram histogram, out ulong nanoseconds)

@@ -122,11 +122,18 @@ internal sealed partial class TuiApp
         if (latencies.Lost > 0 && _label.AsSpan().TryWrite(CultureInfo.InvariantCulture,
             $"{latencies.Lost} exits not timed since the start: the table of latency buckets is full", out int lost))
             grid.Write(grid.Rows - 1, 0, _label.AsSpan(0, lost));
-        // How much vCPU time exits took each second, as a share of one vCPU; and what ends an exit here.
+        // How much vCPU time exits took each second, as a share of one vCPU, halts (idle) apart; and what ends an exit here.
         column = grid.Write(1, 0, "out of the guest: ");
         column = grid.WriteRight(1, column, _latencyRows.VcpuShare * 100, 0, "F1");
-        column = grid.Write(1, column, "% of a vCPU, each exit until the next ");
-        grid.Write(1, column, latencies.Entry);
+        column = grid.Write(1, column, "% of a vCPU");
+        if (_latencyRows.HaltShare > 0)
+        {
+            column = grid.Write(1, column, ", halted: ");
+            column = grid.WriteRight(1, column, _latencyRows.HaltShare * 100, 0, "F1");
+            column = grid.Write(1, column, "%");
+        }
+        column = grid.Write(1, column, " (exits end at ");
+        grid.Write(1, grid.Write(1, column, latencies.Entry), ")");
         int row = 3;
         // By index: a foreach over the interface would box an enumerator at every draw.
         for (int i = 0; i < _latencyRows.Rows.Count; i++)

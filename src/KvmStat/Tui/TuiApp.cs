@@ -149,7 +149,7 @@ internal sealed partial class TuiApp
             return;
         _sampler.Sample();
         _guestDead = _view is View.Main or View.Latency && !_sampler.Snapshot.VmAlive;
-        _latencyRows.Update(ShownLatencies(_sampler.Snapshot.Latencies), _sampler.Snapshot.Host.IntervalSeconds);
+        _latencyRows.Update(_sampler.Snapshot.Latencies, ShownLatencies(_sampler.Snapshot.Latencies), _sampler.Snapshot.Host.IntervalSeconds);
         int guests = _sampler.Snapshot.Guests?.Guests.Count ?? 0;
         _selectedGuest = Math.Clamp(_selectedGuest, 0, Math.Max(0, guests - 1));
     }

@@ -75,7 +75,7 @@ public class LatencyScreenTests
         Add(_latencies.Host, Mmio, 18, 10, 3_000_000);
         app.Refresh();
         screen = Screen(app);
-        Assert.Equal("out of the guest: 0.5% of a vCPU, each exit until the next ioctl(KVM_RUN)", screen[1]);
+        Assert.Equal("out of the guest: 0.5% of a vCPU (exits end at ioctl(KVM_RUN))", screen[1]);
         // Percentiles are placed in their bucket by the exits' time: IO's median is their mean of 20 µs
         // (spread over [16.4, 23.6) µs), not the middle of [16.4, 32.8); the Total's p99 is an MMIO exit.
         Assert.Equal(Row("MMIO (VMM)", 10, "300", "300", "330", "337", "60.0"), screen[3]);
@@ -109,6 +109,35 @@ public class LatencyScreenTests
         Assert.True(_backend.Opened[^1].Latency);
         // Measuring again: the line that said it stopped is gone.
         Assert.DoesNotContain("measuring stopped", Screen(app)[^1], StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A halted vCPU waits for work: the time halts take is said apart from the time exits keep
+    /// vCPUs out of their guests (an idle guest is no slow one); where kvm_entry ends exits, one
+    /// handed to user space is two timed parts but one exit in the Total.
+    /// </summary>
+    [Fact]
+    public void HaltsAreIdleTimeAndAnExitInTwoPartsIsOneExit()
+    {
+        var app = new TuiApp(_backend, FieldFilter.Default, 0, null, 3.0, _backend.Time);
+        app.Start();
+        Key(app, 'l');
+        // In one second: 100 IO exits of 20 µs (2 ms), and one halt of 0.9 s.
+        Add(_latencies.Host, Io, 14, 100, 2_000_000);
+        Add(_latencies.Host, Hlt, 29, 1, 900_000_000);
+        app.Refresh();
+        Assert.Equal("out of the guest: 0.2% of a vCPU, halted: 90.0% (exits end at ioctl(KVM_RUN))", Screen(app)[1]);
+
+        var parts = new ExitLatencies(s_fields, "kvm_entry");
+        var rows = new LatencyRows();
+        var histograms = new Dictionary<int, LatencyHistogram>();
+        // 10 IO exits, each timed in the kernel (kvm_exit's reason, here HLT's field) and in user space.
+        Add(histograms, Hlt, 10, 10, 10 * 1500);
+        Add(histograms, Io, 14, 10, 10 * 20_000);
+        rows.Update(parts, histograms, 1);
+        Assert.Equal(10, rows.All.ExitsPerSecond);
+        rows.Update(_latencies, histograms, 1);
+        Assert.Equal(20, rows.All.ExitsPerSecond);
     }
 
     /// <summary>Exits the full table could not time are said on the last row, never left out of the rows in silence.</summary>
@@ -296,20 +325,20 @@ public class LatencyScreenTests
         var rows = new LatencyRows();
         var histograms = new Dictionary<int, LatencyHistogram>();
         Add(histograms, Io, 14, 100, 2_000_000);
-        rows.Update(histograms, 1);
+        rows.Update(_latencies, histograms, 1);
         Assert.Equal(100, Assert.Single(rows.Rows).ExitsPerSecond);
-        rows.Update(histograms, 1);
+        rows.Update(_latencies, histograms, 1);
         Assert.Equal(100, Assert.Single(rows.Rows).ExitsPerSecond);
         histograms[Io].StartCapture();
         Add(histograms, Io, 14, 30, 600_000);
-        rows.Update(histograms, 2);
+        rows.Update(_latencies, histograms, 2);
         Assert.Equal(15, Assert.Single(rows.Rows).ExitsPerSecond);
         histograms[Io].StartCapture();
         histograms[Io].Clear();
         Add(histograms, Io, 14, 7, 140_000);
-        rows.Update(histograms, 1);
+        rows.Update(_latencies, histograms, 1);
         Assert.Equal(7, Assert.Single(rows.Rows).ExitsPerSecond);
-        rows.Update(null, 1);
+        rows.Update(_latencies, null, 1);
         Assert.Empty(rows.Rows);
         Assert.Equal(0, rows.VcpuShare);
     }

@@ -285,7 +285,7 @@ public class ScreenEndToEndTests
         pane.WaitFor(s => s[0] == "kvm statistics - summary", "the screen");
         pane.Keys("l");
         pane.WaitFor(s => s[0] == "exit latency - summary" &&
-            Regex.IsMatch(s[1], @"^out of the guest: \d+\.\d% of a vCPU, each exit until the next (kvm_entry|ioctl\(KVM_RUN\))$"), "the latency view");
+            Regex.IsMatch(s[1], @"^out of the guest: \d+\.\d% of a vCPU(, halted: \d+\.\d%)? \(exits end at (kvm_entry|ioctl\(KVM_RUN\))\)$"), "the latency view");
         pane.Keys("l");
         pane.WaitFor(s => s[0] == "kvm statistics - summary", "the events again");
         pane.Keys("q");
