@@ -34,9 +34,9 @@ internal sealed class LatencySource : IStatsSource
                 continue;
             string[] names = Families(kind);
             AddFamily(names[0], StatKind.Counter, null, kind, Timed);
-            AddFamily(names[1], StatKind.Counter, "us", kind, Time);
+            AddFamily(names[1], StatKind.Counter, UnitOf(kind), kind, Time);
             for (int p = 0; p < Percentiles.Shown.Length; p++)
-                AddFamily(names[2 + p], StatKind.Gauge, "us", kind, p);
+                AddFamily(names[2 + p], StatKind.Gauge, UnitOf(kind), kind, p);
         }
         // Exits the full table could not time (every process's, even with -p/-g): never a silent gap.
         if (_fields.Count > 0)
@@ -66,9 +66,18 @@ internal sealed class LatencySource : IStatsSource
     /// <summary>The families of a kind of exit (0: to user space, 1: in the kernel): exits timed, their time, each percentile.</summary>
     private static string[] Families(int kind)
     {
-        string prefix = kind == 0 ? "user_exit" : "kernel_exit";
-        return [$"{prefix}_timed", $"{prefix}_time_us", .. Percentiles.Shown.Select(p => $"{prefix}_{p.Label}_us")];
+        string prefix = kind == 0 ? "user_exit" : "kernel_exit", unit = UnitOf(kind);
+        return [$"{prefix}_timed", $"{prefix}_time_{unit}", .. Percentiles.Shown.Select(p => $"{prefix}_{p.Label}_{unit}")];
     }
+
+    /// <summary>
+    /// Microseconds for exits handled in user space (microseconds to milliseconds); nanoseconds for
+    /// those in the kernel, which take well under a microsecond to a few: in whole microseconds a
+    /// p99 of 0.4 µs would read 0, as no exit at all.
+    /// </summary>
+    private static string UnitOf(int kind) => kind == 0 ? "us" : "ns";
+
+    private static long InUnit(int kind, double nanoseconds) => (long)Math.Round(kind == 0 ? nanoseconds / 1000 : nanoseconds);
 
     private void AddFamily(string name, StatKind kind, string? unit, int exitKind, int percentile)
     {
@@ -101,8 +110,8 @@ internal sealed class LatencySource : IStatsSource
             values[i] = percentile switch
             {
                 Timed => (long)total,
-                Time => (long)(nanoseconds / 1000),
-                _ => (long)Math.Round(ExitLatencies.Percentile(_interval, Percentiles.Shown[percentile].Fraction, intervalNanoseconds) / 1000),
+                Time => kind == 0 ? (long)(nanoseconds / 1000) : (long)nanoseconds,
+                _ => InUnit(kind, ExitLatencies.Percentile(_interval, Percentiles.Shown[percentile].Fraction, intervalNanoseconds)),
             };
         }
     }
