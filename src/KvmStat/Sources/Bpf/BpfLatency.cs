@@ -95,7 +95,8 @@ internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
     /// The host's histograms (every slot and every retired one), and each running VM's; with one
     /// process watched (-p/-g: its exits alone are stamped, all in slot 0), that one's.
     /// </summary>
-    internal void Publish(IReadOnlyDictionary<int, BpfProcess> vms, int watched)
+    /// <param name="vms">A dictionary, not an interface: a foreach over one would box its enumerator at every capture.</param>
+    internal void Publish(Dictionary<int, BpfProcess> vms, int watched)
     {
         foreach (LatencyHistogram histogram in latencies.Host.Values)
         {

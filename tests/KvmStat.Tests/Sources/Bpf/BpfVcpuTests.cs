@@ -316,25 +316,45 @@ public class BpfVcpuTests
         Assert.Contains(engine.Warnings, w => w.StartsWith($"--vcpus: no thread of process {vm.Pid} is known as a vCPU", StringComparison.Ordinal));
     }
 
-    /// <summary>A capture is on the refresh loop's path: in steady state (no thread or VM comes or goes) it allocates nothing, with vCPU threads or without.</summary>
+    /// <summary>
+    /// A capture is on the refresh loop's path: in steady state (no thread or VM comes or goes) it
+    /// allocates nothing, with vCPU threads or without, with exit latencies or without (then the
+    /// screen's rows of them and the latency fields are worked out from it without allocating too).
+    /// </summary>
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void ACaptureInSteadyStateAllocatesNothing(bool vcpus)
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    public void ACaptureInSteadyStateAllocatesNothing(bool vcpus, bool latency)
     {
-        using var engine = new SyntheticEngine(vcpus: vcpus);
+        using var engine = new SyntheticEngine(vcpus: vcpus, latencyEntry: latency ? BpfPrograms.KvmEntry : null);
         using EventProcess vm = EventProcess.Start();
         engine.MakeVm(vm.Pid, "steady");
         (int cpu0, int cpu1) = TwoVcpus(engine, vm);
         BpfProgram pio = engine.Program("kvm_pio");
         Assert.Equal(1, vm.RunOn(cpu0, pio, s_pio));
         Assert.Equal(1, vm.RunOn(cpu1, pio, s_pio));
-        for (int i = 0; i < 3; i++)
+        if (latency)
+            Assert.Equal(0, vm.Timed(engine.Program("kvm_userspace_exit"), UserspaceExit(2), TimeSpan.FromMicroseconds(20), engine.Program(BpfPrograms.KvmEntry), SyntheticEngine.Arguments(0), count: 3));
+        var rows = new KvmStat.Tui.LatencyRows();
+        var fields = engine.Counters.Latencies is ExitLatencies timed ? new LatencySource(timed, 0) : null;
+        long[] values = new long[fields?.Fields.Count ?? 0];
+        void Capture()
+        {
             engine.Counters.Capture();
-        Assert.Equal(vcpus ? 2 : 0, engine.Counters.ThreadsOf(vm.Pid).Count);
+            rows.Update(engine.Counters.Latencies, engine.Counters.Latencies?.Host, 1);
+            fields?.Read(values);
+        }
+        // A thread of no known vCPU (the main thread, with latencies) is asked again for its first captures.
+        for (int i = 0; i < BpfThreads.IdentifyTries + 3; i++)
+            Capture();
+        Assert.Equal(latency ? 3UL : 0UL, engine.Counters.Latencies?.Host.Values.Aggregate(0UL, (sum, h) => sum + h.Count) ?? 0);
+        // The timed exits ran on the process's main thread: with --vcpus a row of its own.
+        Assert.Equal(vcpus ? (latency ? 3 : 2) : 0, engine.Counters.ThreadsOf(vm.Pid).Count);
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 100; i++)
-            engine.Counters.Capture();
+            Capture();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.Equal(2, engine.Field(engine.Counters.Vms[vm.Pid].Totals, "kvm_pio"));
     }
