@@ -116,6 +116,6 @@ internal sealed partial class BpfCounters
             (Capacity < BpfTableLayout.MaxSlots
                 ? "Fewer fields (-f), or no --latency or --vcpus, leave the table room for more processes; "
                 : $"{BpfTableLayout.MaxSlots} processes are the most it holds: beyond them, --engine perf counts each VM apart (an open file per vCPU thread and tracepoint); ") +
-            "processes that run no VM give their slots back at each capture (each -s interval, each second when serving).");
+            "a process that runs no VM gives its slot back at the capture that finds it (each -s interval, each second when serving) and takes none again.");
     }
 }

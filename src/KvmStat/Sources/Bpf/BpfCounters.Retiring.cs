@@ -8,30 +8,61 @@ internal sealed partial class BpfCounters
     /// <summary>
     /// A process that is done with its slot: no event finds the slot from now on; its row is read
     /// once more at the next capture. One that exited leaves the table (also one found gone: no exit
-    /// program took its entry when its last thread exited); one that runs no VM counts on in the row
-    /// outside VMs, so it takes no slot again at its next event (a kworker raising guests'
-    /// interrupts would take one at every capture, two at a time).
+    /// program took its entry when its last thread exited), as does one that may run a VM but cannot
+    /// be looked at (its next event takes a slot, looked at anew). One found to run no VM counts on
+    /// in the row outside VMs, so it takes no slot again (a kworker raising guests' interrupts took
+    /// one at every capture, two at a time), while there is room for it.
     /// </summary>
-    private void Retire(BpfProcess process, bool exited)
+    /// <param name="outside">It runs no VM (its descriptors or debugfs say so) and runs.</param>
+    private void Retire(BpfProcess process, bool outside)
     {
-        if (exited)
-            _table.Unassign(process.Tgid, process.Slot);
+        if (outside && _outside.Count < BpfTableLayout.OutsideRoom && _outsideSet.Add(process.Tgid))
+        {
+            _table.MarkOutside(process.Tgid, process.Slot);
+            _outside.Add(process.Tgid);
+        }
         else
-            MarkOutside(process.Tgid, process.Slot);
+            _table.Unassign(process.Tgid, process.Slot);
         process.Retiring = true;
         _retiring.Add(process);
     }
 
-    /// <summary>The processes counted in the row outside VMs, oldest first (some may have exited since).</summary>
-    private readonly Queue<int> _outside = new();
+    /// <summary>The processes counted in the row outside VMs (some may have exited since), and the same as a set.</summary>
+    private readonly List<int> _outside = [];
+    private readonly HashSet<int> _outsideSet = [];
+    private int _recheck;
 
-    private void MarkOutside(int tgid, int slot)
+    /// <summary>Processes outside VMs looked at again at each capture, in turn.</summary>
+    private const int RecheckedPerCapture = 256;
+
+    /// <summary>
+    /// Looks at some of the processes outside VMs again, in turn: one the exit program took out of
+    /// the table (it exited) is forgotten; one that holds a VM now (or can no longer be told)
+    /// leaves the row outside VMs, so its next event takes a slot and is looked at as a new process's.
+    /// </summary>
+    private void RecheckOutside()
     {
-        _table.MarkOutside(tgid, slot);
-        _outside.Enqueue(tgid);
-        // Past the room kept for them the oldest take a slot again, for a capture, at their next event.
-        while (_outside.Count > BpfTableLayout.OutsideRoom)
-            _table.Forget(_outside.Dequeue());
+        for (int looked = 0; looked < RecheckedPerCapture && _outside.Count > 0; looked++)
+        {
+            if (_recheck >= _outside.Count)
+                _recheck = 0;
+            int tgid = _outside[_recheck];
+            bool gone = !_table.NamesOutside(tgid);
+            if (!gone && _guests.HoldsVm(tgid) != false)
+            {
+                _table.Forget(tgid);
+                gone = true;
+            }
+            if (!gone)
+            {
+                _recheck++;
+                continue;
+            }
+            // Swapped with the last: no allocation, and the one moved here is looked at next.
+            _outside[_recheck] = _outside[^1];
+            _outside.RemoveAt(_outside.Count - 1);
+            _outsideSet.Remove(tgid);
+        }
     }
 
     /// <summary>The processes retired at the last capture: their last events, then their slots go back.</summary>

@@ -191,8 +191,9 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     /// <summary>Reads every slot in use: a VM's into <see cref="_vms"/>, what is done retired into the exited or outside rows. Returns the slots in use.</summary>
     private int ReadSlots()
     {
-        // One listing of the host's VMs answers every process new at this capture.
+        // One listing of the host's VMs answers every process new at this capture, and those outside VMs looked at again.
         using GuestFinder.Look look = _guests.OneLook();
+        RecheckOutside();
         int used = 0;
         for (int slot = 1; slot < _bySlot.Length; slot++)
         {
@@ -209,18 +210,19 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
                 _bySlot[slot] = process;
             }
             _table.ReadRow(slot, process!.Totals);
-            bool exited = (owner & BpfTableLayout.OwnerExited) != 0;
+            bool exited = (owner & BpfTableLayout.OwnerExited) != 0, outside = false;
             if (isNew)
             {
                 bool? holdsVm = _guests.HoldsVm(tgid);
                 process.IsVm = holdsVm ?? RanVcpu(process.Totals);
-                // A vCPU thread's event after its main thread exited (a VM killed while it ran) takes
-                // a row the exit program will never mark: a process gone, or whose main thread is a
-                // zombie that waits for its last threads, is done.
-                exited |= (holdsVm is null || process.IsVm) && !_guests.IsRunning(tgid);
+                // A thread's event after its main thread exited (a VM killed while it ran) takes a row
+                // the exit program will never mark: a process gone, or whose main thread is a zombie
+                // that waits for its last threads, is done.
+                exited |= !_guests.IsRunning(tgid);
+                outside = holdsVm == false && !exited;
             }
             if (exited || !process.IsVm)
-                Retire(process, exited);
+                Retire(process, outside);
             if (process.Retiring)
                 Add(process.IsVm ? ExitedVms : OutsideVms, process.Totals);
             else

@@ -149,17 +149,26 @@ internal sealed class BpfTable : IDisposable
         _epoch!.Add(0, 1);
     }
 
-    /// <summary>A process counted outside VMs no longer is (there is no room to keep it so): its next event takes a slot.</summary>
-    internal void Forget(int tgid)
+    /// <summary>Whether a process's entry names the row outside VMs (none once the exit program took it).</summary>
+    internal bool NamesOutside(int tgid)
     {
         uint key = (uint)tgid, value = 0;
-        BpfMap slots = _maps[CounterProgram.Slots];
-        int result = slots.Lookup(BpfMap.Key(ref key), MemoryMarshal.AsBytes(new Span<uint>(ref value)));
-        if (result == 0 && value == (uint)Layout.OutsideSlot)
-            result = slots.Delete(BpfMap.Key(ref key));
+        int result = _maps[CounterProgram.Slots].Lookup(BpfMap.Key(ref key), MemoryMarshal.AsBytes(new Span<uint>(ref value)));
+        if (result != 0 && result != -Interop.Errno.ENOENT)
+            throw new BpfException("reading the BPF table of processes", -result);
+        return result == 0 && value == (uint)Layout.OutsideSlot;
+    }
+
+    /// <summary>A process counted outside VMs no longer is (it holds a VM now): its next event takes a slot.</summary>
+    internal void Forget(int tgid)
+    {
+        uint key = (uint)tgid;
+        int result = _maps[CounterProgram.Slots].Delete(BpfMap.Key(ref key));
+        // ENOENT: the exit program took it first.
         if (result != 0 && result != -Interop.Errno.ENOENT)
             throw new BpfException("removing a process from the BPF table", -result);
-        _epoch!.Add(0, 1);
+        if (result == 0)
+            _epoch!.Add(0, 1);
     }
 
     /// <summary>A slot whose last counts have been read: its row is cleared and it is free again.</summary>

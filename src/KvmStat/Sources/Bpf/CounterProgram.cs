@@ -35,7 +35,7 @@ internal static class CounterProgram
     /// <param name="Reasons">For exit-reason children: where the reason is, and which child counts each value.</param>
     /// <param name="StampsExits">Also stamp the thread with the time and its reason's child, for exit latencies (<see cref="LatencyProgram"/>).</param>
     /// <param name="Tracepoint">Per vCPU thread (--vcpus): the tracepoint's ordinal, its counter in a thread's row (-1: not per thread).</param>
-    /// <param name="PlacesThreads">It fires on vCPU threads alone: per vCPU thread a thread without a row gets one, and a process counted outside VMs runs one now, so it takes a slot again.</param>
+    /// <param name="PlacesThreads">Per vCPU thread: it fires on vCPU threads alone, so a thread without a row gets one.</param>
     /// <param name="ExitKind">For a stamp: 0, an exit handled in user space; 1, in the kernel.</param>
     /// <param name="EndsKernelPart">Before its stamp, end the thread's exit in the kernel (kvm_userspace_exit where kvm_exit stamps too).</param>
     internal sealed record Spec(int FieldIndex, ReasonSpec? Reasons, bool StampsExits = false, int Tracepoint = -1, bool PlacesThreads = false, int ExitKind = 0,
@@ -58,7 +58,7 @@ internal static class CounterProgram
         if (spec.Reasons is ReasonSpec reasons)
             a.Load(SizeOf(reasons.Size), R7, R1, checked((short)reasons.Offset));
         if (scope.PerProcess)
-            FindSlot(a, layout, spec.PlacesThreads);
+            FindSlot(a);
         else if (scope.Pid > 0)
             a.Call(Interop.Abi.BPF_FUNC_get_current_pid_tgid).ShiftRight(R0, 32).JumpIf(BpfCondition.NotEqual, R0, scope.Pid, "out").Mov(R1, 0);
         else
@@ -83,11 +83,10 @@ internal static class CounterProgram
     /// R1 = the slot of the current process: the cache when it holds this process in this epoch,
     /// else the table, else a new slot (its row marked with the process), else 0. Slot 0 is never
     /// cached, so an empty cache entry (process 0, slot 0) is always a miss. A process user space
-    /// found to run no VM has the row outside VMs (<see cref="BpfTableLayout.OutsideSlot"/>); where
-    /// <paramref name="vcpuOnly"/> (an event only a vCPU thread raises) it runs one now: its entry
-    /// goes and it takes a new slot, which the next capture looks at as a new process's.
+    /// found to run no VM has the row outside VMs (<see cref="BpfTableLayout.OutsideSlot"/>) for its
+    /// slot; only user space and the exit program change an entry once it is made.
     /// </summary>
-    private static void FindSlot(BpfAssembler a, BpfTableLayout layout, bool vcpuOnly)
+    private static void FindSlot(BpfAssembler a)
     {
         a.Call(Interop.Abi.BPF_FUNC_get_current_pid_tgid).Mov(R8, R0).ShiftRight(R8, 32);
         a.Store(BpfSize.Word, R10, KeyZero, 0);
@@ -97,25 +96,11 @@ internal static class CounterProgram
         Lookup(a, Cache, KeyZero).JumpIf(BpfCondition.Equal, R0, 0, "out").Mov(R9, R0);
         a.Load(BpfSize.Word, R1, R9, 0).JumpIf(BpfCondition.NotEqual, R1, R8, "miss");
         a.Load(BpfSize.DoubleWord, R1, R9, 8).Load(BpfSize.DoubleWord, R2, R10, EpochValue).JumpIf(BpfCondition.NotEqual, R1, R2, "miss");
-        a.Load(BpfSize.Word, R1, R9, 4).JumpIf(BpfCondition.Equal, R1, 0, "miss");
-        if (vcpuOnly)
-            a.JumpIf(BpfCondition.Equal, R1, layout.OutsideSlot, "miss");
-        a.Jump("slot");
+        a.Load(BpfSize.Word, R1, R9, 4).JumpIf(BpfCondition.NotEqual, R1, 0, "slot");
 
         a.Label("miss").Store(BpfSize.Word, R10, TgidKey, R8);
         Lookup(a, Slots, TgidKey).JumpIf(BpfCondition.Equal, R0, 0, "allocate");
-        a.Load(BpfSize.Word, R1, R0, 0);
-        if (vcpuOnly)
-        {
-            // It runs a VM now: its entry goes and no CPU trusts its cache from before; then a new
-            // slot as for a new process (written ahead of it: the verifier takes no loop).
-            a.JumpIf(BpfCondition.NotEqual, R1, layout.OutsideSlot, "cache");
-            a.LoadMap(R1, Slots).Mov(R2, R10).Add(R2, TgidKey).Call(Interop.Abi.BPF_FUNC_map_delete_elem);
-            Lookup(a, Epoch, KeyZero).JumpIf(BpfCondition.Equal, R0, 0, "out");
-            a.Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R0, 0, R1).Jump("allocate");
-        }
-        else
-            a.Jump("cache");
+        a.Load(BpfSize.Word, R1, R0, 0).Jump("cache");
         // A process seen for the first time: a slot from the free queue, inserted if no other CPU
         // inserted one meanwhile (then that one is used, and this slot goes back to the queue).
         a.Label("allocate").LoadMap(R1, Free).Mov(R2, R10).Add(R2, NewSlot).Call(Interop.Abi.BPF_FUNC_map_pop_elem);

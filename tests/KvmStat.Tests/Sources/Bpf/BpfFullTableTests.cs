@@ -104,6 +104,6 @@ public class BpfFullTableTests
         Assert.True(grid.Lines().Any(line => System.Text.RegularExpressions.Regex.IsMatch(line, @"^ \(unattributed\) +8 ")), string.Join("\n", grid.Lines()));
 
         Assert.Contains(engine.Warnings, w => w.Contains("could not be attributed to a process") && w.Contains("room for 1 processes and is full; they are counted as unattributed, and VMs without a slot as left out")
-            && w.EndsWith("Fewer fields (-f), or no --latency or --vcpus, leave the table room for more processes; processes that run no VM give their slots back at each capture (each -s interval, each second when serving).", StringComparison.Ordinal));
+            && w.EndsWith("Fewer fields (-f), or no --latency or --vcpus, leave the table room for more processes; a process that runs no VM gives its slot back at the capture that finds it (each -s interval, each second when serving) and takes none again.", StringComparison.Ordinal));
     }
 }

@@ -110,14 +110,17 @@ public class BpfSupportEndToEndTests
         const string Refused = "BPF is not available (creating the BPF map counts (N MiB of maps in all): Operation not permitted: " +
             "before Linux 5.11 BPF maps must fit the locked-memory limit, 64 KiB here (LimitMEMLOCK=infinity in a unit, ulimit -l unlimited in a shell))";
         static string Sized(string text) => System.Text.RegularExpressions.Regex.Replace(text, @"\(\d+\.\d MiB of maps in all\)", "(N MiB of maps in all)");
+        // Where other tests beside it hold many descriptors, perf counters' look through /proc says it took more than one scan: not this test's matter.
+        static IEnumerable<string> Said(string error) => Kvm.WithoutNoVmLine(error.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            .Where(l => !l.StartsWith("kvm_stat: finding VMs through /proc: ", StringComparison.Ordinal));
         // The host's totals alone fit (a row per CPU); the table of processes a per-guest view needs does not.
         (int code, string output, string error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "kvm_pio", "--json");
         Assert.Equal(0, code);
         Assert.StartsWith("{\"timestamp\":", output);
-        Assert.Equal($"kvm_stat: counting with perf counters: {Refused}", Sized(Assert.Single(Kvm.WithoutNoVmLine(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)))));
+        Assert.Equal($"kvm_stat: counting with perf counters: {Refused}", Sized(Assert.Single(Said(error))));
         (code, _, error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "kvm_pio");
         Assert.Equal(0, code);
-        Assert.Empty(Kvm.WithoutNoVmLine(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        Assert.Empty(Said(error));
         // --doctor says what runs do: BPF for the host's totals, perf counters for per-VM runs.
         (_, output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor");
         Assert.Contains("warn  engine                BPF for the host's totals (-1, -l, the screen's first view); per-VM runs (the screen's b, --serve, --json's guests) " +

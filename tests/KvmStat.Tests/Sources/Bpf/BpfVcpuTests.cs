@@ -103,11 +103,12 @@ public class BpfVcpuTests
     /// <summary>
     /// A process that runs no VM and keeps raising events (a kworker or vhost worker raising guests'
     /// interrupts) gives its slot back once and counts on in the row outside VMs: it never takes a
-    /// slot again, so thousands of them cannot fill the table; an event only a vCPU raises (it runs
-    /// one now) gives it a slot again, and it is a VM from the next capture.
+    /// slot again, so thousands of them cannot fill the table, even with events only a vCPU raises;
+    /// once it holds a VM (looked at again at each capture) its next event takes a slot, and it is
+    /// a VM from the capture that reads it.
     /// </summary>
     [Fact]
-    public void AProcessOutsideVmsTakesNoSlotAgainUntilItRunsAVcpu()
+    public void AProcessOutsideVmsTakesNoSlotAgainUntilItHoldsAVm()
     {
         using var engine = new SyntheticEngine(formats: Formats());
         using EventProcess worker = EventProcess.Start();
@@ -127,14 +128,21 @@ public class BpfVcpuTests
             Assert.Equal(capture == 0 ? 1 : 0, engine.Counters.SlotsInUse);
         }
         Assert.All(engine.Counters.Unattributed, v => Assert.Equal(0, v));
+        // Events only a vCPU raises take no slot either while it holds no VM.
+        Assert.Equal(1, worker.Run(pio, s_pio, count: 4));
+        engine.Counters.Capture();
+        Assert.Equal((4, 0), (engine.Field(engine.Counters.OutsideVms, "kvm_pio"), engine.Counters.SlotsInUse));
 
-        // It makes a VM and runs a vCPU: a slot again, a VM from the capture that reads it.
+        // It makes a VM: the capture after that takes it out of the row outside VMs, its next events
+        // take a slot, and it is a VM from the capture that reads it.
         engine.Fixture.AddDescriptor(worker.Pid, 10, "anon_inode:kvm-vm");
+        engine.Counters.Capture();
         Assert.Equal(1, worker.Run(pio, s_pio, count: 5));
         Assert.Equal(1, worker.Run(irq, gsi, count: 2));
         engine.Counters.Capture();
         Assert.Equal((5, 2), (engine.Field(engine.Counters.Vms[worker.Pid].Totals, "kvm_pio"), engine.Field(engine.Counters.Vms[worker.Pid].Totals, "kvm_set_irq")));
         Assert.Equal(expected, engine.Field(engine.Counters.OutsideVms, "kvm_set_irq"));
+        Assert.Equal(4, engine.Field(engine.Counters.OutsideVms, "kvm_pio"));
     }
 
     /// <summary>A process counted outside VMs that exits leaves no mark: a VM that gets its pid next is counted as itself.</summary>
