@@ -66,11 +66,56 @@ internal sealed class FieldFilter : IFieldSelection
         return (dot >= 0 ? message[(dot + 2)..] : message).TrimEnd('.');
     }
 
-    // The pattern is compiled as it was given, never spliced into another: "zz)|(exits" would
-    // otherwise close a wrapping group and match in the middle of names, and "\\" be blamed on a
-    // missing parenthesis.
+    // The pattern is compiled as it was given (in .NET's words for what Python writes otherwise),
+    // never spliced into another: "zz)|(exits" would otherwise close a wrapping group and match in
+    // the middle of names, and "\\" be blamed on a missing parenthesis.
     private static Regex Compile(string pattern) =>
-        new(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        new(FromPython(pattern), RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+
+    /// <summary>
+    /// The reference's patterns are Python's: what Python writes otherwise is said in .NET's words,
+    /// outside character classes and escapes: a named group (?P&lt;name&gt;...) as (?&lt;name&gt;...), a
+    /// reference to one (?P=name) as \k&lt;name&gt;, and a repetition from none {,n} as {0,n}.
+    /// </summary>
+    internal static string FromPython(string pattern)
+    {
+        var result = new System.Text.StringBuilder(pattern.Length);
+        bool inClass = false;
+        for (int i = 0; i < pattern.Length; i++)
+        {
+            char c = pattern[i];
+            ReadOnlySpan<char> rest = pattern.AsSpan(i);
+            if (c == '\\' && i + 1 < pattern.Length)
+            {
+                result.Append(c).Append(pattern[++i]);
+                continue;
+            }
+            if (inClass)
+            {
+                // A ] first in a class ([]a] or [^]a]) is one of its characters, in both languages.
+                inClass = c != ']' || pattern[i - 1] == '[' || (pattern[i - 1] == '^' && i >= 2 && pattern[i - 2] == '[');
+                result.Append(c);
+                continue;
+            }
+            if (c == '[')
+                inClass = true;
+            if (rest.StartsWith("(?P<"))
+            {
+                result.Append("(?<");
+                i += 3;
+            }
+            else if (rest.StartsWith("(?P=") && rest.IndexOf(')') is int close and > 4)
+            {
+                result.Append("\\k<").Append(rest[4..close]).Append('>');
+                i += close;
+            }
+            else if (c == '{' && rest.Length > 2 && rest[1] == ',' && rest[2..].IndexOf('}') is int end and > 0 && int.TryParse(rest[2..(2 + end)], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+                result.Append("{0");
+            else
+                result.Append(c);
+        }
+        return result.ToString();
+    }
 
     // What the pattern said of each name (statistic names repeat for every VM and vCPU at every
     // record): at most MaxAnswers names, which hostile peers cannot grow without bound.

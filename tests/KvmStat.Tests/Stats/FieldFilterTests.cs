@@ -55,6 +55,25 @@ public class FieldFilterTests
         Assert.Equal(reason, error);
     }
 
+    /// <summary>The reference's -f is a Python expression: what Python writes otherwise (named groups, references to them, {,n}) means the same here.</summary>
+    [Theory]
+    [InlineData("(?P<x>kvm_pio)", "(?<x>kvm_pio)")]
+    [InlineData("(?P<n>kvm)_(?P=n)", "(?<n>kvm)_\\k<n>")]
+    [InlineData("kvm_p{,1}io", "kvm_p{0,1}io")]
+    [InlineData("kvm_p{,x}io", "kvm_p{,x}io")]
+    [InlineData("[(?P<]x", "[(?P<]x")]
+    [InlineData("[]{,1}]", "[]{,1}]")]
+    [InlineData("\\(?P<", "\\(?P<")]
+    public void PythonsWordsAreSaidInDotNets(string python, string dotnet) => Assert.Equal(dotnet, FieldFilter.FromPython(python));
+
+    [Fact]
+    public void PythonPatternsChooseTheFieldsTheyChooseInTheReference()
+    {
+        Assert.Equal(["kvm_pio"], Select(FieldFilter.Create("(?P<x>kvm_pio)")));
+        Assert.Equal(["kvm_pio"], Select(FieldFilter.Create("kvm_p{,1}io")));
+        Assert.Equal(["kvm_mmio"], Select(FieldFilter.Create("(?P<m>kvm_m)mio")));
+    }
+
     [Fact]
     public void ABadExpressionIsAUsageErrorNamingIt()
     {
