@@ -258,8 +258,13 @@ internal static class CommandLine
 
     internal static int ParsePid(string text)
     {
-        // 0 is every VM, the reference's default.
-        if (int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid >= 0)
+        // 0 is every VM, the reference's default. As Python's int() reads it: a + before, and _
+        // between digits (1_234).
+        string digits = text.Trim();
+        if (digits.StartsWith('+'))
+            digits = digits[1..];
+        bool grouped = digits.Length > 0 && char.IsAsciiDigit(digits[0]) && char.IsAsciiDigit(digits[^1]) && !digits.Contains("__", StringComparison.Ordinal);
+        if (grouped && int.TryParse(digits.Replace("_", "", StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid >= 0)
             return pid;
         throw new UsageException($"\"{Text.EscapeControls(text)}\" is not a valid pid: -p takes a process id (0: every VM).");
     }

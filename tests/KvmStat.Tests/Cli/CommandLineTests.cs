@@ -68,6 +68,26 @@ public class CommandLineTests
         Assert.StartsWith("kvm_stat: error: ", error);
     }
 
+    /// <summary>A pid as the reference's Python int() reads it: a + before, _ between digits; nothing else.</summary>
+    [Theory]
+    [InlineData("12", 12)]
+    [InlineData("+12", 12)]
+    [InlineData("1_2", 12)]
+    [InlineData(" 7 ", 7)]
+    [InlineData("1__2", -1)]
+    [InlineData("_12", -1)]
+    [InlineData("12_", -1)]
+    [InlineData("++1", -1)]
+    [InlineData("+", -1)]
+    [InlineData("-3", -1)]
+    public void APidIsReadAsPythonReadsIt(string text, int expected)
+    {
+        if (expected >= 0)
+            Assert.Equal(expected, CommandLine.ParsePid(text));
+        else
+            Assert.Contains("is not a valid pid", Assert.Throws<UsageException>(() => CommandLine.ParsePid(text)).Message);
+    }
+
     /// <summary>What the parser quotes of a bad command line has its control characters made visible.</summary>
     [Fact]
     public void AParseErrorShowsNoControlCharacter()
