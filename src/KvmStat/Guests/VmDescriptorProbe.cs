@@ -100,9 +100,20 @@ internal sealed class VmDescriptorProbe(HostPaths paths)
         }
     }
 
+    /// <summary>"/proc/" (under a fixture's root), then room for a pid and "/fd" and a NUL: a look made without allocating, as a capture makes them.</summary>
+    private readonly byte[] _folderZ = [.. System.Text.Encoding.UTF8.GetBytes(paths.Proc.TrimEnd('/') + "/"), .. new byte[16]];
+
     /// <summary>/proc/PID/fd, opened to list it and read links in it; or -errno.</summary>
-    private int OpenFolder(int pid) =>
-        Interop.Libc.Open(Interop.NulTerminated(Path.Join(paths.ProcessDir(pid), "fd")), Interop.Abi.O_RDONLY | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
+    private int OpenFolder(int pid)
+    {
+        int prefixLength = _folderZ.Length - 16;
+        Span<byte> path = _folderZ;
+        if (!System.Buffers.Text.Utf8Formatter.TryFormat(pid, path[prefixLength..], out int digits))
+            return -Interop.Errno.ENOENT;
+        int end = prefixLength + digits;
+        "/fd\0"u8.CopyTo(path[end..]);
+        return Interop.Libc.Open(path[..(end + 4)], Interop.Abi.O_RDONLY | Interop.Abi.O_DIRECTORY | Interop.Abi.O_CLOEXEC);
+    }
 
     /// <summary>One descriptor's link: a VM's or not; null where links cannot be read (another user's).</summary>
     private bool? IsVm(int folder, ReadOnlySpan<byte> name)

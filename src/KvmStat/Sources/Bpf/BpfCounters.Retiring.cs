@@ -42,7 +42,9 @@ internal sealed partial class BpfCounters
     /// </summary>
     private void RecheckOutside()
     {
-        for (int looked = 0; looked < RecheckedPerCapture && _outside.Count > 0; looked++)
+        // Each at most once a capture, however few they are.
+        int budget = Math.Min(RecheckedPerCapture, _outside.Count);
+        for (int looked = 0; looked < budget && _outside.Count > 0; looked++)
         {
             if (_recheck >= _outside.Count)
                 _recheck = 0;

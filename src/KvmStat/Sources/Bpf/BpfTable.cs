@@ -141,12 +141,15 @@ internal sealed class BpfTable : IDisposable
         uint key = (uint)tgid, value = 0, outside = (uint)Layout.OutsideSlot;
         BpfMap slots = _maps[CounterProgram.Slots];
         int result = slots.Lookup(BpfMap.Key(ref key), MemoryMarshal.AsBytes(new Span<uint>(ref value)));
-        if (result == 0 && value == (uint)slot)
+        bool names = result == 0 && value == (uint)slot;
+        if (names)
             result = slots.Update(BpfMap.Key(ref key), BpfMap.Key(ref outside), Interop.Abi.BPF_EXIST);
         // ENOENT: the exit program took it first.
         if (result != 0 && result != -Interop.Errno.ENOENT)
             throw new BpfException("moving a process that runs no VM to the row outside VMs", -result);
-        _epoch!.Add(0, 1);
+        // Every CPU's cache forgets its slot; where nothing changed, none needs to.
+        if (names && result == 0)
+            _epoch!.Add(0, 1);
     }
 
     /// <summary>Whether a process's entry names the row outside VMs (none once the exit program took it).</summary>
@@ -159,9 +162,15 @@ internal sealed class BpfTable : IDisposable
         return result == 0 && value == (uint)Layout.OutsideSlot;
     }
 
-    /// <summary>A process counted outside VMs no longer is (it holds a VM now): its next event takes a slot.</summary>
+    /// <summary>
+    /// A process counted outside VMs no longer is (it holds a VM now): its next event takes a slot.
+    /// Only while its entry still names the row outside VMs, looked at just before: a pid taken by
+    /// a new process since (a VM with a slot of its own) keeps its entry.
+    /// </summary>
     internal void Forget(int tgid)
     {
+        if (!NamesOutside(tgid))
+            return;
         uint key = (uint)tgid;
         int result = _maps[CounterProgram.Slots].Delete(BpfMap.Key(ref key));
         // ENOENT: the exit program took it first.

@@ -337,12 +337,15 @@ public class BpfVcpuTests
     public void ACaptureInSteadyStateAllocatesNothing(bool vcpus, bool latency)
     {
         using var engine = new SyntheticEngine(vcpus: vcpus, latencyEntry: latency ? BpfPrograms.KvmEntry : null);
-        using EventProcess vm = EventProcess.Start();
+        using EventProcess vm = EventProcess.Start(), other = EventProcess.Start();
         engine.MakeVm(vm.Pid, "steady");
+        // A process outside VMs too, looked at again at every capture.
+        engine.MakeOther(other.Pid);
         (int cpu0, int cpu1) = TwoVcpus(engine, vm);
         BpfProgram pio = engine.Program("kvm_pio");
         Assert.Equal(1, vm.RunOn(cpu0, pio, s_pio));
         Assert.Equal(1, vm.RunOn(cpu1, pio, s_pio));
+        Assert.Equal(1, other.Run(pio, s_pio));
         if (latency)
             Assert.Equal(0, vm.Timed(engine.Program("kvm_userspace_exit"), UserspaceExit(2), TimeSpan.FromMicroseconds(20), engine.Program(BpfPrograms.KvmEntry), SyntheticEngine.Arguments(0), count: 3));
         var rows = new KvmStat.Tui.LatencyRows();
@@ -365,6 +368,7 @@ public class BpfVcpuTests
             Capture();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.Equal(2, engine.Field(engine.Counters.Vms[vm.Pid].Totals, "kvm_pio"));
+        Assert.Equal(1, engine.Field(engine.Counters.OutsideVms, "kvm_pio"));
     }
 
     /// <summary>An exit no slot was left for is one unattributed event, though its reason's child counts it too: so the warning and --doctor count.</summary>
