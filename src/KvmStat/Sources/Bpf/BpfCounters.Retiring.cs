@@ -16,10 +16,12 @@ internal sealed partial class BpfCounters
     /// <param name="outside">It runs no VM (its descriptors or debugfs say so) and runs.</param>
     private void Retire(BpfProcess process, bool outside)
     {
-        if (outside && _outside.Count < BpfTableLayout.OutsideRoom && _outsideSet.Add(process.Tgid))
+        if (outside && _outside.Count < BpfTableLayout.OutsideRoom)
         {
             _table.MarkOutside(process.Tgid, process.Slot);
-            _outside.Add(process.Tgid);
+            // Already listed where its pid was an earlier process's that is not yet looked at again.
+            if (_outsideSet.Add(process.Tgid))
+                _outside.Add(process.Tgid);
         }
         else
             _table.Unassign(process.Tgid, process.Slot);
