@@ -23,7 +23,7 @@ internal static class VcpuMetrics
         var events = new MetricFamily("kvm_guest_vcpu_events", "counter",
             "KVM tracepoint events of each vCPU of each VM since its first event, over its threads, those gone included (a thread of no known vCPU on its own; a VM's other threads count in kvm_guest_events_total only).");
         var latency = new MetricFamily("kvm_guest_vcpu_exit_handling_seconds", "histogram",
-            "Seconds an exit kept each vCPU out of its guest, handled in user space (kvm_userspace_exit) or in the kernel (kvm_exit), until its next entry.");
+            "Seconds an exit kept each vCPU out of its guest, handled in user space (kvm_userspace_exit) or in the kernel (kvm_exit), until its next entry (kvm_entry where it fires, else its next ioctl(KVM_RUN)).");
         bool timed = false;
         foreach (GuestStat guest in guests.Guests)
         {
