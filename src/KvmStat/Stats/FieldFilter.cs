@@ -74,13 +74,16 @@ internal sealed class FieldFilter : IFieldSelection
 
     /// <summary>
     /// The reference's patterns are Python's: what Python writes otherwise is said in .NET's words,
-    /// outside character classes and escapes: a named group (?P&lt;name&gt;...) as (?&lt;name&gt;...), a
-    /// reference to one (?P=name) as \k&lt;name&gt;, and a repetition from none {,n} as {0,n}.
+    /// outside character classes and escapes. A named group (?P&lt;name&gt;...) is a plain group, so
+    /// that groups are numbered left to right as Python numbers them (.NET numbers named ones after
+    /// the rest: \1 would be another group), and a reference to one (?P=name) is that number; a
+    /// repetition from none {,n} or {,} is {0,n} or {0,}.
     /// </summary>
     internal static string FromPython(string pattern)
     {
         var result = new System.Text.StringBuilder(pattern.Length);
-        bool inClass = false;
+        var groups = new Dictionary<string, int>(StringComparer.Ordinal);
+        int captured = 0, firstMember = -1;
         for (int i = 0; i < pattern.Length; i++)
         {
             char c = pattern[i];
@@ -90,32 +93,53 @@ internal sealed class FieldFilter : IFieldSelection
                 result.Append(c).Append(pattern[++i]);
                 continue;
             }
-            if (inClass)
+            if (firstMember >= 0)
             {
-                // A ] first in a class ([]a] or [^]a]) is one of its characters, in both languages.
-                inClass = c != ']' || pattern[i - 1] == '[' || (pattern[i - 1] == '^' && i >= 2 && pattern[i - 2] == '[');
+                // A ] first in a class ([]a] or [^]a]) is one of its characters, in both languages; any other ends it.
+                if (c == ']' && i != firstMember)
+                    firstMember = -1;
                 result.Append(c);
                 continue;
             }
             if (c == '[')
-                inClass = true;
-            if (rest.StartsWith("(?P<"))
             {
-                result.Append("(?<");
-                i += 3;
+                firstMember = i + 1 < pattern.Length && pattern[i + 1] == '^' ? i + 2 : i + 1;
+                result.Append(c);
+                if (firstMember == i + 2)
+                    result.Append(pattern[++i]);
+                continue;
             }
-            else if (rest.StartsWith("(?P=") && rest.IndexOf(')') is int close and > 4)
+            if (rest.StartsWith("(?P<") && rest.IndexOf('>') is int named and > 4 && IsName(rest[4..named]))
             {
-                result.Append("\\k<").Append(rest[4..close]).Append('>');
+                groups[rest[4..named].ToString()] = ++captured;
+                result.Append('(');
+                i += named;
+            }
+            else if (rest.StartsWith("(?P=") && rest.IndexOf(')') is int close and > 4 && groups.TryGetValue(rest[4..close].ToString(), out int group))
+            {
+                result.Append("(?:\\").Append(group.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(')');
                 i += close;
             }
-            else if (c == '{' && rest.Length > 2 && rest[1] == ',' && rest[2..].IndexOf('}') is int end and > 0 && int.TryParse(rest[2..(2 + end)], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+            else if (c == '{' && rest.Length > 2 && rest[1] == ',' && rest[2..].IndexOf('}') is int end and >= 0
+                && (end == 0 || int.TryParse(rest[2..(2 + end)], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)))
                 result.Append("{0");
             else
+            {
+                // Every other ( that is no (?...) is a group Python numbers too.
+                if (c == '(' && (rest.Length < 2 || rest[1] != '?'))
+                    captured++;
                 result.Append(c);
+            }
         }
         return result.ToString();
     }
+
+    /// <summary>A Python group name: a letter or _ first, then letters, digits or _.</summary>
+    private static bool IsName(ReadOnlySpan<char> name) =>
+        name.Length > 0 && (char.IsLetter(name[0]) || name[0] == '_') && !name.ContainsAnyExcept(s_nameCharacters);
+
+    private static readonly System.Buffers.SearchValues<char> s_nameCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
 
     // What the pattern said of each name (statistic names repeat for every VM and vCPU at every
     // record): at most MaxAnswers names, which hostile peers cannot grow without bound.

@@ -64,8 +64,11 @@ internal sealed class LatencyRows
         // Where kvm_entry ends exits, one handed to user space is two parts (kvm_exit's reason in the
         // kernel, kvm_userspace_exit's in user space): every exit begins with kvm_exit, counted once.
         ulong totalExits = latencies.TimesTwoParts ? kernelExits : userExits + kernelExits;
+        // The buckets hold parts, not exits, where an exit is two: no percentile of exits is known (NaN: shown blank).
+        bool parts = latencies.TimesTwoParts && userExits > 0;
         if (totalExits > 0)
-            All = new Row(-1, totalExits / seconds, totalNanoseconds / 1000.0 / totalExits, Microseconds(_all, 0, totalNanoseconds), Microseconds(_all, 1, totalNanoseconds), Microseconds(_all, 2, totalNanoseconds), 1);
+            All = new Row(-1, totalExits / seconds, totalNanoseconds / 1000.0 / totalExits, parts ? double.NaN : Microseconds(_all, 0, totalNanoseconds),
+                parts ? double.NaN : Microseconds(_all, 1, totalNanoseconds), parts ? double.NaN : Microseconds(_all, 2, totalNanoseconds), 1);
         VcpuShare = (totalNanoseconds - haltNanoseconds) / 1e9 / seconds;
         HaltShare = haltNanoseconds / 1e9 / seconds;
     }

@@ -119,7 +119,7 @@ internal sealed partial class TuiApp
         }
         // Exits the full table could not time are said on the last row (where an error or a notice
         // is not), never left out of the rows in silence.
-        if (latencies.Lost > 0 && _label.AsSpan().TryWrite(CultureInfo.InvariantCulture,
+        if (latencies.Lost > 0 && _error is null && _notice is null && _label.AsSpan().TryWrite(CultureInfo.InvariantCulture,
             $"{latencies.Lost} exits not timed since the start: the table of latency buckets is full", out int lost))
             grid.Write(grid.Rows - 1, 0, _label.AsSpan(0, lost));
         // How much vCPU time exits took each second, as a share of one vCPU, halts (idle) apart; and what ends an exit here.
@@ -159,9 +159,10 @@ internal sealed partial class TuiApp
 
     private static readonly string[] s_headings = ["Exits/s", "mean us", .. Percentiles.Shown.Select(p => p.Label + " us")];
 
-    /// <summary>Tenths below 10 µs, whole microseconds above.</summary>
-    private static int WriteMicroseconds(ScreenGrid grid, int row, int column, double us, TextStyle style) =>
-        grid.WriteRight(row, column, us, NumberWidth + 1, us < 10 ? "F1" : "F0", style);
+    /// <summary>Tenths below 10 µs, whole microseconds above; blank where not known (NaN).</summary>
+    private static int WriteMicroseconds(ScreenGrid grid, int row, int column, double us, TextStyle style) => double.IsNaN(us)
+        ? grid.Fill(row, column, NumberWidth + 1, ' ', style)
+        : grid.WriteRight(row, column, us, NumberWidth + 1, us < 10 ? "F1" : "F0", style);
 
     private const string NotMeasured = "Exit latencies are not measured: the last row says why.";
 

@@ -57,12 +57,20 @@ public class FieldFilterTests
 
     /// <summary>The reference's -f is a Python expression: what Python writes otherwise (named groups, references to them, {,n}) means the same here.</summary>
     [Theory]
-    [InlineData("(?P<x>kvm_pio)", "(?<x>kvm_pio)")]
-    [InlineData("(?P<n>kvm)_(?P=n)", "(?<n>kvm)_\\k<n>")]
+    [InlineData("(?P<x>kvm_pio)", "(kvm_pio)")]
+    [InlineData("(?P<n>kvm)_(?P=n)", "(kvm)_(?:\\1)")]
+    [InlineData("(a)(?P<n>b)(?:c)(?P=n)", "(a)(b)(?:c)(?:\\2)")]
+    [InlineData("(?P<1>x)", "(?P<1>x)")]
+    [InlineData("(?P=nowhere)", "(?P=nowhere)")]
     [InlineData("kvm_p{,1}io", "kvm_p{0,1}io")]
+    [InlineData("kvm_exit{,}", "kvm_exit{0,}")]
     [InlineData("kvm_p{,x}io", "kvm_p{,x}io")]
     [InlineData("[(?P<]x", "[(?P<]x")]
     [InlineData("[]{,1}]", "[]{,1}]")]
+    [InlineData("[^]{,1}](?P<a>b)", "[^]{,1}](b)")]
+    [InlineData("[[](?P<x>k)", "[[](k)")]
+    [InlineData("[\\[](?P<x>k)", "[\\[](k)")]
+    [InlineData("[[^](?P<x>k)", "[[^](k)")]
     [InlineData("\\(?P<", "\\(?P<")]
     public void PythonsWordsAreSaidInDotNets(string python, string dotnet) => Assert.Equal(dotnet, FieldFilter.FromPython(python));
 
@@ -72,6 +80,9 @@ public class FieldFilterTests
         Assert.Equal(["kvm_pio"], Select(FieldFilter.Create("(?P<x>kvm_pio)")));
         Assert.Equal(["kvm_pio"], Select(FieldFilter.Create("kvm_p{,1}io")));
         Assert.Equal(["kvm_mmio"], Select(FieldFilter.Create("(?P<m>kvm_m)mio")));
+        // Groups numbered as Python numbers them: \1 is the named group here.
+        Assert.Equal(["kvm_mmio"], Select(FieldFilter.Create("kvm_(?P<a>m)(x)?\\1io")));
+        Assert.Equal(["kvm_exit", "kvm_exit(HLT)", "kvm_exit(IO_INSTRUCTION)"], Select(FieldFilter.Create("kvm_exit{,}")));
     }
 
     [Fact]

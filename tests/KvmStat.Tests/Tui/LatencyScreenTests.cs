@@ -136,6 +136,9 @@ public class LatencyScreenTests
         Add(histograms, Io, 14, 10, 10 * 20_000);
         rows.Update(parts, histograms, 1);
         Assert.Equal(10, rows.All.ExitsPerSecond);
+        // Its buckets hold parts: no percentile of whole exits is known.
+        Assert.True(double.IsNaN(rows.All.P50) && double.IsNaN(rows.All.P99));
+        Assert.Equal(21.5, rows.All.Mean, 6);
         rows.Update(_latencies, histograms, 1);
         Assert.Equal(20, rows.All.ExitsPerSecond);
     }

@@ -29,44 +29,59 @@ internal sealed partial class BpfCounters
         _retiring.Add(process);
     }
 
-    /// <summary>The processes counted in the row outside VMs (some may have exited since), and the same as a set.</summary>
+    /// <summary>The processes counted in the row outside VMs (some may have exited since), in the order they were moved there, and the same as a set.</summary>
     private readonly List<int> _outside = [];
     private readonly HashSet<int> _outsideSet = [];
+
+    /// <summary>The next of the older processes outside VMs to look at again.</summary>
     private int _recheck;
 
     /// <summary>Processes outside VMs looked at again at each capture, in turn.</summary>
     private const int RecheckedPerCapture = 256;
 
     /// <summary>
-    /// Looks at some of the processes outside VMs again, in turn: one the exit program took out of
-    /// the table (it exited) is forgotten; one that holds a VM now (or can no longer be told)
-    /// leaves the row outside VMs, so its next event takes a slot and is looked at as a new process's.
+    /// Looks at the processes outside VMs again, 256 at most: first those moved there since the last capture
+    /// (a VM made after the capture's one look at debugfs is found at once), then others in turn,
+    /// each at most once. One the exit program took out of the table (it exited) is forgotten; one
+    /// that holds a VM now (or can no longer be told) leaves the row outside VMs, so its next event
+    /// takes a slot and is looked at as a new process's.
     /// </summary>
     private void RecheckOutside()
     {
-        // Each at most once a capture, however few they are.
-        int budget = Math.Min(RecheckedPerCapture, _outside.Count);
-        for (int looked = 0; looked < budget && _outside.Count > 0; looked++)
+        int older = Math.Min(_freshFrom, _outside.Count), budget = RecheckedPerCapture;
+        for (int i = older; i < _outside.Count && budget > 0; i++, budget--)
+            Recheck(i);
+        budget = Math.Min(budget, older);
+        for (int looked = 0; looked < budget; looked++)
         {
-            if (_recheck >= _outside.Count)
+            if (_recheck >= older)
                 _recheck = 0;
-            int tgid = _outside[_recheck];
-            bool gone = !_table.NamesOutside(tgid);
-            if (!gone && _guests.HoldsVm(tgid) != false)
-            {
-                _table.Forget(tgid);
-                gone = true;
-            }
-            if (!gone)
-            {
-                _recheck++;
-                continue;
-            }
-            // Swapped with the last: no allocation, and the one moved here is looked at next.
-            _outside[_recheck] = _outside[^1];
-            _outside.RemoveAt(_outside.Count - 1);
-            _outsideSet.Remove(tgid);
+            Recheck(_recheck++);
         }
+        // Those forgotten (-1) leave the list, in place: no allocation, and the order kept.
+        int kept = 0;
+        for (int i = 0; i < _outside.Count; i++)
+        {
+            if (_outside[i] >= 0)
+                _outside[kept++] = _outside[i];
+            else if (i < _recheck)
+                _recheck--;
+        }
+        _outside.RemoveRange(kept, _outside.Count - kept);
+        _freshFrom = _outside.Count;
+    }
+
+    /// <summary>Where the processes moved outside VMs since the last capture begin in <see cref="_outside"/>.</summary>
+    private int _freshFrom;
+
+    private void Recheck(int index)
+    {
+        int tgid = _outside[index];
+        if (_table.NamesOutside(tgid) && _guests.HoldsVm(tgid) == false)
+            return;
+        _table.Forget(tgid);
+        _outside[index] = -1;
+        _outsideSet.Remove(tgid);
     }
 
     /// <summary>The processes retired at the last capture: their last events, then their slots go back.</summary>
