@@ -64,6 +64,13 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
             for (int i = 0; i < row.Totals.Length; i++)
                 row.Totals[i] += thread.Values[i];
             row.Latency = Add(row.Latency, thread.Latency);
+            // A thread known by its vCPU only now (the engine asks again while it is not) was its
+            // thread id's row until the last sample: what it counted there is no gain of this one.
+            if (thread.Index >= 0 && _rowByKey.TryGetValue(~thread.Tid, out VcpuStat? before) && before.Sampled != _sample)
+            {
+                for (int i = 0; i < row.Deltas.Length; i++)
+                    row.Deltas[i] -= before.Totals[i];
+            }
         }
         if (_gone is not null)
         {

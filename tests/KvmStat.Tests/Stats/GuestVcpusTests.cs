@@ -41,6 +41,19 @@ public class GuestVcpusTests
         Assert.Equal((102, 13L, 4L), (vcpu.Tid, vcpus.Rows[0].Totals[0], vcpus.Rows[0].Deltas[0]));
     }
 
+    /// <summary>A thread known by its vCPU only later goes on under it: its count before is no gain of one interval.</summary>
+    [Fact]
+    public void AThreadKnownByItsVcpuOnlyLaterGainsWhatItGainedSince()
+    {
+        var vcpus = new GuestVcpus();
+        vcpus.Sample([Thread(100, -1, 5), Thread(200, 1, 1)]);
+        Assert.Equal(["tid 100", "vcpu1"], vcpus.Rows.Select(r => r.Label).Order());
+        vcpus.Sample([Thread(100, 2, 7), Thread(200, 1, 1)]);
+        VcpuStat vcpu2 = Assert.Single(vcpus.Rows, r => r.Label == "vcpu2");
+        Assert.Equal((7L, 2L), (vcpu2.Totals[0], vcpu2.Deltas[0]));
+        Assert.DoesNotContain(vcpus.Rows, r => r.Label == "tid 100");
+    }
+
     /// <summary>A thread of no known vCPU is a row of its own while it runs, and leaves with it.</summary>
     [Fact]
     public void AThreadOfNoKnownVcpuIsItsOwnRowWhileItRuns()

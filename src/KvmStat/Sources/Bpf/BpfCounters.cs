@@ -231,7 +231,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         return used;
     }
 
-    /// <summary>Gives each VM (or the one watched) its vCPU threads, by vCPU; on the refresh loop's path, so it allocates nothing.</summary>
+    /// <summary>Gives each VM (or the one watched) its vCPU threads, by vCPU; on the refresh loop's path, so in steady state it allocates nothing (a thread of no known vCPU is asked again at its first 60 captures).</summary>
     private void CaptureThreads(bool sample)
     {
         if (_threads is null)
