@@ -118,14 +118,7 @@ internal sealed class BpfTable : IDisposable
     /// </summary>
     internal void Unassign(int tgid, int slot)
     {
-        uint key = (uint)tgid, value = 0;
-        BpfMap slots = _maps[CounterProgram.Slots];
-        int result = slots.Lookup(BpfMap.Key(ref key), MemoryMarshal.AsBytes(new Span<uint>(ref value)));
-        if (result == 0 && value == (uint)slot)
-            result = slots.Delete(BpfMap.Key(ref key));
-        // ENOENT: the exit program took it first.
-        if (result != 0 && result != -Interop.Errno.ENOENT)
-            throw new BpfException("removing a process from the BPF table", -result);
+        RemoveEntry(tgid, (uint)slot);
         _epoch!.Add(0, 1);
     }
 
@@ -138,29 +131,20 @@ internal sealed class BpfTable : IDisposable
     /// </summary>
     internal void MarkOutside(int tgid, int slot)
     {
-        uint key = (uint)tgid, value = 0, outside = (uint)Layout.OutsideSlot;
-        BpfMap slots = _maps[CounterProgram.Slots];
-        int result = slots.Lookup(BpfMap.Key(ref key), MemoryMarshal.AsBytes(new Span<uint>(ref value)));
-        bool names = result == 0 && value == (uint)slot;
-        if (names)
-            result = slots.Update(BpfMap.Key(ref key), BpfMap.Key(ref outside), Interop.Abi.BPF_EXIST);
+        if (EntryOf(tgid, "moving a process that runs no VM to the row outside VMs") != (uint)slot)
+            return;
+        uint key = (uint)tgid, outside = (uint)Layout.OutsideSlot;
+        int result = _maps[CounterProgram.Slots].Update(BpfMap.Key(ref key), BpfMap.Key(ref outside), Interop.Abi.BPF_EXIST);
         // ENOENT: the exit program took it first.
         if (result != 0 && result != -Interop.Errno.ENOENT)
             throw new BpfException("moving a process that runs no VM to the row outside VMs", -result);
         // Every CPU's cache forgets its slot; where nothing changed, none needs to.
-        if (names && result == 0)
+        if (result == 0)
             _epoch!.Add(0, 1);
     }
 
     /// <summary>Whether a process's entry names the row outside VMs (none once the exit program took it).</summary>
-    internal bool NamesOutside(int tgid)
-    {
-        uint key = (uint)tgid, value = 0;
-        int result = _maps[CounterProgram.Slots].Lookup(BpfMap.Key(ref key), MemoryMarshal.AsBytes(new Span<uint>(ref value)));
-        if (result != 0 && result != -Interop.Errno.ENOENT)
-            throw new BpfException("reading the BPF table of processes", -result);
-        return result == 0 && value == (uint)Layout.OutsideSlot;
-    }
+    internal bool NamesOutside(int tgid) => EntryOf(tgid, "reading the BPF table of processes") == (uint)Layout.OutsideSlot;
 
     /// <summary>
     /// A process counted outside VMs no longer is (it holds a VM now): its next event takes a slot.
@@ -169,15 +153,32 @@ internal sealed class BpfTable : IDisposable
     /// </summary>
     internal void Forget(int tgid)
     {
-        if (!NamesOutside(tgid))
-            return;
+        if (RemoveEntry(tgid, (uint)Layout.OutsideSlot))
+            _epoch!.Add(0, 1);
+    }
+
+    /// <summary>The slot (or row) a process's entry names; null where it has none (the exit program took it).</summary>
+    private uint? EntryOf(int tgid, string step)
+    {
+        uint key = (uint)tgid, value = 0;
+        int result = _maps[CounterProgram.Slots].Lookup(BpfMap.Key(ref key), MemoryMarshal.AsBytes(new Span<uint>(ref value)));
+        if (result == -Interop.Errno.ENOENT)
+            return null;
+        return result == 0 ? value : throw new BpfException(step, -result);
+    }
+
+    /// <summary>Removes a process's entry while it names <paramref name="slot"/>; whether it did.</summary>
+    private bool RemoveEntry(int tgid, uint slot)
+    {
+        const string Step = "removing a process from the BPF table";
+        if (EntryOf(tgid, Step) != slot)
+            return false;
         uint key = (uint)tgid;
         int result = _maps[CounterProgram.Slots].Delete(BpfMap.Key(ref key));
         // ENOENT: the exit program took it first.
         if (result != 0 && result != -Interop.Errno.ENOENT)
-            throw new BpfException("removing a process from the BPF table", -result);
-        if (result == 0)
-            _epoch!.Add(0, 1);
+            throw new BpfException(Step, -result);
+        return result == 0;
     }
 
     /// <summary>A slot whose last counts have been read: its row is cleared and it is free again.</summary>
