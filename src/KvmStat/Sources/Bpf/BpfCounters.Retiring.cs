@@ -58,7 +58,15 @@ internal sealed partial class BpfCounters
                 _recheck = 0;
             Recheck(_recheck++);
         }
-        // Those forgotten (-1) leave the list, in place: no allocation, and the order kept.
+        if (_forgotten)
+            DropForgotten();
+        _freshFrom = _outside.Count;
+    }
+
+    /// <summary>Those forgotten (-1) leave the list, in place: no allocation, and the order kept.</summary>
+    private void DropForgotten()
+    {
+        _forgotten = false;
         int kept = 0;
         for (int i = 0; i < _outside.Count; i++)
         {
@@ -68,20 +76,26 @@ internal sealed partial class BpfCounters
                 _recheck--;
         }
         _outside.RemoveRange(kept, _outside.Count - kept);
-        _freshFrom = _outside.Count;
     }
 
     /// <summary>Where the processes moved outside VMs since the last capture begin in <see cref="_outside"/>.</summary>
     private int _freshFrom;
 
+    /// <summary>Whether a recheck at this capture forgot any process (its place in <see cref="_outside"/> is -1).</summary>
+    private bool _forgotten;
+
     private void Recheck(int index)
     {
         int tgid = _outside[index];
-        if (_table.NamesOutside(tgid) && _guests.HoldsVm(tgid) == false)
+        bool named = _table.NamesOutside(tgid);
+        if (named && _guests.HoldsVm(tgid) == false)
             return;
-        _table.Forget(tgid);
+        // One the exit program took out of the table has nothing left to forget there.
+        if (named)
+            _table.Forget(tgid);
         _outside[index] = -1;
         _outsideSet.Remove(tgid);
+        _forgotten = true;
     }
 
     /// <summary>The processes retired at the last capture: their last events, then their slots go back.</summary>
