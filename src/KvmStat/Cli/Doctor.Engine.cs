@@ -1,12 +1,6 @@
 using System.Globalization;
-using KvmStat.Guests;
-using KvmStat.Sources;
-using KvmStat.Stats;
-using KvmStat.Sources.BinaryStats;
 using KvmStat.Sources.Bpf;
-using KvmStat.Sources.Perf;
 using KvmStat.Sources.Tracepoints;
-using KvmStat.Host;
 
 namespace KvmStat.Cli;
 
