@@ -27,11 +27,6 @@ internal sealed class TracepointCounterSet
                 id = tracefs.ReadId(field.Tracepoint);
                 idCache[field.Tracepoint] = id;
             }
-            if (id < 0)
-            {
-                verbose?.Invoke($"tracepoint {field.Tracepoint} has no readable id; left out");
-                continue;
-            }
             _fields.Add(field);
             _ids.Add(id);
         }

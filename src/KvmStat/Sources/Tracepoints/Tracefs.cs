@@ -95,10 +95,16 @@ internal sealed class Tracefs
         return names;
     }
 
+    /// <summary>The tracepoint's id, which perf events and BPF attach by; a plain error where it cannot be read.</summary>
     internal int ReadId(string tracepoint)
     {
-        string? text = SysFile.TryReadText(Path.Join(KvmEvents, tracepoint, "id"));
-        return int.TryParse(text, NumberStyles.Integer | NumberStyles.AllowTrailingWhite, CultureInfo.InvariantCulture, out int id) ? id : -1;
+        string path = Path.Join(KvmEvents, tracepoint, "id");
+        string? text = SysFile.TryReadText(path, out int errno);
+        if (int.TryParse(text, NumberStyles.Integer | NumberStyles.AllowTrailingWhite, CultureInfo.InvariantCulture, out int id) && id >= 0)
+            return id;
+        throw new EnvironmentException(
+            $"cannot read the id of tracepoint kvm:{tracepoint} ({path}): {(text is null ? Interop.Errno.Describe(errno) : "not a number")}",
+            "The kvm module may be loading or unloading: run again once it is loaded (lsmod | grep kvm).");
     }
 
     internal TraceFormat? ReadFormat(string tracepoint)
