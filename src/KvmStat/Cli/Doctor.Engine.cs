@@ -71,6 +71,7 @@ internal sealed partial class Doctor
         {
             // A kernel that lacks what the engine needs refuses it whatever the table (as a run).
             BpfSupport.Require();
+            // Loaded to see whether the kernel takes it, and closed before it counts: nothing to warn of.
             using var host = new BpfCounters(tracefs, Catalog(tracefs, exitReasons), paths, _descriptors, verbose: null, warn: _ => { }, scope: BpfScope.Host);
             return true;
         }

@@ -64,7 +64,7 @@ internal sealed partial class Doctor
             using var programs = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null,
                 // Not attached: nothing counts, so nothing goes unattributed.
                 warn: _ => { }, attach: false, latencyEntry: entry);
-            Line("ok", "latency programs", $"{programs.Programs.Count} programs for --latency pass this kernel's verifier (ending exits at {(entry == BpfPrograms.KvmEntry ? "kvm_entry" : "ioctl(KVM_RUN)")})");
+            Line("ok", "latency programs", $"{programs.Programs.Count} programs for --latency pass this kernel's verifier (ending exits at {BpfPrograms.EntryShown(entry)})");
         }
         catch (BpfException e)
         {

@@ -85,7 +85,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
             }
             if (latencyEntry is not null)
                 (_latency, _stamping) = (new BpfLatency(_table, new ExitLatencies([.. _fields.Select(f => f.ToStatField())],
-                    latencyEntry == BpfPrograms.SyscallEntry ? "ioctl(KVM_RUN)" : latencyEntry)), StampingFields(latencyEntry));
+                    BpfPrograms.EntryShown(latencyEntry))), StampingFields(latencyEntry));
         }
         catch
         {

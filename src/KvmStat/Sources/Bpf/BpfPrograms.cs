@@ -69,6 +69,9 @@ internal sealed class BpfPrograms : IDisposable
     /// <summary>The raw tracepoints that end an exit, for latencies: a vCPU's next VM entry, or (where kvm_entry never fires) its next system call.</summary>
     internal const string KvmEntry = "kvm_entry", SyscallEntry = "sys_enter";
 
+    /// <summary>How outputs name what ends an exit (<see cref="ExitLatencies.Entry"/>): "kvm_entry", or "ioctl(KVM_RUN)" for sys_enter.</summary>
+    internal static string EntryShown(string latencyEntry) => latencyEntry == SyscallEntry ? "ioctl(KVM_RUN)" : latencyEntry;
+
     /// <summary>
     /// Whether the program of <paramref name="tracepoint"/> stamps exits for latencies ended by
     /// <paramref name="entry"/> (null without latencies): exits to user space end at the next
