@@ -10,7 +10,7 @@ namespace KvmStat.Exporter;
 /// Turns a <see cref="Snapshot"/> into metric families:
 /// <list type="bullet">
 /// <item>kvm_events_total{event} and kvm_event_reasons_total{event,reason}: tracepoint fields of the host;</item>
-/// <item>kvm_guest_events_total{guest,pid,event}: tracepoint fields of each VM, and with the BPF engine
+/// <item>kvm_guest_events_total{guest,pid,event}: tracepoint fields of each VM, and
 /// kvm_events_outside_vms_total{event}, kvm_events_exited_vms_total{event} and kvm_stat_unattributed_events_total{event}, which with the
 /// guests add up to kvm_events_total;</item>
 /// <item>kvm_debugfs_NAME: debugfs statistics;</item>
@@ -125,8 +125,8 @@ internal sealed class MetricsFormatter(
     }
 
     /// <summary>
-    /// With the BPF engine: the events no running VM raised, so that the guests and these add up
-    /// to kvm_events_total at every scrape.
+    /// The events no running VM raised (the per-VM source's rows that are no VM, or none with debugfs
+    /// alone), so that the guests and these add up to kvm_events_total at every scrape.
     /// </summary>
     private static void AddOthers(List<MetricFamily> families, IGuestValues guests)
     {
@@ -134,7 +134,7 @@ internal sealed class MetricsFormatter(
             return;
         FieldSet fields = guests.Fields;
         var outside = new MetricFamily("kvm_events_outside_vms", "counter",
-            "KVM tracepoint events of processes that run no VM (kernel threads ageing guest memory, other processes) since kvm_stat started.");
+            "KVM tracepoint events of processes that run no VM (kernel threads ageing guest memory, other processes) since kvm_stat started; with perf counters the host's events beyond the VMs' counters, those of VMs left out included.");
         var exited = new MetricFamily("kvm_events_exited_vms", "counter",
             "KVM tracepoint events of VMs that exited since kvm_stat started, from their first event to their last.");
         var unattributed = new MetricFamily("kvm_stat_unattributed_events", "counter",

@@ -17,6 +17,13 @@ internal interface IPerVmSource : IDisposable
     /// <summary>Running VMs left out of the readings because they cannot be counted (their perf counters refused to open); their events are in the host's totals.</summary>
     int VmsLeftOut => 0;
 
+    /// <summary>
+    /// Whether it counts VM processes only (the perf engine's counters on VM threads): then the
+    /// host's events beyond them are found by <see cref="Stats.OutsideRemainder"/>; other sources
+    /// give their own rows outside VMs, or have none (debugfs counts only VMs).
+    /// </summary>
+    bool SeesOnlyVms => false;
+
     /// <summary>Fills <paramref name="readings"/> with one entry per running VM, sorted by pid.</summary>
     void Read(List<VmReading> readings);
 

@@ -15,7 +15,7 @@ internal interface ITracepointEngine : IDisposable
     /// <summary>The host's tracepoint fields: every VM (pid 0), or one VM process.</summary>
     IStatsSource OpenHost(int pid);
 
-    /// <summary>Each VM's tracepoint fields (and, where the engine can tell, the events outside VMs).</summary>
+    /// <summary>Each VM's tracepoint fields, and the events of exited VMs (and, where the engine can tell, of processes outside VMs).</summary>
     IPerVmSource OpenPerVm();
 
     /// <summary>The reading the engine's sources share, taken once per sample before they read; null when they read on their own.</summary>

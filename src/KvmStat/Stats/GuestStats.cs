@@ -5,9 +5,10 @@ namespace KvmStat.Stats;
 /// <summary>
 /// Per-VM totals and deltas over a per-VM source: the screen's 'b' view, JSON's guests, the
 /// exporter's guest series. A VM counts from when it was first seen; its name is read once (a new
-/// process under a dead VM's pid, where the source tells them apart, is a new VM). Where
-/// the source tells (the BPF engine), more rows make the VMs add up to the host: the events outside
-/// VMs, those of VMs that exited, and those the engine had no room to attribute. With --vcpus each
+/// process under a dead VM's pid, where the source tells them apart, is a new VM). More rows
+/// make the VMs add up to the host: the events outside VMs (the BPF engine tells them; with perf
+/// counters, which count only VMs, <see cref="OutsideRemainder"/> finds them), those of VMs that
+/// exited, and those the BPF engine had no room to attribute. With --vcpus each
 /// VM's vCPUs too (<see cref="GuestVcpus"/>).
 /// </summary>
 internal sealed class GuestStats : IGuestValues
@@ -22,6 +23,7 @@ internal sealed class GuestStats : IGuestValues
     private readonly TimeProvider _time;
     private readonly GoneVcpuBudget _goneVcpus;
     private readonly Action<string>? _warn;
+    private readonly OutsideRemainder? _remainder;
     private GrowthReport _lostReport;
     private long _lastTimestamp;
 
@@ -36,6 +38,7 @@ internal sealed class GuestStats : IGuestValues
         Fields = new FieldSet(source.Fields);
         _goneVcpus = new GoneVcpuBudget(goneVcpus);
         _warn = warn;
+        _remainder = source.SeesOnlyVms ? new OutsideRemainder(Fields) : null;
     }
 
     public IReadOnlyList<GuestStat> Guests => _guests;
@@ -110,6 +113,19 @@ internal sealed class GuestStats : IGuestValues
             _warn($"{_goneVcpus.LostEvents} kvm events of exited vCPU threads ({grown} new) are no vCPU's: the running VMs keep {_goneVcpus.Capacity} vCPUs " +
                 "whose threads have all exited, and more threads named as vCPUs exited; they are counted as lost (their VMs' counts have them; said again when their number doubles).");
         SampleCount++;
+    }
+
+    /// <summary>
+    /// After the host's sample, which follows this one's: where the source counts only VMs, the
+    /// host's events beyond their rows are the row outside VMs (<see cref="OutsideRemainder"/>).
+    /// </summary>
+    internal void AddOutside(StatsCollector host)
+    {
+        if (_remainder is null)
+            return;
+        _remainder.Update(host.Fields, host.Raw, _guests, _others);
+        if (!_others.Contains(_remainder.Row))
+            _others.Insert(0, _remainder.Row);
     }
 
     /// <summary>How the screen names the rows that are no VM.</summary>

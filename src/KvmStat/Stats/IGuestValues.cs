@@ -11,8 +11,9 @@ internal interface IGuestValues
     IReadOnlyList<GuestStat> Guests { get; }
 
     /// <summary>
-    /// Where the engine tells them (BPF): the events outside VMs, those of VMs that exited, and those
-    /// of processes it had no room to tell apart, which with the guests add up to the host; else empty.
+    /// The events outside VMs (BPF tells them; with perf counters what the host counted beyond the
+    /// VMs), those of VMs that exited, and (BPF) those of processes it had no room to tell apart,
+    /// which with the guests add up to the host; with debugfs the exited VMs alone.
     /// </summary>
     IReadOnlyList<GuestStat> Others { get; }
 

@@ -61,8 +61,11 @@ internal sealed class Sampler : IDisposable
         foreach (ICapture capture in _sources.Captures)
             capture.Capture();
         NameBinaryVms();
-        _host.Sample(now);
+        // The VMs before the host: where the host's events beyond them are found by difference
+        // (the perf engine), an event between the two reads is then in the host's count first.
         _guests?.Sample(now);
+        _host.Sample(now);
+        _guests?.AddOutside(_host);
         Snapshot.Health.Clear();
         Snapshot.Health.AddRange(_opened);
         _sources.Binary?.ReportHealth(Snapshot.Health);

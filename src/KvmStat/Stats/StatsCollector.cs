@@ -46,6 +46,9 @@ internal sealed class StatsCollector : IFieldValues
 
     public ReadOnlySpan<long> Totals => _totals;
 
+    /// <summary>The sources' values as last read (no reset: the totals since 'r' are <see cref="Totals"/>).</summary>
+    internal ReadOnlySpan<long> Raw => _raw;
+
     public ReadOnlySpan<long> Deltas => _deltas;
 
     public double IntervalSeconds { get; private set; }

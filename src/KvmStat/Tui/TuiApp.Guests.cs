@@ -105,8 +105,8 @@ internal sealed partial class TuiApp
     }
 
     /// <summary>
-    /// With the BPF engine the other rows (events outside VMs, of VMs that exited, of processes it
-    /// had no room to tell apart) make the Total the host's; those with events are shown.
+    /// The other rows (events outside VMs, of VMs that exited, with BPF of processes it had no
+    /// room to tell apart) make the Total the host's; those with events are shown.
     /// </summary>
     private static (long Total, long Deltas, int ShownOthers) HostTotals(List<GuestStat> guests, IReadOnlyList<GuestStat> others)
     {

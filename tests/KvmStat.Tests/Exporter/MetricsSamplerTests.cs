@@ -192,7 +192,7 @@ public class MetricsSamplerTests
         using var sampler = Exporter(perVm: guests, nameOf: _ => "web");
         string text = Text(sampler);
         Assert.Contains("""
-            # HELP kvm_events_outside_vms_total KVM tracepoint events of processes that run no VM (kernel threads ageing guest memory, other processes) since kvm_stat started.
+            # HELP kvm_events_outside_vms_total KVM tracepoint events of processes that run no VM (kernel threads ageing guest memory, other processes) since kvm_stat started; with perf counters the host's events beyond the VMs' counters, those of VMs left out included.
             # TYPE kvm_events_outside_vms_total counter
             kvm_events_outside_vms_total{event="kvm_pio"} 4
             # HELP kvm_events_exited_vms_total KVM tracepoint events of VMs that exited since kvm_stat started, from their first event to their last.
@@ -201,11 +201,14 @@ public class MetricsSamplerTests
 
             """.Replace("            ", ""), text);
         Assert.Contains("\nkvm_stat_vms_left_out 0\n", text);
-        // Without those rows (the perf engine) there is no such family; VMs it cannot count are said.
-        using var perf = Exporter(perVm: new FakeVmSource(FakeSource.Counter("kvm_pio")) { VmsLeftOut = 85 }, nameOf: _ => "web");
+        // A source that counts only VMs (the perf engine) gets its row outside VMs by difference; VMs it cannot count are said.
+        using var perf = Exporter(perVm: new FakeVmSource(FakeSource.Counter("kvm_pio")) { VmsLeftOut = 85, OnlyVms = true }, nameOf: _ => "web");
         string perfText = Text(perf);
-        Assert.DoesNotContain("outside", perfText);
+        Assert.Contains("\nkvm_events_outside_vms_total{event=\"kvm_pio\"} 0\n", perfText);
         Assert.Contains("\nkvm_stat_vms_left_out 85\n", perfText);
+        // With neither (debugfs alone counts only VMs, and this one no exited VM): no such family.
+        using var debugfs = Exporter(perVm: new FakeVmSource(FakeSource.Counter("kvm_pio")), nameOf: _ => "web");
+        Assert.DoesNotContain("outside", Text(debugfs));
     }
 
     /// <summary>The exporter's cost, build, scrape time and sources, as operators scrape every exporter for.</summary>

@@ -17,6 +17,11 @@ internal sealed class FakeVmSource(params StatField[] fields) : IPerVmSource
 
     public IReadOnlyList<StatField> Fields => fields;
 
+    /// <summary>Counts VM processes only (as the perf engine): the host's other events are found by difference.</summary>
+    internal bool OnlyVms { get; set; }
+
+    public bool SeesOnlyVms => OnlyVms;
+
     /// <summary>What each vCPU counts (--vcpus): indexes into the fields; none unless set.</summary>
     internal List<int> VcpuFieldIndexes { get; } = [];
 

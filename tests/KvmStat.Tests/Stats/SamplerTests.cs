@@ -141,3 +141,75 @@ public class SamplerTests
         Assert.Equal([7, 9, 7], lookups);
     }
 }
+
+public class OutsideRemainderTests
+{
+    private static (long Guests, long Outside, long Exited) Rows(Sampler sampler, int field)
+    {
+        IGuestValues guests = sampler.Snapshot.Guests!;
+        long Of(VmRowKind kind) => guests.Others.Where(o => o.Kind == kind).Sum(o => o.FieldTotals[field]);
+        return (guests.Guests.Sum(g => g.FieldTotals[field]), Of(VmRowKind.OutsideVms), Of(VmRowKind.ExitedVms));
+    }
+
+    /// <summary>
+    /// Where the per-VM source counts only VMs (the perf engine after a fallback), the host's other
+    /// events are the row outside VMs: every sample's rows add up to what the host counted since the
+    /// guests' first sample (its events before are no row's), a VM that exits takes its counts to the
+    /// exited VMs' row without moving them outside, and the row never goes back when the VMs' counts
+    /// catch up with the host's (read after them).
+    /// </summary>
+    [Fact]
+    public void WhereTheSourceSeesOnlyVmsTheHostsOtherEventsAreARowOutsideVms()
+    {
+        var time = new ManualTime();
+        var host = new FakeSource(FakeSource.Counter("kvm_mmio"), FakeSource.Counter("kvm_pio"), FakeSource.Counter("kvm_pio(IN)", "kvm_pio"));
+        var perVm = new FakeVmSource(FakeSource.Counter("kvm_pio"), FakeSource.Counter("kvm_mmio")) { OnlyVms = true };
+        using Sampler sampler = Samplers.Of(time, [host], perVm, nameOf: pid => $"vm{pid}");
+        void Sample(long hostPio, params (int Pid, long Pio)[] vms)
+        {
+            host.Set("kvm_pio", hostPio);
+            perVm.Vms.Clear();
+            foreach ((int pid, long pio) in vms)
+                perVm.Set(pid, "kvm_pio", pio);
+            time.Advance(TimeSpan.FromSeconds(1));
+            sampler.Sample();
+        }
+
+        Sample(1000, (10, 10));
+        Assert.Equal((10, 0, 0), Rows(sampler, 0));
+        Sample(1100, (10, 40), (11, 20));
+        Assert.Equal((60, 50, 0), Rows(sampler, 0));
+        GuestStat outside = Assert.Single(sampler.Snapshot.Guests!.Others, o => o.Kind == VmRowKind.OutsideVms);
+        Assert.Equal(("(outside VMs)", 50, 50), (outside.Name, outside.Total, outside.Delta));
+        // VM 10 exits with 45: its counts are the exited VMs', not outside.
+        perVm.Exited = [45, 0];
+        Sample(1150, (11, 30));
+        Assert.Equal((30, 85, 45), Rows(sampler, 0));
+        Assert.Equal(1150 - (1000 - 10), Rows(sampler, 0).Guests + Rows(sampler, 0).Outside + Rows(sampler, 0).Exited);
+        // VM 11's events between the two reads of the last sample: the host had them first.
+        Sample(1150, (11, 35));
+        Assert.Equal((35, 85, 45), Rows(sampler, 0));
+        Assert.Equal(0, outside.Delta);
+        // A field the host does not count per VM's name is nobody's outside row (kvm_mmio here: 0).
+        Assert.Equal((0, 0, 0), Rows(sampler, 1));
+    }
+
+    /// <summary>A source that sees every VM's own counts (debugfs; BPF tells its own rows) gets no row by difference.</summary>
+    [Fact]
+    public void DebugfsGetsNoRowByDifference()
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddDebugfsStat("exits", 500);
+        fixture.AddDebugfsStat("12-5/exits", 100);
+        var time = new ManualTime();
+        var host = new KvmStat.Sources.Debugfs.DebugfsSource(fixture.Paths, FieldFilter.Default, 0, false, new KvmStat.Sources.Debugfs.StatFileReader(), _ => { });
+        var perVm = new KvmStat.Sources.Debugfs.DebugfsSource(fixture.Paths, FieldFilter.Default, 0, false, new KvmStat.Sources.Debugfs.StatFileReader(), _ => { });
+        using Sampler sampler = Samplers.Of(time, [host], perVm, nameOf: pid => $"vm{pid}");
+        sampler.Sample();
+        fixture.AddDebugfsStat("exits", 900);
+        time.Advance(TimeSpan.FromSeconds(1));
+        sampler.Sample();
+        Assert.Single(sampler.Snapshot.Guests!.Guests);
+        Assert.DoesNotContain(sampler.Snapshot.Guests!.Others, o => o.Kind == VmRowKind.OutsideVms);
+    }
+}

@@ -7,9 +7,10 @@ namespace KvmStat.Sources.Perf;
 /// <summary>
 /// Tracepoint counts per VM: a counter group on every thread of every VM process, so VMs are told
 /// apart without debugfs (which lockdown disables). VMs and their threads are followed as they
-/// start and stop; a VM that stops leaves the list. A VM whose counters cannot open (a dense host
-/// beyond the open-file limit) is left out until it exits, and said: the others and the host's
-/// totals go on.
+/// start and stop; a VM that stops leaves the list, its counts to the last in the exited VMs' row.
+/// A VM whose counters cannot open (a dense host beyond the open-file limit) is left out until it
+/// exits, and said: the others and the host's totals go on (its events are among those outside
+/// VMs, <see cref="Stats.OutsideRemainder"/>).
 /// </summary>
 internal sealed class PerVmTracepointSource : IPerVmSource
 {
@@ -26,6 +27,8 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     private readonly Action<ProcessCounters> _release;
     private readonly Action<string> _warn;
     private readonly HashSet<int> _refused = [];
+    private readonly VmReading _exited;
+    private readonly ulong[] _exitedSums;
     private GrowthReport _refusedReport;
     private long _refusedCount;
 
@@ -42,7 +45,18 @@ internal sealed class PerVmTracepointSource : IPerVmSource
         for (int i = 0; i < _fields.Length; i++)
             _fields[i] = set.Fields[i].ToStatField();
         _open = pid => !_refused.Contains(pid) && _finder.IsRunning(pid) ? new ProcessCounters(_set, _paths, pid) : null;
-        _release = vm => vm.Release();
+        _release = Retire;
+        _exited = new VmReading(0, _fields.Length, VmRowKind.ExitedVms);
+        _exitedSums = new ulong[_fields.Length];
+    }
+
+    public bool SeesOnlyVms => true;
+
+    /// <summary>A VM that is gone (or no longer listed as one): what its counters counted, to the last, goes to the exited VMs' row.</summary>
+    private void Retire(ProcessCounters vm)
+    {
+        vm.ReadInto(_exitedSums);
+        vm.Release();
     }
 
     private static int PidOf(ProcessCounters vm) => vm.Pid;
@@ -73,16 +87,6 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     {
         _discovery.List(_pids);
         SortedMerge.Sync(_pids, _vms, PidOf, _open, _release);
-        for (int i = _vms.Count - 1; i >= 0; i--)
-        {
-            if (_vms[i].Alive)
-                continue;
-            _vms[i].Release();
-            if (_open(_vms[i].Pid) is ProcessCounters next)
-                _vms[i] = next;
-            else
-                _vms.RemoveAt(i);
-        }
         // A refused VM that exited: its pid may run another VM later.
         if (_refused.Count > 0)
             _refused.RemoveWhere(pid => _pids.BinarySearch(pid) < 0);
@@ -100,6 +104,16 @@ internal sealed class PerVmTracepointSource : IPerVmSource
                 Refuse(_vms[i], e);
                 _vms.RemoveAt(i--);
             }
+        }
+        // Those whose listing just found them gone: their counts go to the exited VMs' row in this
+        // same read, never missing from every row for one sample (a VM under the same pid is counted
+        // from the next follow).
+        for (int i = _vms.Count - 1; i >= 0; i--)
+        {
+            if (_vms[i].Alive)
+                continue;
+            Retire(_vms[i]);
+            _vms.RemoveAt(i);
         }
     }
 
@@ -125,6 +139,9 @@ internal sealed class PerVmTracepointSource : IPerVmSource
                 reading.Values[i] = (long)_sums[i];
             readings.Add(reading);
         }
+        for (int i = 0; i < _exitedSums.Length; i++)
+            _exited.Values[i] = (long)_exitedSums[i];
+        readings.Add(_exited);
     }
 
     private void Refuse(ProcessCounters vm, KvmStatException e)
