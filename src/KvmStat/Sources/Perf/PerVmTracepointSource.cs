@@ -31,6 +31,7 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     private readonly ulong[] _exitedSums;
     private GrowthReport _refusedReport;
     private long _refusedCount;
+    private KvmStatException? _lastRefusal;
 
     internal PerVmTracepointSource(TracepointCounterSet set, HostPaths paths, VmDiscovery discovery, Action<string> warn)
     {
@@ -105,6 +106,7 @@ internal sealed class PerVmTracepointSource : IPerVmSource
                 _vms.RemoveAt(i--);
             }
         }
+        ReportRefusals();
         // Those whose listing just found them gone: their counts go to the exited VMs' row in this
         // same read, never missing from every row for one sample (a VM under the same pid is counted
         // from the next follow).
@@ -149,8 +151,20 @@ internal sealed class PerVmTracepointSource : IPerVmSource
         vm.Release();
         _refused.Add(vm.Pid);
         _refusedCount++;
+        _lastRefusal = e;
+    }
+
+    /// <summary>
+    /// Once a follow: the VMs left out so far, when their number has doubled since last said (a
+    /// dense host that runs out at start says it in one line, not once for each doubling).
+    /// </summary>
+    private void ReportRefusals()
+    {
+        if (_lastRefusal is not KvmStatException e)
+            return;
+        _lastRefusal = null;
         if (_refusedReport.Due(_refusedCount, out _))
-            _warn($"{_refusedCount} VMs are left out of the per-VM counts (the host's totals have their events): {e.Message}" +
+            _warn($"{_refusedCount} VMs are left out of the per-VM counts (their events are in the host's totals, and outside VMs): {e.Message}" +
                 $"{(e.Fix is null ? "" : " " + e.Fix)} (said again when their number doubles)");
     }
 

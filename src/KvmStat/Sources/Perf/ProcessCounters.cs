@@ -80,7 +80,7 @@ internal sealed class ProcessCounters
     {
         if (errno is Interop.Errno.EMFILE or Interop.Errno.ENFILE)
             throw new EnvironmentException($"too many open files while listing the threads of process {Pid} ({Interop.Errno.Describe(errno)}).",
-                "Raise the hard open-file limit (ulimit -Hn, or LimitNOFILE= in a systemd unit), or select fewer fields with -f.");
+                FileLimit.FixFor(errno));
     }
 
     /// <summary>A thread that exited: what its counters counted stays, so totals never go backwards.</summary>

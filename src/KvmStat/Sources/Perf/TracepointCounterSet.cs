@@ -102,8 +102,7 @@ internal sealed class TracepointCounterSet
             $"the kernel does not allow this user to count tracepoints (perf_event_open: {Interop.Errno.Describe(e.Errno)}).",
             "Run kvm_stat as root, or grant CAP_PERFMON, or lower kernel.perf_event_paranoid (sysctl -w kernel.perf_event_paranoid=-1)."),
         Interop.Errno.EMFILE or Interop.Errno.ENFILE => new EnvironmentException(
-            $"too many open files while opening counter {e.Field.Name} ({Interop.Errno.Describe(e.Errno)}).",
-            "Raise the open-file limit (ulimit -n), or select fewer fields with -f."),
+            $"too many open files while opening counter {e.Field.Name} ({Interop.Errno.Describe(e.Errno)}).", FileLimit.FixFor(e.Errno)),
         Interop.Errno.ENOENT or Interop.Errno.EINVAL or Interop.Errno.ENODEV or Interop.Errno.EOPNOTSUPP => new EnvironmentException(
             $"the kernel refused to count tracepoint {e.Field.Tracepoint} ({Interop.Errno.Describe(e.Errno)}).",
             "Check that perf events are enabled in this kernel (CONFIG_PERF_EVENTS), or use -d for debugfs statistics."),
