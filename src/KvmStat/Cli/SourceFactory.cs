@@ -75,6 +75,10 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
                 sources.Latencies = latencies;
                 sources.Host.Add(new LatencySource(latencies, plan.Pid, plan.Selection with { Children = true }));
             }
+            else if (plan.Latency && engine is not null && Engines.LatencyRefusal is string refusal)
+                // Said on stderr as the engine opened; down in JSON and the exporter too, so that
+                // empty latencies have their cause where they are read (kvm_stat_source_up 0).
+                sources.Unopened.Add(new SourceHealth(LatencyHealth, "", $"exit latencies are not measured: {refusal}"));
             // Each VM's binary statistics, where captured, are in the snapshot as they are: no per-VM rows of them too.
             if (plan.PerVm && (engine is not null || !(plan.BinaryPerVm && sources.Binary is not null)))
                 sources.PerVm = TryOpen(plan, sources, "each VM's values", () => OpenPerVm(plan.Selection, engine, sources.Binary));
@@ -138,6 +142,9 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             return null;
         }
     }
+
+    /// <summary>The source --latency's health is given under where it times nothing.</summary>
+    internal const string LatencyHealth = "exit latency";
 
     /// <summary>Causes said of sources served as down: a second source down for one of them says so in a word.</summary>
     private readonly HashSet<string> _saidDown = new(StringComparer.Ordinal);

@@ -20,6 +20,9 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     private BpfException? _bpfUnavailable;
     private bool _bpfProbed;
     private bool? _latencyProbed;
+
+    /// <summary>Why --latency times nothing, once an engine opened without latencies (said then on stderr); null while they are measured.</summary>
+    internal string? LatencyRefusal { get; private set; }
     private string? _announced;
 
     internal Tracefs Tracefs => _tracefs ??= Tracefs.Locate(paths);
@@ -85,8 +88,12 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             }
         }
         if (_bpfUnavailable is BpfException why)
+        {
+            if (latency)
+                LatencyRefusal = $"BPF is not available ({Describe(why)})";
             Announce($"counting with perf counters: BPF is not available ({Describe(why)}){(latency ? "; exit latencies are not measured" : "")}" +
                 $"{(vcpus ? "; nothing is counted per vCPU" : "")}", warn: true);
+        }
         else if (latency)
             throw new UsageException("exit latencies are timed by the BPF engine only.", "Leave out --engine perf.");
         else if (vcpus)
@@ -105,7 +112,10 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             return known;
         BpfException? refusal = BpfSupport.LatencyRefusal();
         if (refusal is not null)
-            reporter.Warn($"exit latencies are not measured: {Describe(refusal)}; counting goes on with BPF programs");
+        {
+            LatencyRefusal = Describe(refusal);
+            reporter.Warn($"exit latencies are not measured: {LatencyRefusal}; counting goes on with BPF programs");
+        }
         _latencyProbed = refusal is null;
         return _latencyProbed.Value;
     }

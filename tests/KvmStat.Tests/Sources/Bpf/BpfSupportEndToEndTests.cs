@@ -1,3 +1,4 @@
+using System.Text.Json;
 using KvmStat.Sources.Bpf;
 using KvmStat.Tests.Infrastructure;
 
@@ -157,6 +158,15 @@ public class BpfSupportEndToEndTests
         string line = Assert.Single(Kvm.WithoutNoVmLine(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
         Assert.StartsWith("kvm_stat: exit latencies are not measured: this kernel lacks batch map lookup (Linux 5.6 and later): ", line);
         Assert.EndsWith("; counting goes on with BPF programs", line);
+        // And in each record, where empty latencies are read (the exporter's kvm_stat_source_up 0).
+        (code, output, _) = ChildProcess.RunTool(s_timeout, environment, "-1", "--json", "-s", "0.1", "-f", "kvm_pio", "--latency");
+        Assert.Equal(0, code);
+        using (JsonDocument record = JsonDocument.Parse(output))
+        {
+            JsonElement down = Assert.Single(record.RootElement.GetProperty("down").EnumerateArray());
+            Assert.Equal("exit latency", down.GetProperty("source").GetString());
+            Assert.StartsWith("exit latencies are not measured: this kernel lacks batch map lookup (Linux 5.6 and later): ", down.GetProperty("problem").GetString());
+        }
 
         // Exit latencies alone: no field, and why.
         (code, _, error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "user_exit", "--latency");
