@@ -14,7 +14,7 @@ namespace KvmStat.Exporter;
 /// left out and named in <see cref="Dropped"/>; label values longer than
 /// <see cref="MaxLabelValue"/> are cut. Names and label values come partly from other users' text.
 /// </summary>
-internal sealed class MetricsWriter(bool openMetrics)
+internal sealed partial class MetricsWriter(bool openMetrics)
 {
     internal const string TextContentType = "text/plain; version=0.0.4; charset=utf-8";
     internal const string OpenMetricsContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -28,6 +28,12 @@ internal sealed class MetricsWriter(bool openMetrics)
     // told apart exactly in the rare case that two differ with one hash: no string per sample.
     private readonly Dictionary<ulong, int> _series = [];
     private readonly HashSet<string> _collided = new(StringComparer.Ordinal);
+    // The buckets of one series share one labels array, and their bounds are a few strings used
+    // again and again: each is checked (and the labels hashed) once, not once a sample.
+    private (string Name, string Value)[]? _checkedLabels;
+    private string? _labelsProblem;
+    private ulong _labelsHash;
+    private readonly Dictionary<string, bool> _checkedBounds = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>What the last <see cref="Write"/> left out, one short line each.</summary>
     internal IReadOnlyList<string> Dropped => _dropped;
@@ -44,171 +50,124 @@ internal sealed class MetricsWriter(bool openMetrics)
     {
         _text.Clear();
         _dropped.Clear();
+        _checkedLabels = null;
+        _checkedBounds.Clear();
         var taken = new HashSet<string>(StringComparer.Ordinal);
         // Room for it all at once: growing a buffer of tens of megabytes step by step costs a full
         // garbage collection at each step on a dense host's first scrape.
         int all = 0, largest = 0;
         foreach (MetricFamily family in families)
         {
-            all += family.Samples.Count;
-            largest = Math.Max(largest, family.Samples.Count);
+            int lines = family.Samples.Count + family.HistogramCounts.Count + 2 * family.Histograms.Count;
+            all += lines;
+            largest = Math.Max(largest, family.Samples.Count + family.Histograms.Count);
         }
         _text.Reserve(all * 96);
         _series.EnsureCapacity(largest);
         foreach (MetricFamily family in families)
         {
-            if (family.Samples.Count == 0)
+            if (family.Samples.Count == 0 && family.Histograms.Count == 0)
                 continue;
-            string name = SanitizeName(family.Name);
-            string[]? suffixes = SuffixesOf(family.Type);
-            if (suffixes is null || name.Length > 512)
-            {
-                _dropped.Add($"the family {Short(name)} (type \"{Short(family.Type)}\" or name not allowed)");
-                continue;
-            }
-            // Every name the family's samples can take, so that no other family's lines mix with them.
-            string[] names = [name, .. ClaimedSuffixes(family.Type).Select(suffix => name + suffix)];
-            if (names.Any(taken.Contains))
-            {
-                _dropped.Add($"the family {Short(name)} (its name is another family's)");
-                continue;
-            }
-            taken.UnionWith(names);
-            // The text format names a counter's family with its _total; OpenMetrics without.
-            string typed = family.Type == "counter" && !openMetrics ? name + "_total" : name;
-            _text.Append("# HELP ").Append(typed).Append(' ').Append(EscapeHelp(family.Help)).Append('\n');
-            _text.Append("# TYPE ").Append(typed).Append(' ').Append(family.Type).Append('\n');
-            _series.Clear();
-            _collided.Clear();
-            List<MetricSample> samples = family.Samples;
-            for (int i = 0; i < samples.Count; i++)
-            {
-                MetricSample sample = samples[i];
-                if (Problem(family.Type, suffixes, sample) is string problem)
-                    _dropped.Add($"a sample of {Short(name)} ({problem})");
-                else if (!IsNewSeries(samples, i))
-                    _dropped.Add($"a sample of {Short(name)} (its labels are another sample's)");
-                else
-                    WriteSample(name, sample);
-            }
+            WriteFamily(family, taken);
         }
         if (openMetrics)
             _text.Append("# EOF\n");
         return _text.Written;
     }
 
-    /// <summary>The suffixes a family's samples may have, or null for a type that does not exist.</summary>
-    private static string[]? SuffixesOf(string type) => type switch
+    /// <summary>One family: its HELP and TYPE, then each sample and histogram series it may hold.</summary>
+    private void WriteFamily(MetricFamily family, HashSet<string> taken)
     {
-        "counter" => ["_total"],
-        "gauge" => [""],
-        "histogram" => ["_bucket", "_count", "_sum"],
-        _ => null,
-    };
-
-    private static string[] ClaimedSuffixes(string type) => type switch
-    {
-        "counter" => ["_total", "_created"],
-        "histogram" => ["_bucket", "_count", "_sum", "_created"],
-        _ => [],
-    };
-
-    /// <summary>Why a sample cannot be written in its family, or null.</summary>
-    private static string? Problem(string type, string[] suffixes, MetricSample sample)
-    {
-        if (Array.IndexOf(suffixes, sample.Suffix) < 0)
-            return $"the suffix \"{Short(sample.Suffix)}\" does not fit a {type}";
-        (string Name, string Value)[] labels = sample.Labels;
-        string? le = sample.Le;
-        for (int i = 0; i < labels.Length; i++)
+        string name = SanitizeName(family.Name);
+        string[]? suffixes = SuffixesOf(family.Type);
+        if (suffixes is null || name.Length > 512)
         {
-            string label = labels[i].Name;
-            if (!IsLabelName(label) || IndexOf(labels, label) != i || (label == "le" && sample.Le is not null))
-                return $"the label name \"{Short(label)}\" is not allowed or repeated";
-            if (label == "le")
-                le = labels[i].Value;
+            _dropped.Add($"the family {Short(name)} (type \"{Short(family.Type)}\" or name not allowed)");
+            return;
         }
-        if (type == "histogram" && sample.Suffix == "_bucket" != le is not null)
-            return "a histogram bucket needs le, and only a bucket has it";
-        if (le is not null && !IsFloat(le))
-            return "a bucket's le is no number";
-        return sample.Value.Length is 0 or > 64 ? "no value" : null;
-    }
-
-    /// <summary>The first label named <paramref name="name"/> (a sample has a few: no set needed).</summary>
-    private static int IndexOf((string Name, string Value)[] labels, string name)
-    {
-        for (int i = 0; i < labels.Length; i++)
+        // Every name the family's samples can take, so that no other family's lines mix with them.
+        string[] names = [name, .. ClaimedSuffixes(family.Type).Select(suffix => name + suffix)];
+        if (names.Any(taken.Contains))
         {
-            if (labels[i].Name == name)
-                return i;
+            _dropped.Add($"the family {Short(name)} (its name is another family's)");
+            return;
         }
-        return -1;
-    }
-
-    /// <summary>Whether sample <paramref name="index"/>'s suffix and labels (as written: values cut) are none of an earlier sample's of its family.</summary>
-    private bool IsNewSeries(List<MetricSample> samples, int index)
-    {
-        MetricSample sample = samples[index];
-        ref int first = ref CollectionsMarshal.GetValueRefOrAddDefault(_series, SeriesHash(sample), out bool seen);
-        if (!seen)
+        taken.UnionWith(names);
+        // The text format names a counter's family with its _total; OpenMetrics without.
+        string typed = family.Type == "counter" && !openMetrics ? name + "_total" : name;
+        _text.Append("# HELP ").Append(typed).Append(' ').Append(EscapeHelp(family.Help)).Append('\n');
+        _text.Append("# TYPE ").Append(typed).Append(' ').Append(family.Type).Append('\n');
+        _series.Clear();
+        _collided.Clear();
+        List<MetricSample> samples = family.Samples;
+        for (int i = 0; i < samples.Count; i++)
         {
-            first = index;
-            return true;
+            MetricSample sample = samples[i];
+            if (Problem(family.Type, suffixes, sample) is string problem)
+                _dropped.Add($"a sample of {Short(name)} ({problem})");
+            else if (!IsNewSeries(samples, i))
+                _dropped.Add($"a sample of {Short(name)} (its labels are another sample's)");
+            else
+                WriteSample(name, sample);
         }
-        if (SameSeries(samples[first], sample))
-            return false;
-        return _collided.Add(sample.Suffix + "\0" + string.Join("\0", Enumerable.Range(0, sample.LabelCount).Select(sample.LabelAt).Select(l => l.Name + "=" + Cut(l.Value))));
-    }
-
-    private static bool SameSeries(MetricSample a, MetricSample b)
-    {
-        if (a.Suffix != b.Suffix || a.LabelCount != b.LabelCount)
-            return false;
-        for (int i = 0; i < a.LabelCount; i++)
+        for (int h = 0; h < family.Histograms.Count; h++)
         {
-            ((string Name, string Value) x, (string Name, string Value) y) = (a.LabelAt(i), b.LabelAt(i));
-            if (x.Name != y.Name || !Cut(x.Value).AsSpan().SequenceEqual(Cut(y.Value)))
-                return false;
-        }
-        return true;
-    }
-
-    /// <summary>FNV-1a over the suffix, label names and values as written, with separators.</summary>
-    private static ulong SeriesHash(MetricSample sample)
-    {
-        ulong hash = 14695981039346656037;
-        hash = Mix(hash, sample.Suffix);
-        foreach ((string name, string value) in sample.Labels)
-        {
-            hash = Mix(hash, name);
-            hash = Mix(hash, value.AsSpan(0, Math.Min(value.Length, MaxLabelValue)));
-        }
-        if (sample.Le is string le)
-            hash = Mix(Mix(hash, "le"), le);
-        return hash;
-
-        static ulong Mix(ulong hash, ReadOnlySpan<char> text)
-        {
-            foreach (char c in text)
-                hash = (hash ^ c) * 1099511628211;
-            return (hash ^ 0xFFFF) * 1099511628211;
+            HistogramSeries series = family.Histograms[h];
+            if (HistogramProblem(family.Type, series) is string problem)
+                _dropped.Add($"a histogram of {Short(name)} ({problem})");
+            else if (!IsNewHistogram(family, h))
+                _dropped.Add($"a histogram of {Short(name)} (its labels are another series')");
+            else
+                WriteHistogram(name, series, family.HistogramCounts);
         }
     }
-
-    private static bool IsFloat(string text) =>
-        text is "+Inf" or "-Inf" or "NaN" || double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
-
-    private static readonly System.Buffers.SearchValues<char> s_labelChars =
-        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
-
-    private static bool IsLabelName(string name) =>
-        name.Length is > 0 and <= 128 && !name.StartsWith("__", StringComparison.Ordinal) && !char.IsAsciiDigit(name[0])
-        && !name.AsSpan().ContainsAnyExcept(s_labelChars);
 
     private static string Short(string text) => KvmStat.Text.Escape(text.Length <= 80 ? text : text[..80] + "...");
 
     private static string Cut(string value) => Text.Cut(value);
+
+    /// <summary>A histogram series' lines: a bucket per bound, +Inf, _sum and _count.</summary>
+    private void WriteHistogram(string family, HistogramSeries series, List<ulong> counts)
+    {
+        ReadOnlySpan<ulong> cumulative = CollectionsMarshal.AsSpan(counts).Slice(series.Offset, series.Bounds.Length + 1);
+        for (int b = 0; b <= series.Bounds.Length; b++)
+        {
+            _text.Append(family).Append("_bucket{");
+            AppendLabels(series.Labels);
+            _text.Append(series.Labels.Length > 0 ? ",le=\"" : "le=\"").Append(b < series.Bounds.Length ? series.Bounds[b] : "+Inf").Append("\"} ");
+            _text.Append(checked((long)cumulative[b])).Append('\n');
+        }
+        _text.Append(family).Append("_sum");
+        AppendLabelSet(series.Labels);
+        _text.Append(' ').Append(series.Sum).Append('\n');
+        _text.Append(family).Append("_count");
+        AppendLabelSet(series.Labels);
+        _text.Append(' ').Append(checked((long)cumulative[^1])).Append('\n');
+    }
+
+    /// <summary>Labels in braces, or nothing for none.</summary>
+    private void AppendLabelSet((string Name, string Value)[] labels)
+    {
+        if (labels.Length == 0)
+            return;
+        _text.Append('{');
+        AppendLabels(labels);
+        _text.Append('}');
+    }
+
+    /// <summary>Labels, comma-separated, their values cut and escaped.</summary>
+    private void AppendLabels((string Name, string Value)[] labels)
+    {
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (i > 0)
+                _text.Append(',');
+            string value = labels[i].Value;
+            _text.Append(labels[i].Name).Append("=\"");
+            AppendLabelValue(value.AsSpan(0, Math.Min(value.Length, MaxLabelValue)));
+            _text.Append('"');
+        }
+    }
 
     private void WriteSample(string family, MetricSample sample)
     {
@@ -216,15 +175,7 @@ internal sealed class MetricsWriter(bool openMetrics)
         if (sample.Labels.Length > 0 || sample.Le is not null)
         {
             _text.Append('{');
-            for (int i = 0; i < sample.Labels.Length; i++)
-            {
-                if (i > 0)
-                    _text.Append(',');
-                string value = sample.Labels[i].Value;
-                _text.Append(sample.Labels[i].Name).Append("=\"");
-                AppendLabelValue(value.AsSpan(0, Math.Min(value.Length, MaxLabelValue)));
-                _text.Append('"');
-            }
+            AppendLabels(sample.Labels);
             if (sample.Le is string le)
             {
                 _text.Append(sample.Labels.Length > 0 ? ",le=\"" : "le=\"");
@@ -233,7 +184,12 @@ internal sealed class MetricsWriter(bool openMetrics)
             }
             _text.Append('}');
         }
-        _text.Append(' ').Append(sample.Value).Append('\n');
+        _text.Append(' ');
+        if (sample.Value is string text)
+            _text.Append(text);
+        else
+            _text.Append(sample.Number);
+        _text.Append('\n');
     }
 
     /// <summary>The characters a label value cannot hold as they are: the format's own, and the controls <see cref="Text.IsControl"/> names.</summary>

@@ -36,6 +36,15 @@ internal sealed class Utf8Builder(int capacity)
         return this;
     }
 
+    /// <summary>Appends a whole number in decimal, without a string of it.</summary>
+    internal Utf8Builder Append(long value)
+    {
+        Reserve(20);
+        System.Buffers.Text.Utf8Formatter.TryFormat(value, _bytes.AsSpan(_length), out int written);
+        _length += written;
+        return this;
+    }
+
     public override string ToString() => Encoding.UTF8.GetString(_bytes, 0, _length);
 
     /// <summary>Makes room for <paramref name="more"/> bytes beyond those written.</summary>

@@ -117,6 +117,59 @@ public class MetricsWriterTests
         Assert.Equal(System.Text.Encoding.UTF8.GetBytes(text), writer.WriteUtf8([family]).ToArray());
     }
 
+    /// <summary>
+    /// A histogram series given whole is written as its buckets given one by one would be: cumulative
+    /// counts under each bound, buckets past the last bound only in +Inf and _count, then _sum.
+    /// </summary>
+    [Fact]
+    public void AHistogramGivenWholeIsWrittenAsItsBuckets()
+    {
+        (string, string)[] labels = [("guest", "a\"b"), ("reason", "IO")];
+        var whole = new MetricFamily("h", "histogram", "h");
+        whole.Histogram(labels, ["0.5", "1", "2"], [3, 0, 4, 1, 7, 2], firstBound: 1, "1.25");
+        var byBucket = new MetricFamily("h", "histogram", "h");
+        byBucket.Bucket(labels, "0.5", 3);
+        byBucket.Bucket(labels, "1", 7);
+        byBucket.Bucket(labels, "2", 8);
+        byBucket.Bucket(labels, "+Inf", 17);
+        byBucket.Add("_sum", labels, "1.25");
+        byBucket.Add("_count", labels, 17);
+        var writer = new MetricsWriter(false);
+        string expected = writer.Write([byBucket]);
+        Assert.Equal(expected, writer.Write([whole]));
+        Assert.Contains("h_bucket{guest=\"a\\\"b\",reason=\"IO\",le=\"1\"} 7\n", expected);
+        Assert.Empty(writer.Dropped);
+    }
+
+    /// <summary>A histogram series the format cannot hold is left out and named: labels of another series, an le label, a bound no number, a family of another type.</summary>
+    [Fact]
+    public void AHistogramSeriesThatCannotBeWrittenIsLeftOut()
+    {
+        var family = new MetricFamily("h", "histogram", "h");
+        family.Histogram([("guest", "a")], ["1"], [1, 1], 0, "2");
+        family.Histogram([("guest", "a")], ["1"], [5, 5], 0, "2");
+        family.Histogram([("le", "1")], ["1"], [1], 0, "1");
+        family.Histogram([("guest", "b")], ["x"], [1], 0, "1");
+        family.Histogram([("guest", "c")], ["+Inf"], [1], 0, "1");
+        family.Bucket([("guest", "d")], "1", 1);
+        family.Add("_sum", [("guest", "d")], "1");
+        family.Histogram([("guest", "d")], ["1"], [1], 0, "1");
+        var gauge = new MetricFamily("g", "gauge", "g");
+        gauge.Histogram([], ["1"], [1], 0, "1");
+        var writer = new MetricsWriter(false);
+        string text = writer.Write([family, gauge]);
+        Assert.Equal("# HELP h h\n# TYPE h histogram\nh_bucket{guest=\"d\",le=\"1\"} 1\nh_sum{guest=\"d\"} 1\n" +
+            "h_bucket{guest=\"a\",le=\"1\"} 1\nh_bucket{guest=\"a\",le=\"+Inf\"} 2\nh_sum{guest=\"a\"} 2\nh_count{guest=\"a\"} 2\n" +
+            "# HELP g g\n# TYPE g gauge\n", text);
+        Assert.Equal([
+            "a histogram of h (its labels are another series')",
+            "a histogram of h (the label name \"le\" is not allowed or repeated)",
+            "a histogram of h (a bucket's le is no number)",
+            "a histogram of h (a bucket's le is no number)",
+            "a histogram of h (its labels are another series')",
+            "a histogram of g (a gauge has no histograms)"], writer.Dropped);
+    }
+
     /// <summary>A histogram's _sum is its whole nanoseconds in seconds, without the noise of multiplying by 1e-9.</summary>
     [Fact]
     public void HistogramSumsAreWholeNanoseconds()
@@ -141,10 +194,13 @@ public class MetricsWriterTests
             Gen.String[Gen.Char["a\\\"\n\u202e\ud800"], 0, 6]);
         Gen<MetricSample> sample = Gen.Select(suffix, label.Array[0, 3], Gen.OneOf(Gen.Const("1"), Gen.Const("+Inf"), Gen.Const("0.5")),
             (s, l, v) => new MetricSample(s, l, v));
-        Gen<MetricFamily> family = Gen.Select(name, type, sample.Array[0, 4], (n, t, samples) =>
+        Gen<(string, string)[]> histogram = label.Array[0, 2];
+        Gen<MetricFamily> family = Gen.Select(name, type, sample.Array[0, 4], histogram.Array[0, 2], (n, t, samples, histograms) =>
         {
             var f = new MetricFamily(n, t, "help \\ \n");
             f.Samples.AddRange(samples);
+            foreach ((string, string)[] labels in histograms)
+                f.Histogram(labels, ["0.5", "1"], [1, 2, 3], 0, "2.5");
             return f;
         });
         family.Array[0, 6].Sample(families =>
