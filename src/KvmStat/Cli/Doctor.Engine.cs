@@ -64,15 +64,20 @@ internal sealed partial class Doctor
         }
     }
 
-    /// <summary>Whether the lighter table of the host's totals alone (as -1 and -l count with) loads where a per-VM run's did not.</summary>
+    /// <summary>
+    /// Whether the lighter table of the host's totals alone (as -1 and -l count with, their
+    /// latencies too with --latency) loads where a per-VM run's did not.
+    /// </summary>
     private bool HostTableLoads(Tracefs tracefs, ExitReasonSet exitReasons)
     {
         try
         {
             // A kernel that lacks what the engine needs refuses it whatever the table (as a run).
             BpfSupport.Require();
+            string? entry = request.Latency && _latencyRefusal.Value is null ? TracepointEngines.LatencyEntry(paths) : null;
             // Loaded to see whether the kernel takes it, and closed before it counts: nothing to warn of.
-            using var host = new BpfCounters(tracefs, Catalog(tracefs, exitReasons), paths, _descriptors, verbose: null, warn: _ => { }, scope: BpfScope.Host);
+            using var host = new BpfCounters(tracefs, Catalog(tracefs, exitReasons), paths, _descriptors, verbose: null, warn: _ => { },
+                scope: BpfScope.Host, latencyEntry: entry);
             return true;
         }
         catch (BpfException)

@@ -184,8 +184,11 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
         ulong needed = (ulong)(cpus * fields) + FileLimit.Spare;
         Line(limit.Maximum >= needed ? "ok" : "fail", "open files",
             $"soft {limit.Current}, hard {limit.Maximum}; system-wide counting of {fields} fields on {cpus} CPUs needs {needed} (the soft limit is raised as needed)");
+        // Per VM thread the perf engine counts parent fields only (as TracepointEngines opens them):
+        // exit reasons per thread would multiply the descriptors.
+        int perVm = (selection with { Children = false }).Select(Catalog(tracefs, exitReasons), f => f.Name, f => f.Parent).Count;
         if (!_bpfCounts)
-            CheckPerVmFiles(fields, needed, limit.Maximum);
+            CheckPerVmFiles(perVm, needed, limit.Maximum);
     }
 
     /// <summary>

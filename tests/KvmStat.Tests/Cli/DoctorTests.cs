@@ -263,6 +263,8 @@ public class DoctorTests
         Assert.Equal("ok    engine                perf counters (--engine perf): 2 tracepoints, a counter per CPU and tracepoint; per-guest counts need a counter per VM thread and field",
             Line(lines, "engine"));
         Assert.StartsWith("ok    per-VM files          perf counters for 2 VMs", Line(lines, "per-VM files"));
+        // Per VM thread a run counts the parent tracepoints only, not each exit reason's child.
+        Assert.Contains(" threads x 2 tracepoints)", Line(lines, "per-VM files"));
         Assert.DoesNotContain(lines, l => l.Contains("BPF table", StringComparison.Ordinal));
         string[] vms = [.. lines.Where(l => l.StartsWith("        pid 200", StringComparison.Ordinal))];
         Assert.Equal(2, vms.Length);

@@ -128,6 +128,12 @@ public class BpfSupportEndToEndTests
             $"count with perf counters: {Refused[..^1].Replace("BPF is not available (", "BPF is not available for them (", StringComparison.Ordinal)})", Sized(output));
         (_, output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor", "--engine", "bpf");
         Assert.Contains("per-VM runs (the screen's b, --serve, --json's guests) stop with --engine bpf: BPF counting is not available: creating the BPF map counts", output);
+        // With --latency the host's table has the latencies' maps too, beyond the limit: the run and --doctor both count with perf counters.
+        (code, _, error) = ChildProcess.RunTool(s_timeout, environment, "-1", "-s", "0.1", "-f", "kvm_pio", "--latency");
+        Assert.Equal(0, code);
+        Assert.StartsWith("kvm_stat: counting with perf counters: BPF is not available (", Assert.Single(Said(error)));
+        (_, output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor", "--latency");
+        Assert.Contains("warn  engine                perf counters: BPF is not available (", output);
         Assert.DoesNotContain("fail  engine", output);
         // Without the pretence the same maps are made: this kernel charges none to the limit.
         (_, output, _) = ChildProcess.RunTool(s_timeout, "--doctor");
