@@ -8,17 +8,36 @@ namespace KvmStat.Cli;
 internal sealed class Reporter(bool verbose, TextWriter error)
 {
     private Action<string>? _screen;
+    // Warnings the screen showed, said again on stderr once it has closed: its last row holds one,
+    // cut at the terminal's width, and the next replaces it.
+    private readonly List<string> _shown = [];
+    private const int MaxShown = 20;
 
-    /// <summary>While the screen is open, messages go to it: stderr would write across the display.</summary>
-    internal void ShowOn(Action<string>? screen) => _screen = screen;
+    /// <summary>
+    /// While the screen is open, messages go to it: stderr would write across the display. Once it
+    /// is closed (null), the warnings it showed are written to stderr, each once.
+    /// </summary>
+    internal void ShowOn(Action<string>? screen)
+    {
+        _screen = screen;
+        if (screen is not null)
+            return;
+        foreach (string message in _shown)
+            error.WriteLine($"kvm_stat: {message}");
+        _shown.Clear();
+    }
 
     internal void Warn(string message)
     {
         message = Text.EscapeControls(message);
-        if (_screen is not null)
-            _screen(message);
-        else
+        if (_screen is null)
+        {
             error.WriteLine($"kvm_stat: {message}");
+            return;
+        }
+        _screen(message);
+        if (_shown.Count < MaxShown && !_shown.Contains(message))
+            _shown.Add(message);
     }
 
     internal void Verbose(string message)
@@ -33,6 +52,13 @@ internal sealed class Reporter(bool verbose, TextWriter error)
     }
 
     internal Action<string>? VerboseOrNull => verbose ? Verbose : null;
+
+    /// <summary>
+    /// A failure in words, for a line that goes on (the exporter's log) or ends the process: a
+    /// condition the user can fix is its message; anything else an "internal error" with its type.
+    /// </summary>
+    internal static string Describe(Exception? e) =>
+        e is KvmStatException ? e.Message : $"internal error: {e?.GetType().Name ?? "unknown"}: {e?.Message}";
 
     internal static void Report(KvmStatException e, TextWriter error)
     {

@@ -17,15 +17,17 @@ internal static class ScreenMode
         var app = new TuiApp(backend, FieldFilter.Create(options.Fields), session.Pid, session.Vm?.Name, options.Delay, session.Time, options.Latency);
         app.Start();
 
-        using AnsiTerminal terminal = AnsiTerminal.Open();
-        using var signals = new Signals(handleHangup: false, suspending: terminal.Deactivate);
-        var keyboard = new KeyboardReader(signals.Wake);
-        reporter.ShowOn(app.Notice);
-        // Said on stderr before the screen opened, where it is out of sight until the screen closes.
-        if (session.Options.FellBackToDebugfs)
-            reporter.Warn(Session.FallbackNotice(session.Factory.Paths));
         try
         {
+            // Closed at the end of this block, before the finally: what the screen showed is then
+            // said on stderr, on the terminal's own screen again.
+            using AnsiTerminal terminal = AnsiTerminal.Open();
+            using var signals = new Signals(handleHangup: false, suspending: terminal.Deactivate);
+            var keyboard = new KeyboardReader(signals.Wake);
+            reporter.ShowOn(app.Notice);
+            // Said on stderr before the screen opened, where it is out of sight until the screen closes.
+            if (session.Options.FellBackToDebugfs)
+                reporter.Warn(Session.FallbackNotice(session.Factory.Paths));
             return ScreenLoop.Run(app, terminal, signals, keyboard, session.Time);
         }
         finally

@@ -24,4 +24,28 @@ public class ReporterTests
         reporter.Warn("on the screen \x1b[H");
         Assert.Equal(["on the screen \\e[H"], shown);
     }
+
+    /// <summary>
+    /// Warnings shown on the screen's last row (cut at its width, replaced by the next) are said on
+    /// stderr once the screen has closed, each once, whole.
+    /// </summary>
+    [Fact]
+    public void WarningsTheScreenShowedAreSaidOnStderrWhenItCloses()
+    {
+        var error = new StringWriter();
+        var reporter = new Reporter(verbose: true, error);
+        var shown = new List<string>();
+        reporter.ShowOn(shown.Add);
+        string fallback = "counting with perf counters: BPF is not available (" + new string('x', 200) + ")";
+        reporter.Warn(fallback);
+        reporter.Verbose("a note");
+        reporter.Warn("second");
+        reporter.Warn(fallback);
+        Assert.Equal("", error.ToString());
+        reporter.ShowOn(null);
+        Assert.Equal($"kvm_stat: {fallback}\nkvm_stat: second\n", error.ToString());
+        Assert.Equal(4, shown.Count);
+        reporter.Warn("after");
+        Assert.EndsWith("kvm_stat: after\n", error.ToString());
+    }
 }
