@@ -12,9 +12,8 @@ internal static class Runner
         ParseResult result = CommandLine.Parse(root, args);
         if (result.Errors.Count > 0)
         {
-            // The parser quotes what was typed: its control characters made visible, as every line's.
-            error.WriteLine($"kvm_stat: error: {Text.EscapeControls(result.Errors[0].Message)}");
-            error.WriteLine("kvm_stat: see kvm_stat --help for the options.");
+            // The parser quotes what was typed: Report makes its control characters visible, as every line's.
+            Reporter.Report(new UsageException(result.Errors[0].Message, "see kvm_stat --help for the options."), error);
             return KvmStatException.UsageExitCode;
         }
         // The root command has no action of its own: one here is -h/--help or --version.
