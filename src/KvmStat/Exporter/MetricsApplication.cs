@@ -21,8 +21,8 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
         "<p>KVM statistics for Prometheus: <a href=\"/metrics\">/metrics</a></p></body></html>\n";
 
     private readonly object _lock = new();
-    private (int Sample, int Reloads, byte[] Body)? _text;
-    private (int Sample, int Reloads, byte[] Body)? _openMetrics;
+    private (int Sample, int Reloads, ArraySegment<byte> Body)? _text;
+    private (int Sample, int Reloads, ArraySegment<byte> Body)? _openMetrics;
     // One writer per format, its buffer kept from scrape to scrape.
     private readonly MetricsWriter _textWriter = new(openMetrics: false), _openMetricsWriter = new(openMetrics: true);
     private (string Line, DateTimeOffset At)? _lastFailure;
@@ -89,7 +89,7 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
             return;
         }
         bool openMetrics = WantsOpenMetrics(request.Headers.Accept);
-        byte[] body;
+        ArraySegment<byte> body;
         try
         {
             body = Exposition(openMetrics);
@@ -102,7 +102,7 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
             return;
         }
         response.ContentType = openMetrics ? MetricsWriter.OpenMetricsContentType : MetricsWriter.TextContentType;
-        response.ContentLength = body.Length;
+        response.ContentLength = body.Count;
         if (!HttpMethods.IsHead(request.Method))
             await response.Body.WriteAsync(body, context.RequestAborted);
     }
@@ -152,18 +152,18 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
     }
 
     /// <summary>The formatted sample; scrapes that share a sample (and the same reloads) share its text too.</summary>
-    private byte[] Exposition(bool openMetrics)
+    private ArraySegment<byte> Exposition(bool openMetrics)
     {
         (IReadOnlyList<MetricFamily> families, int number) = sample();
         lock (_lock)
         {
             int reloads = config?.Attempts ?? 0;
-            ref (int Sample, int Reloads, byte[] Body)? cached = ref openMetrics ? ref _openMetrics : ref _text;
+            ref (int Sample, int Reloads, ArraySegment<byte> Body)? cached = ref openMetrics ? ref _openMetrics : ref _text;
             if (cached is not { } hit || hit.Sample != number || hit.Reloads != reloads)
             {
                 MetricsWriter writer = openMetrics ? _openMetricsWriter : _textWriter;
-                // Its own copy: scrapes still sending the last one keep theirs.
-                cached = (number, reloads, writer.WriteUtf8(config is null ? families : [.. families, .. ReloadFamilies(config)]).ToArray());
+                // A buffer of its own (the writer lets it go): scrapes still sending the last one keep theirs.
+                cached = (number, reloads, writer.WriteDetached(config is null ? families : [.. families, .. ReloadFamilies(config)]));
                 foreach (string dropped in writer.Dropped)
                     warn($"left out of the exposition: {dropped}");
             }

@@ -45,6 +45,13 @@ internal sealed partial class MetricsWriter(bool openMetrics)
         return _text.ToString();
     }
 
+    /// <summary>The whole exposition of <paramref name="families"/> in UTF-8, in a buffer of its own that the writer lets go.</summary>
+    internal ArraySegment<byte> WriteDetached(IReadOnlyList<MetricFamily> families)
+    {
+        WriteUtf8(families);
+        return _text.Detach();
+    }
+
     /// <summary>The whole exposition of <paramref name="families"/> in UTF-8: valid until the next write.</summary>
     internal ReadOnlyMemory<byte> WriteUtf8(IReadOnlyList<MetricFamily> families)
     {

@@ -10,6 +10,8 @@ internal sealed class Utf8Builder(int capacity)
 {
     private byte[] _bytes = new byte[capacity];
     private int _length;
+    // After a Detach: the size of the buffer to start again with.
+    private int _nextCapacity = capacity;
 
     internal ReadOnlyMemory<byte> Written => _bytes.AsMemory(0, _length);
 
@@ -45,6 +47,20 @@ internal sealed class Utf8Builder(int capacity)
         return this;
     }
 
+    /// <summary>
+    /// Hands over what was written with its buffer, no copy: the builder starts a buffer of as
+    /// much at its next use. A dense host's exposition (tens of megabytes) is then held once, by
+    /// whoever sends it, not also kept here.
+    /// </summary>
+    internal ArraySegment<byte> Detach()
+    {
+        var written = new ArraySegment<byte>(_bytes, 0, _length);
+        _nextCapacity = Math.Max(_length, 1024);
+        _bytes = [];
+        _length = 0;
+        return written;
+    }
+
     public override string ToString() => Encoding.UTF8.GetString(_bytes, 0, _length);
 
     /// <summary>Makes room for <paramref name="more"/> bytes beyond those written.</summary>
@@ -52,6 +68,6 @@ internal sealed class Utf8Builder(int capacity)
     {
         if (_length + more <= _bytes.Length)
             return;
-        Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, _length + more));
+        Array.Resize(ref _bytes, Math.Max(_bytes.Length == 0 ? _nextCapacity : _bytes.Length * 2, _length + more));
     }
 }

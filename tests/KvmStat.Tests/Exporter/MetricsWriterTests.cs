@@ -170,6 +170,28 @@ public class MetricsWriterTests
             "a histogram of g (a gauge has no histograms)"], writer.Dropped);
     }
 
+    /// <summary>
+    /// An exposition handed over (the server's body) is the sender's: the next write goes to a
+    /// buffer of its own, sized as the last, and leaves the one handed over as it was.
+    /// </summary>
+    [Fact]
+    public void AnExpositionHandedOverIsNotWrittenOverByTheNext()
+    {
+        var first = new MetricFamily("a", "gauge", "a");
+        for (int i = 0; i < 5000; i++)
+            first.Gauge([("guest", $"vm{i}")], i);
+        var second = new MetricFamily("b", "gauge", "b");
+        second.Gauge([], 2);
+        var writer = new MetricsWriter(false);
+        string expected = writer.Write([first]);
+        ArraySegment<byte> handed = writer.WriteDetached([first]);
+        ArraySegment<byte> next = writer.WriteDetached([second]);
+        Assert.Equal(expected, System.Text.Encoding.UTF8.GetString(handed));
+        Assert.Equal("# HELP b b\n# TYPE b gauge\nb 2\n", System.Text.Encoding.UTF8.GetString(next));
+        Assert.NotSame(handed.Array, next.Array);
+        Assert.Equal(expected, writer.Write([first]));
+    }
+
     /// <summary>A histogram's _sum is its whole nanoseconds in seconds, without the noise of multiplying by 1e-9.</summary>
     [Fact]
     public void HistogramSumsAreWholeNanoseconds()
