@@ -20,6 +20,13 @@ internal class KvmStatException : Exception
 
     internal string? Fix { get; }
 
+    /// <summary>
+    /// A failure in words, for a line that goes on (the exporter's log) or ends the process: a
+    /// condition the user can fix is its message; anything else an "internal error" with its type.
+    /// </summary>
+    internal static string Describe(Exception? e) =>
+        e is KvmStatException ? e.Message : $"internal error: {e?.GetType().Name ?? "unknown"}: {e?.Message}";
+
     /// <summary>The cause and the fix on one line (--doctor), the cause ended as a sentence.</summary>
     internal string CauseAndFix => Fix is null ? Message : $"{Message}{(Message.EndsWith('.') ? "" : ".")} {Fix}";
 }

@@ -10,7 +10,7 @@ ResidentMemory.FaultOnlyWhatRuns();
 AppDomain.CurrentDomain.UnhandledException += (_, e) =>
 {
     // A failure on a background thread: one line, never a stack trace.
-    Console.Error.WriteLine($"kvm_stat: {Text.EscapeControls(Reporter.Describe(e.ExceptionObject as Exception))}");
+    Console.Error.WriteLine($"kvm_stat: {Text.EscapeControls(KvmStatException.Describe(e.ExceptionObject as Exception))}");
     Console.Error.Flush();
     Interop.Libc.ExitImmediately(70);
 };
@@ -31,7 +31,7 @@ catch (OutputClosedException)
 }
 catch (Exception e)
 {
-    Console.Error.WriteLine($"kvm_stat: {Text.EscapeControls(Reporter.Describe(e))}");
+    Console.Error.WriteLine($"kvm_stat: {Text.EscapeControls(KvmStatException.Describe(e))}");
     exitCode = 70;
 }
 Console.Out.Flush();

@@ -53,13 +53,6 @@ internal sealed class Reporter(bool verbose, TextWriter error)
 
     internal Action<string>? VerboseOrNull => verbose ? Verbose : null;
 
-    /// <summary>
-    /// A failure in words, for a line that goes on (the exporter's log) or ends the process: a
-    /// condition the user can fix is its message; anything else an "internal error" with its type.
-    /// </summary>
-    internal static string Describe(Exception? e) =>
-        e is KvmStatException ? e.Message : $"internal error: {e?.GetType().Name ?? "unknown"}: {e?.Message}";
-
     internal static void Report(KvmStatException e, TextWriter error)
     {
         error.WriteLine($"kvm_stat: error: {Text.EscapeControls(e.Message)}");

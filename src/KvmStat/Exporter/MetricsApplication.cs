@@ -137,7 +137,7 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
     /// <summary>The line a failed scrape answers with, written to the log too unless it was just written.</summary>
     private string Failure(Exception e, string what)
     {
-        string why = KvmStat.Text.Escape(Cli.Reporter.Describe(e));
+        string why = KvmStat.Text.Escape(KvmStatException.Describe(e));
         string line = what + ": " + (why.Length <= 300 ? why : why[..300] + "...");
         lock (_lock)
         {

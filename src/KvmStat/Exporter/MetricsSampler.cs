@@ -68,7 +68,7 @@ internal sealed class MetricsSampler : IDisposable
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                string line = "following VMs between scrapes failed: " + KvmStat.Text.Escape(Cli.Reporter.Describe(e));
+                string line = "following VMs between scrapes failed: " + KvmStat.Text.Escape(KvmStatException.Describe(e));
                 if (line != _followFailure)
                     _warn(line);
                 _followFailure = line;
