@@ -63,7 +63,7 @@ internal sealed class BinaryFamilies(FieldFilter filter, Action<string> warn,
                         continue;
                     int count = d.IsHistogram ? block.Values(d).Length : 1;
                     bool vcpu = block.VcpuIndex >= 0;
-                    string family = (vcpu ? "kvm_vcpu_" : "kvm_vm_") + StatNames.Exported(d);
+                    string family = FamilyName(d, vcpu);
                     // The text a series takes, at most: name, suffix, labels (values cut at 256), value.
                     int size = count * (family.Length + 40 + Math.Min(guest.Length, MetricsWriter.MaxLabelValue) + pid.Length + (vcpu ? 16 : 0) + (d.IsHistogram ? 32 : 0));
                     if (conflicts.ContainsKey(vm.Pid) || left > 0 || series + count > maxSeries || bytes + size > maxBytes)
@@ -145,22 +145,18 @@ internal sealed class BinaryFamilies(FieldFilter filter, Action<string> warn,
     }
 
     /// <summary>Every name a family's samples take (as <see cref="MetricsWriter"/> claims them).</summary>
-    private static string[] Names(KvmStatDescriptor d, bool vcpu)
-    {
-        string name = (vcpu ? "kvm_vcpu_" : "kvm_vm_") + StatNames.Exported(d);
-        return d.IsHistogram ? [name, name + "_bucket", name + "_count", name + "_sum", name + "_created"]
-            : d.Type == KvmStatType.Cumulative ? [name, name + "_total", name + "_created"]
-            : [name];
-    }
+    private static string[] Names(KvmStatDescriptor d, bool vcpu) => MetricsWriter.ClaimedNames(FamilyName(d, vcpu), TypeOf(d));
+
+    /// <summary>A statistic's family: kvm_vcpu_NAME for a vCPU's, kvm_vm_NAME for a VM's.</summary>
+    private static string FamilyName(KvmStatDescriptor d, bool vcpu) => (vcpu ? "kvm_vcpu_" : "kvm_vm_") + StatNames.Exported(d);
+
+    private static string TypeOf(KvmStatDescriptor d) => d.IsHistogram ? "histogram" : d.Type == KvmStatType.Cumulative ? "counter" : "gauge";
 
     private static MetricFamily NewFamily(KvmStatDescriptor template, bool vcpus)
     {
-        string prefix = vcpus ? "kvm_vcpu_" : "kvm_vm_";
         string? unit = HistogramPercentiles.RawUnit(template);
         string help = $"KVM binary statistic {template.Name} of {(vcpus ? "each vCPU" : "each VM")} ({template.Type.ToString().ToLowerInvariant()}{(unit is null ? "" : ", " + unit)}).";
-        return template.IsHistogram
-            ? new MetricFamily(prefix + StatNames.Exported(template), "histogram", help + " Buckets from KVM's histogram, in base units.")
-            : new MetricFamily(prefix + StatNames.Exported(template), template.Type == KvmStatType.Cumulative ? "counter" : "gauge", help);
+        return new MetricFamily(FamilyName(template, vcpus), TypeOf(template), template.IsHistogram ? help + " Buckets from KVM's histogram, in base units." : help);
     }
 
     // A histogram's bucket bounds as written, by what decides them: formatted once, not for every

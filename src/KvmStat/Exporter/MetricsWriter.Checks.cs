@@ -15,6 +15,9 @@ internal sealed partial class MetricsWriter
         _ => null,
     };
 
+    /// <summary>Every name a family's samples can take, so that no other family's lines mix with them.</summary>
+    internal static string[] ClaimedNames(string name, string type) => [name, .. ClaimedSuffixes(type).Select(suffix => name + suffix)];
+
     private static string[] ClaimedSuffixes(string type) => type switch
     {
         "counter" => ["_total", "_created"],

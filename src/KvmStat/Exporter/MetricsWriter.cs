@@ -92,8 +92,7 @@ internal sealed partial class MetricsWriter(bool openMetrics)
             _dropped.Add($"the family {Short(name)} (type \"{Short(family.Type)}\" or name not allowed)");
             return;
         }
-        // Every name the family's samples can take, so that no other family's lines mix with them.
-        string[] names = [name, .. ClaimedSuffixes(family.Type).Select(suffix => name + suffix)];
+        string[] names = ClaimedNames(name, family.Type);
         if (names.Any(taken.Contains))
         {
             _dropped.Add($"the family {Short(name)} (its name is another family's)");
