@@ -53,14 +53,14 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
                 sources.Binary = new BinaryStatsCapture(OpenBinaryReader(plan.Pid, plan.Lenient));
                 sources.Captures.Add(sources.Binary);
             }
-            if (options.Debugfs && TryOpen(plan, sources, "debugfs", () => OpenDebugfs(plan.Selection, plan.Pid)) is { } debugfs)
+            if (options.Debugfs && TryOpen(plan, sources, SourceHealth.Debugfs, () => OpenDebugfs(plan.Selection, plan.Pid)) is { } debugfs)
                 sources.Host.Add(debugfs);
             if (plan.BinaryFields && sources.Binary is not null)
                 sources.Host.Add(OpenBinaryFields(sources.Binary, plan.Selection, plan.Pid));
             if (engine is not null)
             {
                 // Perf counters open lazily: a user the kernel refuses learns it only here.
-                if (TryOpen(plan, sources, "tracepoints", () => OpenTracepoints(engine, plan.Pid, plan.VcpuChildren ? plan.Selection : null)) is { } tracepoints)
+                if (TryOpen(plan, sources, SourceHealth.Tracepoints, () => OpenTracepoints(engine, plan.Pid, plan.VcpuChildren ? plan.Selection : null)) is { } tracepoints)
                 {
                     sources.Host.Add(tracepoints);
                 }
@@ -78,7 +78,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             else if (plan.Latency && engine is not null && Engines.LatencyRefusal is string refusal)
                 // Said on stderr as the engine opened; down in JSON and the exporter too, so that
                 // empty latencies have their cause where they are read (kvm_stat_source_up 0).
-                sources.Unopened.Add(new SourceHealth(LatencyHealth, "", $"exit latencies are not measured: {refusal}"));
+                sources.Unopened.Add(new SourceHealth(SourceHealth.ExitLatency, "", $"exit latencies are not measured: {refusal}"));
             // Each VM's binary statistics, where captured, are in the snapshot as they are: no per-VM rows of them too.
             if (plan.PerVm && (engine is not null || !(plan.BinaryPerVm && sources.Binary is not null)))
                 sources.PerVm = TryOpen(plan, sources, "each VM's values", () => OpenPerVm(plan.Selection, engine, sources.Binary));
@@ -119,7 +119,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         }
         catch (EnvironmentException e) when (plan.Lenient)
         {
-            sources.Unopened.Add(Unopened("tracepoints", e));
+            sources.Unopened.Add(Unopened(SourceHealth.Tracepoints, e));
             return null;
         }
         sources.Engine = engine;
@@ -142,9 +142,6 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             return null;
         }
     }
-
-    /// <summary>The source --latency's health is given under where it times nothing.</summary>
-    internal const string LatencyHealth = "exit latency";
 
     /// <summary>Causes said of sources served as down: a second source down for one of them says so in a word.</summary>
     private readonly HashSet<string> _saidDown = new(StringComparer.Ordinal);

@@ -6,7 +6,7 @@ namespace KvmStat.Sources;
 /// </summary>
 internal interface IStatsSource : IDisposable
 {
-    /// <summary>Short name for messages: "tracepoints", "debugfs".</summary>
+    /// <summary>Short name for messages: "tracepoints" (with BPF "tracepoints (BPF)"), "debugfs".</summary>
     string Name { get; }
 
     IReadOnlyList<StatField> Fields { get; }

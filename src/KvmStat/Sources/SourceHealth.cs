@@ -6,5 +6,8 @@ namespace KvmStat.Sources;
 /// </summary>
 internal readonly record struct SourceHealth(string Source, string Target, string? Problem)
 {
+    /// <summary>The sources' names, as health (kvm_stat_source_up's source, JSON's down) and messages give them.</summary>
+    internal const string Tracepoints = "tracepoints", Debugfs = "debugfs", ExitLatency = "exit latency";
+
     internal bool Up => Problem is null;
 }

@@ -99,9 +99,9 @@ internal sealed class Sampler : IDisposable
         var opened = new List<SourceHealth>(2);
         bool Has(FieldOrigin origin) => host.Fields.All.Any(f => f.Origin == origin) || guests?.Fields.All.Any(f => f.Origin == origin) == true;
         if (Has(FieldOrigin.Tracepoint) || Has(FieldOrigin.ExitLatency))
-            opened.Add(new SourceHealth("tracepoints", "", null));
+            opened.Add(new SourceHealth(SourceHealth.Tracepoints, "", null));
         if (Has(FieldOrigin.Debugfs))
-            opened.Add(new SourceHealth("debugfs", "", null));
+            opened.Add(new SourceHealth(SourceHealth.Debugfs, "", null));
         return [.. opened];
     }
 

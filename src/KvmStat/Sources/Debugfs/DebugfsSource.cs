@@ -132,7 +132,7 @@ internal sealed class DebugfsSource : IStatsSource, IPerVmSource
     /// <summary>Selected statistics that cannot be read (lockdown): never reported as zeros.</summary>
     internal IReadOnlyList<string> LockedFields { get; }
 
-    public string Name => "debugfs";
+    public string Name => SourceHealth.Debugfs;
 
     public IReadOnlyList<StatField> Fields => _fields;
 

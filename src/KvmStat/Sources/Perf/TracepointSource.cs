@@ -66,7 +66,7 @@ internal sealed class TracepointSource : IStatsSource
         return new TracepointSource(set, process);
     }
 
-    public string Name => "tracepoints";
+    public string Name => SourceHealth.Tracepoints;
 
     public IReadOnlyList<StatField> Fields => _fields;
 
