@@ -41,17 +41,23 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
         }
         catch (Exception e) when (e is not OutOfMemoryException && !(e is OperationCanceledException && context.RequestAborted.IsCancellationRequested))
         {
-            string line = Failure(e, "the request failed");
-            HttpResponse response = context.Response;
-            if (response.HasStarted)
-            {
-                context.Abort();
-                return;
-            }
-            response.Clear();
-            response.StatusCode = StatusCodes.Status500InternalServerError;
-            await Text(response, $"kvm_stat: {line}\n", context.RequestAborted);
+            await FailAsync(context, e, "the request failed");
         }
+    }
+
+    /// <summary>A 500 with the failure's line (logged too), or, where the answer has begun, the connection dropped.</summary>
+    private Task FailAsync(HttpContext context, Exception e, string what)
+    {
+        string line = Failure(e, what);
+        HttpResponse response = context.Response;
+        if (response.HasStarted)
+        {
+            context.Abort();
+            return Task.CompletedTask;
+        }
+        response.Clear();
+        response.StatusCode = StatusCodes.Status500InternalServerError;
+        return Text(response, $"kvm_stat: {line}\n", context.RequestAborted);
     }
 
     private async Task AnswerAsync(HttpContext context)
@@ -96,9 +102,7 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            string line = Failure(e, "the scrape failed");
-            response.StatusCode = StatusCodes.Status500InternalServerError;
-            await Text(response, $"kvm_stat: {line}\n", context.RequestAborted);
+            await FailAsync(context, e, "the scrape failed");
             return;
         }
         response.ContentType = openMetrics ? MetricsWriter.OpenMetricsContentType : MetricsWriter.TextContentType;
