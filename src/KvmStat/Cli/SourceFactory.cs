@@ -241,7 +241,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     private IStatsSource OpenTracepoints(ITracepointEngine engine, int pid, FieldSelection? vcpus)
     {
         long started = time.GetTimestamp();
-        IStatsSource source = engine is BpfEngine bpf && vcpus is not null ? bpf.OpenHost(pid, vcpus) : engine.OpenHost(pid);
+        IStatsSource source = engine.OpenHost(pid, vcpus);
         string where = source is TracepointSource perf
             ? (pid > 0 ? $"{perf.GroupCount} threads of pid {pid}" : $"{perf.GroupCount} CPUs") + $" ({source.Fields.Count * perf.GroupCount} counters)"
             : pid > 0 ? $"pid {pid}" : "every process";

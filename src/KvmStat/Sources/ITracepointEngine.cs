@@ -12,8 +12,12 @@ internal interface ITracepointEngine : IDisposable
     /// <summary>"BPF" or "perf counters", for messages.</summary>
     string Name { get; }
 
-    /// <summary>The host's tracepoint fields: every VM (pid 0), or one VM process.</summary>
-    IStatsSource OpenHost(int pid);
+    /// <summary>
+    /// The host's tracepoint fields: every VM (pid 0), or one VM process, with a child per vCPU of
+    /// each field <paramref name="vcpus"/> keeps (--vcpus; only the BPF engine counts per vCPU, and
+    /// a run that falls back to perf counters says so as it opens).
+    /// </summary>
+    IStatsSource OpenHost(int pid, IFieldSelection? vcpus = null);
 
     /// <summary>Each VM's tracepoint fields, and the events of exited VMs (and, where the engine can tell, of processes outside VMs).</summary>
     IPerVmSource OpenPerVm();

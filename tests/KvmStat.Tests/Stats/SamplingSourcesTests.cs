@@ -27,7 +27,7 @@ public class SamplingSourcesTests
 
         public ICapture? Capture => null;
 
-        public IStatsSource OpenHost(int pid) => throw new NotSupportedException();
+        public IStatsSource OpenHost(int pid, IFieldSelection? vcpus = null) => throw new NotSupportedException();
 
         public IPerVmSource OpenPerVm() => throw new NotSupportedException();
 

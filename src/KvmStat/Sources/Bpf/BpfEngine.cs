@@ -17,10 +17,7 @@ internal sealed class BpfEngine(BpfCounters counters, VmDiscovery discovery) : I
 
     public ExitLatencies? Latencies => counters.Latencies;
 
-    public IStatsSource OpenHost(int pid) => new BpfHostSource(counters, pid);
-
-    /// <summary>One VM's fields with a child per vCPU of each tracepoint, as <paramref name="vcpus"/> keeps them (--vcpus).</summary>
-    internal IStatsSource OpenHost(int pid, IFieldSelection vcpus) => new BpfHostSource(counters, pid, vcpus);
+    public IStatsSource OpenHost(int pid, IFieldSelection? vcpus = null) => new BpfHostSource(counters, pid, vcpus);
 
     public IPerVmSource OpenPerVm()
     {

@@ -17,7 +17,7 @@ internal sealed class PerfEngine(Func<TracepointCounterSet> hostSet, Func<Tracep
 
     public ICapture? Capture => null;
 
-    public IStatsSource OpenHost(int pid) => pid > 0
+    public IStatsSource OpenHost(int pid, IFieldSelection? vcpus = null) => pid > 0
         ? TracepointSource.ForProcess(hostSet(), paths, pid)
         : TracepointSource.ForAllCpus(hostSet(), OnlineCpus.Read(paths));
 
