@@ -25,9 +25,10 @@ internal static class ScreenMode
             using var signals = new Signals(handleHangup: false, suspending: terminal.Deactivate);
             var keyboard = new KeyboardReader(signals.Wake);
             reporter.ShowOn(app.Notice);
-            // Said on stderr before the screen opened, where it is out of sight until the screen closes.
+            // Said on stderr before the screen opened, where it is out of sight until the screen
+            // closes: shown on the screen too, not said again on stderr after it.
             if (session.Options.FellBackToDebugfs)
-                reporter.Warn(Session.FallbackNotice(session.Factory.Paths));
+                app.Notice(Session.FallbackNotice(session.Factory.Paths));
             return ScreenLoop.Run(app, terminal, signals, keyboard, session.Time);
         }
         finally

@@ -60,8 +60,8 @@ internal sealed partial class MetricsWriter
     }
 
     /// <summary>
-    /// Whether a histogram series' labels are those of no earlier series of its family (samples
-    /// included): told by its _sum line, which every histogram series has one of.
+    /// Whether a histogram series' labels are those of no earlier histogram of its family (which
+    /// has no samples: <see cref="WriteFamily"/>): told by its _sum line, one per series.
     /// </summary>
     private bool IsNewHistogram(MetricFamily family, int index)
     {

@@ -116,6 +116,13 @@ internal sealed partial class MetricsWriter(bool openMetrics)
             else
                 WriteSample(name, sample);
         }
+        // Whole histograms are told apart by their labels alone: a family gives its histograms as
+        // samples or whole, not both (no code of the tool mixes them).
+        if (family.Histograms.Count > 0 && family.Samples.Count > 0)
+        {
+            _dropped.Add($"the histograms of {Short(name)} given whole (the family has samples too)");
+            return;
+        }
         for (int h = 0; h < family.Histograms.Count; h++)
         {
             HistogramSeries series = family.Histograms[h];

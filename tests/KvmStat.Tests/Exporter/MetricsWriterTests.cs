@@ -151,23 +151,27 @@ public class MetricsWriterTests
         family.Histogram([("le", "1")], ["1"], [1], 0, "1");
         family.Histogram([("guest", "b")], ["x"], [1], 0, "1");
         family.Histogram([("guest", "c")], ["+Inf"], [1], 0, "1");
-        family.Bucket([("guest", "d")], "1", 1);
-        family.Add("_sum", [("guest", "d")], "1");
-        family.Histogram([("guest", "d")], ["1"], [1], 0, "1");
         var gauge = new MetricFamily("g", "gauge", "g");
         gauge.Histogram([], ["1"], [1], 0, "1");
+        // Histograms given both ways in one family: those given whole are left out (a bucket and a
+        // count of one label set could otherwise be written twice).
+        var mixed = new MetricFamily("m", "histogram", "m");
+        mixed.Bucket([("guest", "d")], "1", 1);
+        mixed.Add("_count", [("guest", "d")], 1);
+        mixed.Histogram([("guest", "d")], ["1"], [1], 0, "1");
         var writer = new MetricsWriter(false);
-        string text = writer.Write([family, gauge]);
-        Assert.Equal("# HELP h h\n# TYPE h histogram\nh_bucket{guest=\"d\",le=\"1\"} 1\nh_sum{guest=\"d\"} 1\n" +
+        string text = writer.Write([family, gauge, mixed]);
+        Assert.Equal("# HELP h h\n# TYPE h histogram\n" +
             "h_bucket{guest=\"a\",le=\"1\"} 1\nh_bucket{guest=\"a\",le=\"+Inf\"} 2\nh_sum{guest=\"a\"} 2\nh_count{guest=\"a\"} 2\n" +
-            "# HELP g g\n# TYPE g gauge\n", text);
+            "# HELP g g\n# TYPE g gauge\n" +
+            "# HELP m m\n# TYPE m histogram\nm_bucket{guest=\"d\",le=\"1\"} 1\nm_count{guest=\"d\"} 1\n", text);
         Assert.Equal([
             "a histogram of h (its labels are another series')",
             "a histogram of h (the label name \"le\" is not allowed or repeated)",
             "a histogram of h (a bucket's le is no number)",
             "a histogram of h (a bucket's le is no number)",
-            "a histogram of h (its labels are another series')",
-            "a histogram of g (a gauge has no histograms)"], writer.Dropped);
+            "a histogram of g (a gauge has no histograms)",
+            "the histograms of m given whole (the family has samples too)"], writer.Dropped);
     }
 
     /// <summary>

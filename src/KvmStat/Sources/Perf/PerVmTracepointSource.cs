@@ -29,6 +29,7 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     private readonly HashSet<int> _refused = [];
     private readonly VmReading _exited;
     private readonly ulong[] _exitedSums;
+    private readonly ulong[] _retiring;
     private GrowthReport _refusedReport;
     private long _refusedCount;
     private KvmStatException? _lastRefusal;
@@ -49,15 +50,29 @@ internal sealed class PerVmTracepointSource : IPerVmSource
         _release = Retire;
         _exited = new VmReading(0, _fields.Length, VmRowKind.ExitedVms);
         _exitedSums = new ulong[_fields.Length];
+        _retiring = new ulong[_fields.Length];
     }
 
     public bool SeesOnlyVms => true;
 
-    /// <summary>A VM that is gone (or no longer listed as one): what its counters counted, to the last, goes to the exited VMs' row.</summary>
+    /// <summary>
+    /// A VM that is gone (or no longer listed as one): what its counters counted, to the last, goes
+    /// to the exited VMs' row, whole or not at all (a read that fails adds nothing twice), and its
+    /// counters close whatever the read did.
+    /// </summary>
     private void Retire(ProcessCounters vm)
     {
-        vm.ReadInto(_exitedSums);
-        vm.Release();
+        try
+        {
+            Array.Clear(_retiring);
+            vm.ReadInto(_retiring);
+            for (int i = 0; i < _retiring.Length; i++)
+                _exitedSums[i] += _retiring[i];
+        }
+        finally
+        {
+            vm.Release();
+        }
     }
 
     private static int PidOf(ProcessCounters vm) => vm.Pid;
@@ -146,6 +161,11 @@ internal sealed class PerVmTracepointSource : IPerVmSource
         readings.Add(_exited);
     }
 
+    /// <summary>
+    /// A VM whose counters no longer fit: it leaves the rows, and what it counted until then is
+    /// among the events outside VMs from then on (as a VM's counts go to the exited VMs' row when
+    /// it exits: OutsideRemainder finds them in the host's count), its later events too.
+    /// </summary>
     private void Refuse(ProcessCounters vm, KvmStatException e)
     {
         vm.Release();
