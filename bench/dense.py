@@ -3,8 +3,9 @@
 descriptor of one of the tool's BPF programs, the check that every guest's count is exact, and
 the table of medians.
 
-usage: dense.py root DIR                      a root for KVM_STAT_ROOT: this host's tracefs, CPUs
-                                              and modules, a CPU with VMX, a /proc of VMs only
+usage: dense.py root DIR [plain]              a root for KVM_STAT_ROOT: this host's tracefs, CPUs
+                                              and modules, a CPU with VMX (plain: this host's CPU,
+                                              where kvm_entry never fires), a /proc of VMs only
        dense.py vms DIR PIDS-FILE             the processes in PIDS-FILE (one a line) are the VMs
                                               dense-0, dense-1, ...; no other process is one
        dense.py program PID NAME              the descriptor of PID that holds BPF program NAME
@@ -14,6 +15,13 @@ usage: dense.py root DIR                      a root for KVM_STAT_ROOT: this hos
                                               "exact" when every VM's kvm_pio is KICKS x (i % 10 + 1)
                                               (what bpfrun's child i ran), and the host's total is
                                               their sum; else what differs
+       dense.py check-latency-json FILE PIDS-FILE KICKS REASONS [untimed]
+       dense.py check-latency-metrics FILE PIDS-FILE KICKS REASONS [untimed]
+                                              with exits of REASONS (labels, as "IO,MMIO,HLT") in
+                                              turn: "exact" when every VM's exits of each reason,
+                                              counted and timed (histogram), and the host's, are
+                                              what bpfrun's children ran (untimed: counted, and no
+                                              histogram at all); else what differs
        dense.py table RESULTS-TSV             the markdown table: median (min-max) per VM count
 """
 import ctypes
@@ -35,7 +43,7 @@ PROG_INFO_SIZE = 80
 PROG_NAME_OFFSET = 64
 
 
-def make_root(root):
+def make_root(root, vmx=True):
     for folder in ("sys/kernel", "sys/devices/system/cpu", "proc", "dev"):
         os.makedirs(os.path.join(root, folder), exist_ok=True)
     os.symlink("/sys/kernel/tracing", os.path.join(root, "sys/kernel/tracing"))
@@ -46,7 +54,7 @@ def make_root(root):
     # fields, as on an Intel host; this kernel, itself a guest, has neither).
     open(os.path.join(root, "dev/kvm"), "w").close()
     with open("/proc/cpuinfo") as real, open(os.path.join(root, "proc/cpuinfo"), "w") as fixture:
-        fixture.write(re.sub(r"^(flags\s*:) ", r"\1 vmx ", real.read(), flags=re.M))
+        fixture.write(re.sub(r"^(flags\s*:) ", r"\1 vmx " if vmx else r"\1 ", real.read(), flags=re.M))
 
 
 def declare_vms(root, pids_file):
@@ -157,6 +165,67 @@ def check_json(path, pids_file, kicks):
     return verdict(counted, expected(pids_file, kicks), pio(record["fields"]), outside, pio(record.get("unattributed", {})))
 
 
+def expected_exits(pids_file, kicks, reasons):
+    """Child i runs (i % 10) + 1 exits a kick, the Jth of reason J % len(reasons)."""
+    k = len(reasons)
+    return {pid: {reason: kicks * len(range(r, index % 10 + 1, k)) for r, reason in enumerate(reasons)}
+            for index, pid in enumerate(read_pids(pids_file))}
+
+
+def latency_verdict(counted, timed, host_timed, want, untimed):
+    """counted and timed: {pid: {reason: exits}} from the counts and from the histograms (counted
+    may have all reasons as one, "all": the exporter's per-guest series have no reasons)."""
+    problems = []
+    if any("all" in exits for exits in counted.values()):
+        counted = {pid: {"all": sum(exits.values())} for pid, exits in counted.items()}
+        want_counted = {pid: {"all": sum(exits.values())} for pid, exits in want.items()}
+    else:
+        want_counted = want
+    if untimed:
+        exits = sum(n for exits in timed.values() for n in exits.values()) + sum(host_timed.values())
+        if exits:
+            problems.append(f"{exits} exits timed without --latency")
+        timed = want
+    for what, got, want_got in (("counted", counted, want_counted), ("timed", timed, want)):
+        wrong = [pid for pid, exits in want_got.items() if {r: n for r, n in got.get(pid, {}).items() if n} != {r: n for r, n in exits.items() if n}]
+        if wrong:
+            pid = wrong[0]
+            problems.append(f"{len(wrong)} of {len(want)} guests' exits {what} wrong (pid {pid}: {got.get(pid)}, ran {want_got[pid]})")
+    ran = defaultdict(int)
+    for exits in want.values():
+        for reason, n in exits.items():
+            ran[reason] += n
+    if not untimed and {r: n for r, n in host_timed.items() if n} != {r: n for r, n in ran.items() if n}:
+        problems.append(f"host timed {dict(host_timed)}, guests ran {dict(ran)}")
+    return "; ".join(problems) or "exact"
+
+
+def check_latency_json(path, pids_file, kicks, reasons, untimed):
+    record = last_record(path)
+    field = lambda reason: f"kvm_userspace_exit({reason})"
+    child = lambda fields, r: fields.get("kvm_userspace_exit", {}).get("children", {}).get(r, {}).get("total", 0)
+    counted = {g["pid"]: {r: child(g["fields"], r) for r in reasons} for g in record["guests"]}
+    timed = {g["pid"]: {r: g.get("exit_latency", {}).get(field(r), {}).get("exits", 0) for r in reasons} for g in record["guests"]}
+    host = record.get("exit_latency", {})
+    host_timed = {r: host.get("reasons", {}).get(field(r), {}).get("exits", 0) for r in reasons}
+    lost = host.get("lost")
+    verdict = latency_verdict(counted, timed, host_timed, expected_exits(pids_file, kicks, reasons), untimed)
+    return verdict + ("" if lost == 0 or untimed and lost is None else f"; lost {lost}")
+
+
+def check_latency_metrics(path, pids_file, kicks, reasons, untimed):
+    text = open(path).read()
+    counted, timed = defaultdict(dict), defaultdict(dict)
+    for pid, n in re.findall(r'^kvm_guest_events_total\{guest="dense-\d+",pid="(\d+)",event="kvm_userspace_exit"\} (\d+)$', text, re.M):
+        counted[int(pid)]["all"] = int(n)
+    for pid, reason, n in re.findall(r'^kvm_guest_exit_handling_seconds_count\{guest="dense-\d+",pid="(\d+)",event="kvm_userspace_exit",reason="(\w+)"\} (\d+)$', text, re.M):
+        timed[int(pid)][reason] = int(n)
+    host_timed = {r: int(n) for r, n in re.findall(r'^kvm_exit_handling_seconds_count\{event="kvm_userspace_exit",reason="(\w+)"\} (\d+)$', text, re.M)}
+    lost = re.search(r'^kvm_stat_exit_latency_lost_total (\d+)$', text, re.M)
+    verdict = latency_verdict(counted, timed, host_timed, expected_exits(pids_file, kicks, reasons), untimed)
+    return verdict + ("" if (lost.group(1) == "0" if lost else untimed) else f"; lost {lost.group(1) if lost else 'not served'}")
+
+
 def screen_rows(path, prefix):
     """The screen's guest view, every page: each guest's Total by pid (rows "PREFIX-I [PID]  TOTAL  %  RATE"),
     and the other rows' ("(outside VMs)", "(exited VMs)", "(unattributed)", "Total") by label."""
@@ -215,8 +284,8 @@ def fmt(x):
 
 def main(argv):
     command = argv[1] if len(argv) > 1 else ""
-    if command == "root" and len(argv) == 3:
-        make_root(argv[2])
+    if command == "root" and len(argv) in (3, 4) and argv[3:] in ([], ["plain"]):
+        make_root(argv[2], vmx=len(argv) == 3)
     elif command == "vms" and len(argv) == 4:
         declare_vms(argv[2], argv[3])
     elif command == "program" and len(argv) == 4:
@@ -227,6 +296,9 @@ def main(argv):
         print(check_json(argv[2], argv[3], int(argv[4])))
     elif command == "check-screen" and len(argv) == 5:
         print(check_screen(argv[2], argv[3], int(argv[4])))
+    elif command in ("check-latency-json", "check-latency-metrics") and len(argv) in (6, 7) and argv[6:] in ([], ["untimed"]):
+        check = check_latency_json if command == "check-latency-json" else check_latency_metrics
+        print(check(argv[2], argv[3], int(argv[4]), argv[5].split(","), len(argv) == 7))
     elif command == "table" and len(argv) == 3:
         table(argv[2])
     else:

@@ -7,9 +7,12 @@
 # Measured, in rounds of random order: start-up of "-1 --json" (to the first sample, and to the
 # record written and exit), CPU per refresh and peak RSS of "-l --json -s 1" (events every second),
 # the exporter's scrape time and body size with and without --guest-fields kvm_pio, and the
-# screen's guest view (every page read); every count checked exact.
+# screen's guest view (every page read); every count checked exact. The step "latency" measures the
+# exporter and -l --json with exit latencies: each child's events are exits to user space of three
+# reasons in turn (the tool's kvm_userspace_exit program), each ended by ioctl(KVM_RUN) (which its
+# sys_enter program times), against the same exits counted without --latency.
 # Run as root: bench/dense.sh [COUNTS...]   (default: 1 200 4000; DENSE_ROUNDS=3, DENSE_SECONDS=60,
-# DENSE_STEPS="serve log screen")
+# DENSE_STEPS="serve log screen"; "latency" too if named)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 counts=("$@")
@@ -30,10 +33,20 @@ helper="python3 bench/dense.py"
 root=$BENCH_DIR/root
 $helper root "$root"
 export KVM_STAT_ROOT=$root
+# The latency step's: this host's CPU, whose kvm_entry never fires (the tool times exits to user
+# space up to the next ioctl(KVM_RUN), which the children make).
+plain_root=$BENCH_DIR/root-plain
+$helper root "$plain_root" plain
 results=$BENCH_DIR/results.tsv
 pids=$BENCH_DIR/pids
 # kvm_pio's raw tracepoint arguments (vcpu, port, size, count), eight bytes each, little-endian.
 pio=0100000000000000f80300000000000001000000000000000100000000000000
+# What the children raise: kvm_pio, or (workload=exits) exits to user space: kvm_userspace_exit's
+# arguments (reason, errno), the reason put in by bpfrun (KVM_EXIT_IO 2, MMIO 6, HLT 5, in turn).
+workload=pio
+exits=00000000000000000000000000000000
+exit_reasons=2,6,5
+exit_labels=IO,MMIO,HLT
 
 # The event processes' parent: one set of children at a time, each running one tool's program.
 coproc BPFRUN { exec "$bpfrun"; }
@@ -44,12 +57,19 @@ ask() {
 }
 IFS= read -r answer <&"${BPFRUN[0]}"  # "ready PID"
 
-# vms_of TOOL-PID N: N children that run TOOL's kvm_pio program, the fixture's only VMs.
+# vms_of TOOL-PID N: N children that run TOOL's kvm_pio program (or its kvm_userspace_exit program,
+# exits ended by ioctl(KVM_RUN)), the fixture's only VMs.
 vms_of() {
     local fd
-    fd=$($helper program "$1" kvm_pio)
-    ask "get $1 $fd"
-    ask "fork $2 ${answer#fd } $pio"
+    if [ "$workload" = exits ]; then
+        fd=$($helper program "$1" kvm_userspace_e)
+        ask "get $1 $fd"
+        ask "fork $2 ${answer#fd } $exits $exit_reasons"
+    else
+        fd=$($helper program "$1" kvm_pio)
+        ask "get $1 $fd"
+        ask "fork $2 ${answer#fd } $pio"
+    fi
     [[ $answer == forked* ]] || { echo "bench: bpfrun: $answer" >&2; return 1; }
     tr ' ' '\n' <<<"${answer#forked }" >"$pids"
     $helper vms "$root" "$pids"
@@ -67,6 +87,21 @@ kick() {
 
 record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$results"; }
 
+# check metrics|json FILE KICKS ARGS...: what dense.py says of the counts (and latencies) in FILE.
+check() {
+    local kind=$1 file=$2 kicks=$3
+    shift 3
+    if [ "$workload" = exits ]; then
+        if [[ " $* " == *" --latency "* ]]; then
+            $helper "check-latency-$kind" "$file" "$pids" "$kicks" "$exit_labels"
+        else
+            $helper "check-latency-$kind" "$file" "$pids" "$kicks" "$exit_labels" untimed
+        fi
+    else
+        $helper "check-$kind" "$file" "$pids" "$kicks"
+    fi
+}
+
 # serve N LABEL ARGS...: scrape time and body size of --serve ARGS once all N guests are exact.
 serve() {
     local n=$1 label=$2 port body waited=0 verdict i
@@ -77,7 +112,7 @@ serve() {
     kick
     body=$BENCH_DIR/body
     until curl -sf "http://127.0.0.1:$port/metrics" -o "$body" &&
-        verdict=$($helper check-metrics "$body" "$pids" 1) && [ "$verdict" = exact ]; do
+        verdict=$(check metrics "$body" 1 "$@") && [ "$verdict" = exact ]; do
         waited=$((waited + 1))
         [ "$waited" -lt 60 ] || break
         sleep 0.5
@@ -164,9 +199,9 @@ log() {
     until [ "$(wc -l <"$out")" -ge $((lines1 + 2)) ]; do sleep 0.1; done
     bench_stop "$logger"
     record "$n" "$label: record (KB)" "$(head -n "$lines1" "$out" | tail -1 | wc -c | awk '{ print $1 / 1000 }')"
-    record "$n" "$label: counts check" "$($helper check-json "$out" "$pids" "$kicks")"
+    record "$n" "$label: counts check" "$(check json "$out" "$kicks" "$@")"
     : >"$out"
-    if [ $# -gt 0 ]; then
+    if [ $# -gt 0 ] || [ "$workload" = exits ]; then
         vms_end
         return
     fi
@@ -196,6 +231,20 @@ for ((round = 1; round <= rounds; round++)); do
         if [[ " $steps " == *" screen "* ]]; then
             bench_settle
             screen "$n"
+        fi
+        if [[ " $steps " == *" latency "* ]]; then
+            workload=exits
+            root=$plain_root
+            export KVM_STAT_ROOT=$root
+            for latency in "" --latency; do
+                bench_settle
+                serve "$n" "exits: --serve${latency:+ $latency}" $latency
+                bench_settle
+                log "$n" "exits: -l --json -s 1${latency:+ $latency}" $latency
+            done
+            workload=pio
+            root=$BENCH_DIR/root
+            export KVM_STAT_ROOT=$root
         fi
     done
 done

@@ -72,17 +72,20 @@ internal static class ScrapeCost
         var writer = new MetricsWriter(openMetrics: false);
         var format = new List<double>();
         var write = new List<double>();
+        var allocated = new List<double>();
         int bytes = 0;
         sampler.Sample();
         for (int round = 0; round <= rounds; round++)
         {
             sampler.Sample();
+            long before = GC.GetAllocatedBytesForCurrentThread();
             long started = Stopwatch.GetTimestamp();
             List<MetricFamily> families = formatter.Format(sampler.Snapshot);
             long formatted = Stopwatch.GetTimestamp();
             // As the exporter sends it: UTF-8 in the writer's buffer.
             bytes = writer.WriteUtf8(families).Length;
             long written = Stopwatch.GetTimestamp();
+            long after = GC.GetAllocatedBytesForCurrentThread();
             // The first round is the one a fresh exporter answers: reported apart.
             if (round == 0)
             {
@@ -91,16 +94,17 @@ internal static class ScrapeCost
                 continue;
             }
             format.Add(Stopwatch.GetElapsedTime(started, formatted).TotalMilliseconds);
+            allocated.Add((after - before) / 1e6);
             write.Add(Stopwatch.GetElapsedTime(formatted, written).TotalMilliseconds);
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{vms} VMs x {fieldCount} fields{(reasons > 0 ? $" + {reasons} exit histograms" : "")}: {bytes / 1e6:F1} MB; format {Summary(format)}, write {Summary(write)} ({rounds} rounds); working set {Environment.WorkingSet / 1e6:F0} MB now, {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB at most"));
+            $"{vms} VMs x {fieldCount} fields{(reasons > 0 ? $" + {reasons} exit histograms" : "")}: {bytes / 1e6:F1} MB; format {Summary(format)}, write {Summary(write)}, allocated {Summary(allocated, "MB")} ({rounds} rounds); working set {Environment.WorkingSet / 1e6:F0} MB now, {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB at most"));
         return 0;
     }
 
-    private static string Summary(List<double> values)
+    private static string Summary(List<double> values, string unit = "ms")
     {
         values.Sort();
-        return string.Create(CultureInfo.InvariantCulture, $"median {values[values.Count / 2]:F0} ms [{values[0]:F0}, {values[^1]:F0}]");
+        return string.Create(CultureInfo.InvariantCulture, $"median {values[values.Count / 2]:F0} {unit} [{values[0]:F0}, {values[^1]:F0}]");
     }
 }

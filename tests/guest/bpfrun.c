@@ -22,8 +22,11 @@
 //   churn N FD HEX EXITFD        N threads one after the other, the Ith named "CPU I%4/KVM": each
 //                                runs FD once with HEX, then EXITFD (its exit), and exits
 //                                                                     -> "churned FAILURES"
-//   fork N FD HEX                N child processes (each a process of its own, as VMs are), which
+//   fork N FD HEX [REASONS]      N child processes (each a process of its own, as VMs are), which
 //                                wait                                  -> "forked PID..." (N pids)
+//                                With REASONS (as "2,6,5"), FD is an exit program: the Jth run of
+//                                each kick has reason J % count in HEX's first argument and is
+//                                followed by ioctl(KVM_RUN) on /dev/null (the entry sys_enter sees)
 //   kick                         child i runs program FD (i % 10) + 1 times with HEX, every child
 //                                once, and waits again                 -> "kicked RETVAL"
 //   release                      the children exit and are reaped      -> "released"
@@ -129,6 +132,22 @@ static int parse(const char *hex, struct job *job)
 // shared one, so the parent knows every child ran before it answers.
 static pid_t *children;
 static int *kicks, done[2] = { -1, -1 }, child_count;
+// "fork"'s REASONS: exits of these reasons in turn, each followed by an entry (none: plain runs).
+static unsigned reasons[16];
+static int reason_count;
+
+// A child's kick with REASONS: its runs one at a time, each an exit of the next reason, then its entry.
+static void run_exits(struct job *job, int null)
+{
+    int count = job->count;
+    job->count = 1;
+    for (int j = 0; j < count && job->result >= 0; j++) {
+        memcpy(job->context, &reasons[j % reason_count], sizeof reasons[0]);
+        run(job);
+        ioctl(null, KVM_RUN, 0);
+    }
+    job->count = count;
+}
 
 static void child(int index, struct job job)
 {
@@ -151,9 +170,14 @@ static void child(int index, struct job job)
     }
     syscall(SYS_close_range, from, ~0U, 0);
     job.count = index % 10 + 1;
+    int null = reason_count > 0 ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
     char byte;
     while (read(kicks[index], &byte, 1) == 1) {
-        run(&job);
+        job.result = 0;
+        if (reason_count > 0)
+            run_exits(&job, null);
+        else
+            run(&job);
         // 0 for success, else the errno (below 256).
         char answer = (char)(job.result < 0 ? -job.result : 0);
         if (write(done[1], &answer, 1) != 1)
@@ -441,9 +465,16 @@ static void handle(char *line, char *answer, size_t size)
                 workers[i] = NULL;
         free(worker);
         snprintf(answer, size, "ended %d", tid);
-    } else if (sscanf(line, "fork %d %d %255s", &job.count, &job.fd, hex) == 3) {
+    } else if ((tid = -1, sscanf(line, "fork %d %d %255s %n", &job.count, &job.fd, hex, &tid)) == 3) {
         int count = job.count;
         job.cpu = -1; // the children run wherever they are (the scan above may have set it)
+        reason_count = 0;
+        for (char *next = tid < 0 ? "" : line + tid, *end; *next != '\0' && reason_count < 16; next = end + (*end == ',')) {
+            unsigned long reason = strtoul(next, &end, 10);
+            if (end == next)
+                break;
+            reasons[reason_count++] = (unsigned)reason;
+        }
         if (child_count != 0 || parse(hex, &job) != 0 || fork_children(count, job) != 0) {
             snprintf(answer, size, "error fork %d", errno);
             return;
