@@ -121,6 +121,11 @@ internal sealed class MetricsFormatter(
             "Running VMs kvm_stat cannot count per VM (with perf counters: their counters could not open, see the log); their events are in kvm_events_total. Nonzero means guests are missing.");
         leftOut.Add("", [], guests.VmsLeftOut.ToString(CultureInfo.InvariantCulture));
         families.Add(leftOut);
+        var which = new MetricFamily("kvm_guest_left_out", "gauge",
+            "1 for each running VM kvm_stat cannot count per VM (counted in kvm_stat_vms_left_out), with its name and pid; its events are in kvm_events_total.");
+        foreach ((int pid, string name) in guests.LeftOut)
+            which.Gauge([("guest", name), ("pid", pid.ToString(CultureInfo.InvariantCulture))], 1);
+        families.Add(which);
         AddOthers(families, guests);
     }
 

@@ -93,6 +93,22 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
         sink.Write(_buffer.WrittenSpan);
     }
 
+    /// <summary>Which VMs are left out ("left_out": [{"pid", "name"}]): an operator can tell which guests are not shown.</summary>
+    private static void WriteLeftOut(Utf8JsonWriter w, IReadOnlyList<(int Pid, string Name)> leftOut)
+    {
+        if (leftOut.Count == 0)
+            return;
+        w.WriteStartArray("left_out");
+        for (int i = 0; i < leftOut.Count; i++)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("pid", leftOut[i].Pid);
+            w.WriteString("name", Text.Cut(leftOut[i].Name));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
     private void WriteGuests(Utf8JsonWriter w, IGuestValues guests, ExitLatencies? latencies)
     {
         if (guestFilter is not null && !ReferenceEquals(_guestShownFor, guests.Fields))
@@ -127,6 +143,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
         // The perf engine's VMs whose counters could not open (absent is 0, as for every count here).
         if (guests.VmsLeftOut > 0)
             w.WriteNumber("vms_left_out", guests.VmsLeftOut);
+        WriteLeftOut(w, guests.LeftOut);
         // With the BPF engine: what makes the guests add up to the host's fields. Every field, also
         // those --guest-fields leaves out of the guests: a few rows, and what no guest was given is never hidden.
         for (int o = 0; o < guests.Others.Count; o++)

@@ -15,7 +15,10 @@ internal interface IPerVmSource : IDisposable
     long VcpusLost => 0;
 
     /// <summary>Running VMs left out of the readings because they cannot be counted (their perf counters refused to open); their events are in the host's totals.</summary>
-    int VmsLeftOut => 0;
+    int VmsLeftOut => LeftOut.Count;
+
+    /// <summary>The pids of <see cref="VmsLeftOut"/>, sorted, as of the last read: which VMs an operator is not shown.</summary>
+    IReadOnlyList<int> LeftOut => [];
 
     /// <summary>
     /// Whether it counts VM processes only (the perf engine's counters on VM threads): then the

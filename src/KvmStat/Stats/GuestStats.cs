@@ -56,6 +56,33 @@ internal sealed class GuestStats : IGuestValues
 
     public int VmsLeftOut => _source.VmsLeftOut;
 
+    public IReadOnlyList<(int Pid, string Name)> LeftOut => _leftOut;
+
+    private readonly List<(int Pid, string Name)> _leftOut = [];
+    // Names of VMs left out, read once for each (thousands may be, sample after sample).
+    private readonly Dictionary<int, string> _leftOutNames = [];
+
+    /// <summary>The VMs the source left out, named: nothing to do on a host where none is.</summary>
+    private void NameLeftOut()
+    {
+        IReadOnlyList<int> pids = _source.LeftOut;
+        if (pids.Count == 0 && _leftOut.Count == 0)
+            return;
+        _leftOut.Clear();
+        for (int i = 0; i < pids.Count; i++)
+        {
+            if (!_leftOutNames.TryGetValue(pids[i], out string? name))
+                _leftOutNames[pids[i]] = name = _nameOf(pids[i]) ?? "";
+            _leftOut.Add((pids[i], name));
+        }
+        // Those no longer left out (counted now, or gone) forget their names.
+        if (_leftOutNames.Count > _leftOut.Count)
+        {
+            foreach (int pid in _leftOutNames.Keys.Where(p => !_leftOut.Exists(v => v.Pid == p)).ToList())
+                _leftOutNames.Remove(pid);
+        }
+    }
+
     public double IntervalSeconds { get; private set; }
 
     public int SampleCount { get; private set; }
@@ -105,6 +132,7 @@ internal sealed class GuestStats : IGuestValues
             else if (known is null)
                 _others.Add(guest);
         }
+        NameLeftOut();
         // The rows of VMs that are gone go now, not at the next sample, and their gone vCPUs' room with them.
         foreach (GuestStat gone in _previous.Values)
             gone.VcpuThreads.Release();

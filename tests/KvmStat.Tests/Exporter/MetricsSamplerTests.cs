@@ -202,8 +202,12 @@ public class MetricsSamplerTests
             """.Replace("            ", ""), text);
         Assert.Contains("\nkvm_stat_vms_left_out 0\n", text);
         // A source that counts only VMs (the perf engine) gets its row outside VMs by difference; VMs it cannot count are said.
-        using var perf = Exporter(perVm: new FakeVmSource(FakeSource.Counter("kvm_pio")) { VmsLeftOut = 85, OnlyVms = true }, nameOf: _ => "web");
+        var perfVms = new FakeVmSource(FakeSource.Counter("kvm_pio")) { VmsLeftOut = 85, OnlyVms = true };
+        perfVms.LeftOutPids.Add(4242);
+        using var perf = Exporter(perVm: perfVms, nameOf: _ => "web");
         string perfText = Text(perf);
+        // Which VMs are not counted, by name: kvm_guest_info has the counted ones.
+        Assert.Contains("\nkvm_guest_left_out{guest=\"web\",pid=\"4242\"} 1\n", perfText);
         Assert.Contains("\nkvm_events_outside_vms_total{event=\"kvm_pio\"} 0\n", perfText);
         Assert.Contains("\nkvm_stat_vms_left_out 85\n", perfText);
         // With neither (debugfs alone counts only VMs, and this one no exited VM): no such family.

@@ -48,6 +48,11 @@ internal sealed class FakeVmSource(params StatField[] fields) : IPerVmSource
 
     public int VmsLeftOut { get; set; }
 
+    /// <summary>Which VMs are left out, by pid.</summary>
+    internal List<int> LeftOutPids { get; } = [];
+
+    public IReadOnlyList<int> LeftOut => LeftOutPids;
+
     /// <summary>Sets a vCPU thread of VM <paramref name="pid"/>: its counts, one per <see cref="VcpuFields"/>.</summary>
     internal VcpuReading SetVcpu(int pid, int tid, int index, params long[] values)
     {

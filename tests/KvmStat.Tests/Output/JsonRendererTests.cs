@@ -144,12 +144,13 @@ public class JsonRendererTests
         _vms.Set(7, "kvm_exit", 4);
         _vms.Outside = [3, 0];
         _vms.VmsLeftOut = 2;
+        _vms.LeftOutPids.AddRange([8, 9]);
         string line = Render(sampler, guestFilter: FieldFilter.Create("kvm_pio"));
         Assert.Contains("\"guests\":[{\"pid\":7,\"name\":\"web\",\"fields\":{\"kvm_pio\":{\"total\":10,\"delta\":10}}}]", line);
         // The rows beside the guests are not limited: what no guest was given is never hidden.
         Assert.Contains("\"outside_vms\":{\"kvm_exit\":{\"total\":3,\"delta\":3}}", line);
         // VMs the engine cannot count are never silent either.
-        Assert.Contains("}}}],\"vms_left_out\":2,", line);
+        Assert.Contains("}}}],\"vms_left_out\":2,\"left_out\":[{\"pid\":8,\"name\":\"web\"},{\"pid\":9,\"name\":\"web\"}],", line);
         Assert.Contains("\"fields\":{\"halt_wait_ns\"", line);
     }
 

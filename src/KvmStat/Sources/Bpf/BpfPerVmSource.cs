@@ -49,6 +49,9 @@ internal sealed class BpfPerVmSource : IPerVmSource
     /// <summary>Running VMs without a slot at the last read since the table was full (their events are unattributed).</summary>
     public int VmsLeftOut { get; private set; }
 
+    /// <summary>Their pids, in the order the VMs were listed (by pid).</summary>
+    public IReadOnlyList<int> LeftOut => _stillLeftOut;
+
     public void Read(List<VmReading> readings)
     {
         _pool.Recycle(readings);

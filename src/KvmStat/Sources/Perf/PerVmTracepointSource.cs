@@ -27,6 +27,7 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     private readonly Action<ProcessCounters> _release;
     private readonly Action<string> _warn;
     private readonly HashSet<int> _refused = [];
+    private readonly List<int> _leftOut = [];
     private readonly VmReading _exited;
     private readonly ulong[] _exitedSums;
     private readonly ulong[] _retiring;
@@ -139,9 +140,21 @@ internal sealed class PerVmTracepointSource : IPerVmSource
 
     public int VmsLeftOut => _refused.Count;
 
+    /// <summary>The running VMs refused, by pid, as of the last read.</summary>
+    public IReadOnlyList<int> LeftOut => _leftOut;
+
     public void Read(List<VmReading> readings)
     {
         Follow(everyVm: true);
+        _leftOut.Clear();
+        if (_refused.Count > 0)
+        {
+            foreach (int pid in _pids)
+            {
+                if (_refused.Contains(pid))
+                    _leftOut.Add(pid);
+            }
+        }
 
         _pool.Recycle(readings);
         foreach (ProcessCounters vm in _vms)

@@ -82,6 +82,7 @@ public class BpfFullTableTests
         JsonElement guest = Assert.Single(root.GetProperty("guests").EnumerateArray());
         Assert.Equal(("first", 4L), (guest.GetProperty("name").GetString(), Total(guest.GetProperty("fields"))));
         Assert.Equal(1, root.GetProperty("vms_left_out").GetInt32());
+        Assert.Equal("second", Assert.Single(root.GetProperty("left_out").EnumerateArray()).GetProperty("name").GetString());
         Assert.Equal(0, Total(root.GetProperty("outside_vms")) + Total(root.GetProperty("exited_vms")));
 
         // The exporter.
@@ -90,7 +91,9 @@ public class BpfFullTableTests
         Assert.Contains("kvm_stat_unattributed_events_total{event=\"kvm_pio\"} 6\n", metrics);
         Assert.Contains("kvm_events_total{event=\"kvm_pio\"} 10\n", metrics);
         Assert.Contains("kvm_stat_vms_left_out 1\n", metrics);
-        Assert.DoesNotContain("guest=\"second\"", metrics);
+        // Named only as left out: no guest series, not even its info.
+        Assert.Single(metrics.Split('\n'), l => l.Contains("guest=\"second\"", StringComparison.Ordinal) && l.StartsWith("kvm_guest_left_out{", StringComparison.Ordinal));
+        Assert.Single(metrics.Split('\n'), l => l.Contains("guest=\"second\"", StringComparison.Ordinal));
 
         // The screen's per-guest view has a row for them.
         var app = new TuiApp(new SyntheticScreenBackend(engine, NameOf), FieldFilter.Default, 0, null, 3.0, TimeProvider.System);

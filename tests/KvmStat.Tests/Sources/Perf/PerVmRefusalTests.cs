@@ -36,6 +36,7 @@ public class PerVmRefusalTests
         Assert.DoesNotContain(readings, r => r.Kind == VmRowKind.Vm);
         Assert.Equal(3, source.RefusedVms);
         Assert.Equal(3, source.VmsLeftOut);
+        Assert.Equal([100_001, 100_002, 100_003], source.LeftOut);
         Assert.Equal(0, source.TrackedVms);
         Assert.Equal(0, descriptors.OpenCount);
         // Said once for the read that left them out, not for every VM or each doubling within it;
