@@ -19,7 +19,7 @@ namespace KvmStat.Cli;
 internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimeProvider time, DoctorRequest request)
 {
     private readonly CounterDescriptors _descriptors = new();
-    private const string Tracepoint = "kvm_exit";
+    private const string Tracepoint = TracepointCatalog.KvmExit;
     private bool _failed;
     private bool _bpfCounts;
 
@@ -198,7 +198,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
     private void CheckExitActivity(Tracefs tracefs, TimeSpan duration)
     {
         IReadOnlyList<string> events = tracefs.ListKvmEvents();
-        string[] names = [Tracepoint, "kvm_entry", TracepointCatalog.KvmUserspaceExit];
+        string[] names = [Tracepoint, BpfPrograms.KvmEntry, TracepointCatalog.KvmUserspaceExit];
         if (names.Any(n => !events.Contains(n)))
             return;
         names = [.. names, .. new[] { "kvm_pio", "kvm_mmio" }.Where(events.Contains)];

@@ -92,7 +92,7 @@ internal sealed class BpfPrograms : IDisposable
     /// <summary>Tracepoints that fire only on a vCPU thread inside KVM_RUN: a process that raised one runs a VM, a thread that raised one is a vCPU.</summary>
     internal static readonly HashSet<string> VcpuOnly = new(StringComparer.Ordinal)
     {
-        "kvm_entry", "kvm_exit", "kvm_userspace_exit", "kvm_pio", "kvm_mmio", "kvm_fpu", "kvm_emulate_insn",
+        KvmEntry, TracepointCatalog.KvmExit, TracepointCatalog.KvmUserspaceExit, "kvm_pio", "kvm_mmio", "kvm_fpu", "kvm_emulate_insn",
         "kvm_cpuid", "kvm_msr", "kvm_hypercall", "kvm_page_fault", "kvm_cr", "kvm_halt_poll_ns",
     };
 
