@@ -24,17 +24,9 @@ internal static class BatchMode
         sampler.Sample();
         ready();
         long due = time.GetTimestamp() + (long)(seconds * time.TimestampFrequency);
-        while (true)
-        {
-            signals.ResetWake();
-            // Interrupted before the interval ends: like the reference, nothing is printed.
-            if (signals.StopRequested)
-                return 0;
-            long now = time.GetTimestamp();
-            if (now >= due)
-                break;
-            signals.Wait(time.GetElapsedTime(now, due));
-        }
+        // Interrupted before the interval ends: like the reference, nothing is printed.
+        if (!signals.WaitUntil(time, due))
+            return 0;
         sampler.Sample();
         renderer.Render(sampler.Snapshot);
         return 0;

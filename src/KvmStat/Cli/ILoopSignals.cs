@@ -17,4 +17,24 @@ internal interface ILoopSignals
 
     /// <summary>Returns after <paramref name="timeout"/>, or at a signal since <see cref="ResetWake"/>.</summary>
     void Wait(TimeSpan timeout);
+
+    /// <summary>
+    /// Waits until <paramref name="due"/> (a timestamp of <paramref name="time"/>): true then, false
+    /// as soon as a stop is asked; a hangup meanwhile runs <paramref name="onHangup"/> and the wait goes on.
+    /// </summary>
+    bool WaitUntil(TimeProvider time, long due, Action? onHangup = null)
+    {
+        while (true)
+        {
+            ResetWake();
+            if (StopRequested)
+                return false;
+            if (onHangup is not null && TakeHangup())
+                onHangup();
+            long now = time.GetTimestamp();
+            if (now >= due)
+                return true;
+            Wait(time.GetElapsedTime(now, due));
+        }
+    }
 }

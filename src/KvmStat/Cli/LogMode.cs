@@ -49,27 +49,18 @@ internal static class LogMode
         long start = time.GetTimestamp();
         long interval = (long)(delay * time.TimestampFrequency);
         long n = 0;
+        Action reopen = () => Reopen(sink, renderer, snapshot, warn);
         while (true)
         {
             n++;
             long due = start + n * interval;
-            while (true)
+            if (!signals.WaitUntil(time, due, reopen))
             {
-                signals.ResetWake();
-                if (signals.StopRequested)
-                {
-                    sampler.Sample();
-                    if (Counts.AnyNonZero(snapshot.Host.Deltas))
-                        renderer.Render(snapshot);
-                    sink.Close();
-                    return 0;
-                }
-                if (signals.TakeHangup())
-                    Reopen(sink, renderer, snapshot, warn);
-                long now = time.GetTimestamp();
-                if (now >= due)
-                    break;
-                signals.Wait(time.GetElapsedTime(now, due));
+                sampler.Sample();
+                if (Counts.AnyNonZero(snapshot.Host.Deltas))
+                    renderer.Render(snapshot);
+                sink.Close();
+                return 0;
             }
             sampler.Sample();
             renderer.Render(snapshot);
