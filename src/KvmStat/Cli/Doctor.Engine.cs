@@ -28,7 +28,7 @@ internal sealed partial class Doctor
             // latencies and vCPU rows if asked): its memory is what the kernel must allow (before
             // Linux 5.11, within the locked-memory limit).
             IReadOnlyList<TracepointField> fields = Catalog(tracefs, exitReasons);
-            string? entry = request.Latency && _latencyRefusal.Value is null ? TracepointEngines.LatencyEntry(paths) : null;
+            string? entry = LatencyEntryAsRun;
             // Events it cannot attribute are the table's own check (CheckTable), not a warning of the run.
             _table = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null, warn: _ => { }, latencyEntry: entry, vcpus: request.Vcpus);
             _table.Capture();
@@ -64,6 +64,9 @@ internal sealed partial class Doctor
         }
     }
 
+    /// <summary>What ends an exit in a run with these options: null without --latency, or where this kernel cannot time exits.</summary>
+    private string? LatencyEntryAsRun => request.Latency && _latencyRefusal.Value is null ? TracepointEngines.LatencyEntry(paths) : null;
+
     /// <summary>
     /// Whether the lighter table of the host's totals alone (as -1 and -l count with, their
     /// latencies too with --latency) loads where a per-VM run's did not.
@@ -74,7 +77,7 @@ internal sealed partial class Doctor
         {
             // A kernel that lacks what the engine needs refuses it whatever the table (as a run).
             BpfSupport.Require();
-            string? entry = request.Latency && _latencyRefusal.Value is null ? TracepointEngines.LatencyEntry(paths) : null;
+            string? entry = LatencyEntryAsRun;
             // Loaded to see whether the kernel takes it, and closed before it counts: nothing to warn of.
             using var host = new BpfCounters(tracefs, Catalog(tracefs, exitReasons), paths, _descriptors, verbose: null, warn: _ => { },
                 scope: BpfScope.Host, latencyEntry: entry);
