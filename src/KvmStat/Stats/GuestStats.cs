@@ -75,11 +75,13 @@ internal sealed class GuestStats : IGuestValues
                 _leftOutNames[pids[i]] = name = _nameOf(pids[i]) ?? "";
             _leftOut.Add((pids[i], name));
         }
-        // Those no longer left out (counted now, or gone) forget their names.
+        // Those no longer left out (counted now, or gone) forget their names: the names kept are
+        // those just listed, in one pass.
         if (_leftOutNames.Count > _leftOut.Count)
         {
-            foreach (int pid in _leftOutNames.Keys.Where(p => !_leftOut.Exists(v => v.Pid == p)).ToList())
-                _leftOutNames.Remove(pid);
+            _leftOutNames.Clear();
+            foreach ((int pid, string name) in _leftOut)
+                _leftOutNames[pid] = name;
         }
     }
 

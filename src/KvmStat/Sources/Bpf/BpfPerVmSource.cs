@@ -47,7 +47,7 @@ internal sealed class BpfPerVmSource : IPerVmSource
     public long VcpusLost => _counters.VcpusLostShown;
 
     /// <summary>Running VMs without a slot at the last read since the table was full (their events are unattributed).</summary>
-    public int VmsLeftOut { get; private set; }
+    public int VmsLeftOut => _stillLeftOut.Count;
 
     /// <summary>Their pids, in the order the VMs were listed (by pid).</summary>
     public IReadOnlyList<int> LeftOut => _stillLeftOut;
@@ -74,7 +74,6 @@ internal sealed class BpfPerVmSource : IPerVmSource
         _leftOut.Clear();
         foreach (int pid in _stillLeftOut)
             _leftOut.Add(pid);
-        VmsLeftOut = _leftOut.Count;
         _pids.Sort();
         foreach (int pid in _pids)
         {

@@ -138,7 +138,7 @@ internal sealed class PerVmTracepointSource : IPerVmSource
     /// <summary>VMs left out since the start because their counters could not open.</summary>
     internal long RefusedVms => _refusedCount;
 
-    public int VmsLeftOut => _refused.Count;
+    public int VmsLeftOut => _leftOut.Count;
 
     /// <summary>The running VMs refused, by pid, as of the last read.</summary>
     public IReadOnlyList<int> LeftOut => _leftOut;
