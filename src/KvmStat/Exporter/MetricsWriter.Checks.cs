@@ -32,8 +32,8 @@ internal sealed partial class MetricsWriter
             return $"the suffix \"{Short(sample.Suffix)}\" does not fit a {type}";
         if (LabelsProblem(sample.Labels) is string problem)
             return problem;
-        string? le = sample.Le ?? LeLabel(sample.Labels);
-        if (sample.Le is not null && IndexOf(sample.Labels, "le") >= 0)
+        string? le = sample.Le ?? (_labelsLe >= 0 ? sample.Labels[_labelsLe].Value : null);
+        if (sample.Le is not null && _labelsLe >= 0)
             return "the label name \"le\" is not allowed or repeated";
         if (type == "histogram" && sample.Suffix == "_bucket" != le is not null)
             return "a histogram bucket needs le, and only a bucket has it";
@@ -49,7 +49,7 @@ internal sealed partial class MetricsWriter
             return $"a {type} has no histograms";
         if (LabelsProblem(series.Labels) is string problem)
             return problem;
-        if (IndexOf(series.Labels, "le") >= 0)
+        if (_labelsLe >= 0)
             return "the label name \"le\" is not allowed or repeated";
         foreach (string bound in series.Bounds)
         {
@@ -77,7 +77,7 @@ internal sealed partial class MetricsWriter
         MetricSample earlier = first >= 0 ? family.Samples[first] : new MetricSample("_sum", family.Histograms[~first].Labels, "");
         if (SameSeries(earlier, sum))
             return false;
-        return _collided.Add(sum.Suffix + "\0" + string.Join("\0", Enumerable.Range(0, sum.LabelCount).Select(sum.LabelAt).Select(l => l.Name + "=" + Cut(l.Value))));
+        return IsNewCollided(sum);
     }
 
     /// <summary>Why a labels array cannot be written (names not allowed or repeated), or null: once for the samples that share it.</summary>
@@ -93,11 +93,11 @@ internal sealed partial class MetricsWriter
                 _labelsProblem = $"the label name \"{Short(label)}\" is not allowed or repeated";
         }
         _labelsHash = LabelsHash(labels);
+        _labelsLe = IndexOf(labels, "le");
         _checkedLabels = labels;
         return _labelsProblem;
     }
 
-    private static string? LeLabel((string Name, string Value)[] labels) => IndexOf(labels, "le") is int i and >= 0 ? labels[i].Value : null;
 
     private bool IsBound(string le)
     {
@@ -130,8 +130,12 @@ internal sealed partial class MetricsWriter
         }
         if (SameSeries(samples[first], sample))
             return false;
-        return _collided.Add(sample.Suffix + "\0" + string.Join("\0", Enumerable.Range(0, sample.LabelCount).Select(sample.LabelAt).Select(l => l.Name + "=" + Cut(l.Value))));
+        return IsNewCollided(sample);
     }
+
+    /// <summary>A series whose hash another one had: told apart by its suffix and labels as written, in full (rare: a string then).</summary>
+    private bool IsNewCollided(MetricSample sample) =>
+        _collided.Add(sample.Suffix + "\0" + string.Join("\0", Enumerable.Range(0, sample.LabelCount).Select(sample.LabelAt).Select(l => l.Name + "=" + Cut(l.Value))));
 
     private static bool SameSeries(MetricSample a, MetricSample b)
     {

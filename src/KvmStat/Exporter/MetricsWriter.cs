@@ -33,6 +33,7 @@ internal sealed partial class MetricsWriter(bool openMetrics)
     private (string Name, string Value)[]? _checkedLabels;
     private string? _labelsProblem;
     private ulong _labelsHash;
+    private int _labelsLe;
     private readonly Dictionary<string, bool> _checkedBounds = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>What the last <see cref="Write"/> left out, one short line each.</summary>
