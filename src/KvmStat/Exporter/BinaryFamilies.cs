@@ -148,13 +148,13 @@ internal sealed class BinaryFamilies(FieldFilter filter, Action<string> warn,
     private static string[] Names(KvmStatDescriptor d, bool vcpu) => MetricsWriter.ClaimedNames(FamilyName(d, vcpu), TypeOf(d));
 
     /// <summary>A statistic's family: kvm_vcpu_NAME for a vCPU's, kvm_vm_NAME for a VM's.</summary>
-    private static string FamilyName(KvmStatDescriptor d, bool vcpu) => (vcpu ? "kvm_vcpu_" : "kvm_vm_") + StatNames.Exported(d);
+    private static string FamilyName(KvmStatDescriptor d, bool vcpu) => (vcpu ? "kvm_vcpu_" : "kvm_vm_") + d.ExportedName;
 
     private static string TypeOf(KvmStatDescriptor d) => d.IsHistogram ? "histogram" : d.Type == KvmStatType.Cumulative ? "counter" : "gauge";
 
     private static MetricFamily NewFamily(KvmStatDescriptor template, bool vcpus)
     {
-        string? unit = HistogramPercentiles.RawUnit(template);
+        string? unit = template.UnitName;
         string help = $"KVM binary statistic {template.Name} of {(vcpus ? "each vCPU" : "each VM")} ({template.Type.ToString().ToLowerInvariant()}{(unit is null ? "" : ", " + unit)}).";
         return new MetricFamily(FamilyName(template, vcpus), TypeOf(template), template.IsHistogram ? help + " Buckets from KVM's histogram, in base units." : help);
     }
@@ -170,7 +170,7 @@ internal sealed class BinaryFamilies(FieldFilter filter, Action<string> warn,
         {
             if (_bounds.Count >= 64)
                 _bounds.Clear();
-            _bounds[key] = bounds = [.. Enumerable.Range(0, buckets).Select(i => BaseUnits.Float(BaseUnits.BucketUpperBound(descriptor, i, buckets)))];
+            _bounds[key] = bounds = [.. Enumerable.Range(0, buckets).Select(i => BaseUnits.Float(descriptor.BucketHighInBase(i, buckets)))];
         }
         return bounds;
     }

@@ -20,7 +20,7 @@ namespace KvmStat.Exporter;
 /// Which family a field goes to is its <see cref="FieldOrigin"/>. A VM's counters count from its
 /// process's first event: a new VM under a dead one's pid starts from zero, never from the dead
 /// VM's counts. Binary statistics are the snapshot's values, only put in base units
-/// (<see cref="BaseUnits"/>): one statistic is the same quantity here and in every other output.
+/// (<see cref="KvmStatDescriptor.InBase"/>, written by <see cref="BaseUnits"/>): one statistic is the same quantity here and in every other output.
 /// </summary>
 internal sealed class MetricsFormatter(
     FieldFilter filter, Action<string> warn, FieldFilter? guestFilter = null)

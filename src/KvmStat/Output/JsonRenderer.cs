@@ -262,7 +262,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
                 WriteHistogram(w, d, values);
             else
                 w.WriteNumber(d.Type == KvmStatType.Cumulative ? "total" : "value", values.IsEmpty ? 0 : values[0]);
-            if (HistogramPercentiles.RawUnit(d) is string unit)
+            if (d.UnitName is string unit)
                 w.WriteString("unit", unit);
             w.WriteEndObject();
         }
@@ -286,6 +286,6 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
         }
         w.WriteEndArray();
         foreach ((string label, double fraction) in Percentiles.Shown)
-            w.WriteNumber(label, Math.Round(HistogramPercentiles.Percentile(d, buckets, fraction), 3));
+            w.WriteNumber(label, Math.Round(d.Percentile(buckets, fraction), 3));
     }
 }

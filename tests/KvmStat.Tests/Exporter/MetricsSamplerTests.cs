@@ -300,20 +300,6 @@ public class MetricsSamplerTests
         Assert.Contains("kvm_vcpu_exits_total{guest=\"db\",pid=\"77\",vcpu=\"0\"} 50\n", Text(sampler));
     }
 
-    [Theory]
-    [InlineData("halt_wait_ns", "seconds", "halt_wait_seconds")]
-    [InlineData("halt_poll_success_us", "seconds", "halt_poll_success_seconds")]
-    [InlineData("blocking_s", "seconds", "blocking_seconds")]
-    [InlineData("guest_time", "seconds", "guest_time_seconds")]
-    [InlineData("memory", "bytes", "memory_bytes")]
-    [InlineData("memory_bytes", "bytes", "memory_bytes")]
-    [InlineData("exits", "none", "exits")]
-    public void NamesCarryBaseUnits(string name, string unit, string expected)
-    {
-        KvmStatUnit kind = unit switch { "seconds" => KvmStatUnit.Seconds, "bytes" => KvmStatUnit.Bytes, _ => KvmStatUnit.None };
-        Assert.Equal(expected, StatNames.Exported(new KvmStatDescriptor(name, KvmStatType.Cumulative, kind, 10, 0, 1, 0, 0)));
-    }
-
     /// <summary>Per-guest series only for the events a VM raised: with thousands of VMs, a series per tracepoint would be mostly zeros.</summary>
     [Fact]
     public void GuestSeriesOnlyForEventsThatHappened()

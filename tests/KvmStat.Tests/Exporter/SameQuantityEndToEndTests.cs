@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using KvmStat.Exporter;
 using KvmStat.Sources.BinaryStats;
 using KvmStat.Tests.Infrastructure;
 

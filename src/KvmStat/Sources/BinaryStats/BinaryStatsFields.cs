@@ -89,11 +89,11 @@ internal sealed class BinaryStatsFields
     /// <summary>The fields a statistic can give: itself first, then its percentiles (a histogram) or a child per vCPU.</summary>
     private static List<StatField> Candidates(KvmStatDescriptor descriptor, IEnumerable<int> vcpus)
     {
-        string? unit = descriptor.IsHistogram ? null : HistogramPercentiles.RawUnit(descriptor);
+        string? unit = descriptor.IsHistogram ? null : descriptor.UnitName;
         var candidates = new List<StatField> { new(descriptor.Name, null, KindOf(descriptor), FieldOrigin.BinaryStats, unit) };
         if (descriptor.IsHistogram)
         {
-            (string suffix, _) = HistogramPercentiles.DisplayUnit(descriptor);
+            (string suffix, _) = descriptor.Shown;
             foreach ((string label, _) in Percentiles.Shown)
                 candidates.Add(new StatField($"{descriptor.Name}_{label}{(suffix.Length > 0 ? "_" + suffix : "")}", null, StatKind.Gauge, FieldOrigin.BinaryStats,
                     suffix.Length > 0 ? suffix : null));

@@ -78,12 +78,12 @@ internal sealed class BinaryStatsSource : IStatsSource, IPerVmSource
         for (int h = 0; h < histograms.Count; h++)
         {
             BinaryStatsFields.Histogram histogram = histograms[h];
-            (_, double factor) = HistogramPercentiles.DisplayUnit(histogram.Descriptor);
+            (_, double factor) = histogram.Descriptor.Shown;
             for (int p = 0; p < Percentiles.Shown.Length; p++)
             {
                 int field = histogram.PercentileFields[p];
                 if (field >= 0)
-                    values[field] = (long)Math.Round(HistogramPercentiles.Percentile(histogram.Descriptor, histogram.Interval, Percentiles.Shown[p].Fraction) * factor);
+                    values[field] = (long)Math.Round(histogram.Descriptor.Percentile(histogram.Interval, Percentiles.Shown[p].Fraction) * factor);
             }
             Array.Clear(histogram.Interval);
         }

@@ -19,35 +19,6 @@ internal static class StatNames
     /// <summary>The most values of a histogram (KVM's have 32; room for eight times as many).</summary>
     internal const int MaxBuckets = 256;
 
-    /// <summary>The name a statistic is exported under, its unit in base units: halt_wait_ns (seconds × 10^-9) becomes halt_wait_seconds.</summary>
-    internal static string Exported(KvmStatDescriptor descriptor)
-    {
-        string name = descriptor.Name;
-        if (descriptor.IsHistogram)
-        {
-            return descriptor.Unit switch
-            {
-                KvmStatUnit.Seconds => name + "_seconds",
-                KvmStatUnit.Bytes => name + "_bytes",
-                _ => name,
-            };
-        }
-        switch (descriptor.Unit)
-        {
-            case KvmStatUnit.Seconds:
-                foreach (string abbreviation in new[] { "_ns", "_us", "_ms", "_s" })
-                {
-                    if (name.EndsWith(abbreviation, StringComparison.Ordinal))
-                        return name[..^abbreviation.Length] + "_seconds";
-                }
-                return name.EndsWith("_seconds", StringComparison.Ordinal) ? name : name + "_seconds";
-            case KvmStatUnit.Bytes:
-                return name.EndsWith("_bytes", StringComparison.Ordinal) ? name : name + "_bytes";
-            default:
-                return name;
-        }
-    }
-
     /// <summary>Why a name cannot be a statistic's, or null.</summary>
     internal static string? NameProblem(string name)
     {
@@ -72,7 +43,7 @@ internal static class StatNames
                 throw new KvmStatsFormatException($"the statistic {descriptor.Name} has the scale {descriptor.Base}^{descriptor.Exponent}");
             if (descriptor.IsHistogram && descriptor.Size > MaxBuckets)
                 throw new KvmStatsFormatException($"the histogram {descriptor.Name} has {descriptor.Size} buckets (at most {MaxBuckets})");
-            string name = Exported(descriptor);
+            string name = descriptor.ExportedName;
             if (exported.TryGetValue(name, out string? other))
                 throw new KvmStatsFormatException(other == descriptor.Name
                     ? $"the statistic {descriptor.Name} is named twice"

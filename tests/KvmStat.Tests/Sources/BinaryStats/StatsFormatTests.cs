@@ -142,7 +142,7 @@ public class StatsFormatTests : IDisposable
     public void LogHistogramPercentiles(ulong[] buckets, double fraction, double expected)
     {
         var descriptor = new KvmStatDescriptor("h", KvmStatType.LogHistogram, KvmStatUnit.Seconds, 10, -9, buckets.Length, 0, 0);
-        Assert.Equal(expected, HistogramPercentiles.Percentile(descriptor, buckets, fraction), 6);
+        Assert.Equal(expected, descriptor.Percentile(buckets, fraction), 6);
     }
 
     [Fact]
@@ -150,9 +150,9 @@ public class StatsFormatTests : IDisposable
     {
         var descriptor = new KvmStatDescriptor("h", KvmStatType.LinearHistogram, KvmStatUnit.Seconds, 10, -9, 4, 0, 1000);
         // 50 samples in [0, 1000), 50 in [1000, 2000): p90 is 80 % into the second bucket.
-        Assert.Equal(1800, HistogramPercentiles.Percentile(descriptor, [50, 50, 0, 0], 0.9), 6);
-        Assert.Equal(("us", 1e-3), HistogramPercentiles.DisplayUnit(descriptor));
-        Assert.Equal("bytes", HistogramPercentiles.DisplayUnit(descriptor with { Unit = KvmStatUnit.Bytes }).Suffix);
-        Assert.Equal("cycles", HistogramPercentiles.DisplayUnit(descriptor with { Unit = KvmStatUnit.Cycles }).Suffix);
+        Assert.Equal(1800, descriptor.Percentile([50, 50, 0, 0], 0.9), 6);
+        Assert.Equal(("us", 1e-3), descriptor.Shown);
+        Assert.Equal("bytes", (descriptor with { Unit = KvmStatUnit.Bytes }).Shown.Suffix);
+        Assert.Equal("cycles", (descriptor with { Unit = KvmStatUnit.Cycles }).Shown.Suffix);
     }
 }

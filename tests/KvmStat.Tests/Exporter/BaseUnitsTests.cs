@@ -1,8 +1,9 @@
 using System.Globalization;
 using CsCheck;
+using KvmStat.Exporter;
 using KvmStat.Sources.BinaryStats;
 
-namespace KvmStat.Tests.Sources.BinaryStats;
+namespace KvmStat.Tests.Exporter;
 
 public class BaseUnitsTests
 {
@@ -33,8 +34,8 @@ public class BaseUnitsTests
     public void HistogramBoundsAreTheirDecimalsInSeconds()
     {
         KvmStatDescriptor histogram = Seconds(-9, KvmStatType.LogHistogram);
-        Assert.Equal("1e-09", BaseUnits.Float(BaseUnits.BucketUpperBound(histogram, 0, 32)));
-        Assert.Equal("0.000131072", BaseUnits.Float(BaseUnits.BucketUpperBound(histogram, 17, 32)));
-        Assert.Equal("+Inf", BaseUnits.Float(BaseUnits.BucketUpperBound(histogram, 31, 32)));
+        Assert.Equal("1e-09", BaseUnits.Float(histogram.BucketHighInBase(0, 32)));
+        Assert.Equal("0.000131072", BaseUnits.Float(histogram.BucketHighInBase(17, 32)));
+        Assert.Equal("+Inf", BaseUnits.Float(histogram.BucketHighInBase(31, 32)));
     }
 }
