@@ -7,7 +7,7 @@ namespace KvmStat.Sources;
 /// field in the engine's fields (kvm_userspace_exit(IO): handled in user space; kvm_exit(HLT):
 /// in the kernel). Filled in place by the engine's capture.
 /// </summary>
-internal sealed class ExitLatencies(IReadOnlyList<StatField> fields, string entry)
+internal sealed class ExitLatencies(FieldSet fields, string entry)
 {
     internal const int Buckets = 64;
 
@@ -18,7 +18,7 @@ internal sealed class ExitLatencies(IReadOnlyList<StatField> fields, string entr
     internal const int UserSpace = 0;
 
     /// <summary>The engine's fields: the histograms' keys are indices into them.</summary>
-    internal FieldSet Fields { get; } = new(fields);
+    internal FieldSet Fields { get; } = fields;
 
     /// <summary>Each field's kind, from <see cref="Fields"/> when first asked (the same array whoever makes it first).</summary>
     private int[]? _kinds;

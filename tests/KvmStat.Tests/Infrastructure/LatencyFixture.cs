@@ -9,9 +9,9 @@ internal static class LatencyFixture
     internal static ExitLatencies Io3Mmio2(int pid)
     {
         StatField parent = new("kvm_userspace_exit", null, StatKind.Counter, FieldOrigin.Tracepoint);
-        var latencies = new ExitLatencies([parent,
+        var latencies = new ExitLatencies(new FieldSet([parent,
             new StatField("kvm_userspace_exit(IO)", parent.Name, StatKind.Counter, FieldOrigin.Tracepoint, Label: "IO"),
-            new StatField("kvm_userspace_exit(MMIO)", parent.Name, StatKind.Counter, FieldOrigin.Tracepoint, Label: "MMIO")], "ioctl(KVM_RUN)");
+            new StatField("kvm_userspace_exit(MMIO)", parent.Name, StatKind.Counter, FieldOrigin.Tracepoint, Label: "MMIO")]), "ioctl(KVM_RUN)");
         foreach (Dictionary<int, LatencyHistogram> histograms in new[] { latencies.Host, latencies.Vms[pid] = [] })
         {
             histograms[1] = new LatencyHistogram { Nanoseconds = 60_000 };

@@ -16,7 +16,7 @@ public class LatencySourceTests
     [Fact]
     public void ExitsInTheKernelAreInNanoseconds()
     {
-        var latencies = new ExitLatencies(s_fields, "kvm_entry");
+        var latencies = new ExitLatencies(new FieldSet(s_fields), "kvm_entry");
         var hlt = new LatencyHistogram();
         hlt.Buckets[8] = 10; // [256, 512) ns, 400 ns each
         hlt.Nanoseconds = 4000;

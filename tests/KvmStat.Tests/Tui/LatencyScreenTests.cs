@@ -19,7 +19,7 @@ public class LatencyScreenTests
     ];
 
     private readonly FakeTuiBackend _backend = new(Counter("kvm_pio"));
-    private readonly ExitLatencies _latencies = new(s_fields, "ioctl(KVM_RUN)");
+    private readonly ExitLatencies _latencies = new(new FieldSet(s_fields), "ioctl(KVM_RUN)");
     private readonly ScreenGrid _grid = new(24, 80);
 
     public LatencyScreenTests() => _backend.Latencies = _latencies;
@@ -128,7 +128,7 @@ public class LatencyScreenTests
         app.Refresh();
         Assert.Equal("out of the guest: 0.2% of a vCPU, halted: 90.0% (exits end at ioctl(KVM_RUN))", Screen(app)[1]);
 
-        var parts = new ExitLatencies(s_fields, "kvm_entry");
+        var parts = new ExitLatencies(new FieldSet(s_fields), "kvm_entry");
         var rows = new LatencyRows();
         var histograms = new Dictionary<int, LatencyHistogram>();
         // 10 IO exits, each timed in the kernel (kvm_exit's reason, here HLT's field) and in user space.

@@ -15,7 +15,7 @@ namespace KvmStat.Sources.Bpf;
 /// </summary>
 internal sealed partial class BpfCounters : ICapture, IDisposable
 {
-    private readonly TracepointField[] _fields;
+    private readonly TracepointFields _fields;
     private readonly GuestFinder _guests;
     private readonly BpfTable _table;
     private readonly BpfPrograms _programs;
@@ -52,10 +52,10 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         Scope = scope ?? BpfScope.EveryProcess;
         Shown = shown ?? fields.Count;
         _warn = warn;
-        _fields = [.. fields];
+        _fields = fields as TracepointFields ?? new TracepointFields(fields);
         Paths = paths;
         _guests = new GuestFinder(paths);
-        int stride = _fields.Length;
+        int stride = _fields.Count;
         int possible = OnlineCpus.Possible();
         Tracepoints = [.. Enumerable.Range(0, stride).Where(i => !_fields[i].IsChild)];
         var layout = BpfTableLayout.For(stride, Scope, possible, capacity, latency: latencyEntry is not null,
@@ -84,7 +84,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
                 _watched = Scope.PerProcess ? null : new BpfProcess(Scope.Pid, 0, stride);
             }
             if (latencyEntry is not null)
-                (_latency, _stamping) = (new BpfLatency(_table, new ExitLatencies([.. _fields.Select(f => f.ToStatField())],
+                (_latency, _stamping) = (new BpfLatency(_table, new ExitLatencies(_fields.Set,
                     BpfPrograms.EntryShown(latencyEntry))), StampingFields(latencyEntry));
         }
         catch
@@ -106,7 +106,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     /// <summary>Where the host's /proc is (vCPU threads are named from it).</summary>
     internal HostPaths Paths { get; }
 
-    internal IReadOnlyList<TracepointField> Fields => _fields;
+    internal TracepointFields Fields => _fields;
 
     /// <summary>How many of <see cref="Fields"/>, from the first, the sources show: the rest stamp exits for latencies only.</summary>
     internal int Shown { get; }
@@ -206,7 +206,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
             bool isNew = process is null || process.Tgid != tgid;
             if (isNew)
             {
-                process = new BpfProcess(tgid, slot, _fields.Length);
+                process = new BpfProcess(tgid, slot, _fields.Count);
                 _bySlot[slot] = process;
             }
             _table.ReadRow(slot, process!.Totals);

@@ -18,7 +18,7 @@ internal sealed class BpfHostSource : IStatsSource
     {
         _counters = counters;
         _pid = pid;
-        List<StatField> fields = [.. counters.Fields.Take(counters.Shown).Select(f => f.ToStatField())];
+        List<StatField> fields = [.. counters.Fields.Set.All.Take(counters.Shown)];
         _last = new long[counters.Fields.Count];
         if (vcpus is not null && pid > 0 && counters.Layout.PerThread)
         {

@@ -31,7 +31,7 @@ internal sealed class BpfPerVmSource : IPerVmSource
     {
         _counters = counters;
         _discovery = discovery;
-        _fields = [.. counters.Fields.Take(counters.Shown).Select(f => f.ToStatField())];
+        _fields = [.. counters.Fields.Set.All.Take(counters.Shown)];
         _pool = new VmReadingPool(_fields.Length);
         _outside = new VmReading(0, _fields.Length, VmRowKind.OutsideVms);
         _exited = new VmReading(0, _fields.Length, VmRowKind.ExitedVms);

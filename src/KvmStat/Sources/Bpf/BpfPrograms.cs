@@ -29,7 +29,7 @@ internal sealed class BpfPrograms : IDisposable
     /// With exit latencies: what ends an exit, "kvm_entry" (the tracepoint) or "sys_enter" (the
     /// ioctl(KVM_RUN) system call, where kvm_entry never fires: then only exits to user space are timed).
     /// </param>
-    internal BpfPrograms(Tracefs tracefs, IReadOnlyList<TracepointField> fields, BpfTable table, BpfScope scope, CounterDescriptors perfDescriptors, bool attach,
+    internal BpfPrograms(Tracefs tracefs, TracepointFields fields, BpfTable table, BpfScope scope, CounterDescriptors perfDescriptors, bool attach,
         string? latencyEntry = null)
     {
         _perfDescriptors = perfDescriptors;
@@ -97,15 +97,15 @@ internal sealed class BpfPrograms : IDisposable
     };
 
     /// <param name="tracepoint">The tracepoint's ordinal among the counted ones: its counter in a thread's row.</param>
-    private void Add(Tracefs tracefs, IReadOnlyList<TracepointField> fields, int index, int tracepoint, BpfTable table, BpfScope scope, bool attach)
+    private void Add(Tracefs tracefs, TracepointFields fields, int index, int tracepoint, BpfTable table, BpfScope scope, bool attach)
     {
         TracepointField parent = fields[index];
-        List<TracepointField> children = [.. fields.Where(f => f.Parent == parent.Name)];
+        IReadOnlyList<int> children = fields.ChildrenOf(index);
         CounterProgram.ReasonSpec? reasons = null;
         var maps = new Dictionary<string, BpfMap>(table.Maps, StringComparer.Ordinal);
         if (children.Count > 0)
         {
-            (reasons, BpfMap reasonMap) = ReasonsOf(tracefs, fields, parent, children);
+            (reasons, BpfMap reasonMap) = ReasonsOf(tracefs, fields, index, children);
             maps[CounterProgram.Reasons] = reasonMap;
             ReasonMaps[parent.Tracepoint] = reasonMap;
         }
@@ -134,7 +134,7 @@ internal sealed class BpfPrograms : IDisposable
         {
             // The kernel compares what the program reads with the record's real size.
             throw new BpfException(
-                $"attaching to the tracepoint {parent.Tracepoint}, whose record does not reach offset {reasons!.Offset} where its format file puts {children[0].ReasonField}",
+                $"attaching to the tracepoint {parent.Tracepoint}, whose record does not reach offset {reasons!.Offset} where its format file puts {fields[children[0]].ReasonField}",
                 e.Errno);
         }
         _perfDescriptors.Track([perf]);
@@ -149,25 +149,34 @@ internal sealed class BpfPrograms : IDisposable
     }
 
     /// <summary>Where a tracepoint's event keeps the reason, and which child counts each value (the map filled here).</summary>
-    private (CounterProgram.ReasonSpec, BpfMap) ReasonsOf(Tracefs tracefs, IReadOnlyList<TracepointField> fields, TracepointField parent, List<TracepointField> children)
+    private (CounterProgram.ReasonSpec, BpfMap) ReasonsOf(Tracefs tracefs, TracepointFields fields, int parentIndex, IReadOnlyList<int> children)
     {
-        string field = children[0].ReasonField ?? throw new BpfException($"the children of {parent.Name} name no record field", Interop.Errno.EINVAL);
+        TracepointField parent = fields[parentIndex];
+        string field = fields[children[0]].ReasonField ?? throw new BpfException($"the children of {parent.Name} name no record field", Interop.Errno.EINVAL);
         TraceField? record = tracefs.ReadFormat(parent.Tracepoint)?.FindField(field);
         if (record is null || record.Offset < 0 || record.Size is not (1 or 2 or 4 or 8))
             throw new BpfException($"finding {parent.Tracepoint}'s field {field} in its format file", Interop.Errno.ENOENT);
-        int other = children.FindIndex(c => c.ReasonValue is null);
-        int otherIndex = IndexOf(fields, other >= 0 ? children[other] : parent);
+        // The child that counts every other reason, else the parent itself.
+        int otherIndex = parentIndex;
+        foreach (int child in children)
+        {
+            if (fields[child].ReasonValue is null)
+            {
+                otherIndex = child;
+                break;
+            }
+        }
         var small = new SortedDictionary<uint, int>();
         var large = new List<(ulong Value, int Index)>();
-        foreach (TracepointField child in children)
+        foreach (int child in children)
         {
-            if (child.ReasonValue is not long value)
+            if (fields[child].ReasonValue is not long value)
                 continue;
             ulong unsigned = TracepointCatalog.FilterValue(value, record);
             if (unsigned < BpfTableLayout.MaxReasonArray)
-                small[(uint)unsigned] = IndexOf(fields, child);
+                small[(uint)unsigned] = child;
             else
-                large.Add((unsigned, IndexOf(fields, child)));
+                large.Add((unsigned, child));
         }
         int entries = small.Count == 0 ? 1 : (int)small.Keys.Max() + 1;
         BpfMap map = BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, 4, entries, CounterProgram.Reasons);
@@ -184,16 +193,6 @@ internal sealed class BpfPrograms : IDisposable
             ? new(CounterProgram.ReasonSource.Argument, argument.Index * 8, argument.Size, entries, large, otherIndex)
             : new(CounterProgram.ReasonSource.Record, record.Offset, record.Size, entries, large, otherIndex);
         return (spec, map);
-    }
-
-    private static int IndexOf(IReadOnlyList<TracepointField> fields, TracepointField field)
-    {
-        for (int i = 0; i < fields.Count; i++)
-        {
-            if (ReferenceEquals(fields[i], field))
-                return i;
-        }
-        throw new InvalidOperationException($"{field.Name} is not among the fields");
     }
 
     public void Dispose()

@@ -44,9 +44,7 @@ internal sealed class PerVmTracepointSource : IPerVmSource
         _finder = new GuestFinder(paths);
         _sums = new ulong[set.Fields.Count];
         _pool = new VmReadingPool(set.Fields.Count);
-        _fields = new StatField[set.Fields.Count];
-        for (int i = 0; i < _fields.Length; i++)
-            _fields[i] = set.Fields[i].ToStatField();
+        _fields = [.. set.Fields.Set.All];
         _open = pid => !_refused.Contains(pid) && _finder.IsRunning(pid) ? new ProcessCounters(_set, _paths, pid) : null;
         _release = Retire;
         _exited = new VmReading(0, _fields.Length, VmRowKind.ExitedVms);

@@ -8,7 +8,7 @@ namespace KvmStat.Sources.Perf;
 /// </summary>
 internal sealed class TracepointCounterSet
 {
-    private readonly List<TracepointField> _fields;
+    private TracepointFields _fields;
     private readonly List<int> _ids;
     private readonly Action<string>? _verbose;
     private readonly CounterDescriptors _descriptors;
@@ -17,22 +17,21 @@ internal sealed class TracepointCounterSet
     {
         _verbose = verbose;
         _descriptors = descriptors;
-        _fields = new List<TracepointField>(fields.Count);
         _ids = new List<int>(fields.Count);
+        _fields = fields as TracepointFields ?? new TracepointFields(fields);
         var idCache = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (TracepointField field in fields)
+        foreach (TracepointField field in _fields)
         {
             if (!idCache.TryGetValue(field.Tracepoint, out int id))
             {
                 id = tracefs.ReadId(field.Tracepoint);
                 idCache[field.Tracepoint] = id;
             }
-            _fields.Add(field);
             _ids.Add(id);
         }
     }
 
-    internal IReadOnlyList<TracepointField> Fields => _fields;
+    internal TracepointFields Fields => _fields;
 
     private bool _validated;
 
@@ -85,8 +84,8 @@ internal sealed class TracepointCounterSet
             {
                 // A reason this kernel's filter parser rejects: count without that child.
                 _verbose?.Invoke($"filter {e.Field.Filter} rejected ({Interop.Errno.Describe(e.Errno)}); {e.Field.Name} left out");
-                int index = _fields.IndexOf(e.Field);
-                _fields.RemoveAt(index);
+                int index = _fields.ToList().IndexOf(e.Field);
+                _fields = new TracepointFields(_fields.Where((_, i) => i != index));
                 _ids.RemoveAt(index);
             }
             catch (PerfOpenException e) when (e.Errno is not (Interop.Errno.ESRCH or Interop.Errno.ENODEV))

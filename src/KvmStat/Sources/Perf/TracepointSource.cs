@@ -20,9 +20,7 @@ internal sealed class TracepointSource : IStatsSource
         _set = set;
         _process = process;
         _sums = new ulong[set.Fields.Count];
-        _fields = new StatField[set.Fields.Count];
-        for (int i = 0; i < _fields.Length; i++)
-            _fields[i] = set.Fields[i].ToStatField();
+        _fields = [.. set.Fields.Set.All];
     }
 
     internal static TracepointSource ForAllCpus(TracepointCounterSet set, IReadOnlyList<int> cpus)

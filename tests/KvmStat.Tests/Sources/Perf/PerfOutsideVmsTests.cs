@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Runtime.InteropServices;
 using KvmStat.Guests;
 using KvmStat.Host;
 using KvmStat.Sources;
@@ -15,13 +13,8 @@ namespace KvmStat.Tests.Sources.Perf;
 /// fixture's "kvm_pio" is the id of syscalls:sys_enter_getppid, so a thread that calls getppid()
 /// raises it; the fixture's VMs are threads of this test.
 /// </summary>
-public partial class PerfOutsideVmsTests
+public class PerfOutsideVmsTests
 {
-    [LibraryImport("libc.so.6", EntryPoint = "getppid")]
-    private static partial int GetPpid();
-
-    private const string Getppid = "/sys/kernel/tracing/events/syscalls/sys_enter_getppid/id";
-
     /// <summary>A thread that calls getppid() as often as asked, and stays (its id is a VM's thread in the fixture).</summary>
     private sealed class Caller : IDisposable
     {
@@ -41,7 +34,7 @@ public partial class PerfOutsideVmsTests
                     if (_count < 0)
                         return;
                     for (int i = 0; i < _count; i++)
-                        GetPpid();
+                        GetppidTracepoint.Call();
                     _done.Release();
                 }
             }) { IsBackground = true };
@@ -82,9 +75,9 @@ public partial class PerfOutsideVmsTests
     [Fact]
     public void TheVmsOutsideAndExitedRowsAddUpToTheHost()
     {
-        Assert.SkipUnless(File.Exists(Getppid), "syscalls:sys_enter_getppid is absent: this kernel does not trace system calls");
+        GetppidTracepoint.SkipUnlessTraced();
         using var fixture = new FixtureRoot();
-        fixture.AddTracepoint("kvm_pio", int.Parse(File.ReadAllText(Getppid).Trim(), CultureInfo.InvariantCulture));
+        GetppidTracepoint.AddAs(fixture, "kvm_pio");
         using Caller a = new(), b = new(), other = new();
         AddVm(fixture, 100_001, a.Tid);
         AddVm(fixture, 100_002, b.Tid);
