@@ -1,6 +1,7 @@
 using System.Globalization;
 using KvmStat.Sources.Bpf;
 using KvmStat.Sources.Tracepoints;
+using KvmStat.Stats;
 
 namespace KvmStat.Cli;
 
@@ -24,11 +25,11 @@ internal sealed partial class Doctor
         try
         {
             BpfSupport.Require();
-            // The table a per-VM run with these options makes (every field, exit reasons included;
-            // latencies and vCPU rows if asked): its memory is what the kernel must allow (before
-            // Linux 5.11, within the locked-memory limit).
-            IReadOnlyList<TracepointField> fields = Catalog(tracefs, exitReasons);
+            // The table a per-VM run with these options makes (the fields -f keeps with every
+            // reason of their tracepoints; latencies and vCPU rows if asked): its memory is what the
+            // kernel must allow (before Linux 5.11, within the locked-memory limit).
             string? entry = LatencyEntryAsRun;
+            List<TracepointField> fields = TableFields(tracefs, exitReasons, entry);
             // Events it cannot attribute are the table's own check (CheckTable), not a warning of the run.
             _table = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null, warn: _ => { }, latencyEntry: entry, vcpus: request.Vcpus);
             _table.Capture();
@@ -64,6 +65,17 @@ internal sealed partial class Doctor
         }
     }
 
+    /// <summary>
+    /// The fields a run's BPF table counts (<see cref="TracepointEngines.BpfTableFields"/>); where
+    /// -f keeps none (a run stops, which <see cref="CheckFields"/> says) those of every field.
+    /// </summary>
+    private List<TracepointField> TableFields(Tracefs tracefs, ExitReasonSet exitReasons, string? entry)
+    {
+        IReadOnlyList<TracepointField> catalog = Catalog(tracefs, exitReasons);
+        List<TracepointField> selected = new FieldSelection(request.Fields ?? FieldFilter.Default, Children: true).Select(catalog, f => f.Name, f => f.Parent);
+        return TracepointEngines.BpfTableFields(catalog, selected.Count > 0 ? selected : [.. catalog], entry).Fields;
+    }
+
     /// <summary>What ends an exit in a run with these options: null without --latency, or where this kernel cannot time exits.</summary>
     private string? LatencyEntryAsRun => request.Latency && _latencyRefusal.Value is null ? TracepointEngines.LatencyEntry(paths) : null;
 
@@ -79,7 +91,7 @@ internal sealed partial class Doctor
             BpfSupport.Require();
             string? entry = LatencyEntryAsRun;
             // Loaded to see whether the kernel takes it, and closed before it counts: nothing to warn of.
-            using var host = new BpfCounters(tracefs, Catalog(tracefs, exitReasons), paths, _descriptors, verbose: null, warn: _ => { },
+            using var host = new BpfCounters(tracefs, TableFields(tracefs, exitReasons, entry), paths, _descriptors, verbose: null, warn: _ => { },
                 scope: BpfScope.Host, latencyEntry: entry);
             return true;
         }

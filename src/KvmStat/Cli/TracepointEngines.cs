@@ -57,9 +57,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             // tracefs first: without it neither engine counts, and that is the error to give; and a
             // selection of nothing before any fallback is said. With latencies -f may choose only
             // latency fields (-f user_exit_p99): then no tracepoint is shown.
-            List<TracepointField> fields = Selected(selection with { Children = true }, allowNone: latency);
-            int shown = fields.Count;
-            fields.AddRange(TracepointCatalog.UnselectedSiblings(fields, Catalog));
+            List<TracepointField> selected = Selected(selection with { Children = true }, allowNone: latency);
             try
             {
                 if (!_bpfProbed)
@@ -68,11 +66,10 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
                     _bpfProbed = true;
                 }
                 string? entry = latency && CanTimeExits() ? LatencyEntry(paths) : null;
-                if (entry is not null)
-                    fields.AddRange(LatencyNeeds(fields, entry));
-                else if (shown == 0)
+                if (entry is null && selected.Count == 0)
                     // -f chose exit latencies alone, and they are not measured.
                     throw SourceFactory.NoTracepointField(selection.Filter, SourceFactory.NoFieldFix(selection.Filter, latency));
+                (List<TracepointField> fields, int shown) = BpfTableFields(Catalog, selected, entry);
                 var engine = new BpfEngine(new BpfCounters(Tracefs, fields, paths, counters, reporter.VerboseOrNull, reporter.Warn, scope: BpfScope.For(eachVm, pid),
                     latencyEntry: entry, vcpus: vcpus, shown: shown), discovery);
                 Announce("counting with BPF programs (in the kernel)", warn: false);
@@ -168,13 +165,18 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     }
 
     /// <summary>
-    /// The fields of the tracepoints whose programs stamp exits (kvm_userspace_exit, and kvm_exit
-    /// where kvm_entry ends exits: each with every reason) that the selection left out: counted
-    /// after the selected fields, and not shown.
+    /// The fields a BPF table counts for the fields a selection keeps: those (the first
+    /// <c>Shown</c>, which are shown), then the other reasons of their tracepoints (children cost
+    /// the engine nothing), then with latencies ended by <paramref name="entry"/> the fields of the
+    /// tracepoints whose programs stamp exits (kvm_userspace_exit, and kvm_exit where kvm_entry ends
+    /// exits: each with every reason) that are not yet counted. --doctor loads the same table.
     /// </summary>
-    private List<TracepointField> LatencyNeeds(List<TracepointField> selected, string entry)
+    internal static (List<TracepointField> Fields, int Shown) BpfTableFields(IReadOnlyList<TracepointField> catalog, List<TracepointField> selected, string? entry)
     {
-        return [.. Catalog.Where(f => BpfPrograms.StampsExits(f.Tracepoint, entry) && !selected.Exists(s => s.Name == f.Name))];
+        List<TracepointField> fields = [.. selected, .. TracepointCatalog.UnselectedSiblings(selected, catalog)];
+        if (entry is not null)
+            fields.AddRange([.. catalog.Where(f => BpfPrograms.StampsExits(f.Tracepoint, entry) && !fields.Exists(s => s.Name == f.Name))]);
+        return (fields, selected.Count);
     }
 
     /// <summary>Whether the selection keeps any tracepoint field (a child brings its parent).</summary>

@@ -292,6 +292,21 @@ public class DoctorTests
         Assert.Contains("MiB of maps, as a per-VM run --latency --vcpus)", both);
         Assert.True(MiB(both) > MiB(Line(Run(fixture, DoctorRequest.Host with { Latency = true }).Lines, "engine")));
         Assert.True(MiB(Line(Run(fixture, DoctorRequest.Host with { Latency = true }).Lines, "engine")) > MiB(engine), engine);
+
+        // The fields -f keeps, each with every reason of its tracepoint, as a run counts them; with
+        // --latency the tracepoints that stamp exits too (kvm_userspace_exit, here without kvm_entry).
+        int Fields(string line) => int.Parse(System.Text.RegularExpressions.Regex.Match(line, @"tracepoints, ([0-9]+) fields;").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        int Counted(string? pattern, bool latency = false) =>
+            Fields(Line(Run(fixture, DoctorRequest.Host with { Fields = pattern is null ? null : KvmStat.Stats.FieldFilter.Create(pattern), Latency = latency }).Lines, "engine"));
+        var catalog = KvmStat.Sources.Tracepoints.TracepointCatalog.Discover(KvmStat.Sources.Tracepoints.Tracefs.Locate(fixture.Paths),
+            KvmStat.Sources.Tracepoints.ExitReasonSetDetector.Detect(fixture.Paths));
+        int userspace = catalog.Count(f => f.Tracepoint == "kvm_userspace_exit");
+        Assert.True(userspace > 1 && userspace < catalog.Count);
+        Assert.Equal(catalog.Count, Counted(null));
+        Assert.Equal(userspace, Counted("kvm_userspace_exit"));
+        Assert.Equal(userspace, Counted(@"kvm_userspace_exit\(IO\)"));
+        Assert.Equal(catalog.Count - userspace, Counted("kvm_exit"));
+        Assert.Equal(catalog.Count, Counted("kvm_exit", latency: true));
     }
 
     /// <summary>Options that do not change the checks are named on the first line, not dropped in silence.</summary>
