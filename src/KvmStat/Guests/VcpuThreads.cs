@@ -86,6 +86,7 @@ internal sealed class VcpuThreads(HostPaths paths)
         link is not null && link.StartsWith(VcpuLink, StringComparison.Ordinal) &&
         int.TryParse(link.AsSpan(VcpuLink.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int index) ? index : -1;
 
+    /// <summary>Where a descriptor's link points; null where it cannot be read (the thread or descriptor closed meanwhile, or a process not ours to look at): no vCPU is known from it, which its caller tries other ways to learn.</summary>
     private static string? LinkOf(string path)
     {
         try

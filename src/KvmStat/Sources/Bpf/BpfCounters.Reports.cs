@@ -66,7 +66,7 @@ internal sealed partial class BpfCounters
     /// <summary>The fields of the tracepoints whose programs stamp exits that <paramref name="entry"/> ends.</summary>
     private int[] StampingFields(string entry)
     {
-        return [.. Tracepoints.Where(i => BpfPrograms.StampsExits(_fields[i].Name, entry))];
+        return [.. Tracepoints.Where(i => BpfPrograms.StampsExits(_fields[i].Tracepoint, entry))];
     }
 
     /// <summary>
