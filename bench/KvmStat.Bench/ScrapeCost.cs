@@ -46,7 +46,7 @@ internal static class ScrapeCost
     {
         StatField parent = new("kvm_userspace_exit", null, StatKind.Counter, FieldOrigin.Tracepoint);
         StatField[] fields = [parent, .. Enumerable.Range(0, reasons).Select(r => new StatField($"kvm_userspace_exit(R{r:D2})", parent.Name, StatKind.Counter, FieldOrigin.Tracepoint))];
-        var latencies = new ExitLatencies(fields, "ioctl(KVM_RUN)");
+        var latencies = new ExitLatencies(new FieldSet(fields), "ioctl(KVM_RUN)");
         for (int vm = 0; vm < vms; vm++)
         {
             var histograms = new Dictionary<int, LatencyHistogram>();
