@@ -21,8 +21,8 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
         "<p>KVM statistics for Prometheus: <a href=\"/metrics\">/metrics</a></p></body></html>\n";
 
     private readonly object _lock = new();
-    private (int Sample, int Reloads, ArraySegment<byte> Body)? _text;
-    private (int Sample, int Reloads, ArraySegment<byte> Body)? _openMetrics;
+    private (int Sample, int Reloads, SharedBody Body)? _text;
+    private (int Sample, int Reloads, SharedBody Body)? _openMetrics;
     // One writer per format, its buffer kept from scrape to scrape.
     private readonly MetricsWriter _textWriter = new(openMetrics: false), _openMetricsWriter = new(openMetrics: true);
     private (string Line, DateTimeOffset At)? _lastFailure;
@@ -95,7 +95,7 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
             return;
         }
         bool openMetrics = WantsOpenMetrics(request.Headers.Accept);
-        ArraySegment<byte> body;
+        SharedBody body;
         try
         {
             body = Exposition(openMetrics);
@@ -105,10 +105,18 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
             await FailAsync(context, e, "the scrape failed");
             return;
         }
-        response.ContentType = openMetrics ? MetricsWriter.OpenMetricsContentType : MetricsWriter.TextContentType;
-        response.ContentLength = body.Count;
-        if (!HttpMethods.IsHead(request.Method))
-            await response.Body.WriteAsync(body, context.RequestAborted);
+        try
+        {
+            response.ContentType = openMetrics ? MetricsWriter.OpenMetricsContentType : MetricsWriter.TextContentType;
+            response.ContentLength = body.Bytes.Count;
+            if (!HttpMethods.IsHead(request.Method))
+                await response.Body.WriteAsync(body.Bytes, context.RequestAborted);
+        }
+        finally
+        {
+            lock (_lock)
+                body.Done();
+        }
     }
 
     /// <summary>Basic authentication: false after answering 401 (the same whether the user or the password was wrong) or 429 (too many checks of this client waiting).</summary>
@@ -155,22 +163,30 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
         return line;
     }
 
-    /// <summary>The formatted sample; scrapes that share a sample (and the same reloads) share its text too.</summary>
-    private ArraySegment<byte> Exposition(bool openMetrics)
+    /// <summary>
+    /// The formatted sample, taken for sending (<see cref="SharedBody.Done"/> when sent); scrapes
+    /// that share a sample (and the same reloads) share its text too.
+    /// </summary>
+    private SharedBody Exposition(bool openMetrics)
     {
         (IReadOnlyList<MetricFamily> families, int number) = sample();
         lock (_lock)
         {
             int reloads = config?.Attempts ?? 0;
-            ref (int Sample, int Reloads, ArraySegment<byte> Body)? cached = ref openMetrics ? ref _openMetrics : ref _text;
+            ref (int Sample, int Reloads, SharedBody Body)? cached = ref openMetrics ? ref _openMetrics : ref _text;
             if (cached is not { } hit || hit.Sample != number || hit.Reloads != reloads)
             {
                 MetricsWriter writer = openMetrics ? _openMetricsWriter : _textWriter;
-                // A buffer of its own (the writer lets it go): scrapes still sending the last one keep theirs.
-                cached = (number, reloads, writer.WriteDetached(config is null ? families : [.. families, .. ReloadFamilies(config)]));
+                // The last text's buffer back first (where no scrape sends it), to be written into;
+                // the new text is one of its own, which scrapes still sending the last one never see.
+                cached?.Body.Replace();
+                // Nothing sends the replaced text again, should the writing fail.
+                cached = null;
+                cached = (number, reloads, new SharedBody(writer, writer.WriteDetached(config is null ? families : [.. families, .. ReloadFamilies(config)])));
                 foreach (string dropped in writer.Dropped)
                     warn($"left out of the exposition: {dropped}");
             }
+            cached.Value.Body.Take();
             return cached.Value.Body;
         }
     }

@@ -53,6 +53,9 @@ internal sealed partial class MetricsWriter(bool openMetrics)
         return _text.Detach();
     }
 
+    /// <summary>A buffer a detached exposition was written in, which nobody reads any more: the next exposition is written into it.</summary>
+    internal void Reuse(ArraySegment<byte> detached) => _text.Reuse(detached.Array!);
+
     /// <summary>The whole exposition of <paramref name="families"/> in UTF-8: valid until the next write.</summary>
     internal ReadOnlyMemory<byte> WriteUtf8(IReadOnlyList<MetricFamily> families)
     {

@@ -55,10 +55,22 @@ internal sealed class Utf8Builder(int capacity)
     internal ArraySegment<byte> Detach()
     {
         var written = new ArraySegment<byte>(_bytes, 0, _length);
-        _nextCapacity = Math.Max(_length, 1024);
+        // Room to grow by an eighth: the next text of a host is about as long, and one byte more
+        // would double a buffer of tens of megabytes.
+        _nextCapacity = Math.Max(_length + _length / 8, 1024);
         _bytes = [];
         _length = 0;
         return written;
+    }
+
+    /// <summary>
+    /// A buffer given back by whoever held a <see cref="Detach"/>ed text and no longer reads it: the
+    /// next text is written into it (kept only while the builder holds none as large).
+    /// </summary>
+    internal void Reuse(byte[] buffer)
+    {
+        if (_length == 0 && buffer.Length > _bytes.Length)
+            _bytes = buffer;
     }
 
     public override string ToString() => Encoding.UTF8.GetString(_bytes, 0, _length);

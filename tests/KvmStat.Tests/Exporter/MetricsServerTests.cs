@@ -54,6 +54,37 @@ public class MetricsServerTests : IDisposable
     public void OpenMetricsIsServedWhereTheAcceptHeaderPrefersIt(string accept, bool openMetrics) =>
         Assert.Equal(openMetrics, MetricsApplication.WantsOpenMetrics(accept));
 
+    /// <summary>
+    /// Each scrape of a new sample gets its own text whole, written into the buffer of the last
+    /// (which nobody sends any more) whether the new text is longer or shorter.
+    /// </summary>
+    [Fact]
+    public async Task EveryScrapeOfANewSampleGetsItsOwnTextWhole()
+    {
+        int number = 0;
+        static MetricFamily[] Of(int n)
+        {
+            var family = new MetricFamily("kvm_test", "gauge", "a value");
+            for (int i = 0; i < (n % 2 == 0 ? 3000 : 5); i++)
+                family.Gauge([("i", i.ToString(System.Globalization.CultureInfo.InvariantCulture))], n);
+            return [family];
+        }
+        (MetricsServer server, IPEndPoint endpoint) = Start(() =>
+        {
+            int n = Interlocked.Increment(ref number);
+            return (Of(n), n);
+        });
+        using (server)
+        {
+            using HttpClient client = ClientFrom("127.0.0.2");
+            for (int scrape = 1; scrape <= 6; scrape++)
+            {
+                string text = await client.GetStringAsync($"http://{endpoint}/metrics", TestContext.Current.CancellationToken);
+                Assert.Equal(new MetricsWriter(false).Write(Of(scrape)), text);
+            }
+        }
+    }
+
     /// <summary>A sample that throws: a short text 500 that says why, and the same line in the log.</summary>
     [Fact]
     public async Task AFailedScrapeAnswersWhyAndLogsIt()
