@@ -110,9 +110,13 @@ internal sealed record KvmStatDescriptor(
         ? Math.Pow(2, bucket)
         : (double)(bucket + 1) * BucketSize;
 
-    /// <summary>The upper bound of bucket <paramref name="bucket"/> of <paramref name="buckets"/> in base units (+Inf for the last, open one).</summary>
+    /// <summary>
+    /// The upper bound of bucket <paramref name="bucket"/> of <paramref name="buckets"/> as served
+    /// (+Inf for the last, open one): in the unit, scaled whatever the unit (as the percentiles the
+    /// screen shows), which for seconds and bytes is the base unit.
+    /// </summary>
     internal double BucketHighInBase(int bucket, int buckets) =>
-        bucket == buckets - 1 ? double.PositiveInfinity : InBase(BucketHigh(bucket));
+        bucket == buckets - 1 ? double.PositiveInfinity : InUnit(BucketHigh(bucket));
 
     /// <summary>The value below which <paramref name="fraction"/> of a histogram's samples fall (<see cref="Percentiles.Of"/>), in raw units.</summary>
     internal double Percentile(ReadOnlySpan<ulong> buckets, double fraction) => Percentiles.Of(buckets, fraction, new Bounds(this));

@@ -56,6 +56,17 @@ public class KvmStatDescriptorTests
         Assert.Equal(5, Of("c", KvmStatUnit.Cycles, exponent: 3).InBase(5));
     }
 
+    /// <summary>A histogram's bounds are scaled whatever its unit, as its percentiles on the screen are: 2^4 of cycles × 10^3 is 16000.</summary>
+    [Fact]
+    public void HistogramBoundsAreScaledWhateverTheUnit()
+    {
+        KvmStatDescriptor cycles = Of("c", KvmStatUnit.Cycles, exponent: 3, type: KvmStatType.LogHistogram);
+        Assert.Equal(16_000, cycles.BucketHighInBase(4, 32));
+        Assert.Equal(16_000, cycles.BucketHigh(4) * cycles.Shown.Factor);
+        Assert.Equal(1.6e-8, Of("t", KvmStatUnit.Seconds, exponent: -9, type: KvmStatType.LogHistogram).BucketHighInBase(4, 32));
+        Assert.Equal(double.PositiveInfinity, cycles.BucketHighInBase(31, 32));
+    }
+
     [Fact]
     public void PercentilesOfTimesAreShownInMicroseconds()
     {
