@@ -67,13 +67,14 @@ internal sealed partial class Doctor
 
     /// <summary>
     /// The fields a run's BPF table counts (<see cref="TracepointEngines.BpfTableFields"/>); where
-    /// -f keeps none (a run stops, which <see cref="CheckFields"/> says) those of every field.
+    /// -f keeps no tracepoint field and no exit latency is timed (a run counts no tracepoint then:
+    /// <see cref="CheckFields"/> says what it does) those of every field.
     /// </summary>
     private List<TracepointField> TableFields(Tracefs tracefs, ExitReasonSet exitReasons, string? entry)
     {
         IReadOnlyList<TracepointField> catalog = Catalog(tracefs, exitReasons);
         List<TracepointField> selected = new FieldSelection(request.Fields ?? FieldFilter.Default, Children: true).Select(catalog, f => f.Name, f => f.Parent);
-        return TracepointEngines.BpfTableFields(catalog, selected.Count > 0 ? selected : [.. catalog], entry).Fields;
+        return TracepointEngines.BpfTableFields(catalog, selected.Count > 0 || entry is not null ? selected : [.. catalog], entry).Fields;
     }
 
     /// <summary>What ends an exit in a run with these options: null without --latency, or where this kernel cannot time exits.</summary>
