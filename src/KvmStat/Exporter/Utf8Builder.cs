@@ -65,11 +65,14 @@ internal sealed class Utf8Builder(int capacity)
 
     /// <summary>
     /// A buffer given back by whoever held a <see cref="Detach"/>ed text and no longer reads it: the
-    /// next text is written into it (kept only while the builder holds none as large).
+    /// next text is written into it. Kept only while the builder holds none as large, and only
+    /// while it is at most eight times what the last text needed (a writer reserves room for its
+    /// longest lines, several times what short ones take): a host whose exposition shrank (its VMs
+    /// gone) does not keep one of tens of megabytes for good.
     /// </summary>
     internal void Reuse(byte[] buffer)
     {
-        if (_length == 0 && buffer.Length > _bytes.Length)
+        if (_length == 0 && buffer.Length > _bytes.Length && buffer.Length <= 8L * _nextCapacity)
             _bytes = buffer;
     }
 

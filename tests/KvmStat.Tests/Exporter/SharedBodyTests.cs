@@ -33,6 +33,22 @@ public class SharedBodyTests
         Assert.Equal(second, Text(next));
     }
 
+    /// <summary>A buffer far larger than the last text needs is not kept: an exposition that shrank (VMs gone) lets it go.</summary>
+    [Fact]
+    public void ABufferFarLargerThanTheLastTextIsLetGo()
+    {
+        var writer = new MetricsWriter(false);
+        // Past the 64 KiB a writer starts with.
+        var large = new SharedBody(writer, writer.WriteDetached([Gauges("a", 20_000)]));
+        large.Replace();
+        var small = new SharedBody(writer, writer.WriteDetached([Gauges("b", 5)]));
+        Assert.Same(large.Bytes.Array, small.Bytes.Array);
+        small.Replace();
+        ArraySegment<byte> next = writer.WriteDetached([Gauges("c", 5)]);
+        Assert.NotSame(large.Bytes.Array, next.Array);
+        Assert.InRange(next.Array!.Length, 1, 64 * 1024);
+    }
+
     /// <summary>A text still being sent when a newer one replaces it keeps its buffer; the buffer comes back when its last scrape is done.</summary>
     [Fact]
     public void ABufferBeingSentIsNotWrittenIntoUntilItsScrapeIsDone()
@@ -43,16 +59,16 @@ public class SharedBodyTests
         first.Take();
         first.Take();
         first.Replace();
-        var second = new SharedBody(writer, writer.WriteDetached([Gauges("b", 10)]));
+        var second = new SharedBody(writer, writer.WriteDetached([Gauges("b", 1000)]));
         Assert.NotSame(first.Bytes.Array, second.Bytes.Array);
         first.Done();
         second.Replace();
-        ArraySegment<byte> third = writer.WriteDetached([Gauges("c", 10)]);
+        ArraySegment<byte> third = writer.WriteDetached([Gauges("c", 1000)]);
         Assert.NotSame(first.Bytes.Array, third.Array);
         Assert.Equal(a, Text(first.Bytes));
-        // The last scrape of the first text is done: its buffer (the larger) is the next one written.
+        // The last scrape of the first text is done: its buffer is the next one written.
         first.Done();
-        ArraySegment<byte> fourth = writer.WriteDetached([Gauges("d", 10)]);
+        ArraySegment<byte> fourth = writer.WriteDetached([Gauges("d", 1000)]);
         Assert.Same(first.Bytes.Array, fourth.Array);
     }
 }
