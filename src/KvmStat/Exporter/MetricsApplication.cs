@@ -174,7 +174,9 @@ internal sealed class MetricsApplication(Func<(IReadOnlyList<MetricFamily> Famil
         {
             int reloads = config?.Attempts ?? 0;
             ref (int Sample, int Reloads, SharedBody Body)? cached = ref openMetrics ? ref _openMetrics : ref _text;
-            if (cached is not { } hit || hit.Sample != number || hit.Reloads != reloads)
+            // A scrape whose sample is older than the text in hand (another took a newer one
+            // meanwhile) is answered with the newer, never written again over it.
+            if (cached is not { } hit || hit.Sample < number || hit.Reloads != reloads)
             {
                 MetricsWriter writer = openMetrics ? _openMetricsWriter : _textWriter;
                 // The last text's buffer back first (where no scrape sends it), to be written into;

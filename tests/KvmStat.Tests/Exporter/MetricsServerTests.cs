@@ -85,6 +85,38 @@ public class MetricsServerTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A scrape that took its sample before another took a newer one (concurrent scrapes) is
+    /// answered with the newer text in hand, not with its older sample written over it.
+    /// </summary>
+    [Fact]
+    public async Task AScrapeOfAnOlderSampleGetsTheNewerTextInHand()
+    {
+        static MetricFamily[] Of(int n)
+        {
+            var family = new MetricFamily("kvm_test", "gauge", "a value");
+            family.Gauge([], n);
+            return [family];
+        }
+        var numbers = new Queue<int>([2, 1, 3]);
+        (MetricsServer server, IPEndPoint endpoint) = Start(() =>
+        {
+            int n;
+            lock (numbers)
+                n = numbers.Dequeue();
+            return (Of(n), n);
+        });
+        using (server)
+        {
+            using HttpClient client = ClientFrom("127.0.0.2");
+            string url = $"http://{endpoint}/metrics";
+            CancellationToken cancel = TestContext.Current.CancellationToken;
+            Assert.Contains("kvm_test 2\n", await client.GetStringAsync(url, cancel));
+            Assert.Contains("kvm_test 2\n", await client.GetStringAsync(url, cancel));
+            Assert.Contains("kvm_test 3\n", await client.GetStringAsync(url, cancel));
+        }
+    }
+
     /// <summary>A sample that throws: a short text 500 that says why, and the same line in the log.</summary>
     [Fact]
     public async Task AFailedScrapeAnswersWhyAndLogsIt()
