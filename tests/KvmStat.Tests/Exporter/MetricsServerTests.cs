@@ -86,6 +86,52 @@ public class MetricsServerTests : IDisposable
     }
 
     /// <summary>
+    /// Scrapes of many clients at once, each of a new sample of its own size, in either format,
+    /// some cut off mid-body: every body received is the whole text of the sample it is of, never
+    /// one written into a buffer another scrape was still sending.
+    /// </summary>
+    [Fact]
+    public async Task ConcurrentScrapesOfNewSamplesEachGetTheirTextWhole()
+    {
+        int number = 0;
+        static MetricFamily[] Of(int n)
+        {
+            var family = new MetricFamily("kvm_test", "gauge", "a value");
+            for (int i = 0; i < 20 + n * 7919 % 4000; i++)
+                family.Gauge([("i", i.ToString(System.Globalization.CultureInfo.InvariantCulture))], n);
+            return [family];
+        }
+        (MetricsServer server, IPEndPoint endpoint) = Start(() =>
+        {
+            int n = Interlocked.Increment(ref number);
+            return (Of(n), n);
+        });
+        using (server)
+        {
+            CancellationToken cancel = TestContext.Current.CancellationToken;
+            async Task Scrapes(int client)
+            {
+                using HttpClient http = ClientFrom($"127.0.0.{10 + client}");
+                for (int scrape = 0; scrape < 25; scrape++)
+                {
+                    bool openMetrics = (client + scrape) % 2 == 0;
+                    using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{endpoint}/metrics");
+                    if (openMetrics)
+                        request.Headers.Accept.ParseAdd("application/openmetrics-text;version=1.0.0");
+                    using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel);
+                    if (scrape % 5 == 4)
+                        continue;  // Cut off: the body is never read.
+                    string text = await response.Content.ReadAsStringAsync(cancel);
+                    string value = System.Text.RegularExpressions.Regex.Match(text, "kvm_test\\{i=\"0\"\\} ([0-9]+)").Groups[1].Value;
+                    int n = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+                    Assert.Equal(new MetricsWriter(openMetrics).Write(Of(n)), text);
+                }
+            }
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(Scrapes));
+        }
+    }
+
+    /// <summary>
     /// A scrape that took its sample before another took a newer one (concurrent scrapes) is
     /// answered with the newer text in hand, not with its older sample written over it.
     /// </summary>
