@@ -64,16 +64,13 @@ internal sealed partial class MetricsWriter(bool openMetrics)
         _checkedLabels = null;
         _checkedBounds.Clear();
         var taken = new HashSet<string>(StringComparer.Ordinal);
-        // Room for it all at once: growing a buffer of tens of megabytes step by step costs a full
-        // garbage collection at each step on a dense host's first scrape.
-        int all = 0, largest = 0;
+        // Room for it all at once: growing a buffer of tens of megabytes step by step copies it at
+        // each step and leaves the old one as garbage (a full collection) on a dense host's first
+        // scrape (with room for escapes and what each append asks beyond what it writes).
+        _text.EnsureCapacity(SizeOf(families));
+        int largest = 0;
         foreach (MetricFamily family in families)
-        {
-            int lines = family.Samples.Count + family.HistogramCounts.Count + 2 * family.Histograms.Count;
-            all += lines;
             largest = Math.Max(largest, family.Samples.Count + family.Histograms.Count);
-        }
-        _text.Reserve(all * 96);
         _series.EnsureCapacity(largest);
         foreach (MetricFamily family in families)
         {

@@ -78,6 +78,17 @@ internal sealed class Utf8Builder(int capacity)
 
     public override string ToString() => Encoding.UTF8.GetString(_bytes, 0, _length);
 
+    /// <summary>
+    /// Makes room for a text of about <paramref name="size"/> bytes before it is written: where the
+    /// buffer held has less than an eighth more, one of a quarter more (texts that grow a little
+    /// at each use do not make a new buffer each time), not twice the one held.
+    /// </summary>
+    internal void EnsureCapacity(long size)
+    {
+        if (_length == 0 && _bytes.Length < size + size / 8 + 4096)
+            _bytes = new byte[Math.Min(size + size / 4 + 4096, Array.MaxLength)];
+    }
+
     /// <summary>Makes room for <paramref name="more"/> bytes beyond those written.</summary>
     internal void Reserve(int more)
     {

@@ -196,6 +196,36 @@ public class MetricsWriterTests
         Assert.Equal(expected, writer.Write([first]));
     }
 
+    /// <summary>
+    /// The exposition's buffer is made once, of about its length (a dense host's first scrape grew
+    /// one of tens of megabytes by doubling, copying it and leaving the old one as garbage): the
+    /// estimate is within a few percent, and the buffer is neither outgrown nor twice the text.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheBufferIsMadeOnceForTheWholeText(bool openMetrics)
+    {
+        var histograms = new MetricFamily("kvm_guest_exit_handling_seconds", "histogram", "h");
+        var latency = new KvmStat.Sources.LatencyHistogram { Nanoseconds = 123_456_789 };
+        for (int b = 10; b < 24; b++)
+            latency.Buckets[b] = (ulong)(b * 977);
+        var counters = new MetricFamily("kvm_guest_events", "counter", "c");
+        var gauges = new MetricFamily("kvm_guest_info", "gauge", "g");
+        for (int i = 0; i < 2000; i++)
+        {
+            (string, string)[] guest = [("guest", $"guest \"{i}\""), ("pid", $"{10_000 + i}")];
+            MetricsFormatter.AddHistogram(histograms, [.. guest, ("event", "kvm_userspace_exit"), ("reason", "IO")], latency);
+            counters.Counter([.. guest, ("event", "kvm_pio")], 1_000_003L * i);
+            gauges.Add("", guest, "1");
+        }
+        MetricFamily[] families = [histograms, counters, gauges];
+        ArraySegment<byte> text = new MetricsWriter(openMetrics).WriteDetached(families);
+        long estimate = MetricsWriter.SizeOf(families);
+        Assert.InRange(text.Count, estimate * 0.95, estimate * 1.05);
+        Assert.InRange(text.Array!.Length, text.Count, text.Count * 1.35 + 8192);
+    }
+
     /// <summary>A histogram's _sum is its whole nanoseconds in seconds, without the noise of multiplying by 1e-9.</summary>
     [Fact]
     public void HistogramSumsAreWholeNanoseconds()
