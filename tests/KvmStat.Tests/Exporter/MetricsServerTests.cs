@@ -54,6 +54,26 @@ public class MetricsServerTests : IDisposable
     public void OpenMetricsIsServedWhereTheAcceptHeaderPrefersIt(string accept, bool openMetrics) =>
         Assert.Equal(openMetrics, MetricsApplication.WantsOpenMetrics(accept));
 
+    /// <summary>kvm_test{i="0".."count-1"}, each with the value <paramref name="n"/>.</summary>
+    private static MetricFamily[] Gauges(int n, int count)
+    {
+        var family = new MetricFamily("kvm_test", "gauge", "a value");
+        for (int i = 0; i < count; i++)
+            family.Gauge([("i", i.ToString(System.Globalization.CultureInfo.InvariantCulture))], n);
+        return [family];
+    }
+
+    /// <summary>A server whose every sample is a new one, numbered from 1, of what <paramref name="of"/> makes of its number.</summary>
+    private (MetricsServer Server, IPEndPoint Endpoint) StartNumbered(Func<int, MetricFamily[]> of)
+    {
+        int number = 0;
+        return Start(() =>
+        {
+            int n = Interlocked.Increment(ref number);
+            return (of(n), n);
+        });
+    }
+
     /// <summary>
     /// Each scrape of a new sample gets its own text whole, written into the buffer of the last
     /// (which nobody sends any more) whether the new text is longer or shorter.
@@ -61,19 +81,8 @@ public class MetricsServerTests : IDisposable
     [Fact]
     public async Task EveryScrapeOfANewSampleGetsItsOwnTextWhole()
     {
-        int number = 0;
-        static MetricFamily[] Of(int n)
-        {
-            var family = new MetricFamily("kvm_test", "gauge", "a value");
-            for (int i = 0; i < (n % 2 == 0 ? 3000 : 5); i++)
-                family.Gauge([("i", i.ToString(System.Globalization.CultureInfo.InvariantCulture))], n);
-            return [family];
-        }
-        (MetricsServer server, IPEndPoint endpoint) = Start(() =>
-        {
-            int n = Interlocked.Increment(ref number);
-            return (Of(n), n);
-        });
+        static MetricFamily[] Of(int n) => Gauges(n, n % 2 == 0 ? 3000 : 5);
+        (MetricsServer server, IPEndPoint endpoint) = StartNumbered(Of);
         using (server)
         {
             using HttpClient client = ClientFrom("127.0.0.2");
@@ -93,19 +102,8 @@ public class MetricsServerTests : IDisposable
     [Fact]
     public async Task ConcurrentScrapesOfNewSamplesEachGetTheirTextWhole()
     {
-        int number = 0;
-        static MetricFamily[] Of(int n)
-        {
-            var family = new MetricFamily("kvm_test", "gauge", "a value");
-            for (int i = 0; i < 20 + n * 7919 % 4000; i++)
-                family.Gauge([("i", i.ToString(System.Globalization.CultureInfo.InvariantCulture))], n);
-            return [family];
-        }
-        (MetricsServer server, IPEndPoint endpoint) = Start(() =>
-        {
-            int n = Interlocked.Increment(ref number);
-            return (Of(n), n);
-        });
+        static MetricFamily[] Of(int n) => Gauges(n, 20 + n * 7919 % 4000);
+        (MetricsServer server, IPEndPoint endpoint) = StartNumbered(Of);
         using (server)
         {
             CancellationToken cancel = TestContext.Current.CancellationToken;
