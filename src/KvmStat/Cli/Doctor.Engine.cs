@@ -73,7 +73,7 @@ internal sealed partial class Doctor
     private List<TracepointField> TableFields(Tracefs tracefs, ExitReasonSet exitReasons, string? entry)
     {
         IReadOnlyList<TracepointField> catalog = Catalog(tracefs, exitReasons);
-        List<TracepointField> selected = new FieldSelection(request.Fields ?? FieldFilter.Default, Children: true).Select(catalog, f => f.Name, f => f.Parent);
+        List<TracepointField> selected = Selection.Select(catalog, f => f.Name, f => f.Parent);
         return TracepointEngines.BpfTableFields(catalog, selected.Count > 0 || entry is not null ? selected : [.. catalog], entry).Fields;
     }
 

@@ -31,6 +31,9 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
     /// <summary>The fields a run would count of this host's tracepoints (their format files read once for every check).</summary>
     private IReadOnlyList<TracepointField> Catalog(Tracefs tracefs, ExitReasonSet exitReasons) => _catalog ??= TracepointCatalog.Discover(tracefs, exitReasons);
 
+    /// <summary>The fields a run with these options counts (-f's, or every one, with the reasons of each tracepoint).</summary>
+    private FieldSelection Selection => new(request.Fields ?? FieldFilter.Default, Children: true);
+
     internal int Run(TimeSpan activityCheck)
     {
         try
@@ -179,7 +182,7 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
             Line("warn", "open files", $"soft {limit.Current}, hard {limit.Maximum}; what counting needs is unknown without tracefs");
             return;
         }
-        var selection = new FieldSelection(request.Fields ?? FieldFilter.Default, Children: true);
+        FieldSelection selection = Selection;
         int fields = selection.Select(Catalog(tracefs, exitReasons), f => f.Name, f => f.Parent).Count;
         ulong needed = (ulong)(cpus * fields) + FileLimit.Spare;
         Line(limit.Maximum >= needed ? "ok" : "fail", "open files",
