@@ -10,8 +10,8 @@ internal sealed class Utf8Builder(int capacity)
 {
     private byte[] _bytes = new byte[capacity];
     private int _length;
-    // After a Detach: the size of the buffer to start again with.
-    private int _nextCapacity = capacity;
+    // After a Detach: what the last text took, with an eighth more (a buffer given back is measured against it).
+    private int _lastRoom = capacity;
 
     internal ReadOnlyMemory<byte> Written => _bytes.AsMemory(0, _length);
 
@@ -48,16 +48,14 @@ internal sealed class Utf8Builder(int capacity)
     }
 
     /// <summary>
-    /// Hands over what was written with its buffer, no copy: the builder starts a buffer of as
-    /// much at its next use. A dense host's exposition (tens of megabytes) is then held once, by
-    /// whoever sends it, not also kept here.
+    /// Hands over what was written with its buffer, no copy: the builder starts another at its next
+    /// use (<see cref="EnsureCapacity"/>, or one given back: <see cref="Reuse"/>). A dense host's
+    /// exposition (tens of megabytes) is then held once, by whoever sends it, not also kept here.
     /// </summary>
     internal ArraySegment<byte> Detach()
     {
         var written = new ArraySegment<byte>(_bytes, 0, _length);
-        // Room to grow by an eighth: the next text of a host is about as long, and one byte more
-        // would double a buffer of tens of megabytes.
-        _nextCapacity = Math.Max(_length + _length / 8, 1024);
+        _lastRoom = Math.Max(_length + _length / 8, 1024);
         _bytes = [];
         _length = 0;
         return written;
@@ -72,7 +70,7 @@ internal sealed class Utf8Builder(int capacity)
     /// </summary>
     internal void Reuse(byte[] buffer)
     {
-        if (_length == 0 && buffer.Length > _bytes.Length && buffer.Length <= 8L * _nextCapacity)
+        if (_length == 0 && buffer.Length > _bytes.Length && buffer.Length <= 8L * _lastRoom)
             _bytes = buffer;
     }
 
@@ -94,6 +92,6 @@ internal sealed class Utf8Builder(int capacity)
     {
         if (_length + more <= _bytes.Length)
             return;
-        Array.Resize(ref _bytes, Math.Max(_bytes.Length == 0 ? _nextCapacity : _bytes.Length * 2, _length + more));
+        Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, _length + more));
     }
 }
