@@ -72,8 +72,7 @@ internal sealed partial class Doctor
     {
         if (request.Fields is not FieldFilter filter)
             return;
-        var selection = new FieldSelection(filter, Children: true);
-        List<string> tracepoints = tracefs is null ? [] : selection.Select(Catalog(tracefs, exitReasons), f => f.Name, f => f.Parent).ConvertAll(f => f.Name);
+        List<string> tracepoints = tracefs is null ? [] : Selection.Select(Catalog(tracefs, exitReasons), f => f.Name, f => f.Parent).ConvertAll(f => f.Name);
         // As a run: latency fields only where the BPF engine counts and can time exits.
         if (tracefs is not null && request.Latency && _bpfCounts && _latencyRefusal.Value is null)
             tracepoints.AddRange(LatencySource.FamilyNames(kernel: TracepointEngines.LatencyEntry(paths) == BpfPrograms.KvmEntry).Where(filter.Matches));
