@@ -125,7 +125,7 @@ internal sealed class Session : IDisposable
             if (!fields[i].IsChild && filter.Matches(fields[i].Name))
                 return sampler;
         }
-        throw new UsageException($"--guest-fields \"{Text.Escape(pattern)}\" matches no event of the guests (it chooses events, each with its reasons).",
+        throw filter.TooSlow() ?? new UsageException($"--guest-fields \"{Text.Escape(pattern)}\" matches no event of the guests (it chooses events, each with its reasons).",
             "List the events with: kvm_stat -f help (each guest's exit latencies, with --latency, do not depend on it).");
     }
 

@@ -85,6 +85,8 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
             // The exporter serves what opened, but an -f that matches nothing (latency fields
             // included) is a mistake there too: nothing would be served. Without an engine, each
             // VM's values (but binary statistics, served as they are) are of the host's selection.
+            if (plan.Selection.Filter.TooSlow() is UsageException slow)
+                throw slow;
             bool nothingOpened = sources.Unopened.Count == 0 && sources.Binary is null && (engine is null || sources.PerVm is null);
             if ((!plan.Lenient || nothingOpened) && sources.Host.Sum(s => s.Fields.Count) == 0)
                 throw new UsageException($"no field matches \"{Text.EscapeControls(plan.Selection.Filter.Pattern)}\".", NoFieldFix(plan.Selection.Filter, plan.Latency));
@@ -251,7 +253,8 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     }
 
     /// <summary>A run whose -f keeps no tracepoint field where only tracepoints are read.</summary>
-    internal static UsageException NoTracepointField(FieldFilter filter, string fix) => new($"no tracepoint field matches \"{Text.EscapeControls(filter.Pattern)}\".", fix);
+    internal static UsageException NoTracepointField(FieldFilter filter, string fix) =>
+        filter.TooSlow() ?? new($"no tracepoint field matches \"{Text.EscapeControls(filter.Pattern)}\".", fix);
 
     /// <summary>"3 fields (a, b, c)", the first few named.</summary>
     internal static string FieldNames(List<string> names) =>

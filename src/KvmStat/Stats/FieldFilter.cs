@@ -69,8 +69,27 @@ internal sealed class FieldFilter : IFieldSelection
     // The pattern is compiled as it was given (in .NET's words for what Python writes otherwise),
     // never spliced into another: "zz)|(exits" would otherwise close a wrapping group and match in
     // the middle of names, and "\\" be blamed on a missing parenthesis.
-    private static Regex Compile(string pattern) =>
-        new(FromPython(pattern), RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+    // A pattern .NET can match without backtracking is matched in time linear in the name, whatever
+    // it nests ("(.*.*)*Z" would otherwise take seconds a name); only back-references, look-arounds,
+    // atomic groups and conditionals need the backtracking engine, held to MatchTimeout a name.
+    // Both find the same leftmost start, all Matches asks of a match.
+    private static Regex Compile(string pattern)
+    {
+        string translated = FromPython(pattern);
+        try
+        {
+            return new Regex(translated, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, MatchTimeout);
+        }
+        catch (NotSupportedException)
+        {
+            return new Regex(translated, RegexOptions.CultureInvariant, MatchTimeout);
+        }
+    }
+
+    private static TimeSpan MatchTimeout => TimeSpan.FromSeconds(1);
+
+    /// <summary>Whether the pattern is matched by the backtracking engine (for tests).</summary>
+    internal bool Backtracks => (_regex.Options & RegexOptions.NonBacktracking) == 0;
 
     /// <summary>
     /// The reference's patterns are Python's: what Python writes otherwise is said in .NET's words,
@@ -165,8 +184,29 @@ internal sealed class FieldFilter : IFieldSelection
         return matches;
     }
 
+    /// <summary>
+    /// The first name the pattern took over a second to match, or null: after it, names not yet
+    /// answered are not matched (each would stall the run a second more) and are left out.
+    /// </summary>
+    internal string? TimedOutOn => Volatile.Read(ref _timedOutOn);
+
+    private string? _timedOutOn;
+
+    /// <summary>
+    /// A run cannot start on a selection the pattern could not finish: the error that says so,
+    /// or null when every name was matched.
+    /// </summary>
+    internal UsageException? TooSlow() => TimedOutOn is string name
+        ? new UsageException($"\"{Text.EscapeControls(Pattern)}\" took over a second to match the field \"{Text.EscapeControls(name)}\", so what it selects is unknown.", SlowFix)
+        : null;
+
+    /// <summary>What to do about a pattern too slow to match.</summary>
+    internal const string SlowFix = "Write it without back-references, look-arounds and (?>...) groups, which kvm_stat matches by backtracking, or without repetitions inside repetitions.";
+
     private bool Match(string name)
     {
+        if (TimedOutOn is not null)
+            return false;
         try
         {
             // A match at the start, as Python's re.match: the leftmost match starts there if any does.
@@ -177,7 +217,9 @@ internal sealed class FieldFilter : IFieldSelection
         catch (RegexMatchTimeoutException)
         {
             // Names come from outside too (a VM's binary statistics): one that makes the pattern run
-            // for a second is left out rather than stopping the run, as a name it does not match is.
+            // for a second is left out rather than stopping a run under way, as a name it does not
+            // match is; a run about to start says so instead (TooSlow).
+            Interlocked.CompareExchange(ref _timedOutOn, name, null);
             return false;
         }
     }

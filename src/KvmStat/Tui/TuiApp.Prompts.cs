@@ -1,5 +1,6 @@
 using System.Globalization;
 using KvmStat.Guests;
+using KvmStat.Sources;
 using KvmStat.Stats;
 
 namespace KvmStat.Tui;
@@ -77,6 +78,14 @@ internal sealed partial class TuiApp
         FieldFilter? filter = FieldFilter.Default;
         if (input.Length > 0 && !FieldFilter.TryCreate(input, out filter, out _))
             return Refused(input, "Not a valid regular expression");
+        // Tried on the fields shown now, so that a pattern too slow to match leaves the view as it was.
+        if (_sampler is not null && !filter!.IsDefault && filter.Backtracks)
+        {
+            foreach (StatField field in _sampler.Snapshot.Host.Fields.All)
+                filter.Matches(field.Name);
+            if (filter.TimedOutOn is not null)
+                return Refused(input, "Takes over a second to match a field");
+        }
         ClosePrompt();
         SetFilter(filter!);
         return null;

@@ -150,6 +150,21 @@ public class SourceFactoryTests
             : "List the available fields with: kvm_stat -f help", e.Fix);
     }
 
+    /// <summary>An -f that takes a second on a field leaves what it selects unknown: the run is refused with that cause (it was "no field matches", after a second a field).</summary>
+    [Theory]
+    [InlineData("bpf")]
+    [InlineData("perf")]
+    public void AnFTooSlowToMatchIsRefusedForWhatItIs(string engine)
+    {
+        using var root = new NoVmsRoot();
+        const string Slow = @"(?=k)(\w|.|[a-z_])*Z|kvm_pio";
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse(["-1", "-t", "--engine", engine, "-f", Slow]));
+        using Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, new StringWriter()), TimeProvider.System);
+        var e = Assert.Throws<UsageException>(() => session.OpenSampler());
+        Assert.StartsWith($"\"{Slow}\" took over a second to match the field \"kvm_", e.Message);
+        Assert.Equal(FieldFilter.SlowFix, e.Fix);
+    }
+
     /// <summary>The exporter (lenient: it serves what opened) refuses it too: it would serve nothing.</summary>
     [Theory]
     [InlineData(false)]

@@ -107,4 +107,60 @@ public class FieldFilterTests
         Assert.Equal(FieldFilter.MaxAnswers, filter.Remembered);
         Assert.Equal(0, FieldFilter.Default.Remembered);
     }
+
+    /// <summary>Repetitions inside repetitions, which take the backtracking engine exponential time a name, are matched in linear time.</summary>
+    [Theory]
+    [InlineData(@"(\w|.|[a-z_])*Z")]
+    [InlineData(@"((.|\w)*)*Z")]
+    [InlineData(@"((\w|_)+\w?)+Z")]
+    public void NestedRepetitionsAreMatchedWithoutBacktracking(string pattern)
+    {
+        FieldFilter filter = FieldFilter.Create($"{pattern}|{pattern[..^1]}\\(I");
+        Assert.False(filter.Backtracks);
+        Assert.Equal(["kvm_exit", "kvm_exit(IO_INSTRUCTION)", "kvm_userspace_exit", "kvm_userspace_exit(IO)"], Select(filter));
+        Assert.Null(filter.TimedOutOn);
+        Assert.Null(filter.TooSlow());
+    }
+
+    /// <summary>Both engines find the same leftmost start, all a match is asked for: each pattern chooses the same names.</summary>
+    [Theory]
+    [InlineData("kvm_(exit|pio)")]
+    [InlineData("kvm_.*?io")]
+    [InlineData("(kvm|kvm_e)xit")]
+    [InlineData("a|kvm_m+io$")]
+    [InlineData(@"^kvm_\w+\(")]
+    [InlineData(@"\bkvm")]
+    [InlineData(@"(?:kvm_)?(exit|userspace)")]
+    [InlineData(@".*\)$")]
+    [InlineData(@"[^_]+_[pm]")]
+    public void EitherEngineChoosesTheSameFields(string pattern)
+    {
+        FieldFilter filter = FieldFilter.Create(pattern);
+        Assert.False(filter.Backtracks);
+        var backtracking = new System.Text.RegularExpressions.Regex(pattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        foreach (Item item in s_items)
+            Assert.True(backtracking.Match(item.Name) is { Success: true, Index: 0 } == filter.Matches(item.Name), $"{pattern} on {item.Name}");
+    }
+
+    /// <summary>
+    /// Only back-references, look-arounds and their kind need the backtracking engine: the first
+    /// name it takes a second on stops it (names after it are left out, not matched for a second
+    /// each), and a run is refused with the cause.
+    /// </summary>
+    [Fact]
+    public void ABacktrackingPatternStopsAtTheFirstNameItTakesASecondOn()
+    {
+        const string Slow = @"(?=k)(\w|.|[a-z_])*Z|kvm_p";
+        Assert.True(FieldFilter.Create(Slow).Matches("kvm_pio"));
+        FieldFilter filter = FieldFilter.Create(Slow);
+        Assert.True(filter.Backtracks);
+        Assert.DoesNotContain(Select(filter), name => name.Length > 20);
+        Assert.Equal("kvm_exit(IO_INSTRUCTION)", filter.TimedOutOn);
+        // kvm_pio, which it matches, came after: left out.
+        Assert.False(filter.Matches("kvm_pio"));
+        UsageException e = filter.TooSlow()!;
+        Assert.Equal($"\"{Slow}\" took over a second to match the field \"kvm_exit(IO_INSTRUCTION)\", so what it selects is unknown.", e.Message);
+        Assert.Equal(FieldFilter.SlowFix, e.Fix);
+        Assert.Equal(2, e.ExitCode);
+    }
 }

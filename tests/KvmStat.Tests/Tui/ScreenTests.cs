@@ -263,6 +263,13 @@ public class ScreenTests
         Assert.Equal("New regex:", screen[3]);
         Assert.Equal("\"kvm_(\": Not a valid regular expression", screen[5]);
 
+        // A pattern that takes a second on a field shown now (only look-arounds and back-references backtrack) is refused too.
+        _backend.Add("kvm_userspace_exit", 1);
+        app.Refresh();
+        Keys(app, @"(?=k)(\w|.|[a-z_])*Z" + "\n");
+        Assert.Equal(@"""(?=k)(\w|.|[a-z_])*Z"": Takes over a second to match a field", Screen(app)[5]);
+        Assert.Null(app.Filter.UserPattern);
+
         Keys(app, "x\u0015kvm_p\n");
         Assert.Equal("kvm_p", app.Filter.UserPattern);
         // Every field was counted from the start: the regex only chooses what is shown.
