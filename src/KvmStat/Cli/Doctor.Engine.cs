@@ -73,7 +73,7 @@ internal sealed partial class Doctor
     private List<TracepointField> TableFields(Tracefs tracefs, ExitReasonSet exitReasons, string? entry)
     {
         IReadOnlyList<TracepointField> catalog = Catalog(tracefs, exitReasons);
-        List<TracepointField> selected = Selection.Select(catalog, f => f.Name, f => f.Parent);
+        List<TracepointField> selected = TracepointEngines.SelectFields(Selection, catalog, VcpuLabels);
         return TracepointEngines.BpfTableFields(catalog, selected.Count > 0 || entry is not null ? selected : [.. catalog], entry).Fields;
     }
 

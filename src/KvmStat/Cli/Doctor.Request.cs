@@ -63,6 +63,9 @@ internal sealed partial class Doctor
             Line("fail", "watched VM", $"{e.CauseAndFix} Every running VM is listed below.");
         }
     }
+    /// <summary>With --vcpus and a watched VM, the labels of its vCPUs: an -f that names vCPU children keeps their parents, as in a run.</summary>
+    private IReadOnlyList<string> VcpuLabels => request.Vcpus && _watched > 0 ? VcpuThreads.Labels(new VcpuThreads(paths).List(_watched)) : [];
+
     /// <summary>
     /// With -f: the fields a run would keep of this host's tracepoints (and exit latencies with
     /// --latency), and of debugfs, which a run reads with -d; where it keeps no tracepoint field a
@@ -72,7 +75,7 @@ internal sealed partial class Doctor
     {
         if (request.Fields is not FieldFilter filter)
             return;
-        List<string> tracepoints = tracefs is null ? [] : Selection.Select(Catalog(tracefs, exitReasons), f => f.Name, f => f.Parent).ConvertAll(f => f.Name);
+        List<string> tracepoints = tracefs is null ? [] : TracepointEngines.SelectFields(Selection, Catalog(tracefs, exitReasons), VcpuLabels).ConvertAll(f => f.Name);
         // As a run: latency fields only where the BPF engine counts and can time exits.
         if (tracefs is not null && request.Latency && _bpfCounts && _latencyRefusal.Value is null)
             tracepoints.AddRange(LatencySource.FamilyNames(kernel: TracepointEngines.LatencyEntry(paths) == BpfPrograms.KvmEntry).Where(filter.Matches));

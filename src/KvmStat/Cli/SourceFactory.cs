@@ -108,7 +108,7 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
         ITracepointEngine engine;
         try
         {
-            if (!plan.Latency && !Engines.Selects(plan.Selection))
+            if (!plan.Latency && !Engines.Selects(plan.Selection, plan.VcpuChildren ? plan.Pid : 0))
             {
                 // As the reference's tracepoint provider left with no fields: the other sources' fields are shown.
                 if (options.Debugfs || options.BinaryStats || options.UsesQmp)
@@ -268,6 +268,8 @@ internal sealed class SourceFactory(Options options, HostPaths paths, Reporter r
     internal static string NoFieldFix(FieldFilter filter, bool latency = false) =>
         s_childName.IsMatch(filter.Pattern)
             ? $"-f is a regular expression, where ( and ) group: to name a child as kvm_stat -1 shows it, escape them: -f '{System.Text.RegularExpressions.Regex.Escape(filter.Pattern)}'"
+        : filter.Pattern.Contains("(vcpu", StringComparison.Ordinal)
+            ? "vCPU children (kvm_pio(vcpu0)) are fields only with -p or -g and --vcpus, for a VM whose vCPU threads are known (kvm_stat --doctor -p PID --vcpus says); list the fields with: kvm_stat -f help"
         : !LatencySource.FamilyNames(kernel: true).Any(filter.Matches) ? "List the available fields with: kvm_stat -f help"
         : latency ? "Exit latencies are fields only where the BPF engine can time exits (kvm_stat --doctor says whether it can), and kernel_exit_* only where kvm_entry fires (VMX, SVM, arm64); list the fields with: kvm_stat -f help --latency"
         : "Exit latencies (user_exit_*, kernel_exit_*) are fields only with --latency, counted by the BPF engine; list the fields with: kvm_stat -f help --latency";

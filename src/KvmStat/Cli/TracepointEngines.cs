@@ -57,7 +57,8 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             // tracefs first: without it neither engine counts, and that is the error to give; and a
             // selection of nothing before any fallback is said. With latencies -f may choose only
             // latency fields (-f user_exit_p99): then no tracepoint is shown.
-            List<TracepointField> selected = Selected(selection with { Children = true }, allowNone: latency);
+            // -p with --vcpus: an -f that names vCPU children (kvm_pio\(vcpu0) keeps their parents.
+            List<TracepointField> selected = Selected(selection with { Children = true }, allowNone: latency, vcpuLabels: VcpuLabels(vcpus && !eachVm ? pid : 0));
             try
             {
                 if (!_bpfProbed)
@@ -179,13 +180,32 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
         return (fields, selected.Count);
     }
 
+    /// <summary>
+    /// The catalogue's fields a selection keeps: those it names, the parents of children it names,
+    /// and, given the labels of a VM's vCPUs (-p with --vcpus), the parents of vCPU children it
+    /// names (kvm_pio(vcpu0), made as the VM's source opens), as a child brings its parent.
+    /// </summary>
+    internal static List<TracepointField> SelectFields(FieldSelection selection, IReadOnlyList<TracepointField> catalog, IReadOnlyList<string> vcpuLabels)
+    {
+        List<TracepointField> selected = selection.Select(catalog, f => f.Name, f => f.Parent);
+        if (vcpuLabels.Count == 0)
+            return selected;
+        var kept = new HashSet<TracepointField>(selected, ReferenceEqualityComparer.Instance);
+        return [.. catalog.Where(f => kept.Contains(f) || (!f.IsChild && vcpuLabels.Any(label => selection.Filter.Matches(StatField.ChildName(f.Name, label)))))];
+    }
+
     /// <summary>Whether the selection keeps any tracepoint field (a child brings its parent).</summary>
-    internal bool Selects(FieldSelection selection) => Selected(selection with { Children = true }, allowNone: true).Count > 0;
+    /// <param name="vcpusOf">The VM whose fields get vCPU children (-p with --vcpus), else 0.</param>
+    internal bool Selects(FieldSelection selection, int vcpusOf = 0) =>
+        Selected(selection with { Children = true }, allowNone: true, vcpuLabels: VcpuLabels(vcpusOf)).Count > 0;
+
+    /// <summary>The labels of VM <paramref name="vcpusOf"/>'s vCPUs (none for 0), for an -f that names vCPU children.</summary>
+    private IReadOnlyList<string> VcpuLabels(int vcpusOf) => vcpusOf > 0 ? VcpuThreads.Labels(new VcpuThreads(paths).List(vcpusOf)) : [];
 
     /// <param name="latency">--latency was given (for the fix of a selection of latencies alone).</param>
-    private List<TracepointField> Selected(FieldSelection selection, bool allowNone = false, bool latency = false)
+    private List<TracepointField> Selected(FieldSelection selection, bool allowNone = false, bool latency = false, IReadOnlyList<string>? vcpuLabels = null)
     {
-        List<TracepointField> selected = selection.Select(Catalog, f => f.Name, f => f.Parent);
+        List<TracepointField> selected = SelectFields(selection, Catalog, vcpuLabels ?? []);
         if (selected.Count == 0 && !allowNone)
             throw SourceFactory.NoTracepointField(selection.Filter, SourceFactory.NoFieldFix(selection.Filter, latency));
         return selected;

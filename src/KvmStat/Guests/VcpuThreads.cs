@@ -52,6 +52,9 @@ internal sealed class VcpuThreads(HostPaths paths)
         return vcpus;
     }
 
+    /// <summary>The labels of these vCPUs (vcpu0, vcpu1...), each once, in their order.</summary>
+    internal static string[] Labels(IEnumerable<VcpuThread> vcpus) => [.. vcpus.Select(v => v.Label).Distinct(StringComparer.Ordinal)];
+
     /// <summary>N of a VMM's vCPU thread name ("CPU N/KVM", "fc_vcpu N", "vcpuN", "kvm-vcpu-N"; a comm file's text), else -1.</summary>
     internal static int IndexFromName(string? comm)
     {

@@ -150,6 +150,20 @@ public class SourceFactoryTests
             : "List the available fields with: kvm_stat -f help", e.Fix);
     }
 
+    /// <summary>-f naming vCPU children where there are none (no --vcpus, or no -p): the fix says what they need.</summary>
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("-1", "--vcpus", "--json")]
+    public void AnFOfVcpuChildrenWithoutThemSaysWhatTheyNeed(params string[] args)
+    {
+        using var root = new NoVmsRoot();
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse([.. args, "-t", "-f", @"kvm_pio\(vcpu0"]));
+        using Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, new StringWriter()), TimeProvider.System);
+        var e = Assert.Throws<UsageException>(() => session.OpenSampler());
+        Assert.Equal(@"no tracepoint field matches ""kvm_pio\(vcpu0"".", e.Message);
+        Assert.StartsWith("vCPU children (kvm_pio(vcpu0)) are fields only with -p or -g and --vcpus", e.Fix);
+    }
+
     /// <summary>An -f that takes a second on a field leaves what it selects unknown: the run is refused with that cause (it was "no field matches", after a second a field).</summary>
     [Theory]
     [InlineData("bpf")]

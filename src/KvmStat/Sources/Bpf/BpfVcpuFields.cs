@@ -21,7 +21,7 @@ internal sealed class BpfVcpuFields
     /// <param name="fields">The engine's fields; their tracepoints, in order, are what a thread's row counts.</param>
     internal BpfVcpuFields(IReadOnlyList<TracepointField> fields, IReadOnlyList<VcpuThread> vcpus, IFieldSelection selection)
     {
-        string[] labels = [.. vcpus.Select(v => v.Label).Distinct(StringComparer.Ordinal)];
+        string[] labels = VcpuThreads.Labels(vcpus);
         int tracepoint = 0;
         foreach (TracepointField field in fields.Where(f => !f.IsChild))
         {
