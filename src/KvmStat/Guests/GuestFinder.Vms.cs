@@ -28,6 +28,13 @@ internal sealed partial class GuestFinder
         return false;
     }
 
+    /// <summary>
+    /// Whether debugfs's VM folders can be listed (within a look, the look's listing): then
+    /// <see cref="HoldsVm"/> of a process that made no VM is a search of the listing, no look at
+    /// its descriptors.
+    /// </summary>
+    internal bool ListsVms => ScanFolders();
+
     private readonly List<long> _folders = [];
     private DirectoryScanner? _debugfs;
     private bool _foldersTaken, _foldersListed;

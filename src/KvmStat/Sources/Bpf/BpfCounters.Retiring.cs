@@ -36,19 +36,20 @@ internal sealed partial class BpfCounters
     /// <summary>The next of the older processes outside VMs to look at again.</summary>
     private int _recheck;
 
-    /// <summary>Processes outside VMs looked at again at each capture, in turn.</summary>
+    /// <summary>Processes outside VMs looked at again at each capture, in turn, where each look reads a process's descriptors.</summary>
     private const int RecheckedPerCapture = 256;
 
     /// <summary>
-    /// Looks at the processes outside VMs again, 256 at most: first those moved there since the last capture
-    /// (a VM made after the capture's one look at debugfs is found at once), then others in turn,
-    /// each at most once. One the exit program took out of the table (it exited) is forgotten; one
-    /// that holds a VM now (or can no longer be told) leaves the row outside VMs, so its next event
+    /// Looks at the processes outside VMs again: every one where debugfs lists the host's VMs (a
+    /// search of the capture's listing each), else 256 at most (each a look at a process's
+    /// descriptors): first those moved there since the last capture, then others in turn, each at
+    /// most once. One the exit program took out of the table (it exited) is forgotten; one that
+    /// holds a VM now (or can no longer be told) leaves the row outside VMs, so its next event
     /// takes a slot and is looked at as a new process's.
     /// </summary>
     private void RecheckOutside()
     {
-        int older = Math.Min(_freshFrom, _outside.Count), budget = RecheckedPerCapture;
+        int older = Math.Min(_freshFrom, _outside.Count), budget = _outside.Count > RecheckedPerCapture && _guests.ListsVms ? _outside.Count : RecheckedPerCapture;
         for (int i = older; i < _outside.Count && budget > 0; i++, budget--)
             Recheck(i);
         budget = Math.Min(budget, older);

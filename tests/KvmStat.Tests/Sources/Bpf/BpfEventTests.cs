@@ -186,6 +186,73 @@ public class BpfEventTests
     }
 
     /// <summary>
+    /// A VM made while a capture reads the table's rows (not yet in debugfs as the capture began,
+    /// there before its VMs are listed): a VM, every event its own, none outside VMs. A process that
+    /// made no VM stays outside, as the same listing says.
+    /// </summary>
+    [Fact]
+    public void AVmMadeWhileACaptureReadsTheRowsIsAVm()
+    {
+        using var engine = new SyntheticEngine();
+        using EventProcess vm = EventProcess.Start(), other = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "late");
+        engine.MakeOther(other.Pid);
+        engine.Fixture.AddDebugfsStat("1-10/pages_4k", 0, writable: false);
+        BpfProgram pio = engine.Program("kvm_pio");
+        Assert.Equal(1, vm.Run(pio, s_pio, count: 4, cpu: 0));
+        Assert.Equal(1, other.Run(pio, s_pio, count: 3, cpu: 1));
+        engine.Counters.RowsRead = () => engine.Fixture.AddDebugfsStat($"{vm.Pid}-10/pages_4k", 0, writable: false);
+        engine.Counters.Capture();
+        Assert.Equal(4, engine.Field(engine.Counters.Vms[vm.Pid].Totals, "kvm_pio"));
+        Assert.False(engine.Counters.Vms.ContainsKey(other.Pid));
+        Assert.Equal(3, engine.Field(engine.Counters.OutsideVms, "kvm_pio"));
+    }
+
+    /// <summary>
+    /// Where debugfs lists the host's VMs, every process outside VMs is looked at again at each
+    /// capture (a search of that listing, no look at its descriptors): 300 of them that make VMs
+    /// are VMs from the next capture on, each counting its own events (256 a capture were looked
+    /// at, so 44 went on counting outside VMs for another capture).
+    /// </summary>
+    [Fact]
+    public void EveryProcessOutsideVmsThatMakesAVmIsOneFromTheNextCapture()
+    {
+        const int Count = 300;
+        using var engine = new SyntheticEngine();
+        using EventProcess parent = EventProcess.Start();
+        engine.Fixture.AddDebugfsStat("1-10/pages_4k", 0, writable: false);
+        BpfProgram pio = engine.Program("kvm_pio");
+        int[] pids = parent.ForkChildren(pio, s_pio, Count);
+        try
+        {
+            foreach (int pid in pids)
+                engine.MakeOther(pid);
+            Assert.Equal(0, parent.KickChildren());
+            engine.Counters.Capture();
+            engine.Counters.Capture();
+            long outside = engine.Field(engine.Counters.OutsideVms, "kvm_pio");
+            Assert.Equal(Enumerable.Range(0, Count).Sum(i => i % 10 + 1), outside);
+            Assert.Equal(0, engine.Counters.SlotsInUse);
+
+            foreach (int pid in pids)
+            {
+                engine.MakeVm(pid, $"vm{pid}");
+                engine.Fixture.AddDebugfsStat($"{pid}-10/pages_4k", 0, writable: false);
+            }
+            engine.Counters.Capture();
+            Assert.Equal(0, parent.KickChildren());
+            engine.Counters.Capture();
+            Assert.Equal([.. pids.Select((pid, i) => (pid, (long)(i % 10 + 1)))],
+                pids.Select(pid => (pid, engine.Counters.Vms.TryGetValue(pid, out BpfProcess? vm) ? engine.Field(vm.Totals, "kvm_pio") : 0)));
+            Assert.Equal(outside, engine.Field(engine.Counters.OutsideVms, "kvm_pio"));
+        }
+        finally
+        {
+            parent.ReleaseChildren();
+        }
+    }
+
+    /// <summary>
     /// A VM's pid used again by a new VM before any capture: the exit program took the first one's
     /// slot when its main thread exited, so the second starts from zero and the first's count as a VM
     /// that exited. Then a VM that exits after a capture saw it.
