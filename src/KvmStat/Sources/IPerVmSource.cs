@@ -14,8 +14,11 @@ internal interface IPerVmSource : IDisposable
     /// <summary>Events of vCPU threads that could not be counted per vCPU (the engine's table of threads was full), since the start.</summary>
     long VcpusLost => 0;
 
-    /// <summary>Running VMs left out of the readings because they cannot be counted (their perf counters refused to open); their events are in the host's totals.</summary>
+    /// <summary>Running VMs left out of the readings because they cannot be counted (their perf counters refused to open, or the BPF table had no slot for them); their events are in the host's totals.</summary>
     int VmsLeftOut => LeftOut.Count;
+
+    /// <summary>Why VMs are left out, in a few words for a line that names them (the screen's last line).</summary>
+    string LeftOutCause => "they cannot be counted";
 
     /// <summary>The pids of <see cref="VmsLeftOut"/>, sorted, as of the last read: which VMs an operator is not shown.</summary>
     IReadOnlyList<int> LeftOut => [];

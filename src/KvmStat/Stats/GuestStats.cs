@@ -56,6 +56,8 @@ internal sealed class GuestStats : IGuestValues
 
     public int VmsLeftOut => _source.VmsLeftOut;
 
+    public string LeftOutCause => _source.LeftOutCause;
+
     public IReadOnlyList<(int Pid, string Name)> LeftOut => _leftOut;
 
     private readonly List<(int Pid, string Name)> _leftOut = [];

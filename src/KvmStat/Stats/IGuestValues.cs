@@ -26,6 +26,9 @@ internal interface IGuestValues
     /// <summary>Running VMs not in <see cref="Guests"/> because they cannot be counted (see <see cref="Sources.IPerVmSource.VmsLeftOut"/>).</summary>
     int VmsLeftOut { get; }
 
+    /// <summary>Why they are left out (<see cref="Sources.IPerVmSource.LeftOutCause"/>).</summary>
+    string LeftOutCause => "they cannot be counted";
+
     /// <summary>Which they are, by pid, with their names (untrusted: escape before showing), as of the last sample.</summary>
     IReadOnlyList<(int Pid, string Name)> LeftOut => [];
 

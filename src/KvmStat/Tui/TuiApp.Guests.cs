@@ -96,7 +96,8 @@ internal sealed partial class TuiApp
         {
             // In parts: a draw allocates nothing.
             int at = grid.WriteRight(grid.Rows - 1, 0, all.VmsLeftOut, 0, TextStyle.Reverse);
-            grid.Write(grid.Rows - 1, at, " running VMs left out: their perf counters could not open (the open-file limit)", TextStyle.Reverse);
+            at = grid.Write(grid.Rows - 1, at, " running VMs left out: ", TextStyle.Reverse);
+            grid.Write(grid.Rows - 1, at, all.LeftOutCause, TextStyle.Reverse);
         }
         else if (row + 1 < grid.Rows - 1)
             grid.Write(grid.Rows - 1, 0, all.VcpuFields.Count > 0

@@ -132,6 +132,8 @@ internal sealed class FakeTuiBackend : ITuiBackend
 
         public int VmsLeftOut => backend.VmsLeftOut;
 
+        public string LeftOutCause => "their perf counters could not open (the open-file limit)";
+
         public void Read(List<VmReading> readings)
         {
             readings.Clear();

@@ -49,6 +49,8 @@ internal sealed class BpfPerVmSource : IPerVmSource
     /// <summary>Running VMs without a slot at the last read since the table was full (their events are unattributed).</summary>
     public int VmsLeftOut => _stillLeftOut.Count;
 
+    public string LeftOutCause => "the BPF table is full (their events are unattributed)";
+
     /// <summary>Their pids, in the order the VMs were listed (by pid).</summary>
     public IReadOnlyList<int> LeftOut => _stillLeftOut;
 

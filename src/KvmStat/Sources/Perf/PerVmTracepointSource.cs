@@ -138,6 +138,8 @@ internal sealed class PerVmTracepointSource : IPerVmSource
 
     public int VmsLeftOut => _leftOut.Count;
 
+    public string LeftOutCause => "their perf counters could not open (the open-file limit)";
+
     /// <summary>The running VMs refused, by pid, as of the last read.</summary>
     public IReadOnlyList<int> LeftOut => _leftOut;
 

@@ -105,6 +105,8 @@ public class BpfFullTableTests
         var grid = new ScreenGrid(24, 80);
         app.Draw(grid);
         Assert.True(grid.Lines().Any(line => System.Text.RegularExpressions.Regex.IsMatch(line, @"^ \(unattributed\) +8 ")), string.Join("\n", grid.Lines()));
+        // The last line names the VM left out, with the BPF engine's cause (not perf's open files).
+        Assert.Equal("1 running VMs left out: the BPF table is full (their events are unattributed)", grid.Lines().Last().TrimEnd());
 
         Assert.Contains(engine.Warnings, w => w.Contains("could not be attributed to a process") && w.Contains("room for 1 processes and is full; they are counted as unattributed, and VMs without a slot as left out")
             && w.EndsWith("Fewer fields (-f), or no --latency or --vcpus, leave the table room for more processes; a process that runs no VM gives its slot back at the capture that finds it (each -s interval, each second when serving) and takes none again.", StringComparison.Ordinal));
