@@ -8,7 +8,8 @@ namespace KvmStat.Output;
 /// A guest's vCPU threads in JSON (--vcpus): "vcpus": {LABEL: {"tid", "fields": {NAME: {"total",
 /// "delta"}}, with exit latencies "exit_latency": {"kvm_userspace_exit" | "kvm_exit": {"buckets_ns",
 /// "exits", "time_ns"}}}}, LABEL as the binary statistics name their vCPUs ("vcpu0"), or "tid 1234"
-/// for a thread whose vCPU is not known; a field per tracepoint (exit reasons are per VM only). A
+/// for a thread whose vCPU is not known; a field per tracepoint that counted (exit reasons are per
+/// VM only; a counter that never counted is left out, as a guest's: absent is 0). A
 /// vCPU's counts are those of <see cref="GuestVcpus"/>, as the screen and the exporter show them;
 /// "tid" is its newest thread, null when all its threads are gone.
 /// </summary>
@@ -30,7 +31,9 @@ internal static class JsonVcpus
             w.WriteStartObject("fields");
             for (int i = 0; i < guests.VcpuFields.Count; i++)
             {
-                if (shown is not null && !shown[guests.VcpuFields[i]])
+                // A counter that never counted is left out, as a guest's is: absent is 0 (thousands of
+                // VMs' vCPUs would otherwise write every field of each, mostly zeros, at every record).
+                if ((shown is not null && !shown[guests.VcpuFields[i]]) || (vcpu.Totals[i] == 0 && vcpu.Deltas[i] == 0))
                     continue;
                 w.WriteStartObject(guests.Fields[guests.VcpuFields[i]].Name);
                 w.WriteNumber("total", vcpu.Totals[i]);

@@ -198,15 +198,15 @@ public class JsonRendererTests
         string line = Render(sampler);
         Assert.Contains("\"vcpus\":{" +
             "\"vcpu0\":{\"tid\":100,\"fields\":{\"kvm_exit\":{\"total\":1,\"delta\":0},\"kvm_pio\":{\"total\":10,\"delta\":6}}}," +
-            "\"vcpu1\":{\"tid\":102,\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":5,\"delta\":3}}}," +
-            "\"tid 300\":{\"tid\":300,\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":1,\"delta\":1}}}}}]," +
+            "\"vcpu1\":{\"tid\":102,\"fields\":{\"kvm_pio\":{\"total\":5,\"delta\":3}}}," +
+            "\"tid 300\":{\"tid\":300,\"fields\":{\"kvm_pio\":{\"total\":1,\"delta\":1}}}}}]," +
             "\"vcpus_lost\":5", line);
 
         _vms.Vcpus[7].RemoveAll(v => v.Tid == 101);
         _vms.SetVcpu(7, 102, 1, 0, 4);
-        Assert.Contains("\"vcpu1\":{\"tid\":102,\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":6,\"delta\":1}}}", Render(sampler));
+        Assert.Contains("\"vcpu1\":{\"tid\":102,\"fields\":{\"kvm_pio\":{\"total\":6,\"delta\":1}}}", Render(sampler));
         _vms.Vcpus[7].RemoveAll(v => v.Tid == 102);
-        Assert.Contains("\"vcpu1\":{\"tid\":null,\"fields\":{\"kvm_exit\":{\"total\":0,\"delta\":0},\"kvm_pio\":{\"total\":6,\"delta\":0}}}", Render(sampler));
+        Assert.Contains("\"vcpu1\":{\"tid\":null,\"fields\":{\"kvm_pio\":{\"total\":6,\"delta\":0}}}", Render(sampler));
 
         string limited = Render(sampler, guestFilter: FieldFilter.Create("kvm_pio"));
         Assert.Contains("\"vcpu0\":{\"tid\":100,\"fields\":{\"kvm_pio\":{\"total\":10,\"delta\":0}}}", limited);

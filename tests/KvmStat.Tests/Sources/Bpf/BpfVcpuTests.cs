@@ -539,6 +539,9 @@ public class BpfVcpuTests
         Assert.Equal(cpu1, vcpus.GetProperty("vcpu1").GetProperty("tid").GetInt32());
         Assert.Equal(3, vcpus.GetProperty("vcpu1").GetProperty("fields").GetProperty("kvm_pio").GetProperty("delta").GetInt64());
         Assert.Equal(20, vcpus.GetProperty("vcpu0").GetProperty("fields").GetProperty("kvm_userspace_exit").GetProperty("total").GetInt64());
+        // What a vCPU never counted is left out, as a guest's fields are (absent is 0).
+        Assert.Equal(["kvm_pio"], vcpus.GetProperty("vcpu1").GetProperty("fields").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["kvm_userspace_exit"], vcpus.GetProperty("vcpu0").GetProperty("fields").EnumerateObject().Select(p => p.Name));
         JsonElement timed = vcpus.GetProperty("vcpu0").GetProperty("exit_latency").GetProperty("kvm_userspace_exit");
         Assert.Equal(20, timed.GetProperty("exits").GetInt64());
         Assert.True(timed.GetProperty("time_ns").GetInt64() >= 20 * 50_000, timed.ToString());
