@@ -25,6 +25,9 @@ internal static class ServeMode
         foreach (string note in config?.Notes ?? [])
             reporter.Warn($"--web-config-file: {note}.");
         using WebConfigReloader? reloader = config is null ? null : new WebConfigReloader(session.Options.WebConfigFile!, config, reporter.Warn, session.Time);
+        // Before anything is counted: a port this user may not take, or one in use, ends the tool
+        // with its cause before the sources say what they cannot read.
+        TryListen(endpoint);
         Sampler sampler = session.OpenExporterSampler();
         string engine = sampler.EngineName switch { null => "", "BPF" => "bpf", _ => "perf" };
         using var metrics = new MetricsSampler(sampler, session.Selection.Filter, session.Time, sampler.FollowsVms,
@@ -38,10 +41,7 @@ internal static class ServeMode
         // below 1024 without CAP_NET_BIND_SERVICE, as the socket's own error.
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
         {
-            string fix = e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AccessDenied }
-                ? "Ports below 1024 need root or CAP_NET_BIND_SERVICE: choose another with --serve HOST:PORT."
-                : "Choose an address of this host and a free port with --serve HOST:PORT.";
-            throw new EnvironmentException($"cannot listen on {endpoint}: {SocketError(e).TrimEnd('.')}.", fix);
+            throw CannotListen(endpoint, e);
         }
         reporter.Verbose($"serving {(config?.UsesTls == true ? "https" : "http")}://{endpoint}/metrics{(config?.Users.Count > 0 ? " (basic authentication)" : "")}");
         reporter.Verbose("counting started");
@@ -68,6 +68,40 @@ internal static class ServeMode
                 continue;
             }
             signals.Wait(Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private static EnvironmentException CannotListen(IPEndPoint endpoint, Exception e)
+    {
+        string fix = e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AccessDenied }
+            ? "Ports below 1024 need root or CAP_NET_BIND_SERVICE: choose another with --serve HOST:PORT."
+            : "Choose an address of this host and a free port with --serve HOST:PORT.";
+        return new EnvironmentException($"cannot listen on {endpoint}: {SocketError(e).TrimEnd('.')}.", fix);
+    }
+
+    /// <summary>
+    /// Binds a socket to the endpoint and lets it go (as Kestrel binds: the address reusable, both
+    /// families on *): a port refused, in use, or an address not of this host is said as Kestrel's
+    /// would be. Any other refusal is left to Kestrel, which says it as it starts.
+    /// </summary>
+    private static void TryListen(IPEndPoint endpoint)
+    {
+        using var socket = new System.Net.Sockets.Socket(endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            socket.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
+            if (endpoint.Address.Equals(IPAddress.IPv6Any))
+                socket.DualMode = true;
+            socket.Bind(endpoint);
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode is System.Net.Sockets.SocketError.AccessDenied
+            or System.Net.Sockets.SocketError.AddressAlreadyInUse or System.Net.Sockets.SocketError.AddressNotAvailable)
+        {
+            throw CannotListen(endpoint, e);
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            // Left to Kestrel.
         }
     }
 

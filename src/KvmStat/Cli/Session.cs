@@ -17,6 +17,8 @@ internal sealed class Session : IDisposable
 {
     private readonly CounterDescriptors _counters;
     private readonly HashSet<IDisposable> _open = new(ReferenceEqualityComparer.Instance);
+    private string? _unconfirmed;
+    private Action<string>? _warn;
 
     private Session(Options options, SourceFactory factory, GuestFinder guests, WatchedVm? vm, TimeProvider time, CounterDescriptors counters)
     {
@@ -48,10 +50,17 @@ internal sealed class Session : IDisposable
         if (options.IncludePast && !options.Debugfs)
             throw new UsageException("option -i/--debugfs-include-past applies to debugfs statistics: add -d.");
         var guests = new GuestFinder(paths) { Warn = reporter.Warn };
-        (int pid, string? name) = ResolveVm(options, guests, reporter.Warn);
+        // A pid taken for a VM without proof is said once counting opens: where it cannot (this
+        // user may read nothing), the error that ends the run is what to read.
+        string? unconfirmed = null;
+        (int pid, string? name) = ResolveVm(options, guests, said => unconfirmed = said);
         var counters = new CounterDescriptors(reporter.VerboseOrNull);
         var factory = new SourceFactory(options, paths, reporter, counters, time);
-        return new Session(options, factory, guests, pid > 0 ? new WatchedVm(pid, name ?? "") : null, time, counters);
+        return new Session(options, factory, guests, pid > 0 ? new WatchedVm(pid, name ?? "") : null, time, counters)
+        {
+            _unconfirmed = unconfirmed,
+            _warn = reporter.Warn,
+        };
     }
 
     /// <summary>
@@ -111,7 +120,16 @@ internal sealed class Session : IDisposable
     }
 
     /// <summary>A sampler for a plan (the screen changes its view with new ones), owned until closed or the session ends.</summary>
-    internal Sampler Open(SamplingPlan plan, WatchedVm? vm) => GuestFieldsChecked(Own(Factory.Open(plan, vm, Guests)));
+    internal Sampler Open(SamplingPlan plan, WatchedVm? vm)
+    {
+        Sampler sampler = GuestFieldsChecked(Own(Factory.Open(plan, vm, Guests)));
+        if (_unconfirmed is string said)
+        {
+            _unconfirmed = null;
+            _warn?.Invoke(said);
+        }
+        return sampler;
+    }
 
     /// <summary>--guest-fields must keep some field of the guests: one that keeps none would leave every guest without values, silently.</summary>
     private Sampler GuestFieldsChecked(Sampler sampler)

@@ -89,8 +89,10 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
         {
             if (latency)
                 LatencyRefusal = $"BPF is not available ({Describe(why)})";
-            Announce($"counting with perf counters: BPF is not available ({Describe(why)}){(latency ? "; exit latencies are not measured" : "")}" +
-                $"{(vcpus ? "; nothing is counted per vCPU" : "")}", warn: true);
+            // Said once the perf counters open (SayFallback): where they cannot either, the error that
+            // ends the run is what to read, not a line on an engine that never counted.
+            _fallback = $"counting with perf counters: BPF is not available ({Describe(why)}){(latency ? "; exit latencies are not measured" : "")}" +
+                $"{(vcpus ? "; nothing is counted per vCPU" : "")}";
         }
         else if (latency)
             throw new UsageException("exit latencies are timed by the BPF engine only.", "Leave out --engine perf.");
@@ -132,6 +134,15 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
         ExitReasonSetDetector.Detect(paths) == ExitReasonSet.Unknown ? BpfPrograms.SyscallEntry : BpfPrograms.KvmEntry;
 
     /// <summary>Says which engine counts, once for each change: the screen's b can take a per-VM engine where the first was BPF.</summary>
+    private string? _fallback;
+
+    /// <summary>Says why the perf engine counts where BPF could not (once the perf counters opened, or were served as down).</summary>
+    internal void SayFallback()
+    {
+        if (_fallback is string message)
+            Announce(message, warn: true);
+    }
+
     private void Announce(string message, bool warn)
     {
         if (_announced == message)

@@ -148,19 +148,34 @@ internal static class BpfSupport
     {
         if (Interop.Libc.SetRLimit(Interop.Abi.RLIMIT_MEMLOCK, limit with { Current = 0 }) != 0)
             return Environment.OSVersion.Version < new Version(5, 11);
+        bool refusedAtZero;
         try
         {
-            using (BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, 8, 1, "probe"))
-                return false;
-        }
-        catch (BpfException e) when (e.Errno is Interop.Errno.EPERM)
-        {
-            return true;
+            refusedAtZero = !MapMade();
         }
         finally
         {
             // Raising the soft limit back to where it was, never above the hard limit, cannot be refused.
             _ = Interop.Libc.SetRLimit(Interop.Abi.RLIMIT_MEMLOCK, limit);
+        }
+        // Refused under a limit of 0: charged, unless this process may make no map at all (without
+        // CAP_BPF), which a map under its own limit tells; then the kernel's version is all there is.
+        if (!refusedAtZero)
+            return false;
+        return MapMade() || Environment.OSVersion.Version < new Version(5, 11);
+    }
+
+    /// <summary>Whether a one-entry map can be made (false where the kernel refuses it, EPERM).</summary>
+    private static bool MapMade()
+    {
+        try
+        {
+            using (BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, 8, 1, "probe"))
+                return true;
+        }
+        catch (BpfException e) when (e.Errno is Interop.Errno.EPERM)
+        {
+            return false;
         }
     }
 }
