@@ -1,12 +1,4 @@
-using System.Globalization;
-using KvmStat.Guests;
-using KvmStat.Host;
 using KvmStat.Sources;
-using KvmStat.Sources.BinaryStats;
-using KvmStat.Sources.Bpf;
-using KvmStat.Sources.Debugfs;
-using KvmStat.Sources.Perf;
-using KvmStat.Sources.Tracepoints;
 using KvmStat.Stats;
 
 namespace KvmStat.Cli;

@@ -10,10 +10,7 @@ public class BpfRunTests
     [Fact]
     public void APidThatCannotBeCheckedIsSaid()
     {
-        using var fixture = new FixtureRoot();
-        fixture.AddProcess(801, ["init", "-name", "init"], comm: "init");
-        fixture.MarkRunning(801, "init");
-        Directory.Delete(fixture.Paths.Map("/proc/801/fd"));
+        using FixtureRoot fixture = CommandLineTests.UncheckablePid();
         // Said once counting opened: this host's kvm_pio, counted by the BPF engine.
         Kvm.RequireTracepoints();
         const string Real = "/sys/kernel/tracing/events/kvm/kvm_pio";

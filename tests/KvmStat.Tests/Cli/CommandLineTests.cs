@@ -190,14 +190,21 @@ public class CommandLineTests
     }
 
     /// <summary>A process of which it cannot be told whether it runs a VM is watched as one, and that is said: never silently.</summary>
+    /// <summary>Process 801 ("init", -name init), running, whose descriptors cannot be read, where debugfs cannot be listed: whether it runs a VM cannot be told.</summary>
+    internal static FixtureRoot UncheckablePid()
+    {
+        var fixture = new FixtureRoot();
+        fixture.AddProcess(801, ["init", "-name", "init"], comm: "init");
+        fixture.MarkRunning(801, "init");
+        Directory.Delete(fixture.Paths.Map("/proc/801/fd"));
+        return fixture;
+    }
+
     /// <summary>Where counting cannot open, the error that ends the run is all that is said: not a pid taken for a VM unconfirmed.</summary>
     [Fact]
     public void APidThatCannotBeCheckedIsNotSaidWhereNothingCounts()
     {
-        using var fixture = new FixtureRoot();
-        fixture.AddProcess(801, ["init", "-name", "init"], comm: "init");
-        fixture.MarkRunning(801, "init");
-        Directory.Delete(fixture.Paths.Map("/proc/801/fd"));
+        using FixtureRoot fixture = UncheckablePid();
         (int code, _, string error) = Run(fixture.Paths, "-1", "-p", "801");
         Assert.NotEqual(0, code);
         Assert.DoesNotContain("cannot tell whether", error);
