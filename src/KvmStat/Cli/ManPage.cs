@@ -57,7 +57,7 @@ internal static class ManPage
         foreach ((char key, string meaning) in InteractiveCommands.Keys)
             man.Append(".TP\n\\fB").Append(key).Append("\\fR\n").Append(Escape(meaning)).Append('\n');
         man.Append(".PP\n").Append(Escape(InteractiveCommands.OtherKeys)).Append(".\n");
-        man.Append(".PP\n").Append(Escape(InteractiveCommands.GuestView)).Append('\n');
+        man.Append(".PP\n").Append(Escape(string.Join(' ', InteractiveCommands.OtherViews))).Append('\n');
 
         man.Append("""
             .SH SIGNALS

@@ -24,7 +24,13 @@ internal static class InteractiveCommands
 
     internal const string OtherKeys = "Any other key refreshes statistics immediately";
 
-    internal const string GuestView = "In the guest view: Up/Down select a guest, Enter shows its events, x its vCPUs (with --vcpus).";
+    /// <summary>The keys of the guest view and of the prompts, in lines that fit 80 columns.</summary>
+    internal static readonly string[] OtherViews =
+    [
+        "In the guest view: Up/Down (PageUp/PageDown, Home/End) select a guest,",
+        "Enter shows its events, x its vCPUs (with --vcpus).",
+        "In a prompt: Enter applies, Escape cancels, Backspace and Ctrl-U erase.",
+    ];
 
     /// <summary>"   b     toggle events by guests (honors filters)", one line per key.</summary>
     internal static IEnumerable<string> Lines() => Keys.Select(k => $"   {k.Key}     {k.Meaning}");

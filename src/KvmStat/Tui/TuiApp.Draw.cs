@@ -242,6 +242,8 @@ internal sealed partial class TuiApp
         foreach (string line in InteractiveCommands.Lines())
             grid.Write(row++, 0, line);
         grid.Write(row++, 0, InteractiveCommands.OtherKeys);
-        grid.Write(++row, 0, InteractiveCommands.GuestView);
+        row++;
+        foreach (string line in InteractiveCommands.OtherViews)
+            grid.Write(row++, 0, line);
     }
 }

@@ -383,6 +383,10 @@ public class ScreenTests
         Assert.Equal("Press any key to exit", screen[2]);
         Assert.Contains("   x     toggle reporting of stats for individual child trace events", screen);
         Assert.Equal(long.MaxValue, app.NextRefresh);
+        // README shows this screen as it is.
+        string readme = File.ReadAllText(Path.Join(Architecture.Repository.Root, "README.md"));
+        int start = readme.IndexOf("`h`:\n\n```\n", StringComparison.Ordinal) + "`h`:\n\n```\n".Length;
+        Assert.Equal(readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)].TrimEnd('\n'), string.Join('\n', screen.Select(l => l.TrimEnd())).TrimEnd('\n'));
         Keys(app, "z");
         Assert.Equal("kvm statistics - summary", Screen(app)[0]);
         Assert.False(app.QuitRequested);
