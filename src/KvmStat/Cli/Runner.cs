@@ -56,7 +56,8 @@ internal static class Runner
     private static int ListFields(Session session, TextWriter output)
     {
         foreach (string name in session.Factory.ParentFieldNames())
-            output.WriteLine("  " + name);
+            // Names are the kernel's (or a fixture's): made safe to print, as every name from outside is.
+            output.WriteLine("  " + Text.Escape(name));
         return 0;
     }
 }

@@ -170,7 +170,16 @@ internal sealed class MetricsFormatter(
         }
         families.Add(outside);
         families.Add(exited);
-        families.Add(unattributed);
+        // Only an engine that can fail to give an event to a process (BPF: its table full) has the row:
+        // perf counters count each VM's own threads, and a family of zeros would say a check that is not made.
+        for (int o = 0; o < guests.Others.Count; o++)
+        {
+            if (guests.Others[o].Kind == VmRowKind.Unattributed)
+            {
+                families.Add(unattributed);
+                break;
+            }
+        }
     }
 
     /// <summary>The log2 buckets served: 2^10 ns (about 1 µs) to 2^33 ns (about 8.6 s), and +Inf.</summary>

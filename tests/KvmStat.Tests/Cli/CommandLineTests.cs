@@ -312,9 +312,11 @@ public class CommandLineTests
         fixture.AddTracepoint("kvm_pio", 1);
         fixture.AddTracepoint("kvm_exit", 2, FixtureRoot.TestData("kvm_exit.format"));
         fixture.AddDebugfsStat("exits", 1);
+        // A name is printed safely, as every name from outside is: no control byte reaches the terminal.
+        fixture.AddDebugfsStat("x\u001b]0;t\u0007", 1);
         (int code, string output, _) = Run(fixture.Paths, "-f", "help", "-d", "-t");
         Assert.Equal(0, code);
-        Assert.Equal("  exits\n  kvm_exit\n  kvm_pio\n", output);
+        Assert.Equal("  exits\n  kvm_exit\n  kvm_pio\n  x\\e]0;t\\x07\n", output);
     }
 
     [Fact]

@@ -187,6 +187,7 @@ public class MetricsSamplerTests
         {
             Outside = [4, 1],
             Exited = [30, 2],
+            Unattributed = [6, 0],
         };
         guests.Set(42, "kvm_pio", 100);
         using var sampler = Exporter(perVm: guests, nameOf: _ => "web");
@@ -198,6 +199,9 @@ public class MetricsSamplerTests
             # HELP kvm_events_exited_vms_total KVM tracepoint events of VMs that exited since kvm_stat started, from their first event to their last.
             # TYPE kvm_events_exited_vms_total counter
             kvm_events_exited_vms_total{event="kvm_pio"} 30
+            # HELP kvm_stat_unattributed_events_total KVM tracepoint events kvm_stat could not give to a process since it started: its table of processes was full. Nonzero means per-guest counts are missing events.
+            # TYPE kvm_stat_unattributed_events_total counter
+            kvm_stat_unattributed_events_total{event="kvm_pio"} 6
 
             """.Replace("            ", ""), text);
         Assert.Contains("\nkvm_stat_vms_left_out 0\n", text);
@@ -210,6 +214,8 @@ public class MetricsSamplerTests
         Assert.Contains("\nkvm_guest_left_out{guest=\"web\",pid=\"4242\"} 1\n", perfText);
         Assert.Contains("\nkvm_events_outside_vms_total{event=\"kvm_pio\"} 0\n", perfText);
         Assert.Contains("\nkvm_stat_vms_left_out 85\n", perfText);
+        // Perf counters give no event to a wrong process: no family of unattributed events, which would say a check they do not make.
+        Assert.DoesNotContain("unattributed", perfText);
         // With neither (debugfs alone counts only VMs, and this one no exited VM): no such family.
         using var debugfs = Exporter(perVm: new FakeVmSource(FakeSource.Counter("kvm_pio")), nameOf: _ => "web");
         Assert.DoesNotContain("outside", Text(debugfs));

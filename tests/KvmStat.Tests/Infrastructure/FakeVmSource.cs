@@ -15,6 +15,8 @@ internal sealed class FakeVmSource(params StatField[] fields) : IPerVmSource
 
     internal long[]? Exited { get; set; }
 
+    internal long[]? Unattributed { get; set; }
+
     public IReadOnlyList<StatField> Fields => fields;
 
     /// <summary>Counts VM processes only (as the perf engine): the host's other events are found by difference.</summary>
@@ -88,7 +90,7 @@ internal sealed class FakeVmSource(params StatField[] fields) : IPerVmSource
             reading.Vcpus.AddRange(Vcpus.GetValueOrDefault(pid) ?? []);
             readings.Add(reading);
         }
-        foreach ((long[]? values, VmRowKind kind) in new[] { (Outside, VmRowKind.OutsideVms), (Exited, VmRowKind.ExitedVms) })
+        foreach ((long[]? values, VmRowKind kind) in new[] { (Outside, VmRowKind.OutsideVms), (Exited, VmRowKind.ExitedVms), (Unattributed, VmRowKind.Unattributed) })
         {
             if (values is null)
                 continue;
