@@ -60,13 +60,15 @@ def check_prometheus(api, guests_path, prefix):
 
 
 def check_screen(path, guests_path, prefix):
-    """The guest rows of every page ("NAME [PID]   TOTAL   %   RATE") against what every guest made: one not shown is wrong."""
+    """The guest rows of every page ("NAME [PID]   TOTAL   %   RATE") against what every guest made: one not shown is wrong.
+    The guests (every one is a test guest on the bench's host), the outside and exited VMs and the unattributed make Total."""
     want = read_guests(guests_path)
     counted, others = screen_rows(path, prefix)
     unattributed = others.get("(unattributed)", 0)
     if not counted:
         return "no guest row on the screen"
-    result = verdict(counted, want) + f", {len(set(counted) & set(want))} of {len(want)} guests shown"
+    parts = sum(counted.values()) + others.get("(outside VMs)", 0) + others.get("(exited VMs)", 0) + unattributed
+    result = verdict(counted, want, (others.get("Total"), parts)) + f", {len(set(counted) & set(want))} of {len(want)} guests shown"
     # The screen keeps (unattributed) in view whenever it is not zero: it must not be there.
     return result + (f", {unattributed} unattributed" if unattributed else "")
 
