@@ -10,6 +10,9 @@ internal sealed record StatField(string Name, string? Parent, StatKind Kind, Fie
 {
     internal bool IsChild => Parent is not null;
 
+    /// <summary>A child that counts one vCPU (--vcpus with -p), beside a field's reasons: another set of its children.</summary>
+    internal bool IsVcpu { get; init; }
+
     /// <summary>What a child adds to its parent's name ("HLT", "vcpu0"); a parent's own name.</summary>
     internal string ChildLabel => Label ?? Name;
 

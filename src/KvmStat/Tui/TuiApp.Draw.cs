@@ -225,7 +225,11 @@ internal sealed partial class TuiApp
 
     private int CompareFields(int a, int b)
     {
-        ReadOnlySpan<long> totals = _parentsFor!.Totals;
+        // A field's reasons, then its vCPUs: each set adds up to the field, so neither is mixed into the other.
+        bool vcpuA = _parentsFor!.Fields[a].IsVcpu, vcpuB = _parentsFor.Fields[b].IsVcpu;
+        if (vcpuA != vcpuB)
+            return vcpuA ? 1 : -1;
+        ReadOnlySpan<long> totals = _parentsFor.Totals;
         ReadOnlySpan<long> deltas = _parentsFor.Deltas;
         if (!_sortByTotal && deltas[a] != deltas[b])
             return deltas[b].CompareTo(deltas[a]);

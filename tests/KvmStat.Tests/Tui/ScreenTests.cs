@@ -231,6 +231,24 @@ public class ScreenTests
         Assert.Single(_backend.Opened);
     }
 
+    /// <summary>A field with reasons and vCPUs (--vcpus with -p): with x its reasons, then its vCPUs, each set in the screen's order, never mixed.</summary>
+    [Fact]
+    public void AFieldsReasonsAndVcpusAreShownAsTwoSets()
+    {
+        StatField Vcpu(int index) => StatField.Child("kvm_userspace_exit", $"vcpu{index}", StatKind.Counter, FieldOrigin.Tracepoint) with { IsVcpu = true };
+        var backend = new FakeTuiBackend(Counter("kvm_userspace_exit"), Counter("kvm_userspace_exit(IO)", "kvm_userspace_exit"),
+            Counter("kvm_userspace_exit(MMIO)", "kvm_userspace_exit"), Vcpu(0), Vcpu(1));
+        var app = new TuiApp(backend, FieldFilter.Default, 0, null, 3.0, backend.Time);
+        app.Start();
+        foreach ((string field, long count) in new[] { ("kvm_userspace_exit", 2510L), ("kvm_userspace_exit(IO)", 2000L), ("kvm_userspace_exit(MMIO)", 510L),
+            ("kvm_userspace_exit(vcpu0)", 2200L), ("kvm_userspace_exit(vcpu1)", 310L) })
+            backend.Add(field, count);
+        app.Refresh();
+        Keys(app, "x");
+        Assert.Equal(["kvm_userspace_exit", "  kvm_userspace_exit(IO)", "  kvm_userspace_exit(MMIO)", "  kvm_userspace_exit(vcpu0)", "  kvm_userspace_exit(vcpu1)"],
+            Screen(app)[3..8].Select(l => l[1..41].TrimEnd()));
+    }
+
     /// <summary>As the reference: a regex that matches only a child still shows its parent, without x.</summary>
     [Fact]
     public void ARegexOfAChildShowsItsParent()

@@ -28,7 +28,7 @@ internal sealed class BpfVcpuFields
             List<StatField> candidates =
             [
                 field.ToStatField(),
-                .. labels.Select(label => StatField.Child(field.Name, label, StatKind.Counter, FieldOrigin.Tracepoint)),
+                .. labels.Select(label => StatField.Child(field.Name, label, StatKind.Counter, FieldOrigin.Tracepoint) with { IsVcpu = true }),
             ];
             foreach (StatField chosen in selection.Select(candidates, f => f.Name, f => f.Parent).Where(f => f.IsChild))
             {

@@ -218,6 +218,8 @@ public class BpfVcpuTests
         List<string> names = [.. source.Fields.Select(f => f.Name)];
         Assert.Equal(["kvm_pio(vcpu0)", "kvm_pio(vcpu1)", "kvm_userspace_exit(vcpu0)", "kvm_userspace_exit(vcpu1)"], names.Where(n => n.Contains("(vcpu")));
         Assert.Equal("kvm_pio", source.Fields[names.IndexOf("kvm_pio(vcpu1)")].Parent);
+        // Known as vCPUs, another set of children than a field's reasons (the screen shows them apart).
+        Assert.Equal(names.Select(n => n.Contains("(vcpu", StringComparison.Ordinal)), source.Fields.Select(f => f.IsVcpu));
         long[] values = new long[names.Count];
         long Value(string name) => values[names.IndexOf(name)];
         void Sample()
