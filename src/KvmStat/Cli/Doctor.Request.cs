@@ -64,7 +64,7 @@ internal sealed partial class Doctor
         }
     }
     /// <summary>With --vcpus and a watched VM, the labels of its vCPUs: an -f that names vCPU children keeps their parents, as in a run.</summary>
-    private IReadOnlyList<string> VcpuLabels => request.Vcpus && _watched > 0 ? VcpuThreads.Labels(new VcpuThreads(paths).List(_watched)) : [];
+    private IReadOnlyList<string> VcpuLabels => TracepointEngines.VcpuLabels(paths, request.Vcpus ? _watched : 0);
 
     /// <summary>
     /// With -f: the fields a run would keep of this host's tracepoints (and exit latencies with
@@ -80,6 +80,12 @@ internal sealed partial class Doctor
         if (tracefs is not null && request.Latency && _bpfCounts && _latencyRefusal.Value is null)
             tracepoints.AddRange(LatencySource.FamilyNames(kernel: TracepointEngines.LatencyEntry(paths) == BpfPrograms.KvmEntry).Where(filter.Matches));
         List<string> debugfs = DebugfsSource.StatNames(paths).FindAll(filter.Matches);
+        // As a run: a pattern that took a second on a name selects what no one knows.
+        if (filter.TooSlow() is UsageException slow)
+        {
+            Line("fail", "fields", $"{slow.Message} A run stops. {slow.Fix}");
+            return;
+        }
         string pattern = Text.EscapeControls(filter.Pattern);
         if (tracepoints.Count > 0)
             Line("ok", "fields", $"-f \"{pattern}\" keeps {SourceFactory.FieldNames(tracepoints)} of the tracepoints" + (debugfs.Count > 0 ? $", and {SourceFactory.FieldNames(debugfs)} of debugfs with -d" : ""));

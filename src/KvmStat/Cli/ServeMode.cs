@@ -86,9 +86,10 @@ internal static class ServeMode
     /// </summary>
     private static void TryListen(IPEndPoint endpoint)
     {
-        using var socket = new System.Net.Sockets.Socket(endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
         try
         {
+            // Made inside: a host without IPv6 refuses the socket itself, which Kestrel says as it starts.
+            using var socket = new System.Net.Sockets.Socket(endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
             socket.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
             if (endpoint.Address.Equals(IPAddress.IPv6Any))
                 socket.DualMode = true;

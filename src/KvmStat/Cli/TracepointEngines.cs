@@ -93,6 +93,11 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             // ends the run is what to read, not a line on an engine that never counted.
             _fallback = $"counting with perf counters: BPF is not available ({Describe(why)}){(latency ? "; exit latencies are not measured" : "")}" +
                 $"{(vcpus ? "; nothing is counted per vCPU" : "")}";
+            // An -f of vCPU children alone (kvm_pio\(vcpu0) keeps nothing perf counters count.
+            if (vcpus && !eachVm && pid > 0 && !latency && Selected(selection with { Children = true }, allowNone: true).Count == 0)
+                throw new EnvironmentException(
+                    $"-f \"{Text.EscapeControls(selection.Pattern)}\" names only vCPU children, which the BPF engine alone counts, and BPF is not available ({Describe(why)}).",
+                    "Name the fields themselves (such as -f kvm_pio), or let BPF count (kvm_stat --doctor says why it does not).");
         }
         else if (latency)
             throw new UsageException("exit latencies are timed by the BPF engine only.", "Leave out --engine perf.");
@@ -133,7 +138,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     internal static string LatencyEntry(HostPaths paths) =>
         ExitReasonSetDetector.Detect(paths) == ExitReasonSet.Unknown ? BpfPrograms.SyscallEntry : BpfPrograms.KvmEntry;
 
-    /// <summary>Says which engine counts, once for each change: the screen's b can take a per-VM engine where the first was BPF.</summary>
+    /// <summary>Why the perf engine counts where BPF could not, to be said once its counters opened.</summary>
     private string? _fallback;
 
     /// <summary>Says why the perf engine counts where BPF could not (once the perf counters opened, or were served as down).</summary>
@@ -143,6 +148,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             Announce(message, warn: true);
     }
 
+    /// <summary>Says which engine counts, once for each change: the screen's b can take a per-VM engine where the first was BPF.</summary>
     private void Announce(string message, bool warn)
     {
         if (_announced == message)
@@ -210,8 +216,10 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     internal bool Selects(FieldSelection selection, int vcpusOf = 0) =>
         Selected(selection with { Children = true }, allowNone: true, vcpuLabels: VcpuLabels(vcpusOf)).Count > 0;
 
-    /// <summary>The labels of VM <paramref name="vcpusOf"/>'s vCPUs (none for 0), for an -f that names vCPU children.</summary>
-    private IReadOnlyList<string> VcpuLabels(int vcpusOf) => vcpusOf > 0 ? VcpuThreads.Labels(new VcpuThreads(paths).List(vcpusOf)) : [];
+    private IReadOnlyList<string> VcpuLabels(int vcpusOf) => VcpuLabels(paths, vcpusOf);
+
+    /// <summary>The labels of VM <paramref name="vcpusOf"/>'s vCPUs (none for 0), for an -f that names vCPU children (--doctor asks too).</summary>
+    internal static IReadOnlyList<string> VcpuLabels(HostPaths paths, int vcpusOf) => vcpusOf > 0 ? VcpuThreads.Labels(new VcpuThreads(paths).List(vcpusOf)) : [];
 
     /// <param name="latency">--latency was given (for the fix of a selection of latencies alone).</param>
     private List<TracepointField> Selected(FieldSelection selection, bool allowNone = false, bool latency = false, IReadOnlyList<string>? vcpuLabels = null)

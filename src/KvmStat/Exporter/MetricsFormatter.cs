@@ -142,8 +142,13 @@ internal sealed class MetricsFormatter(
             "KVM tracepoint events of processes that run no VM (kernel threads ageing guest memory, other processes) since kvm_stat started; with perf counters the host's events beyond the VMs' counters, those of VMs left out included.");
         var exited = new MetricFamily("kvm_events_exited_vms", "counter",
             "KVM tracepoint events of VMs that exited since kvm_stat started, from their first event to their last.");
-        var unattributed = new MetricFamily("kvm_stat_unattributed_events", "counter",
-            "KVM tracepoint events kvm_stat could not give to a process since it started: its table of processes was full. Nonzero means per-guest counts are missing events.");
+        // Only an engine that can fail to give an event to a process (BPF: its table full) has the row:
+        // perf counters count each VM's own threads, and a family of zeros would say a check that is not made.
+        bool attributes = false;
+        for (int o = 0; o < guests.Others.Count; o++)
+            attributes |= guests.Others[o].Kind == VmRowKind.Unattributed;
+        MetricFamily? unattributed = attributes ? new MetricFamily("kvm_stat_unattributed_events", "counter",
+            "KVM tracepoint events kvm_stat could not give to a process since it started: its table of processes was full. Nonzero means per-guest counts are missing events.") : null;
         foreach (int i in fields.ByName)
         {
             if (fields[i].IsChild || fields[i].Kind != StatKind.Counter)
@@ -166,20 +171,12 @@ internal sealed class MetricsFormatter(
             }
             outside.Counter([("event", fields[i].Name)], notVms);
             exited.Counter([("event", fields[i].Name)], gone);
-            unattributed.Counter([("event", fields[i].Name)], lost);
+            unattributed?.Counter([("event", fields[i].Name)], lost);
         }
         families.Add(outside);
         families.Add(exited);
-        // Only an engine that can fail to give an event to a process (BPF: its table full) has the row:
-        // perf counters count each VM's own threads, and a family of zeros would say a check that is not made.
-        for (int o = 0; o < guests.Others.Count; o++)
-        {
-            if (guests.Others[o].Kind == VmRowKind.Unattributed)
-            {
-                families.Add(unattributed);
-                break;
-            }
-        }
+        if (unattributed is not null)
+            families.Add(unattributed);
     }
 
     /// <summary>The log2 buckets served: 2^10 ns (about 1 µs) to 2^33 ns (about 8.6 s), and +Inf.</summary>

@@ -35,6 +35,9 @@ internal sealed partial class GuestFinder
     /// </summary>
     internal bool ListsVms => ScanFolders();
 
+    /// <summary>What the last listing of debugfs's VM folders held, in one number: it changes when a VM is made or goes.</summary>
+    internal long ListingStamp { get; private set; }
+
     private readonly List<long> _folders = [];
     private DirectoryScanner? _debugfs;
     private bool _foldersTaken, _foldersListed;
@@ -74,6 +77,10 @@ internal sealed partial class GuestFinder
             return _foldersListed;
         _foldersListed = (_debugfs ??= new DirectoryScanner(paths.DebugfsKvm)).TryScan(_folders, s_parseFolder) == 0;
         FolderListings++;
+        long stamp = _folders.Count;
+        foreach (long folder in _folders)
+            stamp = stamp * 31 + folder;
+        ListingStamp = stamp;
         _foldersTaken = _looks > 0;
         return _foldersListed;
     }

@@ -70,12 +70,16 @@ internal sealed class FieldFilter : IFieldSelection
     // never spliced into another: "zz)|(exits" would otherwise close a wrapping group and match in
     // the middle of names, and "\\" be blamed on a missing parenthesis.
     // A pattern .NET can match without backtracking is matched in time linear in the name, whatever
-    // it nests ("(.*.*)*Z" would otherwise take seconds a name); only back-references, look-arounds,
-    // atomic groups and conditionals need the backtracking engine, held to MatchTimeout a name.
-    // Both find the same leftmost start, all Matches asks of a match.
+    // it nests ("(.*.*)*Z" would otherwise take seconds a name); back-references, look-arounds,
+    // atomic groups, conditionals and patterns too large for it need the backtracking engine, held
+    // to MatchTimeout a name. Both find the same leftmost start, all Matches asks of a match, but
+    // for \B before what can match nothing ("kvm_e\B\w*" would miss kvm_exit, which Python's
+    // re.match takes): a pattern with \B is matched by backtracking too.
     private static Regex Compile(string pattern)
     {
         string translated = FromPython(pattern);
+        if (translated.Contains(@"\B", StringComparison.Ordinal))
+            return new Regex(translated, RegexOptions.CultureInvariant, MatchTimeout);
         try
         {
             return new Regex(translated, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, MatchTimeout);
@@ -201,7 +205,7 @@ internal sealed class FieldFilter : IFieldSelection
         : null;
 
     /// <summary>What to do about a pattern too slow to match.</summary>
-    internal const string SlowFix = "Write it without back-references, look-arounds and (?>...) groups, which kvm_stat matches by backtracking, or without repetitions inside repetitions.";
+    internal const string SlowFix = "Write it without back-references, look-arounds, (?>...) groups and \\B, which kvm_stat matches by backtracking, or without repetitions inside repetitions.";
 
     private bool Match(string name)
     {

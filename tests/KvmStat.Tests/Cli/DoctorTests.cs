@@ -333,6 +333,7 @@ public class DoctorTests
     [InlineData("user_exit_p99", false, "fail  fields                no tracepoint or debugfs field matches \"user_exit_p99\": a run stops. Exit latencies (user_exit_*, kernel_exit_*) are fields only with --latency, counted by the BPF engine; list the fields with: kvm_stat -f help --latency")]
     [InlineData("kernel_exit", true, "fail  fields                no tracepoint or debugfs field matches \"kernel_exit\": a run stops. Exit latencies are fields only where the BPF engine can time exits (kvm_stat --doctor says whether it can), and kernel_exit_* only where kvm_entry fires (VMX, SVM, arm64); list the fields with: kvm_stat -f help --latency")]
     [InlineData("xyz", false, "fail  fields                no tracepoint or debugfs field matches \"xyz\": a run stops. List the available fields with: kvm_stat -f help")]
+    [InlineData("(?=k)(\\w|.|[a-z_])*Z|pages", false, "fail  fields                \"(?=k)(\\w|.|[a-z_])*Z|pages\" took over a second to match the field \"kvm_userspace_exit\", so what it selects is unknown. A run stops. " + KvmStat.Stats.FieldFilter.SlowFix)]
     public void FIsMatchedAsARunMatchesIt(string pattern, bool latency, string expected)
     {
         using var fixture = new FixtureRoot();

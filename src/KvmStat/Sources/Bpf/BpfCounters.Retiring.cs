@@ -36,20 +36,29 @@ internal sealed partial class BpfCounters
     /// <summary>The next of the older processes outside VMs to look at again.</summary>
     private int _recheck;
 
+    /// <summary>The listing of debugfs's VM folders at the last look at every process outside VMs.</summary>
+    private long _recheckedAtListing;
+
     /// <summary>Processes outside VMs looked at again at each capture, in turn, where each look reads a process's descriptors.</summary>
     private const int RecheckedPerCapture = 256;
 
     /// <summary>
-    /// Looks at the processes outside VMs again: every one where debugfs lists the host's VMs (a
-    /// search of the capture's listing each), else 256 at most (each a look at a process's
-    /// descriptors): first those moved there since the last capture, then others in turn, each at
+    /// Looks at the processes outside VMs again: every one where debugfs lists the host's VMs and
+    /// the listing changed since (a VM was made: a search of the listing and a look up in the
+    /// kernel's table each), else 256 at most (each also a look at a process's descriptors where
+    /// debugfs cannot tell): first those moved there since the last capture, then others in turn, each at
     /// most once. One the exit program took out of the table (it exited) is forgotten; one that
     /// holds a VM now (or can no longer be told) leaves the row outside VMs, so its next event
     /// takes a slot and is looked at as a new process's.
     /// </summary>
     private void RecheckOutside()
     {
-        int older = Math.Min(_freshFrom, _outside.Count), budget = _outside.Count > RecheckedPerCapture && _guests.ListsVms ? _outside.Count : RecheckedPerCapture;
+        int older = Math.Min(_freshFrom, _outside.Count), budget = RecheckedPerCapture;
+        if (_outside.Count > RecheckedPerCapture && _guests.ListsVms && _guests.ListingStamp != _recheckedAtListing)
+        {
+            budget = _outside.Count;
+            _recheckedAtListing = _guests.ListingStamp;
+        }
         for (int i = older; i < _outside.Count && budget > 0; i++, budget--)
             Recheck(i);
         budget = Math.Min(budget, older);
