@@ -14,6 +14,15 @@ internal sealed partial class TuiApp
     private bool _shownChildren;
     private IFieldValues? _parentsFor;
     private Comparison<int>? _compareFields;
+    private readonly char[] _digits = new char[20];
+
+    /// <summary>
+    /// A number's digits, for a label written into a span: a number interpolated as itself goes
+    /// through a generic append whose interface call boxes it (24 bytes a draw) until the JIT has
+    /// optimised that code, which a machine busy with other work may not do for a long time.
+    /// </summary>
+    private ReadOnlySpan<char> Digits(long value) =>
+        value.TryFormat(_digits, out int count, default, CultureInfo.InvariantCulture) ? _digits.AsSpan(0, count) : [];
 
     /// <summary>Paints the current view into <paramref name="grid"/>.</summary>
     internal void Draw(ScreenGrid grid)

@@ -158,8 +158,8 @@ internal sealed partial class TuiApp
         string cut = name.Length > 30 ? "..." : "";
         int written;
         bool fits = name.Length > 0
-            ? _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"{shown}{cut} [{guest.Pid}]", out written)
-            : _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"[{guest.Pid}]", out written);
+            ? _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"{shown}{cut} [{Digits(guest.Pid)}]", out written)
+            : _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"[{Digits(guest.Pid)}]", out written);
         return _label.AsSpan(0, fits ? written : 0);
     }
 
@@ -200,7 +200,7 @@ internal sealed partial class TuiApp
             }
             int written;
             bool fits = vcpu.Index >= 0 && vcpu.Tid != 0
-                ? _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"  {vcpu.Label} [{vcpu.Tid}]", out written)
+                ? _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"  {vcpu.Label} [{Digits(vcpu.Tid)}]", out written)
                 : _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"  {vcpu.Label}", out written);
             DrawRow(grid, row++, _label.AsSpan(0, fits ? written : 0), value, guest.Total, delta, interval);
         }

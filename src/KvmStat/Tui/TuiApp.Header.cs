@@ -28,8 +28,8 @@ internal sealed partial class TuiApp
             ReadOnlySpan<char> shown = name.Length > MaxGuestNameLength ? name.AsSpan(0, MaxGuestNameLength) : name;
             string cut = name.Length > MaxGuestNameLength ? "..." : "";
             fits = name.Length > 0
-                ? title.TryWrite(CultureInfo.InvariantCulture, $"{what} - pid {_pid} ({shown}{cut})", out written)
-                : title.TryWrite(CultureInfo.InvariantCulture, $"{what} - pid {_pid}", out written);
+                ? title.TryWrite(CultureInfo.InvariantCulture, $"{what} - pid {Digits(_pid)} ({shown}{cut})", out written)
+                : title.TryWrite(CultureInfo.InvariantCulture, $"{what} - pid {Digits(_pid)}", out written);
         }
         return title[..(fits ? written : 0)];
     }

@@ -120,7 +120,7 @@ internal sealed partial class TuiApp
         // Exits the full table could not time are said on the last row (where an error or a notice
         // is not), never left out of the rows in silence.
         if (latencies.Lost > 0 && _error is null && _notice is null && _label.AsSpan().TryWrite(CultureInfo.InvariantCulture,
-            $"{latencies.Lost} exits not timed since the start: the table of latency buckets is full", out int lost))
+            $"{Digits(latencies.Lost)} exits not timed since the start: the table of latency buckets is full", out int lost))
             grid.Write(grid.Rows - 1, 0, _label.AsSpan(0, lost));
         // How much vCPU time exits took each second, as a share of one vCPU, halts (idle) apart; and what ends an exit here.
         column = grid.Write(1, 0, "out of the guest: ");
@@ -153,7 +153,7 @@ internal sealed partial class TuiApp
         }
         // Reasons the screen has no room for are in the Total, and said there (they take the least time).
         int hidden = _latencyRows.Rows.Count - (row - 3);
-        bool said = _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"Total ({hidden} not shown)", out int length);
+        bool said = _label.AsSpan().TryWrite(CultureInfo.InvariantCulture, $"Total ({Digits(hidden)} not shown)", out int length);
         DrawLatencyRow(grid, row, hidden > 0 && said ? _label.AsSpan(0, length) : "Total", _latencyRows.All, TextStyle.Bold);
     }
 
