@@ -110,7 +110,9 @@ internal sealed partial class SourceFactory(Options options, HostPaths paths, Re
         ITracepointEngine engine;
         try
         {
-            if (!plan.Latency && !Engines.Selects(plan.Selection, plan.VcpuChildren ? plan.Pid : 0))
+            // -p with --vcpus: the VM's vCPUs, listed once for both questions, for an -f that names their children.
+            IReadOnlyList<string> vcpuLabels = TracepointEngines.VcpuLabels(paths, plan.VcpuChildren ? plan.Pid : 0);
+            if (!plan.Latency && !Engines.Selects(plan.Selection, vcpuLabels))
             {
                 // As the reference's tracepoint provider left with no fields: the other sources' fields are shown.
                 if (options.Debugfs || options.BinaryStats || options.UsesQmp)
@@ -119,7 +121,7 @@ internal sealed partial class SourceFactory(Options options, HostPaths paths, Re
                 throw NoTracepointField(plan.Selection.Filter, debugfs.Count == 0 ? NoFieldFix(plan.Selection.Filter)
                     : $"It names {FieldNames(debugfs)} of debugfs: read debugfs with -d (-d -t for both).");
             }
-            engine = Engines.Open(plan.Selection, plan.PerVm, plan.Pid, plan.Latency, plan.CountsVcpus);
+            engine = Engines.Open(plan.Selection, plan.PerVm, plan.Pid, plan.Latency, plan.CountsVcpus, vcpuLabels);
         }
         catch (EnvironmentException e) when (plan.Lenient)
         {

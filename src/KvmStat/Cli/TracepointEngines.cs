@@ -50,15 +50,15 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     /// </summary>
     /// <param name="latency">Measure exit latencies too (BPF only: with perf counters one line says they are not measured).</param>
     /// <param name="vcpus">Count per vCPU thread too (BPF only, likewise).</param>
-    internal ITracepointEngine Open(FieldSelection selection, bool eachVm, int pid, bool latency = false, bool vcpus = false)
+    /// <param name="vcpuLabels">With -p and --vcpus, the VM's vCPUs (<see cref="VcpuLabels"/>): an -f that names their children keeps their parents.</param>
+    internal ITracepointEngine Open(FieldSelection selection, bool eachVm, int pid, bool latency = false, bool vcpus = false, IReadOnlyList<string>? vcpuLabels = null)
     {
         if (choice != TracepointEngineChoice.Perf && _bpfUnavailable is null)
         {
             // tracefs first: without it neither engine counts, and that is the error to give; and a
             // selection of nothing before any fallback is said. With latencies -f may choose only
             // latency fields (-f user_exit_p99): then no tracepoint is shown.
-            // -p with --vcpus: an -f that names vCPU children (kvm_pio\(vcpu0) keeps their parents.
-            List<TracepointField> selected = Selected(selection with { Children = true }, allowNone: latency, vcpuLabels: VcpuLabels(vcpus && !eachVm ? pid : 0));
+            List<TracepointField> selected = Selected(selection with { Children = true }, allowNone: latency, vcpuLabels: vcpuLabels);
             try
             {
                 if (!_bpfProbed)
@@ -94,7 +94,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
             _fallback = $"counting with perf counters: BPF is not available ({Describe(why)}){(latency ? "; exit latencies are not measured" : "")}" +
                 $"{(vcpus ? "; nothing is counted per vCPU" : "")}";
             // An -f of vCPU children alone (kvm_pio\(vcpu0) keeps nothing perf counters count.
-            if (vcpus && !eachVm && pid > 0 && !latency && Selected(selection with { Children = true }, allowNone: true).Count == 0)
+            if (vcpuLabels is { Count: > 0 } && !latency && Selected(selection with { Children = true }, allowNone: true).Count == 0)
                 throw new EnvironmentException(
                     $"-f \"{Text.EscapeControls(selection.Pattern)}\" names only vCPU children, which the BPF engine alone counts, and BPF is not available ({Describe(why)}).",
                     "Name the fields themselves (such as -f kvm_pio), or let BPF count (kvm_stat --doctor says why it does not).");
@@ -212,11 +212,9 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     }
 
     /// <summary>Whether the selection keeps any tracepoint field (a child brings its parent).</summary>
-    /// <param name="vcpusOf">The VM whose fields get vCPU children (-p with --vcpus), else 0.</param>
-    internal bool Selects(FieldSelection selection, int vcpusOf = 0) =>
-        Selected(selection with { Children = true }, allowNone: true, vcpuLabels: VcpuLabels(vcpusOf)).Count > 0;
-
-    private IReadOnlyList<string> VcpuLabels(int vcpusOf) => VcpuLabels(paths, vcpusOf);
+    /// <param name="vcpuLabels">With -p and --vcpus, the VM's vCPUs (<see cref="VcpuLabels"/>).</param>
+    internal bool Selects(FieldSelection selection, IReadOnlyList<string>? vcpuLabels = null) =>
+        Selected(selection with { Children = true }, allowNone: true, vcpuLabels: vcpuLabels).Count > 0;
 
     /// <summary>The labels of VM <paramref name="vcpusOf"/>'s vCPUs (none for 0), for an -f that names vCPU children (--doctor asks too).</summary>
     internal static IReadOnlyList<string> VcpuLabels(HostPaths paths, int vcpusOf) => vcpusOf > 0 ? VcpuThreads.Labels(new VcpuThreads(paths).List(vcpusOf)) : [];

@@ -78,16 +78,18 @@ internal sealed class FieldFilter : IFieldSelection
     private static Regex Compile(string pattern)
     {
         string translated = FromPython(pattern);
-        if (translated.Contains(@"\B", StringComparison.Ordinal))
-            return new Regex(translated, RegexOptions.CultureInvariant, MatchTimeout);
-        try
+        if (!translated.Contains(@"\B", StringComparison.Ordinal))
         {
-            return new Regex(translated, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, MatchTimeout);
+            try
+            {
+                return new Regex(translated, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, MatchTimeout);
+            }
+            catch (NotSupportedException)
+            {
+                // A construct only backtracking matches: compiled for it below.
+            }
         }
-        catch (NotSupportedException)
-        {
-            return new Regex(translated, RegexOptions.CultureInvariant, MatchTimeout);
-        }
+        return new Regex(translated, RegexOptions.CultureInvariant, MatchTimeout);
     }
 
     private static TimeSpan MatchTimeout => TimeSpan.FromSeconds(1);
