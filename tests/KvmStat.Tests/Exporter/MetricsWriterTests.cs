@@ -237,6 +237,30 @@ public class MetricsWriterTests
         Assert.Contains("kvm_exit_handling_seconds_sum{reason=\"IO\"} 0.100096599\n", new MetricsWriter(false).Write([family]));
     }
 
+    /// <summary>
+    /// An exit histogram's bounds start at 256 ns, so that exits the kernel handles in 300 ns to 1 µs
+    /// fall in buckets of their own; exits of 2.1 s and longer are +Inf alone; 24 bounds in all.
+    /// </summary>
+    [Fact]
+    public void ExitHistogramsTellSubMicrosecondExitsApart()
+    {
+        var family = new MetricFamily("kvm_exit_handling_seconds", "histogram", "h");
+        var histogram = new KvmStat.Sources.LatencyHistogram { Nanoseconds = 1 };
+        histogram.Buckets[6] = 1;   // [64, 128) ns
+        histogram.Buckets[8] = 2;   // [256, 512) ns
+        histogram.Buckets[9] = 4;   // [512, 1024) ns
+        histogram.Buckets[30] = 8;  // [1.07, 2.15) s
+        histogram.Buckets[31] = 16; // [2.15, 4.29) s
+        MetricsFormatter.AddHistogram(family, [], histogram);
+        string[] buckets = [.. new MetricsWriter(false).Write([family]).Split('\n').Where(l => l.StartsWith("kvm_exit_handling_seconds_bucket", StringComparison.Ordinal))];
+        Assert.Equal(25, buckets.Length);
+        Assert.Equal("kvm_exit_handling_seconds_bucket{le=\"2.56e-07\"} 1", buckets[0]);
+        Assert.Equal("kvm_exit_handling_seconds_bucket{le=\"5.12e-07\"} 3", buckets[1]);
+        Assert.Equal("kvm_exit_handling_seconds_bucket{le=\"1.024e-06\"} 7", buckets[2]);
+        Assert.Equal("kvm_exit_handling_seconds_bucket{le=\"2.147483648\"} 15", buckets[23]);
+        Assert.Equal("kvm_exit_handling_seconds_bucket{le=\"+Inf\"} 31", buckets[24]);
+    }
+
     /// <summary>Families of any names, types, suffixes and labels: promtool parses every exposition.</summary>
     [Fact]
     public void AnyFamiliesMakeAValidExposition()

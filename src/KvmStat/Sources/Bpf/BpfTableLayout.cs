@@ -55,7 +55,7 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
 
     /// <summary>
     /// A thread's exit latencies, per kind of exit: log2 buckets of nanoseconds 0 to 33 (the last
-    /// also holds every longer exit, from 8.6 s: the exporter's buckets end there), then the
+    /// also holds every longer exit, from 8.6 s; the exporter serves up to 2.1 s), then the
     /// nanoseconds they took.
     /// </summary>
     internal const int ThreadLatencyBuckets = 34;
