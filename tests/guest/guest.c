@@ -5,7 +5,7 @@
 // own (JIT, GC threads).
 //
 // usage: guest -name NAME [--vcpus N] [--outs N] [--every MS [--lifetime MS] | --churn N]
-//              [--two-ports] [--wait PORT:US]... [--stay]
+//              [--two-ports | --halts] [--wait PORT:US]... [--stay]
 //   prints "ready PID" once its vCPU threads exist.
 //   without --every: waits for SIGUSR1, runs the program once on every vCPU, prints
 //     "done NANOSECONDS CPU_NANOSECONDS" (the run's wall time, and the CPU time the process took
@@ -16,9 +16,11 @@
 //   with --churn N: N VM processes one after the other, each a child that makes its VM, runs the
 //     program once on every vCPU and exits; then prints "churned N".
 //   --two-ports: each of the N rounds writes to port 0x3f8 and then to 0x2f8 (2N port exits).
+//   --halts: the program halts N times instead (the VMM enters the guest again after each halt)
+//     and ends with one port write: N halt exits the VMM handles, then one port exit.
 //   --wait PORT:US (up to four): the VMM busy-waits US microseconds on each exit to that port
-//     (hexadecimal 0x3f8 or decimal) before it enters the guest again: exits of a known
-//     handling time, for the tests of exit latencies.
+//     (hexadecimal 0x3f8 or decimal; "hlt" for halts with --halts) before it enters the guest
+//     again: exits of a known handling time, for the tests of exit latencies.
 //   --stay: after "done", the VM process stays until it is killed (its last counts can be read).
 // The guest dies with the process that started it (PR_SET_PDEATHSIG).
 #define _GNU_SOURCE
@@ -45,7 +47,12 @@
 static const uint8_t code[] = { 0xBA, 0xF8, 0x03, 0xEE, 0x66, 0x49, 0x75, 0xFB, 0xF4 };
 // mov dx,0x3f8; L: out dx,al; mov dx,0x2f8; out dx,al; mov dx,0x3f8; dec ecx; jnz L; hlt
 static const uint8_t two_ports[] = { 0xBA, 0xF8, 0x03, 0xEE, 0xBA, 0xF8, 0x02, 0xEE, 0xBA, 0xF8, 0x03, 0x66, 0x49, 0x75, 0xF4, 0xF4 };
-static int use_two_ports, stay;
+// mov dx,0x3f8; L: hlt; dec ecx; jnz L; out dx,al  (no in-kernel interrupt controller: each
+// halt is a KVM_EXIT_HLT, after which the vCPU goes on at the next instruction)
+static const uint8_t halts[] = { 0xBA, 0xF8, 0x03, 0xF4, 0x66, 0x49, 0x75, 0xFB, 0xEE };
+// --wait's port for halts: beyond every port number.
+#define HALT_WAIT 0x10000u
+static int use_two_ports, use_halts, stay;
 static struct { unsigned port; long us; } waits[4];
 static int wait_count;
 
@@ -87,9 +94,12 @@ static void run_program(struct vcpu *v)
             if (errno == EINTR || errno == EAGAIN) continue;
             fail("KVM_RUN");
         }
-        if (v->run->exit_reason == KVM_EXIT_IO) {
+        // With --halts a halt is handled and the port write ends the run; else the other way round.
+        int handled = use_halts ? KVM_EXIT_HLT : KVM_EXIT_IO;
+        if (v->run->exit_reason == (unsigned)handled) {
+            unsigned port = use_halts ? HALT_WAIT : v->run->io.port;
             for (int i = 0; i < wait_count; i++) {
-                if (v->run->io.port != waits[i].port)
+                if (port != waits[i].port)
                     continue;
                 long long until = now_ns() + waits[i].us * 1000LL;
                 while (now_ns() < until)
@@ -97,7 +107,7 @@ static void run_program(struct vcpu *v)
             }
             continue;
         }
-        if (v->run->exit_reason == KVM_EXIT_HLT) return;
+        if (v->run->exit_reason == (use_halts ? KVM_EXIT_IO : KVM_EXIT_HLT)) return;
         fprintf(stderr, "guest: unexpected exit reason %u\n", v->run->exit_reason);
         exit(1);
     }
@@ -131,6 +141,8 @@ static struct vcpu *create_vm(int vcpus)
     if (memory == MAP_FAILED) fail("mmap");
     if (use_two_ports)
         memcpy(memory + CODE_ADDRESS, two_ports, sizeof two_ports);
+    else if (use_halts)
+        memcpy(memory + CODE_ADDRESS, halts, sizeof halts);
     else
         memcpy(memory + CODE_ADDRESS, code, sizeof code);
     struct kvm_userspace_memory_region region = { .slot = 0, .guest_phys_addr = 0, .memory_size = MEMORY_SIZE, .userspace_addr = (uintptr_t)memory };
@@ -202,6 +214,7 @@ int main(int argc, char **argv)
     int vcpus = 1, churn_count = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--two-ports")) { use_two_ports = 1; continue; }
+        if (!strcmp(argv[i], "--halts")) { use_halts = 1; continue; }
         if (!strcmp(argv[i], "--stay")) { stay = 1; continue; }
         static const char *const valued[] = { "--wait", "--vcpus", "--outs", "--every", "--lifetime", "--churn", "-name" };
         int known = 0;
@@ -215,7 +228,7 @@ int main(int argc, char **argv)
             char port[16];
             if (!colon || wait_count == 4 || colon - value >= (long)sizeof port) { fprintf(stderr, "guest: --wait takes PORT:US, at most 4 times\n"); return 2; }
             snprintf(port, sizeof port, "%.*s", (int)(colon - value), value);
-            waits[wait_count].port = (unsigned)number("--wait's port", port, 0xffff);
+            waits[wait_count].port = !strcmp(port, "hlt") ? HALT_WAIT : (unsigned)number("--wait's port", port, 0xffff);
             waits[wait_count++].us = number("--wait's microseconds", colon + 1, 10000000);
         }
         else if (!strcmp(option, "--vcpus")) vcpus = (int)number(option, value, 4096);
@@ -226,6 +239,7 @@ int main(int argc, char **argv)
         /* -name NAME is read from the command line by the tool, as QEMU's. */
     }
     if (vcpus < 1 || outs < 1) { fprintf(stderr, "guest: --vcpus and --outs must be at least 1\n"); return 2; }
+    if (use_two_ports && use_halts) { fprintf(stderr, "guest: --two-ports and --halts are two programs: give one\n"); return 2; }
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (churn_count > 0)
         return churn(churn_count, vcpus);
