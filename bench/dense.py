@@ -6,15 +6,20 @@ the table of medians.
 usage: dense.py root DIR [plain]              a root for KVM_STAT_ROOT: this host's tracefs, CPUs
                                               and modules, a CPU with VMX (plain: this host's CPU,
                                               where kvm_entry never fires), a /proc of VMs only
-       dense.py vms DIR PIDS-FILE             the processes in PIDS-FILE (one a line) are the VMs
-                                              dense-0, dense-1, ...; no other process is one
+       dense.py vms DIR PIDS-FILE [OTHERS-FILE] [debugfs]
+                                              the processes in PIDS-FILE (one a line) are the VMs
+                                              dense-0, dense-1, ...; those of OTHERS-FILE processes
+                                              that are not VMs; no other process is one (debugfs:
+                                              each VM has its folder PID-10 in debugfs's kvm)
        dense.py program PID NAME              the descriptor of PID that holds BPF program NAME
-       dense.py check-metrics FILE PIDS-FILE KICKS
+       dense.py check-metrics FILE PIDS-FILE KICKS [OTHERS-FILE]
+       dense.py check-vcpus-metrics FILE PIDS-FILE KICKS   (--vcpus: each VM's vCPU 0 too)
        dense.py check-json FILE PIDS-FILE KICKS
        dense.py check-screen FILE PIDS-FILE KICKS   (the screen's guest view, every page)
                                               "exact" when every VM's kvm_pio is KICKS x (i % 10 + 1)
                                               (what bpfrun's child i ran), and the host's total is
-                                              their sum; else what differs
+                                              their sum (and OTHERS-FILE's, whose children come after
+                                              the VMs', outside VMs); else what differs
        dense.py check-latency-json FILE PIDS-FILE KICKS REASONS [untimed]
        dense.py check-latency-metrics FILE PIDS-FILE KICKS REASONS [untimed]
                                               with exits of REASONS (labels, as "IO,MMIO,HLT") in
@@ -57,21 +62,36 @@ def make_root(root, vmx=True):
         fixture.write(re.sub(r"^(flags\s*:) ", r"\1 vmx " if vmx else r"\1 ", real.read(), flags=re.M))
 
 
-def declare_vms(root, pids_file):
+def declare_vms(root, pids_file, others_file=None, debugfs=False):
     proc = os.path.join(root, "proc")
+    kvm = os.path.join(root, "sys/kernel/debug/kvm")
     for entry in os.listdir(proc):
         if entry.isdigit():
             shutil.rmtree(os.path.join(proc, entry))
+    shutil.rmtree(kvm, ignore_errors=True)
+    if debugfs:
+        os.makedirs(kvm)
     for index, pid in enumerate(read_pids(pids_file)):
-        folder = os.path.join(proc, str(pid))
-        os.makedirs(os.path.join(folder, "fd"))
-        os.makedirs(os.path.join(folder, "task", str(pid)))
-        os.makedirs(os.path.join(folder, "ns"))
-        write(folder, "cmdline", f"qemu-system-x86_64\0-name\0dense-{index}\0")
-        write(folder, "comm", "qemu-system-x86\n")
-        write(folder, "status", f"Name:\tqemu-system-x86\nTgid:\t{pid}\nPid:\t{pid}\n")
-        write(folder, "stat", f"{pid} (qemu-system-x86) S 1 {pid} {pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n")
+        folder = declare_process(proc, pid, "qemu-system-x86", f"qemu-system-x86_64\0-name\0dense-{index}\0")
+        # Its one thread, which raises its events, is its vCPU 0 by the name QEMU gives one.
+        write(os.path.join(folder, "task", str(pid)), "comm", "CPU 0/KVM\n")
         os.symlink("anon_inode:kvm-vm", os.path.join(folder, "fd", "10"))
+        if debugfs:
+            os.makedirs(os.path.join(kvm, f"{pid}-10"))
+    for pid in read_pids(others_file) if others_file else []:
+        os.symlink("/dev/null", os.path.join(declare_process(proc, pid, "worker", "worker\0"), "fd", "10"))
+
+
+def declare_process(proc, pid, comm, cmdline):
+    folder = os.path.join(proc, str(pid))
+    os.makedirs(os.path.join(folder, "fd"))
+    os.makedirs(os.path.join(folder, "task", str(pid)))
+    os.makedirs(os.path.join(folder, "ns"))
+    write(folder, "cmdline", cmdline)
+    write(folder, "comm", comm + "\n")
+    write(folder, "status", f"Name:\t{comm}\nTgid:\t{pid}\nPid:\t{pid}\n")
+    write(folder, "stat", f"{pid} ({comm}) S 1 {pid} {pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n")
+    return folder
 
 
 def write(folder, name, text):
@@ -118,8 +138,8 @@ def expected(pids_file, kicks):
     return {pid: kicks * (index % 10 + 1) for index, pid in enumerate(read_pids(pids_file))}
 
 
-def verdict(counted, want, host, outside, unattributed):
-    """Every guest what its process ran, and guests + outside VMs (exited ones too) + unattributed = the host."""
+def verdict(counted, want, host, outside, unattributed, others=0):
+    """Every guest what its process ran, the others' events outside VMs, and guests + outside VMs (exited ones too) + unattributed = the host."""
     wrong = [pid for pid, count in want.items() if counted.get(pid) != count]
     extra = len(set(counted) - set(want))
     problems = []
@@ -128,8 +148,10 @@ def verdict(counted, want, host, outside, unattributed):
         problems.append(f"{len(wrong)} of {len(want)} guests wrong (pid {pid}: {counted.get(pid)}, ran {want[pid]})")
     if extra:
         problems.append(f"{extra} guests not started")
-    if host != sum(want.values()):
-        problems.append(f"host total {host}, guests ran {sum(want.values())}")
+    if host != sum(want.values()) + others:
+        problems.append(f"host total {host}, guests ran {sum(want.values())} and other processes {others}")
+    if others and outside != others:
+        problems.append(f"outside VMs {outside}, other processes ran {others}")
     if unattributed:
         problems.append(f"{unattributed} events unattributed")
     if host is not None and sum(counted.values()) + outside + unattributed != host:
@@ -137,7 +159,7 @@ def verdict(counted, want, host, outside, unattributed):
     return "; ".join(problems) or "exact"
 
 
-def check_metrics(path, pids_file, kicks):
+def check_metrics(path, pids_file, kicks, others_file=None):
     text = open(path).read()
     series = re.findall(r'^kvm_guest_events_total\{guest="dense-\d+",pid="(\d+)",event="kvm_pio"\} (\d+)$', text, re.M)
     def total(family):
@@ -145,7 +167,27 @@ def check_metrics(path, pids_file, kicks):
         return int(found.group(1)) if found else None
     return verdict({int(p): int(c) for p, c in series}, expected(pids_file, kicks), total("kvm_events_total"),
                    (total("kvm_events_outside_vms_total") or 0) + (total("kvm_events_exited_vms_total") or 0),
-                   total("kvm_stat_unattributed_events_total") or 0)
+                   total("kvm_stat_unattributed_events_total") or 0, others_ran(pids_file, others_file, kicks))
+
+
+def check_vcpus_metrics(path, pids_file, kicks):
+    """check_metrics, and each VM's vCPU 0 (its one thread) counted what the VM did."""
+    guests = check_metrics(path, pids_file, kicks)
+    text = open(path).read()
+    series = re.findall(r'^kvm_guest_vcpu_events_total\{guest="dense-\d+",pid="(\d+)",vcpu="0",event="kvm_pio"\} (\d+)$', text, re.M)
+    counted = {int(p): int(c) for p, c in series}
+    want = expected(pids_file, kicks)
+    wrong = [pid for pid, count in want.items() if counted.get(pid) != count]
+    vcpus = f"{len(wrong)} of {len(want)} vCPUs wrong (pid {wrong[0]}: {counted.get(wrong[0])}, ran {want[wrong[0]]})" if wrong else "exact"
+    return guests if vcpus == "exact" else vcpus if guests == "exact" else f"{guests}; {vcpus}"
+
+
+def others_ran(pids_file, others_file, kicks):
+    """What the children after the VMs' ran: child i (counted over both files) (i % 10) + 1 a kick."""
+    if not others_file:
+        return 0
+    first = len(read_pids(pids_file))
+    return sum(kicks * ((first + j) % 10 + 1) for j in range(len(read_pids(others_file))))
 
 
 def last_record(path):
@@ -286,12 +328,14 @@ def main(argv):
     command = argv[1] if len(argv) > 1 else ""
     if command == "root" and len(argv) in (3, 4) and argv[3:] in ([], ["plain"]):
         make_root(argv[2], vmx=len(argv) == 3)
-    elif command == "vms" and len(argv) == 4:
-        declare_vms(argv[2], argv[3])
+    elif command == "vms" and 4 <= len(argv) <= 6 and argv[5:] in ([], ["debugfs"]):
+        declare_vms(argv[2], argv[3], argv[4] if len(argv) > 4 and argv[4] != "-" else None, len(argv) == 6)
     elif command == "program" and len(argv) == 4:
         print(find_program(int(argv[2]), argv[3]))
-    elif command == "check-metrics" and len(argv) == 5:
-        print(check_metrics(argv[2], argv[3], int(argv[4])))
+    elif command == "check-metrics" and len(argv) in (5, 6):
+        print(check_metrics(argv[2], argv[3], int(argv[4]), argv[5] if len(argv) == 6 else None))
+    elif command == "check-vcpus-metrics" and len(argv) == 5:
+        print(check_vcpus_metrics(argv[2], argv[3], int(argv[4])))
     elif command == "check-json" and len(argv) == 5:
         print(check_json(argv[2], argv[3], int(argv[4])))
     elif command == "check-screen" and len(argv) == 5:

@@ -10,9 +10,14 @@
 # screen's guest view (every page read); every count checked exact. The step "latency" measures the
 # exporter and -l --json with exit latencies: each child's events are exits to user space of three
 # reasons in turn (the tool's kvm_userspace_exit program), each ended by ioctl(KVM_RUN) (which its
-# sys_enter program times), against the same exits counted without --latency.
+# sys_enter program times), against the same exits counted without --latency. The step "first"
+# measures a fresh exporter with a debugfs folder per VM and without debugfs, among DENSE_OTHERS
+# (1000) processes that are no VMs and raise events too: its first scrape (the VMs made, no event
+# yet), its first scrape after every process's first events, later scrapes, its CPU a second
+# (events and a scrape every second), and the wall time of -1 --json. The step "vcpus" measures
+# the exporter with --vcpus (each VM's one thread is its vCPU 0, a row of the table of threads).
 # Run as root: bench/dense.sh [COUNTS...]   (default: 1 200 4000; DENSE_ROUNDS=3, DENSE_SECONDS=60,
-# DENSE_STEPS="serve log screen"; "latency" too if named)
+# DENSE_STEPS="serve log screen"; "latency", "first" and "vcpus" too if named)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 counts=("$@")
@@ -20,6 +25,7 @@ counts=("$@")
 rounds=${DENSE_ROUNDS:-3}
 seconds=${DENSE_SECONDS:-60}
 steps=${DENSE_STEPS:-serve log screen}
+others=${DENSE_OTHERS:-1000}
 scrapes=10
 source bench/lib.sh
 bench_prepare
@@ -39,6 +45,7 @@ plain_root=$BENCH_DIR/root-plain
 $helper root "$plain_root" plain
 results=$BENCH_DIR/results.tsv
 pids=$BENCH_DIR/pids
+others_pids=$BENCH_DIR/others
 # kvm_pio's raw tracepoint arguments (vcpu, port, size, count), eight bytes each, little-endian.
 pio=0100000000000000f80300000000000001000000000000000100000000000000
 # What the children raise: kvm_pio, or (workload=exits) exits to user space: kvm_userspace_exit's
@@ -57,22 +64,26 @@ ask() {
 }
 IFS= read -r answer <&"${BPFRUN[0]}"  # "ready PID"
 
-# vms_of TOOL-PID N: N children that run TOOL's kvm_pio program (or its kvm_userspace_exit program,
-# exits ended by ioctl(KVM_RUN)), the fixture's only VMs.
+# vms_of TOOL-PID N [OTHERS [debugfs]]: N children that run TOOL's kvm_pio program (or its
+# kvm_userspace_exit program, exits ended by ioctl(KVM_RUN)), the fixture's only VMs; OTHERS more
+# children, after them, that are processes of the fixture but no VMs; debugfs: a folder per VM.
 vms_of() {
-    local fd
+    local fd all=$(($2 + ${3:-0}))
     if [ "$workload" = exits ]; then
         fd=$($helper program "$1" kvm_userspace_e)
         ask "get $1 $fd"
-        ask "fork $2 ${answer#fd } $exits $exit_reasons"
+        ask "fork $all ${answer#fd } $exits $exit_reasons"
     else
         fd=$($helper program "$1" kvm_pio)
         ask "get $1 $fd"
-        ask "fork $2 ${answer#fd } $pio"
+        ask "fork $all ${answer#fd } $pio"
     fi
     [[ $answer == forked* ]] || { echo "bench: bpfrun: $answer" >&2; return 1; }
-    tr ' ' '\n' <<<"${answer#forked }" >"$pids"
-    $helper vms "$root" "$pids"
+    # Through a file: head closing a pipe early would fail the pipeline (pipefail).
+    tr ' ' '\n' <<<"${answer#forked }" >"$pids.all"
+    head -n "$2" "$pids.all" >"$pids"
+    tail -n +"$(($2 + 1))" "$pids.all" >"$others_pids"
+    $helper vms "$root" "$pids" "$others_pids" ${4:-}
 }
 
 vms_end() {
@@ -97,6 +108,8 @@ check() {
         else
             $helper "check-latency-$kind" "$file" "$pids" "$kicks" "$exit_labels" untimed
         fi
+    elif [[ " $* " == *" --vcpus "* ]]; then
+        $helper "check-vcpus-$kind" "$file" "$pids" "$kicks"
     else
         $helper "check-$kind" "$file" "$pids" "$kicks"
     fi
@@ -126,6 +139,46 @@ serve() {
     done
     record "$n" "$label: peak RSS (MB)" "$(awk '/^VmHWM:/ { print $2 / 1024 }' /proc/"$BENCH_TOOL"/status)"
     bench_stop "$BENCH_TOOL"
+    vms_end
+}
+
+# first N LABEL [debugfs]: a fresh exporter with N VMs (debugfs: a folder each) and $others other
+# processes: the time of its first scrape (the VMs made, before any event), of its first scrape
+# after every process's first events, of later scrapes, its CPU a second over $seconds (events and
+# a scrape every second), every count checked; then the wall time of -1 --json among them.
+first() {
+    local n=$1 label=$2 port body url kicks=1 before after hz i time
+    shift 2
+    port=$(bench_port)
+    url="http://127.0.0.1:$port/metrics"
+    body=$BENCH_DIR/body
+    bench_tool bpf --serve "127.0.0.1:$port"
+    vms_of "$BENCH_TOOL" "$n" "$others" "$@"
+    scrape_ms() { curl -sf "$url" -o "$body" -w '%{time_total}\n' | awk '{ print $1 * 1000 }'; }
+    record "$n" "$label: first scrape (ms)" "$(scrape_ms)"
+    kick
+    # A scrape within half a second of the last is served the last one's sample: each timed one samples.
+    sleep 0.6
+    record "$n" "$label: scrape after the first events (ms)" "$(scrape_ms)"
+    for ((i = 0; i < scrapes; i++)); do
+        sleep 0.6
+        record "$n" "$label: later scrapes (ms)" "$(scrape_ms)"
+    done
+    record "$n" "$label: counts check" "$($helper check-metrics "$body" "$pids" 1 "$others_pids")"
+    hz=$(getconf CLK_TCK)
+    before=$(bench_cpu_ticks "$BENCH_TOOL")
+    for ((i = 0; i < seconds; i++)); do
+        sleep 1
+        kick
+        kicks=$((kicks + 1))
+        time=$(scrape_ms)
+    done
+    after=$(bench_cpu_ticks "$BENCH_TOOL")
+    record "$n" "$label: exporter CPU (ms/s)" "$(awk -v t=$((after - before)) -v hz="$hz" -v s="$seconds" 'BEGIN { print t * 1000 / hz / s }')"
+    record "$n" "$label: after ${seconds} s of events: counts check" "$($helper check-metrics "$body" "$pids" "$kicks" "$others_pids")"
+    bench_stop "$BENCH_TOOL"
+    "$startup_bench" startup "$tool" 1 -1 --json --engine bpf >"$BENCH_DIR/startup"
+    record "$n" "$label: -1 --json to the record and exit (ms)" "$(sed -n 's/.*wall time: median \([0-9.]*\) ms.*/\1/p' "$BENCH_DIR/startup")"
     vms_end
 }
 
@@ -232,6 +285,16 @@ for ((round = 1; round <= rounds; round++)); do
             bench_settle
             screen "$n"
         fi
+        if [[ " $steps " == *" vcpus "* ]]; then
+            bench_settle
+            serve "$n" "--serve --vcpus" --vcpus
+        fi
+        if [[ " $steps " == *" first "* ]]; then
+            for mode in $(printf '%s\n' debugfs none | shuf); do
+                bench_settle
+                if [ "$mode" = debugfs ]; then first "$n" "debugfs folders" debugfs; else first "$n" "no debugfs"; fi
+            done
+        fi
         if [[ " $steps " == *" latency "* ]]; then
             workload=exits
             root=$plain_root
@@ -249,6 +312,6 @@ for ((round = 1; round <= rounds; round++)); do
     done
 done
 
-echo "## $(uname -r), $(nproc) CPUs, $(bench_field_count) kvm tracepoints, $rounds rounds in random order, steps: $steps (${seconds} s of -l per round, $scrapes scrapes per round)"
+echo "## $(uname -r), $(nproc) CPUs, $(bench_field_count) kvm tracepoints, $rounds rounds in random order, steps: $steps (${seconds} s of -l per round, $scrapes scrapes per round$([[ " $steps " != *" first "* ]] || echo ", $others other processes in the step first"))"
 echo
 $helper table "$results"

@@ -131,19 +131,25 @@ internal sealed class Session : IDisposable
         return sampler;
     }
 
-    /// <summary>--guest-fields must keep some field of the guests: one that keeps none would leave every guest without values, silently.</summary>
+    /// <summary>
+    /// --guest-fields must keep some field of the guests: one that keeps none would leave every
+    /// guest without values, silently. Every name is matched here, so that a pattern too slow for
+    /// one of them is refused now, not left to match nothing more at a later scrape.
+    /// </summary>
     private Sampler GuestFieldsChecked(Sampler sampler)
     {
         if (Options.GuestFields is not string pattern || sampler.Snapshot.Guests?.Fields is not { Count: > 0 } fields)
             return sampler;
         FieldFilter filter = Options.GuestFilter;
         // It chooses events, with their reasons (children) or without: a pattern that matches only reasons keeps nothing.
+        bool keeps = false;
         for (int i = 0; i < fields.Count; i++)
-        {
-            if (!fields[i].IsChild && filter.Matches(fields[i].Name))
-                return sampler;
-        }
-        throw filter.TooSlow() ?? new UsageException($"--guest-fields \"{Text.Escape(pattern)}\" matches no event of the guests (it chooses events, each with its reasons).",
+            keeps |= filter.Matches(fields[i].Name) && !fields[i].IsChild;
+        if (filter.TooSlow() is UsageException slow)
+            throw slow;
+        if (keeps)
+            return sampler;
+        throw new UsageException($"--guest-fields \"{Text.Escape(pattern)}\" matches no event of the guests (it chooses events, each with its reasons).",
             "List the events with: kvm_stat -f help (each guest's exit latencies, with --latency, do not depend on it).");
     }
 

@@ -262,6 +262,25 @@ public class SourceFactoryTests
         var e = Assert.Throws<UsageException>(Open);
         Assert.Equal($"--guest-fields \"{Text.Escape(pattern)}\" matches no event of the guests (it chooses events, each with its reasons).", e.Message);
     }
+
+    /// <summary>
+    /// --guest-fields that keeps a field but takes a second on another is refused at start with that
+    /// cause: it was taken for the field it kept, and matched nothing more at later scrapes.
+    /// </summary>
+    [Theory]
+    [InlineData("--json")]
+    [InlineData("--serve")]
+    public void GuestFieldsTooSlowForAnyFieldAreRefused(string mode)
+    {
+        using var root = new NoVmsRoot();
+        const string Slow = @"kvm_mmio|(?=kvm_u)(\w|.|[a-z_])*Z";
+        string[] output = mode == "--json" ? ["-l", "--json"] : ["--serve", "127.0.0.1:9576"];
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse([.. output, "-f", "kvm_(pio|mmio|userspace_exit)", "--guest-fields", Slow, "--engine", "bpf"]));
+        using Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, new StringWriter()), TimeProvider.System);
+        var e = Assert.Throws<UsageException>(() => mode == "--json" ? session.OpenSampler() : session.OpenExporterSampler());
+        Assert.StartsWith($"\"{Slow}\" took over a second to match the field \"kvm_userspace_exit", e.Message);
+        Assert.Equal(FieldFilter.SlowFix, e.Fix);
+    }
     /// <summary>
     /// An -f that keeps only debugfs fields shows them, as the reference's tracepoint provider left
     /// with no field does: no tracepoint program is loaded for nothing. With tracepoints alone it
