@@ -154,15 +154,19 @@ first() {
     body=$BENCH_DIR/body
     bench_tool bpf --serve "127.0.0.1:$port"
     vms_of "$BENCH_TOOL" "$n" "$others" "$@"
+    # Assigned before recorded: a failed scrape stops the bench (set -e), never an empty figure.
     scrape_ms() { curl -sf "$url" -o "$body" -w '%{time_total}\n' | awk '{ print $1 * 1000 }'; }
-    record "$n" "$label: first scrape (ms)" "$(scrape_ms)"
+    time=$(scrape_ms)
+    record "$n" "$label: first scrape (ms)" "$time"
     kick
     # A scrape within half a second of the last is served the last one's sample: each timed one samples.
     sleep 0.6
-    record "$n" "$label: scrape after the first events (ms)" "$(scrape_ms)"
+    time=$(scrape_ms)
+    record "$n" "$label: scrape after the first events (ms)" "$time"
     for ((i = 0; i < scrapes; i++)); do
         sleep 0.6
-        record "$n" "$label: later scrapes (ms)" "$(scrape_ms)"
+        time=$(scrape_ms)
+        record "$n" "$label: later scrapes (ms)" "$time"
     done
     record "$n" "$label: counts check" "$($helper check-metrics "$body" "$pids" 1 "$others_pids")"
     hz=$(getconf CLK_TCK)

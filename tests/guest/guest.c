@@ -228,7 +228,7 @@ int main(int argc, char **argv)
             char port[16];
             if (!colon || wait_count == 4 || colon - value >= (long)sizeof port) { fprintf(stderr, "guest: --wait takes PORT:US, at most 4 times\n"); return 2; }
             snprintf(port, sizeof port, "%.*s", (int)(colon - value), value);
-            waits[wait_count].port = !strcmp(port, "hlt") ? HALT_WAIT : (unsigned)number("--wait's port", port, 0xffff);
+            waits[wait_count].port = !strcmp(port, "hlt") ? HALT_WAIT : (unsigned)number("--wait's port (or hlt)", port, 0xffff);
             waits[wait_count++].us = number("--wait's microseconds", colon + 1, 10000000);
         }
         else if (!strcmp(option, "--vcpus")) vcpus = (int)number(option, value, 4096);
@@ -240,6 +240,13 @@ int main(int argc, char **argv)
     }
     if (vcpus < 1 || outs < 1) { fprintf(stderr, "guest: --vcpus and --outs must be at least 1\n"); return 2; }
     if (use_two_ports && use_halts) { fprintf(stderr, "guest: --two-ports and --halts are two programs: give one\n"); return 2; }
+    // A wait the program never meets would time nothing, silently.
+    for (int i = 0; i < wait_count; i++) {
+        if ((waits[i].port == HALT_WAIT) != use_halts) {
+            fprintf(stderr, use_halts ? "guest: with --halts the VMM waits on halts only: --wait hlt:US\n" : "guest: --wait hlt:US goes with --halts\n");
+            return 2;
+        }
+    }
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (churn_count > 0)
         return churn(churn_count, vcpus);

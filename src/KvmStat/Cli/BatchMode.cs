@@ -13,7 +13,7 @@ internal static class BatchMode
         using var signals = new Signals(handleHangup: false);
         session.SayWhetherVmsCanRun(reporter);
         IStatsRenderer renderer = session.Options.Format == OutputFormat.Json
-            ? new JsonRenderer(sink, skipZeroRecords: false, session.Options.GuestFilter, session.Selection.Filter)
+            ? new JsonRenderer(sink, skipZeroRecords: false, session.GuestFilter, session.Selection.Filter)
             : new BatchRenderer(sink);
         return Run(sampler, session.Options.BatchSeconds, signals, session.Time, renderer, () => reporter.Verbose("counting started"));
     }

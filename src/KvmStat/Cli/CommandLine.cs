@@ -103,7 +103,7 @@ internal static class CommandLine
         Description = "print the completion script for SHELL (bash, zsh or fish) and exit",
         HelpName = "SHELL",
     };
-    internal static readonly Option<bool> Doctor = new("--doctor") { Description = "report what this host offers and why a source does not work, then exit; with --engine, -p/-g, -f, --latency, --vcpus and --web-config-file, what a run with them would do" };
+    internal static readonly Option<bool> Doctor = new("--doctor") { Description = "report what this host offers and why a source does not work, then exit; with --engine, -p/-g, -f, --guest-fields, --latency, --vcpus and --web-config-file, what a run with them would do" };
 
     internal static RootCommand Build()
     {

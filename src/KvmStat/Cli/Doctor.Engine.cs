@@ -77,6 +77,32 @@ internal sealed partial class Doctor
         return TracepointEngines.BpfTableFields(catalog, selected.Count > 0 || entry is not null ? selected : [.. catalog], entry).Fields;
     }
 
+    /// <summary>
+    /// With --guest-fields: as a run with --serve or --json checks it at start, where one that keeps
+    /// no event of the guests, or takes a second on a name the run asks of it (the guests' fields,
+    /// with --latency the reasons of their histograms), stops the run.
+    /// </summary>
+    private void CheckGuestFields(Tracefs tracefs, ExitReasonSet exitReasons)
+    {
+        if (request.GuestFields is not FieldFilter filter)
+            return;
+        List<string> kept = [];
+        foreach (TracepointField field in TracepointEngines.SelectFields(Selection, Catalog(tracefs, exitReasons), VcpuLabels))
+        {
+            if (filter.Matches(field.Name) && !field.IsChild)
+                kept.Add(field.Name);
+        }
+        if (LatencyEntryAsRun is string entry)
+            filter.MatchesEach([.. TableFields(tracefs, exitReasons, entry).Select(f => f.ToStatField())]);
+        string pattern = Text.EscapeControls(filter.Pattern);
+        if (filter.TooSlow("--guest-fields") is UsageException slow)
+            Line("fail", "guest fields", $"{slow.Message} A run with --serve or --json stops. {slow.Fix}");
+        else if (kept.Count == 0)
+            Line("fail", "guest fields", $"--guest-fields \"{pattern}\" matches no event of the guests: a run with --serve or --json stops. List the events with: kvm_stat -f help");
+        else
+            Line("ok", "guest fields", $"--guest-fields \"{pattern}\" gives each guest {SourceFactory.FieldNames(kept)}");
+    }
+
     /// <summary>What ends an exit in a run with these options: null without --latency, or where this kernel cannot time exits.</summary>
     private string? LatencyEntryAsRun => request.Latency && _latencyRefusal.Value is null ? TracepointEngines.LatencyEntry(paths) : null;
 

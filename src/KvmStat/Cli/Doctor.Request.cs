@@ -15,7 +15,7 @@ internal sealed partial class Doctor
     {
         if (request.Unused.Count > 0)
             Line("note", "options", $"{string.Join(", ", request.Unused.Select(Text.Escape))} {(request.Unused.Count == 1 ? "does" : "do")} not change what --doctor checks " +
-                "(every source, every output); it takes --engine, --latency, --vcpus, --web-config-file, -f, and -p or -g for one VM");
+                "(every source, every output); it takes --engine, --latency, --vcpus, --web-config-file, -f, --guest-fields, and -p or -g for one VM");
         CheckWatchedVm();
         CheckWebConfig();
     }

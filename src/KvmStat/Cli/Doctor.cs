@@ -78,6 +78,8 @@ internal sealed partial class Doctor(HostPaths paths, TextWriter output, TimePro
         if (tracefs is not null)
             CheckEngine(tracefs, exitReasons);
         CheckFields(tracefs, exitReasons);
+        if (tracefs is not null)
+            CheckGuestFields(tracefs, exitReasons);
         CheckDebugfs(kvm);
         CheckFileLimit(tracefs, exitReasons);
         // Counting every CPU needs root, CAP_PERFMON or perf_event_paranoid -1 (the units' capabilities do).

@@ -31,7 +31,7 @@ internal static class LogMode
         session.SayWhetherVmsCanRun(reporter);
         IStatsRenderer renderer = options.Format switch
         {
-            OutputFormat.Json => new JsonRenderer(sink, options.SkipZeroRecords, options.GuestFilter, session.Selection.Filter),
+            OutputFormat.Json => new JsonRenderer(sink, options.SkipZeroRecords, session.GuestFilter, session.Selection.Filter),
             OutputFormat.Csv => new LogRenderer(sink, new CsvLogFormat(), options.SkipZeroRecords, reporter.Warn),
             _ => new LogRenderer(sink, new PlainLogFormat(), options.SkipZeroRecords),
         };

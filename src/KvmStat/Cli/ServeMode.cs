@@ -31,7 +31,7 @@ internal static class ServeMode
         Sampler sampler = session.OpenExporterSampler();
         string engine = sampler.EngineName switch { null => "", "BPF" => "bpf", _ => "perf" };
         using var metrics = new MetricsSampler(sampler, session.Selection.Filter, session.Time, sampler.FollowsVms,
-            new ExporterIdentity(BuildVersion.Stamp, engine), reporter.Warn, session.Options.GuestFilter);
+            new ExporterIdentity(BuildVersion.Stamp, engine), reporter.Warn, session.GuestFilter);
         using var server = new MetricsServer(endpoint, metrics.Current, session.Time, reporter.Warn, reloader);
         try
         {

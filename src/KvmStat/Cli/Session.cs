@@ -106,7 +106,18 @@ internal sealed class Session : IDisposable
     }
 
     /// <summary>What -f selects (by default every field, children included, as the reference counts).</summary>
-    internal FieldSelection Selection => new(FieldFilter.Create(Options.Fields), Children: true);
+    /// <summary>
+    /// -f's selection, made once: the filter a run was checked with at start (a pattern too slow
+    /// for a name is refused then) is the one every output matches with, answers kept.
+    /// </summary>
+    internal FieldSelection Selection => _selection ??= new(FieldFilter.Create(Options.Fields), Children: true);
+
+    private FieldSelection? _selection;
+
+    /// <summary>--guest-fields' filter, made once for the same reason (<see cref="Selection"/>).</summary>
+    internal FieldFilter GuestFilter => _guestFilter ??= Options.GuestFilter;
+
+    private FieldFilter? _guestFilter;
 
     /// <summary>
     /// The sampler of -1 and -l/-L: the chosen sources for the VM, and for --json each VM's values
@@ -133,19 +144,23 @@ internal sealed class Session : IDisposable
 
     /// <summary>
     /// --guest-fields must keep some field of the guests: one that keeps none would leave every
-    /// guest without values, silently. Every name is matched here, so that a pattern too slow for
-    /// one of them is refused now, not left to match nothing more at a later scrape.
+    /// guest without values, silently. Every name it will be asked of is matched here (the guests'
+    /// fields, and with --latency the reasons of their histograms), so that a pattern too slow for
+    /// one of them is refused now, not left to match nothing more at a later record or scrape.
     /// </summary>
     private Sampler GuestFieldsChecked(Sampler sampler)
     {
         if (Options.GuestFields is not string pattern || sampler.Snapshot.Guests?.Fields is not { Count: > 0 } fields)
             return sampler;
-        FieldFilter filter = Options.GuestFilter;
+        FieldFilter filter = GuestFilter;
         // It chooses events, with their reasons (children) or without: a pattern that matches only reasons keeps nothing.
         bool keeps = false;
         for (int i = 0; i < fields.Count; i++)
             keeps |= filter.Matches(fields[i].Name) && !fields[i].IsChild;
-        if (filter.TooSlow() is UsageException slow)
+        // The reasons' answers are kept for the outputs (each guest's histograms ask them).
+        if (sampler.Snapshot.Latencies is { } latencies)
+            filter.MatchesEach(latencies.Fields.All);
+        if (filter.TooSlow("--guest-fields") is UsageException slow)
             throw slow;
         if (keeps)
             return sampler;

@@ -202,8 +202,9 @@ internal sealed class FieldFilter : IFieldSelection
     /// A run cannot start on a selection the pattern could not finish: the error that says so,
     /// or null when every name was matched.
     /// </summary>
-    internal UsageException? TooSlow() => TimedOutOn is string name
-        ? new UsageException($"\"{Text.EscapeControls(Pattern)}\" took over a second to match the field \"{Text.EscapeControls(name)}\", so what it selects is unknown.", SlowFix)
+    /// <param name="option">The option that gave the pattern, named before it (-f's is not named: it is the tool's first filter).</param>
+    internal UsageException? TooSlow(string? option = null) => TimedOutOn is string name
+        ? new UsageException($"{(option is null ? "" : option + " ")}\"{Text.EscapeControls(Pattern)}\" took over a second to match the field \"{Text.EscapeControls(name)}\", so what it selects is unknown.", SlowFix)
         : null;
 
     /// <summary>What to do about a pattern too slow to match.</summary>

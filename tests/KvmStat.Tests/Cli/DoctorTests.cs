@@ -317,7 +317,7 @@ public class DoctorTests
     {
         using var fixture = new FixtureRoot();
         (_, string[] lines) = Run(fixture, DoctorRequest.Host with { Unused = ["-s", "--json"] });
-        Assert.Equal("note  options               -s, --json do not change what --doctor checks (every source, every output); it takes --engine, --latency, --vcpus, --web-config-file, -f, and -p or -g for one VM", lines[0]);
+        Assert.Equal("note  options               -s, --json do not change what --doctor checks (every source, every output); it takes --engine, --latency, --vcpus, --web-config-file, -f, --guest-fields, and -p or -g for one VM", lines[0]);
         Assert.DoesNotContain(Run(fixture).Lines, l => l.StartsWith("note", StringComparison.Ordinal));
     }
 
@@ -344,6 +344,32 @@ public class DoctorTests
         Assert.Equal(expected, Line(lines, "fields"));
         Assert.Equal(expected.StartsWith("fail", StringComparison.Ordinal), code == 1 && lines.Count(l => l.StartsWith("fail", StringComparison.Ordinal)) == 1);
         Assert.DoesNotContain(Run(fixture).Lines, l => l.Length > 6 && l[6..].StartsWith("fields ", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// --guest-fields is checked as a run with --serve or --json checks it at start: one that keeps
+    /// no event of the guests, or takes a second on a name the run asks of it (with --latency the
+    /// reasons of each guest's histograms too, which -f may leave out), fails as the run stops.
+    /// </summary>
+    [Theory]
+    [InlineData("kvm_userspace_exit", null, false, "ok    guest fields          --guest-fields \"kvm_userspace_exit\" gives each guest 1 field (kvm_userspace_exit)")]
+    [InlineData("kvm_userspace_exit\\(", null, false, "fail  guest fields          --guest-fields \"kvm_userspace_exit\\(\" matches no event of the guests: a run with --serve or --json stops. List the events with: kvm_stat -f help")]
+    [InlineData("kvm_userspace_exit$|(?=kvm_userspace_exit\\()(\\w|.|[a-z_])*Z", "kvm_userspace_exit$", false, "ok    guest fields          --guest-fields \"kvm_userspace_exit$|(?=kvm_userspace_exit\\()(\\w|.|[a-z_])*Z\" gives each guest 1 field (kvm_userspace_exit)")]
+    [InlineData("kvm_userspace_exit$|(?=kvm_userspace_exit\\()(\\w|.|[a-z_])*Z", "kvm_userspace_exit$", true, "fail  guest fields          --guest-fields \"kvm_userspace_exit$|(?=kvm_userspace_exit\\()(\\w|.|[a-z_])*Z\" took over a second to match the field \"kvm_userspace_exit(")]
+    public void GuestFieldsAreCheckedAsARunChecksThem(string pattern, string? fields, bool latency, string expected)
+    {
+        using var fixture = new FixtureRoot();
+        fixture.AddTracepoint("kvm_userspace_exit", 2, FixtureRoot.TestData("kvm_userspace_exit.format"));
+        fixture.AddDebugfsStat("pages_4k", 3, writable: false);
+        (int code, string[] lines) = Run(fixture, DoctorRequest.Host with
+        {
+            GuestFields = KvmStat.Stats.FieldFilter.Create(pattern),
+            Fields = fields is null ? null : KvmStat.Stats.FieldFilter.Create(fields),
+            Latency = latency,
+        });
+        Assert.StartsWith(expected, Line(lines, "guest fields"));
+        Assert.Equal(expected.StartsWith("fail", StringComparison.Ordinal), code == 1 && lines.Count(l => l.StartsWith("fail", StringComparison.Ordinal)) == 1);
+        Assert.DoesNotContain(Run(fixture).Lines, l => l.Contains("guest fields", StringComparison.Ordinal));
     }
 
     /// <summary>

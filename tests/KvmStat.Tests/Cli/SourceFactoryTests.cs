@@ -265,22 +265,37 @@ public class SourceFactoryTests
 
     /// <summary>
     /// --guest-fields that keeps a field but takes a second on another is refused at start with that
-    /// cause: it was taken for the field it kept, and matched nothing more at later scrapes.
+    /// cause, naming the option: it was taken for the field it kept, and matched nothing more at
+    /// later records or scrapes. With --latency the reasons of each guest's histograms are asked
+    /// too, where -f leaves them out of the fields.
     /// </summary>
     [Theory]
-    [InlineData("--json")]
-    [InlineData("--serve")]
-    public void GuestFieldsTooSlowForAnyFieldAreRefused(string mode)
+    [InlineData("--json", @"kvm_mmio|(?=kvm_u)(\w|.|[a-z_])*Z", "kvm_(pio|mmio|userspace_exit)", "kvm_userspace_exit")]
+    [InlineData("--serve", @"kvm_mmio|(?=kvm_u)(\w|.|[a-z_])*Z", "kvm_(pio|mmio|userspace_exit)", "kvm_userspace_exit")]
+    [InlineData("--json", @"kvm_pio|(?=kvm_userspace_exit\()(\w|.|[a-z_])*Z", "kvm_pio", "kvm_userspace_exit(")]
+    [InlineData("--serve", @"kvm_pio|(?=kvm_userspace_exit\()(\w|.|[a-z_])*Z", "kvm_pio", "kvm_userspace_exit(")]
+    public void GuestFieldsTooSlowForAnyFieldAreRefused(string mode, string slow, string fields, string timedOut)
     {
         using var root = new NoVmsRoot();
-        const string Slow = @"kvm_mmio|(?=kvm_u)(\w|.|[a-z_])*Z";
         string[] output = mode == "--json" ? ["-l", "--json"] : ["--serve", "127.0.0.1:9576"];
-        Options options = CommandLine.ToOptions(CommandLine.Build().Parse([.. output, "-f", "kvm_(pio|mmio|userspace_exit)", "--guest-fields", Slow, "--engine", "bpf"]));
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse([.. output, "-f", fields, "--guest-fields", slow, "--engine", "bpf", "--latency"]));
         using Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, new StringWriter()), TimeProvider.System);
         var e = Assert.Throws<UsageException>(() => mode == "--json" ? session.OpenSampler() : session.OpenExporterSampler());
-        Assert.StartsWith($"\"{Slow}\" took over a second to match the field \"kvm_userspace_exit", e.Message);
+        Assert.StartsWith($"--guest-fields \"{slow}\" took over a second to match the field \"{timedOut}", e.Message);
         Assert.Equal(FieldFilter.SlowFix, e.Fix);
     }
+
+    /// <summary>The filters a run was checked with at start are those its outputs match with: each name is matched once, its answer kept.</summary>
+    [Fact]
+    public void ARunsFiltersAreMadeOnce()
+    {
+        using var root = new NoVmsRoot();
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse(["-l", "--json", "-f", "kvm_pio", "--guest-fields", "kvm_pio"]));
+        using Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, new StringWriter()), TimeProvider.System);
+        Assert.Same(session.Selection.Filter, session.Selection.Filter);
+        Assert.Same(session.GuestFilter, session.GuestFilter);
+    }
+
     /// <summary>
     /// An -f that keeps only debugfs fields shows them, as the reference's tracepoint provider left
     /// with no field does: no tracepoint program is loaded for nothing. With tracepoints alone it
