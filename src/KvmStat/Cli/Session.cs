@@ -134,6 +134,12 @@ internal sealed class Session : IDisposable
     internal Sampler Open(SamplingPlan plan, WatchedVm? vm)
     {
         Sampler sampler = GuestFieldsChecked(Own(Factory.Open(plan, vm, Guests)));
+        // Checked at start: a name met later that takes the second is said, as the start would have.
+        // (The default filter, shared and matching every name, never takes it.)
+        if (!Selection.Filter.IsDefault)
+            Selection.Filter.TimedOutLater ??= slow => _warn?.Invoke($"-f {slow.Message} Fields met from now on are left out. {slow.Fix}");
+        if (!GuestFilter.IsDefault)
+            GuestFilter.TimedOutLater ??= slow => _warn?.Invoke($"--guest-fields {slow.Message} Fields met from now on get no per-guest values. {slow.Fix}");
         if (_unconfirmed is string said)
         {
             _unconfirmed = null;

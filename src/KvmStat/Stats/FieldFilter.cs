@@ -210,6 +210,13 @@ internal sealed class FieldFilter : IFieldSelection
     /// <summary>What to do about a pattern too slow to match.</summary>
     internal const string SlowFix = "Write it without back-references, look-arounds, (?>...) groups and \\B, which kvm_stat matches by backtracking, or without repetitions inside repetitions.";
 
+    /// <summary>
+    /// Told once, when a name first takes the second (with what <see cref="TooSlow"/> says), where a
+    /// run under way set it: the names met from then on (a new VM's binary statistics) are left
+    /// out, which must not happen in silence. Unset, a run about to start refuses the pattern.
+    /// </summary>
+    internal Action<UsageException>? TimedOutLater { get; set; }
+
     private bool Match(string name)
     {
         if (TimedOutOn is not null)
@@ -226,7 +233,8 @@ internal sealed class FieldFilter : IFieldSelection
             // Names come from outside too (a VM's binary statistics): one that makes the pattern run
             // for a second is left out rather than stopping a run under way, as a name it does not
             // match is; a run about to start says so instead (TooSlow).
-            Interlocked.CompareExchange(ref _timedOutOn, name, null);
+            if (Interlocked.CompareExchange(ref _timedOutOn, name, null) is null)
+                TimedOutLater?.Invoke(TooSlow()!);
             return false;
         }
     }

@@ -285,6 +285,33 @@ public class SourceFactoryTests
         Assert.Equal(FieldFilter.SlowFix, e.Fix);
     }
 
+    /// <summary>
+    /// A name met once a run is under way (a new VM's binary statistics) that takes -f or
+    /// --guest-fields a second is said in one line, once: the names after it are left out, never
+    /// in silence.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void APatternTooSlowForANameMetLaterIsSaidOnce(bool guestFields)
+    {
+        using var root = new NoVmsRoot();
+        const string Slow = @"kvm_pio|(?=zz)(\w|.|[a-z_])*Z";
+        var warnings = new StringWriter();
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse(guestFields
+            ? ["-l", "--json", "-f", "kvm_pio", "--guest-fields", Slow, "--engine", "bpf"]
+            : ["-l", "--json", "-f", Slow, "--engine", "bpf"]));
+        using Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, warnings), TimeProvider.System);
+        session.OpenSampler();
+        Assert.Equal("", warnings.ToString());
+        FieldFilter filter = guestFields ? session.GuestFilter : session.Selection.Filter;
+        Assert.False(filter.Matches("zz_halt_wait_ns_aaaaaaaaaaaaaaaaaaaaaaaaa"));
+        Assert.False(filter.Matches("zz_other_aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+        string[] lines = warnings.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal([$"kvm_stat: {(guestFields ? "--guest-fields" : "-f")} \"{Slow}\" took over a second to match the field \"zz_halt_wait_ns_aaaaaaaaaaaaaaaaaaaaaaaaa\", so what it selects is unknown. " +
+            $"Fields met from now on {(guestFields ? "get no per-guest values" : "are left out")}. {FieldFilter.SlowFix}"], lines);
+    }
+
     /// <summary>The filters a run was checked with at start are those its outputs match with: each name is matched once, its answer kept.</summary>
     [Fact]
     public void ARunsFiltersAreMadeOnce()
