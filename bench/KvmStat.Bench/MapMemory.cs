@@ -15,8 +15,8 @@ internal static class MapMemory
     internal static int Run()
     {
         Tracefs tracefs = Tracefs.Locate(new HostPaths());
-        Console.WriteLine("| CPUs | exit reasons | scope | room for processes | 1 VM | 200 VMs | 4,000 VMs |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine("| CPUs | exit reasons | scope | room for processes | room for vCPU threads | 1 VM | 200 VMs | 4,000 VMs |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (int cpus in new[] { 2, 64, 384 })
         {
             foreach (ExitReasonSet encoding in new[] { ExitReasonSet.Vmx, ExitReasonSet.Svm })
@@ -40,7 +40,8 @@ internal static class MapMemory
                     BpfTableLayout layout = BpfTableLayout.For(fields.Count, scope, cpus, latency: latency, threadFields: vcpus ? tracepoints : 0);
                     string size = Mib(layout.MapBytes(reasons));
                     string room = layout.PerProcess ? layout.Capacity.ToString("N0", CultureInfo.InvariantCulture) : "-";
-                    Console.WriteLine($"| {cpus} | {encoding} ({fields.Count} fields) | {name} | {room} | {size} | {size} | {size} |");
+                    string threads = layout.PerThread ? layout.Threads.ToString("N0", CultureInfo.InvariantCulture) : "-";
+                    Console.WriteLine($"| {cpus} | {encoding} ({fields.Count} fields) | {name} | {room} | {threads} | {size} | {size} | {size} |");
                 }
             }
         }
