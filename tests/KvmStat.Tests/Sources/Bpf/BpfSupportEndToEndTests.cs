@@ -193,7 +193,7 @@ public class BpfSupportEndToEndTests
         (int code, string output, string error) = ChildProcess.RunTool(s_timeout, "--doctor", "-s", "2", "--engine", "perf", "-f", "kvm_pio", "--once");
         Assert.Equal("", error);
         string[] lines = output.Split('\n');
-        Assert.Equal("note  options               -s, --once do not change what --doctor checks (every source, every output); it takes --engine, --latency, --vcpus, --web-config-file, -f, and -p or -g for one VM", lines[0]);
+        Assert.Equal("note  options               -s, --once do not change what --doctor checks (every source, every output); it takes --engine, --latency, --vcpus, --web-config-file, -f, --guest-fields, and -p or -g for one VM", lines[0]);
         Assert.Single(lines, l => l.StartsWith("ok    engine                perf counters (--engine perf): ", StringComparison.Ordinal));
         Assert.DoesNotContain("BPF table", output);
         Assert.True(code is 0 or 1);
