@@ -92,15 +92,25 @@ internal sealed partial class Doctor
             if (filter.Matches(field.Name) && !field.IsChild)
                 kept.Add(field.Name);
         }
+        // With --latency the reasons of each guest's exit histograms too (a pattern of them alone keeps those).
+        List<string> reasons = [];
         if (LatencyEntryAsRun is string entry)
-            filter.MatchesEach([.. TableFields(tracefs, exitReasons, entry).Select(f => f.ToStatField())]);
+        {
+            foreach (TracepointField field in TableFields(tracefs, exitReasons, entry))
+            {
+                if (filter.Matches(field.Name) && field.Parent is string parent && KvmStat.Sources.ExitLatencies.Kinds.Contains(parent))
+                    reasons.Add(field.Name);
+            }
+        }
         string pattern = Text.EscapeControls(filter.Pattern);
         if (filter.TooSlow("--guest-fields") is UsageException slow)
             Line("fail", "guest fields", $"{slow.Message} A run with --serve or --json stops. {slow.Fix}");
-        else if (kept.Count == 0)
-            Line("fail", "guest fields", $"--guest-fields \"{pattern}\" matches no event of the guests: a run with --serve or --json stops. List the events with: kvm_stat -f help");
+        else if (kept.Count == 0 && reasons.Count == 0)
+            Line("fail", "guest fields", $"--guest-fields \"{pattern}\" matches no event of the guests{(request.Latency ? " and no reason of their exit latencies" : "")}: " +
+                "a run with --serve or --json stops. List the events with: kvm_stat -f help");
         else
-            Line("ok", "guest fields", $"--guest-fields \"{pattern}\" gives each guest {SourceFactory.FieldNames(kept)}");
+            Line("ok", "guest fields", $"--guest-fields \"{pattern}\" gives each guest " +
+                string.Join(", and ", new[] { kept.Count > 0 ? SourceFactory.FieldNames(kept) : null, reasons.Count > 0 ? $"the exit latencies of {SourceFactory.FieldNames(reasons)}" : null }.OfType<string>()));
     }
 
     /// <summary>What ends an exit in a run with these options: null without --latency, or where this kernel cannot time exits.</summary>

@@ -159,19 +159,27 @@ internal sealed class Session : IDisposable
         if (Options.GuestFields is not string pattern || sampler.Snapshot.Guests?.Fields is not { Count: > 0 } fields)
             return sampler;
         FieldFilter filter = GuestFilter;
-        // It chooses events, with their reasons (children) or without: a pattern that matches only reasons keeps nothing.
+        // It chooses events, with their reasons (children) or without: a pattern that matches only
+        // reasons keeps no event; with --latency it may keep the reasons of each guest's histograms.
         bool keeps = false;
         for (int i = 0; i < fields.Count; i++)
             keeps |= filter.Matches(fields[i].Name) && !fields[i].IsChild;
-        // The reasons' answers are kept for the outputs (each guest's histograms ask them).
         if (sampler.Snapshot.Latencies is { } latencies)
-            filter.MatchesEach(latencies.Fields.All);
+        {
+            bool[] timed = filter.MatchesEach(latencies.Fields.All);
+            for (int i = 0; i < timed.Length; i++)
+                keeps |= timed[i] && latencies.KindOf(i) >= 0;
+        }
         if (filter.TooSlow("--guest-fields") is UsageException slow)
             throw slow;
         if (keeps)
             return sampler;
-        throw new UsageException($"--guest-fields \"{Text.Escape(pattern)}\" matches no event of the guests (it chooses events, each with its reasons).",
-            "List the events with: kvm_stat -f help (each guest's exit latencies, with --latency, do not depend on it).");
+        string escaped = Text.EscapeControls(pattern);
+        throw sampler.Snapshot.Latencies is null
+            ? new UsageException($"--guest-fields \"{escaped}\" matches no event of the guests (it chooses events, each with its reasons).",
+                "List the events with: kvm_stat -f help (with --latency it may choose reasons of exit latencies too, such as kvm_userspace_exit(IO)).")
+            : new UsageException($"--guest-fields \"{escaped}\" matches no event of the guests and no reason of their exit latencies.",
+                "List the events with: kvm_stat -f help; a reason is named as kvm_userspace_exit(IO).");
     }
 
     /// <summary>

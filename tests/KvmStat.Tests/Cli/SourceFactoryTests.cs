@@ -240,18 +240,26 @@ public class SourceFactoryTests
         Assert.Equal(["kvm_userspace_exit"], none.Fields.Select(f => f.Name));
     }
 
-    /// <summary>--guest-fields that keeps no field of the guests is refused, as -f is: every guest would be without values.</summary>
+    /// <summary>
+    /// --guest-fields that keeps no field of the guests is refused, as -f is: every guest would be
+    /// without values. With --latency a pattern of reasons alone keeps those of each guest's exit
+    /// histograms (README's kvm_userspace_exit\((IO|MMIO)); the pattern is said as typed.
+    /// </summary>
     [Theory]
-    [InlineData("kvm-pio", "--json", true)]
-    [InlineData("kvm_pio", "--json", false)]
-    [InlineData(@"kvm_userspace_exit\(", "--json", true)]
-    [InlineData(@"kvm_userspace_exit\(", "--serve", true)]
-    [InlineData(@"kvm_userspace_exit", "--serve", false)]
-    public void GuestFieldsThatKeepNoFieldAreRefused(string pattern, string mode, bool refused)
+    [InlineData("kvm-pio", "--json", false, true)]
+    [InlineData("kvm_pio", "--json", false, false)]
+    [InlineData(@"kvm_userspace_exit\(", "--json", false, true)]
+    [InlineData(@"kvm_userspace_exit\(", "--serve", false, true)]
+    [InlineData(@"kvm_userspace_exit", "--serve", false, false)]
+    [InlineData(@"kvm_userspace_exit\((IO|MMIO)", "--serve", true, false)]
+    [InlineData(@"kvm_userspace_exit\((IO|MMIO)", "--json", true, false)]
+    [InlineData(@"kvm_userspace_exit\(NOSUCH", "--json", true, true)]
+    public void GuestFieldsThatKeepNoFieldAreRefused(string pattern, string mode, bool latency, bool refused)
     {
         using var root = new NoVmsRoot();
         string[] output = mode == "--json" ? ["-l", "--json"] : ["--serve", "127.0.0.1:9576"];
-        Options options = CommandLine.ToOptions(CommandLine.Build().Parse([.. output, "-f", "kvm_(pio|mmio|userspace_exit)", "--guest-fields", pattern, "--engine", "bpf"]));
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse([.. output, "-f", "kvm_(pio|mmio|userspace_exit)", "--guest-fields", pattern, "--engine", "bpf",
+            .. latency ? new[] { "--latency" } : []]));
         using Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, new StringWriter()), TimeProvider.System);
         Sampler Open() => mode == "--json" ? session.OpenSampler() : session.OpenExporterSampler();
         if (!refused)
@@ -260,7 +268,9 @@ public class SourceFactoryTests
             return;
         }
         var e = Assert.Throws<UsageException>(Open);
-        Assert.Equal($"--guest-fields \"{Text.Escape(pattern)}\" matches no event of the guests (it chooses events, each with its reasons).", e.Message);
+        Assert.Equal(latency
+            ? $"--guest-fields \"{pattern}\" matches no event of the guests and no reason of their exit latencies."
+            : $"--guest-fields \"{pattern}\" matches no event of the guests (it chooses events, each with its reasons).", e.Message);
     }
 
     /// <summary>
