@@ -55,7 +55,10 @@ internal sealed partial class TuiApp
         {
             if (_error is not null)
                 grid.Write(grid.Rows - 1, grid.Write(grid.Rows - 1, 0, "Error: ", TextStyle.Bold), _error, TextStyle.Bold);
-            else if (_notice is not null)
+            // A notice never hides the guest view's line of VMs left out (a warning that the table is
+            // full would stay over it for good); the hint about x is the guest view's alone.
+            else if (_notice is not null && !(_view == View.Guests && _sampler?.Snapshot.Guests is { VmsLeftOut: > 0 })
+                && (_view == View.Guests || !ReferenceEquals(_notice, VcpusNeedOption)))
                 grid.Write(grid.Rows - 1, 0, Text.EscapeControls(_notice));
         }
     }

@@ -51,6 +51,9 @@ internal sealed partial class TuiApp
     private int _selectedGuest;
     private string? _error;
     private string? _notice;
+
+    /// <summary>What 'x' in the guest view says without --vcpus: a hint of that view alone.</summary>
+    private const string VcpusNeedOption = "x shows each guest's vCPUs only with --vcpus (kvm_stat --vcpus)";
     private long _nextRefresh;
 
     private enum View { Main, Guests, Latency, Help, Prompt }
@@ -245,7 +248,7 @@ internal sealed partial class TuiApp
                 _showChildren = !_showChildren;
                 // In the guest view x shows vCPUs, which only --vcpus counts: say so rather than do nothing.
                 if (_view == View.Guests && _sampler?.Snapshot.Guests is { VcpuFields.Count: 0 })
-                    _notice = "x shows each guest's vCPUs only with --vcpus (kvm_stat --vcpus)";
+                    _notice = VcpusNeedOption;
                 RefreshNow();
                 break;
             default:

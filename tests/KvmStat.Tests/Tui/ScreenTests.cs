@@ -573,6 +573,9 @@ public class ScreenTests
         _backend.VmsLeftOut = 3;
         app.Refresh();
         Assert.StartsWith("3 running VMs left out: their perf counters could not open (the open-file limit)", Screen(app)[^1]);
+        // A warning on the last row (the table is full) does not hide it.
+        app.Notice("the BPF table has room for 8192 processes and is full: events of processes beyond are counted as unattributed");
+        Assert.StartsWith("3 running VMs left out: ", Screen(app)[^1]);
     }
 
     /// <summary>Without --vcpus, 'x' in the guest view has no vCPUs to show: the last row says what would.</summary>
@@ -590,6 +593,9 @@ public class ScreenTests
         string[] screen = Screen(app);
         Assert.Equal(Row("web [10]", 400, "100.0", 400), screen[3]);
         Assert.Equal("x shows each guest's vCPUs only with --vcpus (kvm_stat --vcpus)", screen[23].Trim());
+        // A hint of the guest view: gone from the other views.
+        Keys(app, "b");
+        Assert.DoesNotContain(Screen(app), l => l.Contains("--vcpus", StringComparison.Ordinal));
     }
 
     /// <summary>
