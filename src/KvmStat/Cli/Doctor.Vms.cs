@@ -26,16 +26,20 @@ internal sealed partial class Doctor
         return _vms;
     }
 
+    /// <summary>VMs described a line each at most: a dense host's thousands would bury the checks (and each QMP socket is asked).</summary>
+    internal const int MaxListedVms = 20;
+
     private void CheckVms()
     {
-        List<int> pids = RunningVms();
+        List<int> running = RunningVms();
+        List<int> pids = running.Count > MaxListedVms ? running.GetRange(0, MaxListedVms) : running;
         var finder = new GuestFinder(paths);
         var vcpuThreads = new VcpuThreads(paths);
         Dictionary<int, int> held = BinaryStatsProbe.HeldDescriptors(paths, pids).ToDictionary(h => h.Pid, h => h.Descriptors);
         var skipped = new List<string>();
         ILookup<int, string> qmp = QmpSocketDiscovery.Find(paths, pids, skipped.Add).ToLookup(s => s.Pid, s => s.Path);
         if (_watched == 0)
-            Line(pids.Count > 0 ? "ok" : "warn", "VMs", pids.Count > 0 ? $"{pids.Count} running" : "none running");
+            Line(running.Count > 0 ? "ok" : "warn", "VMs", running.Count > 0 ? $"{running.Count} running" : "none running");
         foreach (int pid in pids)
         {
             string name = Text.Escape(finder.NameOf(pid) ?? "");
@@ -56,6 +60,8 @@ internal sealed partial class Doctor
                 reaches.Add("no QMP socket it listens on named on its command line");
             Line("", $"  pid {pid}", $"{(name.Length > 0 ? $"({name}) " : "")}{string.Join("; ", reaches)}");
         }
+        if (running.Count > pids.Count)
+            Line("", "  ...", string.Create(CultureInfo.InvariantCulture, $"{running.Count - pids.Count:N0} more, not listed (kvm_stat --doctor -p PID checks one)"));
         // Sockets a command line names but its process does not listen on are not connected to.
         foreach (string reason in skipped)
             Line("warn", "QMP", reason);

@@ -44,6 +44,22 @@ public class DoctorTests
         Assert.EndsWith(": 2 statistics readable", Line(lines, "debugfs"));
     }
 
+    /// <summary>A dense host's VMs are counted, and the first of them described: thousands of lines would bury the checks.</summary>
+    [Fact]
+    public void ADenseHostsVmsAreCountedAndTheFirstDescribed()
+    {
+        using var fixture = new FixtureRoot();
+        for (int pid = 3000; pid < 3000 + Doctor.MaxListedVms + 5; pid++)
+        {
+            fixture.AddProcess(pid, ["qemu-system-x86_64", "-name", $"vm{pid}"]);
+            fixture.AddDescriptor(pid, 12, "anon_inode:kvm-vm");
+        }
+        (_, string[] lines) = Run(fixture);
+        Assert.Equal($"ok    VMs                   {Doctor.MaxListedVms + 5} running", Line(lines, "VMs"));
+        Assert.Equal(Doctor.MaxListedVms, lines.Count(l => l.TrimStart().StartsWith("pid 3", StringComparison.Ordinal)));
+        Assert.Equal("        ...                 5 more, not listed (kvm_stat --doctor -p PID checks one)", Assert.Single(lines, l => l.Contains("more, not listed", StringComparison.Ordinal)));
+    }
+
     /// <summary>A VM on a host without debugfs: its line says so, and the check goes on.</summary>
     [Fact]
     public void AVmOnAHostWithoutDebugfsHasNoDebugfsFolder()
