@@ -28,6 +28,9 @@ internal sealed partial class Doctor
             Line("warn", "exit latency", "--latency times nothing here: BPF is not available (see engine), and perf counters cannot time exits");
             return;
         }
+        // A kernel that lacks what latencies need times nothing, whatever ends exits: its line (latency programs) says why.
+        if (_latencyRefusal.Value is not null)
+            return;
         if (TracepointEngines.LatencyEntry(paths) == BpfPrograms.KvmEntry)
         {
             if (activity && entries == 0)

@@ -184,6 +184,8 @@ public class BpfSupportEndToEndTests
         Assert.Contains("fail  fields                no tracepoint or debugfs field matches \"user_exit_p99\": a run stops.", output);
         Assert.Contains("ok    engine                BPF: programs load and attach", output);
         Assert.Contains("warn  latency programs      --latency times nothing here: this kernel lacks batch map lookup (Linux 5.6 and later): ", output);
+        Assert.DoesNotContain("\nok    exit latency", output);
+        Assert.Single(output.Split('\n'), l => l.Contains("--latency times", StringComparison.Ordinal));
     }
 
     /// <summary>--doctor takes --engine (here perf, where BPF works) and names the options that do not change its checks, as typed.</summary>
