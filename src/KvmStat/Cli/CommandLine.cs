@@ -231,7 +231,8 @@ internal static class CommandLine
             throw new UsageException("option --qmp needs a socket path, or auto.");
         if (options.Fields is string fields && fields != "help")
             _ = FieldFilter.Create(fields);
-        if (options.GuestFields is not null && !serving && !json)
+        // --doctor checks it as a run would.
+        if (options.GuestFields is not null && !serving && !json && options.Mode != RunMode.Doctor)
             throw new UsageException("option --guest-fields limits the values of each guest: it goes with --serve or --json.");
         if (options.GuestFields is "")
             throw new UsageException("option --guest-fields needs a regular expression.");

@@ -94,7 +94,9 @@ internal sealed partial class Doctor
         }
         // With --latency the reasons of each guest's exit histograms too (a pattern of them alone keeps those).
         List<string> reasons = [];
-        if (LatencyEntryAsRun is string entry)
+        // As a run: only where the BPF engine counts and can time exits.
+        bool timed = _bpfCounts && LatencyEntryAsRun is not null;
+        if (timed && LatencyEntryAsRun is string entry)
         {
             foreach (TracepointField field in TableFields(tracefs, exitReasons, entry))
             {
@@ -106,7 +108,7 @@ internal sealed partial class Doctor
         if (filter.TooSlow("--guest-fields") is UsageException slow)
             Line("fail", "guest fields", $"{slow.Message} A run with --serve or --json stops. {slow.Fix}");
         else if (kept.Count == 0 && reasons.Count == 0)
-            Line("fail", "guest fields", $"--guest-fields \"{pattern}\" matches no event of the guests{(request.Latency ? " and no reason of their exit latencies" : "")}: " +
+            Line("fail", "guest fields", $"--guest-fields \"{pattern}\" matches no event of the guests{(!request.Latency ? "" : timed ? " and no reason of their exit latencies" : ", and exit latencies are not measured here")}: " +
                 "a run with --serve or --json stops. List the events with: kvm_stat -f help");
         else
             Line("ok", "guest fields", $"--guest-fields \"{pattern}\" gives each guest " +

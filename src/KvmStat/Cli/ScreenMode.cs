@@ -14,7 +14,8 @@ internal static class ScreenMode
         AnsiTerminal.RequireTerminalOutput();
         Options options = session.Options;
         var backend = new TuiBackend(session);
-        var app = new TuiApp(backend, FieldFilter.Create(options.Fields), session.Pid, session.Vm?.Name, options.Delay, session.Time, options.Latency);
+        // The run's -f filter, as every output's: a name met later that takes it a second is said.
+        var app = new TuiApp(backend, session.Selection.Filter, session.Pid, session.Vm?.Name, options.Delay, session.Time, options.Latency);
         app.Start();
 
         try

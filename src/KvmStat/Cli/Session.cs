@@ -134,10 +134,11 @@ internal sealed class Session : IDisposable
     internal Sampler Open(SamplingPlan plan, WatchedVm? vm)
     {
         Sampler sampler = GuestFieldsChecked(Own(Factory.Open(plan, vm, Guests)));
-        // Checked at start: a name met later that takes the second is said, as the start would have.
-        // (The default filter, shared and matching every name, never takes it.)
-        if (!Selection.Filter.IsDefault)
-            Selection.Filter.TimedOutLater ??= slow => _warn?.Invoke($"-f {slow.Message} Fields met from now on are left out. {slow.Fix}");
+        // Checked at start: a name met later that takes the second is said, as the start would have
+        // (the plan's filter: the run's -f, or the screen's own). The default filter, shared and
+        // matching every name, never takes it.
+        if (!plan.Selection.Filter.IsDefault)
+            plan.Selection.Filter.TimedOutLater ??= slow => _warn?.Invoke($"-f {slow.Message} Fields met from now on are left out. {slow.Fix}");
         if (!GuestFilter.IsDefault)
             GuestFilter.TimedOutLater ??= slow => _warn?.Invoke($"--guest-fields {slow.Message} Fields met from now on get no per-guest values. {slow.Fix}");
         if (_unconfirmed is string said)
@@ -175,11 +176,15 @@ internal sealed class Session : IDisposable
         if (keeps)
             return sampler;
         string escaped = Text.EscapeControls(pattern);
-        throw sampler.Snapshot.Latencies is null
-            ? new UsageException($"--guest-fields \"{escaped}\" matches no event of the guests (it chooses events, each with its reasons).",
-                "List the events with: kvm_stat -f help (with --latency it may choose reasons of exit latencies too, such as kvm_userspace_exit(IO)).")
-            : new UsageException($"--guest-fields \"{escaped}\" matches no event of the guests and no reason of their exit latencies.",
-                "List the events with: kvm_stat -f help; a reason is named as kvm_userspace_exit(IO).");
+        throw (Options.Latency, sampler.Snapshot.Latencies) switch
+        {
+            (false, _) => new UsageException($"--guest-fields \"{escaped}\" matches no event of the guests (it chooses events, each with its reasons).",
+                "List the events with: kvm_stat -f help (with --latency it may choose reasons of exit latencies too, such as kvm_userspace_exit(IO))."),
+            (true, null) => new UsageException($"--guest-fields \"{escaped}\" matches no event of the guests, and exit latencies, whose reasons it may choose, are not measured here.",
+                "List the events with: kvm_stat -f help (kvm_stat --doctor says why exit latencies are not measured)."),
+            _ => new UsageException($"--guest-fields \"{escaped}\" matches no event of the guests and no reason of their exit latencies.",
+                "List the events with: kvm_stat -f help; a reason is named as kvm_userspace_exit(IO)."),
+        };
     }
 
     /// <summary>

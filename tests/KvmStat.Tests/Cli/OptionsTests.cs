@@ -72,6 +72,7 @@ public class OptionsTests
     [InlineData(RunMode.Log, "-L", "/tmp/x", "-c")]
     [InlineData(RunMode.Serve, "--serve")]
     [InlineData(RunMode.Doctor, "--doctor", "-1")]
+    [InlineData(RunMode.Doctor, "--doctor", "--guest-fields", "kvm_pio")]
     [InlineData(RunMode.ListFields, "-f", "help", "-1")]
     [InlineData(RunMode.ManPage, "--man-page", "--doctor")]
     internal void EachOptionChoosesItsMode(RunMode mode, params string[] args) => Assert.Equal(mode, Parse(args).Mode);

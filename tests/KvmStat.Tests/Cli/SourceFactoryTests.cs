@@ -322,6 +322,21 @@ public class SourceFactoryTests
             $"Fields met from now on {(guestFields ? "get no per-guest values" : "are left out")}. {FieldFilter.SlowFix}"], lines);
     }
 
+    /// <summary>The screen's own filter (a regex given at its f prompt) is told the same way once its sampler opens.</summary>
+    [Fact]
+    public void TheScreensFilterTooSlowForANameMetLaterIsSaidOnce()
+    {
+        using var root = new NoVmsRoot();
+        const string Slow = @"kvm_pio|(?=zz)(\w|.|[a-z_])*Z";
+        var warnings = new StringWriter();
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse(["--engine", "bpf"]));
+        using Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, warnings), TimeProvider.System);
+        FieldFilter prompt = FieldFilter.Create(Slow);
+        new TuiBackend(session).OpenSampler(new FieldSelection(prompt, Children: true), 0, perVm: false, latency: false);
+        Assert.False(prompt.Matches("zz_halt_wait_ns_aaaaaaaaaaaaaaaaaaaaaaaaa"));
+        Assert.StartsWith($"kvm_stat: -f \"{Slow}\" took over a second to match the field \"zz_halt_wait_ns_", warnings.ToString());
+    }
+
     /// <summary>The filters a run was checked with at start are those its outputs match with: each name is matched once, its answer kept.</summary>
     [Fact]
     public void ARunsFiltersAreMadeOnce()
