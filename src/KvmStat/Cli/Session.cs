@@ -134,6 +134,9 @@ internal sealed class Session : IDisposable
     internal Sampler Open(SamplingPlan plan, WatchedVm? vm)
     {
         Sampler sampler = GuestFieldsChecked(Own(Factory.Open(plan, vm, Guests)));
+        // What the engine has to say (BPF fell back to perf counters, exit latencies not measured),
+        // once every check of the start has passed: a run refused at start gets its two lines alone.
+        Factory.Engines.SayFallback();
         // Checked at start: a name met later that takes the second is said, as the start would have
         // (the plan's filter: the run's -f, or the screen's own). The default filter, shared and
         // matching every name, never takes it.

@@ -60,8 +60,8 @@ internal sealed partial class SourceFactory(Options options, HostPaths paths, Re
             if (engine is not null)
             {
                 // Perf counters open lazily: a user the kernel refuses learns it only here.
+                // (The fallback to perf counters is said once the run has started: Session.Open.)
                 IStatsSource? tracepoints = TryOpen(plan, sources, SourceHealth.Tracepoints, () => OpenTracepoints(engine, plan.Pid, plan.VcpuChildren ? plan.Selection : null));
-                Engines.SayFallback();
                 if (tracepoints is not null)
                 {
                     sources.Host.Add(tracepoints);

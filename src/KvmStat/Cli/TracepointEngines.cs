@@ -119,7 +119,8 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
         if (refusal is not null)
         {
             LatencyRefusal = Describe(refusal);
-            reporter.Warn($"exit latencies are not measured: {LatencyRefusal}; counting goes on with BPF programs");
+            // Said once the run has started (SayFallback): a run refused at start gets its two lines alone.
+            _latencyNotice = $"exit latencies are not measured: {LatencyRefusal}; counting goes on with BPF programs";
         }
         _latencyProbed = refusal is null;
         return _latencyProbed.Value;
@@ -141,11 +142,19 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     /// <summary>Why the perf engine counts where BPF could not, to be said once its counters opened.</summary>
     private string? _fallback;
 
+    /// <summary>Why exit latencies are not measured where BPF counts, to be said once, when the run has started.</summary>
+    private string? _latencyNotice;
+
     /// <summary>Says why the perf engine counts where BPF could not (once the perf counters opened, or were served as down).</summary>
     internal void SayFallback()
     {
         if (_fallback is string message)
             Announce(message, warn: true);
+        if (_latencyNotice is string latency)
+        {
+            _latencyNotice = null;
+            reporter.Warn(latency);
+        }
     }
 
     /// <summary>Says which engine counts, once for each change: the screen's b can take a per-VM engine where the first was BPF.</summary>

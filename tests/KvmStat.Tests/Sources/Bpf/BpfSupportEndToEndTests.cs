@@ -179,6 +179,8 @@ public class BpfSupportEndToEndTests
         Assert.Equal(2, code);
         Assert.DoesNotContain("perf counters", error);
         Assert.Contains("kvm_stat: error: no tracepoint field matches \"user_exit\".\nkvm_stat: Exit latencies are fields only where the BPF engine can time exits", error);
+        // Two lines: what the engine would have said of latencies is said once a run has started.
+        Assert.Equal(2, error.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
 
         (_, output, _) = ChildProcess.RunTool(s_timeout, environment, "--doctor", "-f", "user_exit_p99", "--latency");
         Assert.Contains("fail  fields                no tracepoint or debugfs field matches \"user_exit_p99\": a run stops.", output);
