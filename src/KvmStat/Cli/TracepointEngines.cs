@@ -89,8 +89,8 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
         {
             if (latency)
                 LatencyRefusal = $"BPF is not available ({Describe(why)})";
-            // Said once the perf counters open (SayFallback): where they cannot either, the error that
-            // ends the run is what to read, not a line on an engine that never counted.
+            // Said once the run has started (SayFallback, from Session.Open): where the perf counters cannot
+            // open either, or a check refuses the run, the error that ends it is what to read, not a line on an engine that never counted.
             _fallback = $"counting with perf counters: BPF is not available ({Describe(why)}){(latency ? "; exit latencies are not measured" : "")}" +
                 $"{(vcpus ? "; nothing is counted per vCPU" : "")}";
             // An -f of vCPU children alone (kvm_pio\(vcpu0) keeps nothing perf counters count.
