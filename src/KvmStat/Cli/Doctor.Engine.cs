@@ -95,8 +95,9 @@ internal sealed partial class Doctor
         // With --latency the reasons of each guest's exit histograms too (a pattern of them alone keeps those).
         List<string> reasons = [];
         // As a run: only where the BPF engine counts and can time exits.
-        bool timed = _bpfCounts && LatencyEntryAsRun is not null;
-        if (timed && LatencyEntryAsRun is string entry)
+        string? entry = _bpfCounts ? LatencyEntryAsRun : null;
+        bool timed = entry is not null;
+        if (entry is not null)
         {
             foreach (TracepointField field in TableFields(tracefs, exitReasons, entry))
             {

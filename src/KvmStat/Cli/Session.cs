@@ -105,10 +105,10 @@ internal sealed class Session : IDisposable
         Disposables.DisposeEach(owned);
     }
 
-    /// <summary>What -f selects (by default every field, children included, as the reference counts).</summary>
     /// <summary>
-    /// -f's selection, made once: the filter a run was checked with at start (a pattern too slow
-    /// for a name is refused then) is the one every output matches with, answers kept.
+    /// What -f selects (by default every field, children included, as the reference counts), made
+    /// once: the filter a run was checked with at start (a pattern too slow for a name is refused
+    /// then) is the one every output matches with, answers kept.
     /// </summary>
     internal FieldSelection Selection => _selection ??= new(FieldFilter.Create(Options.Fields), Children: true);
 
@@ -136,20 +136,24 @@ internal sealed class Session : IDisposable
         Sampler sampler = GuestFieldsChecked(Own(Factory.Open(plan, vm, Guests)));
         // What the engine has to say (BPF fell back to perf counters, exit latencies not measured),
         // once every check of the start has passed: a run refused at start gets its two lines alone.
-        Factory.Engines.SayFallback();
+        Factory.Engines.SayNotices();
         // Checked at start: a name met later that takes the second is said, as the start would have
-        // (the plan's filter: the run's -f, or the screen's own). The default filter, shared and
-        // matching every name, never takes it.
-        if (!plan.Selection.Filter.IsDefault)
-            plan.Selection.Filter.TimedOutLater ??= slow => _warn?.Invoke($"-f {slow.Message} Fields met from now on are left out. {slow.Fix}");
-        if (!GuestFilter.IsDefault)
-            GuestFilter.TimedOutLater ??= slow => _warn?.Invoke($"--guest-fields {slow.Message} Fields met from now on get no per-guest values. {slow.Fix}");
+        // (the plan's filter: the run's -f, or the screen's own).
+        SayWhenTooSlow(plan.Selection.Filter, "-f", "Fields met from now on are left out.");
+        SayWhenTooSlow(GuestFilter, "--guest-fields", "Fields met from now on get no per-guest values.");
         if (_unconfirmed is string said)
         {
             _unconfirmed = null;
             _warn?.Invoke(said);
         }
         return sampler;
+    }
+
+    /// <summary>Tells a filter to say, in one line, the first name it takes a second on from now (the default filter, shared and matching every name, never does).</summary>
+    private void SayWhenTooSlow(FieldFilter filter, string option, string consequence)
+    {
+        if (!filter.IsDefault)
+            filter.TimedOutLater ??= () => _warn?.Invoke($"{filter.TooSlow(option)!.Message} {consequence} {FieldFilter.SlowFix}");
     }
 
     /// <summary>

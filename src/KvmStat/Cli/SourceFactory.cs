@@ -61,8 +61,7 @@ internal sealed partial class SourceFactory(Options options, HostPaths paths, Re
             {
                 // Perf counters open lazily: a user the kernel refuses learns it only here.
                 // (The fallback to perf counters is said once the run has started: Session.Open.)
-                IStatsSource? tracepoints = TryOpen(plan, sources, SourceHealth.Tracepoints, () => OpenTracepoints(engine, plan.Pid, plan.VcpuChildren ? plan.Selection : null));
-                if (tracepoints is not null)
+                if (TryOpen(plan, sources, SourceHealth.Tracepoints, () => OpenTracepoints(engine, plan.Pid, plan.VcpuChildren ? plan.Selection : null)) is { } tracepoints)
                 {
                     sources.Host.Add(tracepoints);
                 }

@@ -89,7 +89,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
         {
             if (latency)
                 LatencyRefusal = $"BPF is not available ({Describe(why)})";
-            // Said once the run has started (SayFallback, from Session.Open): where the perf counters cannot
+            // Said once the run has started (SayNotices, from Session.Open): where the perf counters cannot
             // open either, or a check refuses the run, the error that ends it is what to read, not a line on an engine that never counted.
             _fallback = $"counting with perf counters: BPF is not available ({Describe(why)}){(latency ? "; exit latencies are not measured" : "")}" +
                 $"{(vcpus ? "; nothing is counted per vCPU" : "")}";
@@ -119,7 +119,7 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
         if (refusal is not null)
         {
             LatencyRefusal = Describe(refusal);
-            // Said once the run has started (SayFallback): a run refused at start gets its two lines alone.
+            // Said once the run has started (SayNotices): a run refused at start gets its two lines alone.
             _latencyNotice = $"exit latencies are not measured: {LatencyRefusal}; counting goes on with BPF programs";
         }
         _latencyProbed = refusal is null;
@@ -139,14 +139,14 @@ internal sealed class TracepointEngines(TracepointEngineChoice choice, HostPaths
     internal static string LatencyEntry(HostPaths paths) =>
         ExitReasonSetDetector.Detect(paths) == ExitReasonSet.Unknown ? BpfPrograms.SyscallEntry : BpfPrograms.KvmEntry;
 
-    /// <summary>Why the perf engine counts where BPF could not, to be said once its counters opened.</summary>
+    /// <summary>Why the perf engine counts where BPF could not, to be said once the run has started.</summary>
     private string? _fallback;
 
     /// <summary>Why exit latencies are not measured where BPF counts, to be said once, when the run has started.</summary>
     private string? _latencyNotice;
 
-    /// <summary>Says why the perf engine counts where BPF could not (once the perf counters opened, or were served as down).</summary>
-    internal void SayFallback()
+    /// <summary>What the engine has to say once a run has started: why perf counters count where BPF could not, why exit latencies are not measured.</summary>
+    internal void SayNotices()
     {
         if (_fallback is string message)
             Announce(message, warn: true);

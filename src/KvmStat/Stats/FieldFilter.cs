@@ -211,11 +211,11 @@ internal sealed class FieldFilter : IFieldSelection
     internal const string SlowFix = "Write it without back-references, look-arounds, (?>...) groups and \\B, which kvm_stat matches by backtracking, or without repetitions inside repetitions.";
 
     /// <summary>
-    /// Told once, when a name first takes the second (with what <see cref="TooSlow"/> says), where a
+    /// Told once, when a name first takes the second (<see cref="TooSlow"/> says which), where a
     /// run under way set it: the names met from then on (a new VM's binary statistics) are left
     /// out, which must not happen in silence. Unset, a run about to start refuses the pattern.
     /// </summary>
-    internal Action<UsageException>? TimedOutLater { get; set; }
+    internal Action? TimedOutLater { get; set; }
 
     private bool Match(string name)
     {
@@ -234,7 +234,7 @@ internal sealed class FieldFilter : IFieldSelection
             // for a second is left out rather than stopping a run under way, as a name it does not
             // match is; a run about to start says so instead (TooSlow).
             if (Interlocked.CompareExchange(ref _timedOutOn, name, null) is null)
-                TimedOutLater?.Invoke(TooSlow()!);
+                TimedOutLater?.Invoke();
             return false;
         }
     }
