@@ -37,7 +37,8 @@ internal static class MapMemory
                 {
                     // The table's room is fixed when it is made: the VMs that run do not change its size
                     // (nor do they the latency maps': the kernel charges a hash map for all its entries).
-                    BpfTableLayout layout = BpfTableLayout.For(fields.Count, scope, cpus, latency: latency, threadFields: vcpus ? tracepoints : 0);
+                    BpfTableLayout layout = BpfTableLayout.For(fields.Count, scope, cpus, latency: latency, threadFields: vcpus ? tracepoints : 0,
+                        threadReasons: vcpus);
                     string size = Mib(layout.MapBytes(reasons));
                     string room = layout.PerProcess ? layout.Capacity.ToString("N0", CultureInfo.InvariantCulture) : "-";
                     string threads = layout.PerThread ? layout.Threads.ToString("N0", CultureInfo.InvariantCulture) : "-";

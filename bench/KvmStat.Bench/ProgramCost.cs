@@ -149,28 +149,42 @@ internal static partial class ProgramCost
 
     /// <summary>
     /// What --vcpus adds per event: kvm_pio per process, without and with a row per vCPU thread
-    /// (this thread's, found by its id after the first run), interleaved.
+    /// (this thread's, found by its id after the first run), and kvm_userspace_exit (IO) likewise,
+    /// which with --vcpus also adds to its thread's entry of the reason; interleaved.
     /// </summary>
     private static void VcpuPair(Tracefs tracefs, HostPaths host, CounterDescriptors descriptors, List<TracepointField> fields, int rounds, int runs)
     {
         using var plain = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, warn: _ => { }, attach: false, scope: BpfScope.EveryProcess);
         using var threads = new BpfCounters(tracefs, fields, host, descriptors, verbose: null, warn: _ => { }, attach: false, scope: BpfScope.EveryProcess, vcpus: true);
-        using BpfProgram without = Runnable(plain.Programs.Single(p => p.Name == "kvm_pio"));
-        using BpfProgram with = Runnable(threads.Programs.Single(p => p.Name == "kvm_pio"));
-        var samples = new List<double>[] { [], [] };
-        ulong[] pio = [1, 0x3f8, 1, 1];
-        for (int round = 0; round < rounds; round++)
+        ulong[] pio = [1, 0x3f8, 1, 1], io = [2, 0];
+        var runsOf = new List<(BpfProgram Program, ulong[] Arguments)>();
+        foreach (string tracepoint in new[] { "kvm_pio", "kvm_userspace_exit" })
         {
-            foreach ((BpfProgram program, List<double> into) in new[] { (without, samples[0]), (with, samples[1]) })
+            ulong[] arguments = tracepoint == "kvm_pio" ? pio : io;
+            runsOf.Add((Runnable(plain.Programs.Single(p => p.Name == tracepoint)), arguments));
+            runsOf.Add((Runnable(threads.Programs.Single(p => p.Name == tracepoint)), arguments));
+        }
+        var samples = runsOf.Select(_ => new List<double>()).ToArray();
+        try
+        {
+            for (int round = 0; round < rounds; round++)
             {
-                (ulong t0, ulong c0) = Stats(program);
-                for (int i = 0; i < runs; i++)
-                    program.TestRun(pio);
-                (ulong t1, ulong c1) = Stats(program);
-                into.Add((double)(t1 - t0) / (c1 - c0));
+                for (int p = 0; p < runsOf.Count; p++)
+                {
+                    (ulong t0, ulong c0) = Stats(runsOf[p].Program);
+                    for (int i = 0; i < runs; i++)
+                        runsOf[p].Program.TestRun(runsOf[p].Arguments);
+                    (ulong t1, ulong c1) = Stats(runsOf[p].Program);
+                    samples[p].Add((double)(t1 - t0) / (c1 - c0));
+                }
             }
         }
-        string[] names = ["kvm_pio (per process)", "kvm_pio (per process, --vcpus)"];
+        finally
+        {
+            foreach ((BpfProgram program, _) in runsOf)
+                program.Dispose();
+        }
+        string[] names = ["kvm_pio (per process)", "kvm_pio (per process, --vcpus)", "kvm_userspace_exit (per process)", "kvm_userspace_exit (per process, --vcpus)"];
         for (int i = 0; i < names.Length; i++)
         {
             samples[i].Sort();

@@ -6,7 +6,8 @@ namespace KvmStat.Exporter;
 
 /// <summary>
 /// Each VM's vCPUs (--vcpus, <see cref="GuestVcpus"/>): kvm_guest_vcpu_events_total{guest,pid,vcpu,event}, a series for
-/// each event a vCPU raised (as kvm_guest_events_total, for the fields --guest-fields keeps), with exit
+/// each event a vCPU raised (as kvm_guest_events_total, for the fields --guest-fields keeps; the
+/// reasons of its exits, as a VM's, are in JSON and kvm_event_reasons_total), with exit
 /// latencies kvm_guest_vcpu_exit_handling_seconds{guest,pid,vcpu,event}, one histogram per kind of
 /// exit (the reasons are per VM only: per vCPU they would multiply the series again), and
 /// kvm_stat_vcpu_lost_events_total. vcpu is the index the binary statistics' kvm_vcpu_* families
@@ -35,7 +36,8 @@ internal static class VcpuMetrics
                 string id = vcpu.Index >= 0 ? vcpu.Index.ToString(CultureInfo.InvariantCulture) : vcpu.Label;
                 for (int i = 0; i < guests.VcpuFields.Count; i++)
                 {
-                    if (shown is not null && !shown[guests.VcpuFields[i]])
+                    // Events, as each guest's series: a reason's exits are its tracepoint's events again.
+                    if ((shown is not null && !shown[guests.VcpuFields[i]]) || guests.Fields.IsChild(guests.VcpuFields[i]))
                         continue;
                     if (vcpu.Totals[i] != 0)
                         events.Counter([("guest", guest.Name), ("pid", pid), ("vcpu", id), ("event", guests.Fields[guests.VcpuFields[i]].Name)], vcpu.Totals[i]);

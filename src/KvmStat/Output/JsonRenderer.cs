@@ -134,7 +134,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
                 JsonLatencies.Write(w, latencies, latencies.Vms.GetValueOrDefault(guest.Pid), guestFilter is null ? null : _guestReasons);
             }
             if (guests.VcpuFields.Count > 0)
-                JsonVcpus.Write(w, guests, guest, shown);
+                JsonVcpus.Write(w, guests, _guestNames, guest, shown);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -165,7 +165,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
 
     /// <param name="counted">Only the counters that counted (total or delta not 0), and gauges: a guest's fields, which
     /// thousands of guests times a hundred fields would make mostly zeros (an absent counter is 0).</param>
-    private static void WriteFields(Utf8JsonWriter w, FieldSet fields, JsonEncodedText[] names, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas,
+    internal static void WriteFields(Utf8JsonWriter w, FieldSet fields, JsonEncodedText[] names, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas,
         bool[]? shown = null, bool counted = false)
     {
         w.WriteStartObject();

@@ -15,8 +15,11 @@ internal sealed class GoneVcpuBudget(int capacity)
 
     internal int Free { get; set; } = capacity;
 
-    /// <summary>How many of a thread's counts are those every output shows (IGuestValues.VcpuFields).</summary>
-    internal int ShownFields { get; set; } = int.MaxValue;
+    /// <summary>
+    /// Where a thread's counts have the events every output shows (those of IGuestValues.VcpuFields
+    /// that are no exit reason: a reason's exits are its tracepoint's events too); null: every count.
+    /// </summary>
+    internal int[]? Events { get; set; }
 
     /// <summary>Events of the shown fields that gone threads counted and no vCPU kept, since the start.</summary>
     internal long LostEvents { get; set; }

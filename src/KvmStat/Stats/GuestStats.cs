@@ -36,7 +36,10 @@ internal sealed class GuestStats : IGuestValues
         _nameOf = nameOf;
         _time = time;
         Fields = new FieldSet(source.Fields);
-        _goneVcpus = new GoneVcpuBudget(goneVcpus);
+        _goneVcpus = new GoneVcpuBudget(goneVcpus)
+        {
+            Events = [.. Enumerable.Range(0, source.VcpuFields.Count).Where(i => !Fields.IsChild(source.VcpuFields[i]))],
+        };
         _warn = warn;
         _remainder = source.SeesOnlyVms ? new OutsideRemainder(Fields) : null;
     }
@@ -95,7 +98,6 @@ internal sealed class GuestStats : IGuestValues
     internal void Sample(long now)
     {
         _source.Read(_readings);
-        _goneVcpus.ShownFields = _source.VcpuFields.Count;
         IntervalSeconds = SampleCount == 0 ? 0 : (now - _lastTimestamp) / (double)_time.TimestampFrequency;
         _lastTimestamp = now;
 

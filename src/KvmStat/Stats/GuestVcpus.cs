@@ -153,7 +153,7 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
                 }
                 else
                 {
-                    for (int i = 0; i < Math.Min(budget.ShownFields, gone.Totals.Length); i++)
+                    foreach (int i in budget.Events ?? Enumerable.Range(0, gone.Totals.Length))
                         budget.LostEvents += gone.Totals[i];
                     _dropped.Add(index);
                 }

@@ -17,7 +17,11 @@ internal interface IGuestValues
     /// </summary>
     IReadOnlyList<GuestStat> Others { get; }
 
-    /// <summary>What each guest's <see cref="GuestStat.Vcpus"/> count: indexes into <see cref="Fields"/>; empty without --vcpus.</summary>
+    /// <summary>
+    /// What each guest's <see cref="GuestStat.Vcpus"/> count: indexes into <see cref="Fields"/>, the
+    /// fields from the first (a vCPU's values are at their fields' indices, exit reasons among
+    /// them); empty without --vcpus.
+    /// </summary>
     IReadOnlyList<int> VcpuFields { get; }
 
     /// <summary>Events of vCPU threads that could not be counted per vCPU (no room), since the start.</summary>

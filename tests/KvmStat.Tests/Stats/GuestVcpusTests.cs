@@ -108,7 +108,7 @@ public class GuestVcpusTests
     [Fact]
     public void OnlyVcpusWithoutAThreadTakeTheBudget()
     {
-        var budget = new GoneVcpuBudget(1) { ShownFields = 1 };
+        var budget = new GoneVcpuBudget(1) { Events = [0] };
         var vcpus = new GuestVcpus(budget);
         VcpuReading first = Thread(100, 0, 5), second = Thread(101, 0, 1), other = Thread(200, 1, 7);
         vcpus.Sample([first, other]);

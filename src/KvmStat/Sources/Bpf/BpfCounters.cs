@@ -40,7 +40,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     /// <param name="attach">False loads the programs into the verifier without attaching them (tests).</param>
     /// <param name="scope">What the programs tell apart (default: every process).</param>
     /// <param name="latencyEntry">Exit latencies too, ended by this raw tracepoint (see <see cref="BpfPrograms"/>), or none.</param>
-    /// <param name="vcpus">Count each vCPU thread too (a row of tracepoint counters per thread).</param>
+    /// <param name="vcpus">Count each vCPU thread too (a row of tracepoint counters per thread, and their exits' reasons).</param>
     /// <param name="threads">Rows for this many vCPU threads (default: see <see cref="BpfTableLayout.For"/>).</param>
     /// <param name="buckets">Room for this many latency buckets (default: see <see cref="BpfTableLayout.For"/>).</param>
     /// <param name="shown">The first this many fields are shown (default: all); those after are counted for latencies alone.</param>
@@ -59,7 +59,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         int possible = OnlineCpus.Possible();
         Tracepoints = [.. Enumerable.Range(0, stride).Where(i => !_fields[i].IsChild)];
         var layout = BpfTableLayout.For(stride, Scope, possible, capacity, latency: latencyEntry is not null,
-            threadFields: vcpus ? Tracepoints.Count : 0, threads: threads, buckets: buckets);
+            threadFields: vcpus ? Tracepoints.Count : 0, threads: threads, buckets: buckets, threadReasons: _fields.Any(f => f.IsChild));
         _bySlot = new BpfProcess?[layout.Rows];
         _vcpuEvidence = [.. _fields.Select((f, i) => (f, i)).Where(p => !p.f.IsChild && BpfPrograms.VcpuOnly.Contains(p.f.Name)).Select(p => p.i)];
         Totals = new long[stride];
@@ -80,7 +80,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
             _programs = new BpfPrograms(tracefs, _fields, _table, Scope, perfDescriptors, attach, latencyEntry);
             if (layout.PerThread)
             {
-                _threads = new BpfThreads(_table, new VcpuThreads(paths), _guests, warn, Tracepoints.Count(i => i < Shown));
+                _threads = new BpfThreads(_table, new VcpuThreads(paths), _guests, warn, Tracepoints.Count(i => i < Shown), Tracepoints, stride);
                 _watched = Scope.PerProcess ? null : new BpfProcess(Scope.Pid, 0, stride);
             }
             if (latencyEntry is not null)
@@ -99,7 +99,8 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
                 (layout.PerThread ? $" ({layout.MapBytes() >> 10} KiB of maps)" : ""));
     }
 
-    private static string ThreadRoom(BpfTableLayout layout) => layout.PerThread ? $" and {layout.Threads} vCPU threads" : "";
+    private static string ThreadRoom(BpfTableLayout layout) =>
+        !layout.PerThread ? "" : layout.ThreadReasons > 0 ? $" and {layout.Threads} vCPU threads ({layout.ThreadReasons - 1} of their exits' reasons)" : $" and {layout.Threads} vCPU threads";
 
     internal BpfScope Scope { get; }
 

@@ -85,7 +85,7 @@ internal sealed class BpfLatency(BpfTable table, ExitLatencies latencies)
         foreach (ulong key in keys)
         {
             ulong copy = key;
-            int result = map.Delete(MemoryMarshal.AsBytes(new ReadOnlySpan<ulong>(ref copy)));
+            int result = map.Delete(BpfMap.Key(ref copy));
             if (result != 0 && result != -Interop.Errno.ENOENT)
                 throw new BpfException("removing a process's latencies from the BPF table", -result);
         }

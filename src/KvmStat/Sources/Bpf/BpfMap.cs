@@ -138,5 +138,7 @@ internal sealed class BpfMap : IDisposable
 
     internal static ReadOnlySpan<byte> Key(ref uint value) => MemoryMarshal.AsBytes(new ReadOnlySpan<uint>(ref value));
 
+    internal static ReadOnlySpan<byte> Key(ref ulong value) => MemoryMarshal.AsBytes(new ReadOnlySpan<ulong>(ref value));
+
     public void Dispose() => _fd.Dispose();
 }

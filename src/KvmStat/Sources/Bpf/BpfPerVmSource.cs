@@ -36,8 +36,9 @@ internal sealed class BpfPerVmSource : IPerVmSource
         _outside = new VmReading(0, _fields.Length, VmRowKind.OutsideVms);
         _exited = new VmReading(0, _fields.Length, VmRowKind.ExitedVms);
         _unattributed = new VmReading(0, _fields.Length, VmRowKind.Unattributed);
-        // The fields counted for latencies alone come after those shown, and so do their counters in a thread's row.
-        VcpuFields = counters.Layout.PerThread ? [.. counters.Tracepoints.Where(i => i < counters.Shown)] : [];
+        // A thread's counts are by field, as a process's (its tracepoints' from its row, their reasons'
+        // from the table of reasons); those counted for latencies alone come after those shown.
+        VcpuFields = counters.Layout.PerThread ? [.. Enumerable.Range(0, counters.Shown)] : [];
     }
 
     public IReadOnlyList<StatField> Fields => _fields;

@@ -34,6 +34,15 @@ internal sealed class BpfTable : IDisposable
                 Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, layout.ThreadRowWords * 8, layout.Threads + 1, ThreadProgram.Rows, Interop.Abi.BPF_F_MMAPABLE));
                 Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 4, 4, layout.Threads, ThreadProgram.Tids));
                 Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_QUEUE, 0, 4, layout.Threads, ThreadProgram.Free));
+                if (layout.ThreadReasons > 0)
+                {
+                    Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 8, 8, layout.ThreadReasons, ThreadProgram.Reasons));
+                    // The entry of the reasons no entry was left for, there before any other.
+                    ulong lost = 0, zero = 0;
+                    int made = _maps[ThreadProgram.Reasons].Update(BpfMap.Key(ref lost), BpfMap.Key(ref zero), Interop.Abi.BPF_NOEXIST);
+                    if (made != 0)
+                        throw new BpfException("making the BPF table of vCPU threads' exit reasons", -made);
+                }
                 _threads = _maps[ThreadProgram.Rows].MapMemory();
                 for (uint row = 1; row <= layout.Threads; row++)
                     Push(ThreadProgram.Free, row);

@@ -10,16 +10,24 @@ namespace KvmStat.Sources.Bpf;
 /// between CPUs on the hottest path). With --vcpus, a row per vCPU thread besides (see
 /// <see cref="ThreadProgram"/>): an owner word (the thread, and whether it has exited), its process,
 /// a counter per tracepoint and, with latencies, a histogram per kind of exit; row 0 counts the
-/// events of vCPU threads for which no row was left.
+/// events of vCPU threads for which no row was left; and a table of their exits' reasons, an
+/// entry for each thread row and reason that fires (<see cref="ThreadReasons"/>).
 /// </summary>
 /// <param name="Fields">Counters in a row.</param>
 /// <param name="Capacity">Processes with a slot at once (0 without processes to tell apart).</param>
 /// <param name="Cpus">Possible CPUs: per-CPU maps keep a copy for each.</param>
 /// <param name="Latency">Exit latencies too (see <see cref="LatencyProgram"/>): a stamp per thread, and histogram buckets as they are met.</param>
 /// <param name="Threads">vCPU threads with a row at once (0: no counting per thread).</param>
-/// <param name="ThreadFields">Counters in a thread's row: one per tracepoint (exit reasons are counted per process only).</param>
+/// <param name="ThreadFields">Counters in a thread's row: one per tracepoint (its exit reasons are in <see cref="ThreadReasons"/>).</param>
 /// <param name="Buckets">With latencies: histogram buckets in use at once (<see cref="HistogramBuckets"/>; fewer in tests of a full table).</param>
-internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool Latency = false, int Threads = 0, int ThreadFields = 0, int Buckets = BpfTableLayout.HistogramBuckets)
+/// <param name="ThreadReasons">
+/// Per vCPU thread: entries of the table of its exits' reasons (thread row and reason's field →
+/// count), taken by the reasons that fire only (0: none). A row per thread with a counter for
+/// every reason would take 13 to 19 MiB more on VMX and SVM and leave room for fewer processes
+/// than a dense host's VMs; a thread meets a few reasons.
+/// </param>
+internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool Latency = false, int Threads = 0, int ThreadFields = 0, int Buckets = BpfTableLayout.HistogramBuckets,
+    int ThreadReasons = 0)
 {
     /// <summary>vCPU threads with an exit not yet followed by an entry (least recently used go first).</summary>
     internal const int PendingThreads = 65536;
@@ -49,6 +57,16 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
 
     /// <summary>Thread rows at most: the 4,000 VMs of a dense host with 4 vCPUs each, and 384 to spare.</summary>
     internal const int MaxThreads = 16384;
+
+    /// <summary>Entries of the table of vCPU threads' exit reasons per thread row, up to <see cref="MaxThreadReasons"/> (a vCPU meets a dozen or so in a steady state; most far fewer).</summary>
+    internal const int ReasonsPerThread = 16;
+
+    /// <summary>
+    /// Entries of that table at most (4.6 MiB): 4,096 one-vCPU VMs with 12 reasons each, or 16,384
+    /// threads with 3; more would leave room for fewer than 4,000 processes with --vcpus --latency
+    /// on SVM. Beyond, a reason's exit counts in its thread's tracepoint only, and as lost.
+    /// </summary>
+    internal const int MaxThreadReasons = 49152;
 
     /// <summary>The kernel memory the thread rows may take at most.</summary>
     internal const long ThreadBudget = 32L << 20;
@@ -104,26 +122,29 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
 
     /// <summary>The layout for a scope: as many slots as fit the budget, up to <see cref="MaxSlots"/>.</summary>
     /// <param name="threadFields">With --vcpus: the tracepoints each vCPU thread's row counts (0: none).</param>
+    /// <param name="threadReasons">With --vcpus: the tracepoints have exit reasons, counted per thread too (<see cref="ThreadReasons"/>).</param>
     /// <param name="threads">Rows for this many threads (default: as many as fit the thread budget, up to <see cref="MaxThreads"/>).</param>
     /// <param name="buckets">Histogram buckets with latencies (default: <see cref="HistogramBuckets"/>).</param>
     internal static BpfTableLayout For(int fields, BpfScope scope, int cpus, int? capacity = null, bool latency = false, int threadFields = 0, int? threads = null,
-        int? buckets = null)
+        int? buckets = null, bool threadReasons = false)
     {
         int bucketRoom = buckets ?? HistogramBuckets;
-        int threadRows = 0;
+        int threadRows = 0, reasonEntries = 0;
         if (threadFields > 0)
         {
             long threadRowBytes = new BpfTableLayout(fields, 0, cpus, latency, 1, threadFields).ThreadRowWords * 8L;
             threadRows = Math.Max(1, threads ?? (int)Math.Min(MaxThreads, ThreadBudget / threadRowBytes - 1));
+            // And the entry that counts the reasons no entry was left for.
+            reasonEntries = threadReasons ? (int)Math.Min(MaxThreadReasons, (long)threadRows * ReasonsPerThread) + 1 : 0;
         }
         if (!scope.PerProcess)
-            return new BpfTableLayout(fields, 0, cpus, latency, threadRows, threadFields, bucketRoom);
+            return new BpfTableLayout(fields, 0, cpus, latency, threadRows, threadFields, bucketRoom, reasonEntries);
         if (capacity is int given)
-            return new BpfTableLayout(fields, Math.Max(1, given), cpus, latency, threadRows, threadFields, bucketRoom);
+            return new BpfTableLayout(fields, Math.Max(1, given), cpus, latency, threadRows, threadFields, bucketRoom, reasonEntries);
         // As many slots as the budget leaves beside the other maps (latencies and thread rows take
         // theirs first), up to MaxSlots: a slot costs its row, its entry in the table of slots and
         // one in the free queue.
-        var layout = new BpfTableLayout(fields, MaxSlots, cpus, latency, threadRows, threadFields, bucketRoom);
+        var layout = new BpfTableLayout(fields, MaxSlots, cpus, latency, threadRows, threadFields, bucketRoom, reasonEntries);
         long over = layout.MapBytes() + ReasonMapsMargin - MemoryBudget;
         while (over > 0 && layout.Capacity > 1)
         {
@@ -138,7 +159,7 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
     /// <summary>
     /// The kernel memory of every map, as the kernel charges it (fdinfo "memlock"): the counters,
     /// per process the table of slots, the free slots, the per-CPU cache and the epoch, per thread
-    /// its rows, the table of threads and their free rows, and an array of reasons (of
+    /// its rows, the table of threads, their free rows and their exits' reasons, and an array of reasons (of
     /// <paramref name="reasonEntries"/> entries) per tracepoint with children.
     /// </summary>
     internal long MapBytes(IEnumerable<int>? reasonEntries = null)
@@ -150,6 +171,8 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
             maps = [.. maps, LatencyProgram.Pending, LatencyProgram.Histograms, LatencyProgram.Lost];
         if (PerThread)
             maps = [.. maps, ThreadProgram.Rows, ThreadProgram.Tids, ThreadProgram.Free];
+        if (ThreadReasons > 0)
+            maps = [.. maps, ThreadProgram.Reasons];
         return maps.Sum(map => BytesOf(map, 0)) + (reasonEntries ?? []).Sum(entries => BytesOf(CounterProgram.Reasons, entries));
     }
 
@@ -169,6 +192,7 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
         ThreadProgram.Rows => ArrayBytes(ThreadRowWords * 8, Threads + 1, mmapable: true),
         ThreadProgram.Tids => HashBytes(4, 4, Threads),
         ThreadProgram.Free => QueueBytes(4, Threads),
+        ThreadProgram.Reasons => HashBytes(8, 8, ThreadReasons),
         _ => throw new ArgumentException($"no map {map} in the layout", nameof(map)),
     };
 

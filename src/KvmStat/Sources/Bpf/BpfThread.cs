@@ -5,11 +5,11 @@ namespace KvmStat.Sources.Bpf;
 /// <summary>A vCPU thread with a row of the BPF engine's table of threads (--vcpus): its counts since its first event, and its vCPU.</summary>
 internal sealed class BpfThread
 {
-    internal BpfThread(VcpuThread thread, int tgid, int row, int tracepoints, bool latency)
+    internal BpfThread(VcpuThread thread, int tgid, int row, int fields, bool latency)
     {
         Tgid = tgid;
         Row = row;
-        Reading = new VcpuReading(thread.Tid, thread.Index, thread.Label, new long[tracepoints],
+        Reading = new VcpuReading(thread.Tid, thread.Index, thread.Label, new long[fields],
             latency ? [.. Enumerable.Range(0, BpfTableLayout.ExitKinds).Select(_ => new LatencyHistogram(BpfTableLayout.ThreadLatencyBuckets))] : null);
     }
 
@@ -23,7 +23,7 @@ internal sealed class BpfThread
     /// <summary>What outputs read of it: its vCPU, and its row as the last capture read it.</summary>
     internal VcpuReading Reading { get; }
 
-    /// <summary>A counter per tracepoint, as the last capture read them.</summary>
+    /// <summary>A counter per field (tracepoints and their exit reasons), as the last capture read them.</summary>
     internal long[] Totals => Reading.Values;
 
     /// <summary>It gave its row back at the last capture (it exited, or its process runs no VM): read once more at the next, then freed.</summary>

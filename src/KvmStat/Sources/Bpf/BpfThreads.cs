@@ -7,12 +7,18 @@ namespace KvmStat.Sources.Bpf;
 /// capture: each thread goes to its VM, named once, when first seen, by its vCPU
 /// (<see cref="VcpuThreads"/>). A thread that exited, or whose process runs no VM, gives its row
 /// back: read once more at the next capture (events under way), then freed. Events of vCPU threads
-/// for which no row was left are counted in <see cref="Lost"/>, and said.
+/// for which no row was left are counted in <see cref="Lost"/>, and said; so are the exits whose
+/// reason found no room in the table of reasons (<see cref="BpfThreadReasons"/>).
 /// </summary>
 /// <param name="shownFields">How many of the thread fields, from the first, are shown: the rest stamp exits for latencies only, and their lost events are not said.</param>
-internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder guests, Action<string> warn, int shownFields)
+/// <param name="tracepoints">The field of each tracepoint a row counts, in the row's order: a thread's counts are by field, its tracepoints' and their reasons'.</param>
+/// <param name="fieldCount">The engine's fields.</param>
+internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder guests, Action<string> warn, int shownFields, IReadOnlyList<int> tracepoints, int fieldCount)
 {
     private readonly BpfThread?[] _byRow = new BpfThread?[table.Layout.Threads + 1];
+    private readonly BpfThreadReasons? _reasons = table.Layout.ThreadReasons > 0 ? new BpfThreadReasons(table) : null;
+    private readonly long[] _row = new long[table.Layout.ThreadFields];
+    private GrowthReport _lostReasonsReport;
     private readonly List<BpfThread> _retiring = [];
     private readonly List<BpfThread> _departed = [];
     private GrowthReport _lostReport;
@@ -35,6 +41,12 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
         }
     }
 
+    /// <summary>Exits whose reason could not be counted per vCPU since the start (the table of reasons was full); their tracepoint's count has them.</summary>
+    internal long ReasonsLost => _reasons?.Lost ?? 0;
+
+    /// <summary>Entries of the table of reasons in use at the last capture (for tests of what stays bounded).</summary>
+    internal int ReasonEntries => _reasons?.InUse ?? 0;
+
     /// <summary>Rows in use at the last capture (for tests of what stays bounded).</summary>
     internal int RowsInUse { get; private set; }
 
@@ -45,6 +57,7 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
     /// <param name="sample">A sample's capture, rather than one between samples (the exporter's follow).</param>
     internal void Capture(Func<int, BpfProcess?> vmOf, bool sample = true)
     {
+        _reasons?.Read();
         FinishRetiring(vmOf);
         if (sample)
             _departed.Clear();
@@ -60,12 +73,12 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
             used++;
             int tid = (int)(uint)owner;
             if (thread is null || thread.Tid != tid || thread.Tgid != tgid)
-                _byRow[row] = thread = new BpfThread(names.Identify(tgid, tid), tgid, row, table.Layout.ThreadFields, table.Layout.Latency);
+                _byRow[row] = thread = new BpfThread(names.Identify(tgid, tid), tgid, row, fieldCount, table.Layout.Latency);
             else if (thread.Reading.Index < 0 && thread.Unidentified++ < IdentifyTries && names.Identify(tgid, tid) is { Index: >= 0 } known)
             {
                 // A busy vCPU thread of a VMM that names none is found in ioctl(KVM_RUN) only while it
                 // waits there: asked again at each capture until it is (its row's counts go on under its vCPU).
-                _byRow[row] = thread = new BpfThread(known, tgid, row, table.Layout.ThreadFields, table.Layout.Latency) { Unclaimed = thread.Unclaimed };
+                _byRow[row] = thread = new BpfThread(known, tgid, row, fieldCount, table.Layout.Latency) { Unclaimed = thread.Unclaimed };
             }
             Read(thread);
             BpfProcess? vm = vmOf(tgid);
@@ -86,7 +99,10 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
 
     private void Read(BpfThread thread)
     {
-        table.ReadThreadRow(thread.Row, thread.Totals);
+        table.ReadThreadRow(thread.Row, _row);
+        for (int i = 0; i < _row.Length; i++)
+            thread.Totals[tracepoints[i]] = _row[i];
+        _reasons?.Apply(thread.Row, thread.Totals);
         if (thread.Reading.Latency is not LatencyHistogram[] kinds)
             return;
         for (int kind = 0; kind < kinds.Length; kind++)
@@ -114,6 +130,7 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
         foreach (BpfThread thread in _retiring)
         {
             Read(thread);
+            _reasons?.Forget(thread.Row);
             table.ReleaseThread(thread.Row);
             _byRow[thread.Row] = null;
             _departed.Add(thread);
@@ -137,6 +154,9 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
 
     private void ReportLost()
     {
+        if (_lostReasonsReport.Due(ReasonsLost, out long grownReasons))
+            warn($"{ReasonsLost} exits of vCPU threads ({grownReasons} new) could not be counted per vCPU by reason: the BPF table of their reasons has room for " +
+                $"{table.Layout.ThreadReasons - 1} and is full; their vCPUs' counts of each tracepoint have them (said again when their number doubles).");
         long lost = LostShown;
         if (!_lostReport.Due(lost, out long grown))
             return;

@@ -13,18 +13,20 @@ namespace KvmStat.Sources.Bpf;
 internal sealed class BpfVcpuFields
 {
     private readonly List<StatField> _fields = [];
-    private readonly List<(int Tracepoint, string Label)> _children = [];
+    private readonly List<(int Field, string Label)> _children = [];
     private readonly Dictionary<string, long[]> _retired = new(StringComparer.Ordinal);
     private readonly List<BpfThread> _seen = [];
-    private readonly int _tracepoints;
+    private readonly int _counted;
 
-    /// <param name="fields">The engine's fields; their tracepoints, in order, are what a thread's row counts.</param>
+    /// <param name="fields">The engine's fields (from the first), which a thread's row counts at their indices.</param>
     internal BpfVcpuFields(IReadOnlyList<TracepointField> fields, IReadOnlyList<VcpuThread> vcpus, IFieldSelection selection)
     {
         string[] labels = VcpuThreads.Labels(vcpus);
-        int tracepoint = 0;
-        foreach (TracepointField field in fields.Where(f => !f.IsChild))
+        for (int index = 0; index < fields.Count; index++)
         {
+            TracepointField field = fields[index];
+            if (field.IsChild)
+                continue;
             List<StatField> candidates =
             [
                 field.ToStatField(),
@@ -33,11 +35,10 @@ internal sealed class BpfVcpuFields
             foreach (StatField chosen in selection.Select(candidates, f => f.Name, f => f.Parent).Where(f => f.IsChild))
             {
                 _fields.Add(chosen);
-                _children.Add((tracepoint, chosen.Label!));
+                _children.Add((index, chosen.Label!));
             }
-            tracepoint++;
         }
-        _tracepoints = tracepoint;
+        _counted = fields.Count;
     }
 
     internal IReadOnlyList<StatField> Fields => _fields;
@@ -51,7 +52,7 @@ internal sealed class BpfVcpuFields
             if (Contains(threads, gone))
                 continue;
             if (!_retired.TryGetValue(gone.Reading.Label, out long[]? retired))
-                _retired[gone.Reading.Label] = retired = new long[_tracepoints];
+                _retired[gone.Reading.Label] = retired = new long[_counted];
             for (int i = 0; i < retired.Length; i++)
                 retired[i] += gone.Totals[i];
         }
@@ -59,13 +60,13 @@ internal sealed class BpfVcpuFields
         _seen.AddRange(threads);
         for (int child = 0; child < _children.Count; child++)
         {
-            (int tracepoint, string label) = _children[child];
-            long sum = _retired.TryGetValue(label, out long[]? retired) ? retired[tracepoint] : 0;
+            (int field, string label) = _children[child];
+            long sum = _retired.TryGetValue(label, out long[]? retired) ? retired[field] : 0;
             // By index: a foreach over the interface would box an enumerator at every read.
             for (int t = 0; t < threads.Count; t++)
             {
                 if (string.Equals(threads[t].Reading.Label, label, StringComparison.Ordinal))
-                    sum += threads[t].Totals[tracepoint];
+                    sum += threads[t].Totals[field];
             }
             values[child] = sum;
         }

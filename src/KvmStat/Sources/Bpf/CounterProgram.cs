@@ -65,7 +65,7 @@ internal static class CounterProgram
             a.Mov(R1, 0);
         AddToRow(a, spec, layout);
         if (layout.PerThread && spec.Tracepoint >= 0)
-            ThreadProgram.EmitCount(a, spec.Tracepoint, layout, spec.PlacesThreads);
+            ThreadProgram.EmitCount(a, spec.Tracepoint, layout, spec.PlacesThreads, reasonInR7: spec.Reasons is not null);
         if (spec.StampsExits && spec.Reasons is not null)
         {
             if (spec.EndsKernelPart)

@@ -5,7 +5,9 @@ namespace KvmStat.Sources.Bpf;
 /// <summary>
 /// Counting per vCPU thread (--vcpus), appended to the programs of <see cref="CounterProgram"/>:
 /// the maps <see cref="Rows"/> (a row per thread, see <see cref="BpfTableLayout"/>), <see cref="Tids"/>
-/// (thread id → row) and <see cref="Free"/> (the free rows). Only the tracepoints that fire on a
+/// (thread id → row), <see cref="Free"/> (the free rows) and <see cref="Reasons"/> (thread row and
+/// reason's field → its exits of that reason, an entry for each reason that fires; the entry of row
+/// 0 and field 0 counts the reasons no entry was left for). Only the tracepoints that fire on a
 /// vCPU thread alone give a thread a row: a VMM's other threads (its main loop raising interrupts,
 /// I/O threads) are counted in their process's row only. A thread whose row could not be placed
 /// counts in row 0, never nowhere. The exit program, which runs on every thread's exit, marks the
@@ -13,21 +15,22 @@ namespace KvmStat.Sources.Bpf;
 /// </summary>
 internal static class ThreadProgram
 {
-    internal const string Rows = "threads", Tids = "tids", Free = "tfree";
+    internal const string Rows = "threads", Tids = "tids", Free = "tfree", Reasons = "treasons";
 
     // Stack slots below those of the counting programs (-4 to -32) and the exit stamp (-36 to -64);
     // the stamp reads ThreadKey.
     internal const short ThreadKey = -76;
-    private const short ThreadTid = -68, NewRow = -72;
+    private const short ThreadTid = -68, NewRow = -72, ReasonRow = -88, ReasonField = -84, ReasonOne = -96;
 
     /// <summary>
     /// Adds one to the counter of tracepoint <paramref name="tracepoint"/> (its ordinal among the
     /// tracepoints) in the current thread's row: found by its thread id; else, where
     /// <paramref name="mayPlace"/>, a new row from the free ones, marked with its process and then
     /// its thread; else, with none left, row 0. The row is left at R10+<see cref="ThreadKey"/> (0:
-    /// none) for an exit's stamp. R7 survives.
+    /// none) for an exit's stamp. Where <paramref name="reasonInR7"/>, one more exit of the reason
+    /// whose child's field R7 holds, in the thread's entry of <see cref="Reasons"/>. R7 survives.
     /// </summary>
-    internal static void EmitCount(BpfAssembler a, int tracepoint, BpfTableLayout layout, bool mayPlace)
+    internal static void EmitCount(BpfAssembler a, int tracepoint, BpfTableLayout layout, bool mayPlace, bool reasonInR7)
     {
         a.Store(BpfSize.Word, R10, ThreadKey, 0);
         a.Call(Interop.Abi.BPF_FUNC_get_current_pid_tgid).Mov(R6, R0).ShiftRight(R6, 32).Store(BpfSize.Word, R10, ThreadTid, R0);
@@ -58,7 +61,29 @@ internal static class ThreadProgram
         a.Label("tslot").Store(BpfSize.Word, R10, ThreadKey, R1);
         CounterProgram.Lookup(a, Rows, ThreadKey).JumpIf(BpfCondition.Equal, R0, 0, "tdone");
         a.Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R0, checked((short)layout.ThreadFieldOffset(tracepoint)), R1);
+        if (reasonInR7 && layout.ThreadReasons > 0)
+            EmitReason(a);
         a.Label("tdone");
+    }
+
+    /// <summary>
+    /// One more exit of R7's reason for the thread of the row at <see cref="ThreadKey"/> (none for
+    /// row 0: its events are lost already): its entry, else a new one; where none is left (or
+    /// another CPU made it first, and it went before this one found it), the entry of the lost.
+    /// </summary>
+    private static void EmitReason(BpfAssembler a)
+    {
+        a.Load(BpfSize.Word, R1, R10, ThreadKey).JumpIf(BpfCondition.Equal, R1, 0, "tdone");
+        a.Store(BpfSize.Word, R10, ReasonRow, R1).Store(BpfSize.Word, R10, ReasonField, R7);
+        CounterProgram.Lookup(a, Reasons, ReasonRow).JumpIf(BpfCondition.NotEqual, R0, 0, "rfound");
+        a.Store(BpfSize.DoubleWord, R10, ReasonOne, 1);
+        a.LoadMap(R1, Reasons).Mov(R2, R10).Add(R2, ReasonRow).Mov(R3, R10).Add(R3, ReasonOne)
+            .Mov(R4, (int)Interop.Abi.BPF_NOEXIST).Call(Interop.Abi.BPF_FUNC_map_update_elem);
+        a.JumpIf(BpfCondition.Equal, R0, 0, "tdone");
+        CounterProgram.Lookup(a, Reasons, ReasonRow).JumpIf(BpfCondition.NotEqual, R0, 0, "rfound");
+        a.Store(BpfSize.Word, R10, ReasonRow, 0).Store(BpfSize.Word, R10, ReasonField, 0);
+        CounterProgram.Lookup(a, Reasons, ReasonRow).JumpIf(BpfCondition.Equal, R0, 0, "tdone");
+        a.Label("rfound").Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R0, 0, R1);
     }
 
     /// <summary>The exit program's part for every thread: a thread with a row marks it exited and leaves the table of threads.</summary>

@@ -399,16 +399,20 @@ public class BpfEventTests
 
     /// <summary>
     /// What the layout says each map costs is what the kernel charges for it (fdinfo's memlock,
-    /// within 5 % or 1 KiB for the struct sizes of other kernels), in each scope and size.
+    /// within 5 % or 1 KiB for the struct sizes of other kernels), in each scope and size, with and
+    /// without vCPU threads (their rows, and the table of their exits' reasons).
     /// </summary>
-    [Fact]
-    public void MapMemoryIsWhatTheLayoutSays()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MapMemoryIsWhatTheLayoutSays(bool vcpus)
     {
         foreach (BpfScope scope in new[] { BpfScope.EveryProcess, BpfScope.Host })
         {
             foreach (int capacity in new[] { 1, 200, 4000 })
             {
-                using var engine = new SyntheticEngine(capacity: capacity, scope: scope);
+                using var engine = new SyntheticEngine(capacity: capacity, scope: scope, vcpus: vcpus);
+                Assert.Equal(vcpus, engine.Counters.Layout.ThreadReasons > 0);
                 BpfTableLayout layout = engine.Counters.Layout;
                 long total = 0;
                 foreach (BpfMap map in engine.Counters.Maps)

@@ -38,7 +38,7 @@ public class BpfTableLayoutTests
     {
         foreach (int cpus in new[] { 2, 64, 384 })
         {
-            BpfTableLayout layout = BpfTableLayout.For(fields, BpfScope.EveryProcess, cpus, latency: latency, threadFields: vcpus ? 91 : 0);
+            BpfTableLayout layout = BpfTableLayout.For(fields, BpfScope.EveryProcess, cpus, latency: latency, threadFields: vcpus ? 91 : 0, threadReasons: vcpus);
             Assert.True(layout.MapBytes() + BpfTableLayout.ReasonMapsMargin <= BpfTableLayout.MemoryBudget, $"{cpus} CPUs: {layout.MapBytes()} bytes");
             Assert.InRange(layout.Capacity, 4000, BpfTableLayout.MaxSlots);
             // Not smaller than it needs to be: one slot more would pass the budget, or the table is at its most.

@@ -55,9 +55,15 @@ public class BpfVcpuTests
         return (cpu0, cpu1);
     }
 
-    /// <summary>A thread's count of a tracepoint, by name.</summary>
-    private static long Count(SyntheticEngine engine, BpfThread thread, string tracepoint) =>
-        thread.Totals[engine.Counters.Tracepoints.ToList().FindIndex(i => engine.Counters.Fields[i].Name == tracepoint)];
+    /// <summary>A thread's count of a field (a tracepoint, or an exit reason), by name: a thread's counts are by field.</summary>
+    private static long Count(SyntheticEngine engine, BpfThread thread, string field) =>
+        thread.Totals[Index(engine, field)];
+
+    private static int Index(SyntheticEngine engine, string field) => engine.Counters.Fields.ToList().FindIndex(f => f.Name == field);
+
+    /// <summary>A tracepoint's ordinal among the tracepoints: its counter in a thread's row, and in <see cref="BpfCounters.VcpusLost"/>.</summary>
+    private static int Ordinal(SyntheticEngine engine, string tracepoint) =>
+        engine.Counters.Tracepoints.ToList().FindIndex(i => engine.Counters.Fields[i].Name == tracepoint);
 
     [Fact]
     public void EachVcpuThreadIsCountedUnderItsVcpuAndTheVmKeepsEveryEvent()
@@ -85,6 +91,8 @@ public class BpfVcpuTests
         Assert.Equal([0, 1, -1], threads.Select(t => t.Reading.Index));
         Assert.Equal((5, 4, 0), (Count(engine, threads[0], "kvm_pio"), Count(engine, threads[0], "kvm_set_irq"), Count(engine, threads[0], "kvm_userspace_exit")));
         Assert.Equal((3, 0, 2), (Count(engine, threads[1], "kvm_pio"), Count(engine, threads[1], "kvm_set_irq"), Count(engine, threads[1], "kvm_userspace_exit")));
+        // Each thread counts its exits' reasons too, as its VM does.
+        Assert.Equal((0, 2, 0), (Count(engine, threads[0], "kvm_userspace_exit(IO)"), Count(engine, threads[1], "kvm_userspace_exit(IO)"), Count(engine, threads[1], "kvm_userspace_exit(MMIO)")));
         Assert.Equal(7, Count(engine, threads[2], "kvm_pio"));
         long[] row = engine.Counters.Vms[vm.Pid].Totals;
         Assert.Equal((15, 2, 11), (engine.Field(row, "kvm_pio"), engine.Field(row, "kvm_userspace_exit"), engine.Field(row, "kvm_set_irq")));
@@ -97,7 +105,10 @@ public class BpfVcpuTests
         perVm.Read(readings);
         VmReading reading = Assert.Single(readings, r => r.Pid == vm.Pid && r.Kind == VmRowKind.Vm);
         Assert.Equal(["vcpu0", "vcpu1", $"tid {unnamed}"], reading.Vcpus.Select(v => v.Label));
-        Assert.Equal(["kvm_exit", "kvm_pio", "kvm_set_irq", "kvm_userspace_exit"], perVm.VcpuFields.Select(i => perVm.Fields[i].Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["kvm_exit", "kvm_pio", "kvm_set_irq", "kvm_userspace_exit"],
+            perVm.VcpuFields.Where(i => !perVm.Fields[i].IsChild).Select(i => perVm.Fields[i].Name).Order(StringComparer.Ordinal));
+        Assert.Contains(perVm.VcpuFields, i => perVm.Fields[i].Name == "kvm_userspace_exit(IO)");
+        Assert.Equal(2, reading.Vcpus[1].Values[perVm.VcpuFields.First(i => perVm.Fields[i].Name == "kvm_userspace_exit(IO)")]);
     }
 
     /// <summary>
@@ -266,7 +277,7 @@ public class BpfVcpuTests
         Assert.Equal(1, vm.RunOn(cpu1, pio, s_pio, count: 3));
         engine.Counters.Capture();
         Assert.Equal(["vcpu0"], engine.Counters.ThreadsOf(vm.Pid).Select(t => t.Reading.Label));
-        int pioOrdinal = engine.Counters.Tracepoints.ToList().FindIndex(i => engine.Counters.Fields[i].Name == "kvm_pio");
+        int pioOrdinal = Ordinal(engine, "kvm_pio");
         Assert.Equal(3, engine.Counters.VcpusLost![pioOrdinal]);
         Assert.Equal(8, engine.Field(engine.Counters.Vms[vm.Pid].Totals, "kvm_pio"));
         Assert.Contains(engine.Warnings, w => w.Contains("3 kvm events of vCPU threads", StringComparison.Ordinal) && w.Contains("rows for 1 threads", StringComparison.Ordinal));
@@ -281,6 +292,52 @@ public class BpfVcpuTests
         BpfThread thread = Assert.Single(engine.Counters.ThreadsOf(vm.Pid));
         Assert.Equal(("vcpu1", 2L), (thread.Reading.Label, Count(engine, thread, "kvm_pio")));
         Assert.Equal(3, engine.Counters.VcpusLost![pioOrdinal]);
+    }
+
+    /// <summary>
+    /// A vCPU's exits are counted by reason in a table the reasons that fire take: full, an exit's
+    /// reason is counted as lost (its tracepoint's count has it) and said; a thread that gives its
+    /// row back takes its reasons out, so the row's next thread starts from none and there is room again.
+    /// </summary>
+    [Fact]
+    public void AFullTableOfReasonsCountsWhatItCannotPlaceAsLostAndARowsNextThreadStartsFromNone()
+    {
+        using var engine = new SyntheticEngine(formats: Formats(), vcpus: true, threads: 1);
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "reasons");
+        (int cpu0, int cpu1) = TwoVcpus(engine, vm);
+        BpfProgram exit = engine.Program("kvm_userspace_exit");
+        int room = engine.Counters.Layout.ThreadReasons - 1;
+        Assert.Equal(BpfTableLayout.ReasonsPerThread, room);
+        // KVM_EXIT_UNKNOWN (0) to KVM_EXIT_PAPR_HCALL (19): a child each.
+        for (uint reason = 0; reason < room + 4; reason++)
+            Assert.Equal(1, vm.RunOn(cpu0, exit, UserspaceExit(reason)));
+        engine.Counters.Capture();
+        BpfThread thread = Assert.Single(engine.Counters.ThreadsOf(vm.Pid));
+        int[] children = [.. engine.Counters.Fields.Select((f, i) => (f, i)).Where(p => p.f.Parent == "kvm_userspace_exit").Select(p => p.i)];
+        Assert.Equal(room + 4, Count(engine, thread, "kvm_userspace_exit"));
+        Assert.Equal(room, children.Sum(i => thread.Totals[i]));
+        Assert.Equal((1, 1), (Count(engine, thread, "kvm_userspace_exit(UNKNOWN)"), Count(engine, thread, "kvm_userspace_exit(DCR)")));
+        Assert.Equal(0, Count(engine, thread, "kvm_userspace_exit(NMI)"));
+        Assert.Equal(4, engine.Counters.Threads!.ReasonsLost);
+        Assert.Equal(room + 1, engine.Counters.Threads.ReasonEntries);
+        Assert.Contains(engine.Warnings, w => w.StartsWith("4 exits of vCPU threads (4 new) could not be counted per vCPU by reason", StringComparison.Ordinal));
+        // The VM's own counts have every reason.
+        Assert.Equal(room + 4, children.Sum(i => engine.Counters.Vms[vm.Pid].Totals[i]));
+
+        Assert.Equal(0, vm.RunOn(cpu0, engine.ExitProgram, s_none));
+        vm.End(cpu0);
+        engine.Counters.Capture();
+        engine.Counters.Capture();
+        Assert.Equal(1, engine.Counters.Threads.ReasonEntries);
+        Assert.Equal(1, vm.RunOn(cpu1, exit, UserspaceExit(2), count: 3));
+        Assert.Equal(1, vm.RunOn(cpu1, exit, UserspaceExit(16)));
+        engine.Counters.Capture();
+        thread = Assert.Single(engine.Counters.ThreadsOf(vm.Pid));
+        Assert.Equal("vcpu1", thread.Reading.Label);
+        Assert.Equal((3, 1, 0), (Count(engine, thread, "kvm_userspace_exit(IO)"), Count(engine, thread, "kvm_userspace_exit(NMI)"), Count(engine, thread, "kvm_userspace_exit(UNKNOWN)")));
+        Assert.Equal(4, children.Sum(i => thread.Totals[i]));
+        Assert.Equal(4, engine.Counters.Threads.ReasonsLost);
     }
 
     /// <summary>
@@ -300,7 +357,7 @@ public class BpfVcpuTests
         Assert.Equal(1, vm.RunOn(cpu1, exit, UserspaceExit(2), count: 3));
         Assert.Equal(1, other.Run(exit, UserspaceExit(2), count: 4));
         engine.Counters.Capture();
-        int ordinal = engine.Counters.Tracepoints.ToList().FindIndex(i => engine.Counters.Fields[i].Name == "kvm_userspace_exit");
+        int ordinal = Ordinal(engine, "kvm_userspace_exit");
         // Counted: cpu1 and the other VM's thread found no row (3 + 4), the other VM no slot.
         Assert.Equal(7, engine.Counters.VcpusLost![ordinal]);
         Assert.Equal(4, engine.Counters.Unattributed[engine.Counters.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit")]);
@@ -496,8 +553,8 @@ public class BpfVcpuTests
         using Sampler sampler = Samplers.Of(TimeProvider.System, [engine.Engine.OpenHost(0)], engine.Engine.OpenPerVm(), nameOf: _ => "follow",
             capture: engine.Counters);
         BpfProgram pio = engine.Program("kvm_pio");
-        // kvm_pio's counter in a vCPU's counts (one per tracepoint, in their order).
-        int counter = engine.Counters.Tracepoints.ToList().FindIndex(i => engine.Counters.Fields[i].Name == "kvm_pio");
+        // kvm_pio's counter in a vCPU's counts (at its field's index).
+        int counter = Index(engine, "kvm_pio");
         Assert.Equal(1, vm.RunOn(cpu0, pio, s_pio));
         Assert.Equal(1, vm.RunOn(cpu1, pio, s_pio, count: 3));
         sampler.Sample();
@@ -544,6 +601,9 @@ public class BpfVcpuTests
         // What a vCPU never counted is left out, as a guest's fields are (absent is 0).
         Assert.Equal(["kvm_pio"], vcpus.GetProperty("vcpu1").GetProperty("fields").EnumerateObject().Select(p => p.Name));
         Assert.Equal(["kvm_userspace_exit"], vcpus.GetProperty("vcpu0").GetProperty("fields").EnumerateObject().Select(p => p.Name));
+        // Its exits' reasons as the tracepoint's children, as a guest's.
+        Assert.Equal(20, vcpus.GetProperty("vcpu0").GetProperty("fields").GetProperty("kvm_userspace_exit").GetProperty("children").GetProperty("IO").GetProperty("total").GetInt64());
+        Assert.Equal(["IO"], vcpus.GetProperty("vcpu0").GetProperty("fields").GetProperty("kvm_userspace_exit").GetProperty("children").EnumerateObject().Select(p => p.Name));
         JsonElement timed = vcpus.GetProperty("vcpu0").GetProperty("exit_latency").GetProperty("kvm_userspace_exit");
         Assert.Equal(20, timed.GetProperty("exits").GetInt64());
         Assert.True(timed.GetProperty("time_ns").GetInt64() >= 20 * 50_000, timed.ToString());
@@ -557,6 +617,8 @@ public class BpfVcpuTests
         Assert.Contains($"kvm_guest_vcpu_exit_handling_seconds_count{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\"}} 20\n", metrics);
         Assert.Contains($"kvm_guest_vcpu_exit_handling_seconds_bucket{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\",le=\"3.2768e-05\"}} 0\n", metrics);
         Assert.DoesNotContain("vcpu=\"1\",event=\"kvm_userspace_exit\"", metrics);
+        // Per vCPU, events alone, as per guest (the reasons are the host's kvm_event_reasons_total).
+        Assert.DoesNotContain("event=\"kvm_userspace_exit(IO)\"", metrics);
         Assert.Contains("kvm_stat_vcpu_lost_events_total 0\n", metrics);
 
         // The screen's guest view with 'x': the guest's vCPUs under it, each with its thread and its events.
@@ -572,6 +634,8 @@ public class BpfVcpuTests
         int row = Array.FindIndex(lines, l => l.StartsWith($" shown [{vm.Pid}] ", StringComparison.Ordinal));
         Assert.True(row > 0, string.Join("\n", lines));
         Assert.StartsWith($"   vcpu0 [{cpu0}] ", lines[row + 1]);
+        // Its exits once, not again as their reasons.
+        Assert.Equal("20", lines[row + 1][42..52].Trim());
         Assert.StartsWith($"   vcpu1 [{cpu1}] ", lines[row + 2]);
         // The Total column: vCPU 1's port writes since its thread's first event (3, then 5).
         Assert.Equal("8", lines[row + 2][42..52].Trim());
