@@ -87,9 +87,9 @@ internal static class CommandLine
     internal static readonly Option<bool> Vcpus = new("--vcpus")
     {
         Description = "also count each tracepoint per vCPU thread (BPF engine; vCPUs named as their VMM names its threads, QEMU's \"CPU N/KVM\" with -name ...,debug-threads=on, Firecracker's \"fc_vcpu N\", Cloud Hypervisor's \"vcpuN\", else by the vCPU descriptor a thread runs in ioctl(KVM_RUN), else by thread id): " +
-            "with -p/-g a child per vCPU (kvm_pio(vcpu0)), each guest's \"vcpus\" in JSON, kvm_guest_vcpu_events_total when serving and with --latency " +
-            "a histogram per vCPU and kind of exit; costs rows for 16,384 threads in the kernel (about 13 MiB, 22 MiB with --latency) " +
-            "and about 45 ns more per event",
+            "with -p/-g a child per vCPU (kvm_pio(vcpu0)), each guest's \"vcpus\" in JSON (with each vCPU's exit reasons), kvm_guest_vcpu_events_total when serving and with --latency " +
+            "a histogram per vCPU and kind of exit; costs rows for 16,384 threads in the kernel (about 16 MiB, 25 MiB with --latency) " +
+            "and about 50 ns more per event",
     };
     internal static readonly Option<string?> GuestFields = new("--guest-fields")
     {

@@ -7,10 +7,10 @@ namespace KvmStat.Exporter;
 /// <summary>
 /// Each VM's vCPUs (--vcpus, <see cref="GuestVcpus"/>): kvm_guest_vcpu_events_total{guest,pid,vcpu,event}, a series for
 /// each event a vCPU raised (as kvm_guest_events_total, for the fields --guest-fields keeps; the
-/// reasons of its exits, as a VM's, are in JSON and kvm_event_reasons_total), with exit
+/// reasons of its exits, as a VM's, are in JSON only), with exit
 /// latencies kvm_guest_vcpu_exit_handling_seconds{guest,pid,vcpu,event}, one histogram per kind of
 /// exit (the reasons are per VM only: per vCPU they would multiply the series again), and
-/// kvm_stat_vcpu_lost_events_total. vcpu is the index the binary statistics' kvm_vcpu_* families
+/// kvm_stat_vcpu_lost_events_total and kvm_stat_vcpu_lost_reasons_total. vcpu is the index the binary statistics' kvm_vcpu_* families
 /// give, or "tid 1234" for a thread whose vCPU is not known. A vCPU's events are one series over its
 /// threads: those of its threads now and what those gone counted (a vCPU unplugged and plugged again).
 /// </summary>
@@ -59,5 +59,9 @@ internal static class VcpuMetrics
             "KVM tracepoint events of vCPU threads kvm_stat could not count per vCPU since it started: its table of threads was full, or more vCPUs' threads had gone than it keeps. Nonzero means per-vCPU counts are missing events.");
         lost.Counter([], guests.VcpusLost);
         families.Add(lost);
+        var reasonsLost = new MetricFamily("kvm_stat_vcpu_lost_reasons", "counter",
+            "Exits of vCPU threads whose reason kvm_stat could not count per vCPU since it started: their threads met more reasons than its table keeps for one. Their events are in kvm_guest_vcpu_events_total; nonzero means some vCPUs' exit reasons in JSON are missing exits.");
+        reasonsLost.Counter([], guests.VcpuReasonsLost);
+        families.Add(reasonsLost);
     }
 }

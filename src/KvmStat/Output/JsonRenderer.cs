@@ -139,7 +139,10 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
         }
         w.WriteEndArray();
         if (guests.VcpuFields.Count > 0)
+        {
             w.WriteNumber("vcpus_lost", guests.VcpusLost);
+            w.WriteNumber("vcpu_reasons_lost", guests.VcpuReasonsLost);
+        }
         // The perf engine's VMs whose counters could not open (absent is 0, as for every count here).
         if (guests.VmsLeftOut > 0)
             w.WriteNumber("vms_left_out", guests.VmsLeftOut);

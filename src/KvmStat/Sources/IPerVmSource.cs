@@ -14,6 +14,9 @@ internal interface IPerVmSource : IDisposable
     /// <summary>Events of vCPU threads that could not be counted per vCPU (the engine's table of threads was full), since the start.</summary>
     long VcpusLost => 0;
 
+    /// <summary>Exits of vCPU threads whose reason could not be counted per vCPU (see <see cref="Stats.IGuestValues.VcpuReasonsLost"/>).</summary>
+    long VcpuReasonsLost => 0;
+
     /// <summary>Running VMs left out of the readings because they cannot be counted (their perf counters refused to open, or the BPF table had no slot for them); their events are in the host's totals.</summary>
     int VmsLeftOut => LeftOut.Count;
 

@@ -57,6 +57,8 @@ internal sealed class GuestStats : IGuestValues
 
     public long VcpusLost => _source.VcpusLost + _goneVcpus.LostEvents;
 
+    public long VcpuReasonsLost => _source.VcpuReasonsLost;
+
     public int VmsLeftOut => _source.VmsLeftOut;
 
     public string LeftOutCause => _source.LeftOutCause;

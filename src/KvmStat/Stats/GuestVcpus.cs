@@ -153,8 +153,16 @@ internal sealed class GuestVcpus(GoneVcpuBudget budget)
                 }
                 else
                 {
-                    foreach (int i in budget.Events ?? Enumerable.Range(0, gone.Totals.Length))
-                        budget.LostEvents += gone.Totals[i];
+                    if (budget.Events is int[] events)
+                    {
+                        foreach (int i in events)
+                            budget.LostEvents += gone.Totals[i];
+                    }
+                    else
+                    {
+                        foreach (long total in gone.Totals)
+                            budget.LostEvents += total;
+                    }
                     _dropped.Add(index);
                 }
             }

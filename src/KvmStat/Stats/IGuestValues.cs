@@ -27,6 +27,9 @@ internal interface IGuestValues
     /// <summary>Events of vCPU threads that could not be counted per vCPU (no room), since the start.</summary>
     long VcpusLost { get; }
 
+    /// <summary>Exits of vCPU threads whose reason could not be counted per vCPU (their threads met more reasons than a row holds), since the start; their tracepoint's counts have them.</summary>
+    long VcpuReasonsLost => 0;
+
     /// <summary>Running VMs not in <see cref="Guests"/> because they cannot be counted (see <see cref="Sources.IPerVmSource.VmsLeftOut"/>).</summary>
     int VmsLeftOut { get; }
 

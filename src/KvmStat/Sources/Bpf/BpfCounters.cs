@@ -40,7 +40,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     /// <param name="attach">False loads the programs into the verifier without attaching them (tests).</param>
     /// <param name="scope">What the programs tell apart (default: every process).</param>
     /// <param name="latencyEntry">Exit latencies too, ended by this raw tracepoint (see <see cref="BpfPrograms"/>), or none.</param>
-    /// <param name="vcpus">Count each vCPU thread too (a row of tracepoint counters per thread, and their exits' reasons).</param>
+    /// <param name="vcpus">Count each vCPU thread too (a row per thread of tracepoint counters, and per process its exits' reasons).</param>
     /// <param name="threads">Rows for this many vCPU threads (default: see <see cref="BpfTableLayout.For"/>).</param>
     /// <param name="buckets">Room for this many latency buckets (default: see <see cref="BpfTableLayout.For"/>).</param>
     /// <param name="shown">The first this many fields are shown (default: all); those after are counted for latencies alone.</param>
@@ -59,7 +59,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         int possible = OnlineCpus.Possible();
         Tracepoints = [.. Enumerable.Range(0, stride).Where(i => !_fields[i].IsChild)];
         var layout = BpfTableLayout.For(stride, Scope, possible, capacity, latency: latencyEntry is not null,
-            threadFields: vcpus ? Tracepoints.Count : 0, threads: threads, buckets: buckets, threadReasons: _fields.Any(f => f.IsChild));
+            threadFields: vcpus ? Tracepoints.Count : 0, threads: threads, buckets: buckets, threadReasons: Scope.PerProcess && _fields.Take(Shown).Any(f => f.IsChild));
         _bySlot = new BpfProcess?[layout.Rows];
         _vcpuEvidence = [.. _fields.Select((f, i) => (f, i)).Where(p => !p.f.IsChild && BpfPrograms.VcpuOnly.Contains(p.f.Name)).Select(p => p.i)];
         Totals = new long[stride];
@@ -77,7 +77,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
         // what is open (programs detach with their descriptors), not a finalizer some time later.
         try
         {
-            _programs = new BpfPrograms(tracefs, _fields, _table, Scope, perfDescriptors, attach, latencyEntry);
+            _programs = new BpfPrograms(tracefs, _fields, _table, Scope, perfDescriptors, attach, latencyEntry, Shown);
             if (layout.PerThread)
             {
                 _threads = new BpfThreads(_table, new VcpuThreads(paths), _guests, warn, Tracepoints.Count(i => i < Shown), Tracepoints, stride);
@@ -100,7 +100,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     }
 
     private static string ThreadRoom(BpfTableLayout layout) =>
-        !layout.PerThread ? "" : layout.ThreadReasons > 0 ? $" and {layout.Threads} vCPU threads ({layout.ThreadReasons - 1} of their exits' reasons)" : $" and {layout.Threads} vCPU threads";
+        !layout.PerThread ? "" : layout.ThreadReasons > 0 ? $" and {layout.Threads} vCPU threads ({layout.ThreadReasons} exit reasons each)" : $" and {layout.Threads} vCPU threads";
 
     internal BpfScope Scope { get; }
 
@@ -120,6 +120,9 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
 
     /// <summary>Those of <see cref="VcpusLost"/> of the shown fields, as every output counts them (0 without vCPU threads).</summary>
     internal long VcpusLostShown => _threads?.LostShown ?? 0;
+
+    /// <summary>Exits of the shown tracepoints whose reason found no slot in their vCPU thread's row, since the start (0 without vCPU threads).</summary>
+    internal long VcpuReasonsLost => _threads?.ReasonsLost ?? 0;
 
     /// <summary>The table of vCPU threads, for tests of what stays bounded; null without it.</summary>
     internal BpfThreads? Threads => _threads;

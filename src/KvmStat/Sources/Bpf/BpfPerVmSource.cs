@@ -47,6 +47,8 @@ internal sealed class BpfPerVmSource : IPerVmSource
 
     public long VcpusLost => _counters.VcpusLostShown;
 
+    public long VcpuReasonsLost => _counters.VcpuReasonsLost;
+
     /// <summary>Running VMs without a slot at the last read since the table was full (their events are unattributed).</summary>
     public int VmsLeftOut => _stillLeftOut.Count;
 

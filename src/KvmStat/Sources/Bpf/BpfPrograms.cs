@@ -29,11 +29,13 @@ internal sealed class BpfPrograms : IDisposable
     /// With exit latencies: what ends an exit, "kvm_entry" (the tracepoint) or "sys_enter" (the
     /// ioctl(KVM_RUN) system call, where kvm_entry never fires: then only exits to user space are timed).
     /// </param>
+    /// <param name="shown">The first this many fields are shown: the reasons of the others (counted for latencies alone) are not counted per vCPU thread.</param>
     internal BpfPrograms(Tracefs tracefs, TracepointFields fields, BpfTable table, BpfScope scope, CounterDescriptors perfDescriptors, bool attach,
-        string? latencyEntry = null)
+        string? latencyEntry = null, int shown = int.MaxValue)
     {
         _perfDescriptors = perfDescriptors;
         _latencyEntry = latencyEntry;
+        _shown = shown;
         try
         {
             int tracepoint = 0;
@@ -82,6 +84,7 @@ internal sealed class BpfPrograms : IDisposable
         entry is not null && (tracepoint == TracepointCatalog.KvmUserspaceExit || (tracepoint == TracepointCatalog.KvmExit && entry == KvmEntry));
 
     private readonly string? _latencyEntry;
+    private readonly int _shown;
 
     /// <summary>The loaded programs: one per counted tracepoint, named after it, and the exit program.</summary>
     internal IReadOnlyList<BpfProgram> Loaded => _programs;
@@ -114,7 +117,7 @@ internal sealed class BpfPrograms : IDisposable
         bool stamps = reasons is not null && StampsExits(parent.Tracepoint, _latencyEntry);
         bool userspace = parent.Tracepoint == TracepointCatalog.KvmUserspaceExit;
         var spec = new CounterProgram.Spec(index, reasons, stamps, tracepoint, VcpuOnly.Contains(parent.Tracepoint),
-            ExitKind: userspace ? 0 : LatencyProgram.KernelKind, EndsKernelPart: userspace && _latencyEntry == KvmEntry);
+            ExitKind: userspace ? 0 : LatencyProgram.KernelKind, EndsKernelPart: userspace && _latencyEntry == KvmEntry, ThreadReasons: index < _shown);
         BpfCode code = CounterProgram.Emit(spec, table.Layout, scope);
         BpfProgram program = Load(raw ? Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT : Interop.Abi.BPF_PROG_TYPE_TRACEPOINT, code, maps, parent.Tracepoint);
         if (!attach)

@@ -34,15 +34,6 @@ internal sealed class BpfTable : IDisposable
                 Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_ARRAY, 4, layout.ThreadRowWords * 8, layout.Threads + 1, ThreadProgram.Rows, Interop.Abi.BPF_F_MMAPABLE));
                 Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 4, 4, layout.Threads, ThreadProgram.Tids));
                 Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_QUEUE, 0, 4, layout.Threads, ThreadProgram.Free));
-                if (layout.ThreadReasons > 0)
-                {
-                    Add(BpfMap.Create(Interop.Abi.BPF_MAP_TYPE_HASH, 8, 8, layout.ThreadReasons, ThreadProgram.Reasons));
-                    // The entry of the reasons no entry was left for, there before any other.
-                    ulong lost = 0, zero = 0;
-                    int made = _maps[ThreadProgram.Reasons].Update(BpfMap.Key(ref lost), BpfMap.Key(ref zero), Interop.Abi.BPF_NOEXIST);
-                    if (made != 0)
-                        throw new BpfException("making the BPF table of vCPU threads' exit reasons", -made);
-                }
                 _threads = _maps[ThreadProgram.Rows].MapMemory();
                 for (uint row = 1; row <= layout.Threads; row++)
                     Push(ThreadProgram.Free, row);
@@ -212,6 +203,26 @@ internal sealed class BpfTable : IDisposable
         long first = (long)row * Layout.ThreadRowWords + 2;
         for (int i = 0; i < Layout.ThreadFields; i++)
             into[i] = _threads!.Read(first + i);
+    }
+
+    /// <summary>
+    /// A thread row's exits by reason into <paramref name="totals"/>, at each reason's field (a slot
+    /// is its field + 1 in the top 16 bits, its count below; free slots are 0); returns the exits
+    /// whose reason found no slot.
+    /// </summary>
+    internal long ReadThreadReasons(int row, long[] totals)
+    {
+        long first = (long)row * Layout.ThreadRowWords + 2 + Layout.ThreadFields;
+        for (int slot = 0; slot < Layout.ThreadReasons; slot++)
+        {
+            long word = _threads!.Read(first + slot);
+            int field = (int)((ulong)word >> 48) - 1;
+            if (field < 0)
+                break;
+            if (field < totals.Length)
+                totals[field] = word & BpfTableLayout.ReasonCountMask;
+        }
+        return _threads!.Read(first + Layout.ThreadReasons);
     }
 
     /// <summary>A thread row's exit latencies of one kind: its buckets into <paramref name="buckets"/>; returns their nanoseconds.</summary>

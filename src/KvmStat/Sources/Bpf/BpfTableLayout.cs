@@ -10,21 +10,22 @@ namespace KvmStat.Sources.Bpf;
 /// between CPUs on the hottest path). With --vcpus, a row per vCPU thread besides (see
 /// <see cref="ThreadProgram"/>): an owner word (the thread, and whether it has exited), its process,
 /// a counter per tracepoint and, with latencies, a histogram per kind of exit; row 0 counts the
-/// events of vCPU threads for which no row was left; and a table of their exits' reasons, an
-/// entry for each thread row and reason that fires (<see cref="ThreadReasons"/>).
+/// events of vCPU threads for which no row was left. A thread's exits' reasons are counted in its
+/// row too, in slots the reasons it meets take (<see cref="ThreadReasons"/>).
 /// </summary>
 /// <param name="Fields">Counters in a row.</param>
 /// <param name="Capacity">Processes with a slot at once (0 without processes to tell apart).</param>
 /// <param name="Cpus">Possible CPUs: per-CPU maps keep a copy for each.</param>
 /// <param name="Latency">Exit latencies too (see <see cref="LatencyProgram"/>): a stamp per thread, and histogram buckets as they are met.</param>
 /// <param name="Threads">vCPU threads with a row at once (0: no counting per thread).</param>
-/// <param name="ThreadFields">Counters in a thread's row: one per tracepoint (its exit reasons are in <see cref="ThreadReasons"/>).</param>
+/// <param name="ThreadFields">Counters in a thread's row: one per tracepoint (its exit reasons in <see cref="ThreadReasons"/>).</param>
 /// <param name="Buckets">With latencies: histogram buckets in use at once (<see cref="HistogramBuckets"/>; fewer in tests of a full table).</param>
 /// <param name="ThreadReasons">
-/// Per vCPU thread: entries of the table of its exits' reasons (thread row and reason's field →
-/// count), taken by the reasons that fire only (0: none). A row per thread with a counter for
-/// every reason would take 13 to 19 MiB more on VMX and SVM and leave room for fewer processes
-/// than a dense host's VMs; a thread meets a few reasons.
+/// Per vCPU thread: slots for its exits' reasons in its row, each taken by the first reason that
+/// needs one (the reason's field in the top 16 bits, its count below), then a count of the exits
+/// whose reason found no slot (0: no reasons per thread). A counter for every reason would take
+/// 13 to 19 MiB more on VMX and SVM and leave room for fewer processes than a dense host's VMs;
+/// a thread meets a dozen or so, each thread has its own slots, so no guest takes another's.
 /// </param>
 internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool Latency = false, int Threads = 0, int ThreadFields = 0, int Buckets = BpfTableLayout.HistogramBuckets,
     int ThreadReasons = 0)
@@ -58,15 +59,15 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
     /// <summary>Thread rows at most: the 4,000 VMs of a dense host with 4 vCPUs each, and 384 to spare.</summary>
     internal const int MaxThreads = 16384;
 
-    /// <summary>Entries of the table of vCPU threads' exit reasons per thread row, up to <see cref="MaxThreadReasons"/> (a vCPU meets a dozen or so in a steady state; most far fewer).</summary>
-    internal const int ReasonsPerThread = 16;
-
     /// <summary>
-    /// Entries of that table at most (4.6 MiB): 4,096 one-vCPU VMs with 12 reasons each, or 16,384
-    /// threads with 3; more would leave room for fewer than 4,000 processes with --vcpus --latency
-    /// on SVM. Beyond, a reason's exit counts in its thread's tracepoint only, and as lost.
+    /// Slots for exit reasons in a thread's row: room for the dozen or so of kvm_exit's reasons a
+    /// vCPU commonly meets and a few of kvm_userspace_exit's. Beyond, an exit counts in its
+    /// tracepoint only, and as lost.
     /// </summary>
-    internal const int MaxThreadReasons = 49152;
+    internal const int ReasonSlots = 24;
+
+    /// <summary>A reason slot's count: the bits below its field's.</summary>
+    internal const long ReasonCountMask = (1L << 48) - 1;
 
     /// <summary>The kernel memory the thread rows may take at most.</summary>
     internal const long ThreadBudget = 32L << 20;
@@ -108,14 +109,19 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
     /// <summary>Counting per vCPU thread (--vcpus).</summary>
     internal bool PerThread => Threads > 0;
 
-    /// <summary>64-bit words in a thread's row: owner, process, counters, and with latencies per kind of exit its buckets and nanoseconds.</summary>
-    internal int ThreadRowWords => 2 + ThreadFields + (Latency ? ExitKinds * (ThreadLatencyBuckets + 1) : 0);
+    /// <summary>64-bit words in a thread's row: owner, process, counters, reason slots and the count of reasons lost, and with latencies per kind of exit its buckets and nanoseconds.</summary>
+    internal int ThreadRowWords => 2 + ThreadFields + ReasonWords + (Latency ? ExitKinds * (ThreadLatencyBuckets + 1) : 0);
+
+    private int ReasonWords => ThreadReasons > 0 ? ThreadReasons + 1 : 0;
+
+    /// <summary>Where reason slot <paramref name="slot"/> is in a thread's row, in bytes; slot <see cref="ThreadReasons"/> counts the exits whose reason found none.</summary>
+    internal int ThreadReasonOffset(int slot) => (2 + ThreadFields + slot) * 8;
 
     /// <summary>Where the counter of the tracepoint of ordinal <paramref name="tracepoint"/> is in a thread's row, in bytes.</summary>
     internal int ThreadFieldOffset(int tracepoint) => (2 + tracepoint) * 8;
 
     /// <summary>Where a thread's histogram of a kind of exit starts in its row, in bytes: its buckets, then its nanoseconds.</summary>
-    internal int ThreadLatencyOffset(int kind) => (2 + ThreadFields + kind * (ThreadLatencyBuckets + 1)) * 8;
+    internal int ThreadLatencyOffset(int kind) => (2 + ThreadFields + ReasonWords + kind * (ThreadLatencyBuckets + 1)) * 8;
 
     /// <summary>An exit's stamp (see <see cref="LatencyProgram.EmitStamp"/>): time, reason, slot, the thread's row and the kind of exit.</summary>
     internal int PendingValueSize => LatencyProgram.StampSize;
@@ -129,22 +135,20 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
         int? buckets = null, bool threadReasons = false)
     {
         int bucketRoom = buckets ?? HistogramBuckets;
-        int threadRows = 0, reasonEntries = 0;
+        int threadRows = 0, reasonSlots = threadFields > 0 && threadReasons ? ReasonSlots : 0;
         if (threadFields > 0)
         {
-            long threadRowBytes = new BpfTableLayout(fields, 0, cpus, latency, 1, threadFields).ThreadRowWords * 8L;
+            long threadRowBytes = new BpfTableLayout(fields, 0, cpus, latency, 1, threadFields, ThreadReasons: reasonSlots).ThreadRowWords * 8L;
             threadRows = Math.Max(1, threads ?? (int)Math.Min(MaxThreads, ThreadBudget / threadRowBytes - 1));
-            // And the entry that counts the reasons no entry was left for.
-            reasonEntries = threadReasons ? (int)Math.Min(MaxThreadReasons, (long)threadRows * ReasonsPerThread) + 1 : 0;
         }
         if (!scope.PerProcess)
-            return new BpfTableLayout(fields, 0, cpus, latency, threadRows, threadFields, bucketRoom, reasonEntries);
+            return new BpfTableLayout(fields, 0, cpus, latency, threadRows, threadFields, bucketRoom, reasonSlots);
         if (capacity is int given)
-            return new BpfTableLayout(fields, Math.Max(1, given), cpus, latency, threadRows, threadFields, bucketRoom, reasonEntries);
+            return new BpfTableLayout(fields, Math.Max(1, given), cpus, latency, threadRows, threadFields, bucketRoom, reasonSlots);
         // As many slots as the budget leaves beside the other maps (latencies and thread rows take
         // theirs first), up to MaxSlots: a slot costs its row, its entry in the table of slots and
         // one in the free queue.
-        var layout = new BpfTableLayout(fields, MaxSlots, cpus, latency, threadRows, threadFields, bucketRoom, reasonEntries);
+        var layout = new BpfTableLayout(fields, MaxSlots, cpus, latency, threadRows, threadFields, bucketRoom, reasonSlots);
         long over = layout.MapBytes() + ReasonMapsMargin - MemoryBudget;
         while (over > 0 && layout.Capacity > 1)
         {
@@ -159,7 +163,7 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
     /// <summary>
     /// The kernel memory of every map, as the kernel charges it (fdinfo "memlock"): the counters,
     /// per process the table of slots, the free slots, the per-CPU cache and the epoch, per thread
-    /// its rows, the table of threads, their free rows and their exits' reasons, and an array of reasons (of
+    /// its rows, the table of threads and their free rows, and an array of reasons (of
     /// <paramref name="reasonEntries"/> entries) per tracepoint with children.
     /// </summary>
     internal long MapBytes(IEnumerable<int>? reasonEntries = null)
@@ -171,8 +175,6 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
             maps = [.. maps, LatencyProgram.Pending, LatencyProgram.Histograms, LatencyProgram.Lost];
         if (PerThread)
             maps = [.. maps, ThreadProgram.Rows, ThreadProgram.Tids, ThreadProgram.Free];
-        if (ThreadReasons > 0)
-            maps = [.. maps, ThreadProgram.Reasons];
         return maps.Sum(map => BytesOf(map, 0)) + (reasonEntries ?? []).Sum(entries => BytesOf(CounterProgram.Reasons, entries));
     }
 
@@ -192,7 +194,6 @@ internal sealed record BpfTableLayout(int Fields, int Capacity, int Cpus, bool L
         ThreadProgram.Rows => ArrayBytes(ThreadRowWords * 8, Threads + 1, mmapable: true),
         ThreadProgram.Tids => HashBytes(4, 4, Threads),
         ThreadProgram.Free => QueueBytes(4, Threads),
-        ThreadProgram.Reasons => HashBytes(8, 8, ThreadReasons),
         _ => throw new ArgumentException($"no map {map} in the layout", nameof(map)),
     };
 

@@ -8,7 +8,7 @@ namespace KvmStat.Sources.Bpf;
 /// (<see cref="VcpuThreads"/>). A thread that exited, or whose process runs no VM, gives its row
 /// back: read once more at the next capture (events under way), then freed. Events of vCPU threads
 /// for which no row was left are counted in <see cref="Lost"/>, and said; so are the exits whose
-/// reason found no room in the table of reasons (<see cref="BpfThreadReasons"/>).
+/// reason found no slot in their thread's row (<see cref="ReasonsLost"/>).
 /// </summary>
 /// <param name="shownFields">How many of the thread fields, from the first, are shown: the rest stamp exits for latencies only, and their lost events are not said.</param>
 /// <param name="tracepoints">The field of each tracepoint a row counts, in the row's order: a thread's counts are by field, its tracepoints' and their reasons'.</param>
@@ -16,9 +16,10 @@ namespace KvmStat.Sources.Bpf;
 internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder guests, Action<string> warn, int shownFields, IReadOnlyList<int> tracepoints, int fieldCount)
 {
     private readonly BpfThread?[] _byRow = new BpfThread?[table.Layout.Threads + 1];
-    private readonly BpfThreadReasons? _reasons = table.Layout.ThreadReasons > 0 ? new BpfThreadReasons(table) : null;
     private readonly long[] _row = new long[table.Layout.ThreadFields];
     private GrowthReport _lostReasonsReport;
+    // Reasons lost by the threads that gave their rows back.
+    private long _retiredReasonsLost;
     private readonly List<BpfThread> _retiring = [];
     private readonly List<BpfThread> _departed = [];
     private GrowthReport _lostReport;
@@ -41,11 +42,8 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
         }
     }
 
-    /// <summary>Exits whose reason could not be counted per vCPU since the start (the table of reasons was full); their tracepoint's count has them.</summary>
-    internal long ReasonsLost => _reasons?.Lost ?? 0;
-
-    /// <summary>Entries of the table of reasons in use at the last capture (for tests of what stays bounded).</summary>
-    internal int ReasonEntries => _reasons?.InUse ?? 0;
+    /// <summary>Exits of the shown tracepoints whose reason could not be counted per vCPU since the start (their thread's slots were taken); their tracepoint's count has them.</summary>
+    internal long ReasonsLost { get; private set; }
 
     /// <summary>Rows in use at the last capture (for tests of what stays bounded).</summary>
     internal int RowsInUse { get; private set; }
@@ -57,8 +55,8 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
     /// <param name="sample">A sample's capture, rather than one between samples (the exporter's follow).</param>
     internal void Capture(Func<int, BpfProcess?> vmOf, bool sample = true)
     {
-        _reasons?.Read();
         FinishRetiring(vmOf);
+        long reasonsLost = _retiredReasonsLost;
         if (sample)
             _departed.Clear();
         int used = 0;
@@ -80,7 +78,7 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
                 // waits there: asked again at each capture until it is (its row's counts go on under its vCPU).
                 _byRow[row] = thread = new BpfThread(known, tgid, row, fieldCount, table.Layout.Latency) { Unclaimed = thread.Unclaimed };
             }
-            Read(thread);
+            reasonsLost += Read(thread);
             BpfProcess? vm = vmOf(tgid);
             // Its events of this interval are its VM's even when it exited in it.
             vm?.Threads.Add(thread);
@@ -93,22 +91,24 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
                 Retire(thread, exited: false);
         }
         RowsInUse = used;
+        ReasonsLost = reasonsLost;
         table.ReadThreadRow(0, Lost);
         ReportLost();
     }
 
-    private void Read(BpfThread thread)
+    /// <summary>A thread's row: its counts by field, and its latencies; returns its exits whose reason found no slot.</summary>
+    private long Read(BpfThread thread)
     {
         table.ReadThreadRow(thread.Row, _row);
         for (int i = 0; i < _row.Length; i++)
             thread.Totals[tracepoints[i]] = _row[i];
-        _reasons?.Apply(thread.Row, thread.Totals);
-        if (thread.Reading.Latency is not LatencyHistogram[] kinds)
-            return;
-        for (int kind = 0; kind < kinds.Length; kind++)
+        long reasonsLost = table.ReadThreadReasons(thread.Row, thread.Totals);
+        if (thread.Reading.Latency is LatencyHistogram[] kinds)
         {
-            kinds[kind].Nanoseconds = table.ReadThreadLatency(thread.Row, kind, kinds[kind].Buckets);
+            for (int kind = 0; kind < kinds.Length; kind++)
+                kinds[kind].Nanoseconds = table.ReadThreadLatency(thread.Row, kind, kinds[kind].Buckets);
         }
+        return reasonsLost;
     }
 
     private void Retire(BpfThread thread, bool exited)
@@ -129,8 +129,7 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
     {
         foreach (BpfThread thread in _retiring)
         {
-            Read(thread);
-            _reasons?.Forget(thread.Row);
+            _retiredReasonsLost += Read(thread);
             table.ReleaseThread(thread.Row);
             _byRow[thread.Row] = null;
             _departed.Add(thread);
@@ -155,8 +154,8 @@ internal sealed class BpfThreads(BpfTable table, VcpuThreads names, GuestFinder 
     private void ReportLost()
     {
         if (_lostReasonsReport.Due(ReasonsLost, out long grownReasons))
-            warn($"{ReasonsLost} exits of vCPU threads ({grownReasons} new) could not be counted per vCPU by reason: the BPF table of their reasons has room for " +
-                $"{table.Layout.ThreadReasons - 1} and is full; their vCPUs' counts of each tracepoint have them (said again when their number doubles).");
+            warn($"{ReasonsLost} exits of vCPU threads ({grownReasons} new) could not be counted per vCPU by reason: a thread's row has room for " +
+                $"{table.Layout.ThreadReasons} reasons, and their threads met more; their vCPUs' counts of each tracepoint have them (said again when their number doubles).");
         long lost = LostShown;
         if (!_lostReport.Due(lost, out long grown))
             return;

@@ -5,9 +5,8 @@ namespace KvmStat.Sources.Bpf;
 /// <summary>
 /// Counting per vCPU thread (--vcpus), appended to the programs of <see cref="CounterProgram"/>:
 /// the maps <see cref="Rows"/> (a row per thread, see <see cref="BpfTableLayout"/>), <see cref="Tids"/>
-/// (thread id → row), <see cref="Free"/> (the free rows) and <see cref="Reasons"/> (thread row and
-/// reason's field → its exits of that reason, an entry for each reason that fires; the entry of row
-/// 0 and field 0 counts the reasons no entry was left for). Only the tracepoints that fire on a
+/// (thread id → row) and <see cref="Free"/> (the free rows); a row also counts its thread's exits
+/// by reason, in slots the reasons it meets take (<see cref="BpfTableLayout.ThreadReasons"/>). Only the tracepoints that fire on a
 /// vCPU thread alone give a thread a row: a VMM's other threads (its main loop raising interrupts,
 /// I/O threads) are counted in their process's row only. A thread whose row could not be placed
 /// counts in row 0, never nowhere. The exit program, which runs on every thread's exit, marks the
@@ -15,12 +14,12 @@ namespace KvmStat.Sources.Bpf;
 /// </summary>
 internal static class ThreadProgram
 {
-    internal const string Rows = "threads", Tids = "tids", Free = "tfree", Reasons = "treasons";
+    internal const string Rows = "threads", Tids = "tids", Free = "tfree";
 
     // Stack slots below those of the counting programs (-4 to -32) and the exit stamp (-36 to -64);
     // the stamp reads ThreadKey.
     internal const short ThreadKey = -76;
-    private const short ThreadTid = -68, NewRow = -72, ReasonRow = -88, ReasonField = -84, ReasonOne = -96;
+    private const short ThreadTid = -68, NewRow = -72;
 
     /// <summary>
     /// Adds one to the counter of tracepoint <paramref name="tracepoint"/> (its ordinal among the
@@ -28,7 +27,7 @@ internal static class ThreadProgram
     /// <paramref name="mayPlace"/>, a new row from the free ones, marked with its process and then
     /// its thread; else, with none left, row 0. The row is left at R10+<see cref="ThreadKey"/> (0:
     /// none) for an exit's stamp. Where <paramref name="reasonInR7"/>, one more exit of the reason
-    /// whose child's field R7 holds, in the thread's entry of <see cref="Reasons"/>. R7 survives.
+    /// whose child's field R7 holds, in the row's slot of it. R7 survives.
     /// </summary>
     internal static void EmitCount(BpfAssembler a, int tracepoint, BpfTableLayout layout, bool mayPlace, bool reasonInR7)
     {
@@ -62,29 +61,35 @@ internal static class ThreadProgram
         CounterProgram.Lookup(a, Rows, ThreadKey).JumpIf(BpfCondition.Equal, R0, 0, "tdone");
         a.Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R0, checked((short)layout.ThreadFieldOffset(tracepoint)), R1);
         if (reasonInR7 && layout.ThreadReasons > 0)
-            EmitReason(a);
+            EmitReason(a, layout);
         a.Label("tdone");
     }
 
     /// <summary>
-    /// One more exit of R7's reason for the thread of the row at <see cref="ThreadKey"/> (none for
-    /// row 0: its events are lost already): its entry, else a new one; where none is left (or
-    /// another CPU made it first, and it went before this one found it), the entry of the lost.
+    /// One more exit of R7's reason in the row at R0 (row 0, of the threads no row was left for, has
+    /// none: its events are lost already): in the slot that holds the reason, else in the first
+    /// free one, taken for it; with none left, in the row's count of reasons lost. Only the
+    /// thread's own events touch its slots, so taking one needs no atomic exchange.
     /// </summary>
-    private static void EmitReason(BpfAssembler a)
+    private static void EmitReason(BpfAssembler a, BpfTableLayout layout)
     {
         a.Load(BpfSize.Word, R1, R10, ThreadKey).JumpIf(BpfCondition.Equal, R1, 0, "tdone");
-        a.Store(BpfSize.Word, R10, ReasonRow, R1).Store(BpfSize.Word, R10, ReasonField, R7);
-        CounterProgram.Lookup(a, Reasons, ReasonRow).JumpIf(BpfCondition.NotEqual, R0, 0, "rfound");
-        a.Store(BpfSize.DoubleWord, R10, ReasonOne, 1);
-        a.LoadMap(R1, Reasons).Mov(R2, R10).Add(R2, ReasonRow).Mov(R3, R10).Add(R3, ReasonOne)
-            .Mov(R4, (int)Interop.Abi.BPF_NOEXIST).Call(Interop.Abi.BPF_FUNC_map_update_elem);
-        a.JumpIf(BpfCondition.Equal, R0, 0, "tdone");
-        CounterProgram.Lookup(a, Reasons, ReasonRow).JumpIf(BpfCondition.NotEqual, R0, 0, "rfound");
-        a.Store(BpfSize.Word, R10, ReasonRow, 0).Store(BpfSize.Word, R10, ReasonField, 0);
-        CounterProgram.Lookup(a, Reasons, ReasonRow).JumpIf(BpfCondition.Equal, R0, 0, "tdone");
-        a.Label("rfound").Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R0, 0, R1);
+        // The slot's tag: the reason's field + 1 (0 is a free slot), in the top 16 bits.
+        a.Mov(R2, R7).Add(R2, 1);
+        for (int slot = 0; slot < layout.ThreadReasons; slot++)
+        {
+            a.Load(BpfSize.DoubleWord, R3, R0, Offset(layout, slot)).ShiftRight(R3, 48);
+            a.JumpIf(BpfCondition.Equal, R3, R2, $"radd{slot}").JumpIf(BpfCondition.Equal, R3, 0, $"rtake{slot}");
+        }
+        a.Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R0, Offset(layout, layout.ThreadReasons), R1).Jump("tdone");
+        for (int slot = 0; slot < layout.ThreadReasons; slot++)
+        {
+            a.Label($"rtake{slot}").Mov(R3, R2).ShiftLeft(R3, 48).Store(BpfSize.DoubleWord, R0, Offset(layout, slot), R3);
+            a.Label($"radd{slot}").Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R0, Offset(layout, slot), R1).Jump("tdone");
+        }
     }
+
+    private static short Offset(BpfTableLayout layout, int slot) => checked((short)layout.ThreadReasonOffset(slot));
 
     /// <summary>The exit program's part for every thread: a thread with a row marks it exited and leaves the table of threads.</summary>
     internal static void EmitExit(BpfAssembler a)

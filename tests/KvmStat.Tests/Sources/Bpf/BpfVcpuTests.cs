@@ -295,48 +295,54 @@ public class BpfVcpuTests
     }
 
     /// <summary>
-    /// A vCPU's exits are counted by reason in a table the reasons that fire take: full, an exit's
-    /// reason is counted as lost (its tracepoint's count has it) and said; a thread that gives its
-    /// row back takes its reasons out, so the row's next thread starts from none and there is room again.
+    /// A vCPU's exits are counted by reason in slots of its own row that the reasons it meets take:
+    /// past them an exit's reason is counted as lost (its tracepoint's count has it) and said, and
+    /// another thread keeps all its slots; a row given back is cleared, so its next thread starts
+    /// from none.
     /// </summary>
     [Fact]
-    public void AFullTableOfReasonsCountsWhatItCannotPlaceAsLostAndARowsNextThreadStartsFromNone()
+    public void AThreadsReasonsPastItsSlotsAreLostAndSaidAndTakeNoOtherThreadsRoom()
     {
-        using var engine = new SyntheticEngine(formats: Formats(), vcpus: true, threads: 1);
+        using var engine = new SyntheticEngine(formats: Formats(), vcpus: true, threads: 2);
         using EventProcess vm = EventProcess.Start();
         engine.MakeVm(vm.Pid, "reasons");
         (int cpu0, int cpu1) = TwoVcpus(engine, vm);
         BpfProgram exit = engine.Program("kvm_userspace_exit");
-        int room = engine.Counters.Layout.ThreadReasons - 1;
-        Assert.Equal(BpfTableLayout.ReasonsPerThread, room);
-        // KVM_EXIT_UNKNOWN (0) to KVM_EXIT_PAPR_HCALL (19): a child each.
-        for (uint reason = 0; reason < room + 4; reason++)
+        int slots = engine.Counters.Layout.ThreadReasons;
+        Assert.Equal(BpfTableLayout.ReasonSlots, slots);
+        // KVM_EXIT_UNKNOWN (0) to KVM_EXIT_HYPERV (27): a child each, in this order.
+        for (uint reason = 0; reason < slots + 4; reason++)
             Assert.Equal(1, vm.RunOn(cpu0, exit, UserspaceExit(reason)));
+        Assert.Equal(1, vm.RunOn(cpu1, exit, UserspaceExit(27), count: 100));
         engine.Counters.Capture();
-        BpfThread thread = Assert.Single(engine.Counters.ThreadsOf(vm.Pid));
+        IReadOnlyList<BpfThread> threads = engine.Counters.ThreadsOf(vm.Pid);
         int[] children = [.. engine.Counters.Fields.Select((f, i) => (f, i)).Where(p => p.f.Parent == "kvm_userspace_exit").Select(p => p.i)];
-        Assert.Equal(room + 4, Count(engine, thread, "kvm_userspace_exit"));
-        Assert.Equal(room, children.Sum(i => thread.Totals[i]));
-        Assert.Equal((1, 1), (Count(engine, thread, "kvm_userspace_exit(UNKNOWN)"), Count(engine, thread, "kvm_userspace_exit(DCR)")));
-        Assert.Equal(0, Count(engine, thread, "kvm_userspace_exit(NMI)"));
+        Assert.Equal(slots + 4, Count(engine, threads[0], "kvm_userspace_exit"));
+        Assert.Equal(slots, children.Sum(i => threads[0].Totals[i]));
+        // The 24 first reasons took the slots (KVM_EXIT_EPR is 23), the 4 after them found none.
+        Assert.Equal((1, 1, 0, 0), (Count(engine, threads[0], "kvm_userspace_exit(UNKNOWN)"), Count(engine, threads[0], "kvm_userspace_exit(EPR)"),
+            Count(engine, threads[0], "kvm_userspace_exit(SYSTEM_EVENT)"), Count(engine, threads[0], "kvm_userspace_exit(HYPERV)")));
+        // The other thread's slots are its own.
+        Assert.Equal((100, 100), (Count(engine, threads[1], "kvm_userspace_exit(HYPERV)"), children.Sum(i => threads[1].Totals[i])));
         Assert.Equal(4, engine.Counters.Threads!.ReasonsLost);
-        Assert.Equal(room + 1, engine.Counters.Threads.ReasonEntries);
+        Assert.Equal(4, engine.Counters.VcpuReasonsLost);
         Assert.Contains(engine.Warnings, w => w.StartsWith("4 exits of vCPU threads (4 new) could not be counted per vCPU by reason", StringComparison.Ordinal));
         // The VM's own counts have every reason.
-        Assert.Equal(room + 4, children.Sum(i => engine.Counters.Vms[vm.Pid].Totals[i]));
+        Assert.Equal(slots + 104, children.Sum(i => engine.Counters.Vms[vm.Pid].Totals[i]));
 
         Assert.Equal(0, vm.RunOn(cpu0, engine.ExitProgram, s_none));
         vm.End(cpu0);
         engine.Counters.Capture();
         engine.Counters.Capture();
-        Assert.Equal(1, engine.Counters.Threads.ReasonEntries);
-        Assert.Equal(1, vm.RunOn(cpu1, exit, UserspaceExit(2), count: 3));
-        Assert.Equal(1, vm.RunOn(cpu1, exit, UserspaceExit(16)));
+        int again = vm.Spawn("CPU 0/KVM");
+        engine.MirrorThreads(vm);
+        Assert.Equal(1, vm.RunOn(again, exit, UserspaceExit(2), count: 3));
+        Assert.Equal(1, vm.RunOn(again, exit, UserspaceExit(27)));
         engine.Counters.Capture();
-        thread = Assert.Single(engine.Counters.ThreadsOf(vm.Pid));
-        Assert.Equal("vcpu1", thread.Reading.Label);
-        Assert.Equal((3, 1, 0), (Count(engine, thread, "kvm_userspace_exit(IO)"), Count(engine, thread, "kvm_userspace_exit(NMI)"), Count(engine, thread, "kvm_userspace_exit(UNKNOWN)")));
-        Assert.Equal(4, children.Sum(i => thread.Totals[i]));
+        BpfThread next = Assert.Single(engine.Counters.ThreadsOf(vm.Pid), t => t.Tid == again);
+        Assert.Equal((3, 1, 0), (Count(engine, next, "kvm_userspace_exit(IO)"), Count(engine, next, "kvm_userspace_exit(HYPERV)"), Count(engine, next, "kvm_userspace_exit(UNKNOWN)")));
+        Assert.Equal(4, children.Sum(i => next.Totals[i]));
+        // The gone thread's lost reasons stay counted.
         Assert.Equal(4, engine.Counters.Threads.ReasonsLost);
     }
 
@@ -361,6 +367,8 @@ public class BpfVcpuTests
         // Counted: cpu1 and the other VM's thread found no row (3 + 4), the other VM no slot.
         Assert.Equal(7, engine.Counters.VcpusLost![ordinal]);
         Assert.Equal(4, engine.Counters.Unattributed[engine.Counters.Fields.ToList().FindIndex(f => f.Name == "kvm_userspace_exit")]);
+        // Nor its reasons per vCPU: no slot of a thread's row is theirs.
+        Assert.Equal(0, Count(engine, Assert.Single(engine.Counters.ThreadsOf(vm.Pid)), "kvm_userspace_exit(IO)"));
         // Not spoken of.
         Assert.Equal(0, engine.Counters.VcpusLostShown);
         Assert.Empty(engine.Warnings);
@@ -608,6 +616,7 @@ public class BpfVcpuTests
         Assert.Equal(20, timed.GetProperty("exits").GetInt64());
         Assert.True(timed.GetProperty("time_ns").GetInt64() >= 20 * 50_000, timed.ToString());
         Assert.Equal(0, json.RootElement.GetProperty("vcpus_lost").GetInt64());
+        Assert.Equal(0, json.RootElement.GetProperty("vcpu_reasons_lost").GetInt64());
 
         List<MetricFamily> families = new MetricsFormatter(FieldFilter.Default, _ => { }).Format(sampler.Snapshot);
         string metrics = new MetricsWriter(openMetrics: false).Write(families);
@@ -620,6 +629,7 @@ public class BpfVcpuTests
         // Per vCPU, events alone, as per guest (the reasons are the host's kvm_event_reasons_total).
         Assert.DoesNotContain("event=\"kvm_userspace_exit(IO)\"", metrics);
         Assert.Contains("kvm_stat_vcpu_lost_events_total 0\n", metrics);
+        Assert.Contains("kvm_stat_vcpu_lost_reasons_total 0\n", metrics);
 
         // The screen's guest view with 'x': the guest's vCPUs under it, each with its thread and its events.
         var app = new TuiApp(new SyntheticScreenBackend(engine, _ => "shown"), FieldFilter.Default, 0, null, 3.0, TimeProvider.System);
