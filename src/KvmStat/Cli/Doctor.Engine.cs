@@ -29,9 +29,9 @@ internal sealed partial class Doctor
             // reason of their tracepoints; latencies and vCPU rows if asked): its memory is what the
             // kernel must allow (before Linux 5.11, within the locked-memory limit).
             string? entry = LatencyEntryAsRun;
-            List<TracepointField> fields = TableFields(tracefs, exitReasons, entry);
+            (List<TracepointField> fields, int shown) = TableFields(tracefs, exitReasons, entry);
             // Events it cannot attribute are the table's own check (CheckTable), not a warning of the run.
-            _table = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null, warn: _ => { }, latencyEntry: entry, vcpus: request.Vcpus);
+            _table = new BpfCounters(tracefs, fields, paths, _descriptors, verbose: null, warn: _ => { }, latencyEntry: entry, vcpus: request.Vcpus, shown: shown);
             _table.Capture();
             _bpfCounts = true;
             string asRun = (entry is null ? "" : " --latency") + (request.Vcpus ? " --vcpus" : "");
@@ -66,15 +66,15 @@ internal sealed partial class Doctor
     }
 
     /// <summary>
-    /// The fields a run's BPF table counts (<see cref="TracepointEngines.BpfTableFields"/>); where
+    /// The fields a run's BPF table counts, and how many of them it shows (<see cref="TracepointEngines.BpfTableFields"/>); where
     /// -f keeps no tracepoint field and no exit latency is timed (a run counts no tracepoint then:
     /// <see cref="CheckFields"/> says what it does) those of every field.
     /// </summary>
-    private List<TracepointField> TableFields(Tracefs tracefs, ExitReasonSet exitReasons, string? entry)
+    private (List<TracepointField> Fields, int Shown) TableFields(Tracefs tracefs, ExitReasonSet exitReasons, string? entry)
     {
         IReadOnlyList<TracepointField> catalog = Catalog(tracefs, exitReasons);
         List<TracepointField> selected = TracepointEngines.SelectFields(Selection, catalog, VcpuLabels);
-        return TracepointEngines.BpfTableFields(catalog, selected.Count > 0 || entry is not null ? selected : [.. catalog], entry).Fields;
+        return TracepointEngines.BpfTableFields(catalog, selected.Count > 0 || entry is not null ? selected : [.. catalog], entry);
     }
 
     /// <summary>
@@ -99,7 +99,7 @@ internal sealed partial class Doctor
         bool timed = entry is not null;
         if (entry is not null)
         {
-            foreach (TracepointField field in TableFields(tracefs, exitReasons, entry))
+            foreach (TracepointField field in TableFields(tracefs, exitReasons, entry).Fields)
             {
                 if (filter.Matches(field.Name) && field.Parent is string parent && KvmStat.Sources.ExitLatencies.Kinds.Contains(parent))
                     reasons.Add(field.Name);
@@ -131,7 +131,7 @@ internal sealed partial class Doctor
             BpfSupport.Require();
             string? entry = LatencyEntryAsRun;
             // Loaded to see whether the kernel takes it, and closed before it counts: nothing to warn of.
-            using var host = new BpfCounters(tracefs, TableFields(tracefs, exitReasons, entry), paths, _descriptors, verbose: null, warn: _ => { },
+            using var host = new BpfCounters(tracefs, TableFields(tracefs, exitReasons, entry).Fields, paths, _descriptors, verbose: null, warn: _ => { },
                 scope: BpfScope.Host, latencyEntry: entry);
             return true;
         }

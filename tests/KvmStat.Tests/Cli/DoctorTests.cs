@@ -1,4 +1,5 @@
 using KvmStat.Sources;
+using KvmStat.Sources.Bpf;
 using KvmStat.Cli;
 using KvmStat.Tests.Infrastructure;
 
@@ -325,6 +326,15 @@ public class DoctorTests
         Assert.Equal(catalog.Count, Counted("kvm_exit", latency: true));
         // -f keeping exit latencies alone: the tracepoints that stamp exits only, as a run counts them.
         Assert.Equal(userspace, Counted("user_exit_p99", latency: true));
+
+        // --vcpus: a thread's row has slots for the reasons of the tracepoints a run shows only; here
+        // kvm_userspace_exit's are counted for latencies alone (kvm_exit has no reasons without VMX or SVM).
+        string slotless = Line(Run(fixture, DoctorRequest.Host with { Fields = KvmStat.Stats.FieldFilter.Create("kvm_exit"), Latency = true, Vcpus = true }).Lines, "engine");
+        BpfTableLayout run = BpfTableLayout.For(catalog.Count, BpfScope.EveryProcess, KvmStat.Host.OnlineCpus.Possible(), latency: true, threadFields: 2);
+        Assert.Equal((run.MapBytes() / 1048576.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture),
+            MiB(slotless).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(MiB(Line(Run(fixture, DoctorRequest.Host with { Fields = KvmStat.Stats.FieldFilter.Create("kvm_userspace_exit"), Latency = true, Vcpus = true }).Lines,
+            "engine")) > MiB(slotless), slotless);
     }
 
     /// <summary>Options that do not change the checks are named on the first line, not dropped in silence.</summary>

@@ -40,7 +40,7 @@ internal sealed partial class BpfCounters : ICapture, IDisposable
     /// <param name="attach">False loads the programs into the verifier without attaching them (tests).</param>
     /// <param name="scope">What the programs tell apart (default: every process).</param>
     /// <param name="latencyEntry">Exit latencies too, ended by this raw tracepoint (see <see cref="BpfPrograms"/>), or none.</param>
-    /// <param name="vcpus">Count each vCPU thread too (a row per thread of tracepoint counters, and per process its exits' reasons).</param>
+    /// <param name="vcpus">Count each vCPU thread too (a row per thread of tracepoint counters and, per process, slots for its exits' reasons).</param>
     /// <param name="threads">Rows for this many vCPU threads (default: see <see cref="BpfTableLayout.For"/>).</param>
     /// <param name="buckets">Room for this many latency buckets (default: see <see cref="BpfTableLayout.For"/>).</param>
     /// <param name="shown">The first this many fields are shown (default: all); those after are counted for latencies alone.</param>

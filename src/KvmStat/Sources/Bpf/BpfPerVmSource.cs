@@ -36,8 +36,8 @@ internal sealed class BpfPerVmSource : IPerVmSource
         _outside = new VmReading(0, _fields.Length, VmRowKind.OutsideVms);
         _exited = new VmReading(0, _fields.Length, VmRowKind.ExitedVms);
         _unattributed = new VmReading(0, _fields.Length, VmRowKind.Unattributed);
-        // A thread's counts are by field, as a process's (its tracepoints' from its row, their reasons'
-        // from the table of reasons); those counted for latencies alone come after those shown.
+        // A thread's counts are by field, as a process's (its tracepoints' and their reasons', from its
+        // row); those counted for latencies alone come after those shown.
         VcpuFields = counters.Layout.PerThread ? [.. Enumerable.Range(0, counters.Shown)] : [];
     }
 

@@ -117,7 +117,7 @@ internal sealed class BpfPrograms : IDisposable
         bool stamps = reasons is not null && StampsExits(parent.Tracepoint, _latencyEntry);
         bool userspace = parent.Tracepoint == TracepointCatalog.KvmUserspaceExit;
         var spec = new CounterProgram.Spec(index, reasons, stamps, tracepoint, VcpuOnly.Contains(parent.Tracepoint),
-            ExitKind: userspace ? 0 : LatencyProgram.KernelKind, EndsKernelPart: userspace && _latencyEntry == KvmEntry, ThreadReasons: index < _shown);
+            ExitKind: userspace ? 0 : LatencyProgram.KernelKind, EndsKernelPart: userspace && _latencyEntry == KvmEntry, ThreadReasonsBelow: index < _shown ? Math.Min(_shown, fields.Count) : 0);
         BpfCode code = CounterProgram.Emit(spec, table.Layout, scope);
         BpfProgram program = Load(raw ? Interop.Abi.BPF_PROG_TYPE_RAW_TRACEPOINT : Interop.Abi.BPF_PROG_TYPE_TRACEPOINT, code, maps, parent.Tracepoint);
         if (!attach)

@@ -38,9 +38,12 @@ internal static class CounterProgram
     /// <param name="PlacesThreads">Per vCPU thread: it fires on vCPU threads alone, so a thread without a row gets one.</param>
     /// <param name="ExitKind">For a stamp: 0, an exit handled in user space; 1, in the kernel.</param>
     /// <param name="EndsKernelPart">Before its stamp, end the thread's exit in the kernel (kvm_userspace_exit where kvm_exit stamps too).</param>
-    /// <param name="ThreadReasons">Per vCPU thread: count its exits by reason too (a shown tracepoint with reasons, where the layout has their slots).</param>
+    /// <param name="ThreadReasonsBelow">
+    /// Per vCPU thread: count its exits by reason too, those whose child's field is below this (the
+    /// shown ones: a reason counted for latencies alone takes no slot of a thread's row); 0: none.
+    /// </param>
     internal sealed record Spec(int FieldIndex, ReasonSpec? Reasons, bool StampsExits = false, int Tracepoint = -1, bool PlacesThreads = false, int ExitKind = 0,
-        bool EndsKernelPart = false, bool ThreadReasons = false);
+        bool EndsKernelPart = false, int ThreadReasonsBelow = 0);
 
     /// <param name="Offset">The reason's offset in the record, or in the arguments (8 × its index).</param>
     /// <param name="Size">Its size in bytes (1, 2, 4 or 8).</param>
@@ -66,7 +69,7 @@ internal static class CounterProgram
             a.Mov(R1, 0);
         AddToRow(a, spec, layout);
         if (layout.PerThread && spec.Tracepoint >= 0)
-            ThreadProgram.EmitCount(a, spec.Tracepoint, layout, spec.PlacesThreads, reasonInR7: spec.Reasons is not null && spec.ThreadReasons);
+            ThreadProgram.EmitCount(a, spec.Tracepoint, layout, spec.PlacesThreads, reasonsBelow: spec.Reasons is null ? 0 : spec.ThreadReasonsBelow);
         if (spec.StampsExits && spec.Reasons is not null)
         {
             if (spec.EndsKernelPart)

@@ -26,10 +26,10 @@ internal static class ThreadProgram
     /// tracepoints) in the current thread's row: found by its thread id; else, where
     /// <paramref name="mayPlace"/>, a new row from the free ones, marked with its process and then
     /// its thread; else, with none left, row 0. The row is left at R10+<see cref="ThreadKey"/> (0:
-    /// none) for an exit's stamp. Where <paramref name="reasonInR7"/>, one more exit of the reason
-    /// whose child's field R7 holds, in the row's slot of it. R7 survives.
+    /// none) for an exit's stamp. Where R7 holds the field of the exit's reason and it is below
+    /// <paramref name="reasonsBelow"/>, one more exit of that reason in the row's slot of it. R7 survives.
     /// </summary>
-    internal static void EmitCount(BpfAssembler a, int tracepoint, BpfTableLayout layout, bool mayPlace, bool reasonInR7)
+    internal static void EmitCount(BpfAssembler a, int tracepoint, BpfTableLayout layout, bool mayPlace, int reasonsBelow)
     {
         a.Store(BpfSize.Word, R10, ThreadKey, 0);
         a.Call(Interop.Abi.BPF_FUNC_get_current_pid_tgid).Mov(R6, R0).ShiftRight(R6, 32).Store(BpfSize.Word, R10, ThreadTid, R0);
@@ -60,20 +60,22 @@ internal static class ThreadProgram
         a.Label("tslot").Store(BpfSize.Word, R10, ThreadKey, R1);
         CounterProgram.Lookup(a, Rows, ThreadKey).JumpIf(BpfCondition.Equal, R0, 0, "tdone");
         a.Mov(R1, 1).AtomicAddTo(BpfSize.DoubleWord, R0, checked((short)layout.ThreadFieldOffset(tracepoint)), R1);
-        if (reasonInR7 && layout.ThreadReasons > 0)
-            EmitReason(a, layout);
+        if (reasonsBelow > 0 && layout.ThreadReasons > 0)
+            EmitReason(a, layout, reasonsBelow);
         a.Label("tdone");
     }
 
     /// <summary>
-    /// One more exit of R7's reason in the row at R0 (row 0, of the threads no row was left for, has
-    /// none: its events are lost already): in the slot that holds the reason, else in the first
+    /// One more exit of R7's reason in the row at R0, where its field is below <paramref name="below"/>
+    /// (row 0, of the threads no row was left for, has none: its events are lost already): in the slot that holds the reason, else in the first
     /// free one, taken for it; with none left, in the row's count of reasons lost. Only the
     /// thread's own events touch its slots, so taking one needs no atomic exchange.
     /// </summary>
-    private static void EmitReason(BpfAssembler a, BpfTableLayout layout)
+    private static void EmitReason(BpfAssembler a, BpfTableLayout layout, int below)
     {
         a.Load(BpfSize.Word, R1, R10, ThreadKey).JumpIf(BpfCondition.Equal, R1, 0, "tdone");
+        if (below < layout.Fields)
+            a.JumpIf(BpfCondition.GreaterOrEqual, R7, below, "tdone");
         // The slot's tag: the reason's field + 1 (0 is a free slot), in the top 16 bits.
         a.Mov(R2, R7).Add(R2, 1);
         for (int slot = 0; slot < layout.ThreadReasons; slot++)

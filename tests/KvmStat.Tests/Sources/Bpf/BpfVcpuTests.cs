@@ -347,6 +347,35 @@ public class BpfVcpuTests
     }
 
     /// <summary>
+    /// The reasons -f leaves out of a tracepoint it shows are counted (the tool counts every reason
+    /// of a tracepoint it counts) but take no slot of a thread's row, nor count as lost: the reasons
+    /// asked for keep their room.
+    /// </summary>
+    [Fact]
+    public void ReasonsLeftOutTakeNoSlotOfAThreadsRow()
+    {
+        using var engine = new SyntheticEngine(formats: Formats(), vcpus: true, threads: 1, pattern: @"kvm_pio|kvm_userspace_exit\(IO\)");
+        using EventProcess vm = EventProcess.Start();
+        engine.MakeVm(vm.Pid, "asked");
+        int cpu0 = vm.Spawn("CPU 0/KVM");
+        engine.MirrorThreads(vm);
+        BpfProgram exit = engine.Program("kvm_userspace_exit");
+        // Every named reason but IO (2), then IO.
+        for (uint reason = 0; reason <= 30; reason++)
+        {
+            if (reason != 2)
+                Assert.Equal(1, vm.RunOn(cpu0, exit, UserspaceExit(reason)));
+        }
+        Assert.Equal(1, vm.RunOn(cpu0, exit, UserspaceExit(2), count: 10));
+        engine.Counters.Capture();
+        BpfThread thread = Assert.Single(engine.Counters.ThreadsOf(vm.Pid));
+        Assert.Equal((40, 10), (Count(engine, thread, "kvm_userspace_exit"), Count(engine, thread, "kvm_userspace_exit(IO)")));
+        Assert.Equal(0, Count(engine, thread, "kvm_userspace_exit(HLT)"));
+        Assert.Equal(0, engine.Counters.VcpuReasonsLost);
+        Assert.Empty(engine.Warnings);
+    }
+
+    /// <summary>
     /// A tracepoint -f leaves to latencies alone is counted, but its events are no lost or
     /// unattributed kvm events the outputs and warnings speak of: those count the shown fields.
     /// </summary>
