@@ -12,7 +12,7 @@ namespace KvmStat.Tests.Sources.Bpf;
 [Trait("Category", KvmCollection.Category)]
 public class BpfVcpuEndToEndTests
 {
-    /// <summary>Each guest's "vcpus": every port write and exit of the run under the vCPU that made it.</summary>
+    /// <summary>Each guest's "vcpus": every port write and exit of the run under the vCPU that made it, and each exit's reason.</summary>
     [Fact]
     public void JsonGivesEachGuestItsVcpusExactly()
     {
@@ -30,7 +30,12 @@ public class BpfVcpuEndToEndTests
             Assert.Equal(70, fields.GetProperty("kvm_pio").GetProperty("total").GetInt64());
             // 70 port writes, 3 MMIO writes and the halt.
             Assert.Equal(74, fields.GetProperty("kvm_userspace_exit").GetProperty("delta").GetInt64());
+            // By reason, as the vCPU's thread met them.
+            JsonElement reasons = fields.GetProperty("kvm_userspace_exit").GetProperty("children");
+            Assert.Equal((70, 3, 1), (reasons.GetProperty("IO").GetProperty("delta").GetInt64(), reasons.GetProperty("MMIO").GetProperty("delta").GetInt64(),
+                reasons.GetProperty("HLT").GetProperty("delta").GetInt64()));
         }
+        Assert.Equal(0, sample.RootElement.GetProperty("vcpu_reasons_lost").GetInt64());
         Assert.Equal(0, sample.RootElement.GetProperty("vcpus_lost").GetInt64());
     }
 
