@@ -10,7 +10,7 @@ namespace KvmStat.Exporter;
 /// Turns a <see cref="Snapshot"/> into metric families:
 /// <list type="bullet">
 /// <item>kvm_events_total{event} and kvm_event_reasons_total{event,reason}: tracepoint fields of the host;</item>
-/// <item>kvm_guest_events_total{guest,pid,event}: tracepoint fields of each VM, and
+/// <item>kvm_guest_events_total{guest,pid,event} and kvm_guest_event_reasons_total{guest,pid,event,reason}: tracepoint fields of each VM, and
 /// kvm_events_outside_vms_total{event}, kvm_events_exited_vms_total{event} and kvm_stat_unattributed_events_total{event}, which with the
 /// guests add up to kvm_events_total;</item>
 /// <item>kvm_debugfs_NAME: debugfs statistics;</item>
@@ -96,6 +96,8 @@ internal sealed class MetricsFormatter(
         }
         var family = new MetricFamily("kvm_guest_events", "counter",
             "KVM tracepoint events of each VM (every thread of its process) since it was first seen.");
+        var reasons = new MetricFamily("kvm_guest_event_reasons", "counter",
+            "KVM tracepoint events of each VM by exit reason (kvm_exit, kvm_userspace_exit) since it was first seen.");
         // One series per running VM, idle ones too: what a guest picker or a count of guests needs.
         var info = new MetricFamily("kvm_guest_info", "gauge", "1 for each running VM kvm_stat sees, with its name and pid.");
         foreach (GuestStat guest in guests.Guests)
@@ -104,19 +106,24 @@ internal sealed class MetricsFormatter(
             info.Add("", [("guest", guest.Name), ("pid", pid)], "1");
             foreach (int i in fields.ByName)
             {
-                if (fields[i].IsChild || fields[i].Kind != StatKind.Counter || !_guestShown[i])
+                if (fields[i].Kind != StatKind.Counter || !_guestShown[i])
                     continue;
                 // Counted from the process's first event: a new process under a dead VM's pid starts from zero.
                 long value = guest.FieldTotals[i];
                 // Series only for the events a VM raised: thousands of VMs times a hundred tracepoints
                 // would be mostly zeros. A series appears with its first event (Prometheus reads a new
                 // counter's first sample as its increase).
-                if (value != 0)
+                if (value == 0)
+                    continue;
+                if (!fields[i].IsChild)
                     family.Counter([("guest", guest.Name), ("pid", pid), ("event", fields[i].Name)], value);
+                else if (fields[i].Origin == FieldOrigin.Tracepoint)
+                    reasons.Counter([("guest", guest.Name), ("pid", pid), ("event", fields[fields.ParentOf(i)].Name), ("reason", fields[i].ChildLabel)], value);
             }
         }
         families.Add(info);
         families.Add(family);
+        families.Add(reasons);
         var leftOut = new MetricFamily("kvm_stat_vms_left_out", "gauge",
             "Running VMs kvm_stat cannot count per VM (with perf counters: their counters could not open, see the log); their events are in kvm_events_total. Nonzero means guests are missing.");
         leftOut.Add("", [], guests.VmsLeftOut.ToString(CultureInfo.InvariantCulture));
