@@ -216,7 +216,7 @@ def expected_exits(pids_file, kicks, reasons):
 
 def latency_verdict(counted, timed, host_timed, want, untimed):
     """counted and timed: {pid: {reason: exits}} from the counts and from the histograms (counted
-    may have all reasons as one, "all": the exporter's per-guest series have no reasons)."""
+    may have all reasons as one, "all": the per-guest events of the exporter, whose reasons are a family of their own)."""
     problems = []
     if any("all" in exits for exits in counted.values()):
         counted = {pid: {"all": sum(exits.values())} for pid, exits in counted.items()}

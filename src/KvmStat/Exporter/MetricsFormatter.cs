@@ -92,7 +92,7 @@ internal sealed class MetricsFormatter(
         if (!ReferenceEquals(_guestShownFor, fields))
         {
             _guestShownFor = fields;
-            _guestShown = guestFilter?.MatchesEach(fields.All) ?? [.. fields.All.Select(_ => true)];
+            _guestShown = guestFilter?.KeepsEach(fields) ?? [.. fields.All.Select(_ => true)];
         }
         var family = new MetricFamily("kvm_guest_events", "counter",
             "KVM tracepoint events of each VM (every thread of its process) since it was first seen.");
@@ -115,8 +115,12 @@ internal sealed class MetricsFormatter(
                 // counter's first sample as its increase).
                 if (value == 0)
                     continue;
-                if (!fields[i].IsChild)
-                    family.Counter([("guest", guest.Name), ("pid", pid), ("event", fields[i].Name)], value);
+                if (!fields.IsChild(i))
+                {
+                    // A child whose parent is not in the set is no event of its own either.
+                    if (!fields[i].IsChild)
+                        family.Counter([("guest", guest.Name), ("pid", pid), ("event", fields[i].Name)], value);
+                }
                 else if (fields[i].Origin == FieldOrigin.Tracepoint)
                     reasons.Counter([("guest", guest.Name), ("pid", pid), ("event", fields[fields.ParentOf(i)].Name), ("reason", fields[i].ChildLabel)], value);
             }

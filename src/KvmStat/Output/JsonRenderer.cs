@@ -112,7 +112,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
     private void WriteGuests(Utf8JsonWriter w, IGuestValues guests, ExitLatencies? latencies)
     {
         if (guestFilter is not null && !ReferenceEquals(_guestShownFor, guests.Fields))
-            (_guestShownFor, _guestShown) = (guests.Fields, guestFilter.MatchesEach(guests.Fields.All));
+            (_guestShownFor, _guestShown) = (guests.Fields, guestFilter.KeepsEach(guests.Fields));
         if (guestFilter is not null && latencies is not null && !ReferenceEquals(_guestReasonsFor, latencies))
             (_guestReasonsFor, _guestReasons) = (latencies, guestFilter.MatchesEach(latencies.Fields.All));
         bool[]? shown = guestFilter is null ? null : _guestShown;
@@ -179,7 +179,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
             if (counted && NeverCounted(fields, i, totals, deltas))
                 continue;
             w.WritePropertyName(names[i]);
-            WriteField(w, fields, names, i, totals, deltas, counted);
+            WriteField(w, fields, names, i, totals, deltas, counted, shown);
         }
         w.WriteEndObject();
     }
@@ -188,7 +188,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
         fields[i].Kind == StatKind.Counter && totals[i] == 0 && deltas[i] == 0;
 
     private static void WriteField(Utf8JsonWriter w, FieldSet fields, JsonEncodedText[] names, int i, ReadOnlySpan<long> totals, ReadOnlySpan<long> deltas,
-        bool counted = false)
+        bool counted = false, bool[]? shown = null)
     {
         StatField field = fields[i];
         w.WriteStartObject();
@@ -208,10 +208,10 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
             w.WriteStartObject(s_children);
             foreach (int child in fields.ChildrenOf(i))
             {
-                if (counted && NeverCounted(fields, child, totals, deltas))
+                if ((counted && NeverCounted(fields, child, totals, deltas)) || (shown is not null && !shown[child]))
                     continue;
                 w.WritePropertyName(names[child]);
-                WriteField(w, fields, names, child, totals, deltas, counted);
+                WriteField(w, fields, names, child, totals, deltas, counted, shown);
             }
             w.WriteEndObject();
         }

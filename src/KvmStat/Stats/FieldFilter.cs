@@ -178,6 +178,25 @@ internal sealed class FieldFilter : IFieldSelection
     /// <summary>Whether each of <paramref name="fields"/> matches, by index: decided once for a field set.</summary>
     internal bool[] MatchesEach(IReadOnlyList<StatField> fields) => [.. fields.Select(f => Matches(f.Name))];
 
+    /// <summary>
+    /// Which of a guest's fields --guest-fields keeps, by index, the one answer of every output: a
+    /// field whose name matches, the reasons of a tracepoint that matches, and the tracepoint of a
+    /// reason that matches (a reason is written under it, and counts its events).
+    /// </summary>
+    internal bool[] KeepsEach(FieldSet fields)
+    {
+        bool[] matches = MatchesEach(fields.All);
+        bool[] kept = new bool[matches.Length];
+        for (int i = 0; i < kept.Length; i++)
+            kept[i] = matches[i] || (fields.IsChild(i) && matches[fields.ParentOf(i)]);
+        for (int i = 0; i < kept.Length; i++)
+        {
+            if (kept[i] && fields.IsChild(i))
+                kept[fields.ParentOf(i)] = true;
+        }
+        return kept;
+    }
+
     internal bool Matches(string name)
     {
         if (IsDefault)

@@ -360,9 +360,13 @@ public class MetricsSamplerTests
         Assert.Equal(["kvm_guest_events_total{guest=\"vm42\",pid=\"42\",event=\"kvm_exit\"} 9"],
             text.Split('\n').Where(l => l.StartsWith("kvm_guest_events_total{", StringComparison.Ordinal)));
 
+        // As JSON's guests: a reason brings its tracepoint, a tracepoint its reasons.
         using MetricsSampler limited = Exporter(perVm: guests, nameOf: pid => $"vm{pid}", guestFilter: FieldFilter.Create(@"kvm_exit\(IO"));
-        Assert.Equal(["kvm_guest_event_reasons_total{guest=\"vm42\",pid=\"42\",event=\"kvm_exit\",reason=\"IO_INSTRUCTION\"} 7"],
-            Text(limited).Split('\n').Where(l => l.StartsWith("kvm_guest_event_reasons_total{", StringComparison.Ordinal)));
+        string[] kept = [.. Text(limited).Split('\n').Where(l => l.StartsWith("kvm_guest_event", StringComparison.Ordinal))];
+        Assert.Equal(["kvm_guest_events_total{guest=\"vm42\",pid=\"42\",event=\"kvm_exit\"} 9",
+            "kvm_guest_event_reasons_total{guest=\"vm42\",pid=\"42\",event=\"kvm_exit\",reason=\"IO_INSTRUCTION\"} 7"], kept);
+        using MetricsSampler parent = Exporter(perVm: guests, nameOf: pid => $"vm{pid}", guestFilter: FieldFilter.Create("kvm_exit$"));
+        Assert.Equal(2, Text(parent).Split('\n').Count(l => l.StartsWith("kvm_guest_event_reasons_total{", StringComparison.Ordinal)));
     }
 
     /// <summary>

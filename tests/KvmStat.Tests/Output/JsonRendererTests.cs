@@ -154,6 +154,23 @@ public class JsonRendererTests
         Assert.Contains("\"fields\":{\"halt_wait_ns\"", line);
     }
 
+    /// <summary>--guest-fields keeps a reason under its tracepoint, and a tracepoint with its reasons, as the exporter does.</summary>
+    [Fact]
+    public void GuestFieldsKeepReasonsAsTheExporterDoes()
+    {
+        var vms = new FakeVmSource(FakeSource.Counter("kvm_exit"), FakeSource.Counter("kvm_exit(HLT)", "kvm_exit"), FakeSource.Counter("kvm_exit(IO_INSTRUCTION)", "kvm_exit"));
+        using var sampler = Samplers.Of(_time, [_host], vms, nameOf: _ => "web");
+        sampler.Sample();
+        vms.Set(7, "kvm_exit", 9);
+        vms.Set(7, "kvm_exit(HLT)", 2);
+        vms.Set(7, "kvm_exit(IO_INSTRUCTION)", 7);
+        Assert.Contains("\"fields\":{\"kvm_exit\":{\"total\":9,\"delta\":9,\"children\":{\"IO_INSTRUCTION\":{\"total\":7,\"delta\":7}}}}",
+            Render(sampler, guestFilter: FieldFilter.Create(@"kvm_exit\(IO")));
+        // A sample later: the same totals, no new events.
+        Assert.Contains("\"fields\":{\"kvm_exit\":{\"total\":9,\"delta\":0,\"children\":{\"HLT\":{\"total\":2,\"delta\":0},\"IO_INSTRUCTION\":{\"total\":7,\"delta\":0}}}}",
+            Render(sampler, guestFilter: FieldFilter.Create("kvm_exit$")));
+    }
+
     [Fact]
     public void OneVmCarriesItsPidAndNameAndNoGuestList()
     {

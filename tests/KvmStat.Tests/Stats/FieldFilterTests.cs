@@ -1,3 +1,4 @@
+using KvmStat.Tests.Infrastructure;
 using KvmStat.Stats;
 
 namespace KvmStat.Tests.Stats;
@@ -15,6 +16,23 @@ public class FieldFilterTests
 
     private static string[] Select(FieldFilter filter) =>
         [.. filter.Select(s_items, i => i.Name, i => i.Parent).Select(i => i.Name)];
+
+    /// <summary>
+    /// --guest-fields keeps a tracepoint's reasons with it, and a reason's tracepoint with the
+    /// reason (as -f: a child brings its parent), for every output alike.
+    /// </summary>
+    [Fact]
+    public void GuestFieldsKeepAReasonWithItsTracepointAndATracepointWithItsReasons()
+    {
+        var fields = new KvmStat.Sources.FieldSet([FakeSource.Counter("kvm_exit"), FakeSource.Counter("kvm_exit(HLT)", "kvm_exit"),
+            FakeSource.Counter("kvm_exit(IO_INSTRUCTION)", "kvm_exit"), FakeSource.Counter("kvm_pio")]);
+        Assert.Equal([true, true, true, false], FieldFilter.Create("kvm_exit$").KeepsEach(fields));
+        Assert.Equal([true, false, true, false], FieldFilter.Create(@"kvm_exit\(IO").KeepsEach(fields));
+        Assert.Equal([false, false, false, true], FieldFilter.Create("kvm_pio").KeepsEach(fields));
+        // A reason whose tracepoint is not in the set stands alone.
+        var orphan = new KvmStat.Sources.FieldSet([FakeSource.Counter("kvm_exit(HLT)", "kvm_exit")]);
+        Assert.Equal([true], FieldFilter.Create(@"kvm_exit\(HLT").KeepsEach(orphan));
+    }
 
     [Fact]
     public void ByDefaultEveryFieldChildrenIncluded() =>
