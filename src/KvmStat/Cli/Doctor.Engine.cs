@@ -87,10 +87,23 @@ internal sealed partial class Doctor
         if (request.GuestFields is not FieldFilter filter)
             return;
         List<string> kept = [];
+        int keptReasons = 0;
         foreach (TracepointField field in TracepointEngines.SelectFields(Selection, Catalog(tracefs, exitReasons), VcpuLabels))
         {
-            if (filter.Matches(field.Name) && !field.IsChild)
-                kept.Add(field.Name);
+            if (!field.IsChild)
+            {
+                if (filter.Matches(field.Name) && !kept.Contains(field.Name))
+                    kept.Add(field.Name);
+            }
+            // A reason is a guest's field where the BPF engine counts each guest (perf counters count
+            // each guest's events, not their reasons): kept with its event, and it keeps its event
+            // (FieldFilter.KeepsEach).
+            else if (_bpfCounts && (filter.Matches(field.Name) || filter.Matches(field.Parent!)))
+            {
+                keptReasons++;
+                if (!kept.Contains(field.Parent!))
+                    kept.Add(field.Parent!);
+            }
         }
         // With --latency the reasons of each guest's exit histograms too (a pattern of them alone keeps those).
         List<string> reasons = [];
@@ -113,7 +126,11 @@ internal sealed partial class Doctor
                 "a run with --serve or --json stops. List the events with: kvm_stat -f help");
         else
             Line("ok", "guest fields", $"--guest-fields \"{pattern}\" gives each guest " +
-                string.Join(", and ", new[] { kept.Count > 0 ? SourceFactory.FieldNames(kept) : null, reasons.Count > 0 ? $"the exit latencies of {SourceFactory.FieldNames(reasons)}" : null }.OfType<string>()));
+                string.Join(", and ", new[]
+                {
+                    kept.Count > 0 ? SourceFactory.FieldNames(kept) + (keptReasons > 0 ? $" with {keptReasons} exit reasons" : "") : null,
+                    reasons.Count > 0 ? $"the exit latencies of {SourceFactory.FieldNames(reasons)}" : null,
+                }.OfType<string>()));
     }
 
     /// <summary>What ends an exit in a run with these options: null without --latency, or where this kernel cannot time exits.</summary>

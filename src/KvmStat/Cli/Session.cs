@@ -167,11 +167,11 @@ internal sealed class Session : IDisposable
         if (Options.GuestFields is not string pattern || sampler.Snapshot.Guests?.Fields is not { Count: > 0 } fields)
             return sampler;
         FieldFilter filter = GuestFilter;
-        // It chooses events, with their reasons (children) or without: a pattern that matches only
-        // reasons keeps no event; with --latency it may keep the reasons of each guest's histograms.
+        // It chooses events and their exit reasons (a reason brings its event: FieldFilter.KeepsEach);
+        // with --latency it may keep the reasons of each guest's histograms.
         bool keeps = false;
-        for (int i = 0; i < fields.Count; i++)
-            keeps |= filter.Matches(fields[i].Name) && !fields[i].IsChild;
+        foreach (bool kept in filter.KeepsEach(fields))
+            keeps |= kept;
         if (sampler.Snapshot.Latencies is { } latencies)
         {
             bool[] timed = filter.MatchesEach(latencies.Fields.All);
@@ -185,7 +185,7 @@ internal sealed class Session : IDisposable
         string escaped = Text.EscapeControls(pattern);
         throw (Options.Latency, sampler.Snapshot.Latencies) switch
         {
-            (false, _) => new UsageException($"--guest-fields \"{escaped}\" matches no event of the guests (it chooses events, each with its reasons).",
+            (false, _) => new UsageException($"--guest-fields \"{escaped}\" matches no event of the guests (it chooses events and their exit reasons).",
                 "List the events with: kvm_stat -f help (with --latency it may choose reasons of exit latencies too, such as kvm_userspace_exit(IO))."),
             (true, null) => new UsageException($"--guest-fields \"{escaped}\" matches no event of the guests, and exit latencies, whose reasons it may choose, are not measured here.",
                 "List the events with: kvm_stat -f help (kvm_stat --doctor says why exit latencies are not measured)."),

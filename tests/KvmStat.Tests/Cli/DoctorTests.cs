@@ -378,11 +378,13 @@ public class DoctorTests
     /// reasons of each guest's histograms too, which -f may leave out), fails as the run stops.
     /// </summary>
     [Theory]
-    [InlineData("kvm_userspace_exit", null, false, "ok    guest fields          --guest-fields \"kvm_userspace_exit\" gives each guest 1 field (kvm_userspace_exit)")]
-    [InlineData("kvm_userspace_exit\\(", null, false, "fail  guest fields          --guest-fields \"kvm_userspace_exit\\(\" matches no event of the guests: a run with --serve or --json stops. List the events with: kvm_stat -f help")]
+    [InlineData("kvm_userspace_exit", null, false, "ok    guest fields          --guest-fields \"kvm_userspace_exit\" gives each guest 1 field (kvm_userspace_exit) with 42 exit reasons")]
+    // Its reasons alone: they bring their event (the BPF engine counts each guest's reasons).
+    [InlineData("kvm_userspace_exit\\(", null, false, "ok    guest fields          --guest-fields \"kvm_userspace_exit\\(\" gives each guest 1 field (kvm_userspace_exit) with 42 exit reasons")]
+    [InlineData("kvm_userspace_exit\\(NOSUCH", null, false, "fail  guest fields          --guest-fields \"kvm_userspace_exit\\(NOSUCH\" matches no event of the guests: a run with --serve or --json stops. List the events with: kvm_stat -f help")]
     [InlineData("kvm_userspace_exit$|(?=kvm_userspace_exit\\()(\\w|.|[a-z_])*Z", "kvm_userspace_exit$", false, "ok    guest fields          --guest-fields \"kvm_userspace_exit$|(?=kvm_userspace_exit\\()(\\w|.|[a-z_])*Z\" gives each guest 1 field (kvm_userspace_exit)")]
     [InlineData("kvm_userspace_exit$|(?=kvm_userspace_exit\\()(\\w|.|[a-z_])*Z", "kvm_userspace_exit$", true, "fail  guest fields          --guest-fields \"kvm_userspace_exit$|(?=kvm_userspace_exit\\()(\\w|.|[a-z_])*Z\" took over a second to match the field \"kvm_userspace_exit(")]
-    [InlineData("kvm_userspace_exit\\((IO|MMIO)", null, true, "ok    guest fields          --guest-fields \"kvm_userspace_exit\\((IO|MMIO)\" gives each guest the exit latencies of 3 fields (kvm_userspace_exit(")]
+    [InlineData("kvm_userspace_exit\\((IO|MMIO)", null, true, "ok    guest fields          --guest-fields \"kvm_userspace_exit\\((IO|MMIO)\" gives each guest 1 field (kvm_userspace_exit) with 3 exit reasons, and the exit latencies of 3 fields (kvm_userspace_exit(")]
     [InlineData("kvm_userspace_exit\\(NOSUCH", null, true, "fail  guest fields          --guest-fields \"kvm_userspace_exit\\(NOSUCH\" matches no event of the guests and no reason of their exit latencies: a run with --serve or --json stops.")]
     public void GuestFieldsAreCheckedAsARunChecksThem(string pattern, string? fields, bool latency, string expected) =>
         GuestFieldsChecked(pattern, fields, latency, TracepointEngineChoice.Auto, expected);

@@ -248,8 +248,10 @@ public class SourceFactoryTests
     [Theory]
     [InlineData("kvm-pio", "--json", false, true)]
     [InlineData("kvm_pio", "--json", false, false)]
-    [InlineData(@"kvm_userspace_exit\(", "--json", false, true)]
-    [InlineData(@"kvm_userspace_exit\(", "--serve", false, true)]
+    // Reasons alone bring their event.
+    [InlineData(@"kvm_userspace_exit\(", "--json", false, false)]
+    [InlineData(@"kvm_userspace_exit\(", "--serve", false, false)]
+    [InlineData(@"kvm_userspace_exit\(NOSUCH", "--serve", false, true)]
     [InlineData(@"kvm_userspace_exit", "--serve", false, false)]
     [InlineData(@"kvm_userspace_exit\((IO|MMIO)", "--serve", true, false)]
     [InlineData(@"kvm_userspace_exit\((IO|MMIO)", "--json", true, false)]
@@ -270,7 +272,7 @@ public class SourceFactoryTests
         var e = Assert.Throws<UsageException>(Open);
         Assert.Equal(latency
             ? $"--guest-fields \"{pattern}\" matches no event of the guests and no reason of their exit latencies."
-            : $"--guest-fields \"{pattern}\" matches no event of the guests (it chooses events, each with its reasons).", e.Message);
+            : $"--guest-fields \"{pattern}\" matches no event of the guests (it chooses events and their exit reasons).", e.Message);
     }
 
     /// <summary>
