@@ -93,7 +93,7 @@ internal static class CommandLine
     };
     internal static readonly Option<string?> GuestFields = new("--guest-fields")
     {
-        Description = "with --serve or --json: only the fields whose name matches RE get per-guest values (series, JSON guests), a tracepoint with its exit reasons and a reason with its tracepoint; the host's fields are unchanged",
+        Description = "with --serve or --json: only the fields whose name matches RE get per-guest values (series, JSON guests), a tracepoint with its exit reasons and a reason with its tracepoint (reasons per guest: BPF engine); the host's fields are unchanged",
         HelpName = "RE",
     };
     internal static readonly Option<bool> ManPage = new("--man-page") { Hidden = true, Description = "print the manual page (troff) and exit" };

@@ -114,7 +114,7 @@ internal sealed partial class Doctor
         {
             foreach (TracepointField field in TableFields(tracefs, exitReasons, entry).Fields)
             {
-                if (filter.Matches(field.Name) && field.Parent is string parent && KvmStat.Sources.ExitLatencies.Kinds.Contains(parent))
+                if (field.Parent is string parent && KvmStat.Sources.ExitLatencies.Kinds.Contains(parent) && (filter.Matches(field.Name) || filter.Matches(parent)))
                     reasons.Add(field.Name);
             }
         }

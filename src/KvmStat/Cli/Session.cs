@@ -174,7 +174,7 @@ internal sealed class Session : IDisposable
             keeps |= kept;
         if (sampler.Snapshot.Latencies is { } latencies)
         {
-            bool[] timed = filter.MatchesEach(latencies.Fields.All);
+            bool[] timed = filter.KeepsEach(latencies.Fields);
             for (int i = 0; i < timed.Length; i++)
                 keeps |= timed[i] && latencies.KindOf(i) >= 0;
         }
@@ -185,8 +185,8 @@ internal sealed class Session : IDisposable
         string escaped = Text.EscapeControls(pattern);
         throw (Options.Latency, sampler.Snapshot.Latencies) switch
         {
-            (false, _) => new UsageException($"--guest-fields \"{escaped}\" matches no event of the guests (it chooses events and their exit reasons).",
-                "List the events with: kvm_stat -f help (with --latency it may choose reasons of exit latencies too, such as kvm_userspace_exit(IO))."),
+            (false, _) => new UsageException($"--guest-fields \"{escaped}\" matches no event of the guests nor a reason of their exits (the BPF engine counts those per guest).",
+                "List the events with: kvm_stat -f help; a reason is named as kvm_userspace_exit(IO)."),
             (true, null) => new UsageException($"--guest-fields \"{escaped}\" matches no event of the guests, and exit latencies, whose reasons it may choose, are not measured here.",
                 "List the events with: kvm_stat -f help (kvm_stat --doctor says why exit latencies are not measured)."),
             _ => new UsageException($"--guest-fields \"{escaped}\" matches no event of the guests and no reason of their exit latencies.",

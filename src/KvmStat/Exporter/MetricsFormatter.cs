@@ -215,7 +215,7 @@ internal sealed class MetricsFormatter(
         if (!ReferenceEquals(_guestReasonsFor, latencies))
         {
             _guestReasonsFor = latencies;
-            _guestReasons = guestFilter?.MatchesEach(latencies.Fields.All) ?? [.. latencies.Fields.All.Select(_ => true)];
+            _guestReasons = guestFilter?.KeepsEach(latencies.Fields) ?? [.. latencies.Fields.All.Select(_ => true)];
         }
         const string How = "Seconds an exit kept a vCPU out of its guest, by exit reason: handled in user space (kvm_userspace_exit) or in the kernel (kvm_exit), until the vCPU's next entry";
         var host = new MetricFamily("kvm_exit_handling_seconds", "histogram", $"{How} ({latencies.Entry}), every process.");

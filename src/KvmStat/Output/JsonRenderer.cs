@@ -114,7 +114,7 @@ internal sealed class JsonRenderer(OutputSink sink, bool skipZeroRecords, FieldF
         if (guestFilter is not null && !ReferenceEquals(_guestShownFor, guests.Fields))
             (_guestShownFor, _guestShown) = (guests.Fields, guestFilter.KeepsEach(guests.Fields));
         if (guestFilter is not null && latencies is not null && !ReferenceEquals(_guestReasonsFor, latencies))
-            (_guestReasonsFor, _guestReasons) = (latencies, guestFilter.MatchesEach(latencies.Fields.All));
+            (_guestReasonsFor, _guestReasons) = (latencies, guestFilter.KeepsEach(latencies.Fields));
         bool[]? shown = guestFilter is null ? null : _guestShown;
         if (!ReferenceEquals(_guestNamesFor, guests.Fields))
             (_guestNamesFor, _guestNames) = (guests.Fields, Encode(guests.Fields));

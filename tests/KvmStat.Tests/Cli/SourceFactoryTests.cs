@@ -252,15 +252,21 @@ public class SourceFactoryTests
     [InlineData(@"kvm_userspace_exit\(", "--json", false, false)]
     [InlineData(@"kvm_userspace_exit\(", "--serve", false, false)]
     [InlineData(@"kvm_userspace_exit\(NOSUCH", "--serve", false, true)]
+    // Reasons of exit latencies alone, where -f leaves their event out of the guests' fields.
+    [InlineData(@"kvm_userspace_exit\((IO|MMIO)", "--json", true, false, "kvm_pio")]
+    [InlineData(@"kvm_userspace_exit\((IO|MMIO)", "--json", false, true, "kvm_pio")]
+    // Perf counters count no guest's reasons.
+    [InlineData(@"kvm_userspace_exit\(", "--json", false, true, "kvm_(pio|mmio|userspace_exit)", "perf")]
     [InlineData(@"kvm_userspace_exit", "--serve", false, false)]
     [InlineData(@"kvm_userspace_exit\((IO|MMIO)", "--serve", true, false)]
     [InlineData(@"kvm_userspace_exit\((IO|MMIO)", "--json", true, false)]
     [InlineData(@"kvm_userspace_exit\(NOSUCH", "--json", true, true)]
-    public void GuestFieldsThatKeepNoFieldAreRefused(string pattern, string mode, bool latency, bool refused)
+    public void GuestFieldsThatKeepNoFieldAreRefused(string pattern, string mode, bool latency, bool refused, string fields = "kvm_(pio|mmio|userspace_exit)",
+        string engine = "bpf")
     {
         using var root = new NoVmsRoot();
         string[] output = mode == "--json" ? ["-l", "--json"] : ["--serve", "127.0.0.1:9576"];
-        Options options = CommandLine.ToOptions(CommandLine.Build().Parse([.. output, "-f", "kvm_(pio|mmio|userspace_exit)", "--guest-fields", pattern, "--engine", "bpf",
+        Options options = CommandLine.ToOptions(CommandLine.Build().Parse([.. output, "-f", fields, "--guest-fields", pattern, "--engine", engine,
             .. latency ? new[] { "--latency" } : []]));
         using Session session = Session.Resolve(options, new HostPaths(root.Root), new Reporter(verbose: false, new StringWriter()), TimeProvider.System);
         Sampler Open() => mode == "--json" ? session.OpenSampler() : session.OpenExporterSampler();
@@ -272,7 +278,7 @@ public class SourceFactoryTests
         var e = Assert.Throws<UsageException>(Open);
         Assert.Equal(latency
             ? $"--guest-fields \"{pattern}\" matches no event of the guests and no reason of their exit latencies."
-            : $"--guest-fields \"{pattern}\" matches no event of the guests (it chooses events and their exit reasons).", e.Message);
+            : $"--guest-fields \"{pattern}\" matches no event of the guests nor a reason of their exits (the BPF engine counts those per guest).", e.Message);
     }
 
     /// <summary>

@@ -132,6 +132,8 @@ public class JsonRendererTests
         Assert.Contains("\"exit_latency\":{\"kvm_userspace_exit(IO)\":{\"buckets_ns\":[", line);
         Assert.Equal(2, line.Split("\"kvm_userspace_exit(MMIO)\"").Length);
         Assert.Equal(3, Render(sampler).Split("\"kvm_userspace_exit(MMIO)\"").Length);
+        // A tracepoint keeps the histograms of its reasons, as it keeps their counts.
+        Assert.Equal(3, Render(sampler, guestFilter: FieldFilter.Create("kvm_userspace_exit$")).Split("\"kvm_userspace_exit(MMIO)\"").Length);
     }
 
     /// <summary>--guest-fields: each guest has only the fields it matches; the host's are all there.</summary>
