@@ -7,7 +7,7 @@ namespace KvmStat.Exporter;
 /// <summary>
 /// Each VM's vCPUs (--vcpus, <see cref="GuestVcpus"/>): kvm_guest_vcpu_events_total{guest,pid,vcpu,event}, a series for
 /// each event a vCPU raised (as kvm_guest_events_total, for the fields --guest-fields keeps; the
-/// reasons of its exits, as a VM's, are in JSON only), with exit
+/// reasons of its exits in kvm_guest_vcpu_event_reasons_total{guest,pid,vcpu,event,reason}), with exit
 /// latencies kvm_guest_vcpu_exit_handling_seconds{guest,pid,vcpu,event}, one histogram per kind of
 /// exit (the reasons are per VM only: per vCPU they would multiply the series again), and
 /// kvm_stat_vcpu_lost_events_total and kvm_stat_vcpu_lost_reasons_total. vcpu is the index the binary statistics' kvm_vcpu_* families
@@ -23,6 +23,8 @@ internal static class VcpuMetrics
             return;
         var events = new MetricFamily("kvm_guest_vcpu_events", "counter",
             "KVM tracepoint events of each vCPU of each VM since its first event, over its threads, those gone included (a thread of no known vCPU on its own; a VM's other threads count in kvm_guest_events_total only).");
+        var reasons = new MetricFamily("kvm_guest_vcpu_event_reasons", "counter",
+            "KVM tracepoint events of each vCPU of each VM by exit reason (kvm_exit, kvm_userspace_exit), over its threads, those gone included.");
         var latency = new MetricFamily("kvm_guest_vcpu_exit_handling_seconds", "histogram",
             "Seconds an exit kept each vCPU out of its guest, handled in user space (kvm_userspace_exit) or in the kernel (kvm_exit), until its next entry (kvm_entry where it fires, else its next ioctl(KVM_RUN)).");
         bool timed = false;
@@ -36,11 +38,19 @@ internal static class VcpuMetrics
                 string id = vcpu.Index >= 0 ? vcpu.Index.ToString(CultureInfo.InvariantCulture) : vcpu.Label;
                 for (int i = 0; i < guests.VcpuFields.Count; i++)
                 {
-                    // Events, as each guest's series: a reason's exits are its tracepoint's events again.
-                    if ((shown is not null && !shown[guests.VcpuFields[i]]) || guests.Fields.IsChild(guests.VcpuFields[i]))
+                    int field = guests.VcpuFields[i];
+                    if ((shown is not null && !shown[field]) || vcpu.Totals[i] == 0)
                         continue;
-                    if (vcpu.Totals[i] != 0)
-                        events.Counter([("guest", guest.Name), ("pid", pid), ("vcpu", id), ("event", guests.Fields[guests.VcpuFields[i]].Name)], vcpu.Totals[i]);
+                    // As each guest's series: events, and their reasons apart (a reason's exits are its tracepoint's events again).
+                    if (!guests.Fields.IsChild(field))
+                    {
+                        // A reason whose tracepoint is not in the set is no event either.
+                        if (!guests.Fields[field].IsChild)
+                            events.Counter([("guest", guest.Name), ("pid", pid), ("vcpu", id), ("event", guests.Fields[field].Name)], vcpu.Totals[i]);
+                    }
+                    else
+                        reasons.Counter([("guest", guest.Name), ("pid", pid), ("vcpu", id), ("event", guests.Fields[guests.Fields.ParentOf(field)].Name),
+                            ("reason", guests.Fields[field].ChildLabel)], vcpu.Totals[i]);
                 }
                 if (vcpu.Latency is not LatencyHistogram[] kinds)
                     continue;
@@ -53,6 +63,7 @@ internal static class VcpuMetrics
             }
         }
         families.Add(events);
+        families.Add(reasons);
         if (timed)
             families.Add(latency);
         var lost = new MetricFamily("kvm_stat_vcpu_lost_events", "counter",
@@ -60,7 +71,7 @@ internal static class VcpuMetrics
         lost.Counter([], guests.VcpusLost);
         families.Add(lost);
         var reasonsLost = new MetricFamily("kvm_stat_vcpu_lost_reasons", "counter",
-            "Exits of vCPU threads whose reason kvm_stat could not count per vCPU since it started: their threads met more reasons than its table keeps for one. Their events are in kvm_guest_vcpu_events_total; nonzero means some vCPUs' exit reasons in JSON are missing exits.");
+            "Exits of vCPU threads whose reason kvm_stat could not count per vCPU since it started: their threads met more reasons than its table keeps for one. Their events are in kvm_guest_vcpu_events_total; nonzero means kvm_guest_vcpu_event_reasons_total (and the vCPUs' reasons in JSON) miss exits.");
         reasonsLost.Counter([], guests.VcpuReasonsLost);
         families.Add(reasonsLost);
     }

@@ -655,8 +655,10 @@ public class BpfVcpuTests
         Assert.Contains($"kvm_guest_vcpu_exit_handling_seconds_count{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\"}} 20\n", metrics);
         Assert.Contains($"kvm_guest_vcpu_exit_handling_seconds_bucket{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\",le=\"3.2768e-05\"}} 0\n", metrics);
         Assert.DoesNotContain("vcpu=\"1\",event=\"kvm_userspace_exit\"", metrics);
-        // Per vCPU, events alone, as per guest (the reasons are the host's kvm_event_reasons_total).
+        // Per vCPU, as per guest: events, and their reasons apart (an exit is counted once in each).
         Assert.DoesNotContain("event=\"kvm_userspace_exit(IO)\"", metrics);
+        Assert.Contains($"kvm_guest_vcpu_event_reasons_total{{{labels},vcpu=\"0\",event=\"kvm_userspace_exit\",reason=\"IO\"}} 20\n", metrics);
+        Assert.DoesNotContain("vcpu=\"1\",event=\"kvm_userspace_exit\",reason", metrics);
         Assert.Contains("kvm_stat_vcpu_lost_events_total 0\n", metrics);
         Assert.Contains("kvm_stat_vcpu_lost_reasons_total 0\n", metrics);
 
