@@ -1,4 +1,5 @@
 using System.Globalization;
+using KvmStat.Sources;
 using KvmStat.Sources.Bpf;
 using KvmStat.Sources.Tracepoints;
 using KvmStat.Stats;
@@ -86,25 +87,12 @@ internal sealed partial class Doctor
     {
         if (request.GuestFields is not FieldFilter filter)
             return;
-        List<string> kept = [];
-        int keptReasons = 0;
-        foreach (TracepointField field in TracepointEngines.SelectFields(Selection, Catalog(tracefs, exitReasons), VcpuLabels))
-        {
-            if (!field.IsChild)
-            {
-                if (filter.Matches(field.Name) && !kept.Contains(field.Name))
-                    kept.Add(field.Name);
-            }
-            // A reason is a guest's field where the BPF engine counts each guest (perf counters count
-            // each guest's events, not their reasons): kept with its event, and it keeps its event
-            // (FieldFilter.KeepsEach).
-            else if (_bpfCounts && (filter.Matches(field.Name) || filter.Matches(field.Parent!)))
-            {
-                keptReasons++;
-                if (!kept.Contains(field.Parent!))
-                    kept.Add(field.Parent!);
-            }
-        }
+        // The guests' fields as a run has them: a reason is one where the BPF engine counts each
+        // guest (perf counters count each guest's events, not their reasons); kept as a run keeps them.
+        FieldSet guests = AsSet(TracepointEngines.SelectFields(Selection, Catalog(tracefs, exitReasons), VcpuLabels).Where(f => _bpfCounts || !f.IsChild));
+        bool[] keeps = filter.KeepsEach(guests);
+        List<string> kept = [.. Enumerable.Range(0, guests.Count).Where(i => keeps[i] && !guests.IsChild(i)).Select(i => guests[i].Name)];
+        int keptReasons = Enumerable.Range(0, guests.Count).Count(i => keeps[i] && guests.IsChild(i));
         // With --latency the reasons of each guest's exit histograms too (a pattern of them alone keeps those).
         List<string> reasons = [];
         // As a run: only where the BPF engine counts and can time exits.
@@ -112,11 +100,10 @@ internal sealed partial class Doctor
         bool timed = entry is not null;
         if (entry is not null)
         {
-            foreach (TracepointField field in TableFields(tracefs, exitReasons, entry).Fields)
-            {
-                if (field.Parent is string parent && KvmStat.Sources.ExitLatencies.Kinds.Contains(parent) && (filter.Matches(field.Name) || filter.Matches(parent)))
-                    reasons.Add(field.Name);
-            }
+            FieldSet table = AsSet(TableFields(tracefs, exitReasons, entry).Fields);
+            bool[] timedKept = filter.KeepsEach(table);
+            reasons = [.. Enumerable.Range(0, table.Count)
+                .Where(i => timedKept[i] && table.IsChild(i) && ExitLatencies.Kinds.Contains(table[table.ParentOf(i)].Name)).Select(i => table[i].Name)];
         }
         string pattern = Text.EscapeControls(filter.Pattern);
         if (filter.TooSlow("--guest-fields") is UsageException slow)
@@ -132,6 +119,8 @@ internal sealed partial class Doctor
                     reasons.Count > 0 ? $"the exit latencies of {SourceFactory.FieldNames(reasons)}" : null,
                 }.OfType<string>()));
     }
+
+    private static FieldSet AsSet(IEnumerable<TracepointField> fields) => new([.. fields.Select(f => f.ToStatField())]);
 
     /// <summary>What ends an exit in a run with these options: null without --latency, or where this kernel cannot time exits.</summary>
     private string? LatencyEntryAsRun => request.Latency && _latencyRefusal.Value is null ? TracepointEngines.LatencyEntry(paths) : null;

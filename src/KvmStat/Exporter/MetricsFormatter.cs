@@ -85,6 +85,25 @@ internal sealed class MetricsFormatter(
     private bool[] _guestShown = [];
     private FieldSet? _guestShownFor;
 
+    /// <summary>
+    /// A guest's (or one of its vCPUs') count of field <paramref name="i"/>: an event in
+    /// <paramref name="events"/> {OWNER, event}, an exit reason in <paramref name="reasons"/>
+    /// {OWNER, event, reason} (a reason's exits are its tracepoint's events again); a child whose
+    /// parent is not in the set is neither.
+    /// </summary>
+    internal static void AddCount(MetricFamily events, MetricFamily reasons, FieldSet fields, int i, (string Name, string Value)[] owner, long value)
+    {
+        if (fields.IsChild(i))
+        {
+            if (fields[i].Origin == FieldOrigin.Tracepoint)
+                reasons.Counter([.. owner, ("event", fields[fields.ParentOf(i)].Name), ("reason", fields[i].ChildLabel)], value);
+        }
+        else if (!fields[i].IsChild)
+        {
+            events.Counter([.. owner, ("event", fields[i].Name)], value);
+        }
+    }
+
     private void AddGuests(List<MetricFamily> families, IGuestValues guests)
     {
         FieldSet fields = guests.Fields;
@@ -103,7 +122,8 @@ internal sealed class MetricsFormatter(
         foreach (GuestStat guest in guests.Guests)
         {
             string pid = guest.Pid.ToString(CultureInfo.InvariantCulture);
-            info.Add("", [("guest", guest.Name), ("pid", pid)], "1");
+            (string, string)[] owner = [("guest", guest.Name), ("pid", pid)];
+            info.Add("", owner, "1");
             foreach (int i in fields.ByName)
             {
                 if (fields[i].Kind != StatKind.Counter || !_guestShown[i])
@@ -113,16 +133,8 @@ internal sealed class MetricsFormatter(
                 // Series only for the events a VM raised: thousands of VMs times a hundred tracepoints
                 // would be mostly zeros. A series appears with its first event (Prometheus reads a new
                 // counter's first sample as its increase).
-                if (value == 0)
-                    continue;
-                if (!fields.IsChild(i))
-                {
-                    // A child whose parent is not in the set is no event of its own either.
-                    if (!fields[i].IsChild)
-                        family.Counter([("guest", guest.Name), ("pid", pid), ("event", fields[i].Name)], value);
-                }
-                else if (fields[i].Origin == FieldOrigin.Tracepoint)
-                    reasons.Counter([("guest", guest.Name), ("pid", pid), ("event", fields[fields.ParentOf(i)].Name), ("reason", fields[i].ChildLabel)], value);
+                if (value != 0)
+                    AddCount(family, reasons, fields, i, owner, value);
             }
         }
         families.Add(info);

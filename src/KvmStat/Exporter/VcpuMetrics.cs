@@ -36,21 +36,12 @@ internal static class VcpuMetrics
                 // A vCPU's series goes on when its thread is replaced (GuestVcpus sums its threads);
                 // a thread of no known vCPU is a series of its own, named by its id.
                 string id = vcpu.Index >= 0 ? vcpu.Index.ToString(CultureInfo.InvariantCulture) : vcpu.Label;
+                (string, string)[] owner = [("guest", guest.Name), ("pid", pid), ("vcpu", id)];
                 for (int i = 0; i < guests.VcpuFields.Count; i++)
                 {
-                    int field = guests.VcpuFields[i];
-                    if ((shown is not null && !shown[field]) || vcpu.Totals[i] == 0)
-                        continue;
-                    // As each guest's series: events, and their reasons apart (a reason's exits are its tracepoint's events again).
-                    if (!guests.Fields.IsChild(field))
-                    {
-                        // A reason whose tracepoint is not in the set is no event either.
-                        if (!guests.Fields[field].IsChild)
-                            events.Counter([("guest", guest.Name), ("pid", pid), ("vcpu", id), ("event", guests.Fields[field].Name)], vcpu.Totals[i]);
-                    }
-                    else
-                        reasons.Counter([("guest", guest.Name), ("pid", pid), ("vcpu", id), ("event", guests.Fields[guests.Fields.ParentOf(field)].Name),
-                            ("reason", guests.Fields[field].ChildLabel)], vcpu.Totals[i]);
+                    // As each guest's series: events, and their reasons apart.
+                    if ((shown is null || shown[guests.VcpuFields[i]]) && vcpu.Totals[i] != 0)
+                        MetricsFormatter.AddCount(events, reasons, guests.Fields, guests.VcpuFields[i], owner, vcpu.Totals[i]);
                 }
                 if (vcpu.Latency is not LatencyHistogram[] kinds)
                     continue;
